@@ -1,0 +1,621 @@
+package io.auraio;
+
+import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.Libc;
+import io.auraio.internal.binding.Opcode;
+import io.auraio.internal.binding.Statx;
+import io.auraio.internal.engine.IoEngine;
+import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.pool.BufferPool;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A file opened for positional blocking I/O through an {@link Engine}'s io_uring rings.
+ *
+ * <pre>{@code
+ * try (AuraFile f = AuraFile.open(path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT)) {
+ *     int n = f.read(alignedSegment, 8192); // parks this virtual thread, not its carrier
+ * }
+ * }</pre>
+ *
+ * <p>Every read and write parks the calling thread on its own request until the kernel completes
+ * it; on a virtual thread the carrier stays free for other virtual threads. Reads of files opened
+ * without {@code DIRECT} first try {@code preadv2(RWF_NOWAIT)} on the calling thread, which serves
+ * page-cache hits without a ring round trip and never blocks.
+ *
+ * <p><b>Buffers.</b> Native segments and direct buffers are handed to the kernel as they are; the
+ * caller must keep their memory alive (not close its arena) until the call returns. Heap buffers
+ * and heap segments are copied through a pooled native buffer. With {@code DIRECT}, the file
+ * position and the transfer length must be multiples of the file's O_DIRECT offset alignment and
+ * a native buffer's address a multiple of its memory alignment (both reported by
+ * {@code statx(STATX_DIOALIGN)}); anything else is an {@link AuraIOException} that says which
+ * value must be aligned to what.
+ *
+ * <p><b>Threads.</b> An {@code AuraFile} is safe for use by any number of threads at once; reads
+ * and writes at different positions proceed in parallel. {@link #close()} cancels the file's
+ * requests still in the kernel, waits until every thread using the file has returned (those whose
+ * request was cancelled get {@link AsynchronousCloseException}), then closes the descriptor, so
+ * the descriptor number is never reused under a running request.
+ */
+public final class AuraFile implements AutoCloseable {
+    /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
+    private static final int MAX_TRANSFER = 0x7ffff000;
+    private static final long CLOSED = 1L << 62;
+    private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** One fast-path hit in this many yields the carrier, so a reader that always hits shares it. */
+    private static final int FAST_PATH_YIELD_EVERY = 64;
+
+    private final Engine engine;
+    private final IoEngine core;
+    private final Path path;
+    private final int fd;
+    private final OpenMode mode;
+    private final int directMemoryAlignment;
+    private final int directOffsetAlignment;
+    /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
+    private volatile boolean fastPath;
+    /** Bit 62: closed; low bits: threads inside an operation. */
+    private final AtomicLong state = new AtomicLong();
+    private final Object closeLock = new Object();
+    private volatile Thread closer;
+    private boolean fdClosed;
+
+    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
+        this.engine = engine;
+        this.core = engine.core();
+        this.path = path;
+        this.fd = fd;
+        this.mode = mode;
+        this.directMemoryAlignment = memAlign;
+        this.directOffsetAlignment = offsetAlign;
+        this.fastPath = !mode.direct();
+    }
+
+    /**
+     * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}.
+     *
+     * @param path    the file
+     * @param options {@link java.nio.file.StandardOpenOption}s, {@link java.nio.file.LinkOption#NOFOLLOW_LINKS}
+     *                and {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, with
+     *                {@link java.nio.channels.FileChannel#open}'s rules
+     * @return the open file
+     * @throws java.nio.file.NoSuchFileException if the file does not exist and is not created
+     * @throws java.nio.file.FileAlreadyExistsException if {@code CREATE_NEW} is given and it exists
+     * @throws java.nio.file.AccessDeniedException if permission is denied
+     * @throws AuraIOException if io_uring cannot be used, or another errno
+     * @throws IOException if another I/O error occurs
+     * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
+     * @throws UnsupportedOperationException for an option this method does not know
+     */
+    public static AuraFile open(Path path, OpenOption... options) throws IOException {
+        return open(AuraIO.defaultEngine(), path, options);
+    }
+
+    /**
+     * Opens a file on {@code engine}.
+     *
+     * @param engine  the engine whose rings serve this file's requests
+     * @param path    the file
+     * @param options as for {@link #open(Path, OpenOption...)}
+     * @return the open file
+     * @throws IOException as for {@link #open(Path, OpenOption...)}; {@link AuraIOException}
+     *         with {@link AuraIOException#isShutdown()} if the engine is closed
+     */
+    public static AuraFile open(Engine engine, Path path, OpenOption... options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        return open(engine, path, new HashSet<>(Arrays.asList(options)));
+    }
+
+    /**
+     * Opens a file on {@code engine}.
+     *
+     * @param engine  the engine whose rings serve this file's requests
+     * @param path    the file
+     * @param options as for {@link #open(Path, OpenOption...)}
+     * @return the open file
+     * @throws IOException as for {@link #open(Path, OpenOption...)}
+     */
+    public static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options) throws IOException {
+        Objects.requireNonNull(engine, "engine");
+        Objects.requireNonNull(path, "path");
+        OpenMode mode = OpenMode.of(options);
+        IoEngine core = engine.core();
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path.toString());
+            fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
+                    OpenMode.creationMode(), mode.flags(), 0);
+        }
+        if (fd < 0) {
+            throw Failures.open(path, -fd);
+        }
+        int memAlign = 0;
+        int offsetAlign = 0;
+        try {
+            if (mode.direct()) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment statx = statx(core, fd, Statx.STATX_DIOALIGN | Statx.STATX_TYPE, arena);
+                    // Filesystems that do not report DIOALIGN get the block size, as the JDK uses.
+                    int blockSize = Math.max(512, Statx.blockSize(statx));
+                    memAlign = Statx.directMemoryAlignment(statx) > 0 ? Statx.directMemoryAlignment(statx) : blockSize;
+                    offsetAlign = Statx.directOffsetAlignment(statx) > 0 ? Statx.directOffsetAlignment(statx) : blockSize;
+                }
+            }
+            if (mode.deleteOnClose()) {
+                // As the JDK does: unlink at once; the open descriptor keeps the data until close.
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException | RuntimeException e) {
+            closeDescriptor(core, fd);
+            throw e;
+        }
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign);
+    }
+
+    private static MemorySegment statx(IoEngine core, int fd, int mask, Arena arena) throws IOException {
+        MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+        MemorySegment empty = arena.allocateFrom("");
+        long r = core.select().execute(Opcode.STATX, 0, fd, statx.address(), empty.address(), mask,
+                Statx.AT_EMPTY_PATH, 0);
+        if (r < 0) {
+            throw Failures.io("statx", (int) -r);
+        }
+        return statx;
+    }
+
+    // ---- the template every operation follows: begin, check, work, end -----------------------
+
+    private void begin() throws ClosedChannelException {
+        long s;
+        do {
+            s = state.get();
+            if ((s & CLOSED) != 0) {
+                throw new ClosedChannelException();
+            }
+        } while (!state.compareAndSet(s, s + 1));
+    }
+
+    private void end() {
+        long s = state.decrementAndGet();
+        if (s == CLOSED) {
+            Thread t = closer;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** Turns a failed request into the exception its caller should see. */
+    private IOException failure(String op, long result) {
+        int errno = (int) -result;
+        if ((state.get() & CLOSED) != 0 && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
+            return new AsynchronousCloseException();
+        }
+        return Failures.io(op, errno);
+    }
+
+    private static void checkPosition(long position) {
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+    }
+
+    // ---- reads ----------------------------------------------------------------------------
+
+    /**
+     * Reads bytes at {@code position} into {@code dst}, from its position up to its limit, and
+     * advances its position by the count; the file position does not exist for an
+     * {@code AuraFile}. Follows {@link java.nio.channels.FileChannel#read(ByteBuffer, long)}.
+     *
+     * @param dst      the buffer; heap, direct or a segment-backed buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes read, possibly 0, or -1 if {@code position} is at or past the
+     *         end of the file and {@code dst} has room
+     * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
+     * @throws ClosedChannelException if this file is closed
+     * @throws AsynchronousCloseException if another thread closes the file during the read
+     * @throws NonReadableChannelException if the file was not opened for reading
+     * @throws AuraIOException on an I/O error (with its errno), a misaligned O_DIRECT transfer,
+     *         or a closed engine
+     */
+    public int read(ByteBuffer dst, long position) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        checkPosition(position);
+        begin();
+        try {
+            checkReadable();
+            if (dst.isReadOnly()) {
+                throw new IllegalArgumentException("Read-only buffer");
+            }
+            int remaining = dst.remaining();
+            long n = transfer(true, MemorySegment.ofBuffer(dst), position);
+            if (n > 0) {
+                dst.position(dst.position() + (int) n);
+            }
+            return n == 0 && remaining > 0 ? -1 : (int) n;
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * Reads bytes at {@code position} into {@code dst}, at most {@code dst.byteSize()} (and at
+     * most 2^31 - 4096, Linux's limit for one transfer).
+     *
+     * @param dst      the destination; a native segment is read into directly, a heap segment
+     *                 through a pooled buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes read, or -1 at end of file when {@code dst} is not empty
+     * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
+     * @throws IllegalStateException if {@code dst}'s arena is closed
+     * @throws ClosedChannelException if this file is closed
+     * @throws AsynchronousCloseException if another thread closes the file during the read
+     * @throws NonReadableChannelException if the file was not opened for reading
+     * @throws AuraIOException on an I/O error, a misaligned O_DIRECT transfer, or a closed engine
+     */
+    public int read(MemorySegment dst, long position) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        checkPosition(position);
+        begin();
+        try {
+            checkReadable();
+            if (dst.isReadOnly()) {
+                throw new IllegalArgumentException("Read-only segment");
+            }
+            long n = transfer(true, dst, position);
+            return n == 0 && dst.byteSize() > 0 ? -1 : (int) n;
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * Reads at {@code position} until {@code dst} has no bytes remaining, looping over short
+     * reads; {@code dst}'s position ends at its limit.
+     *
+     * @param dst      the buffer
+     * @param position the file position, {@code >= 0}
+     * @throws EOFException if the end of the file comes first; {@code dst}'s position then tells
+     *         how much was read
+     * @throws IOException as for {@link #read(ByteBuffer, long)}
+     */
+    public void readFully(ByteBuffer dst, long position) throws IOException {
+        checkPosition(position);
+        long p = position;
+        while (dst.hasRemaining()) {
+            int n = read(dst, p);
+            if (n < 0) {
+                throw new EOFException("end of file at position " + p + " with " + dst.remaining()
+                        + " bytes still to read");
+            }
+            p += n;
+        }
+    }
+
+    /**
+     * Reads at {@code position} until {@code dst} is full, looping over short reads.
+     *
+     * @param dst      the destination
+     * @param position the file position, {@code >= 0}
+     * @throws EOFException if the end of the file comes first
+     * @throws IOException as for {@link #read(MemorySegment, long)}
+     */
+    public void readFully(MemorySegment dst, long position) throws IOException {
+        checkPosition(position);
+        long done = 0;
+        while (done < dst.byteSize()) {
+            int n = read(dst.asSlice(done), position + done);
+            if (n < 0) {
+                throw new EOFException("end of file at position " + (position + done) + " with "
+                        + (dst.byteSize() - done) + " bytes still to read");
+            }
+            done += n;
+        }
+    }
+
+    // ---- writes ---------------------------------------------------------------------------
+
+    /**
+     * Writes the bytes of {@code src} from its position up to its limit at {@code position}, and
+     * advances its position by the count. Follows
+     * {@link java.nio.channels.FileChannel#write(ByteBuffer, long)}; on a file opened with
+     * {@code APPEND} Linux appends whatever the position.
+     *
+     * @param src      the buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes written
+     * @throws IllegalArgumentException if {@code position} is negative
+     * @throws ClosedChannelException if this file is closed
+     * @throws AsynchronousCloseException if another thread closes the file during the write
+     * @throws NonWritableChannelException if the file was not opened for writing
+     * @throws AuraIOException on an I/O error (ENOSPC, EIO...), a misaligned O_DIRECT transfer,
+     *         or a closed engine
+     */
+    public int write(ByteBuffer src, long position) throws IOException {
+        Objects.requireNonNull(src, "src");
+        checkPosition(position);
+        begin();
+        try {
+            checkWritable();
+            long n = transfer(false, MemorySegment.ofBuffer(src), position);
+            src.position(src.position() + (int) n);
+            return (int) n;
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * Writes the bytes of {@code src} (at most 2^31 - 4096) at {@code position}.
+     *
+     * @param src      the source; native segments are written directly, heap segments through
+     *                 a pooled buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes written
+     * @throws IOException as for {@link #write(ByteBuffer, long)}
+     */
+    public int write(MemorySegment src, long position) throws IOException {
+        Objects.requireNonNull(src, "src");
+        checkPosition(position);
+        begin();
+        try {
+            checkWritable();
+            return (int) transfer(false, src, position);
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * Writes all remaining bytes of {@code src} at {@code position}, looping over short writes.
+     *
+     * @param src      the buffer; its position ends at its limit
+     * @param position the file position, {@code >= 0}
+     * @throws IOException as for {@link #write(ByteBuffer, long)}
+     */
+    public void writeFully(ByteBuffer src, long position) throws IOException {
+        checkPosition(position);
+        long p = position;
+        while (src.hasRemaining()) {
+            p += write(src, p);
+        }
+    }
+
+    /**
+     * Writes all of {@code src} at {@code position}, looping over short writes.
+     *
+     * @param src      the source
+     * @param position the file position, {@code >= 0}
+     * @throws IOException as for {@link #write(MemorySegment, long)}
+     */
+    public void writeFully(MemorySegment src, long position) throws IOException {
+        checkPosition(position);
+        long done = 0;
+        while (done < src.byteSize()) {
+            done += write(src.asSlice(done), position + done);
+        }
+    }
+
+    // ---- the transfer itself ----------------------------------------------------------------
+
+    /** One read or write of at most {@link #MAX_TRANSFER} bytes; the caller is inside begin/end. */
+    private long transfer(boolean read, MemorySegment segment, long position) throws IOException {
+        long length = Math.min(segment.byteSize(), MAX_TRANSFER);
+        if (length == 0) {
+            return 0;
+        }
+        if (mode.direct()) {
+            checkDirectAlignment(segment, length, position);
+        }
+        BufferPool pool = core.pool();
+        MemorySegment bounce = null;
+        MemorySegment target = segment;
+        if (!segment.isNative()) {
+            bounce = pool.acquire(length);
+            if (bounce.equals(MemorySegment.NULL)) {
+                throw Failures.io(read ? "read" : "write", Errno.ENOMEM);
+            }
+            if (!read) {
+                MemorySegment.copy(segment, 0, bounce, 0, length);
+            }
+            target = bounce;
+        }
+        try {
+            long r = read ? readNative(target.address(), length, position)
+                    : submit(Opcode.WRITE, position, target.address(), (int) length, 0);
+            if (r < 0) {
+                throw failure(read ? "read" : "write", r);
+            }
+            if (read && bounce != null && r > 0) {
+                MemorySegment.copy(bounce, 0, segment, 0, r);
+            }
+            return r;
+        } finally {
+            if (bounce != null) {
+                pool.release(bounce);
+            }
+        }
+    }
+
+    private long readNative(long address, long length, long position) {
+        if (fastPath) {
+            long r = Libc.preadv2(fd, address, length, position, Libc.RWF_NOWAIT);
+            if (r >= 0) {
+                if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
+                    Thread.yield();
+                }
+                return r;
+            }
+            int errno = (int) -r;
+            if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+                fastPath = false; // this file can never take the fast path; stop trying
+            } else if (errno != Errno.EAGAIN) {
+                return r;
+            }
+        }
+        return submit(Opcode.READ, position, address, (int) length, 0);
+    }
+
+    private long submit(int opcode, long position, long address, int length, int opFlags) {
+        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0);
+    }
+
+    private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
+        if (position % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the file position (" + position
+                    + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
+        }
+        if (length % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the transfer length (" + length
+                    + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
+        }
+        if (segment.isNative() && segment.address() % directMemoryAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the buffer address (0x" + Long.toHexString(segment.address())
+                    + ") to be a multiple of " + directMemoryAlignment, Errno.EINVAL);
+        }
+    }
+
+    private void checkReadable() {
+        if (!mode.read()) {
+            throw new NonReadableChannelException();
+        }
+    }
+
+    private void checkWritable() {
+        if (!mode.write()) {
+            throw new NonWritableChannelException();
+        }
+    }
+
+    // ---- metadata ---------------------------------------------------------------------------
+
+    /**
+     * Flushes the file's data to its device: {@code fsync} through the ring, or {@code fdatasync}
+     * when {@code metaData} is false.
+     *
+     * @param metaData whether file metadata must be written too
+     * @throws ClosedChannelException if this file is closed
+     * @throws AuraIOException on an I/O error or a closed engine
+     */
+    public void force(boolean metaData) throws IOException {
+        begin();
+        try {
+            long r = submit(Opcode.FSYNC, 0, 0, 0, metaData ? 0 : Opcode.FSYNC_DATASYNC);
+            if (r < 0) {
+                throw failure(metaData ? "fsync" : "fdatasync", r);
+            }
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * {@return the file's current size in bytes, from {@code statx} through the ring}
+     *
+     * @throws ClosedChannelException if this file is closed
+     * @throws AuraIOException on an I/O error or a closed engine
+     */
+    public long size() throws IOException {
+        begin();
+        try (Arena arena = Arena.ofConfined()) {
+            return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+        } finally {
+            end();
+        }
+    }
+
+    /** {@return the file descriptor, for the engine's own request methods; valid until close} */
+    public int fd() {
+        return fd;
+    }
+
+    /** {@return the path this file was opened with} */
+    public Path path() {
+        return path;
+    }
+
+    /** {@return the engine serving this file} */
+    public Engine engine() {
+        return engine;
+    }
+
+    /** {@return whether this file is open} */
+    public boolean isOpen() {
+        return (state.get() & CLOSED) == 0;
+    }
+
+    /**
+     * Closes the file: later calls throw {@link ClosedChannelException}; this file's requests
+     * still in the kernel are cancelled (their threads get {@link AsynchronousCloseException});
+     * returns once no thread uses the file and its descriptor is closed. Idempotent; concurrent
+     * callers all return once the descriptor is closed.
+     *
+     * @throws IOException if closing the descriptor fails
+     */
+    @Override
+    public void close() throws IOException {
+        synchronized (closeLock) {
+            if (fdClosed) {
+                return;
+            }
+            state.getAndUpdate(s -> s | CLOSED);
+            closer = Thread.currentThread();
+            long lastCancel = 0;
+            boolean interrupted = false;
+            while (state.get() != CLOSED) {
+                long now = System.nanoTime();
+                if (lastCancel == 0 || now - lastCancel > CLOSE_RECANCEL_NANOS) {
+                    for (int i = 0; i < core.ringCount(); i++) {
+                        core.ring(i).cancelFd(fd);
+                    }
+                    lastCancel = now;
+                }
+                LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
+                interrupted |= Thread.interrupted();
+            }
+            closer = null;
+            fdClosed = true;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            int r = closeDescriptor(core, fd);
+            if (r < 0) {
+                throw Failures.io("close", -r);
+            }
+        }
+    }
+
+    /** Closes through the ring (close may block on network filesystems), or directly once the engine is down. */
+    private static int closeDescriptor(IoEngine core, int fd) {
+        RingPoller ring = core.select();
+        long r = core.isClosed() ? -Errno.ESHUTDOWN : ring.execute(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0);
+        if (r == -Errno.ESHUTDOWN) {
+            r = Libc.close(fd);
+        }
+        return (int) r;
+    }
+
+    @Override
+    public String toString() {
+        return "AuraFile[" + path + (isOpen() ? "" : ", closed") + "]";
+    }
+}

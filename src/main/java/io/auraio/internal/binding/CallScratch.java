@@ -1,0 +1,74 @@
+package io.auraio.internal.binding;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+/**
+ * Small native scratch areas (an iovec and the errno capture state) for libc calls made on caller
+ * threads. A fixed set is shared by all threads so that a call costs no allocation and a virtual
+ * thread does not get a private copy (a {@code ThreadLocal} per virtual thread is one per
+ * request). When every slot is taken the caller gets a fresh, confined one.
+ */
+final class CallScratch implements AutoCloseable {
+    static final long IOVEC_OFFSET = 0;
+    static final long CAPTURE_OFFSET = 16;
+    private static final long SIZE = CAPTURE_OFFSET + Math.max(16, NativeAccess.CAPTURE_LAYOUT.byteSize());
+    private static final int POOLED = 256;
+
+    private static final MemorySegment POOL_MEMORY = Arena.global().allocate(SIZE * POOLED, 16);
+    private static final AtomicIntegerArray BUSY = new AtomicIntegerArray(POOLED);
+    private static final CallScratch[] POOL = new CallScratch[POOLED];
+
+    static {
+        for (int i = 0; i < POOLED; i++) {
+            POOL[i] = new CallScratch(i, POOL_MEMORY.asSlice(i * SIZE, SIZE), null);
+        }
+    }
+
+    private final int index;
+    private final MemorySegment iovec;
+    private final MemorySegment captureState;
+    private final Arena ownArena;
+
+    private CallScratch(int index, MemorySegment memory, Arena ownArena) {
+        this.index = index;
+        this.iovec = memory.asSlice(IOVEC_OFFSET, 16);
+        this.captureState = memory.asSlice(CAPTURE_OFFSET, NativeAccess.CAPTURE_LAYOUT.byteSize());
+        this.ownArena = ownArena;
+    }
+
+    static CallScratch acquire() {
+        int start = (int) (Thread.currentThread().threadId() & (POOLED - 1));
+        for (int probe = 0; probe < POOLED; probe++) {
+            int i = (start + probe) & (POOLED - 1);
+            if (BUSY.get(i) == 0 && BUSY.compareAndSet(i, 0, 1)) {
+                return POOL[i];
+            }
+        }
+        Arena arena = Arena.ofConfined();
+        return new CallScratch(-1, arena.allocate(SIZE, 16), arena);
+    }
+
+    /** A one-element {@code struct iovec} (base, length). */
+    MemorySegment iovec() {
+        return iovec;
+    }
+
+    MemorySegment captureState() {
+        return captureState;
+    }
+
+    int errno() {
+        return NativeAccess.errno(captureState);
+    }
+
+    @Override
+    public void close() {
+        if (ownArena != null) {
+            ownArena.close();
+        } else {
+            BUSY.set(index, 0);
+        }
+    }
+}

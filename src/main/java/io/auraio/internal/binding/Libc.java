@@ -1,0 +1,240 @@
+package io.auraio.internal.binding;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The C library calls the library needs. Every method returns the call's non-negative result, or
+ * a negated errno on failure (the kernel's own convention, so ring results and libc results are
+ * handled alike). None of these may be called on a virtual thread if it can block: {@code open},
+ * {@code close} and {@code fstat} are for platform threads and fallbacks only.
+ */
+public final class Libc {
+    /** {@code RWF_NOWAIT} from {@code <linux/fs.h>}: fail with EAGAIN instead of blocking. */
+    public static final int RWF_NOWAIT = 0x8;
+    /** {@code EFD_CLOEXEC} from {@code <sys/eventfd.h>}. */
+    public static final int EFD_CLOEXEC = 0x80000;
+
+    private static final int PROT_READ = 0x1;
+    private static final int PROT_WRITE = 0x2;
+    private static final int MAP_SHARED = 0x01;
+    private static final int MAP_POPULATE = 0x8000;
+    private static final long MAP_FAILED = -1L;
+
+    private static final MethodHandle OPEN;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle EVENTFD;
+    private static final MethodHandle WRITE;
+    private static final MethodHandle PREADV2;
+    private static final MethodHandle PWRITEV2;
+    private static final MethodHandle FSTAT;
+    private static final MethodHandle STRERROR;
+    private static final MethodHandle SCHED_GETCPU;
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
+    private static final MethodHandle ALIGNED_ALLOC;
+    private static final MethodHandle FREE;
+
+    static {
+        SymbolLookup libc = NativeAccess.libc();
+        OPEN = NativeAccess.downcallWithErrno(libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        CLOSE = NativeAccess.downcallWithErrno(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        EVENTFD = NativeAccess.downcallWithErrno(libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        WRITE = NativeAccess.downcall(libc, "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        PREADV2 = NativeAccess.downcallWithErrno(libc, "preadv2",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
+        PWRITEV2 = NativeAccess.downcallWithErrno(libc, "pwritev2",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
+        FSTAT = NativeAccess.downcallWithErrno(libc, "fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        STRERROR = NativeAccess.downcall(libc, "strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        SCHED_GETCPU = NativeAccess.criticalDowncall(libc, "sched_getcpu", FunctionDescriptor.of(JAVA_INT));
+        MMAP = NativeAccess.downcallWithErrno(libc, "mmap",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        MUNMAP = NativeAccess.downcall(libc, "munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        ALIGNED_ALLOC = NativeAccess.downcall(libc, "aligned_alloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
+        FREE = NativeAccess.downcall(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    private Libc() {}
+
+    /** {@code open(2)}; blocking, for platform threads and fallbacks only. */
+    public static int open(String path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            int fd = (int) OPEN.invokeExact(scratch.captureState(), arena.allocateFrom(path), flags, mode);
+            return fd >= 0 ? fd : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code close(2)}. */
+    public static int close(int fd) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            int r = (int) CLOSE.invokeExact(scratch.captureState(), fd);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code eventfd(2)}: a counter file descriptor, used to wake a sleeping poller. */
+    public static int eventfd(int initval, int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            int fd = (int) EVENTFD.invokeExact(scratch.captureState(), initval, flags);
+            return fd >= 0 ? fd : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Adds {@code value} (8 native bytes) to an eventfd counter. Never blocks unless the counter
+     * would overflow 2^64-2, which a wake-up counter cannot reach; errors are returned as -1 only
+     * because nobody acts on them (a failed wake is followed by the next one).
+     */
+    public static long write(int fd, MemorySegment value, long length) {
+        try {
+            return (long) WRITE.invokeExact(fd, value, length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code preadv2(2)} of one buffer. With {@link #RWF_NOWAIT} it never blocks: a page-cache
+     * miss is {@code -EAGAIN}, which makes it safe on a virtual thread.
+     */
+    public static long preadv2(int fd, long address, long length, long offset, int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment iov = scratch.iovec();
+            iov.set(JAVA_LONG, 0, address);
+            iov.set(JAVA_LONG, 8, length);
+            long r = (long) PREADV2.invokeExact(scratch.captureState(), fd, iov, 1, offset, flags);
+            return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pwritev2(2)} of one buffer; with {@link #RWF_NOWAIT} it never blocks. */
+    public static long pwritev2(int fd, long address, long length, long offset, int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment iov = scratch.iovec();
+            iov.set(JAVA_LONG, 0, address);
+            iov.set(JAVA_LONG, 8, length);
+            long r = (long) PWRITEV2.invokeExact(scratch.captureState(), fd, iov, 1, offset, flags);
+            return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Byte offset of {@code st_size} in {@code struct stat} (same on x86-64 and aarch64). */
+    private static final long STAT_SIZE_OFFSET = 48;
+    private static final long STAT_BYTES = 256;
+
+    /**
+     * {@code fstat(2)}'s {@code st_size}, or a negated errno. For platform threads and for kernels
+     * without {@code IORING_OP_STATX}.
+     */
+    public static long fstatSize(int fd) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment stat = arena.allocate(STAT_BYTES, 8);
+            int r = (int) FSTAT.invokeExact(scratch.captureState(), fd, stat);
+            return r == 0 ? stat.get(JAVA_LONG, STAT_SIZE_OFFSET) : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code strerror(3)}. */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            return s.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code sched_getcpu(3)}: the CPU the calling (carrier) thread runs on, or a negated errno. */
+    public static int schedGetCpu() {
+        try {
+            return (int) SCHED_GETCPU.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Maps {@code length} bytes of {@code fd} at {@code offset} shared and read-write, as the
+     * io_uring rings are mapped. {@return the mapping, sized, or null with the errno in
+     * {@code errnoOut[0]}}
+     */
+    static MemorySegment mmapShared(int fd, long offset, long length, int[] errnoOut) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(scratch.captureState(), MemorySegment.NULL, length,
+                    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
+            if (p.address() == MAP_FAILED) {
+                errnoOut[0] = scratch.errno();
+                return null;
+            }
+            return p.reinterpret(length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static void munmap(MemorySegment mapping) {
+        try {
+            int r = (int) MUNMAP.invokeExact(mapping, mapping.byteSize());
+            assert r == 0 : "munmap failed";
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code aligned_alloc(3)}: native memory that the JVM does not track, for buffers whose
+     * lifetime the library manages itself (the kernel may write into them after Java is done).
+     *
+     * @param alignment a power of two
+     * @param size      bytes wanted
+     * @return the memory, sized, or {@link MemorySegment#NULL} when the C library has none
+     */
+    public static MemorySegment alignedAlloc(long alignment, long size) {
+        try {
+            long rounded = (size + alignment - 1) / alignment * alignment;
+            MemorySegment p = (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, rounded);
+            return p.address() == 0 ? MemorySegment.NULL : p.reinterpret(size);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code free(3)} of memory from {@link #alignedAlloc}. */
+    public static void free(MemorySegment memory) {
+        try {
+            FREE.invokeExact(memory);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("unexpected checked exception from a native call", t);
+    }
+}

@@ -1,0 +1,44 @@
+package io.auraio.internal.binding;
+
+/** {@code IORING_OP_*} values from {@code <linux/io_uring.h>} (the enum's positions). */
+public final class Opcode {
+    public static final int NOP = 0;
+    public static final int READV = 1;
+    public static final int WRITEV = 2;
+    public static final int FSYNC = 3;
+    public static final int READ_FIXED = 4;
+    public static final int WRITE_FIXED = 5;
+    public static final int ASYNC_CANCEL = 14;
+    public static final int OPENAT = 18;
+    public static final int CLOSE = 19;
+    public static final int STATX = 21;
+    public static final int READ = 22;
+    public static final int WRITE = 23;
+    /** One past the highest opcode the probe buffer asks about. */
+    static final int PROBE_OPS = 256;
+
+    /** {@code IORING_FSYNC_DATASYNC}: {@code sqe->fsync_flags} for fdatasync. */
+    public static final int FSYNC_DATASYNC = 1;
+    /** {@code IOSQE_FIXED_FILE}: {@code sqe->fd} is an index into the registered files. */
+    public static final int SQE_FIXED_FILE = 1;
+
+    private Opcode() {}
+
+    public static String name(int opcode) {
+        return switch (opcode) {
+            case NOP -> "nop";
+            case READV -> "readv";
+            case WRITEV -> "writev";
+            case FSYNC -> "fsync";
+            case READ_FIXED -> "read_fixed";
+            case WRITE_FIXED -> "write_fixed";
+            case ASYNC_CANCEL -> "async_cancel";
+            case OPENAT -> "openat";
+            case CLOSE -> "close";
+            case STATX -> "statx";
+            case READ -> "read";
+            case WRITE -> "write";
+            default -> "opcode " + opcode;
+        };
+    }
+}

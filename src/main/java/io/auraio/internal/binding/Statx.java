@@ -1,0 +1,57 @@
+package io.auraio.internal.binding;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.MemorySegment;
+
+/** {@code struct statx} ({@code <linux/stat.h>}) offsets and the masks the library asks for. */
+public final class Statx {
+    public static final long BYTES = 256;
+    public static final int AT_FDCWD = -100;
+    public static final int AT_EMPTY_PATH = 0x1000;
+
+    public static final int STATX_TYPE = 0x1;
+    public static final int STATX_MODE = 0x2;
+    public static final int STATX_SIZE = 0x200;
+    public static final int STATX_DIOALIGN = 0x2000;
+
+    private static final long STX_MASK = 0;              // __u32 stx_mask
+    private static final long STX_BLKSIZE = 4;           // __u32 stx_blksize
+    private static final long STX_MODE = 28;             // __u16 stx_mode
+    private static final long STX_SIZE = 40;             // __u64 stx_size
+    private static final long STX_DIO_MEM_ALIGN = 152;   // __u32 stx_dio_mem_align
+    private static final long STX_DIO_OFFSET_ALIGN = 156; // __u32 stx_dio_offset_align
+
+    private static final int S_IFMT = 0xF000;
+    private static final int S_IFREG = 0x8000;
+
+    private Statx() {}
+
+    public static int mask(MemorySegment statx) {
+        return statx.get(JAVA_INT, STX_MASK);
+    }
+
+    public static long size(MemorySegment statx) {
+        return statx.get(JAVA_LONG, STX_SIZE);
+    }
+
+    public static int blockSize(MemorySegment statx) {
+        return statx.get(JAVA_INT, STX_BLKSIZE);
+    }
+
+    public static boolean isRegularFile(MemorySegment statx) {
+        return (Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT) == S_IFREG;
+    }
+
+    /** {@return the memory alignment O_DIRECT needs, or 0 when the kernel or filesystem did not say} */
+    public static int directMemoryAlignment(MemorySegment statx) {
+        return (mask(statx) & STATX_DIOALIGN) != 0 ? statx.get(JAVA_INT, STX_DIO_MEM_ALIGN) : 0;
+    }
+
+    /** {@return the file offset and length alignment O_DIRECT needs, or 0 when unknown} */
+    public static int directOffsetAlignment(MemorySegment statx) {
+        return (mask(statx) & STATX_DIOALIGN) != 0 ? statx.get(JAVA_INT, STX_DIO_OFFSET_ALIGN) : 0;
+    }
+}
