@@ -21,6 +21,10 @@ public final class Libc {
     public static final int RWF_NOWAIT = 0x8;
     /** {@code EFD_CLOEXEC} from {@code <sys/eventfd.h>}. */
     public static final int EFD_CLOEXEC = 0x80000;
+    /** {@code EFD_NONBLOCK}: reads of a zero counter fail with EAGAIN instead of blocking. */
+    public static final int EFD_NONBLOCK = 0x800;
+    /** {@code EFD_SEMAPHORE}: each read takes 1 from the counter. */
+    public static final int EFD_SEMAPHORE = 0x1;
 
     private static final int PROT_READ = 0x1;
     private static final int PROT_WRITE = 0x2;
@@ -32,6 +36,7 @@ public final class Libc {
     private static final MethodHandle CLOSE;
     private static final MethodHandle EVENTFD;
     private static final MethodHandle WRITE;
+    private static final MethodHandle READ;
     private static final MethodHandle PREADV2;
     private static final MethodHandle PWRITEV2;
     private static final MethodHandle FSTAT;
@@ -48,6 +53,7 @@ public final class Libc {
         CLOSE = NativeAccess.downcallWithErrno(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         EVENTFD = NativeAccess.downcallWithErrno(libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         WRITE = NativeAccess.downcall(libc, "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        READ = NativeAccess.downcall(libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         PREADV2 = NativeAccess.downcallWithErrno(libc, "preadv2",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
         PWRITEV2 = NativeAccess.downcallWithErrno(libc, "pwritev2",
@@ -102,6 +108,18 @@ public final class Libc {
     public static long write(int fd, MemorySegment value, long length) {
         try {
             return (long) WRITE.invokeExact(fd, value, length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code read(2)} of {@code length} bytes; for non-blocking eventfds only (returns -1 when the
+     * counter is zero, without a reason, since the caller only needs to know it got nothing).
+     */
+    public static long read(int fd, MemorySegment into, long length) {
+        try {
+            return (long) READ.invokeExact(fd, into, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

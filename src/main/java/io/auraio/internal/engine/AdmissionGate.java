@@ -26,11 +26,11 @@ final class AdmissionGate {
     private volatile int limit;
     private boolean closed;
 
-    AdmissionGate(int capacity, int limit) {
+    AdmissionGate(RingPoller ring, int capacity, int limit) {
         this.slots = new Slot[capacity];
         this.free = new int[capacity];
         for (int i = 0; i < capacity; i++) {
-            slots[i] = new Slot(i);
+            slots[i] = new Slot(i, ring);
             free[i] = capacity - 1 - i;
         }
         this.freeCount = capacity;
@@ -83,11 +83,24 @@ final class AdmissionGate {
         return w.granted;
     }
 
-    /** {@return a slot at once, or null when the ring is at its limit or closed} */
+    /**
+     * Takes a slot for a request whose submitter must not park (callbacks, futures): any free
+     * slot, whatever the in-flight limit (the poller holds such requests back until the ring is
+     * under its limit). {@return the slot, or null when every slot is taken or the gate is closed}
+     */
     Slot tryAcquire() {
         lock.lock();
         try {
-            return closed || !waiters.isEmpty() || inUse >= limit ? null : take();
+            return closed || freeCount == 0 ? null : take();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
         } finally {
             lock.unlock();
         }

@@ -1,18 +1,29 @@
 package io.auraio.internal.engine;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.pool.BufferPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The rings of one engine, how a request picks its ring, and the engine's buffer pool. Knows
- * nothing of files or channels.
+ * The rings of one engine, how a request picks its ring, the callback event loop, registered
+ * buffers and files, and the engine's buffer pool. Knows nothing of files or channels.
  */
 public final class IoEngine implements AutoCloseable {
     /** How a submission picks its ring (the reference's {@code auraio_ring_select_t}). */
@@ -21,19 +32,31 @@ public final class IoEngine implements AutoCloseable {
     /** Eight native bytes holding 1: what every poller wake-up adds to its eventfd. */
     private static final MemorySegment WAKE_VALUE = Arena.global().allocateFrom(ValueLayout.JAVA_LONG, 1L);
 
+    /** Registered files: the table as registered, and where each descriptor sits in it. */
+    record FileTable(AtomicIntegerArray fds, Map<Integer, Integer> indexOf) {}
+
     private final RingPoller[] rings;
     private final Selection selection;
     private final BufferPool pool;
+    private final EventLoop events;
+    private final Registration<MemorySegment[]> buffers;
+    private final Registration<FileTable> files;
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final LongAdder adaptiveSpills = new LongAdder();
+    private final AtomicInteger callbacksOutstanding = new AtomicInteger();
+    private final LongAdder fastPathOps = new LongAdder();
+    private final LongAdder fastPathBytes = new LongAdder();
     private final Object closeLock = new Object();
     private volatile boolean closed;
     private boolean terminated;
 
-    private IoEngine(RingPoller[] rings, Selection selection, BufferPool pool) {
-        this.rings = rings;
+    private IoEngine(int ringCount, Selection selection, long bufferAlignment) {
+        this.rings = new RingPoller[ringCount];
         this.selection = selection;
-        this.pool = pool;
+        this.pool = new BufferPool(bufferAlignment, ringCount);
+        this.events = new EventLoop();
+        this.buffers = new Registration<>(() -> unregisterOnAllRings(IoUring.UNREGISTER_BUFFERS));
+        this.files = new Registration<>(() -> unregisterOnAllRings(IoUring.UNREGISTER_FILES));
     }
 
     /**
@@ -43,21 +66,41 @@ public final class IoEngine implements AutoCloseable {
      */
     public static IoEngine start(int ringCount, RingConfig config, Selection selection, long bufferAlignment)
             throws IoUring.SetupException {
-        RingPoller[] rings = new RingPoller[ringCount];
+        IoEngine engine = new IoEngine(ringCount, selection, bufferAlignment);
         try {
             for (int i = 0; i < ringCount; i++) {
-                rings[i] = RingPoller.start(i, config, WAKE_VALUE);
+                engine.rings[i] = RingPoller.start(i, engine, config, WAKE_VALUE);
             }
         } catch (IoUring.SetupException | RuntimeException e) {
-            for (RingPoller r : rings) {
+            for (RingPoller r : engine.rings) {
                 if (r != null) {
                     r.beginClose();
                     joinUninterruptibly(r);
                 }
             }
+            engine.events.close();
+            engine.pool.close();
             throw e;
         }
-        return new IoEngine(rings, selection, new BufferPool(bufferAlignment, ringCount));
+        return engine;
+    }
+
+    /**
+     * Checks that liburing loads and the kernel sets up a ring for this process.
+     *
+     * @return null when io_uring is usable, else why not
+     */
+    public static String unavailabilityCause() {
+        try {
+            IoUring ring = IoUring.create(2, 0, new int[] {0}, 0, new ArrayList<>());
+            ring.close();
+            return null;
+        } catch (IoUring.SetupException e) {
+            return e.getMessage();
+        } catch (LinkageError | IllegalArgumentException | IllegalStateException e) {
+            // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be loaded
+            return "liburing.so.2 cannot be used: " + e;
+        }
     }
 
     private static void joinUninterruptibly(RingPoller r) {
@@ -72,24 +115,6 @@ public final class IoEngine implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * Checks that liburing loads and the kernel sets up a ring for this process.
-     *
-     * @return null when io_uring is usable, else why not
-     */
-    public static String unavailabilityCause() {
-        try {
-            IoUring ring = IoUring.create(2, 0, new int[] {0}, 0, new java.util.ArrayList<>());
-            ring.close();
-            return null;
-        } catch (IoUring.SetupException e) {
-            return e.getMessage();
-        } catch (LinkageError | IllegalArgumentException | IllegalStateException e) {
-            // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be loaded
-            return "liburing.so.2 cannot be used: " + e;
         }
     }
 
@@ -108,6 +133,8 @@ public final class IoEngine implements AutoCloseable {
     public RingPoller ring(int index) {
         return rings[index];
     }
+
+    // ---- ring selection ---------------------------------------------------------------------
 
     /** {@return the ring the calling thread should submit to, per the selection mode} */
     public RingPoller select() {
@@ -158,6 +185,293 @@ public final class IoEngine implements AutoCloseable {
         return adaptiveSpills.sum();
     }
 
+    // ---- asynchronous completions -------------------------------------------------------------
+
+    /** Counts a callback request the caller is about to submit; undone by {@link #callbackNotSubmitted}. */
+    public void callbackSubmitting() {
+        callbacksOutstanding.incrementAndGet();
+    }
+
+    public void callbackNotSubmitted() {
+        callbacksOutstanding.decrementAndGet();
+    }
+
+    void callbackReady(Slot slot) {
+        AsyncCompletion user = slot.completion;
+        slot.completion = result -> {
+            callbacksOutstanding.decrementAndGet();
+            user.complete(result);
+        };
+        events.enqueue(slot);
+    }
+
+    /** Runs a future's completion off the poller thread, so no user stage ever runs there. */
+    void completeAsync(AsyncCompletion completion, long result) {
+        Thread.ofVirtual().name("auraio-complete").start(() -> completion.complete(result));
+    }
+
+    void registeredRequestDone(boolean usedBuffers, boolean usedFiles) {
+        if (usedBuffers) {
+            buffers.release();
+        }
+        if (usedFiles) {
+            files.release();
+        }
+    }
+
+    public int pollFd() {
+        return events.pollFd();
+    }
+
+    public int poll() {
+        return events.poll();
+    }
+
+    public int await(long timeoutNanos) throws InterruptedException {
+        return events.await(timeoutNanos, callbacksOutstanding::get);
+    }
+
+    public void run() throws InterruptedException {
+        events.run();
+    }
+
+    public void stop() {
+        events.stop();
+    }
+
+    /** {@return callbacks run, or -1 on timeout} */
+    public int drain(long timeoutNanos) throws InterruptedException {
+        return events.drain(timeoutNanos, this::pendingCount);
+    }
+
+    public boolean isCallbackThread() {
+        return events.isProcessingThread();
+    }
+
+    // ---- registered buffers -------------------------------------------------------------------
+
+    /**
+     * Registers {@code segments} (native, each at most 1 GiB) as fixed buffers on every ring.
+     *
+     * @return 0 or a negated errno (EBUSY when buffers are already registered)
+     */
+    public int registerBuffers(MemorySegment[] segments) {
+        int r = buffers.set(segments.clone());
+        if (r < 0) {
+            return r;
+        }
+        MemorySegment iov = pool.acquire(16L * Math.max(1, segments.length));
+        if (iov.equals(MemorySegment.NULL)) {
+            buffers.clear();
+            return -Errno.ENOMEM;
+        }
+        try {
+            for (int i = 0; i < segments.length; i++) {
+                iov.set(JAVA_LONG, 16L * i, segments[i].address());
+                iov.set(JAVA_LONG, 16L * i + 8, segments[i].byteSize());
+            }
+            // The kernel copies the iovecs and pins the pages during the call: iov may go after.
+            r = registerOnAllRings(u -> u.register(IoUring.REGISTER_BUFFERS, iov, segments.length),
+                    IoUring.UNREGISTER_BUFFERS);
+        } finally {
+            pool.release(iov);
+        }
+        if (r < 0) {
+            buffers.clear();
+        }
+        return r;
+    }
+
+    /**
+     * Counts a fixed-buffer request and checks its range.
+     *
+     * @return 0, or a negated errno: ENOENT (nothing registered), EBUSY (unregister draining),
+     *         EINVAL (index or range outside the registered buffer)
+     */
+    public int acquireFixedBuffer(int index, long offset, long length, long[] addressOut) {
+        int[] errno = new int[1];
+        MemorySegment[] segs = buffers.acquire(errno);
+        if (segs == null) {
+            return -errno[0];
+        }
+        if (index < 0 || index >= segs.length || offset < 0 || length < 0 || offset + length > segs[index].byteSize()) {
+            buffers.release();
+            return -Errno.EINVAL;
+        }
+        addressOut[0] = segs[index].address() + offset;
+        return 0;
+    }
+
+    public void releaseFixedBuffer() {
+        buffers.release();
+    }
+
+    /** @return a future done when the kernel has dropped the buffers, or null when none were registered */
+    public CompletableFuture<Void> requestUnregisterBuffers() {
+        return buffers.requestUnregister();
+    }
+
+    /** {@return the registered buffers, or null} */
+    public MemorySegment[] registeredBuffers() {
+        return buffers.current();
+    }
+
+    // ---- registered files -----------------------------------------------------------------------
+
+    /**
+     * Registers {@code fds} on every ring; later requests on those descriptors use their index
+     * with {@code IOSQE_FIXED_FILE}.
+     *
+     * @return 0 or a negated errno
+     */
+    public int registerFiles(int[] fds) {
+        Map<Integer, Integer> indexOf = new ConcurrentHashMap<>();
+        for (int i = 0; i < fds.length; i++) {
+            if (fds[i] >= 0) {
+                indexOf.putIfAbsent(fds[i], i);
+            }
+        }
+        int r = files.set(new FileTable(new AtomicIntegerArray(fds), indexOf));
+        if (r < 0) {
+            return r;
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment array = arena.allocateFrom(JAVA_INT, fds);
+            r = registerOnAllRings(u -> u.register(IoUring.REGISTER_FILES, array, fds.length),
+                    IoUring.UNREGISTER_FILES);
+        }
+        if (r < 0) {
+            files.clear();
+        }
+        return r;
+    }
+
+    /**
+     * Replaces the descriptor at {@code index} of the registered table ({@code -1} empties it).
+     *
+     * @return 0 or a negated errno (ENOENT: no table; EINVAL: index out of range)
+     */
+    public int updateFile(int index, int fd) {
+        FileTable table = files.current();
+        if (table == null) {
+            return files.isRegistered() ? -Errno.EBUSY : -Errno.ENOENT;
+        }
+        if (index < 0 || index >= table.fds().length()) {
+            return -Errno.EINVAL;
+        }
+        int r;
+        try (Arena arena = Arena.ofShared()) {
+            // struct io_uring_files_update { __u32 offset; __u32 resv; __aligned_u64 fds; }
+            MemorySegment newFd = arena.allocateFrom(JAVA_INT, fd);
+            MemorySegment update = arena.allocate(16, 8);
+            update.set(JAVA_INT, 0, index);
+            update.set(JAVA_LONG, 8, newFd.address());
+            r = 0;
+            for (RingPoller ring : rings) {
+                int rr = ring.callOnRing(u -> u.register(IoUring.REGISTER_FILES_UPDATE, update, 1));
+                if (rr < 0) {
+                    r = rr;
+                }
+            }
+        }
+        if (r >= 0) {
+            int old = table.fds().getAndSet(index, fd);
+            table.indexOf().remove(old, index);
+            if (fd >= 0) {
+                table.indexOf().put(fd, index);
+            }
+            return 0;
+        }
+        return r;
+    }
+
+    /**
+     * {@return the registered index of {@code fd} (counted as a user of the table until
+     * {@link #releaseFixedFile}), or -1 to use the plain descriptor}
+     */
+    public int acquireFixedFile(int fd) {
+        if (!files.isRegistered()) {
+            return -1;
+        }
+        int[] errno = new int[1];
+        FileTable table = files.acquire(errno);
+        if (table == null) {
+            return -1;
+        }
+        Integer index = table.indexOf().get(fd);
+        if (index == null) {
+            files.release();
+            return -1;
+        }
+        return index;
+    }
+
+    public void releaseFixedFile() {
+        files.release();
+    }
+
+    /** @return a future done when the kernel has dropped the files, or null when none were registered */
+    public CompletableFuture<Void> requestUnregisterFiles() {
+        return files.requestUnregister();
+    }
+
+    private int registerOnAllRings(java.util.function.ToIntFunction<IoUring> register, int unregisterOpcode) {
+        List<RingPoller> done = new ArrayList<>();
+        for (RingPoller ring : rings) {
+            int r = ring.callOnRing(register);
+            if (r < 0) {
+                for (RingPoller d : done) {
+                    d.callOnRing(u -> u.register(unregisterOpcode, MemorySegment.NULL, 0));
+                }
+                return r;
+            }
+            done.add(ring);
+        }
+        return 0;
+    }
+
+    private CompletableFuture<Void> unregisterOnAllRings(int opcode) {
+        CompletableFuture<?>[] all = new CompletableFuture<?>[rings.length];
+        for (int i = 0; i < rings.length; i++) {
+            all[i] = rings[i].postToRing(u -> u.register(opcode, MemorySegment.NULL, 0));
+        }
+        return CompletableFuture.allOf(all);
+    }
+
+    /** Waits for {@code f}, ignoring interrupts (kept for the caller). */
+    public static void awaitUninterruptibly(CompletableFuture<Void> f) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                f.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- counters ---------------------------------------------------------------------------------
+
+    /** Counts a read served by the caller-thread fast path, so engine stats stay exact. */
+    public void countFastPath(long bytes) {
+        fastPathOps.increment();
+        fastPathBytes.add(bytes);
+    }
+
+    public long fastPathOps() {
+        return fastPathOps.sum();
+    }
+
+    public long fastPathBytes() {
+        return fastPathBytes.sum();
+    }
+
     /** {@return requests queued, in the kernel or completing, over all rings} */
     public int pendingCount() {
         int sum = 0;
@@ -178,11 +492,18 @@ public final class IoEngine implements AutoCloseable {
 
     /**
      * Fails new submissions, cancels in-flight requests, waits until the kernel has finished every
-     * one of them and every caller has woken, then frees the rings and the pool. Idempotent and
-     * callable from any thread; concurrent callers all return once the engine is down.
+     * one of them and every caller has woken, runs the callbacks still queued on this thread, then
+     * frees the rings and the pool. Idempotent and callable from any thread except a callback;
+     * concurrent callers all return once the engine is down.
+     *
+     * @throws IllegalStateException when called from a completion callback
      */
     @Override
     public void close() {
+        if (events.isProcessingThread()) {
+            throw new IllegalStateException("close() called from a completion callback: close the engine from "
+                    + "another thread, or call stop() and close after run() returns");
+        }
         synchronized (closeLock) {
             if (terminated) {
                 return;
@@ -194,6 +515,8 @@ public final class IoEngine implements AutoCloseable {
             for (RingPoller r : rings) {
                 joinUninterruptibly(r);
             }
+            events.closeAndDeliverRest();
+            events.close();
             pool.close();
             terminated = true;
         }

@@ -17,12 +17,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToIntFunction;
 
 /**
  * One io_uring and the platform thread that owns it. The poller is the only thread that fills
- * the ring's SQEs, reaps its CQEs or enters the kernel for it. Submitting threads hand requests
- * over through a lock-free stack and wake the poller only when it sleeps, by writing an eventfd
- * whose read the poller keeps armed in the ring before it waits.
+ * the ring's SQEs, reaps its CQEs or enters the kernel for it (which {@code SINGLE_ISSUER} rings
+ * require, registration included). Submitting threads hand requests over through a lock-free
+ * stack and wake the poller only when it sleeps, by writing an eventfd whose read the poller keeps
+ * armed in the ring before it waits.
  */
 public final class RingPoller implements CompletionQueue.Handler {
     private static final int RUNNING = 0;
@@ -37,17 +39,48 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
-    /** How long a closing poller sleeps between checks that every slot came back. */
+    /** How long a closing poller sleeps between checks that every request has finished. */
     private static final long SHUTDOWN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     /** How often a closing poller repeats cancels for requests that are still running. */
     private static final long CANCEL_REPEAT_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+    /** SQEs kept free for the wake-up read and cancels. */
+    private static final int RESERVED_SQES = 2;
+
+    /** Thrown when a request that must not park cannot be taken now. */
+    public static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final int errno;
+
+        Refused(int errno) {
+            super(Errno.message(errno), null, false, false);
+            this.errno = errno;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
+
+    private record CancelRequest(Slot slot, int generation) {}
+
+    private record RingTask(ToIntFunction<IoUring> work, CompletableFuture<Integer> result) {
+        void run(IoUring ring) {
+            try {
+                result.complete(work.applyAsInt(ring));
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        }
+    }
 
     private final int index;
+    private final IoEngine owner;
     private final RingConfig config;
     private final AdmissionGate gate;
     private final SubmissionStack submissions = new SubmissionStack();
-    private final ConcurrentLinkedQueue<Long> cancelRequests = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<CancelRequest> cancelRequests = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Integer> cancelFds = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<RingTask> ringTasks = new ConcurrentLinkedQueue<>();
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private final Thread thread;
     private final int eventFd;
@@ -64,22 +97,25 @@ public final class RingPoller implements CompletionQueue.Handler {
     private MemorySegment wakeBuffer;
     private boolean wakeArmed;
     private int inKernel;
-    private Slot pending;          // taken from the stack but not yet in an SQE (SQ was full)
+    /** Requests taken from the stack but not yet in an SQE: the SQ was full or the limit reached. */
+    private Slot heldHead;
+    private Slot heldTail;
     private long lastCancelRound;
 
-    // Counters written by the poller only, read by anyone.
+    // Written by the poller only, read by anyone.
     private volatile long opsCompleted;
     private volatile long bytesTransferred;
     private volatile int inKernelView;
     private volatile int ringSetupFlags;
     private final List<IoUring.Refusal> refusals = new ArrayList<>();
 
-    private RingPoller(int index, RingConfig config, int eventFd, MemorySegment wakeValue) {
+    RingPoller(int index, IoEngine owner, RingConfig config, int eventFd, MemorySegment wakeValue) {
         this.index = index;
+        this.owner = owner;
         this.config = config;
         this.eventFd = eventFd;
         this.wakeValue = wakeValue;
-        this.gate = new AdmissionGate(config.queueDepth(), config.initialLimit());
+        this.gate = new AdmissionGate(this, config.queueDepth(), config.initialLimit());
         this.thread = Thread.ofPlatform().name("auraio-ring-" + index).daemon(config.daemon()).unstarted(this::run);
     }
 
@@ -88,24 +124,33 @@ public final class RingPoller implements CompletionQueue.Handler {
      *
      * @throws IoUring.SetupException when the kernel refused every way of setting up the ring
      */
-    static RingPoller start(int index, RingConfig config, MemorySegment wakeValue) throws IoUring.SetupException {
+    static RingPoller start(int index, IoEngine owner, RingConfig config, MemorySegment wakeValue)
+            throws IoUring.SetupException {
         int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         if (efd < 0) {
             throw new IoUring.SetupException(-efd, "eventfd failed: " + Errno.message(-efd));
         }
-        RingPoller poller = new RingPoller(index, config, efd, wakeValue);
+        RingPoller poller = new RingPoller(index, owner, config, efd, wakeValue);
         poller.thread.start();
+        boolean interrupted = false;
         try {
-            poller.started.get();
+            while (true) {
+                try {
+                    poller.started.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // setup takes microseconds: finish it rather than leak a ring
+                }
+            }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof IoUring.SetupException se) {
                 throw se;
             }
             throw new IllegalStateException("ring " + index + " failed to start", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            poller.beginClose();
-            throw new IoUring.SetupException(Errno.EINTR, "interrupted while starting ring " + index);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         return poller;
     }
@@ -141,13 +186,50 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (closing) {
                 return -Errno.ESHUTDOWN;
             }
-            slot.prepare(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex);
-            submissions.push(slot);
-            wakeIfSleeping();
+            slot.prepare(Slot.BLOCKING, opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex);
+            slot.usesFixedBuffer = false;
+            slot.usesFixedFile = false;
+            enqueue(slot);
             awaitDone(slot);
             return slot.result;
         } finally {
-            gate.release(slot);
+            release(slot);
+        }
+    }
+
+    /**
+     * Submits a request whose result goes to {@code completion}, without parking: CALLBACK
+     * results are queued for the engine's event-loop callers, FUTURE results handed to an
+     * executor. {@code ownedMemory} (may be null) is returned to the pool when the request is done.
+     *
+     * @return a handle for {@code isPending} and {@code cancel}
+     * @throws Refused with EAGAIN when every slot of the ring is taken, ESHUTDOWN when closing
+     */
+    public RequestHandle submit(int kind, int opcode, int sqeFlags, int fd, long offset, long address, int length,
+                                int opFlags, int bufIndex, AsyncCompletion completion, MemorySegment ownedMemory,
+                                boolean usesFixedBuffer, boolean usesFixedFile) throws Refused {
+        Slot slot = gate.tryAcquire();
+        if (slot == null) {
+            throw new Refused(closing || gate.isClosed() ? Errno.ESHUTDOWN : Errno.EAGAIN);
+        }
+        if (closing) {
+            release(slot);
+            throw new Refused(Errno.ESHUTDOWN);
+        }
+        slot.prepare(kind, opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex);
+        slot.completion = completion;
+        slot.ownedMemory = ownedMemory;
+        slot.usesFixedBuffer = usesFixedBuffer;
+        slot.usesFixedFile = usesFixedFile;
+        RequestHandle handle = new RequestHandle(slot);
+        enqueue(slot);
+        return handle;
+    }
+
+    private void enqueue(Slot slot) {
+        submissions.push(slot);
+        if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
+            Libc.write(eventFd, wakeValue, 8);
         }
     }
 
@@ -162,15 +244,39 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
-    private void wakeIfSleeping() {
-        if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
-            Libc.write(eventFd, wakeValue, 8);
+    /** Gives a finished slot back: its pool memory to the pool, the slot to the gate. */
+    void release(Slot slot) {
+        MemorySegment owned = slot.ownedMemory;
+        if (owned != null) {
+            slot.ownedMemory = null;
+            owner.pool().release(owned);
         }
+        slot.completion = null;
+        gate.release(slot);
     }
 
     private void wakeNow() {
         STATE.setVolatile(this, RUNNING);
         Libc.write(eventFd, wakeValue, 8);
+    }
+
+    /**
+     * Asks for one request to be cancelled.
+     *
+     * @return 0 when a cancellation was queued, -EALREADY when the request is done, -ESHUTDOWN
+     *         when the ring is closing (it cancels everything itself then)
+     */
+    int cancel(Slot slot, int generation) {
+        int s = slot.state;
+        if (slot.generation != generation || s == Slot.DONE || s == Slot.FREE) {
+            return -Errno.EALREADY;
+        }
+        if (closing) {
+            return -Errno.ESHUTDOWN;
+        }
+        cancelRequests.add(new CancelRequest(slot, generation));
+        wakeNow();
+        return 0;
     }
 
     /**
@@ -180,6 +286,54 @@ public final class RingPoller implements CompletionQueue.Handler {
     public void cancelFd(int fd) {
         cancelFds.add(fd);
         wakeNow();
+    }
+
+    /**
+     * Runs {@code task} on the poller thread with the ring (for {@code io_uring_register}, which a
+     * {@code SINGLE_ISSUER} ring accepts only from its owner) and waits for its result.
+     *
+     * @return the task's result, or -ESHUTDOWN when the ring is closing
+     */
+    int callOnRing(ToIntFunction<IoUring> task) {
+        if (Thread.currentThread() == thread) {
+            return task.applyAsInt(ring);
+        }
+        CompletableFuture<Integer> result = postToRing(task);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw (Error) e.getCause();
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Queues {@code task} to run on the poller thread with the ring, without waiting.
+     *
+     * @return the task's result, or -ESHUTDOWN when the ring closes first
+     */
+    CompletableFuture<Integer> postToRing(ToIntFunction<IoUring> task) {
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        ringTasks.add(new RingTask(task, result));
+        if (closing) {
+            result.complete(-Errno.ESHUTDOWN); // the poller may still run it; the answer stands
+        } else {
+            wakeNow();
+        }
+        return result;
     }
 
     /** Asks the poller to stop: queued requests fail with ESHUTDOWN, in-flight ones are cancelled. */
@@ -216,6 +370,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             loop();
             disarmWake();
         } finally {
+            failRingTasks();
             ring.close();
             Libc.close(eventFd);
             pollerArena.close();
@@ -227,16 +382,18 @@ public final class RingPoller implements CompletionQueue.Handler {
         CompletionQueue cq = ring.completionQueue();
         while (true) {
             boolean shuttingDown = closing;
+            runRingTasks();
             fillSubmissions(sq, shuttingDown);
             drainCancelRequests(sq);
             if (shuttingDown) {
                 cancelInFlight(sq);
             }
             cq.drain(this);
-            if (shuttingDown && inKernel == 0 && pending == null && submissions.isEmpty() && gate.inUse() == 0) {
+            if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
             }
-            if (pending != null || !submissions.isEmpty() || cq.hasCompletions()) {
+            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES) || !submissions.isEmpty()
+                    || cq.hasCompletions()) {
                 ring.submit();
                 continue;
             }
@@ -244,7 +401,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             // Re-check after announcing sleep: a submitter that pushed before seeing SLEEPING
             // will not write the eventfd, so its request must be seen here.
             if (!submissions.isEmpty() || !cancelRequests.isEmpty() || !cancelFds.isEmpty()
-                    || closing != shuttingDown) {
+                    || !ringTasks.isEmpty() || closing != shuttingDown) {
                 STATE.setVolatile(this, RUNNING);
                 ring.submit();
                 continue;
@@ -255,41 +412,100 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
-    private void fillSubmissions(SubmissionQueue sq, boolean shuttingDown) {
-        Slot s = pending != null ? pending : submissions.takeAll();
-        pending = null;
-        // Keep one SQE for the wake-up read and a few for cancels.
-        while (s != null) {
-            Slot next = s.next;
-            s.next = null;
-            if (shuttingDown) {
-                complete(s, -Errno.ESHUTDOWN);
-            } else if (sq.freeEntries() <= 2) {
-                s.next = next;
-                pending = s;
-                return;
-            } else {
-                s.submittedNanos = System.nanoTime();
-                s.state = Slot.IN_KERNEL;
-                inKernel++;
-                sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
+    /** While closing: whether every handed-out slot has reached its end (none queued or in the kernel). */
+    private boolean noSlotOutstanding() {
+        for (int i = 0; i < gate.capacity(); i++) {
+            int s = gate.slot(i).state;
+            if (s == Slot.QUEUED || s == Slot.IN_KERNEL) {
+                return false;
             }
-            s = next;
+        }
+        return true;
+    }
+
+    private void runRingTasks() {
+        RingTask task;
+        while ((task = ringTasks.poll()) != null) {
+            task.run(ring);
+        }
+    }
+
+    private void failRingTasks() {
+        RingTask task;
+        while ((task = ringTasks.poll()) != null) {
+            task.result().complete(-Errno.ESHUTDOWN);
+        }
+    }
+
+    private void hold(Slot s) {
+        s.next = null;
+        if (heldTail == null) {
+            heldHead = s;
+        } else {
+            heldTail.next = s;
+        }
+        heldTail = s;
+    }
+
+    private void fillSubmissions(SubmissionQueue sq, boolean shuttingDown) {
+        Slot fresh = submissions.takeAll();
+        while (fresh != null) {
+            Slot next = fresh.next;
+            hold(fresh);
+            fresh = next;
+        }
+        int limit = gate.capacity();
+        while (heldHead != null) {
+            Slot s = heldHead;
+            if (shuttingDown || s.cancelRequested) {
+                popHeld();
+                finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
+                continue;
+            }
+            if (sq.freeEntries() <= RESERVED_SQES || inKernel >= limit) {
+                break;
+            }
+            popHeld();
+            s.submittedNanos = System.nanoTime();
+            s.state = Slot.IN_KERNEL;
+            inKernel++;
+            sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
         }
         inKernelView = inKernel;
     }
 
+    private void popHeld() {
+        Slot s = heldHead;
+        heldHead = s.next;
+        if (heldHead == null) {
+            heldTail = null;
+        }
+        s.next = null;
+    }
+
     private void drainCancelRequests(SubmissionQueue sq) {
-        Long target;
-        while (sq.freeEntries() > 1 && (target = cancelRequests.poll()) != null) {
-            sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, target, 0, 0, UserData.CANCEL, 0);
+        CancelRequest c;
+        while (sq.freeEntries() > 1 && (c = cancelRequests.poll()) != null) {
+            Slot s = c.slot();
+            if (s.generation != c.generation()) {
+                continue;
+            }
+            if (s.state == Slot.IN_KERNEL) {
+                sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+            } else if (s.state == Slot.QUEUED) {
+                s.cancelRequested = true; // still held back or in the stack: completes without the kernel
+            }
         }
         Integer fd;
         while ((fd = cancelFds.poll()) != null) {
             for (int i = 0; i < gate.capacity() && sq.freeEntries() > 1; i++) {
                 Slot s = gate.slot(i);
-                if (s.state == Slot.IN_KERNEL && s.fd == fd) {
-                    sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
+                    if (s.state == Slot.IN_KERNEL) {
+                        sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                    } else if (s.state == Slot.QUEUED) {
+                        s.cancelRequested = true;
+                    }
                 }
             }
         }
@@ -348,7 +564,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             bytesTransferred += result;
         }
         opsCompleted++;
-        complete(s, result);
+        finish(s, result);
     }
 
     private static boolean isTransfer(int opcode) {
@@ -356,11 +572,29 @@ public final class RingPoller implements CompletionQueue.Handler {
                 || opcode == Opcode.WRITEV || opcode == Opcode.READ_FIXED || opcode == Opcode.WRITE_FIXED;
     }
 
-    private static void complete(Slot s, long result) {
-        Thread waiter = s.waiter;
+    /** Delivers a result according to the request's kind. Poller thread only. */
+    private void finish(Slot s, long result) {
+        if (s.usesFixedBuffer || s.usesFixedFile) {
+            owner.registeredRequestDone(s.usesFixedBuffer, s.usesFixedFile);
+        }
         s.result = result;
-        s.state = Slot.DONE; // volatile write publishes result to the waiter
-        LockSupport.unpark(waiter);
+        switch (s.kind) {
+            case Slot.BLOCKING -> {
+                Thread waiter = s.waiter;
+                s.state = Slot.DONE; // volatile write publishes the result to the waiter
+                LockSupport.unpark(waiter);
+            }
+            case Slot.CALLBACK -> {
+                s.state = Slot.DONE;
+                owner.callbackReady(s);
+            }
+            default -> {
+                AsyncCompletion completion = s.completion;
+                s.state = Slot.DONE;
+                release(s);
+                owner.completeAsync(completion, result);
+            }
+        }
     }
 
     // ---- observation ----------------------------------------------------------------------

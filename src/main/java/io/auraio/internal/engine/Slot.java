@@ -1,23 +1,36 @@
 package io.auraio.internal.engine;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * One preallocated request slot of a ring. A slot is owned by its submitter from
- * {@link AdmissionGate#acquire} until {@link AdmissionGate#release}; in between the poller reads
- * the request fields and writes the result. {@code user_data} carries the slot index and its
- * generation, and the generation moves on at every release, so a completion that arrives for an
- * earlier use of the slot can never complete the current one.
+ * {@link AdmissionGate#acquire} until it is released: by the parked caller once it has read the
+ * result, by the event-loop thread once a callback has run, or by the poller for a future. In
+ * between the poller reads the request fields and writes the result. {@code user_data} carries
+ * the slot index and its generation, and the generation moves on at every release, so a
+ * completion that arrives for an earlier use of the slot can never complete the current one.
  */
 final class Slot {
     static final int FREE = 0;
+    /** Handed out; the request is being prepared, is queued for the poller or held back by it. */
     static final int QUEUED = 1;
     static final int IN_KERNEL = 2;
     static final int DONE = 3;
 
+    /** The calling thread parks until the poller unparks it. */
+    static final int BLOCKING = 0;
+    /** The completion is queued for the thread that calls the engine's poll, await or run. */
+    static final int CALLBACK = 1;
+    /** The completion is handed to an executor by the poller (user code never runs there). */
+    static final int FUTURE = 2;
+
     final int index;
+    final RingPoller ring;
     /** Bumped under the gate's lock at each release; read by the poller after the queue handoff. */
     int generation;
 
     // The request, written by the submitter before it is queued (the queue's CAS publishes them).
+    int kind;
     int opcode;
     int sqeFlags;
     int fd;
@@ -26,29 +39,39 @@ final class Slot {
     int length;
     int opFlags;
     int bufIndex;
+    /** Pool memory the request owns (an iovec array), returned when the slot is released. */
+    MemorySegment ownedMemory;
+    /** For CALLBACK and FUTURE requests: what to tell when the request completes. */
+    AsyncCompletion completion;
+    /** Whether this request counts as a user of the registered buffers / files. */
+    boolean usesFixedBuffer;
+    boolean usesFixedFile;
 
-    /** The thread parked on this request. */
+    /** The thread parked on a BLOCKING request. */
     Thread waiter;
     /** Set by the poller when the request reached the kernel; for latency samples. */
     long submittedNanos;
-    /** Bytes or a negated errno, written by the poller before {@link #state} becomes DONE. */
+    /** Bytes or a negated errno, written before {@link #state} becomes DONE. */
     long result;
-    /** Also a cancel request pending for this slot while it is queued or in the kernel. */
+    /** Set when the request must complete with ECANCELED without reaching the kernel. */
     volatile boolean cancelRequested;
     volatile int state;
 
-    /** Link in the ring's submission stack; written by the submitter, read by the poller. */
+    /** Link in the ring's submission stack, or in the poller's held-back list. */
     Slot next;
 
-    Slot(int index) {
+    Slot(int index, RingPoller ring) {
         this.index = index;
+        this.ring = ring;
     }
 
     long userData() {
         return UserData.encode(index, generation);
     }
 
-    void prepare(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags, int bufIndex) {
+    void prepare(int kind, int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                 int bufIndex) {
+        this.kind = kind;
         this.opcode = opcode;
         this.sqeFlags = sqeFlags;
         this.fd = fd;
@@ -59,6 +82,6 @@ final class Slot {
         this.bufIndex = bufIndex;
         this.result = 0;
         this.cancelRequested = false;
-        this.waiter = Thread.currentThread();
+        this.waiter = kind == BLOCKING ? Thread.currentThread() : null;
     }
 }

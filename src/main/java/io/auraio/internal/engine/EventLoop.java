@@ -1,0 +1,240 @@
+package io.auraio.internal.engine;
+
+import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntSupplier;
+
+/**
+ * Where callback completions wait for a thread to run them: the reference's poll, wait, run,
+ * stop and drain, and its pollable fd. Pollers only queue completed slots here; user callbacks
+ * run on the threads that call {@link #poll}, {@link #await} or {@link #run}, one such thread at a
+ * time (others block, as the reference's C++ and Rust bindings do). A callback that calls them
+ * again gets an {@link IllegalStateException} instead of a deadlock.
+ *
+ * <p>The poll fd is an eventfd in semaphore mode that counts queued completions, so it is readable
+ * exactly while a completion waits (level-triggered).
+ */
+final class EventLoop implements AutoCloseable {
+    private final ReentrantLock processing = new ReentrantLock();
+    private final ReentrantLock queueLock = new ReentrantLock();
+    private final Condition changed = queueLock.newCondition();
+    private final ArrayDeque<Slot> ready = new ArrayDeque<>();
+    private final int pollFd;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_LONG, 1L);
+    private final MemorySegment scratch = arena.allocate(ValueLayout.JAVA_LONG);
+    private volatile boolean stopRequested;
+    private volatile boolean closed;
+
+    EventLoop() {
+        int fd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK | Libc.EFD_SEMAPHORE);
+        if (fd < 0) {
+            arena.close();
+            throw new IllegalStateException("eventfd failed: " + Errno.message(-fd));
+        }
+        this.pollFd = fd;
+    }
+
+    int pollFd() {
+        return pollFd;
+    }
+
+    /** Called by a poller: a callback request has completed. */
+    void enqueue(Slot slot) {
+        queueLock.lock();
+        try {
+            ready.addLast(slot);
+            Libc.write(pollFd, one, 8);
+            changed.signalAll();
+        } finally {
+            queueLock.unlock();
+        }
+    }
+
+    private Slot take() {
+        queueLock.lock();
+        try {
+            Slot s = ready.pollFirst();
+            if (s != null) {
+                Libc.read(pollFd, scratch, 8); // semaphore mode: takes exactly this one
+            }
+            return s;
+        } finally {
+            queueLock.unlock();
+        }
+    }
+
+    boolean isProcessingThread() {
+        return processing.isHeldByCurrentThread();
+    }
+
+    private void enter(String what) {
+        if (processing.isHeldByCurrentThread()) {
+            throw new IllegalStateException(what + " called from a completion callback: callbacks run inside "
+                    + "poll/await/run and must not re-enter them (submit more I/O instead)");
+        }
+        processing.lock();
+    }
+
+    /** Runs every queued callback. {@return how many ran} */
+    int poll() {
+        enter("poll()");
+        try {
+            return runReady();
+        } finally {
+            processing.unlock();
+        }
+    }
+
+    private int runReady() {
+        int n = 0;
+        Slot s;
+        while ((s = take()) != null) {
+            n++;
+            AsyncCompletion completion = s.completion;
+            try {
+                completion.complete(s.result);
+            } finally {
+                s.ring.release(s); // the request handle is valid until the callback returns
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Waits until a callback completion is queued or the timeout passes, then runs what is queued.
+     *
+     * @param timeoutNanos negative: no limit; 0: do not wait
+     * @param outstanding  callback requests not yet completed; nothing to wait for when 0
+     * @return how many callbacks ran
+     */
+    int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
+        enter("await()");
+        try {
+            int n = runReady();
+            if (n > 0 || timeoutNanos == 0) {
+                return n;
+            }
+            long deadline = System.nanoTime() + timeoutNanos;
+            queueLock.lock();
+            try {
+                while (ready.isEmpty() && !closed && !stopRequested && outstanding.getAsInt() > 0) {
+                    if (timeoutNanos < 0) {
+                        changed.await(10, TimeUnit.MILLISECONDS); // re-checks `outstanding` now and then
+                    } else {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            break;
+                        }
+                        changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
+                    }
+                }
+            } finally {
+                queueLock.unlock();
+            }
+            return runReady();
+        } finally {
+            processing.unlock();
+        }
+    }
+
+    /** Processes callbacks until {@link #stop()} or close. */
+    void run() throws InterruptedException {
+        enter("run()");
+        try {
+            while (!stopRequested && !closed) {
+                runReady();
+                queueLock.lock();
+                try {
+                    while (ready.isEmpty() && !stopRequested && !closed) {
+                        changed.await();
+                    }
+                } finally {
+                    queueLock.unlock();
+                }
+            }
+            runReady();
+        } finally {
+            stopRequested = false;
+            processing.unlock();
+        }
+    }
+
+    void stop() {
+        stopRequested = true;
+        signal();
+    }
+
+    private void signal() {
+        queueLock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            queueLock.unlock();
+        }
+    }
+
+    /**
+     * Waits until {@code pending} reports 0, running callbacks meanwhile.
+     *
+     * @param timeoutNanos negative: no limit
+     * @return callbacks run, or -1 when the timeout passed first
+     */
+    int drain(long timeoutNanos, IntSupplier pending) throws InterruptedException {
+        enter("drain()");
+        try {
+            long deadline = System.nanoTime() + timeoutNanos;
+            int n = 0;
+            while (true) {
+                n += runReady();
+                if (pending.getAsInt() == 0) {
+                    return n;
+                }
+                long left = timeoutNanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    return -1;
+                }
+                queueLock.lock();
+                try {
+                    if (ready.isEmpty()) {
+                        // Blocking and future completions do not signal: look again every millisecond.
+                        changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
+                    }
+                } finally {
+                    queueLock.unlock();
+                }
+            }
+        } finally {
+            processing.unlock();
+        }
+    }
+
+    /** Stops event-loop callers and runs the callbacks still queued, on the closing thread. */
+    void closeAndDeliverRest() {
+        if (processing.isHeldByCurrentThread()) {
+            throw new IllegalStateException("close() called from a completion callback: close the engine from "
+                    + "another thread, or call stop() and close after run() returns");
+        }
+        closed = true;
+        signal();
+        processing.lock();
+        try {
+            runReady();
+        } finally {
+            processing.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        Libc.close(pollFd);
+        arena.close();
+    }
+}
