@@ -1,9 +1,17 @@
 package io.auraio;
 
+import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
+import io.auraio.internal.binding.Opcode;
+import io.auraio.internal.engine.AsyncCompletion;
 import io.auraio.internal.engine.IoEngine;
+import io.auraio.internal.engine.RequestHandle;
 import io.auraio.internal.engine.RingConfig;
+import io.auraio.internal.engine.RingPoller;
+import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A set of io_uring rings, each owned and driven by one dedicated platform poller thread, that
@@ -13,6 +21,13 @@ import java.util.Objects;
  * poller, the calling thread (virtual or platform) parks on its own request, and the poller
  * unparks it when the kernel reports the result. A virtual thread therefore never holds its
  * carrier while the device works.
+ *
+ * <p>Besides serving {@code AuraFile}s, an engine takes requests on any file descriptor in the
+ * reference's three forms: blocking (through {@link AuraFile}), callback ({@link #read(int,
+ * BufferRef, long, long, Callback)} and friends, whose callbacks run on the threads that call
+ * {@link #poll()}, {@link #await(long)}, {@link #run()} or {@link #drain(long)}), and future
+ * ({@link #readAsync} and friends). Blocking requests complete through the pollers whether or not
+ * anyone polls.
  *
  * <p>An engine is safe for use by any number of threads. It owns native memory and threads, so
  * close it when done; {@link AuraIO#defaultEngine()} is a shared engine for scripts that is never
@@ -98,6 +113,764 @@ public final class Engine implements AutoCloseable {
         return core.pendingCount();
     }
 
+    // ---- requests ---------------------------------------------------------------------------
+
+    /** The most bytes Linux moves in one read or write ({@code MAX_RW_COUNT}). */
+    static final long MAX_TRANSFER = 0x7ffff000L;
+
+    private static void checkFd(int fd) {
+        if (fd < 0) {
+            throw new IllegalArgumentException("fd must be >= 0, was " + fd);
+        }
+    }
+
+    private static void checkOffset(long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset must be >= 0, was " + offset);
+        }
+    }
+
+    /** What a request needs from its caller; made once per submission. */
+    private record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
+                            int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,
+                            boolean fixedFile) {}
+
+    private Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
+            throws AuraIOException {
+        checkFd(fd);
+        Objects.requireNonNull(buf, "buf");
+        checkOffset(offset);
+        if (length < 0 || length > MAX_TRANSFER) {
+            throw new IllegalArgumentException("length must be between 0 and " + MAX_TRANSFER + ", was " + length);
+        }
+        if (offset > Long.MAX_VALUE - length) {
+            throw new AuraIOException("offset + length overflows a file offset: " + offset + " + " + length,
+                    Errno.EOVERFLOW);
+        }
+        boolean fixed = buf instanceof BufferRef.Fixed;
+        long address;
+        int bufIndex = 0;
+        Buffer[] retained = null;
+        if (buf instanceof BufferRef.Fixed f) {
+            long[] addr = new long[1];
+            int r = core.acquireFixedBuffer(f.index(), f.offset(), length, addr);
+            if (r == -Errno.EINVAL) {
+                throw new IllegalArgumentException("registered buffer " + f.index() + " at offset " + f.offset()
+                        + " has no room for " + length + " bytes (or no such index)");
+            }
+            if (r < 0) {
+                throw submitFailure(read ? "read" : "write", -r, -r == Errno.ENOENT ? "no buffers are registered"
+                        : "a deferred unregister of the registered buffers is draining");
+            }
+            address = addr[0];
+            bufIndex = f.index();
+        } else {
+            BufferRef.Memory m = (BufferRef.Memory) buf;
+            MemorySegment segment = m.segment();
+            if (length > segment.byteSize()) {
+                throw new IllegalArgumentException("length " + length + " exceeds the buffer's " + segment.byteSize()
+                        + " bytes");
+            }
+            if (read && segment.isReadOnly()) {
+                throw new IllegalArgumentException("cannot read into a read-only segment");
+            }
+            if (!segment.scope().isAlive()) {
+                throw new IllegalStateException("the buffer's arena is closed");
+            }
+            if (m.owner() != null) {
+                if (!m.owner().retain()) {
+                    throw new IllegalStateException("the Buffer is closed");
+                }
+                retained = new Buffer[] {m.owner()};
+            }
+            address = segment.address();
+        }
+        int opcode = fixed ? (read ? Opcode.READ_FIXED : Opcode.WRITE_FIXED) : (read ? Opcode.READ : Opcode.WRITE);
+        return withFile(new Prepared(opcode, 0, fd, offset, address, (int) length, bufIndex, 0, null, retained,
+                fixed, false));
+    }
+
+    private Prepared prepareVector(boolean read, int fd, MemorySegment[] iov, long offset) throws AuraIOException {
+        checkFd(fd);
+        Objects.requireNonNull(iov, "iov");
+        checkOffset(offset);
+        if (iov.length == 0 || iov.length > 1024) {
+            throw new IllegalArgumentException("iov must hold 1 to 1024 (IOV_MAX) buffers, held " + iov.length);
+        }
+        long total = 0;
+        for (int i = 0; i < iov.length; i++) {
+            MemorySegment s = Objects.requireNonNull(iov[i], "iov[" + i + "]");
+            if (!s.isNative()) {
+                throw new IllegalArgumentException("iov[" + i + "] must be native memory");
+            }
+            if (read && s.isReadOnly()) {
+                throw new IllegalArgumentException("iov[" + i + "] is read-only");
+            }
+            total += s.byteSize();
+        }
+        if (total > MAX_TRANSFER) {
+            throw new IllegalArgumentException("iov holds " + total + " bytes, more than " + MAX_TRANSFER);
+        }
+        MemorySegment vec = core.pool().acquire(16L * iov.length);
+        if (vec.equals(MemorySegment.NULL)) {
+            throw submitFailure(read ? "readv" : "writev", Errno.ENOMEM, "no memory for the iovec array");
+        }
+        for (int i = 0; i < iov.length; i++) {
+            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, iov[i].address());
+            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, iov[i].byteSize());
+        }
+        return withFile(new Prepared(read ? Opcode.READV : Opcode.WRITEV, 0, fd, offset, vec.address(), iov.length,
+                0, 0, vec, null, false, false));
+    }
+
+    private Prepared prepareSync(int fd, boolean dataOnly) {
+        checkFd(fd);
+        return withFile(new Prepared(Opcode.FSYNC, 0, fd, 0, 0, 0, 0, dataOnly ? Opcode.FSYNC_DATASYNC : 0, null,
+                null, false, false));
+    }
+
+    /** Uses the registered index of {@code fd}, with {@code IOSQE_FIXED_FILE}, when it has one. */
+    private Prepared withFile(Prepared p) {
+        int index = core.acquireFixedFile(p.fd());
+        if (index < 0) {
+            return p;
+        }
+        return new Prepared(p.opcode(), p.sqeFlags() | Opcode.SQE_FIXED_FILE, index, p.offset(), p.address(),
+                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true);
+    }
+
+    /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
+    private void unprepare(Prepared p) {
+        if (p.fixedBuffer()) {
+            core.releaseFixedBuffer();
+        }
+        if (p.fixedFile()) {
+            core.releaseFixedFile();
+        }
+        if (p.ownedMemory() != null) {
+            core.pool().release(p.ownedMemory());
+        }
+        releaseRetained(p);
+    }
+
+    private static void releaseRetained(Prepared p) {
+        if (p.retained() != null) {
+            for (Buffer b : p.retained()) {
+                b.releaseUse();
+            }
+        }
+    }
+
+    private static AuraIOException submitFailure(String op, int errno, String why) {
+        return new AuraIOException(op + ": " + why + " (" + Errno.message(errno) + ")", errno);
+    }
+
+    private RequestHandle submit(int kind, Prepared p, AsyncCompletion completion) throws RingPoller.Refused {
+        return core.select().submit(kind, p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
+                p.opFlags(), p.bufIndex(), completion, p.ownedMemory(), p.fixedBuffer(), p.fixedFile());
+    }
+
+    private Request submitCallback(String op, int fd, Prepared p, Callback callback, Object attachment)
+            throws AuraIOException {
+        Request request = new Request(this, fd, attachment);
+        AsyncCompletion completion = result -> {
+            releaseRetained(p);
+            if (callback != null) {
+                callback.completed(request, result);
+            }
+        };
+        core.callbackSubmitting();
+        try {
+            request.bind(submit(KIND_CALLBACK, p, completion));
+        } catch (RingPoller.Refused e) {
+            core.callbackNotSubmitted();
+            unprepare(p);
+            throw submitFailure(op, e.errno(), e.errno() == Errno.EAGAIN ? "every request slot of the ring is taken"
+                    : "the engine is closed");
+        }
+        return request;
+    }
+
+    private CompletableFuture<Long> submitFuture(String op, Prepared p) {
+        CompletableFuture<Long> future = new CompletableFuture<>();
+        AsyncCompletion completion = result -> {
+            releaseRetained(p);
+            if (result < 0) {
+                future.completeExceptionally(Failures.io(op, (int) -result));
+            } else {
+                future.complete(result);
+            }
+        };
+        try {
+            submit(KIND_FUTURE, p, completion);
+        } catch (RingPoller.Refused e) {
+            unprepare(p);
+            future.completeExceptionally(submitFailure(op, e.errno(), e.errno() == Errno.EAGAIN
+                    ? "every request slot of the ring is taken" : "the engine is closed"));
+        }
+        return future;
+    }
+
+    private static final int KIND_CALLBACK = 1;
+    private static final int KIND_FUTURE = 2;
+
+    /**
+     * Submits a read of up to {@code length} bytes at {@code offset} of {@code fd} into
+     * {@code buf} (the reference's {@code auraio_read}); {@code callback} gets the bytes read (0 at
+     * end of file) or a negated errno.
+     *
+     * @param fd       an open file descriptor, e.g. {@link AuraFile#fd()}
+     * @param buf      native memory, or a registered buffer slice ({@code READ_FIXED})
+     * @param length   bytes to read, at most {@code buf}'s size and 2^31 - 4096
+     * @param offset   file offset, {@code >= 0}
+     * @param callback receives the result; may be null (fire and forget)
+     * @param attachment any object, returned by {@link Request#attachment()}
+     * @return the request, for {@link #cancel(Request)} and {@link Request#isPending()}
+     * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, {@code length}
+     *         is out of range or larger than the buffer, or a registered slice is out of range
+     * @throws AuraIOException {@linkplain AuraIOException#isAgain() EAGAIN} when every request slot
+     *         of the chosen ring is taken (retry after completions), {@linkplain
+     *         AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed, {@linkplain
+     *         AuraIOException#isBusy() EBUSY} when registered buffers are being unregistered,
+     *         ENOENT when {@code buf} is registered but nothing is, EOVERFLOW when
+     *         {@code offset + length} overflows
+     */
+    public Request read(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitCallback("read", fd, prepareTransfer(true, fd, buf, length, offset), callback, attachment);
+    }
+
+    /**
+     * As {@link #read(int, BufferRef, long, long, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param buf      the memory to read into
+     * @param length   bytes to read
+     * @param offset   file offset
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request read(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
+        return read(fd, buf, length, offset, callback, null);
+    }
+
+    /**
+     * Submits a write of {@code length} bytes of {@code buf} at {@code offset} of {@code fd} (the
+     * reference's {@code auraio_write}); {@code callback} gets the bytes written or a negated errno.
+     *
+     * @param fd       an open file descriptor
+     * @param buf      native memory, or a registered buffer slice ({@code WRITE_FIXED})
+     * @param length   bytes to write
+     * @param offset   file offset, {@code >= 0}
+     * @param callback receives the result; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws AuraIOException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
+     */
+    public Request write(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitCallback("write", fd, prepareTransfer(false, fd, buf, length, offset), callback, attachment);
+    }
+
+    /**
+     * As {@link #write(int, BufferRef, long, long, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param buf      the memory to write
+     * @param length   bytes to write
+     * @param offset   file offset
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request write(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
+        return write(fd, buf, length, offset, callback, null);
+    }
+
+    /**
+     * Submits a scatter read into {@code iov}, in order, from {@code offset} (the reference's
+     * {@code auraio_readv}). The segments must stay alive until the callback runs; the iovec array
+     * itself is managed by the library.
+     *
+     * @param fd       an open file descriptor
+     * @param iov      1 to 1024 native, writable segments
+     * @param offset   file offset, {@code >= 0}
+     * @param callback receives the total bytes read or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code iov} is empty, too long, or holds a heap or
+     *         read-only segment
+     * @throws AuraIOException EAGAIN, ESHUTDOWN or ENOMEM as for {@code read}
+     */
+    public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitCallback("readv", fd, prepareVector(true, fd, iov, offset), callback, attachment);
+    }
+
+    /**
+     * As {@link #readv(int, MemorySegment[], long, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param iov      the segments to fill
+     * @param offset   file offset
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
+        return readv(fd, iov, offset, callback, null);
+    }
+
+    /**
+     * Submits a gather write of {@code iov}, in order, at {@code offset} (the reference's
+     * {@code auraio_writev}).
+     *
+     * @param fd       an open file descriptor
+     * @param iov      1 to 1024 native segments
+     * @param offset   file offset, {@code >= 0}
+     * @param callback receives the total bytes written or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws AuraIOException as for {@link #readv(int, MemorySegment[], long, Callback, Object)}
+     */
+    public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitCallback("writev", fd, prepareVector(false, fd, iov, offset), callback, attachment);
+    }
+
+    /**
+     * As {@link #writev(int, MemorySegment[], long, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param iov      the segments to write
+     * @param offset   file offset
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
+        return writev(fd, iov, offset, callback, null);
+    }
+
+    /**
+     * Submits an {@code fsync} (data and metadata; the reference's {@code AURAIO_FSYNC_DEFAULT}).
+     *
+     * @param fd       an open file descriptor
+     * @param callback receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request fsync(int fd, Callback callback, Object attachment) throws AuraIOException {
+        return submitCallback("fsync", fd, prepareSync(fd, false), callback, attachment);
+    }
+
+    /**
+     * As {@link #fsync(int, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request fsync(int fd, Callback callback) throws AuraIOException {
+        return fsync(fd, callback, null);
+    }
+
+    /**
+     * Submits an {@code fdatasync}: data only, metadata when needed to read it back (the
+     * reference's {@code AURAIO_FSYNC_DATASYNC}).
+     *
+     * @param fd       an open file descriptor
+     * @param callback receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws AuraIOException as for {@link #fsync(int, Callback, Object)}
+     */
+    public Request fdatasync(int fd, Callback callback, Object attachment) throws AuraIOException {
+        return submitCallback("fdatasync", fd, prepareSync(fd, true), callback, attachment);
+    }
+
+    /**
+     * As {@link #fdatasync(int, Callback, Object)} with no attachment.
+     *
+     * @param fd       an open file descriptor
+     * @param callback receives the result; may be null
+     * @return the request
+     * @throws AuraIOException as for the full form
+     */
+    public Request fdatasync(int fd, Callback callback) throws AuraIOException {
+        return fdatasync(fd, callback, null);
+    }
+
+    /**
+     * The future form of {@link #read(int, BufferRef, long, long, Callback)}: completes with the
+     * bytes read, or exceptionally with an {@link AuraIOException} carrying the errno (also for
+     * EAGAIN and ESHUTDOWN at submission). Stages attached to the future never run on a poller
+     * thread.
+     *
+     * @param fd     an open file descriptor
+     * @param buf    the memory to read into
+     * @param length bytes to read
+     * @param offset file offset
+     * @return the future result
+     * @throws IllegalArgumentException for invalid arguments, as for the callback form
+     * @throws AuraIOException when {@code offset + length} overflows, or for a registered slice
+     *         while nothing is registered or an unregister drains
+     */
+    public CompletableFuture<Long> readAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
+        return submitFuture("read", prepareTransfer(true, fd, buf, length, offset));
+    }
+
+    /**
+     * The future form of {@link #write(int, BufferRef, long, long, Callback)}.
+     *
+     * @param fd     an open file descriptor
+     * @param buf    the memory to write
+     * @param length bytes to write
+     * @param offset file offset
+     * @return the future result
+     * @throws AuraIOException as for {@link #readAsync}
+     */
+    public CompletableFuture<Long> writeAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
+        return submitFuture("write", prepareTransfer(false, fd, buf, length, offset));
+    }
+
+    /**
+     * The future form of {@link #readv(int, MemorySegment[], long, Callback)}.
+     *
+     * @param fd     an open file descriptor
+     * @param iov    the segments to fill
+     * @param offset file offset
+     * @return the future result
+     * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
+     */
+    public CompletableFuture<Long> readvAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
+        return submitFuture("readv", prepareVector(true, fd, iov, offset));
+    }
+
+    /**
+     * The future form of {@link #writev(int, MemorySegment[], long, Callback)}.
+     *
+     * @param fd     an open file descriptor
+     * @param iov    the segments to write
+     * @param offset file offset
+     * @return the future result
+     * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
+     */
+    public CompletableFuture<Long> writevAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
+        return submitFuture("writev", prepareVector(false, fd, iov, offset));
+    }
+
+    /**
+     * The future form of {@link #fsync(int, Callback)}.
+     *
+     * @param fd an open file descriptor
+     * @return the future result (0)
+     */
+    public CompletableFuture<Long> fsyncAsync(int fd) {
+        return submitFuture("fsync", prepareSync(fd, false));
+    }
+
+    /**
+     * The future form of {@link #fdatasync(int, Callback)}.
+     *
+     * @param fd an open file descriptor
+     * @return the future result (0)
+     */
+    public CompletableFuture<Long> fdatasyncAsync(int fd) {
+        return submitFuture("fdatasync", prepareSync(fd, true));
+    }
+
+    /**
+     * Asks for a request to be cancelled; best effort (the reference's {@code auraio_cancel}). A
+     * cancelled request completes with {@code -ECANCELED}; one the kernel is already running may
+     * complete normally instead.
+     *
+     * @param request a request of this engine
+     * @return true when the cancellation was submitted; false when the request has already
+     *         completed (the reference's EALREADY)
+     * @throws IllegalArgumentException if {@code request} belongs to another engine
+     * @throws AuraIOException {@linkplain AuraIOException#isShutdown() ESHUTDOWN} when the engine
+     *         is closing (it cancels everything itself)
+     */
+    public boolean cancel(Request request) throws AuraIOException {
+        Objects.requireNonNull(request, "request");
+        if (request.engine() != this) {
+            throw new IllegalArgumentException("the request belongs to another engine");
+        }
+        RequestHandle h = request.handle();
+        int r = h == null ? -Errno.EALREADY : h.cancel();
+        if (r == -Errno.EALREADY) {
+            return false;
+        }
+        if (r < 0) {
+            throw Failures.io("cancel", -r);
+        }
+        return true;
+    }
+
+    // ---- event processing -------------------------------------------------------------------
+
+    /**
+     * {@return a file descriptor that {@code poll(2)}/{@code epoll} report readable while callback
+     * completions wait to be run by {@link #poll()} (level-triggered); valid until close}
+     */
+    public int pollFd() {
+        return core.pollFd();
+    }
+
+    /**
+     * Runs the callbacks of every completed callback request, without waiting (the reference's
+     * {@code auraio_poll}). Calls from several threads are serialized.
+     *
+     * @return how many callbacks ran
+     * @throws IllegalStateException when called from a callback
+     */
+    public int poll() {
+        return core.poll();
+    }
+
+    /**
+     * Waits until at least one callback request completes or the timeout passes, then runs the
+     * callbacks of completed requests (the reference's {@code auraio_wait}). Returns at once when
+     * no callback request is outstanding.
+     *
+     * @param timeoutMillis -1 to wait without limit, 0 not to wait
+     * @return how many callbacks ran
+     * @throws InterruptedException if the thread is interrupted while waiting
+     * @throws IllegalStateException when called from a callback
+     * @throws IllegalArgumentException if {@code timeoutMillis} is below -1
+     */
+    public int await(long timeoutMillis) throws InterruptedException {
+        return core.await(toNanos(timeoutMillis));
+    }
+
+    private static long toNanos(long timeoutMillis) {
+        if (timeoutMillis < -1) {
+            throw new IllegalArgumentException("timeout must be -1 (no limit) or >= 0 ms, was " + timeoutMillis);
+        }
+        return timeoutMillis < 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    }
+
+    /**
+     * Runs callbacks as requests complete until {@link #stop()} is called or the engine closes
+     * (the reference's {@code auraio_run}).
+     *
+     * @throws InterruptedException if the thread is interrupted while waiting
+     * @throws IllegalStateException when called from a callback
+     */
+    public void run() throws InterruptedException {
+        core.run();
+    }
+
+    /** Makes {@link #run()} return after the callbacks at hand; from any thread, callbacks included. */
+    public void stop() {
+        core.stop();
+    }
+
+    /**
+     * Waits until every request of the engine (blocking, callback and future) has completed,
+     * running callbacks meanwhile (the reference's {@code auraio_drain}). Requests submitted
+     * meanwhile are waited for too.
+     *
+     * @param timeoutMillis -1 to wait without limit, 0 to check once
+     * @return how many callbacks ran
+     * @throws AuraIOException with ETIMEDOUT when requests are still pending at the deadline
+     * @throws InterruptedException if the thread is interrupted while waiting
+     * @throws IllegalStateException when called from a callback
+     */
+    public int drain(long timeoutMillis) throws AuraIOException, InterruptedException {
+        int n = core.drain(toNanos(timeoutMillis));
+        if (n < 0) {
+            throw new AuraIOException("drain: " + pendingCount() + " requests still pending after " + timeoutMillis
+                    + " ms (" + Errno.message(Errno.ETIMEDOUT) + ")", Errno.ETIMEDOUT);
+        }
+        return n;
+    }
+
+    // ---- memory ---------------------------------------------------------------------------------
+
+    /**
+     * Allocates a native buffer aligned to {@link Options#bufferAlignment()} from the engine's
+     * pool (the reference's {@code auraio_buffer_alloc}). Close it to give it back.
+     *
+     * @param size bytes, {@code >= 0}
+     * @return the buffer
+     * @throws IllegalArgumentException if {@code size} is negative
+     * @throws AuraIOException with ENOMEM when native memory cannot be had
+     */
+    public Buffer allocateBuffer(long size) throws AuraIOException {
+        if (size < 0) {
+            throw new IllegalArgumentException("size must be >= 0, was " + size);
+        }
+        MemorySegment raw = core.pool().acquire(size);
+        if (raw.equals(MemorySegment.NULL)) {
+            throw new AuraIOException("allocateBuffer: cannot allocate " + size + " bytes ("
+                    + Errno.message(Errno.ENOMEM) + ")", Errno.ENOMEM);
+        }
+        return new Buffer(core.pool(), raw, size);
+    }
+
+    /**
+     * Registers buffers with every ring for {@code READ_FIXED}/{@code WRITE_FIXED} requests through
+     * {@link BufferRef#fixed(int, long)} (the reference's {@code auraio_register_buffers}). The
+     * kernel pins their pages; the caller keeps the memory alive until it is unregistered.
+     *
+     * @param segments native segments, 1 GiB at most each
+     * @throws IllegalArgumentException if none is given, or one is not native
+     * @throws AuraIOException EBUSY when buffers are already registered (or still draining),
+     *         ENOMEM when the memlock limit refuses the pinning, ESHUTDOWN when closed
+     */
+    public void registerBuffers(MemorySegment... segments) throws AuraIOException {
+        Objects.requireNonNull(segments, "segments");
+        if (segments.length == 0) {
+            throw new IllegalArgumentException("registerBuffers needs at least one segment");
+        }
+        for (int i = 0; i < segments.length; i++) {
+            if (!Objects.requireNonNull(segments[i], "segments[" + i + "]").isNative()) {
+                throw new IllegalArgumentException("segments[" + i + "] must be native memory");
+            }
+        }
+        int r = core.registerBuffers(segments);
+        if (r < 0) {
+            throw Failures.io("registerBuffers", -r);
+        }
+    }
+
+    /**
+     * Registers pool buffers; each stays allocated (even if closed) until unregistered.
+     *
+     * @param buffers open buffers from {@link #allocateBuffer}
+     * @throws IllegalStateException if one is closed
+     * @throws AuraIOException as for {@link #registerBuffers(MemorySegment...)}
+     */
+    public void registerBuffers(Buffer... buffers) throws AuraIOException {
+        Objects.requireNonNull(buffers, "buffers");
+        MemorySegment[] segments = new MemorySegment[buffers.length];
+        int retained = 0;
+        try {
+            for (Buffer b : buffers) {
+                if (!Objects.requireNonNull(b, "buffer").retain()) {
+                    throw new IllegalStateException("cannot register a closed Buffer");
+                }
+                segments[retained++] = b.segment();
+            }
+            registerBuffers(segments);
+        } catch (RuntimeException | AuraIOException e) {
+            for (int i = 0; i < retained; i++) {
+                buffers[i].releaseUse();
+            }
+            throw e;
+        }
+        registeredOwners = buffers.clone();
+    }
+
+    private static final Buffer[] NO_BUFFERS = new Buffer[0];
+    /** Pool buffers kept allocated while registered; released once the kernel has dropped them. */
+    private volatile Buffer[] registeredOwners = NO_BUFFERS;
+
+    private synchronized void releaseRegisteredOwners() {
+        Buffer[] owners = registeredOwners;
+        registeredOwners = NO_BUFFERS;
+        for (Buffer b : owners) {
+            b.releaseUse();
+        }
+    }
+
+    /**
+     * Starts a deferred unregister of the registered buffers (the reference's
+     * {@code auraio_request_unregister_buffers}): new fixed-buffer requests fail with EBUSY from
+     * now on, and the kernel drops the buffers once the fixed-buffer requests in flight complete.
+     * Safe in callbacks. Does nothing when no buffers are registered.
+     */
+    public void requestUnregisterBuffers() {
+        CompletableFuture<Void> done = core.requestUnregisterBuffers();
+        if (done != null) {
+            done.whenComplete((v, e) -> releaseRegisteredOwners());
+        }
+    }
+
+    /**
+     * Unregisters the registered buffers, waiting until the fixed-buffer requests in flight have
+     * completed and the kernel has dropped them (the reference's
+     * {@code auraio_unregister_buffers}). Inside a callback it only starts the deferred
+     * unregister, as {@link #requestUnregisterBuffers()}. Does nothing when none are registered.
+     */
+    public void unregisterBuffers() {
+        CompletableFuture<Void> done = core.requestUnregisterBuffers();
+        if (done == null) {
+            return;
+        }
+        done.whenComplete((v, e) -> releaseRegisteredOwners());
+        if (!core.isCallbackThread()) {
+            IoEngine.awaitUninterruptibly(done);
+        }
+    }
+
+    /**
+     * Registers file descriptors with every ring (the reference's
+     * {@code auraio_register_files}); later requests on these descriptors name them by index with
+     * {@code IOSQE_FIXED_FILE}, which saves the kernel a file-table lookup per request.
+     *
+     * @param fds open descriptors; -1 leaves a slot empty
+     * @throws IllegalArgumentException if {@code fds} is empty
+     * @throws AuraIOException EBUSY when files are already registered, EBADF for a bad descriptor
+     */
+    public void registerFiles(int... fds) throws AuraIOException {
+        Objects.requireNonNull(fds, "fds");
+        if (fds.length == 0) {
+            throw new IllegalArgumentException("registerFiles needs at least one descriptor");
+        }
+        int r = core.registerFiles(fds);
+        if (r < 0) {
+            throw Failures.io("registerFiles", -r);
+        }
+    }
+
+    /**
+     * Replaces the registered descriptor at {@code index} (the reference's
+     * {@code auraio_update_file}).
+     *
+     * @param index a slot of the registered table
+     * @param fd    the new descriptor, or -1 to empty the slot
+     * @throws IllegalArgumentException if {@code index} is outside the registered table
+     * @throws AuraIOException ENOENT when no files are registered, EBUSY while they drain, EBADF
+     *         for a bad descriptor
+     */
+    public void updateFile(int index, int fd) throws AuraIOException {
+        int r = core.updateFile(index, fd);
+        if (r == -Errno.EINVAL) {
+            throw new IllegalArgumentException("index " + index + " is outside the registered file table");
+        }
+        if (r < 0) {
+            throw Failures.io("updateFile", -r);
+        }
+    }
+
+    /**
+     * Starts a deferred unregister of the registered files (the reference's
+     * {@code auraio_request_unregister_files}); requests submitted meanwhile use plain
+     * descriptors. Safe in callbacks.
+     */
+    public void requestUnregisterFiles() {
+        core.requestUnregisterFiles();
+    }
+
+    /**
+     * Unregisters the registered files, waiting until requests that use them complete (the
+     * reference's {@code auraio_unregister_files}); inside a callback it only starts the deferred
+     * unregister.
+     */
+    public void unregisterFiles() {
+        CompletableFuture<Void> done = core.requestUnregisterFiles();
+        if (done != null && !core.isCallbackThread()) {
+            IoEngine.awaitUninterruptibly(done);
+        }
+    }
+
     /**
      * Shuts the engine down: new requests fail with {@link AuraIOException#isShutdown()}, queued
      * requests fail the same way, requests in the kernel are cancelled (or allowed to finish when
@@ -105,8 +878,12 @@ public final class Engine implements AutoCloseable {
      * exception, native memory is freed only after the kernel is done with it, and the poller
      * threads exit. Blocks until all of that is done. Idempotent and callable from any thread.
      *
+     * Callback requests that complete during the shutdown have their callbacks run on the
+     * closing thread.
+     *
      * @throws UnsupportedOperationException on the shared {@linkplain AuraIO#defaultEngine()
      *         default engine}, which other code may be using
+     * @throws IllegalStateException when called from a completion callback
      */
     @Override
     public void close() {
@@ -114,6 +891,7 @@ public final class Engine implements AutoCloseable {
             throw new UnsupportedOperationException("the default engine is shared and cannot be closed");
         }
         core.close();
+        releaseRegisteredOwners();
     }
 
     @Override

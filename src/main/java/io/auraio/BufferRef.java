@@ -1,0 +1,104 @@
+package io.auraio;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Names the memory of a read or write (the reference's {@code auraio_buf_t}): native memory given
+ * as a segment, or a slice of a buffer registered with {@link Engine#registerBuffers}.
+ */
+public sealed interface BufferRef permits BufferRef.Memory, BufferRef.Fixed {
+
+    /**
+     * Native memory. The caller keeps it alive (does not close its arena) until the request
+     * completes; a {@link Buffer} from {@link Engine#allocateBuffer} is kept alive by the library
+     * itself.
+     *
+     * @param segment the memory; must be native
+     * @param owner   the pool buffer the segment belongs to, or null
+     */
+    record Memory(MemorySegment segment, Buffer owner) implements BufferRef {
+        /**
+         * Checks the segment.
+         *
+         * @throws NullPointerException     if {@code segment} is null
+         * @throws IllegalArgumentException if it is not native memory
+         */
+        public Memory {
+            Objects.requireNonNull(segment, "segment");
+            if (!segment.isNative()) {
+                throw new IllegalArgumentException("an I/O buffer must be native memory (a heap segment's "
+                        + "address can move); copy through a Buffer from Engine.allocateBuffer");
+            }
+        }
+
+        @Override
+        public boolean isRegistered() {
+            return false;
+        }
+    }
+
+    /**
+     * A slice of a registered buffer, used with {@code READ_FIXED}/{@code WRITE_FIXED}.
+     *
+     * @param index  the buffer's index in {@link Engine#registerBuffers}
+     * @param offset bytes from the start of that buffer
+     */
+    record Fixed(int index, long offset) implements BufferRef {
+        /**
+         * Checks the values.
+         *
+         * @throws IllegalArgumentException if {@code index} or {@code offset} is negative
+         */
+        public Fixed {
+            if (index < 0) {
+                throw new IllegalArgumentException("registered buffer index must be >= 0, was " + index);
+            }
+            if (offset < 0) {
+                throw new IllegalArgumentException("registered buffer offset must be >= 0, was " + offset);
+            }
+        }
+
+        @Override
+        public boolean isRegistered() {
+            return true;
+        }
+    }
+
+    /** {@return whether this names a registered buffer} */
+    boolean isRegistered();
+
+    /**
+     * Native memory (the reference's {@code auraio_buf(ptr)}).
+     *
+     * @param segment native memory
+     * @return the reference
+     * @throws IllegalArgumentException if {@code segment} is not native
+     */
+    static BufferRef of(MemorySegment segment) {
+        return new Memory(segment, null);
+    }
+
+    /**
+     * A registered buffer at an offset (the reference's {@code auraio_buf_fixed(index, offset)}).
+     *
+     * @param index  registered buffer index
+     * @param offset bytes into that buffer
+     * @return the reference
+     * @throws IllegalArgumentException if {@code index} or {@code offset} is negative
+     */
+    static BufferRef fixed(int index, long offset) {
+        return new Fixed(index, offset);
+    }
+
+    /**
+     * A registered buffer from its start (the reference's {@code auraio_buf_fixed_idx(index)}).
+     *
+     * @param index registered buffer index
+     * @return the reference
+     * @throws IllegalArgumentException if {@code index} is negative
+     */
+    static BufferRef fixed(int index) {
+        return new Fixed(index, 0);
+    }
+}
