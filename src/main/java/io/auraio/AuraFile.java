@@ -419,6 +419,11 @@ public final class AuraFile implements AutoCloseable {
 
     /** One read or write of at most {@link #MAX_TRANSFER} bytes; the caller is inside begin/end. */
     private long transfer(boolean read, MemorySegment segment, long position) throws IOException {
+        // A segment (or direct buffer) of a closed arena still reports its address, and the kernel
+        // would write into freed memory: refuse it as FileChannel does.
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("Already closed");
+        }
         long length = Math.min(segment.byteSize(), MAX_TRANSFER);
         if (length == 0) {
             return 0;
@@ -458,8 +463,14 @@ public final class AuraFile implements AutoCloseable {
 
     private long readNative(long address, long length, long position) {
         if (fastPath) {
+            // The fast path never reaches a ring, so it checks the engine itself: after
+            // Engine.close() every request fails with ESHUTDOWN, page-cache hits included.
+            if (core.isClosed()) {
+                return -Errno.ESHUTDOWN;
+            }
             long r = Libc.preadv2(fd, address, length, position, Libc.RWF_NOWAIT);
             if (r >= 0) {
+                core.countFastPath(r);
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
                     Thread.yield();
                 }

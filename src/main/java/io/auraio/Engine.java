@@ -1,5 +1,7 @@
 package io.auraio;
 
+import io.auraio.internal.adaptive.AimdController;
+import io.auraio.internal.adaptive.LatencyHistogram;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Opcode;
@@ -71,10 +73,8 @@ public final class Engine implements AutoCloseable {
     static Engine create(Options options, boolean shared) throws AuraIOException {
         Objects.requireNonNull(options, "options");
         int rings = options.ringCount() > 0 ? options.ringCount() : Runtime.getRuntime().availableProcessors();
-        // Until the adaptive controller exists the gate admits a full queue depth, unless adaptive
-        // tuning is disabled, where the reference holds the limit at initialInFlight.
-        int limit = options.disableAdaptive() ? options.initialInFlight() : options.queueDepth();
-        RingConfig config = new RingConfig(options.queueDepth(), limit, options.enableSqpoll(),
+        RingConfig config = new RingConfig(options.queueDepth(), options.initialInFlight(), options.minInFlight(),
+                (long) (options.maxP99LatencyMs() * 1_000_000), !options.disableAdaptive(), options.enableSqpoll(),
                 options.sqpollIdleMs(), shared);
         IoEngine.Selection selection = IoEngine.Selection.valueOf(options.ringSelect().name());
         try {
@@ -869,6 +869,67 @@ public final class Engine implements AutoCloseable {
         if (done != null && !core.isCallbackThread()) {
             IoEngine.awaitUninterruptibly(done);
         }
+    }
+
+    // ---- statistics -------------------------------------------------------------------------
+
+    /**
+     * {@return engine-wide statistics (the reference's {@code auraio_get_stats}); an immutable
+     * snapshot, safe to take from any thread during I/O}
+     */
+    public Stats stats() {
+        long ops = core.fastPathOps();
+        long bytes = core.fastPathBytes();
+        double throughput = 0;
+        double p99 = 0;
+        int limits = 0;
+        int batches = 0;
+        for (int i = 0; i < core.ringCount(); i++) {
+            RingPoller ring = core.ring(i);
+            AimdController c = ring.controller();
+            ops += ring.opsCompleted();
+            bytes += ring.bytesTransferred();
+            throughput += c.throughputBytesPerSecond();
+            p99 = Math.max(p99, c.p99LatencyNanos() / 1e6);
+            limits += c.inFlightLimit();
+            batches += c.batchThreshold();
+        }
+        return new Stats(ops, bytes, throughput, p99, core.pendingCount(), limits, batches, core.adaptiveSpills());
+    }
+
+    /**
+     * {@return statistics of ring {@code index} (the reference's {@code auraio_get_ring_stats})}
+     *
+     * @param index 0 to {@code ringCount() - 1}
+     * @throws IndexOutOfBoundsException if {@code index} is out of range
+     */
+    public RingStats ringStats(int index) {
+        Objects.checkIndex(index, core.ringCount());
+        RingPoller ring = core.ring(index);
+        AimdController c = ring.controller();
+        return new RingStats(index, ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), c.inFlightLimit(),
+                c.batchThreshold(), Math.max(0, c.p99LatencyNanos()) / 1e6, c.throughputBytesPerSecond(),
+                c.phase().code(), ring.queueDepth());
+    }
+
+    /**
+     * {@return ring {@code index}'s latency histogram (the reference's
+     * {@code auraio_get_histogram}): the controller's current window, or everything since creation
+     * when adaptive tuning is disabled}
+     *
+     * @param index 0 to {@code ringCount() - 1}
+     * @throws IndexOutOfBoundsException if {@code index} is out of range
+     */
+    public Histogram histogram(int index) {
+        Objects.checkIndex(index, core.ringCount());
+        LatencyHistogram.Snapshot s = core.ring(index).controller().histogram().snapshot();
+        return new Histogram(s.buckets(), s.overflow(), s.totalCount(), s.bucketWidthUs(), s.maxTrackedUs());
+    }
+
+    /** {@return buffer pool statistics (the reference's {@code auraio_get_buffer_stats})} */
+    public BufferStats bufferStats() {
+        return new BufferStats(core.pool().outstandingBytes(), core.pool().outstandingBuffers(),
+                core.pool().shardCount());
     }
 
     /**

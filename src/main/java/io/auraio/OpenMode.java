@@ -72,7 +72,9 @@ record OpenMode(boolean read, boolean write, boolean append, boolean direct, boo
                 flags |= OpenFlags.O_CREAT;
             }
         }
-        if (!(write && createNew) && (noFollow || deleteOnClose)) {
+        // As the JDK: CREATE_NEW turns NOFOLLOW off even without WRITE (where it creates nothing),
+        // so READ + CREATE_NEW + NOFOLLOW_LINKS opens through a symbolic link as FileChannel does.
+        if (!createNew && (noFollow || deleteOnClose)) {
             flags |= OpenFlags.O_NOFOLLOW;
         }
         if (dsync) {

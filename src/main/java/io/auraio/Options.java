@@ -28,12 +28,21 @@ public final class Options {
     private final boolean enableSqpoll;
     private final int sqpollIdleMs;
     private final RingSelect ringSelect;
+    /**
+     * What the builder was given for the two in-flight values (0 and false: left to their
+     * defaults), so that {@link #toBuilder()} hands back defaults that still follow
+     * {@code queueDepth} rather than the values they resolved to.
+     */
+    private final int initialInFlightSetting;
+    private final boolean minInFlightSet;
 
-    private Options(Builder b) {
+    private Options(Builder b, int initialInFlight, int minInFlight) {
         this.queueDepth = b.queueDepth;
         this.ringCount = b.ringCount;
-        this.initialInFlight = b.initialInFlight == 0 ? Math.max(1, b.queueDepth / 4) : b.initialInFlight;
-        this.minInFlight = b.minInFlight;
+        this.initialInFlight = initialInFlight;
+        this.minInFlight = minInFlight;
+        this.initialInFlightSetting = b.initialInFlight;
+        this.minInFlightSet = b.minInFlightSet;
         this.maxP99LatencyMs = b.maxP99LatencyMs;
         this.bufferAlignment = b.bufferAlignment;
         this.disableAdaptive = b.disableAdaptive;
@@ -57,8 +66,9 @@ public final class Options {
         Builder b = new Builder();
         b.queueDepth = queueDepth;
         b.ringCount = ringCount;
-        b.initialInFlight = initialInFlight;
-        b.minInFlight = minInFlight;
+        b.initialInFlight = initialInFlightSetting;
+        b.minInFlight = minInFlightSet ? minInFlight : Builder.DEFAULT_MIN_IN_FLIGHT;
+        b.minInFlightSet = minInFlightSet;
         b.maxP99LatencyMs = maxP99LatencyMs;
         b.bufferAlignment = bufferAlignment;
         b.disableAdaptive = disableAdaptive;
@@ -132,10 +142,12 @@ public final class Options {
      * checks the values against each other. Not thread-safe.
      */
     public static final class Builder {
+        private static final int DEFAULT_MIN_IN_FLIGHT = 4;
+
         private int queueDepth = 256;
         private int ringCount = 0;
         private int initialInFlight = 0;
-        private int minInFlight = 4;
+        private int minInFlight = DEFAULT_MIN_IN_FLIGHT;
         private boolean minInFlightSet;
         private double maxP99LatencyMs = 0;
         private long bufferAlignment = 4096;
@@ -292,25 +304,30 @@ public final class Options {
         /**
          * {@return the options}
          *
-         * @throws IllegalArgumentException if {@code initialInFlight} or {@code minInFlight} is
-         *         above {@code queueDepth}, or a {@code minInFlight} that was set is above
-         *         {@code initialInFlight}
+         * @throws IllegalArgumentException if {@code initialInFlight}, or a {@code minInFlight}
+         *         that was set, is above {@code queueDepth}, or a {@code minInFlight} that was set
+         *         is above {@code initialInFlight}
          */
         public Options build() {
             if (initialInFlight > queueDepth) {
                 throw invalid("initialInFlight", "at most queueDepth (" + queueDepth + ")", initialInFlight);
             }
-            if (minInFlight > queueDepth) {
-                throw invalid("minInFlight", "at most queueDepth (" + queueDepth + ")", minInFlight);
-            }
             int initial = initialInFlight == 0 ? Math.max(1, queueDepth / 4) : initialInFlight;
-            if (minInFlight > initial) {
-                if (minInFlightSet) {
+            // Only a floor that was set is checked: the default floor of 4 shrinks to fit a small
+            // ring (queueDepth 1 to 3 included). Resolved into a local so that this builder
+            // keeps its settings and builds the same way again after queueDepth changes.
+            int floor = minInFlight;
+            if (minInFlightSet) {
+                if (minInFlight > queueDepth) {
+                    throw invalid("minInFlight", "at most queueDepth (" + queueDepth + ")", minInFlight);
+                }
+                if (minInFlight > initial) {
                     throw invalid("minInFlight", "at most initialInFlight (" + initial + ")", minInFlight);
                 }
-                minInFlight = initial; // the default floor of 4 shrinks to fit a small ring
+            } else {
+                floor = Math.min(minInFlight, initial);
             }
-            return new Options(this);
+            return new Options(this, initial, floor);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.auraio.internal.engine;
 
+import io.auraio.internal.adaptive.AimdController;
 import io.auraio.internal.binding.CompletionQueue;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
@@ -45,6 +46,15 @@ public final class RingPoller implements CompletionQueue.Handler {
     private static final long CANCEL_REPEAT_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     /** SQEs kept free for the wake-up read and cancels. */
     private static final int RESERVED_SQES = 2;
+    /** How often the adaptive controller is ticked. */
+    private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * A sleeping poller is not woken for a new request when a completion is due sooner than this
+     * on average: the request rides on that wake-up instead of costing one of its own.
+     */
+    private static final long LAZY_WAKE_GAP_NANOS = TimeUnit.MICROSECONDS.toNanos(25);
+    /** The longest a lazily queued request can wait if the expected completion does not come. */
+    private static final long LAZY_WAKE_BOUND_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
     /** Thrown when a request that must not park cannot be taken now. */
     public static final class Refused extends Exception {
@@ -90,6 +100,10 @@ public final class RingPoller implements CompletionQueue.Handler {
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state = RUNNING;
     private volatile boolean closing;
+    private final AimdController controller;
+    /** Set by the poller before it sleeps: completions are frequent enough to carry new requests. */
+    private volatile boolean lazyWake;
+    private final java.util.concurrent.atomic.AtomicInteger pushedWhileAsleep = new java.util.concurrent.atomic.AtomicInteger();
 
     // Poller-thread state.
     private IoUring ring;
@@ -101,6 +115,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     private Slot heldHead;
     private Slot heldTail;
     private long lastCancelRound;
+    private long lastTick;
+    private long reapNanos;
+    private int sqesSinceSubmit;
+    /** Smoothed completion latency, for the lazy wake-up decision. */
+    private long meanLatencyNanos;
 
     // Written by the poller only, read by anyone.
     private volatile long opsCompleted;
@@ -115,7 +134,9 @@ public final class RingPoller implements CompletionQueue.Handler {
         this.config = config;
         this.eventFd = eventFd;
         this.wakeValue = wakeValue;
-        this.gate = new AdmissionGate(this, config.queueDepth(), config.initialLimit());
+        this.controller = new AimdController(config.initialInFlight(), config.minInFlight(), config.queueDepth(),
+                config.targetP99Nanos(), !config.adaptive(), System::nanoTime);
+        this.gate = new AdmissionGate(this, config.queueDepth(), controller.inFlightLimit());
         this.thread = Thread.ofPlatform().name("auraio-ring-" + index).daemon(config.daemon()).unstarted(this::run);
     }
 
@@ -228,7 +249,9 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     private void enqueue(Slot slot) {
         submissions.push(slot);
-        if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
+        if (state == SLEEPING
+                && (!lazyWake || pushedWhileAsleep.incrementAndGet() >= controller.batchThreshold())
+                && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
             Libc.write(eventFd, wakeValue, 8);
         }
     }
@@ -388,27 +411,70 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (shuttingDown) {
                 cancelInFlight(sq);
             }
+            reapNanos = System.nanoTime();
             cq.drain(this);
+            maybeTick(reapNanos);
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
             }
-            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES) || !submissions.isEmpty()
-                    || cq.hasCompletions()) {
-                ring.submit();
+            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES && inKernel < controller.inFlightLimit())
+                    || !submissions.isEmpty() || cq.hasCompletions()) {
+                submitNow();
                 continue;
             }
+            // Completions due every few microseconds can carry new requests in: no wake-up needed.
+            lazyWake = inKernel >= 2 && meanLatencyNanos / inKernel <= LAZY_WAKE_GAP_NANOS;
+            pushedWhileAsleep.set(0);
             STATE.setVolatile(this, SLEEPING);
             // Re-check after announcing sleep: a submitter that pushed before seeing SLEEPING
             // will not write the eventfd, so its request must be seen here.
             if (!submissions.isEmpty() || !cancelRequests.isEmpty() || !cancelFds.isEmpty()
                     || !ringTasks.isEmpty() || closing != shuttingDown) {
                 STATE.setVolatile(this, RUNNING);
-                ring.submit();
+                submitNow();
                 continue;
             }
             armWake(sq);
-            ring.submitAndWait(shuttingDown ? SHUTDOWN_POLL_NANOS : 0);
+            controller.recordSubmitBatch(sqesSinceSubmit);
+            sqesSinceSubmit = 0;
+            ring.submitAndWait(sleepBound(shuttingDown));
             STATE.setVolatile(this, RUNNING);
+        }
+    }
+
+    private void submitNow() {
+        if (sqesSinceSubmit > 0) {
+            controller.recordSubmitBatch(sqesSinceSubmit);
+            sqesSinceSubmit = 0;
+        }
+        ring.submit();
+    }
+
+    /** How long the poller may sleep: unbounded when idle; up to the next tick while busy. */
+    private long sleepBound(boolean shuttingDown) {
+        if (shuttingDown) {
+            return SHUTDOWN_POLL_NANOS;
+        }
+        if (lazyWake) {
+            return LAZY_WAKE_BOUND_NANOS;
+        }
+        if (inKernel > 0 || heldHead != null) {
+            return Math.max(TimeUnit.MILLISECONDS.toNanos(1), lastTick + TICK_NANOS - System.nanoTime());
+        }
+        return 0;
+    }
+
+    /** Ticks the adaptive controller every 10 ms and applies its limit to the admission gate. */
+    private void maybeTick(long now) {
+        if (now - lastTick < TICK_NANOS && now >= lastTick) {
+            return;
+        }
+        lastTick = now;
+        controller.observePending(gate.inUse(), gate.waiting());
+        controller.tick();
+        int limit = controller.inFlightLimit();
+        if (limit != gate.limit()) {
+            gate.setLimit(limit);
         }
     }
 
@@ -454,7 +520,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             hold(fresh);
             fresh = next;
         }
-        int limit = gate.capacity();
+        int limit = controller.inFlightLimit();
         while (heldHead != null) {
             Slot s = heldHead;
             if (shuttingDown || s.cancelRequested) {
@@ -470,6 +536,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             s.state = Slot.IN_KERNEL;
             inKernel++;
             sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
+            sqesSinceSubmit++;
         }
         inKernelView = inKernel;
     }
@@ -560,10 +627,12 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         inKernel--;
         inKernelView = inKernel;
-        if (result > 0 && isTransfer(s.opcode)) {
-            bytesTransferred += result;
-        }
+        long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
+        bytesTransferred += bytes;
         opsCompleted++;
+        long latency = reapNanos - s.submittedNanos;
+        controller.recordCompletion(latency, bytes);
+        meanLatencyNanos += (latency - meanLatencyNanos) >> 4;
         finish(s, result);
     }
 
@@ -603,35 +672,40 @@ public final class RingPoller implements CompletionQueue.Handler {
         return index;
     }
 
-    int inUse() {
+    public int inUse() {
         return gate.inUse();
     }
 
-    int limit() {
+    public int limit() {
         return gate.limit();
     }
 
-    int waiting() {
+    public int waiting() {
         return gate.waiting();
     }
 
-    int inKernel() {
+    public int inKernel() {
         return inKernelView;
     }
 
-    long opsCompleted() {
+    public long opsCompleted() {
         return opsCompleted;
     }
 
-    long bytesTransferred() {
+    public long bytesTransferred() {
         return bytesTransferred;
+    }
+
+    /** {@return this ring's adaptive controller (its getters are safe from any thread)} */
+    public AimdController controller() {
+        return controller;
     }
 
     int setupFlags() {
         return ringSetupFlags;
     }
 
-    int queueDepth() {
+    public int queueDepth() {
         return config.queueDepth();
     }
 

@@ -19,6 +19,8 @@ public final class BufferPool implements AutoCloseable {
     /** Largest pooled class; larger requests are allocated and freed each time. */
     public static final long MAX_CLASS = 4L << 20;
     private static final int CLASSES = Long.numberOfTrailingZeros(MAX_CLASS) - Long.numberOfTrailingZeros(MIN_CLASS) + 1;
+    /** The least alignment of every buffer, whatever {@code alignment} is asked for: a page. */
+    private static final long MIN_ALLOCATION_ALIGNMENT = 4096;
     /** Free bytes a shard keeps per class before it gives memory back. */
     private static final long KEEP_BYTES_PER_CLASS = 8L << 20;
 
@@ -101,7 +103,10 @@ public final class BufferPool implements AutoCloseable {
             }
         }
         if (buffer == null) {
-            buffer = Libc.alignedAlloc(Math.max(alignment, 8), cls);
+            // Never below a page: pool buffers also carry heap memory's bytes in O_DIRECT
+            // transfers, whose memory alignment (the device's DMA alignment, at most a page) a
+            // small bufferAlignment option would not meet; the kernel would answer EINVAL.
+            buffer = Libc.alignedAlloc(Math.max(alignment, MIN_ALLOCATION_ALIGNMENT), cls);
             if (buffer.equals(MemorySegment.NULL)) {
                 return MemorySegment.NULL;
             }

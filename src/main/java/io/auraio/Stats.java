@@ -1,0 +1,18 @@
+package io.auraio;
+
+/**
+ * Engine-wide statistics (the reference's {@code auraio_stats_t}): an immutable snapshot, taken
+ * from any thread at any time with {@link Engine#stats()}.
+ *
+ * @param opsCompleted        requests completed, exact: through the rings plus reads served by
+ *                            the caller-thread fast path
+ * @param bytesTransferred    bytes read and written by those requests, exact
+ * @param throughputBps       current throughput over all rings, bytes per second
+ * @param p99LatencyMs        the highest current P99 latency estimate of the rings, milliseconds
+ * @param currentInFlight     requests queued or in the kernel now
+ * @param optimalInFlight     sum of the rings' adaptive in-flight limits
+ * @param optimalBatchSize    sum of the rings' adaptive batch thresholds
+ * @param adaptiveSpills      submissions that {@link RingSelect#ADAPTIVE} moved off the local ring
+ */
+public record Stats(long opsCompleted, long bytesTransferred, double throughputBps, double p99LatencyMs,
+                    int currentInFlight, int optimalInFlight, int optimalBatchSize, long adaptiveSpills) {}

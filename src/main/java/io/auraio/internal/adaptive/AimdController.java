@@ -1,0 +1,458 @@
+package io.auraio.internal.adaptive;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * The adaptive controller of one ring: sets the ring's in-flight limit (outer loop, AIMD) and its
+ * submit batch threshold (inner loop) from the completions it is shown.
+ *
+ * <h2>Cycle</h2>
+ * The reference's phases ({@link Phase}), evaluated on windows of at least
+ * {@value #MIN_SAMPLES} completions or 100 ms, whichever comes first:
+ * {@code BASELINE} (measure at the initial limit) -&gt; {@code PROBING} (find the knee, see
+ * {@code KneeProbe}) -&gt; {@code SETTLING} (10 evaluations) -&gt; {@code STEADY} -&gt;
+ * {@code CONVERGED} after 500 evaluations. P99 above the target for 2 evaluations in a row (5 once
+ * converged) cuts the limit by 0.8, floored at the minimum ({@code BACKOFF}), then
+ * {@code SETTLING}, then a new probe. The target is the user's, or 10 times the smallest
+ * uncongested P99 of the last 50 evaluations, at least 1 ms (10 ms until one is measured).
+ *
+ * <h2>What differs from the reference, and why</h2>
+ * <ul>
+ * <li>Passthrough: the limit only moves while demand reaches it (callers wait at the gate, or
+ *     every slot is in use, as reported by {@link #observePending}); growing a limit nobody
+ *     reaches measures nothing, and cutting one nobody reaches helps nobody. A page-cache workload
+ *     that never fills the limit leaves the controller in {@code BASELINE} with the limit
+ *     untouched; probing starts only after demand reached the limit for 3 evaluations running.</li>
+ * <li>The throughput test of a probe step is relative (elasticity, see {@code KneeProbe}), and a
+ *     probe also walks down when the start is past the knee: extra slots past the knee add only
+ *     queueing latency.</li>
+ * <li>A cut is 0.8 times what was really in flight (if less than the limit), as TCP bases its
+ *     cut on the data in flight rather than on an unused window.</li>
+ * <li>{@code CONVERGED} still backs off on a lasting latency rise. {@code STEADY} and
+ *     {@code CONVERGED} re-probe when P99 stays at under half or over twice its settled value
+ *     (the device got faster, or lost parallelism without crossing the target), and
+ *     {@code CONVERGED} re-probes every 3000 evaluations (the device may scale further now, which
+ *     nothing at the current limit shows); a backoff is followed by a re-probe once it has
+ *     settled.</li>
+ * <li>Congested P99 values (above target, unless the limit is already at the minimum, or
+ *     measured right after a cut) are kept out of the baseline, which forgets old values by age,
+ *     so a device that became slower for good raises the automatic target instead of pinning the
+ *     ring at the minimum.</li>
+ * <li>Windows of fewer than 100 samples use P95: their P99 is just their largest sample.</li>
+ * <li>The batch threshold grows only while demand reaches the limit and stays under half the
+ *     limit, so batching never holds requests back from an idle device (see {@code BatchTuner}).</li>
+ * <li>Time is only ever compared: a clock step back restarts the window (negative elapsed counts
+ *     as none), and a window longer than 1 s (no ticks for a while) updates the stats but is not
+ *     used to judge a probe step.</li>
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * {@link #recordCompletion}, {@link #recordSubmitBatch}, {@link #observePending} and {@link #tick}
+ * are for one thread, the ring's poller (they keep plain state). Every other method may be called
+ * from any thread: the outputs are volatile fields written at a tick, the histogram and the
+ * transition log are safe to read concurrently. The controller has no thread of its own and reads
+ * time only through the clock it is given.
+ */
+public final class AimdController {
+    /** Samples a window needs before its latency is judged. */
+    public static final int MIN_SAMPLES = 20;
+    /** Below this many samples a window's "P99" is its P95. */
+    static final int P99_MIN_SAMPLES = 100;
+    /** A window closes at a tick once it is this old and has {@link #MIN_SAMPLES}... */
+    static final long MIN_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    /** ...or once it is this old, whatever it holds. */
+    static final long MAX_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** A window longer than this (ticks stopped for a while) is not used to judge a probe step. */
+    static final long STALE_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    static final int BASELINE_EVALS = 10;
+    static final int PRESSURE_EVALS = 3;
+    static final int SPIKE_EVALS = 2;
+    static final int CONVERGED_SPIKE_EVALS = 5;
+    static final int SETTLING_EVALS = 10;
+    static final int CONVERGE_EVALS = 500;
+    static final int REPROBE_EVALS = 3000;
+    static final int SHIFTED_EVALS = 3;
+    static final double BACKOFF_FACTOR = 0.8;
+
+    static final int AUTO_TARGET_MULTIPLIER = 10;
+    static final long AUTO_TARGET_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final long DEFAULT_TARGET_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    static final int BASELINE_WINDOW_EVALS = 50;
+
+    /** Phase transitions kept for {@link #transitions()}; older ones are dropped. */
+    public static final int TRANSITION_LOG_CAPACITY = 256;
+
+    /**
+     * One phase change, for a trajectory.
+     *
+     * @param timeNanos     when it happened, on the controller's clock
+     * @param from          the phase left
+     * @param to            the phase entered
+     * @param inFlightLimit the in-flight limit once the change was made
+     */
+    public record Transition(long timeNanos, Phase from, Phase to, int inFlightLimit) {}
+
+    private final int minInFlight;
+    private final int maxInFlight;
+    private final long userTargetNanos;
+    private final boolean adaptive;
+    private final LongSupplier clock;
+    private final LatencyHistogram histogram;
+    private final BaselineWindow baseline = new BaselineWindow(BASELINE_WINDOW_EVALS);
+    private final BatchTuner batch = new BatchTuner();
+    private final KneeProbe probe;
+    private final ArrayDeque<Transition> log = new ArrayDeque<>();
+
+    // Outputs: written by the poller at a tick, read by anyone.
+    private volatile int limit;
+    private volatile int batchThreshold = BatchTuner.MIN;
+    private volatile Phase phase = Phase.BASELINE;
+    private volatile long p99Nanos = -1;
+    private volatile double throughput;
+    private volatile long targetNanos;
+    private volatile long evaluations;
+
+    // Poller-thread state: the open window.
+    private long windowStart;
+    private boolean windowTimed = true;
+    private long windowOps;
+    private long windowBytes;
+    private long windowLatencyNanos;
+    private int observations;
+    private int pressuredObservations;
+    private int peakInFlight;
+
+    // Poller-thread state: the state machine.
+    private int phaseEvals;
+    private int spikeStreak;
+    private int pressureStreak;
+    private int shiftedStreak;
+    private boolean settlingAfterBackoff;
+    private long settlingMinP99 = Long.MAX_VALUE;
+    private long settledP99 = -1;
+    private long autoTargetNanos = DEFAULT_TARGET_NANOS;
+
+    /**
+     * Creates the controller of one ring.
+     *
+     * @param initialInFlight limit to start with; clamped into [{@code minInFlight},
+     *                        {@code maxInFlight}] (into [1, {@code maxInFlight}] when adaptive
+     *                        tuning is disabled: the limit is then held there)
+     * @param minInFlight     floor of the limit; clamped into [1, {@code maxInFlight}]
+     * @param maxInFlight     ceiling of the limit: the ring's queue depth
+     * @param targetP99Nanos  P99 latency to keep under, in nanoseconds; 0 to detect it
+     * @param disableAdaptive true to hold the limit at {@code initialInFlight}, keep the phase at
+     *                        {@link Phase#BASELINE} and let the histogram accumulate forever
+     * @param nanoTime        the clock, in nanoseconds ({@code System::nanoTime} in production);
+     *                        only differences are used, and it may step back
+     * @throws IllegalArgumentException if {@code maxInFlight < 1} or {@code targetP99Nanos < 0}
+     * @throws NullPointerException     if {@code nanoTime} is null
+     */
+    public AimdController(int initialInFlight, int minInFlight, int maxInFlight, long targetP99Nanos,
+                          boolean disableAdaptive, LongSupplier nanoTime) {
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
+        }
+        if (targetP99Nanos < 0) {
+            throw new IllegalArgumentException("targetP99Nanos must be 0 (auto) or positive, was " + targetP99Nanos);
+        }
+        this.clock = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.maxInFlight = maxInFlight;
+        this.minInFlight = Math.clamp(minInFlight, 1, maxInFlight);
+        this.userTargetNanos = targetP99Nanos;
+        this.adaptive = !disableAdaptive;
+        this.limit = Math.clamp(initialInFlight, adaptive ? this.minInFlight : 1, maxInFlight);
+        this.histogram = new LatencyHistogram(disableAdaptive);
+        this.probe = new KneeProbe(this.minInFlight, maxInFlight);
+        this.targetNanos = targetP99Nanos > 0 ? targetP99Nanos : adaptive ? DEFAULT_TARGET_NANOS : 0;
+        this.windowStart = nanoTime.getAsLong();
+    }
+
+    // ---- inputs: the ring's poller thread only --------------------------------------------
+
+    /**
+     * Records one completed operation. A few nanoseconds, allocation-free. Poller thread only.
+     *
+     * @param latencyNanos submit-to-completion time; negative (a clock step) counts as 0
+     * @param bytes        bytes transferred (0 for operations that move none, negative ignored)
+     */
+    public void recordCompletion(long latencyNanos, long bytes) {
+        histogram.record(latencyNanos);
+        windowOps++;
+        windowLatencyNanos += Math.max(0, latencyNanos);
+        if (bytes > 0) {
+            windowBytes += bytes;
+        }
+    }
+
+    /**
+     * Records one submit call to the kernel. Poller thread only.
+     *
+     * @param sqesInThisSubmit SQEs that call handed to the kernel
+     */
+    public void recordSubmitBatch(int sqesInThisSubmit) {
+        if (adaptive) {
+            batch.record(sqesInThisSubmit);
+        }
+    }
+
+    /**
+     * Reports the ring's demand; call just before each {@link #tick()}. Poller thread only.
+     * Without these reports the controller never sees demand reach the limit and stays in
+     * passthrough.
+     *
+     * @param inFlight slots in use (admitted requests not yet released)
+     * @param waiting  callers parked at the admission gate
+     */
+    public void observePending(int inFlight, int waiting) {
+        observations++;
+        if (waiting > 0 || (long) inFlight + waiting >= limit) {
+            pressuredObservations++;
+        }
+        peakInFlight = Math.max(peakInFlight, inFlight);
+    }
+
+    /**
+     * Closes the current window if it is due and acts on it. Meant to be called every 10 ms or
+     * so, but any cadence works: early ticks are no-ops, late ones close a longer window, a clock
+     * that stepped back restarts the window. Poller thread only.
+     */
+    public void tick() {
+        long now = clock.getAsLong();
+        long elapsed = now - windowStart;
+        if (elapsed < 0) {
+            // The clock stepped back: the window's length is unknown. Keep its samples, restart its timing.
+            windowStart = now;
+            windowTimed = false;
+            return;
+        }
+        if (elapsed < MAX_WINDOW_NANOS && (elapsed < MIN_WINDOW_NANOS || windowOps < MIN_SAMPLES)) {
+            return;
+        }
+        long ops = windowOps;
+        long bytes = windowBytes;
+        long latencySum = windowLatencyNanos;
+        boolean timed = windowTimed;
+        windowOps = 0;
+        windowBytes = 0;
+        windowLatencyNanos = 0;
+        windowTimed = true;
+        windowStart = now;
+        if (timed) {
+            throughput = bytes * 1e9 / elapsed;
+        }
+        if (adaptive) {
+            evaluate(now, ops, bytes, latencySum, elapsed, timed && elapsed <= STALE_WINDOW_NANOS);
+        }
+        evaluations++;
+    }
+
+    private void evaluate(long now, long ops, long bytes, long latencySum, long elapsed, boolean timed) {
+        LatencyHistogram.Snapshot window = histogram.rotate();
+        long samples = window.totalCount();
+        boolean measured = samples >= MIN_SAMPLES;
+        long p99 = measured ? window.percentileNanos(samples < P99_MIN_SAMPLES ? 0.95 : 0.99) : -1;
+        if (measured) {
+            p99Nanos = p99;
+        }
+        boolean pressured = pressuredObservations * 2 > observations;
+        int peak = peakInFlight;
+        observations = 0;
+        pressuredObservations = 0;
+        peakInFlight = 0;
+        int current = limit;
+        // Cutting only helps if the limit is what holds the ring back.
+        boolean canCut = current > minInFlight && (pressured || peak * 2 >= current);
+
+        boolean spike = measured && p99 > targetNanos;
+        boolean clean = measured && phase != Phase.BACKOFF && (!spike || current <= minInFlight || peak <= minInFlight);
+        baseline.add(p99, clean);
+        if (userTargetNanos == 0) {
+            long floor = baseline.min();
+            if (floor > 0) {
+                autoTargetNanos = Math.max(AUTO_TARGET_FLOOR_NANOS, floor * AUTO_TARGET_MULTIPLIER);
+            }
+            targetNanos = autoTargetNanos;
+        }
+        spikeStreak = spike ? spikeStreak + 1 : 0;
+        pressureStreak = pressured ? pressureStreak + 1 : 0;
+        batchThreshold = batch.update(pressured, current);
+        phaseEvals++;
+
+        switch (phase) {
+            case BASELINE -> {
+                if (spikeStreak >= SPIKE_EVALS && canCut) {
+                    backoff(peak, now);
+                } else if (phaseEvals >= BASELINE_EVALS && pressureStreak >= PRESSURE_EVALS && canProbe()) {
+                    startProbe(now);
+                }
+            }
+            case PROBING -> {
+                if (spikeStreak >= SPIKE_EVALS && !probe.steppedUp() && canCut) {
+                    backoff(peak, now);
+                } else {
+                    setLimit(probe.onWindow(ops, bytes, elapsed, latencySum, timed, pressured, spike));
+                    if (probe.finished()) {
+                        settlingAfterBackoff = false;
+                        enter(Phase.SETTLING, now);
+                    }
+                }
+            }
+            case BACKOFF -> {
+                // This window straddled the cut: requests admitted under the old limit were still
+                // completing. Judge the new limit from the next windows on.
+                settlingAfterBackoff = true;
+                spikeStreak = 0;
+                enter(Phase.SETTLING, now);
+            }
+            case SETTLING -> {
+                if (measured) {
+                    settlingMinP99 = Math.min(settlingMinP99, p99);
+                }
+                if (spikeStreak >= SPIKE_EVALS && canCut) {
+                    backoff(peak, now);
+                } else if (phaseEvals >= SETTLING_EVALS) {
+                    settledP99 = settlingMinP99 != Long.MAX_VALUE ? settlingMinP99 : p99Nanos;
+                    if (settlingAfterBackoff && pressured && !spike && canProbe()) {
+                        startProbe(now);
+                    } else {
+                        enter(Phase.STEADY, now);
+                    }
+                }
+            }
+            case STEADY, CONVERGED -> {
+                boolean converged = phase == Phase.CONVERGED;
+                // P99 at half or twice its settled value while the limit is unchanged: the device
+                // changed (faster, or fewer channels), so the knee has probably moved.
+                boolean shifted = measured && settledP99 > 0 && (p99 * 2 < settledP99 || p99 > 2 * settledP99);
+                shiftedStreak = shifted ? shiftedStreak + 1 : 0;
+                boolean reprobe = shiftedStreak >= SHIFTED_EVALS || (converged && phaseEvals >= REPROBE_EVALS);
+                if (spikeStreak >= (converged ? CONVERGED_SPIKE_EVALS : SPIKE_EVALS) && canCut) {
+                    backoff(peak, now);
+                } else if (reprobe && pressureStreak >= PRESSURE_EVALS && !spike && canProbe()) {
+                    startProbe(now);
+                } else if (!converged && phaseEvals >= CONVERGE_EVALS) {
+                    enter(Phase.CONVERGED, now);
+                }
+            }
+        }
+    }
+
+    private boolean canProbe() {
+        return minInFlight < maxInFlight;
+    }
+
+    private void startProbe(long now) {
+        probe.begin(limit);
+        shiftedStreak = 0;
+        enter(Phase.PROBING, now);
+    }
+
+    private void backoff(int peakInFlight, long now) {
+        int current = limit;
+        int base = Math.min(current, Math.max(peakInFlight, minInFlight));
+        int cut = (int) (base * BACKOFF_FACTOR);
+        setLimit(Math.min(cut, current - 1));
+        enter(Phase.BACKOFF, now);
+    }
+
+    private void setLimit(int newLimit) {
+        limit = Math.clamp(newLimit, minInFlight, maxInFlight);
+    }
+
+    private void enter(Phase next, long now) {
+        Phase from = phase;
+        phaseEvals = 0;
+        if (next == Phase.SETTLING) {
+            settlingMinP99 = Long.MAX_VALUE;
+        }
+        phase = next;
+        synchronized (log) {
+            if (log.size() == TRANSITION_LOG_CAPACITY) {
+                log.removeFirst();
+            }
+            log.addLast(new Transition(now, from, next, limit));
+        }
+    }
+
+    // ---- outputs: any thread ---------------------------------------------------------------
+
+    /** {@return the in-flight limit the ring's admission gate should apply now} Any thread. */
+    public int inFlightLimit() {
+        return limit;
+    }
+
+    /**
+     * {@return how many SQEs the poller should gather before it enters the kernel while requests
+     * keep arriving, 2 to 64} The poller is expected to submit at once whenever it would otherwise
+     * sleep, so the threshold never strands a request. Fixed at 2 when adaptive tuning is
+     * disabled. Any thread.
+     */
+    public int batchThreshold() {
+        return batchThreshold;
+    }
+
+    /** {@return the current phase; always {@link Phase#BASELINE} when adaptive tuning is disabled} Any thread. */
+    public Phase phase() {
+        return phase;
+    }
+
+    /**
+     * {@return the current P99 latency estimate in nanoseconds, or -1 before a window held
+     * {@value #MIN_SAMPLES} samples} With adaptive tuning, that of the last window judged (its P95
+     * under 100 samples); disabled, that of every sample since creation (computed on each call).
+     * Any thread.
+     */
+    public long p99LatencyNanos() {
+        if (adaptive) {
+            return p99Nanos;
+        }
+        LatencyHistogram.Snapshot all = histogram.snapshot();
+        long n = all.totalCount();
+        return n < MIN_SAMPLES ? -1 : all.percentileNanos(n < P99_MIN_SAMPLES ? 0.95 : 0.99);
+    }
+
+    /** {@return bytes per second completed over the last closed window, 0 before the first} Any thread. */
+    public double throughputBytesPerSecond() {
+        return throughput;
+    }
+
+    /**
+     * {@return the P99 target in force, in nanoseconds} The user's target if one was given,
+     * otherwise the detected one (10 ms until a baseline is measured); 0 when adaptive tuning is
+     * disabled and no target was given. Any thread.
+     */
+    public long targetP99Nanos() {
+        return targetNanos;
+    }
+
+    /** {@return whether the controller adapts (false: adaptive tuning disabled)} */
+    public boolean isAdaptive() {
+        return adaptive;
+    }
+
+    /** {@return the ring's latency histogram (accumulating forever when adaptive tuning is disabled)} Any thread. */
+    public LatencyHistogram histogram() {
+        return histogram;
+    }
+
+    /** {@return how many windows have been closed so far} Any thread. */
+    public long evaluations() {
+        return evaluations;
+    }
+
+    /**
+     * {@return the last {@value #TRANSITION_LOG_CAPACITY} phase transitions, oldest first}
+     * Any thread; a copy.
+     */
+    public List<Transition> transitions() {
+        synchronized (log) {
+            return List.copyOf(log);
+        }
+    }
+}

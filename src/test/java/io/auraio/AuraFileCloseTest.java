@@ -1,0 +1,163 @@
+package io.auraio;
+
+import static io.auraio.Leaks.assertNothingLeaked;
+import static io.auraio.testing.TestSupport.awaitCondition;
+import static io.auraio.testing.TestSupport.joinAll;
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@link AuraFile#close()}: from another thread while reads wait, repeatedly, concurrently. */
+@ExtendWith(IoUringAvailable.class)
+class AuraFileCloseTest {
+    private static Engine engine;
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @BeforeAll
+    static void createEngine() throws AuraIOException {
+        engine = Engine.create(Options.builder().ringCount(2).build());
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    @AfterEach
+    void nothingLeaked() {
+        assertNothingLeaked(engine);
+    }
+
+    @Test
+    void closeFromAnotherThreadWakesBlockedReadersWithAsynchronousCloseException() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        AuraFile file = AuraFile.open(engine, fifo, READ, WRITE);
+        int readers = 9;
+        AtomicReferenceArray<Throwable> outcomes = new AtomicReferenceArray<>(readers);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < readers; i++) {
+            int index = i;
+            Runnable read = () -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    int n = index % 2 == 0 ? file.read(ByteBuffer.allocate(8), 0) : file.read(arena.allocate(8), 0);
+                    outcomes.set(index, new AssertionError("read of an empty FIFO returned " + n));
+                } catch (Throwable t) {
+                    outcomes.set(index, t);
+                }
+            };
+            threads.add(i == 0 ? Thread.ofPlatform().start(read) : Thread.ofVirtual().start(read));
+        }
+        awaitCondition("every FIFO read is pending", () -> engine.pendingCount() == readers);
+
+        Thread closer = Thread.ofPlatform().start(() -> {
+            try {
+                file.close();
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+        joinAll(List.of(closer));
+        joinAll(threads);
+
+        for (int i = 0; i < readers; i++) {
+            assertThat(outcomes.get(i)).as("reader %d", i).isExactlyInstanceOf(AsynchronousCloseException.class);
+        }
+        assertThat(file.isOpen()).isFalse();
+        assertThatThrownBy(() -> file.read(ByteBuffer.allocate(8), 0)).isInstanceOf(ClosedChannelException.class);
+        assertDescriptorClosed(file);
+    }
+
+    @Test
+    void closeIsIdempotentAndConcurrentCallersAllReturn() throws Exception {
+        Path path = dir.resolve("f");
+        Files.write(path, new byte[4096]);
+        AuraFile file = AuraFile.open(engine, path, READ);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReferenceArray<Throwable> failures = new AtomicReferenceArray<>(8);
+        List<Thread> closers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int index = i;
+            Runnable close = () -> {
+                try {
+                    go.await();
+                    file.close();
+                    if (file.isOpen()) {
+                        throw new AssertionError("open after close returned");
+                    }
+                } catch (Throwable t) {
+                    failures.set(index, t);
+                }
+            };
+            closers.add(i % 2 == 0 ? Thread.ofVirtual().start(close) : Thread.ofPlatform().start(close));
+        }
+        go.countDown();
+        joinAll(closers);
+        for (int i = 0; i < 8; i++) {
+            assertThat(failures.get(i)).as("closer %d", i).isNull();
+        }
+        file.close();
+        assertThat(file.toString()).contains(path.toString()).contains("closed");
+        assertDescriptorClosed(file);
+    }
+
+    @Test
+    void theEngineServesOtherFilesAfterAFileIsClosedUnderItsReaders() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
+        AtomicReferenceArray<Throwable> outcome = new AtomicReferenceArray<>(1);
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                outcome.set(0, new AssertionError("read returned " + pipe.read(ByteBuffer.allocate(8), 0)));
+            } catch (Throwable t) {
+                outcome.set(0, t);
+            }
+        });
+        awaitCondition("the FIFO read is pending", () -> engine.pendingCount() == 1);
+        pipe.close();
+        joinAll(List.of(reader));
+        assertThat(outcome.get(0)).isExactlyInstanceOf(AsynchronousCloseException.class);
+
+        Path path = dir.resolve("f");
+        Files.write(path, new byte[] {1, 2, 3});
+        try (AuraFile file = AuraFile.open(engine, path, READ)) {
+            ByteBuffer b = ByteBuffer.allocate(3);
+            assertThat(file.read(b, 0)).isEqualTo(3);
+            assertThat(b.array()).containsExactly(1, 2, 3);
+        }
+    }
+
+    /** The descriptor number no longer names the file (it may have been reused for another). */
+    private static void assertDescriptorClosed(AuraFile file) throws IOException {
+        Path link = Path.of("/proc/self/fd/" + file.fd());
+        if (Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+            assertThat(Files.readSymbolicLink(link).toString()).doesNotContain(file.path().getFileName().toString());
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.nio.file.Path;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Pins the module's surface: exactly {@code io.auraio} is exported, so an internal package that
+ * leaks into {@code module-info.java} fails here. Reads the compiled descriptor, not the source.
+ */
+class ModuleTest {
+    private static final Path CLASSES = Path.of(System.getProperty("basedir", "."), "target", "classes");
+
+    private static ModuleDescriptor descriptor() {
+        return ModuleFinder.of(CLASSES).find("io.auraio")
+                .orElseThrow(() -> new AssertionError("no module io.auraio in " + CLASSES.toAbsolutePath()))
+                .descriptor();
+    }
+
+    @Test
+    void exportsExactlyThePublicApiPackage() {
+        ModuleDescriptor module = descriptor();
+        assertThat(module.exports()).allSatisfy(e -> assertThat(e.isQualified()).as("qualified export %s", e).isFalse());
+        assertThat(module.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()))
+                .containsExactly("io.auraio");
+    }
+
+    @Test
+    void opensNothingAndIsNotOpen() {
+        ModuleDescriptor module = descriptor();
+        assertThat(module.isOpen()).isFalse();
+        assertThat(module.opens()).isEmpty();
+    }
+
+    @Test
+    void internalPackagesExistButStayHidden() {
+        assertThat(descriptor().packages()).contains("io.auraio", "io.auraio.internal.binding",
+                "io.auraio.internal.engine", "io.auraio.internal.pool");
+    }
+
+    @Test
+    void needsNothingButTheBaseModule() {
+        assertThat(descriptor().requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()))
+                .containsExactly("java.base");
+    }
+}

@@ -1,0 +1,53 @@
+package io.auraio.internal.engine;
+
+/**
+ * Read-only views of a ring's package-private state, for tests of the public API in package
+ * {@code io.auraio} (which see {@link IoEngine} through {@code Engine.core()}).
+ */
+public final class RingProbe {
+    private RingProbe() {}
+
+    /** {@return the index of the ring a request was submitted to} */
+    public static int ringIndex(RequestHandle handle) {
+        return handle.ring().index();
+    }
+
+    /** {@return requests the ring has completed through the kernel} */
+    public static long opsCompleted(RingPoller ring) {
+        return ring.opsCompleted();
+    }
+
+    /** {@return slots of the ring in use: requests queued, in the kernel or completing} */
+    public static int inUse(RingPoller ring) {
+        return ring.inUse();
+    }
+
+    /** {@return the ring's in-flight limit} */
+    public static int limit(RingPoller ring) {
+        return ring.limit();
+    }
+
+    /** {@return requests of the ring in the kernel now} */
+    public static int inKernel(RingPoller ring) {
+        return ring.inKernel();
+    }
+
+    /** {@return the {@code IORING_SETUP_*} flags the ring was set up with} */
+    public static int setupFlags(RingPoller ring) {
+        return ring.setupFlags();
+    }
+
+    /** {@return the ring's request slots} */
+    public static int queueDepth(RingPoller ring) {
+        return ring.queueDepth();
+    }
+
+    /** {@return requests of all rings in the kernel now} */
+    public static int inKernel(IoEngine engine) {
+        int sum = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            sum += engine.ring(i).inKernel();
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,138 @@
+package io.auraio.testing;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+
+/**
+ * The few libc calls the tests make themselves, through their own FFM downcalls (independent of the
+ * library's binding, so a test checks the library against the kernel, not against itself):
+ * {@code open}, {@code close}, {@code dup2} and {@code poll}.
+ */
+public final class Posix {
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    /** x86-64 / aarch64 value of {@code O_DIRECTORY}. */
+    public static final int O_DIRECTORY = 0x10000;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final short POLLIN = 1;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    /** {@code struct pollfd { int fd; short events; short revents; }}. */
+    private static final StructLayout POLLFD = MemoryLayout.structLayout(
+            JAVA_INT.withName("fd"), JAVA_SHORT.withName("events"), JAVA_SHORT.withName("revents"));
+
+    private static final MethodHandle OPEN = downcall("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle DUP2 = downcall("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle POLL = downcall("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.captureCallState("errno"));
+
+    private Posix() {}
+
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    /** {@code open(2)} with {@code O_CLOEXEC} added. {@return the descriptor} */
+    public static int open(Path path, int flags) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path.toString()), flags | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("open " + path + " failed, errno " + errno(state));
+            }
+            return fd;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code close(2)}. */
+    public static void close(int fd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            if ((int) CLOSE.invokeExact(state, fd) < 0) {
+                throw new IOException("close " + fd + " failed, errno " + errno(state));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code dup2(2)}: makes {@code newFd} refer to {@code oldFd}'s open file, atomically. */
+    public static void dup2(int oldFd, int newFd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            if ((int) DUP2.invokeExact(state, oldFd, newFd) < 0) {
+                throw new IOException("dup2 " + oldFd + " " + newFd + " failed, errno " + errno(state));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@code poll(2)} on one descriptor for {@code POLLIN}.
+     *
+     * @param timeoutMillis as for poll(2): 0 checks once, -1 waits without limit
+     * @return whether the descriptor is readable
+     */
+    public static boolean readable(int fd, int timeoutMillis) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment pfd = arena.allocate(POLLFD);
+            pfd.set(JAVA_INT, 0, fd);
+            pfd.set(JAVA_SHORT, 4, POLLIN);
+            int n;
+            do {
+                n = (int) POLL.invokeExact(state, pfd, 1L, timeoutMillis);
+            } while (n < 0 && errno(state) == 4); // EINTR
+            if (n < 0) {
+                throw new IOException("poll " + fd + " failed, errno " + errno(state));
+            }
+            short revents = pfd.get(ValueLayout.JAVA_SHORT, 6);
+            if ((revents & ~POLLIN) != 0) {
+                throw new IOException("poll " + fd + " reported revents 0x" + Integer.toHexString(revents));
+            }
+            return n == 1 && (revents & POLLIN) != 0;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.auraio.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Test data, and waiting for conditions and threads. Nothing here asserts on time: the one bound,
+ * {@link #HANG}, only turns a hang into a failure.
+ */
+public final class TestSupport {
+    /** Generous bound that only turns a hang into a failure. */
+    public static final Duration HANG = Duration.ofSeconds(60);
+
+    private TestSupport() {}
+
+    /** {@return {@code n} bytes of a pseudo-random pattern fixed by {@code seed}} */
+    public static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Polls {@code condition} until it holds; fails with {@code what} if it does not within {@link #HANG}. */
+    public static void awaitCondition(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + HANG.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(2);
+        }
+    }
+
+    /** Joins every thread within {@link #HANG} overall and asserts that none is still alive. */
+    public static void joinAll(Collection<Thread> threads) throws InterruptedException {
+        long deadline = System.nanoTime() + HANG.toNanos();
+        for (Thread t : threads) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                t.join(Duration.ofNanos(left));
+            }
+        }
+        List<Thread> alive = threads.stream().filter(Thread::isAlive).toList();
+        assertThat(alive).as("threads still running after %s", HANG).isEmpty();
+    }
+}
