@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.LongAdder;
  * full bench command; dependency-free so that it ships in the core build.
  *
  * <p>{@code QuickBench [--threads N] [--bs BYTES] [--size MIB] [--seconds S] [--rounds R]
- * [--buffered] [--file PATH] [--engine aura|filechannel|both]}
+ * [--buffered] [--file PATH] [--engine aura|filechannel|both] [--no-adaptive] [--in-flight N]
+ * [--queue-depth N] [--rings N]}
  */
 public final class QuickBench {
     private record Result(String engine, long ops, double seconds, double cpuSeconds, long[] latencyNanos, int threads) {
@@ -44,8 +45,13 @@ public final class QuickBench {
         boolean direct = true;
         String engines = "both";
         Path file = null;
+        Options.Builder options = Options.builder();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--no-adaptive" -> options.disableAdaptive(true);
+                case "--in-flight" -> options.initialInFlight(Integer.parseInt(args[++i]));
+                case "--queue-depth" -> options.queueDepth(Integer.parseInt(args[++i]));
+                case "--rings" -> options.ringCount(Integer.parseInt(args[++i]));
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--bs" -> bs = Integer.parseInt(args[++i]);
                 case "--size" -> sizeMiB = Long.parseLong(args[++i]);
@@ -74,11 +80,16 @@ public final class QuickBench {
                 bs, threads, direct ? "O_DIRECT" : "buffered", file, fileSize >> 20, seconds, rounds);
         List<Result> aura = new ArrayList<>();
         List<Result> channel = new ArrayList<>();
-        try (Engine engine = Engine.create(Options.defaults())) {
+        try (Engine engine = Engine.create(options.build())) {
             for (int r = 0; r < rounds; r++) {
                 if (!engines.equals("filechannel")) {
                     aura.add(run("aura", engine, file, fileSize, bs, threads, seconds, direct));
                     print(aura.getLast());
+                    for (int i = 0; i < engine.ringCount(); i++) {
+                        var rs = engine.ringStats(i);
+                        System.out.printf("    ring %d: limit %d, batch %d, phase %s, p99 %.2f ms%n", i, rs.inFlightLimit(),
+                                rs.batchThreshold(), rs.aimdPhaseName(), rs.p99LatencyMs());
+                    }
                 }
                 if (!engines.equals("aura")) {
                     channel.add(run("filechannel", null, file, fileSize, bs, threads, seconds, direct));

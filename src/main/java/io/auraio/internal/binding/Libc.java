@@ -49,7 +49,9 @@ public final class Libc {
 
     static {
         SymbolLookup libc = NativeAccess.libc();
-        OPEN = NativeAccess.downcallWithErrno(libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        // open(const char *, int, ...): the mode is a variadic argument.
+        OPEN = NativeAccess.variadicDowncallWithErrno(libc, "open",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
         CLOSE = NativeAccess.downcallWithErrno(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         EVENTFD = NativeAccess.downcallWithErrno(libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         WRITE = NativeAccess.downcall(libc, "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));

@@ -55,6 +55,14 @@ final class NativeAccess {
         return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
     }
 
+    /** As {@link #downcallWithErrno}, for a C variadic function whose variadic part starts at {@code firstVariadic}. */
+    static MethodHandle variadicDowncallWithErrno(SymbolLookup lookup, String name, FunctionDescriptor descriptor,
+                                                 int firstVariadic) {
+        MemorySegment symbol = lookup.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
+        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
     /**
      * A downcall for a call that never blocks and never upcalls (a vDSO read, a string lookup):
      * {@code critical} skips the thread state transition.

@@ -48,13 +48,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     private static final int RESERVED_SQES = 2;
     /** How often the adaptive controller is ticked. */
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-    /**
-     * A sleeping poller is not woken for a new request when a completion is due sooner than this
-     * on average: the request rides on that wake-up instead of costing one of its own.
-     */
-    private static final long LAZY_WAKE_GAP_NANOS = TimeUnit.MICROSECONDS.toNanos(25);
-    /** The longest a lazily queued request can wait if the expected completion does not come. */
-    private static final long LAZY_WAKE_BOUND_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
 
     /** Thrown when a request that must not park cannot be taken now. */
     public static final class Refused extends Exception {
@@ -101,9 +95,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile int state = RUNNING;
     private volatile boolean closing;
     private final AimdController controller;
-    /** Set by the poller before it sleeps: completions are frequent enough to carry new requests. */
-    private volatile boolean lazyWake;
-    private final java.util.concurrent.atomic.AtomicInteger pushedWhileAsleep = new java.util.concurrent.atomic.AtomicInteger();
 
     // Poller-thread state.
     private IoUring ring;
@@ -118,8 +109,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private long lastTick;
     private long reapNanos;
     private int sqesSinceSubmit;
-    /** Smoothed completion latency, for the lazy wake-up decision. */
-    private long meanLatencyNanos;
 
     // Written by the poller only, read by anyone.
     private volatile long opsCompleted;
@@ -249,9 +238,7 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     private void enqueue(Slot slot) {
         submissions.push(slot);
-        if (state == SLEEPING
-                && (!lazyWake || pushedWhileAsleep.incrementAndGet() >= controller.batchThreshold())
-                && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
+        if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
             Libc.write(eventFd, wakeValue, 8);
         }
     }
@@ -422,9 +409,6 @@ public final class RingPoller implements CompletionQueue.Handler {
                 submitNow();
                 continue;
             }
-            // Completions due every few microseconds can carry new requests in: no wake-up needed.
-            lazyWake = inKernel >= 2 && meanLatencyNanos / inKernel <= LAZY_WAKE_GAP_NANOS;
-            pushedWhileAsleep.set(0);
             STATE.setVolatile(this, SLEEPING);
             // Re-check after announcing sleep: a submitter that pushed before seeing SLEEPING
             // will not write the eventfd, so its request must be seen here.
@@ -454,9 +438,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private long sleepBound(boolean shuttingDown) {
         if (shuttingDown) {
             return SHUTDOWN_POLL_NANOS;
-        }
-        if (lazyWake) {
-            return LAZY_WAKE_BOUND_NANOS;
         }
         if (inKernel > 0 || heldHead != null) {
             return Math.max(TimeUnit.MILLISECONDS.toNanos(1), lastTick + TICK_NANOS - System.nanoTime());
@@ -632,7 +613,6 @@ public final class RingPoller implements CompletionQueue.Handler {
         opsCompleted++;
         long latency = reapNanos - s.submittedNanos;
         controller.recordCompletion(latency, bytes);
-        meanLatencyNanos += (latency - meanLatencyNanos) >> 4;
         finish(s, result);
     }
 

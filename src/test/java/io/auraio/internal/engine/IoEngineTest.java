@@ -14,6 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** {@link IoEngine}: ring selection, requests through a poller, close. */
 @ExtendWith(IoUringAvailable.class)
 class IoEngineTest {
+    /** 32 slots, a fixed limit of 32 (adaptive tuning off), no SQPOLL, non-daemon pollers. */
     private static final RingConfig CONFIG = new RingConfig(32, 32, 4, 0, false, false, 0, false);
 
     private IoEngine engine;
