@@ -90,6 +90,13 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final int eventFd;
     /** Eight native bytes holding 1: what every wake-up adds to the eventfd counter. */
     private final MemorySegment wakeValue;
+    /**
+     * Guards the eventfd against being written after it is closed: other threads may still try to
+     * wake a poller that has exited (a file closing as the engine closes), and a closed descriptor
+     * number can already belong to another file.
+     */
+    private final Object eventFdLock = new Object();
+    private boolean eventFdClosed;
 
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state = RUNNING;
@@ -239,7 +246,22 @@ public final class RingPoller implements CompletionQueue.Handler {
     private void enqueue(Slot slot) {
         submissions.push(slot);
         if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
-            Libc.write(eventFd, wakeValue, 8);
+            signalEventFd();
+        }
+    }
+
+    private void signalEventFd() {
+        synchronized (eventFdLock) {
+            if (!eventFdClosed) {
+                Libc.write(eventFd, wakeValue, 8);
+            }
+        }
+    }
+
+    private void closeEventFd() {
+        synchronized (eventFdLock) {
+            eventFdClosed = true;
+            Libc.close(eventFd);
         }
     }
 
@@ -267,7 +289,7 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     private void wakeNow() {
         STATE.setVolatile(this, RUNNING);
-        Libc.write(eventFd, wakeValue, 8);
+        signalEventFd();
     }
 
     /**
@@ -369,7 +391,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             ring = IoUring.create(entries, entries * 2, setupFlagCandidates(), config.sqpollIdleMs(), refusals);
         } catch (IoUring.SetupException | RuntimeException | Error e) {
             pollerArena.close();
-            Libc.close(eventFd);
+            closeEventFd();
             started.completeExceptionally(e);
             return;
         }
@@ -382,7 +404,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         } finally {
             failRingTasks();
             ring.close();
-            Libc.close(eventFd);
+            closeEventFd();
             pollerArena.close();
         }
     }
