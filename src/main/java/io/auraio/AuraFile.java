@@ -13,6 +13,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
@@ -54,7 +55,10 @@ import java.util.concurrent.locks.LockSupport;
  * and writes at different positions proceed in parallel. {@link #close()} cancels the file's
  * requests still in the kernel, waits until every thread using the file has returned (those whose
  * request was cancelled get {@link AsynchronousCloseException}), then closes the descriptor, so
- * the descriptor number is never reused under a running request.
+ * the descriptor number is never reused under a running request. As with {@code FileChannel},
+ * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
+ * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
+ * for file I/O on virtual threads).
  */
 public final class AuraFile implements AutoCloseable {
     /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
@@ -184,7 +188,7 @@ public final class AuraFile implements AutoCloseable {
 
     // ---- the template every operation follows: begin, check, work, end -----------------------
 
-    private void begin() throws ClosedChannelException {
+    private void begin() throws IOException {
         long s;
         do {
             s = state.get();
@@ -192,9 +196,17 @@ public final class AuraFile implements AutoCloseable {
                 throw new ClosedChannelException();
             }
         } while (!state.compareAndSet(s, s + 1));
+        if (Thread.currentThread().isInterrupted()) {
+            end(); // as FileChannel: an interrupted thread closes the file instead of doing I/O
+        }
     }
 
-    private void end() {
+    /**
+     * Leaves an operation. If the thread was interrupted during it (its request was then
+     * cancelled in the kernel) the file is closed and {@link ClosedByInterruptException} thrown,
+     * as {@link java.nio.channels.FileChannel} does; the interrupt status stays set.
+     */
+    private void end() throws IOException {
         long s = state.decrementAndGet();
         if (s == CLOSED) {
             Thread t = closer;
@@ -202,11 +214,23 @@ public final class AuraFile implements AutoCloseable {
                 LockSupport.unpark(t);
             }
         }
+        if (Thread.currentThread().isInterrupted()) {
+            ClosedByInterruptException e = new ClosedByInterruptException();
+            try {
+                close();
+            } catch (IOException closeFailure) {
+                e.addSuppressed(closeFailure);
+            }
+            throw e;
+        }
     }
 
     /** Turns a failed request into the exception its caller should see. */
     private IOException failure(String op, long result) {
         int errno = (int) -result;
+        if (Thread.currentThread().isInterrupted() && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
+            return new ClosedByInterruptException(); // end() closes the file
+        }
         if ((state.get() & CLOSED) != 0 && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
             return new AsynchronousCloseException();
         }
@@ -233,6 +257,8 @@ public final class AuraFile implements AutoCloseable {
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
+     * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
+     *         request is cancelled in the kernel and the file closed; the interrupt status stays set
      * @throws NonReadableChannelException if the file was not opened for reading
      * @throws AuraIOException on an I/O error (with its errno), a misaligned O_DIRECT transfer,
      *         or a closed engine
@@ -269,6 +295,8 @@ public final class AuraFile implements AutoCloseable {
      * @throws IllegalStateException if {@code dst}'s arena is closed
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
+     * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
+     *         request is cancelled in the kernel and the file closed; the interrupt status stays set
      * @throws NonReadableChannelException if the file was not opened for reading
      * @throws AuraIOException on an I/O error, a misaligned O_DIRECT transfer, or a closed engine
      */
@@ -346,6 +374,8 @@ public final class AuraFile implements AutoCloseable {
      * @throws IllegalArgumentException if {@code position} is negative
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the write
+     * @throws ClosedByInterruptException if the thread is interrupted before or during the write: the
+     *         request is cancelled in the kernel and the file closed; the interrupt status stays set
      * @throws NonWritableChannelException if the file was not opened for writing
      * @throws AuraIOException on an I/O error (ENOSPC, EIO...), a misaligned O_DIRECT transfer,
      *         or a closed engine
@@ -487,7 +517,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
-        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0);
+        return core.select().executeInterruptibly(opcode, 0, fd, position, address, length, opFlags, 0);
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
@@ -590,14 +620,16 @@ public final class AuraFile implements AutoCloseable {
             }
             state.getAndUpdate(s -> s | CLOSED);
             closer = Thread.currentThread();
-            long lastCancel = 0;
+            // Requests on this descriptor submitted through the engine's callback and future forms
+            // are not counted as users of the file: cancel them too, or a read that never
+            // completes (a FIFO) would outlive the file.
+            cancelRequestsOnDescriptor();
+            long lastCancel = System.nanoTime();
             boolean interrupted = false;
             while (state.get() != CLOSED) {
                 long now = System.nanoTime();
-                if (lastCancel == 0 || now - lastCancel > CLOSE_RECANCEL_NANOS) {
-                    for (int i = 0; i < core.ringCount(); i++) {
-                        core.ring(i).cancelFd(fd);
-                    }
+                if (now - lastCancel > CLOSE_RECANCEL_NANOS) {
+                    cancelRequestsOnDescriptor();
                     lastCancel = now;
                 }
                 LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
@@ -612,6 +644,12 @@ public final class AuraFile implements AutoCloseable {
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
+        }
+    }
+
+    private void cancelRequestsOnDescriptor() {
+        for (int i = 0; i < core.ringCount(); i++) {
+            core.ring(i).cancelFd(fd);
         }
     }
 

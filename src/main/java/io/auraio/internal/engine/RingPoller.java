@@ -83,7 +83,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final AdmissionGate gate;
     private final SubmissionStack submissions = new SubmissionStack();
     private final ConcurrentLinkedQueue<CancelRequest> cancelRequests = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<Integer> cancelFds = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<RingTask> ringTasks = new ConcurrentLinkedQueue<>();
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private final Thread thread;
@@ -195,6 +194,24 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex) {
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false);
+    }
+
+    /**
+     * As {@link #execute(int, int, int, long, long, int, int, int)}, but an interrupt of the
+     * waiting thread asks the kernel to cancel the request (the thread still waits until the kernel
+     * is done with it, then returns the result: {@code -ECANCELED}, or the transfer if it won the
+     * race). The interrupt status is kept for the caller to act on.
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long executeInterruptibly(int opcode, int sqeFlags, int fd, long offset, long address, int length,
+                                     int opFlags, int bufIndex) {
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, true);
+    }
+
+    private long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                         int bufIndex, boolean cancelOnInterrupt) {
         Slot slot = gate.acquire();
         if (slot == null) {
             return -Errno.ESHUTDOWN;
@@ -207,7 +224,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             slot.usesFixedBuffer = false;
             slot.usesFixedFile = false;
             enqueue(slot);
-            awaitDone(slot);
+            awaitDone(slot, cancelOnInterrupt);
             return slot.result;
         } finally {
             release(slot);
@@ -265,11 +282,17 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
-    private static void awaitDone(Slot slot) {
+    private void awaitDone(Slot slot, boolean cancelOnInterrupt) {
         boolean interrupted = false;
+        int generation = slot.generation;
         while (slot.state != Slot.DONE) {
             LockSupport.park(slot);
-            interrupted |= Thread.interrupted();
+            if (Thread.interrupted()) {
+                if (!interrupted && cancelOnInterrupt) {
+                    cancel(slot, generation);
+                }
+                interrupted = true;
+            }
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
@@ -312,12 +335,33 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
-     * Asks the kernel to cancel every request of this ring on file descriptor {@code fd} that is
-     * in flight when the poller gets to it. Best effort: a request already running may finish.
+     * Cancels every request of this ring on file descriptor {@code fd} (not counting registered
+     * file indexes), and returns once the poller has sent the cancellations, so that the caller may
+     * close the descriptor without a late cancel hitting a new file that reuses its number. Best
+     * effort: a request the kernel is already running may still finish normally.
      */
     public void cancelFd(int fd) {
-        cancelFds.add(fd);
-        wakeNow();
+        callOnRing(u -> {
+            // Only slots the poller owns are looked at: held-back requests and requests in the
+            // kernel. A slot another thread is still preparing may hold a stale fd.
+            for (Slot s = heldHead; s != null; s = s.next) {
+                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
+                    s.cancelRequested = true;
+                }
+            }
+            SubmissionQueue sq = u.submissionQueue();
+            for (int i = 0; i < gate.capacity(); i++) {
+                Slot s = gate.slot(i);
+                if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
+                    if (sq.freeEntries() <= RESERVED_SQES) {
+                        submitNow();
+                    }
+                    sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                    sqesSinceSubmit++;
+                }
+            }
+            return 0;
+        });
     }
 
     /**
@@ -434,8 +478,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             STATE.setVolatile(this, SLEEPING);
             // Re-check after announcing sleep: a submitter that pushed before seeing SLEEPING
             // will not write the eventfd, so its request must be seen here.
-            if (!submissions.isEmpty() || !cancelRequests.isEmpty() || !cancelFds.isEmpty()
-                    || !ringTasks.isEmpty() || closing != shuttingDown) {
+            if (!submissions.isEmpty() || !cancelRequests.isEmpty() || !ringTasks.isEmpty()
+                    || closing != shuttingDown) {
                 STATE.setVolatile(this, RUNNING);
                 submitNow();
                 continue;
@@ -564,19 +608,6 @@ public final class RingPoller implements CompletionQueue.Handler {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
             } else if (s.state == Slot.QUEUED) {
                 s.cancelRequested = true; // still held back or in the stack: completes without the kernel
-            }
-        }
-        Integer fd;
-        while ((fd = cancelFds.poll()) != null) {
-            for (int i = 0; i < gate.capacity() && sq.freeEntries() > 1; i++) {
-                Slot s = gate.slot(i);
-                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
-                    if (s.state == Slot.IN_KERNEL) {
-                        sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
-                    } else if (s.state == Slot.QUEUED) {
-                        s.cancelRequested = true;
-                    }
-                }
             }
         }
     }

@@ -1,0 +1,104 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Interrupting a thread blocked in {@link AuraFile} I/O, with {@code FileChannel}'s contract. */
+@ExtendWith(IoUringAvailable.class)
+class AuraFileInterruptTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void interruptingAVirtualThreadBlockedInAReadCancelsItClosesTheFileAndThrowsClosedByInterrupt()
+            throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicBoolean stillInterrupted = new AtomicBoolean();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    pipe.read(ByteBuffer.allocate(16), 0);
+                } catch (Throwable t) {
+                    thrown.set(t);
+                    stillInterrupted.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            TestSupport.awaitCondition("the read to be in flight", () -> engine.pendingCount() == 1);
+            reader.interrupt();
+            TestSupport.joinAll(List.of(reader));
+            assertThat(thrown.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(stillInterrupted.get()).isTrue();
+            assertThat(pipe.isOpen()).isFalse();
+            assertThat(engine.pendingCount()).isZero();
+        }
+    }
+
+    @Test
+    void aThreadInterruptedBeforeTheCallClosesTheFileWithoutDoingIo() throws Exception {
+        Path path = dir.resolve("file");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE)) {
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread t = Thread.ofVirtual().unstarted(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    file.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 0);
+                } catch (Throwable e) {
+                    thrown.set(e);
+                }
+            });
+            t.start();
+            TestSupport.joinAll(List.of(t));
+            assertThat(thrown.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(file.isOpen()).isFalse();
+            assertThat(java.nio.file.Files.size(path)).isZero();
+        }
+    }
+
+    @Test
+    void otherThreadsOfAFileClosedByAnInterruptGetAsynchronousCloseException() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            AtomicReference<Throwable> first = new AtomicReference<>();
+            AtomicReference<Throwable> second = new AtomicReference<>();
+            Thread a = Thread.ofVirtual().start(() -> {
+                try {
+                    pipe.read(ByteBuffer.allocate(16), 0);
+                } catch (Throwable t) {
+                    first.set(t);
+                }
+            });
+            Thread b = Thread.ofVirtual().start(() -> {
+                try {
+                    pipe.read(ByteBuffer.allocate(16), 0);
+                } catch (Throwable t) {
+                    second.set(t);
+                }
+            });
+            TestSupport.awaitCondition("both reads to be in flight", () -> engine.pendingCount() == 2);
+            a.interrupt();
+            TestSupport.joinAll(List.of(a, b));
+            assertThat(first.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(second.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class)
+                    .isNotInstanceOf(ClosedByInterruptException.class);
+        }
+    }
+}
