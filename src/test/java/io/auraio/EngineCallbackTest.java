@@ -354,6 +354,35 @@ class EngineCallbackTest {
         assertNothingLeaked(engine);
     }
 
+    /** Blocking and future requests complete without the event loop, so a callback may wait for them. */
+    @Test
+    void aCallbackMayMakeBlockingRequestsAndWaitForFutures() throws Exception {
+        byte[] data = randomBytes(4096, 20);
+        Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        AtomicInteger finished = new AtomicInteger();
+        try (AuraFile file = AuraFile.open(engine, fileWith(data), READ, WRITE)) {
+            engine.read(file.fd(), BufferRef.of(arena.allocate(10)), 10, 0, (req, result) -> {
+                try {
+                    ByteBuffer b = ByteBuffer.allocate(100);
+                    file.readFully(b, 100);
+                    file.write(ByteBuffer.wrap(new byte[] {1}), 0);
+                    long n = engine.readAsync(file.fd(), BufferRef.of(arena.allocate(50)), 50, 0)
+                            .get(io.auraio.testing.TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+                    if (n != 50 || !Arrays.equals(b.array(), Arrays.copyOfRange(data, 100, 200))) {
+                        throw new AssertionError("read " + n);
+                    }
+                    finished.incrementAndGet();
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            });
+            awaitCallbacks(() -> finished.get() + failures.size() == 1);
+        }
+        assertThat(failures).isEmpty();
+        awaitCondition("future slot released", () -> engine.pendingCount() == 0);
+        assertNothingLeaked(engine);
+    }
+
     // ---- the callback rules -----------------------------------------------------------------------
 
     @Test

@@ -13,7 +13,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
@@ -49,6 +48,8 @@ public final class Posix {
             Linker.Option.captureCallState("errno"));
     private static final MethodHandle POLL = downcall("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.captureCallState("errno"));
+
+    private static final MethodHandle SCHED_GETCPU = downcall("sched_getcpu", FunctionDescriptor.of(JAVA_INT));
 
     private Posix() {}
 
@@ -105,6 +106,17 @@ public final class Posix {
         }
     }
 
+    /** {@return the CPU the calling (carrier) thread runs on now, from {@code sched_getcpu(3)}} */
+    public static int schedGetCpu() {
+        try {
+            return (int) SCHED_GETCPU.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     /**
      * {@code poll(2)} on one descriptor for {@code POLLIN}.
      *
@@ -124,7 +136,7 @@ public final class Posix {
             if (n < 0) {
                 throw new IOException("poll " + fd + " failed, errno " + errno(state));
             }
-            short revents = pfd.get(ValueLayout.JAVA_SHORT, 6);
+            short revents = pfd.get(JAVA_SHORT, 6);
             if ((revents & ~POLLIN) != 0) {
                 throw new IOException("poll " + fd + " reported revents 0x" + Integer.toHexString(revents));
             }

@@ -27,6 +27,11 @@ public final class RingProbe {
         return ring.limit();
     }
 
+    /** {@return threads parked in the ring's admission gate, waiting for a slot} */
+    public static int waiting(RingPoller ring) {
+        return ring.waiting();
+    }
+
     /** {@return requests of the ring in the kernel now} */
     public static int inKernel(RingPoller ring) {
         return ring.inKernel();

@@ -1,0 +1,557 @@
+package io.auraio.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A mounted faultfs ({@code native-test-fixtures/faultfs.c}): a FUSE filesystem over a fresh
+ * backing directory whose reads and writes can be delayed, failed, shortened or held, switched at
+ * run time through its control file. Every file on it is opened with {@code direct_io}, so each
+ * read and write reaches the daemon.
+ *
+ * <pre>{@code
+ * try (FaultFs fs = FixtureAvailability.mountFaultFs("MyTest")) {
+ *     Path file = Files.write(fs.path("data"), bytes);
+ *     fs.hangReads(file);
+ *     ... start a reader, fs.awaitBlockedReads(1), ... fs.release();
+ * }
+ * }</pre>
+ *
+ * <p>Knob setters apply before they return (the daemon handles the control write synchronously)
+ * and return {@code this}. Faults apply to reads and writes of regular files only, never to
+ * metadata operations or the control file. Not thread-safe to configure from several threads at
+ * once; reading {@link #counters()} is safe from any thread.
+ */
+public final class FaultFs implements AutoCloseable {
+    /** Name of the control file in the mount's root (not listed by readdir). */
+    public static final String CONTROL_FILE = ".faultfs-control";
+
+    private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(20);
+    private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Path directory;
+    private final Path mountPoint;
+    private final Path backing;
+    private final Path log;
+    private final Process daemon;
+    private boolean closed;
+
+    /** Which operations an injected EIO applies to. */
+    public enum Ops {
+        READ("read"), WRITE("write"), READ_WRITE("rw");
+
+        private final String value;
+
+        Ops(String value) {
+            this.value = value;
+        }
+    }
+
+    /** The daemon's counters since the last {@link #reset()} or {@link #resetCounters()}. */
+    public record Counters(long reads, long writes, long bytesRead, long bytesWritten, long outstanding,
+                           long maxOutstanding, long blockedReads, long blockedWrites, long released,
+                           long delayedOps, long latencyMicrosTotal, long eioInjected, long enospcInjected,
+                           long shortReadsInjected, long shortWritesInjected) {
+        static Counters of(Map<String, String> s) {
+            return new Counters(num(s, "reads"), num(s, "writes"), num(s, "bytes_read"), num(s, "bytes_written"),
+                    num(s, "outstanding"), num(s, "max_outstanding"), num(s, "blocked_reads"),
+                    num(s, "blocked_writes"), num(s, "released"), num(s, "delayed_ops"),
+                    num(s, "latency_us_total"), num(s, "eio_injected"), num(s, "enospc_injected"),
+                    num(s, "short_reads_injected"), num(s, "short_writes_injected"));
+        }
+
+        private static long num(Map<String, String> s, String key) {
+            String v = s.get(key);
+            if (v == null) {
+                throw new IllegalStateException("faultfs control file has no " + key + ": " + s);
+            }
+            return Long.parseLong(v);
+        }
+    }
+
+    /** The daemon did not come up: its exit status or a timeout, and its log. */
+    public static final class MountException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        MountException(String message) {
+            super(message);
+        }
+    }
+
+    private FaultFs(Path directory, Path mountPoint, Path backing, Path log, Process daemon) {
+        this.directory = directory;
+        this.mountPoint = mountPoint;
+        this.backing = backing;
+        this.log = log;
+        this.daemon = daemon;
+    }
+
+    /** {@return the faultfs executable, {@code native-test-fixtures/build/faultfs}} */
+    public static Path binary() {
+        return FixtureAvailability.buildDirectory().resolve("faultfs");
+    }
+
+    /** {@return the directory under which mounts are made, {@code target/faultfs}} */
+    public static Path root() {
+        return FixtureAvailability.projectDirectory().resolve("target").resolve("faultfs");
+    }
+
+    /**
+     * Starts a faultfs daemon over a fresh, empty backing directory and mounts it on a fresh
+     * directory, both under {@link #root()}; returns once the mount answers. Prefer
+     * {@link FixtureAvailability#mountFaultFs(String)}, which skips the test when this fails.
+     *
+     * @param name a short name for the directories (letters, digits, '-', '_')
+     * @param fuseOptions extra {@code -o} options for the daemon, e.g. {@code "max_threads=8"}
+     * @return the live mount
+     * @throws MountException if the daemon exits or the mount does not appear in time
+     */
+    public static FaultFs mount(String name, String... fuseOptions) throws IOException, InterruptedException {
+        Path binary = binary();
+        if (!Files.isExecutable(binary)) {
+            throw new MountException(binary + " is missing or not executable: run `make -C native-test-fixtures`");
+        }
+        Files.createDirectories(root());
+        sweepStaleMounts();
+        Path directory = Files.createTempDirectory(root(), name.replaceAll("[^A-Za-z0-9_-]", "_") + "-");
+        Path mountPoint = Files.createDirectory(directory.resolve("mnt"));
+        Path backing = Files.createDirectory(directory.resolve("backing"));
+        Path log = directory.resolve("faultfs.log");
+        List<String> command = new ArrayList<>(List.of(binary.toString(), backing.toString(), mountPoint.toString(), "-f"));
+        for (String option : fuseOptions) {
+            command.add("-o");
+            command.add(option);
+        }
+        Process daemon = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        FaultFs fs = new FaultFs(directory, mountPoint, backing, log, daemon);
+        try {
+            fs.awaitMounted();
+            return fs;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            try {
+                fs.close();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private void awaitMounted() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + MOUNT_TIMEOUT.toNanos();
+        Path control = control();
+        while (!(Mounts.isFaultFs(mountPoint) && Files.exists(control))) {
+            if (!daemon.isAlive()) {
+                throw new MountException("faultfs exited with status " + daemon.exitValue() + ": " + logText());
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new MountException("faultfs did not mount " + mountPoint + " within " + MOUNT_TIMEOUT + ": "
+                        + logText());
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** {@return the mount point; files created here appear in {@link #backing()}} */
+    public Path path() {
+        return mountPoint;
+    }
+
+    /** {@return {@code name} under the mount point} */
+    public Path path(String name) {
+        return mountPoint.resolve(name);
+    }
+
+    /** {@return the backing directory the mount passes through to} */
+    public Path backing() {
+        return backing;
+    }
+
+    /** {@return the control file, {@code <mount>/.faultfs-control}} */
+    public Path control() {
+        return mountPoint.resolve(CONTROL_FILE);
+    }
+
+    /** {@return the daemon's log (its stdout and stderr)} */
+    public Path log() {
+        return log;
+    }
+
+    /** {@return the path faultfs sees for {@code file}, a file under the mount: {@code "/name"}} */
+    public String fusePath(Path file) {
+        Path relative = mountPoint.relativize(file.toAbsolutePath().normalize());
+        if (relative.startsWith("..") || relative.toString().isEmpty()) {
+            throw new IllegalArgumentException(file + " is not under the mount " + mountPoint);
+        }
+        return "/" + relative.toString().replace(java.io.File.separatorChar, '/');
+    }
+
+    // ---------------------------------------------------------------- knobs
+
+    /**
+     * Writes raw control lines ({@code "key=value"} or a command), all in one write. A line the
+     * daemon rejects fails the write ({@code EINVAL}) and stops the lines after it.
+     *
+     * @return this
+     * @throws IOException if the daemon rejects a line (the message names the lines)
+     */
+    public FaultFs control(String... lines) throws IOException {
+        String text = String.join("\n", lines) + "\n";
+        try {
+            Files.writeString(control(), text, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new IOException("faultfs rejected control lines " + List.of(lines) + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    /** Delays every read and write by {@code latency} (zero: no delay). {@return this} */
+    public FaultFs latency(Duration latency) throws IOException {
+        return control("latency_us=" + micros(latency));
+    }
+
+    /** Delays every read and write by a uniformly random time in {@code [min, max]}. {@return this} */
+    public FaultFs latency(Duration min, Duration max) throws IOException {
+        return control("latency_us=" + micros(min) + ".." + micros(max));
+    }
+
+    /**
+     * Concurrency knee: with more than {@code k} reads and writes outstanding in the daemon, the
+     * latency is multiplied by {@code outstanding / k} (0: off). {@return this}
+     */
+    public FaultFs knee(int k) throws IOException {
+        return control("knee=" + k);
+    }
+
+    /** Fails with EIO every read or write whose byte range covers {@code offset} (adds to the set). {@return this} */
+    public FaultFs eioAtOffset(long offset) throws IOException {
+        return control("eio_offset=" + offset);
+    }
+
+    /** Clears the offsets of {@link #eioAtOffset}. {@return this} */
+    public FaultFs noEioOffsets() throws IOException {
+        return control("eio_offset=none");
+    }
+
+    /** Fails every {@code n}th read or write (counted from now) with EIO (0: off). {@return this} */
+    public FaultFs eioEvery(long n) throws IOException {
+        return control("eio_every=" + n);
+    }
+
+    /** Fails each read or write with EIO with probability {@code p}, drawn from a generator seeded with {@code seed}. {@return this} */
+    public FaultFs eioProbability(double p, long seed) throws IOException {
+        return control("seed=" + seed, "eio_prob=" + p);
+    }
+
+    /** Which operations the EIO knobs apply to (default both). {@return this} */
+    public FaultFs eioOps(Ops ops) throws IOException {
+        return control("eio_ops=" + ops.value);
+    }
+
+    /**
+     * Lets {@code bytes} more bytes be written in total (from now), then fails writes with ENOSPC;
+     * the write that crosses the limit is cut short at it. {@return this}
+     */
+    public FaultFs enospcAfter(long bytes) throws IOException {
+        return control("enospc_after=" + bytes);
+    }
+
+    /** Turns {@link #enospcAfter} off. {@return this} */
+    public FaultFs noEnospc() throws IOException {
+        return control("enospc_after=off");
+    }
+
+    /** Each read returns at most {@code max} bytes (0: off). {@return this} */
+    public FaultFs shortReads(int max) throws IOException {
+        return control("short_reads=" + max);
+    }
+
+    /** Each write writes at most {@code max} bytes (0: off). {@return this} */
+    public FaultFs shortWrites(int max) throws IOException {
+        return control("short_writes=" + max);
+    }
+
+    /** Every read blocks in the daemon until {@linkplain #release() released}. {@return this} */
+    public FaultFs hangReads() throws IOException {
+        return control("hang_reads=all");
+    }
+
+    /** Reads of {@code file} (a file under the mount) block until released. {@return this} */
+    public FaultFs hangReads(Path file) throws IOException {
+        return control("hang_reads=" + fusePath(file));
+    }
+
+    /** Every write blocks in the daemon until released. {@return this} */
+    public FaultFs hangWrites() throws IOException {
+        return control("hang_writes=all");
+    }
+
+    /** Writes to {@code file} (a file under the mount) block until released. {@return this} */
+    public FaultFs hangWrites(Path file) throws IOException {
+        return control("hang_writes=" + fusePath(file));
+    }
+
+    /** Releases every blocked read and write and turns the hang modes off. {@return this} */
+    public FaultFs release() throws IOException {
+        return control("release");
+    }
+
+    /** Releases the {@code n} longest-blocked operations; hang modes stay on. {@return this} */
+    public FaultFs release(int n) throws IOException {
+        return control("release=" + n);
+    }
+
+    /** Injects faults only into operations on {@code file} (a file under the mount). {@return this} */
+    public FaultFs only(Path file) throws IOException {
+        return control("only=" + fusePath(file));
+    }
+
+    /** Every knob back to its default (no faults), counters to zero, blocked operations released. {@return this} */
+    public FaultFs reset() throws IOException {
+        return control("reset");
+    }
+
+    /** Counters to zero; knobs unchanged. {@return this} */
+    public FaultFs resetCounters() throws IOException {
+        return control("reset_counters");
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** {@return every knob and counter the control file reports, by name, in its order} */
+    public Map<String, String> state() throws IOException {
+        Map<String, String> state = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(control(), StandardCharsets.US_ASCII)) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                state.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return state;
+    }
+
+    /** {@return the daemon's counters now} */
+    public Counters counters() throws IOException {
+        return Counters.of(state());
+    }
+
+    /** {@return how many reads are blocked in the daemon by a hang mode now} */
+    public long blockedReads() throws IOException {
+        return counters().blockedReads();
+    }
+
+    /** {@return how many writes are blocked in the daemon by a hang mode now} */
+    public long blockedWrites() throws IOException {
+        return counters().blockedWrites();
+    }
+
+    /** Waits until exactly {@code n} reads are blocked; fails after {@link TestSupport#HANG}. */
+    public void awaitBlockedReads(long n) throws InterruptedException {
+        TestSupport.awaitCondition(n + " reads blocked in faultfs", () -> uncheckedCounters().blockedReads() == n);
+    }
+
+    /** Waits until exactly {@code n} writes are blocked; fails after {@link TestSupport#HANG}. */
+    public void awaitBlockedWrites(long n) throws InterruptedException {
+        TestSupport.awaitCondition(n + " writes blocked in faultfs", () -> uncheckedCounters().blockedWrites() == n);
+    }
+
+    private Counters uncheckedCounters() {
+        try {
+            return counters();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- teardown
+
+    /**
+     * Releases blocked operations, unmounts ({@code fusermount3 -u}, then lazily with
+     * {@code fusermount3 -uz}, then {@code umount -l}), stops the daemon and deletes the mount's
+     * directories. A file still open on the mount makes the unmount lazy: it is detached at once and
+     * the daemon is killed, so later operations on that file fail with {@code ENOTCONN}.
+     *
+     * @throws IOException if the mount could not be removed (the directories are then kept)
+     */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        IOException failure = null;
+        if (daemon.isAlive() && Mounts.isFaultFs(mountPoint)) {
+            try {
+                control("release");
+            } catch (IOException e) {
+                // a daemon that cannot take a control write is unmounted and killed below anyway
+            }
+        }
+        boolean clean = false;
+        try {
+            clean = unmount(mountPoint);
+        } catch (IOException e) {
+            failure = e;
+        }
+        try {
+            stopDaemon(clean);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure = addTo(failure, new IOException("interrupted while stopping faultfs", e));
+        }
+        if (Mounts.isMounted(mountPoint)) {
+            // A killed daemon leaves a dead mount ("Transport endpoint is not connected").
+            try {
+                unmount(mountPoint);
+            } catch (IOException e) {
+                failure = addTo(failure, e);
+            }
+        }
+        if (!Mounts.isMounted(mountPoint)) {
+            try {
+                deleteRecursively(directory);
+            } catch (IOException e) {
+                failure = addTo(failure, e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** After a clean unmount the daemon exits by itself; after a lazy one it would wait for the last open file. */
+    private void stopDaemon(boolean cleanUnmount) throws InterruptedException {
+        if (cleanUnmount && daemon.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            return;
+        }
+        daemon.destroy(); // SIGTERM: libfuse leaves its loop; pending requests fail with ECONNABORTED
+        if (!daemon.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            daemon.destroyForcibly();
+            daemon.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static IOException addTo(IOException first, IOException next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
+    }
+
+    /**
+     * Unmounts {@code mountPoint} by the first of the unmount commands that works.
+     *
+     * @return whether the plain (not lazy) unmount did it, or nothing was mounted
+     */
+    static boolean unmount(Path mountPoint) throws IOException {
+        if (!Mounts.isMounted(mountPoint)) {
+            return true;
+        }
+        List<List<String>> attempts = List.of(
+                List.of("fusermount3", "-u", mountPoint.toString()),
+                List.of("fusermount3", "-u", "-z", mountPoint.toString()),
+                List.of("umount", "-l", mountPoint.toString()));
+        StringBuilder errors = new StringBuilder();
+        for (List<String> command : attempts) {
+            String output = run(command);
+            if (!Mounts.isMounted(mountPoint)) {
+                return command == attempts.get(0);
+            }
+            errors.append("\n  ").append(String.join(" ", command)).append(": ").append(output);
+        }
+        throw new IOException("could not unmount " + mountPoint + ":" + errors);
+    }
+
+    private static String run(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return "timed out";
+            }
+            return "exit " + p.exitValue() + (output.isEmpty() ? "" : ", " + output);
+        } catch (IOException e) {
+            return e.toString();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return e.toString();
+        }
+    }
+
+    /**
+     * Unmounts faultfs mounts under {@link #root()} whose daemon is gone (left by a test JVM that
+     * was killed); live mounts of other JVMs are left alone.
+     */
+    private static void sweepStaleMounts() {
+        for (Path mount : Mounts.faultFsMountsUnder(root())) {
+            if (Mounts.isDead(mount)) {
+                try {
+                    unmount(mount);
+                } catch (IOException e) {
+                    // best effort: a fresh directory is used anyway
+                }
+            }
+        }
+    }
+
+    private String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log).strip() : "(no log)";
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    private static long micros(Duration d) {
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("negative latency " + d);
+        }
+        return TimeUnit.NANOSECONDS.toMicros(d.toNanos());
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "FaultFs[" + mountPoint + " -> " + backing + (closed ? ", closed" : "") + "]";
+    }
+}
