@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the C++/Rust RAII {@code Buffer}). Usable from any thread, closable by any thread, and safe to
  * close after the engine is closed.
  *
- * <p>{@link #segment()} is valid until {@link #close()}; after that, access through it throws
+ * <p>The contents of a new buffer are unspecified, as with the reference's allocator: pool memory
+ * is reused without being cleared. {@link #segment()} is valid until {@link #close()}; after that, access through it throws
  * {@link IllegalStateException} instead of touching reused memory. While a request submitted with
  * {@link #ref()} is in flight, the memory is returned to the pool only once the request completes,
  * and while the buffer is registered ({@link Engine#registerBuffers}) only once it is

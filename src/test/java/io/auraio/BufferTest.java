@@ -97,7 +97,8 @@ class BufferTest {
             Buffer b = engine.allocateBuffer(64);
             b.segment().set(JAVA_LONG, 8, 42L); // typed views through layouts
             assertThat(b.segment().get(JAVA_LONG, 8)).isEqualTo(42L);
-            assertThat(b.segment().asSlice(16, 8).get(JAVA_INT, 4)).isZero();
+            b.segment().asSlice(16, 8).set(JAVA_INT, 4, 7);
+            assertThat(b.segment().get(JAVA_INT, 20)).isEqualTo(7);
             assertThat(b.isClosed()).isFalse();
             assertThat(b.toString()).doesNotContain("closed");
             MemorySegment segment = b.segment();
