@@ -42,25 +42,24 @@ final class NativeAccess {
         return SymbolLookup.libraryLookup("liburing.so.2", Arena.global());
     }
 
+    private static MemorySegment symbol(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
+    }
+
     static MethodHandle downcall(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = lookup.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
-        return LINKER.downcallHandle(symbol, descriptor);
+        return LINKER.downcallHandle(symbol(lookup, name), descriptor);
     }
 
     /** A downcall whose first argument is the segment the JDK writes errno into after the call. */
     static MethodHandle downcallWithErrno(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = lookup.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
-        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
+        return LINKER.downcallHandle(symbol(lookup, name), descriptor, CAPTURE_ERRNO);
     }
 
     /** As {@link #downcallWithErrno}, for a C variadic function whose variadic part starts at {@code firstVariadic}. */
     static MethodHandle variadicDowncallWithErrno(SymbolLookup lookup, String name, FunctionDescriptor descriptor,
                                                  int firstVariadic) {
-        MemorySegment symbol = lookup.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
-        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
+        return LINKER.downcallHandle(symbol(lookup, name), descriptor, CAPTURE_ERRNO,
+                Linker.Option.firstVariadicArg(firstVariadic));
     }
 
     /**
@@ -68,8 +67,6 @@ final class NativeAccess {
      * {@code critical} skips the thread state transition.
      */
     static MethodHandle criticalDowncall(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = lookup.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("native symbol not found: " + name));
-        return LINKER.downcallHandle(symbol, descriptor, Linker.Option.critical(false));
+        return LINKER.downcallHandle(symbol(lookup, name), descriptor, Linker.Option.critical(false));
     }
 }
