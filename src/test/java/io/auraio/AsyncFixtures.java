@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 /** Shared set-ups of the callback, future and event-loop tests. */
@@ -14,12 +15,38 @@ final class AsyncFixtures {
     private AsyncFixtures() {}
 
     /**
-     * Creates a FIFO and opens it READ + WRITE on {@code engine}: opening a FIFO {@code O_RDWR}
-     * never blocks, and as this descriptor also holds the write end, a read of it waits for data
-     * until someone writes or the request is cancelled.
+     * A FIFO opened READ + WRITE through {@link AuraFile}: opening a FIFO {@code O_RDWR} never
+     * blocks, and as this descriptor also holds the write end, a read of it waits for data until
+     * someone writes or the request is cancelled.
+     *
+     * <p>{@link #close()} first closes the engine when requests are still pending on it, which
+     * only happens when a test fails before cancelling its FIFO reads: {@link AuraFile#close()}
+     * closes the descriptor through a ring and waits for a slot under the ring's in-flight limit,
+     * which pending FIFO reads may hold forever. A failing test must fail, not hang.
      */
-    static AuraFile openFifo(Engine engine, Path path) throws IOException, InterruptedException {
-        return AuraFile.open(engine, Fifo.create(path), READ, WRITE);
+    record FifoFile(AuraFile file) implements AutoCloseable {
+        int fd() {
+            return file.fd();
+        }
+
+        /** Writes into the FIFO (the position is ignored by pipes); wakes a pending read. */
+        int write(ByteBuffer src, long position) throws IOException {
+            return file.write(src, position);
+        }
+
+        @Override
+        public void close() throws IOException {
+            Engine engine = file.engine();
+            if (!engine.isClosed() && engine.pendingCount() > 0) {
+                engine.close();
+            }
+            file.close();
+        }
+    }
+
+    /** Creates a FIFO at {@code path} and opens it on {@code engine}; see {@link FifoFile}. */
+    static FifoFile openFifo(Engine engine, Path path) throws IOException, InterruptedException {
+        return new FifoFile(AuraFile.open(engine, Fifo.create(path), READ, WRITE));
     }
 
     /** {@return how many live threads carry the poller name prefix {@code auraio-ring-}} */

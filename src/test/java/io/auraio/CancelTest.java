@@ -10,6 +10,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.lang.foreign.Arena;
@@ -54,14 +55,14 @@ class CancelTest {
         arena.close();
     }
 
-    private Request readFifo(AuraFile fifo, Callback callback) throws AuraIOException {
+    private Request readFifo(FifoFile fifo, Callback callback) throws AuraIOException {
         return engine.read(fifo.fd(), BufferRef.of(arena.allocate(16)), 16, 0, callback);
     }
 
     @Test
     void cancellingAFifoReadInTheKernelReturnsTrueAndItsCallbackGetsEcanceled() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = readFifo(fifo, done);
             awaitInKernel(engine, 1);
             assertThat(r.isPending()).isTrue();
@@ -81,7 +82,7 @@ class CancelTest {
         engine = Engine.create(Options.builder().ringCount(1).queueDepth(4).initialInFlight(1)
                 .disableAdaptive(true).build());
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request inKernel = readFifo(fifo, done);
             Request heldBack = readFifo(fifo, done);
             awaitInKernel(engine, 1);
@@ -113,7 +114,7 @@ class CancelTest {
             assertThat(engine.cancel(r)).as("callback ran").isFalse();
             assertThat(done.resultOf(r)).isEqualTo(16);
         }
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = readFifo(fifo, done);
             assertThat(engine.cancel(r)).isTrue();
             done.awaitCount(engine, 2);
@@ -126,7 +127,7 @@ class CancelTest {
     void aRequestCancelledManyTimesFromManyThreadsCompletesExactlyOnce() throws Exception {
         Completions done = new Completions();
         int requests = 32;
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             List<Request> reads = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
                 reads.add(readFifo(fifo, done));
@@ -160,7 +161,7 @@ class CancelTest {
     void cancellingARequestOfAnotherEngineThrowsIllegalArgumentException() throws Exception {
         Completions done = new Completions();
         try (Engine other = Engine.create(Options.builder().ringCount(1).build());
-             AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = readFifo(fifo, done);
             assertThatThrownBy(() -> other.cancel(r)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("another engine");
@@ -181,7 +182,7 @@ class CancelTest {
     @Test
     void afterCloseAPendingRequestHasCompletedWithEcanceledAndCancelReturnsFalse() throws Exception {
         Completions done = new Completions();
-        AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
         try {
             Request r = readFifo(fifo, done);
             awaitInKernel(engine, 1);
@@ -226,7 +227,7 @@ class CancelTest {
      */
     @Test
     void aFutureReadOfAFifoFailsWithIsCancelledWhenTheEngineCloses() throws Exception {
-        AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
         try {
             CompletableFuture<Long> f = engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
             awaitInKernel(engine, 1);

@@ -13,6 +13,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
@@ -290,7 +291,7 @@ class EngineCallbackTest {
         AtomicBoolean pendingInCallback = new AtomicBoolean(true);
         Completions done = new Completions();
         MemorySegment into = arena.allocate(16);
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = engine.read(fifo.fd(), BufferRef.of(into), 16, 0, (req, result) -> {
                 pendingInCallback.set(req.isPending());
                 done.completed(req, result);
@@ -671,7 +672,7 @@ class EngineCallbackTest {
     @Test
     void aPoolBufferClosedWhileItsReadIsInFlightStaysAllocatedUntilTheCallbackRan() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Buffer buffer = engine.allocateBuffer(64);
             Request r = engine.read(fifo.fd(), buffer.ref(), 64, 0, done);
             buffer.close();

@@ -12,6 +12,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
@@ -189,7 +190,7 @@ class EngineFutureTest {
     void dependentStagesNeverRunOnAPollerThread() throws Exception {
         Queue<String> stageThreads = new ConcurrentLinkedQueue<>();
         List<CompletableFuture<Long>> stages = new ArrayList<>();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
              AuraFile file = AuraFile.open(engine, fileWith(randomBytes(64 * 1024, 7)), READ)) {
             // Still pending when the stage is attached: the stage runs on the completing thread.
             CompletableFuture<Long> fifoRead = engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0);

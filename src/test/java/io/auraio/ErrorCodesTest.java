@@ -10,6 +10,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.Direct;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -162,7 +163,7 @@ class ErrorCodesTest {
         engine.close();
         engine = Engine.create(Options.builder().ringCount(1).queueDepth(2).build());
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request a = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             Request b = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             AuraIOException e = thrown(() -> engine.fsync(fifo.fd(), done));
@@ -218,7 +219,7 @@ class ErrorCodesTest {
         engine = Engine.create(Options.builder().ringCount(1).queueDepth(4).initialInFlight(1)
                 .disableAdaptive(true).build());
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request inKernel = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             Request heldBack = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             awaitInKernel(engine, 1);
@@ -285,7 +286,7 @@ class ErrorCodesTest {
     @Test
     void ebusyWhileRegisteredBuffersAreRegisteredOrDraining() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
              Buffer buffer = engine.allocateBuffer(4096)) {
             engine.registerBuffers(buffer);
             assertThat(thrown(() -> engine.registerBuffers(buffer)).isBusy()).isTrue();
@@ -306,7 +307,7 @@ class ErrorCodesTest {
     @Test
     void ecanceledTimedOutAndAlreadyAroundAFifoRead() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             awaitInKernel(engine, 1);
 
@@ -321,7 +322,7 @@ class ErrorCodesTest {
         }
         // A future request cancelled by the engine's close fails with isCancelled().
         List<CompletableFuture<Long>> futures = new ArrayList<>();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo2"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo2"))) {
             futures.add(engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0));
             awaitInKernel(engine, 1);
             engine.close();

@@ -11,6 +11,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
@@ -59,8 +60,8 @@ class EventLoopTest {
         arena.close();
     }
 
-    private Request read(AuraFile f, Callback callback) throws AuraIOException {
-        return engine.read(f.fd(), BufferRef.of(arena.allocate(64)), 64, 0, callback);
+    private Request read(int fd, Callback callback) throws AuraIOException {
+        return engine.read(fd, BufferRef.of(arena.allocate(64)), 64, 0, callback);
     }
 
     // ---- poll and await ------------------------------------------------------------------------
@@ -68,9 +69,9 @@ class EventLoopTest {
     @Test
     void pollWithNothingQueuedReturnsZero() throws Exception {
         assertThat(engine.poll()).isZero();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Completions done = new Completions();
-            Request r = read(fifo, done);
+            Request r = read(fifo.fd(), done);
             awaitInKernel(engine, 1);
             assertThat(engine.poll()).as("a request in the kernel is not a completion").isZero();
             engine.cancel(r);
@@ -85,7 +86,7 @@ class EventLoopTest {
         try (AuraFile f = AuraFile.open(engine, file, READ)) {
             List<Request> reads = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
-                reads.add(read(f, done));
+                reads.add(read(f.fd(), done));
             }
             awaitCondition("all ten completed", () -> reads.stream().noneMatch(Request::isPending));
             assertThat(done.count()).as("callbacks wait for poll").isZero();
@@ -107,8 +108,8 @@ class EventLoopTest {
     @Test
     void awaitReturnsZeroAfterItsTimeoutWhileARequestStaysPending() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
-            Request r = read(fifo, done);
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Request r = read(fifo.fd(), done);
             assertThat(engine.await(30)).isZero();
             assertThat(engine.await(0)).isZero();
             assertThat(r.isPending()).isTrue();
@@ -130,7 +131,7 @@ class EventLoopTest {
         Completions done = new Completions();
         try (AuraFile f = AuraFile.open(engine, file, READ)) {
             for (int i = 0; i < 20; i++) {
-                read(f, done);
+                read(f.fd(), done);
             }
             int total = 0;
             while (total < 20) {
@@ -146,8 +147,8 @@ class EventLoopTest {
     @Test
     void awaitIsInterruptible() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
-            Request r = read(fifo, done);
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Request r = read(fifo.fd(), done);
             AtomicReference<Throwable> outcome = new AtomicReference<>();
             Thread waiter = Thread.ofPlatform().start(() -> {
                 try {
@@ -191,7 +192,7 @@ class EventLoopTest {
             }
             List<Request> submitted = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
-                submitted.add(read(f, (req, result) -> {
+                submitted.add(read(f.fd(), (req, result) -> {
                     seen.add(req);
                     ran.incrementAndGet();
                 }));
@@ -220,7 +221,7 @@ class EventLoopTest {
             for (int round = 0; round < 3; round++) {
                 int target = (round + 1) * 10;
                 for (int i = 0; i < 10; i++) {
-                    read(f, done);
+                    read(f.fd(), done);
                 }
                 awaitCondition(target + " callbacks ran", () -> done.count() == target);
             }
@@ -260,7 +261,7 @@ class EventLoopTest {
             }
         });
         try (AuraFile f = AuraFile.open(engine, file, READ)) {
-            read(f, (req, result) -> {
+            read(f.fd(), (req, result) -> {
                 ran.incrementAndGet();
                 engine.stop();
             });
@@ -303,8 +304,8 @@ class EventLoopTest {
     @Test
     void drainTimesOutWithEtimedoutWhileAFifoReadIsPending() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
-            Request r = read(fifo, done);
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Request r = read(fifo.fd(), done);
             assertThatThrownBy(() -> engine.drain(30)).isInstanceOf(AuraIOException.class)
                     .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(110))
                     .hasMessageContaining("pending");
@@ -321,11 +322,11 @@ class EventLoopTest {
     @Test
     void drainWithoutLimitReturnsOnceEveryRequestCompleted() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
              AuraFile f = AuraFile.open(engine, file, READ, WRITE)) {
-            Request waiting = read(fifo, done);
+            Request waiting = read(fifo.fd(), done);
             for (int i = 0; i < 30; i++) {
-                read(f, done);
+                read(f.fd(), done);
             }
             CompletableFuture<Long> future = engine.fsyncAsync(f.fd());
             Thread main = Thread.currentThread();
@@ -358,13 +359,13 @@ class EventLoopTest {
             next[0] = (req, result) -> {
                 if (chain.incrementAndGet() < 25) {
                     try {
-                        read(f, next[0]);
+                        read(f.fd(), next[0]);
                     } catch (AuraIOException e) {
                         throw new AssertionError(e);
                     }
                 }
             };
-            read(f, next[0]);
+            read(f.fd(), next[0]);
             assertThat(engine.drain(-1)).isEqualTo(25);
             assertThat(chain.get()).isEqualTo(25);
         }
@@ -380,13 +381,13 @@ class EventLoopTest {
         assertThat(Posix.readable(pollFd, 0)).as("nothing queued").isFalse();
         Completions done = new Completions();
         try (AuraFile f = AuraFile.open(engine, file, READ);
-             AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
-            Request pendingRead = read(fifo, done);
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Request pendingRead = read(fifo.fd(), done);
             awaitInKernel(engine, 1);
             assertThat(Posix.readable(pollFd, 0)).as("a request in the kernel is not a completion").isFalse();
 
-            Request a = read(f, done);
-            Request b = read(f, done);
+            Request a = read(f.fd(), done);
+            Request b = read(f.fd(), done);
             assertThat(Posix.readable(pollFd, 60_000)).as("a completion is queued").isTrue();
             awaitCondition("both reads completed", () -> !a.isPending() && !b.isPending());
             // Level-triggered: still readable however often it is polled, until poll() runs them.
@@ -424,7 +425,7 @@ class EventLoopTest {
         Completions done = new Completions();
         try (AuraFile f = AuraFile.open(engine, file, READ)) {
             for (int i = 0; i < 50; i++) {
-                read(f, done);
+                read(f.fd(), done);
             }
             // The reference's integration pattern: wait on the fd, then poll.
             while (done.count() < 50) {

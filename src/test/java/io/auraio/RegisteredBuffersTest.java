@@ -13,6 +13,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.lang.foreign.Arena;
@@ -222,7 +223,7 @@ class RegisteredBuffersTest {
     @Test
     void fixedRequestsAreBusyWhileADeferredUnregisterDrainsAndWorkAgainAfterward() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
              AuraFile f = AuraFile.open(engine, path, READ);
              Buffer b0 = engine.allocateBuffer(4096)) {
             engine.registerBuffers(b0);
@@ -276,7 +277,7 @@ class RegisteredBuffersTest {
         Completions done = new Completions();
         AtomicBoolean returned = new AtomicBoolean();
         AtomicReference<Throwable> inCallback = new AtomicReference<>();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
              AuraFile f = AuraFile.open(engine, path, READ);
              Buffer b0 = engine.allocateBuffer(4096)) {
             engine.registerBuffers(b0);

@@ -11,6 +11,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
@@ -242,7 +243,7 @@ class RegisteredFilesTest {
     @Test
     void unregisterFilesWaitsForARegisteredFifoReadUntilItIsCancelled() throws Exception {
         Completions done = new Completions();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             engine.registerFiles(fifo.fd());
             Request stuck = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);
             awaitInKernel(engine, 1);
@@ -271,7 +272,7 @@ class RegisteredFilesTest {
         Completions done = new Completions();
         AtomicBoolean returned = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        try (AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             engine.registerFiles(fifo.fd(), a);
             // Uses the table and never completes on its own: a blocking unregister would hang.
             Request stuck = engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done);

@@ -16,6 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.engine.RingProbe;
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.lang.foreign.Arena;
@@ -56,7 +57,7 @@ class RingOptionsTest {
                 .initialInFlight(disableAdaptive ? depth : 0).disableAdaptive(disableAdaptive).build();
         Completions done = new Completions();
         try (Engine engine = Engine.create(options); Arena arena = Arena.ofShared();
-             AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             assertThat(engine.ringStats(0).queueDepth()).isEqualTo(depth);
             List<Request> reads = new ArrayList<>();
             for (int i = 0; i < depth; i++) {
@@ -99,8 +100,8 @@ class RingOptionsTest {
         Files.write(path, new byte[0]);
         Completions done = new Completions();
         try (Engine engine = Engine.create(options); Arena arena = Arena.ofShared();
-             AuraFile fifo = openFifo(engine, dir.resolve("fifo"));
-             AuraFile file = AuraFile.open(engine, path, READ, WRITE)) {
+             AuraFile file = AuraFile.open(engine, path, READ, WRITE);
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) { // closed first: see FifoFile
             List<Request> reads = new ArrayList<>();
             for (int i = 0; i < depth; i++) {
                 reads.add(engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, done));

@@ -8,6 +8,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.internal.engine.RingProbe;
+import io.auraio.AsyncFixtures.FifoFile;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
@@ -166,7 +167,7 @@ class RingSelectTest {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<Request> requests = new ArrayList<>();
         try (Engine engine = Engine.create(options); Arena arena = Arena.ofShared();
-             AuraFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             assertThat(engine.ringStats(0).inFlightLimit()).isEqualTo(4);
             Thread submitter = Thread.ofPlatform().start(() -> {
                 try {
