@@ -281,7 +281,7 @@ public final class Engine implements AutoCloseable {
         };
         core.callbackSubmitting();
         try {
-            request.bind(submit(KIND_CALLBACK, p, completion));
+            request.bind(submit(RingPoller.KIND_CALLBACK, p, completion));
         } catch (RingPoller.Refused e) {
             core.callbackNotSubmitted();
             unprepare(p);
@@ -302,7 +302,7 @@ public final class Engine implements AutoCloseable {
             }
         };
         try {
-            submit(KIND_FUTURE, p, completion);
+            submit(RingPoller.KIND_FUTURE, p, completion);
         } catch (RingPoller.Refused e) {
             unprepare(p);
             future.completeExceptionally(submitFailure(op, e.errno(), e.errno() == Errno.EAGAIN
@@ -310,9 +310,6 @@ public final class Engine implements AutoCloseable {
         }
         return future;
     }
-
-    private static final int KIND_CALLBACK = 1;
-    private static final int KIND_FUTURE = 2;
 
     /**
      * Submits a read of up to {@code length} bytes at {@code offset} of {@code fd} into

@@ -65,6 +65,11 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
+    /** {@link #submit} kind: the result is queued for the engine's poll/await/run callers. */
+    public static final int KIND_CALLBACK = Slot.CALLBACK;
+    /** {@link #submit} kind: the result is handed to a virtual thread, off the poller. */
+    public static final int KIND_FUTURE = Slot.FUTURE;
+
     private record CancelRequest(Slot slot, int generation) {}
 
     private record RingTask(ToIntFunction<IoUring> work, CompletableFuture<Integer> result) {
