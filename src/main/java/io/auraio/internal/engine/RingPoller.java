@@ -126,7 +126,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile long bytesTransferred;
     private volatile int inKernelView;
     private volatile int ringSetupFlags;
-    private final List<IoUring.Refusal> refusals = new ArrayList<>();
 
     RingPoller(int index, IoEngine owner, RingConfig config, int eventFd, MemorySegment wakeValue) {
         this.index = index;
@@ -437,6 +436,8 @@ public final class RingPoller implements CompletionQueue.Handler {
         pollerArena = Arena.ofConfined();
         try {
             int entries = Math.max(8, config.queueDepth() + 8);
+            // Flags refused on the way (an older kernel) are not an error: the fallback is the point.
+            List<IoUring.Refusal> refusals = new ArrayList<>();
             ring = IoUring.create(entries, entries * 2, setupFlagCandidates(), config.sqpollIdleMs(), refusals);
         } catch (IoUring.SetupException | RuntimeException | Error e) {
             pollerArena.close();
