@@ -49,6 +49,18 @@ final class AsyncFixtures {
         return new FifoFile(AuraFile.open(engine, Fifo.create(path), READ, WRITE));
     }
 
+    /** {@return a deadline {@link TestSupport#HANG} from now, for {@link #checkDeadline}} */
+    static long deadline() {
+        return System.nanoTime() + TestSupport.HANG.toNanos();
+    }
+
+    /** Turns a retry loop that never ends into a failure. */
+    static void checkDeadline(long deadline, String what) {
+        if (System.nanoTime() - deadline > 0) {
+            throw new AssertionError("timed out: " + what);
+        }
+    }
+
     /** {@return how many live threads carry the poller name prefix {@code auraio-ring-}} */
     static long ringThreads() {
         return Thread.getAllStackTraces().keySet().stream()

@@ -504,11 +504,7 @@ class EngineCallbackTest {
             engine.read(file.fd(), BufferRef.of(arena.allocate(10)), 10, 0, (req, result) -> {
                 throw boom;
             });
-            assertThatThrownBy(() -> {
-                while (engine.await(-1) == 0) {
-                    Thread.onSpinWait();
-                }
-            }).isSameAs(boom);
+            assertThatThrownBy(() -> awaitCallbacks(() -> false)).isSameAs(boom);
             engine.read(file.fd(), BufferRef.of(arena.allocate(10)), 10, 0, (req, result) -> {
                 throw boom;
             });
@@ -554,6 +550,46 @@ class EngineCallbackTest {
         assertNothingLeaked(engine);
     }
 
+    /**
+     * Completed callback requests wait for the event loop, but they are no longer in flight: even
+     * when they fill a ring's in-flight limit, blocking requests on that ring must not wait for
+     * someone to poll (the engine's contract: blocking requests complete whether or not anyone
+     * polls).
+     */
+    @Test
+    void unpolledCompletionsFillingTheInFlightLimitDoNotHoldUpBlockingRequests() throws Exception {
+        engine.close();
+        int limit = 4;
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(16).initialInFlight(limit)
+                .disableAdaptive(true).build());
+        Path path = fileWith(randomBytes(8192, 21));
+        Completions done = new Completions();
+        try (AuraFile file = AuraFile.open(engine, path, READ, WRITE)) {
+            List<Request> reads = new ArrayList<>();
+            for (int i = 0; i < limit; i++) {
+                reads.add(engine.read(file.fd(), BufferRef.of(arena.allocate(16)), 16, 0, done));
+            }
+            awaitCondition("the reads completed", () -> reads.stream().noneMatch(Request::isPending));
+            assertThat(done.count()).as("nobody polled").isZero();
+
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    file.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 100);
+                    file.force(false);
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            joinAll(List.of(writer)); // fails (after TestSupport.HANG) if the write waits for a poll
+            assertThat(outcome.get()).isNull();
+            assertThat(done.count()).as("still nobody polled").isZero();
+            assertThat(engine.poll()).isEqualTo(limit);
+        }
+        assertThat(readBack(path, 100, 3)).containsExactly(1, 2, 3);
+        assertNothingLeaked(engine);
+    }
+
     @Test
     void everyCallbackRunsExactlyOnceUnderConcurrentSubmittersAndARunLoop() throws Exception {
         byte[] data = randomBytes(64 * 1024, 19);
@@ -585,7 +621,9 @@ class EngineCallbackTest {
                         for (int i = 0; i < perThread; i++) {
                             MemorySegment into = own.allocate(256);
                             Request r;
+                            long deadline = AsyncFixtures.deadline();
                             while (true) {
+                                AsyncFixtures.checkDeadline(deadline, "a slot for a read");
                                 try {
                                     r = engine.read(file.fd(), BufferRef.of(into), 256, (i % 256) * 256L, count);
                                     break;

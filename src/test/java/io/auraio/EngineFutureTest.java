@@ -242,7 +242,9 @@ class EngineFutureTest {
                 started.add(Thread.ofVirtual().start(() -> {
                     try (Buffer buffer = engine.allocateBuffer(128)) {
                         long n;
+                        long deadline = AsyncFixtures.deadline();
                         while (true) {
+                            AsyncFixtures.checkDeadline(deadline, "a slot for a read");
                             try {
                                 n = engine.readAsync(file.fd(), buffer.ref(), 128, index * 128L).join();
                                 break;
