@@ -206,6 +206,11 @@ public final class Engine implements AutoCloseable {
             if (read && s.isReadOnly()) {
                 throw new IllegalArgumentException("iov[" + i + "] is read-only");
             }
+            // As for read/write: a closed arena's segment still reports its address, and the
+            // kernel would read or write freed memory.
+            if (!s.scope().isAlive()) {
+                throw new IllegalStateException("iov[" + i + "]'s arena is closed");
+            }
             total += s.byteSize();
         }
         if (total > MAX_TRANSFER) {
@@ -729,6 +734,10 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < segments.length; i++) {
             if (!Objects.requireNonNull(segments[i], "segments[" + i + "]").isNative()) {
                 throw new IllegalArgumentException("segments[" + i + "] must be native memory");
+            }
+            // The kernel would pin freed memory and later READ_FIXED requests would write into it.
+            if (!segments[i].scope().isAlive()) {
+                throw new IllegalStateException("segments[" + i + "]'s arena is closed");
             }
         }
         int r = core.registerBuffers(segments);

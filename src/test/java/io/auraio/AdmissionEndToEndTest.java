@@ -115,6 +115,15 @@ class AdmissionEndToEndTest {
                     for (int i = 0; i < threads; i++) {
                         before[i] = reads.get(i);
                     }
+                    // Requests admitted under the old, higher limit may still be at the device:
+                    // let them finish before the daemon starts counting what the floor allows.
+                    TestSupport.awaitCondition("requests admitted before the cut to finish", () -> {
+                        try {
+                            return fs.counters().outstanding() <= min;
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
                     fs.resetCounters();
                     // Long enough for every one of 32 FIFO-admitted readers to get several turns at
                     // 2 in flight and 3 ms each (about 0.05 s per round), short of a slow CI's patience.

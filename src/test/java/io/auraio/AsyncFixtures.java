@@ -4,6 +4,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.internal.engine.RingProbe;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -75,7 +76,7 @@ final class AsyncFixtures {
     /** Waits until {@code n} requests of {@code engine} are in the kernel (e.g. FIFO reads waiting for data). */
     static void awaitInKernel(Engine engine, int n) throws InterruptedException {
         TestSupport.awaitCondition(n + " requests in the kernel",
-                () -> io.auraio.internal.engine.RingProbe.inKernel(engine.core()) == n);
+                () -> RingProbe.inKernel(engine.core()) == n);
     }
 
     /** Asserts that the engine has nothing pending and every pool buffer is back, then closes it. */

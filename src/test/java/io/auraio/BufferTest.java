@@ -23,6 +23,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -162,7 +163,7 @@ class BufferTest {
                 consumers.add(Thread.ofVirtual().start(() -> {
                     try {
                         while (true) {
-                            Buffer b = handOff.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+                            Buffer b = handOff.poll(60, TimeUnit.SECONDS);
                             if (b == null || b.segment().get(JAVA_INT, 0) < 0) {
                                 return;
                             }

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -218,6 +219,53 @@ class CancelTest {
         } finally {
             fifo.close();
         }
+        assertNothingLeaked(engine);
+    }
+
+    /**
+     * Closing an {@link AuraFile} cancels the callback and future requests on its descriptor too,
+     * even when they fill the ring's in-flight limit and nobody polls (the close itself then needs
+     * a slot of that ring for the descriptor's close).
+     */
+    @Test
+    void closingTheFileCancelsCallbackAndFutureRequestsOnItsDescriptor() throws Exception {
+        engine.close();
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(16).initialInFlight(4)
+                .disableAdaptive(true).build());
+        Completions done = new Completions();
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
+        List<Request> reads = new ArrayList<>();
+        CompletableFuture<Long> future;
+        try {
+            for (int i = 0; i < 4; i++) { // as many as the limit: a fifth request is held back
+                reads.add(readFifo(fifo, done));
+            }
+            future = engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
+            awaitInKernel(engine, 4);
+            assertThat(engine.pendingCount()).isEqualTo(5);
+            AtomicReference<Throwable> closeFailure = new AtomicReference<>();
+            Thread closer = Thread.ofVirtual().start(() -> {
+                try {
+                    fifo.file().close(); // the AuraFile itself, while nobody polls
+                } catch (Throwable t) {
+                    closeFailure.set(t);
+                }
+            });
+            try {
+                joinAll(List.of(closer)); // fails (after TestSupport.HANG) if the close waits for a poll
+                assertThat(closeFailure.get()).isNull();
+            } finally {
+                engine.poll(); // on failure: frees the slots, so that the close can finish
+            }
+        } finally {
+            fifo.close();
+        }
+        assertCancelled(future);
+        done.awaitCount(engine, 4);
+        for (Request r : reads) {
+            assertThat(done.resultOf(r)).isEqualTo(ECANCELED);
+        }
+        awaitCondition("the future's slot is released", () -> engine.pendingCount() == 0);
         assertNothingLeaked(engine);
     }
 

@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -248,7 +249,7 @@ class EngineFutureTest {
                             try {
                                 n = engine.readAsync(file.fd(), buffer.ref(), 128, index * 128L).join();
                                 break;
-                            } catch (java.util.concurrent.CompletionException e) {
+                            } catch (CompletionException e) {
                                 if (!(e.getCause() instanceof AuraIOException a) || !a.isAgain()) {
                                     throw e;
                                 }

@@ -31,6 +31,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The event loop: {@link Engine#poll()}, {@link Engine#await(long)}, {@link Engine#run()},
@@ -140,15 +142,28 @@ class EventLoopTest {
         assertNothingLeaked(engine);
     }
 
-    @Test
-    void awaitIsInterruptible() throws Exception {
+    private interface Wait {
+        Object call() throws Exception;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"await", "drain", "run"})
+    void waitingIsInterruptible(String which) throws Exception {
+        Wait wait = switch (which) {
+            case "await" -> () -> engine.await(-1);
+            case "drain" -> () -> engine.drain(-1);
+            default -> () -> {
+                engine.run();
+                return "run() returned";
+            };
+        };
         Completions done = new Completions();
         try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
             Request r = read(fifo.fd(), done);
             AtomicReference<Throwable> outcome = new AtomicReference<>();
             Thread waiter = Thread.ofPlatform().start(() -> {
                 try {
-                    outcome.set(new AssertionError("await returned " + engine.await(-1)));
+                    outcome.set(new AssertionError(which + " returned " + wait.call()));
                 } catch (Throwable t) {
                     outcome.set(t);
                 }

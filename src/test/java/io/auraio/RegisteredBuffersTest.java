@@ -208,6 +208,13 @@ class RegisteredBuffersTest {
             assertThatThrownBy(() -> engine.registerBuffers(MemorySegment.ofArray(new byte[10])))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("native");
             assertThatThrownBy(() -> engine.registerBuffers((Buffer) null)).isInstanceOf(NullPointerException.class);
+            MemorySegment freed;
+            try (Arena gone = Arena.ofConfined()) {
+                freed = gone.allocate(4096);
+            }
+            MemorySegment live = arena.allocate(4096);
+            assertThatThrownBy(() -> engine.registerBuffers(live, freed)).as("the kernel must not pin freed memory")
+                    .isInstanceOf(IllegalStateException.class);
             // After the refusals, registering works.
             engine.registerBuffers(b);
             engine.unregisterBuffers();
@@ -310,6 +317,33 @@ class RegisteredBuffersTest {
             done.awaitCount(engine, 1);
             registerWhenFree(b0); // the unregister completed: registering works again
             engine.unregisterBuffers();
+        }
+        assertNothingLeaked(engine);
+    }
+
+    @Test
+    void closingTheEngineWakesAThreadWaitingInUnregisterBuffers() throws Exception {
+        Completions done = new Completions();
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
+        try (Buffer b0 = engine.allocateBuffer(4096)) {
+            engine.registerBuffers(b0);
+            Request stuck = engine.read(fifo.fd(), BufferRef.fixed(0), 16, 0, done);
+            awaitInKernel(engine, 1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread unregisterer = Thread.ofPlatform().start(() -> {
+                try {
+                    engine.unregisterBuffers(); // waits for the stuck read
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            awaitCondition("unregisterBuffers waits", () -> unregisterer.getState() == Thread.State.WAITING);
+            engine.close(); // cancels the read; the unregister then completes
+            joinAll(List.of(unregisterer));
+            assertThat(failure.get()).isNull();
+            assertThat(done.resultOf(stuck)).isEqualTo(-125);
+        } finally {
+            fifo.close();
         }
         assertNothingLeaked(engine);
     }

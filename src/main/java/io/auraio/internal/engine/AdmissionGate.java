@@ -21,6 +21,13 @@ final class AdmissionGate {
     private final int[] free;
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int freeCount;
+    /**
+     * Slots whose callback request has completed but whose callback has not run yet (it waits for
+     * the event loop). They keep their slot but are no longer in flight, so they do not count
+     * against {@link #limit}: otherwise completions nobody polls would hold up blocking requests,
+     * which must complete whether or not anyone polls.
+     */
+    private int completedHeld;
     /** Written under the lock, read without it by ring selection and stats. */
     private volatile int inUse;
     private volatile int limit;
@@ -56,7 +63,7 @@ final class AdmissionGate {
             if (closed) {
                 return null;
             }
-            if (waiters.isEmpty() && inUse < limit) {
+            if (waiters.isEmpty() && inUse - completedHeld < limit && freeCount > 0) {
                 return take();
             }
             w = new Waiter();
@@ -113,9 +120,28 @@ final class AdmissionGate {
         return s;
     }
 
+    /**
+     * A callback request of {@code slot} has completed; the slot stays taken until its callback
+     * has run and {@link #release} is called, but no longer counts as in flight.
+     */
+    void completed(Slot slot) {
+        lock.lock();
+        try {
+            slot.completedHeld = true;
+            completedHeld++;
+            grantWaiters();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     void release(Slot slot) {
         lock.lock();
         try {
+            if (slot.completedHeld) {
+                slot.completedHeld = false;
+                completedHeld--;
+            }
             slot.generation = (slot.generation + 1) & 0x7FFF_FFFF;
             slot.waiter = null;
             slot.state = Slot.FREE;
@@ -128,7 +154,7 @@ final class AdmissionGate {
     }
 
     private void grantWaiters() {
-        while (!waiters.isEmpty() && inUse < limit && freeCount > 0) {
+        while (!waiters.isEmpty() && inUse - completedHeld < limit && freeCount > 0) {
             Waiter w = waiters.pollFirst();
             w.granted = take();
             LockSupport.unpark(w.thread);

@@ -694,6 +694,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             case Slot.CALLBACK -> {
                 s.state = Slot.DONE;
+                // Before the event loop can see it (and release the slot): from now on the slot
+                // no longer counts against the in-flight limit that blocking requests wait on.
+                gate.completed(s);
                 owner.callbackReady(s);
             }
             default -> {

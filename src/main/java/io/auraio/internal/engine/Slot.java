@@ -46,6 +46,8 @@ final class Slot {
     /** Whether this request counts as a user of the registered buffers / files. */
     boolean usesFixedBuffer;
     boolean usesFixedFile;
+    /** Set under the gate's lock while a completed callback request waits for its callback. */
+    boolean completedHeld;
 
     /** The thread parked on a BLOCKING request. */
     Thread waiter;
