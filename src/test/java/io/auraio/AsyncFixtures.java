@@ -15,6 +15,31 @@ import java.nio.file.Path;
 final class AsyncFixtures {
     private AsyncFixtures() {}
 
+    /** A registration call: {@code registerBuffers} or {@code registerFiles}. */
+    @FunctionalInterface
+    interface Registering {
+        void register() throws AuraIOException;
+    }
+
+    /**
+     * Registers, retrying while the previous registration's deferred unregister still drains
+     * (EBUSY), for at most {@link TestSupport#HANG}; any other failure is thrown at once.
+     */
+    static void registerWhenFree(Registering registering) throws Exception {
+        long deadline = System.nanoTime() + TestSupport.HANG.toNanos();
+        while (true) {
+            try {
+                registering.register();
+                return;
+            } catch (AuraIOException e) {
+                if (!e.isBusy() || System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                Thread.sleep(1);
+            }
+        }
+    }
+
     /**
      * A FIFO opened READ + WRITE through {@link AuraFile}: opening a FIFO {@code O_RDWR} never
      * blocks, and as this descriptor also holds the write end, a read of it waits for data until

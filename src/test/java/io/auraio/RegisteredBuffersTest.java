@@ -72,18 +72,7 @@ class RegisteredBuffersTest {
 
     /** Re-registers until a draining unregister has finished (EBUSY until then). */
     private void registerWhenFree(Buffer... buffers) throws Exception {
-        long deadline = System.nanoTime() + HANG.toNanos();
-        while (true) {
-            try {
-                engine.registerBuffers(buffers);
-                return;
-            } catch (AuraIOException e) {
-                if (!e.isBusy() || System.nanoTime() - deadline > 0) {
-                    throw e;
-                }
-                Thread.sleep(1);
-            }
-        }
+        AsyncFixtures.registerWhenFree(() -> engine.registerBuffers(buffers));
     }
 
     @Test

@@ -225,18 +225,7 @@ class RegisteredFilesTest {
     }
 
     private void registerWhenFree(int... fds) throws Exception {
-        long deadline = System.nanoTime() + HANG.toNanos();
-        while (true) {
-            try {
-                engine.registerFiles(fds);
-                return;
-            } catch (AuraIOException e) {
-                if (!e.isBusy() || System.nanoTime() - deadline > 0) {
-                    throw e;
-                }
-                Thread.sleep(1);
-            }
-        }
+        AsyncFixtures.registerWhenFree(() -> engine.registerFiles(fds));
     }
 
     /** A blocking unregister waits for requests that use the table; cancel one from another thread. */
