@@ -18,7 +18,8 @@ import java.util.function.LongSupplier;
  * {@code CONVERGED} after 500 evaluations. P99 above the target for 2 evaluations in a row (5 once
  * converged) cuts the limit by 0.8, floored at the minimum ({@code BACKOFF}), then
  * {@code SETTLING}, then a new probe. The target is the user's, or 10 times the smallest
- * uncongested P99 of the last 50 evaluations, at least 1 ms (10 ms until one is measured).
+ * uncongested P99 under demand of the last 50 evaluations, at least 1 ms (10 ms until one is
+ * measured).
  *
  * <h2>What differs from the reference, and why</h2>
  * <ul>
@@ -38,8 +39,11 @@ import java.util.function.LongSupplier;
  *     {@code CONVERGED} re-probes every 3000 evaluations (the device may scale further now, which
  *     nothing at the current limit shows); a backoff is followed by a re-probe once it has
  *     settled.</li>
- * <li>Congested P99 values (above target, unless the limit is already at the minimum, or
- *     measured right after a cut) are kept out of the baseline, which forgets old values by age,
+ * <li>Only windows in which demand reached the limit feed the baseline: an idle ring's P99 (one
+ *     request at a time, no queue) is far below what the device gives at any useful depth, and a
+ *     target derived from it would cut a loaded ring below its knee after every idle gap.
+ *     Congested P99 values (above target, unless the limit is already at the minimum, or
+ *     measured right after a cut) are kept out too; the baseline forgets old values by age,
  *     so a device that became slower for good raises the automatic target instead of pinning the
  *     ring at the minimum.</li>
  * <li>Windows of fewer than 100 samples use P95: their P99 is just their largest sample.</li>
@@ -270,7 +274,11 @@ public final class AimdController {
         boolean canCut = current > minInFlight && (pressured || peak * 2 >= current);
 
         boolean spike = measured && p99 > targetNanos;
-        boolean clean = measured && phase != Phase.BACKOFF && (!spike || current <= minInFlight || peak <= minInFlight);
+        // The baseline is the latency under demand: a window whose requests met no queue of their
+        // own (an idle gap, one caller) shows a P99 the ring never gives at the limit, and 10x
+        // that would cut a loaded ring far below its knee.
+        boolean clean = measured && pressured && phase != Phase.BACKOFF
+                && (!spike || current <= minInFlight || peak <= minInFlight);
         baseline.add(p99, clean);
         if (userTargetNanos == 0) {
             long floor = baseline.min();

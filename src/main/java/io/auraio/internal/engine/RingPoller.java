@@ -126,6 +126,9 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile long bytesTransferred;
     private volatile int inKernelView;
     private volatile int ringSetupFlags;
+    private volatile long submitCalls;
+    private volatile long sqesSubmitted;
+    private volatile long batchedPasses;
 
     RingPoller(int index, IoEngine owner, RingConfig config, int eventFd, MemorySegment wakeValue) {
         this.index = index;
@@ -476,6 +479,14 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
             }
+            if (!shuttingDown && shouldGather(!submissions.isEmpty(), sqesSinceSubmit, controller.batchThreshold(),
+                    sq.freeEntries())) {
+                // Requests are arriving faster than the kernel is entered: gather them into one
+                // submit, up to the controller's batch threshold (2 while little is in flight).
+                // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
+                batchedPasses++;
+                continue;
+            }
             if ((heldHead != null && sq.freeEntries() > RESERVED_SQES && inKernel < controller.inFlightLimit())
                     || !submissions.isEmpty() || cq.hasCompletions()) {
                 submitNow();
@@ -491,19 +502,48 @@ public final class RingPoller implements CompletionQueue.Handler {
                 continue;
             }
             armWake(sq);
-            controller.recordSubmitBatch(sqesSinceSubmit);
-            sqesSinceSubmit = 0;
+            countSubmit();
             ring.submitAndWait(sleepBound(shuttingDown));
             STATE.setVolatile(this, RUNNING);
         }
     }
 
+    /**
+     * Whether the poller should take another pass to gather arriving requests rather than enter
+     * the kernel now: only while more are already queued, fewer than {@code threshold} have been
+     * gathered, and the SQ has room. Anything else submits at once, so a lone request never waits.
+     */
+    static boolean shouldGather(boolean moreQueued, int gathered, int threshold, int freeSqes) {
+        return moreQueued && gathered < threshold && freeSqes > RESERVED_SQES;
+    }
+
     private void submitNow() {
+        countSubmit();
+        ring.submit();
+    }
+
+    private void countSubmit() {
         if (sqesSinceSubmit > 0) {
             controller.recordSubmitBatch(sqesSinceSubmit);
+            submitCalls++;
+            sqesSubmitted += sqesSinceSubmit;
             sqesSinceSubmit = 0;
         }
-        ring.submit();
+    }
+
+    /** {@return kernel entries that submitted at least one SQE} Any thread; approximate while running. */
+    long submitCalls() {
+        return submitCalls;
+    }
+
+    /** {@return SQEs handed to the kernel} Any thread; approximate while running. */
+    long sqesSubmitted() {
+        return sqesSubmitted;
+    }
+
+    /** {@return loop passes that gathered more requests instead of entering the kernel} Any thread. */
+    long batchedPasses() {
+        return batchedPasses;
     }
 
     /** How long the poller may sleep: unbounded when idle; up to the next tick while busy. */

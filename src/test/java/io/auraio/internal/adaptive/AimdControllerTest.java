@@ -84,11 +84,22 @@ class AimdControllerTest {
     @Test
     void autoTargetIsTenTimesTheBaselineWithAOneMillisecondFloor() {
         AimdController slow = controller(64, 4, 256, 0);
-        window(slow, 200, 500 * US, 10, 0);
+        window(slow, 200, 500 * US, 64, 0);
         assertThat(slow.targetP99Nanos()).isEqualTo(5 * MS);
         AimdController fast = controller(64, 4, 256, 0);
-        window(fast, 200, 5 * US, 10, 0);
+        window(fast, 200, 5 * US, 64, 10);
         assertThat(fast.targetP99Nanos()).isEqualTo(AimdController.AUTO_TARGET_FLOOR_NANOS);
+    }
+
+    @Test
+    void autoTargetIgnoresWindowsWithoutDemand() {
+        AimdController c = controller(64, 4, 256, 0);
+        window(c, 200, 50 * US, 1, 0); // one caller after an idle gap: no queue at all
+        assertThat(c.targetP99Nanos()).isEqualTo(AimdController.DEFAULT_TARGET_NANOS);
+        window(c, 200, 800 * US, 64, 20); // under load
+        assertThat(c.targetP99Nanos()).isEqualTo(8 * MS);
+        window(c, 200, 50 * US, 1, 0);
+        assertThat(c.targetP99Nanos()).isEqualTo(8 * MS);
     }
 
     @Test

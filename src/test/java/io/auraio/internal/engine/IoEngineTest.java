@@ -100,4 +100,41 @@ class IoEngineTest {
         engine.close();
         assertThat(engine.pendingCount()).isZero();
     }
+
+    @Test
+    void thePollerGathersOnlyWhileMoreRequestsAreQueuedAndBelowTheBatchThreshold() {
+        assertThat(RingPoller.shouldGather(true, 0, 2, 64)).isTrue();
+        assertThat(RingPoller.shouldGather(true, 1, 2, 64)).isTrue();
+        assertThat(RingPoller.shouldGather(true, 2, 2, 64)).as("threshold reached").isFalse();
+        assertThat(RingPoller.shouldGather(false, 0, 64, 64)).as("nothing else queued: submit now").isFalse();
+        assertThat(RingPoller.shouldGather(true, 10, 64, 2)).as("SQ nearly full").isFalse();
+        assertThat(RingPoller.shouldGather(true, 63, 64, 3)).isTrue();
+    }
+
+    @Test
+    void everyRequestIsSubmittedExactlyOnceWhateverTheBatching() throws Exception {
+        engine = IoEngine.start(1, new RingConfig(64, 64, 4, 0, true, false, 0, false),
+                IoEngine.Selection.ADAPTIVE, 4096);
+        RingPoller ring = engine.ring(0);
+        int threads = 64;
+        int perThread = 300;
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            workers[t] = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    if (nop(ring) != 0) {
+                        failures.incrementAndGet();
+                    }
+                }
+            });
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        assertThat(failures).hasValue(0);
+        assertThat(ring.opsCompleted()).isEqualTo((long) threads * perThread);
+        assertThat(ring.sqesSubmitted()).isEqualTo((long) threads * perThread);
+        assertThat(ring.submitCalls()).isBetween(1L, ring.sqesSubmitted());
+    }
 }
