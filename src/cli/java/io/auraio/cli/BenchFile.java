@@ -56,7 +56,8 @@ final class BenchFile implements AutoCloseable {
         } catch (AccessDeniedException e) {
             throw new UsageException("--directory " + directory + ": not writable (permission denied)");
         } catch (IOException e) {
-            throw new UsageException("--directory " + directory + ": cannot create a temp file: " + reason(e));
+            throw new UsageException("--directory " + directory + ": not writable, cannot create a temp file there ("
+                    + reason(e) + ")");
         }
     }
 

@@ -122,6 +122,7 @@ final class BenchRun {
                 nextTimeline = now + TIMELINE_NANOS;
                 timelineInterval = new Interval(now);
                 statusInterval = new Interval(now);
+                nextStatus = now + status.periodNanos();
                 if (config.liveness()) {
                     liveness = new Liveness(config.tickMillis());
                     liveness.start();

@@ -1,5 +1,7 @@
 package io.auraio.cli;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -7,6 +9,8 @@ import java.util.Map;
 
 /** A small JSON writer for maps, lists, strings, numbers, booleans and null: enough for the bench report. */
 final class Json {
+    private static final MathContext SIGNIFICANT = new MathContext(6);
+
     private Json() {}
 
     static String write(Object value) {
@@ -69,7 +73,9 @@ final class Json {
         } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
             out.append((long) d);
         } else {
-            out.append(String.format(Locale.ROOT, "%.6g", d).replaceAll("(\\.\\d*?)0+(e|$)", "$1$2").replace(".e", "e"));
+            // Six significant digits are plenty for measurements and keep the file readable.
+            BigDecimal rounded = new BigDecimal(d).round(SIGNIFICANT).stripTrailingZeros();
+            out.append(Math.abs(d) >= 1e-4 ? rounded.toPlainString() : rounded.toString());
         }
     }
 

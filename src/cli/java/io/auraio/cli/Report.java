@@ -3,6 +3,7 @@ package io.auraio.cli;
 import io.auraio.Options;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,9 +63,11 @@ final class Report {
                     micros(v.lateness().p99()), micros(v.lateness().max()));
         }
         if (!r.aimd().isEmpty()) {
-            out.print("  AIMD:");
+            out.print("  AIMD (s since start, ramp included):");
             int ring = -1;
-            for (RunResult.AimdEvent e : r.aimd()) {
+            List<RunResult.AimdEvent> byRing = r.aimd().stream()
+                    .sorted(Comparator.comparingInt(RunResult.AimdEvent::ring)).toList();
+            for (RunResult.AimdEvent e : byRing) {
                 if (e.ring() != ring) {
                     ring = e.ring();
                     out.printf(Locale.ROOT, "%n    ring %d:", ring);
