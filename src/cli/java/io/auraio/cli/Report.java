@@ -13,6 +13,8 @@ import java.util.Map;
 final class Report {
     static final String SCHEMA = "auraio-bench/1";
     private static final int HISTOGRAM_WIDTH = 40;
+    /** Phase changes per ring in the text report; a long run can have hundreds. */
+    private static final int AIMD_EVENTS_SHOWN = 16;
 
     private Report() {}
 
@@ -67,12 +69,26 @@ final class Report {
             int ring = -1;
             List<RunResult.AimdEvent> byRing = r.aimd().stream()
                     .sorted(Comparator.comparingInt(RunResult.AimdEvent::ring)).toList();
+            int shown = 0;
+            int hidden = 0;
             for (RunResult.AimdEvent e : byRing) {
                 if (e.ring() != ring) {
+                    if (hidden > 0) {
+                        out.printf(Locale.ROOT, " ... %d more (--json has them all)", hidden);
+                    }
                     ring = e.ring();
+                    shown = 0;
+                    hidden = 0;
                     out.printf(Locale.ROOT, "%n    ring %d:", ring);
                 }
-                out.printf(Locale.ROOT, " %.2fs %s(%d)", e.seconds(), e.phase(), e.inFlightLimit());
+                if (shown++ < AIMD_EVENTS_SHOWN) {
+                    out.printf(Locale.ROOT, " %.2fs %s(%d)", e.seconds(), e.phase(), e.inFlightLimit());
+                } else {
+                    hidden++;
+                }
+            }
+            if (hidden > 0) {
+                out.printf(Locale.ROOT, " ... %d more (--json has them all)", hidden);
             }
             out.println();
         }

@@ -33,7 +33,7 @@ class BenchOptionErrorsTest {
                 Arguments.of(new String[] {"bench", "--direct", "--buffered"}, "exclude each other"),
                 Arguments.of(new String[] {"bench", "--rw", "sideways"}, "Invalid value for option '--rw'"),
                 Arguments.of(new String[] {"bench", "--engine", "posix"}, "Invalid value for option '--engine'"),
-                Arguments.of(new String[] {"bench", "--threads", "0"}, "--threads must be positive"),
+                Arguments.of(new String[] {"bench", "--threads", "0"}, "--threads must be 1 to"),
                 Arguments.of(new String[] {"bench", "--runtime", "0"}, "--runtime must be positive"),
                 Arguments.of(new String[] {"bench", "--runtime", "soon"}, "'soon' is not a duration"),
                 Arguments.of(new String[] {"bench", "--fsync", "-1"}, "--fsync must not be negative"),

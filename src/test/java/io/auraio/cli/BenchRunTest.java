@@ -22,10 +22,11 @@ class BenchRunTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    /** A one-round run of {@code seconds} (plus a short ramp) over an 8 MiB temp file with 4 threads. */
+    /** Runs of {@code seconds} (plus a short ramp) over an 8 MiB temp file with 4 threads; one round unless given. */
     private String[] shortRun(String seconds, String... extra) {
-        return Stream.concat(Stream.of("bench", "--directory", dir.path().toString(), "--size", "8m", "--threads", "4",
-                "--runtime", seconds, "--ramp", "0.2", "--rounds", "1"), Stream.of(extra)).toArray(String[]::new);
+        Stream<String> rounds = List.of(extra).contains("--rounds") ? Stream.of() : Stream.of("--rounds", "1");
+        return Stream.of(Stream.of("bench", "--directory", dir.path().toString(), "--size", "8m", "--threads", "4",
+                "--runtime", seconds, "--ramp", "0.2"), rounds, Stream.of(extra)).flatMap(x -> x).toArray(String[]::new);
     }
 
     private static Map<String, Object> obj(Map<String, Object> m, String key) {
@@ -39,11 +40,11 @@ class BenchRunTest {
     }
 
     @Test
-    void bothEnginesWriteJsonWithRatioAndAWellFormedSvg() throws Exception {
+    void bothEnginesAlternateAndWriteJsonWithRatioAndAWellFormedSvg() throws Exception {
         Path json = dir.resolve("out.json");
         Path svg = dir.resolve("out.svg");
 
-        Cli.Result r = Cli.run(shortRun("1", "--engine", "both", "--bs", "4k", "--json", json.toString(),
+        Cli.Result r = Cli.run(shortRun("0.6", "--engine", "both", "--rounds", "2", "--bs", "4k", "--json", json.toString(),
                 "--plot", svg.toString()));
 
         assertThat(r.exitCode()).as("stderr: %s", r.err()).isZero();
@@ -59,7 +60,8 @@ class BenchRunTest {
                 "targetP99Ms", "ringSelect");
 
         List<Object> runs = MiniJson.array(root.get("runs"));
-        assertThat(runs).hasSize(2);
+        assertThat(runs.stream().map(o -> MiniJson.object(o).get("engine") + "/" + MiniJson.object(o).get("round")))
+                .as("A-B then B-A").containsExactly("aura/1.0", "filechannel/1.0", "filechannel/2.0", "aura/2.0");
         for (Object o : runs) {
             Map<String, Object> run = MiniJson.object(o);
             assertThat(num(run, "ops")).isPositive();
@@ -86,18 +88,21 @@ class BenchRunTest {
         assertThat(MiniJson.object(MiniJson.array(aura.get("timeline")).getFirst()).get("inFlightLimit"))
                 .isInstanceOf(Double.class);
         Map<String, Object> channel = MiniJson.object(runs.get(1));
-        assertThat(channel.get("engine")).isEqualTo("filechannel");
         assertThat(MiniJson.array(channel.get("aimd"))).isEmpty();
+        assertThat(MiniJson.object(MiniJson.array(channel.get("timeline")).getFirst()).get("inFlightLimit")).isNull();
 
         Map<String, Object> summary = obj(root, "summary");
+        assertThat(num(obj(summary, "aura"), "runs")).isEqualTo(2);
+        assertThat(num(obj(summary, "aura"), "iops")).isCloseTo(
+                (num(aura, "iops") + num(MiniJson.object(runs.get(3)), "iops")) / 2, within(1.0));
         double ratio = num(obj(summary, "ratioAuraToFilechannel"), "iops");
         assertThat(ratio).isCloseTo(num(obj(summary, "aura"), "iops") / num(obj(summary, "filechannel"), "iops"),
                 within(1e-3));
 
         Document doc = DocumentBuilderFactory.newDefaultInstance().newDocumentBuilder().parse(svg.toFile());
         assertThat(doc.getDocumentElement().getTagName()).isEqualTo("svg");
-        // throughput and p99 for both runs, in-flight limit for the AuraFile run only
-        assertThat(doc.getElementsByTagName("polyline").getLength()).isEqualTo(5);
+        // throughput and p99 for all four runs, in-flight limit for the two AuraFile runs only
+        assertThat(doc.getElementsByTagName("polyline").getLength()).isEqualTo(10);
 
         assertThat(r.out()).contains("ratio aura/filechannel: IOPS");
         assertThat(dir.path()).as("the temp file is deleted").isDirectoryNotContaining("glob:**/auraio-bench-*");
