@@ -13,7 +13,7 @@ final class SvgPlot {
     private static final int PANEL_HEIGHT = 200;
     private static final int LEFT = 80;
     private static final int RIGHT = 160;
-    private static final int TOP = 40;
+    private static final int TOP = 56;
     private static final int GAP = 50;
     private static final String[] AURA_COLOURS = {"#1f77b4", "#4e9bd1", "#7fb8e0", "#aad0ec"};
     private static final String[] CHANNEL_COLOURS = {"#d62728", "#e6655f", "#f09a95", "#f7c4c1"};
