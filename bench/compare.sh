@@ -136,11 +136,12 @@ if ((liveness)); then
 import json, sys
 j = json.load(open(sys.argv[1]))
 print()
-print("| engine | round | reader IOPS | ticks run / due | tick late p50 us | p99 us | max us | OS threads |")
+print("| engine | round | reader IOPS | ticks run / due | tick late p50 us | p99 us | max us | OS threads peak (added) |")
 print("|---|---|---|---|---|---|---|---|")
 for r in j["runs"]:
     v = r["liveness"]
-    print("| %s | %d | %.0f | %d / %d | %.0f | %.0f | %.0f | %d |" % (r["engine"], r["round"], r["iops"], v["ticks"],
-          v["expectedTicks"], v["latenessUs"]["p50"], v["latenessUs"]["p99"], v["latenessUs"]["max"], r["osThreadsPeak"]))
+    print("| %s | %d | %.0f | %d / %d | %.0f | %.0f | %.0f | %d (+%d) |" % (r["engine"], r["round"], r["iops"], v["ticks"],
+          v["expectedTicks"], v["latenessUs"]["p50"], v["latenessUs"]["p99"], v["latenessUs"]["max"], r["osThreadsPeak"],
+          max(0, r["osThreadsPeak"] - r["osThreadsAtStart"])))
 PY
 fi

@@ -96,7 +96,8 @@ final class BenchRun {
         List<RunResult.AimdEvent> aimd = new ArrayList<>();
         List<RunResult.TimelinePoint> timeline = new ArrayList<>();
         String[] lastPhase = engine == null ? new String[0] : new String[engine.ringCount()];
-        int peakThreads = ProcessCpu.threads();
+        int startThreads = ProcessCpu.threads();
+        int peakThreads = startThreads;
 
         long start = System.nanoTime();
         for (Thread v : vthreads) {
@@ -194,7 +195,7 @@ final class BenchRun {
             fsyncs += w.fsyncs;
         }
         return new RunResult(engineName, round, ops, reads, writes, fsyncs, bytes, (stop - measureStart) / 1e9, cpu,
-                alloc, peakThreads, LogHistogram.Summary.of(buckets, max), buckets, List.copyOf(timeline),
+                alloc, startThreads, peakThreads, LogHistogram.Summary.of(buckets, max), buckets, List.copyOf(timeline),
                 List.copyOf(aimd), liveness == null ? null : liveness.result((stop - measureStart) / 1e9));
     }
 

@@ -55,8 +55,8 @@ final class Report {
                 count(r.writes()), r.fsyncs() > 0 ? ", " + count(r.fsyncs()) + " fsyncs" : "", r.seconds());
         out.printf(Locale.ROOT, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s%n", micros(l.p50()),
                 micros(l.p90()), micros(l.p99()), micros(l.p999()), micros(l.max()), micros((long) l.mean()));
-        out.printf(Locale.ROOT, "  CPU/op %.2f us  OS threads (peak) %d  heap alloc %s B/op%n", r.cpuMicrosPerOp(),
-                r.osThreadsPeak(), Double.isNaN(r.allocBytesPerOp()) ? "n/a"
+        out.printf(Locale.ROOT, "  CPU/op %.2f us  OS threads peak %d (%d at start)  heap alloc %s B/op%n",
+                r.cpuMicrosPerOp(), r.osThreadsPeak(), r.osThreadsAtStart(), Double.isNaN(r.allocBytesPerOp()) ? "n/a"
                         : String.format(Locale.ROOT, "%.1f", r.allocBytesPerOp()));
         if (r.liveness() != null) {
             RunResult.Liveness v = r.liveness();
@@ -131,7 +131,8 @@ final class Report {
 
     /** Mean over rounds of one engine's runs. */
     record Mean(String engine, int runs, double iops, double bytesPerSecond, double cpuMicrosPerOp,
-                double allocBytesPerOp, double p99Micros, int osThreadsPeak, Double livenessP99Micros) {
+                double allocBytesPerOp, double p99Micros, int osThreadsPeak, int osThreadsAdded,
+                Double livenessP99Micros) {
         static Mean of(String engine, List<RunResult> all) {
             List<RunResult> rs = all.stream().filter(r -> r.engine().equals(engine)).toList();
             if (rs.isEmpty()) {
@@ -144,7 +145,8 @@ final class Report {
                     rs.stream().mapToDouble(RunResult::cpuMicrosPerOp).average().orElse(0),
                     rs.stream().mapToDouble(RunResult::allocBytesPerOp).average().orElse(Double.NaN),
                     rs.stream().mapToDouble(r -> r.latency().p99() / 1e3).average().orElse(0),
-                    rs.stream().mapToInt(RunResult::osThreadsPeak).max().orElse(0), liveness);
+                    rs.stream().mapToInt(RunResult::osThreadsPeak).max().orElse(0),
+                    rs.stream().mapToInt(RunResult::osThreadsAdded).max().orElse(0), liveness);
         }
     }
 
@@ -154,9 +156,9 @@ final class Report {
         out.println("summary (mean over rounds):");
         for (Mean m : new Mean[] {aura, channel}) {
             if (m != null) {
-                out.printf(Locale.ROOT, "  %-11s %12s IOPS %9.1f MB/s  p99 %8.0f us  CPU/op %6.2f us  alloc %6.1f B/op  OS threads %d%s%n",
+                out.printf(Locale.ROOT, "  %-11s %12s IOPS %9.1f MB/s  p99 %8.0f us  CPU/op %6.2f us  alloc %6.1f B/op  OS threads %d (+%d)%s%n",
                         m.engine(), count(m.iops()), m.bytesPerSecond() / 1e6, m.p99Micros(), m.cpuMicrosPerOp(),
-                        m.allocBytesPerOp(), m.osThreadsPeak(), m.livenessP99Micros() == null ? ""
+                        m.allocBytesPerOp(), m.osThreadsPeak(), m.osThreadsAdded(), m.livenessP99Micros() == null ? ""
                                 : String.format(Locale.ROOT, "  tick late p99 %.0f us", m.livenessP99Micros()));
             }
         }
@@ -219,6 +221,7 @@ final class Report {
                 s.put("cpuUsPerOp", m.cpuMicrosPerOp());
                 s.put("allocBytesPerOp", m.allocBytesPerOp());
                 s.put("osThreadsPeak", m.osThreadsPeak());
+                s.put("osThreadsAdded", m.osThreadsAdded());
                 s.put("livenessLateP99Us", m.livenessP99Micros());
                 summary.put(m.engine(), s);
             }
@@ -248,6 +251,7 @@ final class Report {
         m.put("latencyUs", latencyJson(r.latency()));
         m.put("cpuUsPerOp", r.cpuMicrosPerOp());
         m.put("allocBytesPerOp", r.allocBytesPerOp());
+        m.put("osThreadsAtStart", r.osThreadsAtStart());
         m.put("osThreadsPeak", r.osThreadsPeak());
         List<Object> histogram = new ArrayList<>();
         for (int i = 0; i < r.buckets().length; i++) {

@@ -15,6 +15,8 @@ import java.util.List;
  * @param seconds       length of the measured window
  * @param cpuSeconds    process CPU (user + system) in the window
  * @param allocBytes    Java heap bytes allocated by all threads in the window, or -1 if unknown
+ * @param osThreadsAtStart OS threads of the process when the run started (a previous FileChannel run's
+ *                      extra carrier threads linger for a while, idle, and are counted here)
  * @param osThreadsPeak largest OS thread count of the process seen during the run
  * @param latency       per-operation latency summary (nanoseconds)
  * @param buckets       the latency histogram ({@link LogHistogram} buckets)
@@ -23,7 +25,7 @@ import java.util.List;
  * @param liveness      the periodic virtual thread's lateness, or null when not measured
  */
 record RunResult(String engine, int round, long ops, long reads, long writes, long fsyncs, long bytes, double seconds,
-                 double cpuSeconds, long allocBytes, int osThreadsPeak, LogHistogram.Summary latency, long[] buckets,
+                 double cpuSeconds, long allocBytes, int osThreadsAtStart, int osThreadsPeak, LogHistogram.Summary latency, long[] buckets,
                  List<TimelinePoint> timeline, List<AimdEvent> aimd, Liveness liveness) {
 
     double iops() {
@@ -36,6 +38,11 @@ record RunResult(String engine, int round, long ops, long reads, long writes, lo
 
     double cpuMicrosPerOp() {
         return ops == 0 ? Double.NaN : cpuSeconds * 1e6 / ops;
+    }
+
+    /** {@return OS threads the run added over those alive when it started} */
+    int osThreadsAdded() {
+        return Math.max(0, osThreadsPeak - osThreadsAtStart);
     }
 
     double allocBytesPerOp() {

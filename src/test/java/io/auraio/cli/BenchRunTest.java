@@ -74,7 +74,8 @@ class BenchRunTest {
             assertThat(num(lat, "p99")).isLessThanOrEqualTo(num(lat, "p99_9"));
             assertThat(num(lat, "p99_9")).isLessThanOrEqualTo(num(lat, "max"));
             assertThat(num(run, "cpuUsPerOp")).isPositive();
-            assertThat(num(run, "osThreadsPeak")).isPositive();
+            assertThat(num(run, "osThreadsAtStart")).isPositive();
+            assertThat(num(run, "osThreadsPeak")).isGreaterThanOrEqualTo(num(run, "osThreadsAtStart"));
             assertThat(run.get("allocBytesPerOp")).as("heap bytes per op").isInstanceOf(Double.class);
             assertThat(MiniJson.array(run.get("histogramNs"))).isNotEmpty();
             double histogramCount = MiniJson.array(run.get("histogramNs")).stream()
@@ -93,6 +94,7 @@ class BenchRunTest {
 
         Map<String, Object> summary = obj(root, "summary");
         assertThat(num(obj(summary, "aura"), "runs")).isEqualTo(2);
+        assertThat(num(obj(summary, "filechannel"), "osThreadsAdded")).isNotNegative();
         assertThat(num(obj(summary, "aura"), "iops")).isCloseTo(
                 (num(aura, "iops") + num(MiniJson.object(runs.get(3)), "iops")) / 2, within(1.0));
         double ratio = num(obj(summary, "ratioAuraToFilechannel"), "iops");
@@ -118,7 +120,7 @@ class BenchRunTest {
         assertThat(status).as("one status line per second").hasSizeBetween(2, 3);
         assertThat(status).allSatisfy(l -> assertThat(l).contains("MB/s", "p50", "p99", "ring0 lim"));
         assertThat(r.out()).contains("randread bs=4k size=8m buffered threads=4", "aura round 1:", "latency: p50",
-                "p99.9", "CPU/op", "OS threads (peak)", "B/op", "AIMD", "latency histogram (us):", "summary");
+                "p99.9", "CPU/op", "OS threads peak", "at start", "B/op", "AIMD", "latency histogram (us):", "summary");
     }
 
     @Test
