@@ -39,9 +39,13 @@ while (($#)); do
         --no-liveness) liveness=0; shift ;;
         --liveness-only) matrix=0; liveness=1; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
+done
+IFS=, read -ra check_modes <<<"$modes"
+for mode in "${check_modes[@]}"; do
+    [[ $mode == direct || $mode == buffered ]] || { echo "compare.sh: mode '$mode' is not direct or buffered" >&2; exit 2; }
 done
 command -v fio >/dev/null || { echo "compare.sh: fio not found (apt-get install fio)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "compare.sh: python3 not found" >&2; exit 2; }
