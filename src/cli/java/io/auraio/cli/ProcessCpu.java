@@ -1,4 +1,4 @@
-package io.auraio.internal.bench;
+package io.auraio.cli;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,0 +1,265 @@
+package io.auraio.cli;
+
+import io.auraio.Options;
+import io.auraio.RingSelect;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code auraio bench}: fio-like side-by-side benchmark of AuraFile and FileChannel on virtual threads. */
+@Command(name = "bench", sortOptions = false, usageHelpAutoWidth = true,
+        description = {"Runs a workload from virtual threads through AuraFile and/or FileChannel and reports IOPS, "
+                + "bandwidth, latency, CPU and heap allocation per operation, OS threads and the AIMD trajectory.",
+                "With no options: 4 KiB random reads of a 256 MiB temp file, 64 virtual threads, O_DIRECT when the "
+                        + "file system supports it, both engines alternated for 2 rounds of 5 s."})
+final class BenchCommand implements Callable<Integer> {
+    /** Each worker keeps a ~10 KB latency histogram that the status line merges four times a second. */
+    static final int MAX_THREADS = 16384;
+
+    @Option(names = "--rw", paramLabel = "PATTERN", description = "read|write|randread|randwrite|randrw (default: ${DEFAULT-VALUE})")
+    Workload rw = Workload.RANDREAD;
+
+    @Option(names = "--bs", paramLabel = "SIZE", converter = Sizes.class, description = "bytes per I/O, k/m/g suffixes (default: 4k)")
+    long bs = 4096;
+
+    @Option(names = "--size", paramLabel = "SIZE", converter = Sizes.class,
+            description = "bytes of the file to cover (default: 256m for the temp file, the whole --file otherwise)")
+    Long size;
+
+    @Option(names = "--file", paramLabel = "PATH", description = "existing file to use (default: a temp file it creates, fills and deletes)")
+    Path file;
+
+    @Option(names = "--directory", paramLabel = "DIR", description = "where the temp file goes (default: java.io.tmpdir)")
+    Path directory;
+
+    @Option(names = "--threads", paramLabel = "N", description = "virtual threads doing I/O (default: ${DEFAULT-VALUE})")
+    int threads = 64;
+
+    @Option(names = "--runtime", paramLabel = "TIME", converter = Durations.class, description = "measured time per run: 5, 5s, 500ms, 1m (default: 5s)")
+    double runtime = 5;
+
+    @Option(names = "--ramp", paramLabel = "TIME", converter = Durations.class, description = "unmeasured warm-up per run (default: 1s)")
+    double ramp = 1;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "rounds; each runs every chosen engine once (default: ${DEFAULT-VALUE})")
+    int rounds = 2;
+
+    @Option(names = "--direct", description = "O_DIRECT (default: O_DIRECT if the file system supports it)")
+    boolean direct;
+
+    @Option(names = "--buffered", description = "buffered I/O through the page cache")
+    boolean buffered;
+
+    @Option(names = "--fsync", paramLabel = "N", description = "fsync after every N writes per thread (default: 0, never)")
+    int fsync;
+
+    @Option(names = "--engine", paramLabel = "ENGINE", description = "aura|filechannel|both; both alternates them and prints the ratio (default: both)")
+    EngineChoice engine = EngineChoice.BOTH;
+
+    @Option(names = "--ring-select", paramLabel = "MODE", description = "adaptive|cpu_local|round_robin (default: the library's)")
+    RingSelect ringSelect;
+
+    @Option(names = "--queue-depth", paramLabel = "N", description = "io_uring queue depth per ring")
+    Integer queueDepth;
+
+    @Option(names = "--rings", paramLabel = "N", description = "number of rings (default: one per core)")
+    Integer rings;
+
+    @Option(names = "--in-flight", paramLabel = "N", description = "initial in-flight limit per ring (fixed with --no-adaptive)")
+    Integer inFlight;
+
+    @Option(names = "--target-p99", paramLabel = "MS", description = "P99 latency target for the AIMD controller, in ms (default: automatic)")
+    Double targetP99;
+
+    @Option(names = "--no-adaptive", description = "turn the AIMD controller off")
+    boolean noAdaptive;
+
+    @Option(names = "--liveness", description = "also measure how late a periodic virtual thread runs while the workers do I/O")
+    boolean liveness;
+
+    @Option(names = "--tick", paramLabel = "MS", description = "period of the --liveness virtual thread in ms (default: ${DEFAULT-VALUE})")
+    double tickMillis = 1;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "write the results as JSON (schema auraio-bench/1); '-' for stdout (the text report then goes to stderr)")
+    String json;
+
+    @Option(names = "--plot", paramLabel = "FILE.svg", description = "draw throughput, p99 and in-flight limit over time as SVG")
+    Path plot;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help")
+    boolean help;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final boolean terminal;
+
+    BenchCommand(PrintStream out, PrintStream err, boolean terminal) {
+        this.out = out;
+        this.err = err;
+        this.terminal = terminal;
+    }
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        validate();
+        Options options = options();
+        boolean jsonToStdout = "-".equals(json);
+        PrintStream text = jsonToStdout ? err : out;
+        checkOutput("--json", jsonToStdout || json == null ? null : Path.of(json));
+        checkOutput("--plot", plot);
+
+        try (BenchFile benchFile = file != null ? BenchFile.existing(file, rw.writes())
+                : BenchFile.temporary(directory != null ? directory : Path.of(System.getProperty("java.io.tmpdir")))) {
+            boolean useDirect = !buffered;
+            String note = null;
+            if (useDirect && !benchFile.supportsDirect(bs)) {
+                if (direct) {
+                    throw new UsageException("--direct: " + benchFile.path() + " is on a file system without O_DIRECT "
+                            + "support (use --buffered)");
+                }
+                useDirect = false;
+                note = "the file system of " + benchFile.path() + " does not support O_DIRECT: running buffered";
+            }
+            if (useDirect && bs % 512 != 0) {
+                throw new UsageException("--bs " + bs + ": O_DIRECT needs a multiple of 512 (or use --buffered)");
+            }
+            long covered;
+            if (benchFile.temporary()) {
+                covered = size != null ? size : 256L << 20;
+                if (covered < bs) {
+                    throw new UsageException("--size " + covered + " is smaller than --bs " + bs);
+                }
+                covered -= covered % bs;
+                text.printf("filling %s with %s of random data...%n", benchFile.path(), Sizes.format(covered));
+                benchFile.fill(covered);
+            } else {
+                long fileSize = benchFile.size();
+                covered = size != null ? Math.min(size, fileSize) : fileSize;
+                covered -= covered % bs;
+                if (covered < bs) {
+                    throw new UsageException("--file " + benchFile.path() + ": " + fileSize + " bytes, less than one --bs block");
+                }
+            }
+            BenchConfig config = new BenchConfig(rw, bs, covered, benchFile.path(), benchFile.temporary(), useDirect,
+                    note, threads, runtime, ramp, rounds, fsync, engine, options, liveness, tickMillis);
+            List<RunResult> results = run(config, text);
+            if (json != null) {
+                String doc = Json.write(Report.json(config, results));
+                if (jsonToStdout) {
+                    out.print(doc);
+                    out.flush();
+                } else {
+                    Files.writeString(Path.of(json), doc, StandardCharsets.UTF_8);
+                }
+            }
+            if (plot != null) {
+                Files.writeString(plot, SvgPlot.render(config.rw().label() + " bs=" + Sizes.format(bs) + " threads="
+                        + threads + (useDirect ? " O_DIRECT" : " buffered"), results), StandardCharsets.UTF_8);
+            }
+        }
+        return 0;
+    }
+
+    private List<RunResult> run(BenchConfig config, PrintStream text) throws IOException, InterruptedException {
+        Report.header(text, config);
+        StatusLine status = new StatusLine(text, terminal);
+        List<RunResult> results = new ArrayList<>();
+        for (int round = 1; round <= config.rounds(); round++) {
+            // A-B, B-A, A-B...: whatever drifts during the run (device, page cache, JIT) favours neither engine.
+            List<String> order = new ArrayList<>(config.engine().engines());
+            if (round % 2 == 0) {
+                Collections.reverse(order);
+            }
+            for (String name : order) {
+                RunResult r = new BenchRun(config, name, round, status).execute();
+                Report.run(text, r);
+                results.add(r);
+            }
+        }
+        Report.summary(text, results);
+        text.flush();
+        return results;
+    }
+
+    private void validate() {
+        if (bs <= 0) {
+            throw new UsageException("--bs must be positive (was " + bs + ")");
+        }
+        if (bs > Integer.MAX_VALUE) {
+            throw new UsageException("--bs must be below 2g (was " + bs + ")");
+        }
+        if (size != null && size <= 0) {
+            throw new UsageException("--size must be positive (was " + size + ")");
+        }
+        if (threads <= 0 || threads > MAX_THREADS) {
+            throw new UsageException("--threads must be 1 to " + MAX_THREADS + " (was " + threads + ")");
+        }
+        if (runtime <= 0) {
+            throw new UsageException("--runtime must be positive (was " + runtime + ")");
+        }
+        if (ramp < 0) {
+            throw new UsageException("--ramp must not be negative (was " + ramp + ")");
+        }
+        if (rounds <= 0) {
+            throw new UsageException("--rounds must be positive (was " + rounds + ")");
+        }
+        if (fsync < 0) {
+            throw new UsageException("--fsync must not be negative (was " + fsync + ")");
+        }
+        if (!(tickMillis > 0)) {
+            throw new UsageException("--tick must be positive (was " + tickMillis + ")");
+        }
+        if (direct && buffered) {
+            throw new UsageException("--direct and --buffered exclude each other");
+        }
+        if (file != null && directory != null) {
+            throw new UsageException("--directory is for the temp file; it makes no sense with --file");
+        }
+    }
+
+    private Options options() {
+        Options.Builder b = Options.builder();
+        try {
+            if (queueDepth != null) {
+                b.queueDepth(queueDepth);
+            }
+            if (rings != null) {
+                b.ringCount(rings);
+            }
+            if (inFlight != null) {
+                b.initialInFlight(inFlight);
+            }
+            if (targetP99 != null) {
+                b.maxP99LatencyMs(targetP99);
+            }
+            if (ringSelect != null) {
+                b.ringSelect(ringSelect);
+            }
+            b.disableAdaptive(noAdaptive);
+            return b.build();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private static void checkOutput(String option, Path path) {
+        if (path == null) {
+            return;
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new UsageException(option + " " + path + ": no such directory " + parent);
+        }
+        if (!Files.isWritable(parent) || (Files.exists(path) && !Files.isWritable(path))) {
+            throw new UsageException(option + " " + path + ": not writable");
+        }
+    }
+}
