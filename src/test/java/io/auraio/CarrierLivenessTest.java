@@ -83,8 +83,12 @@ class CarrierLivenessTest {
                 // 64 readers at 50 ms each: about 1,280 reads a second were in flight meanwhile.
                 assertThat(reads.get()).isGreaterThan(64);
                 assertThat(ticks[0]).as("periodic task runs in 2 s").isGreaterThan(20);
+                // A held carrier shows as seconds without a run (FileChannel: none in 5 s). A gap of
+                // a few hundred milliseconds is what a loaded CI machine's scheduler or a GC can do
+                // on its own, so the single-gap bound leaves room for that; on average the task
+                // must still run at least every 100 ms (the tick count above).
                 assertThat(worstGapNanos[0]).as("longest gap between periodic runs, ns")
-                        .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
+                        .isLessThan(TimeUnit.MILLISECONDS.toNanos(500));
                 Leaks.assertNothingLeaked(engine);
             }
         }
