@@ -139,6 +139,12 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException as for {@link #open(Path, OpenOption...)}
      */
     public static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options) throws IOException {
+        return open(engine, path, options, OpenMode.creationMode());
+    }
+
+    /** As {@link #open(Engine, Path, Set)}, creating a new file with {@code creationMode} (before the umask). */
+    static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options, int creationMode)
+            throws IOException {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
         OpenMode mode = OpenMode.of(options);
@@ -147,7 +153,7 @@ public final class AuraFile implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = arena.allocateFrom(path.toString());
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
-                    OpenMode.creationMode(), mode.flags(), 0);
+                    creationMode, mode.flags(), 0);
         }
         if (fd < 0) {
             throw Failures.open(path, -fd);
@@ -582,6 +588,11 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
+    }
+
+    /** {@return the access mode and flags this file was opened with} */
+    OpenMode mode() {
+        return mode;
     }
 
     /** {@return the file descriptor, for the engine's own request methods; valid until close} */
