@@ -510,6 +510,11 @@ public final class AuraFile implements AutoCloseable {
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
                     Thread.yield();
                 }
+                if (r > 0 && r < length) {
+                    // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
+                    // read (and FileChannel's) goes on to the end of the buffer or of the file.
+                    return r + readRest(address + r, length - r, position + r);
+                }
                 return r;
             }
             int errno = (int) -r;
@@ -520,6 +525,27 @@ public final class AuraFile implements AutoCloseable {
             }
         }
         return submit(Opcode.READ, position, address, (int) length, 0);
+    }
+
+    /**
+     * {@return the bytes read of the rest of a short fast-path read: 0 at the end of the file, and
+     * on an error, which the caller's next read reports}
+     */
+    private long readRest(long address, long length, long position) {
+        long done = 0;
+        while (done < length) {
+            long r = Libc.preadv2(fd, address + done, length - done, position + done, Libc.RWF_NOWAIT);
+            if (r == -Errno.EAGAIN) {
+                long rest = submit(Opcode.READ, position + done, address + done, (int) (length - done), 0);
+                return rest > 0 ? done + rest : done;
+            }
+            if (r <= 0) {
+                break;
+            }
+            core.countFastPath(r);
+            done += r;
+        }
+        return done;
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {

@@ -15,14 +15,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.auraio.testing.Direct;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
@@ -185,6 +189,53 @@ class AuraFileChannelContractTest {
         assertThat(Arrays.copyOfRange(file, 0, 100)).isEqualTo(bytes(0, 100));
         assertThat(Arrays.copyOfRange(file, 100, 200)).containsOnly(0);
         assertThat(Arrays.copyOfRange(file, 200, 250)).isEqualTo(bytes(100, 150));
+    }
+
+    /**
+     * A read over cached and uncached pages returns every byte up to the end, as a blocking
+     * {@code pread} does, although {@code preadv2(RWF_NOWAIT)} stops at the first page that is
+     * not in the page cache.
+     */
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void aReadOverCachedAndUncachedPagesIsNotShort(Impl impl) throws Throwable {
+        Path path = dir.resolve("pages");
+        byte[] data = TestSupport.randomBytes(256 * 1024, 7);
+        try (FileChannel writer = FileChannel.open(path, CREATE, WRITE)) {
+            writer.write(ByteBuffer.wrap(data), 0);
+            writer.force(true); // clean pages can be dropped from the cache
+        }
+        PageCache.keepOnlyTheFirstPage(path);
+        try (FileChannel ch = impl.open(path, READ)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(data.length);
+            assertThat(ch.read(buf, 100)).isEqualTo(data.length - 100);
+            assertThat(contents(buf)).isEqualTo(Arrays.copyOfRange(data, 100, data.length));
+        }
+    }
+
+    /** Page-cache control through the test's own downcalls. */
+    private static final class PageCache {
+        private static final int POSIX_FADV_RANDOM = 1;
+        private static final int POSIX_FADV_DONTNEED = 4;
+        private static final Linker LINKER = Linker.nativeLinker();
+        private static final MethodHandle FADVISE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(
+                "posix_fadvise"), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        private static final MethodHandle PREAD = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("pread"),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+
+        /** Drops the (clean) file from the page cache, then reads its first page back without readahead. */
+        static void keepOnlyTheFirstPage(Path path) throws Throwable {
+            int fd = Posix.open(path, Posix.O_RDONLY);
+            try (Arena arena = Arena.ofConfined()) {
+                assertThat((int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED)).isZero();
+                assertThat((int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_RANDOM)).isZero();
+                assertThat((long) PREAD.invokeExact(fd, arena.allocate(4096), 4096L, 0L)).isEqualTo(4096);
+            } finally {
+                Posix.close(fd);
+            }
+        }
     }
 
     @ParameterizedTest
