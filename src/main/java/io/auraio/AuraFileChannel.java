@@ -659,15 +659,15 @@ public final class AuraFileChannel extends FileChannel {
             throw new ClosedChannelException();
         }
         checkReadable();
-        if (target instanceof AuraFileChannel a) {
-            a.checkWritable();
-        } else if (target instanceof FileChannel f) {
-            f.write(ByteBuffer.allocate(0), 0); // NonWritableChannelException up front, as the JDK
-        }
-        if (position < 0 || count < 0) {
-            throw new IllegalArgumentException();
-        }
         try {
+            if (target instanceof AuraFileChannel a) {
+                a.checkWritable();
+            } else if (target instanceof FileChannel f) {
+                f.write(ByteBuffer.allocate(0), 0); // NonWritableChannelException up front, as the JDK
+            }
+            if (position < 0 || count < 0) {
+                throw new IllegalArgumentException();
+            }
             long size = size();
             if (position > size) {
                 return 0;
@@ -734,16 +734,16 @@ public final class AuraFileChannel extends FileChannel {
         if (!src.isOpen()) {
             throw new ClosedChannelException();
         }
-        if (src instanceof AuraFileChannel a) {
-            a.checkReadable();
-        } else if (src instanceof FileChannel f) {
-            f.read(ByteBuffer.allocate(0), 0); // NonReadableChannelException up front, as the JDK
-        }
-        checkWritable();
-        if (position < 0 || count < 0) {
-            throw new IllegalArgumentException();
-        }
         try {
+            if (src instanceof AuraFileChannel a) {
+                a.checkReadable();
+            } else if (src instanceof FileChannel f) {
+                f.read(ByteBuffer.allocate(0), 0); // NonReadableChannelException up front, as the JDK
+            }
+            checkWritable();
+            if (position < 0 || count < 0) {
+                throw new IllegalArgumentException();
+            }
             return copyFrom(src, position, count);
         } catch (ClosedChannelException e) {
             throw transferFailed(e, src);

@@ -5,8 +5,11 @@ import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessMode;
@@ -17,10 +20,14 @@ import java.nio.file.FileSystem;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
 import java.nio.file.spi.FileSystemProvider;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -150,6 +157,68 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         return newFileChannel(path, options, attrs);
+    }
+
+    /**
+     * Opens an input stream on an {@link AuraFileChannel}, as
+     * {@link FileSystemProvider#newInputStream} does on a JDK channel: the stream is not closed by
+     * an interrupt status already set when it is read (the JDK's streams are uninterruptible).
+     *
+     * @param path    the file
+     * @param options open options; not {@code APPEND} or {@code WRITE}
+     * @return the stream
+     * @throws UnsupportedOperationException if {@code APPEND} or {@code WRITE} is given
+     * @throws IOException as {@link #newFileChannel(Path, Set, FileAttribute...)}
+     */
+    @Override
+    public InputStream newInputStream(Path path, OpenOption... options) throws IOException {
+        if (engine() == null) {
+            return platform.newInputStream(fileSystem.unwrap(path), options);
+        }
+        for (OpenOption option : options) {
+            if (option == StandardOpenOption.APPEND || option == StandardOpenOption.WRITE) {
+                throw new UnsupportedOperationException("'" + option + "' not allowed");
+            }
+        }
+        return Channels.newInputStream(shielded(newByteChannel(path, new HashSet<>(Arrays.asList(options)))));
+    }
+
+    /**
+     * Opens an output stream on an {@link AuraFileChannel}, as
+     * {@link FileSystemProvider#newOutputStream} does on a JDK channel (by default
+     * {@code CREATE}, {@code TRUNCATE_EXISTING}, {@code WRITE}); like the JDK's, the stream is not
+     * closed by an interrupt status already set when it is written.
+     *
+     * @param path    the file
+     * @param options open options; not {@code READ}
+     * @return the stream
+     * @throws IllegalArgumentException if {@code READ} is given
+     * @throws IOException as {@link #newFileChannel(Path, Set, FileAttribute...)}
+     */
+    @Override
+    public OutputStream newOutputStream(Path path, OpenOption... options) throws IOException {
+        if (engine() == null) {
+            return platform.newOutputStream(fileSystem.unwrap(path), options);
+        }
+        Set<OpenOption> set = new HashSet<>();
+        if (options.length == 0) {
+            set.addAll(List.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE));
+        } else {
+            for (OpenOption option : options) {
+                if (option == StandardOpenOption.READ) {
+                    throw new IllegalArgumentException("READ not allowed");
+                }
+                set.add(Objects.requireNonNull(option));
+            }
+            set.add(StandardOpenOption.WRITE);
+        }
+        return Channels.newOutputStream(shielded(newByteChannel(path, set)));
+    }
+
+    /** Channels are AuraFileChannels but for a file opened while the engine starts, which stays the platform's. */
+    private static SeekableByteChannel shielded(SeekableByteChannel channel) {
+        return channel instanceof AuraFileChannel ? new InterruptShieldedChannel(channel) : channel;
     }
 
     // ---- the file system and its paths -------------------------------------------------------

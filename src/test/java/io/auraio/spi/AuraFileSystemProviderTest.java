@@ -132,6 +132,32 @@ class AuraFileSystemProviderTest {
     }
 
     @Test
+    void streamsIgnoreAnInterruptStatusAlreadySetAsTheJdksDo() throws IOException {
+        Path file = root.resolve("s");
+        Thread.currentThread().interrupt();
+        try {
+            try (var out = Files.newOutputStream(file)) {
+                out.write(new byte[] {1, 2, 3});
+            }
+            try (var in = Files.newInputStream(file)) {
+                assertThat(in.readAllBytes()).containsExactly(1, 2, 3);
+            }
+            assertThat(Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1)).hasSize(1);
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThatThrownBy(() -> Files.newInputStream(file, StandardOpenOption.WRITE))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> Files.newOutputStream(file, StandardOpenOption.READ))
+                .isInstanceOf(IllegalArgumentException.class);
+        try (var out = Files.newOutputStream(file, StandardOpenOption.APPEND)) {
+            out.write(4);
+        }
+        assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
     void directoryStreamsListPathsOfTheFileSystem() throws IOException {
         Files.createDirectory(root.resolve("d"));
         Files.writeString(root.resolve("d/one.txt"), "1");
