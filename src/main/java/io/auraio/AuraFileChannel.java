@@ -1,6 +1,7 @@
 package io.auraio;
 
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -60,7 +61,8 @@ import java.util.Set;
  * interrupting a thread blocked in an operation cancels its request, closes the channel and throws
  * {@link ClosedByInterruptException} with the interrupt status still set. Unlike the JDK's channel
  * on a virtual thread, a blocked read or write here really is woken by the interrupt and does not
- * hold its carrier.
+ * hold its carrier. A channel that becomes unreachable without being closed has its file closed
+ * by a {@link Cleaner}, as the JDK's channels do.
  *
  * <p><b>O_DIRECT.</b> {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} is supported, with
  * {@link AuraFile}'s alignment rules; a misaligned position, length or buffer is an
@@ -74,6 +76,7 @@ public final class AuraFileChannel extends FileChannel {
     private static final int IOV_MAX = 1024;
     /** Mode of a created file when no permissions attribute is given, before the umask (as the JDK). */
     private static final int DEFAULT_CREATION_MODE = 0666;
+    private static final Cleaner CLEANER = Cleaner.create();
 
     private final AuraFile file;
     private final boolean readable;
@@ -81,6 +84,8 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean append;
     private final boolean direct;
     private final JdkCompanionChannel companion;
+    /** Closes the file of a channel that became unreachable unclosed, as the JDK's channels do. */
+    private final Cleaner.Cleanable cleanable;
     /** Serializes relative operations and position, size and truncate, as FileChannelImpl does. */
     private final Object positionLock = new Object();
     private long position; // guarded by positionLock; unused in append mode, where it is the size
@@ -93,6 +98,21 @@ public final class AuraFileChannel extends FileChannel {
         this.append = mode.append();
         this.direct = mode.direct();
         this.companion = new JdkCompanionChannel(file.fd(), readable, writable);
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(file));
+    }
+
+    /** The cleaning action: refers to the file, never to the channel. */
+    private record CloseUnreachable(AuraFile file) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                file.close();
+            } catch (IOException e) {
+                // Nobody is left to report it to: the channel was dropped without close().
+                System.getLogger(AuraFileChannel.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing an unreachable " + file, e);
+            }
+        }
     }
 
     // ---- opening ----------------------------------------------------------------------------
@@ -990,6 +1010,11 @@ public final class AuraFileChannel extends FileChannel {
         }
     }
 
+    /** {@return the file under this channel} */
+    AuraFile file() {
+        return file;
+    }
+
     /** {@return the engine serving this channel} */
     public Engine engine() {
         return file.engine();
@@ -1020,6 +1045,7 @@ public final class AuraFileChannel extends FileChannel {
                 failure.addSuppressed(e);
             }
         }
+        cleanable.clean(); // deregisters; its close of the already closed file does nothing
         if (failure != null) {
             throw failure;
         }

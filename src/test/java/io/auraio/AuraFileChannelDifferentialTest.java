@@ -84,6 +84,8 @@ class AuraFileChannelDifferentialTest {
             runSequence(seed);
             sequences++;
         } while (fixed == null && sequences < MAX_SEQUENCES && System.nanoTime() - deadline < 0);
+        System.out.println("AuraFileChannelDifferentialTest: " + sequences + " sequences of " + OPS_PER_SEQUENCE
+                + " operations, master seed " + master);
         assertThat(sequences).isPositive();
     }
 

@@ -97,6 +97,27 @@ class AuraFileChannelThreadsTest {
     }
 
     @Test
+    void aChannelDroppedWithoutCloseHasItsDescriptorClosedAsTheJdksChannelsDo() throws Exception {
+        Path path = Files.write(dir.resolve("dropped"), new byte[] {1});
+        Path fdLink = openAndDrop(path);
+        TestSupport.awaitCondition("the dropped channel's descriptor to be closed", () -> {
+            System.gc();
+            try {
+                return !Files.readSymbolicLink(fdLink).equals(path.toAbsolutePath());
+            } catch (IOException gone) {
+                return true;
+            }
+        });
+    }
+
+    private Path openAndDrop(Path path) throws IOException {
+        AuraFileChannel ch = AuraFileChannel.open(engine, path, READ);
+        Path fdLink = Path.of("/proc/self/fd/" + ch.file().fd());
+        assertThat(Files.readSymbolicLink(fdLink)).isEqualTo(path.toAbsolutePath());
+        return fdLink;
+    }
+
+    @Test
     void relativeWritesFromManyVirtualThreadsNeverOverlap() throws Exception {
         Path path = dir.resolve("records");
         int threads = 64;
