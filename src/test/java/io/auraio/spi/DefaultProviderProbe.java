@@ -3,6 +3,7 @@ package io.auraio.spi;
 import static java.nio.file.StandardOpenOption.READ;
 
 import io.auraio.AuraIO;
+import io.auraio.Engine;
 import java.io.File;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -79,6 +80,14 @@ public final class DefaultProviderProbe {
         }
         Files.delete(b);
         print("deleted", !Files.exists(b));
-        print("ringOps", AuraIO.defaultEngine().stats().opsCompleted());
+        Engine engine = AuraIO.defaultEngine();
+        long ringOps = 0;
+        long ringBytes = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            ringOps += engine.ringStats(i).opsCompleted(); // requests of the rings, not fast-path reads
+            ringBytes += engine.ringStats(i).bytesTransferred();
+        }
+        print("ringOps", ringOps);
+        print("ringBytes", ringBytes);
     }
 }
