@@ -416,6 +416,36 @@ class AuraFileChannelContractTest {
         assertThat(Arrays.copyOfRange(file, 2_000, 2_200)).isEqualTo(bytes(0, 200));
     }
 
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void largeTransfersBetweenBothKindsOfChannelCopyEveryByte(Impl impl) throws IOException {
+        byte[] big = TestSupport.randomBytes(3 * 1024 * 1024 + 17, 11);
+        Path source = Files.write(dir.resolve("big"), big);
+        try (FileChannel ch = impl.open(source, READ);
+             FileChannel jdkCopy = FileChannel.open(dir.resolve("copy1"), CREATE, WRITE);
+             FileChannel auraCopy = AuraFileChannel.open(engine, dir.resolve("copy2"), CREATE, READ, WRITE);
+             FileChannel back = impl.open(dir.resolve("copy3"), CREATE, WRITE)) {
+            long n = 0;
+            while (n < big.length) {
+                n += ch.transferTo(n, big.length - n, jdkCopy);
+            }
+            n = 0;
+            while (n < big.length) {
+                n += ch.transferTo(n, Long.MAX_VALUE, auraCopy);
+            }
+            auraCopy.position(0);
+            n = 0;
+            while (n < big.length) {
+                n += back.transferFrom(auraCopy, n, big.length - n);
+            }
+            assertThat(auraCopy.position()).isEqualTo(big.length);
+            assertThat(back.transferFrom(auraCopy, n, 10)).isZero();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("copy1"))).isEqualTo(big);
+        assertThat(Files.readAllBytes(dir.resolve("copy2"))).isEqualTo(big);
+        assertThat(Files.readAllBytes(dir.resolve("copy3"))).isEqualTo(big);
+    }
+
     @SuppressWarnings("try") // closes a resource early on purpose
     @ParameterizedTest
     @EnumSource(Impl.class)
