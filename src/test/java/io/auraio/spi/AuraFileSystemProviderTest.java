@@ -7,6 +7,7 @@ import io.auraio.AuraFileChannel;
 import io.auraio.AuraIO;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -21,12 +22,16 @@ import java.nio.file.Path;
 import java.nio.file.ProviderMismatchException;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -155,6 +160,21 @@ class AuraFileSystemProviderTest {
             out.write(4);
         }
         assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void watchServicesWorkOnThePathsAndTheirEventsResolveAgainstThem() throws Exception {
+        try (WatchService watcher = fs.newWatchService()) {
+            root.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+            Files.writeString(root.resolve("new.txt"), "x");
+            WatchKey key = watcher.poll(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS);
+            assertThat(key).as("a watch key within %s", TestSupport.HANG).isNotNull();
+            Path created = (Path) key.pollEvents().getFirst().context();
+            assertThat(created.toString()).isEqualTo("new.txt");
+            Path resolved = root.resolve(created);
+            assertThat(resolved.getFileSystem()).isSameAs(fs);
+            assertThat(Files.readString(resolved)).isEqualTo("x");
+        }
     }
 
     @Test
