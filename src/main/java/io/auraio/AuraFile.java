@@ -616,6 +616,39 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
+    /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
+    @FunctionalInterface
+    interface DescriptorWork<T> {
+        T run(int fd) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on the descriptor while it cannot be closed: {@link #close()} waits for it
+     * as for a read or write, so the number cannot name another file meanwhile. No interrupt
+     * handling: the work is not I/O the ring could cancel.
+     *
+     * @throws ClosedChannelException if this file is closed
+     */
+    <T> T withDescriptor(DescriptorWork<T> work) throws IOException {
+        long s;
+        do {
+            s = state.get();
+            if ((s & CLOSED) != 0) {
+                throw new ClosedChannelException();
+            }
+        } while (!state.compareAndSet(s, s + 1));
+        try {
+            return work.run(fd);
+        } finally {
+            if (state.decrementAndGet() == CLOSED) {
+                Thread t = closer;
+                if (t != null) {
+                    LockSupport.unpark(t);
+                }
+            }
+        }
+    }
+
     /** {@return the access mode and flags this file was opened with} */
     OpenMode mode() {
         return mode;

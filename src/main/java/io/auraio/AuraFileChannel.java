@@ -97,7 +97,7 @@ public final class AuraFileChannel extends FileChannel {
         this.writable = mode.write();
         this.append = mode.append();
         this.direct = mode.direct();
-        this.companion = new JdkCompanionChannel(file.fd(), readable, writable);
+        this.companion = new JdkCompanionChannel(file, readable, writable);
         this.cleanable = CLEANER.register(this, new CloseUnreachable(file));
     }
 

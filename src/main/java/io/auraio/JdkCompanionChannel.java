@@ -19,14 +19,14 @@ import java.nio.channels.FileChannel;
  * JVM are detected as the JDK detects them.
  */
 final class JdkCompanionChannel {
-    private final int fd;
+    private final AuraFile file;
     private final boolean readable;
     private final boolean writable;
     private FileChannel channel; // guarded by this
     private boolean closed; // guarded by this
 
-    JdkCompanionChannel(int fd, boolean readable, boolean writable) {
-        this.fd = fd;
+    JdkCompanionChannel(AuraFile file, boolean readable, boolean writable) {
+        this.file = file;
         this.readable = readable;
         this.writable = writable;
     }
@@ -34,7 +34,7 @@ final class JdkCompanionChannel {
     /**
      * {@return the companion channel, opened with the owner's access mode on first call}
      *
-     * @throws ClosedChannelException if {@link #close()} was called
+     * @throws ClosedChannelException if {@link #close()} was called or the file is closed
      * @throws IOException if {@code /proc/self/fd} cannot be reopened
      */
     synchronized FileChannel get() throws IOException {
@@ -42,12 +42,14 @@ final class JdkCompanionChannel {
             throw new ClosedChannelException();
         }
         if (channel == null) {
-            channel = open();
+            // The file keeps its descriptor open until the reopen is done: a descriptor closed
+            // meanwhile (an interrupt closes the file before this channel) could be reused.
+            channel = file.withDescriptor(this::open);
         }
         return channel;
     }
 
-    private FileChannel open() throws IOException {
+    private FileChannel open(int fd) throws IOException {
         String name = "/proc/self/fd/" + fd;
         if (readable && writable) {
             return new RandomAccessFile(name, "rw").getChannel();

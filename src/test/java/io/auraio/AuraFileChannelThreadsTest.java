@@ -4,6 +4,8 @@ import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
@@ -13,6 +15,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -115,6 +118,30 @@ class AuraFileChannelThreadsTest {
         Path fdLink = Path.of("/proc/self/fd/" + ch.file().fd());
         assertThat(Files.readSymbolicLink(fdLink)).isEqualTo(path.toAbsolutePath());
         return fdLink;
+    }
+
+    /**
+     * An interrupt closes the file before the channel; a lock or map asked for in between must not
+     * reopen {@code /proc/self/fd/<n>} when the number may already name another file.
+     */
+    @Test
+    void theJdkCompanionIsNeverOpenedOnADescriptorTheFileHasClosed() throws Exception {
+        Path mine = Files.write(dir.resolve("mine"), new byte[] {1});
+        Path other = Files.write(dir.resolve("other"), new byte[] {2});
+        try (AuraFileChannel ch = AuraFileChannel.open(engine, mine, READ, WRITE)) {
+            int fd = ch.file().fd();
+            ch.file().close(); // what an interrupt in another thread does first
+            try (FileChannel reuser = FileChannel.open(other, READ, WRITE)) {
+                assumeTrue(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).equals(other.toAbsolutePath()),
+                        "another thread took the freed descriptor number first");
+                assertThatThrownBy(ch::lock).isInstanceOf(ClosedChannelException.class);
+                assertThatThrownBy(() -> ch.map(FileChannel.MapMode.READ_ONLY, 0, 1))
+                        .isInstanceOf(ClosedChannelException.class);
+                try (var lock = reuser.tryLock()) {
+                    assertThat(lock).as("nothing locked the other file").isNotNull();
+                }
+            }
+        }
     }
 
     @Test
