@@ -67,6 +67,20 @@ class AuraFileSystemProviderForkedTest {
     }
 
     @Test
+    @ExtendWith(IoUringAvailable.class)
+    void javacAndTheZipFileSystemWorkThroughTheProvider() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(ToolsProbe.class)
+                .property(PROPERTY, AuraFileSystemProvider.class.getName())
+                .args(dir.path().toString())
+                .run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Map<String, String> v = parse(r.stdout());
+        assertThat(v).as("%s", r).containsEntry("javac", "0");
+        assertThat(Long.parseLong(v.get("classFile"))).as("%s", r).isPositive();
+        assertThat(v.get("zipped")).as("%s", r).isEqualTo(v.get("classFile"));
+    }
+
+    @Test
     void withoutIoUringTheProviderOpensThePlatformsChannels() throws Exception {
         FixtureAvailability.assumeUringFailShim();
         ForkedJvm.Result r = ForkedJvm.of(PlatformFallbackProbe.class)
