@@ -139,6 +139,12 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException as for {@link #open(Path, OpenOption...)}
      */
     public static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options) throws IOException {
+        return open(engine, path, options, OpenMode.creationMode());
+    }
+
+    /** As {@link #open(Engine, Path, Set)}, creating a new file with {@code creationMode} (before the umask). */
+    static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options, int creationMode)
+            throws IOException {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
         OpenMode mode = OpenMode.of(options);
@@ -147,7 +153,7 @@ public final class AuraFile implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = arena.allocateFrom(path.toString());
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
-                    OpenMode.creationMode(), mode.flags(), 0);
+                    creationMode, mode.flags(), 0);
         }
         if (fd < 0) {
             throw Failures.open(path, -fd);
@@ -504,6 +510,11 @@ public final class AuraFile implements AutoCloseable {
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
                     Thread.yield();
                 }
+                if (r > 0 && r < length) {
+                    // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
+                    // read (and FileChannel's) goes on to the end of the buffer or of the file.
+                    return r + readRest(address + r, length - r, position + r);
+                }
                 return r;
             }
             int errno = (int) -r;
@@ -514,6 +525,27 @@ public final class AuraFile implements AutoCloseable {
             }
         }
         return submit(Opcode.READ, position, address, (int) length, 0);
+    }
+
+    /**
+     * {@return the bytes read of the rest of a short fast-path read: 0 at the end of the file, and
+     * on an error, which the caller's next read reports}
+     */
+    private long readRest(long address, long length, long position) {
+        long done = 0;
+        while (done < length) {
+            long r = Libc.preadv2(fd, address + done, length - done, position + done, Libc.RWF_NOWAIT);
+            if (r == -Errno.EAGAIN) {
+                long rest = submit(Opcode.READ, position + done, address + done, (int) (length - done), 0);
+                return rest > 0 ? done + rest : done;
+            }
+            if (r <= 0) {
+                break;
+            }
+            core.countFastPath(r);
+            done += r;
+        }
+        return done;
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
@@ -582,6 +614,44 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
+    }
+
+    /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
+    @FunctionalInterface
+    interface DescriptorWork<T> {
+        T run(int fd) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on the descriptor while it cannot be closed: {@link #close()} waits for it
+     * as for a read or write, so the number cannot name another file meanwhile. No interrupt
+     * handling: the work is not I/O the ring could cancel.
+     *
+     * @throws ClosedChannelException if this file is closed
+     */
+    <T> T withDescriptor(DescriptorWork<T> work) throws IOException {
+        long s;
+        do {
+            s = state.get();
+            if ((s & CLOSED) != 0) {
+                throw new ClosedChannelException();
+            }
+        } while (!state.compareAndSet(s, s + 1));
+        try {
+            return work.run(fd);
+        } finally {
+            if (state.decrementAndGet() == CLOSED) {
+                Thread t = closer;
+                if (t != null) {
+                    LockSupport.unpark(t);
+                }
+            }
+        }
+    }
+
+    /** {@return the access mode and flags this file was opened with} */
+    OpenMode mode() {
+        return mode;
     }
 
     /** {@return the file descriptor, for the engine's own request methods; valid until close} */

@@ -1,0 +1,1058 @@
+package io.auraio;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.Channel;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.FileLockInterruptionException;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.ProviderMismatchException;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A {@link FileChannel} whose reads, writes, {@code force} and {@code size} go through an
+ * {@link Engine}'s io_uring rings: a drop-in replacement for {@link FileChannel#open(Path,
+ * OpenOption...)} with the JDK's observable behaviour.
+ *
+ * <pre>{@code
+ * try (FileChannel ch = AuraFileChannel.open(path, StandardOpenOption.READ)) {
+ *     ByteBuffer buf = ByteBuffer.allocate(8192);
+ *     while (ch.read(buf) > 0) { ... }   // parks this virtual thread, not its carrier
+ * }
+ * }</pre>
+ *
+ * <p>Every method follows {@code FileChannel}'s contract as the JDK implements it on Linux: the
+ * same return values, the same buffer positions and limits afterwards, the same file position and
+ * size, and the same exceptions for the same misuse ({@link NonReadableChannelException},
+ * {@link NonWritableChannelException}, {@link ClosedChannelException},
+ * {@link IllegalArgumentException} for negative positions and sizes and read-only destination
+ * buffers, {@link IndexOutOfBoundsException} for bad array ranges, {@link NullPointerException}).
+ * Reads, writes (relative, positional, scattering and gathering), {@code size}, {@code force} and
+ * the data of {@code transferTo}/{@code transferFrom} go through the ring; scattering and
+ * gathering transfers are a loop of single transfers over the buffers, stopping at the first
+ * short one. {@code map}, {@code lock}, {@code tryLock} and the shrinking step of
+ * {@code truncate} are kernel work rather than I/O and are delegated to a JDK {@code FileChannel}
+ * reopened on {@code /proc/self/fd/<fd>} on first use; locks are tracked in the JDK's per-file lock
+ * table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
+ * and {@link FileLock#channel()} returns this channel.
+ *
+ * <p><b>Threads, close and interrupts.</b> As {@code FileChannel}: safe for concurrent use;
+ * relative operations and {@code position}, {@code size} and {@code truncate} serialize on a
+ * position lock, positional ones proceed in parallel. Closing the channel from another thread
+ * cancels its requests in the kernel and their threads get {@link AsynchronousCloseException};
+ * interrupting a thread blocked in an operation cancels its request, closes the channel and throws
+ * {@link ClosedByInterruptException} with the interrupt status still set. Unlike the JDK's channel
+ * on a virtual thread, a blocked read or write here really is woken by the interrupt and does not
+ * hold its carrier. A channel that becomes unreachable without being closed has its file closed
+ * by a {@link Cleaner}, as the JDK's channels do.
+ *
+ * <p><b>O_DIRECT.</b> {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} is supported, with
+ * {@link AuraFile}'s alignment rules; a misaligned position, length or buffer is an
+ * {@link AuraIOException} (an {@code IOException}, as the JDK throws) that says what must be
+ * aligned to what.
+ */
+public final class AuraFileChannel extends FileChannel {
+    /** Chunk of the read/write loop of {@code transferTo} and {@code transferFrom}. */
+    private static final int TRANSFER_SIZE = 64 * 1024;
+    /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
+    private static final int IOV_MAX = 1024;
+    /** Mode of a created file when no permissions attribute is given, before the umask (as the JDK). */
+    private static final int DEFAULT_CREATION_MODE = 0666;
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final AuraFile file;
+    private final boolean readable;
+    private final boolean writable;
+    private final boolean append;
+    private final boolean direct;
+    private final JdkCompanionChannel companion;
+    /** Closes the file of a channel that became unreachable unclosed, as the JDK's channels do. */
+    private final Cleaner.Cleanable cleanable;
+    /** Serializes relative operations and position, size and truncate, as FileChannelImpl does. */
+    private final Object positionLock = new Object();
+    private long position; // guarded by positionLock; unused in append mode, where it is the size
+
+    private AuraFileChannel(AuraFile file) {
+        this.file = file;
+        OpenMode mode = file.mode();
+        this.readable = mode.read();
+        this.writable = mode.write();
+        this.append = mode.append();
+        this.direct = mode.direct();
+        this.companion = new JdkCompanionChannel(file, readable, writable);
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(file));
+    }
+
+    /** The cleaning action: refers to the file, never to the channel. */
+    private record CloseUnreachable(AuraFile file) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                file.close();
+            } catch (IOException e) {
+                // Nobody is left to report it to: the channel was dropped without close().
+                System.getLogger(AuraFileChannel.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing an unreachable " + file, e);
+            }
+        }
+    }
+
+    // ---- opening ----------------------------------------------------------------------------
+
+    /**
+     * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}, with
+     * {@link FileChannel#open(Path, OpenOption...)}'s rules.
+     *
+     * @param path    the file; a path of the default ({@code file:}) file system
+     * @param options {@link java.nio.file.StandardOpenOption}s,
+     *                {@link java.nio.file.LinkOption#NOFOLLOW_LINKS} and
+     *                {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}; READ when none of READ,
+     *                WRITE, APPEND is given
+     * @return the open channel, its position 0
+     * @throws java.nio.file.NoSuchFileException if the file does not exist and is not created
+     * @throws java.nio.file.FileAlreadyExistsException if {@code CREATE_NEW} is given and it exists
+     * @throws java.nio.file.AccessDeniedException if permission is denied
+     * @throws AuraIOException if io_uring cannot be used
+     * @throws IOException if another I/O error occurs
+     * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
+     * @throws UnsupportedOperationException for an option this method does not support
+     * @throws ProviderMismatchException if {@code path} is not a path of a {@code file:} file system
+     * @throws NullPointerException if {@code path}, {@code options} or an option is null
+     */
+    public static AuraFileChannel open(Path path, OpenOption... options) throws IOException {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(options, "options");
+        return open(AuraIO.defaultEngine(), path, options);
+    }
+
+    /**
+     * Opens a file on {@code engine}, with {@link FileChannel#open(Path, OpenOption...)}'s rules.
+     *
+     * @param engine  the engine whose rings serve this channel's requests
+     * @param path    the file
+     * @param options as for {@link #open(Path, OpenOption...)}
+     * @return the open channel, its position 0
+     * @throws IOException as for {@link #open(Path, OpenOption...)}; {@link AuraIOException}
+     *         with {@link AuraIOException#isShutdown()} if the engine is closed
+     * @throws IllegalArgumentException for an invalid combination of options
+     * @throws UnsupportedOperationException for an option this method does not support
+     * @throws ProviderMismatchException if {@code path} is not a path of a {@code file:} file system
+     */
+    public static AuraFileChannel open(Engine engine, Path path, OpenOption... options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        return open(engine, path, new HashSet<>(Arrays.asList(options)));
+    }
+
+    /**
+     * Opens a file on {@code engine}, with {@link FileChannel#open(Path, Set, FileAttribute...)}'s
+     * rules: this is the form a {@link java.nio.file.spi.FileSystemProvider} calls.
+     *
+     * @param engine  the engine whose rings serve this channel's requests
+     * @param path    the file
+     * @param options as for {@link #open(Path, OpenOption...)}
+     * @param attrs   attributes set atomically when the file is created: only
+     *                {@code posix:permissions} (or {@code unix:permissions}), as the JDK on Linux;
+     *                the process umask applies to them as to {@code open(2)}
+     * @return the open channel, its position 0
+     * @throws IOException as for {@link #open(Engine, Path, OpenOption...)}
+     * @throws IllegalArgumentException for an invalid combination of options
+     * @throws UnsupportedOperationException for an option or attribute this method does not support
+     * @throws ProviderMismatchException if {@code path} is not a path of a {@code file:} file system
+     */
+    public static AuraFileChannel open(Engine engine, Path path, Set<? extends OpenOption> options,
+                                       FileAttribute<?>... attrs) throws IOException {
+        Objects.requireNonNull(engine, "engine");
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(options, "options");
+        if (!"file".equalsIgnoreCase(path.getFileSystem().provider().getScheme())) {
+            throw new ProviderMismatchException("not a path of the default file system: " + path);
+        }
+        int creationMode = creationMode(attrs);
+        return new AuraFileChannel(AuraFile.open(engine, path, options, creationMode));
+    }
+
+    /** Maps creation attributes to a mode as the JDK's {@code UnixFileModeAttribute.toUnixMode} does. */
+    private static int creationMode(FileAttribute<?>... attrs) {
+        int mode = DEFAULT_CREATION_MODE;
+        for (FileAttribute<?> attr : attrs) {
+            String name = attr.name();
+            if (!name.equals("posix:permissions") && !name.equals("unix:permissions")) {
+                throw new UnsupportedOperationException("'" + name + "' not supported as initial attribute");
+            }
+            mode = 0;
+            for (Object o : (Set<?>) attr.value()) {
+                PosixFilePermission permission = (PosixFilePermission) Objects.requireNonNull(o);
+                mode |= 1 << (8 - permission.ordinal()); // OWNER_READ (0400) ... OTHERS_EXECUTE (0001)
+            }
+        }
+        return mode;
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    /**
+     * Reads from the file position into {@code dst} and advances the position by the count, as
+     * {@link FileChannel#read(ByteBuffer)}.
+     *
+     * @param dst the buffer; heap, direct or segment-backed
+     * @return the number of bytes read, possibly 0, or -1 at the end of the file
+     * @throws NonReadableChannelException if not opened for reading
+     * @throws IllegalArgumentException if {@code dst} is read-only
+     * @throws ClosedChannelException if this channel is closed
+     * @throws AsynchronousCloseException if another thread closes it during the read
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error or a misaligned O_DIRECT transfer
+     */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        ensureOpen();
+        checkReadable();
+        synchronized (positionLock) {
+            int n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = file.read(dst, position);
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        }
+    }
+
+    /**
+     * Reads from the file position into {@code dsts[offset .. offset + length)}, filling each
+     * buffer before the next, and advances the position by the count, as
+     * {@link FileChannel#read(ByteBuffer[], int, int)}. Every buffer is checked before any byte is
+     * read.
+     *
+     * @param dsts   the buffers
+     * @param offset the first buffer to use
+     * @param length how many buffers to use
+     * @return the number of bytes read, possibly 0, or -1 at the end of the file
+     * @throws IndexOutOfBoundsException if {@code offset} and {@code length} do not fit {@code dsts}
+     * @throws NullPointerException if a buffer in the range is null
+     * @throws IllegalArgumentException if a buffer in the range is read-only
+     * @throws IOException as for {@link #read(ByteBuffer)}
+     */
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, dsts.length);
+        ensureOpen();
+        checkReadable();
+        synchronized (positionLock) {
+            long n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = scatter(dsts, offset, length, position);
+                if (n > 0) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        }
+    }
+
+    /**
+     * Reads at {@code position} into {@code dst} without changing the file position, as
+     * {@link FileChannel#read(ByteBuffer, long)}.
+     *
+     * @param dst      the buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes read, possibly 0, or -1 if {@code position} is at or beyond the
+     *         end of the file
+     * @throws IllegalArgumentException if {@code position} is negative or {@code dst} read-only
+     * @throws IOException as for {@link #read(ByteBuffer)}
+     */
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+        Objects.requireNonNull(dst);
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        ensureOpen();
+        checkReadable();
+        int n = 0;
+        try {
+            begin();
+            if (!isOpen()) {
+                return -1;
+            }
+            n = file.read(dst, position);
+            return n;
+        } finally {
+            end(n > 0);
+        }
+    }
+
+    /** The scattering read: buffers in order, stopping at the first that is not filled. */
+    private long scatter(ByteBuffer[] dsts, int offset, int length, long at) throws IOException {
+        int end = usableRange(dsts, offset, length, true);
+        long total = 0;
+        for (int i = offset; i < end; i++) {
+            ByteBuffer dst = dsts[i];
+            if (!dst.hasRemaining()) {
+                continue;
+            }
+            int n;
+            try {
+                n = file.read(dst, at + total);
+            } catch (IOException e) {
+                if (total > 0 && !(e instanceof ClosedChannelException)) {
+                    return total; // a readv that failed part way reports what it transferred
+                }
+                throw e;
+            }
+            if (n < 0) {
+                return total == 0 ? -1 : total;
+            }
+            total += n;
+            if (dst.hasRemaining()) {
+                break;
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Checks the buffers as the JDK does before a readv/writev (null, read-only for reads) and
+     * {@return the end of the range it would transfer: at most {@link #IOV_MAX} non-empty buffers}
+     */
+    private static int usableRange(ByteBuffer[] buffers, int offset, int length, boolean forRead) {
+        int nonEmpty = 0;
+        int i = offset;
+        while (i < offset + length && nonEmpty < IOV_MAX) {
+            ByteBuffer b = buffers[i];
+            if (forRead && b.isReadOnly()) {
+                throw new IllegalArgumentException("Read-only buffer");
+            }
+            if (b.hasRemaining()) {
+                nonEmpty++;
+            }
+            i++;
+        }
+        return i;
+    }
+
+    // ---- writes -----------------------------------------------------------------------------
+
+    /**
+     * Writes {@code src} at the file position (at the end of the file in {@code APPEND} mode) and
+     * advances the position by the count, as {@link FileChannel#write(ByteBuffer)}.
+     *
+     * @param src the buffer
+     * @return the number of bytes written
+     * @throws NonWritableChannelException if not opened for writing
+     * @throws ClosedChannelException if this channel is closed
+     * @throws AsynchronousCloseException if another thread closes it during the write
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error or a misaligned O_DIRECT transfer
+     */
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        ensureOpen();
+        checkWritable();
+        synchronized (positionLock) {
+            int n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = file.write(src, writePosition());
+                if (!append) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        }
+    }
+
+    /**
+     * Writes {@code srcs[offset .. offset + length)} in order at the file position and advances
+     * the position by the count, as {@link FileChannel#write(ByteBuffer[], int, int)}.
+     *
+     * @param srcs   the buffers
+     * @param offset the first buffer to use
+     * @param length how many buffers to use
+     * @return the number of bytes written
+     * @throws IndexOutOfBoundsException if {@code offset} and {@code length} do not fit {@code srcs}
+     * @throws NullPointerException if a buffer in the range is null
+     * @throws IOException as for {@link #write(ByteBuffer)}
+     */
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, srcs.length);
+        ensureOpen();
+        checkWritable();
+        synchronized (positionLock) {
+            long n = 0;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                n = gather(srcs, offset, length, writePosition());
+                if (!append) {
+                    position += n;
+                }
+                return n;
+            } finally {
+                end(n > 0);
+            }
+        }
+    }
+
+    /**
+     * Writes {@code src} at {@code position} without changing the file position, as
+     * {@link FileChannel#write(ByteBuffer, long)}; in {@code APPEND} mode Linux appends whatever
+     * the position, as it does for the JDK.
+     *
+     * @param src      the buffer
+     * @param position the file position, {@code >= 0}
+     * @return the number of bytes written
+     * @throws IllegalArgumentException if {@code position} is negative
+     * @throws IOException as for {@link #write(ByteBuffer)}
+     */
+    @Override
+    public int write(ByteBuffer src, long position) throws IOException {
+        Objects.requireNonNull(src);
+        if (position < 0) {
+            throw new IllegalArgumentException("Negative position");
+        }
+        ensureOpen();
+        checkWritable();
+        int n = 0;
+        try {
+            begin();
+            if (!isOpen()) {
+                return -1;
+            }
+            n = file.write(src, position);
+            return n;
+        } finally {
+            end(n > 0);
+        }
+    }
+
+    /**
+     * Where a relative write goes. In append mode the kernel writes at the end whatever the
+     * offset; O_DIRECT still needs the real end to check its alignment, as the JDK checks it.
+     */
+    private long writePosition() throws IOException {
+        if (!append) {
+            return position;
+        }
+        return direct ? file.size() : 0;
+    }
+
+    /** The gathering write: buffers in order, stopping at the first short write. */
+    private long gather(ByteBuffer[] srcs, int offset, int length, long at) throws IOException {
+        int end = usableRange(srcs, offset, length, false);
+        long total = 0;
+        for (int i = offset; i < end; i++) {
+            ByteBuffer src = srcs[i];
+            if (!src.hasRemaining()) {
+                continue;
+            }
+            try {
+                total += file.write(src, append ? at : at + total);
+            } catch (IOException e) {
+                if (total > 0 && !(e instanceof ClosedChannelException)) {
+                    return total; // a writev that failed part way reports what it transferred
+                }
+                throw e;
+            }
+            if (src.hasRemaining()) {
+                break;
+            }
+        }
+        return total;
+    }
+
+    // ---- position, size, truncate, force ------------------------------------------------------
+
+    /**
+     * {@return the file position; in {@code APPEND} mode the file's size, as the JDK reports it}
+     *
+     * @throws ClosedChannelException if this channel is closed
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public long position() throws IOException {
+        ensureOpen();
+        synchronized (positionLock) {
+            long p = -1;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return 0;
+                }
+                p = append ? file.size() : position;
+                return p;
+            } finally {
+                end(p > -1);
+            }
+        }
+    }
+
+    /**
+     * Sets the file position; a position beyond the end makes a later read return -1 and a later
+     * write extend the file. In {@code APPEND} mode writes still go to the end.
+     *
+     * @param newPosition the new position, {@code >= 0}
+     * @return this channel
+     * @throws IllegalArgumentException if {@code newPosition} is negative
+     * @throws ClosedChannelException if this channel is closed
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public AuraFileChannel position(long newPosition) throws IOException {
+        ensureOpen();
+        if (newPosition < 0) {
+            throw new IllegalArgumentException();
+        }
+        synchronized (positionLock) {
+            boolean completed = false;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return null;
+                }
+                position = newPosition;
+                completed = true;
+                return this;
+            } finally {
+                end(completed);
+            }
+        }
+    }
+
+    /**
+     * {@return the file's current size, from {@code statx} through the ring}
+     *
+     * @throws ClosedChannelException if this channel is closed
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public long size() throws IOException {
+        ensureOpen();
+        synchronized (positionLock) {
+            long s = -1;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return -1;
+                }
+                s = file.size();
+                return s;
+            } finally {
+                end(s > -1);
+            }
+        }
+    }
+
+    /**
+     * Truncates the file to {@code newSize} if it is larger (a larger {@code newSize} changes
+     * nothing) and moves the position back to {@code newSize} if it was beyond, as
+     * {@link FileChannel#truncate(long)}.
+     *
+     * @param newSize the new size, {@code >= 0}
+     * @return this channel
+     * @throws IllegalArgumentException if {@code newSize} is negative
+     * @throws NonWritableChannelException if not opened for writing
+     * @throws ClosedChannelException if this channel is closed
+     * @throws AsynchronousCloseException if another thread closes it meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public AuraFileChannel truncate(long newSize) throws IOException {
+        ensureOpen();
+        if (newSize < 0) {
+            throw new IllegalArgumentException("Negative size");
+        }
+        checkWritable();
+        synchronized (positionLock) {
+            boolean completed = false;
+            try {
+                begin();
+                if (!isOpen()) {
+                    return null;
+                }
+                if (newSize < file.size()) {
+                    onCompanion(true, c -> c.truncate(newSize));
+                }
+                if (position > newSize) {
+                    position = newSize;
+                }
+                completed = true;
+                return this;
+            } finally {
+                end(completed);
+            }
+        }
+    }
+
+    /**
+     * Flushes the file to its device through the ring: {@code fsync}, or {@code fdatasync} when
+     * {@code metaData} is false.
+     *
+     * @param metaData whether metadata must be written too
+     * @throws ClosedChannelException if this channel is closed
+     * @throws AsynchronousCloseException if another thread closes it meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public void force(boolean metaData) throws IOException {
+        ensureOpen();
+        boolean completed = false;
+        try {
+            begin();
+            if (!isOpen()) {
+                return;
+            }
+            file.force(metaData);
+            completed = true;
+        } finally {
+            end(completed);
+        }
+    }
+
+    // ---- transfers --------------------------------------------------------------------------
+
+    /**
+     * Copies up to {@code count} bytes from {@code position} of this file to {@code target},
+     * without changing this channel's position, as {@link FileChannel#transferTo}: reads through
+     * the ring and writes with {@code target.write}.
+     *
+     * @param position the file position to start at, {@code >= 0}
+     * @param count    the most bytes to transfer, {@code >= 0}
+     * @param target   the channel to write to
+     * @return the number of bytes transferred: 0 if {@code position} is beyond the end
+     * @throws IllegalArgumentException if {@code position} or {@code count} is negative
+     * @throws NonReadableChannelException if this channel is not open for reading
+     * @throws NonWritableChannelException if {@code target} is a file channel not open for writing
+     * @throws ClosedChannelException if this channel or {@code target} is closed
+     * @throws AsynchronousCloseException if either is closed by another thread meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: both channels are closed
+     * @throws IOException on an I/O error before any byte was transferred
+     */
+    @Override
+    public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+        ensureOpen();
+        if (!target.isOpen()) {
+            throw new ClosedChannelException();
+        }
+        checkReadable();
+        try {
+            if (target instanceof AuraFileChannel a) {
+                a.checkWritable();
+            } else if (target instanceof FileChannel f) {
+                f.write(ByteBuffer.allocate(0), 0); // NonWritableChannelException up front, as the JDK
+            }
+            if (position < 0 || count < 0) {
+                throw new IllegalArgumentException();
+            }
+            long size = size();
+            if (position > size) {
+                return 0;
+            }
+            // Files that report size 0 (/proc) may still have content: read until end of file.
+            if (size > 0) {
+                count = Math.min(count, size - position);
+            }
+            return copyTo(position, count, target);
+        } catch (ClosedChannelException e) {
+            throw transferFailed(e, target);
+        }
+    }
+
+    private long copyTo(long position, long count, WritableByteChannel target) throws IOException {
+        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, TRANSFER_SIZE));
+        long written = 0;
+        long pos = position;
+        try {
+            while (written < count) {
+                bb.limit((int) Math.min(count - written, TRANSFER_SIZE));
+                int nr = read(bb, pos);
+                if (nr <= 0) {
+                    break;
+                }
+                bb.flip();
+                int nw = target.write(bb);
+                written += nw;
+                if (nw != nr) {
+                    break;
+                }
+                pos += nw;
+                bb.clear();
+            }
+            return written;
+        } catch (IOException e) {
+            if (written > 0) {
+                return written;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Copies up to {@code count} bytes read from {@code src} (from its position, which advances)
+     * into this file at {@code position}, without changing this channel's position, as
+     * {@link FileChannel#transferFrom}.
+     *
+     * @param src      the channel to read from
+     * @param position the file position to write at, {@code >= 0}
+     * @param count    the most bytes to transfer, {@code >= 0}
+     * @return the number of bytes transferred
+     * @throws IllegalArgumentException if {@code position} or {@code count} is negative
+     * @throws NonReadableChannelException if {@code src} is a file channel not open for reading
+     * @throws NonWritableChannelException if this channel is not open for writing
+     * @throws ClosedChannelException if this channel or {@code src} is closed
+     * @throws AsynchronousCloseException if either is closed by another thread meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: both channels are closed
+     * @throws IOException on an I/O error before any byte was transferred
+     */
+    @Override
+    public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        ensureOpen();
+        if (!src.isOpen()) {
+            throw new ClosedChannelException();
+        }
+        try {
+            if (src instanceof AuraFileChannel a) {
+                a.checkReadable();
+            } else if (src instanceof FileChannel f) {
+                f.read(ByteBuffer.allocate(0), 0); // NonReadableChannelException up front, as the JDK
+            }
+            checkWritable();
+            if (position < 0 || count < 0) {
+                throw new IllegalArgumentException();
+            }
+            return copyFrom(src, position, count);
+        } catch (ClosedChannelException e) {
+            throw transferFailed(e, src);
+        }
+    }
+
+    private long copyFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, TRANSFER_SIZE));
+        long written = 0;
+        long pos = position;
+        try {
+            while (written < count) {
+                bb.limit((int) Math.min(count - written, TRANSFER_SIZE));
+                int nr = src.read(bb);
+                if (nr <= 0) {
+                    break;
+                }
+                bb.flip();
+                int nw = write(bb, pos);
+                written += nw;
+                if (nw != nr) {
+                    break;
+                }
+                pos += nw;
+                bb.clear();
+            }
+            return written;
+        } catch (IOException e) {
+            if (written > 0) {
+                return written;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * As the JDK: a channel closed during a transfer is an {@link AsynchronousCloseException}, or
+     * on an interrupt a {@link ClosedByInterruptException} after closing both channels.
+     */
+    private AsynchronousCloseException transferFailed(ClosedChannelException cce, Channel other) {
+        ClosedByInterruptException cbie = null;
+        if (cce instanceof ClosedByInterruptException e) {
+            cbie = e;
+        } else if (Thread.currentThread().isInterrupted()) {
+            cbie = new ClosedByInterruptException();
+        }
+        if (cbie != null) {
+            closeOnFailure(this, cbie);
+            closeOnFailure(other, cbie);
+            return cbie;
+        }
+        if (cce instanceof AsynchronousCloseException ace) {
+            return ace;
+        }
+        AsynchronousCloseException ace = new AsynchronousCloseException();
+        ace.addSuppressed(cce);
+        return ace;
+    }
+
+    private static void closeOnFailure(Channel channel, Exception failure) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    // ---- map and locks: JDK work on the companion channel ----------------------------------
+
+    /**
+     * Maps a region of the file into memory, as {@link FileChannel#map(MapMode, long, long)}
+     * (done by the JDK on this file; the mapping stays valid after this channel is closed).
+     *
+     * @param mode     read-only, read-write or private
+     * @param position where the region starts, {@code >= 0}
+     * @param size     the region's size, {@code 0 .. Integer.MAX_VALUE}
+     * @return the mapped buffer
+     * @throws IllegalArgumentException if {@code position} or {@code size} is negative or too large
+     * @throws NonReadableChannelException if not opened for reading
+     * @throws NonWritableChannelException if {@code mode} writes and the channel does not
+     * @throws ClosedChannelException if this channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("Size exceeds Integer.MAX_VALUE");
+        }
+        Objects.requireNonNull(mode, "Mode is null");
+        ensureOpen();
+        return onCompanion(false, c -> c.map(mode, position, size));
+    }
+
+    /**
+     * Maps a region of the file as a segment of {@code arena}, as
+     * {@link FileChannel#map(MapMode, long, long, Arena)}.
+     *
+     * @param mode   read-only, read-write or private
+     * @param offset where the region starts, {@code >= 0}
+     * @param size   the region's size, {@code >= 0}
+     * @param arena  the arena whose closing unmaps the region
+     * @return the mapped segment
+     * @throws IllegalArgumentException if {@code offset} or {@code size} is negative
+     * @throws IllegalStateException if {@code arena} is closed
+     * @throws NonReadableChannelException if not opened for reading
+     * @throws NonWritableChannelException if {@code mode} writes and the channel does not
+     * @throws ClosedChannelException if this channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public MemorySegment map(MapMode mode, long offset, long size, Arena arena) throws IOException {
+        Objects.requireNonNull(mode, "Mode is null");
+        Objects.requireNonNull(arena, "Arena is null");
+        if (!arena.scope().isAlive()) {
+            throw new IllegalStateException("Already closed");
+        }
+        if (offset < 0) {
+            throw new IllegalArgumentException("Requested bytes offset must be >= 0.");
+        }
+        if (size < 0) {
+            throw new IllegalArgumentException("Requested bytes size must be >= 0.");
+        }
+        ensureOpen();
+        return onCompanion(false, c -> c.map(mode, offset, size, arena));
+    }
+
+    /**
+     * Acquires a lock on a region of the file, waiting for it, as
+     * {@link FileChannel#lock(long, long, boolean)}; {@link FileLock#channel()} is this channel.
+     *
+     * @param position where the region starts, {@code >= 0}
+     * @param size     the region's size, {@code >= 0}; 0 locks to the end of any future size
+     * @param shared   a shared (read) lock rather than an exclusive one
+     * @return the lock
+     * @throws IllegalArgumentException if {@code position} or {@code size} is negative
+     * @throws NonReadableChannelException if {@code shared} and not opened for reading
+     * @throws NonWritableChannelException if exclusive and not opened for writing
+     * @throws java.nio.channels.OverlappingFileLockException if this JVM already holds or waits
+     *         for an overlapping lock on the file
+     * @throws ClosedChannelException if this channel is closed
+     * @throws AsynchronousCloseException if another thread closes it while waiting
+     * @throws FileLockInterruptionException if the thread is interrupted while waiting: the
+     *         channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public FileLock lock(long position, long size, boolean shared) throws IOException {
+        checkLockable(shared);
+        return new AuraFileLock(this, onCompanion(false, c -> c.lock(position, size, shared)));
+    }
+
+    /**
+     * Tries to lock a region of the file without waiting, as
+     * {@link FileChannel#tryLock(long, long, boolean)}.
+     *
+     * @param position where the region starts, {@code >= 0}
+     * @param size     the region's size, {@code >= 0}; 0 locks to the end of any future size
+     * @param shared   a shared (read) lock rather than an exclusive one
+     * @return the lock, or null if another process holds an overlapping one
+     * @throws IllegalArgumentException if {@code position} or {@code size} is negative
+     * @throws NonReadableChannelException if {@code shared} and not opened for reading
+     * @throws NonWritableChannelException if exclusive and not opened for writing
+     * @throws java.nio.channels.OverlappingFileLockException if this JVM already holds or waits
+     *         for an overlapping lock on the file
+     * @throws ClosedChannelException if this channel is closed
+     * @throws IOException on an I/O error
+     */
+    @Override
+    public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+        checkLockable(shared);
+        FileLock lock = onCompanion(false, c -> c.tryLock(position, size, shared));
+        return lock == null ? null : new AuraFileLock(this, lock);
+    }
+
+    private void checkLockable(boolean shared) throws ClosedChannelException {
+        ensureOpen();
+        if (shared && !readable) {
+            throw new NonReadableChannelException();
+        }
+        if (!shared && !writable) {
+            throw new NonWritableChannelException();
+        }
+    }
+
+    /** Work the JDK does on this file through the companion channel. */
+    @FunctionalInterface
+    private interface CompanionWork<T> {
+        T on(FileChannel companion) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on the companion channel. An interrupt during it closes the companion
+     * (the JDK's own machinery); this channel then closes too, as a {@code FileChannel} would.
+     * Inside this channel's begin/end ({@code withinBlocking}) the enclosing {@code end} then
+     * throws {@link ClosedByInterruptException}; outside, the JDK's exception stays
+     * ({@code FileLockInterruptionException} from {@code lock}). When this channel was closed
+     * under the call, the companion's {@code ClosedChannelException} becomes an asynchronous close.
+     */
+    private <T> T onCompanion(boolean withinBlocking, CompanionWork<T> work) throws IOException {
+        try {
+            return work.on(companion.get());
+        } catch (ClosedByInterruptException | FileLockInterruptionException e) {
+            // The companion's end() replaced this channel's interrupt registration. begin() on an
+            // interrupted thread registers it again, which closes this channel and marks the
+            // thread as its interrupter.
+            begin();
+            if (!withinBlocking) {
+                try {
+                    end(false);
+                } catch (ClosedByInterruptException expected) {
+                    e.addSuppressed(expected); // the companion's exception is the one the JDK throws
+                }
+            }
+            throw e;
+        } catch (AsynchronousCloseException e) {
+            throw e;
+        } catch (ClosedChannelException e) {
+            if (isOpen()) {
+                throw e;
+            }
+            AsynchronousCloseException ace = new AsynchronousCloseException();
+            ace.addSuppressed(e);
+            throw ace;
+        }
+    }
+
+    // ---- state ------------------------------------------------------------------------------
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (!isOpen()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private void checkReadable() {
+        if (!readable) {
+            throw new NonReadableChannelException();
+        }
+    }
+
+    private void checkWritable() {
+        if (!writable) {
+            throw new NonWritableChannelException();
+        }
+    }
+
+    /** {@return the file under this channel} */
+    AuraFile file() {
+        return file;
+    }
+
+    /** {@return the engine serving this channel} */
+    public Engine engine() {
+        return file.engine();
+    }
+
+    /**
+     * Closes the companion channel (releasing and invalidating this channel's locks), then the
+     * file: its requests still in the kernel are cancelled and their threads get
+     * {@link AsynchronousCloseException} (or {@link ClosedByInterruptException} when an interrupt
+     * caused the close); returns once no thread uses the descriptor and it is closed.
+     *
+     * @throws IOException if closing either fails
+     */
+    @Override
+    protected void implCloseChannel() throws IOException {
+        IOException failure = null;
+        try {
+            companion.close();
+        } catch (IOException e) {
+            failure = e;
+        }
+        try {
+            file.close();
+        } catch (IOException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
+        cleanable.clean(); // deregisters; its close of the already closed file does nothing
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "AuraFileChannel[" + file.path() + (isOpen() ? "" : ", closed") + "]";
+    }
+}

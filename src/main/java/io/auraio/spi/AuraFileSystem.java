@@ -1,0 +1,130 @@
+package io.auraio.spi;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.FileSystem;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.nio.file.ProviderMismatchException;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The platform's default file system with {@link AuraFileSystemProvider} as its provider: its
+ * paths are {@link AuraPath}s, so that the JDK's static helpers ({@code FileChannel.open},
+ * {@code Files.*}), which find the provider through the path, reach the Aura provider.
+ */
+final class AuraFileSystem extends FileSystem {
+    private final AuraFileSystemProvider provider;
+    private final FileSystem delegate;
+
+    AuraFileSystem(AuraFileSystemProvider provider, FileSystem delegate) {
+        this.provider = provider;
+        this.delegate = delegate;
+    }
+
+    /** {@return {@code path} as a path of this file system; null stays null} */
+    Path wrap(Path path) {
+        if (path == null || path instanceof AuraPath) {
+            return path;
+        }
+        return new AuraPath(this, path);
+    }
+
+    /**
+     * {@return the platform path for {@code path}}: a path of this file system, or already one of
+     * the platform's (watch keys and events hand those out)
+     *
+     * @throws ProviderMismatchException for a path of any other file system
+     */
+    Path unwrap(Path path) {
+        if (path instanceof AuraPath a) {
+            if (a.getFileSystem() != this) {
+                throw new ProviderMismatchException();
+            }
+            return a.delegate();
+        }
+        if (path.getFileSystem() == delegate) {
+            return path;
+        }
+        throw new ProviderMismatchException();
+    }
+
+    /** {@return the platform path, or {@code path} itself when it belongs to another provider} */
+    Path unwrapIfOurs(Path path) {
+        return path instanceof AuraPath a && a.getFileSystem() == this ? a.delegate() : path;
+    }
+
+    @Override
+    public AuraFileSystemProvider provider() {
+        return provider;
+    }
+
+    @Override
+    public void close() throws IOException {
+        delegate.close();
+    }
+
+    @Override
+    public boolean isOpen() {
+        return delegate.isOpen();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return delegate.isReadOnly();
+    }
+
+    @Override
+    public String getSeparator() {
+        return delegate.getSeparator();
+    }
+
+    @Override
+    public Iterable<Path> getRootDirectories() {
+        List<Path> roots = new ArrayList<>();
+        for (Path root : delegate.getRootDirectories()) {
+            roots.add(wrap(root));
+        }
+        return roots;
+    }
+
+    @Override
+    public Iterable<FileStore> getFileStores() {
+        return delegate.getFileStores();
+    }
+
+    @Override
+    public Set<String> supportedFileAttributeViews() {
+        return delegate.supportedFileAttributeViews();
+    }
+
+    @Override
+    public Path getPath(String first, String... more) {
+        return wrap(delegate.getPath(first, more));
+    }
+
+    @Override
+    public PathMatcher getPathMatcher(String syntaxAndPattern) {
+        PathMatcher matcher = delegate.getPathMatcher(syntaxAndPattern);
+        return path -> matcher.matches(unwrapIfOurs(path));
+    }
+
+    @Override
+    public UserPrincipalLookupService getUserPrincipalLookupService() {
+        return delegate.getUserPrincipalLookupService();
+    }
+
+    @Override
+    public WatchService newWatchService() throws IOException {
+        return delegate.newWatchService();
+    }
+
+    @Override
+    public String toString() {
+        return delegate.toString();
+    }
+}

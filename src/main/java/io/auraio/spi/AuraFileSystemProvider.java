@@ -1,0 +1,382 @@
+package io.auraio.spi;
+
+import io.auraio.AuraFileChannel;
+import io.auraio.AuraIO;
+import io.auraio.AuraIOException;
+import io.auraio.Engine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessMode;
+import java.nio.file.CopyOption;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.FileSystem;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileAttributeView;
+import java.nio.file.spi.FileSystemProvider;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * A {@code file:} file system provider that opens files as {@link AuraFileChannel}s and delegates
+ * everything else to the platform's provider: installed as the JVM's default provider, it sends
+ * {@code FileChannel.open}, {@code Files.newByteChannel}, {@code Files.readAllBytes},
+ * {@code Files.write}, {@code Files.newInputStream}/{@code newOutputStream} and everything built
+ * on them through io_uring with no change to the application.
+ *
+ * <pre>{@code
+ * java -Djava.nio.file.spi.DefaultFileSystemProvider=io.auraio.spi.AuraFileSystemProvider \
+ *      --enable-native-access=ALL-UNNAMED -cp app.jar:auraio.jar app.Main
+ * }</pre>
+ *
+ * <p>The JDK instantiates the class named by that property with the platform provider as the
+ * one argument (see {@link java.nio.file.FileSystems#getDefault()}), then asks it for the
+ * {@code file:///} file system. That file system is the platform's wrapped so that its paths
+ * report this provider: the JDK finds a path's provider through
+ * {@code path.getFileSystem().provider()}, and the platform's own paths would lead back to the
+ * platform provider.
+ *
+ * <p>The provider is created very early, possibly before {@code main}: its constructor touches
+ * neither io_uring nor the default engine. The {@linkplain AuraIO#defaultEngine() default engine}
+ * is created when the first channel is opened; files opened while it is being created, and all
+ * files when io_uring cannot be used here ({@link AuraIO#isAvailable()}), are opened by the
+ * platform provider, so the JVM keeps working without io_uring.
+ *
+ * <p>Thread-safe. Paths of other providers given to any method are refused with
+ * {@link java.nio.file.ProviderMismatchException}, as the platform provider refuses them. Watch
+ * keys and watch events report the platform's paths; {@code resolve} and the other path
+ * operations of this provider's paths accept them.
+ */
+public final class AuraFileSystemProvider extends FileSystemProvider {
+    private static final System.Logger LOG = System.getLogger(AuraFileSystemProvider.class.getName());
+
+    private final FileSystemProvider platform;
+    private final AuraFileSystem fileSystem;
+    private final Object engineLock = new Object();
+    private volatile Engine engine;
+    /** Set when io_uring cannot be used: every channel is then the platform's. */
+    private volatile boolean platformOnly;
+    private Thread creatingEngine; // guarded by engineLock
+
+    /**
+     * Wraps {@code platform}, as the JDK does when this class is named by
+     * {@code -Djava.nio.file.spi.DefaultFileSystemProvider}.
+     *
+     * @param platform the provider to delegate to: the platform's default provider (or the
+     *                 previous one in the property's list)
+     * @throws NullPointerException if {@code platform} is null
+     * @throws IllegalArgumentException if {@code platform}'s scheme is not {@code file}
+     */
+    public AuraFileSystemProvider(FileSystemProvider platform) {
+        this.platform = Objects.requireNonNull(platform, "platform");
+        if (!"file".equalsIgnoreCase(platform.getScheme())) {
+            throw new IllegalArgumentException("not a file: provider: " + platform.getScheme());
+        }
+        this.fileSystem = new AuraFileSystem(this, platform.getFileSystem(URI.create("file:///")));
+    }
+
+    /** {@return the engine for new channels, or null while it is created or when io_uring is unusable} */
+    private Engine engine() {
+        Engine e = engine;
+        if (e != null || platformOnly) {
+            return e;
+        }
+        synchronized (engineLock) {
+            if (engine != null || platformOnly || creatingEngine == Thread.currentThread()) {
+                // The last case: a file opened while this thread creates the engine goes to the platform.
+                return engine;
+            }
+            creatingEngine = Thread.currentThread();
+            try {
+                if (AuraIO.isAvailable()) {
+                    engine = AuraIO.defaultEngine();
+                } else {
+                    platformOnly = true;
+                    LOG.log(System.Logger.Level.WARNING, "io_uring unavailable, files are opened by the platform: "
+                            + AuraIO.unavailabilityCause().orElse(""));
+                }
+            } catch (AuraIOException failure) {
+                platformOnly = true;
+                LOG.log(System.Logger.Level.WARNING, "the default engine cannot be created, files are opened by"
+                        + " the platform", failure);
+            } finally {
+                creatingEngine = null;
+            }
+            return engine;
+        }
+    }
+
+    // ---- channels: through io_uring --------------------------------------------------------
+
+    /**
+     * Opens {@code path} as an {@link AuraFileChannel} on the default engine (or the platform's
+     * channel when io_uring cannot be used), with {@link FileChannel#open(Path, Set, FileAttribute...)}'s
+     * rules.
+     *
+     * @param path    the file
+     * @param options the open options
+     * @param attrs   {@code posix:permissions} to set when the file is created
+     * @return the open channel
+     * @throws IOException as {@link AuraFileChannel#open(Engine, Path, Set, FileAttribute...)}
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is of another provider
+     */
+    @Override
+    public FileChannel newFileChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+            throws IOException {
+        Path file = fileSystem.unwrap(path);
+        Engine e = engine();
+        return e == null ? platform.newFileChannel(file, options, attrs) : AuraFileChannel.open(e, file, options, attrs);
+    }
+
+    /**
+     * As {@link #newFileChannel(Path, Set, FileAttribute...)}.
+     *
+     * @param path    the file
+     * @param options the open options
+     * @param attrs   {@code posix:permissions} to set when the file is created
+     * @return the open channel
+     * @throws IOException as {@link #newFileChannel(Path, Set, FileAttribute...)}
+     */
+    @Override
+    public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+            throws IOException {
+        return newFileChannel(path, options, attrs);
+    }
+
+    /**
+     * Opens an input stream on an {@link AuraFileChannel}, as
+     * {@link FileSystemProvider#newInputStream} does on a JDK channel: the stream is not closed by
+     * an interrupt status already set when it is read (the JDK's streams are uninterruptible).
+     *
+     * @param path    the file
+     * @param options open options; not {@code APPEND} or {@code WRITE}
+     * @return the stream
+     * @throws UnsupportedOperationException if {@code APPEND} or {@code WRITE} is given
+     * @throws IOException as {@link #newFileChannel(Path, Set, FileAttribute...)}
+     */
+    @Override
+    public InputStream newInputStream(Path path, OpenOption... options) throws IOException {
+        if (engine() == null) {
+            return platform.newInputStream(fileSystem.unwrap(path), options);
+        }
+        for (OpenOption option : options) {
+            if (option == StandardOpenOption.APPEND || option == StandardOpenOption.WRITE) {
+                throw new UnsupportedOperationException("'" + option + "' not allowed");
+            }
+        }
+        return Channels.newInputStream(shielded(newByteChannel(path, new HashSet<>(Arrays.asList(options)))));
+    }
+
+    /**
+     * Opens an output stream on an {@link AuraFileChannel}, as
+     * {@link FileSystemProvider#newOutputStream} does on a JDK channel (by default
+     * {@code CREATE}, {@code TRUNCATE_EXISTING}, {@code WRITE}); like the JDK's, the stream is not
+     * closed by an interrupt status already set when it is written.
+     *
+     * @param path    the file
+     * @param options open options; not {@code READ}
+     * @return the stream
+     * @throws IllegalArgumentException if {@code READ} is given
+     * @throws IOException as {@link #newFileChannel(Path, Set, FileAttribute...)}
+     */
+    @Override
+    public OutputStream newOutputStream(Path path, OpenOption... options) throws IOException {
+        if (engine() == null) {
+            return platform.newOutputStream(fileSystem.unwrap(path), options);
+        }
+        Set<OpenOption> set = new HashSet<>();
+        if (options.length == 0) {
+            set.addAll(List.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE));
+        } else {
+            for (OpenOption option : options) {
+                if (option == StandardOpenOption.READ) {
+                    throw new IllegalArgumentException("READ not allowed");
+                }
+                set.add(Objects.requireNonNull(option));
+            }
+            set.add(StandardOpenOption.WRITE);
+        }
+        return Channels.newOutputStream(shielded(newByteChannel(path, set)));
+    }
+
+    /** Channels are AuraFileChannels but for a file opened while the engine starts, which stays the platform's. */
+    private static SeekableByteChannel shielded(SeekableByteChannel channel) {
+        return channel instanceof AuraFileChannel ? new InterruptShieldedChannel(channel) : channel;
+    }
+
+    // ---- the file system and its paths -------------------------------------------------------
+
+    /** {@return {@code "file"}} */
+    @Override
+    public String getScheme() {
+        return platform.getScheme();
+    }
+
+    /**
+     * As the platform provider: the {@code file:} file system always exists.
+     *
+     * @param uri the URI
+     * @param env ignored
+     * @return never
+     * @throws java.nio.file.FileSystemAlreadyExistsException always, for a valid {@code file:///} URI
+     * @throws IOException as the platform provider
+     */
+    @Override
+    public FileSystem newFileSystem(URI uri, Map<String, ?> env) throws IOException {
+        return platform.newFileSystem(uri, env);
+    }
+
+    /**
+     * {@return this provider's file system: the platform's with paths that report this provider}
+     *
+     * @param uri {@code file:///}
+     * @throws IllegalArgumentException if the platform provider refuses {@code uri}
+     */
+    @Override
+    public FileSystem getFileSystem(URI uri) {
+        platform.getFileSystem(uri);
+        return fileSystem;
+    }
+
+    /**
+     * {@return the path of this provider's file system for a {@code file:} URI}
+     *
+     * @param uri the URI
+     * @throws IllegalArgumentException if the platform provider refuses {@code uri}
+     */
+    @Override
+    public Path getPath(URI uri) {
+        return fileSystem.wrap(platform.getPath(uri));
+    }
+
+    // ---- everything else: the platform provider on the platform's paths ---------------------------
+
+    @Override
+    public AsynchronousFileChannel newAsynchronousFileChannel(Path path, Set<? extends OpenOption> options,
+            ExecutorService executor, FileAttribute<?>... attrs) throws IOException {
+        return platform.newAsynchronousFileChannel(fileSystem.unwrap(path), options, executor, attrs);
+    }
+
+    @Override
+    public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
+            throws IOException {
+        Objects.requireNonNull(filter, "filter");
+        DirectoryStream.Filter<Path> platformFilter = entry -> filter.accept(fileSystem.wrap(entry));
+        return new AuraDirectoryStream(fileSystem, platform.newDirectoryStream(fileSystem.unwrap(dir), platformFilter));
+    }
+
+    @Override
+    public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
+        platform.createDirectory(fileSystem.unwrap(dir), attrs);
+    }
+
+    @Override
+    public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
+        platform.createSymbolicLink(fileSystem.unwrap(link), fileSystem.unwrap(target), attrs);
+    }
+
+    @Override
+    public void createLink(Path link, Path existing) throws IOException {
+        platform.createLink(fileSystem.unwrap(link), fileSystem.unwrap(existing));
+    }
+
+    @Override
+    public void delete(Path path) throws IOException {
+        platform.delete(fileSystem.unwrap(path));
+    }
+
+    @Override
+    public boolean deleteIfExists(Path path) throws IOException {
+        return platform.deleteIfExists(fileSystem.unwrap(path));
+    }
+
+    @Override
+    public Path readSymbolicLink(Path link) throws IOException {
+        return fileSystem.wrap(platform.readSymbolicLink(fileSystem.unwrap(link)));
+    }
+
+    @Override
+    public void copy(Path source, Path target, CopyOption... options) throws IOException {
+        platform.copy(fileSystem.unwrap(source), fileSystem.unwrap(target), options);
+    }
+
+    @Override
+    public void move(Path source, Path target, CopyOption... options) throws IOException {
+        platform.move(fileSystem.unwrap(source), fileSystem.unwrap(target), options);
+    }
+
+    @Override
+    public boolean isSameFile(Path path, Path path2) throws IOException {
+        return platform.isSameFile(fileSystem.unwrap(path), fileSystem.unwrapIfOurs(path2));
+    }
+
+    @Override
+    public boolean isHidden(Path path) throws IOException {
+        return platform.isHidden(fileSystem.unwrap(path));
+    }
+
+    @Override
+    public FileStore getFileStore(Path path) throws IOException {
+        return platform.getFileStore(fileSystem.unwrap(path));
+    }
+
+    @Override
+    public void checkAccess(Path path, AccessMode... modes) throws IOException {
+        platform.checkAccess(fileSystem.unwrap(path), modes);
+    }
+
+    @Override
+    public <V extends FileAttributeView> V getFileAttributeView(Path path, Class<V> type, LinkOption... options) {
+        return platform.getFileAttributeView(fileSystem.unwrap(path), type, options);
+    }
+
+    @Override
+    public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
+            throws IOException {
+        return platform.readAttributes(fileSystem.unwrap(path), type, options);
+    }
+
+    @Override
+    public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options)
+            throws IOException {
+        return platform.readAttributes(fileSystem.unwrap(path), attributes, options);
+    }
+
+    @Override
+    public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
+        platform.setAttribute(fileSystem.unwrap(path), attribute, value, options);
+    }
+
+    @Override
+    public boolean exists(Path path, LinkOption... options) {
+        return platform.exists(fileSystem.unwrap(path), options);
+    }
+
+    @Override
+    public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
+            throws IOException {
+        return platform.readAttributesIfExists(fileSystem.unwrap(path), type, options);
+    }
+
+    @Override
+    public String toString() {
+        return "AuraFileSystemProvider[" + platform + "]";
+    }
+}

@@ -1,0 +1,222 @@
+package io.auraio.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.AuraFileChannel;
+import io.auraio.AuraIO;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.ProviderMismatchException;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@link AuraFileSystemProvider} in this JVM, constructed around the platform provider as the JDK
+ * does: its file system's paths lead back to it, channels are {@link AuraFileChannel}s, and every
+ * other operation is the platform's on the same files.
+ */
+@ExtendWith(IoUringAvailable.class)
+class AuraFileSystemProviderTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private AuraFileSystemProvider provider;
+    private FileSystem fs;
+    /** The test directory as a path of the provider's file system. */
+    private Path root;
+
+    @BeforeEach
+    void createProvider() {
+        provider = new AuraFileSystemProvider(FileSystems.getDefault().provider());
+        fs = provider.getFileSystem(URI.create("file:///"));
+        root = fs.getPath(dir.path().toAbsolutePath().toString());
+    }
+
+    @Test
+    void theFileSystemAndItsPathsReportTheProvider() {
+        assertThat(provider.getScheme()).isEqualTo("file");
+        assertThat(fs.provider()).isSameAs(provider);
+        assertThat(root.getFileSystem()).isSameAs(fs);
+        assertThat(provider.getPath(root.toUri()).getFileSystem()).isSameAs(fs);
+        assertThat(provider.getPath(root.toUri())).isEqualTo(root);
+        assertThat(fs.getRootDirectories()).allSatisfy(r -> assertThat(r.getFileSystem()).isSameAs(fs));
+        assertThat(fs.getSeparator()).isEqualTo("/");
+        assertThat(fs.supportedFileAttributeViews()).contains("basic", "posix");
+        assertThatThrownBy(() -> provider.getFileSystem(URI.create("jar:file:///x.jar!/")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new AuraFileSystemProvider(null)).isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
+    void pathOperationsBehaveAsThePlatformsAndStayInTheFileSystem() {
+        Path p = fs.getPath("a", "b", "..", "c.txt");
+        Path platform = Path.of("a", "b", "..", "c.txt");
+        assertThat(p.toString()).isEqualTo(platform.toString());
+        assertThat(p.getNameCount()).isEqualTo(4);
+        assertThat(p.getFileName().toString()).isEqualTo("c.txt");
+        assertThat(p.getParent().getFileSystem()).isSameAs(fs);
+        assertThat(p.normalize().toString()).isEqualTo("a/c.txt");
+        assertThat(p.normalize().getFileSystem()).isSameAs(fs);
+        assertThat(p.isAbsolute()).isFalse();
+        assertThat(p.getRoot()).isNull();
+        assertThat(p.toAbsolutePath().getFileSystem()).isSameAs(fs);
+        assertThat(p.subpath(1, 3).toString()).isEqualTo("b/..");
+        assertThat(p.startsWith(fs.getPath("a"))).isTrue();
+        assertThat(p.startsWith("a/b")).isTrue();
+        assertThat(p.endsWith(fs.getPath("c.txt"))).isTrue();
+        assertThat(p.startsWith(platform)).isFalse(); // another provider's path is never a prefix
+        assertThat(root.resolve("x").resolve(fs.getPath("y")).toString()).isEqualTo(root + "/x/y");
+        assertThat(root.relativize(root.resolve("x/y")).toString()).isEqualTo("x/y");
+        assertThat(root.resolve("x").compareTo(root.resolve("y"))).isNegative();
+        assertThat(fs.getPath("q")).isEqualTo(fs.getPath("q")).hasSameHashCodeAs(fs.getPath("q"));
+        assertThat(fs.getPath("q")).isNotEqualTo(Path.of("q"));
+        assertThat(root.resolve("f").toFile().getPath()).isEqualTo(dir.path().toAbsolutePath() + "/f");
+        assertThat(fs.getPathMatcher("glob:*.txt").matches(fs.getPath("c.txt"))).isTrue();
+        List<String> names = new ArrayList<>();
+        p.forEach(n -> names.add(n.toString()));
+        assertThat(names).containsExactly("a", "b", "..", "c.txt");
+    }
+
+    @Test
+    void pathsOfOtherFileSystemsAreRefused() throws IOException {
+        try (FileSystem zip = FileSystems.newFileSystem(dir.resolve("z.zip"), Map.of("create", "true"))) {
+            Path foreign = zip.getPath("/a");
+            assertThatThrownBy(() -> root.resolve(foreign)).isInstanceOf(ProviderMismatchException.class);
+            assertThatThrownBy(() -> provider.newFileChannel(foreign, Set.of())).isInstanceOf(ProviderMismatchException.class);
+            assertThatThrownBy(() -> provider.delete(foreign)).isInstanceOf(ProviderMismatchException.class);
+            assertThat(provider.isSameFile(root, foreign)).isFalse();
+        }
+    }
+
+    @Test
+    void channelsAreAuraFileChannelsOnTheDefaultEngine() throws IOException {
+        Path file = root.resolve("data");
+        long before = AuraIO.defaultEngine().stats().opsCompleted();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            assertThat(ch).isInstanceOf(AuraFileChannel.class);
+            assertThat(((AuraFileChannel) ch).engine()).isSameAs(AuraIO.defaultEngine());
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        }
+        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+            assertThat(ch).isInstanceOf(AuraFileChannel.class);
+            assertThat(ch.size()).isEqualTo(3);
+        }
+        Files.write(file, new byte[] {4, 5}, StandardOpenOption.APPEND);
+        assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3, 4, 5);
+        assertThat(AuraIO.defaultEngine().stats().opsCompleted()).isGreaterThan(before);
+        Path temp = Files.createTempFile(root, "t", ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(temp))).isEqualTo("rw-------");
+    }
+
+    @Test
+    void streamsIgnoreAnInterruptStatusAlreadySetAsTheJdksDo() throws IOException {
+        Path file = root.resolve("s");
+        Thread.currentThread().interrupt();
+        try {
+            try (var out = Files.newOutputStream(file)) {
+                out.write(new byte[] {1, 2, 3});
+            }
+            try (var in = Files.newInputStream(file)) {
+                assertThat(in.readAllBytes()).containsExactly(1, 2, 3);
+            }
+            assertThat(Files.readAllLines(file, java.nio.charset.StandardCharsets.ISO_8859_1)).hasSize(1);
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThatThrownBy(() -> Files.newInputStream(file, StandardOpenOption.WRITE))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> Files.newOutputStream(file, StandardOpenOption.READ))
+                .isInstanceOf(IllegalArgumentException.class);
+        try (var out = Files.newOutputStream(file, StandardOpenOption.APPEND)) {
+            out.write(4);
+        }
+        assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void watchServicesWorkOnThePathsAndTheirEventsResolveAgainstThem() throws Exception {
+        try (WatchService watcher = fs.newWatchService()) {
+            root.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+            Files.writeString(root.resolve("new.txt"), "x");
+            WatchKey key = watcher.poll(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS);
+            assertThat(key).as("a watch key within %s", TestSupport.HANG).isNotNull();
+            Path created = (Path) key.pollEvents().getFirst().context();
+            assertThat(created.toString()).isEqualTo("new.txt");
+            Path resolved = root.resolve(created);
+            assertThat(resolved.getFileSystem()).isSameAs(fs);
+            assertThat(Files.readString(resolved)).isEqualTo("x");
+        }
+    }
+
+    @Test
+    void directoryStreamsListPathsOfTheFileSystem() throws IOException {
+        Files.createDirectory(root.resolve("d"));
+        Files.writeString(root.resolve("d/one.txt"), "1");
+        Files.writeString(root.resolve("d/two.bin"), "2");
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve("d"), "*.txt")) {
+            List<Path> list = new ArrayList<>();
+            entries.forEach(list::add);
+            assertThat(list).containsExactly(root.resolve("d/one.txt"));
+            assertThat(list.getFirst().getFileSystem()).isSameAs(fs);
+        }
+        try (var walk = Files.walk(root)) {
+            assertThat(walk.filter(Files::isRegularFile).count()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void otherOperationsAreThePlatformsOnTheSameFiles() throws IOException {
+        Path a = Files.writeString(root.resolve("a"), "hello");
+        Path link = Files.createSymbolicLink(root.resolve("link"), a);
+        assertThat(Files.readSymbolicLink(link)).isEqualTo(a);
+        assertThat(Files.readSymbolicLink(link).getFileSystem()).isSameAs(fs);
+        assertThat(Files.isSymbolicLink(link)).isTrue();
+        assertThat(Files.isSameFile(link, a)).isTrue();
+        Files.createLink(root.resolve("hard"), a);
+        assertThat(Files.readString(root.resolve("hard"))).isEqualTo("hello");
+        Files.copy(a, root.resolve("b"));
+        Files.move(root.resolve("b"), root.resolve("c"), StandardCopyOption.ATOMIC_MOVE);
+        assertThat(Files.exists(root.resolve("b"))).isFalse();
+        assertThat(Files.readString(root.resolve("c"))).isEqualTo("hello");
+        assertThat(Files.size(a)).isEqualTo(5);
+        assertThat(Files.readAttributes(a, BasicFileAttributes.class).isRegularFile()).isTrue();
+        assertThat(Files.readAttributes(a, "size")).containsEntry("size", 5L);
+        Files.setPosixFilePermissions(a, PosixFilePermissions.fromString("r--r-----"));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a))).isEqualTo("r--r-----");
+        assertThat(Files.isHidden(root.resolve(".x"))).isTrue();
+        assertThat(Files.getFileStore(a)).isEqualTo(Files.getFileStore(dir.path()));
+        assertThat(Files.exists(link, LinkOption.NOFOLLOW_LINKS)).isTrue();
+        assertThat(Files.deleteIfExists(root.resolve("c"))).isTrue();
+        Files.delete(link);
+        assertThat(Files.notExists(link)).isTrue();
+    }
+}
