@@ -246,7 +246,8 @@ public final class AuraFiles {
      * @param csq     the text
      * @param options as for {@link #write(Path, byte[], OpenOption...)}
      * @return {@code path}
-     * @throws MalformedInputException if {@code csq} is not valid UTF-16 (a lone surrogate); nothing is written
+     * @throws UnmappableCharacterException if {@code csq} is not valid UTF-16 (a lone surrogate), as
+     *         {@code Files} reports it; nothing is written
      * @throws IOException as for {@link #write(Path, byte[], OpenOption...)}
      */
     public static Path writeString(Path path, CharSequence csq, OpenOption... options) throws IOException {
@@ -263,7 +264,8 @@ public final class AuraFiles {
      * @param charset the charset to encode it in
      * @param options as for {@link #write(Path, byte[], OpenOption...)}
      * @return {@code path}
-     * @throws MalformedInputException if {@code csq} is malformed (a lone surrogate)
+     * @throws MalformedInputException if {@code csq} is malformed (a lone surrogate), except in
+     *         UTF-8, ISO-8859-1 and US-ASCII, where {@code Files} reports it as unmappable
      * @throws UnmappableCharacterException if a character has no encoding in {@code charset}
      * @throws CharacterCodingException on another encoding error
      * @throws IOException as for {@link #write(Path, byte[], OpenOption...)}
@@ -273,10 +275,23 @@ public final class AuraFiles {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(csq, "csq");
         Objects.requireNonNull(charset, "charset");
-        ByteBuffer encoded = charset.newEncoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)
-                .encode(CharBuffer.wrap(csq));
+        ByteBuffer encoded;
+        try {
+            encoded = charset.newEncoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .encode(CharBuffer.wrap(csq));
+        } catch (MalformedInputException e) {
+            // Files.writeString encodes these three charsets with String's own coder, which calls a
+            // lone surrogate unmappable rather than malformed: answer as it does.
+            if (charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.ISO_8859_1)
+                    || charset.equals(StandardCharsets.US_ASCII)) {
+                UnmappableCharacterException unmappable = new UnmappableCharacterException(e.getInputLength());
+                unmappable.initCause(e);
+                throw unmappable;
+            }
+            throw e;
+        }
         byte[] bytes = new byte[encoded.remaining()];
         encoded.get(bytes);
         return write(path, bytes, options);

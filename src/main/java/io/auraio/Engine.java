@@ -84,9 +84,20 @@ public final class Engine implements AutoCloseable {
                     : "cannot set up an io_uring: ";
             throw new AuraIOException(what + e.getMessage() + likelyCause(e.errno()), e.errno(), e);
         } catch (LinkageError | IllegalArgumentException e) {
-            throw new AuraIOException("io_uring is unavailable: liburing.so.2 cannot be loaded ("
-                    + IoEngine.loadFailure(e) + "); install liburing2 (liburing 2.3 or later)", Errno.ENOSYS, e);
+            throw liburingUnavailable(e);
+        } catch (IllegalStateException e) {
+            // liburing is first loaded on a ring's poller thread, whose failure arrives wrapped.
+            if (e.getCause() instanceof LinkageError || e.getCause() instanceof IllegalArgumentException) {
+                throw liburingUnavailable(e.getCause());
+            }
+            throw e;
         }
+    }
+
+    private static AuraIOException liburingUnavailable(Throwable failure) {
+        return new AuraIOException("io_uring is unavailable: liburing.so.2 cannot be loaded ("
+                + IoEngine.loadFailure(failure) + "); install liburing2 (liburing 2.3 or later)", Errno.ENOSYS,
+                failure);
     }
 
     /** What usually makes io_uring_setup fail with {@code errno}, for the message a user reads. */
