@@ -67,7 +67,8 @@ import java.util.concurrent.locks.LockSupport;
  * (positions, end of file, {@code readFully}/{@code writeFully}, {@code force}, {@code size}, the
  * exceptions, close and interrupt behaviour) with these differences: a blocked read or write holds
  * its carrier thread as {@code FileChannel} does, and an interrupt takes effect when the transfer
- * ends rather than cancelling it; I/O errors are still {@link AuraIOException}s with the errno where
+ * ends rather than cancelling it ({@link Thread#interrupt()} itself returns only then, as with
+ * {@code FileChannel}); I/O errors are still {@link AuraIOException}s with the errno where
  * the JDK's message names one; with {@code DIRECT} the alignment is the file store's block size
  * ({@link java.nio.file.FileStore#getBlockSize()}), which {@code FileChannel} requires; {@link #fd()}
  * and {@link #engine()} throw {@link UnsupportedOperationException}, as there is no descriptor the

@@ -13,6 +13,8 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.testing.Direct;
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.EOFException;
@@ -21,6 +23,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonReadableChannelException;
@@ -205,6 +208,68 @@ class FallbackContractTest {
         assertThat(stillInterrupted.get()).isTrue();
         assertThat(f.isOpen()).isFalse();
         assertThatThrownBy(() -> f.read(ByteBuffer.allocate(1), 0)).isInstanceOf(ClosedChannelException.class);
+    }
+
+    @Test
+    void closeFromAnotherThreadWaitsForABlockedReaderThenRefusesEverything() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("FallbackContractTest")) {
+            Path file = fs.path("blocked");
+            Files.write(file, new byte[4096]);
+            AuraFile f = AuraFile.open(file, READ);
+            fs.hangReads(file);
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    outcome.set(f.read(ByteBuffer.allocate(4096), 0));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            fs.awaitBlockedReads(1);
+            AtomicReference<Throwable> closeFailure = new AtomicReference<>();
+            Thread closer = Thread.ofPlatform().start(() -> closeFailure.set(catchThrowable(f::close)));
+            TestSupport.awaitCondition("the file is marked closed", () -> !f.isOpen());
+            assertThatThrownBy(() -> f.read(ByteBuffer.allocate(1), 0)).isInstanceOf(ClosedChannelException.class);
+            fs.release(); // a FUSE read cannot be taken back: the daemon answers it
+            reader.join();
+            closer.join();
+            assertThat(closeFailure.get()).isNull();
+            // As FileChannel: a transfer that completed is returned even though the file closed
+            // meanwhile; one that did not throws AsynchronousCloseException.
+            assertThat(outcome.get()).satisfiesAnyOf(
+                    o -> assertThat(o).isEqualTo(4096),
+                    o -> assertThat(o).isInstanceOf(AsynchronousCloseException.class));
+        }
+    }
+
+    @Test
+    void interruptingABlockedReaderClosesTheFileWithClosedByInterruptException() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("FallbackContractTest")) {
+            Path file = fs.path("blocked");
+            Files.write(file, new byte[4096]);
+            AuraFile f = AuraFile.open(file, READ);
+            fs.hangReads(file);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                thrown.set(catchThrowable(() -> f.read(ByteBuffer.allocate(4096), 0)));
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            fs.awaitBlockedReads(1);
+            // In JDK mode Thread.interrupt() itself waits until the read ends (FileChannel closes
+            // the channel from the interrupting thread and waits for its readers): interrupt from
+            // another thread, and release the read once the interrupt status is set.
+            Thread interrupter = Thread.ofPlatform().start(reader::interrupt);
+            // (io_uring mode takes the interrupt status while it cancels; then interrupt() returns at once.)
+            TestSupport.awaitCondition("the interrupt is delivered",
+                    () -> reader.isInterrupted() || !interrupter.isAlive());
+            fs.release();
+            reader.join();
+            interrupter.join();
+            assertThat(thrown.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(stillInterrupted.get()).isTrue();
+            assertThat(f.isOpen()).isFalse();
+        }
     }
 
     @Test
