@@ -625,11 +625,13 @@ public final class AuraFile implements AutoCloseable {
      */
     public long size() throws IOException {
         begin();
-        try (Arena arena = Arena.ofConfined()) {
+        try {
             if (jdk != null) {
                 return jdk.size();
             }
-            return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+            try (Arena arena = Arena.ofConfined()) {
+                return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+            }
         } finally {
             end();
         }
