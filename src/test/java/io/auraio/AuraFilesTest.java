@@ -5,9 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.charset.Charset;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +28,7 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -269,5 +274,65 @@ class AuraFilesTest {
         assertThat(Files.readString(dir.resolve("followed"))).isEqualTo("through the link");
         AuraFiles.copy(link, dir.resolve("link2"), LinkOption.NOFOLLOW_LINKS);
         assertThat(Files.readSymbolicLink(dir.resolve("link2"))).isEqualTo(file);
+    }
+    @Test
+    void largeFilesAreReadWithManyRequestsInFlight() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("AuraFilesTest")) {
+            Path file = fs.path("big");
+            byte[] data = randomBytes(8 * MIB, 11);
+            Files.write(file, data);
+            fs.hangReads(file);
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    outcome.set(AuraFiles.readAllBytes(file));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            // Through io_uring every worker's read reaches the daemon at once; FileChannel reads on
+            // virtual threads hold their carriers, so in JDK mode there may be as few as one.
+            int expected = AuraIO.backend() == Backend.IO_URING ? Chunks.MAX_WORKERS : 1;
+            TestSupport.awaitCondition(expected + " reads blocked in faultfs, or the caller done",
+                    () -> blockedReads(fs) >= expected || !caller.isAlive());
+            assertThat(caller.isAlive()).as("caller ended early with %s", outcome.get()).isTrue();
+            fs.release();
+            caller.join();
+            assertThat(outcome.get()).isEqualTo(data);
+            if (AuraIO.backend() == Backend.IO_URING) {
+                assertThat(fs.counters().maxOutstanding()).isEqualTo(Chunks.MAX_WORKERS);
+            }
+        }
+    }
+
+    @Test
+    void interruptingAChunkedReadEndsItWithClosedByInterruptException() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("AuraFilesTest")) {
+            Path file = fs.path("big");
+            Files.write(file, randomBytes(4 * MIB, 12));
+            fs.hangReads(file);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                thrown.set(catchThrowable(() -> AuraFiles.readAllBytes(file)));
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            TestSupport.awaitCondition("a read blocked in faultfs, or the caller done",
+                    () -> blockedReads(fs) >= 1 || !caller.isAlive());
+            assertThat(caller.isAlive()).as("caller ended early with %s", thrown.get()).isTrue();
+            caller.interrupt(); // it waits for its workers, which it interrupts in turn
+            fs.release(); // in JDK mode interrupting a worker waits for its read
+            caller.join();
+            assertThat(thrown.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(stillInterrupted.get()).isTrue();
+        }
+    }
+
+    private static long blockedReads(FaultFs fs) {
+        try {
+            return fs.blockedReads();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
