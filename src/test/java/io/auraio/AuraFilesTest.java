@@ -328,6 +328,23 @@ class AuraFilesTest {
         }
     }
 
+    @Test
+    void aCopyThatFailsLeavesNoTargetBehindAsFilesCopyDoes() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("AuraFilesTest")) {
+            Path source = fs.path("source");
+            Files.write(source, randomBytes(3 * MIB, 13));
+            fs.eioAtOffset(2 * MIB + 5);
+            Path target = dir.resolve("target");
+
+            Throwable e = catchThrowable(() -> AuraFiles.copy(source, target));
+
+            assertThat(e).isInstanceOf(IOException.class).hasMessageContaining("Input/output error");
+            assertThat(target).doesNotExist();
+            assertThatThrownBy(() -> Files.copy(source, dir.resolve("jdk"))).isInstanceOf(IOException.class);
+            assertThat(dir.resolve("jdk")).doesNotExist();
+        }
+    }
+
     private static long blockedReads(FaultFs fs) {
         try {
             return fs.blockedReads();
