@@ -59,6 +59,20 @@ import java.util.concurrent.locks.LockSupport;
  * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
  * for file I/O on virtual threads).
+ *
+ * <p><b>JDK mode.</b> A file opened with {@link #open(Path, OpenOption...)} (no engine) in a JVM whose
+ * {@linkplain AuraIO#backend() backend} is {@link Backend#JDK} (io_uring cannot be used, or
+ * {@code -Dauraio.backend=jdk}) is served by a {@link java.nio.channels.FileChannel} on the calling
+ * thread instead; {@link #backend()} tells which mode a file is in. Every method keeps its contract
+ * (positions, end of file, {@code readFully}/{@code writeFully}, {@code force}, {@code size}, the
+ * exceptions, close and interrupt behaviour) with these differences: a blocked read or write holds
+ * its carrier thread as {@code FileChannel} does, and an interrupt takes effect when the transfer
+ * ends rather than cancelling it ({@link Thread#interrupt()} itself returns only then, as with
+ * {@code FileChannel}); I/O errors are still {@link AuraIOException}s with the errno where
+ * the JDK's message names one; with {@code DIRECT} the alignment is the file store's block size
+ * ({@link java.nio.file.FileStore#getBlockSize()}), which {@code FileChannel} requires; {@link #fd()}
+ * and {@link #engine()} throw {@link UnsupportedOperationException}, as there is no descriptor the
+ * engine's request methods could use and no engine.
  */
 public final class AuraFile implements AutoCloseable {
     /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
@@ -68,8 +82,12 @@ public final class AuraFile implements AutoCloseable {
     /** One fast-path hit in this many yields the carrier, so a reader that always hits shares it. */
     private static final int FAST_PATH_YIELD_EVERY = 64;
 
+    /** Null in JDK mode. */
     private final Engine engine;
+    /** Null in JDK mode. */
     private final IoEngine core;
+    /** The FileChannel serving this file in JDK mode; null in io_uring mode. */
+    private final JdkFile jdk;
     private final Path path;
     private final int fd;
     private final OpenMode mode;
@@ -86,6 +104,7 @@ public final class AuraFile implements AutoCloseable {
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
         this.engine = engine;
         this.core = engine.core();
+        this.jdk = null;
         this.path = path;
         this.fd = fd;
         this.mode = mode;
@@ -94,8 +113,22 @@ public final class AuraFile implements AutoCloseable {
         this.fastPath = !mode.direct();
     }
 
+    private AuraFile(JdkFile jdk, Path path, OpenMode mode) {
+        this.engine = null;
+        this.core = null;
+        this.jdk = jdk;
+        this.path = path;
+        this.fd = -1;
+        this.mode = mode;
+        this.directMemoryAlignment = jdk.directAlignment();
+        this.directOffsetAlignment = jdk.directAlignment();
+        this.fastPath = false;
+    }
+
     /**
-     * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}.
+     * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}, or, where io_uring
+     * cannot be used ({@link AuraIO#backend()} is {@link Backend#JDK}), on the JDK's
+     * {@link java.nio.channels.FileChannel} (see "JDK mode" above).
      *
      * @param path    the file
      * @param options {@link java.nio.file.StandardOpenOption}s, {@link java.nio.file.LinkOption#NOFOLLOW_LINKS}
@@ -105,17 +138,30 @@ public final class AuraFile implements AutoCloseable {
      * @throws java.nio.file.NoSuchFileException if the file does not exist and is not created
      * @throws java.nio.file.FileAlreadyExistsException if {@code CREATE_NEW} is given and it exists
      * @throws java.nio.file.AccessDeniedException if permission is denied
-     * @throws AuraIOException if io_uring cannot be used, or another errno
+     * @throws AuraIOException if io_uring cannot be used and {@code -Dauraio.backend=io_uring} forbids
+     *         the fallback, or another errno
      * @throws IOException if another I/O error occurs
      * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
      * @throws UnsupportedOperationException for an option this method does not know
      */
     public static AuraFile open(Path path, OpenOption... options) throws IOException {
+        if (AuraIO.backend() == Backend.JDK) {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(options, "options");
+            return openJdk(path, new HashSet<>(Arrays.asList(options)));
+        }
         return open(AuraIO.defaultEngine(), path, options);
     }
 
+    /** Opens a file in JDK mode: served by the JDK's FileChannel, created with {@code attrs}. */
+    static AuraFile openJdk(Path path, Set<? extends OpenOption> options,
+                            java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
+        OpenMode mode = OpenMode.of(options); // the same option checks and exceptions as the io_uring mode
+        return new AuraFile(JdkFile.open(path, options, mode, attrs), path, mode);
+    }
+
     /**
-     * Opens a file on {@code engine}.
+     * Opens a file on {@code engine}; never falls back to the JDK's file I/O.
      *
      * @param engine  the engine whose rings serve this file's requests
      * @param path    the file
@@ -130,7 +176,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * Opens a file on {@code engine}.
+     * Opens a file on {@code engine}; never falls back to the JDK's file I/O.
      *
      * @param engine  the engine whose rings serve this file's requests
      * @param path    the file
@@ -467,6 +513,9 @@ public final class AuraFile implements AutoCloseable {
         if (mode.direct()) {
             checkDirectAlignment(segment, length, position);
         }
+        if (jdk != null) {
+            return jdk.transfer(read, segment.asSlice(0, length), position);
+        }
         BufferPool pool = core.pool();
         MemorySegment bounce = null;
         MemorySegment target = segment;
@@ -592,6 +641,10 @@ public final class AuraFile implements AutoCloseable {
     public void force(boolean metaData) throws IOException {
         begin();
         try {
+            if (jdk != null) {
+                jdk.force(metaData);
+                return;
+            }
             long r = submit(Opcode.FSYNC, 0, 0, 0, metaData ? 0 : Opcode.FSYNC_DATASYNC);
             if (r < 0) {
                 throw failure(metaData ? "fsync" : "fdatasync", r);
@@ -609,8 +662,13 @@ public final class AuraFile implements AutoCloseable {
      */
     public long size() throws IOException {
         begin();
-        try (Arena arena = Arena.ofConfined()) {
-            return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+        try {
+            if (jdk != null) {
+                return jdk.size();
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+            }
         } finally {
             end();
         }
@@ -654,8 +712,17 @@ public final class AuraFile implements AutoCloseable {
         return mode;
     }
 
-    /** {@return the file descriptor, for the engine's own request methods; valid until close} */
+    /**
+     * {@return the file descriptor, for the engine's own request methods; valid until close}
+     *
+     * @throws UnsupportedOperationException in JDK mode ({@link #backend()} is {@link Backend#JDK}):
+     *         the file has no descriptor the engine could use
+     */
     public int fd() {
+        if (jdk != null) {
+            throw new UnsupportedOperationException("fd(): " + this + " is served by the JDK's FileChannel"
+                    + " (backend JDK), not by an io_uring engine");
+        }
         return fd;
     }
 
@@ -664,9 +731,31 @@ public final class AuraFile implements AutoCloseable {
         return path;
     }
 
-    /** {@return the engine serving this file} */
+    /**
+     * {@return the engine serving this file}
+     *
+     * @throws UnsupportedOperationException in JDK mode ({@link #backend()} is {@link Backend#JDK}):
+     *         no engine serves the file
+     */
     public Engine engine() {
+        if (jdk != null) {
+            throw new UnsupportedOperationException("engine(): " + this + " is served by the JDK's FileChannel"
+                    + " (backend JDK), not by an io_uring engine");
+        }
         return engine;
+    }
+
+    /**
+     * {@return what serves this file: {@link Backend#IO_URING} for a file opened on an engine,
+     * {@link Backend#JDK} for one opened in JDK mode}
+     */
+    public Backend backend() {
+        return jdk != null ? Backend.JDK : Backend.IO_URING;
+    }
+
+    /** The FileChannel serving this file in JDK mode, for what AuraFile does not do itself; null in io_uring mode. */
+    java.nio.channels.FileChannel jdkChannel() {
+        return jdk == null ? null : jdk.channel();
     }
 
     /** {@return whether this file is open} */
@@ -689,6 +778,10 @@ public final class AuraFile implements AutoCloseable {
                 return;
             }
             state.getAndUpdate(s -> s | CLOSED);
+            if (jdk != null) {
+                closeJdk();
+                return;
+            }
             closer = Thread.currentThread();
             // Requests on this descriptor submitted through the engine's callback and future forms
             // are not counted as users of the file: cancel them too, or a read that never
@@ -714,6 +807,33 @@ public final class AuraFile implements AutoCloseable {
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
+        }
+    }
+
+    /**
+     * JDK mode: closing the channel first makes threads blocked in it throw
+     * AsynchronousCloseException (the JDK signals them); then wait until they have left.
+     */
+    private void closeJdk() throws IOException {
+        closer = Thread.currentThread();
+        IOException failure = null;
+        try {
+            jdk.close();
+        } catch (IOException e) {
+            failure = e;
+        }
+        boolean interrupted = false;
+        while (state.get() != CLOSED) {
+            LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
+            interrupted |= Thread.interrupted();
+        }
+        closer = null;
+        fdClosed = true;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 

@@ -119,7 +119,9 @@ public final class AuraFileChannel extends FileChannel {
 
     /**
      * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}, with
-     * {@link FileChannel#open(Path, OpenOption...)}'s rules.
+     * {@link FileChannel#open(Path, OpenOption...)}'s rules. Where io_uring cannot be used the
+     * channel is served by the JDK's own {@code FileChannel} ({@link AuraIO#backend()}), with the
+     * same contract.
      *
      * @param path    the file; a path of the default ({@code file:}) file system
      * @param options {@link java.nio.file.StandardOpenOption}s,
@@ -130,7 +132,8 @@ public final class AuraFileChannel extends FileChannel {
      * @throws java.nio.file.NoSuchFileException if the file does not exist and is not created
      * @throws java.nio.file.FileAlreadyExistsException if {@code CREATE_NEW} is given and it exists
      * @throws java.nio.file.AccessDeniedException if permission is denied
-     * @throws AuraIOException if io_uring cannot be used
+     * @throws AuraIOException if io_uring cannot be used and {@code -Dauraio.backend=io_uring}
+     *         forbids the {@linkplain AuraIO#backend() fallback to the JDK's file I/O}, or another errno
      * @throws IOException if another I/O error occurs
      * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
      * @throws UnsupportedOperationException for an option this method does not support
@@ -140,7 +143,45 @@ public final class AuraFileChannel extends FileChannel {
     public static AuraFileChannel open(Path path, OpenOption... options) throws IOException {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
+        if (AuraIO.backend() == Backend.JDK) {
+            checkDefaultFileSystem(path);
+            return new AuraFileChannel(AuraFile.open(path, options)); // served by the JDK's FileChannel
+        }
         return open(AuraIO.defaultEngine(), path, options);
+    }
+
+    /**
+     * Opens a file on the {@linkplain AuraIO#defaultEngine() default engine}, with
+     * {@link FileChannel#open(Path, Set, FileAttribute...)}'s rules; falls back to the JDK's
+     * {@code FileChannel} as {@link #open(Path, OpenOption...)} does.
+     *
+     * @param path    the file; a path of the default ({@code file:}) file system
+     * @param options as for {@link #open(Path, OpenOption...)}
+     * @param attrs   attributes set atomically when the file is created: only
+     *                {@code posix:permissions} (or {@code unix:permissions}), as the JDK on Linux
+     * @return the open channel, its position 0
+     * @throws IOException as for {@link #open(Path, OpenOption...)}
+     * @throws IllegalArgumentException for an invalid combination of options
+     * @throws UnsupportedOperationException for an option or attribute this method does not support
+     * @throws ProviderMismatchException if {@code path} is not a path of a {@code file:} file system
+     * @throws NullPointerException if an argument or an element is null
+     */
+    public static AuraFileChannel open(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+            throws IOException {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(attrs, "attrs");
+        if (AuraIO.backend() == Backend.JDK) {
+            checkDefaultFileSystem(path);
+            return new AuraFileChannel(AuraFile.openJdk(path, options, attrs));
+        }
+        return open(AuraIO.defaultEngine(), path, options, attrs);
+    }
+
+    private static void checkDefaultFileSystem(Path path) {
+        if (!"file".equalsIgnoreCase(path.getFileSystem().provider().getScheme())) {
+            throw new ProviderMismatchException("not a path of the default file system: " + path);
+        }
     }
 
     /**
@@ -182,9 +223,7 @@ public final class AuraFileChannel extends FileChannel {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
-        if (!"file".equalsIgnoreCase(path.getFileSystem().provider().getScheme())) {
-            throw new ProviderMismatchException("not a path of the default file system: " + path);
-        }
+        checkDefaultFileSystem(path);
         int creationMode = creationMode(attrs);
         return new AuraFileChannel(AuraFile.open(engine, path, options, creationMode));
     }
@@ -238,7 +277,7 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         }
     }
@@ -276,7 +315,7 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         }
     }
@@ -309,7 +348,7 @@ public final class AuraFileChannel extends FileChannel {
             n = file.read(dst, position);
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -393,7 +432,7 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         }
     }
@@ -428,7 +467,7 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 return n;
             } finally {
-                end(n > 0);
+                endBlocking(n > 0);
             }
         }
     }
@@ -461,7 +500,7 @@ public final class AuraFileChannel extends FileChannel {
             n = file.write(src, position);
             return n;
         } finally {
-            end(n > 0);
+            endBlocking(n > 0);
         }
     }
 
@@ -522,7 +561,7 @@ public final class AuraFileChannel extends FileChannel {
                 p = append ? file.size() : position;
                 return p;
             } finally {
-                end(p > -1);
+                endBlocking(p > -1);
             }
         }
     }
@@ -555,7 +594,7 @@ public final class AuraFileChannel extends FileChannel {
                 completed = true;
                 return this;
             } finally {
-                end(completed);
+                endBlocking(completed);
             }
         }
     }
@@ -580,7 +619,7 @@ public final class AuraFileChannel extends FileChannel {
                 s = file.size();
                 return s;
             } finally {
-                end(s > -1);
+                endBlocking(s > -1);
             }
         }
     }
@@ -622,7 +661,7 @@ public final class AuraFileChannel extends FileChannel {
                 completed = true;
                 return this;
             } finally {
-                end(completed);
+                endBlocking(completed);
             }
         }
     }
@@ -649,7 +688,7 @@ public final class AuraFileChannel extends FileChannel {
             file.force(metaData);
             completed = true;
         } finally {
-            end(completed);
+            endBlocking(completed);
         }
     }
 
@@ -948,6 +987,20 @@ public final class AuraFileChannel extends FileChannel {
         }
     }
 
+    /**
+     * {@link #end(boolean)} for the I/O paths. In JDK mode the file's own {@code FileChannel} runs
+     * its begin/end inside ours, and its end() unregisters ours from the thread, so an interrupt
+     * during the transfer closed only the inner channel. Registering again on the interrupted
+     * thread closes this channel too, and end() then throws {@link ClosedByInterruptException},
+     * as one {@code FileChannel} would.
+     */
+    private void endBlocking(boolean completed) throws AsynchronousCloseException {
+        if (file.backend() == Backend.JDK && Thread.currentThread().isInterrupted()) {
+            begin();
+        }
+        end(completed);
+    }
+
     /** Work the JDK does on this file through the companion channel. */
     @FunctionalInterface
     private interface CompanionWork<T> {
@@ -1015,9 +1068,19 @@ public final class AuraFileChannel extends FileChannel {
         return file;
     }
 
-    /** {@return the engine serving this channel} */
+    /**
+     * {@return the engine serving this channel}
+     *
+     * @throws UnsupportedOperationException if the channel is served by the JDK's file I/O
+     *         ({@link #backend()} is {@link Backend#JDK}): there is no engine
+     */
     public Engine engine() {
         return file.engine();
+    }
+
+    /** {@return what serves this channel's I/O: an io_uring engine, or the JDK's FileChannel (fallback)} */
+    public Backend backend() {
+        return file.backend();
     }
 
     /**

@@ -3,8 +3,25 @@ package io.auraio;
 import io.auraio.internal.engine.IoEngine;
 import java.util.Optional;
 
-/** Library-wide entry points: version, availability and the shared default engine. */
+/**
+ * Library-wide entry points: version, availability, the shared default engine and the
+ * {@linkplain #backend() backend} of files opened without an engine.
+ *
+ * <p><b>Fallback.</b> Where io_uring cannot be used (liburing missing, {@code kernel.io_uring_disabled},
+ * a seccomp profile that refuses it, {@code ENOMEM} under the memlock limit), {@link
+ * AuraFile#open(java.nio.file.Path, java.nio.file.OpenOption...)} and {@link AuraFiles} keep working on
+ * the JDK's own {@link java.nio.channels.FileChannel}; the first use logs one warning naming the cause
+ * ({@link System.Logger} {@code "io.auraio"}). {@link Engine#create()} and {@link #defaultEngine()}
+ * never fall back: they throw an {@link AuraIOException} that names the cause. The system property
+ * {@value #BACKEND_PROPERTY} chooses: {@code auto} (the default: io_uring if the default engine can
+ * be created, else the JDK with a warning), {@code jdk} (always the JDK, no warning; for tests and for
+ * systems known to lack io_uring) or {@code io_uring} (never fall back: opening without an engine
+ * throws the default engine's exception). It is read once, on first use.
+ */
 public final class AuraIO {
+    /** The system property that chooses the {@linkplain #backend() backend}: {@code auto}, {@code jdk} or {@code io_uring}. */
+    public static final String BACKEND_PROPERTY = "auraio.backend";
+
     /** Major version (the reference's {@code AURAIO_VERSION_MAJOR}). */
     public static final int VERSION_MAJOR = 0;
     /** Minor version. */
@@ -36,6 +53,27 @@ public final class AuraIO {
     /** {@return why io_uring cannot be used, or empty when it can} */
     public static Optional<String> unavailabilityCause() {
         return Optional.ofNullable(Availability.CAUSE);
+    }
+
+    /**
+     * The backend serving files opened without an engine ({@link AuraFile#open(java.nio.file.Path,
+     * java.nio.file.OpenOption...)}, {@link AuraFiles}), decided once per JVM on the first call of
+     * this method or of those: {@link Backend#JDK} when {@value #BACKEND_PROPERTY} is {@code jdk} or
+     * when the default engine cannot be created (that decision logs one warning naming the cause),
+     * else {@link Backend#IO_URING}. Files opened on an explicit {@link Engine} always use io_uring.
+     *
+     * @return the backend of this JVM
+     */
+    public static Backend backend() {
+        return BackendChoice.BACKEND;
+    }
+
+    /**
+     * {@return why this JVM uses {@link Backend#JDK}: the default engine's failure, or the property
+     * that asked for it; empty while it uses {@link Backend#IO_URING}}
+     */
+    public static Optional<String> fallbackCause() {
+        return Optional.ofNullable(BackendChoice.FALLBACK_CAUSE);
     }
 
     private static final class DefaultEngine {

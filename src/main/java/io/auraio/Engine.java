@@ -82,11 +82,34 @@ public final class Engine implements AutoCloseable {
         } catch (IoUring.SetupException e) {
             String what = options.enableSqpoll() ? "cannot set up an io_uring with SQPOLL (enableSqpoll): "
                     : "cannot set up an io_uring: ";
-            throw new AuraIOException(what + e.getMessage(), e.errno(), e);
+            throw new AuraIOException(what + e.getMessage() + likelyCause(e.errno()), e.errno(), e);
         } catch (LinkageError | IllegalArgumentException e) {
-            throw new AuraIOException("io_uring is unavailable: liburing.so.2 cannot be loaded (" + e.getMessage()
-                    + "); install liburing2", 38, e);
+            throw liburingUnavailable(e);
+        } catch (IllegalStateException e) {
+            // liburing is first loaded on a ring's poller thread, whose failure arrives wrapped.
+            if (e.getCause() instanceof LinkageError || e.getCause() instanceof IllegalArgumentException) {
+                throw liburingUnavailable(e.getCause());
+            }
+            throw e;
         }
+    }
+
+    private static AuraIOException liburingUnavailable(Throwable failure) {
+        return new AuraIOException("io_uring is unavailable: liburing.so.2 cannot be loaded ("
+                + IoEngine.loadFailure(failure) + "); install liburing2 (liburing 2.3 or later)", Errno.ENOSYS,
+                failure);
+    }
+
+    /** What usually makes io_uring_setup fail with {@code errno}, for the message a user reads. */
+    private static String likelyCause(int errno) {
+        return switch (errno) {
+            case Errno.EPERM -> "; io_uring is refused to this process (sysctl kernel.io_uring_disabled,"
+                    + " or a seccomp profile such as a container runtime's default)";
+            case Errno.ENOMEM -> "; the locked-memory limit is too low for the rings (ulimit -l,"
+                    + " RLIMIT_MEMLOCK): raise it or use fewer rings or a smaller queue depth";
+            case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING)";
+            default -> "";
+        };
     }
 
     /** {@return the options this engine was created with} */

@@ -11,7 +11,8 @@ import java.nio.channels.FileChannel;
  * A JDK {@link FileChannel} on the same open file as an {@link AuraFileChannel}, for the work
  * that is not I/O the ring can do: {@code mmap}, {@code fcntl} locks and {@code ftruncate}.
  *
- * <p>It is opened on first need by reopening {@code /proc/self/fd/<fd>}, which reaches the same
+ * <p>In JDK mode ({@link AuraFile#backend()} is {@link Backend#JDK}) it is the file's own
+ * {@code FileChannel}. Otherwise it is opened on first need by reopening {@code /proc/self/fd/<fd>}, which reaches the same
  * inode even after {@code DELETE_ON_CLOSE} unlinked the name or the file was renamed. Opened
  * through {@code java.io} rather than {@code java.nio.file}, so it never comes back through an
  * {@code AuraFileSystemProvider} installed as the default provider. File locks taken through it
@@ -40,6 +41,10 @@ final class JdkCompanionChannel {
     synchronized FileChannel get() throws IOException {
         if (closed) {
             throw new ClosedChannelException();
+        }
+        FileChannel own = file.jdkChannel();
+        if (own != null) {
+            return own; // JDK mode: the file is a FileChannel already (closed with the file, not here)
         }
         if (channel == null) {
             // The file keeps its descriptor open until the reopen is done: a descriptor closed

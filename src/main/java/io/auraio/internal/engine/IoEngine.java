@@ -99,8 +99,21 @@ public final class IoEngine implements AutoCloseable {
             return e.getMessage();
         } catch (LinkageError | IllegalArgumentException | IllegalStateException e) {
             // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be loaded
-            return "liburing.so.2 cannot be used: " + e;
+            return "liburing.so.2 cannot be used: " + loadFailure(e);
         }
+    }
+
+    /**
+     * Describes why liburing's binding could not be loaded. The first failure arrives wrapped in an
+     * {@link ExceptionInInitializerError} without a message, later ones as a {@link NoClassDefFoundError}
+     * ("Could not initialize class") whose cause names the first: the innermost one says what happened.
+     */
+    public static String loadFailure(Throwable failure) {
+        Throwable t = failure;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.toString();
     }
 
     private static void joinUninterruptibly(RingPoller r) {

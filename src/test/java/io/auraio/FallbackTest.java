@@ -1,0 +1,212 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.testing.FallbackProbe;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.ForkedJUnit;
+import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.PrintAvailability;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.UringFailShim;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Each real reason io_uring cannot be used, made to happen in a forked JVM: ring setup refused by
+ * the liburing shim (EPERM as under {@code io_uring_disabled} or seccomp, ENOMEM as under a low
+ * memlock limit, ENOSYS as on a kernel without io_uring), and liburing that cannot be loaded. In
+ * each, {@link FallbackProbe} writes, reads and copies a file through {@link AuraFile} and
+ * {@link AuraFiles}: the backend must be {@link Backend#JDK}, the data right, exactly one warning
+ * logged that names the cause, and {@link Engine#create()} must fail naming it too.
+ */
+class FallbackTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private ForkedJvm.Result probe(Map<String, String> env, Map<String, String> properties) throws Exception {
+        ForkedJvm jvm = ForkedJvm.of(FallbackProbe.class).env(env).args(dir.path().toString());
+        properties.forEach(jvm::property);
+        return jvm.run();
+    }
+
+    private static Properties stdout(ForkedJvm.Result r) throws IOException {
+        Properties p = new Properties();
+        for (String line : r.stdout().lines().toList()) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                p.setProperty(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return p;
+    }
+
+    private static List<String> warnings(ForkedJvm.Result r) {
+        // java.util.logging's default console format puts "WARNING: <message>" on a line of its own.
+        return r.stderr().lines().filter(l -> l.startsWith("WARNING:")).toList();
+    }
+
+    /** The checks every real cause must pass; {@code cause} is a piece of text naming it. */
+    private static void assertFellBackNaming(ForkedJvm.Result r, String cause) throws IOException {
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("backend")).as("%s", r).isEqualTo("JDK");
+        assertThat(out.getProperty("fileBackend")).isEqualTo("JDK");
+        assertThat(out.getProperty("data")).as("%s", r).isEqualTo("ok");
+        assertThat(out.getProperty("fallbackCause")).contains(cause);
+        assertThat(warnings(r)).as("%s", r).singleElement().asString()
+                .contains(cause).contains("fall back to the JDK's FileChannel");
+        assertThat(out.getProperty("engineCreate")).as("%s", r).contains(cause);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "EPERM,  1, Operation not permitted, io_uring_disabled",
+        "ENOMEM, 12, Cannot allocate memory, ulimit -l",
+        "ENOSYS, 38, Function not implemented, kernel has no io_uring",
+    })
+    void ringSetupRefusedFallsBackToTheJdk(String errno, int number, String message, String hint) throws Exception {
+        FixtureAvailability.assumeUringFailShim();
+        ForkedJvm.Result r = probe(UringFailShim.environment(errno), Map.of());
+
+        assertFellBackNaming(r, message);
+        Properties out = stdout(r);
+        assertThat(out.getProperty("engineCreate")).contains(hint);
+        assertThat(out.getProperty("engineCreateErrno")).isEqualTo(Integer.toString(number));
+    }
+
+    @Test
+    void memlockRunningOutAfterTheFirstRingFallsBackToo() throws Exception {
+        // The first ring of the default engine is set up, the second is refused: what a memlock
+        // limit that fits one ring does. The engine must give its first ring back and fail whole.
+        FixtureAvailability.assumeUringFailShim();
+        ForkedJvm.Result r = probe(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH),
+                Map.of());
+
+        assertFellBackNaming(r, "Cannot allocate memory");
+    }
+
+    @Test
+    void liburingThatCannotBeLoadedFallsBackToTheJdk() throws Exception {
+        // dlopen("liburing.so.2") takes the first file of that name on LD_LIBRARY_PATH; one that is
+        // not a shared library fails the load, as a missing liburing does (the JDK reports both as
+        // "Cannot open library"). Removing the system's own copy for one process would need root.
+        Path libs = Files.createDirectories(dir.resolve("libs"));
+        Files.writeString(libs.resolve("liburing.so.2"), "not a shared library\n");
+        String inherited = System.getenv("LD_LIBRARY_PATH");
+        String path = inherited == null || inherited.isBlank() ? libs.toString() : libs + ":" + inherited;
+
+        ForkedJvm.Result r = probe(Map.of("LD_LIBRARY_PATH", path), Map.of());
+
+        assertFellBackNaming(r, "Cannot open library: liburing.so.2");
+        assertThat(stdout(r).getProperty("engineCreate")).contains("install liburing2");
+    }
+
+    @Test
+    void unavailabilityCauseNamesWhyLiburingCannotBeLoaded() throws Exception {
+        Path libs = Files.createDirectories(dir.resolve("libs"));
+        Files.writeString(libs.resolve("liburing.so.2"), "not a shared library\n");
+
+        ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class).env("LD_LIBRARY_PATH", libs.toString()).run();
+
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(stdout(r).getProperty("available")).isEqualTo("false");
+        // Not just "java.lang.ExceptionInInitializerError", which says nothing.
+        assertThat(stdout(r).getProperty("cause")).contains("Cannot open library: liburing.so.2");
+    }
+
+    @Test
+    void liburingWithoutTheIoUringCallsFallsBackToTheJdk() throws Exception {
+        // The fixtures' link-time stub is a shared library without any io_uring symbol: an old or
+        // broken liburing.so.2.
+        FixtureAvailability.assumeUringFailShim();
+        Path stub = FixtureAvailability.buildDirectory().resolve("stub").resolve("liburing-real.so.2");
+        assumeTrue(Files.isRegularFile(stub), "the fixtures' stub library is missing: " + stub);
+        Path libs = Files.createDirectories(dir.resolve("libs"));
+        Files.createSymbolicLink(libs.resolve("liburing.so.2"), stub);
+
+        ForkedJvm.Result r = probe(Map.of("LD_LIBRARY_PATH", libs.toString()), Map.of());
+
+        assertFellBackNaming(r, "native symbol not found: io_uring_setup");
+    }
+
+    @Test
+    void thePropertyChoosesTheJdkWithoutAWarning() throws Exception {
+        ForkedJvm.Result r = probe(Map.of(), Map.of(AuraIO.BACKEND_PROPERTY, "jdk"));
+
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("backend")).isEqualTo("JDK");
+        assertThat(out.getProperty("fileBackend")).isEqualTo("JDK");
+        assertThat(out.getProperty("data")).isEqualTo("ok");
+        assertThat(out.getProperty("fallbackCause")).isEqualTo("-Dauraio.backend=jdk");
+        assertThat(warnings(r)).as("%s", r).isEmpty();
+        if (AuraIO.isAvailable()) {
+            assertThat(out.getProperty("engineCreate")).as("explicit engines still use io_uring")
+                    .startsWith("created with");
+        }
+    }
+
+    @Test
+    void ioUringRequestedByThePropertyNeverFallsBack() throws Exception {
+        FixtureAvailability.assumeUringFailShim();
+        ForkedJvm.Result r = probe(UringFailShim.environment("EPERM"), Map.of(AuraIO.BACKEND_PROPERTY, "io_uring"));
+
+        assertThat(r.exitCode()).as("%s", r).isNotZero();
+        assertThat(stdout(r).getProperty("backend")).isEqualTo("IO_URING");
+        assertThat(r.stderr()).contains("AuraIOException").contains("Operation not permitted");
+        assertThat(warnings(r)).isEmpty();
+    }
+
+    private static ForkedJvm.Result runContractSuites(ForkedJvm jvm) throws Exception {
+        jvm.property(FixtureAvailability.DIR_PROPERTY, FixtureAvailability.buildDirectory().toString());
+        if (FixtureAvailability.required()) {
+            jvm.property(FixtureAvailability.REQUIRED_PROPERTY, "true");
+        }
+        return jvm.property("basedir", FixtureAvailability.projectDirectory().toString())
+                .args(FallbackContractTest.class.getName(), AuraFilesTest.class.getName(),
+                        AuraFileChannelContractTest.class.getName())
+                .run();
+    }
+
+    private static void assertAllPassed(ForkedJvm.Result r) throws IOException {
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(Integer.parseInt(out.getProperty("tests.found"))).as("%s", r).isGreaterThan(20);
+        assertThat(out.getProperty("tests.failed")).as("%s", r).isEqualTo("0");
+        // Only tests that need a fixture this machine lacks (faultfs) may be aborted, i.e. skipped with
+        // the reason; where fixtures are required they fail instead.
+        int aborted = Integer.parseInt(out.getProperty("tests.aborted"));
+        if (FixtureAvailability.required()) {
+            assertThat(aborted).as("%s", r).isZero();
+        }
+        assertThat(Integer.parseInt(out.getProperty("tests.succeeded")))
+                .isEqualTo(Integer.parseInt(out.getProperty("tests.found")) - aborted);
+    }
+
+    @Test
+    void theAuraFileAuraFilesAndAuraFileChannelContractsHoldInJdkMode() throws Exception {
+        ForkedJvm.Result r = runContractSuites(ForkedJvm.of(ForkedJUnit.class)
+                .property(AuraIO.BACKEND_PROPERTY, "jdk"));
+
+        assertAllPassed(r);
+    }
+
+    @Test
+    void theContractsHoldWhenIoUringIsRefused() throws Exception {
+        FixtureAvailability.assumeUringFailShim();
+        ForkedJvm.Result r = runContractSuites(ForkedJvm.of(ForkedJUnit.class).env(UringFailShim.environment("EPERM")));
+
+        assertAllPassed(r);
+        assertThat(warnings(r)).singleElement().asString().contains("Operation not permitted");
+    }
+}
