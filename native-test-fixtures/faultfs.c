@@ -35,9 +35,12 @@
 
 #define CONTROL_PATH "/.faultfs-control"
 #define MAX_EIO_OFFSETS 64
+/* Injected EIOs remembered for the control file's "eio_at" lines; later ones are only counted. */
+#define MAX_FAULT_LOG 4096
+#define FAULT_LOG_PATH 96
 #define MAX_THREADS "max_threads=1024"
 
-enum { OP_READ = 1, OP_WRITE = 2 };
+enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4 };
 enum { HANG_OFF = 0, HANG_ALL = 1, HANG_PATH = 2 };
 
 /* An open file: a backing descriptor, or the control file's current text. */
@@ -50,6 +53,7 @@ struct handle {
     size_t text_len;
 };
 
+/* Which files a hang (or eio_fsync) applies to: none, all, or one path. */
 struct hang {
     int mode;
     char path[PATH_MAX];
@@ -76,6 +80,7 @@ static struct {
     struct hang hang_reads;
     struct hang hang_writes;
     char only[PATH_MAX]; /* empty: all files */
+    struct hang eio_fsync; /* fsyncs of these files fail with EIO */
 
     /* state */
     uint64_t rng;
@@ -91,6 +96,16 @@ static struct {
     uint64_t released;
     uint64_t delayed_ops, latency_us_total;
     uint64_t eio_injected, enospc_injected, short_reads_injected, short_writes_injected;
+    uint64_t fsyncs, fsync_eio_injected;
+    /* every injected EIO, in order, so that a test can match each failure to the caller that saw it */
+    struct fault {
+        int op;
+        long long off;
+        unsigned long long size;
+        char path[FAULT_LOG_PATH];
+    } fault_log[MAX_FAULT_LOG];
+    int fault_log_count;
+    uint64_t fault_log_dropped;
 } st = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
@@ -113,6 +128,7 @@ static void reset_knobs_locked(void) {
     st.short_reads = st.short_writes = 0;
     st.hang_reads.mode = st.hang_writes.mode = HANG_OFF;
     st.only[0] = '\0';
+    st.eio_fsync.mode = HANG_OFF;
     st.eio_candidates = 0;
     st.enospc_written = 0;
 }
@@ -123,6 +139,9 @@ static void reset_counters_locked(void) {
     st.released = 0;
     st.delayed_ops = st.latency_us_total = 0;
     st.eio_injected = st.enospc_injected = st.short_reads_injected = st.short_writes_injected = 0;
+    st.fsyncs = st.fsync_eio_injected = 0;
+    st.fault_log_count = 0;
+    st.fault_log_dropped = 0;
 }
 
 static void release_all_locked(void) {
@@ -290,6 +309,9 @@ static int parse_line(char *line) {
     if (strcmp(key, "hang_writes") == 0) {
         return parse_hang(value, &st.hang_writes);
     }
+    if (strcmp(key, "eio_fsync") == 0) {
+        return parse_hang(value, &st.eio_fsync);
+    }
     if (strcmp(key, "only") == 0) {
         if (strcmp(value, "all") == 0 || value[0] == '\0') {
             st.only[0] = '\0';
@@ -371,6 +393,7 @@ static char *render_control(size_t *len) {
     fprintf(f, "short_writes=%lld\n", st.short_writes);
     fprintf(f, "hang_reads=%s\n", hang_text(&st.hang_reads));
     fprintf(f, "hang_writes=%s\n", hang_text(&st.hang_writes));
+    fprintf(f, "eio_fsync=%s\n", hang_text(&st.eio_fsync));
     fprintf(f, "only=%s\n", st.only[0] != '\0' ? st.only : "all");
     fprintf(f, "reads=%" PRIu64 "\n", st.reads);
     fprintf(f, "writes=%" PRIu64 "\n", st.writes);
@@ -390,6 +413,14 @@ static char *render_control(size_t *len) {
     fprintf(f, "short_reads_injected=%" PRIu64 "\n", st.short_reads_injected);
     fprintf(f, "short_writes_injected=%" PRIu64 "\n", st.short_writes_injected);
     fprintf(f, "enospc_written=%lld\n", st.enospc_written);
+    fprintf(f, "fsyncs=%" PRIu64 "\n", st.fsyncs);
+    fprintf(f, "fsync_eio_injected=%" PRIu64 "\n", st.fsync_eio_injected);
+    fprintf(f, "eio_log_dropped=%" PRIu64 "\n", st.fault_log_dropped);
+    for (int i = 0; i < st.fault_log_count; i++) {
+        const struct fault *e = &st.fault_log[i];
+        fprintf(f, "eio_at=%s %s %lld %llu\n", e->op == OP_READ ? "read" : e->op == OP_WRITE ? "write" : "fsync",
+                e->path, e->off, e->size);
+    }
     pthread_mutex_unlock(&st.lock);
     if (fclose(f) != 0) {
         free(text);
@@ -445,6 +476,24 @@ static void sleep_us(long long us) {
     struct timespec t = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
     while (nanosleep(&t, &t) != 0 && errno == EINTR) {
     }
+}
+
+/* Counts an injected EIO and remembers where it hit. */
+static void log_eio_locked(int op, const char *path, off_t off, size_t size) {
+    if (op == OP_FSYNC) {
+        st.fsync_eio_injected++;
+    } else {
+        st.eio_injected++;
+    }
+    if (st.fault_log_count == MAX_FAULT_LOG) {
+        st.fault_log_dropped++;
+        return;
+    }
+    struct fault *e = &st.fault_log[st.fault_log_count++];
+    e->op = op;
+    e->off = (long long) off;
+    e->size = (unsigned long long) size;
+    snprintf(e->path, sizeof e->path, "%s", path != NULL ? path : "?");
 }
 
 static int covers_eio_offset_locked(off_t off, size_t size) {
@@ -506,7 +555,7 @@ static int enter_op(int op, const char *path, off_t off, size_t *size, long long
             eio = 1;
         }
         if (eio) {
-            st.eio_injected++;
+            log_eio_locked(op, path, off, *size);
             res = -EIO;
         }
     }
@@ -903,6 +952,16 @@ static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi) 
     struct handle *h = handle_of(fi);
     if (h->control) {
         return 0;
+    }
+    pthread_mutex_lock(&st.lock);
+    st.fsyncs++;
+    int eio = hang_applies(&st.eio_fsync, h->path);
+    if (eio) {
+        log_eio_locked(OP_FSYNC, h->path, 0, 0);
+    }
+    pthread_mutex_unlock(&st.lock);
+    if (eio) {
+        return -EIO;
     }
     return (datasync ? fdatasync(h->fd) : fsync(h->fd)) == 0 ? 0 : -errno;
 }

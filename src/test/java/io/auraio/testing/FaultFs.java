@@ -63,13 +63,15 @@ public final class FaultFs implements AutoCloseable {
     public record Counters(long reads, long writes, long bytesRead, long bytesWritten, long outstanding,
                            long maxOutstanding, long blockedReads, long blockedWrites, long released,
                            long delayedOps, long latencyMicrosTotal, long eioInjected, long enospcInjected,
-                           long shortReadsInjected, long shortWritesInjected) {
+                           long shortReadsInjected, long shortWritesInjected, long fsyncs,
+                           long fsyncEioInjected) {
         static Counters of(Map<String, String> s) {
             return new Counters(num(s, "reads"), num(s, "writes"), num(s, "bytes_read"), num(s, "bytes_written"),
                     num(s, "outstanding"), num(s, "max_outstanding"), num(s, "blocked_reads"),
                     num(s, "blocked_writes"), num(s, "released"), num(s, "delayed_ops"),
                     num(s, "latency_us_total"), num(s, "eio_injected"), num(s, "enospc_injected"),
-                    num(s, "short_reads_injected"), num(s, "short_writes_injected"));
+                    num(s, "short_reads_injected"), num(s, "short_writes_injected"), num(s, "fsyncs"),
+                    num(s, "fsync_eio_injected"));
         }
 
         private static long num(Map<String, String> s, String key) {
@@ -78,6 +80,24 @@ public final class FaultFs implements AutoCloseable {
                 throw new IllegalStateException("faultfs control file has no " + key + ": " + s);
             }
             return Long.parseLong(v);
+        }
+    }
+
+    /**
+     * One EIO the daemon injected, as its control file lists it ({@code eio_at=OP PATH OFFSET SIZE}).
+     *
+     * @param op     {@code "read"}, {@code "write"} or {@code "fsync"}
+     * @param path   the file, from the mount root ({@code "/data"})
+     * @param offset the request's file offset (0 for fsync)
+     * @param size   the request's length in bytes (0 for fsync)
+     */
+    public record InjectedFault(String op, String path, long offset, long size) {
+        static InjectedFault parse(String value) {
+            String[] f = value.split(" ");
+            if (f.length != 4) {
+                throw new IllegalStateException("faultfs eio_at line has " + f.length + " fields: " + value);
+            }
+            return new InjectedFault(f[0], f[1], Long.parseLong(f[2]), Long.parseLong(f[3]));
         }
     }
 
@@ -317,6 +337,21 @@ public final class FaultFs implements AutoCloseable {
         return control("release=" + n);
     }
 
+    /** Every fsync of {@code file} (a file under the mount) fails with EIO. {@return this} */
+    public FaultFs eioFsync(Path file) throws IOException {
+        return control("eio_fsync=" + fusePath(file));
+    }
+
+    /** Every fsync and fdatasync fails with EIO. {@return this} */
+    public FaultFs eioFsync() throws IOException {
+        return control("eio_fsync=all");
+    }
+
+    /** Turns {@link #eioFsync} off. {@return this} */
+    public FaultFs noEioFsync() throws IOException {
+        return control("eio_fsync=off");
+    }
+
     /** Injects faults only into operations on {@code file} (a file under the mount). {@return this} */
     public FaultFs only(Path file) throws IOException {
         return control("only=" + fusePath(file));
@@ -344,6 +379,28 @@ public final class FaultFs implements AutoCloseable {
             }
         }
         return state;
+    }
+
+    /**
+     * {@return every EIO injected since the last {@link #reset()} or {@link #resetCounters()}, in
+     * the order the daemon injected them} The daemon remembers the first 4096; it fails this call
+     * if it had to drop any, so a caller never matches failures against a partial list.
+     */
+    public List<InjectedFault> injectedFaults() throws IOException {
+        List<InjectedFault> faults = new ArrayList<>();
+        long dropped = -1;
+        for (String line : Files.readAllLines(control(), StandardCharsets.US_ASCII)) {
+            if (line.startsWith("eio_at=")) {
+                faults.add(InjectedFault.parse(line.substring("eio_at=".length())));
+            } else if (line.startsWith("eio_log_dropped=")) {
+                dropped = Long.parseLong(line.substring("eio_log_dropped=".length()));
+            }
+        }
+        if (dropped != 0) {
+            throw new IllegalStateException("faultfs dropped " + dropped + " entries of its EIO log"
+                    + " (or does not keep one: rebuild the fixtures)");
+        }
+        return faults;
     }
 
     /** {@return the daemon's counters now} */
