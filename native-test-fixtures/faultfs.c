@@ -112,6 +112,13 @@ static struct {
 };
 
 static int backing_fd = -1;
+/*
+ * --sync-dio: turn FUSE's asynchronous direct I/O off (libfuse's high-level fuse_main does not
+ * take -o no_async_dio). With it on, the default, the kernel answers a short direct write of an
+ * asynchronous caller (io_uring, AIO) with EIO (fs/fuse/file.c, fuse_aio_complete), so short
+ * writes reach such callers as short writes only with this flag.
+ */
+static int sync_dio;
 
 /* ---------------------------------------------------------------- knobs and counters */
 
@@ -651,6 +658,9 @@ static void *ffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
     conn->max_background = 1024;
     conn->congestion_threshold = 768;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    if (sync_dio) {
+        conn->want &= ~FUSE_CAP_ASYNC_DIO;
+    }
     return NULL;
 }
 
@@ -1018,7 +1028,7 @@ static const struct fuse_operations ops = {
 
 static void usage(const char *prog) {
     fprintf(stderr,
-            "usage: %s BACKING_DIR MOUNTPOINT [-f] [-d] [-o fuse_option,...]\n"
+            "usage: %s BACKING_DIR MOUNTPOINT [--sync-dio] [-f] [-d] [-o fuse_option,...]\n"
             "Control: write key=value lines to MOUNTPOINT" CONTROL_PATH ", read it for counters.\n",
             prog);
 }
@@ -1048,7 +1058,11 @@ int main(int argc, char *argv[]) {
     args[n++] = "-o";
     args[n++] = "fsname=faultfs,subtype=faultfs," MAX_THREADS;
     for (int i = 2; i < argc; i++) {
-        args[n++] = argv[i];
+        if (strcmp(argv[i], "--sync-dio") == 0) {
+            sync_dio = 1;
+        } else {
+            args[n++] = argv[i];
+        }
     }
     args[n] = NULL;
     umask(0);

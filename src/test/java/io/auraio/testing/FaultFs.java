@@ -38,6 +38,16 @@ public final class FaultFs implements AutoCloseable {
     /** Name of the control file in the mount's root (not listed by readdir). */
     public static final String CONTROL_FILE = ".faultfs-control";
 
+    /**
+     * Daemon flag (for {@link #mount}'s options) that turns FUSE's asynchronous direct I/O off.
+     * With it on (libfuse's default),
+     * the kernel answers a short direct write of an asynchronous caller (io_uring, AIO) with EIO
+     * instead of the short count ({@code fs/fuse/file.c}, {@code fuse_aio_complete}); with it off,
+     * {@link #shortWrites} reaches io_uring callers as short writes, at the price of io_uring
+     * running each request on one of its (few) blocking workers.
+     */
+    public static final String SYNC_DIRECT_IO = "--sync-dio";
+
     private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -134,7 +144,8 @@ public final class FaultFs implements AutoCloseable {
      * {@link FixtureAvailability#mountFaultFs(String)}, which skips the test when this fails.
      *
      * @param name a short name for the directories (letters, digits, '-', '_')
-     * @param fuseOptions extra {@code -o} options for the daemon, e.g. {@code "max_threads=8"}
+     * @param fuseOptions extra {@code -o} options for the daemon, e.g. {@code "max_threads=8"}, or
+     *                    faultfs flags starting with {@code --} ({@link #SYNC_DIRECT_IO})
      * @return the live mount
      * @throws MountException if the daemon exits or the mount does not appear in time
      */
@@ -151,8 +162,12 @@ public final class FaultFs implements AutoCloseable {
         Path log = directory.resolve("faultfs.log");
         List<String> command = new ArrayList<>(List.of(binary.toString(), backing.toString(), mountPoint.toString(), "-f"));
         for (String option : fuseOptions) {
-            command.add("-o");
-            command.add(option);
+            if (option.startsWith("--")) {
+                command.add(option); // a flag of faultfs itself, e.g. SYNC_DIRECT_IO
+            } else {
+                command.add("-o");
+                command.add(option);
+            }
         }
         Process daemon = new ProcessBuilder(command)
                 .redirectErrorStream(true)
