@@ -42,8 +42,14 @@ final class Quiescence {
         }
         List<Thread> alive = threads.stream().filter(Thread::isAlive).toList();
         if (!alive.isEmpty()) {
-            Map<Thread, StackTraceElement[]> stacks = alive.stream().limit(20)
-                    .collect(Collectors.toMap(t -> t, Thread::getStackTrace));
+            // The engine's own threads (pollers) too: what they are stuck in explains the rest.
+            Map<Thread, StackTraceElement[]> stacks = new java.util.LinkedHashMap<>();
+            alive.stream().limit(20).forEach(t -> stacks.put(t, t.getStackTrace()));
+            Thread.getAllStackTraces().forEach((t, stack) -> {
+                if (t.getName().startsWith("auraio-")) {
+                    stacks.put(t, stack);
+                }
+            });
             String dump = stacks.entrySet().stream()
                     .map(e -> e.getKey() + "\n\tat " + java.util.Arrays.stream(e.getValue()).map(Object::toString)
                             .collect(Collectors.joining("\n\tat ")))
