@@ -35,9 +35,12 @@
 
 #define CONTROL_PATH "/.faultfs-control"
 #define MAX_EIO_OFFSETS 64
+/* Injected EIOs remembered for the control file's "eio_at" lines; later ones are only counted. */
+#define MAX_FAULT_LOG 4096
+#define FAULT_LOG_PATH 96
 #define MAX_THREADS "max_threads=1024"
 
-enum { OP_READ = 1, OP_WRITE = 2 };
+enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4 };
 enum { HANG_OFF = 0, HANG_ALL = 1, HANG_PATH = 2 };
 
 /* An open file: a backing descriptor, or the control file's current text. */
@@ -50,6 +53,7 @@ struct handle {
     size_t text_len;
 };
 
+/* Which files a hang (or eio_fsync) applies to: none, all, or one path. */
 struct hang {
     int mode;
     char path[PATH_MAX];
@@ -76,6 +80,7 @@ static struct {
     struct hang hang_reads;
     struct hang hang_writes;
     char only[PATH_MAX]; /* empty: all files */
+    struct hang eio_fsync; /* fsyncs of these files fail with EIO */
 
     /* state */
     uint64_t rng;
@@ -91,12 +96,29 @@ static struct {
     uint64_t released;
     uint64_t delayed_ops, latency_us_total;
     uint64_t eio_injected, enospc_injected, short_reads_injected, short_writes_injected;
+    uint64_t fsyncs, fsync_eio_injected;
+    /* every injected EIO, in order, so that a test can match each failure to the caller that saw it */
+    struct fault {
+        int op;
+        long long off;
+        unsigned long long size;
+        char path[FAULT_LOG_PATH];
+    } fault_log[MAX_FAULT_LOG];
+    int fault_log_count;
+    uint64_t fault_log_dropped;
 } st = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
 };
 
 static int backing_fd = -1;
+/*
+ * --sync-dio: turn FUSE's asynchronous direct I/O off (libfuse's high-level fuse_main does not
+ * take -o no_async_dio). With it on, the default, the kernel answers a short direct write of an
+ * asynchronous caller (io_uring, AIO) with EIO (fs/fuse/file.c, fuse_aio_complete), so short
+ * writes reach such callers as short writes only with this flag.
+ */
+static int sync_dio;
 
 /* ---------------------------------------------------------------- knobs and counters */
 
@@ -113,6 +135,7 @@ static void reset_knobs_locked(void) {
     st.short_reads = st.short_writes = 0;
     st.hang_reads.mode = st.hang_writes.mode = HANG_OFF;
     st.only[0] = '\0';
+    st.eio_fsync.mode = HANG_OFF;
     st.eio_candidates = 0;
     st.enospc_written = 0;
 }
@@ -123,6 +146,9 @@ static void reset_counters_locked(void) {
     st.released = 0;
     st.delayed_ops = st.latency_us_total = 0;
     st.eio_injected = st.enospc_injected = st.short_reads_injected = st.short_writes_injected = 0;
+    st.fsyncs = st.fsync_eio_injected = 0;
+    st.fault_log_count = 0;
+    st.fault_log_dropped = 0;
 }
 
 static void release_all_locked(void) {
@@ -290,6 +316,9 @@ static int parse_line(char *line) {
     if (strcmp(key, "hang_writes") == 0) {
         return parse_hang(value, &st.hang_writes);
     }
+    if (strcmp(key, "eio_fsync") == 0) {
+        return parse_hang(value, &st.eio_fsync);
+    }
     if (strcmp(key, "only") == 0) {
         if (strcmp(value, "all") == 0 || value[0] == '\0') {
             st.only[0] = '\0';
@@ -371,6 +400,7 @@ static char *render_control(size_t *len) {
     fprintf(f, "short_writes=%lld\n", st.short_writes);
     fprintf(f, "hang_reads=%s\n", hang_text(&st.hang_reads));
     fprintf(f, "hang_writes=%s\n", hang_text(&st.hang_writes));
+    fprintf(f, "eio_fsync=%s\n", hang_text(&st.eio_fsync));
     fprintf(f, "only=%s\n", st.only[0] != '\0' ? st.only : "all");
     fprintf(f, "reads=%" PRIu64 "\n", st.reads);
     fprintf(f, "writes=%" PRIu64 "\n", st.writes);
@@ -390,6 +420,14 @@ static char *render_control(size_t *len) {
     fprintf(f, "short_reads_injected=%" PRIu64 "\n", st.short_reads_injected);
     fprintf(f, "short_writes_injected=%" PRIu64 "\n", st.short_writes_injected);
     fprintf(f, "enospc_written=%lld\n", st.enospc_written);
+    fprintf(f, "fsyncs=%" PRIu64 "\n", st.fsyncs);
+    fprintf(f, "fsync_eio_injected=%" PRIu64 "\n", st.fsync_eio_injected);
+    fprintf(f, "eio_log_dropped=%" PRIu64 "\n", st.fault_log_dropped);
+    for (int i = 0; i < st.fault_log_count; i++) {
+        const struct fault *e = &st.fault_log[i];
+        fprintf(f, "eio_at=%s %s %lld %llu\n", e->op == OP_READ ? "read" : e->op == OP_WRITE ? "write" : "fsync",
+                e->path, e->off, e->size);
+    }
     pthread_mutex_unlock(&st.lock);
     if (fclose(f) != 0) {
         free(text);
@@ -445,6 +483,24 @@ static void sleep_us(long long us) {
     struct timespec t = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
     while (nanosleep(&t, &t) != 0 && errno == EINTR) {
     }
+}
+
+/* Counts an injected EIO and remembers where it hit. */
+static void log_eio_locked(int op, const char *path, off_t off, size_t size) {
+    if (op == OP_FSYNC) {
+        st.fsync_eio_injected++;
+    } else {
+        st.eio_injected++;
+    }
+    if (st.fault_log_count == MAX_FAULT_LOG) {
+        st.fault_log_dropped++;
+        return;
+    }
+    struct fault *e = &st.fault_log[st.fault_log_count++];
+    e->op = op;
+    e->off = (long long) off;
+    e->size = (unsigned long long) size;
+    snprintf(e->path, sizeof e->path, "%s", path != NULL ? path : "?");
 }
 
 static int covers_eio_offset_locked(off_t off, size_t size) {
@@ -506,7 +562,7 @@ static int enter_op(int op, const char *path, off_t off, size_t *size, long long
             eio = 1;
         }
         if (eio) {
-            st.eio_injected++;
+            log_eio_locked(op, path, off, *size);
             res = -EIO;
         }
     }
@@ -602,6 +658,9 @@ static void *ffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
     conn->max_background = 1024;
     conn->congestion_threshold = 768;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    if (sync_dio) {
+        conn->want &= ~FUSE_CAP_ASYNC_DIO;
+    }
     return NULL;
 }
 
@@ -904,6 +963,16 @@ static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi) 
     if (h->control) {
         return 0;
     }
+    pthread_mutex_lock(&st.lock);
+    st.fsyncs++;
+    int eio = hang_applies(&st.eio_fsync, h->path);
+    if (eio) {
+        log_eio_locked(OP_FSYNC, h->path, 0, 0);
+    }
+    pthread_mutex_unlock(&st.lock);
+    if (eio) {
+        return -EIO;
+    }
     return (datasync ? fdatasync(h->fd) : fsync(h->fd)) == 0 ? 0 : -errno;
 }
 
@@ -959,7 +1028,7 @@ static const struct fuse_operations ops = {
 
 static void usage(const char *prog) {
     fprintf(stderr,
-            "usage: %s BACKING_DIR MOUNTPOINT [-f] [-d] [-o fuse_option,...]\n"
+            "usage: %s BACKING_DIR MOUNTPOINT [--sync-dio] [-f] [-d] [-o fuse_option,...]\n"
             "Control: write key=value lines to MOUNTPOINT" CONTROL_PATH ", read it for counters.\n",
             prog);
 }
@@ -989,7 +1058,11 @@ int main(int argc, char *argv[]) {
     args[n++] = "-o";
     args[n++] = "fsname=faultfs,subtype=faultfs," MAX_THREADS;
     for (int i = 2; i < argc; i++) {
-        args[n++] = argv[i];
+        if (strcmp(argv[i], "--sync-dio") == 0) {
+            sync_dio = 1;
+        } else {
+            args[n++] = argv[i];
+        }
     }
     args[n] = NULL;
     umask(0);

@@ -307,6 +307,7 @@ public final class AuraFile implements AutoCloseable {
      * @return the number of bytes read, possibly 0, or -1 if {@code position} is at or past the
      *         end of the file and {@code dst} has room
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
+     * @throws IllegalStateException if {@code dst} is a direct buffer whose memory (arena) is closed
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
      * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
@@ -377,6 +378,9 @@ public final class AuraFile implements AutoCloseable {
      * @throws EOFException if the end of the file comes first; {@code dst}'s position then tells
      *         how much was read
      * @throws IOException as for {@link #read(ByteBuffer, long)}
+     * @throws IllegalArgumentException as for {@link #read(ByteBuffer, long)}
+     * @throws IllegalStateException as for {@link #read(ByteBuffer, long)}
+     * @throws NonReadableChannelException if the file was not opened for reading
      */
     public void readFully(ByteBuffer dst, long position) throws IOException {
         checkPosition(position);
@@ -398,6 +402,9 @@ public final class AuraFile implements AutoCloseable {
      * @param position the file position, {@code >= 0}
      * @throws EOFException if the end of the file comes first
      * @throws IOException as for {@link #read(MemorySegment, long)}
+     * @throws IllegalArgumentException as for {@link #read(MemorySegment, long)}
+     * @throws IllegalStateException as for {@link #read(MemorySegment, long)}
+     * @throws NonReadableChannelException if the file was not opened for reading
      */
     public void readFully(MemorySegment dst, long position) throws IOException {
         checkPosition(position);
@@ -424,6 +431,7 @@ public final class AuraFile implements AutoCloseable {
      * @param position the file position, {@code >= 0}
      * @return the number of bytes written
      * @throws IllegalArgumentException if {@code position} is negative
+     * @throws IllegalStateException if {@code src} is a direct buffer whose memory (arena) is closed
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the write
      * @throws ClosedByInterruptException if the thread is interrupted before or during the write: the
@@ -454,6 +462,9 @@ public final class AuraFile implements AutoCloseable {
      * @param position the file position, {@code >= 0}
      * @return the number of bytes written
      * @throws IOException as for {@link #write(ByteBuffer, long)}
+     * @throws IllegalArgumentException if {@code position} is negative
+     * @throws IllegalStateException if {@code src}'s arena is closed
+     * @throws NonWritableChannelException if the file was not opened for writing
      */
     public int write(MemorySegment src, long position) throws IOException {
         Objects.requireNonNull(src, "src");
@@ -473,6 +484,9 @@ public final class AuraFile implements AutoCloseable {
      * @param src      the buffer; its position ends at its limit
      * @param position the file position, {@code >= 0}
      * @throws IOException as for {@link #write(ByteBuffer, long)}
+     * @throws IllegalArgumentException as for {@link #write(ByteBuffer, long)}
+     * @throws IllegalStateException as for {@link #write(ByteBuffer, long)}
+     * @throws NonWritableChannelException if the file was not opened for writing
      */
     public void writeFully(ByteBuffer src, long position) throws IOException {
         checkPosition(position);
@@ -488,6 +502,9 @@ public final class AuraFile implements AutoCloseable {
      * @param src      the source
      * @param position the file position, {@code >= 0}
      * @throws IOException as for {@link #write(MemorySegment, long)}
+     * @throws IllegalArgumentException as for {@link #write(MemorySegment, long)}
+     * @throws IllegalStateException as for {@link #write(MemorySegment, long)}
+     * @throws NonWritableChannelException if the file was not opened for writing
      */
     public void writeFully(MemorySegment src, long position) throws IOException {
         checkPosition(position);

@@ -353,6 +353,7 @@ public final class Engine implements AutoCloseable {
      * @return the request, for {@link #cancel(Request)} and {@link Request#isPending()}
      * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, {@code length}
      *         is out of range or larger than the buffer, or a registered slice is out of range
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException {@linkplain AuraIOException#isAgain() EAGAIN} when every request slot
      *         of the chosen ring is taken (retry after completions), {@linkplain
      *         AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed, {@linkplain
@@ -374,6 +375,8 @@ public final class Engine implements AutoCloseable {
      * @param offset   file offset
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException as for the full form
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request read(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -391,6 +394,8 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @param attachment any object, or null
      * @return the request
+     * @throws IllegalArgumentException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
@@ -407,6 +412,8 @@ public final class Engine implements AutoCloseable {
      * @param offset   file offset
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException as for the full form
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -424,8 +431,9 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the total bytes read or a negated errno; may be null
      * @param attachment any object, or null
      * @return the request
-     * @throws IllegalArgumentException if {@code iov} is empty, too long, or holds a heap or
-     *         read-only segment
+     * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, or {@code iov}
+     *         is empty, too long, holds a heap or read-only segment or more than 2^31 - 4096 bytes
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException EAGAIN, ESHUTDOWN or ENOMEM as for {@code read}
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -441,6 +449,8 @@ public final class Engine implements AutoCloseable {
      * @param offset   file offset
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException as for the full form
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException as for the full form
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -457,6 +467,9 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the total bytes written or a negated errno; may be null
      * @param attachment any object, or null
      * @return the request
+     * @throws IllegalArgumentException as for {@link #readv(int, MemorySegment[], long, Callback, Object)},
+     *         except that read-only segments are accepted
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException as for {@link #readv(int, MemorySegment[], long, Callback, Object)}
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -472,6 +485,8 @@ public final class Engine implements AutoCloseable {
      * @param offset   file offset
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException as for the full form
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException as for the full form
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -498,6 +513,7 @@ public final class Engine implements AutoCloseable {
      * @param fd       an open file descriptor
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
      * @throws AuraIOException as for the full form
      */
     public Request fsync(int fd, Callback callback) throws AuraIOException {
@@ -512,6 +528,7 @@ public final class Engine implements AutoCloseable {
      * @param callback receives 0 or a negated errno; may be null
      * @param attachment any object, or null
      * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
      * @throws AuraIOException as for {@link #fsync(int, Callback, Object)}
      */
     public Request fdatasync(int fd, Callback callback, Object attachment) throws AuraIOException {
@@ -524,6 +541,7 @@ public final class Engine implements AutoCloseable {
      * @param fd       an open file descriptor
      * @param callback receives the result; may be null
      * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
      * @throws AuraIOException as for the full form
      */
     public Request fdatasync(int fd, Callback callback) throws AuraIOException {
@@ -542,6 +560,7 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException when {@code offset + length} overflows, or for a registered slice
      *         while nothing is registered or an unregister drains
      */
@@ -557,6 +576,8 @@ public final class Engine implements AutoCloseable {
      * @param length bytes to write
      * @param offset file offset
      * @return the future result
+     * @throws IllegalArgumentException as for {@link #readAsync}
+     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
      * @throws AuraIOException as for {@link #readAsync}
      */
     public CompletableFuture<Long> writeAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
@@ -570,6 +591,8 @@ public final class Engine implements AutoCloseable {
      * @param iov    the segments to fill
      * @param offset file offset
      * @return the future result
+     * @throws IllegalArgumentException for invalid arguments, as for the callback form
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> readvAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -583,6 +606,8 @@ public final class Engine implements AutoCloseable {
      * @param iov    the segments to write
      * @param offset file offset
      * @return the future result
+     * @throws IllegalArgumentException for invalid arguments, as for the callback form
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> writevAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -594,6 +619,7 @@ public final class Engine implements AutoCloseable {
      *
      * @param fd an open file descriptor
      * @return the future result (0)
+     * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fsyncAsync(int fd) {
         return submitFuture("fsync", prepareSync(fd, false));
@@ -604,6 +630,7 @@ public final class Engine implements AutoCloseable {
      *
      * @param fd an open file descriptor
      * @return the future result (0)
+     * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fdatasyncAsync(int fd) {
         return submitFuture("fdatasync", prepareSync(fd, true));

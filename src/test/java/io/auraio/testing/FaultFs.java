@@ -38,6 +38,16 @@ public final class FaultFs implements AutoCloseable {
     /** Name of the control file in the mount's root (not listed by readdir). */
     public static final String CONTROL_FILE = ".faultfs-control";
 
+    /**
+     * Daemon flag (for {@link #mount}'s options) that turns FUSE's asynchronous direct I/O off.
+     * With it on (libfuse's default),
+     * the kernel answers a short direct write of an asynchronous caller (io_uring, AIO) with EIO
+     * instead of the short count ({@code fs/fuse/file.c}, {@code fuse_aio_complete}); with it off,
+     * {@link #shortWrites} reaches io_uring callers as short writes, at the price of io_uring
+     * running each request on one of its (few) blocking workers.
+     */
+    public static final String SYNC_DIRECT_IO = "--sync-dio";
+
     private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -63,13 +73,15 @@ public final class FaultFs implements AutoCloseable {
     public record Counters(long reads, long writes, long bytesRead, long bytesWritten, long outstanding,
                            long maxOutstanding, long blockedReads, long blockedWrites, long released,
                            long delayedOps, long latencyMicrosTotal, long eioInjected, long enospcInjected,
-                           long shortReadsInjected, long shortWritesInjected) {
+                           long shortReadsInjected, long shortWritesInjected, long fsyncs,
+                           long fsyncEioInjected) {
         static Counters of(Map<String, String> s) {
             return new Counters(num(s, "reads"), num(s, "writes"), num(s, "bytes_read"), num(s, "bytes_written"),
                     num(s, "outstanding"), num(s, "max_outstanding"), num(s, "blocked_reads"),
                     num(s, "blocked_writes"), num(s, "released"), num(s, "delayed_ops"),
                     num(s, "latency_us_total"), num(s, "eio_injected"), num(s, "enospc_injected"),
-                    num(s, "short_reads_injected"), num(s, "short_writes_injected"));
+                    num(s, "short_reads_injected"), num(s, "short_writes_injected"), num(s, "fsyncs"),
+                    num(s, "fsync_eio_injected"));
         }
 
         private static long num(Map<String, String> s, String key) {
@@ -78,6 +90,24 @@ public final class FaultFs implements AutoCloseable {
                 throw new IllegalStateException("faultfs control file has no " + key + ": " + s);
             }
             return Long.parseLong(v);
+        }
+    }
+
+    /**
+     * One EIO the daemon injected, as its control file lists it ({@code eio_at=OP PATH OFFSET SIZE}).
+     *
+     * @param op     {@code "read"}, {@code "write"} or {@code "fsync"}
+     * @param path   the file, from the mount root ({@code "/data"})
+     * @param offset the request's file offset (0 for fsync)
+     * @param size   the request's length in bytes (0 for fsync)
+     */
+    public record InjectedFault(String op, String path, long offset, long size) {
+        static InjectedFault parse(String value) {
+            String[] f = value.split(" ");
+            if (f.length != 4) {
+                throw new IllegalStateException("faultfs eio_at line has " + f.length + " fields: " + value);
+            }
+            return new InjectedFault(f[0], f[1], Long.parseLong(f[2]), Long.parseLong(f[3]));
         }
     }
 
@@ -114,7 +144,8 @@ public final class FaultFs implements AutoCloseable {
      * {@link FixtureAvailability#mountFaultFs(String)}, which skips the test when this fails.
      *
      * @param name a short name for the directories (letters, digits, '-', '_')
-     * @param fuseOptions extra {@code -o} options for the daemon, e.g. {@code "max_threads=8"}
+     * @param fuseOptions extra {@code -o} options for the daemon, e.g. {@code "max_threads=8"}, or
+     *                    faultfs flags starting with {@code --} ({@link #SYNC_DIRECT_IO})
      * @return the live mount
      * @throws MountException if the daemon exits or the mount does not appear in time
      */
@@ -131,8 +162,12 @@ public final class FaultFs implements AutoCloseable {
         Path log = directory.resolve("faultfs.log");
         List<String> command = new ArrayList<>(List.of(binary.toString(), backing.toString(), mountPoint.toString(), "-f"));
         for (String option : fuseOptions) {
-            command.add("-o");
-            command.add(option);
+            if (option.startsWith("--")) {
+                command.add(option); // a flag of faultfs itself, e.g. SYNC_DIRECT_IO
+            } else {
+                command.add("-o");
+                command.add(option);
+            }
         }
         Process daemon = new ProcessBuilder(command)
                 .redirectErrorStream(true)
@@ -317,6 +352,21 @@ public final class FaultFs implements AutoCloseable {
         return control("release=" + n);
     }
 
+    /** Every fsync of {@code file} (a file under the mount) fails with EIO. {@return this} */
+    public FaultFs eioFsync(Path file) throws IOException {
+        return control("eio_fsync=" + fusePath(file));
+    }
+
+    /** Every fsync and fdatasync fails with EIO. {@return this} */
+    public FaultFs eioFsync() throws IOException {
+        return control("eio_fsync=all");
+    }
+
+    /** Turns {@link #eioFsync} off. {@return this} */
+    public FaultFs noEioFsync() throws IOException {
+        return control("eio_fsync=off");
+    }
+
     /** Injects faults only into operations on {@code file} (a file under the mount). {@return this} */
     public FaultFs only(Path file) throws IOException {
         return control("only=" + fusePath(file));
@@ -344,6 +394,28 @@ public final class FaultFs implements AutoCloseable {
             }
         }
         return state;
+    }
+
+    /**
+     * {@return every EIO injected since the last {@link #reset()} or {@link #resetCounters()}, in
+     * the order the daemon injected them} The daemon remembers the first 4096; it fails this call
+     * if it had to drop any, so a caller never matches failures against a partial list.
+     */
+    public List<InjectedFault> injectedFaults() throws IOException {
+        List<InjectedFault> faults = new ArrayList<>();
+        long dropped = -1;
+        for (String line : Files.readAllLines(control(), StandardCharsets.US_ASCII)) {
+            if (line.startsWith("eio_at=")) {
+                faults.add(InjectedFault.parse(line.substring("eio_at=".length())));
+            } else if (line.startsWith("eio_log_dropped=")) {
+                dropped = Long.parseLong(line.substring("eio_log_dropped=".length()));
+            }
+        }
+        if (dropped != 0) {
+            throw new IllegalStateException("faultfs dropped " + dropped + " entries of its EIO log"
+                    + " (or does not keep one: rebuild the fixtures)");
+        }
+        return faults;
     }
 
     /** {@return the daemon's counters now} */

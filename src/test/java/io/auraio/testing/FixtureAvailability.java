@@ -103,9 +103,21 @@ public final class FixtureAvailability {
      * @return the live mount; the caller closes it
      */
     public static FaultFs mountFaultFs(String name) throws IOException, InterruptedException {
+        return mountFaultFs(name, new String[0]);
+    }
+
+    /**
+     * As {@link #mountFaultFs(String)}, with options for the daemon: FUSE {@code -o} options such
+     * as {@code "max_threads=8"}, or faultfs flags such as {@link FaultFs#SYNC_DIRECT_IO}.
+     *
+     * @param name        a short name for the mount's directories
+     * @param fuseOptions as for {@link FaultFs#mount(String, String...)}
+     * @return the live mount; the caller closes it
+     */
+    public static FaultFs mountFaultFs(String name, String... fuseOptions) throws IOException, InterruptedException {
         assumeFaultFs();
         try {
-            return FaultFs.mount(name);
+            return FaultFs.mount(name, fuseOptions);
         } catch (FaultFs.MountException e) {
             if (required()) {
                 throw e;

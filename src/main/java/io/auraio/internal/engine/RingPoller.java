@@ -350,7 +350,10 @@ public final class RingPoller implements CompletionQueue.Handler {
     public void cancelFd(int fd) {
         callOnRing(u -> {
             // Only slots the poller owns are looked at: held-back requests and requests in the
-            // kernel. A slot another thread is still preparing may hold a stale fd.
+            // kernel. A slot another thread is still preparing may hold a stale fd. Requests
+            // already pushed but not yet taken are held first: they were submitted before this
+            // call and would otherwise reach the kernel after the descriptor is closed.
+            takeSubmissions();
             for (Slot s = heldHead; s != null; s = s.next) {
                 if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
                     s.cancelRequested = true;
@@ -606,13 +609,18 @@ public final class RingPoller implements CompletionQueue.Handler {
         heldTail = s;
     }
 
-    private void fillSubmissions(SubmissionQueue sq, boolean shuttingDown) {
+    /** Moves the requests pushed by submitters to the end of the held-back list, in order. Poller thread only. */
+    private void takeSubmissions() {
         Slot fresh = submissions.takeAll();
         while (fresh != null) {
             Slot next = fresh.next;
             hold(fresh);
             fresh = next;
         }
+    }
+
+    private void fillSubmissions(SubmissionQueue sq, boolean shuttingDown) {
+        takeSubmissions();
         int limit = controller.inFlightLimit();
         while (heldHead != null) {
             Slot s = heldHead;
