@@ -89,5 +89,8 @@ public final class DefaultProviderProbe {
         }
         print("ringOps", ringOps);
         print("ringBytes", ringBytes);
+        // Engine-wide: ring requests plus the page-cache transfers AuraFile does on the caller
+        // (RWF_NOWAIT reads, buffered writes on a local filesystem), which never reach a ring.
+        print("engineBytes", engine.stats().bytesTransferred());
     }
 }
