@@ -93,6 +93,8 @@ public final class AuraFile implements AutoCloseable {
     private final OpenMode mode;
     private final int directMemoryAlignment;
     private final int directOffsetAlignment;
+    /** Cleared by {@link #setUninterruptible()}: an interrupt then neither cancels I/O nor closes the file. */
+    private volatile boolean interruptible = true;
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
     private static final int WRITE_UNDECIDED = -1;
@@ -257,7 +259,7 @@ public final class AuraFile implements AutoCloseable {
                 throw new ClosedChannelException();
             }
         } while (!state.compareAndSet(s, s + 1));
-        if (Thread.currentThread().isInterrupted()) {
+        if (interruptible && Thread.currentThread().isInterrupted()) {
             end(); // as FileChannel: an interrupted thread closes the file instead of doing I/O
         }
     }
@@ -275,7 +277,7 @@ public final class AuraFile implements AutoCloseable {
                 LockSupport.unpark(t);
             }
         }
-        if (Thread.currentThread().isInterrupted()) {
+        if (interruptible && Thread.currentThread().isInterrupted()) {
             ClosedByInterruptException e = new ClosedByInterruptException();
             try {
                 close();
@@ -289,7 +291,7 @@ public final class AuraFile implements AutoCloseable {
     /** Turns a failed request into the exception its caller should see. */
     private IOException failure(String op, long result) {
         int errno = (int) -result;
-        if (Thread.currentThread().isInterrupted() && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
+        if (interruptible && Thread.currentThread().isInterrupted() && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
             return new ClosedByInterruptException(); // end() closes the file
         }
         if ((state.get() & CLOSED) != 0 && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
@@ -680,7 +682,8 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
-        return core.select().executeInterruptibly(opcode, 0, fd, position, address, length, opFlags, 0);
+        return interruptible ? core.select().executeInterruptibly(opcode, 0, fd, position, address, length, opFlags, 0)
+                : core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0);
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
@@ -787,6 +790,16 @@ public final class AuraFile implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Makes this file ignore interrupts, as the JDK's streams from {@code Files.newInputStream} /
+     * {@code newOutputStream} do with their channel: an interrupted thread's reads and writes run
+     * to completion, and the file stays open. (In JDK mode the JDK's channel handles interrupts
+     * itself; this has no effect there.)
+     */
+    void setUninterruptible() {
+        interruptible = false;
     }
 
     /** {@return the access mode and flags this file was opened with} */

@@ -84,6 +84,8 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean append;
     private final boolean direct;
     private final JdkCompanionChannel companion;
+    /** Set by {@link #setUninterruptible()}: interrupts are ignored, as by the JDK's file streams. */
+    private volatile boolean uninterruptible;
     /** Closes the file of a channel that became unreachable unclosed, as the JDK's channels do. */
     private final Cleaner.Cleanable cleanable;
     /** Serializes relative operations and position, size and truncate, as FileChannelImpl does. */
@@ -267,7 +269,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             int n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return 0;
                 }
@@ -305,7 +307,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             long n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return 0;
                 }
@@ -341,7 +343,7 @@ public final class AuraFileChannel extends FileChannel {
         checkReadable();
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return -1;
             }
@@ -422,7 +424,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             int n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return 0;
                 }
@@ -457,7 +459,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             long n = 0;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return 0;
                 }
@@ -493,7 +495,7 @@ public final class AuraFileChannel extends FileChannel {
         checkWritable();
         int n = 0;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return -1;
             }
@@ -554,7 +556,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             long p = -1;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return 0;
                 }
@@ -586,7 +588,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             boolean completed = false;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return null;
                 }
@@ -612,7 +614,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             long s = -1;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return -1;
                 }
@@ -648,7 +650,7 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (positionLock) {
             boolean completed = false;
             try {
-                begin();
+                beginBlocking();
                 if (!isOpen()) {
                     return null;
                 }
@@ -681,7 +683,7 @@ public final class AuraFileChannel extends FileChannel {
         ensureOpen();
         boolean completed = false;
         try {
-            begin();
+            beginBlocking();
             if (!isOpen()) {
                 return;
             }
@@ -987,6 +989,26 @@ public final class AuraFileChannel extends FileChannel {
         }
     }
 
+    /** {@link #begin()} for the I/O paths; nothing for an {@linkplain #setUninterruptible() uninterruptible} channel. */
+    private void beginBlocking() {
+        if (!uninterruptible) {
+            begin();
+        }
+    }
+
+    /**
+     * Makes this channel ignore interrupts, as the JDK does with the channel under a stream from
+     * {@code Files.newInputStream} and {@code newOutputStream}: a thread whose interrupt status is
+     * set, or gets set during a read or write, has it run to completion as usual, the channel stays
+     * open and the status stays set. {@link AsynchronousCloseException} on a close by another thread
+     * is unchanged. {@link io.auraio.spi.AuraFileSystemProvider} calls this for its streams; it
+     * cannot be undone.
+     */
+    public void setUninterruptible() {
+        uninterruptible = true;
+        file.setUninterruptible();
+    }
+
     /**
      * {@link #end(boolean)} for the I/O paths. In JDK mode the file's own {@code FileChannel} runs
      * its begin/end inside ours, and its end() unregisters ours from the thread, so an interrupt
@@ -995,6 +1017,12 @@ public final class AuraFileChannel extends FileChannel {
      * as one {@code FileChannel} would.
      */
     private void endBlocking(boolean completed) throws AsynchronousCloseException {
+        if (uninterruptible) {
+            if (!completed && !isOpen()) {
+                throw new AsynchronousCloseException();
+            }
+            return;
+        }
         if (file.backend() == Backend.JDK && Thread.currentThread().isInterrupted()) {
             begin();
         }

@@ -161,8 +161,8 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
 
     /**
      * Opens an input stream on an {@link AuraFileChannel}, as
-     * {@link FileSystemProvider#newInputStream} does on a JDK channel: the stream is not closed by
-     * an interrupt status already set when it is read (the JDK's streams are uninterruptible).
+     * {@link FileSystemProvider#newInputStream} does on a JDK channel: the stream ignores interrupts,
+     * set before or during a read, as the JDK's ({@link AuraFileChannel#setUninterruptible()}).
      *
      * @param path    the file
      * @param options open options; not {@code APPEND} or {@code WRITE}
@@ -186,8 +186,8 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     /**
      * Opens an output stream on an {@link AuraFileChannel}, as
      * {@link FileSystemProvider#newOutputStream} does on a JDK channel (by default
-     * {@code CREATE}, {@code TRUNCATE_EXISTING}, {@code WRITE}); like the JDK's, the stream is not
-     * closed by an interrupt status already set when it is written.
+     * {@code CREATE}, {@code TRUNCATE_EXISTING}, {@code WRITE}); like the JDK's, the stream ignores
+     * interrupts, set before or during a write ({@link AuraFileChannel#setUninterruptible()}).
      *
      * @param path    the file
      * @param options open options; not {@code READ}
@@ -216,9 +216,15 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return Channels.newOutputStream(shielded(newByteChannel(path, set)));
     }
 
-    /** Channels are AuraFileChannels but for a file opened while the engine starts, which stays the platform's. */
+    /**
+     * Makes a stream's channel ignore interrupts, as the JDK's streams do. Channels are
+     * AuraFileChannels but for a file opened while the engine starts, which stays the platform's.
+     */
     private static SeekableByteChannel shielded(SeekableByteChannel channel) {
-        return channel instanceof AuraFileChannel ? new InterruptShieldedChannel(channel) : channel;
+        if (channel instanceof AuraFileChannel aura) {
+            aura.setUninterruptible();
+        }
+        return channel;
     }
 
     // ---- the file system and its paths -------------------------------------------------------

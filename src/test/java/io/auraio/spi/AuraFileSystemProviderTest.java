@@ -162,6 +162,44 @@ class AuraFileSystemProviderTest {
         assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3, 4);
     }
 
+    /**
+     * An interrupt that arrives while a stream's read is blocked (a FIFO with no data) neither ends
+     * the read nor closes the stream, for the JDK's stream and for this provider's alike: the read
+     * returns the data once it comes, and the interrupt status is still set.
+     */
+    @Test
+    void anInterruptDuringABlockedStreamReadIsIgnoredAsByTheJdksStream() throws Exception {
+        Path fifo = io.auraio.testing.Fifo.create(dir.resolve("fifo"));
+        for (boolean aura : new boolean[] {false, true}) {
+            // O_RDWR keeps the FIFO open for writing without blocking the reader's open.
+            try (FileChannel writer = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 var in = aura ? Files.newInputStream(root.resolve("fifo")) : Files.newInputStream(fifo)) {
+                int[] got = new int[1];
+                boolean[] stillInterrupted = new boolean[1];
+                Throwable[] thrown = new Throwable[1];
+                Thread reader = Thread.ofVirtual().start(() -> {
+                    try {
+                        got[0] = in.read();
+                        stillInterrupted[0] = Thread.currentThread().isInterrupted();
+                    } catch (Throwable t) {
+                        thrown[0] = t;
+                    }
+                });
+                // Into the read (parked on its request for AuraFile, in read(2) for the JDK). Were it
+                // not yet there, the interrupt would come before the read, which both also ignore.
+                Thread.sleep(100);
+                reader.interrupt();
+                reader.join(200);
+                assertThat(reader.isAlive()).as("aura=%s: still reading after the interrupt", aura).isTrue();
+                writer.write(ByteBuffer.wrap(new byte[] {42}));
+                TestSupport.joinAll(List.of(reader));
+                assertThat(thrown[0]).as("aura=%s", aura).isNull();
+                assertThat(got[0]).as("aura=%s", aura).isEqualTo(42);
+                assertThat(stillInterrupted[0]).as("aura=%s: interrupt status kept", aura).isTrue();
+            }
+        }
+    }
+
     @Test
     void watchServicesWorkOnThePathsAndTheirEventsResolveAgainstThem() throws Exception {
         try (WatchService watcher = fs.newWatchService()) {
