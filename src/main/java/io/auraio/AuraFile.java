@@ -11,6 +11,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -522,6 +523,102 @@ public final class AuraFile implements AutoCloseable {
         long done = 0;
         while (done < src.byteSize()) {
             done += write(src.asSlice(done), position + done);
+        }
+    }
+
+    // ---- vectored transfers, for AuraFileChannel's scattering reads and gathering writes -----
+
+    /**
+     * One {@code preadv}/{@code pwritev} of the non-empty buffers of {@code bufs[offset, end)} at
+     * {@code position}, as one ring request, so that a gathering write in APPEND mode lands in one
+     * piece and a short transfer is cut where the kernel cuts it, as the JDK's readv/writev.
+     * Advances the buffers' positions by what was transferred, in order.
+     *
+     * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
+     */
+    long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position) throws IOException {
+        checkPosition(position);
+        begin();
+        try {
+            if (read) {
+                checkReadable();
+            } else {
+                checkWritable();
+            }
+            int n = 0;
+            for (int i = offset; i < end; i++) {
+                if (bufs[i].hasRemaining()) {
+                    n++;
+                }
+            }
+            if (n == 0) {
+                return 0;
+            }
+            ByteBuffer[] used = new ByteBuffer[n];
+            MemorySegment[] segments = new MemorySegment[n];
+            MemorySegment[] bounces = new MemorySegment[n];
+            BufferPool pool = core.pool();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment iov = arena.allocate(16L * n, 8);
+                long total = 0;
+                for (int i = offset, k = 0; i < end; i++) {
+                    ByteBuffer b = bufs[i];
+                    if (!b.hasRemaining()) {
+                        continue;
+                    }
+                    MemorySegment segment = MemorySegment.ofBuffer(b);
+                    if (!segment.scope().isAlive()) {
+                        throw new IllegalStateException("Already closed");
+                    }
+                    long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
+                    if (mode.direct()) {
+                        checkDirectAlignment(segment, length, position + total);
+                    }
+                    MemorySegment target = segment;
+                    if (!segment.isNative()) {
+                        bounces[k] = pool.acquire(length);
+                        if (bounces[k].equals(MemorySegment.NULL)) {
+                            throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
+                        }
+                        if (!read) {
+                            MemorySegment.copy(segment, 0, bounces[k], 0, length);
+                        }
+                        target = bounces[k];
+                    }
+                    used[k] = b;
+                    segments[k] = segment;
+                    iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k, target.address());
+                    iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k + 1, length);
+                    total += length;
+                    k++;
+                    if (total >= MAX_TRANSFER) {
+                        n = k; // Linux stops at MAX_RW_COUNT anyway: leave the rest out
+                        break;
+                    }
+                }
+                long r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), n, 0);
+                if (r < 0) {
+                    throw failure(read ? "readv" : "writev", r);
+                }
+                long left = r;
+                for (int k = 0; k < n && left > 0; k++) {
+                    int take = (int) Math.min(left, used[k].remaining());
+                    if (read && bounces[k] != null) {
+                        MemorySegment.copy(bounces[k], 0, segments[k], 0, take);
+                    }
+                    used[k].position(used[k].position() + take);
+                    left -= take;
+                }
+                return r;
+            } finally {
+                for (MemorySegment bounce : bounces) {
+                    if (bounce != null && !bounce.equals(MemorySegment.NULL)) {
+                        pool.release(bounce);
+                    }
+                }
+            }
+        } finally {
+            end();
         }
     }
 

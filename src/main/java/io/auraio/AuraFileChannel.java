@@ -357,6 +357,14 @@ public final class AuraFileChannel extends FileChannel {
     /** The scattering read: buffers in order, stopping at the first that is not filled. */
     private long scatter(ByteBuffer[] dsts, int offset, int length, long at) throws IOException {
         int end = usableRange(dsts, offset, length, true);
+        if (file.backend() == Backend.IO_URING) {
+            boolean room = false;
+            for (int i = offset; i < end; i++) {
+                room |= dsts[i].hasRemaining();
+            }
+            long n = file.transferVectored(true, dsts, offset, end, at); // one readv, as the JDK
+            return n == 0 && room ? -1 : n;
+        }
         long total = 0;
         for (int i = offset; i < end; i++) {
             ByteBuffer dst = dsts[i];
@@ -520,6 +528,9 @@ public final class AuraFileChannel extends FileChannel {
     /** The gathering write: buffers in order, stopping at the first short write. */
     private long gather(ByteBuffer[] srcs, int offset, int length, long at) throws IOException {
         int end = usableRange(srcs, offset, length, false);
+        if (file.backend() == Backend.IO_URING) {
+            return file.transferVectored(false, srcs, offset, end, at); // one writev, as the JDK
+        }
         long total = 0;
         for (int i = offset; i < end; i++) {
             ByteBuffer src = srcs[i];
