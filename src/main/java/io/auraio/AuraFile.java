@@ -253,6 +253,14 @@ public final class AuraFile implements AutoCloseable {
     // ---- the template every operation follows: begin, check, work, end -----------------------
 
     private void begin() throws IOException {
+        enter();
+        if (interruptible && Thread.currentThread().isInterrupted()) {
+            end(); // as FileChannel: an interrupted thread closes the file instead of doing I/O
+        }
+    }
+
+    /** Counts this thread in as a user of the descriptor, which {@link #close()} waits for. */
+    private void enter() throws ClosedChannelException {
         long s;
         do {
             s = state.get();
@@ -260,8 +268,15 @@ public final class AuraFile implements AutoCloseable {
                 throw new ClosedChannelException();
             }
         } while (!state.compareAndSet(s, s + 1));
-        if (interruptible && Thread.currentThread().isInterrupted()) {
-            end(); // as FileChannel: an interrupted thread closes the file instead of doing I/O
+    }
+
+    /** Counts this thread out, waking a closer waiting for the last user. */
+    private void leave() {
+        if (state.decrementAndGet() == CLOSED) {
+            Thread t = closer;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
         }
     }
 
@@ -271,13 +286,7 @@ public final class AuraFile implements AutoCloseable {
      * as {@link java.nio.channels.FileChannel} does; the interrupt status stays set.
      */
     private void end() throws IOException {
-        long s = state.decrementAndGet();
-        if (s == CLOSED) {
-            Thread t = closer;
-            if (t != null) {
-                LockSupport.unpark(t);
-            }
-        }
+        leave();
         if (interruptible && Thread.currentThread().isInterrupted()) {
             ClosedByInterruptException e = new ClosedByInterruptException();
             try {
@@ -870,22 +879,11 @@ public final class AuraFile implements AutoCloseable {
      * @throws ClosedChannelException if this file is closed
      */
     <T> T withDescriptor(DescriptorWork<T> work) throws IOException {
-        long s;
-        do {
-            s = state.get();
-            if ((s & CLOSED) != 0) {
-                throw new ClosedChannelException();
-            }
-        } while (!state.compareAndSet(s, s + 1));
+        enter();
         try {
             return work.run(fd);
         } finally {
-            if (state.decrementAndGet() == CLOSED) {
-                Thread t = closer;
-                if (t != null) {
-                    LockSupport.unpark(t);
-                }
-            }
+            leave();
         }
     }
 

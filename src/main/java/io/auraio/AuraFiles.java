@@ -113,7 +113,7 @@ public final class AuraFiles {
     }
 
     /** Reads into all of {@code dst} at {@code position}, fewer bytes only at the end of the file. {@return the bytes read} */
-    private static long readAsMuch(AuraFile file, MemorySegment dst, long position) throws IOException {
+    static long readAsMuch(AuraFile file, MemorySegment dst, long position) throws IOException {
         long done = 0;
         while (done < dst.byteSize()) {
             int n = file.read(dst.asSlice(done), position + done);

@@ -86,7 +86,7 @@ final class FileCopy {
             MemorySegment buffers = arena.allocate((long) Chunks.workers(size) * Chunks.CHUNK, 4096);
             long end = Chunks.forEach(size, (worker, offset, length) -> {
                 MemorySegment buf = buffers.asSlice((long) worker * Chunks.CHUNK, length);
-                long n = readAsMuch(in, buf, offset);
+                long n = AuraFiles.readAsMuch(in, buf, offset);
                 out.writeFully(buf.asSlice(0, n), offset);
                 return n;
             });
@@ -101,18 +101,6 @@ final class FileCopy {
                 }
             }
         }
-    }
-
-    private static long readAsMuch(AuraFile file, MemorySegment dst, long position) throws IOException {
-        long done = 0;
-        while (done < dst.byteSize()) {
-            int n = file.read(dst.asSlice(done), position + done);
-            if (n < 0) {
-                break;
-            }
-            done += n;
-        }
-        return done;
     }
 
     /**

@@ -128,7 +128,6 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile int ringSetupFlags;
     private volatile long submitCalls;
     private volatile long sqesSubmitted;
-    private volatile long batchedPasses;
 
     RingPoller(int index, IoEngine owner, RingConfig config, int eventFd, MemorySegment wakeValue) {
         this.index = index;
@@ -487,7 +486,6 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // Requests are arriving faster than the kernel is entered: gather them into one
                 // submit, up to the controller's batch threshold (2 while little is in flight).
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
-                batchedPasses++;
                 continue;
             }
             if ((heldHead != null && sq.freeEntries() > RESERVED_SQES && inKernel < controller.inFlightLimit())
@@ -544,10 +542,6 @@ public final class RingPoller implements CompletionQueue.Handler {
         return sqesSubmitted;
     }
 
-    /** {@return loop passes that gathered more requests instead of entering the kernel} Any thread. */
-    long batchedPasses() {
-        return batchedPasses;
-    }
 
     /** How long the poller may sleep: unbounded when idle; up to the next tick while busy. */
     private long sleepBound(boolean shuttingDown) {
