@@ -541,7 +541,8 @@ public final class AuraFile implements AutoCloseable {
      * One {@code preadv}/{@code pwritev} of the non-empty buffers of {@code bufs[offset, end)} at
      * {@code position}, as one ring request, so that a gathering write in APPEND mode lands in one
      * piece and a short transfer is cut where the kernel cuts it, as the JDK's readv/writev.
-     * Advances the buffers' positions by what was transferred, in order.
+     * Advances the buffers' positions by what was transferred, in order. In JDK mode (whose
+     * {@code FileChannel} has no positional readv/writev) the buffers are transferred one by one.
      *
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
@@ -553,6 +554,9 @@ public final class AuraFile implements AutoCloseable {
                 checkReadable();
             } else {
                 checkWritable();
+            }
+            if (jdk != null) {
+                return transferEach(read, bufs, offset, end, position);
             }
             int n = 0;
             for (int i = offset; i < end; i++) {
@@ -629,6 +633,36 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
+    }
+
+    /**
+     * JDK mode's readv/writev: buffer by buffer, stopping at the first one not filled or emptied;
+     * a failure after some bytes reports those bytes, as a readv/writev that failed part way.
+     */
+    private long transferEach(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
+            throws IOException {
+        long total = 0;
+        for (int i = offset; i < end; i++) {
+            ByteBuffer b = bufs[i];
+            if (!b.hasRemaining()) {
+                continue;
+            }
+            long n;
+            try {
+                n = transfer(read, MemorySegment.ofBuffer(b), position + total);
+            } catch (IOException e) {
+                if (total > 0 && !(e instanceof ClosedChannelException)) {
+                    return total;
+                }
+                throw e;
+            }
+            b.position(b.position() + (int) n);
+            total += n;
+            if (b.hasRemaining()) {
+                break;
+            }
+        }
+        return total;
     }
 
     // ---- the transfer itself ----------------------------------------------------------------
@@ -977,22 +1011,7 @@ public final class AuraFile implements AutoCloseable {
             // are not counted as users of the file: cancel them too, or a read that never
             // completes (a FIFO) would outlive the file.
             cancelRequestsOnDescriptor();
-            long lastCancel = System.nanoTime();
-            boolean interrupted = false;
-            while (state.get() != CLOSED) {
-                long now = System.nanoTime();
-                if (now - lastCancel > CLOSE_RECANCEL_NANOS) {
-                    cancelRequestsOnDescriptor();
-                    lastCancel = now;
-                }
-                LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
-                interrupted |= Thread.interrupted();
-            }
-            closer = null;
-            fdClosed = true;
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            awaitUsersGone(this::cancelRequestsOnDescriptor);
             int r = closeDescriptor(core, fd);
             if (r < 0) {
                 throw Failures.io("close", -r);
@@ -1012,8 +1031,26 @@ public final class AuraFile implements AutoCloseable {
         } catch (IOException e) {
             failure = e;
         }
+        awaitUsersGone(() -> {});
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * The closer's wait (closeLock held, {@link #closer} set): parks until no thread is inside an
+     * operation, running {@code everyWhile} every {@link #CLOSE_RECANCEL_NANOS} meanwhile, then
+     * marks the descriptor closed. An interrupt does not end the wait; its status is kept.
+     */
+    private void awaitUsersGone(Runnable everyWhile) {
+        long last = System.nanoTime();
         boolean interrupted = false;
         while (state.get() != CLOSED) {
+            long now = System.nanoTime();
+            if (now - last > CLOSE_RECANCEL_NANOS) {
+                everyWhile.run();
+                last = now;
+            }
             LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
             interrupted |= Thread.interrupted();
         }
@@ -1021,9 +1058,6 @@ public final class AuraFile implements AutoCloseable {
         fdClosed = true;
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-        if (failure != null) {
-            throw failure;
         }
     }
 

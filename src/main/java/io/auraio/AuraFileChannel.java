@@ -74,8 +74,6 @@ public final class AuraFileChannel extends FileChannel {
     private static final int TRANSFER_SIZE = 64 * 1024;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
-    /** Mode of a created file when no permissions attribute is given, before the umask (as the JDK). */
-    private static final int DEFAULT_CREATION_MODE = 0666;
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final AuraFile file;
@@ -143,13 +141,8 @@ public final class AuraFileChannel extends FileChannel {
      * @throws NullPointerException if {@code path}, {@code options} or an option is null
      */
     public static AuraFileChannel open(Path path, OpenOption... options) throws IOException {
-        Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
-        if (AuraIO.backend() == Backend.JDK) {
-            checkDefaultFileSystem(path);
-            return new AuraFileChannel(AuraFile.open(path, options)); // served by the JDK's FileChannel
-        }
-        return open(AuraIO.defaultEngine(), path, options);
+        return open(path, new HashSet<>(Arrays.asList(options)));
     }
 
     /**
@@ -173,7 +166,7 @@ public final class AuraFileChannel extends FileChannel {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(attrs, "attrs");
-        if (AuraIO.backend() == Backend.JDK) {
+        if (AuraIO.backend() == Backend.JDK) { // served by the JDK's FileChannel
             checkDefaultFileSystem(path);
             return new AuraFileChannel(AuraFile.openJdk(path, options, attrs));
         }
@@ -232,7 +225,7 @@ public final class AuraFileChannel extends FileChannel {
 
     /** Maps creation attributes to a mode as the JDK's {@code UnixFileModeAttribute.toUnixMode} does. */
     private static int creationMode(FileAttribute<?>... attrs) {
-        int mode = DEFAULT_CREATION_MODE;
+        int mode = OpenMode.creationMode();
         for (FileAttribute<?> attr : attrs) {
             String name = attr.name();
             if (!name.equals("posix:permissions") && !name.equals("unix:permissions")) {
@@ -357,38 +350,12 @@ public final class AuraFileChannel extends FileChannel {
     /** The scattering read: buffers in order, stopping at the first that is not filled. */
     private long scatter(ByteBuffer[] dsts, int offset, int length, long at) throws IOException {
         int end = usableRange(dsts, offset, length, true);
-        if (file.backend() == Backend.IO_URING) {
-            boolean room = false;
-            for (int i = offset; i < end; i++) {
-                room |= dsts[i].hasRemaining();
-            }
-            long n = file.transferVectored(true, dsts, offset, end, at); // one readv, as the JDK
-            return n == 0 && room ? -1 : n;
-        }
-        long total = 0;
+        boolean room = false;
         for (int i = offset; i < end; i++) {
-            ByteBuffer dst = dsts[i];
-            if (!dst.hasRemaining()) {
-                continue;
-            }
-            int n;
-            try {
-                n = file.read(dst, at + total);
-            } catch (IOException e) {
-                if (total > 0 && !(e instanceof ClosedChannelException)) {
-                    return total; // a readv that failed part way reports what it transferred
-                }
-                throw e;
-            }
-            if (n < 0) {
-                return total == 0 ? -1 : total;
-            }
-            total += n;
-            if (dst.hasRemaining()) {
-                break;
-            }
+            room |= dsts[i].hasRemaining();
         }
-        return total;
+        long n = file.transferVectored(true, dsts, offset, end, at); // one readv, as the JDK
+        return n == 0 && room ? -1 : n;
     }
 
     /**
@@ -528,28 +495,7 @@ public final class AuraFileChannel extends FileChannel {
     /** The gathering write: buffers in order, stopping at the first short write. */
     private long gather(ByteBuffer[] srcs, int offset, int length, long at) throws IOException {
         int end = usableRange(srcs, offset, length, false);
-        if (file.backend() == Backend.IO_URING) {
-            return file.transferVectored(false, srcs, offset, end, at); // one writev, as the JDK
-        }
-        long total = 0;
-        for (int i = offset; i < end; i++) {
-            ByteBuffer src = srcs[i];
-            if (!src.hasRemaining()) {
-                continue;
-            }
-            try {
-                total += file.write(src, append ? at : at + total);
-            } catch (IOException e) {
-                if (total > 0 && !(e instanceof ClosedChannelException)) {
-                    return total; // a writev that failed part way reports what it transferred
-                }
-                throw e;
-            }
-            if (src.hasRemaining()) {
-                break;
-            }
-        }
-        return total;
+        return file.transferVectored(false, srcs, offset, end, at); // one writev, as the JDK
     }
 
     // ---- position, size, truncate, force ------------------------------------------------------

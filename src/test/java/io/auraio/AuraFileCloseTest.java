@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
@@ -21,7 +22,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -99,26 +99,12 @@ class AuraFileCloseTest {
         Path path = dir.resolve("f");
         Files.write(path, new byte[4096]);
         AuraFile file = AuraFile.open(engine, path, READ);
-        CountDownLatch go = new CountDownLatch(1);
-        AtomicReferenceArray<Throwable> failures = new AtomicReferenceArray<>(8);
-        List<Thread> closers = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            int index = i;
-            Runnable close = () -> {
-                try {
-                    go.await();
-                    file.close();
-                    if (file.isOpen()) {
-                        throw new AssertionError("open after close returned");
-                    }
-                } catch (Throwable t) {
-                    failures.set(index, t);
-                }
-            };
-            closers.add(i % 2 == 0 ? Thread.ofVirtual().start(close) : Thread.ofPlatform().start(close));
-        }
-        go.countDown();
-        joinAll(closers);
+        List<Throwable> failures = TestSupport.atOnce(8, () -> {
+            file.close();
+            if (file.isOpen()) {
+                throw new AssertionError("open after close returned");
+            }
+        });
         for (int i = 0; i < 8; i++) {
             assertThat(failures.get(i)).as("closer %d", i).isNull();
         }

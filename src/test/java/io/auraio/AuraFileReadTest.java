@@ -21,9 +21,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -88,7 +86,7 @@ class AuraFileReadTest {
             {0, 4096}, {1, 100}, {4095, 5000}, {0, FILE_SIZE}, {0, FILE_SIZE + 10_000},
             {FILE_SIZE - 10, 100}, {FILE_SIZE, 100}, {FILE_SIZE + 5000, 100}, {100, 0}, {FILE_SIZE, 0},
         };
-        return combine(cases);
+        return BufferKind.withEachKind(cases);
     }
 
     static Stream<Arguments> directCases() {
@@ -98,17 +96,7 @@ class AuraFileReadTest {
             {17 * ALIGN, ALIGN}, {32 * ALIGN, ALIGN}, // past the end
             {0, 0}, {17 * ALIGN, 0},
         };
-        return combine(cases);
-    }
-
-    private static Stream<Arguments> combine(long[][] cases) {
-        List<Arguments> all = new ArrayList<>();
-        for (BufferKind kind : BufferKind.values()) {
-            for (long[] c : cases) {
-                all.add(Arguments.of(kind, c[0], (int) c[1]));
-            }
-        }
-        return all.stream();
+        return BufferKind.withEachKind(cases);
     }
 
     @ParameterizedTest(name = "{0} at {1}, {2} bytes")

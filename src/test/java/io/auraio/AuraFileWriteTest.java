@@ -20,9 +20,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -91,7 +89,7 @@ class AuraFileWriteTest {
             {FILE_SIZE + 5000, 100},     // leaves a hole
             {50, 0}, {FILE_SIZE + 5000, 0},
         };
-        return combine(cases);
+        return BufferKind.withEachKind(cases);
     }
 
     static Stream<Arguments> directCases() {
@@ -101,17 +99,7 @@ class AuraFileWriteTest {
             {20 * ALIGN, ALIGN},          // leaves a hole
             {0, 0},
         };
-        return combine(cases);
-    }
-
-    private static Stream<Arguments> combine(long[][] cases) {
-        List<Arguments> all = new ArrayList<>();
-        for (BufferKind kind : BufferKind.values()) {
-            for (long[] c : cases) {
-                all.add(Arguments.of(kind, c[0], (int) c[1]));
-            }
-        }
-        return all.stream();
+        return BufferKind.withEachKind(cases);
     }
 
     @ParameterizedTest(name = "{0} at {1}, {2} bytes")

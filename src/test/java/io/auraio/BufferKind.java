@@ -4,6 +4,10 @@ import io.auraio.testing.Direct;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /** The four kinds of memory an {@link AuraFile} reads into and writes from. */
 enum BufferKind {
@@ -13,6 +17,17 @@ enum BufferKind {
     /** A page-aligned native segment, usable with O_DIRECT. */
     NATIVE_SEGMENT,
     HEAP_SEGMENT;
+
+    /** {@return every (kind, position, length) combination of the {position, length} {@code cases}, for a parameterized test} */
+    static Stream<Arguments> withEachKind(long[][] cases) {
+        List<Arguments> all = new ArrayList<>();
+        for (BufferKind kind : values()) {
+            for (long[] c : cases) {
+                all.add(Arguments.of(kind, c[0], (int) c[1]));
+            }
+        }
+        return all.stream();
+    }
 
     boolean isSegment() {
         return this == NATIVE_SEGMENT || this == HEAP_SEGMENT;

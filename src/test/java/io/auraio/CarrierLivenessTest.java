@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.PeriodicTicker;
 import io.auraio.testing.TestSupport;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -59,35 +60,18 @@ class CarrierLivenessTest {
                         throw new java.io.UncheckedIOException(e);
                     }
                 });
-                long[] ticks = new long[1];
-                long[] worstGapNanos = new long[1];
-                Thread periodic = Thread.ofVirtual().start(() -> {
-                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-                    long last = System.nanoTime();
-                    while (last < end) {
-                        try {
-                            Thread.sleep(1);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                        long now = System.nanoTime();
-                        worstGapNanos[0] = Math.max(worstGapNanos[0], now - last);
-                        ticks[0]++;
-                        last = now;
-                    }
-                });
-                TestSupport.joinAll(List.of(periodic));
+                PeriodicTicker ticker = PeriodicTicker.run(Duration.ofSeconds(2));
                 stop.set(true);
                 TestSupport.joinAll(readers);
                 assertThat(failure.get()).isNull();
                 // 64 readers at 50 ms each: about 1,280 reads a second were in flight meanwhile.
                 assertThat(reads.get()).isGreaterThan(64);
-                assertThat(ticks[0]).as("periodic task runs in 2 s").isGreaterThan(20);
+                assertThat(ticker.ticks()).as("periodic task runs in 2 s").isGreaterThan(20);
                 // A held carrier shows as seconds without a run (FileChannel: none in 5 s). A gap of
                 // a few hundred milliseconds is what a loaded CI machine's scheduler or a GC can do
                 // on its own, so the single-gap bound leaves room for that; on average the task
                 // must still run at least every 100 ms (the tick count above).
-                assertThat(worstGapNanos[0]).as("longest gap between periodic runs, ns")
+                assertThat(ticker.worstGapNanos()).as("longest gap between periodic runs, ns")
                         .isLessThan(TimeUnit.MILLISECONDS.toNanos(500));
                 Leaks.assertNothingLeaked(engine);
             }

@@ -14,6 +14,7 @@ import io.auraio.testing.Direct;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +25,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -106,23 +106,7 @@ class EngineCloseTest {
             AtomicReferenceArray<Throwable> outcomes = new AtomicReferenceArray<>(FIFO_READERS + 1);
             List<Thread> readers = startBlockedReaders(engine, file, outcomes);
 
-            CountDownLatch go = new CountDownLatch(1);
-            AtomicReferenceArray<Throwable> closeFailures = new AtomicReferenceArray<>(8);
-            List<Thread> closers = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                int index = i;
-                Runnable close = () -> {
-                    try {
-                        go.await();
-                        engine.close();
-                    } catch (Throwable t) {
-                        closeFailures.set(index, t);
-                    }
-                };
-                closers.add(i % 2 == 0 ? Thread.ofVirtual().start(close) : Thread.ofPlatform().start(close));
-            }
-            go.countDown();
-            joinAll(closers);
+            List<Throwable> closeFailures = TestSupport.atOnce(8, engine::close);
             joinAll(readers);
 
             for (int i = 0; i < 8; i++) {

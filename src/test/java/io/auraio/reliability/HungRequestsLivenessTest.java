@@ -11,12 +11,14 @@ import io.auraio.Options;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.PeriodicTicker;
 import io.auraio.testing.TestSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -73,30 +75,13 @@ class HungRequestsLivenessTest {
                 }
                 fs.awaitBlockedReads(3 * PER_FORM);
 
-                long[] ticks = new long[1];
-                long[] worstGapNanos = new long[1];
-                Thread periodic = Thread.ofVirtual().start(() -> {
-                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-                    long last = System.nanoTime();
-                    while (last < end) {
-                        try {
-                            Thread.sleep(1);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                        long now = System.nanoTime();
-                        worstGapNanos[0] = Math.max(worstGapNanos[0], now - last);
-                        ticks[0]++;
-                        last = now;
-                    }
-                });
-                joinAll(List.of(periodic), "periodic");
+                PeriodicTicker ticker = PeriodicTicker.run(Duration.ofSeconds(1));
                 assertThat(fs.blockedReads()).as("reads still held").isEqualTo(3 * PER_FORM);
                 fs.release(); // the blocking reads then read again (into the segment), unheld
                 joinAll(readers, "readers");
                 assertThat(failures).isEmpty();
-                assertThat(ticks[0]).as("periodic runs in 1 s").isGreaterThan(10);
-                assertThat(worstGapNanos[0]).as("longest gap between periodic runs, ns")
+                assertThat(ticker.ticks()).as("periodic runs in 1 s").isGreaterThan(10);
+                assertThat(ticker.worstGapNanos()).as("longest gap between periodic runs, ns")
                         .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
                 assertQuiescent(engine);
             }

@@ -7,6 +7,7 @@ import io.auraio.AuraIOException;
 import io.auraio.Engine;
 import io.auraio.Options;
 import io.auraio.testing.Direct;
+import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.EOFException;
 import java.io.IOException;
@@ -95,7 +96,7 @@ class PropertyAuraFileTest {
             assertThat(engine.bufferStats().totalBuffers()).as("pool buffers returned").isZero();
             engine.close();
         }
-        PropertyFiles.deleteRecursively(dir);
+        TestDirectory.deleteRecursively(dir);
     }
 
     @Provide

@@ -8,6 +8,7 @@ import io.auraio.Buffer;
 import io.auraio.BufferRef;
 import io.auraio.Engine;
 import io.auraio.Options;
+import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -83,7 +84,7 @@ class PropertyEngineRequestTest {
             assertThat(engine.bufferStats().totalBuffers()).as("pool buffers returned").isZero();
             engine.close();
         }
-        PropertyFiles.deleteRecursively(dir);
+        TestDirectory.deleteRecursively(dir);
     }
 
     @Provide

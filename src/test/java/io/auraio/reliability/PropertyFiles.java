@@ -3,12 +3,9 @@ package io.auraio.reliability;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 
 /** Files for the property tests (which cannot use the Jupiter {@code TestDirectory} extension). */
 final class PropertyFiles {
@@ -19,25 +16,6 @@ final class PropertyFiles {
         Path root = Path.of(System.getProperty("basedir", "."), "target", "test-files");
         Files.createDirectories(root);
         return Files.createTempDirectory(root, prefix + "-");
-    }
-
-    static void deleteRecursively(Path root) throws IOException {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     /** {@return up to {@code length} bytes of {@code file} at {@code position}, as plain java.nio reads them} */

@@ -3,11 +3,8 @@ package io.auraio.testing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -497,7 +494,7 @@ public final class FaultFs implements AutoCloseable {
         }
         if (!Mounts.isMounted(mountPoint)) {
             try {
-                deleteRecursively(directory);
+                TestDirectory.deleteRecursively(directory);
             } catch (IOException e) {
                 failure = addTo(failure, e);
             }
@@ -598,28 +595,6 @@ public final class FaultFs implements AutoCloseable {
             throw new IllegalArgumentException("negative latency " + d);
         }
         return TimeUnit.NANOSECONDS.toMicros(d.toNanos());
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     @Override

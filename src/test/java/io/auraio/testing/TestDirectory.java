@@ -49,7 +49,11 @@ public final class TestDirectory implements BeforeEachCallback, AfterEachCallbac
         return path().resolve(name);
     }
 
-    private static void deleteRecursively(Path root) throws IOException {
+    /** Deletes {@code root} and everything under it; nothing if it is null or does not exist. */
+    public static void deleteRecursively(Path root) throws IOException {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {

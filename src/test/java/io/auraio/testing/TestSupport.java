@@ -3,9 +3,12 @@ package io.auraio.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -47,5 +50,42 @@ public final class TestSupport {
         }
         List<Thread> alive = threads.stream().filter(Thread::isAlive).toList();
         assertThat(alive).as("threads still running after %s", HANG).isEmpty();
+    }
+
+    /** Work for {@link #atOnce}. */
+    @FunctionalInterface
+    public interface Task {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code task} on {@code n} threads released together, virtual and platform threads
+     * alternating, and joins them.
+     *
+     * @return what each thread threw, by index; null where it returned normally
+     */
+    public static List<Throwable> atOnce(int n, Task task) throws InterruptedException {
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReferenceArray<Throwable> failures = new AtomicReferenceArray<>(n);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int index = i;
+            Runnable run = () -> {
+                try {
+                    go.await();
+                    task.run();
+                } catch (Throwable t) {
+                    failures.set(index, t);
+                }
+            };
+            threads.add(i % 2 == 0 ? Thread.ofVirtual().start(run) : Thread.ofPlatform().start(run));
+        }
+        go.countDown();
+        joinAll(threads);
+        List<Throwable> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(failures.get(i));
+        }
+        return out;
     }
 }
