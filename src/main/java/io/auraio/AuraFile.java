@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -59,7 +60,9 @@ import java.util.concurrent.locks.LockSupport;
  * the descriptor number is never reused under a running request. As with {@code FileChannel},
  * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
- * for file I/O on virtual threads).
+ * for file I/O on virtual threads). A file dropped without {@link #close()} has its descriptor
+ * closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do; close files
+ * explicitly all the same, as the garbage collector may take long to find them.
  *
  * <p><b>JDK mode.</b> A file opened with {@link #open(Path, OpenOption...)} (no engine) in a JVM whose
  * {@linkplain AuraIO#backend() backend} is {@link Backend#JDK} (io_uring cannot be used, or
@@ -111,6 +114,10 @@ public final class AuraFile implements AutoCloseable {
     private final Object closeLock = new Object();
     private volatile Thread closer;
     private boolean fdClosed;
+    /** Closes the descriptor of a file dropped without {@link #close()}; null in JDK mode (its FileChannel has one). */
+    private final Cleaner.Cleanable cleanable;
+
+    private static final Cleaner CLEANER = Cleaner.create();
 
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
         this.engine = engine;
@@ -123,6 +130,24 @@ public final class AuraFile implements AutoCloseable {
         this.directOffsetAlignment = offsetAlign;
         this.fastPath = !mode.direct();
         this.writePath = mode.direct() ? WRITE_RING : WRITE_UNDECIDED;
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
+    }
+
+    /**
+     * The cleaning action of a file that became unreachable while open, as the JDK's channels
+     * have: refers to what closing needs, never to the file. No thread can be inside an
+     * operation then (it would hold the file); requests of the engine's own forms on the
+     * descriptor are cancelled first, as {@link #close()} does, so none outlives the number.
+     */
+    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state) implements Runnable {
+        @Override
+        public void run() {
+            if ((state.getAndUpdate(s -> s | CLOSED) & CLOSED) != 0) {
+                return; // close() ran (or runs): it closes the descriptor
+            }
+            cancelRequestsOnDescriptor(core, fd);
+            closeDescriptor(core, fd);
+        }
     }
 
     private AuraFile(JdkFile jdk, Path path, OpenMode mode) {
@@ -135,6 +160,7 @@ public final class AuraFile implements AutoCloseable {
         this.directMemoryAlignment = jdk.directAlignment();
         this.directOffsetAlignment = jdk.directAlignment();
         this.fastPath = false;
+        this.cleanable = null;
     }
 
     /**
@@ -1013,6 +1039,7 @@ public final class AuraFile implements AutoCloseable {
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
             int r = closeDescriptor(core, fd);
+            cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
@@ -1062,6 +1089,10 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private void cancelRequestsOnDescriptor() {
+        cancelRequestsOnDescriptor(core, fd);
+    }
+
+    private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {
         for (int i = 0; i < core.ringCount(); i++) {
             core.ring(i).cancelFd(fd);
         }
