@@ -45,9 +45,20 @@ import java.util.concurrent.locks.LockSupport;
  * without {@code DIRECT} first try {@code preadv2(RWF_NOWAIT)} on the calling thread, which serves
  * page-cache hits without a ring round trip and never blocks.
  *
- * <p><b>Buffers.</b> Native segments and direct buffers are handed to the kernel as they are; the
- * caller must keep their memory alive (not close its arena) until the call returns. Heap buffers
- * and heap segments are copied through a pooled native buffer. With {@code DIRECT}, the file
+ * <p><b>Buffers.</b> Heap buffers and heap segments are copied through a pooled native buffer.
+ * Native memory is checked as {@code FileChannel} checks it: memory of a closed arena is
+ * refused with {@link IllegalStateException}, memory of a confined arena used from a thread other
+ * than its owner with {@link WrongThreadException}. The kernel never writes into memory that was
+ * freed: memory of the global arena, and of a confined arena (whose only possible closer, its
+ * owner, is the caller, parked in the call), is handed to the kernel as it is. Memory another
+ * thread may free meanwhile (a shared arena; public API cannot tell it from an automatic arena or
+ * a direct buffer) is handed to the kernel only in a system call made on the calling thread that
+ * holds it alive (a page-cache read or write), where closing its arena throws
+ * {@link IllegalStateException} as with {@code FileChannel}; a ring request gets a pooled copy
+ * instead, so a shared arena closed while such a read waits (which {@code FileChannel} refuses)
+ * makes the read throw {@link IllegalStateException} rather than write into freed memory. For
+ * ring reads and writes without a copy, use a confined arena on its owner thread or the global
+ * arena. With {@code DIRECT}, the file
  * position and the transfer length must be multiples of the file's O_DIRECT offset alignment and
  * a native buffer's address a multiple of its memory alignment (both reported by
  * {@code statx(STATX_DIOALIGN)}); anything else is an {@link AuraIOException} that says which
@@ -354,7 +365,9 @@ public final class AuraFile implements AutoCloseable {
      * @return the number of bytes read, possibly 0, or -1 if {@code position} is at or past the
      *         end of the file and {@code dst} has room
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
-     * @throws IllegalStateException if {@code dst} is a direct buffer whose memory (arena) is closed
+     * @throws IllegalStateException if {@code dst} is a direct buffer whose memory (arena) is closed,
+     *         or is closed by another thread during the read
+     * @throws WrongThreadException if {@code dst}'s memory belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
      * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
@@ -392,7 +405,9 @@ public final class AuraFile implements AutoCloseable {
      * @param position the file position, {@code >= 0}
      * @return the number of bytes read, or -1 at end of file when {@code dst} is not empty
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
-     * @throws IllegalStateException if {@code dst}'s arena is closed
+     * @throws IllegalStateException if {@code dst}'s arena is closed, or is closed by another thread
+     *         during the read
+     * @throws WrongThreadException if {@code dst} belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
      * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
@@ -479,6 +494,7 @@ public final class AuraFile implements AutoCloseable {
      * @return the number of bytes written
      * @throws IllegalArgumentException if {@code position} is negative
      * @throws IllegalStateException if {@code src} is a direct buffer whose memory (arena) is closed
+     * @throws WrongThreadException if {@code src}'s memory belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the write
      * @throws ClosedByInterruptException if the thread is interrupted before or during the write: the
@@ -511,6 +527,7 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException as for {@link #write(ByteBuffer, long)}
      * @throws IllegalArgumentException if {@code position} is negative
      * @throws IllegalStateException if {@code src}'s arena is closed
+     * @throws WrongThreadException if {@code src} belongs to a confined arena of another thread
      * @throws NonWritableChannelException if the file was not opened for writing
      */
     public int write(MemorySegment src, long position) throws IOException {
@@ -609,12 +626,15 @@ public final class AuraFile implements AutoCloseable {
                     if (!segment.scope().isAlive()) {
                         throw new IllegalStateException("Already closed");
                     }
+                    CallerMemory.checkUsable(segment);
                     long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
                     if (mode.direct()) {
                         checkDirectAlignment(segment, length, position + total);
                     }
                     MemorySegment target = segment;
-                    if (!segment.isNative()) {
+                    // Heap memory, and memory another thread may free while the kernel works
+                    // (CallerMemory), reach the kernel as pool copies only.
+                    if (!segment.isNative() || CallerMemory.freeableByOthers(segment)) {
                         bounces[k] = pool.acquire(length);
                         if (bounces[k].equals(MemorySegment.NULL)) {
                             throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
@@ -704,6 +724,7 @@ public final class AuraFile implements AutoCloseable {
         if (length == 0) {
             return 0;
         }
+        CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
         if (mode.direct()) {
             checkDirectAlignment(segment, length, position);
         }
@@ -723,9 +744,12 @@ public final class AuraFile implements AutoCloseable {
             }
             target = bounce;
         }
+        // Memory another thread may free meanwhile (CallerMemory): held through synchronous
+        // calls, copied through pool memory for ring requests.
+        MemorySegment hold = bounce == null && CallerMemory.freeableByOthers(segment) ? segment : null;
         try {
-            long r = read ? readNative(target.address(), length, position)
-                    : writeNative(target.address(), length, position);
+            long r = read ? readNative(target.address(), length, position, hold)
+                    : writeNative(target.address(), length, position, hold);
             if (r < 0) {
                 throw failure(read ? "read" : "write", r);
             }
@@ -740,14 +764,60 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    private long readNative(long address, long length, long position) {
-        if (fastPath) {
+    /**
+     * {@code preadv2} on the calling thread; {@code hold}, when not null, is the caller's memory
+     * that {@code address} lies in, kept alive for the call.
+     */
+    private long pread(long address, long length, long position, int flags, MemorySegment hold) {
+        return hold == null ? Libc.preadv2(fd, address, length, position, flags)
+                : Libc.preadv2Holding(fd, hold, address, length, position, flags);
+    }
+
+    private long pwrite(long address, long length, long position, int flags, MemorySegment hold) {
+        return hold == null ? Libc.pwritev2(fd, address, length, position, flags)
+                : Libc.pwritev2Holding(fd, hold, address, length, position, flags);
+    }
+
+    /**
+     * A ring read or write of {@code length} bytes at {@code address}. With {@code hold} (memory
+     * another thread may free while the request is in the kernel, which public API cannot
+     * prevent) the kernel gets a pool buffer instead, and Java copies between it and the caller's
+     * memory: that copy throws IllegalStateException if the memory was freed meanwhile, where
+     * the kernel would have written into whatever lives there now.
+     */
+    private long submitTransfer(int opcode, long position, long address, long length, MemorySegment hold) {
+        if (hold == null) {
+            return submit(opcode, position, address, (int) length, 0);
+        }
+        BufferPool pool = core.pool();
+        MemorySegment bounce = pool.acquire(length);
+        if (bounce.equals(MemorySegment.NULL)) {
+            return -Errno.ENOMEM;
+        }
+        try {
+            long offset = address - hold.address();
+            boolean read = opcode == Opcode.READ;
+            if (!read) {
+                MemorySegment.copy(hold, offset, bounce, 0, length);
+            }
+            long r = submit(opcode, position, bounce.address(), (int) length, 0);
+            if (read && r > 0) {
+                MemorySegment.copy(bounce, 0, hold, offset, r);
+            }
+            return r;
+        } finally {
+            pool.release(bounce);
+        }
+    }
+
+    private long readNative(long address, long length, long position, MemorySegment hold) {
+        if (fastPath && (hold == null || Libc.canHoldDuringCall())) {
             // The fast path never reaches a ring, so it checks the engine itself: after
             // Engine.close() every request fails with ESHUTDOWN, page-cache hits included.
             if (core.isClosed()) {
                 return -Errno.ESHUTDOWN;
             }
-            long r = Libc.preadv2(fd, address, length, position, Libc.RWF_NOWAIT);
+            long r = pread(address, length, position, Libc.RWF_NOWAIT, hold);
             if (r >= 0) {
                 core.countFastPath(r);
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
@@ -756,7 +826,7 @@ public final class AuraFile implements AutoCloseable {
                 if (r > 0 && r < length) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
-                    return r + readRest(address + r, length - r, position + r);
+                    return r + readRest(address + r, length - r, position + r, hold);
                 }
                 return r;
             }
@@ -767,7 +837,7 @@ public final class AuraFile implements AutoCloseable {
                 return r;
             }
         }
-        return submit(Opcode.READ, position, address, (int) length, 0);
+        return submitTransfer(Opcode.READ, position, address, length, hold);
     }
 
     /**
@@ -780,18 +850,18 @@ public final class AuraFile implements AutoCloseable {
      * done as FileChannel does it, with a plain {@code pwrite} on the caller. Where the kernel
      * supports RWF_NOWAIT the write is tried that way first and goes to the ring only on EAGAIN.
      */
-    private long writeNative(long address, long length, long position) {
+    private long writeNative(long address, long length, long position, MemorySegment hold) {
         int mode = writePath;
         if (mode == WRITE_UNDECIDED) {
             writePath = mode = pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
         }
-        if (mode == WRITE_RING) {
-            return submit(Opcode.WRITE, position, address, (int) length, 0);
+        if (mode == WRITE_RING || (hold != null && !Libc.canHoldDuringCall())) {
+            return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
         if (core.isClosed()) {
             return -Errno.ESHUTDOWN; // as every other request after Engine.close()
         }
-        long r = Libc.pwritev2(fd, address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0);
+        long r = pwrite(address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0, hold);
         if (r >= 0) {
             core.countFastPath(r);
             if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
@@ -802,13 +872,13 @@ public final class AuraFile implements AutoCloseable {
         int errno = (int) -r;
         if (mode == WRITE_NOWAIT && errno == Errno.EOPNOTSUPP) {
             writePath = WRITE_INLINE; // no non-blocking buffered writes here: write as FileChannel does
-            return writeNative(address, length, position);
+            return writeNative(address, length, position, hold);
         }
         if (errno == Errno.ESPIPE || errno == Errno.EINVAL || errno == Errno.EAGAIN) {
             if (errno != Errno.EAGAIN) {
                 writePath = WRITE_RING; // a FIFO, a device: the ring copes with what pwrite cannot
             }
-            return submit(Opcode.WRITE, position, address, (int) length, 0);
+            return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
         return r;
     }
@@ -830,12 +900,12 @@ public final class AuraFile implements AutoCloseable {
      * {@return the bytes read of the rest of a short fast-path read: 0 at the end of the file, and
      * on an error, which the caller's next read reports}
      */
-    private long readRest(long address, long length, long position) {
+    private long readRest(long address, long length, long position, MemorySegment hold) {
         long done = 0;
         while (done < length) {
-            long r = Libc.preadv2(fd, address + done, length - done, position + done, Libc.RWF_NOWAIT);
+            long r = pread(address + done, length - done, position + done, Libc.RWF_NOWAIT, hold);
             if (r == -Errno.EAGAIN) {
-                long rest = submit(Opcode.READ, position + done, address + done, (int) (length - done), 0);
+                long rest = submitTransfer(Opcode.READ, position + done, address + done, length - done, hold);
                 return rest > 0 ? done + rest : done;
             }
             if (r <= 0) {

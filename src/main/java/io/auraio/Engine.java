@@ -156,7 +156,75 @@ public final class Engine implements AutoCloseable {
     /** What a request needs from its caller; made once per submission. */
     private record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
                             int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,
-                            boolean fixedFile) {}
+                            boolean fixedFile, Bounce bounce) {
+        Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex, int opFlags,
+                 MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer, boolean fixedFile) {
+            this(opcode, sqeFlags, fd, offset, address, length, bufIndex, opFlags, ownedMemory, retained, fixedBuffer,
+                    fixedFile, null);
+        }
+    }
+
+    /**
+     * The pool copy the kernel reads or writes instead of caller memory that another thread may
+     * free while the request is in the kernel (see {@link CallerMemory}); {@code callerMemory}
+     * are the caller's segments, in order, that {@code memory} stands for.
+     */
+    private record Bounce(MemorySegment memory, MemorySegment[] callerMemory) {
+        /** Copies the caller's bytes in, for a write. */
+        void fill() {
+            long at = 0;
+            for (MemorySegment s : callerMemory) {
+                MemorySegment.copy(s, 0, memory, at, s.byteSize());
+                at += s.byteSize();
+            }
+        }
+
+        /**
+         * Copies the {@code count} bytes the kernel read out to the caller's memory. {@return
+         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile: the bytes are
+         * lost, never written into memory that is no longer the caller's}
+         */
+        long drain(long count) {
+            long left = count;
+            try {
+                for (MemorySegment s : callerMemory) {
+                    if (left <= 0) {
+                        break;
+                    }
+                    long n = Math.min(left, s.byteSize());
+                    MemorySegment.copy(memory, count - left, s, 0, n);
+                    left -= n;
+                }
+            } catch (IllegalStateException closed) {
+                return -Errno.EFAULT;
+            }
+            return count;
+        }
+    }
+
+    /**
+     * Checks caller memory for a callback or future request, whose caller goes on running while
+     * the kernel works, and {@return whether it must be copied through a {@link Bounce}}.
+     *
+     * @throws IllegalStateException for memory of a confined arena, as the JDK's asynchronous
+     *         channels: its owner could close the arena while the kernel writes into it
+     */
+    private static boolean needsBounce(MemorySegment segment, String what) {
+        if (CallerMemory.isConfined(segment)) {
+            throw new IllegalStateException(what + " is memory of a confined arena, which its owner thread may close "
+                    + "while the request is in the kernel: use a Buffer from allocateBuffer, or memory of a shared, "
+                    + "automatic or the global arena");
+        }
+        return CallerMemory.freeableByOthers(segment);
+    }
+
+    private MemorySegment bounceMemory(String op, long size) throws AuraIOException {
+        MemorySegment m = core.pool().acquire(size);
+        if (m.equals(MemorySegment.NULL)) {
+            throw submitFailure(op, Errno.ENOMEM, "no memory for the copy of the caller's buffer");
+        }
+        return m;
+    }
 
     private Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
             throws AuraIOException {
@@ -174,6 +242,7 @@ public final class Engine implements AutoCloseable {
         long address;
         int bufIndex = 0;
         Buffer[] retained = null;
+        Bounce bounce = null;
         if (buf instanceof BufferRef.Fixed f) {
             long[] addr = new long[1];
             int r = core.acquireFixedBuffer(f.index(), f.offset(), length, addr);
@@ -205,12 +274,19 @@ public final class Engine implements AutoCloseable {
                     throw new IllegalStateException("the Buffer is closed");
                 }
                 retained = new Buffer[] {m.owner()};
+            } else if (needsBounce(segment, "buf")) {
+                Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
+                        new MemorySegment[] {segment.asSlice(0, length)});
+                if (!read) {
+                    b.fill();
+                }
+                bounce = b;
             }
-            address = segment.address();
+            address = bounce != null ? bounce.memory().address() : segment.address();
         }
         int opcode = fixed ? (read ? Opcode.READ_FIXED : Opcode.WRITE_FIXED) : (read ? Opcode.READ : Opcode.WRITE);
         return withFile(new Prepared(opcode, 0, fd, offset, address, (int) length, bufIndex, 0, null, retained,
-                fixed, false));
+                fixed, false, bounce));
     }
 
     private Prepared prepareVector(boolean read, int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -221,6 +297,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("iov must hold 1 to 1024 (IOV_MAX) buffers, held " + iov.length);
         }
         long total = 0;
+        boolean bounced = false;
         for (int i = 0; i < iov.length; i++) {
             MemorySegment s = Objects.requireNonNull(iov[i], "iov[" + i + "]");
             if (!s.isNative()) {
@@ -234,21 +311,39 @@ public final class Engine implements AutoCloseable {
             if (!s.scope().isAlive()) {
                 throw new IllegalStateException("iov[" + i + "]'s arena is closed");
             }
+            bounced |= needsBounce(s, "iov[" + i + "]");
             total += s.byteSize();
         }
         if (total > MAX_TRANSFER) {
             throw new IllegalArgumentException("iov holds " + total + " bytes, more than " + MAX_TRANSFER);
         }
+        String op = read ? "readv" : "writev";
         MemorySegment vec = core.pool().acquire(16L * iov.length);
         if (vec.equals(MemorySegment.NULL)) {
-            throw submitFailure(read ? "readv" : "writev", Errno.ENOMEM, "no memory for the iovec array");
+            throw submitFailure(op, Errno.ENOMEM, "no memory for the iovec array");
         }
+        Bounce bounce = null;
+        if (bounced) {
+            // One copy for the whole vector: the kernel sees consecutive slices of it.
+            try {
+                bounce = new Bounce(bounceMemory(op, total), iov.clone());
+            } catch (AuraIOException e) {
+                core.pool().release(vec);
+                throw e;
+            }
+            if (!read) {
+                bounce.fill();
+            }
+        }
+        long at = 0;
         for (int i = 0; i < iov.length; i++) {
-            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, iov[i].address());
+            long address = bounce != null ? bounce.memory().address() + at : iov[i].address();
+            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, address);
             vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, iov[i].byteSize());
+            at += iov[i].byteSize();
         }
         return withFile(new Prepared(read ? Opcode.READV : Opcode.WRITEV, 0, fd, offset, vec.address(), iov.length,
-                0, 0, vec, null, false, false));
+                0, 0, vec, null, false, false, bounce));
     }
 
     private Prepared prepareSync(int fd, boolean dataOnly) {
@@ -264,7 +359,7 @@ public final class Engine implements AutoCloseable {
             return p;
         }
         return new Prepared(p.opcode(), p.sqeFlags() | Opcode.SQE_FIXED_FILE, index, p.offset(), p.address(),
-                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true);
+                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true, p.bounce());
     }
 
     /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
@@ -278,7 +373,29 @@ public final class Engine implements AutoCloseable {
         if (p.ownedMemory() != null) {
             core.pool().release(p.ownedMemory());
         }
+        if (p.bounce() != null) {
+            core.pool().release(p.bounce().memory());
+        }
         releaseRetained(p);
+    }
+
+    /**
+     * What a completed request leaves to do before its caller hears of it: the read bytes copied
+     * out of its {@link Bounce}, whose memory goes back to the pool (the kernel is done with it).
+     * {@return the result the caller gets}
+     */
+    private long finishRequest(Prepared p, long result) {
+        releaseRetained(p);
+        Bounce b = p.bounce();
+        if (b == null) {
+            return result;
+        }
+        try {
+            boolean read = p.opcode() == Opcode.READ || p.opcode() == Opcode.READV;
+            return read && result > 0 ? b.drain(result) : result;
+        } finally {
+            core.pool().release(b.memory());
+        }
     }
 
     private static void releaseRetained(Prepared p) {
@@ -302,9 +419,9 @@ public final class Engine implements AutoCloseable {
             throws AuraIOException {
         Request request = new Request(this, fd, attachment);
         AsyncCompletion completion = result -> {
-            releaseRetained(p);
+            long r = finishRequest(p, result);
             if (callback != null) {
-                callback.completed(request, result);
+                callback.completed(request, r);
             }
         };
         core.callbackSubmitting();
@@ -321,8 +438,8 @@ public final class Engine implements AutoCloseable {
 
     private CompletableFuture<Long> submitFuture(String op, Prepared p) {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        AsyncCompletion completion = result -> {
-            releaseRetained(p);
+        AsyncCompletion completion = r -> {
+            long result = finishRequest(p, r);
             if (result < 0) {
                 future.completeExceptionally(Failures.io(op, (int) -result));
             } else {
@@ -353,7 +470,8 @@ public final class Engine implements AutoCloseable {
      * @return the request, for {@link #cancel(Request)} and {@link Request#isPending()}
      * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, {@code length}
      *         is out of range or larger than the buffer, or a registered slice is out of range
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException {@linkplain AuraIOException#isAgain() EAGAIN} when every request slot
      *         of the chosen ring is taken (retry after completions), {@linkplain
      *         AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed, {@linkplain
@@ -376,7 +494,8 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request read(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -395,7 +514,8 @@ public final class Engine implements AutoCloseable {
      * @param attachment any object, or null
      * @return the request
      * @throws IllegalArgumentException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
@@ -413,7 +533,8 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -433,7 +554,7 @@ public final class Engine implements AutoCloseable {
      * @return the request
      * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, or {@code iov}
      *         is empty, too long, holds a heap or read-only segment or more than 2^31 - 4096 bytes
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException EAGAIN, ESHUTDOWN or ENOMEM as for {@code read}
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -450,7 +571,7 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for the full form
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -469,7 +590,7 @@ public final class Engine implements AutoCloseable {
      * @return the request
      * @throws IllegalArgumentException as for {@link #readv(int, MemorySegment[], long, Callback, Object)},
      *         except that read-only segments are accepted
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for {@link #readv(int, MemorySegment[], long, Callback, Object)}
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -486,7 +607,7 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for the full form
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -560,7 +681,8 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException when {@code offset + length} overflows, or for a registered slice
      *         while nothing is registered or an unregister drains
      */
@@ -577,7 +699,8 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException as for {@link #readAsync}
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for {@link #readAsync}
      */
     public CompletableFuture<Long> writeAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
@@ -592,7 +715,7 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> readvAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -607,7 +730,7 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> writevAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
