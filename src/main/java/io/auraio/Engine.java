@@ -889,27 +889,56 @@ public final class Engine implements AutoCloseable {
         return new Buffer(core.pool(), raw, size);
     }
 
+    /** The kernel's limit on one registered buffer ({@code io_sqe_buffer_register}). */
+    private static final long MAX_REGISTERED_BUFFER = 1L << 30;
+
     /**
      * Registers buffers with every ring for {@code READ_FIXED}/{@code WRITE_FIXED} requests through
      * {@link BufferRef#fixed(int, long)} (the reference's {@code auraio_register_buffers}). The
-     * kernel pins their pages; the caller keeps the memory alive until it is unregistered.
+     * kernel pins their pages and writes into them for as long as they are registered, which no
+     * arena's {@code close()} could be made to wait for: so only memory that is never freed is
+     * accepted here, that of the {@linkplain java.lang.foreign.Arena#global() global arena} (or a
+     * segment of the global scope the caller made with {@code MemorySegment.reinterpret}, at its
+     * own risk). For memory that is given back, register {@link Buffer}s with
+     * {@link #registerBuffers(Buffer...)}: the library keeps them allocated until they are
+     * unregistered.
      *
-     * @param segments native segments, 1 GiB at most each
-     * @throws IllegalArgumentException if none is given, or one is not native
+     * @param segments native segments of the global scope, 1 byte to 1 GiB each
+     * @throws IllegalArgumentException if none is given, or one is not native, is empty or larger
+     *         than 1 GiB, or may be freed while registered (not of the global scope)
+     * @throws IllegalStateException if one is memory of a closed arena
      * @throws AuraIOException EBUSY when buffers are already registered (or still draining),
      *         ENOMEM when the memlock limit refuses the pinning, ESHUTDOWN when closed
      */
     public void registerBuffers(MemorySegment... segments) throws AuraIOException {
         Objects.requireNonNull(segments, "segments");
+        for (int i = 0; i < segments.length; i++) {
+            MemorySegment s = Objects.requireNonNull(segments[i], "segments[" + i + "]");
+            // The kernel would pin freed memory, or memory freed later, and READ_FIXED requests
+            // would write into whatever lives there then.
+            if (s.isNative() && s.scope().isAlive() && !s.scope().equals(java.lang.foreign.Arena.global().scope())) {
+                throw new IllegalArgumentException("segments[" + i + "] may be freed while registered (its arena can "
+                        + "be closed, or it is freed once unreachable): register Buffers from allocateBuffer, which stay "
+                        + "allocated until unregistered, or memory of Arena.global()");
+            }
+        }
+        register(segments);
+    }
+
+    private void register(MemorySegment[] segments) throws AuraIOException {
         if (segments.length == 0) {
             throw new IllegalArgumentException("registerBuffers needs at least one segment");
         }
         for (int i = 0; i < segments.length; i++) {
-            if (!Objects.requireNonNull(segments[i], "segments[" + i + "]").isNative()) {
+            MemorySegment s = Objects.requireNonNull(segments[i], "segments[" + i + "]");
+            if (!s.isNative()) {
                 throw new IllegalArgumentException("segments[" + i + "] must be native memory");
             }
-            // The kernel would pin freed memory and later READ_FIXED requests would write into it.
-            if (!segments[i].scope().isAlive()) {
+            if (s.byteSize() == 0 || s.byteSize() > MAX_REGISTERED_BUFFER) {
+                throw new IllegalArgumentException("segments[" + i + "] holds " + s.byteSize()
+                        + " bytes; a registered buffer holds 1 byte to 1 GiB");
+            }
+            if (!s.scope().isAlive()) {
                 throw new IllegalStateException("segments[" + i + "]'s arena is closed");
             }
         }
@@ -922,8 +951,9 @@ public final class Engine implements AutoCloseable {
     /**
      * Registers pool buffers; each stays allocated (even if closed) until unregistered.
      *
-     * @param buffers open buffers from {@link #allocateBuffer}
+     * @param buffers open buffers from {@link #allocateBuffer}, 1 byte to 1 GiB each
      * @throws IllegalStateException if one is closed
+     * @throws IllegalArgumentException if none is given, or one is empty or larger than 1 GiB
      * @throws AuraIOException as for {@link #registerBuffers(MemorySegment...)}
      */
     public void registerBuffers(Buffer... buffers) throws AuraIOException {
@@ -937,7 +967,7 @@ public final class Engine implements AutoCloseable {
                 }
                 segments[retained++] = b.segment();
             }
-            registerBuffers(segments);
+            register(segments);
         } catch (RuntimeException | AuraIOException e) {
             for (int i = 0; i < retained; i++) {
                 buffers[i].releaseUse();

@@ -193,7 +193,7 @@ class ErrorCodesTest {
                     () -> engine.writev(fd, new MemorySegment[] {s}, 0, null),
                     () -> engine.fsync(fd, null),
                     () -> engine.fdatasync(fd, null),
-                    () -> engine.registerBuffers(s),
+                    () -> engine.registerBuffers(Arena.global().allocate(16)),
                     () -> engine.registerFiles(fd),
                     () -> file.read(ByteBuffer.allocate(4), 0),
                     () -> file.write(ByteBuffer.allocate(4), 0),
