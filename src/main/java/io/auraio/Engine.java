@@ -1146,7 +1146,9 @@ public final class Engine implements AutoCloseable {
      * requests fail the same way, requests in the kernel are cancelled (or allowed to finish when
      * the kernel cannot cancel them), every thread parked on a request wakes with its result or an
      * exception, native memory is freed only after the kernel is done with it, and the poller
-     * threads exit. Blocks until all of that is done. Idempotent and callable from any thread.
+     * threads exit. Every request that close ends, queued or in the kernel, of every form, fails
+     * the same way: {@link AuraIOException#isShutdown()} (ESHUTDOWN; {@code -ESHUTDOWN} for a
+     * callback); one the kernel completes anyway keeps its result. Blocks until all of that is done. Idempotent and callable from any thread.
      *
      * Callback requests that complete during the shutdown have their callbacks run on the
      * closing thread.
