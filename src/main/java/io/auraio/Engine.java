@@ -841,7 +841,13 @@ public final class Engine implements AutoCloseable {
         core.run();
     }
 
-    /** Makes {@link #run()} return after the callbacks at hand; from any thread, callbacks included. */
+    /**
+     * Makes every {@link #run()} call in progress return after the callbacks at hand: the one
+     * running callbacks and those waiting for their turn (calls are serialized). When no
+     * {@code run()} is in progress, the next one returns after the callbacks at hand instead. A
+     * {@code run()} started after that runs until the next {@code stop()}. From any thread,
+     * callbacks included.
+     */
     public void stop() {
         core.stop();
     }

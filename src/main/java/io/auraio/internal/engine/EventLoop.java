@@ -30,7 +30,15 @@ final class EventLoop implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_LONG, 1L);
     private final MemorySegment scratch = arena.allocate(ValueLayout.JAVA_LONG);
-    private volatile boolean stopRequested;
+    /** Calls of {@link #stop()} so far. */
+    private final java.util.concurrent.atomic.AtomicLong stops = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * The stops that a returning {@link #run()} has answered. A run() started while this was
+     * {@code s} returns once {@link #stops} passes {@code s}: every run() in progress at a stop
+     * (running, or waiting its turn for the processing lock) returns, and a stop made while no
+     * run() was in progress makes the next one return at once.
+     */
+    private volatile long answeredStops;
     private volatile boolean closed;
 
     EventLoop() {
@@ -116,6 +124,7 @@ final class EventLoop implements AutoCloseable {
      * @return how many callbacks ran
      */
     int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
+        long stopsBefore = answeredStops;
         enter("await()");
         try {
             int n = runReady();
@@ -125,7 +134,7 @@ final class EventLoop implements AutoCloseable {
             long deadline = System.nanoTime() + timeoutNanos;
             queueLock.lock();
             try {
-                while (ready.isEmpty() && !closed && !stopRequested && outstanding.getAsInt() > 0) {
+                while (ready.isEmpty() && !closed && stops.get() == stopsBefore && outstanding.getAsInt() > 0) {
                     if (timeoutNanos < 0) {
                         changed.await(10, TimeUnit.MILLISECONDS); // re-checks `outstanding` now and then
                     } else {
@@ -147,13 +156,14 @@ final class EventLoop implements AutoCloseable {
 
     /** Processes callbacks until {@link #stop()} or close. */
     void run() throws InterruptedException {
+        long stopsBefore = answeredStops; // before waiting for the lock: a stop meanwhile ends this call too
         enter("run()");
         try {
-            while (!stopRequested && !closed) {
+            while (stops.get() == stopsBefore && !closed) {
                 runReady();
                 queueLock.lock();
                 try {
-                    while (ready.isEmpty() && !stopRequested && !closed) {
+                    while (ready.isEmpty() && stops.get() == stopsBefore && !closed) {
                         changed.await();
                     }
                 } finally {
@@ -162,13 +172,14 @@ final class EventLoop implements AutoCloseable {
             }
             runReady();
         } finally {
-            stopRequested = false;
+            answeredStops = stops.get();
             processing.unlock();
         }
     }
 
+    /** Ends every {@link #run()} in progress, and the next one if none is. */
     void stop() {
-        stopRequested = true;
+        stops.incrementAndGet();
         signal();
     }
 
