@@ -157,6 +157,7 @@ public final class AuraFile implements AutoCloseable {
                 return; // close() ran (or runs): it closes the descriptor
             }
             cancelRequestsOnDescriptor(core, fd);
+            core.forgetFile(fd);
             closeDescriptor(core, fd);
         }
     }
@@ -1086,7 +1087,10 @@ public final class AuraFile implements AutoCloseable {
     /**
      * Closes the file: later calls throw {@link ClosedChannelException}; this file's requests
      * still in the kernel are cancelled (their threads get {@link AsynchronousCloseException});
-     * returns once no thread uses the file and its descriptor is closed. Idempotent; concurrent
+     * returns once no thread uses the file and its descriptor is closed. A descriptor registered
+     * with {@link Engine#registerFiles} is removed from the registered table first (its slots
+     * emptied, as {@link Engine#updateFile updateFile(index, -1)} does), so the kernel lets go of
+     * the file and a later file given the same number is not mistaken for it. Idempotent; concurrent
      * callers all return once the descriptor is closed.
      *
      * @throws IOException if closing the descriptor fails
@@ -1108,6 +1112,7 @@ public final class AuraFile implements AutoCloseable {
             // completes (a FIFO) would outlive the file.
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
+            core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
             int r = closeDescriptor(core, fd);
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {

@@ -1030,6 +1030,13 @@ public final class Engine implements AutoCloseable {
      * {@code auraio_register_files}); later requests on these descriptors name them by index with
      * {@code IOSQE_FIXED_FILE}, which saves the kernel a file-table lookup per request.
      *
+     * <p>A registered slot holds the kernel's own reference to the file: requests naming the
+     * descriptor number reach the file that was registered, even after the number is closed and
+     * given to another file. So a descriptor must leave the table before it is closed:
+     * {@link AuraFile#close()} does this itself (it empties the slots holding its descriptor);
+     * a descriptor closed by other means must be removed first with
+     * {@link #updateFile updateFile(index, -1)} or {@link #unregisterFiles()}.
+     *
      * @param fds open descriptors; -1 leaves a slot empty
      * @throws IllegalArgumentException if {@code fds} is empty
      * @throws AuraIOException EBUSY when files are already registered, EBADF for a bad descriptor

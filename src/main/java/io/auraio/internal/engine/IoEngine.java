@@ -399,6 +399,23 @@ public final class IoEngine implements AutoCloseable {
     }
 
     /**
+     * Empties every slot of the registered table that holds {@code fd}, on every ring, before the
+     * descriptor is closed: the kernel's reference would otherwise keep the closed file open, and
+     * requests naming the number, once reused by another open, would reach the old file.
+     */
+    public void forgetFile(int fd) {
+        FileTable table = files.current();
+        if (table == null || !table.indexOf().containsKey(fd)) {
+            return;
+        }
+        for (int i = 0; i < table.fds().length(); i++) {
+            if (table.fds().get(i) == fd) {
+                updateFile(i, -1);
+            }
+        }
+    }
+
+    /**
      * {@return the registered index of {@code fd} (counted as a user of the table until
      * {@link #releaseFixedFile}), or -1 to use the plain descriptor}
      */
