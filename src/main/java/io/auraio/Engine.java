@@ -108,6 +108,8 @@ public final class Engine implements AutoCloseable {
             case Errno.ENOMEM -> "; the locked-memory limit is too low for the rings (ulimit -l,"
                     + " RLIMIT_MEMLOCK): raise it or use fewer rings or a smaller queue depth";
             case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING)";
+            case Errno.EMFILE, Errno.ENFILE -> "; the process or the system is out of file descriptors (ulimit -n,"
+                    + " RLIMIT_NOFILE): close some, or raise the limit";
             default -> "";
         };
     }

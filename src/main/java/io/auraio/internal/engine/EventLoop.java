@@ -1,6 +1,7 @@
 package io.auraio.internal.engine;
 
 import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,11 +42,12 @@ final class EventLoop implements AutoCloseable {
     private volatile long answeredStops;
     private volatile boolean closed;
 
-    EventLoop() {
+    /** @throws IoUring.SetupException with the errno when the eventfd cannot be had (EMFILE...) */
+    EventLoop() throws IoUring.SetupException {
         int fd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK | Libc.EFD_SEMAPHORE);
         if (fd < 0) {
             arena.close();
-            throw new IllegalStateException("eventfd failed: " + Errno.message(-fd));
+            throw new IoUring.SetupException(-fd, "eventfd failed: " + Errno.message(-fd));
         }
         this.pollFd = fd;
     }
