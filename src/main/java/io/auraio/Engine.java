@@ -172,12 +172,20 @@ public final class Engine implements AutoCloseable {
      * are the caller's segments, in order, that {@code memory} stands for.
      */
     private record Bounce(MemorySegment memory, MemorySegment[] callerMemory) {
-        /** Copies the caller's bytes in, for a write. */
-        void fill() {
-            long at = 0;
-            for (MemorySegment s : callerMemory) {
-                MemorySegment.copy(s, 0, memory, at, s.byteSize());
-                at += s.byteSize();
+        /**
+         * Copies the caller's bytes in, for a write; gives the copy back to {@code pool} if that
+         * fails (the caller's arena closed meanwhile: IllegalStateException).
+         */
+        void fillOrRelease(io.auraio.internal.pool.BufferPool pool) {
+            try {
+                long at = 0;
+                for (MemorySegment s : callerMemory) {
+                    MemorySegment.copy(s, 0, memory, at, s.byteSize());
+                    at += s.byteSize();
+                }
+            } catch (RuntimeException e) {
+                pool.release(memory);
+                throw e;
             }
         }
 
@@ -280,7 +288,7 @@ public final class Engine implements AutoCloseable {
                 Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
                         new MemorySegment[] {segment.asSlice(0, length)});
                 if (!read) {
-                    b.fill();
+                    b.fillOrRelease(core.pool());
                 }
                 bounce = b;
             }
@@ -334,7 +342,12 @@ public final class Engine implements AutoCloseable {
                 throw e;
             }
             if (!read) {
-                bounce.fill();
+                try {
+                    bounce.fillOrRelease(core.pool());
+                } catch (RuntimeException e) {
+                    core.pool().release(vec);
+                    throw e;
+                }
             }
         }
         long at = 0;
@@ -545,8 +558,8 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Submits a scatter read into {@code iov}, in order, from {@code offset} (the reference's
-     * {@code auraio_readv}). The segments must stay alive until the callback runs; the iovec array
-     * itself is managed by the library.
+     * {@code auraio_readv}). The segments are used as {@link BufferRef.Memory} describes (copied
+     * when another thread may free them meanwhile); the iovec array itself is managed by the library.
      *
      * @param fd       an open file descriptor
      * @param iov      1 to 1024 native, writable segments
