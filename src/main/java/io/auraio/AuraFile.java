@@ -79,6 +79,11 @@ public final class AuraFile implements AutoCloseable {
     /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
     private static final int MAX_TRANSFER = 0x7ffff000;
     private static final long CLOSED = 1L << 62;
+    /**
+     * The position of a transfer at the kernel's file position: {@code -1}, as {@code preadv2(2)}
+     * and io_uring take it. Never accepted from callers of the public methods.
+     */
+    static final long FILE_POSITION = -1;
     private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** One fast-path hit in this many yields the carrier, so a reader that always hits shares it. */
     private static final int FAST_PATH_YIELD_EVERY = 64;
@@ -155,11 +160,14 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException if another I/O error occurs
      * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
      * @throws UnsupportedOperationException for an option this method does not know
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default
+     *         ({@code file:}) file system, e.g. of a zip file system
      */
     public static AuraFile open(Path path, OpenOption... options) throws IOException {
         if (AuraIO.backend() == Backend.JDK) {
             Objects.requireNonNull(path, "path");
             Objects.requireNonNull(options, "options");
+            NativePath.checkDefaultFileSystem(path);
             return openJdk(path, new HashSet<>(Arrays.asList(options)));
         }
         return open(AuraIO.defaultEngine(), path, options);
@@ -181,6 +189,7 @@ public final class AuraFile implements AutoCloseable {
      * @return the open file
      * @throws IOException as for {@link #open(Path, OpenOption...)}; {@link AuraIOException}
      *         with {@link AuraIOException#isShutdown()} if the engine is closed
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default file system
      */
     public static AuraFile open(Engine engine, Path path, OpenOption... options) throws IOException {
         Objects.requireNonNull(options, "options");
@@ -195,6 +204,7 @@ public final class AuraFile implements AutoCloseable {
      * @param options as for {@link #open(Path, OpenOption...)}
      * @return the open file
      * @throws IOException as for {@link #open(Path, OpenOption...)}
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default file system
      */
     public static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options) throws IOException {
         return open(engine, path, options, OpenMode.creationMode());
@@ -205,12 +215,16 @@ public final class AuraFile implements AutoCloseable {
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
+        NativePath.checkDefaultFileSystem(path);
         OpenMode mode = OpenMode.of(options);
         IoEngine core = engine.core();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cPath = arena.allocateFrom(path.toString());
-            fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
+            MemorySegment cPath = NativePath.allocate(arena, path);
+            // In an io-wq worker, as open(2) on the caller would: the inline attempt opens with
+            // O_NONBLOCK, so a FIFO would not wait for its other end. Not interruptible, as the
+            // JDK's open is not; the interrupt status is kept.
+            fd = (int) core.select().execute(Opcode.OPENAT, Opcode.SQE_ASYNC, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
         if (fd < 0) {
@@ -340,6 +354,20 @@ public final class AuraFile implements AutoCloseable {
     public int read(ByteBuffer dst, long position) throws IOException {
         Objects.requireNonNull(dst, "dst");
         checkPosition(position);
+        return readBuffer(dst, position);
+    }
+
+    /**
+     * Reads at the kernel's file position ({@code read(2)}), which the read advances: for
+     * {@link AuraFileChannel}'s relative reads of a file with no position of its own (a FIFO, a
+     * device). {@return the count, or -1 at the end}
+     */
+    int readAtFilePosition(ByteBuffer dst) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        return readBuffer(dst, FILE_POSITION);
+    }
+
+    private int readBuffer(ByteBuffer dst, long position) throws IOException {
         begin();
         try {
             checkReadable();
@@ -464,6 +492,16 @@ public final class AuraFile implements AutoCloseable {
     public int write(ByteBuffer src, long position) throws IOException {
         Objects.requireNonNull(src, "src");
         checkPosition(position);
+        return writeBuffer(src, position);
+    }
+
+    /** Writes at the kernel's file position ({@code write(2)}), as {@link #readAtFilePosition}. {@return the count} */
+    int writeAtFilePosition(ByteBuffer src) throws IOException {
+        Objects.requireNonNull(src, "src");
+        return writeBuffer(src, FILE_POSITION);
+    }
+
+    private int writeBuffer(ByteBuffer src, long position) throws IOException {
         begin();
         try {
             checkWritable();
@@ -547,13 +585,22 @@ public final class AuraFile implements AutoCloseable {
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
     long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position) throws IOException {
-        checkPosition(position);
+        if (position != FILE_POSITION) {
+            checkPosition(position);
+        }
         begin();
         try {
             if (read) {
                 checkReadable();
             } else {
                 checkWritable();
+            }
+            if (mode.direct()) {
+                // As the JDK: the position and each buffer's length, even when nothing is to move.
+                checkDirectPosition(position);
+                for (int i = offset; i < end; i++) {
+                    checkDirectLength(bufs[i].remaining());
+                }
             }
             if (jdk != null) {
                 return transferEach(read, bufs, offset, end, position);
@@ -584,9 +631,8 @@ public final class AuraFile implements AutoCloseable {
                         throw new IllegalStateException("Already closed");
                     }
                     long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
-                    if (mode.direct()) {
-                        checkDirectAlignment(segment, length, position + total);
-                    }
+                    // With DIRECT the buffer addresses are the kernel's to judge, as in the JDK's
+                    // readv/writev: it takes what the file system takes (tmpfs any, ext4 512).
                     MemorySegment target = segment;
                     if (!segment.isNative()) {
                         bounces[k] = pool.acquire(length);
@@ -649,7 +695,7 @@ public final class AuraFile implements AutoCloseable {
             }
             long n;
             try {
-                n = transfer(read, MemorySegment.ofBuffer(b), position + total);
+                n = transfer(read, MemorySegment.ofBuffer(b), position == FILE_POSITION ? position : position + total);
             } catch (IOException e) {
                 if (total > 0 && !(e instanceof ClosedChannelException)) {
                     return total;
@@ -675,11 +721,11 @@ public final class AuraFile implements AutoCloseable {
             throw new IllegalStateException("Already closed");
         }
         long length = Math.min(segment.byteSize(), MAX_TRANSFER);
+        if (mode.direct()) {
+            checkDirectAlignment(segment, length, position); // as the JDK: an empty transfer too
+        }
         if (length == 0) {
             return 0;
-        }
-        if (mode.direct()) {
-            checkDirectAlignment(segment, length, position);
         }
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
@@ -727,9 +773,10 @@ public final class AuraFile implements AutoCloseable {
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
                     Thread.yield();
                 }
-                if (r > 0 && r < length) {
+                if (r > 0 && r < length && position != FILE_POSITION) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
+                    // Not at the file position: a FIFO's or device's short read is the answer.
                     return r + readRest(address + r, length - r, position + r);
                 }
                 return r;
@@ -827,17 +874,26 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
-        if (position % directOffsetAlignment != 0) {
-            throw new AuraIOException("O_DIRECT requires the file position (" + position
-                    + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
-        }
-        if (length % directOffsetAlignment != 0) {
-            throw new AuraIOException("O_DIRECT requires the transfer length (" + length
-                    + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
-        }
+        checkDirectPosition(position);
+        checkDirectLength(length);
         if (segment.isNative() && segment.address() % directMemoryAlignment != 0) {
             throw new AuraIOException("O_DIRECT requires the buffer address (0x" + Long.toHexString(segment.address())
                     + ") to be a multiple of " + directMemoryAlignment, Errno.EINVAL);
+        }
+    }
+
+    /** The file position of an O_DIRECT transfer; at {@link #FILE_POSITION} the kernel checks it. */
+    private void checkDirectPosition(long position) throws AuraIOException {
+        if (position != FILE_POSITION && position % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the file position (" + position
+                    + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
+        }
+    }
+
+    private void checkDirectLength(long length) throws AuraIOException {
+        if (length % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the transfer length (" + length
+                    + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
         }
     }
 
@@ -898,6 +954,84 @@ public final class AuraFile implements AutoCloseable {
             end();
         }
     }
+
+    /**
+     * Sets the kernel's file position ({@code lseek(2)} with {@code SEEK_SET}), as
+     * {@code FileChannel.position(long)} does: for a regular file this checks the position
+     * against the file system's largest file (ext4: 16 TiB) and throws "Invalid argument" beyond,
+     * as the JDK does; on a device it gives the position the device keeps (0 for
+     * {@code /dev/zero}); on a FIFO it throws "Illegal seek".
+     *
+     * @return the new position
+     * @throws AuraIOException with the errno
+     */
+    long seek(long newPosition) throws IOException {
+        begin();
+        try {
+            if (jdk != null) {
+                try {
+                    return jdk.channel().position(newPosition).position();
+                } catch (IOException e) {
+                    throw JdkFile.translate("lseek", e);
+                }
+            }
+            return lseekOrThrow(newPosition, Libc.SEEK_SET);
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * {@return the kernel's file position ({@code lseek(fd, 0, SEEK_CUR)}), which reads and writes
+     * at {@link #FILE_POSITION} advance}
+     *
+     * @throws AuraIOException "Illegal seek" for a FIFO, as {@code FileChannel.position()}
+     */
+    long filePosition() throws IOException {
+        begin();
+        try {
+            if (jdk != null) {
+                try {
+                    return jdk.channel().position();
+                } catch (IOException e) {
+                    throw JdkFile.translate("lseek", e);
+                }
+            }
+            return lseekOrThrow(0, Libc.SEEK_CUR);
+        } finally {
+            end();
+        }
+    }
+
+    private long lseekOrThrow(long offset, int whence) throws AuraIOException {
+        long r = Libc.lseek(fd, offset, whence);
+        if (r < 0) {
+            throw new AuraIOException(Errno.message((int) -r), (int) -r); // the JDK's message: the errno's alone
+        }
+        return r;
+    }
+
+    /**
+     * {@return the file's type: {@link Statx#S_IFIFO}, {@link Statx#S_IFCHR}, ... or a regular file's
+     * {@code 0x8000}} In JDK mode from the path's {@code unix:mode} attribute; a regular file where
+     * that cannot be read (the name is gone, as with {@code DELETE_ON_CLOSE}).
+     */
+    int fileType() throws IOException {
+        if (jdk != null) {
+            try {
+                return (Integer) Files.getAttribute(path, "unix:mode") & 0xF000;
+            } catch (IOException | RuntimeException e) {
+                return REGULAR_FILE;
+            }
+        }
+        return withDescriptor(fd -> {
+            int type = Libc.fileType(fd);
+            return type < 0 ? REGULAR_FILE : type;
+        });
+    }
+
+    /** {@code S_IFREG}. */
+    static final int REGULAR_FILE = 0x8000;
 
     /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
     @FunctionalInterface

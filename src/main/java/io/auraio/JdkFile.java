@@ -112,7 +112,7 @@ final class JdkFile {
     }
 
     private int transfer(boolean read, ByteBuffer buffer, long position) throws IOException {
-        if (!seekable) {
+        if (!seekable || position == AuraFile.FILE_POSITION) {
             return read ? channel.read(buffer) : channel.write(buffer);
         }
         try {
@@ -158,7 +158,7 @@ final class JdkFile {
      * would throw. Subclasses (ClosedChannelException, ClosedByInterruptException...) are the JDK's
      * own answers and pass through.
      */
-    private static IOException translate(String op, IOException e) {
+    static IOException translate(String op, IOException e) {
         if (e.getClass() != IOException.class || e.getMessage() == null) {
             return e;
         }
