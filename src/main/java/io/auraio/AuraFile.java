@@ -579,8 +579,8 @@ public final class AuraFile implements AutoCloseable {
      * One {@code preadv}/{@code pwritev} of the non-empty buffers of {@code bufs[offset, end)} at
      * {@code position}, as one ring request, so that a gathering write in APPEND mode lands in one
      * piece and a short transfer is cut where the kernel cuts it, as the JDK's readv/writev.
-     * Advances the buffers' positions by what was transferred, in order. In JDK mode (whose
-     * {@code FileChannel} has no positional readv/writev) the buffers are transferred one by one.
+     * Advances the buffers' positions by what was transferred, in order. In JDK mode it is the
+     * JDK channel's own readv/writev.
      *
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
@@ -603,7 +603,7 @@ public final class AuraFile implements AutoCloseable {
                 }
             }
             if (jdk != null) {
-                return transferEach(read, bufs, offset, end, position);
+                return jdk.transferVectored(read, bufs, offset, end - offset, position);
             }
             int n = 0;
             for (int i = offset; i < end; i++) {
@@ -679,36 +679,6 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
-    }
-
-    /**
-     * JDK mode's readv/writev: buffer by buffer, stopping at the first one not filled or emptied;
-     * a failure after some bytes reports those bytes, as a readv/writev that failed part way.
-     */
-    private long transferEach(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
-            throws IOException {
-        long total = 0;
-        for (int i = offset; i < end; i++) {
-            ByteBuffer b = bufs[i];
-            if (!b.hasRemaining()) {
-                continue;
-            }
-            long n;
-            try {
-                n = transfer(read, MemorySegment.ofBuffer(b), position == FILE_POSITION ? position : position + total);
-            } catch (IOException e) {
-                if (total > 0 && !(e instanceof ClosedChannelException)) {
-                    return total;
-                }
-                throw e;
-            }
-            b.position(b.position() + (int) n);
-            total += n;
-            if (b.hasRemaining()) {
-                break;
-            }
-        }
-        return total;
     }
 
     // ---- the transfer itself ----------------------------------------------------------------
