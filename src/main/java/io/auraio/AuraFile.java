@@ -3,6 +3,7 @@ package io.auraio;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
+import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
@@ -219,14 +220,15 @@ public final class AuraFile implements AutoCloseable {
         OpenMode mode = OpenMode.of(options);
         IoEngine core = engine.core();
         int fd;
+        byte[] bytes = NativePath.bytes(path);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cPath = NativePath.allocate(arena, path);
-            // In an io-wq worker, as open(2) on the caller would: the inline attempt opens with
-            // O_NONBLOCK, so a FIFO would not wait for its other end. Not interruptible, as the
-            // JDK's open is not; the interrupt status is kept.
-            fd = (int) core.select().execute(Opcode.OPENAT, Opcode.SQE_ASYNC, Statx.AT_FDCWD, 0, cPath.address(),
+            MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
+            MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            // Not interruptible, as the JDK's open is not; the interrupt status is kept.
+            fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
+        fd = waitForFifoPartner(core, fd, bytes, mode, creationMode);
         if (fd < 0) {
             throw Failures.open(path, -fd);
         }
@@ -251,6 +253,31 @@ public final class AuraFile implements AutoCloseable {
             throw e;
         }
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign);
+    }
+
+    /**
+     * The ring tries an open inline with {@code O_NONBLOCK} first, which changes what opening a
+     * FIFO does: for writing with no reader it fails with ENXIO, for reading it returns without
+     * waiting for a writer. {@code open(2)} (and the JDK) waits for the other end: so does this, on
+     * a {@link BlockingOpen}. A FIFO opened for reading stays open meanwhile, so that a writer it
+     * let in never finds the FIFO without a reader; a creating or truncating open, which the kernel
+     * always runs in a worker, and a read-write one, which never waits, need nothing.
+     *
+     * @return the descriptor to use, or a negated errno
+     */
+    private static int waitForFifoPartner(IoEngine core, int fd, byte[] path, OpenMode mode, int creationMode) {
+        if ((mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0 || mode.read() == mode.write()) {
+            return fd;
+        }
+        if (fd == -Errno.ENXIO && mode.write()) {
+            return BlockingOpen.open(path, mode.flags(), creationMode); // ENXIO again if no FIFO
+        }
+        if (fd >= 0 && mode.read() && Libc.fileType(fd) == Statx.S_IFIFO) {
+            int waited = BlockingOpen.open(path, mode.flags(), creationMode);
+            closeDescriptor(core, fd);
+            return waited;
+        }
+        return fd;
     }
 
     private static MemorySegment statx(IoEngine core, int fd, int mask, Arena arena) throws IOException {

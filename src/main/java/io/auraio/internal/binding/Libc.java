@@ -87,6 +87,18 @@ public final class Libc {
         }
     }
 
+    /** {@code open(2)} of a path given as its bytes (no NUL); blocking, for platform threads only. */
+    public static int open(byte[] path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment cPath = arena.allocate(path.length + 1L);
+            MemorySegment.copy(path, 0, cPath, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, path.length);
+            int fd = (int) OPEN.invokeExact(scratch.captureState(), cPath, flags, mode);
+            return fd >= 0 ? fd : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code close(2)}. */
     public static int close(int fd) {
         try (CallScratch scratch = CallScratch.acquire()) {

@@ -21,12 +21,6 @@ public final class Opcode {
     public static final int FSYNC_DATASYNC = 1;
     /** {@code IOSQE_FIXED_FILE}: {@code sqe->fd} is an index into the registered files. */
     public static final int SQE_FIXED_FILE = 1;
-    /**
-     * {@code IOSQE_ASYNC}: go straight to an io-wq worker, where the operation may block. An
-     * {@code openat} tried inline is tried with {@code O_NONBLOCK}, which changes what opening a
-     * FIFO does (no wait for the other end); from io-wq it is the blocking {@code open(2)}.
-     */
-    public static final int SQE_ASYNC = 1 << 4;
 
     private Opcode() {}
 
