@@ -62,6 +62,12 @@ import java.util.concurrent.locks.LockSupport;
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
  * for file I/O on virtual threads).
  *
+ * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
+ * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
+ * refuses positional transfers there with "Illegal seek", as {@code FileChannel} does). Opening a
+ * FIFO waits for its other end, as {@code open(2)} and {@code FileChannel.open} do, with the
+ * calling thread parked and not interruptible; the interrupt status is kept.
+ *
  * <p><b>JDK mode.</b> A file opened with {@link #open(Path, OpenOption...)} (no engine) in a JVM whose
  * {@linkplain AuraIO#backend() backend} is {@link Backend#JDK} (io_uring cannot be used, or
  * {@code -Dauraio.backend=jdk}) is served by a {@link java.nio.channels.FileChannel} on the calling
@@ -1014,6 +1020,17 @@ public final class AuraFile implements AutoCloseable {
      * that cannot be read (the name is gone, as with {@code DELETE_ON_CLOSE}).
      */
     int fileType() throws IOException {
+        int type = fileType;
+        if (type == 0) {
+            fileType = type = readFileType();
+        }
+        return type;
+    }
+
+    /** The file's type, cached by {@link #fileType()}: it cannot change while the file is open. 0 until read. */
+    private volatile int fileType;
+
+    private int readFileType() throws IOException {
         if (jdk != null) {
             try {
                 return (Integer) Files.getAttribute(path, "unix:mode") & 0xF000;
