@@ -53,10 +53,10 @@ import java.util.Set;
  * is cut where the kernel cuts it and gathered {@code APPEND} records land in one piece. A file
  * with no position of its own (a FIFO, a character device such as {@code /dev/zero}) is read and
  * written at the kernel's file position, which {@code position()} reports, and positional
- * transfers on a FIFO fail with "Illegal seek", as with the JDK. {@code map}, {@code lock}, {@code tryLock} and the shrinking step of
- * {@code truncate} are kernel work rather than I/O and are delegated to a JDK {@code FileChannel}
- * reopened on {@code /proc/self/fd/<fd>} on first use; locks are tracked in the JDK's per-file lock
- * table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
+ * transfers on a FIFO fail with "Illegal seek", as with the JDK. {@code map}, {@code lock},
+ * {@code tryLock} and the shrinking step of {@code truncate} are kernel work rather than I/O and
+ * are delegated to a JDK {@code FileChannel} reopened on {@code /proc/self/fd/<fd>} on first use;
+ * locks are tracked in the JDK's per-file lock table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
  * and {@link FileLock#channel()} returns this channel.
  *
  * <p><b>Threads, close and interrupts.</b> As {@code FileChannel}: safe for concurrent use;
