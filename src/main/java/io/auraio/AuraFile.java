@@ -266,8 +266,10 @@ public final class AuraFile implements AutoCloseable {
      * FIFO does: for writing with no reader it fails with ENXIO, for reading it returns without
      * waiting for a writer. {@code open(2)} (and the JDK) waits for the other end: so does this, on
      * a {@link BlockingOpen}. A FIFO opened for reading stays open meanwhile, so that a writer it
-     * let in never finds the FIFO without a reader; a creating or truncating open, which the kernel
-     * always runs in a worker, and a read-write one, which never waits, need nothing.
+     * let in never finds the FIFO without a reader (one that opens, writes and closes all before
+     * the blocking open starts, within microseconds, leaves its bytes in the FIFO, and the open
+     * then waits for the next writer); a creating or truncating open, which the kernel always runs
+     * in a worker, and a read-write one, which never waits, need nothing.
      *
      * @return the descriptor to use, or a negated errno
      */
