@@ -1,6 +1,7 @@
 package io.auraio.internal.binding;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -91,7 +92,7 @@ public final class Libc {
     public static int open(byte[] path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment cPath = arena.allocate(path.length + 1L);
-            MemorySegment.copy(path, 0, cPath, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, path.length);
+            MemorySegment.copy(path, 0, cPath, JAVA_BYTE, 0, path.length);
             int fd = (int) OPEN.invokeExact(scratch.captureState(), cPath, flags, mode);
             return fd >= 0 ? fd : -scratch.errno();
         } catch (Throwable t) {
