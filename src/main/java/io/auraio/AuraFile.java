@@ -3,6 +3,7 @@ package io.auraio;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
+import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
@@ -75,6 +76,12 @@ import java.util.concurrent.locks.LockSupport;
  * closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do; close files
  * explicitly all the same, as the garbage collector may take long to find them.
  *
+ * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
+ * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
+ * refuses positional transfers there with "Illegal seek", as {@code FileChannel} does). Opening a
+ * FIFO waits for its other end, as {@code open(2)} and {@code FileChannel.open} do, with the
+ * calling thread parked and not interruptible; the interrupt status is kept.
+ *
  * <p><b>JDK mode.</b> A file opened with {@link #open(Path, OpenOption...)} (no engine) in a JVM whose
  * {@linkplain AuraIO#backend() backend} is {@link Backend#JDK} (io_uring cannot be used, or
  * {@code -Dauraio.backend=jdk}) is served by a {@link java.nio.channels.FileChannel} on the calling
@@ -93,6 +100,11 @@ public final class AuraFile implements AutoCloseable {
     /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
     private static final int MAX_TRANSFER = 0x7ffff000;
     private static final long CLOSED = 1L << 62;
+    /**
+     * The position of a transfer at the kernel's file position: {@code -1}, as {@code preadv2(2)}
+     * and io_uring take it. Never accepted from callers of the public methods.
+     */
+    static final long FILE_POSITION = -1;
     private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** One fast-path hit in this many yields the carrier, so a reader that always hits shares it. */
     private static final int FAST_PATH_YIELD_EVERY = 64;
@@ -193,11 +205,14 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException if another I/O error occurs
      * @throws IllegalArgumentException for an invalid combination, e.g. {@code READ + APPEND}
      * @throws UnsupportedOperationException for an option this method does not know
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default
+     *         ({@code file:}) file system, e.g. of a zip file system
      */
     public static AuraFile open(Path path, OpenOption... options) throws IOException {
         if (AuraIO.backend() == Backend.JDK) {
             Objects.requireNonNull(path, "path");
             Objects.requireNonNull(options, "options");
+            NativePath.checkDefaultFileSystem(path);
             return openJdk(path, new HashSet<>(Arrays.asList(options)));
         }
         return open(AuraIO.defaultEngine(), path, options);
@@ -219,6 +234,7 @@ public final class AuraFile implements AutoCloseable {
      * @return the open file
      * @throws IOException as for {@link #open(Path, OpenOption...)}; {@link AuraIOException}
      *         with {@link AuraIOException#isShutdown()} if the engine is closed
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default file system
      */
     public static AuraFile open(Engine engine, Path path, OpenOption... options) throws IOException {
         Objects.requireNonNull(options, "options");
@@ -233,6 +249,7 @@ public final class AuraFile implements AutoCloseable {
      * @param options as for {@link #open(Path, OpenOption...)}
      * @return the open file
      * @throws IOException as for {@link #open(Path, OpenOption...)}
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not a path of the default file system
      */
     public static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options) throws IOException {
         return open(engine, path, options, OpenMode.creationMode());
@@ -243,14 +260,19 @@ public final class AuraFile implements AutoCloseable {
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
+        NativePath.checkDefaultFileSystem(path);
         OpenMode mode = OpenMode.of(options);
         IoEngine core = engine.core();
         int fd;
+        byte[] bytes = NativePath.bytes(path);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cPath = arena.allocateFrom(path.toString());
+            MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
+            MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            // Not interruptible, as the JDK's open is not; the interrupt status is kept.
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
+        fd = waitForFifoPartner(core, fd, bytes, mode, creationMode);
         if (fd < 0) {
             throw Failures.open(path, -fd);
         }
@@ -275,6 +297,33 @@ public final class AuraFile implements AutoCloseable {
             throw e;
         }
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign);
+    }
+
+    /**
+     * The ring tries an open inline with {@code O_NONBLOCK} first, which changes what opening a
+     * FIFO does: for writing with no reader it fails with ENXIO, for reading it returns without
+     * waiting for a writer. {@code open(2)} (and the JDK) waits for the other end: so does this, on
+     * a {@link BlockingOpen}. A FIFO opened for reading stays open meanwhile, so that a writer it
+     * let in never finds the FIFO without a reader (one that opens, writes and closes all before
+     * the blocking open starts, within microseconds, leaves its bytes in the FIFO, and the open
+     * then waits for the next writer); a creating or truncating open, which the kernel always runs
+     * in a worker, and a read-write one, which never waits, need nothing.
+     *
+     * @return the descriptor to use, or a negated errno
+     */
+    private static int waitForFifoPartner(IoEngine core, int fd, byte[] path, OpenMode mode, int creationMode) {
+        if ((mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0 || mode.read() == mode.write()) {
+            return fd;
+        }
+        if (fd == -Errno.ENXIO && mode.write()) {
+            return BlockingOpen.open(path, mode.flags(), creationMode); // ENXIO again if no FIFO
+        }
+        if (fd >= 0 && mode.read() && Libc.fileType(fd) == Statx.S_IFIFO) {
+            int waited = BlockingOpen.open(path, mode.flags(), creationMode);
+            closeDescriptor(core, fd);
+            return waited;
+        }
+        return fd;
     }
 
     private static MemorySegment statx(IoEngine core, int fd, int mask, Arena arena) throws IOException {
@@ -380,6 +429,20 @@ public final class AuraFile implements AutoCloseable {
     public int read(ByteBuffer dst, long position) throws IOException {
         Objects.requireNonNull(dst, "dst");
         checkPosition(position);
+        return readBuffer(dst, position);
+    }
+
+    /**
+     * Reads at the kernel's file position ({@code read(2)}), which the read advances: for
+     * {@link AuraFileChannel}'s relative reads of a file with no position of its own (a FIFO, a
+     * device). {@return the count, or -1 at the end}
+     */
+    int readAtFilePosition(ByteBuffer dst) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        return readBuffer(dst, FILE_POSITION);
+    }
+
+    private int readBuffer(ByteBuffer dst, long position) throws IOException {
         begin();
         try {
             checkReadable();
@@ -507,6 +570,16 @@ public final class AuraFile implements AutoCloseable {
     public int write(ByteBuffer src, long position) throws IOException {
         Objects.requireNonNull(src, "src");
         checkPosition(position);
+        return writeBuffer(src, position);
+    }
+
+    /** Writes at the kernel's file position ({@code write(2)}), as {@link #readAtFilePosition}. {@return the count} */
+    int writeAtFilePosition(ByteBuffer src) throws IOException {
+        Objects.requireNonNull(src, "src");
+        return writeBuffer(src, FILE_POSITION);
+    }
+
+    private int writeBuffer(ByteBuffer src, long position) throws IOException {
         begin();
         try {
             checkWritable();
@@ -585,13 +658,15 @@ public final class AuraFile implements AutoCloseable {
      * One {@code preadv}/{@code pwritev} of the non-empty buffers of {@code bufs[offset, end)} at
      * {@code position}, as one ring request, so that a gathering write in APPEND mode lands in one
      * piece and a short transfer is cut where the kernel cuts it, as the JDK's readv/writev.
-     * Advances the buffers' positions by what was transferred, in order. In JDK mode (whose
-     * {@code FileChannel} has no positional readv/writev) the buffers are transferred one by one.
+     * Advances the buffers' positions by what was transferred, in order. In JDK mode it is the
+     * JDK channel's own readv/writev.
      *
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
     long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position) throws IOException {
-        checkPosition(position);
+        if (position != FILE_POSITION) {
+            checkPosition(position);
+        }
         begin();
         try {
             if (read) {
@@ -599,8 +674,15 @@ public final class AuraFile implements AutoCloseable {
             } else {
                 checkWritable();
             }
+            if (mode.direct()) {
+                // As the JDK: the position and each buffer's length, even when nothing is to move.
+                checkDirectPosition(position);
+                for (int i = offset; i < end; i++) {
+                    checkDirectLength(bufs[i].remaining());
+                }
+            }
             if (jdk != null) {
-                return transferEach(read, bufs, offset, end, position);
+                return jdk.transferVectored(read, bufs, offset, end - offset, position);
             }
             int n = 0;
             for (int i = offset; i < end; i++) {
@@ -629,9 +711,8 @@ public final class AuraFile implements AutoCloseable {
                     }
                     CallerMemory.checkUsable(segment);
                     long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
-                    if (mode.direct()) {
-                        checkDirectAlignment(segment, length, position + total);
-                    }
+                    // With DIRECT the buffer addresses are the kernel's to judge, as in the JDK's
+                    // readv/writev: it takes what the file system takes (tmpfs any, ext4 512).
                     MemorySegment target = segment;
                     // Heap memory, and memory another thread may free while the kernel works
                     // (CallerMemory), reach the kernel as pool copies only.
@@ -682,36 +763,6 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    /**
-     * JDK mode's readv/writev: buffer by buffer, stopping at the first one not filled or emptied;
-     * a failure after some bytes reports those bytes, as a readv/writev that failed part way.
-     */
-    private long transferEach(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
-            throws IOException {
-        long total = 0;
-        for (int i = offset; i < end; i++) {
-            ByteBuffer b = bufs[i];
-            if (!b.hasRemaining()) {
-                continue;
-            }
-            long n;
-            try {
-                n = transfer(read, MemorySegment.ofBuffer(b), position + total);
-            } catch (IOException e) {
-                if (total > 0 && !(e instanceof ClosedChannelException)) {
-                    return total;
-                }
-                throw e;
-            }
-            b.position(b.position() + (int) n);
-            total += n;
-            if (b.hasRemaining()) {
-                break;
-            }
-        }
-        return total;
-    }
-
     // ---- the transfer itself ----------------------------------------------------------------
 
     /** One read or write of at most {@link #MAX_TRANSFER} bytes; the caller is inside begin/end. */
@@ -722,13 +773,13 @@ public final class AuraFile implements AutoCloseable {
             throw new IllegalStateException("Already closed");
         }
         long length = Math.min(segment.byteSize(), MAX_TRANSFER);
+        if (mode.direct()) {
+            checkDirectAlignment(segment, length, position); // as the JDK: an empty transfer too
+        }
         if (length == 0) {
             return 0;
         }
         CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
-        if (mode.direct()) {
-            checkDirectAlignment(segment, length, position);
-        }
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
         }
@@ -824,9 +875,10 @@ public final class AuraFile implements AutoCloseable {
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
                     Thread.yield();
                 }
-                if (r > 0 && r < length) {
+                if (r > 0 && r < length && position != FILE_POSITION) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
+                    // Not at the file position: a FIFO's or device's short read is the answer.
                     return r + readRest(address + r, length - r, position + r, hold);
                 }
                 return r;
@@ -924,17 +976,26 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
-        if (position % directOffsetAlignment != 0) {
-            throw new AuraIOException("O_DIRECT requires the file position (" + position
-                    + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
-        }
-        if (length % directOffsetAlignment != 0) {
-            throw new AuraIOException("O_DIRECT requires the transfer length (" + length
-                    + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
-        }
+        checkDirectPosition(position);
+        checkDirectLength(length);
         if (segment.isNative() && segment.address() % directMemoryAlignment != 0) {
             throw new AuraIOException("O_DIRECT requires the buffer address (0x" + Long.toHexString(segment.address())
                     + ") to be a multiple of " + directMemoryAlignment, Errno.EINVAL);
+        }
+    }
+
+    /** The file position of an O_DIRECT transfer; at {@link #FILE_POSITION} the kernel checks it. */
+    private void checkDirectPosition(long position) throws AuraIOException {
+        if (position != FILE_POSITION && position % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the file position (" + position
+                    + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
+        }
+    }
+
+    private void checkDirectLength(long length) throws AuraIOException {
+        if (length % directOffsetAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the transfer length (" + length
+                    + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);
         }
     }
 
@@ -995,6 +1056,95 @@ public final class AuraFile implements AutoCloseable {
             end();
         }
     }
+
+    /**
+     * Sets the kernel's file position ({@code lseek(2)} with {@code SEEK_SET}), as
+     * {@code FileChannel.position(long)} does: for a regular file this checks the position
+     * against the file system's largest file (ext4: 16 TiB) and throws "Invalid argument" beyond,
+     * as the JDK does; on a device it gives the position the device keeps (0 for
+     * {@code /dev/zero}); on a FIFO it throws "Illegal seek".
+     *
+     * @return the new position
+     * @throws AuraIOException with the errno
+     */
+    long seek(long newPosition) throws IOException {
+        begin();
+        try {
+            if (jdk != null) {
+                try {
+                    return jdk.channel().position(newPosition).position();
+                } catch (IOException e) {
+                    throw JdkFile.translate("lseek", e);
+                }
+            }
+            return lseekOrThrow(newPosition, Libc.SEEK_SET);
+        } finally {
+            end();
+        }
+    }
+
+    /**
+     * {@return the kernel's file position ({@code lseek(fd, 0, SEEK_CUR)}), which reads and writes
+     * at {@link #FILE_POSITION} advance}
+     *
+     * @throws AuraIOException "Illegal seek" for a FIFO, as {@code FileChannel.position()}
+     */
+    long filePosition() throws IOException {
+        begin();
+        try {
+            if (jdk != null) {
+                try {
+                    return jdk.channel().position();
+                } catch (IOException e) {
+                    throw JdkFile.translate("lseek", e);
+                }
+            }
+            return lseekOrThrow(0, Libc.SEEK_CUR);
+        } finally {
+            end();
+        }
+    }
+
+    private long lseekOrThrow(long offset, int whence) throws AuraIOException {
+        long r = Libc.lseek(fd, offset, whence);
+        if (r < 0) {
+            throw new AuraIOException(Errno.message((int) -r), (int) -r); // the JDK's message: the errno's alone
+        }
+        return r;
+    }
+
+    /**
+     * {@return the file's type: {@link Statx#S_IFIFO}, {@link Statx#S_IFCHR}, ... or a regular file's
+     * {@code 0x8000}} In JDK mode from the path's {@code unix:mode} attribute; a regular file where
+     * that cannot be read (the name is gone, as with {@code DELETE_ON_CLOSE}).
+     */
+    int fileType() throws IOException {
+        int type = fileType;
+        if (type == 0) {
+            fileType = type = readFileType();
+        }
+        return type;
+    }
+
+    /** The file's type, cached by {@link #fileType()}: it cannot change while the file is open. 0 until read. */
+    private volatile int fileType;
+
+    private int readFileType() throws IOException {
+        if (jdk != null) {
+            try {
+                return (Integer) Files.getAttribute(path, "unix:mode") & 0xF000;
+            } catch (IOException | RuntimeException e) {
+                return REGULAR_FILE;
+            }
+        }
+        return withDescriptor(fd -> {
+            int type = Libc.fileType(fd);
+            return type < 0 ? REGULAR_FILE : type;
+        });
+    }
+
+    /** {@code S_IFREG}. */
+    static final int REGULAR_FILE = 0x8000;
 
     /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
     @FunctionalInterface

@@ -1,5 +1,7 @@
 package io.auraio;
 
+import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.Statx;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -46,12 +48,15 @@ import java.util.Set;
  * {@link IllegalArgumentException} for negative positions and sizes and read-only destination
  * buffers, {@link IndexOutOfBoundsException} for bad array ranges, {@link NullPointerException}).
  * Reads, writes (relative, positional, scattering and gathering), {@code size}, {@code force} and
- * the data of {@code transferTo}/{@code transferFrom} go through the ring; scattering and
- * gathering transfers are a loop of single transfers over the buffers, stopping at the first
- * short one. {@code map}, {@code lock}, {@code tryLock} and the shrinking step of
- * {@code truncate} are kernel work rather than I/O and are delegated to a JDK {@code FileChannel}
- * reopened on {@code /proc/self/fd/<fd>} on first use; locks are tracked in the JDK's per-file lock
- * table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
+ * the data of {@code transferTo}/{@code transferFrom} go through the ring; a scattering read or
+ * gathering write is one {@code readv}/{@code writev} request, as the JDK's, so a short count
+ * is cut where the kernel cuts it and gathered {@code APPEND} records land in one piece. A file
+ * with no position of its own (a FIFO, a character device such as {@code /dev/zero}) is read and
+ * written at the kernel's file position, which {@code position()} reports, and positional
+ * transfers on a FIFO fail with "Illegal seek", as with the JDK. {@code map}, {@code lock},
+ * {@code tryLock} and the shrinking step of {@code truncate} are kernel work rather than I/O and
+ * are delegated to a JDK {@code FileChannel} reopened on {@code /proc/self/fd/<fd>} on first use;
+ * locks are tracked in the JDK's per-file lock table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
  * and {@link FileLock#channel()} returns this channel.
  *
  * <p><b>Threads, close and interrupts.</b> As {@code FileChannel}: safe for concurrent use;
@@ -72,6 +77,12 @@ import java.util.Set;
 public final class AuraFileChannel extends FileChannel {
     /** Chunk of the read/write loop of {@code transferTo} and {@code transferFrom}. */
     private static final int TRANSFER_SIZE = 64 * 1024;
+    /**
+     * The chunk with {@code DIRECT}: the JDK's ({@code FileChannelImpl.TRANSFER_SIZE}), so that a
+     * transfer stops where the JDK's does, at the first chunk that is not a multiple of the
+     * alignment (a 10,000-byte file transfers 8192 bytes).
+     */
+    private static final int DIRECT_TRANSFER_SIZE = 8192;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
     private static final Cleaner CLEANER = Cleaner.create();
@@ -81,6 +92,15 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean writable;
     private final boolean append;
     private final boolean direct;
+    /**
+     * The file has no position of its own (a FIFO, a socket, a character device): relative reads
+     * and writes go at the kernel's file position and {@code position()} is the kernel's, as in the
+     * JDK (which reads {@code /dev/zero} and stays at position 0). Regular files and block devices
+     * keep the position here.
+     */
+    private final boolean kernelPosition;
+    /** False for a FIFO or socket, where positional reads and writes fail with "Illegal seek". */
+    private final boolean seekable;
     private final JdkCompanionChannel companion;
     /** Set by {@link #setUninterruptible()}: interrupts are ignored, as by the JDK's file streams. */
     private volatile boolean uninterruptible;
@@ -97,8 +117,19 @@ public final class AuraFileChannel extends FileChannel {
         this.writable = mode.write();
         this.append = mode.append();
         this.direct = mode.direct();
+        int type = fileType(file);
+        this.kernelPosition = type != AuraFile.REGULAR_FILE && type != Statx.S_IFBLK && type != Statx.S_IFDIR;
+        this.seekable = type != Statx.S_IFIFO && type != Statx.S_IFSOCK;
         this.companion = new JdkCompanionChannel(file, readable, writable);
         this.cleanable = CLEANER.register(this, new CloseUnreachable(file));
+    }
+
+    private static int fileType(AuraFile file) {
+        try {
+            return file.fileType();
+        } catch (IOException e) {
+            return AuraFile.REGULAR_FILE; // only a closed file fails, and this one was just opened
+        }
     }
 
     /** The cleaning action: refers to the file, never to the channel. */
@@ -266,6 +297,10 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return 0;
                 }
+                if (kernelPosition) {
+                    n = file.readAtFilePosition(dst);
+                    return n;
+                }
                 n = file.read(dst, position);
                 if (n > 0) {
                     position += n;
@@ -304,8 +339,8 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return 0;
                 }
-                n = scatter(dsts, offset, length, position);
-                if (n > 0) {
+                n = scatter(dsts, offset, length, kernelPosition ? AuraFile.FILE_POSITION : position);
+                if (n > 0 && !kernelPosition) {
                     position += n;
                 }
                 return n;
@@ -339,6 +374,9 @@ public final class AuraFileChannel extends FileChannel {
             beginBlocking();
             if (!isOpen()) {
                 return -1;
+            }
+            if (!seekable && dst.hasRemaining()) {
+                throw illegalSeek();
             }
             n = file.read(dst, position);
             return n;
@@ -403,6 +441,10 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return 0;
                 }
+                if (kernelPosition) {
+                    n = file.writeAtFilePosition(src);
+                    return n;
+                }
                 n = file.write(src, writePosition());
                 if (!append) {
                     position += n;
@@ -438,8 +480,8 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return 0;
                 }
-                n = gather(srcs, offset, length, writePosition());
-                if (!append) {
+                n = gather(srcs, offset, length, kernelPosition ? AuraFile.FILE_POSITION : writePosition());
+                if (!append && !kernelPosition) {
                     position += n;
                 }
                 return n;
@@ -474,6 +516,9 @@ public final class AuraFileChannel extends FileChannel {
             if (!isOpen()) {
                 return -1;
             }
+            if (!seekable && src.hasRemaining()) {
+                throw illegalSeek();
+            }
             n = file.write(src, position);
             return n;
         } finally {
@@ -490,6 +535,11 @@ public final class AuraFileChannel extends FileChannel {
             return position;
         }
         return direct ? file.size() : 0;
+    }
+
+    /** A positional transfer on a FIFO or socket: pread/pwrite's ESPIPE, which the ring would not give. */
+    private static AuraIOException illegalSeek() {
+        return new AuraIOException(Errno.message(Errno.ESPIPE), Errno.ESPIPE);
     }
 
     /** The gathering write: buffers in order, stopping at the first short write. */
@@ -517,7 +567,7 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return 0;
                 }
-                p = append ? file.size() : position;
+                p = append ? file.size() : kernelPosition ? file.filePosition() : position;
                 return p;
             } finally {
                 endBlocking(p > -1);
@@ -534,7 +584,9 @@ public final class AuraFileChannel extends FileChannel {
      * @throws IllegalArgumentException if {@code newPosition} is negative
      * @throws ClosedChannelException if this channel is closed
      * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
-     * @throws IOException on an I/O error
+     * @throws IOException "Invalid argument" if {@code newPosition} is past the largest file the
+     *         file system allows (ext4: 16 TiB), "Illegal seek" on a FIFO, as the JDK's
+     *         {@code lseek}; or another I/O error
      */
     @Override
     public AuraFileChannel position(long newPosition) throws IOException {
@@ -549,7 +601,12 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return null;
                 }
-                position = newPosition;
+                // lseek, as the JDK: it refuses a position past the file system's largest file
+                // (ext4: 16 TiB) with "Invalid argument", and a FIFO with "Illegal seek".
+                long p = file.seek(newPosition);
+                if (!kernelPosition) {
+                    position = p;
+                }
                 completed = true;
                 return this;
             } finally {
@@ -701,12 +758,13 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     private long copyTo(long position, long count, WritableByteChannel target) throws IOException {
-        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, TRANSFER_SIZE));
+        int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long pos = position;
         try {
             while (written < count) {
-                bb.limit((int) Math.min(count - written, TRANSFER_SIZE));
+                bb.limit((int) Math.min(count - written, chunk));
                 int nr = read(bb, pos);
                 if (nr <= 0) {
                     break;
@@ -769,12 +827,13 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     private long copyFrom(ReadableByteChannel src, long position, long count) throws IOException {
-        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, TRANSFER_SIZE));
+        int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long pos = position;
         try {
             while (written < count) {
-                bb.limit((int) Math.min(count - written, TRANSFER_SIZE));
+                bb.limit((int) Math.min(count - written, chunk));
                 int nr = src.read(bb);
                 if (nr <= 0) {
                     break;

@@ -1,5 +1,6 @@
 package io.auraio;
 
+import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
@@ -33,11 +34,17 @@ import java.util.Set;
  * write and copy files and want them to go through io_uring without managing an engine. Each method
  * has the signature, defaults and exceptions of the {@code Files} method of the same name.
  *
- * <p>Files are opened with {@link AuraFile#open(Path, OpenOption...)}: on the {@linkplain
- * AuraIO#defaultEngine() default engine}, or on the JDK's {@code FileChannel} where io_uring cannot be
- * used ({@link AuraIO#backend()}). Large transfers are split into chunks of 256 KiB worked on by up to
+ * <p>Files are opened with {@link AuraFile#open(Path, OpenOption...)} on the {@linkplain
+ * AuraIO#defaultEngine() default engine}. Large transfers are split into chunks of 256 KiB worked on by up to
  * 16 virtual threads, so up to 16 requests are in flight for one file. A chunked read or write is not
  * atomic: as with {@code Files}, a file changed meanwhile by someone else gives unspecified contents.
+ *
+ * <p>As {@code Files}' methods, these ignore interrupts: a thread whose interrupt status is set, or
+ * gets set meanwhile, reads, writes or copies as usual and keeps its status (the JDK makes the
+ * channels under these methods uninterruptible). A path of another file system than the default
+ * one (a zip file system's) is handed to the {@code Files} method itself, as are all paths where
+ * io_uring cannot be used ({@link AuraIO#backend()} is {@link Backend#JDK}): each answer is then
+ * the JDK's.
  *
  * <p>All methods are safe to call from any number of threads.
  */
@@ -65,20 +72,37 @@ public final class AuraFiles {
      */
     public static long size(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
-        if (AuraIO.backend() == Backend.JDK) {
+        if (servedByFiles(path)) {
             return Files.size(path);
         }
         IoEngine core = AuraIO.defaultEngine().core();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            MemorySegment cPath = arena.allocateFrom(path.toString());
+            MemorySegment cPath = NativePath.allocate(arena, path);
             long r = core.select().execute(Opcode.STATX, 0, Statx.AT_FDCWD, statx.address(), cPath.address(),
                     Statx.STATX_SIZE, 0, 0);
             if (r < 0) {
-                throw Failures.open(path, (int) -r);
+                // As Files.size (the JDK's readAttributes): "file/x" where file is no directory
+                // does not exist, rather than failing with "Not a directory".
+                throw Failures.open(path, r == -Errno.ENOTDIR ? Errno.ENOENT : (int) -r);
             }
             return Statx.size(statx);
         }
+    }
+
+    /**
+     * {@return whether the {@code Files} method itself serves {@code path}: a path of another file
+     * system (which names no host file), or a JVM where io_uring cannot be used}
+     */
+    static boolean servedByFiles(Path path) {
+        return !NativePath.isDefaultFileSystem(path) || AuraIO.backend() == Backend.JDK;
+    }
+
+    /** Opens a file for these methods: uninterruptible, as the JDK's channels under {@code Files}. */
+    static AuraFile open(Path path, OpenOption... options) throws IOException {
+        AuraFile file = AuraFile.open(path, options);
+        file.setUninterruptible();
+        return file;
     }
 
     // ---- reading ------------------------------------------------------------------------------
@@ -96,7 +120,10 @@ public final class AuraFiles {
      */
     public static byte[] readAllBytes(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
-        try (AuraFile file = AuraFile.open(path, StandardOpenOption.READ)) {
+        if (servedByFiles(path)) {
+            return Files.readAllBytes(path);
+        }
+        try (AuraFile file = open(path, StandardOpenOption.READ)) {
             long size = file.size();
             if (size > MAX_ARRAY_SIZE) {
                 throw new OutOfMemoryError("Required array size too large");
@@ -177,6 +204,9 @@ public final class AuraFiles {
     public static String readString(Path path, Charset charset) throws IOException {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(charset, "charset");
+        if (servedByFiles(path)) {
+            return Files.readString(path, charset);
+        }
         byte[] bytes = readAllBytes(path);
         return charset.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
@@ -206,8 +236,11 @@ public final class AuraFiles {
     public static Path write(Path path, byte[] bytes, OpenOption... options) throws IOException {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(bytes, "bytes");
+        if (servedByFiles(path)) {
+            return Files.write(path, bytes, options);
+        }
         Set<OpenOption> set = writeOptions(options);
-        try (AuraFile file = AuraFile.open(path, set.toArray(OpenOption[]::new))) {
+        try (AuraFile file = open(path, set.toArray(OpenOption[]::new))) {
             MemorySegment all = MemorySegment.ofArray(bytes);
             if (set.contains(StandardOpenOption.APPEND)) {
                 file.writeFully(all, 0); // O_APPEND ignores the position: the order of writes is the order in the file
@@ -275,6 +308,9 @@ public final class AuraFiles {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(csq, "csq");
         Objects.requireNonNull(charset, "charset");
+        if (servedByFiles(path)) {
+            return Files.writeString(path, csq, charset, options);
+        }
         ByteBuffer encoded;
         try {
             encoded = charset.newEncoder()

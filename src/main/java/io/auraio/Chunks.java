@@ -2,7 +2,6 @@ package io.auraio;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.ClosedByInterruptException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,9 +40,8 @@ final class Chunks {
     /**
      * Runs {@code task} on every chunk of {@code [0, size)}, on the calling thread when there is one
      * chunk, else on {@link #workers(long)} virtual threads; the first failure stops the others and
-     * is thrown (with later ones suppressed). If the calling thread is interrupted, the workers are
-     * interrupted and awaited and {@link ClosedByInterruptException} is thrown, its interrupt status
-     * kept.
+     * is thrown (with later ones suppressed). Interrupts are ignored, as by the {@code Files}
+     * methods this serves: the calling thread waits for its workers and keeps its interrupt status.
      *
      * @return where the end of the file was met: the lowest offset a chunk stopped short at, else {@code size}
      */
@@ -77,10 +75,8 @@ final class Chunks {
                 }
             }));
         }
-        boolean interrupted = joinAll(threads);
-        if (interrupted) {
+        if (joinAll(threads)) {
             Thread.currentThread().interrupt();
-            throw new ClosedByInterruptException();
         }
         if (!failures.isEmpty()) {
             Throwable first = failures.getFirst();
@@ -95,7 +91,7 @@ final class Chunks {
         return end.get();
     }
 
-    /** Joins every thread; on an interrupt, interrupts them all and still waits. {@return whether interrupted} */
+    /** Joins every thread, whatever interrupts come. {@return whether the caller was interrupted} */
     private static boolean joinAll(List<Thread> threads) {
         boolean interrupted = false;
         for (Thread t : threads) {
@@ -105,7 +101,6 @@ final class Chunks {
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
-                    threads.forEach(Thread::interrupt);
                 }
             }
         }

@@ -40,6 +40,9 @@ final class FileCopy {
                 throw new UnsupportedOperationException("Unsupported copy option: " + option);
             }
         }
+        if (AuraFiles.servedByFiles(source) || AuraFiles.servedByFiles(target)) {
+            return Files.copy(source, target, options); // across file systems, or without io_uring
+        }
         LinkOption[] linkOptions = followLinks ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS};
         PosixFileAttributes attrs = Files.readAttributes(source, PosixFileAttributes.class, linkOptions);
         if (!attrs.isRegularFile()) {
@@ -56,8 +59,8 @@ final class FileCopy {
             Files.deleteIfExists(target);
         }
         boolean created = false;
-        try (AuraFile in = AuraFile.open(source, StandardOpenOption.READ)) {
-            try (AuraFile out = AuraFile.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (AuraFile in = AuraFiles.open(source, StandardOpenOption.READ)) {
+            try (AuraFile out = AuraFiles.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 created = true;
                 copyBytes(in, out);
             }

@@ -29,6 +29,8 @@ final class JdkFile {
 
     private static final String ILLEGAL_SEEK = Errno.message(Errno.ESPIPE);
 
+    private final Object vectoredLock = new Object();
+
     /** Cleared on the first ESPIPE: positional transfers then become plain ones. */
     private volatile boolean seekable = true;
 
@@ -112,7 +114,7 @@ final class JdkFile {
     }
 
     private int transfer(boolean read, ByteBuffer buffer, long position) throws IOException {
-        if (!seekable) {
+        if (!seekable || position == AuraFile.FILE_POSITION) {
             return read ? channel.read(buffer) : channel.write(buffer);
         }
         try {
@@ -125,6 +127,28 @@ final class JdkFile {
             // reads such a file at its current position too (the kernel ignores the offset).
             seekable = false;
             return read ? channel.read(buffer) : channel.write(buffer);
+        }
+    }
+
+    /**
+     * The JDK channel's readv/writev of {@code bufs[offset, offset + length)} at {@code position}
+     * ({@link AuraFile#FILE_POSITION}: where the channel is). The channel has no positional form,
+     * so its position is set first, under a lock; its position is not used for anything else but
+     * the relative transfers of files with no position of their own, which never come here with
+     * a position.
+     *
+     * @return the byte count; 0 (not -1) at end of file
+     */
+    long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int length, long position) throws IOException {
+        try {
+            synchronized (vectoredLock) {
+                if (position != AuraFile.FILE_POSITION) {
+                    channel.position(position);
+                }
+                return Math.max(0, read ? channel.read(bufs, offset, length) : channel.write(bufs, offset, length));
+            }
+        } catch (IOException e) {
+            throw translate(read ? "readv" : "writev", e);
         }
     }
 
@@ -158,7 +182,7 @@ final class JdkFile {
      * would throw. Subclasses (ClosedChannelException, ClosedByInterruptException...) are the JDK's
      * own answers and pass through.
      */
-    private static IOException translate(String op, IOException e) {
+    static IOException translate(String op, IOException e) {
         if (e.getClass() != IOException.class || e.getMessage() == null) {
             return e;
         }

@@ -944,6 +944,266 @@ class AuraFileChannelContractTest {
         }
     }
 
+    // ---- FIFOs and devices: files with no position of their own --------------------------------
+
+    /**
+     * Opens {@code fifo} with {@code options} on a new virtual thread, which keeps what the open
+     * gave (the channel or the exception) and whether its interrupt status was set after it.
+     */
+    private static final class FifoOpener {
+        final AtomicReference<Object> outcome = new AtomicReference<>();
+        final AtomicBoolean interruptedAfter = new AtomicBoolean();
+        final Thread thread;
+
+        FifoOpener(Impl impl, Path fifo, OpenOption... options) {
+            thread = Thread.ofVirtual().start(() -> {
+                try {
+                    outcome.set(impl.open(fifo, options));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+                interruptedAfter.set(Thread.currentThread().isInterrupted());
+            });
+        }
+
+        /** Asserts that the open still waits, parked (not holding its carrier) where {@code impl} is ours. */
+        void assertStillWaiting(Impl impl) throws InterruptedException {
+            thread.join(200);
+            assertThat(thread.isAlive()).as("%s: the open returned %s instead of waiting", impl, outcome.get())
+                    .isTrue();
+            if (impl == Impl.AURA && AuraIO.backend() == Backend.IO_URING) {
+                TestSupport.awaitCondition("the opening virtual thread to park",
+                        () -> thread.getState() == Thread.State.WAITING);
+            }
+        }
+
+        FileChannel channel() throws InterruptedException {
+            TestSupport.joinAll(List.of(thread));
+            assertThat(outcome.get()).isInstanceOf(FileChannel.class);
+            return (FileChannel) outcome.get();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void openingAFifoForWritingWaitsForAReader(Impl impl) throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        FifoOpener writer = new FifoOpener(impl, fifo, WRITE);
+        writer.assertStillWaiting(impl);
+        try (FileChannel reader = FileChannel.open(fifo, READ); FileChannel w = writer.channel()) {
+            assertThat(w.write(ByteBuffer.wrap(new byte[] {1, 2, 3}))).isEqualTo(3);
+            ByteBuffer got = ByteBuffer.allocate(3);
+            assertThat(reader.read(got)).isEqualTo(3);
+            assertThat(contents(got)).containsExactly(1, 2, 3);
+        }
+    }
+
+    @SuppressWarnings("try") // closes the writer early on purpose: its reader then sees the end
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void openingAFifoForReadingWaitsForAWriter(Impl impl) throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        FifoOpener reader = new FifoOpener(impl, fifo, READ);
+        reader.assertStillWaiting(impl);
+        try (FileChannel writer = FileChannel.open(fifo, WRITE); FileChannel r = reader.channel()) {
+            writer.write(ByteBuffer.wrap(new byte[] {4, 5}));
+            writer.close();
+            ByteBuffer got = ByteBuffer.allocate(8);
+            assertThat(r.read(got)).isEqualTo(2);
+            assertThat(r.read(got)).isEqualTo(-1); // the writer is gone: end of stream
+        }
+    }
+
+    @SuppressWarnings("try") // the reader only has to be open
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void anInterruptDoesNotEndAFifoOpenAndItsStatusIsKept(Impl impl) throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        FifoOpener writer = new FifoOpener(impl, fifo, WRITE);
+        writer.assertStillWaiting(impl);
+        writer.thread.interrupt();
+        writer.assertStillWaiting(impl); // the JDK's open(2) is not interruptible
+        try (FileChannel reader = FileChannel.open(fifo, READ); FileChannel w = writer.channel()) {
+            assertThat(w.isOpen()).isTrue();
+            assertThat(writer.interruptedAfter).isTrue();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void positionalTransfersOnAFifoFailWithIllegalSeekAndConsumeNothing(Impl impl) throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        // O_RDWR opens without waiting and keeps both ends open for the channel under test.
+        try (FileChannel other = FileChannel.open(fifo, READ, WRITE);
+             FileChannel reader = impl.open(fifo, READ);
+             FileChannel writer = impl.open(fifo, WRITE)) {
+            other.write(ByteBuffer.wrap("hello world".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            for (FileChannel ch : List.of(reader, writer)) {
+                assertThatThrownBy(ch::position).isInstanceOf(IOException.class).hasMessageContaining("Illegal seek");
+                assertThatThrownBy(() -> ch.position(3)).isInstanceOf(IOException.class)
+                        .hasMessageContaining("Illegal seek");
+                assertThat(ch.size()).isZero();
+            }
+            assertThatThrownBy(() -> reader.read(ByteBuffer.allocate(4), 1000)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Illegal seek");
+            assertThatThrownBy(() -> reader.read(ByteBuffer.allocate(4), 0)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Illegal seek");
+            assertThat(reader.read(ByteBuffer.allocate(0), 0)).isZero(); // nothing to move: no pread
+            assertThatThrownBy(() -> writer.write(ByteBuffer.wrap(new byte[] {1}), 0)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Illegal seek");
+            assertThatThrownBy(() -> reader.transferTo(0, 4, Channels.newChannel(new ByteArrayOutputStream())))
+                    .isInstanceOf(IOException.class).hasMessageContaining("Illegal seek");
+            assertThatThrownBy(() -> writer.transferFrom(Channels.newChannel(new ByteArrayInputStream(new byte[4])), 0, 4))
+                    .isInstanceOf(IOException.class).hasMessageContaining("Illegal seek");
+            assertThat(reader.isOpen()).isTrue();
+            assertThat(writer.isOpen()).isTrue();
+            // The refused reads consumed nothing: relative reads, plain and scattering, see it all.
+            ByteBuffer hell = ByteBuffer.allocate(4);
+            assertThat(reader.read(hell)).isEqualTo(4);
+            assertThat(new String(contents(hell), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("hell");
+            ByteBuffer[] rest = {ByteBuffer.allocate(3), ByteBuffer.allocate(10)};
+            assertThat(reader.read(rest)).isEqualTo(7);
+            assertThat(new String(contents(rest[0]), java.nio.charset.StandardCharsets.US_ASCII)
+                    + new String(contents(rest[1]), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("o world");
+            assertThat(writer.write(ByteBuffer.wrap(new byte[] {7}))).isEqualTo(1);
+            assertThat(writer.write(new ByteBuffer[] {ByteBuffer.wrap(new byte[] {8}), ByteBuffer.wrap(new byte[] {9})}))
+                    .isEqualTo(2);
+            ByteBuffer written = ByteBuffer.allocate(3);
+            assertThat(reader.read(written)).isEqualTo(3);
+            assertThat(contents(written)).containsExactly(7, 8, 9);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void devicesKeepTheirOwnPositionWhichReadsDoNotMove(Impl impl) throws IOException {
+        for (String device : List.of("/dev/zero", "/dev/urandom", "/dev/full", "/dev/null")) {
+            Path path = Path.of(device);
+            assumeTrue(Files.isReadable(path) && Files.isWritable(path), device + " not accessible");
+            try (FileChannel ch = impl.open(path, READ, WRITE)) {
+                int expected = device.equals("/dev/null") ? -1 : 100;
+                assertThat(ch.read(ByteBuffer.allocate(100))).as(device).isEqualTo(expected);
+                assertThat(ch.position()).as(device).isZero();
+                assertThat(ch.read(new ByteBuffer[] {ByteBuffer.allocate(10), ByteBuffer.allocate(10)}))
+                        .as(device).isEqualTo(device.equals("/dev/null") ? -1 : 20);
+                assertThat(ch.position()).as(device).isZero();
+                assertThat(ch.read(ByteBuffer.allocate(10), 1000)).as(device).isEqualTo(expected == -1 ? -1 : 10);
+                assertThat(ch.position(5000).position()).as(device).isZero();
+                assertThat(ch.size()).as(device).isZero();
+                if (device.equals("/dev/full")) {
+                    assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(10))).isInstanceOf(IOException.class)
+                            .hasMessageContaining("No space left on device");
+                } else {
+                    assertThat(ch.write(ByteBuffer.allocate(10))).as(device).isEqualTo(10);
+                }
+                assertThat(ch.position()).as(device).isZero();
+            }
+        }
+    }
+
+    // ---- the file system's limits ------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void aPositionPastTheFileSystemsLargestFileIsRefusedAsByLseek(Impl impl) throws IOException {
+        Path path = fileWithData();
+        String type = Files.getFileStore(path).type();
+        assumeTrue(type.equals("ext4"), () -> "needs ext4's 16 TiB limit, the test directory is on " + type);
+        try (FileChannel ch = impl.open(path, READ, WRITE)) {
+            ch.position(17);
+            assertThat(ch.position(1L << 43).position()).isEqualTo(1L << 43);
+            assertThatThrownBy(() -> ch.position(1L << 50)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Invalid argument");
+            assertThatThrownBy(() -> ch.position(Long.MAX_VALUE)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Invalid argument");
+            assertThat(ch.position()).isEqualTo(1L << 43); // unchanged by the refused ones
+            assertThat(ch.read(ByteBuffer.allocate(10), 1L << 50)).isEqualTo(-1);
+            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(10), 1L << 50)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("File too large");
+            assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(10), Long.MAX_VALUE)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("Invalid argument");
+            assertThat(ch.isOpen()).isTrue();
+            assertThat(ch.size()).isEqualTo(DATA.length);
+        }
+    }
+
+    // ---- O_DIRECT: what the JDK checks, and where it stops ---------------------------------------
+
+    /** The test directory, and tmpfs where there is one: they report O_DIRECT alignment differently. */
+    private List<Path> directDirectories() throws IOException {
+        List<Path> dirs = new java.util.ArrayList<>(List.of(dir.path()));
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm) && Files.getFileStore(shm).type().equals("tmpfs")) {
+            dirs.add(Files.createTempDirectory(shm, "auraio-contract"));
+        }
+        return dirs;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void directTransfersStopAtTheFirstChunkThatIsNotAligned(Impl impl) throws IOException {
+        for (Path d : directDirectories()) {
+            Path path = Files.write(d.resolve("direct-" + impl), DATA); // 10,000 bytes
+            try {
+                try (FileChannel ch = impl.open(path, READ, WRITE, Direct.DIRECT)) {
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    assertThat(ch.transferTo(0, 100_000, Channels.newChannel(out))).as("%s", d).isEqualTo(8192);
+                    assertThat(out.toByteArray()).isEqualTo(bytes(0, 8192));
+                    assertThat(ch.transferFrom(Channels.newChannel(new ByteArrayInputStream(new byte[10_000])), 0, 100_000))
+                            .as("%s", d).isEqualTo(8192);
+                    assertThat(ch.transferFrom(Channels.newChannel(new ByteArrayInputStream(new byte[20_000])), 0, 100_000))
+                            .as("%s", d).isEqualTo(16_384);
+                    assertThatThrownBy(() -> ch.transferTo(100, 8192, Channels.newChannel(new ByteArrayOutputStream())))
+                            .isInstanceOf(IOException.class);
+                }
+            } finally {
+                Files.delete(path);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void emptyDirectTransfersAtAMisalignedPositionAreRefused(Impl impl) throws IOException {
+        try (FileChannel ch = impl.open(fileWithData(), READ, WRITE, Direct.DIRECT)) {
+            assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(0), 100)).isInstanceOf(IOException.class);
+            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(0), 100)).isInstanceOf(IOException.class);
+            assertThat(ch.read(ByteBuffer.allocate(0), Direct.ALIGN)).isZero();
+            assertThat(ch.write(ByteBuffer.allocate(0), Direct.ALIGN)).isZero();
+            ch.position(100);
+            assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(0))).isInstanceOf(IOException.class);
+            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(0))).isInstanceOf(IOException.class);
+            assertThatThrownBy(() -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(0)})).isInstanceOf(IOException.class);
+            assertThatThrownBy(() -> ch.write(new ByteBuffer[] {ByteBuffer.allocate(0)})).isInstanceOf(IOException.class);
+            ch.position(0);
+            assertThat(ch.read(new ByteBuffer[] {ByteBuffer.allocate(0)})).isZero();
+            assertThat(ch.isOpen()).isTrue();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void scatteringDirectReadsTakeTheBuffersTheKernelTakes(Impl impl) throws IOException {
+        for (Path d : directDirectories()) {
+            Path path = Files.write(d.resolve("scatter-" + impl), DATA);
+            try (FileChannel ch = impl.open(path, READ, WRITE, Direct.DIRECT); Arena arena = Arena.ofConfined()) {
+                // 512-aligned, not page-aligned: ext4 (512-byte DIO memory alignment) and tmpfs take it.
+                ByteBuffer b512 = arena.allocate(3L * Direct.ALIGN, Direct.ALIGN).asSlice(512, 2L * Direct.ALIGN)
+                        .asByteBuffer();
+                assertThat(ch.read(new ByteBuffer[] {b512})).as("%s", d).isEqualTo(2L * Direct.ALIGN);
+                assertThat(contents(b512)).isEqualTo(bytes(0, 2 * Direct.ALIGN));
+                ch.position(0);
+                assertThat(ch.write(new ByteBuffer[] {b512.flip()})).as("%s", d).isEqualTo(2L * Direct.ALIGN);
+                ch.position(0);
+                // A buffer length that is not a multiple of the alignment: refused before the kernel.
+                assertThatThrownBy(() -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(100)}))
+                        .isInstanceOf(IOException.class);
+            } finally {
+                Files.delete(path);
+            }
+        }
+    }
+
     // ---- the AuraFileChannel entry points -----------------------------------------------------
 
     @Test

@@ -11,7 +11,6 @@ import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.charset.Charset;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
@@ -305,27 +304,129 @@ class AuraFilesTest {
         }
     }
 
+    /**
+     * As {@code Files.readAllBytes}, whose channel the JDK makes uninterruptible: an interrupt
+     * during a chunked read neither ends it nor closes the file; the bytes come back and the
+     * interrupt status stays set.
+     */
     @Test
-    void interruptingAChunkedReadEndsItWithClosedByInterruptException() throws Exception {
+    void anInterruptDuringAChunkedReadIsIgnoredAsByFiles() throws Exception {
         try (FaultFs fs = FixtureAvailability.mountFaultFs("AuraFilesTest")) {
             Path file = fs.path("big");
-            Files.write(file, randomBytes(4 * MIB, 12));
+            byte[] data = randomBytes(4 * MIB, 12);
+            Files.write(file, data);
             fs.hangReads(file);
-            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicReference<Object> outcome = new AtomicReference<>();
             AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
             Thread caller = Thread.ofPlatform().start(() -> {
-                thrown.set(catchThrowable(() -> AuraFiles.readAllBytes(file)));
+                try {
+                    outcome.set(AuraFiles.readAllBytes(file));
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
                 stillInterrupted.set(Thread.currentThread().isInterrupted());
             });
             TestSupport.awaitCondition("a read blocked in faultfs, or the caller done",
                     () -> blockedReads(fs) >= 1 || !caller.isAlive());
-            assertThat(caller.isAlive()).as("caller ended early with %s", thrown.get()).isTrue();
-            caller.interrupt(); // it waits for its workers, which it interrupts in turn
-            fs.release(); // in JDK mode interrupting a worker waits for its read
-            caller.join();
-            assertThat(thrown.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(caller.isAlive()).as("caller ended early with %s", outcome.get()).isTrue();
+            caller.interrupt();
+            caller.join(200);
+            assertThat(caller.isAlive()).as("the interrupt ended the read with %s", outcome.get()).isTrue();
+            fs.release();
+            TestSupport.joinAll(java.util.List.of(caller));
+            assertThat(outcome.get()).isEqualTo(data);
             assertThat(stillInterrupted.get()).isTrue();
         }
+    }
+
+    /**
+     * {@code Files}' whole-file methods ignore an interrupt status already set (the JDK makes their
+     * channels uninterruptible) and keep it: so do these, side by side with {@code Files}, for one
+     * chunk and for several. Before, a write truncated the file and then threw, and a copy deleted
+     * the target and then threw.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 3 * Chunks.CHUNK + 5})
+    void anInterruptStatusAlreadySetIsIgnoredAndKeptAsByFiles(int size) throws Exception {
+        byte[] data = randomBytes(size, 77);
+        String text = "new text";
+        for (boolean aura : new boolean[] {false, true}) {
+            Path t = Files.writeString(dir.resolve("t-" + aura), "old");
+            Path bin = Files.write(dir.resolve("bin-" + aura), new byte[] {1});
+            Path source = Files.write(dir.resolve("source-" + aura), data);
+            Thread.currentThread().interrupt();
+            try {
+                if (aura) {
+                    AuraFiles.writeString(t, text);
+                    AuraFiles.write(bin, data);
+                    assertThat(AuraFiles.readString(t)).isEqualTo(text);
+                    assertThat(AuraFiles.readAllBytes(bin)).isEqualTo(data);
+                    assertThat(AuraFiles.size(bin)).isEqualTo(size);
+                    AuraFiles.copy(source, t, StandardCopyOption.REPLACE_EXISTING);
+                } else {
+                    Files.writeString(t, text);
+                    Files.write(bin, data);
+                    assertThat(Files.readString(t)).isEqualTo(text);
+                    assertThat(Files.readAllBytes(bin)).isEqualTo(data);
+                    assertThat(Files.size(bin)).isEqualTo(size);
+                    Files.copy(source, t, StandardCopyOption.REPLACE_EXISTING);
+                }
+                assertThat(Thread.currentThread().isInterrupted()).as("aura=%s: status kept", aura).isTrue();
+            } finally {
+                Thread.interrupted();
+            }
+            assertThat(Files.readAllBytes(t)).as("aura=%s", aura).isEqualTo(data);
+            assertThat(Files.readAllBytes(bin)).as("aura=%s", aura).isEqualTo(data);
+        }
+    }
+
+    /**
+     * A path of another file system (a zip file system) names a file there, not on the host: as
+     * {@code Files}, read, size, write and copy it there. One of its paths spells a host file's
+     * absolute path, which a method that went to the host would read.
+     */
+    @Test
+    void pathsOfAnotherFileSystemAreServedThereAsByFiles() throws IOException {
+        Path host = Files.writeString(dir.resolve("host"), "the host file");
+        Path zip = dir.resolve("z.zip");
+        try (var zipfs = java.nio.file.FileSystems.newFileSystem(zip, java.util.Map.of("create", "true"))) {
+            Path inZip = zipfs.getPath(host.toString());
+            Files.createDirectories(inZip.getParent());
+            Files.writeString(inZip, "the file in the zip");
+            assertThat(AuraFiles.readString(inZip)).isEqualTo(Files.readString(inZip)).isEqualTo("the file in the zip");
+            assertThat(AuraFiles.readAllBytes(inZip)).isEqualTo(Files.readAllBytes(inZip));
+            assertThat(AuraFiles.size(inZip)).isEqualTo(Files.size(inZip)).isEqualTo(19);
+            assertSameOutcome(() -> Files.size(zipfs.getPath("/missing")), () -> AuraFiles.size(zipfs.getPath("/missing")),
+                    true);
+
+            Path written = zipfs.getPath("/written");
+            AuraFiles.writeString(written, "written in the zip");
+            AuraFiles.write(zipfs.getPath("/bytes"), new byte[] {1, 2, 3});
+            assertThat(Files.readString(written)).isEqualTo("written in the zip");
+            assertThat(Files.readAllBytes(zipfs.getPath("/bytes"))).containsExactly(1, 2, 3);
+            assertThat(Path.of("/written")).doesNotExist();
+
+            Path out = AuraFiles.copy(inZip, dir.resolve("out"));
+            assertThat(Files.readString(out)).isEqualTo("the file in the zip");
+            AuraFiles.copy(host, zipfs.getPath("/copied"));
+            assertThat(Files.readString(zipfs.getPath("/copied"))).isEqualTo("the host file");
+            AuraFiles.copy(inZip, zipfs.getPath("/copied"), StandardCopyOption.REPLACE_EXISTING);
+            assertThat(Files.readString(zipfs.getPath("/copied"))).isEqualTo("the file in the zip");
+
+            assertThatThrownBy(() -> AuraFile.open(inZip, StandardOpenOption.READ))
+                    .isInstanceOf(java.nio.file.ProviderMismatchException.class);
+        }
+        assertThat(Files.readString(host)).isEqualTo("the host file");
+    }
+
+    /** As {@code Files.size} (the JDK's readAttributes), "file/x" under a regular file does not exist. */
+    @Test
+    void aPathBelowARegularFileDoesNotExist() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        Path below = file.resolve("x");
+        assertSameOutcome(() -> Files.size(below), () -> AuraFiles.size(below), true);
+        assertThatThrownBy(() -> AuraFiles.size(below)).isExactlyInstanceOf(NoSuchFileException.class);
+        assertSameOutcome(() -> Files.readAllBytes(below), () -> AuraFiles.readAllBytes(below), true);
     }
 
     @Test

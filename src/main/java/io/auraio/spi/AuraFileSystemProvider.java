@@ -17,6 +17,7 @@ import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
+import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -156,8 +157,27 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
-        return newFileChannel(path, options, attrs);
+        FileChannel channel = newFileChannel(path, options, attrs);
+        if (channel instanceof AuraFileChannel aura && openedForFilesReadAllBytes()) {
+            aura.setUninterruptible();
+        }
+        return channel;
     }
+
+    /**
+     * {@return whether the caller is {@code Files.readAllBytes} (or {@code readString}, which calls
+     * it)} That method makes its channel ignore interrupts, but only when the channel is the JDK's
+     * own class; it asks the provider for a plain {@code newByteChannel}, so the only public way to
+     * tell is the calling frames. A few frames are looked at, and only here.
+     */
+    private static boolean openedForFilesReadAllBytes() {
+        return CALLERS.walk(frames -> frames
+                .dropWhile(f -> f.getDeclaringClass() == AuraFileSystemProvider.class)
+                .takeWhile(f -> f.getDeclaringClass() == Files.class)
+                .anyMatch(f -> f.getMethodName().equals("readAllBytes")));
+    }
+
+    private static final StackWalker CALLERS = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
 
     /**
      * Opens an input stream on an {@link AuraFileChannel}, as
@@ -280,12 +300,24 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return platform.newAsynchronousFileChannel(fileSystem.unwrap(path), options, executor, attrs);
     }
 
+    /**
+     * Opens the platform's directory stream, its entries as this file system's paths. Where the
+     * platform's is a {@link java.nio.file.SecureDirectoryStream} (Linux), so is this one (which
+     * libraries such as Guava's {@code MoreFiles.deleteRecursively} require): its operations are
+     * the platform stream's, relative to the open directory; the channels of its
+     * {@code newByteChannel} are the platform's, opened relative to that directory.
+     *
+     * @param dir    the directory
+     * @param filter which entries to return; it sees this file system's paths
+     * @return the stream
+     * @throws IOException as the platform provider
+     */
     @Override
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
         Objects.requireNonNull(filter, "filter");
         DirectoryStream.Filter<Path> platformFilter = entry -> filter.accept(fileSystem.wrap(entry));
-        return new AuraDirectoryStream(fileSystem, platform.newDirectoryStream(fileSystem.unwrap(dir), platformFilter));
+        return AuraDirectoryStream.of(fileSystem, platform.newDirectoryStream(fileSystem.unwrap(dir), platformFilter));
     }
 
     @Override

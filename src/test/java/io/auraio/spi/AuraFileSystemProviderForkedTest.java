@@ -58,6 +58,8 @@ class AuraFileSystemProviderForkedTest {
                 .containsEntry("Files.readAllLines", "[one, two, three]")
                 .containsEntry("Files.lines", "[one, two, three]")
                 .containsEntry("Files.copy.roundTrip", "true")
+                .containsEntry("Files.newDirectoryStream.secure", "true")
+                .containsEntry("Files.readAllBytes.interrupted", "true true")
                 .containsEntry("Files.walk.count", "4")
                 .containsEntry("Files.walk.provider", provider)
                 .containsEntry("deleted", "true");

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.ProviderMismatchException;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.StandardWatchEventKinds;
@@ -134,6 +135,83 @@ class AuraFileSystemProviderTest {
         Path temp = Files.createTempFile(root, "t", ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(temp))).isEqualTo("rw-------");
+    }
+
+    /**
+     * {@code Files.readAllBytes} and {@code readString} make the JDK's channel uninterruptible, so
+     * they read as usual on an interrupted thread and keep its status; through this provider too.
+     * A channel the application opens itself stays interruptible, as the JDK's.
+     */
+    @Test
+    void filesReadAllBytesIgnoresAnInterruptStatusAsWithTheJdksChannel() throws IOException {
+        for (Path d : List.of(dir.path(), root)) {
+            Path file = Files.write(d.resolve("r"), new byte[] {1, 2, 3});
+            Thread.currentThread().interrupt();
+            try {
+                assertThat(Files.readAllBytes(file)).as("%s", d.getFileSystem()).containsExactly(1, 2, 3);
+                assertThat(Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1))
+                        .isEqualTo("\u0001\u0002\u0003");
+                assertThat(Thread.currentThread().isInterrupted()).as("%s: status kept", d.getFileSystem()).isTrue();
+                try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+                    assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(3)))
+                            .isInstanceOf(java.nio.channels.ClosedByInterruptException.class);
+                }
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    /**
+     * The platform's directory streams are {@link SecureDirectoryStream}s on Linux, which libraries
+     * such as Guava's {@code MoreFiles.deleteRecursively} require: so are the provider's, and their
+     * relative operations do the same as the platform's, side by side.
+     */
+    @Test
+    void directoryStreamsAreSecureAsThePlatformsAndWorkAlike() throws IOException {
+        for (Path base : List.of(dir.path().resolve("jdk"), root.resolve("aura"))) {
+            Files.createDirectories(base.resolve("sub/deeper"));
+            Files.write(base.resolve("sub/a"), new byte[] {1});
+            Files.write(base.resolve("sub/deeper/b"), new byte[] {2, 3});
+            Files.write(base.resolve("top"), new byte[] {4});
+            Files.createDirectory(base.resolve("target"));
+            try (DirectoryStream<Path> stream = Files.newDirectoryStream(base)) {
+                assertThat(stream).as("%s", base.getFileSystem()).isInstanceOf(SecureDirectoryStream.class);
+                SecureDirectoryStream<Path> secure = (SecureDirectoryStream<Path>) stream;
+                Path name = base.getFileSystem().getPath("sub");
+                try (SecureDirectoryStream<Path> sub = secure.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS);
+                     SecureDirectoryStream<Path> target = secure.newDirectoryStream(base.getFileSystem().getPath("target"))) {
+                    List<String> entries = new ArrayList<>();
+                    for (Path entry : sub) {
+                        assertThat(entry.getFileSystem()).isSameAs(base.getFileSystem());
+                        entries.add(entry.getFileName().toString());
+                    }
+                    assertThat(entries).containsExactlyInAnyOrder("a", "deeper");
+                    BasicFileAttributes attrs = sub.getFileAttributeView(base.getFileSystem().getPath("a"),
+                            java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+                    assertThat(attrs.size()).isEqualTo(1);
+                    assertThat(secure.getFileAttributeView(java.nio.file.attribute.BasicFileAttributeView.class)
+                            .readAttributes().isDirectory()).isTrue();
+                    try (SeekableByteChannel ch = sub.newByteChannel(base.getFileSystem().getPath("a"),
+                            Set.of(StandardOpenOption.READ))) {
+                        assertThat(ch.size()).isEqualTo(1);
+                    }
+                    sub.move(base.getFileSystem().getPath("a"), target, base.getFileSystem().getPath("moved"));
+                    try (SecureDirectoryStream<Path> deeper = sub.newDirectoryStream(base.getFileSystem().getPath("deeper"))) {
+                        deeper.deleteFile(base.getFileSystem().getPath("b"));
+                    }
+                    sub.deleteDirectory(base.getFileSystem().getPath("deeper"));
+                    assertThatThrownBy(() -> secure.deleteFile(base.getFileSystem().getPath("missing")))
+                            .isInstanceOf(java.nio.file.NoSuchFileException.class);
+                }
+                secure.deleteDirectory(name);
+                secure.deleteFile(base.getFileSystem().getPath("top"));
+            }
+            assertThat(Files.readAllBytes(base.resolve("target/moved"))).containsExactly(1);
+            try (var listing = Files.list(base)) {
+                assertThat(listing.map(p -> p.getFileName().toString())).containsExactly("target");
+            }
+        }
     }
 
     @Test

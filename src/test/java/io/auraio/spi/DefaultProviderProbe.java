@@ -73,6 +73,12 @@ public final class DefaultProviderProbe {
         }
         Files.copy(a, dir.resolve("c.bin"));
         print("Files.copy.roundTrip", Arrays.equals(Files.readAllBytes(dir.resolve("c.bin")), data));
+        try (java.nio.file.DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            print("Files.newDirectoryStream.secure", stream instanceof java.nio.file.SecureDirectoryStream);
+        }
+        Thread.currentThread().interrupt(); // Files.readAllBytes ignores it, as with the JDK's channel
+        boolean readInterrupted = Arrays.equals(Files.readAllBytes(a), data);
+        print("Files.readAllBytes.interrupted", readInterrupted + " " + Thread.interrupted());
         try (Stream<Path> walk = Files.walk(dir)) {
             List<Path> files = walk.filter(Files::isRegularFile).toList();
             print("Files.walk.count", files.size());

@@ -1,6 +1,7 @@
 package io.auraio.internal.binding;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -40,6 +41,8 @@ public final class Libc {
     private static final MethodHandle PREADV2;
     private static final MethodHandle PWRITEV2;
     private static final MethodHandle FSTAT;
+    private static final MethodHandle STATX;
+    private static final MethodHandle LSEEK;
     private static final MethodHandle STRERROR;
     private static final MethodHandle SCHED_GETCPU;
     private static final MethodHandle MMAP;
@@ -65,6 +68,9 @@ public final class Libc {
         PWRITEV2 = NativeAccess.downcallWithErrno(libc, "pwritev2",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
         FSTAT = NativeAccess.downcallWithErrno(libc, "fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        STATX = NativeAccess.downcallWithErrno(libc, "statx",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        LSEEK = NativeAccess.downcallWithErrno(libc, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
         STRERROR = NativeAccess.downcall(libc, "strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         SCHED_GETCPU = NativeAccess.criticalDowncall(libc, "sched_getcpu", FunctionDescriptor.of(JAVA_INT));
         MMAP = NativeAccess.downcallWithErrno(libc, "mmap",
@@ -94,6 +100,18 @@ public final class Libc {
     public static int open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             int fd = (int) OPEN.invokeExact(scratch.captureState(), arena.allocateFrom(path), flags, mode);
+            return fd >= 0 ? fd : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code open(2)} of a path given as its bytes (no NUL); blocking, for platform threads only. */
+    public static int open(byte[] path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment cPath = arena.allocate(path.length + 1L);
+            MemorySegment.copy(path, 0, cPath, JAVA_BYTE, 0, path.length);
+            int fd = (int) OPEN.invokeExact(scratch.captureState(), cPath, flags, mode);
             return fd >= 0 ? fd : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -233,6 +251,43 @@ public final class Libc {
             MemorySegment stat = arena.allocate(STAT_BYTES, 8);
             int r = (int) FSTAT.invokeExact(scratch.captureState(), fd, stat);
             return r == 0 ? stat.get(JAVA_LONG, STAT_SIZE_OFFSET) : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code SEEK_SET} from {@code <unistd.h>}. */
+    public static final int SEEK_SET = 0;
+    /** {@code SEEK_CUR} from {@code <unistd.h>}. */
+    public static final int SEEK_CUR = 1;
+
+    /**
+     * {@return the new file offset from {@code lseek(2)}, or a negated errno} Never waits for I/O
+     * with {@code SEEK_SET} or {@code SEEK_CUR} (FUSE and NFS answer those in the kernel), so it
+     * is safe on a virtual thread.
+     */
+    public static long lseek(int fd, long offset, int whence) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = (long) LSEEK.invokeExact(scratch.captureState(), fd, offset, whence);
+            return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The file type of an open descriptor ({@link Statx#fileType}), from {@code statx(2)} with
+     * {@code AT_STATX_DONT_SYNC}: cached attributes only, so it never waits for a FUSE daemon or an
+     * NFS server and is safe on a virtual thread (a file's type cannot change while it is open).
+     *
+     * @return the {@code S_IFMT} bits, or a negated errno
+     */
+    public static int fileType(int fd) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE, statx);
+            return r == 0 ? Statx.fileType(statx) : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
         }

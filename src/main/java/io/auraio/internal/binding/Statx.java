@@ -11,6 +11,8 @@ public final class Statx {
     public static final long BYTES = 256;
     public static final int AT_FDCWD = -100;
     public static final int AT_EMPTY_PATH = 0x1000;
+    /** {@code AT_STATX_DONT_SYNC}: answer from cached attributes, never ask a FUSE daemon or NFS server. */
+    public static final int AT_STATX_DONT_SYNC = 0x4000;
 
     public static final int STATX_TYPE = 0x1;
     public static final int STATX_MODE = 0x2;
@@ -26,6 +28,12 @@ public final class Statx {
 
     private static final int S_IFMT = 0xF000;
     private static final int S_IFREG = 0x8000;
+    /** {@code S_IFMT} values: the file types. */
+    public static final int S_IFIFO = 0x1000;
+    public static final int S_IFCHR = 0x2000;
+    public static final int S_IFDIR = 0x4000;
+    public static final int S_IFBLK = 0x6000;
+    public static final int S_IFSOCK = 0xC000;
 
     private Statx() {}
 
@@ -43,6 +51,11 @@ public final class Statx {
 
     public static boolean isRegularFile(MemorySegment statx) {
         return (Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT) == S_IFREG;
+    }
+
+    /** {@return the file type bits of {@code stx_mode}: {@link #S_IFIFO}, {@link #S_IFCHR}, ... or regular} */
+    public static int fileType(MemorySegment statx) {
+        return Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT;
     }
 
     /** {@return the memory alignment O_DIRECT needs, or 0 when the kernel or filesystem did not say} */
