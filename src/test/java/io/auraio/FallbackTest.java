@@ -216,7 +216,7 @@ class FallbackTest {
      * freed io_uring is used, as if the shortage had never been.
      */
     @Test
-    void aFirstUseWithoutFileDescriptorsIsATransientFailureNotAFallbackForGood() throws Exception {
+    void runningOutOfFileDescriptorsIsATransientFailureNotAFallbackForGood() throws Exception {
         assumeTrue(AuraIO.isAvailable(), "io_uring is not usable here: " + AuraIO.unavailabilityCause().orElse(""));
         ForkedJvm.Result r = ForkedJvm.of(io.auraio.testing.DescriptorExhaustionProbe.class)
                 .args(dir.path().toString()).run();
@@ -230,5 +230,8 @@ class FallbackTest {
         assertThat(out.getProperty("later.create")).as("%s", r).startsWith("ok");
         assertThat(out.getProperty("later.open")).as("%s", r).isEqualTo("IO_URING");
         assertThat(warnings(r)).as("no fallback was announced: %s", r).isEmpty();
+        // The JDK's lock needs no descriptor; AuraFileChannel's must not fail where it works.
+        assertThat(out.getProperty("exhausted.jdkLock")).as("%s", r).isEqualTo("ok true");
+        assertThat(out.getProperty("exhausted.auraLock")).as("%s", r).isEqualTo("ok true");
     }
 }

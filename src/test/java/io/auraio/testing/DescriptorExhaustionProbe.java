@@ -6,6 +6,9 @@ import io.auraio.AuraIOException;
 import io.auraio.Engine;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import io.auraio.AuraFileChannel;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -18,7 +21,9 @@ import java.util.stream.Stream;
  * file descriptors, frees them, and uses it again. Prints {@code key=value} lines:
  * {@code first.available}, {@code first.backend}, {@code first.create} (the exception's class and
  * errno), then {@code later.available}, {@code later.backend}, {@code later.create},
- * {@code later.open} (the backend of a file opened without an engine).
+ * {@code later.open} (the backend of a file opened without an engine), then, out of descriptors
+ * again, {@code exhausted.jdkLock} and {@code exhausted.auraLock}: FileChannel's and
+ * AuraFileChannel's {@code lock()}.
  */
 public final class DescriptorExhaustionProbe {
     private DescriptorExhaustionProbe() {}
@@ -47,6 +52,39 @@ public final class DescriptorExhaustionProbe {
         System.out.println("later.create=" + create());
         try (AuraFile f = AuraFile.open(file, StandardOpenOption.READ)) {
             System.out.println("later.open=" + f.backend());
+        }
+        // Locks while out of descriptors again: FileChannel's needs none, and neither may ours.
+        Path other = Files.writeString(Path.of(args[0]).resolve("probe2.txt"), "y");
+        try (FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             AuraFileChannel aura = AuraFileChannel.open(other, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            List<Integer> again = hoard();
+            try {
+                System.out.println("exhausted.jdkLock=" + lock(jdk));
+                System.out.println("exhausted.auraLock=" + lock(aura));
+            } finally {
+                for (int fd : again) {
+                    Posix.close(fd);
+                }
+            }
+        }
+    }
+
+    private static List<Integer> hoard() {
+        List<Integer> fds = new ArrayList<>();
+        try {
+            while (true) {
+                fds.add(Posix.open(Path.of("/dev/null"), Posix.O_RDONLY));
+            }
+        } catch (IOException outOfDescriptors) {
+            return fds;
+        }
+    }
+
+    private static String lock(FileChannel ch) {
+        try (FileLock l = ch.lock()) {
+            return "ok " + l.isValid();
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
         }
     }
 
