@@ -28,9 +28,16 @@ import java.lang.foreign.MemorySegment;
 final class CallerMemory {
     private static final MemorySegment.Scope GLOBAL = Arena.global().scope();
     /** A thread that never runs: memory it can access is accessible from any thread (not confined). */
-    private static final Thread NO_OWNER = Thread.ofPlatform().unstarted(() -> {});
+    private static final Thread NO_OWNER = noOwner();
 
     private CallerMemory() {}
+
+    /** An unstarted thread that keeps nothing of the thread that made it reachable. */
+    private static Thread noOwner() {
+        Thread t = Thread.ofPlatform().inheritInheritableThreadLocals(false).unstarted(() -> {});
+        t.setContextClassLoader(null);
+        return t;
+    }
 
     /**
      * Checks that the calling thread may use {@code segment} now, as FileChannel checks a buffer.
