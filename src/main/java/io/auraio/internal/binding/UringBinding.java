@@ -1,0 +1,109 @@
+package io.auraio.internal.binding;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Which binding makes the io_uring system calls in this JVM, chosen once from the system property
+ * {@value #PROPERTY}: {@code liburing} (liburing.so.2's wrappers, the design's library),
+ * {@code syscall} (libc's {@code syscall(2)}, nothing to install) or {@code auto} (the default:
+ * liburing where liburing.so.2 loads with the three calls, else syscall). With {@code auto} a
+ * liburing that cannot be loaded only selects the syscall binding; with {@code liburing} its
+ * failure is thrown by the first call (an {@link ExceptionInInitializerError}, then
+ * {@link NoClassDefFoundError}s, whose innermost cause says why).
+ */
+public final class UringBinding {
+    /** The system property that chooses the binding: {@code auto}, {@code liburing} or {@code syscall}. */
+    public static final String PROPERTY = "auraio.binding";
+    /** {@link #name()} of the liburing binding. */
+    public static final String LIBURING = "liburing";
+    /** {@link #name()} of the libc {@code syscall(2)} binding. */
+    public static final String SYSCALL = "syscall";
+
+    /** {@code liburing}, {@code syscall} or {@code auto}; an unknown value is warned about and taken as auto. */
+    private static final String REQUESTED = requested();
+
+    private UringBinding() {}
+
+    private static String requested() {
+        String value = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        return switch (value) {
+            case LIBURING, SYSCALL, "auto" -> value;
+            default -> {
+                System.getLogger("io.auraio").log(System.Logger.Level.WARNING, "ignoring -D" + PROPERTY + "="
+                        + value + " (expected auto, " + LIBURING + " or " + SYSCALL + ")");
+                yield "auto";
+            }
+        };
+    }
+
+    private static final class Chosen {
+        static final IoUringCalls CALLS;
+        /** Why {@code auto} did not take liburing, or null. */
+        static final String LIBURING_FAILURE;
+
+        static {
+            IoUringCalls calls;
+            String failure = null;
+            switch (REQUESTED) {
+                case LIBURING -> calls = new LibUring(); // its failure is this JVM's answer: io_uring unavailable
+                case SYSCALL -> calls = new SyscallIoUring();
+                default -> {
+                    try {
+                        calls = new LibUring();
+                    } catch (IllegalArgumentException | LinkageError e) {
+                        // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be
+                        // loaded, a missing wrapper is an UnsatisfiedLinkError.
+                        failure = e.toString();
+                        calls = new SyscallIoUring();
+                    }
+                }
+            }
+            CALLS = calls;
+            LIBURING_FAILURE = failure;
+        }
+    }
+
+    /**
+     * {@return the binding serving this JVM: {@value #LIBURING} or {@value #SYSCALL}} With the
+     * default {@code auto} the first call loads liburing to decide.
+     */
+    public static String name() {
+        if (REQUESTED.equals(LIBURING)) {
+            return LIBURING; // even where it cannot be loaded: then io_uring is unavailable
+        }
+        return Chosen.CALLS instanceof LibUring ? LIBURING : SYSCALL;
+    }
+
+    /**
+     * {@return how the binding was chosen, for a reader: the binding, the property when it was set,
+     * and why {@code auto} did not take liburing}
+     */
+    public static String description() {
+        if (!REQUESTED.equals("auto")) {
+            return REQUESTED + " (-D" + PROPERTY + "=" + REQUESTED + ")";
+        }
+        String name = name();
+        return Chosen.LIBURING_FAILURE == null ? name
+                : name + " (liburing.so.2 not used: " + Chosen.LIBURING_FAILURE + ")";
+    }
+
+    /** {@return why {@code auto} chose the syscall binding over liburing, or empty} */
+    public static Optional<String> liburingFailure() {
+        return REQUESTED.equals("auto") ? Optional.ofNullable(Chosen.LIBURING_FAILURE) : Optional.empty();
+    }
+
+    static int setup(int entries, MemorySegment params) {
+        return Chosen.CALLS.setup(entries, params);
+    }
+
+    static int enter(MemorySegment captureState, int ringFd, int toSubmit, int minComplete, int flags,
+                     MemorySegment arg, long argSize) {
+        return Chosen.CALLS.enter(captureState, ringFd, toSubmit, minComplete, flags, arg, argSize);
+    }
+
+    static int register(int ringFd, int opcode, MemorySegment arg, int count) {
+        return Chosen.CALLS.register(ringFd, opcode, arg, count);
+    }
+}
