@@ -107,7 +107,8 @@ public final class Engine implements AutoCloseable {
                     + " or a seccomp profile such as a container runtime's default)";
             case Errno.ENOMEM -> "; the locked-memory limit is too low for the rings (ulimit -l,"
                     + " RLIMIT_MEMLOCK): raise it or use fewer rings or a smaller queue depth";
-            case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING)";
+            case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING), or a seccomp"
+                    + " profile hides it";
             default -> "";
         };
     }
