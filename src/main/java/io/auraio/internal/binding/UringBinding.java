@@ -2,7 +2,6 @@ package io.auraio.internal.binding;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * Which binding makes the io_uring system calls in this JVM, chosen once from the system property
@@ -40,12 +39,9 @@ public final class UringBinding {
 
     private static final class Chosen {
         static final IoUringCalls CALLS;
-        /** Why {@code auto} did not take liburing, or null. */
-        static final String LIBURING_FAILURE;
 
         static {
             IoUringCalls calls;
-            String failure = null;
             switch (REQUESTED) {
                 case LIBURING -> calls = new LibUring(); // its failure is this JVM's answer: io_uring unavailable
                 case SYSCALL -> calls = new SyscallIoUring();
@@ -55,13 +51,15 @@ public final class UringBinding {
                     } catch (IllegalArgumentException | LinkageError e) {
                         // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be
                         // loaded, a missing wrapper is an UnsatisfiedLinkError.
-                        failure = e.toString();
+                        // Not worth a warning: the syscall binding serves as well. Said for whoever
+                        // wonders why an installed liburing is not used.
+                        System.getLogger("io.auraio").log(System.Logger.Level.DEBUG, "liburing.so.2 not used ("
+                                + e + "): io_uring through libc's syscall(2)");
                         calls = new SyscallIoUring();
                     }
                 }
             }
             CALLS = calls;
-            LIBURING_FAILURE = failure;
         }
     }
 
@@ -74,24 +72,6 @@ public final class UringBinding {
             return LIBURING; // even where it cannot be loaded: then io_uring is unavailable
         }
         return Chosen.CALLS instanceof LibUring ? LIBURING : SYSCALL;
-    }
-
-    /**
-     * {@return how the binding was chosen, for a reader: the binding, the property when it was set,
-     * and why {@code auto} did not take liburing}
-     */
-    public static String description() {
-        if (!REQUESTED.equals("auto")) {
-            return REQUESTED + " (-D" + PROPERTY + "=" + REQUESTED + ")";
-        }
-        String name = name();
-        return Chosen.LIBURING_FAILURE == null ? name
-                : name + " (liburing.so.2 not used: " + Chosen.LIBURING_FAILURE + ")";
-    }
-
-    /** {@return why {@code auto} chose the syscall binding over liburing, or empty} */
-    public static Optional<String> liburingFailure() {
-        return REQUESTED.equals("auto") ? Optional.ofNullable(Chosen.LIBURING_FAILURE) : Optional.empty();
     }
 
     static int setup(int entries, MemorySegment params) {
