@@ -21,11 +21,11 @@ public final class UringBinding {
     public static final String SYSCALL = "syscall";
 
     /** {@code liburing}, {@code syscall} or {@code auto}; an unknown value is warned about and taken as auto. */
-    private static final String REQUESTED = requested();
+    private static final String REQUESTED = fromProperty();
 
     private UringBinding() {}
 
-    private static String requested() {
+    private static String fromProperty() {
         String value = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
         return switch (value) {
             case LIBURING, SYSCALL, "auto" -> value;
@@ -61,6 +61,11 @@ public final class UringBinding {
             }
             CALLS = calls;
         }
+    }
+
+    /** {@return the binding asked for: {@value #LIBURING}, {@value #SYSCALL} or {@code auto}} */
+    public static String requested() {
+        return REQUESTED;
     }
 
     /**

@@ -110,8 +110,13 @@ public final class IoEngine implements AutoCloseable {
      * liburing that cannot be loaded selects the syscall binding).
      */
     public static String bindingFailure(Throwable failure) {
+        if (!UringBinding.requested().equals(UringBinding.LIBURING)) {
+            // Not seen in practice (libc without syscall(2)); name() would need the failed class.
+            return "the io_uring binding cannot be loaded (-D" + UringBinding.PROPERTY + "=" + UringBinding.requested()
+                    + "): " + loadFailure(failure);
+        }
         return "liburing.so.2 cannot be used (" + loadFailure(failure) + ") and -D" + UringBinding.PROPERTY + "="
-                + UringBinding.name() + " asks for it: install liburing2 (liburing 2.3 or later), or leave -D"
+                + UringBinding.LIBURING + " asks for it: install liburing2 (liburing 2.3 or later), or leave -D"
                 + UringBinding.PROPERTY + " unset to use the kernel's io_uring through libc's syscall(2)";
     }
 
