@@ -1,5 +1,6 @@
 package io.auraio;
 
+import io.auraio.internal.binding.UringBinding;
 import io.auraio.internal.engine.IoEngine;
 import java.util.Optional;
 
@@ -7,8 +8,12 @@ import java.util.Optional;
  * Library-wide entry points: version, availability, the shared default engine and the
  * {@linkplain #backend() backend} of files opened without an engine.
  *
- * <p><b>Fallback.</b> Where io_uring cannot be used (liburing missing, {@code kernel.io_uring_disabled},
- * a seccomp profile that refuses it, {@code ENOMEM} under the memlock limit), {@link
+ * <p><b>Binding.</b> The io_uring system calls go through liburing ({@code liburing.so.2}) where it is
+ * installed, else through libc's {@code syscall(2)}: nothing needs to be installed for io_uring
+ * (see {@link #binding()}).
+ *
+ * <p><b>Fallback.</b> Where io_uring cannot be used ({@code kernel.io_uring_disabled}, a seccomp
+ * profile that refuses it, a kernel without io_uring, {@code ENOMEM} under the memlock limit), {@link
  * AuraFile#open(java.nio.file.Path, java.nio.file.OpenOption...)} and {@link AuraFiles} keep working on
  * the JDK's own {@link java.nio.channels.FileChannel}; the first use logs one warning naming the cause
  * ({@link System.Logger} {@code "io.auraio"}). {@link Engine#create()} and {@link #defaultEngine()}
@@ -21,6 +26,12 @@ import java.util.Optional;
 public final class AuraIO {
     /** The system property that chooses the {@linkplain #backend() backend}: {@code auto}, {@code jdk} or {@code io_uring}. */
     public static final String BACKEND_PROPERTY = "auraio.backend";
+
+    /**
+     * The system property that chooses the {@linkplain #binding() binding}: {@code auto},
+     * {@code liburing} or {@code syscall}.
+     */
+    public static final String BINDING_PROPERTY = UringBinding.PROPERTY;
 
     /** Major version (the reference's {@code AURAIO_VERSION_MAJOR}). */
     public static final int VERSION_MAJOR = 0;
@@ -59,7 +70,7 @@ public final class AuraIO {
         return p;
     }
 
-    /** {@return whether liburing loads and the kernel lets this process set up an io_uring} */
+    /** {@return whether the io_uring binding loads and the kernel lets this process set up an io_uring} */
     public static boolean isAvailable() {
         return availability().cause() == null;
     }
@@ -67,6 +78,28 @@ public final class AuraIO {
     /** {@return why io_uring cannot be used, or empty when it can} */
     public static Optional<String> unavailabilityCause() {
         return Optional.ofNullable(availability().cause());
+    }
+
+    /**
+     * Which binding makes the io_uring system calls ({@code io_uring_setup}, {@code io_uring_enter},
+     * {@code io_uring_register}) in this JVM, chosen once, on first use, from the system property
+     * {@value #BINDING_PROPERTY}:
+     * <ul>
+     * <li>{@code "liburing"}: liburing's wrappers, from {@code liburing.so.2} (package {@code liburing2},
+     *     liburing 2.3 or later). With {@code auto} (the default) wherever that library loads; with
+     *     {@code liburing} always, and where it cannot be loaded io_uring is then unavailable, the
+     *     {@linkplain #unavailabilityCause() cause} saying why.</li>
+     * <li>{@code "syscall"}: libc's {@code syscall(2)}, which needs nothing installed. With
+     *     {@code auto} where liburing cannot be loaded; with {@code syscall} always.</li>
+     * </ul>
+     * Both make the same calls with the same results; everything else (ring memory, SQEs, CQEs)
+     * is the library's own. The binding says nothing about whether the kernel lets this process
+     * use io_uring: {@link #isAvailable()} and {@link #backend()} do.
+     *
+     * @return {@code "liburing"} or {@code "syscall"}
+     */
+    public static String binding() {
+        return UringBinding.name();
     }
 
     /**

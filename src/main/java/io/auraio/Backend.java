@@ -11,8 +11,8 @@ public enum Backend {
     IO_URING,
     /**
      * Requests are plain {@link java.nio.channels.FileChannel} calls on the calling thread: chosen
-     * when io_uring cannot be used (liburing missing, {@code kernel.io_uring_disabled}, a seccomp
-     * profile, {@code ENOMEM} under the memlock limit) or when {@code -Dauraio.backend=jdk} asks for it.
+     * when io_uring cannot be used ({@code kernel.io_uring_disabled}, a seccomp profile, a kernel
+     * without io_uring, {@code ENOMEM} under the memlock limit) or when {@code -Dauraio.backend=jdk} asks for it.
      */
     JDK
 }

@@ -50,8 +50,9 @@ public final class Engine implements AutoCloseable {
      * Creates an engine with the default {@link Options}: one ring per available processor.
      *
      * @return a new engine
-     * @throws AuraIOException if io_uring cannot be used; the message names the cause (liburing
-     *         missing, ring setup refused with EPERM, ENOMEM under a low memlock limit...) and
+     * @throws AuraIOException if io_uring cannot be used; the message names the cause (ring setup
+     *         refused with EPERM, ENOMEM under a low memlock limit, liburing missing where
+     *         {@code -Dauraio.binding=liburing} asks for it...) and
      *         {@link AuraIOException#errno()} carries the errno
      */
     public static Engine create() throws AuraIOException {
@@ -95,8 +96,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private static AuraIOException liburingUnavailable(Throwable failure) {
-        return new AuraIOException("io_uring is unavailable: liburing.so.2 cannot be loaded ("
-                + IoEngine.loadFailure(failure) + "); install liburing2 (liburing 2.3 or later)", Errno.ENOSYS,
+        return new AuraIOException("io_uring is unavailable: " + IoEngine.bindingFailure(failure), Errno.ENOSYS,
                 failure);
     }
 
@@ -107,7 +107,8 @@ public final class Engine implements AutoCloseable {
                     + " or a seccomp profile such as a container runtime's default)";
             case Errno.ENOMEM -> "; the locked-memory limit is too low for the rings (ulimit -l,"
                     + " RLIMIT_MEMLOCK): raise it or use fewer rings or a smaller queue depth";
-            case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING)";
+            case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING), or a seccomp"
+                    + " profile hides it";
             case Errno.EMFILE, Errno.ENFILE -> "; the process or the system is out of file descriptors (ulimit -n,"
                     + " RLIMIT_NOFILE): close some, or raise the limit";
             default -> "";

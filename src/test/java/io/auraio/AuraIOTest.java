@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
@@ -32,6 +33,16 @@ class AuraIOTest {
     void availabilityAndItsCauseAgree() {
         assertThat(AuraIO.unavailabilityCause().isEmpty()).isEqualTo(AuraIO.isAvailable());
         AuraIO.unavailabilityCause().ifPresent(cause -> assertThat(cause).isNotBlank());
+    }
+
+    @Test
+    void theBindingIsTheOneAskedForOrByDefaultLiburingWhereItLoads() {
+        String asked = System.getProperty(AuraIO.BINDING_PROPERTY, "auto");
+        String expected = switch (asked) {
+            case "liburing", "syscall" -> asked;
+            default -> FixtureAvailability.liburingUnavailable().isEmpty() ? "liburing" : "syscall";
+        };
+        assertThat(AuraIO.binding()).isEqualTo(expected);
     }
 
     @Test

@@ -7,7 +7,9 @@ import io.auraio.testing.FallbackProbe;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJUnit;
 import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.PrintAvailability;
+import io.auraio.testing.SeccompRefusal;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.UringFailShim;
 import java.io.IOException;
@@ -17,19 +19,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Each real reason io_uring cannot be used, made to happen in a forked JVM: ring setup refused by
- * the liburing shim (EPERM as under {@code io_uring_disabled} or seccomp, ENOMEM as under a low
- * memlock limit, ENOSYS as on a kernel without io_uring), and liburing that cannot be loaded. In
- * each, {@link FallbackProbe} writes, reads and copies a file through {@link AuraFile} and
- * {@link AuraFiles}: the backend must be {@link Backend#JDK}, the data right, exactly one warning
- * logged that names the cause, and {@link Engine#create()} must fail naming it too.
+ * Each real reason io_uring cannot be used, made to happen in a forked JVM: a seccomp filter that
+ * refuses the io_uring system calls with EPERM (a container runtime's default profile) or ENOSYS,
+ * installed by that JVM itself ({@link SeccompRefusal}), through either binding; ring setup refused
+ * by the liburing shim (EPERM, ENOMEM as under a low memlock limit, ENOSYS as on a kernel without
+ * io_uring); and, where {@code -Dauraio.binding=liburing} insists on it, liburing that cannot be
+ * loaded. In each, {@link FallbackProbe} writes, reads and copies a file through {@link AuraFile}
+ * and {@link AuraFiles}: the backend must be {@link Backend#JDK}, the data right, exactly one
+ * warning logged that names the cause, and {@link Engine#create()} must fail naming it too. By
+ * default a liburing that cannot be loaded is no reason: the syscall binding serves instead.
+ *
+ * <p>The shim replaces liburing, so its tests run the liburing binding explicitly.
  */
 class FallbackTest {
+    /** The shim stands in for liburing.so.2: only the liburing binding goes through it. */
+    private static final Map<String, String> LIBURING_BINDING = Map.of(AuraIO.BINDING_PROPERTY, "liburing");
+
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
@@ -76,9 +87,10 @@ class FallbackTest {
     })
     void ringSetupRefusedFallsBackToTheJdk(String errno, int number, String message, String hint) throws Exception {
         FixtureAvailability.assumeUringFailShim();
-        ForkedJvm.Result r = probe(UringFailShim.environment(errno), Map.of());
+        ForkedJvm.Result r = probe(UringFailShim.environment(errno), LIBURING_BINDING);
 
         assertFellBackNaming(r, message);
+        assertThat(stdout(r).getProperty("binding")).isEqualTo("liburing");
         Properties out = stdout(r);
         assertThat(out.getProperty("engineCreate")).contains(hint);
         assertThat(out.getProperty("engineCreateErrno")).isEqualTo(Integer.toString(number));
@@ -90,33 +102,66 @@ class FallbackTest {
         // limit that fits one ring does. The engine must give its first ring back and fail whole.
         FixtureAvailability.assumeUringFailShim();
         ForkedJvm.Result r = probe(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH),
-                Map.of());
+                LIBURING_BINDING);
 
         assertFellBackNaming(r, "Cannot allocate memory");
     }
 
-    @Test
-    void liburingThatCannotBeLoadedFallsBackToTheJdk() throws Exception {
+    /** {@return a directory holding a {@code liburing.so.2} that is not a shared library, for LD_LIBRARY_PATH} */
+    private Map<String, String> brokenLiburing() throws IOException {
         // dlopen("liburing.so.2") takes the first file of that name on LD_LIBRARY_PATH; one that is
         // not a shared library fails the load, as a missing liburing does (the JDK reports both as
-        // "Cannot open library"). Removing the system's own copy for one process would need root.
+        // "Cannot open library"). .ci/run also hides the real file from one process (unshare -m).
         Path libs = Files.createDirectories(dir.resolve("libs"));
         Files.writeString(libs.resolve("liburing.so.2"), "not a shared library\n");
         String inherited = System.getenv("LD_LIBRARY_PATH");
-        String path = inherited == null || inherited.isBlank() ? libs.toString() : libs + ":" + inherited;
+        return Map.of("LD_LIBRARY_PATH", inherited == null || inherited.isBlank() ? libs.toString()
+                : libs + ":" + inherited);
+    }
 
-        ForkedJvm.Result r = probe(Map.of("LD_LIBRARY_PATH", path), Map.of());
+    /** The checks of a JVM that uses io_uring through the syscall binding, with no warning. */
+    private static void assertIoUringThroughSyscalls(ForkedJvm.Result r) throws IOException {
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("backend")).as("%s", r).isEqualTo("IO_URING");
+        assertThat(out.getProperty("fileBackend")).as("%s", r).isEqualTo("IO_URING");
+        assertThat(out.getProperty("binding")).as("%s", r).isEqualTo("syscall");
+        assertThat(out.getProperty("data")).as("%s", r).isEqualTo("ok");
+        assertThat(out.getProperty("fallbackCause")).isEmpty();
+        assertThat(out.getProperty("engineCreate")).as("%s", r).startsWith("created with");
+        assertThat(warnings(r)).as("%s", r).isEmpty();
+    }
+
+    @Test
+    @ExtendWith(IoUringAvailable.class)
+    void liburingThatCannotBeLoadedSelectsTheSyscallBinding() throws Exception {
+        // What a machine without liburing2 gets: io_uring all the same, no warning.
+        ForkedJvm.Result r = probe(brokenLiburing(), Map.of(AuraIO.BINDING_PROPERTY, "auto"));
+
+        assertIoUringThroughSyscalls(r);
+    }
+
+    @Test
+    @ExtendWith(IoUringAvailable.class)
+    void liburingWithoutTheIoUringCallsSelectsTheSyscallBinding() throws Exception {
+        ForkedJvm.Result r = probe(stubLiburing(), Map.of(AuraIO.BINDING_PROPERTY, "auto"));
+
+        assertIoUringThroughSyscalls(r);
+    }
+
+    @Test
+    void liburingThatCannotBeLoadedFallsBackWhereTheLiburingBindingIsRequired() throws Exception {
+        ForkedJvm.Result r = probe(brokenLiburing(), LIBURING_BINDING);
 
         assertFellBackNaming(r, "Cannot open library: liburing.so.2");
-        assertThat(stdout(r).getProperty("engineCreate")).contains("install liburing2");
+        assertThat(stdout(r).getProperty("engineCreate")).contains("install liburing2")
+                .contains("-Dauraio.binding=liburing");
     }
 
     @Test
     void unavailabilityCauseNamesWhyLiburingCannotBeLoaded() throws Exception {
-        Path libs = Files.createDirectories(dir.resolve("libs"));
-        Files.writeString(libs.resolve("liburing.so.2"), "not a shared library\n");
-
-        ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class).env("LD_LIBRARY_PATH", libs.toString()).run();
+        ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class).env(brokenLiburing())
+                .property(AuraIO.BINDING_PROPERTY, "liburing").run();
 
         assertThat(r.exitCode()).as("%s", r).isZero();
         assertThat(stdout(r).getProperty("available")).isEqualTo("false");
@@ -124,19 +169,44 @@ class FallbackTest {
         assertThat(stdout(r).getProperty("cause")).contains("Cannot open library: liburing.so.2");
     }
 
-    @Test
-    void liburingWithoutTheIoUringCallsFallsBackToTheJdk() throws Exception {
-        // The fixtures' link-time stub is a shared library without any io_uring symbol: an old or
-        // broken liburing.so.2.
+    /** {@return LD_LIBRARY_PATH naming the fixtures' link-time stub: a liburing.so.2 without any io_uring symbol} */
+    private Map<String, String> stubLiburing() throws IOException {
         FixtureAvailability.assumeUringFailShim();
         Path stub = FixtureAvailability.buildDirectory().resolve("stub").resolve("liburing-real.so.2");
         assumeTrue(Files.isRegularFile(stub), "the fixtures' stub library is missing: " + stub);
-        Path libs = Files.createDirectories(dir.resolve("libs"));
+        Path libs = Files.createDirectories(dir.resolve("stub-libs"));
         Files.createSymbolicLink(libs.resolve("liburing.so.2"), stub);
+        return Map.of("LD_LIBRARY_PATH", libs.toString());
+    }
 
-        ForkedJvm.Result r = probe(Map.of("LD_LIBRARY_PATH", libs.toString()), Map.of());
+    @Test
+    void liburingWithoutTheIoUringCallsFallsBackWhereTheLiburingBindingIsRequired() throws Exception {
+        // An old or broken liburing.so.2.
+        ForkedJvm.Result r = probe(stubLiburing(), LIBURING_BINDING);
 
         assertFellBackNaming(r, "native symbol not found: io_uring_setup");
+    }
+
+    @ParameterizedTest(name = "{0} through the {1} binding")
+    @CsvSource({
+        "EPERM,  liburing, 1,  Operation not permitted,  a seccomp profile",
+        "EPERM,  syscall,  1,  Operation not permitted,  a seccomp profile",
+        "ENOSYS, liburing, 38, Function not implemented, kernel has no io_uring",
+        "ENOSYS, syscall,  38, Function not implemented, kernel has no io_uring",
+    })
+    void ioUringRefusedBySeccompFallsBackToTheJdk(String errno, String binding, int number, String message,
+                                                  String hint) throws Exception {
+        if (binding.equals("liburing")) {
+            FixtureAvailability.assumeLiburing();
+        }
+        ForkedJvm.Result r = SeccompRefusal.jvm(errno).property(AuraIO.BINDING_PROPERTY, binding)
+                .args(FallbackProbe.class.getName(), dir.path().toString()).run();
+
+        assertFellBackNaming(r, message);
+        Properties out = stdout(r);
+        assertThat(out.getProperty("binding")).isEqualTo(binding);
+        assertThat(out.getProperty("engineCreate")).contains(hint);
+        assertThat(out.getProperty("engineCreateErrno")).isEqualTo(Integer.toString(number));
     }
 
     @Test
@@ -159,7 +229,8 @@ class FallbackTest {
     @Test
     void ioUringRequestedByThePropertyNeverFallsBack() throws Exception {
         FixtureAvailability.assumeUringFailShim();
-        ForkedJvm.Result r = probe(UringFailShim.environment("EPERM"), Map.of(AuraIO.BACKEND_PROPERTY, "io_uring"));
+        ForkedJvm.Result r = probe(UringFailShim.environment("EPERM"), Map.of(AuraIO.BACKEND_PROPERTY, "io_uring",
+                AuraIO.BINDING_PROPERTY, "liburing"));
 
         assertThat(r.exitCode()).as("%s", r).isNotZero();
         assertThat(stdout(r).getProperty("backend")).isEqualTo("IO_URING");
@@ -204,10 +275,22 @@ class FallbackTest {
     @Test
     void theContractsHoldWhenIoUringIsRefused() throws Exception {
         FixtureAvailability.assumeUringFailShim();
-        ForkedJvm.Result r = runContractSuites(ForkedJvm.of(ForkedJUnit.class).env(UringFailShim.environment("EPERM")));
+        ForkedJvm.Result r = runContractSuites(ForkedJvm.of(ForkedJUnit.class).env(UringFailShim.environment("EPERM"))
+                .property(AuraIO.BINDING_PROPERTY, "liburing"));
 
         assertAllPassed(r);
         assertThat(warnings(r)).singleElement().asString().contains("Operation not permitted");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"EPERM, Operation not permitted", "ENOSYS, Function not implemented"})
+    void theContractsHoldUnderASeccompFilterThatRefusesIoUring(String errno, String message) throws Exception {
+        // The binding of this run (-Dauraio.binding, passed on by ForkedJvm).
+        ForkedJvm.Result r = runContractSuites(SeccompRefusal.jvm(errno).args(ForkedJUnit.class.getName()));
+
+        assertAllPassed(r);
+        assertThat(warnings(r)).as("%s", r).singleElement().asString().contains(message)
+                .contains("fall back to the JDK's FileChannel");
     }
 
     /**

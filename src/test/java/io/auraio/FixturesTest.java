@@ -335,6 +335,7 @@ class FixturesTest {
             throws Exception {
         FixtureAvailability.assumeUringFailShim();
         ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class)
+                .property(AuraIO.BINDING_PROPERTY, "liburing") // the shim is a liburing
                 .env(UringFailShim.environment(errno, 0, mechanism))
                 .run();
 
@@ -349,6 +350,7 @@ class FixturesTest {
         FixtureAvailability.assumeUringFailShim();
         assumeTrue(AuraIO.isAvailable(), () -> "io_uring unavailable: " + AuraIO.unavailabilityCause().orElse(""));
         ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class)
+                .property(AuraIO.BINDING_PROPERTY, "liburing") // the shim is a liburing
                 .env(UringFailShim.environment(null, 0, UringFailShim.Mechanism.PRELOAD))
                 .run();
 
@@ -361,6 +363,7 @@ class FixturesTest {
         FixtureAvailability.assumeUringFailShim();
         assumeTrue(AuraIO.isAvailable(), () -> "io_uring unavailable: " + AuraIO.unavailabilityCause().orElse(""));
         ForkedJvm.Result r = ForkedJvm.of(PrintAvailability.class)
+                .property(AuraIO.BINDING_PROPERTY, "liburing") // the shim is a liburing
                 .env(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.PRELOAD))
                 .env(UringFailShim.VERBOSE_VARIABLE, "1")
                 .run();

@@ -1,5 +1,6 @@
 package io.auraio.cli;
 
+import io.auraio.AuraIO;
 import io.auraio.Options;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -45,6 +46,10 @@ final class Report {
                     o.ringCount() == 0 ? "auto (one per core)" : String.valueOf(o.ringCount()), o.queueDepth(), o.disableAdaptive() ? "adaptive off" : "adaptive on",
                     o.initialInFlight(), o.maxP99LatencyMs() > 0 ? o.maxP99LatencyMs() + " ms" : "auto",
                     o.ringSelect().name().toLowerCase(Locale.ROOT));
+            // Which library makes the io_uring system calls: liburing where it loads, else libc.
+            out.println("aura: io_uring binding " + (AuraIO.binding().equals("liburing") ? "liburing (liburing.so.2)"
+                    : "syscall (libc's syscall(2))") + ", -D" + AuraIO.BINDING_PROPERTY + "="
+                    + System.getProperty(AuraIO.BINDING_PROPERTY, "auto"));
         }
     }
 

@@ -3,6 +3,7 @@ package io.auraio.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.auraio.AuraIO;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.nio.file.Files;
@@ -107,6 +108,8 @@ class BenchRunTest {
         assertThat(doc.getElementsByTagName("polyline").getLength()).isEqualTo(10);
 
         assertThat(r.out()).contains("ratio aura/filechannel: IOPS");
+        assertThat(r.out()).as("the header names the io_uring binding")
+                .contains("aura: io_uring binding " + AuraIO.binding() + " (");
         assertThat(dir.path()).as("the temp file is deleted").isDirectoryNotContaining("glob:**/auraio-bench-*");
     }
 

@@ -3,9 +3,11 @@ package io.auraio.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.AuraFileChannel;
+import io.auraio.AuraIO;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.SeccompRefusal;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.UringFailShim;
 import java.util.LinkedHashMap;
@@ -89,8 +91,23 @@ class AuraFileSystemProviderForkedTest {
         ForkedJvm.Result r = ForkedJvm.of(PlatformFallbackProbe.class)
                 .property(PROPERTY, AuraFileSystemProvider.class.getName())
                 .env(UringFailShim.environment("EPERM"))
+                .property(AuraIO.BINDING_PROPERTY, "liburing") // the shim stands in for liburing
                 .args(dir.path().toString())
                 .run();
+        assertPlatformChannels(r);
+    }
+
+    @Test
+    void underASeccompFilterThatRefusesIoUringTheProviderOpensThePlatformsChannels() throws Exception {
+        ForkedJvm.Result r = SeccompRefusal.jvm("EPERM")
+                .property(PROPERTY, AuraFileSystemProvider.class.getName())
+                .args(PlatformFallbackProbe.class.getName(), dir.path().toString())
+                .run();
+        assertPlatformChannels(r);
+        assertThat(parse(r.stdout()).get("cause")).as("%s", r).contains("Operation not permitted");
+    }
+
+    private static void assertPlatformChannels(ForkedJvm.Result r) {
         assertThat(r.exitCode()).as("%s", r).isZero();
         Map<String, String> v = parse(r.stdout());
         assertThat(v).as("%s", r)

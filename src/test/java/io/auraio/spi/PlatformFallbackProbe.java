@@ -21,6 +21,7 @@ public final class PlatformFallbackProbe {
         Files.write(file, data);
         System.out.println("defaultProvider=" + FileSystems.getDefault().provider().getClass().getName());
         System.out.println("available=" + AuraIO.isAvailable());
+        System.out.println("cause=" + AuraIO.unavailabilityCause().orElse(""));
         System.out.println("roundTrip=" + Arrays.equals(Files.readAllBytes(file), data));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             System.out.println("channel=" + ch.getClass().getName());

@@ -15,7 +15,7 @@ import java.util.Arrays;
  * Main class for a {@link ForkedJvm} whose io_uring is made unusable: uses {@link AuraFile} and
  * {@link AuraFiles} as a script would (write, read, copy a multi-chunk file) and prints what a test
  * checks, one {@code key=value} per line on standard output: {@code backend}, {@code fallbackCause},
- * {@code fileBackend}, {@code data} ({@code ok} or what differed), {@code engineCreate} (the
+ * {@code binding}, {@code fileBackend}, {@code data} ({@code ok} or what differed), {@code engineCreate} (the
  * message of {@link Engine#create()}'s exception, or {@code created}). Exits 0 unless something
  * threw unexpectedly.
  *
@@ -32,6 +32,7 @@ public final class FallbackProbe {
         Path dir = Path.of(args[0]);
         System.out.println("backend=" + AuraIO.backend());
         System.out.println("fallbackCause=" + AuraIO.fallbackCause().orElse(""));
+        System.out.println("binding=" + AuraIO.binding());
         byte[] data = TestSupport.randomBytes(SIZE, 42);
         Path written = dir.resolve("written");
         AuraFiles.write(written, data);

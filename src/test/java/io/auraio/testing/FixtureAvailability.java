@@ -3,6 +3,8 @@ package io.auraio.testing;
 import static org.junit.jupiter.api.Assumptions.abort;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -83,6 +85,28 @@ public final class FixtureAvailability {
                     + " removed?): rebuild with `make -C native-test-fixtures clean all`");
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@return why liburing.so.2 cannot be loaded here, or empty when it can} Checked by the test's own
+     * {@code dlopen}, not through the library.
+     */
+    public static Optional<String> liburingUnavailable() {
+        try (Arena arena = Arena.ofConfined()) {
+            SymbolLookup.libraryLookup("liburing.so.2", arena);
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of("liburing.so.2 cannot be loaded (" + e.getMessage() + "), so the liburing binding"
+                    + " cannot be tested: install liburing2");
+        }
+    }
+
+    /**
+     * Skips the calling test (or fails it, if {@linkplain #required() required}) unless liburing.so.2
+     * loads: only for tests of the liburing binding itself, which cannot run without it.
+     */
+    public static void assumeLiburing() {
+        liburingUnavailable().ifPresent(FixtureAvailability::unavailable);
     }
 
     /** Skips the calling test (or fails it, if {@linkplain #required() required}) unless faultfs can be tried. */

@@ -1,5 +1,6 @@
 package io.auraio.testing;
 
+import io.auraio.AuraIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -100,6 +101,12 @@ public final class ForkedJvm {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-Xshare:auto");
+        // The io_uring binding this run tests (-Dauraio.binding from the pom) holds in its forks too,
+        // unless a test chooses one itself.
+        String binding = System.getProperty(AuraIO.BINDING_PROPERTY);
+        if (binding != null && !properties.containsKey(AuraIO.BINDING_PROPERTY)) {
+            command.add("-D" + AuraIO.BINDING_PROPERTY + "=" + binding);
+        }
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(jvmArgs);
         command.add("-cp");

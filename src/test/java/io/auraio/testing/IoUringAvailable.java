@@ -8,9 +8,10 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Skips tests, with the cause as the reason, where io_uring cannot be used (liburing missing,
- * {@code io_uring_disabled}, seccomp). {@code @ExtendWith(IoUringAvailable.class)} on a class skips
- * the whole class; on a method, that method.
+ * Skips tests, with the cause as the reason, where io_uring cannot be used ({@code io_uring_disabled},
+ * seccomp, liburing missing where {@code -Dauraio.binding=liburing} insists on it; a liburing that is
+ * merely missing selects the syscall binding and skips nothing). {@code @ExtendWith(IoUringAvailable.class)}
+ * on a class skips the whole class; on a method, that method.
  */
 public final class IoUringAvailable implements BeforeAllCallback, BeforeEachCallback {
     @Override

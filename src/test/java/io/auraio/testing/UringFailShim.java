@@ -15,6 +15,10 @@ import java.util.Map;
  * work: the JDK's {@code SymbolLookup.libraryLookup("liburing.so.2")} is {@code dlopen} plus
  * {@code dlsym(handle, ...)}, which searches only that library's own dependency tree. Either
  * mechanism below makes the {@code dlopen} return the shim.
+ *
+ * <p>Only the liburing binding goes through it: run the forked JVM with
+ * {@code -Dauraio.binding=liburing} ({@code AuraIO.BINDING_PROPERTY}), or the syscall binding may
+ * serve it without ever calling the shim.
  */
 public final class UringFailShim {
     /** errno name or number the setup calls fail with; unset or empty: pass through. */

@@ -134,7 +134,7 @@ public final class IoUring implements AutoCloseable {
                 params.set(JAVA_INT, IoUringParams.FLAGS, allFlags);
                 params.set(JAVA_INT, IoUringParams.CQ_ENTRIES, cqEntries);
                 params.set(JAVA_INT, IoUringParams.SQ_THREAD_IDLE, sqThreadIdleMs);
-                int fd = LibUring.setup(entries, params);
+                int fd = UringBinding.setup(entries, params);
                 if (fd < 0) {
                     lastErrno = -fd;
                     refusals.add(new Refusal(allFlags, -fd));
@@ -191,7 +191,7 @@ public final class IoUring implements AutoCloseable {
     private static BitSet probe(int fd, Arena arena) {
         BitSet ops = new BitSet(Opcode.PROBE_OPS);
         MemorySegment probe = arena.allocate(PROBE_HEADER_BYTES + PROBE_OP_BYTES * Opcode.PROBE_OPS, 8);
-        if (LibUring.register(fd, REGISTER_PROBE, probe, Opcode.PROBE_OPS) < 0) {
+        if (UringBinding.register(fd, REGISTER_PROBE, probe, Opcode.PROBE_OPS) < 0) {
             // Kernels before 5.6 cannot be probed; assume the 5.1 baseline set.
             ops.set(Opcode.NOP, Opcode.READ_FIXED + 1);
             return ops;
@@ -243,12 +243,12 @@ public final class IoUring implements AutoCloseable {
             if (!sq.needsWakeup()) {
                 return toSubmit;
             }
-            return LibUring.enter(captureState, fd, toSubmit, 0, ENTER_SQ_WAKEUP, MemorySegment.NULL, 0);
+            return UringBinding.enter(captureState, fd, toSubmit, 0, ENTER_SQ_WAKEUP, MemorySegment.NULL, 0);
         }
         if (toSubmit == 0 && (setupFlags & SETUP_DEFER_TASKRUN) == 0) {
             return 0;
         }
-        return LibUring.enter(captureState, fd, toSubmit, 0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
+        return UringBinding.enter(captureState, fd, toSubmit, 0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
     }
 
     /**
@@ -270,9 +270,9 @@ public final class IoUring implements AutoCloseable {
             eventsArg.set(JAVA_LONG, 0, 0L);
             eventsArg.set(JAVA_INT, ARG_SIGMASK_SZ, KERNEL_SIGSET_BYTES);
             eventsArg.set(JAVA_LONG, ARG_TS, timespec.address());
-            return LibUring.enter(captureState, fd, toSubmit, 1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
+            return UringBinding.enter(captureState, fd, toSubmit, 1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
         }
-        return LibUring.enter(captureState, fd, toSubmit, 1, flags, MemorySegment.NULL, 0);
+        return UringBinding.enter(captureState, fd, toSubmit, 1, flags, MemorySegment.NULL, 0);
     }
 
     /**
@@ -284,7 +284,7 @@ public final class IoUring implements AutoCloseable {
      * @return the result or a negated errno
      */
     public int register(int opcode, MemorySegment arg, int count) {
-        return LibUring.register(fd, opcode, arg, count);
+        return UringBinding.register(fd, opcode, arg, count);
     }
 
     /**

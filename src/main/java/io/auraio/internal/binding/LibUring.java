@@ -20,73 +20,82 @@ import java.lang.invoke.MethodHandle;
  * wrappers; built on libc's {@code syscall(2)} it returns -1 and sets errno. Which one is found out
  * once, from a call that must fail, and every result is normalised to the negated-errno form.
  */
-final class LibUring {
-    private static final MethodHandle SETUP;
-    private static final MethodHandle ENTER2;
-    private static final MethodHandle REGISTER;
-    private static final boolean RETURNS_NEGATED_ERRNO;
+final class LibUring implements IoUringCalls {
+    private final MethodHandle setup;
+    private final MethodHandle enter2;
+    private final MethodHandle register;
+    private final boolean returnsNegatedErrno;
 
-    static {
+    /**
+     * Loads liburing.so.2 and looks up the three wrappers.
+     *
+     * @throws IllegalArgumentException if liburing.so.2 cannot be loaded
+     * @throws UnsatisfiedLinkError if it lacks one of the wrappers
+     */
+    LibUring() {
         SymbolLookup uring = NativeAccess.liburing();
-        FunctionDescriptor setup = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
-        FunctionDescriptor enter2 = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG);
-        FunctionDescriptor register = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-        SETUP = NativeAccess.downcallWithErrno(uring, "io_uring_setup", setup);
-        ENTER2 = NativeAccess.downcallWithErrno(uring, "io_uring_enter2", enter2);
-        REGISTER = NativeAccess.downcallWithErrno(uring, "io_uring_register", register);
-        RETURNS_NEGATED_ERRNO = probeErrorConvention();
+        FunctionDescriptor setupType = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+        FunctionDescriptor enter2Type = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                JAVA_LONG);
+        FunctionDescriptor registerType = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        setup = NativeAccess.downcallWithErrno(uring, "io_uring_setup", setupType);
+        enter2 = NativeAccess.downcallWithErrno(uring, "io_uring_enter2", enter2Type);
+        register = NativeAccess.downcallWithErrno(uring, "io_uring_register", registerType);
+        returnsNegatedErrno = probeErrorConvention();
     }
 
-    private LibUring() {}
-
-    /** Zero entries is always EINVAL: the sign of the answer tells the error convention. */
-    private static boolean probeErrorConvention() {
+    /**
+     * Zero entries is always EINVAL: the sign of the answer tells the error convention. errno is
+     * cleared first: where a seccomp filter or {@code io_uring_disabled} refuses the call with EPERM,
+     * a negated-errno build answers -1 too, and only an errno left unset tells it from a libc
+     * build's -1 (a stale errno of an earlier call would pass for the error and misname every
+     * later refusal).
+     */
+    private boolean probeErrorConvention() {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment params = arena.allocate(IoUringParams.BYTES, 8);
-            int r = (int) SETUP.invokeExact(scratch.captureState(), 0, params);
+            // No parking point between the two calls, so both run on the same OS thread.
+            NativeAccess.clearErrno();
+            int r = (int) setup.invokeExact(scratch.captureState(), 0, params);
             return r != -1 || scratch.errno() == 0;
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
     }
 
-    private static int normalise(int r, CallScratch scratch) {
-        if (r >= 0 || RETURNS_NEGATED_ERRNO) {
+    private int normalise(int r, MemorySegment captureState) {
+        if (r >= 0 || returnsNegatedErrno) {
             return r;
         }
-        return -scratch.errno();
+        return -NativeAccess.errno(captureState);
     }
 
-    /** {@code io_uring_setup(2)}: {@return the ring fd or a negated errno} */
-    static int setup(int entries, MemorySegment params) {
+    @Override
+    public int setup(int entries, MemorySegment params) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int r = (int) SETUP.invokeExact(scratch.captureState(), entries, params);
-            return normalise(r, scratch);
+            int r = (int) setup.invokeExact(scratch.captureState(), entries, params);
+            return normalise(r, scratch.captureState());
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
     }
 
-    /**
-     * {@code io_uring_enter2(2)}. Blocks when {@code minComplete > 0}: only ever called by the
-     * ring's own platform poller thread. {@code captureState} is the poller's own scratch so the
-     * hot loop allocates nothing.
-     */
-    static int enter(MemorySegment captureState, int ringFd, int toSubmit, int minComplete, int flags,
+    @Override
+    public int enter(MemorySegment captureState, int ringFd, int toSubmit, int minComplete, int flags,
                      MemorySegment arg, long argSize) {
         try {
-            int r = (int) ENTER2.invokeExact(captureState, ringFd, toSubmit, minComplete, flags, arg, argSize);
-            return r >= 0 || RETURNS_NEGATED_ERRNO ? r : -NativeAccess.errno(captureState);
+            int r = (int) enter2.invokeExact(captureState, ringFd, toSubmit, minComplete, flags, arg, argSize);
+            return normalise(r, captureState);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
     }
 
-    /** {@code io_uring_register(2)}: {@return the call's result or a negated errno} */
-    static int register(int ringFd, int opcode, MemorySegment arg, int count) {
+    @Override
+    public int register(int ringFd, int opcode, MemorySegment arg, int count) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int r = (int) REGISTER.invokeExact(scratch.captureState(), ringFd, opcode, arg, count);
-            return normalise(r, scratch);
+            int r = (int) register.invokeExact(scratch.captureState(), ringFd, opcode, arg, count);
+            return normalise(r, scratch.captureState());
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }

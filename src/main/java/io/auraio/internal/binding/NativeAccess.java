@@ -6,6 +6,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
@@ -28,6 +29,22 @@ final class NativeAccess {
 
     static int errno(MemorySegment captureState) {
         return (int) ERRNO.get(captureState, 0L);
+    }
+
+    /** {@code int *__errno_location(void)}: the calling thread's errno (glibc and musl). */
+    private static final class ErrnoLocation {
+        static final MethodHandle HANDLE = criticalDowncall(libc(), "__errno_location",
+                FunctionDescriptor.of(ValueLayout.ADDRESS));
+    }
+
+    /** Sets the calling OS thread's errno to 0, for a call whose errno is read only if it set one. */
+    static void clearErrno() {
+        try {
+            MemorySegment errno = (MemorySegment) ErrnoLocation.HANDLE.invokeExact();
+            errno.reinterpret(Integer.BYTES).set(ValueLayout.JAVA_INT, 0, 0);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
     }
 
     static SymbolLookup libc() {

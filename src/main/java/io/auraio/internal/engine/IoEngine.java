@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.binding.UringBinding;
 import io.auraio.internal.pool.BufferPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -104,8 +105,8 @@ public final class IoEngine implements AutoCloseable {
 
     /** {@return whether io_uring is usable, as {@link #unavailabilityCause()}, and whether a failure may pass} */
     public static Probe probe() {
-        // A descriptor first: without one to spare, loading liburing and setting up a ring would
-        // fail too, and a failed first load of liburing is not retried (class initialisation).
+        // A descriptor first: without one to spare, loading liburing would fail too, and the
+        // binding chosen on that first load is kept for good (UringBinding).
         int canary = Libc.eventfd(0, Libc.EFD_CLOEXEC);
         if (canary < 0) {
             return new Probe("cannot set up an io_uring: " + Errno.message(-canary), isTransient(-canary));
@@ -123,7 +124,7 @@ public final class IoEngine implements AutoCloseable {
     }
 
     /**
-     * Checks that liburing loads and the kernel sets up a ring for this process.
+     * Checks that the io_uring binding loads and the kernel sets up a ring for this process.
      *
      * @return null when io_uring is usable, else why not
      */
@@ -136,8 +137,24 @@ public final class IoEngine implements AutoCloseable {
             return e.getMessage();
         } catch (LinkageError | IllegalArgumentException | IllegalStateException e) {
             // libraryLookup throws IllegalArgumentException when liburing.so.2 cannot be loaded
-            return "liburing.so.2 cannot be used: " + loadFailure(e);
+            return bindingFailure(e);
         }
+    }
+
+    /**
+     * Describes why the io_uring binding could not be loaded: only the liburing binding can fail
+     * to load, and only where {@code -Dauraio.binding=liburing} insists on it (by default a
+     * liburing that cannot be loaded selects the syscall binding).
+     */
+    public static String bindingFailure(Throwable failure) {
+        if (!UringBinding.requested().equals(UringBinding.LIBURING)) {
+            // Not seen in practice (libc without syscall(2)); name() would need the failed class.
+            return "the io_uring binding cannot be loaded (-D" + UringBinding.PROPERTY + "=" + UringBinding.requested()
+                    + "): " + loadFailure(failure);
+        }
+        return "liburing.so.2 cannot be used (" + loadFailure(failure) + ") and -D" + UringBinding.PROPERTY + "="
+                + UringBinding.LIBURING + " asks for it: install liburing2 (liburing 2.3 or later), or leave -D"
+                + UringBinding.PROPERTY + " unset to use the kernel's io_uring through libc's syscall(2)";
     }
 
     /**
