@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -45,9 +46,20 @@ import java.util.concurrent.locks.LockSupport;
  * without {@code DIRECT} first try {@code preadv2(RWF_NOWAIT)} on the calling thread, which serves
  * page-cache hits without a ring round trip and never blocks.
  *
- * <p><b>Buffers.</b> Native segments and direct buffers are handed to the kernel as they are; the
- * caller must keep their memory alive (not close its arena) until the call returns. Heap buffers
- * and heap segments are copied through a pooled native buffer. With {@code DIRECT}, the file
+ * <p><b>Buffers.</b> Heap buffers and heap segments are copied through a pooled native buffer.
+ * Native memory is checked as {@code FileChannel} checks it: memory of a closed arena is
+ * refused with {@link IllegalStateException}, memory of a confined arena used from a thread other
+ * than its owner with {@link WrongThreadException}. The kernel never writes into memory that was
+ * freed: memory of the global arena, and of a confined arena (whose only possible closer, its
+ * owner, is the caller, parked in the call), is handed to the kernel as it is. Memory another
+ * thread may free meanwhile (a shared arena; public API cannot tell it from an automatic arena or
+ * a direct buffer) is handed to the kernel only in a system call made on the calling thread that
+ * holds it alive (a page-cache read or write), where closing its arena throws
+ * {@link IllegalStateException} as with {@code FileChannel}; a ring request gets a pooled copy
+ * instead, so a shared arena closed while such a read waits (which {@code FileChannel} refuses)
+ * makes the read throw {@link IllegalStateException} rather than write into freed memory. For
+ * ring reads and writes without a copy, use a confined arena on its owner thread or the global
+ * arena. With {@code DIRECT}, the file
  * position and the transfer length must be multiples of the file's O_DIRECT offset alignment and
  * a native buffer's address a multiple of its memory alignment (both reported by
  * {@code statx(STATX_DIOALIGN)}); anything else is an {@link AuraIOException} that says which
@@ -60,7 +72,9 @@ import java.util.concurrent.locks.LockSupport;
  * the descriptor number is never reused under a running request. As with {@code FileChannel},
  * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
- * for file I/O on virtual threads).
+ * for file I/O on virtual threads). A file dropped without {@link #close()} has its descriptor
+ * closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do; close files
+ * explicitly all the same, as the garbage collector may take long to find them.
  *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
@@ -123,6 +137,10 @@ public final class AuraFile implements AutoCloseable {
     private final Object closeLock = new Object();
     private volatile Thread closer;
     private boolean fdClosed;
+    /** Closes the descriptor of a file dropped without {@link #close()}; null in JDK mode (its FileChannel has one). */
+    private final Cleaner.Cleanable cleanable;
+
+    private static final Cleaner CLEANER = Cleaner.create();
 
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
         this.engine = engine;
@@ -135,6 +153,25 @@ public final class AuraFile implements AutoCloseable {
         this.directOffsetAlignment = offsetAlign;
         this.fastPath = !mode.direct();
         this.writePath = mode.direct() ? WRITE_RING : WRITE_UNDECIDED;
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
+    }
+
+    /**
+     * The cleaning action of a file that became unreachable while open, as the JDK's channels
+     * have: refers to what closing needs, never to the file. No thread can be inside an
+     * operation then (it would hold the file); requests of the engine's own forms on the
+     * descriptor are cancelled first, as {@link #close()} does, so none outlives the number.
+     */
+    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state) implements Runnable {
+        @Override
+        public void run() {
+            if ((state.getAndUpdate(s -> s | CLOSED) & CLOSED) != 0) {
+                return; // close() ran (or runs): it closes the descriptor
+            }
+            cancelRequestsOnDescriptor(core, fd);
+            core.forgetFile(fd);
+            closeDescriptor(core, fd);
+        }
     }
 
     private AuraFile(JdkFile jdk, Path path, OpenMode mode) {
@@ -147,6 +184,7 @@ public final class AuraFile implements AutoCloseable {
         this.directMemoryAlignment = jdk.directAlignment();
         this.directOffsetAlignment = jdk.directAlignment();
         this.fastPath = false;
+        this.cleanable = null;
     }
 
     /**
@@ -377,7 +415,9 @@ public final class AuraFile implements AutoCloseable {
      * @return the number of bytes read, possibly 0, or -1 if {@code position} is at or past the
      *         end of the file and {@code dst} has room
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
-     * @throws IllegalStateException if {@code dst} is a direct buffer whose memory (arena) is closed
+     * @throws IllegalStateException if {@code dst} is a direct buffer whose memory (arena) is closed,
+     *         or is closed by another thread during the read
+     * @throws WrongThreadException if {@code dst}'s memory belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
      * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
@@ -429,7 +469,9 @@ public final class AuraFile implements AutoCloseable {
      * @param position the file position, {@code >= 0}
      * @return the number of bytes read, or -1 at end of file when {@code dst} is not empty
      * @throws IllegalArgumentException if {@code position} is negative or {@code dst} is read-only
-     * @throws IllegalStateException if {@code dst}'s arena is closed
+     * @throws IllegalStateException if {@code dst}'s arena is closed, or is closed by another thread
+     *         during the read
+     * @throws WrongThreadException if {@code dst} belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the read
      * @throws ClosedByInterruptException if the thread is interrupted before or during the read: the
@@ -516,6 +558,7 @@ public final class AuraFile implements AutoCloseable {
      * @return the number of bytes written
      * @throws IllegalArgumentException if {@code position} is negative
      * @throws IllegalStateException if {@code src} is a direct buffer whose memory (arena) is closed
+     * @throws WrongThreadException if {@code src}'s memory belongs to a confined arena of another thread
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file during the write
      * @throws ClosedByInterruptException if the thread is interrupted before or during the write: the
@@ -558,6 +601,7 @@ public final class AuraFile implements AutoCloseable {
      * @throws IOException as for {@link #write(ByteBuffer, long)}
      * @throws IllegalArgumentException if {@code position} is negative
      * @throws IllegalStateException if {@code src}'s arena is closed
+     * @throws WrongThreadException if {@code src} belongs to a confined arena of another thread
      * @throws NonWritableChannelException if the file was not opened for writing
      */
     public int write(MemorySegment src, long position) throws IOException {
@@ -665,11 +709,14 @@ public final class AuraFile implements AutoCloseable {
                     if (!segment.scope().isAlive()) {
                         throw new IllegalStateException("Already closed");
                     }
+                    CallerMemory.checkUsable(segment);
                     long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
                     // With DIRECT the buffer addresses are the kernel's to judge, as in the JDK's
                     // readv/writev: it takes what the file system takes (tmpfs any, ext4 512).
                     MemorySegment target = segment;
-                    if (!segment.isNative()) {
+                    // Heap memory, and memory another thread may free while the kernel works
+                    // (CallerMemory), reach the kernel as pool copies only.
+                    if (!segment.isNative() || CallerMemory.freeableByOthers(segment)) {
                         bounces[k] = pool.acquire(length);
                         if (bounces[k].equals(MemorySegment.NULL)) {
                             throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
@@ -732,6 +779,7 @@ public final class AuraFile implements AutoCloseable {
         if (length == 0) {
             return 0;
         }
+        CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
         }
@@ -748,9 +796,12 @@ public final class AuraFile implements AutoCloseable {
             }
             target = bounce;
         }
+        // Memory another thread may free meanwhile (CallerMemory): held through synchronous
+        // calls, copied through pool memory for ring requests.
+        MemorySegment hold = bounce == null && CallerMemory.freeableByOthers(segment) ? segment : null;
         try {
-            long r = read ? readNative(target.address(), length, position)
-                    : writeNative(target.address(), length, position);
+            long r = read ? readNative(target.address(), length, position, hold)
+                    : writeNative(target.address(), length, position, hold);
             if (r < 0) {
                 throw failure(read ? "read" : "write", r);
             }
@@ -765,14 +816,60 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    private long readNative(long address, long length, long position) {
-        if (fastPath) {
+    /**
+     * {@code preadv2} on the calling thread; {@code hold}, when not null, is the caller's memory
+     * that {@code address} lies in, kept alive for the call.
+     */
+    private long pread(long address, long length, long position, int flags, MemorySegment hold) {
+        return hold == null ? Libc.preadv2(fd, address, length, position, flags)
+                : Libc.preadv2Holding(fd, hold, address, length, position, flags);
+    }
+
+    private long pwrite(long address, long length, long position, int flags, MemorySegment hold) {
+        return hold == null ? Libc.pwritev2(fd, address, length, position, flags)
+                : Libc.pwritev2Holding(fd, hold, address, length, position, flags);
+    }
+
+    /**
+     * A ring read or write of {@code length} bytes at {@code address}. With {@code hold} (memory
+     * another thread may free while the request is in the kernel, which public API cannot
+     * prevent) the kernel gets a pool buffer instead, and Java copies between it and the caller's
+     * memory: that copy throws IllegalStateException if the memory was freed meanwhile, where
+     * the kernel would have written into whatever lives there now.
+     */
+    private long submitTransfer(int opcode, long position, long address, long length, MemorySegment hold) {
+        if (hold == null) {
+            return submit(opcode, position, address, (int) length, 0);
+        }
+        BufferPool pool = core.pool();
+        MemorySegment bounce = pool.acquire(length);
+        if (bounce.equals(MemorySegment.NULL)) {
+            return -Errno.ENOMEM;
+        }
+        try {
+            long offset = address - hold.address();
+            boolean read = opcode == Opcode.READ;
+            if (!read) {
+                MemorySegment.copy(hold, offset, bounce, 0, length);
+            }
+            long r = submit(opcode, position, bounce.address(), (int) length, 0);
+            if (read && r > 0) {
+                MemorySegment.copy(bounce, 0, hold, offset, r);
+            }
+            return r;
+        } finally {
+            pool.release(bounce);
+        }
+    }
+
+    private long readNative(long address, long length, long position, MemorySegment hold) {
+        if (fastPath && (hold == null || Libc.canHoldDuringCall())) {
             // The fast path never reaches a ring, so it checks the engine itself: after
             // Engine.close() every request fails with ESHUTDOWN, page-cache hits included.
             if (core.isClosed()) {
                 return -Errno.ESHUTDOWN;
             }
-            long r = Libc.preadv2(fd, address, length, position, Libc.RWF_NOWAIT);
+            long r = pread(address, length, position, Libc.RWF_NOWAIT, hold);
             if (r >= 0) {
                 core.countFastPath(r);
                 if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
@@ -782,7 +879,7 @@ public final class AuraFile implements AutoCloseable {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
                     // Not at the file position: a FIFO's or device's short read is the answer.
-                    return r + readRest(address + r, length - r, position + r);
+                    return r + readRest(address + r, length - r, position + r, hold);
                 }
                 return r;
             }
@@ -793,7 +890,7 @@ public final class AuraFile implements AutoCloseable {
                 return r;
             }
         }
-        return submit(Opcode.READ, position, address, (int) length, 0);
+        return submitTransfer(Opcode.READ, position, address, length, hold);
     }
 
     /**
@@ -806,18 +903,18 @@ public final class AuraFile implements AutoCloseable {
      * done as FileChannel does it, with a plain {@code pwrite} on the caller. Where the kernel
      * supports RWF_NOWAIT the write is tried that way first and goes to the ring only on EAGAIN.
      */
-    private long writeNative(long address, long length, long position) {
+    private long writeNative(long address, long length, long position, MemorySegment hold) {
         int mode = writePath;
         if (mode == WRITE_UNDECIDED) {
             writePath = mode = pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
         }
-        if (mode == WRITE_RING) {
-            return submit(Opcode.WRITE, position, address, (int) length, 0);
+        if (mode == WRITE_RING || (hold != null && !Libc.canHoldDuringCall())) {
+            return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
         if (core.isClosed()) {
             return -Errno.ESHUTDOWN; // as every other request after Engine.close()
         }
-        long r = Libc.pwritev2(fd, address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0);
+        long r = pwrite(address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0, hold);
         if (r >= 0) {
             core.countFastPath(r);
             if (ThreadLocalRandom.current().nextInt(FAST_PATH_YIELD_EVERY) == 0) {
@@ -828,13 +925,13 @@ public final class AuraFile implements AutoCloseable {
         int errno = (int) -r;
         if (mode == WRITE_NOWAIT && errno == Errno.EOPNOTSUPP) {
             writePath = WRITE_INLINE; // no non-blocking buffered writes here: write as FileChannel does
-            return writeNative(address, length, position);
+            return writeNative(address, length, position, hold);
         }
         if (errno == Errno.ESPIPE || errno == Errno.EINVAL || errno == Errno.EAGAIN) {
             if (errno != Errno.EAGAIN) {
                 writePath = WRITE_RING; // a FIFO, a device: the ring copes with what pwrite cannot
             }
-            return submit(Opcode.WRITE, position, address, (int) length, 0);
+            return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
         return r;
     }
@@ -856,12 +953,12 @@ public final class AuraFile implements AutoCloseable {
      * {@return the bytes read of the rest of a short fast-path read: 0 at the end of the file, and
      * on an error, which the caller's next read reports}
      */
-    private long readRest(long address, long length, long position) {
+    private long readRest(long address, long length, long position, MemorySegment hold) {
         long done = 0;
         while (done < length) {
-            long r = Libc.preadv2(fd, address + done, length - done, position + done, Libc.RWF_NOWAIT);
+            long r = pread(address + done, length - done, position + done, Libc.RWF_NOWAIT, hold);
             if (r == -Errno.EAGAIN) {
-                long rest = submit(Opcode.READ, position + done, address + done, (int) (length - done), 0);
+                long rest = submitTransfer(Opcode.READ, position + done, address + done, length - done, hold);
                 return rest > 0 ? done + rest : done;
             }
             if (r <= 0) {
@@ -1140,7 +1237,10 @@ public final class AuraFile implements AutoCloseable {
     /**
      * Closes the file: later calls throw {@link ClosedChannelException}; this file's requests
      * still in the kernel are cancelled (their threads get {@link AsynchronousCloseException});
-     * returns once no thread uses the file and its descriptor is closed. Idempotent; concurrent
+     * returns once no thread uses the file and its descriptor is closed. A descriptor registered
+     * with {@link Engine#registerFiles} is removed from the registered table first (its slots
+     * emptied, as {@link Engine#updateFile updateFile(index, -1)} does), so the kernel lets go of
+     * the file and a later file given the same number is not mistaken for it. Idempotent; concurrent
      * callers all return once the descriptor is closed.
      *
      * @throws IOException if closing the descriptor fails
@@ -1162,7 +1262,9 @@ public final class AuraFile implements AutoCloseable {
             // completes (a FIFO) would outlive the file.
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
+            core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
             int r = closeDescriptor(core, fd);
+            cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
@@ -1212,6 +1314,10 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private void cancelRequestsOnDescriptor() {
+        cancelRequestsOnDescriptor(core, fd);
+    }
+
+    private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {
         for (int i = 0; i < core.ringCount(); i++) {
             core.ring(i).cancelFd(fd);
         }

@@ -52,18 +52,32 @@ public final class AuraIO {
         return VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH;
     }
 
-    private static final class Availability {
-        static final String CAUSE = IoEngine.unavailabilityCause();
+    /** The answer of {@link IoEngine#probe()}, once it is one for good; null until then. */
+    private static volatile IoEngine.Probe availability;
+
+    /**
+     * Probes once; a failure for want of file descriptors (EMFILE, ENFILE) is not the answer for
+     * good: the next call probes again, once descriptors may have been freed.
+     */
+    private static IoEngine.Probe availability() {
+        IoEngine.Probe p = availability;
+        if (p == null) {
+            p = IoEngine.probe();
+            if (!p.isTransient()) {
+                availability = p;
+            }
+        }
+        return p;
     }
 
     /** {@return whether the io_uring binding loads and the kernel lets this process set up an io_uring} */
     public static boolean isAvailable() {
-        return Availability.CAUSE == null;
+        return availability().cause() == null;
     }
 
     /** {@return why io_uring cannot be used, or empty when it can} */
     public static Optional<String> unavailabilityCause() {
-        return Optional.ofNullable(Availability.CAUSE);
+        return Optional.ofNullable(availability().cause());
     }
 
     /**
@@ -94,11 +108,13 @@ public final class AuraIO {
      * this method or of those: {@link Backend#JDK} when {@value #BACKEND_PROPERTY} is {@code jdk} or
      * when the default engine cannot be created (that decision logs one warning naming the cause),
      * else {@link Backend#IO_URING}. Files opened on an explicit {@link Engine} always use io_uring.
+     * A default engine that cannot be created for want of file descriptors (EMFILE, ENFILE)
+     * decides nothing: this call answers {@link Backend#JDK}, and the next one tries again.
      *
      * @return the backend of this JVM
      */
     public static Backend backend() {
-        return BackendChoice.BACKEND;
+        return BackendChoice.backend();
     }
 
     /**
@@ -106,25 +122,13 @@ public final class AuraIO {
      * that asked for it; empty while it uses {@link Backend#IO_URING}}
      */
     public static Optional<String> fallbackCause() {
-        return Optional.ofNullable(BackendChoice.FALLBACK_CAUSE);
+        return Optional.ofNullable(BackendChoice.fallbackCause());
     }
 
-    private static final class DefaultEngine {
-        static final Engine ENGINE;
-        static final AuraIOException FAILURE;
-
-        static {
-            Engine engine = null;
-            AuraIOException failure = null;
-            try {
-                engine = Engine.create(Options.defaults(), true);
-            } catch (AuraIOException e) {
-                failure = e;
-            }
-            ENGINE = engine;
-            FAILURE = failure;
-        }
-    }
+    private static final Object DEFAULT_ENGINE_LOCK = new Object();
+    private static volatile Engine defaultEngine;
+    /** Why the default engine cannot be created, for good; null while it may yet be. */
+    private static AuraIOException defaultEngineFailure;
 
     /**
      * The shared engine for scripts and for {@link AuraFile#open(java.nio.file.Path,
@@ -132,13 +136,32 @@ public final class AuraIO {
      * threads are daemon threads, and it is never closed.
      *
      * @return the default engine
-     * @throws AuraIOException if io_uring cannot be used (the same exception on every call)
+     * @throws AuraIOException if io_uring cannot be used (the same exception on every call), or
+     *         the process is out of file descriptors (EMFILE, ENFILE): that failure is not kept,
+     *         and a later call tries again
      */
     public static Engine defaultEngine() throws AuraIOException {
-        if (DefaultEngine.ENGINE == null) {
-            AuraIOException e = DefaultEngine.FAILURE;
+        Engine engine = defaultEngine;
+        if (engine != null) {
+            return engine;
+        }
+        synchronized (DEFAULT_ENGINE_LOCK) {
+            if (defaultEngine != null) {
+                return defaultEngine;
+            }
+            AuraIOException e = defaultEngineFailure;
+            if (e == null) {
+                try {
+                    defaultEngine = Engine.create(Options.defaults(), true);
+                    return defaultEngine;
+                } catch (AuraIOException failure) {
+                    if (IoEngine.isTransient(failure.errno())) {
+                        throw failure;
+                    }
+                    defaultEngineFailure = e = failure;
+                }
+            }
             throw new AuraIOException(e.getMessage(), e.errno(), e);
         }
-        return DefaultEngine.ENGINE;
     }
 }

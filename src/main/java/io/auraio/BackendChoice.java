@@ -1,33 +1,57 @@
 package io.auraio;
 
+import io.auraio.internal.engine.IoEngine;
 import java.lang.System.Logger.Level;
 import java.util.Locale;
 
 /**
- * The backend of this JVM, decided once on first use from {@value AuraIO#BACKEND_PROPERTY} and, by
+ * The backend of this JVM, decided on first use (see {@link #decide()} for the exception) from {@value AuraIO#BACKEND_PROPERTY} and, by
  * default, from whether the default engine can be created. Logs the one warning a fallback gets.
  */
 final class BackendChoice {
     static final System.Logger LOGGER = System.getLogger("io.auraio");
 
-    /** The backend in use. */
-    static final Backend BACKEND;
+    /** The backend in use, once decided; null until then. */
+    private static volatile Backend backend;
     /** Why {@link Backend#JDK} is in use, or null. */
-    static final String FALLBACK_CAUSE;
+    private static volatile String fallbackCause;
 
-    static {
+    private BackendChoice() {}
+
+    /** {@return the backend in use} Decided on the first call, unless a transient failure prevents it. */
+    static Backend backend() {
+        Backend b = backend;
+        return b != null ? b : decide();
+    }
+
+    /** {@return why {@link Backend#JDK} is in use, or null} */
+    static String fallbackCause() {
+        backend();
+        return fallbackCause;
+    }
+
+    /**
+     * Decides from the property and the default engine. When the engine cannot be created for want
+     * of file descriptors (EMFILE, ENFILE) the JDK serves this call, and nothing is decided: the
+     * next call tries io_uring again, so a moment without descriptors does not keep the JVM on the
+     * JDK for good.
+     */
+    private static synchronized Backend decide() {
+        if (backend != null) {
+            return backend;
+        }
         String requested = System.getProperty(AuraIO.BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-        Backend backend;
+        Backend chosen;
         String cause = null;
         switch (requested) {
             case "jdk" -> {
-                backend = Backend.JDK;
+                chosen = Backend.JDK;
                 cause = "-D" + AuraIO.BACKEND_PROPERTY + "=jdk";
                 // Asked for, so not worth a warning.
                 LOGGER.log(Level.DEBUG, "AuraIO uses the JDK's FileChannel: " + cause);
             }
             // Never fall back: open(Path) then fails with the default engine's exception.
-            case "io_uring", "io-uring", "iouring" -> backend = Backend.IO_URING;
+            case "io_uring", "io-uring", "iouring" -> chosen = Backend.IO_URING;
             default -> {
                 if (!requested.equals("auto")) {
                     LOGGER.log(Level.WARNING, "ignoring -D" + AuraIO.BACKEND_PROPERTY + "=" + requested
@@ -35,9 +59,14 @@ final class BackendChoice {
                 }
                 try {
                     AuraIO.defaultEngine();
-                    backend = Backend.IO_URING;
+                    chosen = Backend.IO_URING;
                 } catch (AuraIOException e) {
-                    backend = Backend.JDK;
+                    if (IoEngine.isTransient(e.errno())) {
+                        LOGGER.log(Level.DEBUG, "io_uring not set up for now, the JDK serves this file: "
+                                + e.getMessage());
+                        return Backend.JDK;
+                    }
+                    chosen = Backend.JDK;
                     cause = e.getMessage();
                     LOGGER.log(Level.WARNING, "io_uring cannot be used, AuraFile and AuraFiles fall back to the"
                             + " JDK's FileChannel: " + cause + " (-D" + AuraIO.BACKEND_PROPERTY
@@ -46,9 +75,8 @@ final class BackendChoice {
                 }
             }
         }
-        BACKEND = backend;
-        FALLBACK_CAUSE = cause;
+        fallbackCause = cause;
+        backend = chosen;
+        return chosen;
     }
-
-    private BackendChoice() {}
 }

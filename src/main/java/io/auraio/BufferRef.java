@@ -10,9 +10,16 @@ import java.util.Objects;
 public sealed interface BufferRef permits BufferRef.Memory, BufferRef.Fixed {
 
     /**
-     * Native memory. The caller keeps it alive (does not close its arena) until the request
-     * completes; a {@link Buffer} from {@link Engine#allocateBuffer} is kept alive by the library
-     * itself.
+     * Native memory. The kernel never writes into memory that was freed: a {@link Buffer} from
+     * {@link Engine#allocateBuffer} is kept allocated by the library until the request completes,
+     * and memory of the global arena is never freed, so both are handed to the kernel as they are.
+     * Memory that another thread may free while the request is in the kernel (shared and automatic
+     * arenas, direct buffers: public API cannot tell them apart) reaches the kernel as a pool copy:
+     * a write's bytes are copied when it is submitted, a read's when it completes, and a read whose
+     * memory was freed meanwhile completes with {@code -EFAULT} (bytes lost, nothing written).
+     * Memory of a confined arena is refused by the request methods with
+     * {@link IllegalStateException}, as by the JDK's asynchronous channels: its owner thread could
+     * free it while the request runs.
      *
      * @param segment the memory; must be native
      * @param owner   the pool buffer the segment belongs to, or null

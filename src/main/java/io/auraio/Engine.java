@@ -109,6 +109,8 @@ public final class Engine implements AutoCloseable {
                     + " RLIMIT_MEMLOCK): raise it or use fewer rings or a smaller queue depth";
             case Errno.ENOSYS -> "; the kernel has no io_uring (Linux 5.6 or later, CONFIG_IO_URING), or a seccomp"
                     + " profile hides it";
+            case Errno.EMFILE, Errno.ENFILE -> "; the process or the system is out of file descriptors (ulimit -n,"
+                    + " RLIMIT_NOFILE): close some, or raise the limit";
             default -> "";
         };
     }
@@ -157,7 +159,83 @@ public final class Engine implements AutoCloseable {
     /** What a request needs from its caller; made once per submission. */
     private record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
                             int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,
-                            boolean fixedFile) {}
+                            boolean fixedFile, Bounce bounce) {
+        Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex, int opFlags,
+                 MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer, boolean fixedFile) {
+            this(opcode, sqeFlags, fd, offset, address, length, bufIndex, opFlags, ownedMemory, retained, fixedBuffer,
+                    fixedFile, null);
+        }
+    }
+
+    /**
+     * The pool copy the kernel reads or writes instead of caller memory that another thread may
+     * free while the request is in the kernel (see {@link CallerMemory}); {@code callerMemory}
+     * are the caller's segments, in order, that {@code memory} stands for.
+     */
+    private record Bounce(MemorySegment memory, MemorySegment[] callerMemory) {
+        /**
+         * Copies the caller's bytes in, for a write; gives the copy back to {@code pool} if that
+         * fails (the caller's arena closed meanwhile: IllegalStateException).
+         */
+        void fillOrRelease(io.auraio.internal.pool.BufferPool pool) {
+            try {
+                long at = 0;
+                for (MemorySegment s : callerMemory) {
+                    MemorySegment.copy(s, 0, memory, at, s.byteSize());
+                    at += s.byteSize();
+                }
+            } catch (RuntimeException e) {
+                pool.release(memory);
+                throw e;
+            }
+        }
+
+        /**
+         * Copies the {@code count} bytes the kernel read out to the caller's memory. {@return
+         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile: the bytes are
+         * lost, never written into memory that is no longer the caller's}
+         */
+        long drain(long count) {
+            long left = count;
+            try {
+                for (MemorySegment s : callerMemory) {
+                    if (left <= 0) {
+                        break;
+                    }
+                    long n = Math.min(left, s.byteSize());
+                    MemorySegment.copy(memory, count - left, s, 0, n);
+                    left -= n;
+                }
+            } catch (IllegalStateException closed) {
+                return -Errno.EFAULT;
+            }
+            return count;
+        }
+    }
+
+    /**
+     * Checks caller memory for a callback or future request, whose caller goes on running while
+     * the kernel works, and {@return whether it must be copied through a {@link Bounce}}.
+     *
+     * @throws IllegalStateException for memory of a confined arena, as the JDK's asynchronous
+     *         channels: its owner could close the arena while the kernel writes into it
+     */
+    private static boolean needsBounce(MemorySegment segment, String what) {
+        if (CallerMemory.isConfined(segment)) {
+            throw new IllegalStateException(what + " is memory of a confined arena, which its owner thread may close "
+                    + "while the request is in the kernel: use a Buffer from allocateBuffer, or memory of a shared, "
+                    + "automatic or the global arena");
+        }
+        return CallerMemory.freeableByOthers(segment);
+    }
+
+    private MemorySegment bounceMemory(String op, long size) throws AuraIOException {
+        MemorySegment m = core.pool().acquire(size);
+        if (m.equals(MemorySegment.NULL)) {
+            throw submitFailure(op, Errno.ENOMEM, "no memory for the copy of the caller's buffer");
+        }
+        return m;
+    }
 
     private Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
             throws AuraIOException {
@@ -175,6 +253,7 @@ public final class Engine implements AutoCloseable {
         long address;
         int bufIndex = 0;
         Buffer[] retained = null;
+        Bounce bounce = null;
         if (buf instanceof BufferRef.Fixed f) {
             long[] addr = new long[1];
             int r = core.acquireFixedBuffer(f.index(), f.offset(), length, addr);
@@ -206,12 +285,19 @@ public final class Engine implements AutoCloseable {
                     throw new IllegalStateException("the Buffer is closed");
                 }
                 retained = new Buffer[] {m.owner()};
+            } else if (needsBounce(segment, "buf")) {
+                Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
+                        new MemorySegment[] {segment.asSlice(0, length)});
+                if (!read) {
+                    b.fillOrRelease(core.pool());
+                }
+                bounce = b;
             }
-            address = segment.address();
+            address = bounce != null ? bounce.memory().address() : segment.address();
         }
         int opcode = fixed ? (read ? Opcode.READ_FIXED : Opcode.WRITE_FIXED) : (read ? Opcode.READ : Opcode.WRITE);
         return withFile(new Prepared(opcode, 0, fd, offset, address, (int) length, bufIndex, 0, null, retained,
-                fixed, false));
+                fixed, false, bounce));
     }
 
     private Prepared prepareVector(boolean read, int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -222,6 +308,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("iov must hold 1 to 1024 (IOV_MAX) buffers, held " + iov.length);
         }
         long total = 0;
+        boolean bounced = false;
         for (int i = 0; i < iov.length; i++) {
             MemorySegment s = Objects.requireNonNull(iov[i], "iov[" + i + "]");
             if (!s.isNative()) {
@@ -235,21 +322,44 @@ public final class Engine implements AutoCloseable {
             if (!s.scope().isAlive()) {
                 throw new IllegalStateException("iov[" + i + "]'s arena is closed");
             }
+            bounced |= needsBounce(s, "iov[" + i + "]");
             total += s.byteSize();
         }
         if (total > MAX_TRANSFER) {
             throw new IllegalArgumentException("iov holds " + total + " bytes, more than " + MAX_TRANSFER);
         }
+        String op = read ? "readv" : "writev";
         MemorySegment vec = core.pool().acquire(16L * iov.length);
         if (vec.equals(MemorySegment.NULL)) {
-            throw submitFailure(read ? "readv" : "writev", Errno.ENOMEM, "no memory for the iovec array");
+            throw submitFailure(op, Errno.ENOMEM, "no memory for the iovec array");
         }
+        Bounce bounce = null;
+        if (bounced) {
+            // One copy for the whole vector: the kernel sees consecutive slices of it.
+            try {
+                bounce = new Bounce(bounceMemory(op, total), iov.clone());
+            } catch (AuraIOException e) {
+                core.pool().release(vec);
+                throw e;
+            }
+            if (!read) {
+                try {
+                    bounce.fillOrRelease(core.pool());
+                } catch (RuntimeException e) {
+                    core.pool().release(vec);
+                    throw e;
+                }
+            }
+        }
+        long at = 0;
         for (int i = 0; i < iov.length; i++) {
-            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, iov[i].address());
+            long address = bounce != null ? bounce.memory().address() + at : iov[i].address();
+            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, address);
             vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, iov[i].byteSize());
+            at += iov[i].byteSize();
         }
         return withFile(new Prepared(read ? Opcode.READV : Opcode.WRITEV, 0, fd, offset, vec.address(), iov.length,
-                0, 0, vec, null, false, false));
+                0, 0, vec, null, false, false, bounce));
     }
 
     private Prepared prepareSync(int fd, boolean dataOnly) {
@@ -265,7 +375,7 @@ public final class Engine implements AutoCloseable {
             return p;
         }
         return new Prepared(p.opcode(), p.sqeFlags() | Opcode.SQE_FIXED_FILE, index, p.offset(), p.address(),
-                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true);
+                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true, p.bounce());
     }
 
     /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
@@ -279,7 +389,29 @@ public final class Engine implements AutoCloseable {
         if (p.ownedMemory() != null) {
             core.pool().release(p.ownedMemory());
         }
+        if (p.bounce() != null) {
+            core.pool().release(p.bounce().memory());
+        }
         releaseRetained(p);
+    }
+
+    /**
+     * What a completed request leaves to do before its caller hears of it: the read bytes copied
+     * out of its {@link Bounce}, whose memory goes back to the pool (the kernel is done with it).
+     * {@return the result the caller gets}
+     */
+    private long finishRequest(Prepared p, long result) {
+        releaseRetained(p);
+        Bounce b = p.bounce();
+        if (b == null) {
+            return result;
+        }
+        try {
+            boolean read = p.opcode() == Opcode.READ || p.opcode() == Opcode.READV;
+            return read && result > 0 ? b.drain(result) : result;
+        } finally {
+            core.pool().release(b.memory());
+        }
     }
 
     private static void releaseRetained(Prepared p) {
@@ -303,9 +435,9 @@ public final class Engine implements AutoCloseable {
             throws AuraIOException {
         Request request = new Request(this, fd, attachment);
         AsyncCompletion completion = result -> {
-            releaseRetained(p);
+            long r = finishRequest(p, result);
             if (callback != null) {
-                callback.completed(request, result);
+                callback.completed(request, r);
             }
         };
         core.callbackSubmitting();
@@ -322,8 +454,8 @@ public final class Engine implements AutoCloseable {
 
     private CompletableFuture<Long> submitFuture(String op, Prepared p) {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        AsyncCompletion completion = result -> {
-            releaseRetained(p);
+        AsyncCompletion completion = r -> {
+            long result = finishRequest(p, r);
             if (result < 0) {
                 future.completeExceptionally(Failures.io(op, (int) -result));
             } else {
@@ -354,7 +486,8 @@ public final class Engine implements AutoCloseable {
      * @return the request, for {@link #cancel(Request)} and {@link Request#isPending()}
      * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, {@code length}
      *         is out of range or larger than the buffer, or a registered slice is out of range
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException {@linkplain AuraIOException#isAgain() EAGAIN} when every request slot
      *         of the chosen ring is taken (retry after completions), {@linkplain
      *         AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed, {@linkplain
@@ -377,7 +510,8 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request read(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -396,7 +530,8 @@ public final class Engine implements AutoCloseable {
      * @param attachment any object, or null
      * @return the request
      * @throws IllegalArgumentException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for {@link #read(int, BufferRef, long, long, Callback, Object)}
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
@@ -414,7 +549,8 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for the full form
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback) throws AuraIOException {
@@ -423,8 +559,8 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Submits a scatter read into {@code iov}, in order, from {@code offset} (the reference's
-     * {@code auraio_readv}). The segments must stay alive until the callback runs; the iovec array
-     * itself is managed by the library.
+     * {@code auraio_readv}). The segments are used as {@link BufferRef.Memory} describes (copied
+     * when another thread may free them meanwhile); the iovec array itself is managed by the library.
      *
      * @param fd       an open file descriptor
      * @param iov      1 to 1024 native, writable segments
@@ -434,7 +570,7 @@ public final class Engine implements AutoCloseable {
      * @return the request
      * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, or {@code iov}
      *         is empty, too long, holds a heap or read-only segment or more than 2^31 - 4096 bytes
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException EAGAIN, ESHUTDOWN or ENOMEM as for {@code read}
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -451,7 +587,7 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for the full form
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -470,7 +606,7 @@ public final class Engine implements AutoCloseable {
      * @return the request
      * @throws IllegalArgumentException as for {@link #readv(int, MemorySegment[], long, Callback, Object)},
      *         except that read-only segments are accepted
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for {@link #readv(int, MemorySegment[], long, Callback, Object)}
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
@@ -487,7 +623,7 @@ public final class Engine implements AutoCloseable {
      * @param callback receives the result; may be null
      * @return the request
      * @throws IllegalArgumentException as for the full form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException as for the full form
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback) throws AuraIOException {
@@ -561,7 +697,8 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException when {@code offset + length} overflows, or for a registered slice
      *         while nothing is registered or an unregister drains
      */
@@ -578,7 +715,8 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException as for {@link #readAsync}
-     * @throws IllegalStateException if {@code buf} is memory of a closed arena or a closed {@link Buffer}
+     * @throws IllegalStateException if {@code buf} is memory of a closed or a confined arena, or a closed
+     *         {@link Buffer}
      * @throws AuraIOException as for {@link #readAsync}
      */
     public CompletableFuture<Long> writeAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
@@ -593,7 +731,7 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> readvAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -608,7 +746,7 @@ public final class Engine implements AutoCloseable {
      * @param offset file offset
      * @return the future result
      * @throws IllegalArgumentException for invalid arguments, as for the callback form
-     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed arena
+     * @throws IllegalStateException if a segment of {@code iov} is memory of a closed or a confined arena
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> writevAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
@@ -719,7 +857,13 @@ public final class Engine implements AutoCloseable {
         core.run();
     }
 
-    /** Makes {@link #run()} return after the callbacks at hand; from any thread, callbacks included. */
+    /**
+     * Makes every {@link #run()} call in progress return after the callbacks at hand: the one
+     * running callbacks and those waiting for their turn (calls are serialized). When no
+     * {@code run()} is in progress, the next one returns after the callbacks at hand instead. A
+     * {@code run()} started after that runs until the next {@code stop()}. From any thread,
+     * callbacks included.
+     */
     public void stop() {
         core.stop();
     }
@@ -767,27 +911,56 @@ public final class Engine implements AutoCloseable {
         return new Buffer(core.pool(), raw, size);
     }
 
+    /** The kernel's limit on one registered buffer ({@code io_sqe_buffer_register}). */
+    private static final long MAX_REGISTERED_BUFFER = 1L << 30;
+
     /**
      * Registers buffers with every ring for {@code READ_FIXED}/{@code WRITE_FIXED} requests through
      * {@link BufferRef#fixed(int, long)} (the reference's {@code auraio_register_buffers}). The
-     * kernel pins their pages; the caller keeps the memory alive until it is unregistered.
+     * kernel pins their pages and writes into them for as long as they are registered, which no
+     * arena's {@code close()} could be made to wait for: so only memory that is never freed is
+     * accepted here, that of the {@linkplain java.lang.foreign.Arena#global() global arena} (or a
+     * segment of the global scope the caller made with {@code MemorySegment.reinterpret}, at its
+     * own risk). For memory that is given back, register {@link Buffer}s with
+     * {@link #registerBuffers(Buffer...)}: the library keeps them allocated until they are
+     * unregistered.
      *
-     * @param segments native segments, 1 GiB at most each
-     * @throws IllegalArgumentException if none is given, or one is not native
+     * @param segments native segments of the global scope, 1 byte to 1 GiB each
+     * @throws IllegalArgumentException if none is given, or one is not native, is empty or larger
+     *         than 1 GiB, or may be freed while registered (not of the global scope)
+     * @throws IllegalStateException if one is memory of a closed arena
      * @throws AuraIOException EBUSY when buffers are already registered (or still draining),
      *         ENOMEM when the memlock limit refuses the pinning, ESHUTDOWN when closed
      */
     public void registerBuffers(MemorySegment... segments) throws AuraIOException {
         Objects.requireNonNull(segments, "segments");
+        for (int i = 0; i < segments.length; i++) {
+            MemorySegment s = Objects.requireNonNull(segments[i], "segments[" + i + "]");
+            // The kernel would pin freed memory, or memory freed later, and READ_FIXED requests
+            // would write into whatever lives there then.
+            if (s.isNative() && s.scope().isAlive() && !s.scope().equals(java.lang.foreign.Arena.global().scope())) {
+                throw new IllegalArgumentException("segments[" + i + "] may be freed while registered (its arena can "
+                        + "be closed, or it is freed once unreachable): register Buffers from allocateBuffer, which stay "
+                        + "allocated until unregistered, or memory of Arena.global()");
+            }
+        }
+        register(segments);
+    }
+
+    private void register(MemorySegment[] segments) throws AuraIOException {
         if (segments.length == 0) {
             throw new IllegalArgumentException("registerBuffers needs at least one segment");
         }
         for (int i = 0; i < segments.length; i++) {
-            if (!Objects.requireNonNull(segments[i], "segments[" + i + "]").isNative()) {
+            MemorySegment s = Objects.requireNonNull(segments[i], "segments[" + i + "]");
+            if (!s.isNative()) {
                 throw new IllegalArgumentException("segments[" + i + "] must be native memory");
             }
-            // The kernel would pin freed memory and later READ_FIXED requests would write into it.
-            if (!segments[i].scope().isAlive()) {
+            if (s.byteSize() == 0 || s.byteSize() > MAX_REGISTERED_BUFFER) {
+                throw new IllegalArgumentException("segments[" + i + "] holds " + s.byteSize()
+                        + " bytes; a registered buffer holds 1 byte to 1 GiB");
+            }
+            if (!s.scope().isAlive()) {
                 throw new IllegalStateException("segments[" + i + "]'s arena is closed");
             }
         }
@@ -800,8 +973,9 @@ public final class Engine implements AutoCloseable {
     /**
      * Registers pool buffers; each stays allocated (even if closed) until unregistered.
      *
-     * @param buffers open buffers from {@link #allocateBuffer}
+     * @param buffers open buffers from {@link #allocateBuffer}, 1 byte to 1 GiB each
      * @throws IllegalStateException if one is closed
+     * @throws IllegalArgumentException if none is given, or one is empty or larger than 1 GiB
      * @throws AuraIOException as for {@link #registerBuffers(MemorySegment...)}
      */
     public void registerBuffers(Buffer... buffers) throws AuraIOException {
@@ -815,7 +989,7 @@ public final class Engine implements AutoCloseable {
                 }
                 segments[retained++] = b.segment();
             }
-            registerBuffers(segments);
+            register(segments);
         } catch (RuntimeException | AuraIOException e) {
             for (int i = 0; i < retained; i++) {
                 buffers[i].releaseUse();
@@ -871,6 +1045,13 @@ public final class Engine implements AutoCloseable {
      * Registers file descriptors with every ring (the reference's
      * {@code auraio_register_files}); later requests on these descriptors name them by index with
      * {@code IOSQE_FIXED_FILE}, which saves the kernel a file-table lookup per request.
+     *
+     * <p>A registered slot holds the kernel's own reference to the file: requests naming the
+     * descriptor number reach the file that was registered, even after the number is closed and
+     * given to another file. So a descriptor must leave the table before it is closed:
+     * {@link AuraFile#close()} does this itself (it empties the slots holding its descriptor);
+     * a descriptor closed by other means must be removed first with
+     * {@link #updateFile updateFile(index, -1)} or {@link #unregisterFiles()}.
      *
      * @param fds open descriptors; -1 leaves a slot empty
      * @throws IllegalArgumentException if {@code fds} is empty
@@ -994,7 +1175,9 @@ public final class Engine implements AutoCloseable {
      * requests fail the same way, requests in the kernel are cancelled (or allowed to finish when
      * the kernel cannot cancel them), every thread parked on a request wakes with its result or an
      * exception, native memory is freed only after the kernel is done with it, and the poller
-     * threads exit. Blocks until all of that is done. Idempotent and callable from any thread.
+     * threads exit. Every request that close ends, queued or in the kernel, of every form, fails
+     * the same way: {@link AuraIOException#isShutdown()} (ESHUTDOWN; {@code -ESHUTDOWN} for a
+     * callback); one the kernel completes anyway keeps its result. Blocks until all of that is done. Idempotent and callable from any thread.
      *
      * Callback requests that complete during the shutdown have their callbacks run on the
      * closing thread.

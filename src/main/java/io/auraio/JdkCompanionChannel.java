@@ -1,6 +1,9 @@
 package io.auraio;
 
+import io.auraio.internal.binding.Libc;
+import io.auraio.internal.binding.OpenFlags;
 import java.io.FileInputStream;
+import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -20,6 +23,15 @@ import java.nio.channels.FileChannel;
  * JVM are detected as the JDK detects them.
  */
 final class JdkCompanionChannel {
+    /**
+     * One descriptor this JVM keeps in reserve (on {@code /dev/null}) for opening a companion
+     * while the process is out of descriptors: {@code FileChannel.lock()} needs none, so
+     * {@code AuraFileChannel.lock()} must not fail where it works. Spent on a failed open and
+     * taken again when descriptors allow; -1 while there is none.
+     */
+    private static int reserve = -1; // guarded by RESERVE_LOCK
+    private static final Object RESERVE_LOCK = new Object();
+
     private final AuraFile file;
     private final boolean readable;
     private final boolean writable;
@@ -30,6 +42,30 @@ final class JdkCompanionChannel {
         this.file = file;
         this.readable = readable;
         this.writable = writable;
+        if (file.jdkChannel() == null) {
+            takeReserve();
+        }
+    }
+
+    private static void takeReserve() {
+        synchronized (RESERVE_LOCK) {
+            if (reserve < 0) {
+                int fd = Libc.open("/dev/null", OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
+                reserve = Math.max(fd, -1); // none to be had now: the next channel tries again
+            }
+        }
+    }
+
+    /** Closes the reserve descriptor so that the next open gets its number; false when there is none. */
+    private static boolean spendReserve() {
+        synchronized (RESERVE_LOCK) {
+            if (reserve < 0) {
+                return false;
+            }
+            Libc.close(reserve);
+            reserve = -1;
+            return true;
+        }
     }
 
     /**
@@ -54,7 +90,30 @@ final class JdkCompanionChannel {
         return channel;
     }
 
+    /**
+     * Opens the companion; if that fails (out of descriptors, as the open's
+     * FileNotFoundException does not tell apart), spends the reserve descriptor and tries once
+     * more, then takes a new reserve if descriptors allow.
+     */
     private FileChannel open(int fd) throws IOException {
+        try {
+            return openProc(fd);
+        } catch (FileNotFoundException e) {
+            if (!spendReserve()) {
+                throw e;
+            }
+            try {
+                return openProc(fd);
+            } catch (FileNotFoundException again) {
+                again.addSuppressed(e);
+                throw again;
+            } finally {
+                takeReserve();
+            }
+        }
+    }
+
+    private FileChannel openProc(int fd) throws IOException {
         String name = "/proc/self/fd/" + fd;
         if (readable && writable) {
             return new RandomAccessFile(name, "rw").getChannel();

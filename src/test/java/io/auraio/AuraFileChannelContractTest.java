@@ -284,6 +284,53 @@ class AuraFileChannelContractTest {
         }
     }
 
+    /** A confined arena's buffer is its owner's: another thread's read, write or scatter is refused. */
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void aConfinedArenasBufferUsedByAnotherThreadThrowsWrongThreadException(Impl impl) throws Exception {
+        try (FileChannel ch = impl.open(fileWithData(), READ, WRITE); Arena arena = Arena.ofConfined()) {
+            ByteBuffer confined = arena.allocate(64).asByteBuffer();
+            java.util.List<Object> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread other = Thread.ofVirtual().start(() -> {
+                for (java.util.concurrent.Callable<?> call : java.util.List.<java.util.concurrent.Callable<?>>of(
+                        () -> ch.read(confined, 0), () -> ch.write(confined, 0), () -> ch.read(confined),
+                        () -> ch.read(new ByteBuffer[] {confined}), () -> ch.write(new ByteBuffer[] {confined}))) {
+                    try {
+                        outcomes.add(call.call());
+                    } catch (Throwable t) {
+                        outcomes.add(t);
+                    }
+                }
+            });
+            other.join(TestSupport.HANG.toMillis());
+            assertThat(outcomes).hasSize(5).allSatisfy(o -> assertThat(o).isInstanceOf(WrongThreadException.class));
+            assertThat(ch.position()).as("nothing moved").isZero();
+            assertThat(ch.read(confined, 100)).as("the owner may").isEqualTo(64);
+            assertThat(contents(confined)).isEqualTo(bytes(100, 164));
+        }
+    }
+
+    /** Shared and automatic arenas' buffers serve any thread, in every kind of transfer. */
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void sharedAndAutomaticArenasBuffersWorkFromAnyThread(Impl impl) throws Exception {
+        try (FileChannel ch = impl.open(fileWithData(), READ); Arena shared = Arena.ofShared()) {
+            ByteBuffer a = shared.allocate(64).asByteBuffer();
+            ByteBuffer b = Arena.ofAuto().allocate(64).asByteBuffer();
+            Thread other = Thread.ofVirtual().start(() -> {
+                try {
+                    ch.read(a, 100);
+                    ch.read(new ByteBuffer[] {b});
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            other.join(TestSupport.HANG.toMillis());
+            assertThat(contents(a)).isEqualTo(bytes(100, 164));
+            assertThat(contents(b)).isEqualTo(bytes(0, 64));
+        }
+    }
+
     // ---- scattering and gathering --------------------------------------------------------------
 
     @ParameterizedTest

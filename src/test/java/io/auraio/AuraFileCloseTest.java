@@ -139,6 +139,38 @@ class AuraFileCloseTest {
         }
     }
 
+    /** As the JDK's channels: a file dropped without close() gets its descriptor closed once unreachable. */
+    @Test
+    void filesDroppedWithoutCloseHaveTheirDescriptorsClosedOnceUnreachable() throws Exception {
+        Path path = Files.write(dir.resolve("dropped"), new byte[] {1});
+        int dropped = 200;
+        List<Integer> fds = openAndDrop(path, dropped);
+        awaitCondition("the dropped files' descriptors to be closed", () -> {
+            System.gc();
+            return openDescriptorsOf(path, fds) == 0;
+        });
+    }
+
+    private static List<Integer> openAndDrop(Path path, int count) throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            fds.add(AuraFile.open(engine, path, READ).fd());
+        }
+        assertThat(openDescriptorsOf(path, fds)).isEqualTo(count);
+        return fds;
+    }
+
+    /** How many of {@code fds} still name {@code path}. */
+    private static long openDescriptorsOf(Path path, List<Integer> fds) {
+        return fds.stream().filter(fd -> {
+            try {
+                return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).equals(path.toAbsolutePath());
+            } catch (IOException gone) {
+                return false;
+            }
+        }).count();
+    }
+
     /** The descriptor number no longer names the file (it may have been reused for another). */
     private static void assertDescriptorClosed(AuraFile file) throws IOException {
         Path link = Path.of("/proc/self/fd/" + file.fd());

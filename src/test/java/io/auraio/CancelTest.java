@@ -271,20 +271,33 @@ class CancelTest {
 
     /**
      * A future request has no {@link Request} (as the reference's {@code IoFuture}, it cannot be
-     * cancelled on its own): closing the engine cancels it.
+     * cancelled on its own): closing the engine cancels it, and it fails as every request the
+     * close ends does, with isShutdown().
      */
     @Test
-    void aFutureReadOfAFifoFailsWithIsCancelledWhenTheEngineCloses() throws Exception {
+    void aFutureReadOfAFifoFailsWithIsShutdownWhenTheEngineCloses() throws Exception {
         FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
         try {
             CompletableFuture<Long> f = engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
             awaitInKernel(engine, 1);
             engine.close();
-            assertCancelled(f);
+            assertShutdown(f);
         } finally {
             fifo.close();
         }
         assertNothingLeaked(engine);
+    }
+
+    private static void assertShutdown(CompletableFuture<Long> f) throws InterruptedException {
+        try {
+            Long value = f.get(HANG.toSeconds(), TimeUnit.SECONDS);
+            throw new AssertionError("the read returned " + value);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(AuraIOException.class);
+            assertThat(((AuraIOException) e.getCause()).isShutdown()).as("%s", e.getCause()).isTrue();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the future never completed", e);
+        }
     }
 
     private static void assertCancelled(CompletableFuture<Long> f) throws InterruptedException {

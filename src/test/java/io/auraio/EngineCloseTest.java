@@ -72,7 +72,7 @@ class EngineCloseTest {
     }
 
     @Test
-    void closeWakesEveryThreadBlockedReadingAFifoWithACancelledException() throws Exception {
+    void closeWakesEveryThreadBlockedReadingAFifoWithAShutdownException() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
         // READ + WRITE: opening a FIFO O_RDWR never blocks, and holding the write end means a
         // read waits for data forever. The engine is closed by the test; the close in finally
@@ -88,10 +88,38 @@ class EngineCloseTest {
 
             for (int i = 0; i <= FIFO_READERS; i++) {
                 assertThat(outcomes.get(i)).as("reader %d", i).isInstanceOf(AuraIOException.class)
-                        .matches(t -> ((AuraIOException) t).isCancelled(), "isCancelled()")
+                        .matches(t -> ((AuraIOException) t).isShutdown(), "isShutdown()")
                         .hasMessageContaining("read");
             }
             assertThat(engine.isClosed()).isTrue();
+            assertNothingLeaked(engine);
+        } finally {
+            engine.close();
+        }
+    }
+
+    /** One documented outcome for every form: a request that close() ends fails with ESHUTDOWN. */
+    @Test
+    void closeFailsTheFutureAndCallbackRequestsItEndsWithShutdown() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Engine engine = Engine.create(Options.builder().ringCount(2).build());
+        try (AuraFile file = AuraFile.open(engine, fifo, READ, WRITE)) {
+            Buffer buffer = engine.allocateBuffer(16);
+            List<java.util.concurrent.CompletableFuture<Long>> futures = new ArrayList<>();
+            java.util.Queue<Long> results = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (int i = 0; i < 16; i++) {
+                futures.add(engine.readAsync(file.fd(), buffer.ref(), 16, 0));
+                engine.read(file.fd(), buffer.ref(), 16, 0, (request, r) -> results.add(r));
+            }
+            awaitCondition("every FIFO read is in the kernel",
+                    () -> io.auraio.internal.engine.RingProbe.inKernel(engine.core()) == 32);
+            engine.close();
+            for (var f : futures) {
+                assertThatThrownBy(f::join).hasCauseInstanceOf(AuraIOException.class)
+                        .satisfies(e -> assertThat(((AuraIOException) e.getCause()).isShutdown()).isTrue());
+            }
+            assertThat(results).hasSize(16).containsOnly((long) -io.auraio.internal.binding.Errno.ESHUTDOWN);
+            buffer.close();
             assertNothingLeaked(engine);
         } finally {
             engine.close();
@@ -126,7 +154,7 @@ class EngineCloseTest {
     }
 
     @Test
-    void closeDuringBusyTrafficFailsEveryCallerWithShutdownOrCancelled() throws Exception {
+    void closeDuringBusyTrafficFailsEveryCallerItWakesWithShutdown() throws Exception {
         Path direct = dir.resolve("direct");
         Path buffered = dir.resolve("buffered");
         Files.write(direct, randomBytes(256 * Direct.ALIGN, 1));
@@ -166,8 +194,7 @@ class EngineCloseTest {
 
             for (int i = 0; i < workers; i++) {
                 assertThat(outcomes.get(i)).as("worker %d", i).isInstanceOf(AuraIOException.class)
-                        .matches(t -> ((AuraIOException) t).isShutdown() || ((AuraIOException) t).isCancelled(),
-                                "isShutdown() or isCancelled()");
+                        .matches(t -> ((AuraIOException) t).isShutdown(), "isShutdown()");
             }
             assertNothingLeaked(engine);
 

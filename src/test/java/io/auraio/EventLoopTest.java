@@ -260,6 +260,40 @@ class EventLoopTest {
         assertNothingLeaked(engine);
     }
 
+    /** run() calls are serialized; one stop() ends all of them, the one waiting its turn too. */
+    @Test
+    void oneStopEndsEveryRunInProgress() throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> loops = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            loops.add(Thread.ofPlatform().name("event-loop-" + i).start(() -> {
+                try {
+                    engine.run();
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            }));
+        }
+        awaitCondition("both run() calls wait", () -> loops.stream().allMatch(t -> t.getState() == Thread.State.WAITING));
+        engine.stop();
+        joinAll(loops);
+        assertThat(failure.get()).isNull();
+
+        // A run() started afterwards runs until the next stop().
+        Thread later = Thread.ofPlatform().start(() -> {
+            try {
+                engine.run();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        awaitCondition("the later run() waits", () -> later.getState() == Thread.State.WAITING);
+        assertThat(later.isAlive()).isTrue();
+        engine.stop();
+        joinAll(List.of(later));
+        assertThat(failure.get()).isNull();
+    }
+
     @Test
     void runReturnsAfterStopIsCalledFromInsideACallback() throws Exception {
         AtomicInteger ran = new AtomicInteger();

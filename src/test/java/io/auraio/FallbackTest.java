@@ -292,4 +292,29 @@ class FallbackTest {
         assertThat(warnings(r)).as("%s", r).singleElement().asString().contains(message)
                 .contains("fall back to the JDK's FileChannel");
     }
+
+    /**
+     * A first use while the process is out of file descriptors must not decide anything for good:
+     * the failure is reported as what it is (EMFILE, an AuraIOException), and once descriptors are
+     * freed io_uring is used, as if the shortage had never been.
+     */
+    @Test
+    void runningOutOfFileDescriptorsIsATransientFailureNotAFallbackForGood() throws Exception {
+        assumeTrue(AuraIO.isAvailable(), "io_uring is not usable here: " + AuraIO.unavailabilityCause().orElse(""));
+        ForkedJvm.Result r = ForkedJvm.of(io.auraio.testing.DescriptorExhaustionProbe.class)
+                .args(dir.path().toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("first.available")).as("%s", r).isEqualTo("false");
+        assertThat(out.getProperty("first.create")).as("%s", r).startsWith("AuraIOException errno=24")
+                .contains("Too many open files");
+        assertThat(out.getProperty("later.available")).as("%s", r).isEqualTo("true");
+        assertThat(out.getProperty("later.backend")).as("%s", r).isEqualTo("IO_URING");
+        assertThat(out.getProperty("later.create")).as("%s", r).startsWith("ok");
+        assertThat(out.getProperty("later.open")).as("%s", r).isEqualTo("IO_URING");
+        assertThat(warnings(r)).as("no fallback was announced: %s", r).isEmpty();
+        // The JDK's lock needs no descriptor; AuraFileChannel's must not fail where it works.
+        assertThat(out.getProperty("exhausted.jdkLock")).as("%s", r).isEqualTo("ok true");
+        assertThat(out.getProperty("exhausted.auraLock")).as("%s", r).isEqualTo("ok true");
+    }
 }

@@ -98,6 +98,31 @@ class RegisteredFilesTest {
         return Arrays.copyOf(randomBytes(SIZE, seed), 64);
     }
 
+    /**
+     * A registered AuraFile, closed, must not serve the next file given its number: close()
+     * takes its descriptor out of the registered table, so requests on the new file reach it.
+     */
+    @Test
+    void aClosedAuraFileLeavesTheRegisteredTableSoTheNextFileWithItsNumberIsServed() throws Exception {
+        Path fPath = Files.write(dir.resolve("f"), randomBytes(SIZE, 1));
+        Path gPath = Files.write(dir.resolve("g"), randomBytes(SIZE, 2));
+        AuraFile f = AuraFile.open(engine, fPath, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE);
+        engine.registerFiles(f.fd());
+        int number = f.fd();
+        f.close();
+        try (AuraFile g = AuraFile.open(engine, gPath, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(g.fd() == number, "the next open got another number");
+            assertThat(readThroughFuture(g.fd())).as("g's bytes").isEqualTo(head(2));
+            MemorySegment news = arena.allocate(8);
+            news.fill((byte) 7);
+            assertThat(engine.writeAsync(g.fd(), BufferRef.of(news), 8, 0).join()).isEqualTo(8);
+        }
+        assertThat(Arrays.copyOf(Files.readAllBytes(gPath), 8)).as("the write went to g").containsOnly((byte) 7);
+        assertThat(Files.readAllBytes(fPath)).as("the closed f is untouched").isEqualTo(randomBytes(SIZE, 1));
+    }
+
     @Test
     void requestsOnARegisteredDescriptorGoThroughTheRegisteredTable() throws Exception {
         int a = open("a", 1, Posix.O_RDONLY);

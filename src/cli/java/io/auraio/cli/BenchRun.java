@@ -62,13 +62,12 @@ final class BenchRun {
         Engine engine = engineName.equals(AURA) ? Engine.create(config.options()) : null;
         try (engine; IoTarget target = engine != null
                 ? IoTarget.aura(engine, config.file(), config.direct(), config.rw().writes())
-                : IoTarget.fileChannel(config.file(), config.direct(), config.rw().writes());
-             Arena arena = Arena.ofShared()) {
-            return measure(engine, target, arena);
+                : IoTarget.fileChannel(config.file(), config.direct(), config.rw().writes())) {
+            return measure(engine, target);
         }
     }
 
-    private RunResult measure(Engine engine, IoTarget target, Arena arena) throws InterruptedException {
+    private RunResult measure(Engine engine, IoTarget target) throws InterruptedException {
         int threads = config.threads();
         Worker[] workers = new Worker[threads];
         Thread[] vthreads = new Thread[threads];
@@ -76,15 +75,17 @@ final class BenchRun {
         long blocks = config.size() / config.bs();
         for (int t = 0; t < threads; t++) {
             Worker w = workers[t] = new Worker();
-            MemorySegment buf = arena.allocate(config.bs(), 4096);
-            if (config.rw().writes()) {
-                byte[] random = new byte[(int) config.bs()];
-                ThreadLocalRandom.current().nextBytes(random);
-                MemorySegment.copy(random, 0, buf, ValueLayout.JAVA_BYTE, 0, random.length);
-            }
             long firstBlock = blocks * t / threads;
             vthreads[t] = Thread.ofVirtual().name("bench-" + t).unstarted(() -> {
-                try {
+                // The worker's own confined arena: AuraFile hands its memory to the kernel as it
+                // is, where a shared arena's is copied (another thread could free it meanwhile).
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment buf = arena.allocate(config.bs(), 4096);
+                    if (config.rw().writes()) {
+                        byte[] random = new byte[(int) config.bs()];
+                        ThreadLocalRandom.current().nextBytes(random);
+                        MemorySegment.copy(random, 0, buf, ValueLayout.JAVA_BYTE, 0, random.length);
+                    }
                     work(target, w, buf, blocks, firstBlock);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);

@@ -51,6 +51,9 @@ public class RoundTripBenchmark {
         engine = Engine.create(Options.builder().ringCount(1).build());
         devNull = AuraFile.open(engine, Path.of("/dev/null"), StandardOpenOption.READ);
         buffer = engine.allocateBuffer(BLOCK);
+        // A shared arena: JMH's threads are not the setup thread. Its memory reaches ring requests
+        // through a pool copy (AuraFile's rule for memory another thread may free), which this
+        // round trip therefore includes.
         arena = Arena.ofShared();
         block = arena.allocate(BLOCK, BLOCK);
         // On the build's disk (not a tmpfs /tmp) so that O_DIRECT reads reach the device.

@@ -49,6 +49,10 @@ public final class Libc {
     private static final MethodHandle MUNMAP;
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle FREE;
+    /** {@code syscall(2)} as preadv2/pwritev2 with one unused trailing argument; null where the numbers are unknown. */
+    private static final MethodHandle SYSCALL_HOLDING;
+    private static final long SYS_PREADV2;
+    private static final long SYS_PWRITEV2;
 
     static {
         SymbolLookup libc = NativeAccess.libc();
@@ -74,6 +78,20 @@ public final class Libc {
         MUNMAP = NativeAccess.downcall(libc, "munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         ALIGNED_ALLOC = NativeAccess.downcall(libc, "aligned_alloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
         FREE = NativeAccess.downcall(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
+        // The system call numbers of preadv2 and pwritev2 (asm/unistd_64.h; the generic table on aarch64).
+        String arch = System.getProperty("os.arch", "");
+        long[] numbers = switch (arch) {
+            case "amd64", "x86_64" -> new long[] {327, 328};
+            case "aarch64" -> new long[] {286, 287};
+            default -> null;
+        };
+        SYS_PREADV2 = numbers == null ? -1 : numbers[0];
+        SYS_PWRITEV2 = numbers == null ? -1 : numbers[1];
+        // long syscall(long number, ...): number, fd, iov, iovcnt, pos_l, pos_h, flags, then the
+        // caller's buffer, which the kernel never sees (syscall(2) passes six arguments on).
+        SYSCALL_HOLDING = numbers == null ? null : NativeAccess.variadicDowncallWithErrno(libc, "syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                        JAVA_LONG, ADDRESS), 1);
     }
 
     private Libc() {}
@@ -168,6 +186,52 @@ public final class Libc {
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
             long r = (long) PWRITEV2.invokeExact(scratch.captureState(), fd, iov, 1, offset, flags);
+            return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@return whether {@link #preadv2Holding} and {@link #pwritev2Holding} can be used on this
+     * platform} Where they cannot, memory another thread may free must not be handed to a
+     * synchronous read or write either: copy through memory the caller owns.
+     */
+    public static boolean canHoldDuringCall() {
+        return SYSCALL_HOLDING != null;
+    }
+
+    /**
+     * As {@link #preadv2}, into {@code length} bytes at {@code address} inside {@code hold}, whose
+     * memory is kept alive for the call: the FFM linker acquires the scope of every segment passed
+     * as an address argument until the call returns ({@link java.lang.foreign.Linker}'s downcall
+     * guarantee), so another thread's {@code Arena.close()} fails with IllegalStateException
+     * instead of freeing the memory under the kernel's copy, as the JDK's FileChannel holds its
+     * buffers. {@code hold} goes to {@code syscall(2)} as an extra variadic argument, which C
+     * allows and the kernel never sees.
+     *
+     * @throws IllegalStateException if {@code hold}'s arena is already closed
+     * @throws WrongThreadException if {@code hold} is confined to another thread
+     */
+    public static long preadv2Holding(int fd, MemorySegment hold, long address, long length, long offset, int flags) {
+        return holding(SYS_PREADV2, fd, hold, address, length, offset, flags);
+    }
+
+    /** As {@link #preadv2Holding}, for {@code pwritev2(2)}. */
+    public static long pwritev2Holding(int fd, MemorySegment hold, long address, long length, long offset,
+                                       int flags) {
+        return holding(SYS_PWRITEV2, fd, hold, address, length, offset, flags);
+    }
+
+    private static long holding(long number, int fd, MemorySegment hold, long address, long length, long offset,
+                                int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment iov = scratch.iovec();
+            iov.set(JAVA_LONG, 0, address);
+            iov.set(JAVA_LONG, 8, length);
+            // pos_l carries the whole 64-bit offset on 64-bit kernels; pos_h is then unused.
+            long r = (long) SYSCALL_HOLDING.invokeExact(scratch.captureState(), number, (long) fd, iov, 1L, offset,
+                    0L, (long) flags, hold);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);

@@ -1,6 +1,7 @@
 package io.auraio.internal.engine;
 
 import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,14 +31,23 @@ final class EventLoop implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_LONG, 1L);
     private final MemorySegment scratch = arena.allocate(ValueLayout.JAVA_LONG);
-    private volatile boolean stopRequested;
+    /** Calls of {@link #stop()} so far. */
+    private final java.util.concurrent.atomic.AtomicLong stops = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * The stops that a returning {@link #run()} has answered. A run() started while this was
+     * {@code s} returns once {@link #stops} passes {@code s}: every run() in progress at a stop
+     * (running, or waiting its turn for the processing lock) returns, and a stop made while no
+     * run() was in progress makes the next one return at once.
+     */
+    private volatile long answeredStops;
     private volatile boolean closed;
 
-    EventLoop() {
+    /** @throws IoUring.SetupException with the errno when the eventfd cannot be had (EMFILE...) */
+    EventLoop() throws IoUring.SetupException {
         int fd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK | Libc.EFD_SEMAPHORE);
         if (fd < 0) {
             arena.close();
-            throw new IllegalStateException("eventfd failed: " + Errno.message(-fd));
+            throw new IoUring.SetupException(-fd, "eventfd failed: " + Errno.message(-fd));
         }
         this.pollFd = fd;
     }
@@ -116,6 +126,7 @@ final class EventLoop implements AutoCloseable {
      * @return how many callbacks ran
      */
     int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
+        long stopsBefore = answeredStops;
         enter("await()");
         try {
             int n = runReady();
@@ -125,7 +136,7 @@ final class EventLoop implements AutoCloseable {
             long deadline = System.nanoTime() + timeoutNanos;
             queueLock.lock();
             try {
-                while (ready.isEmpty() && !closed && !stopRequested && outstanding.getAsInt() > 0) {
+                while (ready.isEmpty() && !closed && stops.get() == stopsBefore && outstanding.getAsInt() > 0) {
                     if (timeoutNanos < 0) {
                         changed.await(10, TimeUnit.MILLISECONDS); // re-checks `outstanding` now and then
                     } else {
@@ -147,13 +158,14 @@ final class EventLoop implements AutoCloseable {
 
     /** Processes callbacks until {@link #stop()} or close. */
     void run() throws InterruptedException {
+        long stopsBefore = answeredStops; // before waiting for the lock: a stop meanwhile ends this call too
         enter("run()");
         try {
-            while (!stopRequested && !closed) {
+            while (stops.get() == stopsBefore && !closed) {
                 runReady();
                 queueLock.lock();
                 try {
-                    while (ready.isEmpty() && !stopRequested && !closed) {
+                    while (ready.isEmpty() && stops.get() == stopsBefore && !closed) {
                         changed.await();
                     }
                 } finally {
@@ -162,13 +174,14 @@ final class EventLoop implements AutoCloseable {
             }
             runReady();
         } finally {
-            stopRequested = false;
+            answeredStops = stops.get();
             processing.unlock();
         }
     }
 
+    /** Ends every {@link #run()} in progress, and the next one if none is. */
     void stop() {
-        stopRequested = true;
+        stops.incrementAndGet();
         signal();
     }
 

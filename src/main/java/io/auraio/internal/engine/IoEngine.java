@@ -51,7 +51,7 @@ public final class IoEngine implements AutoCloseable {
     private volatile boolean closed;
     private boolean terminated;
 
-    private IoEngine(int ringCount, Selection selection, long bufferAlignment) {
+    private IoEngine(int ringCount, Selection selection, long bufferAlignment) throws IoUring.SetupException {
         this.rings = new RingPoller[ringCount];
         this.selection = selection;
         this.pool = new BufferPool(bufferAlignment, ringCount);
@@ -84,6 +84,43 @@ public final class IoEngine implements AutoCloseable {
             throw e;
         }
         return engine;
+    }
+
+    /**
+     * {@return whether a failure with {@code errno} is one the process may get over: it ran out of
+     * file descriptors (EMFILE, ENFILE), which it may free} Such a failure says nothing of whether
+     * io_uring can be used, so it must not be kept as the answer.
+     */
+    public static boolean isTransient(int errno) {
+        return errno == Errno.EMFILE || errno == Errno.ENFILE;
+    }
+
+    /**
+     * What {@link #unavailabilityCause()} found.
+     *
+     * @param cause        null when io_uring is usable, else why not
+     * @param isTransient  whether the cause is a shortage the process may get over ({@link #isTransient(int)})
+     */
+    public record Probe(String cause, boolean isTransient) {}
+
+    /** {@return whether io_uring is usable, as {@link #unavailabilityCause()}, and whether a failure may pass} */
+    public static Probe probe() {
+        // A descriptor first: without one to spare, loading liburing would fail too, and the
+        // binding chosen on that first load is kept for good (UringBinding).
+        int canary = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+        if (canary < 0) {
+            return new Probe("cannot set up an io_uring: " + Errno.message(-canary), isTransient(-canary));
+        }
+        Libc.close(canary);
+        try {
+            IoUring ring = IoUring.create(2, 0, new int[] {0}, 0, new ArrayList<>());
+            ring.close();
+            return new Probe(null, false);
+        } catch (IoUring.SetupException e) {
+            return new Probe(e.getMessage(), isTransient(e.errno()));
+        } catch (LinkageError | IllegalArgumentException | IllegalStateException e) {
+            return new Probe(unavailabilityCause(), false);
+        }
     }
 
     /**
@@ -413,6 +450,23 @@ public final class IoEngine implements AutoCloseable {
             return 0;
         }
         return r;
+    }
+
+    /**
+     * Empties every slot of the registered table that holds {@code fd}, on every ring, before the
+     * descriptor is closed: the kernel's reference would otherwise keep the closed file open, and
+     * requests naming the number, once reused by another open, would reach the old file.
+     */
+    public void forgetFile(int fd) {
+        FileTable table = files.current();
+        if (table == null || !table.indexOf().containsKey(fd)) {
+            return;
+        }
+        for (int i = 0; i < table.fds().length(); i++) {
+            if (table.fds().get(i) == fd) {
+                updateFile(i, -1);
+            }
+        }
     }
 
     /**

@@ -714,6 +714,12 @@ public final class RingPoller implements CompletionQueue.Handler {
         opsCompleted++;
         long latency = reapNanos - s.submittedNanos;
         controller.recordCompletion(latency, bytes);
+        if (closing && (result == -Errno.ECANCELED || result == -Errno.EINTR)) {
+            // Cancelled by the shutdown (cancelInFlight): the same outcome as a request that was
+            // still queued when it began, so every caller close() wakes sees isShutdown().
+            finish(s, -Errno.ESHUTDOWN);
+            return;
+        }
         finish(s, result);
     }
 

@@ -3,6 +3,7 @@ package io.auraio.internal.binding;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.testing.Fifo;
 import io.auraio.testing.TestDirectory;
@@ -42,6 +43,55 @@ class LibcTest {
             assertThat(Libc.preadv2(fd, buffer.address(), 1000, 8192, Libc.RWF_NOWAIT)).as("at the end").isZero();
         } finally {
             assertThat(Libc.close(fd)).isZero();
+        }
+    }
+
+    /**
+     * The linker's guarantee the library relies on: a segment passed to a downcall is kept alive
+     * for the whole call, so closing its shared arena from another thread throws, as with
+     * FileChannel, instead of freeing memory the kernel is about to write into.
+     */
+    @Test
+    void aReadHoldingItsBufferKeepsASharedArenaFromClosingUntilItReturns() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Libc.canHoldDuringCall(), "no syscall numbers for this arch");
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int fd = Libc.open(fifo.toString(), OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
+        assertThat(fd).isNotNegative();
+        Arena arena = Arena.ofShared();
+        MemorySegment buffer = arena.allocate(8);
+        long[] result = new long[1];
+        // Offset -1: the stream's position, so a FIFO read blocks until data comes.
+        Thread reader = Thread.ofPlatform().start(() -> result[0] = Libc.preadv2Holding(fd, buffer, buffer.address(),
+                8, -1, 0));
+        try {
+            TestSupport.awaitCondition("the read to block in the kernel", () -> someThreadBlocksInPreadv2(fd));
+            assertThatThrownBy(arena::close).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("acquired");
+        } finally {
+            try (Arena a = Arena.ofConfined()) {
+                assertThat(Libc.write(fd, a.allocateFrom(JAVA_LONG, 42L), 8)).isEqualTo(8);
+            }
+            reader.join(TestSupport.HANG);
+            assertThat(Libc.close(fd)).isZero();
+        }
+        assertThat(result[0]).isEqualTo(8);
+        assertThat(buffer.get(JAVA_LONG, 0)).isEqualTo(42L);
+        arena.close(); // free once the call has returned
+    }
+
+    /** Whether a thread of this process sits in {@code preadv2(fd, ...)}, per {@code /proc/self/task/<tid>/syscall}. */
+    private static boolean someThreadBlocksInPreadv2(int fd) {
+        String number = System.getProperty("os.arch").equals("aarch64") ? "286" : "327";
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            return tasks.anyMatch(task -> {
+                try {
+                    return Files.readString(task.resolve("syscall")).startsWith(number + " 0x" + Integer.toHexString(fd) + " ");
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            });
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
