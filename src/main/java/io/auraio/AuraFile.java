@@ -209,7 +209,7 @@ public final class AuraFile implements AutoCloseable {
         IoEngine core = engine.core();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cPath = arena.allocateFrom(path.toString());
+            MemorySegment cPath = NativePath.of(arena, path);
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }

@@ -71,7 +71,7 @@ public final class AuraFiles {
         IoEngine core = AuraIO.defaultEngine().core();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            MemorySegment cPath = arena.allocateFrom(path.toString());
+            MemorySegment cPath = NativePath.of(arena, path);
             long r = core.select().execute(Opcode.STATX, 0, Statx.AT_FDCWD, statx.address(), cPath.address(),
                     Statx.STATX_SIZE, 0, 0);
             if (r < 0) {

@@ -178,15 +178,25 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private int[] setupFlagCandidates() {
-        if (config.sqpoll()) {
-            return new int[] {IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER, IoUring.SETUP_SQPOLL};
+        int[] base = config.sqpoll()
+                ? new int[] {IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER, IoUring.SETUP_SQPOLL}
+                : new int[] {
+                    IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN,
+                    IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
+                    IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
+                    0
+                };
+        if (!config.submitAll()) {
+            return base;
         }
-        return new int[] {
-            IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN,
-            IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
-            IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
-            0
-        };
+        // Each with SUBMIT_ALL first (5.18+): a refused SQE then never holds up the ones behind it.
+        // IoUring.submit copes without it, on older kernels.
+        int[] candidates = new int[2 * base.length];
+        for (int i = 0; i < base.length; i++) {
+            candidates[2 * i] = base[i] | IoUring.SETUP_SUBMIT_ALL;
+            candidates[2 * i + 1] = base[i];
+        }
+        return candidates;
     }
 
     // ---- submitter side -------------------------------------------------------------------
