@@ -98,6 +98,11 @@ public final class AuraFile implements AutoCloseable {
     private volatile boolean interruptible = true;
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
+    /**
+     * Set once a positioned transfer says ESPIPE: a FIFO, pipe or terminal, whose reads may wait
+     * forever and so must not count against the ring's in-flight limit other files need.
+     */
+    private volatile boolean stream;
     private static final int WRITE_UNDECIDED = -1;
     private static final int WRITE_RING = 0;
     private static final Set<String> PAGE_CACHE_FILE_SYSTEMS =
@@ -736,6 +741,7 @@ public final class AuraFile implements AutoCloseable {
             }
             int errno = (int) -r;
             if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+                stream |= errno == Errno.ESPIPE;
                 fastPath = false; // this file can never take the fast path; stop trying
             } else if (errno != Errno.EAGAIN) {
                 return r;
@@ -780,6 +786,7 @@ public final class AuraFile implements AutoCloseable {
         }
         if (errno == Errno.ESPIPE || errno == Errno.EINVAL || errno == Errno.EAGAIN) {
             if (errno != Errno.EAGAIN) {
+                stream |= errno == Errno.ESPIPE;
                 writePath = WRITE_RING; // a FIFO, a device: the ring copes with what pwrite cannot
             }
             return submit(Opcode.WRITE, position, address, (int) length, 0);
@@ -822,8 +829,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
-        return interruptible ? core.select().executeInterruptibly(opcode, 0, fd, position, address, length, opFlags, 0)
-                : core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0);
+        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream);
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
@@ -892,7 +898,14 @@ public final class AuraFile implements AutoCloseable {
                 return jdk.size();
             }
             try (Arena arena = Arena.ofConfined()) {
-                return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+                // Through submit, so an interrupt or a close also ends a wait for admission.
+                MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+                long r = submit(Opcode.STATX, statx.address(), arena.allocateFrom("").address(), Statx.STATX_SIZE,
+                        Statx.AT_EMPTY_PATH);
+                if (r < 0) {
+                    throw failure("statx", r);
+                }
+                return Statx.size(statx);
             }
         } finally {
             end();

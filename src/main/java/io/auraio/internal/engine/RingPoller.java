@@ -48,6 +48,13 @@ public final class RingPoller implements CompletionQueue.Handler {
     private static final int RESERVED_SQES = 2;
     /** How often the adaptive controller is ticked. */
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * A request in the kernel longer than this many times the controller's P99 latency (and the
+     * floor below) is taken for one that may never finish (a hung FUSE or NFS file, a FIFO without
+     * a writer) and stops counting against the in-flight limit.
+     */
+    private static final int STALE_P99_FACTOR = 8;
+    private static final long STALE_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
 
     /** Thrown when a request that must not park cannot be taken now. */
@@ -113,6 +120,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private MemorySegment wakeBuffer;
     private boolean wakeArmed;
     private int inKernel;
+    /** Of {@link #inKernel}: exempt requests, which do not count against the limit. */
+    private int uncountedInKernel;
     /** Requests taken from the stack but not yet in an SQE: the SQ was full or the limit reached. */
     private Slot heldHead;
     private Slot heldTail;
@@ -210,7 +219,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex) {
-        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false);
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false, false);
     }
 
     /**
@@ -223,14 +232,29 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long executeInterruptibly(int opcode, int sqeFlags, int fd, long offset, long address, int length,
                                      int opFlags, int bufIndex) {
-        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, true);
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, true, false);
     }
 
-    private long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
-                         int bufIndex, boolean cancelOnInterrupt) {
-        Slot slot = gate.acquire();
+    /**
+     * Runs one blocking request, as {@link #execute(int, int, int, long, long, int, int, int)} or,
+     * with {@code cancelOnInterrupt}, as {@link #executeInterruptibly}. {@code mayWaitForever}
+     * says the request may never complete (a read of a FIFO, a pipe, a terminal): it then does not
+     * count against the ring's in-flight limit, which other files' requests need.
+     *
+     * <p>While the ring is at its limit the caller parks for admission. That wait ends with
+     * {@code -ECANCELED} when the file's descriptor is closed ({@link #cancelFd}) and, with
+     * {@code cancelOnInterrupt}, when the thread is interrupted (its status stays set).
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                        int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever) {
+        Slot slot = gate.acquire(fd, mayWaitForever, cancelOnInterrupt);
         if (slot == null) {
             return -Errno.ESHUTDOWN;
+        }
+        if (slot == AdmissionGate.CANCELLED) {
+            return -Errno.ECANCELED;
         }
         try {
             if (closing) {
@@ -357,6 +381,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * effort: a request the kernel is already running may still finish normally.
      */
     public void cancelFd(int fd) {
+        gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
         callOnRing(u -> {
             // Only slots the poller owns are looked at: held-back requests and requests in the
             // kernel. A slot another thread is still preparing may hold a stale fd. Requests
@@ -369,7 +394,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 }
             }
             SubmissionQueue sq = u.submissionQueue();
-            for (int i = 0; i < gate.capacity(); i++) {
+            for (int i = 0; i < gate.slotCount(); i++) {
                 Slot s = gate.slot(i);
                 if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
                     if (sq.freeEntries() <= RESERVED_SQES) {
@@ -498,7 +523,8 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
                 continue;
             }
-            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES && inKernel < controller.inFlightLimit())
+            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES
+                    && (heldHead.exempt || inKernel - uncountedInKernel < controller.inFlightLimit()))
                     || !submissions.isEmpty() || cq.hasCompletions()) {
                 submitNow();
                 continue;
@@ -570,17 +596,39 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastTick = now;
-        controller.observePending(gate.inUse(), gate.waiting());
+        controller.observePending(gate.meteredInUse(), gate.waiting());
         controller.tick();
         int limit = controller.inFlightLimit();
         if (limit != gate.limit()) {
             gate.setLimit(limit);
         }
+        exemptStaleRequests(now);
+    }
+
+    /**
+     * Requests in the kernel for much longer than the device's latencies explain (a hung FUSE or
+     * NFS file, a FIFO nobody writes) stop counting against the in-flight limit, so that they
+     * cannot hold up every other file's requests on this ring. They stay in the kernel, cancellable.
+     */
+    private void exemptStaleRequests(long now) {
+        if (inKernel == uncountedInKernel) {
+            return;
+        }
+        long p99 = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
+        long stale = Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * p99);
+        for (int i = 0; i < gate.slotCount(); i++) {
+            Slot s = gate.slot(i);
+            if (s.state == Slot.IN_KERNEL && !s.uncountedInKernel && now - s.submittedNanos > stale) {
+                s.uncountedInKernel = true;
+                uncountedInKernel++;
+                gate.exempt(s);
+            }
+        }
     }
 
     /** While closing: whether every handed-out slot has reached its end (none queued or in the kernel). */
     private boolean noSlotOutstanding() {
-        for (int i = 0; i < gate.capacity(); i++) {
+        for (int i = 0; i < gate.slotCount(); i++) {
             int s = gate.slot(i).state;
             if (s == Slot.QUEUED || s == Slot.IN_KERNEL) {
                 return false;
@@ -633,13 +681,18 @@ public final class RingPoller implements CompletionQueue.Handler {
                 finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
                 continue;
             }
-            if (sq.freeEntries() <= RESERVED_SQES || inKernel >= limit) {
+            // Exempt requests (they may never finish) do not count against the limit, nor wait for it.
+            if (sq.freeEntries() <= RESERVED_SQES || (!s.exempt && inKernel - uncountedInKernel >= limit)) {
                 break;
             }
             popHeld();
             s.submittedNanos = System.nanoTime();
             s.state = Slot.IN_KERNEL;
             inKernel++;
+            s.uncountedInKernel = s.exempt;
+            if (s.exempt) {
+                uncountedInKernel++;
+            }
             sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
             sqesSinceSubmit++;
         }
@@ -677,7 +730,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastCancelRound = now;
-        for (int i = 0; i < gate.capacity() && sq.freeEntries() > 1; i++) {
+        for (int i = 0; i < gate.slotCount() && sq.freeEntries() > 1; i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL) {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
@@ -722,8 +775,13 @@ public final class RingPoller implements CompletionQueue.Handler {
         long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
         bytesTransferred += bytes;
         opsCompleted++;
-        long latency = reapNanos - s.submittedNanos;
-        controller.recordCompletion(latency, bytes);
+        if (s.uncountedInKernel) {
+            // Not a sample of the device: it waited for a writer, a daemon, a server.
+            s.uncountedInKernel = false;
+            uncountedInKernel--;
+        } else {
+            controller.recordCompletion(reapNanos - s.submittedNanos, bytes);
+        }
         finish(s, result);
     }
 
