@@ -116,6 +116,8 @@ public final class AuraFile implements AutoCloseable {
     private final Object closeLock = new Object();
     private volatile Thread closer;
     private boolean fdClosed;
+    /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
+    private volatile boolean closeOnLastLeave;
 
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
         this.engine = engine;
@@ -281,6 +283,8 @@ public final class AuraFile implements AutoCloseable {
             Thread t = closer;
             if (t != null) {
                 LockSupport.unpark(t);
+            } else if (closeOnLastLeave) {
+                finishDeferredClose();
             }
         }
     }
@@ -294,9 +298,10 @@ public final class AuraFile implements AutoCloseable {
         leave();
         if (interruptible && Thread.currentThread().isInterrupted()) {
             ClosedByInterruptException e = new ClosedByInterruptException();
-            try {
-                close();
-            } catch (IOException closeFailure) {
+            // Without waiting for the file's other threads: one of them may be in a read that
+            // never finishes (a hung FUSE file), and this thread must still return.
+            IOException closeFailure = closeWithoutWaiting();
+            if (closeFailure != null) {
                 e.addSuppressed(closeFailure);
             }
             throw e;
@@ -1029,6 +1034,50 @@ public final class AuraFile implements AutoCloseable {
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
+        }
+    }
+
+    /**
+     * Closes the file without waiting for the threads still inside an operation, for closes that
+     * must not block: an interrupted thread's own, and a channel's closed by
+     * {@link Thread#interrupt()} on the interrupting thread. Their requests are cancelled (and
+     * their waits for admission ended); the last of them to leave closes the descriptor.
+     *
+     * @return the failure of closing the descriptor when that happened here, else null
+     */
+    IOException closeWithoutWaiting() {
+        if (jdk != null) {
+            try {
+                close(); // the JDK's channel signals its threads itself
+                return null;
+            } catch (IOException e) {
+                return e;
+            }
+        }
+        closeOnLastLeave = true; // before CLOSED: a thread leaving from now on sees it
+        long s = state.getAndUpdate(x -> x | CLOSED);
+        if ((s & CLOSED) != 0) {
+            return null; // closed or closing already
+        }
+        cancelRequestsOnDescriptor();
+        return s == 0 ? finishDeferredClose() : null;
+    }
+
+    /** The deferred close: closes the descriptor unless a {@link #close()} did. {@return its failure, or null} */
+    private IOException finishDeferredClose() {
+        synchronized (closeLock) {
+            if (fdClosed) {
+                return null;
+            }
+            fdClosed = true;
+            int r = closeDescriptor(core, fd);
+            if (r < 0) {
+                IOException e = Failures.io("close", -r);
+                // A thread leaving an operation has nobody else to tell.
+                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING, "closing " + this, e);
+                return e;
+            }
+            return null;
         }
     }
 

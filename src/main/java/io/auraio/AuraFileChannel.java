@@ -1085,7 +1085,15 @@ public final class AuraFileChannel extends FileChannel {
             failure = e;
         }
         try {
-            file.close();
+            if (closingForAnInterrupt()) {
+                // On the interrupting thread: it must not wait for the interrupted one to leave.
+                IOException e = file.closeWithoutWaiting();
+                if (e != null) {
+                    throw e;
+                }
+            } else {
+                file.close();
+            }
         } catch (IOException e) {
             if (failure == null) {
                 failure = e;
@@ -1097,6 +1105,16 @@ public final class AuraFileChannel extends FileChannel {
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * {@return whether this thread is inside {@link Thread#interrupt()} of another thread} The JDK
+     * closes an interrupted thread's channel there, on the interrupting thread, before it even
+     * unparks the interrupted one.
+     */
+    private static boolean closingForAnInterrupt() {
+        return StackWalker.getInstance().walk(frames -> frames.anyMatch(f -> f.getMethodName().equals("interrupt")
+                && (f.getClassName().equals("java.lang.Thread") || f.getClassName().equals("java.lang.VirtualThread"))));
     }
 
     @Override
