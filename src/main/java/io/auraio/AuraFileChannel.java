@@ -1084,9 +1084,13 @@ public final class AuraFileChannel extends FileChannel {
         } catch (IOException e) {
             failure = e;
         }
+        // On the interrupting thread (the JDK closes an interrupted thread's channel there) the
+        // close must not wait for the interrupted thread, nor for the others, to leave: the last
+        // to leave closes the descriptor. The cleaner stays registered then (its close would wait);
+        // once the channel is unreachable nobody is inside it and that close returns at once.
+        boolean forInterrupt = closingForAnInterrupt();
         try {
-            if (closingForAnInterrupt()) {
-                // On the interrupting thread: it must not wait for the interrupted one to leave.
+            if (forInterrupt) {
                 IOException e = file.closeWithoutWaiting();
                 if (e != null) {
                     throw e;
@@ -1101,7 +1105,9 @@ public final class AuraFileChannel extends FileChannel {
                 failure.addSuppressed(e);
             }
         }
-        cleanable.clean(); // deregisters; its close of the already closed file does nothing
+        if (!forInterrupt) {
+            cleanable.clean();
+        } // deregisters; its close of the already closed file does nothing
         if (failure != null) {
             throw failure;
         }
