@@ -2,6 +2,7 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
@@ -129,7 +130,8 @@ public final class AuraFile implements AutoCloseable {
         this.directMemoryAlignment = memAlign;
         this.directOffsetAlignment = offsetAlign;
         this.fastPath = !mode.direct();
-        this.writePath = mode.direct() ? WRITE_RING : WRITE_UNDECIDED;
+        // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
+        this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
     }
 
     private AuraFile(JdkFile jdk, Path path, OpenMode mode) {
@@ -764,6 +766,8 @@ public final class AuraFile implements AutoCloseable {
      * page cache (the device is not waited for, except under dirty-page throttling), so it is
      * done as FileChannel does it, with a plain {@code pwrite} on the caller. Where the kernel
      * supports RWF_NOWAIT the write is tried that way first and goes to the ring only on EAGAIN.
+     * Files opened with {@code SYNC} or {@code DSYNC} ({@code O_SYNC} includes {@code O_DSYNC})
+     * always write through the ring: each of their writes waits for the device to flush.
      */
     private long writeNative(long address, long length, long position) {
         int mode = writePath;
