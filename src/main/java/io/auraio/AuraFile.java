@@ -60,7 +60,9 @@ import java.util.concurrent.locks.LockSupport;
  * the descriptor number is never reused under a running request. As with {@code FileChannel},
  * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
- * for file I/O on virtual threads).
+ * for file I/O on virtual threads). That close does not wait for the file's other threads (one may
+ * be in a read the kernel cannot cancel, of a hung FUSE file): their requests are cancelled and
+ * the last of them to leave closes the descriptor.
  *
  * <p><b>JDK mode.</b> A file opened with {@link #open(Path, OpenOption...)} (no engine) in a JVM whose
  * {@linkplain AuraIO#backend() backend} is {@link Backend#JDK} (io_uring cannot be used, or

@@ -154,4 +154,37 @@ class NeverEndingRequestsTest {
             }
         }
     }
+
+    @Test
+    void throughTheProvider300FifoReadersLeaveLocalReadsServed() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Path local = Files.writeString(dir.resolve("local"), "local bytes");
+        var provider = new io.auraio.spi.AuraFileSystemProvider(java.nio.file.FileSystems.getDefault().provider());
+        var fs = provider.getFileSystem(java.net.URI.create("file:///"));
+        Path fifoPath = fs.getPath(fifo.toString());
+        Path localPath = fs.getPath(local.toString());
+        Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> readers = new ArrayList<>();
+        Engine shared = AuraIO.defaultEngine(); // the provider's
+        try (RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) {
+            for (int i = 0; i < 300; i++) {
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        Files.readString(fifoPath); // until every writer has closed
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            TestSupport.awaitCondition("the FIFO readers to be in the rings",
+                    () -> shared.pendingCount() >= 200);
+            assertTimeoutPreemptively(BOUND, () -> {
+                for (int i = 0; i < 6; i++) {
+                    assertThat(Files.readString(localPath)).isEqualTo("local bytes");
+                }
+            }, "a local read through the provider waited behind FIFO reads");
+        } // closing the only writer ends every reader with end of file
+        assertTimeoutPreemptively(BOUND, () -> TestSupport.joinAll(readers));
+        assertThat(failures).isEmpty();
+    }
 }
