@@ -134,32 +134,42 @@ class HazardLivenessTest {
         // Some rounds check at once, some after the hazards have aged past the poller's view of the device.
         Thread.sleep(random.nextInt(120));
 
-        // Good files: every request form completes with the right bytes.
-        List<Thread> good1 = new ArrayList<>();
+        // Good files: every request form completes with the right bytes; the open included, so
+        // everything runs on threads joined within the bound.
         Queue<Throwable> goodFailures = new ConcurrentLinkedQueue<>();
-        try (AuraFile goodFile = AuraFile.open(engine, good, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            for (Op op : Op.values()) {
-                int block = random.nextInt(16);
-                long offset = (long) block * BLOCK;
-                byte[] expected = java.util.Arrays.copyOfRange(content, block * BLOCK, (block + 1) * BLOCK);
-                good1.add(Thread.ofVirtual().start(() -> {
-                    try {
-                        assertThat(op.perform(engine, goodFile, offset, expected)).as("%s, %s", what, op)
-                                .isEqualTo(BLOCK);
+        List<Integer> blocks = new ArrayList<>();
+        for (int i = 0; i < Op.values().length; i++) {
+            blocks.add(random.nextInt(16));
+        }
+        Thread goodRequests = Thread.ofVirtual().start(() -> {
+            try (AuraFile goodFile = AuraFile.open(engine, good, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                List<Thread> forms = new ArrayList<>();
+                for (Op op : Op.values()) {
+                    int block = blocks.get(op.ordinal());
+                    long offset = (long) block * BLOCK;
+                    byte[] expected = java.util.Arrays.copyOfRange(content, block * BLOCK, (block + 1) * BLOCK);
+                    forms.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            assertThat(op.perform(engine, goodFile, offset, expected)).as("%s, %s", what, op)
+                                    .isEqualTo(BLOCK);
+                        } catch (Throwable t) {
+                            goodFailures.add(t);
+                        }
+                    }));
+                }
+                forms.add(Thread.ofVirtual().start(() -> {
+                    try (AuraFile again = AuraFile.open(engine, good, StandardOpenOption.READ)) {
+                        assertThat(again.size()).isEqualTo(content.length);
                     } catch (Throwable t) {
                         goodFailures.add(t);
                     }
                 }));
+                TestSupport.joinAll(forms);
+            } catch (Throwable t) {
+                goodFailures.add(t);
             }
-            good1.add(Thread.ofVirtual().start(() -> {
-                try (AuraFile again = AuraFile.open(engine, good, StandardOpenOption.READ)) {
-                    assertThat(again.size()).isEqualTo(content.length);
-                } catch (Throwable t) {
-                    goodFailures.add(t);
-                }
-            }));
-            Quiescence.joinAll(good1, "good-file requests beside " + what);
-        }
+        });
+        Quiescence.joinAll(List.of(goodRequests), "good-file requests beside " + what);
         assertThat(goodFailures).as(what).isEmpty();
 
         // Wake every caller: interrupts and closes. FIFO reads are cancelled at once.
