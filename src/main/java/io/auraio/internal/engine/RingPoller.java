@@ -55,6 +55,12 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     private static final int STALE_P99_FACTOR = 8;
     private static final long STALE_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /**
+     * The same before the controller has a view of the device (no P99 yet, no target): long
+     * enough that a slow device's first requests are not all taken for hung ones (they would give
+     * the controller no samples). Requests of a device slower than this per request stay uncounted.
+     */
+    private static final long STALE_WITHOUT_VIEW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
 
     /** Thrown when a request that must not park cannot be taken now. */
@@ -614,8 +620,8 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (inKernel == uncountedInKernel) {
             return;
         }
-        long p99 = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
-        long stale = Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * p99);
+        long view = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
+        long stale = view > 0 ? Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * view) : STALE_WITHOUT_VIEW_NANOS;
         for (int i = 0; i < gate.slotCount(); i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL && !s.uncountedInKernel && now - s.submittedNanos > stale) {
@@ -776,7 +782,9 @@ public final class RingPoller implements CompletionQueue.Handler {
         bytesTransferred += bytes;
         opsCompleted++;
         if (s.uncountedInKernel) {
-            // Not a sample of the device: it waited for a writer, a daemon, a server.
+            // Not a sample of the device: a FIFO's read waited for a writer, a request found stale
+            // for a daemon or a server (a hung FUSE read released after a minute would make the
+            // controller's P99 a minute, and with it the age at which the next hang is found).
             s.uncountedInKernel = false;
             uncountedInKernel--;
         } else {
