@@ -49,18 +49,18 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** How often the adaptive controller is ticked. */
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /**
-     * A request in the kernel longer than this many times the controller's P99 latency (and the
-     * floor below) is taken for one that may never finish (a hung FUSE or NFS file, a FIFO without
-     * a writer) and stops counting against the in-flight limit.
+     * A request in the kernel longer than this many times the controller's P99 latency (or its
+     * P99 target), and longer than the floor below, is taken for one that may never finish (a hung
+     * FUSE or NFS file, a FIFO without a writer) and stops counting against the in-flight limit.
      */
     private static final int STALE_P99_FACTOR = 8;
-    private static final long STALE_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /**
-     * The same before the controller has a view of the device (no P99 yet, no target): long
-     * enough that a slow device's first requests are not all taken for hung ones (they would give
-     * the controller no samples). Requests of a device slower than this per request stay uncounted.
+     * The floor: long enough that a live device's requests, delayed by a loaded machine, are not
+     * taken for hung ones (the limit must still hold them: the controller's AIMD depends on it),
+     * and that a slow device's first requests, before the controller has a view, give it samples.
+     * Requests of a device slower than this per request stay uncounted.
      */
-    private static final long STALE_WITHOUT_VIEW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long STALE_FLOOR_NANOS = TimeUnit.SECONDS.toNanos(1);
 
 
     /** Thrown when a request that must not park cannot be taken now. */
@@ -621,7 +621,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         long view = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
-        long stale = view > 0 ? Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * view) : STALE_WITHOUT_VIEW_NANOS;
+        long stale = Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * view);
         for (int i = 0; i < gate.slotCount(); i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL && !s.uncountedInKernel && now - s.submittedNanos > stale) {
