@@ -2,8 +2,8 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
-import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.OpenFlags;
+import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
@@ -72,9 +72,11 @@ import java.util.concurrent.locks.LockSupport;
  * the descriptor number is never reused under a running request. As with {@code FileChannel},
  * interrupting a thread blocked in a read or write cancels its request in the kernel, closes the
  * file and throws {@link ClosedByInterruptException} (which {@code FileChannel} itself cannot do
- * for file I/O on virtual threads). A file dropped without {@link #close()} has its descriptor
- * closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do; close files
- * explicitly all the same, as the garbage collector may take long to find them.
+ * for file I/O on virtual threads). That close does not wait for the file's other threads (one may
+ * be in a read the kernel cannot cancel, of a hung FUSE file): their requests are cancelled and
+ * the last of them to leave closes the descriptor. A file dropped without {@link #close()} has
+ * its descriptor closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do;
+ * close files explicitly all the same, as the garbage collector may take long to find them.
  *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
@@ -124,6 +126,11 @@ public final class AuraFile implements AutoCloseable {
     private volatile boolean interruptible = true;
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
+    /**
+     * Set once a positioned transfer says ESPIPE: a FIFO, pipe or terminal, whose reads may wait
+     * forever and so must not count against the ring's in-flight limit other files need.
+     */
+    private volatile boolean stream;
     private static final int WRITE_UNDECIDED = -1;
     private static final int WRITE_RING = 0;
     private static final Set<String> PAGE_CACHE_FILE_SYSTEMS =
@@ -141,6 +148,8 @@ public final class AuraFile implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
 
     private static final Cleaner CLEANER = Cleaner.create();
+    /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
+    private volatile boolean closeOnLastLeave;
 
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
         this.engine = engine;
@@ -152,7 +161,8 @@ public final class AuraFile implements AutoCloseable {
         this.directMemoryAlignment = memAlign;
         this.directOffsetAlignment = offsetAlign;
         this.fastPath = !mode.direct();
-        this.writePath = mode.direct() ? WRITE_RING : WRITE_UNDECIDED;
+        // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
+        this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
     }
 
@@ -363,6 +373,8 @@ public final class AuraFile implements AutoCloseable {
             Thread t = closer;
             if (t != null) {
                 LockSupport.unpark(t);
+            } else if (closeOnLastLeave) {
+                finishDeferredClose();
             }
         }
     }
@@ -376,9 +388,10 @@ public final class AuraFile implements AutoCloseable {
         leave();
         if (interruptible && Thread.currentThread().isInterrupted()) {
             ClosedByInterruptException e = new ClosedByInterruptException();
-            try {
-                close();
-            } catch (IOException closeFailure) {
+            // Without waiting for the file's other threads: one of them may be in a read that
+            // never finishes (a hung FUSE file), and this thread must still return.
+            IOException closeFailure = closeWithoutWaiting();
+            if (closeFailure != null) {
                 e.addSuppressed(closeFailure);
             }
             throw e;
@@ -885,6 +898,7 @@ public final class AuraFile implements AutoCloseable {
             }
             int errno = (int) -r;
             if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+                stream |= errno == Errno.ESPIPE;
                 fastPath = false; // this file can never take the fast path; stop trying
             } else if (errno != Errno.EAGAIN) {
                 return r;
@@ -902,6 +916,8 @@ public final class AuraFile implements AutoCloseable {
      * page cache (the device is not waited for, except under dirty-page throttling), so it is
      * done as FileChannel does it, with a plain {@code pwrite} on the caller. Where the kernel
      * supports RWF_NOWAIT the write is tried that way first and goes to the ring only on EAGAIN.
+     * Files opened with {@code SYNC} or {@code DSYNC} ({@code O_SYNC} includes {@code O_DSYNC})
+     * always write through the ring: each of their writes waits for the device to flush.
      */
     private long writeNative(long address, long length, long position, MemorySegment hold) {
         int mode = writePath;
@@ -929,6 +945,7 @@ public final class AuraFile implements AutoCloseable {
         }
         if (errno == Errno.ESPIPE || errno == Errno.EINVAL || errno == Errno.EAGAIN) {
             if (errno != Errno.EAGAIN) {
+                stream |= errno == Errno.ESPIPE;
                 writePath = WRITE_RING; // a FIFO, a device: the ring copes with what pwrite cannot
             }
             return submitTransfer(Opcode.WRITE, position, address, length, hold);
@@ -971,8 +988,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
-        return interruptible ? core.select().executeInterruptibly(opcode, 0, fd, position, address, length, opFlags, 0)
-                : core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0);
+        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream);
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
@@ -1050,7 +1066,14 @@ public final class AuraFile implements AutoCloseable {
                 return jdk.size();
             }
             try (Arena arena = Arena.ofConfined()) {
-                return Statx.size(statx(core, fd, Statx.STATX_SIZE, arena));
+                // Through submit, so an interrupt or a close also ends a wait for admission.
+                MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+                long r = submit(Opcode.STATX, statx.address(), arena.allocateFrom("").address(), Statx.STATX_SIZE,
+                        Statx.AT_EMPTY_PATH);
+                if (r < 0) {
+                    throw failure("statx", r);
+                }
+                return Statx.size(statx);
             }
         } finally {
             end();
@@ -1268,6 +1291,52 @@ public final class AuraFile implements AutoCloseable {
             if (r < 0) {
                 throw Failures.io("close", -r);
             }
+        }
+    }
+
+    /**
+     * Closes the file without waiting for the threads still inside an operation, for closes that
+     * must not block: an interrupted thread's own, and a channel's closed by
+     * {@link Thread#interrupt()} on the interrupting thread. Their requests are cancelled (and
+     * their waits for admission ended); the last of them to leave closes the descriptor.
+     *
+     * @return the failure of closing the descriptor when that happened here, else null
+     */
+    IOException closeWithoutWaiting() {
+        if (jdk != null) {
+            try {
+                close(); // the JDK's channel signals its threads itself
+                return null;
+            } catch (IOException e) {
+                return e;
+            }
+        }
+        closeOnLastLeave = true; // before CLOSED: a thread leaving from now on sees it
+        long s = state.getAndUpdate(x -> x | CLOSED);
+        if ((s & CLOSED) != 0) {
+            return null; // closed or closing already
+        }
+        cancelRequestsOnDescriptor();
+        return s == 0 ? finishDeferredClose() : null;
+    }
+
+    /** The deferred close: closes the descriptor unless a {@link #close()} did. {@return its failure, or null} */
+    private IOException finishDeferredClose() {
+        synchronized (closeLock) {
+            if (fdClosed) {
+                return null;
+            }
+            fdClosed = true;
+            core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
+            int r = closeDescriptor(core, fd);
+            cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
+            if (r < 0) {
+                IOException e = Failures.io("close", -r);
+                // A thread leaving an operation has nobody else to tell.
+                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING, "closing " + this, e);
+                return e;
+            }
+            return null;
         }
     }
 

@@ -64,7 +64,9 @@ import java.util.Set;
  * position lock, positional ones proceed in parallel. Closing the channel from another thread
  * cancels its requests in the kernel and their threads get {@link AsynchronousCloseException};
  * interrupting a thread blocked in an operation cancels its request, closes the channel and throws
- * {@link ClosedByInterruptException} with the interrupt status still set. Unlike the JDK's channel
+ * {@link ClosedByInterruptException} with the interrupt status still set; {@link Thread#interrupt()}
+ * itself returns at once, whatever the channel's threads wait for (the last of them to leave
+ * closes the descriptor). Unlike the JDK's channel
  * on a virtual thread, a blocked read or write here really is woken by the interrupt and does not
  * hold its carrier. A channel that becomes unreachable without being closed has its file closed
  * by a {@link Cleaner}, as the JDK's channels do.
@@ -1143,8 +1145,20 @@ public final class AuraFileChannel extends FileChannel {
         } catch (IOException e) {
             failure = e;
         }
+        // On the interrupting thread (the JDK closes an interrupted thread's channel there) the
+        // close must not wait for the interrupted thread, nor for the others, to leave: the last
+        // to leave closes the descriptor. The cleaner stays registered then (its close would wait);
+        // once the channel is unreachable nobody is inside it and that close returns at once.
+        boolean forInterrupt = closingForAnInterrupt();
         try {
-            file.close();
+            if (forInterrupt) {
+                IOException e = file.closeWithoutWaiting();
+                if (e != null) {
+                    throw e;
+                }
+            } else {
+                file.close();
+            }
         } catch (IOException e) {
             if (failure == null) {
                 failure = e;
@@ -1152,10 +1166,22 @@ public final class AuraFileChannel extends FileChannel {
                 failure.addSuppressed(e);
             }
         }
-        cleanable.clean(); // deregisters; its close of the already closed file does nothing
+        if (!forInterrupt) {
+            cleanable.clean();
+        } // deregisters; its close of the already closed file does nothing
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * {@return whether this thread is inside {@link Thread#interrupt()} of another thread} The JDK
+     * closes an interrupted thread's channel there, on the interrupting thread, before it even
+     * unparks the interrupted one.
+     */
+    private static boolean closingForAnInterrupt() {
+        return StackWalker.getInstance().walk(frames -> frames.anyMatch(f -> f.getMethodName().equals("interrupt")
+                && (f.getClassName().equals("java.lang.Thread") || f.getClassName().equals("java.lang.VirtualThread"))));
     }
 
     @Override

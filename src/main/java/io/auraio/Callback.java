@@ -10,6 +10,12 @@ package io.auraio;
  * {@code drain} or {@code close} (those throw {@link IllegalStateException} there). An exception
  * it throws propagates out of the {@code poll}-family call that ran it; later completions stay
  * queued for the next call.
+ *
+ * <p>It may also make blocking calls ({@link AuraFile} reads and writes, {@code size()},
+ * {@code open}, {@code close}): they are served by the pollers as from any other thread and never
+ * wait for callbacks to run, so they complete even while every request slot of the ring is held
+ * by completions still queued behind this callback. They block the thread running callbacks
+ * meanwhile, so the callbacks queued behind it wait that long.
  */
 @FunctionalInterface
 public interface Callback {

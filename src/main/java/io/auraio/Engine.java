@@ -29,7 +29,11 @@ import java.util.concurrent.TimeUnit;
  * BufferRef, long, long, Callback)} and friends, whose callbacks run on the threads that call
  * {@link #poll()}, {@link #await(long)}, {@link #run()} or {@link #drain(long)}), and future
  * ({@link #readAsync} and friends). Blocking requests complete through the pollers whether or not
- * anyone polls.
+ * anyone polls: completed callback requests waiting for a poll never hold up a blocking request,
+ * and a callback may itself make blocking calls (see {@link Callback}). Requests that may never
+ * finish (reads of a FIFO or pipe; requests in the kernel far longer than the ring's latencies
+ * explain, such as reads of a hung FUSE or NFS file) stop counting against the ring's in-flight
+ * limit, so they do not hold up other files' requests.
  *
  * <p>An engine is safe for use by any number of threads. It owns native memory and threads, so
  * close it when done; {@link AuraIO#defaultEngine()} is a shared engine for scripts that is never

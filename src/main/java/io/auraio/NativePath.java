@@ -73,6 +73,11 @@ final class NativePath {
     /** {@return the bytes of {@code path} (a path of the default file system), as the kernel knows them} */
     static byte[] bytes(Path path) {
         String s = path.toString();
+        if (s.isEmpty()) {
+            // The empty path names the current directory, as everywhere in the JDK
+            // (Files.readAllBytes(Path.of("")) says "Is a directory"); the kernel refuses "" with ENOENT.
+            return new byte[] {'.'};
+        }
         if (s.indexOf(REPLACEMENT) < 0) {
             try {
                 ByteBuffer encoded = JNU.newEncoder()

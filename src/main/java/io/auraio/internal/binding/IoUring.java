@@ -21,6 +21,12 @@ public final class IoUring implements AutoCloseable {
     public static final int SETUP_SQPOLL = 1 << 1;
     public static final int SETUP_CQSIZE = 1 << 3;
     public static final int SETUP_CLAMP = 1 << 4;
+    /**
+     * {@code IORING_SETUP_SUBMIT_ALL} (5.18): an SQE the kernel refuses while preparing it (a bad
+     * path, an unknown flag) gets its error CQE and the rest of the batch is still submitted.
+     * Without it the kernel stops the batch at that SQE; {@link #submit} copes either way.
+     */
+    public static final int SETUP_SUBMIT_ALL = 1 << 7;
     public static final int SETUP_COOP_TASKRUN = 1 << 8;
     public static final int SETUP_TASKRUN_FLAG = 1 << 9;
     public static final int SETUP_SINGLE_ISSUER = 1 << 12;
@@ -231,38 +237,83 @@ public final class IoUring implements AutoCloseable {
     }
 
     /**
-     * Publishes filled SQEs and submits them without waiting. Completions are also flushed
-     * ({@code GETEVENTS}), which a {@code DEFER_TASKRUN} ring needs to post them at all.
+     * Publishes filled SQEs and submits every SQE the kernel has not consumed yet, without
+     * waiting. Completions are also flushed ({@code GETEVENTS}), which a {@code DEFER_TASKRUN}
+     * ring needs to post them at all.
      *
-     * @return the number of SQEs submitted, or a negated errno
+     * <p>Without {@link #SETUP_SUBMIT_ALL} the kernel stops a batch at the first SQE it refuses
+     * while preparing it (an OPENAT whose path is empty or longer than PATH_MAX, an unknown
+     * flag...): that SQE is consumed and completes with its error, the ones after it stay in the
+     * ring. So {@code to_submit} is always everything between the kernel's head and our tail (never
+     * only what this call published, or the SQEs left behind would never be submitted), and the
+     * call is repeated while the kernel consumes some but not all of them.
+     *
+     * @return the number of SQEs submitted, or a negated errno when the kernel took none
      */
     public int submit() {
-        int toSubmit = sq.publish();
+        sq.publish();
         boolean sqpoll = (setupFlags & SETUP_SQPOLL) != 0;
         if (sqpoll) {
+            // The SQPOLL thread takes everything up to the tail itself; it only needs waking.
+            int toSubmit = sq.unconsumed();
             if (!sq.needsWakeup()) {
                 return toSubmit;
             }
             return UringBinding.enter(captureState, fd, toSubmit, 0, ENTER_SQ_WAKEUP, MemorySegment.NULL, 0);
         }
-        if (toSubmit == 0 && (setupFlags & SETUP_DEFER_TASKRUN) == 0) {
+        if (sq.unconsumed() == 0 && (setupFlags & SETUP_DEFER_TASKRUN) == 0) {
             return 0;
         }
-        return UringBinding.enter(captureState, fd, toSubmit, 0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
+        return enterUntilConsumed(0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
     }
 
     /**
-     * Publishes filled SQEs, submits them and blocks until at least one completion is posted or
-     * {@code timeoutNanos} passes ({@code <= 0}: no timeout). Returns normally on timeout.
+     * Submits the unconsumed SQEs, entering again while the kernel consumed some but stopped
+     * short of the tail (a refused SQE ends a batch). Stops at an error, at a call that consumed
+     * nothing, or once the kernel has taken every SQE.
+     *
+     * @return the SQEs consumed over all calls, or the negated errno of the first call that failed
+     *         before any was consumed
+     */
+    private int enterUntilConsumed(int minComplete, int flags, MemorySegment arg, long argSize) {
+        int total = 0;
+        // At most one refused SQE per call, so entries + 1 calls consume any ring; the bound
+        // only guards against a kernel that reports progress it did not make.
+        for (int calls = 0; calls <= sq.entries(); calls++) {
+            int toSubmit = sq.unconsumed();
+            int r = UringBinding.enter(captureState, fd, toSubmit, minComplete, flags, arg, argSize);
+            if (r < 0) {
+                return total > 0 ? total : r;
+            }
+            total += r;
+            if (r == 0 || r >= toSubmit || sq.unconsumed() == 0) {
+                return total;
+            }
+            // The kernel stopped at a refused SQE; the rest must go in now, not wait (forever, when
+            // the eventfd wake-up read is among them) for the next submit.
+            minComplete = 0;
+        }
+        return total;
+    }
+
+    /**
+     * Publishes filled SQEs, submits every unconsumed one (as {@link #submit}) and blocks until at
+     * least one completion is posted or {@code timeoutNanos} passes ({@code <= 0}: no timeout).
+     * Returns normally on timeout. When the kernel refuses an SQE of the batch, it returns without
+     * waiting: the refused SQE's error completion is there to be reaped.
      *
      * @param timeoutNanos how long to wait at most, or 0 for no limit
      * @return the number of SQEs submitted, or a negated errno (EINTR, ETIME are normal)
      */
     public int submitAndWait(long timeoutNanos) {
-        int toSubmit = sq.publish();
+        sq.publish();
         int flags = ENTER_GETEVENTS;
-        if ((setupFlags & SETUP_SQPOLL) != 0 && sq.needsWakeup()) {
-            flags |= ENTER_SQ_WAKEUP;
+        if ((setupFlags & SETUP_SQPOLL) != 0) {
+            if (sq.needsWakeup()) {
+                flags |= ENTER_SQ_WAKEUP;
+            }
+            // SQPOLL: the kernel thread submits; to_submit is ignored apart from the wake-up.
+            return UringBinding.enter(captureState, fd, sq.unconsumed(), 1, flags, MemorySegment.NULL, 0);
         }
         if (timeoutNanos > 0 && (features & FEAT_EXT_ARG) != 0) {
             timespec.set(JAVA_LONG, TIMESPEC_SEC, timeoutNanos / 1_000_000_000L);
@@ -270,9 +321,9 @@ public final class IoUring implements AutoCloseable {
             eventsArg.set(JAVA_LONG, 0, 0L);
             eventsArg.set(JAVA_INT, ARG_SIGMASK_SZ, KERNEL_SIGSET_BYTES);
             eventsArg.set(JAVA_LONG, ARG_TS, timespec.address());
-            return UringBinding.enter(captureState, fd, toSubmit, 1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
+            return enterUntilConsumed(1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
         }
-        return UringBinding.enter(captureState, fd, toSubmit, 1, flags, MemorySegment.NULL, 0);
+        return enterUntilConsumed(1, flags, MemorySegment.NULL, 0);
     }
 
     /**

@@ -5,20 +5,45 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Hands out a ring's request slots, at most {@code limit} at a time. A thread that finds the ring
- * at its limit parks in FIFO order until a slot is handed to it; nothing spins and nobody is told
+ * Hands out a ring's request slots. Requests that count against the in-flight {@code limit}
+ * ("metered") are admitted while fewer than {@code limit} are in flight; a thread that finds the
+ * ring at its limit parks in FIFO order until it is admitted; nothing spins and nobody is told
  * EAGAIN. Closing fails every waiter and every later acquire.
+ *
+ * <p>Slots and admission are two separate things (issue 11). A slot is only the bookkeeping of one
+ * request; a blocking request never waits for one: when every preallocated slot is held (by
+ * callback completions nobody has polled yet, or by requests that may never finish) the gate makes
+ * another. What a blocking request may wait for is admission, and only requests that are really
+ * in flight on the device count against it: not callback requests that have completed and wait for
+ * their callback, and not exempt requests, which may wait forever (reads of a FIFO or a pipe, known
+ * when submitted; or requests the poller found older than the controller's view of the device, a
+ * hung FUSE or NFS file). A parked waiter wakes on close, when {@link #cancelWaiters} names its
+ * descriptor (its file is closing), and, if it asked to be interruptible, on an interrupt.
  */
 final class AdmissionGate {
+    /** Returned by {@link #acquire(int, boolean, boolean)} when the wait was given up: interrupt or file close. */
+    static final Slot CANCELLED = new Slot(-1, null);
+    /** {@code user_data} carries the slot index in 31 bits; far more than any ring needs. */
+    private static final int MAX_SLOTS = 1 << 20;
+
     private static final class Waiter {
         final Thread thread = Thread.currentThread();
+        final int fd;
         Slot granted;
         boolean refused;
+        boolean cancelled;
+
+        Waiter(int fd) {
+            this.fd = fd;
+        }
     }
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final Slot[] slots;
-    private final int[] free;
+    private final RingPoller ring;
+    private final int capacity;
+    /** Every slot made so far; grows (under the lock) and is read without it by the poller. */
+    private volatile Slot[] slots;
+    private int[] free;
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int freeCount;
     /**
@@ -28,12 +53,18 @@ final class AdmissionGate {
      * which must complete whether or not anyone polls.
      */
     private int completedHeld;
+    /** Slots of exempt requests (may wait forever): not counted against the limit. */
+    private int exempt;
+    /** Slots held by callback and future requests, which may take at most {@link #capacity}. */
+    private int asyncInUse;
     /** Written under the lock, read without it by ring selection and stats. */
     private volatile int inUse;
     private volatile int limit;
     private boolean closed;
 
     AdmissionGate(RingPoller ring, int capacity, int limit) {
+        this.ring = ring;
+        this.capacity = capacity;
         this.slots = new Slot[capacity];
         this.free = new int[capacity];
         for (int i = 0; i < capacity; i++) {
@@ -48,25 +79,55 @@ final class AdmissionGate {
         return slots[index];
     }
 
+    /** {@return the preallocated slots: the queue depth} */
     int capacity() {
+        return capacity;
+    }
+
+    /** {@return every slot made so far, preallocated or grown; the poller scans this many} */
+    int slotCount() {
         return slots.length;
     }
 
     /**
-     * Takes a slot, parking (uninterruptibly: the interrupt status is kept for the caller) while
-     * the ring is at its limit. {@return the slot, or null once the gate is closed}
+     * Takes a slot for a metered request, parking uninterruptibly (the interrupt status is kept)
+     * while the ring is at its limit. {@return the slot, or null once the gate is closed}
      */
     Slot acquire() {
+        Slot s = acquire(-1, false, false);
+        return s == CANCELLED ? null : s;
+    }
+
+    /**
+     * Takes a slot for a blocking request on {@code fd}. An {@code exempt} request (one that may
+     * wait forever) is admitted at once; a metered one parks while the ring is at its limit.
+     *
+     * @param fd            the request's descriptor, for {@link #cancelWaiters}; -1 or less: none
+     * @param exempt        whether the request may wait forever and so does not count
+     * @param interruptible whether an interrupt of the parked thread gives up the wait (its status
+     *                      stays set); otherwise the wait goes on and the status is kept
+     * @return the slot; null once the gate is closed; {@link #CANCELLED} when the wait was given up
+     */
+    Slot acquire(int fd, boolean exempt, boolean interruptible) {
         Waiter w;
         lock.lock();
         try {
             if (closed) {
                 return null;
             }
-            if (waiters.isEmpty() && inUse - completedHeld < limit && freeCount > 0) {
+            if (exempt) {
+                Slot s = take();
+                s.exempt = true;
+                this.exempt++;
+                return s;
+            }
+            if (waiters.isEmpty() && metered() < limit) {
                 return take();
             }
-            w = new Waiter();
+            if (interruptible && Thread.currentThread().isInterrupted()) {
+                return CANCELLED;
+            }
+            w = new Waiter(fd);
             waiters.addLast(w);
         } finally {
             lock.unlock();
@@ -75,8 +136,19 @@ final class AdmissionGate {
         while (true) {
             lock.lock();
             try {
-                if (w.granted != null || w.refused) {
+                if (w.granted != null) {
                     break;
+                }
+                if (w.refused) {
+                    return null;
+                }
+                if (w.cancelled) {
+                    return CANCELLED;
+                }
+                if (interrupted && interruptible) {
+                    waiters.remove(w);
+                    Thread.currentThread().interrupt();
+                    return CANCELLED;
                 }
             } finally {
                 lock.unlock();
@@ -93,12 +165,19 @@ final class AdmissionGate {
     /**
      * Takes a slot for a request whose submitter must not park (callbacks, futures): any free
      * slot, whatever the in-flight limit (the poller holds such requests back until the ring is
-     * under its limit). {@return the slot, or null when every slot is taken or the gate is closed}
+     * under its limit), but no more than the queue depth of them at once.
+     * {@return the slot, or null when the queue depth is taken or the gate is closed}
      */
     Slot tryAcquire() {
         lock.lock();
         try {
-            return closed || freeCount == 0 ? null : take();
+            if (closed || asyncInUse >= capacity) {
+                return null;
+            }
+            Slot s = take();
+            s.async = true;
+            asyncInUse++;
+            return s;
         } finally {
             lock.unlock();
         }
@@ -113,11 +192,37 @@ final class AdmissionGate {
         }
     }
 
+    /** Slots that count against the limit: in use, less completed callbacks and exempt requests. */
+    private int metered() {
+        return inUse - completedHeld - exempt;
+    }
+
     private Slot take() {
+        if (freeCount == 0) {
+            grow();
+        }
         inUse++;
         Slot s = slots[free[--freeCount]];
         s.state = Slot.QUEUED;
         return s;
+    }
+
+    /** Makes more slots: every one is held, by requests that do not count or wait for a poll. */
+    private void grow() {
+        Slot[] old = slots;
+        int n = old.length;
+        if (n >= MAX_SLOTS) {
+            throw new IllegalStateException("more than " + MAX_SLOTS + " requests at once on one ring");
+        }
+        int grown = Math.min(MAX_SLOTS, Math.max(16, n * 2));
+        Slot[] bigger = java.util.Arrays.copyOf(old, grown);
+        int[] biggerFree = java.util.Arrays.copyOf(free, grown);
+        for (int i = grown - 1; i >= n; i--) {
+            bigger[i] = new Slot(i, ring);
+            biggerFree[freeCount++] = i;
+        }
+        free = biggerFree;
+        slots = bigger; // volatile: the poller sees a slot before any user_data can name it
     }
 
     /**
@@ -127,9 +232,28 @@ final class AdmissionGate {
     void completed(Slot slot) {
         lock.lock();
         try {
-            slot.completedHeld = true;
-            completedHeld++;
+            if (!slot.exempt) {
+                slot.completedHeld = true;
+                completedHeld++;
+            }
             grantWaiters();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The poller found {@code slot}'s request older than the device's latencies explain (a hung
+     * file): from now on it does not count against the limit. Idempotent.
+     */
+    void exempt(Slot slot) {
+        lock.lock();
+        try {
+            if (!slot.exempt && !slot.completedHeld && slot.state != Slot.FREE) {
+                slot.exempt = true;
+                exempt++;
+                grantWaiters();
+            }
         } finally {
             lock.unlock();
         }
@@ -141,6 +265,14 @@ final class AdmissionGate {
             if (slot.completedHeld) {
                 slot.completedHeld = false;
                 completedHeld--;
+            }
+            if (slot.exempt) {
+                slot.exempt = false;
+                exempt--;
+            }
+            if (slot.async) {
+                slot.async = false;
+                asyncInUse--;
             }
             slot.generation = (slot.generation + 1) & 0x7FFF_FFFF;
             slot.waiter = null;
@@ -154,17 +286,40 @@ final class AdmissionGate {
     }
 
     private void grantWaiters() {
-        while (!waiters.isEmpty() && inUse - completedHeld < limit && freeCount > 0) {
+        while (!waiters.isEmpty() && metered() < limit) {
             Waiter w = waiters.pollFirst();
             w.granted = take();
             LockSupport.unpark(w.thread);
         }
     }
 
+    /**
+     * Wakes the threads parked for admission with a request on {@code fd}: its file is closing.
+     * They get {@link #CANCELLED}.
+     */
+    void cancelWaiters(int fd) {
+        if (fd < 0) {
+            return;
+        }
+        lock.lock();
+        try {
+            for (java.util.Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+                Waiter w = it.next();
+                if (w.fd == fd) {
+                    it.remove();
+                    w.cancelled = true;
+                    LockSupport.unpark(w.thread);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     void setLimit(int newLimit) {
         lock.lock();
         try {
-            limit = Math.max(1, Math.min(newLimit, slots.length));
+            limit = Math.max(1, Math.min(newLimit, capacity));
             grantWaiters();
         } finally {
             lock.unlock();
@@ -178,6 +333,16 @@ final class AdmissionGate {
     /** {@return slots handed out and not yet released: requests queued, in the kernel or completing} */
     int inUse() {
         return inUse;
+    }
+
+    /** {@return requests that count against the limit now} Approximate without the lock. */
+    int meteredInUse() {
+        lock.lock();
+        try {
+            return metered();
+        } finally {
+            lock.unlock();
+        }
     }
 
     int waiting() {

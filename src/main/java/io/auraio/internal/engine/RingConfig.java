@@ -11,6 +11,14 @@ package io.auraio.internal.engine;
  * @param sqpoll          whether to ask for a kernel submission-polling thread
  * @param sqpollIdleMs    idle time before that thread sleeps
  * @param daemon          whether the poller thread is a daemon thread
+ * @param submitAll       whether to ask for {@code IORING_SETUP_SUBMIT_ALL} where the kernel has it
+ *                        (always, but for tests of the submit path that older kernels take)
  */
 public record RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
-                         boolean sqpoll, int sqpollIdleMs, boolean daemon) {}
+                         boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll) {
+    /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}. */
+    public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
+                      boolean sqpoll, int sqpollIdleMs, boolean daemon) {
+        this(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs, daemon, true);
+    }
+}

@@ -48,6 +48,19 @@ public final class RingPoller implements CompletionQueue.Handler {
     private static final int RESERVED_SQES = 2;
     /** How often the adaptive controller is ticked. */
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * A request in the kernel longer than this many times the controller's P99 latency (or its
+     * P99 target), and longer than the floor below, is taken for one that may never finish (a hung
+     * FUSE or NFS file, a FIFO without a writer) and stops counting against the in-flight limit.
+     */
+    private static final int STALE_P99_FACTOR = 8;
+    /**
+     * The floor: long enough that a live device's requests, delayed by a loaded machine, are not
+     * taken for hung ones (the limit must still hold them: the controller's AIMD depends on it),
+     * and that a slow device's first requests, before the controller has a view, give it samples.
+     * Requests of a device slower than this per request stay uncounted.
+     */
+    private static final long STALE_FLOOR_NANOS = TimeUnit.SECONDS.toNanos(1);
 
 
     /** Thrown when a request that must not park cannot be taken now. */
@@ -113,6 +126,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private MemorySegment wakeBuffer;
     private boolean wakeArmed;
     private int inKernel;
+    /** Of {@link #inKernel}: exempt requests, which do not count against the limit. */
+    private int uncountedInKernel;
     /** Requests taken from the stack but not yet in an SQE: the SQ was full or the limit reached. */
     private Slot heldHead;
     private Slot heldTail;
@@ -178,15 +193,25 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private int[] setupFlagCandidates() {
-        if (config.sqpoll()) {
-            return new int[] {IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER, IoUring.SETUP_SQPOLL};
+        int[] base = config.sqpoll()
+                ? new int[] {IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER, IoUring.SETUP_SQPOLL}
+                : new int[] {
+                    IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN,
+                    IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
+                    IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
+                    0
+                };
+        if (!config.submitAll()) {
+            return base;
         }
-        return new int[] {
-            IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN,
-            IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
-            IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
-            0
-        };
+        // Each with SUBMIT_ALL first (5.18+): a refused SQE then never holds up the ones behind it.
+        // IoUring.submit copes without it, on older kernels.
+        int[] candidates = new int[2 * base.length];
+        for (int i = 0; i < base.length; i++) {
+            candidates[2 * i] = base[i] | IoUring.SETUP_SUBMIT_ALL;
+            candidates[2 * i + 1] = base[i];
+        }
+        return candidates;
     }
 
     // ---- submitter side -------------------------------------------------------------------
@@ -200,7 +225,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex) {
-        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false);
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false, false);
     }
 
     /**
@@ -213,14 +238,29 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long executeInterruptibly(int opcode, int sqeFlags, int fd, long offset, long address, int length,
                                      int opFlags, int bufIndex) {
-        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, true);
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, true, false);
     }
 
-    private long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
-                         int bufIndex, boolean cancelOnInterrupt) {
-        Slot slot = gate.acquire();
+    /**
+     * Runs one blocking request, as {@link #execute(int, int, int, long, long, int, int, int)} or,
+     * with {@code cancelOnInterrupt}, as {@link #executeInterruptibly}. {@code mayWaitForever}
+     * says the request may never complete (a read of a FIFO, a pipe, a terminal): it then does not
+     * count against the ring's in-flight limit, which other files' requests need.
+     *
+     * <p>While the ring is at its limit the caller parks for admission. That wait ends with
+     * {@code -ECANCELED} when the file's descriptor is closed ({@link #cancelFd}) and, with
+     * {@code cancelOnInterrupt}, when the thread is interrupted (its status stays set).
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                        int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever) {
+        Slot slot = gate.acquire(fd, mayWaitForever, cancelOnInterrupt);
         if (slot == null) {
             return -Errno.ESHUTDOWN;
+        }
+        if (slot == AdmissionGate.CANCELLED) {
+            return -Errno.ECANCELED;
         }
         try {
             if (closing) {
@@ -347,6 +387,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * effort: a request the kernel is already running may still finish normally.
      */
     public void cancelFd(int fd) {
+        gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
         callOnRing(u -> {
             // Only slots the poller owns are looked at: held-back requests and requests in the
             // kernel. A slot another thread is still preparing may hold a stale fd. Requests
@@ -359,7 +400,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 }
             }
             SubmissionQueue sq = u.submissionQueue();
-            for (int i = 0; i < gate.capacity(); i++) {
+            for (int i = 0; i < gate.slotCount(); i++) {
                 Slot s = gate.slot(i);
                 if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
                     if (sq.freeEntries() <= RESERVED_SQES) {
@@ -488,7 +529,8 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
                 continue;
             }
-            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES && inKernel < controller.inFlightLimit())
+            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES
+                    && (heldHead.exempt || inKernel - uncountedInKernel < controller.inFlightLimit()))
                     || !submissions.isEmpty() || cq.hasCompletions()) {
                 submitNow();
                 continue;
@@ -560,17 +602,39 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastTick = now;
-        controller.observePending(gate.inUse(), gate.waiting());
+        controller.observePending(gate.meteredInUse(), gate.waiting());
         controller.tick();
         int limit = controller.inFlightLimit();
         if (limit != gate.limit()) {
             gate.setLimit(limit);
         }
+        exemptStaleRequests(now);
+    }
+
+    /**
+     * Requests in the kernel for much longer than the device's latencies explain (a hung FUSE or
+     * NFS file, a FIFO nobody writes) stop counting against the in-flight limit, so that they
+     * cannot hold up every other file's requests on this ring. They stay in the kernel, cancellable.
+     */
+    private void exemptStaleRequests(long now) {
+        if (inKernel == uncountedInKernel) {
+            return;
+        }
+        long view = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
+        long stale = Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * view);
+        for (int i = 0; i < gate.slotCount(); i++) {
+            Slot s = gate.slot(i);
+            if (s.state == Slot.IN_KERNEL && !s.uncountedInKernel && now - s.submittedNanos > stale) {
+                s.uncountedInKernel = true;
+                uncountedInKernel++;
+                gate.exempt(s);
+            }
+        }
     }
 
     /** While closing: whether every handed-out slot has reached its end (none queued or in the kernel). */
     private boolean noSlotOutstanding() {
-        for (int i = 0; i < gate.capacity(); i++) {
+        for (int i = 0; i < gate.slotCount(); i++) {
             int s = gate.slot(i).state;
             if (s == Slot.QUEUED || s == Slot.IN_KERNEL) {
                 return false;
@@ -623,13 +687,18 @@ public final class RingPoller implements CompletionQueue.Handler {
                 finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
                 continue;
             }
-            if (sq.freeEntries() <= RESERVED_SQES || inKernel >= limit) {
+            // Exempt requests (they may never finish) do not count against the limit, nor wait for it.
+            if (sq.freeEntries() <= RESERVED_SQES || (!s.exempt && inKernel - uncountedInKernel >= limit)) {
                 break;
             }
             popHeld();
             s.submittedNanos = System.nanoTime();
             s.state = Slot.IN_KERNEL;
             inKernel++;
+            s.uncountedInKernel = s.exempt;
+            if (s.exempt) {
+                uncountedInKernel++;
+            }
             sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
             sqesSinceSubmit++;
         }
@@ -667,7 +736,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastCancelRound = now;
-        for (int i = 0; i < gate.capacity() && sq.freeEntries() > 1; i++) {
+        for (int i = 0; i < gate.slotCount() && sq.freeEntries() > 1; i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL) {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
@@ -712,8 +781,15 @@ public final class RingPoller implements CompletionQueue.Handler {
         long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
         bytesTransferred += bytes;
         opsCompleted++;
-        long latency = reapNanos - s.submittedNanos;
-        controller.recordCompletion(latency, bytes);
+        if (s.uncountedInKernel) {
+            // Not a sample of the device: a FIFO's read waited for a writer, a request found stale
+            // for a daemon or a server (a hung FUSE read released after a minute would make the
+            // controller's P99 a minute, and with it the age at which the next hang is found).
+            s.uncountedInKernel = false;
+            uncountedInKernel--;
+        } else {
+            controller.recordCompletion(reapNanos - s.submittedNanos, bytes);
+        }
         if (closing && (result == -Errno.ECANCELED || result == -Errno.EINTR)) {
             // Cancelled by the shutdown (cancelInFlight): the same outcome as a request that was
             // still queued when it began, so every caller close() wakes sees isShutdown().

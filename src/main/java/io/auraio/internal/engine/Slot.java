@@ -48,6 +48,13 @@ final class Slot {
     boolean usesFixedFile;
     /** Set under the gate's lock while a completed callback request waits for its callback. */
     boolean completedHeld;
+    /** Set under the gate's lock while the request does not count against the limit (may wait forever). */
+    boolean exempt;
+    /** Set under the gate's lock for a callback or future request (at most the queue depth at once). */
+    boolean async;
+
+    /** Poller only: the request is in the kernel and does not count against the limit there. */
+    boolean uncountedInKernel;
 
     /** The thread parked on a BLOCKING request. */
     Thread waiter;

@@ -177,4 +177,99 @@ class AdmissionGateTest {
         assertThat(gate.inUse()).isZero();
         assertThat(gate.acquire()).as("still closed after the release").isNull();
     }
+
+    // ---- issue 11: admission is interruptible and closable; slots never run out for blocking requests
+
+    @Test
+    void anInterruptibleWaiterGivesUpOnAnInterruptAndKeepsTheStatus() throws Exception {
+        AdmissionGate gate = new AdmissionGate(null, 4, 1);
+        Slot held = gate.acquire();
+        AtomicReferenceArray<Object> result = new AtomicReferenceArray<>(2);
+        Thread waiter = Thread.ofVirtual().start(() -> {
+            result.set(0, gate.acquire(7, false, true));
+            result.set(1, Thread.currentThread().isInterrupted());
+        });
+        awaitCondition("the waiter is parked", () -> gate.waiting() == 1);
+        waiter.interrupt();
+        joinAll(List.of(waiter));
+        assertThat(result.get(0)).isSameAs(AdmissionGate.CANCELLED);
+        assertThat(result.get(1)).isEqualTo(true);
+        assertThat(gate.waiting()).isZero();
+        gate.release(held);
+        assertThat(gate.inUse()).as("the cancelled waiter took nothing").isZero();
+    }
+
+    @Test
+    void cancellingADescriptorWakesOnlyItsWaiters() throws Exception {
+        AdmissionGate gate = new AdmissionGate(null, 4, 1);
+        Slot held = gate.acquire();
+        AtomicReferenceArray<Slot> results = new AtomicReferenceArray<>(2);
+        Thread onFive = Thread.ofVirtual().start(() -> results.set(0, gate.acquire(5, false, false)));
+        awaitCondition("the first waiter is parked", () -> gate.waiting() == 1);
+        Thread onSix = Thread.ofVirtual().start(() -> results.set(1, gate.acquire(6, false, false)));
+        awaitCondition("both waiters are parked", () -> gate.waiting() == 2);
+        gate.cancelWaiters(5);
+        joinAll(List.of(onFive));
+        assertThat(results.get(0)).isSameAs(AdmissionGate.CANCELLED);
+        assertThat(gate.waiting()).isEqualTo(1);
+        gate.release(held);
+        joinAll(List.of(onSix));
+        assertThat(results.get(1)).isNotNull().isNotSameAs(AdmissionGate.CANCELLED);
+        gate.release(results.get(1));
+        assertThat(gate.inUse()).isZero();
+    }
+
+    @Test
+    void exemptRequestsNeitherWaitNorCountAndBlockingRequestsNeverRunOutOfSlots() {
+        AdmissionGate gate = new AdmissionGate(null, 4, 2);
+        List<Slot> exempt = new ArrayList<>();
+        for (int i = 0; i < 10; i++) { // more than the capacity: FIFO reads that never finish
+            exempt.add(gate.acquire(3, true, true));
+        }
+        assertThat(exempt).doesNotContainNull().doesNotHaveDuplicates();
+        assertThat(gate.slotCount()).isGreaterThanOrEqualTo(10);
+        Slot a = gate.acquire(4, false, false);
+        Slot b = gate.acquire(4, false, false);
+        assertThat(List.of(a, b)).doesNotContainNull().doesNotContain(AdmissionGate.CANCELLED);
+        assertThat(gate.meteredInUse()).isEqualTo(2);
+        exempt.forEach(gate::release);
+        gate.release(a);
+        gate.release(b);
+        assertThat(gate.inUse()).isZero();
+        assertThat(gate.meteredInUse()).isZero();
+    }
+
+    @Test
+    void completedCallbacksHoldingEverySlotDoNotStopABlockingRequest() {
+        AdmissionGate gate = new AdmissionGate(null, 4, 4);
+        List<Slot> callbacks = new ArrayList<>();
+        Slot s;
+        while ((s = gate.tryAcquire()) != null) {
+            callbacks.add(s);
+            gate.completed(s); // completed, not yet polled
+        }
+        assertThat(callbacks).hasSize(4);
+        Slot blocking = gate.acquire();
+        assertThat(blocking).as("a fifth slot for a blocking request").isNotNull();
+        assertThat(gate.tryAcquire()).as("callbacks stay bounded by the queue depth").isNull();
+        gate.release(blocking);
+        callbacks.forEach(gate::release);
+        assertThat(gate.inUse()).isZero();
+    }
+
+    @Test
+    void aRequestFoundStaleStopsCountingAndAdmitsAWaiter() throws Exception {
+        AdmissionGate gate = new AdmissionGate(null, 4, 1);
+        Slot hung = gate.acquire();
+        AtomicReferenceArray<Slot> result = new AtomicReferenceArray<>(1);
+        Thread waiter = Thread.ofVirtual().start(() -> result.set(0, gate.acquire()));
+        awaitCondition("the waiter is parked", () -> gate.waiting() == 1);
+        gate.exempt(hung);
+        joinAll(List.of(waiter));
+        assertThat(result.get(0)).isNotNull();
+        gate.release(result.get(0));
+        gate.release(hung);
+        assertThat(gate.inUse()).isZero();
+        assertThat(gate.meteredInUse()).isZero();
+    }
 }

@@ -1,0 +1,253 @@
+package io.auraio.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.AuraFile;
+import io.auraio.AuraFileChannel;
+import io.auraio.BufferRef;
+import io.auraio.Engine;
+import io.auraio.Options;
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * No input can stop a ring (issue 11), randomized: each round starts a random mix of hazards on
+ * one small ring (16 slots, in-flight limit 4) in every request form: reads of a FIFO nobody
+ * writes and of a hung FUSE file (blocking through {@link AuraFile} and {@link AuraFileChannel},
+ * callback, future), opens of paths the kernel refuses (PATH_MAX, missing, a directory for
+ * writing), requests on a descriptor that is not open. Then every request form of {@link Op} and
+ * an open, {@code size()} and close on a good file must complete with the right bytes; then every
+ * blocking hazard is interrupted and the hazard files closed, and every caller must wake: those on
+ * the FIFO at once, those the FUSE daemon holds (the kernel cannot cancel them) once it lets go.
+ * Repeat a failing round with {@code -Dauraio.hazard.seed=SEED}.
+ */
+@ExtendWith(IoUringAvailable.class)
+class HazardLivenessTest {
+    private static final int ROUNDS = 12;
+    private static final int BLOCK = 4096;
+    private static final int UNUSED_FD = 1_000_000;
+
+    enum Hazard {
+        FIFO_FILE, FIFO_CHANNEL, FIFO_CALLBACK, FIFO_FUTURE,
+        HUNG_FILE, HUNG_CHANNEL, HUNG_CALLBACK, HUNG_FUTURE,
+        OPEN_TOO_LONG, OPEN_MISSING, OPEN_DIRECTORY_FOR_WRITE, BAD_FD_CALLBACK, BAD_FD_FUTURE
+    }
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void goodFilesKeepBeingServedAndEveryCallerWakesWhateverTheHazards() throws Exception {
+        long seed = Quiescence.seed("auraio.hazard.seed");
+        Random random = new Random(seed);
+        String context = "seed " + seed;
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        byte[] content = TestSupport.randomBytes(16 * BLOCK, seed);
+        Path good = Files.write(dir.resolve("good"), content);
+        Path tooLong = dir.resolve("d".repeat(250) + "/" + "e".repeat(4000));
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("hazards");
+             RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) { // a writer that never writes
+            Files.write(fs.backing().resolve("hung"), new byte[16 * BLOCK]);
+            Path hung = fs.path("hung");
+            Engine engine = Engine.create(Options.builder().ringCount(1).queueDepth(16).initialInFlight(4)
+                    .minInFlight(1).disableAdaptive(true).build());
+            try (EventLoopThread _ = new EventLoopThread(engine);
+                 Arena arena = Arena.ofShared()) {
+                for (int round = 0; round < ROUNDS; round++) {
+                    fs.hangReads(hung);
+                    round(engine, random, fifo, hung, good, content, tooLong, fs, arena, context + ", round " + round);
+                    Quiescence.assertQuiescent(engine);
+                }
+            } finally {
+                fs.release();
+                engine.close();
+            }
+        }
+    }
+
+    private static void round(Engine engine, Random random, Path fifo, Path hung, Path good, byte[] content,
+                              Path tooLong, FaultFs fs, Arena arena, String context) throws Exception {
+        AuraFile fifoFile = AuraFile.open(engine, fifo, StandardOpenOption.READ);
+        AuraFileChannel fifoChannel = AuraFileChannel.open(engine, fifo, Set.of(StandardOpenOption.READ));
+        AuraFile hungFile = AuraFile.open(engine, hung, StandardOpenOption.READ);
+        AuraFileChannel hungChannel = AuraFileChannel.open(engine, hung, Set.of(StandardOpenOption.READ));
+        List<Thread> fifoCallers = new ArrayList<>();
+        List<Thread> otherCallers = new ArrayList<>();
+        List<CompletableFuture<Long>> fifoAsync = new ArrayList<>();
+        List<CompletableFuture<Long>> otherAsync = new ArrayList<>();
+        Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+        int hazards = 1 + random.nextInt(12);
+        List<Hazard> started = new ArrayList<>();
+        for (int h = 0; h < hazards; h++) {
+            Hazard hazard = Hazard.values()[random.nextInt(Hazard.values().length)];
+            started.add(hazard);
+            long position = (long) random.nextInt(16) * BLOCK;
+            MemorySegment segment = arena.allocate(BLOCK);
+            switch (hazard) {
+                case FIFO_FILE -> fifoCallers.add(caller(unexpected, () -> fifoFile.read(ByteBuffer.allocate(16), 0)));
+                case FIFO_CHANNEL -> fifoCallers.add(caller(unexpected, () -> fifoChannel.read(ByteBuffer.allocate(16))));
+                case FIFO_CALLBACK -> fifoAsync.add(callback(engine, fifoFile.fd(), segment, 0));
+                case FIFO_FUTURE -> fifoAsync.add(engine.readAsync(fifoFile.fd(), BufferRef.of(segment), 16, 0));
+                case HUNG_FILE -> otherCallers.add(caller(unexpected, () -> hungFile.read(segment, position)));
+                case HUNG_CHANNEL -> otherCallers.add(caller(unexpected,
+                        () -> hungChannel.read(ByteBuffer.allocate(BLOCK), position)));
+                case HUNG_CALLBACK -> otherAsync.add(callback(engine, hungFile.fd(), segment, position));
+                case HUNG_FUTURE -> otherAsync.add(engine.readAsync(hungFile.fd(), BufferRef.of(segment), BLOCK,
+                        position));
+                case OPEN_TOO_LONG -> otherCallers.add(caller(unexpected, () -> mustFail(FileSystemException.class,
+                        () -> AuraFile.open(engine, tooLong, StandardOpenOption.READ))));
+                case OPEN_MISSING -> otherCallers.add(caller(unexpected, () -> mustFail(FileSystemException.class,
+                        () -> AuraFile.open(engine, good.resolveSibling("missing"), StandardOpenOption.READ))));
+                case OPEN_DIRECTORY_FOR_WRITE -> otherCallers.add(caller(unexpected, () -> mustFail(
+                        java.io.IOException.class, () -> AuraFile.open(engine, good.getParent(),
+                                StandardOpenOption.WRITE))));
+                case BAD_FD_CALLBACK -> otherAsync.add(callback(engine, UNUSED_FD, segment, 0));
+                case BAD_FD_FUTURE -> otherAsync.add(engine.readAsync(UNUSED_FD, BufferRef.of(segment), BLOCK, 0));
+            }
+        }
+        String what = context + ", hazards " + started;
+        // Some rounds check at once, some after the hazards have aged past the poller's view of the device.
+        Thread.sleep(random.nextInt(120));
+
+        // Good files: every request form completes with the right bytes; the open included, so
+        // everything runs on threads joined within the bound.
+        Queue<Throwable> goodFailures = new ConcurrentLinkedQueue<>();
+        List<Integer> blocks = new ArrayList<>();
+        for (int i = 0; i < Op.values().length; i++) {
+            blocks.add(random.nextInt(16));
+        }
+        Thread goodRequests = Thread.ofVirtual().start(() -> {
+            try (AuraFile goodFile = AuraFile.open(engine, good, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                List<Thread> forms = new ArrayList<>();
+                for (Op op : Op.values()) {
+                    int block = blocks.get(op.ordinal());
+                    long offset = (long) block * BLOCK;
+                    byte[] expected = java.util.Arrays.copyOfRange(content, block * BLOCK, (block + 1) * BLOCK);
+                    forms.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            assertThat(op.perform(engine, goodFile, offset, expected)).as("%s, %s", what, op)
+                                    .isEqualTo(BLOCK);
+                        } catch (Throwable t) {
+                            goodFailures.add(t);
+                        }
+                    }));
+                }
+                forms.add(Thread.ofVirtual().start(() -> {
+                    try (AuraFile again = AuraFile.open(engine, good, StandardOpenOption.READ)) {
+                        assertThat(again.size()).isEqualTo(content.length);
+                    } catch (Throwable t) {
+                        goodFailures.add(t);
+                    }
+                }));
+                TestSupport.joinAll(forms);
+            } catch (Throwable t) {
+                goodFailures.add(t);
+            }
+        });
+        Quiescence.joinAll(List.of(goodRequests), "good-file requests beside " + what);
+        assertThat(goodFailures).as(what).isEmpty();
+
+        // Wake every caller: interrupts and closes. FIFO reads are cancelled at once.
+        fifoCallers.forEach(Thread::interrupt);
+        otherCallers.forEach(Thread::interrupt);
+        fifoFile.close();
+        fifoChannel.close();
+        Quiescence.joinAll(fifoCallers, "FIFO callers after interrupt and close, " + what);
+        for (CompletableFuture<Long> f : fifoAsync) {
+            assertThat(settle(f)).as("a FIFO request after its file closed, %s", what).isNegative();
+        }
+        // Reads the FUSE daemon holds cannot be cancelled by the kernel: they end when it lets go.
+        Thread hungCloser = Thread.ofVirtual().start(() -> {
+            try {
+                hungFile.close();
+                hungChannel.close();
+            } catch (Throwable t) {
+                unexpected.add(t);
+            }
+        });
+        fs.release();
+        List<Thread> rest = new ArrayList<>(otherCallers);
+        rest.add(hungCloser);
+        Quiescence.joinAll(rest, "callers after the daemon let go, " + what);
+        for (CompletableFuture<Long> f : otherAsync) {
+            settle(f);
+        }
+        assertThat(unexpected).as(what).isEmpty();
+    }
+
+    /** A caller on a virtual thread; only the outcomes a closed or interrupted file may give are expected. */
+    private static Thread caller(Queue<Throwable> unexpected, Task task) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                task.run();
+            } catch (ClosedChannelException e) {
+                // ClosedByInterruptException: woken by its interrupt; AsynchronousCloseException:
+                // by another's interrupt or a close; plain: the file was closed before it got there
+            } catch (Throwable t) {
+                unexpected.add(t);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    interface Task {
+        void run() throws Exception;
+    }
+
+    private static void mustFail(Class<? extends Throwable> type, Task task) throws Exception {
+        try {
+            task.run();
+        } catch (Throwable t) {
+            if (type.isInstance(t)) {
+                return;
+            }
+            throw t;
+        }
+        throw new AssertionError("expected " + type.getSimpleName());
+    }
+
+    private static CompletableFuture<Long> callback(Engine engine, int fd, MemorySegment segment, long position)
+            throws Exception {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        engine.read(fd, BufferRef.of(segment), fd == UNUSED_FD ? BLOCK : Math.min(BLOCK, 16), position,
+                (r, res) -> done.complete(res));
+        return done;
+    }
+
+    /** {@return the request's result or negated errno, within the bound} */
+    private static long settle(CompletableFuture<Long> f) throws Exception {
+        try {
+            return f.get(Quiescence.JOIN_BOUND.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof io.auraio.AuraIOException a) {
+                return -a.errno();
+            }
+            throw e;
+        }
+    }
+}
