@@ -438,10 +438,19 @@ public final class Engine implements AutoCloseable {
     private Request submitCallback(String op, int fd, Prepared p, Callback callback, Object attachment)
             throws AuraIOException {
         Request request = new Request(this, fd, attachment);
-        AsyncCompletion completion = result -> {
-            long r = finishRequest(p, result);
-            if (callback != null) {
-                callback.completed(request, r);
+        AsyncCompletion completion = new AsyncCompletion() {
+            @Override
+            public long kernelDone(long result) {
+                // On the poller, before the request stops being pending: a caller that sees it done
+                // finds the bytes in its memory, as when the kernel wrote there itself.
+                return finishRequest(p, result);
+            }
+
+            @Override
+            public void complete(long result) {
+                if (callback != null) {
+                    callback.completed(request, result);
+                }
             }
         };
         core.callbackSubmitting();

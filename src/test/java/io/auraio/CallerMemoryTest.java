@@ -143,6 +143,24 @@ class CallerMemoryTest {
     }
 
     @Test
+    void aCallbackReadOfSharedArenaMemoryHasItsBytesInPlaceOnceItIsNoLongerPending() throws Exception {
+        Path path = dir.resolve("r");
+        byte[] content = TestSupport.randomBytes(3 * 4096, 11);
+        Files.write(path, content);
+        try (Arena arena = Arena.ofShared(); AuraFile file = AuraFile.open(engine, path, READ)) {
+            MemorySegment dst = arena.allocate(content.length);
+            AtomicLong result = new AtomicLong(Long.MIN_VALUE);
+            Request request = engine.read(file.fd(), BufferRef.of(dst), content.length, 0, (r, n) -> result.set(n));
+            // No poll yet: the callback has not run, but the request is done, so the bytes must be
+            // where the caller asked for them (the kernel read into a copy of the caller's memory).
+            awaitCondition("the read to complete", () -> !request.isPending());
+            assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(content);
+            engine.drain(TestSupport.HANG.toMillis());
+            assertThat(result.get()).isEqualTo(content.length);
+        }
+    }
+
+    @Test
     void writesOfSharedArenaMemoryThroughEveryFormStillWriteTheBytes() throws Exception {
         Path path = dir.resolve("w");
         byte[] content = TestSupport.randomBytes(3 * 4096, 7);

@@ -817,6 +817,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 LockSupport.unpark(waiter);
             }
             case Slot.CALLBACK -> {
+                s.result = s.completion.kernelDone(result);
                 s.state = Slot.DONE;
                 // Before the event loop can see it (and release the slot): from now on the slot
                 // no longer counts against the in-flight limit that blocking requests wait on.
