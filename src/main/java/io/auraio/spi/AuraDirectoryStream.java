@@ -81,6 +81,11 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
                 next = null;
                 return entry;
             }
+
+            @Override
+            public void remove() {
+                throw new UnsupportedOperationException(); // as the platform's, with no message
+            }
         };
     }
 
