@@ -79,8 +79,6 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
 
     private final FileSystemProvider platform;
     private final AuraFileSystem fileSystem;
-    /** Where calls with no io_uring opcode are made while a virtual caller parks. */
-    private final BlockingOffload offload = BlockingOffload.shared();
     private final Object engineLock = new Object();
     private volatile Engine engine;
     /** Set when io_uring cannot be used: every channel is then the platform's. */
@@ -102,6 +100,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             throw new IllegalArgumentException("not a file: provider: " + platform.getScheme());
         }
         this.fileSystem = new AuraFileSystem(this, platform.getFileSystem(URI.create("file:///")));
+    }
+
+    /**
+     * {@return where calls with no io_uring opcode are made while a virtual caller parks} Not
+     * touched by the constructor, which may run while the JVM starts.
+     */
+    private static BlockingOffload offload() {
+        return BlockingOffload.shared();
     }
 
     /** {@return the engine for new channels, or null while it is created or when io_uring is unusable} */
@@ -335,16 +341,16 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             throws IOException {
         Objects.requireNonNull(filter, "filter");
         Path platformDir = fileSystem.unwrap(dir);
-        DirectoryStream<Path> stream = offload.call(platformDir,
+        DirectoryStream<Path> stream = offload().call(platformDir,
                 () -> platform.newDirectoryStream(platformDir, entry -> true));
-        return AuraDirectoryStream.of(fileSystem, offload, platformDir, stream, filter);
+        return AuraDirectoryStream.of(fileSystem, offload(), platformDir, stream, filter);
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
         Path p = fileSystem.unwrap(dir);
-        offload.call(p, () -> {
+        offload().call(p, () -> {
             platform.createDirectory(p, attrs);
             return null;
         });
@@ -355,7 +361,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
         Path l = fileSystem.unwrap(link);
         Path t = fileSystem.unwrap(target);
-        offload.call(l, () -> {
+        offload().call(l, () -> {
             platform.createSymbolicLink(l, t, attrs);
             return null;
         });
@@ -366,7 +372,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public void createLink(Path link, Path existing) throws IOException {
         Path l = fileSystem.unwrap(link);
         Path e = fileSystem.unwrap(existing);
-        offload.call(l, e, () -> {
+        offload().call(l, e, () -> {
             platform.createLink(l, e);
             return null;
         });
@@ -376,7 +382,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public void delete(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
-        offload.call(p, () -> {
+        offload().call(p, () -> {
             platform.delete(p);
             return null;
         });
@@ -386,14 +392,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public boolean deleteIfExists(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.deleteIfExists(p));
+        return offload().call(p, () -> platform.deleteIfExists(p));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public Path readSymbolicLink(Path link) throws IOException {
         Path l = fileSystem.unwrap(link);
-        return fileSystem.wrap(offload.call(l, () -> platform.readSymbolicLink(l)));
+        return fileSystem.wrap(offload().call(l, () -> platform.readSymbolicLink(l)));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
@@ -401,7 +407,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public void copy(Path source, Path target, CopyOption... options) throws IOException {
         Path s = fileSystem.unwrap(source);
         Path t = fileSystem.unwrap(target);
-        offload.call(s, t, () -> {
+        offload().call(s, t, () -> {
             platform.copy(s, t, options);
             return null;
         });
@@ -412,7 +418,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public void move(Path source, Path target, CopyOption... options) throws IOException {
         Path s = fileSystem.unwrap(source);
         Path t = fileSystem.unwrap(target);
-        offload.call(s, t, () -> {
+        offload().call(s, t, () -> {
             platform.move(s, t, options);
             return null;
         });
@@ -423,14 +429,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public boolean isSameFile(Path path, Path path2) throws IOException {
         Path p = fileSystem.unwrap(path);
         Path p2 = fileSystem.unwrapIfOurs(path2);
-        return offload.call(p, p2, () -> platform.isSameFile(p, p2));
+        return offload().call(p, p2, () -> platform.isSameFile(p, p2));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public boolean isHidden(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.isHidden(p));
+        return offload().call(p, () -> platform.isHidden(p));
     }
 
     /**
@@ -440,14 +446,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public FileStore getFileStore(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.getFileStore(p));
+        return offload().call(p, () -> platform.getFileStore(p));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void checkAccess(Path path, AccessMode... modes) throws IOException {
         Path p = fileSystem.unwrap(path);
-        offload.call(p, () -> {
+        offload().call(p, () -> {
             platform.checkAccess(p, modes);
             return null;
         });
@@ -464,7 +470,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.readAttributes(p, type, options));
+        return offload().call(p, () -> platform.readAttributes(p, type, options));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
@@ -472,14 +478,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.readAttributes(p, attributes, options));
+        return offload().call(p, () -> platform.readAttributes(p, attributes, options));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
         Path p = fileSystem.unwrap(path);
-        offload.call(p, () -> {
+        offload().call(p, () -> {
             platform.setAttribute(p, attribute, value, options);
             return null;
         });
@@ -489,7 +495,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public boolean exists(Path path, LinkOption... options) {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.exists(p, options));
+        return offload().call(p, () -> platform.exists(p, options));
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */
@@ -497,7 +503,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload.call(p, () -> platform.readAttributesIfExists(p, type, options));
+        return offload().call(p, () -> platform.readAttributesIfExists(p, type, options));
     }
 
     @Override

@@ -66,14 +66,19 @@ public final class BlockingOffload {
      * @throws IllegalArgumentException if either is below 1, or {@code perMount > maxThreads}
      */
     public BlockingOffload(int maxThreads, int perMount) {
+        this(maxThreads, perMount, TimeUnit.SECONDS.toNanos(KEEP_ALIVE_SECONDS));
+    }
+
+    /** As {@link #BlockingOffload(int, int)}, with idle threads ending after {@code keepAliveNanos}. */
+    BlockingOffload(int maxThreads, int perMount, long keepAliveNanos) {
         if (maxThreads < 1 || perMount < 1 || perMount > maxThreads) {
             throw new IllegalArgumentException("need 1 <= perMount <= maxThreads: maxThreads=" + maxThreads
                     + ", perMount=" + perMount);
         }
         this.perMount = perMount;
         // core = max with core threads timing out: a thread is started per call until maxThreads
-        // exist, every thread ends after KEEP_ALIVE_SECONDS idle, calls beyond maxThreads queue.
-        this.pool = new ThreadPoolExecutor(maxThreads, maxThreads, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS,
+        // exist, every thread ends after keepAliveNanos idle, calls beyond maxThreads queue.
+        this.pool = new ThreadPoolExecutor(maxThreads, maxThreads, keepAliveNanos, TimeUnit.NANOSECONDS,
                 new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory());
         pool.allowCoreThreadTimeOut(true);
     }

@@ -203,6 +203,21 @@ class BlockingOffloadTest {
     }
 
     @Test
+    void poolThreadsAreStartedWhenCallsComeAndEndWhenIdle() throws Exception {
+        BlockingOffload quick = new BlockingOffload(4, 4, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+        assertThat(quick.poolSize()).as("no thread before the first call").isZero();
+        CountDownLatch answer = new CountDownLatch(1);
+        List<Thread> callers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            callers.add(Thread.ofVirtual().start(() -> quick.call(dir.path(), () -> await(answer))));
+        }
+        TestSupport.awaitCondition("three pool threads", () -> quick.poolSize() == 3);
+        answer.countDown();
+        TestSupport.joinAll(callers);
+        TestSupport.awaitCondition("idle pool threads to end", () -> quick.poolSize() == 0);
+    }
+
+    @Test
     void limitsAreChecked() {
         assertThatThrownBy(() -> new BlockingOffload(0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new BlockingOffload(4, 5)).isInstanceOf(IllegalArgumentException.class);
