@@ -160,12 +160,13 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
 
         @Override
         public <V extends FileAttributeView> V getFileAttributeView(Class<V> type) {
-            return secure.getFileAttributeView(type);
+            return OffloadedView.of(type, secure.getFileAttributeView(type), dir);
         }
 
         @Override
         public <V extends FileAttributeView> V getFileAttributeView(Path path, Class<V> type, LinkOption... options) {
-            return secure.getFileAttributeView(fileSystem.unwrap(path), type, options);
+            Path p = fileSystem.unwrap(path);
+            return OffloadedView.of(type, secure.getFileAttributeView(p, type, options), target(p));
         }
     }
 }

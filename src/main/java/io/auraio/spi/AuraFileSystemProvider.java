@@ -459,10 +459,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         });
     }
 
-    /** The platform's view: its methods make their system calls on the caller's thread. */
+    /**
+     * The platform's view, whose methods ({@code readAttributes}, {@code setTimes},
+     * {@code setPermissions}, ...) are made, from a virtual thread, on the offload's threads.
+     */
     @Override
     public <V extends FileAttributeView> V getFileAttributeView(Path path, Class<V> type, LinkOption... options) {
-        return platform.getFileAttributeView(fileSystem.unwrap(path), type, options);
+        Path p = fileSystem.unwrap(path);
+        return OffloadedView.of(type, platform.getFileAttributeView(p, type, options), p);
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */

@@ -234,4 +234,83 @@ class MetadataCarrierLivenessTest {
             assertThat(answers).hasSize(stuckCallers).containsOnly(true);
         }
     }
+
+    /**
+     * Every routed call on a mount whose metadata hangs: its caller parks with the call on an
+     * offload thread (the mount's share of the pool goes down by one per call), none holds a
+     * carrier (the ticker runs), and released, each finishes.
+     */
+    @Test
+    void everyRoutedCallWaitsForAHungMountOnThePoolNotOnACarrier() throws Exception {
+        try (FaultFs hung = FixtureAvailability.mountFaultFs("metadata-every-call")) {
+            Files.createDirectories(hung.backing().resolve("sub/d"));
+            Files.write(hung.backing().resolve("sub/f"), new byte[3]);
+            Files.createSymbolicLink(hung.backing().resolve("sub/link"), Path.of("f"));
+            Path sub = aura.getPath(hung.path("sub").toString());
+            record Call(String name, Callable call) {}
+            List<Call> calls = List.of(
+                    new Call("exists", () -> Files.exists(sub.resolve("f"))),
+                    new Call("size", () -> Files.size(sub.resolve("f"))),
+                    new Call("readAttributes by name", () -> Files.readAttributes(sub.resolve("f"), "size")),
+                    new Call("checkAccess", () -> {
+                        sub.getFileSystem().provider().checkAccess(sub.resolve("f"));
+                        return null;
+                    }),
+                    new Call("setAttribute", () -> Files.setAttribute(sub.resolve("f"), "lastModifiedTime",
+                            java.nio.file.attribute.FileTime.fromMillis(1000))),
+                    new Call("view setTimes", () -> Files.setLastModifiedTime(sub.resolve("f"),
+                            java.nio.file.attribute.FileTime.fromMillis(2000))),
+                    new Call("view readAttributes", () -> Files.getFileAttributeView(sub.resolve("f"),
+                            java.nio.file.attribute.PosixFileAttributeView.class).readAttributes().size()),
+                    new Call("list", () -> {
+                        try (Stream<Path> s = Files.list(sub)) {
+                            return s.count();
+                        }
+                    }),
+                    new Call("createDirectory", () -> Files.createDirectory(sub.resolve("n"))),
+                    new Call("delete", () -> {
+                        Files.delete(sub.resolve("d"));
+                        return null;
+                    }),
+                    new Call("deleteIfExists", () -> Files.deleteIfExists(sub.resolve("nope"))),
+                    new Call("move", () -> Files.move(sub.resolve("f"), sub.resolve("g"))),
+                    new Call("copy", () -> Files.copy(sub.resolve("link"), sub.resolve("c"))),
+                    new Call("createLink", () -> Files.createLink(sub.resolve("h"), sub.resolve("link"))),
+                    new Call("createSymbolicLink", () -> Files.createSymbolicLink(sub.resolve("l2"), sub.resolve("x"))),
+                    new Call("readSymbolicLink", () -> Files.readSymbolicLink(sub.resolve("link"))),
+                    new Call("isSameFile", () -> Files.isSameFile(sub.resolve("link"), sub)),
+                    new Call("getFileStore", () -> Files.getFileStore(sub.resolve("link")).type()));
+            hung.hangMeta();
+            BlockingOffload offload = BlockingOffload.shared();
+            int share = offload.availablePermits(hung.path());
+            assertThat(share).isGreaterThan(calls.size());
+            List<Thread> callers = new ArrayList<>();
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (Call c : calls) {
+                callers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        c.call().call();
+                    } catch (Exception e) {
+                        failures.add(c.name() + ": " + e);
+                    }
+                }));
+            }
+            TestSupport.awaitCondition("every call on the pool", () -> offload.availablePermits(hung.path())
+                    == share - calls.size());
+            PeriodicTicker ticker = PeriodicTicker.run(Duration.ofMillis(500));
+            assertThat(ticker.ticks()).as("ticker runs while %d calls wait on a hung mount", calls.size())
+                    .isGreaterThan(50);
+            assertThat(callers).allMatch(Thread::isAlive);
+            hung.release();
+            TestSupport.joinAll(callers);
+            assertThat(failures).isEmpty();
+            assertThat(offload.availablePermits(hung.path())).isEqualTo(share);
+        }
+    }
+
+    /** A routed call for {@link #everyRoutedCallWaitsForAHungMountOnThePoolNotOnACarrier}. */
+    @FunctionalInterface
+    interface Callable {
+        Object call() throws Exception;
+    }
 }

@@ -99,6 +99,46 @@ class ProviderOffloadDifferentialTest {
             Files.setAttribute(b.resolve("nope"), "lastModifiedTime", FileTime.fromMillis(0));
             return "ok";
         });
+        add(all, "attribute view: times", b -> {
+            Files.setLastModifiedTime(b.resolve("f"), FileTime.fromMillis(1_234_567_000L));
+            var view = Files.getFileAttributeView(b.resolve("f"), java.nio.file.attribute.BasicFileAttributeView.class);
+            return view.name() + " " + view.readAttributes().lastModifiedTime();
+        });
+        add(all, "attribute view: permissions and owner", b -> {
+            Files.setPosixFilePermissions(b.resolve("f"), PosixFilePermissions.fromString("rw-r-----"));
+            var view = Files.getFileAttributeView(b.resolve("f"), java.nio.file.attribute.PosixFileAttributeView.class);
+            return PosixFilePermissions.toString(view.readAttributes().permissions()) + " "
+                    + (view.getOwner().equals(Files.getOwner(b.resolve("f")))) + " " + view.name();
+        });
+        add(all, "attribute view: missing file", b -> Files.getFileAttributeView(b.resolve("nope"),
+                java.nio.file.attribute.PosixFileAttributeView.class).readAttributes());
+        add(all, "attribute view: setTimes on missing file", b -> {
+            Files.setLastModifiedTime(b.resolve("nope"), FileTime.fromMillis(0));
+            return "ok";
+        });
+        add(all, "attribute view: user-defined", b -> {
+            var view = Files.getFileAttributeView(b.resolve("f"),
+                    java.nio.file.attribute.UserDefinedFileAttributeView.class);
+            try {
+                view.write("user.k", java.nio.ByteBuffer.wrap(new byte[] {7}));
+            } catch (IOException e) { // a file system without user xattrs: both sides alike
+                return "no xattrs: " + e.getClass().getName() + " " + view.list();
+            }
+            return view.list() + " " + view.size("user.k");
+        });
+        add(all, "attribute view: unsupported type", b -> Files.getFileAttributeView(b.resolve("f"),
+                java.nio.file.attribute.DosFileAttributeView.class) == null);
+        add(all, "secure directory stream attribute views", b -> {
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(b.resolve("d"))) {
+                SecureDirectoryStream<Path> secure = (SecureDirectoryStream<Path>) s;
+                var own = secure.getFileAttributeView(java.nio.file.attribute.BasicFileAttributeView.class);
+                var entry = secure.getFileAttributeView(b.getFileSystem().getPath("a.txt"),
+                        java.nio.file.attribute.PosixFileAttributeView.class);
+                return own.readAttributes().isDirectory() + " " + entry.readAttributes().size() + " "
+                        + secure.getFileAttributeView(b.getFileSystem().getPath("nope"),
+                                java.nio.file.attribute.BasicFileAttributeView.class).readAttributes();
+            }
+        });
         add(all, "newDirectoryStream", b -> list(b.resolve("d"), "*"));
         add(all, "newDirectoryStream glob", b -> list(b.resolve("d"), "*.txt"));
         add(all, "newDirectoryStream of a file", b -> list(b.resolve("f"), "*"));
