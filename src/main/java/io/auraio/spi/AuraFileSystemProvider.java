@@ -60,8 +60,9 @@ import java.util.concurrent.ExecutorService;
  * files when io_uring cannot be used here ({@link AuraIO#isAvailable()}), are opened by the
  * platform provider, so the JVM keeps working without io_uring.
  *
- * <p>The calls io_uring is not asked to make (attributes, access checks, directory listing,
- * creating, deleting, moving, copying and linking files) are the platform provider's, with the
+ * <p>The calls io_uring is not asked to make (attributes and attribute views, access checks,
+ * directory listing, creating directories, deleting, moving, copying and linking files, file
+ * stores) are the platform provider's, with the
  * platform's answers and exceptions; made from a virtual thread, they run on a small pool of
  * platform threads while the caller parks, so that a slow or hung file system does not hold the
  * caller's carrier (and so every virtual thread of the JVM). As the JDK's, these calls ignore
@@ -440,13 +441,13 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * As the platform provider; on a virtual thread, made on the offload's threads. The store's
-     * own methods ({@code getTotalSpace}, ...) are the platform's, made on the caller's thread.
+     * As the platform provider; on a virtual thread, made on the offload's threads, as are the
+     * store's methods that make system calls ({@code getTotalSpace}, {@code getAttribute}, ...).
      */
     @Override
     public FileStore getFileStore(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
-        return offload().call(p, () -> platform.getFileStore(p));
+        return new AuraFileStore(offload().call(p, () -> platform.getFileStore(p)), p);
     }
 
     /** As the platform provider; on a virtual thread, made on the offload's threads. */

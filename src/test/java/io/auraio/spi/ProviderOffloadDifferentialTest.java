@@ -232,6 +232,18 @@ class ProviderOffloadDifferentialTest {
             var store = Files.getFileStore(b.resolve("f"));
             return store.name() + " " + store.type() + " " + store.supportsFileAttributeView("posix");
         });
+        add(all, "file store space and attributes", b -> {
+            var store = Files.getFileStore(b.resolve("f"));
+            var again = Files.getFileStore(b.resolve("d"));
+            return (store.getTotalSpace() > 0) + " " + (store.getUsableSpace() >= 0) + " "
+                    + (store.getUnallocatedSpace() >= 0) + " " + store.getBlockSize() + " "
+                    + store.getAttribute("totalSpace").equals(store.getTotalSpace()) + " "
+                    + store.supportsFileAttributeView("user") + " "
+                    + store.supportsFileAttributeView(java.nio.file.attribute.PosixFileAttributeView.class) + " "
+                    + store.isReadOnly() + " " + store.equals(again) + " " + (store.hashCode() == again.hashCode())
+                    + " " + store.getFileStoreAttributeView(java.nio.file.attribute.FileStoreAttributeView.class);
+        });
+        add(all, "file store unknown attribute", b -> Files.getFileStore(b.resolve("f")).getAttribute("bogus"));
         add(all, "getFileStore missing", b -> Files.getFileStore(b.resolve("nope")));
         return all.stream();
     }
