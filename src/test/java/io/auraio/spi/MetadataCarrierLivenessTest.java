@@ -244,7 +244,10 @@ class MetadataCarrierLivenessTest {
     void everyRoutedCallWaitsForAHungMountOnThePoolNotOnACarrier() throws Exception {
         try (FaultFs hung = FixtureAvailability.mountFaultFs("metadata-every-call")) {
             Files.createDirectories(hung.backing().resolve("sub/d"));
-            Files.write(hung.backing().resolve("sub/f"), new byte[3]);
+            // The calls run at once when released: each has files of its own to change.
+            for (String name : List.of("f", "m", "c0", "k")) {
+                Files.write(hung.backing().resolve("sub/" + name), new byte[3]);
+            }
             Files.createSymbolicLink(hung.backing().resolve("sub/link"), Path.of("f"));
             Path sub = aura.getPath(hung.path("sub").toString());
             record Call(String name, Callable call) {}
@@ -273,9 +276,9 @@ class MetadataCarrierLivenessTest {
                         return null;
                     }),
                     new Call("deleteIfExists", () -> Files.deleteIfExists(sub.resolve("nope"))),
-                    new Call("move", () -> Files.move(sub.resolve("f"), sub.resolve("g"))),
-                    new Call("copy", () -> Files.copy(sub.resolve("link"), sub.resolve("c"))),
-                    new Call("createLink", () -> Files.createLink(sub.resolve("h"), sub.resolve("link"))),
+                    new Call("move", () -> Files.move(sub.resolve("m"), sub.resolve("g"))),
+                    new Call("copy", () -> Files.copy(sub.resolve("c0"), sub.resolve("c"))),
+                    new Call("createLink", () -> Files.createLink(sub.resolve("h"), sub.resolve("k"))),
                     new Call("createSymbolicLink", () -> Files.createSymbolicLink(sub.resolve("l2"), sub.resolve("x"))),
                     new Call("readSymbolicLink", () -> Files.readSymbolicLink(sub.resolve("link"))),
                     new Call("isSameFile", () -> Files.isSameFile(sub.resolve("link"), sub)),

@@ -1,15 +1,17 @@
 package io.auraio.internal.offload;
 
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Runs blocking system calls that io_uring has no opcode for ({@code getdents}, {@code access},
@@ -53,7 +55,18 @@ public final class BlockingOffload {
                 new BlockingOffload(DEFAULT_MAX_THREADS, Math.min(DEFAULT_PER_MOUNT, DEFAULT_MAX_THREADS));
     }
 
-    private final ThreadPoolExecutor pool;
+    private final int maxThreads;
+    private final long keepAliveNanos;
+    private final ThreadFactory factory = Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory();
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Calls no thread could take: all maxThreads busy. Guarded by lock. */
+    private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+    /** Threads waiting for a call, the most recently idle first. Guarded by lock. */
+    private final ArrayDeque<Worker> idleWorkers = new ArrayDeque<>();
+    /** Pool threads alive. Guarded by lock. */
+    private int threads;
+    /** Pool threads running a call. */
+    private final AtomicInteger active = new AtomicInteger();
     private final int perMount;
     private final MountTable mounts = new MountTable();
     private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
@@ -76,11 +89,109 @@ public final class BlockingOffload {
                     + ", perMount=" + perMount);
         }
         this.perMount = perMount;
-        // core = max with core threads timing out: a thread is started per call until maxThreads
-        // exist, every thread ends after keepAliveNanos idle, calls beyond maxThreads queue.
-        this.pool = new ThreadPoolExecutor(maxThreads, maxThreads, keepAliveNanos, TimeUnit.NANOSECONDS,
-                new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory());
-        pool.allowCoreThreadTimeOut(true);
+        this.maxThreads = maxThreads;
+        this.keepAliveNanos = keepAliveNanos;
+    }
+
+    /*
+     * The pool. Not a ThreadPoolExecutor: with core = max it starts a thread per call until max
+     * exist and then keeps them all, each taking calls in turn, so none retires under a steady
+     * trickle of calls; with core = 0 and a hand-off queue it refuses calls once max are busy.
+     * Here a call goes to the most recently idle thread, else to a new thread while fewer than
+     * maxThreads exist, else it queues; a thread left idle keepAliveNanos ends. So the pool is as
+     * large as the calls in flight recently, and the threads it keeps are the ones in use.
+     */
+    private void execute(Runnable task) {
+        Worker started = null;
+        lock.lock();
+        try {
+            Worker w = idleWorkers.pollFirst();
+            if (w != null) {
+                w.handed = task;
+                LockSupport.unpark(w.thread);
+                return;
+            }
+            if (threads < maxThreads) {
+                threads++;
+                started = new Worker(task);
+            } else {
+                queue.add(task);
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            started.thread = factory.newThread(started);
+            started.thread.start();
+        } catch (Throwable t) { // OutOfMemoryError "unable to create native thread", say
+            lock.lock();
+            try {
+                threads--;
+            } finally {
+                lock.unlock();
+            }
+            throw t;
+        }
+    }
+
+    /** A pool thread: runs the call it was started for, then queued or handed calls, until idle too long. */
+    private final class Worker implements Runnable {
+        volatile Thread thread;
+        /** A call handed to this idle thread; read and written under lock. */
+        Runnable handed;
+        private Runnable next;
+
+        Worker(Runnable first) {
+            this.next = first;
+        }
+
+        @Override
+        public void run() {
+            while (next != null) {
+                active.incrementAndGet();
+                try {
+                    next.run();
+                } finally {
+                    active.decrementAndGet();
+                }
+                next = take();
+            }
+        }
+
+        /** {@return the next call, or null when this thread has been idle keepAliveNanos and ends} */
+        private Runnable take() {
+            long deadline = System.nanoTime() + keepAliveNanos;
+            lock.lock();
+            try {
+                Runnable queued = queue.pollFirst();
+                if (queued != null) {
+                    return queued;
+                }
+                idleWorkers.addFirst(this);
+                for (;;) {
+                    if (handed != null) {
+                        Runnable call = handed;
+                        handed = null;
+                        return call;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        idleWorkers.remove(this);
+                        threads--;
+                        return null;
+                    }
+                    lock.unlock();
+                    try {
+                        LockSupport.parkNanos(this, left);
+                    } finally {
+                        lock.lock();
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     /** {@return the library's pool} */
@@ -90,12 +201,17 @@ public final class BlockingOffload {
 
     /** {@return the number of pool threads now, idle ones included} */
     public int poolSize() {
-        return pool.getPoolSize();
+        lock.lock();
+        try {
+            return threads;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** {@return the number of calls on pool threads now} */
     public int active() {
-        return pool.getActiveCount();
+        return active.get();
     }
 
     /**
@@ -170,7 +286,7 @@ public final class BlockingOffload {
     @SuppressWarnings("unchecked")
     private <T, X extends Exception> T runOnPool(BlockingCall<T, X> call) throws X {
         Task<T, X> task = new Task<>(call, Thread.currentThread());
-        pool.execute(task);
+        execute(task);
         boolean interrupted = false;
         while (!task.done) {
             LockSupport.park(task);

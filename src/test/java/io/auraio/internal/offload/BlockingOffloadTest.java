@@ -76,7 +76,7 @@ class BlockingOffloadTest {
         // The JDK's frames of the call, then this test's: as if the caller had made it.
         assertThat(frames).anyMatch(f -> f.startsWith("sun.nio.fs.UnixException"));
         assertThat(frames).anyMatch(f -> f.startsWith(BlockingOffloadTest.class.getName() + ".lambda$failuresComeBack"));
-        assertThat(frames).noneMatch(f -> f.contains("ThreadPoolExecutor"));
+        assertThat(frames).noneMatch(f -> f.contains("$Worker"));
 
         Object same = virtually(() -> offload.call(missing, () -> {
             throw thrown;
@@ -215,6 +215,37 @@ class BlockingOffloadTest {
         answer.countDown();
         TestSupport.joinAll(callers);
         TestSupport.awaitCondition("idle pool threads to end", () -> quick.poolSize() == 0);
+    }
+
+    @Test
+    void sequentialCallsReuseOneThreadAndManyCallersShareABoundedPool() throws Exception {
+        Object sizes = virtually(() -> {
+            List<Integer> seen = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                offload.call(dir.path(), () -> null);
+                seen.add(offload.poolSize());
+            }
+            return seen.stream().distinct().toList();
+        });
+        assertThat(sizes).isEqualTo(List.of(1));
+
+        // 200 callers of 4 mounts' worth of calls at once: every call done, never more than 8 threads.
+        List<Thread> callers = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        List<Path> paths = List.of(dir.path(), Path.of("/proc/self"), Path.of("/sys/kernel"), Path.of("/dev/null"));
+        for (int i = 0; i < 200; i++) {
+            Path p = paths.get(i % paths.size());
+            callers.add(Thread.ofVirtual().start(() -> offload.call(p, () -> {
+                most.accumulateAndGet(offload.active(), Math::max);
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                return done.incrementAndGet();
+            })));
+        }
+        TestSupport.joinAll(callers);
+        assertThat(done.get()).isEqualTo(200);
+        assertThat(most.get()).isBetween(1, 8);
+        assertThat(offload.poolSize()).isBetween(1, 8);
     }
 
     @Test
