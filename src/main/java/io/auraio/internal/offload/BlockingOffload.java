@@ -60,7 +60,7 @@ public final class BlockingOffload {
     private final ThreadFactory factory = Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory();
     private final ReentrantLock lock = new ReentrantLock();
     /** Calls no thread could take: all maxThreads busy. Guarded by lock. */
-    private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+    private final ArrayDeque<Task<?, ?>> queue = new ArrayDeque<>();
     /** Threads waiting for a call, the most recently idle first. Guarded by lock. */
     private final ArrayDeque<Worker> idleWorkers = new ArrayDeque<>();
     /** Pool threads alive. Guarded by lock. */
@@ -101,7 +101,7 @@ public final class BlockingOffload {
      * maxThreads exist, else it queues; a thread left idle keepAliveNanos ends. So the pool is as
      * large as the calls in flight recently, and the threads it keeps are the ones in use.
      */
-    private void execute(Runnable task) {
+    private void execute(Task<?, ?> task) {
         Worker started = null;
         lock.lock();
         try {
@@ -139,39 +139,52 @@ public final class BlockingOffload {
     private final class Worker implements Runnable {
         volatile Thread thread;
         /** A call handed to this idle thread; read and written under lock. */
-        Runnable handed;
-        private Runnable next;
+        Task<?, ?> handed;
+        private final Task<?, ?> first;
 
-        Worker(Runnable first) {
-            this.next = first;
+        Worker(Task<?, ?> first) {
+            this.first = first;
         }
 
         @Override
         public void run() {
-            while (next != null) {
+            Task<?, ?> task = first;
+            while (task != null) {
                 active.incrementAndGet();
                 try {
-                    next.run();
+                    task.compute();
                 } finally {
                     active.decrementAndGet();
                 }
-                next = take();
+                task = take(task);
             }
         }
 
-        /** {@return the next call, or null when this thread has been idle keepAliveNanos and ends} */
-        private Runnable take() {
+        /**
+         * Finishes {@code done} (wakes its caller) and {@return the next call, or null when this
+         * thread has been idle keepAliveNanos and ends} The thread is listed idle before the caller
+         * wakes, so a caller making calls one after another finds it rather than starting another.
+         */
+        private Task<?, ?> take(Task<?, ?> done) {
             long deadline = System.nanoTime() + keepAliveNanos;
+            boolean finished = false;
             lock.lock();
             try {
-                Runnable queued = queue.pollFirst();
+                Task<?, ?> queued = queue.pollFirst();
                 if (queued != null) {
                     return queued;
                 }
                 idleWorkers.addFirst(this);
+                lock.unlock();
+                try {
+                    done.finish();
+                    finished = true;
+                } finally {
+                    lock.lock();
+                }
                 for (;;) {
                     if (handed != null) {
-                        Runnable call = handed;
+                        Task<?, ?> call = handed;
                         handed = null;
                         return call;
                     }
@@ -190,6 +203,9 @@ public final class BlockingOffload {
                 }
             } finally {
                 lock.unlock();
+                if (!finished) {
+                    done.finish();
+                }
             }
         }
     }
@@ -336,7 +352,7 @@ public final class BlockingOffload {
     }
 
     /** One call on the pool; {@code done} publishes {@code value} and {@code failure}. */
-    private static final class Task<T, X extends Exception> implements Runnable {
+    private static final class Task<T, X extends Exception> {
         private final BlockingCall<T, X> call;
         private final Thread caller;
         private T value;
@@ -348,16 +364,19 @@ public final class BlockingOffload {
             this.caller = caller;
         }
 
-        @Override
-        public void run() {
+        /** Makes the call on the pool thread; its stack frames end here ({@link #stitch}). */
+        void compute() {
             try {
                 value = call.call();
             } catch (Throwable t) {
                 failure = t;
-            } finally {
-                done = true;
-                LockSupport.unpark(caller);
             }
+        }
+
+        /** Publishes the outcome and wakes the caller. */
+        void finish() {
+            done = true;
+            LockSupport.unpark(caller);
         }
     }
 }
