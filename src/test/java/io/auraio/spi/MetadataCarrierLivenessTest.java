@@ -311,6 +311,48 @@ class MetadataCarrierLivenessTest {
         }
     }
 
+    /**
+     * The JDK's {@code stat} on a hung mount ignores interrupts: the caller stays in the call and
+     * comes back with its status set once the mount answers. A virtual caller parked on the
+     * offload does the same, side by side with a JDK caller on the same hung mount.
+     */
+    @Test
+    void aCallerInterruptedWhileAMountHangsWaitsAndKeepsItsStatusAsTheJdks() throws Exception {
+        try (FaultFs hung = FixtureAvailability.mountFaultFs("metadata-interrupt")) {
+            Files.createDirectories(hung.backing().resolve("sub"));
+            Files.write(hung.backing().resolve("sub/f"), new byte[3]);
+            hung.hangMeta();
+            int share = BlockingOffload.shared().availablePermits(hung.path());
+            List<String> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread jdk = Thread.ofPlatform().start(() -> outcomes.add("jdk " + sizeAndStatus(hung.path("sub/f"))));
+            Thread ours = Thread.ofVirtual().start(() -> outcomes.add("aura "
+                    + sizeAndStatus(aura.getPath(hung.path("sub/f").toString()))));
+            hung.awaitBlockedMeta(1);
+            TestSupport.awaitCondition("the virtual caller's call on the pool",
+                    () -> BlockingOffload.shared().availablePermits(hung.path()) == share - 1);
+            for (int i = 0; i < 5; i++) {
+                jdk.interrupt();
+                ours.interrupt();
+                Thread.sleep(20);
+            }
+            assertThat(outcomes).as("neither call ended on an interrupt").isEmpty();
+            assertThat(jdk.isAlive()).isTrue();
+            assertThat(ours.isAlive()).isTrue();
+            hung.release();
+            TestSupport.joinAll(List.of(jdk, ours));
+            assertThat(outcomes).containsExactlyInAnyOrder("jdk 3 interrupted", "aura 3 interrupted");
+        }
+    }
+
+    private static String sizeAndStatus(Path file) {
+        try {
+            long size = Files.size(file);
+            return size + (Thread.currentThread().isInterrupted() ? " interrupted" : " not interrupted");
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     /** A routed call for {@link #everyRoutedCallWaitsForAHungMountOnThePoolNotOnACarrier}. */
     @FunctionalInterface
     interface Callable {
