@@ -51,8 +51,9 @@ public final class BlockingOffload {
     static final int DEFAULT_PER_MOUNT = Integer.getInteger("auraio.offload.perMount", 32);
 
     private static final class Holder {
-        static final BlockingOffload SHARED =
-                new BlockingOffload(DEFAULT_MAX_THREADS, Math.min(DEFAULT_PER_MOUNT, DEFAULT_MAX_THREADS));
+        // Out-of-range properties are clamped: a typo must not make every metadata call fail.
+        static final int MAX = Math.max(1, DEFAULT_MAX_THREADS);
+        static final BlockingOffload SHARED = new BlockingOffload(MAX, Math.clamp(DEFAULT_PER_MOUNT, 1, MAX));
     }
 
     private final int maxThreads;
