@@ -40,7 +40,10 @@
 #define FAULT_LOG_PATH 96
 #define MAX_THREADS "max_threads=1024"
 
-enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4 };
+enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4, OP_META = 8 };
+/* Metadata operations with a latency knob each ("<name>_latency_us"); lookup is getattr in libfuse's high-level API. */
+enum { META_GETATTR, META_READDIR, META_UNLINK, META_RENAME, META_MKDIR, META_RMDIR, META_COUNT };
+static const char *const meta_names[META_COUNT] = {"getattr", "readdir", "unlink", "rename", "mkdir", "rmdir"};
 enum { HANG_OFF = 0, HANG_ALL = 1, HANG_PATH = 2 };
 
 /* An open file: a backing descriptor, or the control file's current text. */
@@ -81,6 +84,8 @@ static struct {
     struct hang hang_writes;
     char only[PATH_MAX]; /* empty: all files */
     struct hang eio_fsync; /* fsyncs of these files fail with EIO */
+    long long meta_latency_us[META_COUNT];
+    struct hang hang_meta; /* metadata operations on these paths block until released */
 
     /* state */
     uint64_t rng;
@@ -92,7 +97,8 @@ static struct {
     /* counters */
     uint64_t reads, writes, bytes_read, bytes_written;
     long long outstanding, outstanding_reads, outstanding_writes, max_outstanding;
-    long long blocked_reads, blocked_writes;
+    long long blocked_reads, blocked_writes, blocked_meta;
+    uint64_t meta_ops, meta_delayed;
     uint64_t released;
     uint64_t delayed_ops, latency_us_total;
     uint64_t eio_injected, enospc_injected, short_reads_injected, short_writes_injected;
@@ -136,6 +142,8 @@ static void reset_knobs_locked(void) {
     st.hang_reads.mode = st.hang_writes.mode = HANG_OFF;
     st.only[0] = '\0';
     st.eio_fsync.mode = HANG_OFF;
+    memset(st.meta_latency_us, 0, sizeof st.meta_latency_us);
+    st.hang_meta.mode = HANG_OFF;
     st.eio_candidates = 0;
     st.enospc_written = 0;
 }
@@ -147,6 +155,7 @@ static void reset_counters_locked(void) {
     st.delayed_ops = st.latency_us_total = 0;
     st.eio_injected = st.enospc_injected = st.short_reads_injected = st.short_writes_injected = 0;
     st.fsyncs = st.fsync_eio_injected = 0;
+    st.meta_ops = st.meta_delayed = 0;
     st.fault_log_count = 0;
     st.fault_log_dropped = 0;
 }
@@ -214,7 +223,7 @@ static int parse_line(char *line) {
     }
     if (strcmp(key, "release") == 0) {
         if (value == NULL || strcmp(value, "all") == 0) {
-            st.hang_reads.mode = st.hang_writes.mode = HANG_OFF;
+            st.hang_reads.mode = st.hang_writes.mode = st.hang_meta.mode = HANG_OFF;
             release_all_locked();
             return 0;
         }
@@ -319,6 +328,27 @@ static int parse_line(char *line) {
     if (strcmp(key, "eio_fsync") == 0) {
         return parse_hang(value, &st.eio_fsync);
     }
+    if (strcmp(key, "hang_meta") == 0) {
+        return parse_hang(value, &st.hang_meta);
+    }
+    if (strcmp(key, "meta_latency_us") == 0) {
+        if (parse_ll(value, 0, &n) != 0) {
+            return -EINVAL;
+        }
+        for (int i = 0; i < META_COUNT; i++) {
+            st.meta_latency_us[i] = n;
+        }
+        return 0;
+    }
+    if (strcmp(key, "lookup_latency_us") == 0) {
+        return parse_ll(value, 0, &st.meta_latency_us[META_GETATTR]);
+    }
+    for (int i = 0; i < META_COUNT; i++) {
+        size_t len = strlen(meta_names[i]);
+        if (strncmp(key, meta_names[i], len) == 0 && strcmp(key + len, "_latency_us") == 0) {
+            return parse_ll(value, 0, &st.meta_latency_us[i]);
+        }
+    }
     if (strcmp(key, "only") == 0) {
         if (strcmp(value, "all") == 0 || value[0] == '\0') {
             st.only[0] = '\0';
@@ -402,6 +432,10 @@ static char *render_control(size_t *len) {
     fprintf(f, "hang_writes=%s\n", hang_text(&st.hang_writes));
     fprintf(f, "eio_fsync=%s\n", hang_text(&st.eio_fsync));
     fprintf(f, "only=%s\n", st.only[0] != '\0' ? st.only : "all");
+    for (int i = 0; i < META_COUNT; i++) {
+        fprintf(f, "%s_latency_us=%lld\n", meta_names[i], st.meta_latency_us[i]);
+    }
+    fprintf(f, "hang_meta=%s\n", hang_text(&st.hang_meta));
     fprintf(f, "reads=%" PRIu64 "\n", st.reads);
     fprintf(f, "writes=%" PRIu64 "\n", st.writes);
     fprintf(f, "bytes_read=%" PRIu64 "\n", st.bytes_read);
@@ -412,6 +446,9 @@ static char *render_control(size_t *len) {
     fprintf(f, "max_outstanding=%lld\n", st.max_outstanding);
     fprintf(f, "blocked_reads=%lld\n", st.blocked_reads);
     fprintf(f, "blocked_writes=%lld\n", st.blocked_writes);
+    fprintf(f, "blocked_meta=%lld\n", st.blocked_meta);
+    fprintf(f, "meta_ops=%" PRIu64 "\n", st.meta_ops);
+    fprintf(f, "meta_delayed=%" PRIu64 "\n", st.meta_delayed);
     fprintf(f, "released=%" PRIu64 "\n", st.released);
     fprintf(f, "delayed_ops=%" PRIu64 "\n", st.delayed_ops);
     fprintf(f, "latency_us_total=%" PRIu64 "\n", st.latency_us_total);
@@ -458,7 +495,7 @@ static int session_exited(void) {
 /* Waits, st.lock held, until this op's ticket is released or the session ends. */
 static void hang_locked(int op) {
     uint64_t ticket = st.hang_next_ticket++;
-    long long *blocked = op == OP_READ ? &st.blocked_reads : &st.blocked_writes;
+    long long *blocked = op == OP_READ ? &st.blocked_reads : op == OP_WRITE ? &st.blocked_writes : &st.blocked_meta;
     (*blocked)++;
     pthread_cleanup_push(unlock_mutex, &st.lock);
     while (ticket >= st.hang_released_upto) {
@@ -618,6 +655,31 @@ static void leave_op(int op, ssize_t result, long long reserved) {
     pthread_mutex_unlock(&st.lock);
 }
 
+/*
+ * Before a metadata operation on path (and path2, for rename): count it, block if hang_meta
+ * matches either path, then sleep the operation's latency. The mount's root and the control file
+ * are exempt, so that the control file stays reachable while metadata hangs.
+ */
+static void enter_meta(int meta, const char *path, const char *path2) {
+    int exempt = path == NULL || strcmp(path, "/") == 0 || strcmp(path, CONTROL_PATH) == 0;
+    if (exempt && path2 == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&st.lock);
+    st.meta_ops++;
+    if (hang_applies(&st.hang_meta, path) || (path2 != NULL && hang_applies(&st.hang_meta, path2))) {
+        hang_locked(OP_META);
+    }
+    long long latency = st.meta_latency_us[meta];
+    if (latency > 0) {
+        st.meta_delayed++;
+    }
+    pthread_mutex_unlock(&st.lock);
+    if (latency > 0) {
+        sleep_us(latency);
+    }
+}
+
 /* ---------------------------------------------------------------- passthrough */
 
 static const char *rel(const char *path) {
@@ -671,12 +733,14 @@ static int ffs_getattr(const char *path, struct stat *s, struct fuse_file_info *
         return 0;
     }
     if (h != NULL) {
+        enter_meta(META_GETATTR, h->path, NULL);
         return fstat(h->fd, s) == 0 ? 0 : -errno;
     }
     if (is_control(path)) {
         control_attr(s);
         return 0;
     }
+    enter_meta(META_GETATTR, path, NULL);
     return fstatat(backing_fd, rel(path), s, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
 
@@ -696,18 +760,30 @@ static int ffs_readlink(const char *path, char *buf, size_t size) {
     return 0;
 }
 
+/* An open directory, with its path for the metadata knobs (readdir gets no path: nullpath_ok). */
+struct dir_handle {
+    DIR *dir;
+    char *path;
+};
+
 static int ffs_opendir(const char *path, struct fuse_file_info *fi) {
     int fd = openat(backing_fd, rel(path), O_RDONLY | O_DIRECTORY);
     if (fd < 0) {
         return -errno;
     }
-    DIR *d = fdopendir(fd);
+    struct dir_handle *dh = malloc(sizeof *dh);
+    char *copy = strdup(path);
+    DIR *d = dh != NULL && copy != NULL ? fdopendir(fd) : NULL;
     if (d == NULL) {
-        int e = errno;
+        int e = dh == NULL || copy == NULL ? ENOMEM : errno;
         close(fd);
+        free(dh);
+        free(copy);
         return -e;
     }
-    fi->fh = (uint64_t) (uintptr_t) d;
+    dh->dir = d;
+    dh->path = copy;
+    fi->fh = (uint64_t) (uintptr_t) dh;
     return 0;
 }
 
@@ -716,7 +792,9 @@ static int ffs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     (void) path;
     (void) off;
     (void) flags;
-    DIR *d = (DIR *) (uintptr_t) fi->fh;
+    struct dir_handle *dh = (struct dir_handle *) (uintptr_t) fi->fh;
+    enter_meta(META_READDIR, dh->path, NULL);
+    DIR *d = dh->dir;
     rewinddir(d);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -733,7 +811,10 @@ static int ffs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 
 static int ffs_releasedir(const char *path, struct fuse_file_info *fi) {
     (void) path;
-    closedir((DIR *) (uintptr_t) fi->fh);
+    struct dir_handle *dh = (struct dir_handle *) (uintptr_t) fi->fh;
+    closedir(dh->dir);
+    free(dh->path);
+    free(dh);
     return 0;
 }
 
@@ -742,6 +823,7 @@ static int ffs_mknod(const char *path, mode_t mode, dev_t rdev) {
 }
 
 static int ffs_mkdir(const char *path, mode_t mode) {
+    enter_meta(META_MKDIR, path, NULL);
     return mkdirat(backing_fd, rel(path), mode) == 0 ? 0 : -errno;
 }
 
@@ -749,10 +831,12 @@ static int ffs_unlink(const char *path) {
     if (is_control(path)) {
         return -EPERM;
     }
+    enter_meta(META_UNLINK, path, NULL);
     return unlinkat(backing_fd, rel(path), 0) == 0 ? 0 : -errno;
 }
 
 static int ffs_rmdir(const char *path) {
+    enter_meta(META_RMDIR, path, NULL);
     return unlinkat(backing_fd, rel(path), AT_REMOVEDIR) == 0 ? 0 : -errno;
 }
 
@@ -764,6 +848,7 @@ static int ffs_rename(const char *from, const char *to, unsigned int flags) {
     if (is_control(from) || is_control(to)) {
         return -EPERM;
     }
+    enter_meta(META_RENAME, from, to);
     return renameat2(backing_fd, rel(from), backing_fd, rel(to), flags) == 0 ? 0 : -errno;
 }
 

@@ -4,6 +4,8 @@ import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
+import io.auraio.internal.offload.BatchedIterator;
+import io.auraio.internal.offload.BlockingOffload;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.charset.UnmappableCharacterException;
 import java.nio.file.CopyOption;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -24,10 +27,16 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.Objects;
 import java.util.Set;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 
 /**
  * {@link Files}' whole-file methods served by {@link AuraFile}: for scripts and tools that read,
@@ -358,5 +367,155 @@ public final class AuraFiles {
      */
     public static Path copy(Path source, Path target, CopyOption... options) throws IOException {
         return FileCopy.copy(source, target, options);
+    }
+
+    // ---- metadata, listing and walking: the JDK's calls, off the carrier ---------------------------
+
+    /*
+     * No io_uring opcode serves these (or not yet as engine requests): each is the Files method
+     * itself, made on the blocking offload's platform threads while a virtual caller parks, so a
+     * slow or hung file system holds no carrier. A platform caller makes the call on its own thread.
+     */
+
+    /**
+     * {@return whether the file exists} As {@link Files#exists(Path, LinkOption...)}, made off the
+     * caller's carrier when called from a virtual thread.
+     *
+     * @param path    the file
+     * @param options {@link LinkOption#NOFOLLOW_LINKS} not to follow a symbolic link
+     */
+    public static boolean exists(Path path, LinkOption... options) {
+        Objects.requireNonNull(path, "path");
+        return offloaded(path) ? OFFLOAD.call(path, () -> Files.exists(path, options)) : Files.exists(path, options);
+    }
+
+    /**
+     * Deletes a file, as {@link Files#delete(Path)}, made off the caller's carrier when called from
+     * a virtual thread.
+     *
+     * @param path the file or empty directory
+     * @throws NoSuchFileException if it does not exist
+     * @throws java.nio.file.DirectoryNotEmptyException if it is a directory that is not empty
+     * @throws IOException if another I/O error occurs
+     */
+    public static void delete(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        if (!offloaded(path)) {
+            Files.delete(path);
+            return;
+        }
+        OFFLOAD.call(path, () -> {
+            Files.delete(path);
+            return null;
+        });
+    }
+
+    /**
+     * Creates a directory and its missing parents, as
+     * {@link Files#createDirectories(Path, FileAttribute...)}, made off the caller's carrier when
+     * called from a virtual thread.
+     *
+     * @param dir   the directory
+     * @param attrs attributes for the directories created
+     * @return {@code dir}
+     * @throws UnsupportedOperationException if an attribute is not supported
+     * @throws FileAlreadyExistsException if {@code dir} exists but is not a directory
+     * @throws IOException if another I/O error occurs
+     */
+    public static Path createDirectories(Path dir, FileAttribute<?>... attrs) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectories(dir, attrs))
+                : Files.createDirectories(dir, attrs);
+    }
+
+    /**
+     * Moves or renames a file, as {@link Files#move(Path, Path, CopyOption...)}, made off the
+     * caller's carrier when called from a virtual thread.
+     *
+     * @param source  the file to move
+     * @param target  where to
+     * @param options {@link StandardCopyOption#REPLACE_EXISTING}, {@link StandardCopyOption#ATOMIC_MOVE}
+     * @return {@code target}
+     * @throws UnsupportedOperationException if an option is not supported
+     * @throws FileAlreadyExistsException if {@code target} exists and {@code REPLACE_EXISTING} is not given
+     * @throws java.nio.file.DirectoryNotEmptyException if {@code REPLACE_EXISTING} is given and
+     *         {@code target} is a non-empty directory
+     * @throws java.nio.file.AtomicMoveNotSupportedException if {@code ATOMIC_MOVE} cannot be done
+     * @throws IOException if another I/O error occurs
+     */
+    public static Path move(Path source, Path target, CopyOption... options) throws IOException {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(target, "target");
+        return offloaded(source) && offloaded(target)
+                ? OFFLOAD.call(source, target, () -> Files.move(source, target, options))
+                : Files.move(source, target, options);
+    }
+
+    /**
+     * Lists a directory lazily, as {@link Files#list(Path)}: from a virtual thread, the directory is
+     * opened and its entries are read (a batch at a time) off the caller's carrier. Close the stream
+     * (try-with-resources) to close the directory.
+     *
+     * @param dir the directory
+     * @return its entries, resolved against {@code dir}
+     * @throws java.nio.file.NotDirectoryException if {@code dir} is not a directory
+     * @throws IOException if another I/O error occurs when opening it; errors while reading it are
+     *         thrown as {@link java.io.UncheckedIOException} by the stream, as {@code Files.list}'s
+     */
+    public static Stream<Path> list(Path dir) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        if (!offloaded(dir)) {
+            return Files.list(dir);
+        }
+        return batched(dir, OFFLOAD.call(dir, () -> Files.list(dir)), Spliterator.DISTINCT);
+    }
+
+    /**
+     * Walks a file tree lazily, depth first, as {@link Files#walk(Path, FileVisitOption...)}: from a
+     * virtual thread, every {@code stat} and directory read of the walk is made off the caller's
+     * carrier (a batch of entries at a time). Close the stream to close the directories left open.
+     *
+     * @param start   the first entry
+     * @param options {@link FileVisitOption#FOLLOW_LINKS} to follow symbolic links
+     * @return {@code start}, then the entries below it
+     * @throws SecurityException as {@code Files.walk}
+     * @throws IOException if {@code start} cannot be read; later errors are thrown as
+     *         {@link java.io.UncheckedIOException} by the stream, as {@code Files.walk}'s
+     */
+    public static Stream<Path> walk(Path start, FileVisitOption... options) throws IOException {
+        return walk(start, Integer.MAX_VALUE, options);
+    }
+
+    /**
+     * As {@link #walk(Path, FileVisitOption...)} to at most {@code maxDepth} levels below
+     * {@code start}, as {@link Files#walk(Path, int, FileVisitOption...)}.
+     *
+     * @param start    the first entry
+     * @param maxDepth how many levels of directories to visit (0: {@code start} only)
+     * @param options  {@link FileVisitOption#FOLLOW_LINKS} to follow symbolic links
+     * @return {@code start}, then the entries below it
+     * @throws IllegalArgumentException if {@code maxDepth} is negative
+     * @throws IOException if {@code start} cannot be read
+     */
+    public static Stream<Path> walk(Path start, int maxDepth, FileVisitOption... options) throws IOException {
+        Objects.requireNonNull(start, "start");
+        if (!offloaded(start)) {
+            return Files.walk(start, maxDepth, options);
+        }
+        return batched(start, OFFLOAD.call(start, () -> Files.walk(start, maxDepth, options)), 0);
+    }
+
+    private static final BlockingOffload OFFLOAD = BlockingOffload.shared();
+
+    /** {@return whether calls on {@code path} go to the offload: a path of the host's file system} */
+    private static boolean offloaded(Path path) {
+        return NativePath.isDefaultFileSystem(path);
+    }
+
+    /** {@return {@code stream}'s elements drawn in batches on the offload; closing it closes {@code stream}} */
+    private static Stream<Path> batched(Path path, Stream<Path> stream, int characteristics) {
+        Iterator<Path> entries = new BatchedIterator<>(OFFLOAD, path, stream.iterator());
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(entries, characteristics), false)
+                .onClose(stream::close);
     }
 }

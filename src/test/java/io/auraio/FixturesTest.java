@@ -279,6 +279,79 @@ class FixturesTest {
     }
 
     @Test
+    void metadataLatencyDelaysEachKindOfMetadataOperation(TestInfo test) throws Exception {
+        FaultFs fs = faultFs(test);
+        Path sub = Files.createDirectories(fs.path("meta-" + test.getTestMethod().orElseThrow().getName()));
+        Files.write(sub.resolve("f"), new byte[5]);
+        Duration latency = Duration.ofMillis(50);
+        // Each knob alone: the call that needs that operation waits it out (a lower bound only).
+        record Case(FaultFs.MetaOp op, String knob, IoCall call) {}
+        List<Case> cases = List.of(
+                new Case(FaultFs.MetaOp.GETATTR, "getattr_latency_us", () -> Files.size(sub.resolve("f"))),
+                new Case(FaultFs.MetaOp.READDIR, "readdir_latency_us", () -> {
+                    try (var s = Files.list(sub)) {
+                        s.count();
+                    }
+                }),
+                new Case(FaultFs.MetaOp.MKDIR, "mkdir_latency_us", () -> Files.createDirectory(sub.resolve("d"))),
+                new Case(FaultFs.MetaOp.RENAME, "rename_latency_us", () -> Files.move(sub.resolve("d"), sub.resolve("e"))),
+                new Case(FaultFs.MetaOp.RMDIR, "rmdir_latency_us", () -> Files.delete(sub.resolve("e"))),
+                new Case(FaultFs.MetaOp.UNLINK, "unlink_latency_us", () -> Files.delete(sub.resolve("f"))));
+        for (Case c : cases) {
+            fs.reset();
+            fs.metaLatency(c.op(), latency);
+            assertThat(fs.state()).containsEntry(c.knob(), Long.toString(latency.toNanos() / 1000));
+            long start = System.nanoTime();
+            c.call().run();
+            assertThat(System.nanoTime() - start).as(c.knob()).isGreaterThanOrEqualTo(latency.toNanos());
+            assertThat(Long.parseLong(fs.state().get("meta_delayed"))).as(c.knob()).isPositive();
+        }
+        fs.reset();
+        fs.control("lookup_latency_us=7");
+        assertThat(fs.state()).as("lookup is getattr in libfuse's high-level API")
+                .containsEntry("getattr_latency_us", "7");
+        fs.metaLatency(Duration.ofMillis(3));
+        assertThat(fs.state()).containsEntry("unlink_latency_us", "3000").containsEntry("readdir_latency_us", "3000");
+        fs.reset();
+        assertThat(fs.state()).containsEntry("getattr_latency_us", "0").containsEntry("hang_meta", "off");
+        assertThatThrownBy(() -> fs.control("mkdir_latency_us=-1")).isInstanceOf(IOException.class);
+    }
+
+    /** A call for {@link #metadataLatencyDelaysEachKindOfMetadataOperation}. */
+    @FunctionalInterface
+    interface IoCall {
+        void run() throws IOException;
+    }
+
+    @Test
+    void aHungMetadataOperationBlocksUntilReleasedAndTheControlFileStaysReachable(TestInfo test) throws Exception {
+        FaultFs fs = faultFs(test);
+        Path sub = Files.createDirectories(fs.path("meta-" + test.getTestMethod().orElseThrow().getName()));
+        Files.write(sub.resolve("f"), new byte[5]);
+        fs.hangMeta();
+        CompletableFuture<Long> size = new CompletableFuture<>();
+        Thread caller = Thread.ofPlatform().start(() -> {
+            try {
+                size.complete(Files.size(sub.resolve("f")));
+            } catch (IOException | RuntimeException e) {
+                size.completeExceptionally(e);
+            }
+        });
+        fs.awaitBlockedMeta(1);
+        assertThat(size).isNotDone();
+        assertThat(fs.state()).containsEntry("hang_meta", "all");
+        fs.release();
+        assertThat(size.get(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS)).isEqualTo(5);
+        TestSupport.joinAll(List.of(caller));
+        assertThat(fs.blockedMeta()).isZero();
+        assertThat(fs.state()).containsEntry("hang_meta", "off");
+
+        fs.hangMeta(sub.resolve("g"));
+        assertThat(Files.size(sub.resolve("f"))).as("another path is not held").isEqualTo(5);
+        assertThat(fs.blockedMeta()).isZero();
+    }
+
+    @Test
     void rejectsUnknownControlLines(TestInfo test) throws Exception {
         FaultFs fs = faultFs(test);
         assertThatThrownBy(() -> fs.control("no_such_knob=1"))

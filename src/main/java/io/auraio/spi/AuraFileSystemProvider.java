@@ -4,6 +4,7 @@ import io.auraio.AuraFileChannel;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
+import io.auraio.internal.offload.BlockingOffload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -59,6 +60,16 @@ import java.util.concurrent.ExecutorService;
  * files when io_uring cannot be used here ({@link AuraIO#isAvailable()}), are opened by the
  * platform provider, so the JVM keeps working without io_uring.
  *
+ * <p>The calls io_uring is not asked to make (attributes and attribute views, access checks,
+ * directory listing, creating directories, deleting, moving, copying and linking files, file
+ * stores) are the platform provider's, with the
+ * platform's answers and exceptions; made from a virtual thread, they run on a small pool of
+ * platform threads while the caller parks, so that a slow or hung file system does not hold the
+ * caller's carrier (and so every virtual thread of the JVM). As the JDK's, these calls ignore
+ * interrupts: the caller waits for the call to finish and keeps its interrupt status. At most a
+ * few dozen calls per mount are on that pool at once, so one hung mount stalls only the callers
+ * that touch it.
+ *
  * <p>Thread-safe. Paths of other providers given to any method are refused with
  * {@link java.nio.file.ProviderMismatchException}, as the platform provider refuses them. Watch
  * keys and watch events report the platform's paths; {@code resolve} and the other path
@@ -90,6 +101,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             throw new IllegalArgumentException("not a file: provider: " + platform.getScheme());
         }
         this.fileSystem = new AuraFileSystem(this, platform.getFileSystem(URI.create("file:///")));
+    }
+
+    /**
+     * {@return where calls with no io_uring opcode are made while a virtual caller parks} Not
+     * touched by the constructor, which may run while the JVM starts.
+     */
+    private static BlockingOffload offload() {
+        return BlockingOffload.shared();
     }
 
     /** {@return the engine for new channels, or null while it is created or when io_uring is unusable} */
@@ -292,7 +311,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return fileSystem.wrap(platform.getPath(uri));
     }
 
-    // ---- everything else: the platform provider on the platform's paths ---------------------------
+    // ---- everything else: the platform provider on the platform's paths, off the carrier -------
 
     @Override
     public AsynchronousFileChannel newAsynchronousFileChannel(Path path, Set<? extends OpenOption> options,
@@ -307,6 +326,12 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
      * the platform stream's, relative to the open directory; the channels of its
      * {@code newByteChannel} are the platform's, opened relative to that directory.
      *
+     * <p>On a virtual thread, opening the directory, reading its entries (in batches, so the
+     * iterator may read ahead of the entries returned, as {@link DirectoryStream} allows) and the
+     * secure stream's operations are made on the offload's threads. {@code filter} runs on the
+     * caller's thread; an {@code IOException} it throws reaches the caller as a
+     * {@link java.nio.file.DirectoryIteratorException}, as from the platform's stream.
+     *
      * @param dir    the directory
      * @param filter which entries to return; it sees this file system's paths
      * @return the stream
@@ -316,101 +341,174 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
         Objects.requireNonNull(filter, "filter");
-        DirectoryStream.Filter<Path> platformFilter = entry -> filter.accept(fileSystem.wrap(entry));
-        return AuraDirectoryStream.of(fileSystem, platform.newDirectoryStream(fileSystem.unwrap(dir), platformFilter));
+        Path platformDir = fileSystem.unwrap(dir);
+        DirectoryStream<Path> stream = offload().call(platformDir,
+                () -> platform.newDirectoryStream(platformDir, entry -> true));
+        return AuraDirectoryStream.of(fileSystem, offload(), platformDir, stream, filter);
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
-        platform.createDirectory(fileSystem.unwrap(dir), attrs);
+        Path p = fileSystem.unwrap(dir);
+        offload().call(p, () -> {
+            platform.createDirectory(p, attrs);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
-        platform.createSymbolicLink(fileSystem.unwrap(link), fileSystem.unwrap(target), attrs);
+        Path l = fileSystem.unwrap(link);
+        Path t = fileSystem.unwrap(target);
+        offload().call(l, () -> {
+            platform.createSymbolicLink(l, t, attrs);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void createLink(Path link, Path existing) throws IOException {
-        platform.createLink(fileSystem.unwrap(link), fileSystem.unwrap(existing));
+        Path l = fileSystem.unwrap(link);
+        Path e = fileSystem.unwrap(existing);
+        offload().call(l, e, () -> {
+            platform.createLink(l, e);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void delete(Path path) throws IOException {
-        platform.delete(fileSystem.unwrap(path));
+        Path p = fileSystem.unwrap(path);
+        offload().call(p, () -> {
+            platform.delete(p);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public boolean deleteIfExists(Path path) throws IOException {
-        return platform.deleteIfExists(fileSystem.unwrap(path));
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.deleteIfExists(p));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public Path readSymbolicLink(Path link) throws IOException {
-        return fileSystem.wrap(platform.readSymbolicLink(fileSystem.unwrap(link)));
+        Path l = fileSystem.unwrap(link);
+        return fileSystem.wrap(offload().call(l, () -> platform.readSymbolicLink(l)));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void copy(Path source, Path target, CopyOption... options) throws IOException {
-        platform.copy(fileSystem.unwrap(source), fileSystem.unwrap(target), options);
+        Path s = fileSystem.unwrap(source);
+        Path t = fileSystem.unwrap(target);
+        offload().call(s, t, () -> {
+            platform.copy(s, t, options);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void move(Path source, Path target, CopyOption... options) throws IOException {
-        platform.move(fileSystem.unwrap(source), fileSystem.unwrap(target), options);
+        Path s = fileSystem.unwrap(source);
+        Path t = fileSystem.unwrap(target);
+        offload().call(s, t, () -> {
+            platform.move(s, t, options);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public boolean isSameFile(Path path, Path path2) throws IOException {
-        return platform.isSameFile(fileSystem.unwrap(path), fileSystem.unwrapIfOurs(path2));
+        Path p = fileSystem.unwrap(path);
+        Path p2 = fileSystem.unwrapIfOurs(path2);
+        return offload().call(p, p2, () -> platform.isSameFile(p, p2));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public boolean isHidden(Path path) throws IOException {
-        return platform.isHidden(fileSystem.unwrap(path));
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.isHidden(p));
     }
 
+    /**
+     * As the platform provider; on a virtual thread, made on the offload's threads, as are the
+     * store's methods that make system calls ({@code getTotalSpace}, {@code getAttribute}, ...).
+     */
     @Override
     public FileStore getFileStore(Path path) throws IOException {
-        return platform.getFileStore(fileSystem.unwrap(path));
+        Path p = fileSystem.unwrap(path);
+        return new AuraFileStore(offload().call(p, () -> platform.getFileStore(p)), p);
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void checkAccess(Path path, AccessMode... modes) throws IOException {
-        platform.checkAccess(fileSystem.unwrap(path), modes);
+        Path p = fileSystem.unwrap(path);
+        offload().call(p, () -> {
+            platform.checkAccess(p, modes);
+            return null;
+        });
     }
 
+    /**
+     * The platform's view, whose methods ({@code readAttributes}, {@code setTimes},
+     * {@code setPermissions}, ...) are made, from a virtual thread, on the offload's threads.
+     */
     @Override
     public <V extends FileAttributeView> V getFileAttributeView(Path path, Class<V> type, LinkOption... options) {
-        return platform.getFileAttributeView(fileSystem.unwrap(path), type, options);
+        Path p = fileSystem.unwrap(path);
+        return OffloadedView.of(type, platform.getFileAttributeView(p, type, options), p);
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
             throws IOException {
-        return platform.readAttributes(fileSystem.unwrap(path), type, options);
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.readAttributes(p, type, options));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public Map<String, Object> readAttributes(Path path, String attributes, LinkOption... options)
             throws IOException {
-        return platform.readAttributes(fileSystem.unwrap(path), attributes, options);
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.readAttributes(p, attributes, options));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
-        platform.setAttribute(fileSystem.unwrap(path), attribute, value, options);
+        Path p = fileSystem.unwrap(path);
+        offload().call(p, () -> {
+            platform.setAttribute(p, attribute, value, options);
+            return null;
+        });
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public boolean exists(Path path, LinkOption... options) {
-        return platform.exists(fileSystem.unwrap(path), options);
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.exists(p, options));
     }
 
+    /** As the platform provider; on a virtual thread, made on the offload's threads. */
     @Override
     public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
             throws IOException {
-        return platform.readAttributesIfExists(fileSystem.unwrap(path), type, options);
+        Path p = fileSystem.unwrap(path);
+        return offload().call(p, () -> platform.readAttributesIfExists(p, type, options));
     }
 
     @Override

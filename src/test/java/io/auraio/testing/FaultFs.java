@@ -66,6 +66,21 @@ public final class FaultFs implements AutoCloseable {
         }
     }
 
+    /**
+     * A metadata operation with its own latency knob ({@code <name>_latency_us}). A lookup is a
+     * {@link #GETATTR} in libfuse's high-level API, which faultfs uses.
+     */
+    public enum MetaOp {
+        GETATTR("getattr"), READDIR("readdir"), UNLINK("unlink"), RENAME("rename"), MKDIR("mkdir"),
+        RMDIR("rmdir");
+
+        private final String value;
+
+        MetaOp(String value) {
+            this.value = value;
+        }
+    }
+
     /** The daemon's counters since the last {@link #reset()} or {@link #resetCounters()}. */
     public record Counters(long reads, long writes, long bytesRead, long bytesWritten, long outstanding,
                            long maxOutstanding, long blockedReads, long blockedWrites, long released,
@@ -339,7 +354,57 @@ public final class FaultFs implements AutoCloseable {
         return control("hang_writes=" + fusePath(file));
     }
 
-    /** Releases every blocked read and write and turns the hang modes off. {@return this} */
+    /**
+     * Delays every metadata operation ({@link MetaOp}: getattr, and so lookup, readdir, unlink,
+     * rename, mkdir, rmdir) by {@code latency}; the mount's root and the control file are exempt.
+     * {@return this}
+     */
+    public FaultFs metaLatency(Duration latency) throws IOException {
+        return control("meta_latency_us=" + micros(latency));
+    }
+
+    /** Delays one kind of metadata operation by {@code latency} (zero: no delay). {@return this} */
+    public FaultFs metaLatency(MetaOp op, Duration latency) throws IOException {
+        return control(op.value + "_latency_us=" + micros(latency));
+    }
+
+    /**
+     * Every metadata operation (but on the mount's root and the control file) blocks until
+     * {@linkplain #release() released}. Keep blocked operations out of the mount's root
+     * directory when they take its lock for writing (mkdir, unlink, rename there): the control
+     * file is reached through that directory. {@return this}
+     */
+    public FaultFs hangMeta() throws IOException {
+        return control("hang_meta=all");
+    }
+
+    /** Metadata operations on {@code file} (a path under the mount) block until released. {@return this} */
+    public FaultFs hangMeta(Path file) throws IOException {
+        return control("hang_meta=" + fusePath(file));
+    }
+
+    /** {@return how many metadata operations are blocked in the daemon by {@link #hangMeta()} now} */
+    public long blockedMeta() throws IOException {
+        return Long.parseLong(state().get("blocked_meta"));
+    }
+
+    /** {@return how many metadata operations the daemon has seen since the counters were reset} */
+    public long metaOps() throws IOException {
+        return Long.parseLong(state().get("meta_ops"));
+    }
+
+    /** Waits until at least {@code n} metadata operations are blocked; fails after {@link TestSupport#HANG}. */
+    public void awaitBlockedMeta(long n) throws InterruptedException {
+        TestSupport.awaitCondition(n + " metadata operations blocked in faultfs", () -> {
+            try {
+                return blockedMeta() >= n;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    /** Releases every blocked read, write and metadata operation and turns the hang modes off. {@return this} */
     public FaultFs release() throws IOException {
         return control("release");
     }

@@ -1,0 +1,383 @@
+package io.auraio.internal.offload;
+
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Runs blocking system calls that io_uring has no opcode for ({@code getdents}, {@code access},
+ * {@code readlink}, {@code statfs}, a platform provider's {@code stat}, ...) on a bounded, elastic
+ * pool of platform threads while the calling virtual thread parks, so that the call does not hold
+ * the virtual thread's carrier (tokio's {@code spawn_blocking}). A platform thread makes the call
+ * itself: parking it would only add a hand-off.
+ *
+ * <p><b>Pool.</b> Daemon threads named {@code auraio-offload-N}, started when calls come and
+ * retired after {@link #KEEP_ALIVE_SECONDS} idle; at most {@code maxThreads} at once, later calls
+ * wait in a queue.
+ *
+ * <p><b>A mount that hangs.</b> A call to a hung NFS server or FUSE daemon holds its pool thread
+ * until the mount answers, which may be never. So that one dead mount cannot take the whole pool,
+ * at most {@code perMount} calls per mount are handed to the pool at once (the mount found from the
+ * path's name in {@code /proc/self/mountinfo}, see {@link MountTable}; no call that could hang is
+ * made to find it); further callers for that mount park before taking a pool thread. Calls to
+ * other mounts keep running until {@code maxThreads / perMount} mounts hang at once.
+ *
+ * <p><b>Interrupts.</b> The JDK's {@code Files} calls are not interruptible: a thread in
+ * {@code stat} on a hung mount stays there, and an interrupt status set before or during the call
+ * is kept, not acted on. The parked caller matches that: it waits for the call however often it
+ * is interrupted, and returns with its interrupt status set if it was set.
+ *
+ * <p><b>Failures.</b> What the call throws is rethrown to the caller as is (same exception object,
+ * type, message, cause and suppressed), its stack trace the pool thread's frames of the call
+ * followed by the caller's frames, as if the caller had made the call itself.
+ *
+ * <p>Thread-safe.
+ */
+public final class BlockingOffload {
+    /** Seconds a pool thread waits for work before it ends. */
+    public static final long KEEP_ALIVE_SECONDS = 10;
+    /** Default pool size: {@code -Dauraio.offload.maxThreads}, else 128. */
+    static final int DEFAULT_MAX_THREADS = Integer.getInteger("auraio.offload.maxThreads", 128);
+    /** Default calls per mount: {@code -Dauraio.offload.perMount}, else 32 (four hung mounts to fill the pool). */
+    static final int DEFAULT_PER_MOUNT = Integer.getInteger("auraio.offload.perMount", 32);
+
+    private static final class Holder {
+        // Out-of-range properties are clamped: a typo must not make every metadata call fail.
+        static final int MAX = Math.max(1, DEFAULT_MAX_THREADS);
+        static final BlockingOffload SHARED = new BlockingOffload(MAX, Math.clamp(DEFAULT_PER_MOUNT, 1, MAX));
+    }
+
+    private final int maxThreads;
+    private final long keepAliveNanos;
+    private final ThreadFactory factory = Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory();
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Calls no thread could take: all maxThreads busy. Guarded by lock. */
+    private final ArrayDeque<Task<?, ?>> queue = new ArrayDeque<>();
+    /** Threads waiting for a call, the most recently idle first. Guarded by lock. */
+    private final ArrayDeque<Worker> idleWorkers = new ArrayDeque<>();
+    /** Pool threads alive. Guarded by lock. */
+    private int threads;
+    /** Pool threads running a call. */
+    private final AtomicInteger active = new AtomicInteger();
+    private final int perMount;
+    private final MountTable mounts = new MountTable();
+    private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
+
+    /**
+     * A pool of its own (the library uses {@link #shared()}).
+     *
+     * @param maxThreads the most pool threads at once
+     * @param perMount   the most calls of one mount on the pool at once
+     * @throws IllegalArgumentException if either is below 1, or {@code perMount > maxThreads}
+     */
+    public BlockingOffload(int maxThreads, int perMount) {
+        this(maxThreads, perMount, TimeUnit.SECONDS.toNanos(KEEP_ALIVE_SECONDS));
+    }
+
+    /** As {@link #BlockingOffload(int, int)}, with idle threads ending after {@code keepAliveNanos}. */
+    BlockingOffload(int maxThreads, int perMount, long keepAliveNanos) {
+        if (maxThreads < 1 || perMount < 1 || perMount > maxThreads) {
+            throw new IllegalArgumentException("need 1 <= perMount <= maxThreads: maxThreads=" + maxThreads
+                    + ", perMount=" + perMount);
+        }
+        this.perMount = perMount;
+        this.maxThreads = maxThreads;
+        this.keepAliveNanos = keepAliveNanos;
+    }
+
+    /*
+     * The pool. Not a ThreadPoolExecutor: with core = max it starts a thread per call until max
+     * exist and then keeps them all, each taking calls in turn, so none retires under a steady
+     * trickle of calls; with core = 0 and a hand-off queue it refuses calls once max are busy.
+     * Here a call goes to the most recently idle thread, else to a new thread while fewer than
+     * maxThreads exist, else it queues; a thread left idle keepAliveNanos ends. So the pool is as
+     * large as the calls in flight recently, and the threads it keeps are the ones in use.
+     */
+    private void execute(Task<?, ?> task) {
+        Worker started = null;
+        lock.lock();
+        try {
+            Worker w = idleWorkers.pollFirst();
+            if (w != null) {
+                w.handed = task;
+                LockSupport.unpark(w.thread);
+                return;
+            }
+            if (threads < maxThreads) {
+                threads++;
+                started = new Worker(task);
+            } else {
+                queue.add(task);
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            started.thread = factory.newThread(started);
+            started.thread.start();
+        } catch (Throwable t) { // OutOfMemoryError "unable to create native thread", say
+            lock.lock();
+            try {
+                threads--;
+            } finally {
+                lock.unlock();
+            }
+            throw t;
+        }
+    }
+
+    /** A pool thread: runs the call it was started for, then queued or handed calls, until idle too long. */
+    private final class Worker implements Runnable {
+        volatile Thread thread;
+        /** A call handed to this idle thread; read and written under lock. */
+        Task<?, ?> handed;
+        private final Task<?, ?> first;
+
+        Worker(Task<?, ?> first) {
+            this.first = first;
+        }
+
+        @Override
+        public void run() {
+            Task<?, ?> task = first;
+            while (task != null) {
+                active.incrementAndGet();
+                try {
+                    task.compute();
+                } finally {
+                    active.decrementAndGet();
+                }
+                task = take(task);
+            }
+        }
+
+        /**
+         * Finishes {@code done} (wakes its caller) and {@return the next call, or null when this
+         * thread has been idle keepAliveNanos and ends} The thread is listed idle before the caller
+         * wakes, so a caller making calls one after another finds it rather than starting another.
+         */
+        private Task<?, ?> take(Task<?, ?> done) {
+            long deadline = System.nanoTime() + keepAliveNanos;
+            boolean finished = false;
+            lock.lock();
+            try {
+                Task<?, ?> queued = queue.pollFirst();
+                if (queued != null) {
+                    return queued;
+                }
+                idleWorkers.addFirst(this);
+                lock.unlock();
+                try {
+                    done.finish();
+                    finished = true;
+                } finally {
+                    lock.lock();
+                }
+                for (;;) {
+                    if (handed != null) {
+                        Task<?, ?> call = handed;
+                        handed = null;
+                        return call;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        idleWorkers.remove(this);
+                        threads--;
+                        return null;
+                    }
+                    lock.unlock();
+                    try {
+                        LockSupport.parkNanos(this, left);
+                    } finally {
+                        lock.lock();
+                    }
+                }
+            } finally {
+                lock.unlock();
+                if (!finished) {
+                    done.finish();
+                }
+            }
+        }
+    }
+
+    /** {@return the library's pool} */
+    public static BlockingOffload shared() {
+        return Holder.SHARED;
+    }
+
+    /** {@return the number of pool threads now, idle ones included} */
+    public int poolSize() {
+        lock.lock();
+        try {
+            return threads;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@return the number of calls on pool threads now} */
+    public int active() {
+        return active.get();
+    }
+
+    /**
+     * Makes {@code call}, which touches the file system {@code path} is on: on a pool thread while
+     * a virtual caller parks, on the caller's own thread otherwise.
+     *
+     * @param path the path the call touches (only its name is used, to find its mount)
+     * @param call the call
+     * @param <T> what it returns
+     * @param <X> what it throws
+     * @return what {@code call} returned
+     * @throws X as {@code call}; unchecked exceptions and errors of {@code call} as well
+     */
+    public <T, X extends Exception> T call(Path path, BlockingCall<T, X> call) throws X {
+        return call(path, null, call);
+    }
+
+    /**
+     * As {@link #call(Path, BlockingCall)} for a call that touches two paths ({@code rename},
+     * {@code link}, a copy): it counts against the limit of both mounts where they differ.
+     *
+     * @param path  one path the call touches
+     * @param other the other, or null
+     * @param call  the call
+     * @param <T> what it returns
+     * @param <X> what it throws
+     * @return what {@code call} returned
+     * @throws X as {@code call}; unchecked exceptions and errors of {@code call} as well
+     */
+    public <T, X extends Exception> T call(Path path, Path other, BlockingCall<T, X> call) throws X {
+        if (!Thread.currentThread().isVirtual()) {
+            return call.call();
+        }
+        String first = mounts.mountOf(path);
+        String second = other == null ? null : mounts.mountOf(other);
+        if (second != null && (second.equals(first))) {
+            second = null;
+        }
+        if (second != null && second.compareTo(first) < 0) { // one order for every caller: no deadlock
+            String t = first;
+            first = second;
+            second = t;
+        }
+        Semaphore a = permits(first);
+        Semaphore b = second == null ? null : permits(second);
+        a.acquireUninterruptibly(); // keeps the interrupt status, as the JDK's call would
+        try {
+            if (b != null) {
+                b.acquireUninterruptibly();
+            }
+            try {
+                return runOnPool(call);
+            } finally {
+                if (b != null) {
+                    b.release();
+                }
+            }
+        } finally {
+            a.release();
+        }
+    }
+
+    private Semaphore permits(String mount) {
+        return permits.computeIfAbsent(mount, m -> new Semaphore(perMount, true));
+    }
+
+    /** {@return how many more calls on {@code path}'s mount may go to the pool now} For tests. */
+    public int availablePermits(Path path) {
+        return permits(mounts.mountOf(path)).availablePermits();
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T, X extends Exception> T runOnPool(BlockingCall<T, X> call) throws X {
+        Task<T, X> task = new Task<>(call, Thread.currentThread());
+        execute(task);
+        boolean interrupted = false;
+        while (!task.done) {
+            LockSupport.park(task);
+            if (Thread.interrupted()) { // cleared so that park parks again; set again below
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable failure = task.failure;
+        if (failure == null) {
+            return task.value;
+        }
+        stitch(failure);
+        if (failure instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        throw (X) failure; // the call declares only X besides unchecked ones
+    }
+
+    /**
+     * Gives {@code failure} the stack it would have had on the caller's thread: its frames down to
+     * the pool's task, then the caller's frames below this class.
+     */
+    static void stitch(Throwable failure) {
+        StackTraceElement[] theirs = failure.getStackTrace();
+        int cut = 0;
+        while (cut < theirs.length && !theirs[cut].getClassName().equals(Task.class.getName())) {
+            cut++;
+        }
+        if (cut == theirs.length) {
+            return; // not thrown by a task's call (or frames elided): leave it be
+        }
+        StackTraceElement[] ours = new Throwable().getStackTrace();
+        int skip = 0;
+        while (skip < ours.length && ours[skip].getClassName().startsWith(BlockingOffload.class.getName())) {
+            skip++;
+        }
+        List<StackTraceElement> frames = new ArrayList<>(cut + ours.length - skip);
+        frames.addAll(Arrays.asList(theirs).subList(0, cut));
+        frames.addAll(Arrays.asList(ours).subList(skip, ours.length));
+        failure.setStackTrace(frames.toArray(StackTraceElement[]::new));
+    }
+
+    /** One call on the pool; {@code done} publishes {@code value} and {@code failure}. */
+    private static final class Task<T, X extends Exception> {
+        private final BlockingCall<T, X> call;
+        private final Thread caller;
+        private T value;
+        private Throwable failure;
+        private volatile boolean done;
+
+        Task(BlockingCall<T, X> call, Thread caller) {
+            this.call = call;
+            this.caller = caller;
+        }
+
+        /** Makes the call on the pool thread; its stack frames end here ({@link #stitch}). */
+        void compute() {
+            try {
+                value = call.call();
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+
+        /** Publishes the outcome and wakes the caller. */
+        void finish() {
+            done = true;
+            LockSupport.unpark(caller);
+        }
+    }
+}

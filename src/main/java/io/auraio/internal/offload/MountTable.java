@@ -1,0 +1,107 @@
+package io.auraio.internal.offload;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Which mount a path is on, from {@code /proc/self/mountinfo}, by the longest mount point that is
+ * a prefix of the path's absolute, normalized name. No call here touches the file system the path
+ * is on: a {@code stat} for {@code st_dev} would hang on the very mount whose callers must be told
+ * apart. A symbolic link that leads to another mount is attributed to the mount its name is on.
+ *
+ * <p>The table is read again when older than {@link #MAX_AGE_NANOS}, so mounts made or removed
+ * meanwhile are seen within that time. Thread-safe.
+ */
+final class MountTable {
+    /** How long a parsed table is used before {@code /proc/self/mountinfo} is read again. */
+    static final long MAX_AGE_NANOS = 1_000_000_000L;
+    private static final String MOUNTINFO = "/proc/self/mountinfo";
+
+    private record Snapshot(List<String> mountPoints, long readAt) {}
+
+    private volatile Snapshot snapshot;
+
+    /**
+     * {@return the mount point {@code path} is on, or {@code "/"} when the table cannot be read} A
+     * path of another file system than the host's (a zip file system's) is its own key.
+     */
+    String mountOf(Path path) {
+        if (!"file".equals(path.getFileSystem().provider().getScheme())) {
+            return path.getFileSystem().toString();
+        }
+        String name = path.toAbsolutePath().normalize().toString();
+        for (String mountPoint : current()) {
+            if (name.startsWith(mountPoint)
+                    && (name.length() == mountPoint.length() || mountPoint.equals("/")
+                        || name.charAt(mountPoint.length()) == '/')) {
+                return mountPoint;
+            }
+        }
+        return "/";
+    }
+
+    private List<String> current() {
+        Snapshot s = snapshot;
+        long now = System.nanoTime();
+        if (s == null || now - s.readAt() > MAX_AGE_NANOS) {
+            s = new Snapshot(read(), now);
+            snapshot = s;
+        }
+        return s.mountPoints();
+    }
+
+    /** {@return the mount points, longest first} Read with {@code java.io}, which no provider serves. */
+    private static List<String> read() {
+        String text;
+        try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return List.of("/");
+        }
+        List<String> points = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            // mount ID, parent ID, major:minor, root, mount point, ... (proc(5))
+            String[] fields = line.split(" ", 6);
+            if (fields.length >= 5) {
+                points.add(unescape(fields[4]));
+            }
+        }
+        points.sort(Comparator.comparingInt(String::length).reversed());
+        return List.copyOf(points);
+    }
+
+    /** Undoes mountinfo's octal escapes ({@code \040} for a space, {@code \011}, {@code \012}, {@code \134}). */
+    static String unescape(String field) {
+        if (field.indexOf('\\') < 0) {
+            return field;
+        }
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && isOctal(field, i + 1, 3)) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isOctal(String s, int from, int n) {
+        if (from + n > s.length()) {
+            return false;
+        }
+        for (int i = from; i < from + n; i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '7') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

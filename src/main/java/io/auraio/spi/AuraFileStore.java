@@ -1,0 +1,100 @@
+package io.auraio.spi;
+
+import io.auraio.internal.offload.BlockingOffload;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttributeView;
+import java.nio.file.attribute.FileStoreAttributeView;
+
+/**
+ * The platform's file store, with the methods that make system calls ({@code statvfs} for the
+ * space and block size, {@code getxattr} probes for the {@code user} view) made on the
+ * {@link BlockingOffload}. Name, type and read-only state come from the mount table entry the
+ * platform read when it made the store.
+ */
+final class AuraFileStore extends FileStore {
+    private final FileStore platform;
+    /** The platform path the store was asked for: its mount. */
+    private final Path path;
+
+    AuraFileStore(FileStore platform, Path path) {
+        this.platform = platform;
+        this.path = path;
+    }
+
+    private static BlockingOffload offload() {
+        return BlockingOffload.shared();
+    }
+
+    @Override
+    public String name() {
+        return platform.name();
+    }
+
+    @Override
+    public String type() {
+        return platform.type();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return platform.isReadOnly();
+    }
+
+    @Override
+    public long getTotalSpace() throws IOException {
+        return offload().call(path, platform::getTotalSpace);
+    }
+
+    @Override
+    public long getUsableSpace() throws IOException {
+        return offload().call(path, platform::getUsableSpace);
+    }
+
+    @Override
+    public long getUnallocatedSpace() throws IOException {
+        return offload().call(path, platform::getUnallocatedSpace);
+    }
+
+    @Override
+    public long getBlockSize() throws IOException {
+        return offload().call(path, platform::getBlockSize);
+    }
+
+    @Override
+    public boolean supportsFileAttributeView(Class<? extends FileAttributeView> type) {
+        return offload().call(path, () -> platform.supportsFileAttributeView(type));
+    }
+
+    @Override
+    public boolean supportsFileAttributeView(String name) {
+        return offload().call(path, () -> platform.supportsFileAttributeView(name));
+    }
+
+    @Override
+    public <V extends FileStoreAttributeView> V getFileStoreAttributeView(Class<V> type) {
+        return platform.getFileStoreAttributeView(type);
+    }
+
+    @Override
+    public Object getAttribute(String attribute) throws IOException {
+        return offload().call(path, () -> platform.getAttribute(attribute));
+    }
+
+    /** Equal to a store of this provider, or of the platform's, that the platform's store equals. */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof AuraFileStore s ? platform.equals(s.platform) : platform.equals(other);
+    }
+
+    @Override
+    public int hashCode() {
+        return platform.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return platform.toString();
+    }
+}

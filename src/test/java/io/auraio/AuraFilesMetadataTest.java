@@ -1,0 +1,273 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link AuraFiles}' exists, delete, createDirectories, move, list and walk against {@link Files}
+ * from virtual threads (so they run on the blocking offload): the same answers and exceptions; and
+ * on a FUSE file system with slow metadata, a ticker keeps running.
+ */
+class AuraFilesMetadataTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    /** Calls on a tree whose root is {@code base}, through {@code Files} or {@code AuraFiles}. */
+    interface Ops {
+        boolean exists(Path p, LinkOption... o);
+
+        void delete(Path p) throws IOException;
+
+        Path createDirectories(Path p) throws IOException;
+
+        Path move(Path a, Path b, StandardCopyOption... o) throws IOException;
+
+        Stream<Path> list(Path p) throws IOException;
+
+        Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException;
+    }
+
+    static final Ops JDK = new Ops() {
+        public boolean exists(Path p, LinkOption... o) {
+            return Files.exists(p, o);
+        }
+
+        public void delete(Path p) throws IOException {
+            Files.delete(p);
+        }
+
+        public Path createDirectories(Path p) throws IOException {
+            return Files.createDirectories(p);
+        }
+
+        public Path move(Path a, Path b, StandardCopyOption... o) throws IOException {
+            return Files.move(a, b, o);
+        }
+
+        public Stream<Path> list(Path p) throws IOException {
+            return Files.list(p);
+        }
+
+        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
+            return Files.walk(p, depth, o);
+        }
+    };
+
+    static final Ops AURA = new Ops() {
+        public boolean exists(Path p, LinkOption... o) {
+            return AuraFiles.exists(p, o);
+        }
+
+        public void delete(Path p) throws IOException {
+            AuraFiles.delete(p);
+        }
+
+        public Path createDirectories(Path p) throws IOException {
+            return AuraFiles.createDirectories(p);
+        }
+
+        public Path move(Path a, Path b, StandardCopyOption... o) throws IOException {
+            return AuraFiles.move(a, b, o);
+        }
+
+        public Stream<Path> list(Path p) throws IOException {
+            return AuraFiles.list(p);
+        }
+
+        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
+            return depth == Integer.MAX_VALUE ? AuraFiles.walk(p, o) : AuraFiles.walk(p, depth, o);
+        }
+    };
+
+    @FunctionalInterface
+    interface Scenario {
+        Object run(Ops ops, Path base) throws Exception;
+    }
+
+    static Stream<Arguments> scenarios() {
+        List<Arguments> all = new ArrayList<>();
+        add(all, "exists", (o, b) -> o.exists(b.resolve("f")) + " " + o.exists(b.resolve("nope")) + " "
+                + o.exists(b.resolve("dangling")) + " " + o.exists(b.resolve("dangling"), LinkOption.NOFOLLOW_LINKS));
+        add(all, "delete", (o, b) -> {
+            o.delete(b.resolve("f"));
+            return Files.exists(b.resolve("f"));
+        });
+        add(all, "delete missing", (o, b) -> {
+            o.delete(b.resolve("nope"));
+            return "ok";
+        });
+        add(all, "delete non-empty directory", (o, b) -> {
+            o.delete(b.resolve("d"));
+            return "ok";
+        });
+        add(all, "createDirectories", (o, b) -> o.createDirectories(b.resolve("x/y/z")) + " "
+                + Files.isDirectory(b.resolve("x/y/z")));
+        add(all, "createDirectories existing", (o, b) -> o.createDirectories(b.resolve("d")));
+        add(all, "createDirectories over a file", (o, b) -> o.createDirectories(b.resolve("f")));
+        add(all, "createDirectories below a file", (o, b) -> o.createDirectories(b.resolve("f/g")));
+        add(all, "move", (o, b) -> o.move(b.resolve("f"), b.resolve("g")) + " " + Files.exists(b.resolve("g")));
+        add(all, "move onto existing", (o, b) -> o.move(b.resolve("f"), b.resolve("d")));
+        add(all, "move replacing", (o, b) -> o.move(b.resolve("f"), b.resolve("d/a"), StandardCopyOption.REPLACE_EXISTING)
+                + " " + Files.size(b.resolve("d/a")));
+        add(all, "move missing", (o, b) -> o.move(b.resolve("nope"), b.resolve("g")));
+        add(all, "list", (o, b) -> names(o.list(b.resolve("d")), b));
+        add(all, "list of a file", (o, b) -> names(o.list(b.resolve("f")), b));
+        add(all, "list missing", (o, b) -> names(o.list(b.resolve("nope")), b));
+        add(all, "walk", (o, b) -> names(o.walk(b, Integer.MAX_VALUE), b));
+        add(all, "walk to depth 1", (o, b) -> names(o.walk(b, 1), b));
+        add(all, "walk missing", (o, b) -> names(o.walk(b.resolve("nope"), Integer.MAX_VALUE), b));
+        add(all, "walk negative depth", (o, b) -> names(o.walk(b, -1), b));
+        add(all, "walk following a loop", (o, b) -> {
+            Files.createSymbolicLink(b.resolve("d/loop"), b);
+            return names(o.walk(b, Integer.MAX_VALUE, FileVisitOption.FOLLOW_LINKS), b);
+        });
+        return all.stream();
+    }
+
+    private static void add(List<Arguments> all, String name, Scenario s) {
+        all.add(Arguments.of(name, s));
+    }
+
+    /** The stream's paths relative to {@code base}, in its order; closes it. */
+    private static List<String> names(Stream<Path> stream, Path base) {
+        try (stream) {
+            return stream.map(p -> base.relativize(p).toString()).toList();
+        }
+    }
+
+    private static void populate(Path base) throws IOException {
+        Files.createDirectories(base.resolve("d/s"));
+        Files.write(base.resolve("f"), new byte[3]);
+        Files.createFile(base.resolve("d/a"));
+        Files.createFile(base.resolve("d/s/b"));
+        for (int i = 0; i < 80; i++) { // more than one batch
+            Files.createFile(base.resolve("d/m" + i));
+        }
+        Files.createSymbolicLink(base.resolve("dangling"), Path.of("nope"));
+    }
+
+    private static String outcome(Scenario s, Ops ops, Path base) throws InterruptedException {
+        AtomicReference<String> out = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            String text;
+            try {
+                text = "returned " + s.run(ops, base);
+            } catch (Throwable e) {
+                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
+                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
+            }
+            out.set(text.replace(base.toString(), "<base>"));
+        });
+        TestSupport.joinAll(List.of(t));
+        return out.get();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void answersAsFilesFromAVirtualThread(String name, Scenario scenario) throws Exception {
+        Path jdkBase = dir.path().toAbsolutePath().resolve("jdk");
+        Path auraBase = dir.path().toAbsolutePath().resolve("aura");
+        populate(jdkBase);
+        populate(auraBase);
+        String jdk = outcome(scenario, JDK, jdkBase);
+        String aura = outcome(scenario, AURA, auraBase);
+        if (name.startsWith("list") || name.startsWith("walk")) {
+            // Two directories need not list in the same order: the same tree must, below.
+            assertThat(sortedLines(aura)).as(name).isEqualTo(sortedLines(jdk));
+        } else {
+            assertThat(aura).as(name).isEqualTo(jdk);
+        }
+    }
+
+    private static List<String> sortedLines(String outcome) {
+        return outcome.startsWith("returned [")
+                ? Stream.of(outcome.substring(10, outcome.length() - 1).split(", ")).sorted().toList()
+                : List.of(outcome);
+    }
+
+    @Test
+    void listAndWalkGiveFilesOrderOnTheSameTree() throws Exception {
+        Path base = dir.path().toAbsolutePath().resolve("t");
+        populate(base);
+        for (Scenario s : List.<Scenario>of((o, b) -> names(o.list(b.resolve("d")), b),
+                (o, b) -> names(o.walk(b, Integer.MAX_VALUE), b))) {
+            assertThat(outcome(s, AURA, base)).isEqualTo(outcome(s, JDK, base)).contains("m79");
+        }
+    }
+
+    @Test
+    void aTickerKeepsRunningWhileVirtualThreadsListAndWalkASlowFileSystem() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("aurafiles-metadata")) {
+            for (int i = 0; i < 16; i++) {
+                Files.createDirectories(fs.backing().resolve("t" + i + "/s"));
+                Files.createFile(fs.backing().resolve("t" + i + "/s/f"));
+            }
+            fs.metaLatency(Duration.ofMillis(20));
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong calls = new AtomicLong();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> workers = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                Path mine = fs.path("t" + (i % 16));
+                workers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        while (!stop.get()) {
+                            assertThat(AuraFiles.exists(mine.resolve("s/f"))).isTrue();
+                            try (Stream<Path> s = AuraFiles.walk(mine)) {
+                                assertThat(s.count()).isEqualTo(3);
+                            }
+                            calls.incrementAndGet();
+                        }
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }));
+            }
+            long start = System.nanoTime();
+            AtomicLong ticks = new AtomicLong();
+            Thread ticker = Thread.ofVirtual().start(() -> {
+                while (System.nanoTime() - start < Duration.ofSeconds(2).toNanos()) {
+                    try {
+                        Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    ticks.incrementAndGet();
+                }
+            });
+            Thread.sleep(2000);
+            long seen = ticks.get();
+            stop.set(true);
+            TestSupport.joinAll(workers);
+            TestSupport.joinAll(List.of(ticker));
+            assertThat(failure.get()).isNull();
+            System.out.println("[AuraFiles on 20 ms metadata] ticker ran " + seen + " times in 2 s; "
+                    + calls.get() + " exists+walk rounds");
+            assertThat(calls.get()).isPositive();
+            assertThat(seen).as("ticker runs in 2 s (~2,000 if never late)").isGreaterThan(200);
+        }
+    }
+}

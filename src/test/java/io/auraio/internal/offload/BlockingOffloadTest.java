@@ -1,0 +1,257 @@
+package io.auraio.internal.offload;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@link BlockingOffload} and {@link MountTable} with real threads, real files and the real mount table. */
+class BlockingOffloadTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private final BlockingOffload offload = new BlockingOffload(8, 2);
+
+    /** Runs {@code call} on a fresh virtual thread and returns what it returned or threw. */
+    private static Object virtually(BlockingCall<Object, Exception> call) throws InterruptedException {
+        AtomicReference<Object> out = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                out.set(call.call());
+            } catch (Throwable e) {
+                out.set(e);
+            }
+        });
+        TestSupport.joinAll(List.of(t));
+        return out.get();
+    }
+
+    /** Waits for {@code latch} on a pool thread, standing for a call to a mount that does not answer. */
+    private static Object await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+        return null;
+    }
+
+    @Test
+    void aVirtualCallerParksWhileADaemonPoolThreadMakesTheCall() throws Exception {
+        Object ran = virtually(() -> offload.call(dir.path(), Thread::currentThread));
+        Thread worker = (Thread) ran;
+        assertThat(worker.isVirtual()).isFalse();
+        assertThat(worker.isDaemon()).isTrue();
+        assertThat(worker.getName()).startsWith("auraio-offload-");
+        assertThat(offload.poolSize()).isBetween(1, 8);
+    }
+
+    @Test
+    void aPlatformCallerMakesTheCallItself() throws Exception {
+        Thread me = Thread.currentThread();
+        assertThat(offload.call(dir.path(), Thread::currentThread)).isSameAs(me);
+        assertThat(offload.poolSize()).isZero();
+    }
+
+    @Test
+    void failuresComeBackAsTheSameExceptionWithTheCallersFrames() throws Exception {
+        Path missing = dir.path().resolve("missing");
+        IOException thrown = new IOException("x");
+        Object failure = virtually(() -> offload.call(missing, () -> Files.size(missing)));
+        assertThat((Throwable) failure).isInstanceOf(NoSuchFileException.class).hasMessage(missing.toString());
+        List<String> frames = Arrays.stream(((Throwable) failure).getStackTrace())
+                .map(f -> f.getClassName() + "." + f.getMethodName()).toList();
+        // The JDK's frames of the call, then this test's: as if the caller had made it.
+        assertThat(frames).anyMatch(f -> f.startsWith("sun.nio.fs.UnixException"));
+        assertThat(frames).anyMatch(f -> f.startsWith(BlockingOffloadTest.class.getName() + ".lambda$failuresComeBack"));
+        assertThat(frames).noneMatch(f -> f.contains("$Worker"));
+
+        Object same = virtually(() -> offload.call(missing, () -> {
+            throw thrown;
+        }));
+        assertThat(same).isSameAs(thrown);
+        Object unchecked = virtually(() -> offload.call(missing, () -> {
+            throw new IllegalStateException("boom");
+        }));
+        assertThat((Throwable) unchecked).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+        Object error = virtually(() -> offload.call(missing, () -> {
+            throw new AssertionError("err");
+        }));
+        assertThat((Throwable) error).isInstanceOf(AssertionError.class).hasMessage("err");
+    }
+
+    /** The oracle: the JDK's Files.size on a virtual thread whose interrupt status is set. */
+    @Test
+    void anInterruptStatusSetBeforeTheCallIsKeptAndIgnoredAsByTheJdk() throws Exception {
+        Path file = Files.write(dir.path().resolve("f"), new byte[123]);
+        Object jdk = virtually(() -> {
+            Thread.currentThread().interrupt();
+            return Files.size(file) + " " + Thread.currentThread().isInterrupted();
+        });
+        Object ours = virtually(() -> {
+            Thread.currentThread().interrupt();
+            return offload.call(file, () -> Files.size(file)) + " " + Thread.currentThread().isInterrupted();
+        });
+        assertThat(jdk).isEqualTo("123 true");
+        assertThat(ours).isEqualTo(jdk);
+    }
+
+    @Test
+    void anInterruptDuringTheCallDoesNotEndTheWaitAndIsKept() throws Exception {
+        CountDownLatch inCall = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        AtomicReference<String> out = new AtomicReference<>();
+        Thread caller = Thread.ofVirtual().start(() -> {
+            String v = offload.call(dir.path(), () -> {
+                inCall.countDown();
+                await(answer); // a hung mount
+                return "answered";
+            });
+            out.set(v + " " + Thread.currentThread().isInterrupted());
+        });
+        inCall.await();
+        for (int i = 0; i < 5; i++) {
+            caller.interrupt();
+            Thread.sleep(20);
+        }
+        assertThat(caller.isAlive()).as("the caller still waits for the call").isTrue();
+        answer.countDown();
+        TestSupport.joinAll(List.of(caller));
+        assertThat(out.get()).isEqualTo("answered true");
+    }
+
+    /**
+     * A mount whose calls never answer takes at most perMount (2) of the 8 pool threads; the callers
+     * beyond park without a pool thread, and calls on another mount still run.
+     */
+    @Test
+    void aHungMountHoldsAtMostItsShareOfThePool() throws Exception {
+        Path hung = Path.of("/proc/self/status"); // /proc: a mount of its own
+        assertThat(new MountTable().mountOf(hung)).isEqualTo("/proc");
+        assertThat(new MountTable().mountOf(dir.path())).isNotEqualTo("/proc");
+        CountDownLatch answer = new CountDownLatch(1);
+        List<Thread> stuck = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            stuck.add(Thread.ofVirtual().start(() -> offload.call(hung, () -> await(answer))));
+        }
+        TestSupport.awaitCondition("the hung mount's share taken", () -> offload.availablePermits(hung) == 0
+                && offload.active() == 2);
+        Thread.sleep(50);
+        assertThat(offload.active()).as("pool threads on the hung mount").isEqualTo(2);
+        assertThat(stuck).allMatch(Thread::isAlive);
+
+        Path file = Files.write(dir.path().resolve("g"), new byte[7]);
+        List<Thread> others = new ArrayList<>();
+        List<Long> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 30; i++) {
+            others.add(Thread.ofVirtual().start(() -> {
+                try {
+                    sizes.add(offload.call(file, () -> Files.size(file)));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+        }
+        TestSupport.joinAll(others);
+        assertThat(sizes).hasSize(30).containsOnly(7L);
+        assertThat(stuck).allMatch(Thread::isAlive);
+
+        answer.countDown();
+        TestSupport.joinAll(stuck);
+        assertThat(offload.availablePermits(hung)).isEqualTo(2);
+    }
+
+    @Test
+    void aCallOnTwoMountsCountsAgainstBoth() throws Exception {
+        Path a = Path.of("/proc/self/status");
+        Path b = dir.path();
+        CountDownLatch inCall = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        Thread t = Thread.ofVirtual().start(() -> offload.call(a, b, () -> {
+            inCall.countDown();
+            return await(answer);
+        }));
+        inCall.await();
+        assertThat(offload.availablePermits(a)).isEqualTo(1);
+        assertThat(offload.availablePermits(b)).isEqualTo(1);
+        answer.countDown();
+        TestSupport.joinAll(List.of(t));
+        assertThat(offload.availablePermits(a)).isEqualTo(2);
+        assertThat(offload.availablePermits(b)).isEqualTo(2);
+    }
+
+    @Test
+    void mountPointsAreMatchedByWholeComponentsAndUnescaped() {
+        MountTable table = new MountTable();
+        assertThat(table.mountOf(Path.of("/proc"))).isEqualTo("/proc");
+        assertThat(table.mountOf(Path.of("/proc/1/../self"))).isEqualTo("/proc");
+        assertThat(table.mountOf(Path.of("/procx/y"))).isNotEqualTo("/proc");
+        assertThat(MountTable.unescape("/mnt/a\\040b\\134c")).isEqualTo("/mnt/a b\\c");
+        assertThat(MountTable.unescape("/mnt/a\\04")).isEqualTo("/mnt/a\\04");
+    }
+
+    @Test
+    void poolThreadsAreStartedWhenCallsComeAndEndWhenIdle() throws Exception {
+        BlockingOffload quick = new BlockingOffload(4, 4, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+        assertThat(quick.poolSize()).as("no thread before the first call").isZero();
+        CountDownLatch answer = new CountDownLatch(1);
+        List<Thread> callers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            callers.add(Thread.ofVirtual().start(() -> quick.call(dir.path(), () -> await(answer))));
+        }
+        TestSupport.awaitCondition("three pool threads", () -> quick.poolSize() == 3);
+        answer.countDown();
+        TestSupport.joinAll(callers);
+        TestSupport.awaitCondition("idle pool threads to end", () -> quick.poolSize() == 0);
+    }
+
+    @Test
+    void sequentialCallsReuseOneThreadAndManyCallersShareABoundedPool() throws Exception {
+        Object sizes = virtually(() -> {
+            List<Integer> seen = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                offload.call(dir.path(), () -> null);
+                seen.add(offload.poolSize());
+            }
+            return seen.stream().distinct().toList();
+        });
+        assertThat(sizes).isEqualTo(List.of(1));
+
+        // 200 callers of 4 mounts' worth of calls at once: every call done, never more than 8 threads.
+        List<Thread> callers = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        List<Path> paths = List.of(dir.path(), Path.of("/proc/self"), Path.of("/sys/kernel"), Path.of("/dev/null"));
+        for (int i = 0; i < 200; i++) {
+            Path p = paths.get(i % paths.size());
+            callers.add(Thread.ofVirtual().start(() -> offload.call(p, () -> {
+                most.accumulateAndGet(offload.active(), Math::max);
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                return done.incrementAndGet();
+            })));
+        }
+        TestSupport.joinAll(callers);
+        assertThat(done.get()).isEqualTo(200);
+        assertThat(most.get()).isBetween(1, 8);
+        assertThat(offload.poolSize()).isBetween(1, 8);
+    }
+
+    @Test
+    void limitsAreChecked() {
+        assertThatThrownBy(() -> new BlockingOffload(0, 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new BlockingOffload(4, 5)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new BlockingOffload(4, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+}
