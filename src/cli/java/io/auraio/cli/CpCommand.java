@@ -11,6 +11,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -65,6 +66,8 @@ final class CpCommand implements Callable<Integer> {
     /** Directories to finish once their contents are in, deepest first (the walk adds them post-order). */
     private final List<Runnable> finishDirectories = new ArrayList<>();
     private FileMover mover;
+    /** Directories made by copying a directory into itself, which the walk must not descend into. */
+    private final Set<Object> copiesIntoThemselves = new HashSet<>();
 
     CpCommand(PrintStream err, boolean terminal) {
         this.err = err;
@@ -84,9 +87,9 @@ final class CpCommand implements Callable<Integer> {
         List<String> sources = operands.subList(0, operands.size() - 1);
         boolean destIsDirectory = Files.isDirectory(dest);
         if (sources.size() > 1 && !destIsDirectory) {
-            problem(Files.exists(dest, LinkOption.NOFOLLOW_LINKS)
-                    ? "target " + Problems.quote(destName) + " is not a directory"
-                    : "target " + Problems.quote(destName) + ": No such file or directory");
+            // coreutils 9's wording: the errno of the failed lookup of DEST as a directory.
+            problem("target " + Problems.quote(destName) + (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)
+                    ? ": Not a directory" : ": No such file or directory"));
             return 1;
         }
         long start = System.nanoTime();
@@ -102,9 +105,9 @@ final class CpCommand implements Callable<Integer> {
                 Path source = Path.of(sourceName);
                 if (destIsDirectory) {
                     String base = baseName(sourceName);
-                    copyEntry(source, sourceName, dest.resolve(base), join(destName, base), umask);
+                    copyEntry(source, sourceName, dest.resolve(base), join(destName, base), umask, true);
                 } else {
-                    copyEntry(source, sourceName, dest, destName, umask);
+                    copyEntry(source, sourceName, dest, destName, umask, true);
                 }
             }
             walkDone = true;
@@ -133,8 +136,9 @@ final class CpCommand implements Callable<Integer> {
         }
     }
 
+    /** Copies one source; {@code top} for those named on the command line. */
     private void copyEntry(Path source, String sourceName, Path target, String targetName,
-                           Set<PosixFilePermission> umask) throws InterruptedException {
+                           Set<PosixFilePermission> umask, boolean top) throws InterruptedException {
         // cp -r copies symbolic links as links, also those named on the command line; plain cp follows them.
         LinkOption[] sourceLinks = recursive ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
         PosixFileAttributes attrs;
@@ -156,7 +160,7 @@ final class CpCommand implements Callable<Integer> {
             return;
         }
         if (attrs.isDirectory()) {
-            copyDirectory(source, sourceName, target, targetName, attrs, existing, existingLink, umask);
+            copyDirectory(source, sourceName, target, targetName, attrs, existing, existingLink, umask, top);
         } else if (attrs.isSymbolicLink()) {
             copyLink(source, sourceName, target, targetName, attrs, existing, existingLink);
         } else {
@@ -180,17 +184,18 @@ final class CpCommand implements Callable<Integer> {
 
     private void copyDirectory(Path source, String sourceName, Path target, String targetName,
                                PosixFileAttributes attrs, BasicFileAttributes existing,
-                               BasicFileAttributes existingLink, Set<PosixFilePermission> umask)
+                               BasicFileAttributes existingLink, Set<PosixFilePermission> umask, boolean top)
             throws InterruptedException {
         if (existingLink != null && (existing == null || !existing.isDirectory())) {
             problem("cannot overwrite non-directory " + Problems.quote(targetName) + " with directory "
                     + Problems.quote(sourceName));
             return;
         }
-        if (isInside(source, target)) {
+        // As cp: a directory copied into itself is reported, and copied once, without the copy itself.
+        boolean intoItself = top && isInside(source, target);
+        if (intoItself) {
             problem("cannot copy a directory, " + Problems.quote(sourceName) + ", into itself, "
                     + Problems.quote(targetName));
-            return;
         }
         boolean created = existing == null;
         if (created) {
@@ -199,6 +204,12 @@ final class CpCommand implements Callable<Integer> {
             } catch (IOException e) {
                 problem("cannot create directory " + Problems.quote(targetName) + ": " + Problems.reason(e));
                 return;
+            }
+        }
+        if (intoItself) {
+            BasicFileAttributes copy = attributesOrNull(target, new LinkOption[0]);
+            if (copy != null && copy.fileKey() != null) {
+                copiesIntoThemselves.add(copy.fileKey());
             }
         }
         List<Path> children = new ArrayList<>();
@@ -211,7 +222,13 @@ final class CpCommand implements Callable<Integer> {
         }
         for (Path child : children) {
             String name = child.getFileName().toString();
-            copyEntry(child, join(sourceName, name), target.resolve(name), join(targetName, name), umask);
+            if (!copiesIntoThemselves.isEmpty()) {
+                BasicFileAttributes c = attributesOrNull(child, new LinkOption[] {LinkOption.NOFOLLOW_LINKS});
+                if (c != null && copiesIntoThemselves.contains(c.fileKey())) {
+                    continue; // the copy being made: cp does not descend into it
+                }
+            }
+            copyEntry(child, join(sourceName, name), target.resolve(name), join(targetName, name), umask, false);
         }
         if (created || preserve) {
             finishDirectories.add(() -> {
