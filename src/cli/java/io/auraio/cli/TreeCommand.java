@@ -124,9 +124,15 @@ final class TreeCommand implements Callable<Integer> {
                     out.println((showSizes ? size(attrs.size()) : "") + name + "  [error opening dir]");
                     continue;
                 }
-                directories++;
                 read(root, path, 1, threads).get();
                 total(root);
+                // tree 2.x counts a root among the directories when it lists something in it, and
+                // adds an empty root's own size to the bytes used; so does this, to print the same.
+                if (root.children != null && !root.children.isEmpty()) {
+                    directories++;
+                } else {
+                    bytesUsed += attrs.size();
+                }
                 out.println((showSizes ? size(du ? root.total : attrs.size()) : "") + name
                         + (root.unreadable ? "  [error opening dir]" : ""));
                 print(root, "", showSizes);
