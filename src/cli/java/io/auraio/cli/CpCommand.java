@@ -218,7 +218,7 @@ final class CpCommand implements Callable<Integer> {
                 children.add(child);
             }
         } catch (IOException e) {
-            problem("cannot open directory " + Problems.quote(sourceName) + ": " + Problems.reason(e));
+            problem("cannot access " + Problems.quote(sourceName) + ": " + Problems.reason(e));
         }
         for (Path child : children) {
             String name = child.getFileName().toString();
