@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -330,6 +331,20 @@ final class FileMover implements AutoCloseable {
         bytes.add(n);
     }
 
+    private static final Set<PosixFilePermission> ALL_READ_WRITE = PosixFilePermissions.fromString("rw-rw-rw-");
+    private static final Set<PosixFilePermission> ALL = PosixFilePermissions.fromString("rwxrwxrwx");
+
+    /**
+     * {@return the permissions a new file (created with 0666, as AuraFile creates) or directory
+     * (0777, as Files.createDirectory) has under {@code umask}}, so that the common case, a source
+     * with exactly those, needs no chmod.
+     */
+    private static Set<PosixFilePermission> createdWith(boolean directory, Set<PosixFilePermission> umask) {
+        Set<PosixFilePermission> created = EnumSet.copyOf(directory ? ALL : ALL_READ_WRITE);
+        created.removeAll(umask);
+        return created;
+    }
+
     /**
      * Gives a copy its attributes as cp does: a new file or directory the source's permission bits
      * less the umask; with {@code -p} (preserve) every permission bit, the owner and group where
@@ -356,7 +371,9 @@ final class FileMover implements AutoCloseable {
             if (!preserve) {
                 wanted.removeAll(umask);
             }
-            view.setPermissions(wanted);
+            if (preserve || !wanted.equals(createdWith(source.isDirectory(), umask))) {
+                view.setPermissions(wanted);
+            }
         }
         if (preserve) {
             view.setTimes(source.lastModifiedTime(), source.lastAccessTime(), null);
