@@ -6,7 +6,6 @@
  *   java --enable-native-access=ALL-UNNAMED -cp target/auraio-<version>.jar examples/CopyTree.java SRC DEST
  */
 import io.auraio.AuraFiles;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
