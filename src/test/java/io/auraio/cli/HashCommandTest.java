@@ -133,6 +133,14 @@ class HashCommandTest {
         assertSameAs("sha1sum", List.of("-c", list.toString()), List.of("hash", "-a", "sha1", "-c", list.toString()));
     }
 
+    /** Files whose size says 0 although they hold bytes: read to their end, as sha256sum does. */
+    @Test
+    void procFilesAreReadToTheirEnd() {
+        Tools.assumePresent("sha256sum");
+        assertSameAs("sha256sum", List.of("/proc/version", "/proc/filesystems"),
+                List.of("hash", "/proc/version", "/proc/filesystems"));
+    }
+
     @Test
     void unknownAlgorithmIsAUsageError() {
         Cli.Result r = Cli.run("hash", "-a", "crc32", w.resolve("f1").toString());
