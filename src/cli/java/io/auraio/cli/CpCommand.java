@@ -266,8 +266,8 @@ final class CpCommand implements Callable<Integer> {
         if (preserve) {
             try {
                 FileMover.applyAttributes(target, attrs, existing != null, true, Set.of());
-            } catch (IOException | UnsupportedOperationException e) {
-                // Linux has no permissions on links; only the owner and times were wanted.
+            } catch (IOException e) {
+                problem("preserving times for " + Problems.quote(targetName) + ": " + Problems.reason(e));
             }
         }
     }

@@ -365,7 +365,7 @@ final class FileMover implements AutoCloseable {
                 // As cp -p: an owner the process may not give is not an error.
             }
         }
-        if (preserve || !existed) {
+        if ((preserve || !existed) && !source.isSymbolicLink()) { // a link's own permissions are fixed on Linux
             Set<PosixFilePermission> wanted = EnumSet.noneOf(PosixFilePermission.class);
             wanted.addAll(source.permissions());
             if (!preserve) {

@@ -154,10 +154,9 @@ class CpCommandTest {
         Setup aged = w -> {
             FileTime past = FileTime.fromMillis(1_000_000_000_000L);
             try (Stream<Path> walk = Files.walk(w.resolve("d"))) {
-                for (Path p : walk.toList()) {
-                    if (!Files.isSymbolicLink(p)) {
-                        Files.setLastModifiedTime(p, past);
-                    }
+                for (Path p : walk.toList()) { // links too: cp -p keeps a link's own times
+                    Files.getFileAttributeView(p, java.nio.file.attribute.BasicFileAttributeView.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS).setTimes(past, past, null);
                 }
             }
             Files.setLastModifiedTime(w.resolve("a"), past);

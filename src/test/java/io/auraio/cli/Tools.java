@@ -116,7 +116,7 @@ final class Tools {
             } else {
                 what = "file " + PosixFilePermissions.toString(a.permissions()) + " " + a.size() + " " + sha256(p);
             }
-            if (times && !a.isSymbolicLink()) {
+            if (times) {
                 what += " mtime " + a.lastModifiedTime().toMillis();
             }
             d.put(root.relativize(p).toString(), what);
