@@ -84,7 +84,7 @@ time_case() {
     local s a
     s=$(printf '%s\n' "${s_times[@]}" | median)
     a=$(printf '%s\n' "${a_times[@]}" | median)
-    rows+=("$(printf '| %s | %s | %.2f | %.2f | %.2f |' "$name" "$cache" "$(echo "$s / 1000" | bc -l)" \
+    rows+=("$(printf '| %s | %s | %.3f | %.3f | %.2f |' "$name" "$cache" "$(echo "$s / 1000" | bc -l)" \
         "$(echo "$a / 1000" | bc -l)" "$(echo "$a / $s" | bc -l)")")
     echo "${rows[-1]}" >&2
 }
@@ -129,7 +129,9 @@ if ((fuse)); then
     # A smaller tree on the slow file system: every read waits the latency.
     if [[ ! -d $f/backing/util ]]; then
         cp -r "$data/src/java.base/java/util" "$f/backing/util"
-        head -c 64M "$data/big" > "$f/backing/big"
+    fi
+    if [[ ! -f $f/backing/big ]]; then
+        head -c 256M "$data/big" > "$f/backing/big"
     fi
     "$faultfs" "$f/backing" "$f/mnt" -f > "$f/faultfs.log" 2>&1 &
     daemon=$!
@@ -139,11 +141,11 @@ if ((fuse)); then
     ffiles=$(find "$f/mnt/util" -type f | wc -l)
     time_case "cp -r from FUSE, ${fuse_latency} µs/request ($ffiles files)" fuse "rm -rf '$f/out/tree'" \
         "cp -r '$f/mnt/util' '$f/out/tree'" "auraio cp -r '$f/mnt/util' '$f/out/tree'"
-    time_case "cp 64M file from FUSE, ${fuse_latency} µs/request" fuse "rm -f '$f/out/big'" \
+    time_case "cp 256M file from FUSE, ${fuse_latency} µs/request" fuse "rm -f '$f/out/big'" \
         "cp '$f/mnt/big' '$f/out/big'" "auraio cp '$f/mnt/big' '$f/out/big'"
     time_case "sha256 tree on FUSE, ${fuse_latency} µs/request" fuse "" \
         "find '$f/mnt/util' -type f -print0 | xargs -0 sha256sum" "auraio hash -r '$f/mnt/util'"
-    time_case "sha256 64M file on FUSE, ${fuse_latency} µs/request" fuse "" \
+    time_case "sha256 256M file on FUSE, ${fuse_latency} µs/request" fuse "" \
         "sha256sum '$f/mnt/big'" "auraio hash '$f/mnt/big'"
 fi
 
