@@ -172,6 +172,12 @@ final class CpCommand implements Callable<Integer> {
                 problem("not writing through dangling symlink " + Problems.quote(targetName));
                 return;
             }
+            if (top && targetName.endsWith("/")) {
+                // "DEST/" promises a directory; Path drops the slash, cp does not.
+                problem(existingLink != null ? "cannot stat " + Problems.quote(targetName) + ": Not a directory"
+                        : "cannot create regular file " + Problems.quote(targetName) + ": Not a directory");
+                return;
+            }
             if (recursive && !attrs.isRegularFile()) {
                 problem("cannot copy special file " + Problems.quote(sourceName)
                         + ": auraio cp copies regular files, directories and symbolic links");

@@ -113,6 +113,9 @@ class CpCommandTest {
                         Files.createSymbolicLink(w.resolve("target/a"), Path.of("nowhere")), List.of("a", "target")),
                 Arguments.of("-r directory link on the command line", none, List.of("-r", "d/link-to-sub", "copy")),
                 Arguments.of("directory link without -r", none, List.of("d/link-to-sub", "copy")),
+                Arguments.of("file to a missing directory named with a slash", none, List.of("a", "new-dir/")),
+                Arguments.of("file onto a file named with a slash", none, List.of("a", "existing/")),
+                Arguments.of("-r tree to a new name with a slash", none, List.of("-r", "d", "copy/")),
                 Arguments.of("missing file operand", none, List.of()),
                 Arguments.of("missing destination", none, List.of("a")));
     }
