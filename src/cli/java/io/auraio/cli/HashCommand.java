@@ -191,7 +191,7 @@ final class HashCommand implements Callable<Integer> {
         inFlight.acquire();
         threads.execute(() -> {
             try {
-                result.complete(path == null ? digester.digest(in) : digestRegular(digester, path));
+                result.complete(path == null ? digester.digest(in) : digestRegular(digester, name, path));
             } catch (IOException e) {
                 result.complete(e);
             } catch (Throwable t) {
@@ -204,7 +204,13 @@ final class HashCommand implements Callable<Integer> {
         return new Job(name, path, expected, result);
     }
 
-    private static String digestRegular(FileDigester digester, Path path) throws IOException, InterruptedException {
+    private static String digestRegular(FileDigester digester, String name, Path path)
+            throws IOException, InterruptedException {
+        if (name.endsWith("/") && !Files.isDirectory(path)) {
+            // "NAME/" must be a directory; Path drops the slash, the kernel does not.
+            throw new java.nio.file.FileSystemException(name, null, Files.exists(path) ? "Not a directory"
+                    : "No such file or directory");
+        }
         if (Files.isDirectory(path)) {
             throw new java.nio.file.FileSystemException(path.toString(), null, "Is a directory");
         }

@@ -69,6 +69,7 @@ class HashCommandTest {
         args.add(w.resolve("sub").toString()); // a directory: "Is a directory"
         args.add(w.resolve("missing").toString());
         args.add(1, w.resolve("missing-too").toString());
+        args.add(2, w.resolve("f55") + "/"); // not a directory
 
         assertSameAs(tool, args, prepend(List.of("hash", "-a", algorithm), args));
     }
