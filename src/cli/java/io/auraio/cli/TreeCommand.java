@@ -56,6 +56,8 @@ final class TreeCommand implements Callable<Integer> {
     private long directories;
     private long files;
     private long bytesUsed;
+    /** A directory could not be read: tree exits 2 then (not with --du). */
+    private boolean unreadable;
 
     TreeCommand(PrintStream out) {
         this.out = out;
@@ -135,6 +137,7 @@ final class TreeCommand implements Callable<Integer> {
                 }
                 out.println((showSizes ? size(du ? root.total : attrs.size()) : "") + name
                         + (root.unreadable ? "  [error opening dir]" : ""));
+                unreadable |= root.unreadable;
                 print(root, "", showSizes);
             }
         } catch (ExecutionException e) {
@@ -144,7 +147,7 @@ final class TreeCommand implements Callable<Integer> {
         String counts = directories + (directories == 1 ? " directory, " : " directories, ") + files
                 + (files == 1 ? " file" : " files");
         out.println(du ? String.format(Locale.ROOT, "%12d bytes used in %s", bytesUsed, counts) : counts);
-        return status;
+        return unreadable && !du ? 2 : status; // tree 2.1 reports an unreadable directory by status 2, except with --du
     }
 
     /** Reads {@code dir}'s entries into {@code node}, and its subdirectories in parallel, down to the level limit. */
@@ -246,6 +249,7 @@ final class TreeCommand implements Callable<Integer> {
             }
             if (c.unreadable) {
                 line.append("  [error opening dir]");
+                unreadable = true;
             }
             out.println(line);
             print(c, indent + (last ? "    " : lines.through), showSizes);

@@ -1,7 +1,6 @@
 package io.auraio.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
@@ -9,7 +8,6 @@ import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +18,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import picocli.CommandLine;
 
 /**
  * The failures a user of {@code auraio cp} meets that need more than a file tree: a full disk
@@ -28,8 +25,6 @@ import picocli.CommandLine;
  * reads and writes everything), each one line as cp prints it, exit status 1.
  */
 class CpErrorsTest {
-    private static final int NOBODY = 65534;
-
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
@@ -89,43 +84,38 @@ class CpErrorsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("deniedScenarios")
     void permissionDeniedIsOneLineAsCpSaysIt(String name, List<String> args) throws Exception {
-        Tools.assumePresent("cp", "setpriv");
-        assumeTrue(isRoot(), "needs root to run cp and auraio cp as the unprivileged user " + NOBODY);
+        Tools.assumePresent("cp");
+        Tools.assumeRootWithSetpriv();
         Path w = dir.path();
         Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxrwxrwx"));
-        // The unprivileged JVM cannot read root's Maven repository: give it its own copy of picocli.
-        Path picocli = Files.copy(Path.of(CommandLine.class.getProtectionDomain().getCodeSource().getLocation().toURI()),
-                dir.resolve("picocli.jar"), StandardCopyOption.REPLACE_EXISTING);
-        Path project = FixtureAvailability.projectDirectory();
-        String classPath = project.resolve("target/classes") + ":" + project.resolve("target/cli-classes") + ":" + picocli;
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        List<String> auraio = new ArrayList<>(Tools.auraioCommand(scratch));
+        auraio.add("cp");
 
         Tools.Run theirs = runAsNobody(w, List.of("cp"), args);
-        Tools.Run ours = runAsNobody(w, List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.auraio.cli.Auraio", "cp"), args);
+        Tools.Run ours = runAsNobody(w, auraio, args);
 
         assertThat(theirs.err()).as("cp itself was refused").contains("Permission denied");
         assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
         assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
     }
 
-    /** Sets the scenario up afresh in {@code w} and runs {@code command args} there as user 65534. */
+    /** Sets the scenario up afresh in {@code w} and runs {@code command args} there as the unprivileged user. */
     private static Tools.Run runAsNobody(Path w, List<String> command, List<String> args) throws IOException {
         try (Stream<Path> old = Files.list(w)) {
             for (Path p : old.toList()) {
-                if (!p.getFileName().toString().equals("picocli.jar")) {
+                if (!p.getFileName().toString().equals("scratch")) {
                     makeRemovable(p);
                     TestDirectory.deleteRecursively(p);
                 }
             }
         }
         deniedTree(w);
-        List<String> full = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
-                "--clear-groups"));
-        full.addAll(command);
+        List<String> full = new ArrayList<>(command);
         for (String a : args) {
             full.add(a.startsWith("-") ? a : w + "/" + a);
         }
-        Tools.Run run = Tools.run(full);
+        Tools.Run run = Tools.runAsNobody(full);
         try (Stream<Path> all = Files.walk(w)) {
             for (Path p : all.toList()) {
                 makeRemovable(p);
@@ -142,15 +132,6 @@ class CpErrorsTest {
                     makeRemovable(c);
                 }
             }
-        }
-    }
-
-    private static boolean isRoot() {
-        try {
-            return Files.readString(Path.of("/proc/self/status")).lines()
-                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0"));
-        } catch (IOException e) {
-            return false;
         }
     }
 }

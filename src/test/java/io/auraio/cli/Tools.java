@@ -136,4 +136,49 @@ final class Tools {
     static String asTool(String message, String ours, String theirs) {
         return message.replace(ours + ":", theirs + ":").replace("Try '" + ours + " --help'", "Try '" + theirs + " --help'");
     }
+
+    /** The unprivileged user the permission tests run the tools as (root reads and writes everything). */
+    static final int NOBODY = 65534;
+
+    /** Skips unless this runs as root with setpriv (to become {@link #NOBODY}). */
+    static void assumeRootWithSetpriv() {
+        assumePresent("setpriv");
+        boolean root;
+        try {
+            root = Files.readString(Path.of("/proc/self/status")).lines()
+                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0"));
+        } catch (IOException e) {
+            root = false;
+        }
+        assumeTrue(root, "needs root to run the tools as the unprivileged user " + NOBODY);
+    }
+
+    /**
+     * {@return the command that runs {@code auraio} in a fresh JVM that the unprivileged user can
+     * start: target/classes, target/cli-classes and a copy of picocli in {@code scratch} (root's
+     * Maven repository is not readable by that user)}
+     */
+    static List<String> auraioCommand(Path scratch) throws IOException {
+        Path picocli;
+        try {
+            picocli = Files.copy(Path.of(picocli.CommandLine.class.getProtectionDomain().getCodeSource().getLocation()
+                    .toURI()), scratch.resolve("picocli.jar"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.net.URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+        Files.setPosixFilePermissions(picocli, PosixFilePermissions.fromString("rw-r--r--"));
+        Path project = io.auraio.testing.FixtureAvailability.projectDirectory();
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp",
+                project.resolve("target/classes") + ":" + project.resolve("target/cli-classes") + ":" + picocli,
+                "io.auraio.cli.Auraio");
+    }
+
+    /** Runs {@code command} as {@link #NOBODY}. */
+    static Run runAsNobody(List<String> command) {
+        List<String> full = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
+                "--clear-groups"));
+        full.addAll(command);
+        return run(full);
+    }
 }

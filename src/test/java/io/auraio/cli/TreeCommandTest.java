@@ -72,6 +72,39 @@ class TreeCommandTest {
         assertSameAsTree(List.of(w.resolve("root/empty").toString()));
     }
 
+    /**
+     * A directory that cannot be read is marked, and makes tree exit with 2 (0 with --du, and not
+     * marked where -L keeps tree from opening it): checked as an unprivileged user.
+     */
+    @Test
+    void unreadableDirectoryIsMarkedAndExitsTwo() throws Exception {
+        Tools.assumePresent("tree");
+        Tools.assumeRootWithSetpriv();
+        Files.setPosixFilePermissions(w, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(w.resolve("root/b-dir/inner"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("---------"));
+        try {
+            for (List<String> options : List.of(List.<String>of(), List.of("--du"), List.of("-s"), List.of("-L", "2"))) {
+                List<String> args = new ArrayList<>(options);
+                args.add(w.resolve("root").toString());
+                List<String> theirs = new ArrayList<>(List.of("tree"));
+                theirs.addAll(args);
+                List<String> ours = new ArrayList<>(Tools.auraioCommand(w));
+                ours.add("tree");
+                ours.addAll(args);
+                Tools.Run t = Tools.runAsNobody(theirs);
+                Tools.Run o = Tools.runAsNobody(ours);
+
+                assertThat(t.out()).contains(options.contains("-L") ? "inner\n" : "inner  [error opening dir]");
+                assertThat(o.out()).as("tree %s", options).isEqualTo(t.out());
+                assertThat(o.exitCode()).as("tree %s", options).isEqualTo(t.exitCode());
+            }
+        } finally {
+            Files.setPosixFilePermissions(w.resolve("root/b-dir/inner"),
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
     private static void assertSameAsTree(List<String> args) {
         Tools.assumePresent("tree");
         List<String> command = new ArrayList<>(List.of("tree"));
