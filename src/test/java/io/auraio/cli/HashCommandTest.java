@@ -142,6 +142,26 @@ class HashCommandTest {
                 List.of("hash", "/proc/version", "/proc/filesystems"));
     }
 
+    /** An unreadable file: "Permission denied" as sha256sum says it, checked as an unprivileged user. */
+    @Test
+    void permissionDeniedAsSha256sumSaysIt() throws IOException {
+        Tools.assumePresent("sha256sum");
+        Tools.assumeRootWithSetpriv();
+        Files.setPosixFilePermissions(w, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(w.resolve("f55"), java.nio.file.attribute.PosixFilePermissions.fromString("---------"));
+        List<String> files = List.of(w.resolve("f1").toString(), w.resolve("f55").toString(), w.resolve("f4096").toString());
+        List<String> ours = new ArrayList<>(Tools.auraioCommand(w));
+        ours.add("hash");
+
+        Tools.Run theirs = Tools.runAsNobody(prepend(List.of("sha256sum"), files));
+        Tools.Run mine = Tools.runAsNobody(prepend(ours, files));
+
+        assertThat(theirs.err()).contains("Permission denied");
+        assertThat(mine.out()).isEqualTo(theirs.out());
+        assertThat(Tools.asTool(mine.err(), "auraio hash", "sha256sum")).isEqualTo(theirs.err());
+        assertThat(mine.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
+    }
+
     @Test
     void unknownAlgorithmIsAUsageError() {
         Cli.Result r = Cli.run("hash", "-a", "crc32", w.resolve("f1").toString());
