@@ -66,6 +66,8 @@ final class CpCommand implements Callable<Integer> {
     /** Directories to finish once their contents are in, deepest first (the walk adds them post-order). */
     private final List<Runnable> finishDirectories = new ArrayList<>();
     private FileMover mover;
+    /** The live progress line while there is one (--progress). */
+    private volatile TransferProgress bar;
     /** Directories made by copying a directory into itself, which the walk must not descend into. */
     private final Set<Object> copiesIntoThemselves = new HashSet<>();
 
@@ -94,7 +96,6 @@ final class CpCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         Set<PosixFilePermission> umask = Umasks.current();
-        TransferProgress bar = null;
         try (FileMover m = new FileMover(direct, preserve, umask, this::problem)) {
             mover = m;
             if (progress) {
@@ -115,6 +116,7 @@ final class CpCommand implements Callable<Integer> {
             // The mover's close waited for every file; now the directories can take their final state.
             if (bar != null) {
                 bar.close();
+                bar = null;
             }
         }
         for (Runnable finish : finishDirectories) {
@@ -131,8 +133,13 @@ final class CpCommand implements Callable<Integer> {
     /** Prints one failure ("auraio cp: " + cp's message) and remembers that the exit status is 1. */
     private void problem(String message) {
         failed.set(true);
-        synchronized (err) {
-            err.println("auraio cp: " + message);
+        TransferProgress live = bar;
+        if (live != null) {
+            live.interject(() -> err.println("auraio cp: " + message));
+        } else {
+            synchronized (err) {
+                err.println("auraio cp: " + message);
+            }
         }
     }
 

@@ -76,6 +76,8 @@ final class HashCommand implements Callable<Integer> {
     private final InputStream in;
     private final boolean terminal;
     private final LongAdder filesDone = new LongAdder();
+    /** The live progress line while there is one (--progress). */
+    private volatile TransferProgress bar;
     private boolean failed;
 
     HashCommand(PrintStream out, PrintStream err, InputStream in, boolean terminal) {
@@ -96,7 +98,7 @@ final class HashCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (FileDigester digester = new FileDigester(algorithm.jdkName);
              ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-            TransferProgress bar = progress
+            bar = progress
                     ? new TransferProgress(err, terminal, "hashed", digester::bytes, filesDone::sum, () -> -1)
                     : null;
             try {
@@ -108,6 +110,7 @@ final class HashCommand implements Callable<Integer> {
             } finally {
                 if (bar != null) {
                     bar.close();
+                    bar = null;
                 }
             }
             out.flush();
@@ -263,7 +266,12 @@ final class HashCommand implements Callable<Integer> {
     private void problem(String message) {
         failed = true;
         out.flush(); // keep stdout and stderr in the order they happened, as the C tools do
-        err.println("auraio hash: " + message);
+        TransferProgress live = bar;
+        if (live != null) {
+            live.interject(() -> err.println("auraio hash: " + message));
+        } else {
+            err.println("auraio hash: " + message);
+        }
     }
 
     // ---- checking -------------------------------------------------------------------------------

@@ -45,8 +45,10 @@ final class TransferProgress implements AutoCloseable {
                 } catch (InterruptedException e) {
                     return;
                 }
-                if (!stopped) {
-                    status.show(line(terminal));
+                synchronized (this) {
+                    if (!stopped) {
+                        status.show(line(terminal));
+                    }
                 }
             }
         });
@@ -70,6 +72,12 @@ final class TransferProgress implements AutoCloseable {
                 percent.isEmpty() ? "" : " (" + percent.strip() + ")", bytes((long) rate), eta, files.getAsLong());
     }
 
+    /** Prints a message of its own (a failed file) on a line of its own: the live line is wiped first and redrawn at the next tick. */
+    synchronized void interject(Runnable print) {
+        status.clear();
+        print.run();
+    }
+
     /** Stops the ticker and removes the live line. */
     @Override
     public void close() {
@@ -80,7 +88,9 @@ final class TransferProgress implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        status.clear();
+        synchronized (this) {
+            status.clear();
+        }
     }
 
     /** {@return the closing line: what moved, how fast, and what the engine's rings did} */
