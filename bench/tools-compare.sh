@@ -109,8 +109,9 @@ time_case "start-up only: tree of an empty directory" warm "" "tree '$out/empty'
 caches=(warm); ((cold)) && caches+=(cold)
 for cache in "${caches[@]}"; do
     w=""; [[ $cache == warm ]] && w="warm '$data/src'; cat '$data/big' > /dev/null;"
-    time_case "cp $big file" "$cache" "$w rm -f '$out/big'" "cp '$data/big' '$out/big'" "auraio cp '$data/big' '$out/big'"
-    time_case "cp -r tree ($files files)" "$cache" "$w rm -rf '$out/tree'" "cp -r '$data/src' '$out/tree'" \
+    # sync after removing the last copy: otherwise each run pays for the writeback of the one before.
+    time_case "cp $big file" "$cache" "$w rm -f '$out/big'; sync" "cp '$data/big' '$out/big'" "auraio cp '$data/big' '$out/big'"
+    time_case "cp -r tree ($files files)" "$cache" "$w rm -rf '$out/tree'; sync" "cp -r '$data/src' '$out/tree'" \
         "auraio cp -r '$data/src' '$out/tree'"
     time_case "sha256 $big file" "$cache" "$w" "sha256sum '$data/big'" "auraio hash '$data/big'"
     time_case "md5 $big file" "$cache" "$w" "md5sum '$data/big'" "auraio hash -a md5 '$data/big'"
@@ -139,9 +140,9 @@ if ((fuse)); then
     for ((i = 0; i < 200; i++)); do [[ -e $f/mnt/.faultfs-control ]] && break; sleep 0.05; done
     echo "latency_us=$fuse_latency" > "$f/mnt/.faultfs-control"
     ffiles=$(find "$f/mnt/util" -type f | wc -l)
-    time_case "cp -r from FUSE, ${fuse_latency} µs/request ($ffiles files)" fuse "rm -rf '$f/out/tree'" \
+    time_case "cp -r from FUSE, ${fuse_latency} µs/request ($ffiles files)" fuse "rm -rf '$f/out/tree'; sync" \
         "cp -r '$f/mnt/util' '$f/out/tree'" "auraio cp -r '$f/mnt/util' '$f/out/tree'"
-    time_case "cp 256M file from FUSE, ${fuse_latency} µs/request" fuse "rm -f '$f/out/big'" \
+    time_case "cp 256M file from FUSE, ${fuse_latency} µs/request" fuse "rm -f '$f/out/big'; sync" \
         "cp '$f/mnt/big' '$f/out/big'" "auraio cp '$f/mnt/big' '$f/out/big'"
     time_case "sha256 tree on FUSE, ${fuse_latency} µs/request" fuse "" \
         "find '$f/mnt/util' -type f -print0 | xargs -0 sha256sum" "auraio hash -r '$f/mnt/util'"
