@@ -1,5 +1,6 @@
 package io.auraio.cli;
 
+import io.auraio.AuraIO;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.io.PrintWriter;
@@ -7,9 +8,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code auraio} command line: {@code auraio bench [options]}. Problems with what was asked
- * (a bad option, an unusable file) are one line on stderr and exit code 2; a failure while the
+ * The {@code auraio} command line: {@code auraio bench [options]}, and the tools {@code auraio cp},
+ * {@code auraio hash} and {@code auraio tree}. For {@code bench}, problems with what was asked (a
+ * bad option, an unusable file) are one line on stderr and exit code 2; a failure while the
  * benchmark runs is one line and exit code 1 (the stack trace only with {@code -Dauraio.debug}).
+ * The tools answer as the coreutils and tree(1) they stand in for: a usage problem is its line and
+ * a "Try ... --help" line with exit code 1, a failed file its own line and exit code 1 at the end.
  */
 @Command(name = "auraio", mixinStandardHelpOptions = false, description = "AuraIO for Java tools")
 public final class Auraio {
@@ -44,29 +48,57 @@ public final class Auraio {
      */
     public static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
         String[] effective = args.length == 0 ? new String[] {"bench"} : args;
+        if (effective[0].equals("cp") || effective[0].equals("hash")) {
+            // The first use of the library sets up the default engine (native bindings, rings,
+            // poller threads: a good part of a short run); let that overlap the parsing below.
+            Thread.ofPlatform().daemon().name("auraio-warm-up").start(AuraIO::backend);
+        }
         CommandLine cli = new CommandLine(new Auraio())
                 .addSubcommand("bench", new BenchCommand(out, err, terminal))
+                .addSubcommand("cp", new CpCommand(err, terminal))
+                .addSubcommand("hash", new HashCommand(out, err, System.in, terminal))
+                .addSubcommand("tree", new TreeCommand(out))
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(out, true))
                 .setErr(new PrintWriter(err, true));
-        cli.getSubcommands().get("bench").setCaseInsensitiveEnumValuesAllowed(true);
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            sub.setCaseInsensitiveEnumValuesAllowed(true);
+        }
         cli.setParameterExceptionHandler((e, a) -> {
-            err.println("auraio: " + oneLine(e.getMessage()) + " (see: auraio bench --help)");
-            return USAGE;
+            String name = e.getCommandLine().getCommandName();
+            if (e.getCommandLine() == cli || name.equals("bench")) {
+                err.println("auraio: " + oneLine(e.getMessage()) + " (see: auraio bench --help)");
+                return USAGE;
+            }
+            return usage(err, name, oneLine(e.getMessage()));
         });
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
+            String name = command.getCommandName();
             if (e instanceof UsageException) {
+                if (!name.equals("bench")) {
+                    return usage(err, name, e.getMessage());
+                }
                 err.println("auraio bench: " + e.getMessage());
                 return USAGE;
             }
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
-            err.println("auraio bench: failed: " + oneLine(String.valueOf(cause)));
+            err.println("auraio " + name + ": failed: " + oneLine(String.valueOf(cause)));
             if (Boolean.getBoolean("auraio.debug")) {
                 e.printStackTrace(err);
             }
             return FAILURE;
         });
         return cli.execute(effective);
+    }
+
+    /**
+     * A usage problem of cp, hash or tree, reported as coreutils does: the problem, a line that
+     * points to the help, and exit status 1 (the tools these commands stand in for use 1).
+     */
+    private static int usage(PrintStream err, String command, String message) {
+        err.println("auraio " + command + ": " + message);
+        err.println("Try 'auraio " + command + " --help' for more information.");
+        return FAILURE;
     }
 
     private static String oneLine(String message) {

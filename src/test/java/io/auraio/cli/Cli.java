@@ -19,11 +19,20 @@ final class Cli {
     private Cli() {}
 
     static Result run(String... args) {
+        return run(false, args);
+    }
+
+    /** As {@link #run(String...)}, telling the command that its output is a terminal (live status lines). */
+    static Result runOnTerminal(String... args) {
+        return run(true, args);
+    }
+
+    private static Result run(boolean terminal, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            int code = (int) RUN.invoke(null, args, o, e, false);
+            int code = (int) RUN.invoke(null, args, o, e, terminal);
             return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } catch (IllegalAccessException e) {
             throw new AssertionError(e);

@@ -1,0 +1,382 @@
+package io.auraio.cli;
+
+import io.auraio.AuraFile;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+
+/**
+ * Moves regular files' bytes for {@code auraio cp} through {@link AuraFile}s: up to
+ * {@link #MAX_FILES} files at once, each on its own virtual thread, and a file larger than one
+ * chunk split among up to {@link #WORKERS_PER_FILE} virtual threads that each read a chunk and
+ * write it, so reads of one chunk overlap writes of another. Every chunk goes through one of
+ * {@link #BUFFERS} native buffers shared by all files, which bounds the memory and the requests in
+ * flight whatever the tree holds.
+ */
+final class FileMover implements AutoCloseable {
+    static final int CHUNK = 512 * 1024;
+    static final int BUFFERS = 48;
+    static final int MAX_FILES = 64;
+    static final int WORKERS_PER_FILE = 8;
+    /** O_DIRECT transfers are padded to this; 4096 satisfies every local file system's DIOALIGN. */
+    private static final int DIRECT_ALIGNMENT = 4096;
+
+    private final Arena arena = Arena.ofShared();
+    private final BlockingQueue<MemorySegment> buffers = new ArrayBlockingQueue<>(BUFFERS);
+    private final Semaphore files = new Semaphore(MAX_FILES);
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final boolean direct;
+    private final boolean preserve;
+    private final Set<PosixFilePermission> umask;
+    private final Consumer<String> problems;
+    private final LongAdder bytes = new LongAdder();
+    private final LongAdder filesDone = new LongAdder();
+    private final LongAdder directFallbacks = new LongAdder();
+
+    /**
+     * @param direct   open both ends with O_DIRECT where the file system allows it
+     * @param preserve {@code cp -p}: permissions, owner where allowed, times
+     * @param umask    the process's umask, taken off a new file's permissions without {@code -p}
+     * @param problems takes one message (without the program name) per failed file
+     */
+    FileMover(boolean direct, boolean preserve, Set<PosixFilePermission> umask, Consumer<String> problems) {
+        this.direct = direct;
+        this.preserve = preserve;
+        this.umask = umask;
+        this.problems = problems;
+        MemorySegment all = arena.allocate((long) BUFFERS * CHUNK, DIRECT_ALIGNMENT);
+        for (int i = 0; i < BUFFERS; i++) {
+            buffers.add(all.asSlice((long) i * CHUNK, CHUNK));
+        }
+    }
+
+    /** {@return bytes written so far} */
+    long bytes() {
+        return bytes.sum();
+    }
+
+    /** {@return files completed so far, copied or failed} */
+    long files() {
+        return filesDone.sum();
+    }
+
+    /** {@return files that asked for O_DIRECT but went through the page cache: their file system refused O_DIRECT} */
+    long directFallbacks() {
+        return directFallbacks.sum();
+    }
+
+    /**
+     * Starts copying {@code source} to {@code target}; returns once it has started, waiting first
+     * while {@link #MAX_FILES} files are in flight. A failure is reported to the problem sink.
+     *
+     * @param existed whether {@code target} exists (it is then truncated and keeps its permissions, as with cp)
+     */
+    void submit(Path source, String sourceName, Path target, String targetName, PosixFileAttributes attrs,
+                boolean existed) throws InterruptedException {
+        files.acquire();
+        threads.execute(() -> {
+            try {
+                copy(source, sourceName, target, targetName, attrs, existed);
+            } catch (Failure f) {
+                problems.accept(f.getMessage());
+            } catch (InterruptedException e) {
+                problems.accept("interrupted while copying " + Problems.quote(sourceName));
+            } finally {
+                filesDone.increment();
+                files.release();
+            }
+        });
+    }
+
+    /** Waits for every submitted file, then frees the buffers. */
+    @Override
+    public void close() {
+        threads.close();
+        arena.close();
+    }
+
+    /** A file's failure, with cp's message for it. */
+    static final class Failure extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Failure(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private void copy(Path source, String sourceName, Path target, String targetName, PosixFileAttributes attrs,
+                      boolean existed) throws Failure, InterruptedException {
+        boolean directHere = direct;
+        AuraFile in;
+        try {
+            in = open(source, directHere, StandardOpenOption.READ);
+        } catch (IOException e) {
+            if (!directHere) {
+                throw new Failure("cannot open " + Problems.quote(sourceName) + " for reading: " + Problems.reason(e));
+            }
+            directHere = false; // the file system refuses O_DIRECT: copy through the page cache
+            directFallbacks.increment();
+            try {
+                in = open(source, false, StandardOpenOption.READ);
+            } catch (IOException again) {
+                throw new Failure("cannot open " + Problems.quote(sourceName) + " for reading: " + Problems.reason(again));
+            }
+        }
+        try (AuraFile input = in) {
+            AuraFile output;
+            try {
+                output = open(target, directHere, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING);
+            } catch (IOException e) {
+                if (!directHere) {
+                    throw new Failure("cannot create regular file " + Problems.quote(targetName) + ": "
+                            + Problems.reason(e));
+                }
+                directHere = false;
+                directFallbacks.increment();
+                try {
+                    output = open(target, false, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                            StandardOpenOption.TRUNCATE_EXISTING);
+                } catch (IOException again) {
+                    throw new Failure("cannot create regular file " + Problems.quote(targetName) + ": "
+                            + Problems.reason(again));
+                }
+            }
+            long length;
+            try (AuraFile out = output) {
+                length = copyBytes(input, sourceName, out, targetName, attrs.size(), attrs.isRegularFile(), directHere);
+            } catch (IOException e) {
+                throw new Failure("failed to close " + Problems.quote(targetName) + ": " + Problems.reason(e));
+            }
+            if (directHere && length % DIRECT_ALIGNMENT != 0) {
+                // The last O_DIRECT write was padded to the alignment; cut the padding off.
+                try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {
+                    ch.truncate(length);
+                } catch (IOException e) {
+                    throw new Failure("cannot truncate " + Problems.quote(targetName) + ": " + Problems.reason(e));
+                }
+            }
+        } catch (IOException e) {
+            throw new Failure("failed to close " + Problems.quote(sourceName) + ": " + Problems.reason(e));
+        }
+        try {
+            applyAttributes(target, attrs, existed, preserve, umask);
+        } catch (IOException e) {
+            throw new Failure("preserving permissions for " + Problems.quote(targetName) + ": " + Problems.reason(e));
+        }
+    }
+
+    private static AuraFile open(Path path, boolean direct, OpenOption... options) throws IOException {
+        if (!direct) {
+            return AuraFile.open(path, options);
+        }
+        OpenOption[] withDirect = java.util.Arrays.copyOf(options, options.length + 1);
+        withDirect[options.length] = DirectOption.DIRECT;
+        return AuraFile.open(path, withDirect);
+    }
+
+    /**
+     * Copies the announced {@code size} in chunks (several at once for a large file), then
+     * whatever the file holds past it (it grew, or it is a FIFO or a /proc file). {@return the bytes copied}
+     */
+    private long copyBytes(AuraFile in, String inName, AuraFile out, String outName, long size, boolean regular,
+                           boolean direct) throws Failure, InterruptedException {
+        long position = 0;
+        if (size > CHUNK) {
+            position = copyChunks(in, inName, out, outName, size, direct);
+        }
+        // The rest, one chunk at a time: small files, and anything past the announced size.
+        MemorySegment buf = buffers.take();
+        try {
+            while (!(direct && position % DIRECT_ALIGNMENT != 0)) { // an O_DIRECT file ends at its short read
+                int n = direct ? readDirect(in, inName, buf, CHUNK, position) : read(in, inName, buf, position);
+                if (n <= 0) {
+                    break;
+                }
+                write(out, outName, buf, n, position, direct);
+                position += n;
+                if (regular && n < CHUNK && position >= size) {
+                    break; // a short read at the announced end of a regular file: its end
+                }
+            }
+            return position;
+        } finally {
+            buffers.add(buf);
+        }
+    }
+
+    private long copyChunks(AuraFile in, String inName, AuraFile out, String outName, long size, boolean direct)
+            throws Failure, InterruptedException {
+        long chunks = (size + CHUNK - 1) / CHUNK;
+        int workers = (int) Math.min(chunks, WORKERS_PER_FILE);
+        AtomicLong next = new AtomicLong();
+        List<Thread> started = new ArrayList<>(workers);
+        Failure[] failures = new Failure[workers];
+        for (int w = 0; w < workers; w++) {
+            int index = w;
+            started.add(Thread.ofVirtual().start(() -> {
+                MemorySegment buf;
+                try {
+                    buf = buffers.take();
+                } catch (InterruptedException e) {
+                    failures[index] = new Failure("interrupted while copying " + Problems.quote(inName));
+                    return;
+                }
+                try {
+                    long chunk;
+                    while ((chunk = next.getAndIncrement()) < chunks) {
+                        long position = chunk * CHUNK;
+                        int want = (int) Math.min(CHUNK, size - position);
+                        int got = direct ? readDirect(in, inName, buf, want, position)
+                                : readFully(in, inName, buf, want, position);
+                        write(out, outName, buf, got, position, direct);
+                        if (got < want) {
+                            next.set(chunks); // the file shrank: stop at its new end
+                        }
+                    }
+                } catch (Failure f) {
+                    failures[index] = f;
+                    next.set(chunks);
+                } finally {
+                    buffers.add(buf);
+                }
+            }));
+        }
+        for (Thread t : started) {
+            t.join();
+        }
+        for (Failure f : failures) {
+            if (f != null) {
+                throw f;
+            }
+        }
+        return size;
+    }
+
+    private static int read(AuraFile in, String name, MemorySegment buf, long position) throws Failure {
+        try {
+            return in.read(buf, position);
+        } catch (IOException e) {
+            throw new Failure("error reading " + Problems.quote(name) + ": " + Problems.reason(e));
+        }
+    }
+
+    /** Reads until {@code want} bytes or the end of the file; {@return the count} */
+    private static int readFully(AuraFile in, String name, MemorySegment buf, int want, long position) throws Failure {
+        int got = 0;
+        while (got < want) {
+            int n = read(in, name, buf.asSlice(got, want - got), position + got);
+            if (n < 0) {
+                break;
+            }
+            got += n;
+        }
+        return got;
+    }
+
+    /**
+     * Reads up to {@code want} bytes with O_DIRECT: lengths rounded up to the alignment, and a
+     * read that ends off the alignment is the end of the file. {@return the count, 0 at the end}
+     */
+    private static int readDirect(AuraFile in, String name, MemorySegment buf, int want, long position)
+            throws Failure {
+        int aligned = (want + DIRECT_ALIGNMENT - 1) / DIRECT_ALIGNMENT * DIRECT_ALIGNMENT;
+        int got = 0;
+        while (got < want) {
+            int n = read(in, name, buf.asSlice(got, aligned - got), position + got);
+            if (n <= 0) {
+                break;
+            }
+            got += n;
+            if (got % DIRECT_ALIGNMENT != 0) {
+                break;
+            }
+        }
+        return got;
+    }
+
+    private void write(AuraFile out, String name, MemorySegment buf, int n, long position, boolean direct)
+            throws Failure {
+        if (n == 0) {
+            return;
+        }
+        long length = direct ? (n + DIRECT_ALIGNMENT - 1) / DIRECT_ALIGNMENT * DIRECT_ALIGNMENT : n;
+        try {
+            out.writeFully(buf.asSlice(0, length), position);
+        } catch (IOException e) {
+            throw new Failure("error writing " + Problems.quote(name) + ": " + Problems.reason(e));
+        }
+        bytes.add(n);
+    }
+
+    private static final Set<PosixFilePermission> ALL_READ_WRITE = PosixFilePermissions.fromString("rw-rw-rw-");
+    private static final Set<PosixFilePermission> ALL = PosixFilePermissions.fromString("rwxrwxrwx");
+
+    /**
+     * {@return the permissions a new file (created with 0666, as AuraFile creates) or directory
+     * (0777, as Files.createDirectory) has under {@code umask}}, so that the common case, a source
+     * with exactly those, needs no chmod.
+     */
+    private static Set<PosixFilePermission> createdWith(boolean directory, Set<PosixFilePermission> umask) {
+        Set<PosixFilePermission> created = EnumSet.copyOf(directory ? ALL : ALL_READ_WRITE);
+        created.removeAll(umask);
+        return created;
+    }
+
+    /**
+     * Gives a copy its attributes as cp does: a new file or directory the source's permission bits
+     * less the umask; with {@code -p} (preserve) every permission bit, the owner and group where
+     * the process may set them (cp -p ignores a refusal), and the access and modification times.
+     */
+    static void applyAttributes(Path target, PosixFileAttributes source, boolean existed, boolean preserve,
+                                Set<PosixFilePermission> umask) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(target, PosixFileAttributeView.class,
+                LinkOption.NOFOLLOW_LINKS);
+        if (view == null) {
+            return;
+        }
+        if (preserve) {
+            try {
+                view.setOwner(source.owner());
+                view.setGroup(source.group());
+            } catch (IOException refused) {
+                // As cp -p: an owner the process may not give is not an error.
+            }
+        }
+        if ((preserve || !existed) && !source.isSymbolicLink()) { // a link's own permissions are fixed on Linux
+            Set<PosixFilePermission> wanted = EnumSet.noneOf(PosixFilePermission.class);
+            wanted.addAll(source.permissions());
+            if (!preserve) {
+                wanted.removeAll(umask);
+            }
+            if (preserve || !wanted.equals(createdWith(source.isDirectory(), umask))) {
+                view.setPermissions(wanted);
+            }
+        }
+        if (preserve) {
+            view.setTimes(source.lastModifiedTime(), source.lastAccessTime(), null);
+        }
+    }
+}

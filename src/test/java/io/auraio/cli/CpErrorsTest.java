@@ -1,0 +1,137 @@
+package io.auraio.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The failures a user of {@code auraio cp} meets that need more than a file tree: a full disk
+ * (faultfs' ENOSPC knob) and permission denied (checked as an unprivileged user, since root
+ * reads and writes everything), each one line as cp prints it, exit status 1.
+ */
+class CpErrorsTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void diskFullIsOneLineAsCpSaysIt() throws Exception {
+        Tools.assumePresent("cp");
+        Path source = dir.resolve("source");
+        byte[] bytes = new byte[4 << 20];
+        new Random(3).nextBytes(bytes);
+        Files.write(source, bytes);
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("CpErrorsTest")) {
+            Path target = fs.path("copy");
+
+            fs.enospcAfter(1 << 20);
+            Cli.Result ours = Cli.run("cp", source.toString(), target.toString());
+            long enospcOurs = fs.counters().enospcInjected();
+            fs.reset();
+            Files.deleteIfExists(target);
+            fs.enospcAfter(1 << 20);
+            Tools.Run theirs = Tools.run("cp", source.toString(), target.toString());
+
+            assertThat(enospcOurs).as("the file system refused a write").isPositive();
+            assertThat(ours.err()).isEqualTo("auraio cp: error writing '" + target + "': No space left on device\n");
+            assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
+            assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
+        }
+    }
+
+    static Stream<Arguments> deniedScenarios() {
+        return Stream.of(
+                Arguments.of("unreadable source", List.of("secret", "copy")),
+                Arguments.of("target directory not writable", List.of("a", "locked/a")),
+                Arguments.of("existing target not writable", List.of("a", "readonly")),
+                Arguments.of("unreadable directory in a tree", List.of("-r", "tree", "copy")),
+                Arguments.of("directory not searchable", List.of("closed/inside", "copy")));
+    }
+
+    /** Files owned by root that the unprivileged user may or may not touch. */
+    private static void deniedTree(Path w) throws IOException {
+        Files.writeString(w.resolve("a"), "a\n");
+        Files.writeString(w.resolve("secret"), "no\n");
+        Files.setPosixFilePermissions(w.resolve("secret"), PosixFilePermissions.fromString("---------"));
+        Files.createDirectories(w.resolve("locked"));
+        Files.setPosixFilePermissions(w.resolve("locked"), PosixFilePermissions.fromString("r-xr-xr-x"));
+        Files.writeString(w.resolve("readonly"), "old\n");
+        Files.setPosixFilePermissions(w.resolve("readonly"), PosixFilePermissions.fromString("r--r--r--"));
+        Files.createDirectories(w.resolve("tree/open"));
+        Files.createDirectories(w.resolve("tree/shut"));
+        Files.writeString(w.resolve("tree/open/f"), "f\n");
+        Files.writeString(w.resolve("tree/shut/g"), "g\n");
+        Files.setPosixFilePermissions(w.resolve("tree/shut"), PosixFilePermissions.fromString("---------"));
+        Files.createDirectories(w.resolve("closed"));
+        Files.writeString(w.resolve("closed/inside"), "i\n");
+        Files.setPosixFilePermissions(w.resolve("closed"), PosixFilePermissions.fromString("rw-rw-rw-"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("deniedScenarios")
+    void permissionDeniedIsOneLineAsCpSaysIt(String name, List<String> args) throws Exception {
+        Tools.assumePresent("cp");
+        Tools.assumeRootWithSetpriv();
+        Path w = dir.path();
+        Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path scratch = Files.createDirectories(dir.resolve("scratch"));
+        List<String> auraio = new ArrayList<>(Tools.auraioCommand(scratch));
+        auraio.add("cp");
+
+        Tools.Run theirs = runAsNobody(w, List.of("cp"), args);
+        Tools.Run ours = runAsNobody(w, auraio, args);
+
+        assertThat(theirs.err()).as("cp itself was refused").contains("Permission denied");
+        assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
+        assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
+    }
+
+    /** Sets the scenario up afresh in {@code w} and runs {@code command args} there as the unprivileged user. */
+    private static Tools.Run runAsNobody(Path w, List<String> command, List<String> args) throws IOException {
+        try (Stream<Path> old = Files.list(w)) {
+            for (Path p : old.toList()) {
+                if (!p.getFileName().toString().equals("scratch")) {
+                    makeRemovable(p);
+                    TestDirectory.deleteRecursively(p);
+                }
+            }
+        }
+        deniedTree(w);
+        List<String> full = new ArrayList<>(command);
+        for (String a : args) {
+            full.add(a.startsWith("-") ? a : w + "/" + a);
+        }
+        Tools.Run run = Tools.runAsNobody(full);
+        try (Stream<Path> all = Files.walk(w)) {
+            for (Path p : all.toList()) {
+                makeRemovable(p);
+            }
+        }
+        return run;
+    }
+
+    private static void makeRemovable(Path p) throws IOException {
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxrwxrwx"));
+            try (Stream<Path> children = Files.list(p)) {
+                for (Path c : children.toList()) {
+                    makeRemovable(c);
+                }
+            }
+        }
+    }
+}
