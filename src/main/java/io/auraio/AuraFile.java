@@ -6,6 +6,8 @@ import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.jfr.FileEvents;
+import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
 import java.io.IOException;
@@ -669,6 +671,19 @@ public final class AuraFile implements AutoCloseable {
 
     /** One read or write of at most {@link #MAX_TRANSFER} bytes; the caller is inside begin/end. */
     private long transfer(boolean read, MemorySegment segment, long position) throws IOException {
+        RequestTrace trace = FileEvents.beginTransfer(read); // null unless a recording takes the event
+        if (trace == null) {
+            return transferUntraced(read, segment, position);
+        }
+        long r = -1;
+        try {
+            return r = transferUntraced(read, segment, position);
+        } finally {
+            FileEvents.commitTransfer(trace, path.toString(), r, segment.byteSize(), jdk == null, mode.direct());
+        }
+    }
+
+    private long transferUntraced(boolean read, MemorySegment segment, long position) throws IOException {
         // A segment (or direct buffer) of a closed arena still reports its address, and the kernel
         // would write into freed memory: refuse it as FileChannel does.
         if (!segment.scope().isAlive()) {
@@ -865,6 +880,7 @@ public final class AuraFile implements AutoCloseable {
      */
     public void force(boolean metaData) throws IOException {
         begin();
+        RequestTrace trace = FileEvents.beginForce(); // null unless a recording takes the event
         try {
             if (jdk != null) {
                 jdk.force(metaData);
@@ -875,6 +891,9 @@ public final class AuraFile implements AutoCloseable {
                 throw failure(metaData ? "fsync" : "fdatasync", r);
             }
         } finally {
+            if (trace != null) {
+                FileEvents.commitForce(trace, path.toString(), metaData);
+            }
             end();
         }
     }
