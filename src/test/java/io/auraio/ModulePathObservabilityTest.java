@@ -1,0 +1,37 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.ModulePathProbe;
+import io.auraio.testing.TestDirectory;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The events and the MXBean with {@code io.auraio} as a named module, as applications on the
+ * module path get it (the other tests run on the class path): JFR instruments and records event
+ * classes of a package the module does not export, and JMX reads the exported MXBean interface.
+ */
+@ExtendWith(IoUringAvailable.class)
+class ModulePathObservabilityTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void eventsAreRecordedAndTheMXBeanReadFromTheNamedModule() throws Exception {
+        Path classes = Path.of(System.getProperty("basedir", "."), "target", "classes");
+        ForkedJvm.Result r = ForkedJvm.of(ModulePathProbe.class)
+                .jvmArgs("--module-path", classes.toString(), "--add-modules", "io.auraio",
+                        "--enable-native-access=io.auraio")
+                .args(dir.path().toString())
+                .run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.stdout()).contains("module=io.auraio", "mxbean.rings=1", "event=io.auraio.FileWrite",
+                "event=io.auraio.FileForce", "event=io.auraio.FileRead", "event=io.auraio.EngineConfiguration");
+        assertThat(r.stderr()).doesNotContain("WARNING");
+    }
+}
