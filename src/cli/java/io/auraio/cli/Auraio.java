@@ -46,6 +46,7 @@ public final class Auraio {
         String[] effective = args.length == 0 ? new String[] {"bench"} : args;
         CommandLine cli = new CommandLine(new Auraio())
                 .addSubcommand("bench", new BenchCommand(out, err, terminal))
+                .addSubcommand("top", new TopCommand(out, err, terminal))
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(out, true))
                 .setErr(new PrintWriter(err, true));
