@@ -156,7 +156,7 @@ public final class RingEvents {
                     e.inFlightLimit = sample.inFlightLimit();
                     e.waiting = sample.waiting();
                     e.phase = sample.phase();
-                    e.p99Latency = sample.p99Nanos();
+                    e.p99Latency = Math.max(0, sample.p99Nanos());
                     e.queueDepth = sample.queueDepth();
                     e.batchThreshold = sample.batchThreshold();
                     e.commit();

@@ -48,7 +48,7 @@ final class RingStatisticsEvent extends jdk.jfr.Event {
     String phase;
 
     @Label("P99 Latency")
-    @Description("P99 request latency of the controller's last window, -1 before one was measured")
+    @Description("P99 request latency of the controller's last window, 0 before one was measured")
     @Timespan(Timespan.NANOSECONDS)
     long p99Latency;
 
