@@ -86,6 +86,40 @@ class EngineMXBeanTest {
     }
 
     @Test
+    void theDefaultEngineIsNamedDefault() throws Exception {
+        Engine engine = AuraIO.defaultEngine();
+        assertThat(engine.name()).isEqualTo("default");
+        assertThat(SERVER.getAttribute(engineName("default"), "Name")).isEqualTo("default");
+        assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(1).name("default").build()))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** An MXBean name taken by someone else: the engine does not start, its rings are closed, its name is free. */
+    @Test
+    void anEngineWhoseMXBeanCannotBeRegisteredDoesNotStartAndLeaksNothing() throws Exception {
+        ObjectName taken = engineName("mx-taken");
+        Runnable nothing = () -> { };
+        SERVER.registerMBean(new javax.management.StandardMBean(nothing, Runnable.class), taken);
+        long ringThreads = ringThreads();
+        try {
+            assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(2).name("mx-taken").build()))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("mx-taken");
+            assertThat(SERVER.queryNames(new ObjectName("io.auraio:type=Ring,engine=mx-taken,*"), null)).isEmpty();
+            assertThat(ringThreads()).isEqualTo(ringThreads);
+        } finally {
+            SERVER.unregisterMBean(taken);
+        }
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).name("mx-taken").build())) {
+            assertThat(SERVER.getAttribute(taken, "Name")).isEqualTo(engine.name());
+        }
+    }
+
+    private static long ringThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("auraio-ring-") && t.isAlive()).count();
+    }
+
+    @Test
     void optionsRefuseNamesAnObjectNameWouldHaveToQuote() {
         for (String bad : new String[] {"", "a,b", "a=b", "a:b", "a\"b", "a*", "a?", "a\\b", "a\nb", "x".repeat(65)}) {
             assertThatThrownBy(() -> Options.builder().name(bad)).as("%s", bad)
