@@ -70,6 +70,8 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException if io_uring cannot be used or a ring cannot be set up as asked
      *         (e.g. {@code enableSqpoll} refused by the kernel); the message names the cause
      * @throws IllegalArgumentException if an open engine already has {@link Options#name()}
+     * @throws IllegalStateException if the engine's MXBean name ({@code io.auraio:type=Engine,name=...})
+     *         is taken on the platform MBean server by something else; the engine is not started
      */
     public static Engine create(Options options) throws AuraIOException {
         return create(options, false);
