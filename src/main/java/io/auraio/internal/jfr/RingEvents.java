@@ -17,9 +17,13 @@ public final class RingEvents {
     private static final List<Source> SOURCES = new CopyOnWriteArrayList<>();
 
     static {
-        // Once, when the first engine registers: the hooks run only while a recording takes the event.
-        FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
-        FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
+        // Once, when the first engine registers: the hooks run only while a recording takes the
+        // event. A JVM built without Flight Recorder (isAvailable false) refuses hooks; nothing
+        // would record them there anyway.
+        if (FlightRecorder.isAvailable()) {
+            FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
+            FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
+        }
     }
 
     private RingEvents() {}
