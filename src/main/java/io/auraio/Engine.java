@@ -70,8 +70,6 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException if io_uring cannot be used or a ring cannot be set up as asked
      *         (e.g. {@code enableSqpoll} refused by the kernel); the message names the cause
      * @throws IllegalArgumentException if an open engine already has {@link Options#name()}
-     * @throws IllegalStateException if the engine's MXBean name ({@code io.auraio:type=Engine,name=...})
-     *         is taken on the platform MBean server by something else; the engine is not started
      */
     public static Engine create(Options options) throws AuraIOException {
         return create(options, false);
@@ -142,8 +140,10 @@ public final class Engine implements AutoCloseable {
     /**
      * {@return this engine's name: {@link Options#name()}, {@code default} for the default engine,
      * or {@code engine-N}} Unique among open engines; it names the engine's MXBean
-     * ({@code io.auraio:type=Engine,name=<name>}, see {@link io.auraio.management.EngineMXBean}),
-     * its Flight Recorder events and its Micrometer tag.
+     * ({@code io.auraio:type=Engine,name=<name>}, see {@link io.auraio.management.EngineMXBean};
+     * registered by a background thread moments after creation, so that creating the first
+     * engine does not wait for the platform MBean server to start), its Flight Recorder events
+     * and its Micrometer tag.
      */
     public String name() {
         return name;

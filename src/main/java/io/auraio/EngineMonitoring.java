@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.management.InstanceNotFoundException;
@@ -26,10 +29,19 @@ import javax.management.ObjectName;
  * What makes an engine visible to monitoring while it is open: its name (unique among open
  * engines), its MXBeans on the platform MBean server and its registration for the periodic
  * Flight Recorder events. Started by {@link Engine#create}, stopped by {@link Engine#close()}.
+ *
+ * <p>The MXBeans are registered and unregistered by one background thread, in order: the
+ * platform MBean server costs a few hundred milliseconds of class loading when it is first
+ * asked for, which the first {@code Engine.create} of a JVM (a script's only one) should not
+ * wait for. The thread exits when idle.
  */
 final class EngineMonitoring {
     private static final Set<String> NAMES = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger UNNAMED = new AtomicInteger();
+    private static final System.Logger LOGGER = System.getLogger("io.auraio");
+    /** One thread, so registrations and unregistrations happen in the order engines start and close. */
+    private static final ThreadPoolExecutor JMX = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> Thread.ofPlatform().daemon().name("auraio-jmx").unstarted(r));
 
     private final String name;
     private final List<ObjectName> registered = new ArrayList<>();
@@ -64,13 +76,35 @@ final class EngineMonitoring {
         NAMES.remove(name);
     }
 
-    /** Registers {@code engine}'s MXBeans and event source; on a JMX failure unregisters what it did and throws. */
+    /** Registers {@code engine}'s event source now and its MXBeans in the background. */
     static EngineMonitoring start(Engine engine) {
         return new EngineMonitoring(engine);
     }
 
+    /** Waits until every registration and unregistration asked for so far is done; for tests. */
+    static void awaitRegistrations() throws InterruptedException {
+        try {
+            JMX.submit(() -> { }).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private EngineMonitoring(Engine engine) {
         this.name = engine.name();
+        JMX.execute(() -> registerBeans(engine));
+        Options o = engine.options();
+        this.events = RingEvents.register(engine.core(), name, new RingEvents.Configuration(engine.ringCount(),
+                o.queueDepth(), o.initialInFlight(), o.minInFlight(), (long) (o.maxP99LatencyMs() * 1_000_000),
+                !o.disableAdaptive(), o.enableSqpoll(), o.ringSelect().name(), o.bufferAlignment()),
+                i -> sample(engine, i));
+    }
+
+    /** On the JMX thread. A name someone else took leaves this engine unregistered, with a warning. */
+    private void registerBeans(Engine engine) {
+        if (stopped.get()) {
+            return; // closed before its turn came
+        }
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         try {
             register(server, new EngineBean(engine), engineObjectName(name));
@@ -79,13 +113,8 @@ final class EngineMonitoring {
             }
         } catch (JMException e) {
             unregisterAll();
-            throw new IllegalStateException("cannot register the MXBeans of engine \"" + name + "\": " + e, e);
+            LOGGER.log(System.Logger.Level.WARNING, "engine \"" + name + "\" has no MXBean: " + e, e);
         }
-        Options o = engine.options();
-        this.events = RingEvents.register(engine.core(), name, new RingEvents.Configuration(engine.ringCount(),
-                o.queueDepth(), o.initialInFlight(), o.minInFlight(), (long) (o.maxP99LatencyMs() * 1_000_000),
-                !o.disableAdaptive(), o.enableSqpoll(), o.ringSelect().name(), o.bufferAlignment()),
-                i -> sample(engine, i));
     }
 
     private void register(MBeanServer server, Object bean, ObjectName objectName) throws JMException {
@@ -93,15 +122,19 @@ final class EngineMonitoring {
         registered.add(objectName);
     }
 
-    /** Unregisters everything and releases the name; idempotent. */
+    /**
+     * Unregisters everything (the MXBeans in the background, after their registration) and
+     * releases the name, which a new engine may take at once; idempotent.
+     */
     void stop() {
         if (stopped.compareAndSet(false, true)) {
             events.close();
-            unregisterAll();
+            JMX.execute(this::unregisterAll);
             releaseName(name);
         }
     }
 
+    /** On the JMX thread. */
     private void unregisterAll() {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         for (ObjectName objectName : registered) {

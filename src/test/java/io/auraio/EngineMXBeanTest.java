@@ -55,6 +55,7 @@ class EngineMXBeanTest {
     @Test
     void anEngineAndEachRingAreRegisteredWhileOpenAndUnregisteredOnClose() throws Exception {
         try (Engine engine = Engine.create(Options.builder().ringCount(3).name("mx-lifecycle").build())) {
+            EngineMonitoring.awaitRegistrations();
             assertThat(engine.name()).isEqualTo("mx-lifecycle");
             assertThat(SERVER.isRegistered(engineName("mx-lifecycle"))).isTrue();
             assertThat(SERVER.queryNames(new ObjectName("io.auraio:type=Ring,engine=mx-lifecycle,*"), null))
@@ -62,13 +63,25 @@ class EngineMXBeanTest {
                             ringName("mx-lifecycle", 2));
             assertThat(SERVER.isInstanceOf(engineName("mx-lifecycle"), EngineMXBean.class.getName())).isTrue();
         }
+        EngineMonitoring.awaitRegistrations();
         assertThat(SERVER.queryNames(new ObjectName("io.auraio:*,name=mx-lifecycle"), null)).isEmpty();
         assertThat(SERVER.queryNames(new ObjectName("io.auraio:*,engine=mx-lifecycle"), null)).isEmpty();
     }
 
     @Test
+    void anEngineClosedAtOnceLeavesNothingRegistered() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            Engine.create(Options.builder().ringCount(1).name("mx-brief").build()).close();
+        }
+        EngineMonitoring.awaitRegistrations();
+        assertThat(SERVER.queryNames(new ObjectName("io.auraio:*,name=mx-brief"), null)).isEmpty();
+        assertThat(SERVER.queryNames(new ObjectName("io.auraio:*,engine=mx-brief"), null)).isEmpty();
+    }
+
+    @Test
     void namesAreUniqueAmongOpenEnginesAndFreedOnClose() throws Exception {
         try (Engine a = Engine.create(Options.builder().ringCount(1).name("mx-twice").build())) {
+            EngineMonitoring.awaitRegistrations();
             assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(1).name("mx-twice").build()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"mx-twice\"");
             assertThat(a.isClosed()).isFalse();
@@ -77,6 +90,7 @@ class EngineMXBeanTest {
         try (Engine again = Engine.create(Options.builder().ringCount(1).name("mx-twice").build());
              Engine unnamed1 = Engine.create(Options.builder().ringCount(1).build());
              Engine unnamed2 = Engine.create(Options.builder().ringCount(1).build())) {
+            EngineMonitoring.awaitRegistrations();
             assertThat(again.name()).isEqualTo("mx-twice");
             assertThat(unnamed1.name()).startsWith("engine-").isNotEqualTo(unnamed2.name());
             assertThat(unnamed2.name()).startsWith("engine-");
@@ -88,35 +102,42 @@ class EngineMXBeanTest {
     @Test
     void theDefaultEngineIsNamedDefault() throws Exception {
         Engine engine = AuraIO.defaultEngine();
+        EngineMonitoring.awaitRegistrations();
         assertThat(engine.name()).isEqualTo("default");
         assertThat(SERVER.getAttribute(engineName("default"), "Name")).isEqualTo("default");
         assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(1).name("default").build()))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
-    /** An MXBean name taken by someone else: the engine does not start, its rings are closed, its name is free. */
+    /**
+     * An MXBean name someone else took: the engine serves without MXBeans (a warning is logged)
+     * and leaves the other bean alone, registered or not; closed, it frees its name.
+     */
     @Test
-    void anEngineWhoseMXBeanCannotBeRegisteredDoesNotStartAndLeaksNothing() throws Exception {
+    void anEngineWhoseMXBeanNameIsTakenServesWithoutAndTouchesNothingElse(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
         ObjectName taken = engineName("mx-taken");
         Runnable nothing = () -> { };
         SERVER.registerMBean(new javax.management.StandardMBean(nothing, Runnable.class), taken);
-        long ringThreads = ringThreads();
         try {
-            assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(2).name("mx-taken").build()))
-                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("mx-taken");
-            assertThat(SERVER.queryNames(new ObjectName("io.auraio:type=Ring,engine=mx-taken,*"), null)).isEmpty();
-            assertThat(ringThreads()).isEqualTo(ringThreads);
+            try (Engine engine = Engine.create(Options.builder().ringCount(2).name("mx-taken").build());
+                 AuraFile file = AuraFile.open(engine, tmp.resolve("f"), StandardOpenOption.CREATE,
+                         StandardOpenOption.WRITE)) {
+                EngineMonitoring.awaitRegistrations();
+                assertThat(SERVER.queryNames(new ObjectName("io.auraio:type=Ring,engine=mx-taken,*"), null)).isEmpty();
+                assertThat(SERVER.isInstanceOf(taken, EngineMXBean.class.getName())).isFalse();
+                assertThat(file.write(java.nio.ByteBuffer.allocate(10), 0)).isEqualTo(10);
+            }
+            EngineMonitoring.awaitRegistrations();
+            assertThat(SERVER.isRegistered(taken)).as("not ours to unregister").isTrue();
+            assertThat(SERVER.isInstanceOf(taken, EngineMXBean.class.getName())).isFalse();
         } finally {
             SERVER.unregisterMBean(taken);
         }
         try (Engine engine = Engine.create(Options.builder().ringCount(1).name("mx-taken").build())) {
+            EngineMonitoring.awaitRegistrations();
             assertThat(SERVER.getAttribute(taken, "Name")).isEqualTo(engine.name());
         }
-    }
-
-    private static long ringThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("auraio-ring-") && t.isAlive()).count();
     }
 
     @Test
@@ -144,6 +165,7 @@ class EngineMXBeanTest {
                 file.write(block, (long) i * BLOCK);
                 file.read(block, (long) i * BLOCK);
             }
+            EngineMonitoring.awaitRegistrations();
             EngineMXBean bean = JMX.newMXBeanProxy(SERVER, engineName("mx-attributes"), EngineMXBean.class);
             Stats stats = engine.stats();
             EngineStatistics s = bean.getStats();
@@ -206,6 +228,7 @@ class EngineMXBeanTest {
              AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                      StandardOpenOption.WRITE, Direct.DIRECT);
              Arena arena = Arena.ofConfined()) {
+            EngineMonitoring.awaitRegistrations();
             EngineMXBean bean = JMX.newMXBeanProxy(SERVER, engineName("mx-settings"), EngineMXBean.class);
             bean.setBatchThreshold(8);
             bean.setTargetP99LatencyMillis(7.5);

@@ -197,6 +197,7 @@ class FlightRecorderEventsTest {
             });
             rs.startAsync();
             // A floor above the limit raises the limit at the ring's next tick: a change to report.
+            EngineMonitoring.awaitRegistrations();
             JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), EngineMonitoring.engineObjectName(name),
                     EngineMXBean.class).setMinInFlight(32);
             MemorySegment block = Direct.aligned(arena, BLOCK);

@@ -42,8 +42,12 @@ public final class ModulePathProbe {
                 file.write(block, 0);
                 file.force(true);
                 file.read(block, 0);
-                EngineMXBean bean = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(),
-                        new ObjectName("io.auraio:type=Engine,name=module-path"), EngineMXBean.class);
+                ObjectName name = new ObjectName("io.auraio:type=Engine,name=module-path");
+                while (!ManagementFactory.getPlatformMBeanServer().isRegistered(name)) {
+                    Thread.sleep(10); // registered in the background
+                }
+                EngineMXBean bean = JMX.newMXBeanProxy(ManagementFactory.getPlatformMBeanServer(), name,
+                        EngineMXBean.class);
                 System.out.println("mxbean.rings=" + bean.getRingCount());
                 System.out.println("mxbean.ops=" + bean.getStats().opsCompleted());
             }

@@ -40,7 +40,10 @@ public final class ObservedWorkload {
             for (int i = 0; i < READERS; i++) {
                 readers.add(Thread.ofVirtual().start(() -> readUntilStopped(file)));
             }
-            while (engine.stats().opsCompleted() == 0) {
+            // Served I/O, and its MXBeans (registered in the background) are there.
+            javax.management.ObjectName bean = new javax.management.ObjectName("io.auraio:type=Engine,name=" + name);
+            while (engine.stats().opsCompleted() == 0
+                    || !java.lang.management.ManagementFactory.getPlatformMBeanServer().isRegistered(bean)) {
                 Thread.sleep(10);
             }
             System.out.println("READY");

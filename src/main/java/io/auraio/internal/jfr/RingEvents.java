@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.IntFunction;
 import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
 
 /**
  * The engines' and rings' events: {@code io.auraio.RingStatistics} and
@@ -17,12 +18,18 @@ public final class RingEvents {
     private static final List<Source> SOURCES = new CopyOnWriteArrayList<>();
 
     static {
-        // Once, when the first engine registers: the hooks run only while a recording takes the
-        // event. A JVM built without Flight Recorder (isAvailable false) refuses hooks; nothing
-        // would record them there anyway.
+        // Once, when the first engine registers. The periodic hooks are added only when Flight
+        // Recorder initializes (at once if it already has): adding them earlier would initialize
+        // it, hundreds of milliseconds in a JVM that may never record. A JVM built without
+        // Flight Recorder (isAvailable false) never initializes it.
         if (FlightRecorder.isAvailable()) {
-            FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
-            FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
+            FlightRecorder.addListener(new FlightRecorderListener() {
+                @Override
+                public void recorderInitialized(FlightRecorder recorder) {
+                    FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
+                    FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
+                }
+            });
         }
     }
 
