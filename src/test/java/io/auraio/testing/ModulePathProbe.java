@@ -28,20 +28,25 @@ public final class ModulePathProbe {
         Path data = dir.resolve("module-path.dat");
         Path jfr = dir.resolve("module-path.jfr");
         System.out.println("module=" + Engine.class.getModule().getName());
-        try (Recording recording = new Recording()) {
-            for (String event : new String[] {"io.auraio.FileRead", "io.auraio.FileWrite", "io.auraio.FileForce"}) {
-                recording.enable(event).withoutThreshold();
-            }
-            recording.enable("io.auraio.EngineConfiguration");
-            recording.start();
-            try (Engine engine = Engine.create(Options.builder().ringCount(1).name("module-path").build());
-                 AuraFile file = AuraFile.open(engine, data, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                         StandardOpenOption.WRITE);
-                 Arena arena = Arena.ofConfined()) {
+        // The engine first: Flight Recorder initializes only with the recording, after the
+        // engine registered for the periodic events.
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).name("module-path").build());
+             AuraFile file = AuraFile.open(engine, data, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE);
+             Arena arena = Arena.ofConfined()) {
+            System.out.println("jfr.initialized.before=" + jdk.jfr.FlightRecorder.isInitialized());
+            try (Recording recording = new Recording()) {
+                for (String event : new String[] {"io.auraio.FileRead", "io.auraio.FileWrite", "io.auraio.FileForce"}) {
+                    recording.enable(event).withoutThreshold();
+                }
+                recording.enable("io.auraio.EngineConfiguration");
+                recording.enable("io.auraio.RingStatistics").withPeriod(java.time.Duration.ofMillis(100));
+                recording.start();
                 MemorySegment block = arena.allocate(512);
                 file.write(block, 0);
                 file.force(true);
                 file.read(block, 0);
+                Thread.sleep(500); // a few periods
                 ObjectName name = new ObjectName("io.auraio:type=Engine,name=module-path");
                 while (!ManagementFactory.getPlatformMBeanServer().isRegistered(name)) {
                     Thread.sleep(10); // registered in the background
@@ -50,9 +55,9 @@ public final class ModulePathProbe {
                         EngineMXBean.class);
                 System.out.println("mxbean.rings=" + bean.getRingCount());
                 System.out.println("mxbean.ops=" + bean.getStats().opsCompleted());
+                recording.stop();
+                recording.dump(jfr);
             }
-            recording.stop();
-            recording.dump(jfr);
         }
         for (var e : RecordingFile.readAllEvents(jfr)) {
             if (e.getEventType().getName().startsWith("io.auraio.")) {
