@@ -51,6 +51,9 @@ final class TopCommand implements Callable<Integer> {
             description = "time between frames, e.g. 1s, 500ms (default: 1s)")
     double interval = 1.0;
 
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help")
+    boolean help;
+
     private final PrintStream out;
     private final PrintStream err;
     private final boolean terminal;

@@ -102,5 +102,8 @@ class TopCommandTest {
         assertThat(Cli.run("top", "1", "--iterations", "-1").exitCode()).isEqualTo(2);
         assertThat(Cli.run("top", "1", "--interval", "0").exitCode()).isEqualTo(2);
         assertThat(Cli.run("top").exitCode()).isEqualTo(2);
+        Cli.Result help = Cli.run("top", "--help");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).contains("PID", "--iterations", "--interval");
     }
 }
