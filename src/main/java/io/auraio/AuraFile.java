@@ -549,6 +549,25 @@ public final class AuraFile implements AutoCloseable {
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
     long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position) throws IOException {
+        // JDK mode goes buffer by buffer through transfer(), whose events are those of the JDK's calls.
+        RequestTrace trace = jdk == null ? FileEvents.beginTransfer(read) : null; // null unless a recording takes it
+        if (trace == null) {
+            return transferVectoredUntraced(read, bufs, offset, end, position);
+        }
+        long requested = 0;
+        for (int i = offset; i < end; i++) {
+            requested += bufs[i].remaining();
+        }
+        long r = -1;
+        try {
+            return r = transferVectoredUntraced(read, bufs, offset, end, position);
+        } finally {
+            FileEvents.commitTransfer(trace, path.toString(), r, requested, true, mode.direct());
+        }
+    }
+
+    private long transferVectoredUntraced(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
+            throws IOException {
         checkPosition(position);
         begin();
         try {

@@ -125,6 +125,48 @@ class FlightRecorderEventsTest {
         assertThat(bufferedWrite.getBoolean("direct")).isFalse();
     }
 
+    @Test
+    void aGatheringWriteAndAScatteringReadAreOneEventEach() throws Exception {
+        Path path = dir.resolve("vectored.dat");
+        String file = path.toString();
+        List<RecordedEvent> events;
+        try (Recording recording = new Recording()) {
+            recording.enable("io.auraio.FileRead").withoutThreshold();
+            recording.enable("io.auraio.FileWrite").withoutThreshold();
+            recording.start();
+            try (Engine engine = Engine.create(Options.builder().ringCount(1).name("jfr-vectored").build());
+                 AuraFileChannel channel = AuraFileChannel.open(engine, path, StandardOpenOption.CREATE,
+                         StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer[] two = {java.nio.ByteBuffer.allocateDirect(3000), java.nio.ByteBuffer.allocate(1000)};
+                assertThat(channel.write(two)).isEqualTo(4000);
+                two[0].clear();
+                two[1].clear();
+                assertThat(channel.read(two, 0, 2)).isEqualTo(-1); // at the end of the file
+                channel.position(0);
+                two[0].clear();
+                two[1].clear();
+                assertThat(channel.read(two)).isEqualTo(4000);
+            }
+            recording.stop();
+            Path out = dir.resolve("vectored.jfr");
+            recording.dump(out);
+            events = RecordingFile.readAllEvents(out).stream()
+                    .filter(e -> e.getEventType().getName().startsWith("io.auraio.File") && file.equals(e.getString("path")))
+                    .toList();
+        }
+        List<RecordedEvent> writes = named(events, "io.auraio.FileWrite");
+        List<RecordedEvent> reads = named(events, "io.auraio.FileRead");
+        assertThat(writes).singleElement().satisfies(w -> {
+            assertThat(w.getLong("bytesWritten")).isEqualTo(4000);
+            assertThat(w.getInt("ring")).isZero();
+            assertThat(w.getBoolean("pageCache")).isFalse();
+        });
+        assertThat(reads).hasSize(2);
+        assertThat(reads.get(0).getBoolean("endOfFile")).isTrue();
+        assertThat(reads.get(1).getLong("bytesRead")).isEqualTo(4000);
+        assertThat(reads.get(1).getBoolean("endOfFile")).isFalse();
+    }
+
     private static List<RecordedEvent> named(List<RecordedEvent> events, String name) {
         return events.stream().filter(e -> e.getEventType().getName().equals(name)).toList();
     }
