@@ -40,8 +40,9 @@ public final class Engine implements AutoCloseable {
     private final Options options;
     private final boolean shared;
     private final String name;
-    /** Set once by {@link #create(Options, boolean)} before the engine is handed out. */
-    private EngineMonitoring monitoring;
+    /** Set once by {@link #create(Options, boolean)} before the engine is handed out; volatile for a close() on
+     *  a thread the engine reached without a happens-before edge. */
+    private volatile EngineMonitoring monitoring;
 
     private Engine(IoEngine core, Options options, boolean shared, String name) {
         this.core = core;
