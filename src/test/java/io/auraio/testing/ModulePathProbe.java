@@ -28,6 +28,7 @@ public final class ModulePathProbe {
         Path data = dir.resolve("module-path.dat");
         Path jfr = dir.resolve("module-path.jfr");
         System.out.println("module=" + Engine.class.getModule().getName());
+        System.out.println("micrometer=" + ModuleLayer.boot().findModule("micrometer.core").isPresent());
         // The engine first: Flight Recorder initializes only with the recording, after the
         // engine registered for the periodic events.
         try (Engine engine = Engine.create(Options.builder().ringCount(1).name("module-path").build());
