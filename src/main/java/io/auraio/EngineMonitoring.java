@@ -136,6 +136,9 @@ final class EngineMonitoring {
 
     /** On the JMX thread. */
     private void unregisterAll() {
+        if (registered.isEmpty()) {
+            return; // closed before its registration: the MBean server need not even start
+        }
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         for (ObjectName objectName : registered) {
             try {
