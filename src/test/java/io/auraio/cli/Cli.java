@@ -19,11 +19,16 @@ final class Cli {
     private Cli() {}
 
     static Result run(String... args) {
+        return run(false, args);
+    }
+
+    /** As {@link #run(String...)}, telling the command whether its output is a terminal. */
+    static Result run(boolean terminal, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            int code = (int) RUN.invoke(null, args, o, e, false);
+            int code = (int) RUN.invoke(null, args, o, e, terminal);
             return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } catch (IllegalAccessException e) {
             throw new AssertionError(e);

@@ -65,6 +65,12 @@ class TopCommandTest {
             double first = Double.parseDouble(rings.get(0).split("\\s+")[2]);
             double second = Double.parseDouble(rings.get(1).split("\\s+")[2]);
             assertThat(first).isGreaterThanOrEqualTo(second);
+
+            // On a terminal each frame starts by homing the cursor and clearing the screen.
+            Cli.Result t = Cli.run(true, "top", Long.toString(pid), "--iterations", "2", "--interval", "100ms");
+            assertThat(t.exitCode()).isZero();
+            assertThat(t.out()).startsWith("\033[H\033[2J");
+            assertThat(t.out().split("\033\\[H\033\\[2J", -1)).hasSize(3);
         });
     }
 
