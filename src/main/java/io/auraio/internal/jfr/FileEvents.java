@@ -8,27 +8,31 @@ package io.auraio.internal.jfr;
  */
 public final class FileEvents {
     // Never committed: only asked isEnabled(), which JFR instruments to read the event's setting.
-    private static final FileReadEvent READ = new FileReadEvent();
-    private static final FileWriteEvent WRITE = new FileWriteEvent();
-    private static final FileForceEvent FORCE = new FileForceEvent();
+    private static final FileReadEvent READ_PROBE = new FileReadEvent();
+    private static final FileWriteEvent WRITE_PROBE = new FileWriteEvent();
+    private static final FileForceEvent FORCE_PROBE = new FileForceEvent();
+
+    static final int READ = 0;
+    static final int WRITE = 1;
+    static final int FORCE = 2;
 
     private FileEvents() {}
 
     static boolean anyEnabled() {
-        return READ.isEnabled() || WRITE.isEnabled() || FORCE.isEnabled();
+        return READ_PROBE.isEnabled() || WRITE_PROBE.isEnabled() || FORCE_PROBE.isEnabled();
     }
 
     /** {@return a trace for a read or write about to start, or null when no recording takes its event} */
     public static RequestTrace beginTransfer(boolean read) {
-        if (read ? !READ.isEnabled() : !WRITE.isEnabled()) {
+        if (read ? !READ_PROBE.isEnabled() : !WRITE_PROBE.isEnabled()) {
             return null;
         }
-        return RequestTrace.begin(read ? new FileReadEvent() : new FileWriteEvent());
+        return RequestTrace.begin(read ? READ : WRITE);
     }
 
     /** {@return a trace for a force about to start, or null when no recording takes its event} */
     public static RequestTrace beginForce() {
-        return FORCE.isEnabled() ? RequestTrace.begin(new FileForceEvent()) : null;
+        return FORCE_PROBE.isEnabled() ? RequestTrace.begin(FORCE) : null;
     }
 
     /**
