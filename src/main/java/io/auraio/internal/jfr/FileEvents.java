@@ -7,10 +7,15 @@ package io.auraio.internal.jfr;
  * do); with no recording taking the event, {@code begin...} is one flag check and returns null.
  */
 public final class FileEvents {
-    // Never committed: only asked isEnabled(), which JFR instruments to read the event's setting.
-    private static final FileReadEvent READ_PROBE = new FileReadEvent();
-    private static final FileWriteEvent WRITE_PROBE = new FileWriteEvent();
-    private static final FileForceEvent FORCE_PROBE = new FileForceEvent();
+    /**
+     * Never committed: only asked isEnabled(), which JFR instruments to read the event's
+     * setting. Loaded only once Flight Recorder is initialized ({@link JfrState}).
+     */
+    private static final class Probes {
+        static final FileReadEvent READ = new FileReadEvent();
+        static final FileWriteEvent WRITE = new FileWriteEvent();
+        static final FileForceEvent FORCE = new FileForceEvent();
+    }
 
     static final int READ = 0;
     static final int WRITE = 1;
@@ -19,12 +24,13 @@ public final class FileEvents {
     private FileEvents() {}
 
     static boolean anyEnabled() {
-        return READ_PROBE.isEnabled() || WRITE_PROBE.isEnabled() || FORCE_PROBE.isEnabled();
+        return JfrState.initialized
+                && (Probes.READ.isEnabled() || Probes.WRITE.isEnabled() || Probes.FORCE.isEnabled());
     }
 
     /** {@return a trace for a read or write about to start, or null when no recording takes its event} */
     public static RequestTrace beginTransfer(boolean read) {
-        if (read ? !READ_PROBE.isEnabled() : !WRITE_PROBE.isEnabled()) {
+        if (!JfrState.initialized || (read ? !Probes.READ.isEnabled() : !Probes.WRITE.isEnabled())) {
             return null;
         }
         return RequestTrace.begin(read ? READ : WRITE);
@@ -32,7 +38,7 @@ public final class FileEvents {
 
     /** {@return a trace for a force about to start, or null when no recording takes its event} */
     public static RequestTrace beginForce() {
-        return FORCE_PROBE.isEnabled() ? RequestTrace.begin(FORCE) : null;
+        return JfrState.initialized && Probes.FORCE.isEnabled() ? RequestTrace.begin(FORCE) : null;
     }
 
     /**
@@ -49,29 +55,8 @@ public final class FileEvents {
     public static void commitTransfer(RequestTrace trace, String path, long result, long requested,
                                       boolean fastPathPossible, boolean direct) {
         trace.end();
-        boolean pageCache = fastPathPossible && trace.ring < 0 && result >= 0;
-        if (trace.event instanceof FileReadEvent e) {
-            if (e.shouldCommit()) {
-                e.path = path;
-                e.bytesRead = Math.max(0, result);
-                e.endOfFile = result == 0 && requested > 0;
-                e.ring = trace.ring;
-                e.queuedTime = trace.queuedNanos;
-                e.kernelTime = trace.kernelNanos;
-                e.pageCache = pageCache;
-                e.direct = direct;
-                e.commit();
-            }
-        } else if (trace.event instanceof FileWriteEvent e && e.shouldCommit()) {
-            e.path = path;
-            e.bytesWritten = Math.max(0, result);
-            e.ring = trace.ring;
-            e.queuedTime = trace.queuedNanos;
-            e.kernelTime = trace.kernelNanos;
-            e.pageCache = pageCache;
-            e.direct = direct;
-            e.commit();
-        }
+        trace.events.commitTransfer(trace, path, result, requested,
+                fastPathPossible && trace.ring < 0 && result >= 0, direct);
     }
 
     /**
@@ -83,14 +68,6 @@ public final class FileEvents {
      */
     public static void commitForce(RequestTrace trace, String path, boolean metaData) {
         trace.end();
-        FileForceEvent e = (FileForceEvent) trace.event;
-        if (e.shouldCommit()) {
-            e.path = path;
-            e.metaData = metaData;
-            e.ring = trace.ring;
-            e.queuedTime = trace.queuedNanos;
-            e.kernelTime = trace.kernelNanos;
-            e.commit();
-        }
+        trace.events.commitForce(trace, path, metaData);
     }
 }

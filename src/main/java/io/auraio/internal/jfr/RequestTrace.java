@@ -13,10 +13,8 @@ package io.auraio.internal.jfr;
 public final class RequestTrace {
     private static final ThreadLocal<RequestTrace> CURRENT = ThreadLocal.withInitial(RequestTrace::new);
 
-    final FileReadEvent read = new FileReadEvent();
-    final FileWriteEvent write = new FileWriteEvent();
-    final FileForceEvent force = new FileForceEvent();
-    jdk.jfr.Event event;
+    /** The thread's event objects; a class of its own so that linking this one loads no event class. */
+    final FileEventObjects events = new FileEventObjects();
     private boolean active;
     int ring;
     long queuedNanos;
@@ -24,25 +22,20 @@ public final class RequestTrace {
 
     private RequestTrace() {}
 
-    /** {@return the calling thread's trace, begun for {@code event} (one of its own)} */
+    /** {@return the calling thread's trace, begun for an event of {@code kind}} */
     static RequestTrace begin(int kind) {
         RequestTrace trace = CURRENT.get();
-        trace.event = switch (kind) {
-            case FileEvents.READ -> trace.read;
-            case FileEvents.WRITE -> trace.write;
-            default -> trace.force;
-        };
         trace.ring = -1;
         trace.queuedNanos = 0;
         trace.kernelNanos = 0;
         trace.active = true;
-        trace.event.begin();
+        trace.events.begin(kind);
         return trace;
     }
 
     void end() {
         active = false;
-        event.end();
+        events.end();
     }
 
     /**

@@ -5,7 +5,6 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.IntFunction;
 import jdk.jfr.FlightRecorder;
-import jdk.jfr.FlightRecorderListener;
 
 /**
  * The engines' and rings' events: {@code io.auraio.RingStatistics} and
@@ -13,27 +12,21 @@ import jdk.jfr.FlightRecorderListener;
  * engine, and {@code io.auraio.AimdPhaseChange}, reported by a ring's poller.
  */
 public final class RingEvents {
-    private static final AimdPhaseChangeEvent AIMD = new AimdPhaseChangeEvent();
-    private static final EngineConfigurationEvent CONFIGURATION = new EngineConfigurationEvent();
     private static final List<Source> SOURCES = new CopyOnWriteArrayList<>();
 
-    static {
-        // Once, when the first engine registers. The periodic hooks are added only when Flight
-        // Recorder initializes (at once if it already has): adding them earlier would initialize
-        // it, hundreds of milliseconds in a JVM that may never record. A JVM built without
-        // Flight Recorder (isAvailable false) never initializes it.
-        if (FlightRecorder.isAvailable()) {
-            FlightRecorder.addListener(new FlightRecorderListener() {
-                @Override
-                public void recorderInitialized(FlightRecorder recorder) {
-                    FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
-                    FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
-                }
-            });
-        }
+    /** Loaded only once Flight Recorder is initialized ({@link JfrState}): never committed, only asked isEnabled(). */
+    private static final class Probes {
+        static final AimdPhaseChangeEvent AIMD = new AimdPhaseChangeEvent();
+        static final EngineConfigurationEvent CONFIGURATION = new EngineConfigurationEvent();
     }
 
     private RingEvents() {}
+
+    /** When Flight Recorder initializes: the hooks run only while a recording takes their event. */
+    static void addPeriodicHooks() {
+        FlightRecorder.addPeriodicEvent(RingStatisticsEvent.class, RingEvents::emitRingStatistics);
+        FlightRecorder.addPeriodicEvent(EngineConfigurationEvent.class, RingEvents::emitConfigurations);
+    }
 
     /**
      * What a ring reports for {@code io.auraio.RingStatistics}.
@@ -106,7 +99,7 @@ public final class RingEvents {
         Source source = new Source(Objects.requireNonNull(owner), Objects.requireNonNull(name),
                 Objects.requireNonNull(configuration), Objects.requireNonNull(sampler));
         SOURCES.add(source);
-        if (CONFIGURATION.isEnabled()) {
+        if (JfrState.initialized && Probes.CONFIGURATION.isEnabled()) {
             emitConfiguration(source);
         }
         return source;
@@ -114,7 +107,7 @@ public final class RingEvents {
 
     /** {@return whether a recording takes {@code io.auraio.AimdPhaseChange}} */
     public static boolean aimdEnabled() {
-        return AIMD.isEnabled();
+        return JfrState.initialized && Probes.AIMD.isEnabled();
     }
 
     /**
