@@ -38,4 +38,20 @@ class ModulePathObservabilityTest {
                 "event=io.auraio.EngineConfiguration", "event=io.auraio.RingStatistics");
         assertThat(r.stderr()).doesNotContain("WARNING");
     }
+
+    /**
+     * A JVM that never records loads no event class: the first {@code jdk.jfr.Event} subclass
+     * loaded bootstraps Flight Recorder's machinery (about 200 ms of CPU).
+     */
+    @Test
+    void aJvmThatNeverRecordsLoadsNoEventClass() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(io.auraio.testing.NoRecordingProbe.class)
+                .jvmArgs("-Xlog:class+load=info:stdout")
+                .args(dir.path().toString())
+                .run();
+        assertThat(r.exitCode()).as("%s", r.stderr()).isZero();
+        assertThat(r.stdout()).contains("jfr.initialized=false", "io.auraio.internal.jfr.RingEvents")
+                .doesNotContain("io.auraio.internal.jfr.FileReadEvent", "io.auraio.internal.jfr.RingStatisticsEvent",
+                        "jdk.jfr.Event ");
+    }
 }
