@@ -7,6 +7,8 @@ import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.jfr.FileEvents;
+import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
 import java.io.IOException;
@@ -677,6 +679,25 @@ public final class AuraFile implements AutoCloseable {
      * @return the byte count; 0 at end of file for a read (the caller maps it to -1)
      */
     long transferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position) throws IOException {
+        // JDK mode goes buffer by buffer through transfer(), whose events are those of the JDK's calls.
+        RequestTrace trace = jdk == null ? FileEvents.beginTransfer(read) : null; // null unless a recording takes it
+        if (trace == null) {
+            return transferVectoredUntraced(read, bufs, offset, end, position);
+        }
+        long requested = 0;
+        for (int i = offset; i < end; i++) {
+            requested += bufs[i].remaining();
+        }
+        long r = -1;
+        try {
+            return r = transferVectoredUntraced(read, bufs, offset, end, position);
+        } finally {
+            FileEvents.commitTransfer(trace, path.toString(), r, requested, true, mode.direct());
+        }
+    }
+
+    private long transferVectoredUntraced(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
+            throws IOException {
         if (position != FILE_POSITION) {
             checkPosition(position);
         }
@@ -780,6 +801,19 @@ public final class AuraFile implements AutoCloseable {
 
     /** One read or write of at most {@link #MAX_TRANSFER} bytes; the caller is inside begin/end. */
     private long transfer(boolean read, MemorySegment segment, long position) throws IOException {
+        RequestTrace trace = FileEvents.beginTransfer(read); // null unless a recording takes the event
+        if (trace == null) {
+            return transferUntraced(read, segment, position);
+        }
+        long r = -1;
+        try {
+            return r = transferUntraced(read, segment, position);
+        } finally {
+            FileEvents.commitTransfer(trace, path.toString(), r, segment.byteSize(), jdk == null, mode.direct());
+        }
+    }
+
+    private long transferUntraced(boolean read, MemorySegment segment, long position) throws IOException {
         // A segment (or direct buffer) of a closed arena still reports its address, and the kernel
         // would write into freed memory: refuse it as FileChannel does.
         if (!segment.scope().isAlive()) {
@@ -1039,6 +1073,7 @@ public final class AuraFile implements AutoCloseable {
      */
     public void force(boolean metaData) throws IOException {
         begin();
+        RequestTrace trace = FileEvents.beginForce(); // null unless a recording takes the event
         try {
             if (jdk != null) {
                 jdk.force(metaData);
@@ -1049,6 +1084,9 @@ public final class AuraFile implements AutoCloseable {
                 throw failure(metaData ? "fsync" : "fdatasync", r);
             }
         } finally {
+            if (trace != null) {
+                FileEvents.commitForce(trace, path.toString(), metaData);
+            }
             end();
         }
     }

@@ -43,11 +43,16 @@ public final class Engine implements AutoCloseable {
     private final IoEngine core;
     private final Options options;
     private final boolean shared;
+    private final String name;
+    /** Set once by {@link #create(Options, boolean)} before the engine is handed out; volatile for a close() on
+     *  a thread the engine reached without a happens-before edge. */
+    private volatile EngineMonitoring monitoring;
 
-    private Engine(IoEngine core, Options options, boolean shared) {
+    private Engine(IoEngine core, Options options, boolean shared, String name) {
         this.core = core;
         this.options = options;
         this.shared = shared;
+        this.name = name;
     }
 
     /**
@@ -70,6 +75,7 @@ public final class Engine implements AutoCloseable {
      * @return a new engine
      * @throws AuraIOException if io_uring cannot be used or a ring cannot be set up as asked
      *         (e.g. {@code enableSqpoll} refused by the kernel); the message names the cause
+     * @throws IllegalArgumentException if an open engine already has {@link Options#name()}
      */
     public static Engine create(Options options) throws AuraIOException {
         return create(options, false);
@@ -77,13 +83,33 @@ public final class Engine implements AutoCloseable {
 
     static Engine create(Options options, boolean shared) throws AuraIOException {
         Objects.requireNonNull(options, "options");
+        String name = EngineMonitoring.reserveName(options.name(), shared);
+        Engine engine = null;
+        boolean started = false;
+        try {
+            engine = start(options, shared, name);
+            engine.monitoring = EngineMonitoring.start(engine);
+            started = true;
+            return engine;
+        } finally {
+            if (!started) {
+                if (engine != null) {
+                    engine.core.close();
+                }
+                EngineMonitoring.releaseName(name);
+            }
+        }
+    }
+
+    private static Engine start(Options options, boolean shared, String name) throws AuraIOException {
         int rings = options.ringCount() > 0 ? options.ringCount() : Runtime.getRuntime().availableProcessors();
         RingConfig config = new RingConfig(options.queueDepth(), options.initialInFlight(), options.minInFlight(),
                 (long) (options.maxP99LatencyMs() * 1_000_000), !options.disableAdaptive(), options.enableSqpoll(),
                 options.sqpollIdleMs(), shared);
         IoEngine.Selection selection = IoEngine.Selection.valueOf(options.ringSelect().name());
         try {
-            return new Engine(IoEngine.start(rings, config, selection, options.bufferAlignment()), options, shared);
+            return new Engine(IoEngine.start(rings, config, selection, options.bufferAlignment()), options, shared,
+                    name);
         } catch (IoUring.SetupException e) {
             String what = options.enableSqpoll() ? "cannot set up an io_uring with SQPOLL (enableSqpoll): "
                     : "cannot set up an io_uring: ";
@@ -117,6 +143,18 @@ public final class Engine implements AutoCloseable {
                     + " RLIMIT_NOFILE): close some, or raise the limit";
             default -> "";
         };
+    }
+
+    /**
+     * {@return this engine's name: {@link Options#name()}, {@code default} for the default engine,
+     * or {@code engine-N}} Unique among open engines; it names the engine's MXBean
+     * ({@code io.auraio:type=Engine,name=<name>}, see {@link io.auraio.management.EngineMXBean};
+     * registered by a background thread moments after creation, so that creating the first
+     * engine does not wait for the platform MBean server to start), its Flight Recorder events
+     * and its Micrometer tag.
+     */
+    public String name() {
+        return name;
     }
 
     /** {@return the options this engine was created with} */
@@ -1206,10 +1244,11 @@ public final class Engine implements AutoCloseable {
         }
         core.close();
         releaseRegisteredOwners();
+        monitoring.stop();
     }
 
     @Override
     public String toString() {
-        return "Engine[rings=" + ringCount() + (isClosed() ? ", closed" : "") + "]";
+        return "Engine[" + name + ", rings=" + ringCount() + (isClosed() ? ", closed" : "") + "]";
     }
 }

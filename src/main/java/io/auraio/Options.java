@@ -28,6 +28,7 @@ public final class Options {
     private final boolean enableSqpoll;
     private final int sqpollIdleMs;
     private final RingSelect ringSelect;
+    private final String name;
     /**
      * What the builder was given for the two in-flight values (0 and false: left to their
      * defaults), so that {@link #toBuilder()} hands back defaults that still follow
@@ -49,6 +50,7 @@ public final class Options {
         this.enableSqpoll = b.enableSqpoll;
         this.sqpollIdleMs = b.sqpollIdleMs;
         this.ringSelect = b.ringSelect;
+        this.name = b.name;
     }
 
     /** {@return the reference's defaults} */
@@ -75,6 +77,7 @@ public final class Options {
         b.enableSqpoll = enableSqpoll;
         b.sqpollIdleMs = sqpollIdleMs;
         b.ringSelect = ringSelect;
+        b.name = name;
         return b;
     }
 
@@ -128,13 +131,24 @@ public final class Options {
         return ringSelect;
     }
 
+    /**
+     * {@return the engine's name, or the empty string when the engine picks one} The name
+     * identifies the engine to monitoring: its MXBean {@code io.auraio:type=Engine,name=<name>},
+     * its Flight Recorder events and its Micrometer tag. Unnamed engines are called
+     * {@code engine-1}, {@code engine-2}..., the {@linkplain AuraIO#defaultEngine() default engine}
+     * {@code default}.
+     */
+    public String name() {
+        return name;
+    }
+
     @Override
     public String toString() {
         return "Options[queueDepth=" + queueDepth + ", ringCount=" + ringCount + ", initialInFlight="
                 + initialInFlight + ", minInFlight=" + minInFlight + ", maxP99LatencyMs=" + maxP99LatencyMs
                 + ", bufferAlignment=" + bufferAlignment + ", disableAdaptive=" + disableAdaptive
                 + ", enableSqpoll=" + enableSqpoll + ", sqpollIdleMs=" + sqpollIdleMs + ", ringSelect="
-                + ringSelect + "]";
+                + ringSelect + (name.isEmpty() ? "" : ", name=" + name) + "]";
     }
 
     /**
@@ -155,6 +169,7 @@ public final class Options {
         private boolean enableSqpoll;
         private int sqpollIdleMs = 1000;
         private RingSelect ringSelect = RingSelect.ADAPTIVE;
+        private String name = "";
 
         private Builder() {}
 
@@ -298,6 +313,30 @@ public final class Options {
          */
         public Builder ringSelect(RingSelect mode) {
             this.ringSelect = Objects.requireNonNull(mode, "ringSelect");
+            return this;
+        }
+
+        /**
+         * Names the engine, for monitoring (see {@link Options#name()}). Two open engines cannot
+         * share a name: {@link Engine#create(Options)} refuses the second.
+         *
+         * @param name 1 to 64 characters, none of them a control character or one of
+         *             {@code , = : " * ? \}, which a JMX object name would have to quote
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} is empty, too long or holds such a character
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isEmpty() || name.length() > 64) {
+                throw invalid("name", "1 to 64 characters", "\"" + name + "\"");
+            }
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (Character.isISOControl(c) || ",=:\"*?\\".indexOf(c) >= 0) {
+                    throw invalid("name", "free of control characters and of , = : \" * ? \\", "\"" + name + "\"");
+                }
+            }
+            this.name = name;
             return this;
         }
 

@@ -58,6 +58,7 @@ public final class Auraio {
                 .addSubcommand("cp", new CpCommand(err, terminal))
                 .addSubcommand("hash", new HashCommand(out, err, System.in, terminal))
                 .addSubcommand("tree", new TreeCommand(out))
+                .addSubcommand("top", new TopCommand(out, err, terminal))
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(out, true))
                 .setErr(new PrintWriter(err, true));

@@ -94,6 +94,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "FILE.svg", description = "draw throughput, p99 and in-flight limit over time as SVG")
     Path plot;
 
+    @Option(names = "--jfr", paramLabel = "FILE.jfr", description = "record the run with Flight Recorder: the JDK's "
+            + "default settings plus every io.auraio event (see docs/observability.md)")
+    Path jfr;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help")
     boolean help;
 
@@ -115,6 +119,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintStream text = jsonToStdout ? err : out;
         checkOutput("--json", jsonToStdout || json == null ? null : Path.of(json));
         checkOutput("--plot", plot);
+        checkOutput("--jfr", jfr);
 
         try (BenchFile benchFile = file != null ? BenchFile.existing(file, rw.writes())
                 : BenchFile.temporary(directory != null ? directory : Path.of(System.getProperty("java.io.tmpdir")))) {
@@ -150,7 +155,13 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchConfig config = new BenchConfig(rw, bs, covered, benchFile.path(), benchFile.temporary(), useDirect,
                     note, threads, runtime, ramp, rounds, fsync, engine, options, liveness, tickMillis);
-            List<RunResult> results = run(config, text);
+            List<RunResult> results;
+            BenchRecording recording = BenchRecording.start(jfr);
+            try {
+                results = run(config, text);
+            } finally {
+                recording.close();
+            }
             if (json != null) {
                 String doc = Json.write(Report.json(config, results));
                 if (jsonToStdout) {

@@ -27,7 +27,8 @@ final class Cli {
         return run(true, args);
     }
 
-    private static Result run(boolean terminal, String... args) {
+    /** As {@link #run(String...)}, telling the command whether its output is a terminal. */
+    static Result run(boolean terminal, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);

@@ -52,6 +52,32 @@ class CoreArtifactTest {
         assertThat(Files.readString(BASE.resolve("pom.xml"))).contains("<artifactId>picocli</artifactId>");
     }
 
+    /**
+     * Micrometer is declared (io.auraio.micrometer compiles against it) but optional; the
+     * Prometheus exporter agent is no dependency at all, only a file the build copies for a test.
+     */
+    @Test
+    void micrometerIsOptionalAndThePrometheusAgentIsNoDependency() throws Exception {
+        var pom = DocumentBuilderFactory.newDefaultInstance().newDocumentBuilder().parse(BASE.resolve("pom.xml").toFile());
+        NodeList projectChildren = pom.getDocumentElement().getChildNodes();
+        boolean micrometer = false;
+        for (int i = 0; i < projectChildren.getLength(); i++) {
+            if (projectChildren.item(i) instanceof Element e && e.getTagName().equals("dependencies")) {
+                NodeList deps = e.getElementsByTagName("dependency");
+                for (int d = 0; d < deps.getLength(); d++) {
+                    Element dep = (Element) deps.item(d);
+                    assertThat(text(dep, "artifactId")).isNotEqualTo("jmx_prometheus_javaagent");
+                    if ("micrometer-core".equals(text(dep, "artifactId"))) {
+                        micrometer = true;
+                        assertThat(text(dep, "optional")).isEqualTo("true");
+                        assertThat(text(dep, "scope")).isNull();
+                    }
+                }
+            }
+        }
+        assertThat(micrometer).as("io.micrometer:micrometer-core declared").isTrue();
+    }
+
     private static String text(Element parent, String tag) {
         NodeList nodes = parent.getElementsByTagName(tag);
         return nodes.getLength() == 0 ? null : nodes.item(0).getTextContent().strip();

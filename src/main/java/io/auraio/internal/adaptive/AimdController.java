@@ -101,9 +101,15 @@ public final class AimdController {
      */
     public record Transition(long timeNanos, Phase from, Phase to, int inFlightLimit) {}
 
-    private final int minInFlight;
+    /** The floor in force; poller thread only (a new one arrives through {@link #requestedMin}). */
+    private int minInFlight;
     private final int maxInFlight;
-    private final long userTargetNanos;
+    /** The user's P99 target, 0 for detected; any thread may set it ({@link #setTargetP99Nanos}). */
+    private volatile long userTargetNanos;
+    /** The floor asked for by {@link #setMinInFlight}, applied at the next tick. */
+    private volatile int requestedMin;
+    /** A batch threshold set by {@link #setBatchThreshold}, 0 while the tuner decides. */
+    private volatile int pinnedBatch;
     private final boolean adaptive;
     private final LongSupplier clock;
     private final LatencyHistogram histogram;
@@ -168,6 +174,7 @@ public final class AimdController {
         this.clock = Objects.requireNonNull(nanoTime, "nanoTime");
         this.maxInFlight = maxInFlight;
         this.minInFlight = Math.clamp(minInFlight, 1, maxInFlight);
+        this.requestedMin = this.minInFlight;
         this.userTargetNanos = targetP99Nanos;
         this.adaptive = !disableAdaptive;
         this.limit = Math.clamp(initialInFlight, adaptive ? this.minInFlight : 1, maxInFlight);
@@ -227,6 +234,7 @@ public final class AimdController {
      * that stepped back restarts the window. Poller thread only.
      */
     public void tick() {
+        applyRequestedMin();
         long now = clock.getAsLong();
         long elapsed = now - windowStart;
         if (elapsed < 0) {
@@ -289,7 +297,9 @@ public final class AimdController {
         }
         spikeStreak = spike ? spikeStreak + 1 : 0;
         pressureStreak = pressured ? pressureStreak + 1 : 0;
-        batchThreshold = batch.update(pressured, current);
+        int tuned = batch.update(pressured, current);
+        int pinned = pinnedBatch;
+        batchThreshold = pinned > 0 ? pinned : tuned;
         phaseEvals++;
 
         switch (phase) {
@@ -386,6 +396,88 @@ public final class AimdController {
             }
             log.addLast(new Transition(now, from, next, limit));
         }
+    }
+
+    private void applyRequestedMin() {
+        int requested = requestedMin;
+        if (requested != minInFlight) {
+            minInFlight = requested;
+            probe.setMin(requested);
+            if (adaptive) {
+                setLimit(limit);
+            }
+        }
+    }
+
+    // ---- runtime settings: any thread ------------------------------------------------------
+
+    /**
+     * Sets the P99 target the controller keeps under, from now on. Any thread.
+     *
+     * @param nanos the target in nanoseconds; 0 to detect it from the device again (the
+     *              detected target takes over at the next judged window)
+     * @throws IllegalArgumentException if {@code nanos} is negative
+     */
+    public void setTargetP99Nanos(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("targetP99Nanos must be 0 (auto) or positive, was " + nanos);
+        }
+        userTargetNanos = nanos;
+        if (nanos > 0) {
+            targetNanos = nanos;
+        } else if (!adaptive) {
+            targetNanos = 0;
+        }
+    }
+
+    /** {@return the user's P99 target in nanoseconds, 0 when it is detected} Any thread. */
+    public long userTargetP99Nanos() {
+        return userTargetNanos;
+    }
+
+    /**
+     * Sets the floor of the in-flight limit; the poller applies it at its next tick (raising the
+     * limit to it if the limit is below). Any thread.
+     *
+     * @param min the floor, 1 to the ring's queue depth
+     * @throws IllegalArgumentException if {@code min} is out of that range
+     */
+    public void setMinInFlight(int min) {
+        if (min < 1 || min > maxInFlight) {
+            throw new IllegalArgumentException("minInFlight must be between 1 and the queue depth (" + maxInFlight
+                    + "), was " + min);
+        }
+        requestedMin = min;
+    }
+
+    /** {@return the floor of the in-flight limit (the last one set, applied at the next tick)} Any thread. */
+    public int minInFlight() {
+        return requestedMin;
+    }
+
+    /**
+     * Pins the batch threshold, or hands it back to the tuner. Any thread.
+     *
+     * @param threshold 2 to 64, or 0 for tuned (the
+     *                  tuner's value takes over at the next judged window)
+     * @throws IllegalArgumentException if {@code threshold} is out of that range
+     */
+    public void setBatchThreshold(int threshold) {
+        if (threshold != 0 && (threshold < BatchTuner.MIN || threshold > BatchTuner.MAX)) {
+            throw new IllegalArgumentException("batchThreshold must be 0 (tuned) or between " + BatchTuner.MIN
+                    + " and " + BatchTuner.MAX + ", was " + threshold);
+        }
+        pinnedBatch = threshold;
+        if (threshold > 0) {
+            batchThreshold = threshold;
+        } else if (!adaptive) {
+            batchThreshold = BatchTuner.MIN;
+        }
+    }
+
+    /** {@return the pinned batch threshold, 0 while the tuner decides} Any thread. */
+    public int pinnedBatchThreshold() {
+        return pinnedBatch;
     }
 
     // ---- outputs: any thread ---------------------------------------------------------------

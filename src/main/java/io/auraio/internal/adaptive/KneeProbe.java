@@ -37,7 +37,7 @@ final class KneeProbe {
     static final int MAX_POINTS = 64;
     static final int MAX_PAUSE = 100;
 
-    private final int min;
+    private int min;
     private final int max;
     private final int[] limits = new int[MAX_POINTS];
     private final double[] rates = new double[MAX_POINTS];
@@ -54,6 +54,11 @@ final class KneeProbe {
     private long accBytes;
     private long accNanos;
     private long accLatency;
+
+    /** A new floor for the steps; the controller's poller thread only. */
+    void setMin(int newMin) {
+        min = newMin;
+    }
 
     KneeProbe(int min, int max) {
         this.min = min;

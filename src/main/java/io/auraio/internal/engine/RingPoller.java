@@ -1,12 +1,15 @@
 package io.auraio.internal.engine;
 
 import io.auraio.internal.adaptive.AimdController;
+import io.auraio.internal.adaptive.Phase;
 import io.auraio.internal.binding.CompletionQueue;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.SubmissionQueue;
+import io.auraio.internal.jfr.RequestTrace;
+import io.auraio.internal.jfr.RingEvents;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -255,6 +258,8 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever) {
+        RequestTrace trace = RequestTrace.current(); // null unless a recording takes io.auraio.File* events
+        long asked = trace == null ? 0 : System.nanoTime();
         Slot slot = gate.acquire(fd, mayWaitForever, cancelOnInterrupt);
         if (slot == null) {
             return -Errno.ESHUTDOWN;
@@ -269,8 +274,16 @@ public final class RingPoller implements CompletionQueue.Handler {
             slot.prepare(Slot.BLOCKING, opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex);
             slot.usesFixedBuffer = false;
             slot.usesFixedFile = false;
+            if (trace != null) {
+                slot.submittedNanos = 0; // stays 0 if the request never reaches the kernel
+            }
             enqueue(slot);
             awaitDone(slot, cancelOnInterrupt);
+            if (trace != null) {
+                boolean reachedKernel = slot.submittedNanos != 0;
+                trace.ringRequest(index, reachedKernel ? slot.submittedNanos - asked : System.nanoTime() - asked,
+                        reachedKernel ? slot.kernelNanos : 0);
+            }
             return slot.result;
         } finally {
             release(slot);
@@ -603,8 +616,13 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         lastTick = now;
         controller.observePending(gate.meteredInUse(), gate.waiting());
+        Phase phaseBefore = controller.phase();
+        int limitBefore = controller.inFlightLimit();
         controller.tick();
         int limit = controller.inFlightLimit();
+        if ((limit != limitBefore || controller.phase() != phaseBefore) && RingEvents.aimdEnabled()) {
+            RingEvents.aimdChanged(owner, index, phaseBefore.name(), controller.phase().name(), limitBefore, limit);
+        }
         if (limit != gate.limit()) {
             gate.setLimit(limit);
         }
@@ -781,6 +799,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
         bytesTransferred += bytes;
         opsCompleted++;
+        s.kernelNanos = reapNanos - s.submittedNanos;
         if (s.uncountedInKernel) {
             // Not a sample of the device: a FIFO's read waited for a writer, a request found stale
             // for a daemon or a server (a hung FUSE read released after a minute would make the

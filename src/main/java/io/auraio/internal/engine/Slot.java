@@ -60,6 +60,8 @@ final class Slot {
     Thread waiter;
     /** Set by the poller when the request reached the kernel; for latency samples. */
     long submittedNanos;
+    /** Set by the poller at completion: reaped minus submitted; for the io.auraio.File* events. */
+    long kernelNanos;
     /** Bytes or a negated errno, written before {@link #state} becomes DONE. */
     long result;
     /** Set when the request must complete with ECANCELED without reaching the kernel. */

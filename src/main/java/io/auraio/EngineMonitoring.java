@@ -1,0 +1,407 @@
+package io.auraio;
+
+import io.auraio.internal.adaptive.AimdController;
+import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.jfr.RingEvents;
+import io.auraio.management.BufferStatistics;
+import io.auraio.management.EngineMXBean;
+import io.auraio.management.EngineStatistics;
+import io.auraio.management.LatencyPercentiles;
+import io.auraio.management.RingMXBean;
+import io.auraio.management.RingStatistics;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanRegistrationException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/**
+ * What makes an engine visible to monitoring while it is open: its name (unique among open
+ * engines), its MXBeans on the platform MBean server and its registration for the periodic
+ * Flight Recorder events. Started by {@link Engine#create}, stopped by {@link Engine#close()}.
+ *
+ * <p>The MXBeans are registered and unregistered by one background thread, in order: the
+ * platform MBean server costs a few hundred milliseconds of class loading when it is first
+ * asked for, which the first {@code Engine.create} of a JVM (a script's only one) should not
+ * wait for. The thread exits when idle.
+ */
+final class EngineMonitoring {
+    private static final Set<String> NAMES = ConcurrentHashMap.newKeySet();
+    private static final AtomicInteger UNNAMED = new AtomicInteger();
+    private static final System.Logger LOGGER = System.getLogger("io.auraio");
+    /** One thread, so registrations and unregistrations happen in the order engines start and close. */
+    private static final ThreadPoolExecutor JMX = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> Thread.ofPlatform().daemon().name("auraio-jmx").unstarted(r));
+
+    private final String name;
+    private final List<ObjectName> registered = new ArrayList<>();
+    private final RingEvents.Source events;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    /**
+     * Takes a name for a new engine: {@code requested}, or {@code default} for the shared
+     * engine, or the next free {@code engine-N}. Released by {@link #stop()}, or by
+     * {@link #releaseName} if the engine does not start.
+     *
+     * @throws IllegalArgumentException if an open engine already has {@code requested}
+     */
+    static String reserveName(String requested, boolean shared) {
+        if (!requested.isEmpty() || shared) {
+            String name = requested.isEmpty() ? "default" : requested;
+            if (!NAMES.add(name)) {
+                throw new IllegalArgumentException("an open engine is already named \"" + name
+                        + "\": give this one another Options.name, or close that one first");
+            }
+            return name;
+        }
+        while (true) {
+            String name = "engine-" + UNNAMED.incrementAndGet();
+            if (NAMES.add(name)) {
+                return name;
+            }
+        }
+    }
+
+    static void releaseName(String name) {
+        NAMES.remove(name);
+    }
+
+    /** Registers {@code engine}'s event source now and its MXBeans in the background. */
+    static EngineMonitoring start(Engine engine) {
+        return new EngineMonitoring(engine);
+    }
+
+    /** Waits until every registration and unregistration asked for so far is done; for tests. */
+    static void awaitRegistrations() throws InterruptedException {
+        try {
+            JMX.submit(() -> { }).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private EngineMonitoring(Engine engine) {
+        this.name = engine.name();
+        JMX.execute(() -> registerBeans(engine));
+        Options o = engine.options();
+        this.events = RingEvents.register(engine.core(), name, new RingEvents.Configuration(engine.ringCount(),
+                o.queueDepth(), o.initialInFlight(), o.minInFlight(), (long) (o.maxP99LatencyMs() * 1_000_000),
+                !o.disableAdaptive(), o.enableSqpoll(), o.ringSelect().name(), o.bufferAlignment()),
+                i -> sample(engine, i));
+    }
+
+    /** On the JMX thread. A name someone else took leaves this engine unregistered, with a warning. */
+    private void registerBeans(Engine engine) {
+        if (stopped.get()) {
+            return; // closed before its turn came
+        }
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        try {
+            register(server, new EngineBean(engine), engineObjectName(name));
+            for (int i = 0; i < engine.ringCount(); i++) {
+                register(server, new RingBean(engine, i), ringObjectName(name, i));
+            }
+        } catch (JMException e) {
+            unregisterAll();
+            LOGGER.log(System.Logger.Level.WARNING, "engine \"" + name + "\" has no MXBean: " + e, e);
+        }
+    }
+
+    private void register(MBeanServer server, Object bean, ObjectName objectName) throws JMException {
+        server.registerMBean(bean, objectName);
+        registered.add(objectName);
+    }
+
+    /**
+     * Unregisters everything (the MXBeans in the background, after their registration) and
+     * releases the name, which a new engine may take at once; idempotent.
+     */
+    void stop() {
+        if (stopped.compareAndSet(false, true)) {
+            events.close();
+            JMX.execute(this::unregisterAll);
+            releaseName(name);
+        }
+    }
+
+    /** On the JMX thread. */
+    private void unregisterAll() {
+        if (registered.isEmpty()) {
+            return; // closed before its registration: the MBean server need not even start
+        }
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        for (ObjectName objectName : registered) {
+            try {
+                server.unregisterMBean(objectName);
+            } catch (InstanceNotFoundException alreadyGone) {
+                // A JMX client unregistered it already: nothing is left to undo.
+            } catch (MBeanRegistrationException e) {
+                throw new IllegalStateException("cannot unregister " + objectName, e); // our beans have no preDeregister
+            }
+        }
+        registered.clear();
+    }
+
+    static ObjectName engineObjectName(String name) {
+        return objectName(EngineMXBean.DOMAIN + ":type=Engine,name=" + name);
+    }
+
+    static ObjectName ringObjectName(String name, int ring) {
+        return objectName(EngineMXBean.DOMAIN + ":type=Ring,engine=" + name + ",ring=" + ring);
+    }
+
+    private static ObjectName objectName(String text) {
+        try {
+            return new ObjectName(text);
+        } catch (JMException e) {
+            throw new IllegalStateException("Options.name lets through a name JMX refuses: " + text, e);
+        }
+    }
+
+    private static RingEvents.RingSample sample(Engine engine, int index) {
+        RingPoller ring = engine.core().ring(index);
+        AimdController c = ring.controller();
+        return new RingEvents.RingSample(ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), ring.limit(),
+                ring.waiting(), c.phase().name(), c.p99LatencyNanos(), ring.queueDepth(), c.batchThreshold());
+    }
+
+    private static RingStatistics ringStatistics(Engine engine, int index) {
+        RingPoller ring = engine.core().ring(index);
+        AimdController c = ring.controller();
+        return new RingStatistics(index, ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), ring.limit(),
+                ring.waiting(), c.batchThreshold(), Math.max(0, c.p99LatencyNanos()) / 1e6,
+                c.targetP99Nanos() / 1e6, c.throughputBytesPerSecond(), c.phase().name(), ring.queueDepth());
+    }
+
+    /** Percentiles over the given histograms merged; each the upper edge of its bucket. */
+    static LatencyPercentiles percentiles(List<Histogram> histograms) {
+        long[] buckets = new long[Histogram.BUCKET_COUNT];
+        long overflow = 0;
+        int width = Histogram.BUCKET_WIDTH_US;
+        for (Histogram h : histograms) {
+            long[] b = h.buckets();
+            for (int i = 0; i < Math.min(b.length, buckets.length); i++) {
+                buckets[i] += b[i];
+            }
+            overflow += h.overflow();
+            width = h.bucketWidthUs();
+        }
+        long total = overflow;
+        for (long b : buckets) {
+            total += b;
+        }
+        return new LatencyPercentiles(percentile(buckets, total, 0.50, width), percentile(buckets, total, 0.90, width),
+                percentile(buckets, total, 0.99, width), percentile(buckets, total, 0.999, width), total);
+    }
+
+    private static double percentile(long[] buckets, long total, double p, int widthUs) {
+        if (total == 0) {
+            return 0;
+        }
+        long rank = (long) Math.ceil(p * total);
+        long seen = 0;
+        for (int i = 0; i < buckets.length; i++) {
+            seen += buckets[i];
+            if (seen >= rank) {
+                return (i + 1) * widthUs / 1000.0;
+            }
+        }
+        return buckets.length * widthUs / 1000.0; // in the overflow: at least the last edge
+    }
+
+    /** The engine's MXBean. */
+    private static final class EngineBean implements EngineMXBean {
+        private final Engine engine;
+
+        EngineBean(Engine engine) {
+            this.engine = engine;
+        }
+
+        @Override
+        public String getName() {
+            return engine.name();
+        }
+
+        @Override
+        public int getRingCount() {
+            return engine.ringCount();
+        }
+
+        @Override
+        public EngineStatistics getStats() {
+            Stats s = engine.stats();
+            return new EngineStatistics(s.opsCompleted(), s.bytesTransferred(), s.throughputBps(), s.p99LatencyMs(),
+                    s.currentInFlight(), s.optimalInFlight(), s.optimalBatchSize(), s.adaptiveSpills());
+        }
+
+        @Override
+        public RingStatistics[] getRingStats() {
+            RingStatistics[] rings = new RingStatistics[engine.ringCount()];
+            for (int i = 0; i < rings.length; i++) {
+                rings[i] = ringStatistics(engine, i);
+            }
+            return rings;
+        }
+
+        @Override
+        public LatencyPercentiles getLatencyPercentiles() {
+            List<Histogram> all = new ArrayList<>();
+            for (int i = 0; i < engine.ringCount(); i++) {
+                all.add(engine.histogram(i));
+            }
+            return percentiles(all);
+        }
+
+        @Override
+        public BufferStatistics getBufferStats() {
+            BufferStats b = engine.bufferStats();
+            return new BufferStatistics(b.totalAllocatedBytes(), b.totalBuffers(), b.shardCount());
+        }
+
+        @Override
+        public double getTargetP99LatencyMillis() {
+            return controller(0).userTargetP99Nanos() / 1e6;
+        }
+
+        @Override
+        public void setTargetP99LatencyMillis(double millis) {
+            if (!(millis >= 0) || Double.isInfinite(millis)) {
+                throw new IllegalArgumentException("TargetP99LatencyMillis must be a finite number >= 0 (0 = auto), was "
+                        + millis);
+            }
+            for (int i = 0; i < engine.ringCount(); i++) {
+                controller(i).setTargetP99Nanos((long) (millis * 1_000_000));
+            }
+        }
+
+        @Override
+        public int getMinInFlight() {
+            return controller(0).minInFlight();
+        }
+
+        @Override
+        public void setMinInFlight(int min) {
+            controller(0).setMinInFlight(min); // checks the range before any ring changes
+            for (int i = 1; i < engine.ringCount(); i++) {
+                controller(i).setMinInFlight(min);
+            }
+        }
+
+        @Override
+        public int getBatchThreshold() {
+            return controller(0).pinnedBatchThreshold();
+        }
+
+        @Override
+        public void setBatchThreshold(int threshold) {
+            controller(0).setBatchThreshold(threshold); // checks the range before any other ring changes
+            for (int i = 1; i < engine.ringCount(); i++) {
+                controller(i).setBatchThreshold(threshold);
+            }
+        }
+
+        private AimdController controller(int ring) {
+            return engine.core().ring(ring).controller();
+        }
+    }
+
+    /** One ring's MXBean. */
+    private static final class RingBean implements RingMXBean {
+        private final Engine engine;
+        private final int index;
+
+        RingBean(Engine engine, int index) {
+            this.engine = engine;
+            this.index = index;
+        }
+
+        private RingPoller ring() {
+            return engine.core().ring(index);
+        }
+
+        @Override
+        public String getEngine() {
+            return engine.name();
+        }
+
+        @Override
+        public int getRing() {
+            return index;
+        }
+
+        @Override
+        public long getOpsCompleted() {
+            return ring().opsCompleted();
+        }
+
+        @Override
+        public long getBytesTransferred() {
+            return ring().bytesTransferred();
+        }
+
+        @Override
+        public int getInFlight() {
+            return ring().inUse();
+        }
+
+        @Override
+        public int getInFlightLimit() {
+            return ring().limit();
+        }
+
+        @Override
+        public int getWaiting() {
+            return ring().waiting();
+        }
+
+        @Override
+        public int getBatchThreshold() {
+            return ring().controller().batchThreshold();
+        }
+
+        @Override
+        public double getP99LatencyMillis() {
+            return Math.max(0, ring().controller().p99LatencyNanos()) / 1e6;
+        }
+
+        @Override
+        public double getTargetP99LatencyMillis() {
+            return ring().controller().targetP99Nanos() / 1e6;
+        }
+
+        @Override
+        public double getThroughputBytesPerSecond() {
+            return ring().controller().throughputBytesPerSecond();
+        }
+
+        @Override
+        public String getPhase() {
+            return ring().controller().phase().name();
+        }
+
+        @Override
+        public int getPhaseCode() {
+            return ring().controller().phase().code();
+        }
+
+        @Override
+        public int getQueueDepth() {
+            return ring().queueDepth();
+        }
+
+        @Override
+        public LatencyPercentiles getLatencyPercentiles() {
+            return percentiles(List.of(engine.histogram(index)));
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.auraio.micrometer;
+
+import io.auraio.Engine;
+import io.auraio.RingStats;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Binds an {@link Engine}'s statistics to a Micrometer {@link MeterRegistry}, tagged
+ * {@code engine=<}{@link Engine#name()}{@code >} (plus any tags given), and per ring
+ * {@code ring=<index>}:
+ *
+ * <table class="striped">
+ * <caption>Meters</caption>
+ * <thead><tr><th>name</th><th>type</th><th>base unit</th><th>what</th></tr></thead>
+ * <tbody>
+ * <tr><td>{@code auraio.operations}</td><td>function counter</td><td>operations</td>
+ *     <td>requests completed, the page cache fast path included</td></tr>
+ * <tr><td>{@code auraio.bytes}</td><td>function counter</td><td>bytes</td><td>bytes transferred, the fast path included</td></tr>
+ * <tr><td>{@code auraio.inflight}</td><td>gauge</td><td>requests</td><td>requests queued, in the kernel or completing</td></tr>
+ * <tr><td>{@code auraio.buffers.allocated}</td><td>gauge</td><td>bytes</td><td>pool buffers handed out</td></tr>
+ * <tr><td>{@code auraio.ring.operations}</td><td>function counter</td><td>operations</td><td>requests the ring completed</td></tr>
+ * <tr><td>{@code auraio.ring.bytes}</td><td>function counter</td><td>bytes</td><td>bytes the ring transferred</td></tr>
+ * <tr><td>{@code auraio.ring.inflight}</td><td>gauge</td><td>requests</td><td>requests admitted to the ring</td></tr>
+ * <tr><td>{@code auraio.ring.inflight.limit}</td><td>gauge</td><td>requests</td><td>the admission gate's limit</td></tr>
+ * <tr><td>{@code auraio.ring.latency.p99}</td><td>time gauge</td><td>(registry's)</td>
+ *     <td>P99 latency of the controller's last window</td></tr>
+ * <tr><td>{@code auraio.ring.throughput}</td><td>gauge</td><td>bytes per second</td><td>over the controller's last window</td></tr>
+ * <tr><td>{@code auraio.ring.phase}</td><td>gauge</td><td></td>
+ *     <td>the controller's phase code, 0 BASELINE to 5 CONVERGED ({@link io.auraio.AimdPhase})</td></tr>
+ * <tr><td>{@code auraio.ring.batch.threshold}</td><td>gauge</td><td>requests</td><td>the batch threshold in force</td></tr>
+ * <tr><td>{@code auraio.ring.queue.depth}</td><td>gauge</td><td>requests</td><td>the ring's queue depth</td></tr>
+ * </tbody>
+ * </table>
+ *
+ * <p>The meters hold the engine strongly and read it when the registry asks; after the engine is
+ * closed they report its last values. Remove them with {@link MeterRegistry#remove} if the
+ * registry outlives the engine.
+ */
+public final class AuraMeterBinder implements MeterBinder {
+    private final Engine engine;
+    private final Tags tags;
+
+    /**
+     * A binder for {@code engine}, tagged {@code engine=<name>}.
+     *
+     * @param engine the engine
+     */
+    public AuraMeterBinder(Engine engine) {
+        this(engine, Tags.empty());
+    }
+
+    /**
+     * A binder for {@code engine}, tagged {@code engine=<name>} and {@code tags}.
+     *
+     * @param engine the engine
+     * @param tags   more tags for every meter
+     */
+    public AuraMeterBinder(Engine engine, Iterable<Tag> tags) {
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.tags = Tags.concat(tags, "engine", engine.name());
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        FunctionCounter.builder("auraio.operations", engine, e -> e.stats().opsCompleted()).tags(tags)
+                .baseUnit("operations").description("Requests completed, the page cache fast path included")
+                .register(registry);
+        FunctionCounter.builder("auraio.bytes", engine, e -> e.stats().bytesTransferred()).tags(tags)
+                .baseUnit("bytes").description("Bytes transferred, the page cache fast path included")
+                .register(registry);
+        Gauge.builder("auraio.inflight", engine, e -> e.stats().currentInFlight()).tags(tags).strongReference(true)
+                .baseUnit("requests").description("Requests queued, in the kernel or completing").register(registry);
+        Gauge.builder("auraio.buffers.allocated", engine, e -> e.bufferStats().totalAllocatedBytes()).tags(tags)
+                .strongReference(true).baseUnit("bytes").description("Pool buffer bytes handed out")
+                .register(registry);
+        for (int i = 0; i < engine.ringCount(); i++) {
+            bindRing(registry, i);
+        }
+    }
+
+    private void bindRing(MeterRegistry registry, int ring) {
+        Tags ringTags = tags.and("ring", Integer.toString(ring));
+        FunctionCounter.builder("auraio.ring.operations", engine, e -> e.ringStats(ring).opsCompleted())
+                .tags(ringTags).baseUnit("operations").description("Requests the ring completed").register(registry);
+        FunctionCounter.builder("auraio.ring.bytes", engine, e -> e.ringStats(ring).bytesTransferred())
+                .tags(ringTags).baseUnit("bytes").description("Bytes the ring transferred").register(registry);
+        gauge(registry, "auraio.ring.inflight", ringTags, "requests", "Requests admitted to the ring",
+                s -> s.pendingCount(), ring);
+        gauge(registry, "auraio.ring.inflight.limit", ringTags, "requests", "The ring's admission limit",
+                s -> s.inFlightLimit(), ring);
+        gauge(registry, "auraio.ring.throughput", ringTags, "bytes.per.second",
+                "Throughput over the controller's last window", s -> s.throughputBps(), ring);
+        gauge(registry, "auraio.ring.phase", ringTags, null,
+                "AIMD phase code: 0 BASELINE, 1 PROBING, 2 STEADY, 3 BACKOFF, 4 SETTLING, 5 CONVERGED",
+                s -> s.aimdPhase(), ring);
+        gauge(registry, "auraio.ring.batch.threshold", ringTags, "requests", "The batch threshold in force",
+                s -> s.batchThreshold(), ring);
+        gauge(registry, "auraio.ring.queue.depth", ringTags, "requests", "The ring's queue depth",
+                s -> s.queueDepth(), ring);
+        TimeGauge.builder("auraio.ring.latency.p99", engine, TimeUnit.MILLISECONDS,
+                        e -> e.ringStats(ring).p99LatencyMs())
+                .tags(ringTags).strongReference(true).description("P99 latency of the controller's last window")
+                .register(registry);
+    }
+
+    private void gauge(MeterRegistry registry, String name, Tags ringTags, String unit, String description,
+                       ToDoubleFunction<RingStats> value, int ring) {
+        Gauge.Builder<Engine> b = Gauge.builder(name, engine, e -> value.applyAsDouble(e.ringStats(ring)))
+                .tags(ringTags).strongReference(true).description(description);
+        if (unit != null) {
+            b.baseUnit(unit);
+        }
+        b.register(registry);
+    }
+}
