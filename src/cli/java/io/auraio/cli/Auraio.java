@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
 public final class Auraio {
     static final int USAGE = 2;
     static final int FAILURE = 1;
+    /** The commands that stand in for coreutils/tree(1) and report usage errors as those do (exit 1). */
+    private static final java.util.Set<String> COREUTILS_STYLE = java.util.Set.of("cp", "hash", "tree");
 
     private Auraio() {}
 
@@ -67,8 +69,12 @@ public final class Auraio {
         }
         cli.setParameterExceptionHandler((e, a) -> {
             String name = e.getCommandLine().getCommandName();
-            if (e.getCommandLine() == cli || name.equals("bench")) {
+            if (e.getCommandLine() == cli) {
                 err.println("auraio: " + oneLine(e.getMessage()) + " (see: auraio bench --help)");
+                return USAGE;
+            }
+            if (!COREUTILS_STYLE.contains(name)) {
+                err.println("auraio " + name + ": " + oneLine(e.getMessage()) + " (see: auraio " + name + " --help)");
                 return USAGE;
             }
             return usage(err, name, oneLine(e.getMessage()));
@@ -76,10 +82,10 @@ public final class Auraio {
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             String name = command.getCommandName();
             if (e instanceof UsageException) {
-                if (!name.equals("bench")) {
+                if (COREUTILS_STYLE.contains(name)) {
                     return usage(err, name, e.getMessage());
                 }
-                err.println("auraio bench: " + e.getMessage());
+                err.println("auraio " + name + ": " + e.getMessage());
                 return USAGE;
             }
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
