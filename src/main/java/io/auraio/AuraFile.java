@@ -129,7 +129,8 @@ public final class AuraFile implements AutoCloseable {
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
     /**
-     * Set once a positioned transfer says ESPIPE: a FIFO, pipe or terminal, whose reads may wait
+     * Set once the file's type is known to be a FIFO, socket or character device
+     * ({@link #fileType()}), or a positioned transfer says ESPIPE: a stream, whose reads may wait
      * forever and so must not count against the ring's in-flight limit other files need.
      */
     private volatile boolean stream;
@@ -153,7 +154,8 @@ public final class AuraFile implements AutoCloseable {
     /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
     private volatile boolean closeOnLastLeave;
 
-    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign) {
+    /** @param type the file's type when known at open ({@link #fileType()}), else 0 */
+    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type) {
         this.engine = engine;
         this.core = engine.core();
         this.jdk = null;
@@ -166,6 +168,8 @@ public final class AuraFile implements AutoCloseable {
         // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
         this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
+        this.fileType = type;
+        this.stream = isStream(type);
     }
 
     /**
@@ -284,7 +288,10 @@ public final class AuraFile implements AutoCloseable {
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
-        fd = waitForFifoPartner(core, fd, bytes, mode, creationMode);
+        // Only an open that may wait for a FIFO's other end needs the type now; other opens
+        // read it when asked (fileType()). Either way at most one statx per open.
+        int type = fd >= 0 && fifoOpenMayWait(mode) ? Libc.fileType(fd) : 0;
+        fd = waitForFifoPartner(core, fd, type, bytes, mode, creationMode);
         if (fd < 0) {
             throw Failures.open(path, -fd);
         }
@@ -308,7 +315,7 @@ public final class AuraFile implements AutoCloseable {
             closeDescriptor(core, fd);
             throw e;
         }
-        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign);
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type));
     }
 
     /**
@@ -323,19 +330,33 @@ public final class AuraFile implements AutoCloseable {
      *
      * @return the descriptor to use, or a negated errno
      */
-    private static int waitForFifoPartner(IoEngine core, int fd, byte[] path, OpenMode mode, int creationMode) {
-        if ((mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0 || mode.read() == mode.write()) {
+    private static int waitForFifoPartner(IoEngine core, int fd, int type, byte[] path, OpenMode mode,
+                                          int creationMode) {
+        if (!fifoOpenMayWait(mode)) {
             return fd;
         }
         if (fd == -Errno.ENXIO && mode.write()) {
             return BlockingOpen.open(path, mode.flags(), creationMode); // ENXIO again if no FIFO
         }
-        if (fd >= 0 && mode.read() && Libc.fileType(fd) == Statx.S_IFIFO) {
-            int waited = BlockingOpen.open(path, mode.flags(), creationMode);
+        if (fd >= 0 && mode.read() && type == Statx.S_IFIFO) {
+            int waited;
+            try {
+                waited = BlockingOpen.open(path, mode.flags(), creationMode);
+            } catch (RuntimeException | Error e) {
+                // No thread for the blocking open (OutOfMemoryError) or open(2) failing oddly:
+                // the descriptor held meanwhile must not leak.
+                closeDescriptor(core, fd);
+                throw e;
+            }
             closeDescriptor(core, fd);
             return waited;
         }
         return fd;
+    }
+
+    /** Whether opening with {@code mode} may wait for a FIFO's other end: {@link #waitForFifoPartner}. */
+    private static boolean fifoOpenMayWait(OpenMode mode) {
+        return (mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) == 0 && mode.read() != mode.write();
     }
 
     private static MemorySegment statx(IoEngine core, int fd, int mask, Arena arena) throws IOException {
@@ -371,14 +392,23 @@ public final class AuraFile implements AutoCloseable {
 
     /** Counts this thread out, waking a closer waiting for the last user. */
     private void leave() {
+        leaveAndClose();
+    }
+
+    /**
+     * As {@link #leave()}. {@return the failure of closing the descriptor when the deferred close
+     * ran here and failed, else null}
+     */
+    private IOException leaveAndClose() {
         if (state.decrementAndGet() == CLOSED) {
             Thread t = closer;
             if (t != null) {
                 LockSupport.unpark(t);
             } else if (closeOnLastLeave) {
-                finishDeferredClose();
+                return finishDeferredClose();
             }
         }
+        return null;
     }
 
     /**
@@ -956,7 +986,9 @@ public final class AuraFile implements AutoCloseable {
     private long writeNative(long address, long length, long position, MemorySegment hold) {
         int mode = writePath;
         if (mode == WRITE_UNDECIDED) {
-            writePath = mode = pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
+            // A stream (a FIFO opened by name refuses RWF_NOWAIT) would be written inline, where
+            // a write waiting for its reader holds the carrier and no close can cancel it.
+            writePath = mode = !stream && pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
         }
         if (mode == WRITE_RING || (hold != null && !Libc.canHoldDuringCall())) {
             return submitTransfer(Opcode.WRITE, position, address, length, hold);
@@ -1182,9 +1214,20 @@ public final class AuraFile implements AutoCloseable {
     int fileType() throws IOException {
         int type = fileType;
         if (type == 0) {
-            fileType = type = readFileType();
+            type = readFileType();
+            stream |= isStream(type);
+            fileType = type;
         }
         return type;
+    }
+
+    /**
+     * Whether a file of {@code type} is a stream whose reads may wait forever: a FIFO, a socket, a
+     * character device (a terminal). Known from the type, its transfers need not wait for the
+     * ESPIPE a positioned one gets: those at {@link #FILE_POSITION} (a channel's) never get it.
+     */
+    private static boolean isStream(int type) {
+        return type == Statx.S_IFIFO || type == Statx.S_IFSOCK || type == Statx.S_IFCHR;
     }
 
     /** The file's type, cached by {@link #fileType()}: it cannot change while the file is open. 0 until read. */
@@ -1333,6 +1376,21 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
+     * Closes the file, as {@link #close()}, if no thread is inside an operation: then none can
+     * enter meanwhile and the close does not wait. {@return false, having done nothing, when a
+     * thread is inside one (or the file is closed or closing already)}
+     *
+     * @throws IOException if closing the descriptor fails
+     */
+    boolean closeIfUnused() throws IOException {
+        if (!state.compareAndSet(0, CLOSED)) {
+            return false;
+        }
+        close();
+        return true;
+    }
+
+    /**
      * Closes the file without waiting for the threads still inside an operation, for closes that
      * must not block: an interrupted thread's own, and a channel's closed by
      * {@link Thread#interrupt()} on the interrupting thread. Their requests are cancelled (and
@@ -1350,12 +1408,15 @@ public final class AuraFile implements AutoCloseable {
             }
         }
         closeOnLastLeave = true; // before CLOSED: a thread leaving from now on sees it
-        long s = state.getAndUpdate(x -> x | CLOSED);
+        // This thread counts as a user while it cancels: the descriptor is closed (by the last
+        // user to leave, or a close() waiting for them) only after every cancellation was sent,
+        // so none can hit the CLOSE or a new file given the same number.
+        long s = state.getAndUpdate(x -> (x & CLOSED) != 0 ? x : (x | CLOSED) + 1);
         if ((s & CLOSED) != 0) {
             return null; // closed or closing already
         }
         cancelRequestsOnDescriptor();
-        return s == 0 ? finishDeferredClose() : null;
+        return leaveAndClose();
     }
 
     /** The deferred close: closes the descriptor unless a {@link #close()} did. {@return its failure, or null} */
@@ -1434,7 +1495,8 @@ public final class AuraFile implements AutoCloseable {
     private static int closeDescriptor(IoEngine core, int fd) {
         RingPoller ring = core.select();
         long r = core.isClosed() ? -Errno.ESHUTDOWN : ring.execute(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0);
-        if (r == -Errno.ESHUTDOWN) {
+        // ECANCELED: the CLOSE never ran (the ring cancelled it while closing); close it here.
+        if (r == -Errno.ESHUTDOWN || r == -Errno.ECANCELED) {
             r = Libc.close(fd);
         }
         return (int) r;

@@ -445,6 +445,16 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 if (kernelPosition) {
                     n = file.writeAtFilePosition(src);
+                    // The ring's write to a FIFO or socket stops at what the buffer took; the JDK's
+                    // write(2) waits for room for the rest: so does this (a failure after some
+                    // bytes ends the loop and reports them, as the JDK's interrupted write does).
+                    while (!seekable && n > 0 && src.hasRemaining()) {
+                        try {
+                            n += file.writeAtFilePosition(src);
+                        } catch (IOException e) {
+                            break; // the channel is closed now: the next call reports it
+                        }
+                    }
                     return n;
                 }
                 n = file.write(src, writePosition());
@@ -483,6 +493,13 @@ public final class AuraFileChannel extends FileChannel {
                     return 0;
                 }
                 n = gather(srcs, offset, length, kernelPosition ? AuraFile.FILE_POSITION : writePosition());
+                while (!seekable && n > 0 && hasRemaining(srcs, offset, length)) { // as write(ByteBuffer)
+                    try {
+                        n += gather(srcs, offset, length, AuraFile.FILE_POSITION);
+                    } catch (IOException e) {
+                        break;
+                    }
+                }
                 if (!append && !kernelPosition) {
                     position += n;
                 }
@@ -542,6 +559,15 @@ public final class AuraFileChannel extends FileChannel {
     /** A positional transfer on a FIFO or socket: pread/pwrite's ESPIPE, which the ring would not give. */
     private static AuraIOException illegalSeek() {
         return new AuraIOException(Errno.message(Errno.ESPIPE), Errno.ESPIPE);
+    }
+
+    private static boolean hasRemaining(ByteBuffer[] buffers, int offset, int length) {
+        for (int i = offset; i < offset + length; i++) {
+            if (buffers[i].hasRemaining()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The gathering write: buffers in order, stopping at the first short write. */
@@ -1149,15 +1175,20 @@ public final class AuraFileChannel extends FileChannel {
         // close must not wait for the interrupted thread, nor for the others, to leave: the last
         // to leave closes the descriptor. The cleaner stays registered then (its close would wait);
         // once the channel is unreachable nobody is inside it and that close returns at once.
-        boolean forInterrupt = closingForAnInterrupt();
+        // The stack is walked only when a thread is inside an operation: with none, no close can
+        // wait, and this one closes at once (none can enter once it is closed).
+        boolean forInterrupt = false;
         try {
-            if (forInterrupt) {
-                IOException e = file.closeWithoutWaiting();
-                if (e != null) {
-                    throw e;
+            if (!file.closeIfUnused()) {
+                forInterrupt = closingForAnInterrupt();
+                if (forInterrupt) {
+                    IOException e = file.closeWithoutWaiting();
+                    if (e != null) {
+                        throw e;
+                    }
+                } else {
+                    file.close();
                 }
-            } else {
-                file.close();
             }
         } catch (IOException e) {
             if (failure == null) {

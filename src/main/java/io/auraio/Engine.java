@@ -878,7 +878,8 @@ public final class Engine implements AutoCloseable {
     /**
      * Waits until at least one callback request completes or the timeout passes, then runs the
      * callbacks of completed requests (the reference's {@code auraio_wait}). Returns at once when
-     * no callback request is outstanding.
+     * no callback request is outstanding. {@link #stop()} does not end the wait, nor does a stop
+     * still kept for the next {@link #run()}.
      *
      * @param timeoutMillis -1 to wait without limit, 0 not to wait
      * @return how many callbacks ran
@@ -913,7 +914,8 @@ public final class Engine implements AutoCloseable {
      * running callbacks and those waiting for their turn (calls are serialized). When no
      * {@code run()} is in progress, the next one returns after the callbacks at hand instead. A
      * {@code run()} started after that runs until the next {@code stop()}. From any thread,
-     * callbacks included.
+     * callbacks included. Only {@code run()} is stopped: {@link #await(long)} and
+     * {@link #drain(long)} wait as they would without it.
      */
     public void stop() {
         core.stop();

@@ -6,8 +6,12 @@ import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -99,6 +103,46 @@ class AuraFileInterruptTest {
             assertThat(first.get()).isInstanceOf(ClosedByInterruptException.class);
             assertThat(second.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class)
                     .isNotInstanceOf(ClosedByInterruptException.class);
+        }
+    }
+
+    /**
+     * closeWithoutWaiting (an interrupted thread's close) cancels the file's requests with
+     * cancelFd while the file's last user may already be closing the descriptor. That CLOSE is
+     * not the file's I/O: a cancelFd for the descriptor must neither end its wait for admission
+     * (here forced: the ring is at its limit of 1, held by a read that never finishes) nor cancel
+     * it in the kernel, or the descriptor stays open although the file reports closed.
+     */
+    @Test
+    void aCancelForTheDescriptorDoesNotCancelTheDeferredCloseOfIt() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Path file = dir.resolve("a");
+        Files.write(file, new byte[16]);
+        Options options = Options.builder().ringCount(1).disableAdaptive(true).initialInFlight(1).minInFlight(1)
+                .build();
+        try (Engine engine = Engine.create(options);
+             AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             Arena arena = Arena.ofShared()) {
+            AuraFile a = AuraFile.open(engine, file, StandardOpenOption.READ);
+            int fd = a.fd();
+            MemorySegment buf = arena.allocate(16);
+            // A metered request that does not finish: the ring is at its limit of 1.
+            Request hung = engine.read(pipe.fd(), BufferRef.of(buf), 16, 0, null);
+            TestSupport.awaitCondition("the hung read is in flight", () -> engine.core().ring(0).inUse() == 1);
+            AtomicReference<IOException> closeFailure = new AtomicReference<>();
+            // No user inside: closeWithoutWaiting closes the descriptor itself, and waits for admission.
+            Thread closing = Thread.ofVirtual().start(() -> closeFailure.set(a.closeWithoutWaiting()));
+            TestSupport.awaitCondition("the CLOSE waits for admission", () -> engine.core().ring(0).waiting() == 1);
+            // What a second closer's cancelRequestsOnDescriptor sends meanwhile.
+            engine.core().ring(0).cancelFd(fd);
+            engine.cancel(hung);
+            TestSupport.joinAll(List.of(closing));
+            TestSupport.awaitCondition("the hung read to be cancelled", () -> !hung.isPending());
+            assertThat(a.isOpen()).isFalse();
+            assertThat(closeFailure.get()).isNull();
+            Path link = Path.of("/proc/self/fd/" + fd);
+            boolean stillOurs = Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(file);
+            assertThat(stillOurs).as("descriptor %d of the closed file is still open", fd).isFalse();
         }
     }
 }

@@ -320,6 +320,32 @@ class EventLoopTest {
         assertNothingLeaked(engine);
     }
 
+    /**
+     * A stop() that no run() has answered yet is kept for the next run() only: await (the
+     * reference's auraio_wait) still waits for a completion or its timeout, rather than returning
+     * at once, which made a loop of await(-1) spin. The next run() then returns at once.
+     */
+    @Test
+    void aStopKeptForTheNextRunDoesNotEndAnAwait() throws Exception {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Completions done = new Completions();
+            Request r = read(fifo.fd(), done);
+            awaitInKernel(engine, 1);
+            engine.stop(); // no run() in progress: kept for the next one
+            long timeoutMillis = 300;
+            long t0 = System.nanoTime();
+            assertThat(engine.await(timeoutMillis)).isZero();
+            long waitedNanos = System.nanoTime() - t0;
+            assertThat(r.isPending()).isTrue();
+            assertThat(waitedNanos).as("await(%d) with a request outstanding returned early", timeoutMillis)
+                    .isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
+            engine.run(); // answers the kept stop: returns at once
+            engine.cancel(r);
+            done.awaitCount(engine, 1);
+        }
+        assertNothingLeaked(engine);
+    }
+
     @Test
     void runReturnsWhenTheEngineCloses() throws Exception {
         AtomicReference<Throwable> failure = new AtomicReference<>();

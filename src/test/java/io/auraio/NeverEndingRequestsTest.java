@@ -3,6 +3,7 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.auraio.internal.engine.RingProbe;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.FixtureAvailability;
@@ -183,8 +184,99 @@ class NeverEndingRequestsTest {
                     assertThat(Files.readString(localPath)).isEqualTo("local bytes");
                 }
             }, "a local read through the provider waited behind FIFO reads");
+            // Every reader past its open before the writer goes: an open after that would wait
+            // for the next writer, for good (a slow start under load, not what is tested here).
+            TestSupport.awaitCondition("every FIFO reader in its read", () -> shared.pendingCount() >= 300);
         } // closing the only writer ends every reader with end of file
         assertTimeoutPreemptively(BOUND, () -> TestSupport.joinAll(readers));
         assertThat(failures).isEmpty();
+    }
+
+    /**
+     * A channel reads a FIFO at the kernel's file position, where no ESPIPE tells the file it is a
+     * stream: its type must. Those reads, which may wait forever, are then admitted exempt from the
+     * ring's limit at once, not counted against it until the ring finds them stale. The stale
+     * threshold is made irrelevant here (eight times a P99 target of a minute): two pending channel
+     * reads of a FIFO on a ring with a limit of 2 count for nothing, and a local open and read
+     * complete while they are still pending. Writes through the channel likewise.
+     */
+    @Test
+    void fifoReadsThroughAChannelDoNotCountAgainstTheRingsLimit() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Path local = Files.writeString(dir.resolve("local"), "local bytes");
+        Options options = Options.builder().ringCount(1).disableAdaptive(true).initialInFlight(2).minInFlight(2)
+                .maxP99LatencyMs(60_000).build();
+        List<Thread> readers = new ArrayList<>();
+        Queue<Throwable> outcomes = new ConcurrentLinkedQueue<>();
+        List<AuraFileChannel> channels = new ArrayList<>();
+        try (Engine engine = Engine.create(options);
+             RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) { // a writer that never writes
+            var ring = engine.core().ring(0);
+            for (int i = 0; i < 2; i++) {
+                AuraFileChannel ch = AuraFileChannel.open(engine, fifo, StandardOpenOption.READ);
+                channels.add(ch);
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        ch.read(ByteBuffer.allocate(16));
+                        outcomes.add(new Returned());
+                    } catch (Throwable t) {
+                        outcomes.add(t);
+                    }
+                }));
+            }
+            TestSupport.awaitCondition("both FIFO reads in the ring", () -> ring.inUse() == 2);
+            assertThat(RingProbe.meteredInUse(ring)).as("FIFO reads counted against the ring's limit").isZero();
+            assertTimeoutPreemptively(BOUND, () -> {
+                try (AuraFile f = AuraFile.open(engine, local, StandardOpenOption.READ)) {
+                    ByteBuffer dst = ByteBuffer.allocate(64);
+                    f.read(dst, 0);
+                    assertThat(dst.position()).isEqualTo("local bytes".length());
+                }
+            }, "a local open and read waited behind FIFO reads through channels");
+            assertThat(ring.inUse()).as("the FIFO reads are still pending").isEqualTo(2);
+            for (AuraFileChannel ch : channels) {
+                ch.close();
+            }
+            assertTimeoutPreemptively(BOUND, () -> TestSupport.joinAll(readers));
+            assertThat(outcomes).hasSize(2).allMatch(t -> t instanceof AsynchronousCloseException);
+            try (AuraFileChannel writer = AuraFileChannel.open(engine, fifo, StandardOpenOption.WRITE)) {
+                assertThat(writer.write(ByteBuffer.wrap(new byte[] {1}))).isEqualTo(1);
+            }
+            Leaks.assertNothingLeaked(engine);
+        }
+    }
+
+    /** As the reads above, a channel's write to a FIFO nobody reads, which waits for good, counts for nothing. */
+    @Test
+    void aFifoWriteThroughAChannelDoesNotCountAgainstTheRingsLimit() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Options options = Options.builder().ringCount(1).disableAdaptive(true).initialInFlight(1).minInFlight(1)
+                .maxP99LatencyMs(60_000).build();
+        Queue<Throwable> outcomes = new ConcurrentLinkedQueue<>();
+        try (Engine engine = Engine.create(options);
+             RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) { // a reader that never reads
+            var ring = engine.core().ring(0);
+            AuraFileChannel ch = AuraFileChannel.open(engine, fifo, StandardOpenOption.WRITE);
+            // More than a pipe holds: the write waits in the kernel for a read that never comes
+            // (on its carrier, before: a FIFO refuses RWF_NOWAIT, and the write went inline).
+            ByteBuffer src = ByteBuffer.allocate(4 << 20);
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    ch.write(src);
+                    outcomes.add(new Returned());
+                } catch (Throwable t) {
+                    outcomes.add(t);
+                }
+            });
+            TestSupport.awaitCondition("the FIFO write in the kernel", () -> RingProbe.inKernel(ring) == 1);
+            assertThat(RingProbe.meteredInUse(ring)).as("a FIFO write counted against the ring's limit").isZero();
+            ch.close();
+            assertTimeoutPreemptively(BOUND, () -> TestSupport.joinAll(List.of(writer)));
+            // As the JDK's write(2) interrupted after some bytes: the count, then a closed channel.
+            assertThat(outcomes).singleElement().isInstanceOf(Returned.class);
+            assertThat(src.position()).isPositive().isLessThan(src.capacity());
+            assertThat(ch.isOpen()).isFalse();
+            Leaks.assertNothingLeaked(engine);
+        }
     }
 }

@@ -177,7 +177,9 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public SeekableByteChannel newByteChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         FileChannel channel = newFileChannel(path, options, attrs);
-        if (channel instanceof AuraFileChannel aura && openedForFilesReadAllBytes()) {
+        // Files.readAllBytes opens with no options and no attributes: only such an open can be its.
+        if (channel instanceof AuraFileChannel aura && options.isEmpty() && attrs.length == 0
+                && openedForFilesReadAllBytes()) {
             aura.setUninterruptible();
         }
         return channel;

@@ -120,13 +120,15 @@ final class EventLoop implements AutoCloseable {
 
     /**
      * Waits until a callback completion is queued or the timeout passes, then runs what is queued.
+     * {@link #stop()} does not end the wait: it is for {@link #run()} (the reference's
+     * {@code auraio_wait} waits for a completion or its timeout only), and a stop that no run()
+     * has answered yet must not make every await return at once.
      *
      * @param timeoutNanos negative: no limit; 0: do not wait
      * @param outstanding  callback requests not yet completed; nothing to wait for when 0
      * @return how many callbacks ran
      */
     int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
-        long stopsBefore = answeredStops;
         enter("await()");
         try {
             int n = runReady();
@@ -136,7 +138,7 @@ final class EventLoop implements AutoCloseable {
             long deadline = System.nanoTime() + timeoutNanos;
             queueLock.lock();
             try {
-                while (ready.isEmpty() && !closed && stops.get() == stopsBefore && outstanding.getAsInt() > 0) {
+                while (ready.isEmpty() && !closed && outstanding.getAsInt() > 0) {
                     if (timeoutNanos < 0) {
                         changed.await(10, TimeUnit.MILLISECONDS); // re-checks `outstanding` now and then
                     } else {

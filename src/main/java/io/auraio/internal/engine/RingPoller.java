@@ -260,7 +260,9 @@ public final class RingPoller implements CompletionQueue.Handler {
                         int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever) {
         RequestTrace trace = RequestTrace.current(); // null unless a recording takes io.auraio.File* events
         long asked = trace == null ? 0 : System.nanoTime();
-        Slot slot = gate.acquire(fd, mayWaitForever, cancelOnInterrupt);
+        // A CLOSE waits under no descriptor: cancelFd, sent for the file it closes by a closer
+        // still cancelling, must not end that wait (the descriptor would stay open).
+        Slot slot = gate.acquire(opcode == Opcode.CLOSE ? -1 : fd, mayWaitForever, cancelOnInterrupt);
         if (slot == null) {
             return -Errno.ESHUTDOWN;
         }
@@ -397,7 +399,8 @@ public final class RingPoller implements CompletionQueue.Handler {
      * Cancels every request of this ring on file descriptor {@code fd} (not counting registered
      * file indexes), and returns once the poller has sent the cancellations, so that the caller may
      * close the descriptor without a late cancel hitting a new file that reuses its number. Best
-     * effort: a request the kernel is already running may still finish normally.
+     * effort: a request the kernel is already running may still finish normally. A CLOSE of the
+     * descriptor is never cancelled: cancelling it would leave the descriptor open.
      */
     public void cancelFd(int fd) {
         gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
@@ -408,14 +411,15 @@ public final class RingPoller implements CompletionQueue.Handler {
             // call and would otherwise reach the kernel after the descriptor is closed.
             takeSubmissions();
             for (Slot s = heldHead; s != null; s = s.next) {
-                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
+                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
                     s.cancelRequested = true;
                 }
             }
             SubmissionQueue sq = u.submissionQueue();
             for (int i = 0; i < gate.slotCount(); i++) {
                 Slot s = gate.slot(i);
-                if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0) {
+                if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0
+                        && s.opcode != Opcode.CLOSE) {
                     if (sq.freeEntries() <= RESERVED_SQES) {
                         submitNow();
                     }
@@ -860,6 +864,11 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     public int inUse() {
         return gate.inUse();
+    }
+
+    /** {@return requests that count against the in-flight limit now (not exempt ones)} */
+    int meteredInUse() {
+        return gate.meteredInUse();
     }
 
     public int limit() {

@@ -22,6 +22,11 @@ public final class RingProbe {
         return ring.inUse();
     }
 
+    /** {@return requests of the ring that count against its in-flight limit (exempt ones do not)} */
+    public static int meteredInUse(RingPoller ring) {
+        return ring.meteredInUse();
+    }
+
     /** {@return the ring's in-flight limit} */
     public static int limit(RingPoller ring) {
         return ring.limit();
