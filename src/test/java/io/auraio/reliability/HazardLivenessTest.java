@@ -81,6 +81,10 @@ class HazardLivenessTest {
                 for (int round = 0; round < ROUNDS; round++) {
                     fs.hangReads(hung);
                     round(engine, random, fifo, hung, good, content, tooLong, fs, arena, context + ", round " + round);
+                    // A callback's future completes inside the callback, before the event loop
+                    // releases its slot: wait for that release (bounded), then check.
+                    TestSupport.awaitCondition("the last callback's slot to be released, " + context + ", round "
+                            + round, () -> engine.stats().currentInFlight() == 0);
                     Quiescence.assertQuiescent(engine);
                 }
             } finally {
