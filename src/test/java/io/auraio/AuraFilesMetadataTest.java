@@ -170,19 +170,7 @@ class AuraFilesMetadataTest {
     }
 
     private static String outcome(Scenario s, Ops ops, Path base) throws InterruptedException {
-        AtomicReference<String> out = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
-            String text;
-            try {
-                text = "returned " + s.run(ops, base);
-            } catch (Throwable e) {
-                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
-                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
-            }
-            out.set(text.replace(base.toString(), "<base>"));
-        });
-        TestSupport.joinAll(List.of(t));
-        return out.get();
+        return TestSupport.outcomeOnVirtualThread(() -> s.run(ops, base), base);
     }
 
     @ParameterizedTest(name = "{0}")

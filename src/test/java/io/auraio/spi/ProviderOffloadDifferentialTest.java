@@ -2,7 +2,6 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.auraio.internal.offload.BlockingCall;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -287,20 +285,7 @@ class ProviderOffloadDifferentialTest {
 
     /** Runs {@code scenario} on a fresh virtual thread: its result, or the exception it threw, as text. */
     private static String outcome(Scenario scenario, Path base) throws InterruptedException {
-        AtomicReference<String> out = new AtomicReference<>();
-        BlockingCall<Object, Exception> call = () -> scenario.run(base);
-        Thread t = Thread.ofVirtual().start(() -> {
-            String text;
-            try {
-                text = "returned " + call.call();
-            } catch (Throwable e) {
-                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
-                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
-            }
-            out.set(text.replace(base.toString(), "<base>"));
-        });
-        TestSupport.joinAll(List.of(t));
-        return out.get();
+        return TestSupport.outcomeOnVirtualThread(() -> scenario.run(base), base);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -2,12 +2,15 @@ package io.auraio.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.BooleanSupplier;
 
@@ -37,6 +40,27 @@ public final class TestSupport {
             }
             Thread.sleep(2);
         }
+    }
+
+    /**
+     * Runs {@code task} on a fresh virtual thread, for differential tests that compare what two
+     * implementations did. {@return "returned " and the result, or "threw ", the exception's class,
+     * message and cause, with every {@code base} in it written {@code <base>}}
+     */
+    public static String outcomeOnVirtualThread(Callable<?> task, Path base) throws InterruptedException {
+        AtomicReference<String> out = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            String text;
+            try {
+                text = "returned " + task.call();
+            } catch (Throwable e) {
+                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
+                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
+            }
+            out.set(text.replace(base.toString(), "<base>"));
+        });
+        joinAll(List.of(t));
+        return out.get();
     }
 
     /** Joins every thread within {@link #HANG} overall and asserts that none is still alive. */
