@@ -10,7 +10,8 @@
 #
 # Usage: bench/tools-compare.sh [--reps N] [--big SIZE] [--data DIR] [--no-cold] [--fuse] [--fuse-latency-us N]
 # Environment: REPS (3), BIG (512M, any `head -c` size), DATA (/tmp/auraio-tools-bench), COLD (1),
-#              FUSE (0), FUSE_LATENCY_US (2000).
+#              FUSE (0), FUSE_LATENCY_US (2000), AURAIO_JAR (a CLI jar to time instead of this
+#              checkout's: an older build for a before/after run).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -41,9 +42,13 @@ for tool in cp sha256sum md5sum tree find xargs diff; do
 done
 
 # The CLI jar (built by the launcher when missing or stale), run with the same JVM the launcher picks.
-"$here/auraio" --help >/dev/null 2>&1 || true
-version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$here/pom.xml" | head -n 1)
-jar="$here/target/auraio-$version-cli.jar"
+if [[ -n ${AURAIO_JAR:-} ]]; then
+    jar=$AURAIO_JAR
+else
+    "$here/auraio" --help >/dev/null 2>&1 || true
+    version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$here/pom.xml" | head -n 1)
+    jar="$here/target/auraio-$version-cli.jar"
+fi
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 [[ -x $java ]] || java=$(ls -d /usr/lib/jvm/*25*/bin/java | head -n 1)
 auraio() { "$java" -jar "$jar" "$@"; }

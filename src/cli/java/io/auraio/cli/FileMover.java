@@ -1,6 +1,7 @@
 package io.auraio.cli;
 
 import io.auraio.AuraFile;
+import io.auraio.AuraFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,6 +41,10 @@ final class FileMover implements AutoCloseable {
     static final int BUFFERS = 48;
     static final int MAX_FILES = 64;
     static final int WORKERS_PER_FILE = 8;
+    /** Bytes a {@code copy_file_range} call is asked for: {@code AuraFiles.copyRange}'s most. */
+    static final long KERNEL_RANGE = 8L << 20;
+    /** Threads copying one large file's ranges in the kernel at once. */
+    static final int KERNEL_WORKERS_PER_FILE = Math.max(2, Runtime.getRuntime().availableProcessors());
     /** O_DIRECT transfers are padded to this; 4096 satisfies every local file system's DIOALIGN. */
     private static final int DIRECT_ALIGNMENT = 4096;
 
@@ -203,6 +208,12 @@ final class FileMover implements AutoCloseable {
      */
     private long copyBytes(AuraFile in, String inName, AuraFile out, String outName, long size, boolean regular,
                            boolean direct) throws Failure, InterruptedException {
+        if (regular && !direct) {
+            long copied = copyInKernel(in, inName, out, outName, size);
+            if (copied >= 0) {
+                return copied;
+            }
+        }
         long position = 0;
         if (size > CHUNK) {
             position = copyChunks(in, inName, out, outName, size, direct);
@@ -224,6 +235,110 @@ final class FileMover implements AutoCloseable {
             return position;
         } finally {
             buffers.add(buf);
+        }
+    }
+
+    /**
+     * Copies with {@code copy_file_range} ({@link AuraFiles#copyRange}), as coreutils' cp does: the
+     * bytes go from page cache to page cache inside the kernel, one copy instead of a read and a
+     * write through user memory. A large file's ranges are copied by several threads at once.
+     * Copies until the source's end as it is now (past {@code size} if it grew; a copy of a file
+     * that shrank meanwhile is cut at the end found). {@return the bytes copied, or -1 if the
+     * kernel cannot copy between these two files (other file systems: FUSE to ext4), when nothing
+     * was copied and the caller reads and writes}
+     */
+    private long copyInKernel(AuraFile in, String inName, AuraFile out, String outName, long size)
+            throws Failure, InterruptedException {
+        // The first range on this thread tells whether the kernel can copy between these two at
+        // all. One byte more than the file announced: a short count then marks the end, so a small
+        // file takes a single call.
+        long first = Math.min(size, KERNEL_RANGE) + 1;
+        long n = copyRange(in, inName, out, outName, 0, first);
+        if (n < 0) {
+            return -1;
+        }
+        long position = n;
+        if (n < first && position >= size) {
+            return position;
+        }
+        if (n > 0 && size - position > KERNEL_RANGE) {
+            position = copyRangesInParallel(in, inName, out, outName, position, size);
+            if (position < size) {
+                truncate(out, outName, position); // the source shrank: no range copied past its end stays
+                return position;
+            }
+        }
+        // The rest, in order: what is left of a file of a few ranges, and anything past the announced size.
+        while (n != 0 && (n = copyRange(in, inName, out, outName, position, KERNEL_RANGE)) > 0) {
+            position += n;
+        }
+        return position;
+    }
+
+    /** {@return the end reached: {@code size}, or where the source was found to end if it shrank} */
+    private long copyRangesInParallel(AuraFile in, String inName, AuraFile out, String outName, long from, long size)
+            throws Failure, InterruptedException {
+        long ranges = (size - from + KERNEL_RANGE - 1) / KERNEL_RANGE;
+        int workers = (int) Math.min(ranges, KERNEL_WORKERS_PER_FILE);
+        AtomicLong next = new AtomicLong();
+        AtomicLong end = new AtomicLong(size);
+        List<Thread> started = new ArrayList<>(workers);
+        Failure[] failures = new Failure[workers];
+        for (int w = 0; w < workers; w++) {
+            int index = w;
+            started.add(Thread.ofVirtual().start(() -> {
+                try {
+                    long range;
+                    while ((range = next.getAndIncrement()) < ranges) {
+                        long position = from + range * KERNEL_RANGE;
+                        long stop = Math.min(position + KERNEL_RANGE, size);
+                        while (position < stop) {
+                            long n = copyRange(in, inName, out, outName, position, stop - position);
+                            if (n <= 0) { // the end of the source (shrunk), or (-1) no longer copyable
+                                end.accumulateAndGet(position, Math::min);
+                                next.set(ranges);
+                                break;
+                            }
+                            position += n;
+                        }
+                    }
+                } catch (Failure f) {
+                    failures[index] = f;
+                    next.set(ranges);
+                }
+            }));
+        }
+        for (Thread t : started) {
+            t.join();
+        }
+        for (Failure f : failures) {
+            if (f != null) {
+                throw f;
+            }
+        }
+        return end.get();
+    }
+
+    private long copyRange(AuraFile in, String inName, AuraFile out, String outName, long position, long count)
+            throws Failure {
+        long n;
+        try {
+            n = AuraFiles.copyRange(in, position, out, position, count);
+        } catch (IOException e) {
+            // copy_file_range does not say which side failed; a full disk or a quota is the target's.
+            throw new Failure("error writing " + Problems.quote(outName) + ": " + Problems.reason(e));
+        }
+        if (n > 0) {
+            bytes.add(n);
+        }
+        return n;
+    }
+
+    private static void truncate(AuraFile out, String outName, long length) throws Failure {
+        try (FileChannel ch = FileChannel.open(out.path(), StandardOpenOption.WRITE)) {
+            ch.truncate(length);
+        } catch (IOException e) {
+            throw new Failure("cannot truncate " + Problems.quote(outName) + ": " + Problems.reason(e));
         }
     }
 
