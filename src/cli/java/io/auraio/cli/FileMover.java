@@ -269,7 +269,7 @@ final class FileMover implements AutoCloseable {
             }
         }
         // The rest, in order: what is left of a file of a few ranges, and anything past the announced size.
-        while (n != 0 && (n = copyRange(in, inName, out, outName, position, KERNEL_RANGE)) > 0) {
+        while (n != 0 && (n = copyMore(in, inName, out, outName, position, KERNEL_RANGE)) > 0) {
             position += n;
         }
         return position;
@@ -293,8 +293,8 @@ final class FileMover implements AutoCloseable {
                         long position = from + range * KERNEL_RANGE;
                         long stop = Math.min(position + KERNEL_RANGE, size);
                         while (position < stop) {
-                            long n = copyRange(in, inName, out, outName, position, stop - position);
-                            if (n <= 0) { // the end of the source (shrunk), or (-1) no longer copyable
+                            long n = copyMore(in, inName, out, outName, position, stop - position);
+                            if (n == 0) { // the end of the source: it shrank
                                 end.accumulateAndGet(position, Math::min);
                                 next.set(ranges);
                                 break;
@@ -325,11 +325,23 @@ final class FileMover implements AutoCloseable {
         try {
             n = AuraFiles.copyRange(in, position, out, position, count);
         } catch (IOException e) {
-            // copy_file_range does not say which side failed; a full disk or a quota is the target's.
-            throw new Failure("error writing " + Problems.quote(outName) + ": " + Problems.reason(e));
+            // coreutils 9's words when its copy_file_range fails: it cannot tell which side did either.
+            throw new Failure("error copying " + Problems.quote(inName) + " to " + Problems.quote(outName) + ": "
+                    + Problems.reason(e));
         }
         if (n > 0) {
             bytes.add(n);
+        }
+        return n;
+    }
+
+    /** {@link #copyRange} after a first range was copied: the kernel cannot refuse now without a reason. */
+    private long copyMore(AuraFile in, String inName, AuraFile out, String outName, long position, long count)
+            throws Failure {
+        long n = copyRange(in, inName, out, outName, position, count);
+        if (n < 0) {
+            throw new Failure("error copying " + Problems.quote(inName) + " to " + Problems.quote(outName)
+                    + ": the kernel refused to go on copying");
         }
         return n;
     }
