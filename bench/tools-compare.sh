@@ -6,7 +6,8 @@
 # tools give identical results (diff of the outputs, `sha256sum -c` of ours, `diff -r` of the
 # copies), then times REPS runs of each, alternating, and prints the medians and the ratio
 # (auraio / system: below 1 means auraio is faster) as a Markdown table. Times are wall-clock and
-# include the JVM's start (~0.3 s), as a user sees them.
+# include the JVM's start, as a user sees them: auraio runs through ./auraio (its AOT cache and JIT
+# choice), or AURAIO_JAR's jar with plain `java -jar`.
 #
 # Usage: bench/tools-compare.sh [--reps N] [--big SIZE] [--data DIR] [--no-cold] [--fuse] [--fuse-latency-us N]
 # Environment: REPS (3), BIG (512M, any `head -c` size), DATA (/tmp/auraio-tools-bench), COLD (1),
@@ -51,7 +52,12 @@ else
 fi
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 [[ -x $java ]] || java=$(ls -d /usr/lib/jvm/*25*/bin/java | head -n 1)
-auraio() { "$java" -jar "$jar" "$@"; }
+# As a user runs it: through the launcher (its AOT cache, C1 for cp and tree); another build's jar plainly.
+if [[ -n ${AURAIO_JAR:-} ]]; then
+    auraio() { "$java" -jar "$jar" "$@"; }
+else
+    auraio() { "$here/auraio" "$@"; }
+fi
 
 mkdir -p "$data"
 if [[ ! -d $data/src ]]; then

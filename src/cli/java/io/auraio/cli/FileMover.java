@@ -3,7 +3,6 @@ package io.auraio.cli;
 import io.auraio.AuraFile;
 import io.auraio.AuraFiles;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -19,8 +18,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -48,8 +45,7 @@ final class FileMover implements AutoCloseable {
     /** O_DIRECT transfers are padded to this; 4096 satisfies every local file system's DIOALIGN. */
     private static final int DIRECT_ALIGNMENT = 4096;
 
-    private final Arena arena = Arena.ofShared();
-    private final BlockingQueue<MemorySegment> buffers = new ArrayBlockingQueue<>(BUFFERS);
+    private final ChunkBuffers buffers = new ChunkBuffers(BUFFERS, CHUNK, DIRECT_ALIGNMENT);
     private final Semaphore files = new Semaphore(MAX_FILES);
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final boolean direct;
@@ -71,10 +67,6 @@ final class FileMover implements AutoCloseable {
         this.preserve = preserve;
         this.umask = umask;
         this.problems = problems;
-        MemorySegment all = arena.allocate((long) BUFFERS * CHUNK, DIRECT_ALIGNMENT);
-        for (int i = 0; i < BUFFERS; i++) {
-            buffers.add(all.asSlice((long) i * CHUNK, CHUNK));
-        }
     }
 
     /** {@return bytes written so far} */
@@ -119,7 +111,7 @@ final class FileMover implements AutoCloseable {
     @Override
     public void close() {
         threads.close();
-        arena.close();
+        buffers.close();
     }
 
     /** A file's failure, with cp's message for it. */
@@ -234,7 +226,7 @@ final class FileMover implements AutoCloseable {
             }
             return position;
         } finally {
-            buffers.add(buf);
+            buffers.give(buf);
         }
     }
 
@@ -387,7 +379,7 @@ final class FileMover implements AutoCloseable {
                     failures[index] = f;
                     next.set(chunks);
                 } finally {
-                    buffers.add(buf);
+                    buffers.give(buf);
                 }
             }));
         }
