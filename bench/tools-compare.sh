@@ -30,7 +30,7 @@ while (($#)); do
         --no-cold) cold=0; shift ;;
         --fuse) fuse=1; shift ;;
         --fuse-latency-us) fuse_latency=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "tools-compare: unknown option $1" >&2; exit 2 ;;
     esac
 done
