@@ -1,6 +1,6 @@
 package io.auraio.cli;
 
-import io.auraio.AuraIO;
+import io.auraio.AuraIOException;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -53,6 +53,7 @@ public final class Auraio {
         } finally {
             out.flush();
         }
+        ToolEngine.close(); // its pollers out of io_uring_enter: the JVM's exit then does not wait for them
         System.exit(code);
     }
 
@@ -70,7 +71,13 @@ public final class Auraio {
         if (effective[0].equals("cp") || effective[0].equals("hash")) {
             // The first use of the library sets up the default engine (native bindings, rings,
             // poller threads: a good part of a short run); let that overlap the parsing below.
-            Thread.ofPlatform().daemon().name("auraio-warm-up").start(AuraIO::backend);
+            Thread.ofPlatform().daemon().name("auraio-warm-up").start(() -> {
+                try {
+                    ToolEngine.get();
+                } catch (AuraIOException e) {
+                    // the first open reports it, to the file it concerns
+                }
+            });
         }
         // Only the command asked for is built: picocli reflects over every option of every command
         // it is given (bench's are many), a good part of a short tool run's start. A name that is

@@ -54,7 +54,7 @@ final class FileDigester implements AutoCloseable {
      */
     String digest(Path path) throws IOException, InterruptedException {
         MessageDigest md = newDigest();
-        try (AuraFile file = AuraFile.open(path, StandardOpenOption.READ)) {
+        try (AuraFile file = ToolEngine.open(path, StandardOpenOption.READ)) {
             long size = file.size();
             long position = size > CHUNK ? digestPipelined(file, size, md) : 0;
             // Small files, and whatever follows the announced size (a growing file, a /proc file).

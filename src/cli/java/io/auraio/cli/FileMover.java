@@ -187,11 +187,11 @@ final class FileMover implements AutoCloseable {
 
     private static AuraFile open(Path path, boolean direct, OpenOption... options) throws IOException {
         if (!direct) {
-            return AuraFile.open(path, options);
+            return ToolEngine.open(path, options);
         }
         OpenOption[] withDirect = java.util.Arrays.copyOf(options, options.length + 1);
         withDirect[options.length] = DirectOption.DIRECT;
-        return AuraFile.open(path, withDirect);
+        return ToolEngine.open(path, withDirect);
     }
 
     /**
