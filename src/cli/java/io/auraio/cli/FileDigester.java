@@ -50,12 +50,14 @@ final class FileDigester implements AutoCloseable {
     /**
      * {@return the lower-case hex digest of the file at {@code path}}
      *
+     * @param sizeHint the size the caller saw (a walk's lstat), to save asking again; -1 to ask.
+     *                 Only a guide: what the file holds when read is what is digested
      * @throws IOException if it cannot be opened or read
      */
-    String digest(Path path) throws IOException, InterruptedException {
+    String digest(Path path, long sizeHint) throws IOException, InterruptedException {
         MessageDigest md = newDigest();
         try (AuraFile file = ToolEngine.open(path, StandardOpenOption.READ)) {
-            long size = file.size();
+            long size = sizeHint >= 0 ? sizeHint : file.size();
             long position = size > CHUNK ? digestPipelined(file, size, md) : 0;
             // Small files, and whatever follows the announced size (a growing file, a /proc file).
             MemorySegment buf = buffers.take();
