@@ -346,8 +346,10 @@ public final class AuraFiles {
     // ---- copying ------------------------------------------------------------------------------
 
     /**
-     * Copies a file, as {@link Files#copy(Path, Path, CopyOption...)}. A regular file's bytes go
-     * through {@link AuraFile}s, in chunks with several reads and writes in flight; the target is
+     * Copies a file, as {@link Files#copy(Path, Path, CopyOption...)}. A regular file's bytes are
+     * copied inside the kernel ({@link #copyRange}, {@code copy_file_range(2)}, as {@code Files.copy}
+     * on Linux) where source and target are on one file system, and otherwise go through
+     * {@link AuraFile}s, in chunks with several reads and writes in flight; the target is
      * created with the source's permissions (less the umask), and on failure removed. Anything else
      * (a directory, which becomes an empty directory; with {@code NOFOLLOW_LINKS} a symbolic link;
      * a device or FIFO) is left to {@code Files.copy}.

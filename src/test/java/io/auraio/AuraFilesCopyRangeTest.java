@@ -160,6 +160,25 @@ class AuraFilesCopyRangeTest {
     }
 
     @Test
+    void aurafilesCopyCopiesInTheKernelAndAcrossFileSystemsAlike() throws IOException {
+        Path same = dir.resolve("same-fs-copy");
+        AuraFiles.copy(source, same);
+        assertThat(Files.readAllBytes(same)).isEqualTo(content);
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no writable /dev/shm");
+        Path there = shm.resolve("copyrange-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try {
+            AuraFiles.copy(source, there);
+            assertThat(Files.readAllBytes(there)).isEqualTo(content);
+            Path back = dir.resolve("back");
+            AuraFiles.copy(there, back);
+            assertThat(Files.readAllBytes(back)).isEqualTo(content);
+        } finally {
+            Files.deleteIfExists(there);
+        }
+    }
+
+    @Test
     void fromAVirtualThreadTheCallIsOffloadedAndCopiesTheSame() throws Exception {
         Path target = dir.resolve("t");
         Thread t = Thread.ofVirtual().start(() -> {
