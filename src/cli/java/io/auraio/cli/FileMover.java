@@ -26,10 +26,12 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
- * Moves regular files' bytes for {@code auraio cp} through {@link AuraFile}s: up to
- * {@link #MAX_FILES} files at once, each on its own virtual thread, and a file larger than one
+ * Moves regular files' bytes for {@code auraio cp}: up to {@link #MAX_FILES} files at once, each on
+ * its own virtual thread. Where source and target share a file system the kernel copies them
+ * ({@code copy_file_range}, {@link #copyInKernel}), as coreutils' cp does. Otherwise (across file
+ * systems, {@code --direct}, a FIFO) they go through {@link AuraFile}s: a file larger than one
  * chunk split among up to {@link #WORKERS_PER_FILE} virtual threads that each read a chunk and
- * write it, so reads of one chunk overlap writes of another. Every chunk goes through one of
+ * write it, so reads of one chunk overlap writes of another, every chunk through one of at most
  * {@link #BUFFERS} native buffers shared by all files, which bounds the memory and the requests in
  * flight whatever the tree holds.
  */
