@@ -9,6 +9,7 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.FileEvents;
 import io.auraio.internal.jfr.RequestTrace;
+import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
 import java.io.IOException;
@@ -159,9 +160,17 @@ public final class AuraFile implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
     /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
     private volatile boolean closeOnLastLeave;
+    /** Transfers on the offload pool for a file on FUSE, NFS, ... ({@link SlowFile}); null for others. */
+    private final SlowFile slow;
+    /** The file system's type as mountinfo names it ({@code ext4}, {@code fuse.faultfs}), or null if unknown. */
+    private final String fileSystemType;
 
-    /** @param type the file's type when known at open ({@link #fileType()}), else 0 */
-    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type) {
+    /**
+     * @param type    the file's type when known at open ({@link #fileType()}), else 0
+     * @param mountId the file's mount ID ({@code STATX_MNT_ID}), or -1 when unknown
+     */
+    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type,
+                     long mountId) {
         this.engine = engine;
         this.core = engine.core();
         this.jdk = null;
@@ -176,6 +185,9 @@ public final class AuraFile implements AutoCloseable {
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
         this.fileType = type;
         this.stream = isStream(type);
+        this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
+        String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
+        this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
     }
 
     /**
@@ -207,6 +219,8 @@ public final class AuraFile implements AutoCloseable {
         this.directOffsetAlignment = jdk.directAlignment();
         this.fastPath = false;
         this.cleanable = null;
+        this.slow = null;
+        this.fileSystemType = null;
     }
 
     /**
@@ -294,12 +308,18 @@ public final class AuraFile implements AutoCloseable {
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
-        // Only an open that may wait for a FIFO's other end needs the type now; other opens
-        // read it when asked (fileType()). Either way at most one statx per open.
-        int type = fd >= 0 && fifoOpenMayWait(mode) ? Libc.fileType(fd) : 0;
+        // One statx of cached attributes (never a FUSE daemon's or NFS server's round trip) per
+        // open: the type (an open that may wait for a FIFO's other end needs it now) and the
+        // mount, whose file system decides where transfers go (SlowFile).
+        long[] mountId = {-1};
+        int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
+        int first = fd;
         fd = waitForFifoPartner(core, fd, type, bytes, mode, creationMode);
         if (fd < 0) {
             throw Failures.open(path, -fd);
+        }
+        if (first < 0) { // a FIFO's writer that waited for its reader: the type of the file it got
+            type = Libc.fileTypeAndMount(fd, mountId);
         }
         int memAlign = 0;
         int offsetAlign = 0;
@@ -321,7 +341,7 @@ public final class AuraFile implements AutoCloseable {
             closeDescriptor(core, fd);
             throw e;
         }
-        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type));
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), mountId[0]);
     }
 
     /**
@@ -754,6 +774,9 @@ public final class AuraFile implements AutoCloseable {
             if (jdk != null) {
                 return jdk.transferVectored(read, bufs, offset, end - offset, position);
             }
+            if (slow != null) {
+                return slowTransferVectored(read, bufs, offset, end, position);
+            }
             int n = 0;
             for (int i = offset; i < end; i++) {
                 if (bufs[i].hasRemaining()) {
@@ -830,6 +853,51 @@ public final class AuraFile implements AutoCloseable {
             }
         } finally {
             end();
+        }
+    }
+
+    /**
+     * A vectored transfer of a {@link SlowFile}: one {@code pread}/{@code pwrite} of one buffer
+     * that gathers (before a write) or scatters (after a read) the caller's buffers, so that it is
+     * one system call, as {@code preadv}/{@code pwritev} (an APPEND write lands in one piece).
+     */
+    private long slowTransferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
+            throws IOException {
+        long total = 0;
+        for (int i = offset; i < end; i++) {
+            total = Math.min(MAX_TRANSFER, total + bufs[i].remaining());
+        }
+        if (total == 0) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gathered = arena.allocate(total, 64);
+            if (!read) {
+                long at = 0;
+                for (int i = offset; i < end && at < total; i++) {
+                    MemorySegment b = MemorySegment.ofBuffer(bufs[i]);
+                    long take = Math.min(b.byteSize(), total - at);
+                    MemorySegment.copy(b, 0, gathered, at, take);
+                    at += take;
+                }
+            }
+            long r = submitTransfer(read ? Opcode.READ : Opcode.WRITE, position, gathered.address(), total, null);
+            if (r < 0) {
+                throw failure(read ? "readv" : "writev", r);
+            }
+            long left = r;
+            long at = 0;
+            for (int i = offset; i < end && left > 0; i++) {
+                ByteBuffer b = bufs[i];
+                int take = (int) Math.min(left, b.remaining());
+                if (read) {
+                    MemorySegment.copy(gathered, at, MemorySegment.ofBuffer(b), 0, take);
+                }
+                b.position(b.position() + take);
+                at += take;
+                left -= take;
+            }
+            return r;
         }
     }
 
@@ -921,6 +989,17 @@ public final class AuraFile implements AutoCloseable {
      * the kernel would have written into whatever lives there now.
      */
     private long submitTransfer(int opcode, long position, long address, long length, MemorySegment hold) {
+        if (slow != null) {
+            if (core.isClosed()) {
+                return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
+            }
+            // hold (memory another thread may free) is checked alive by the copy; other memory
+            // is pool memory or memory that stays alive while this thread is in the call.
+            MemorySegment memory = hold != null ? hold.asSlice(address - hold.address(), length)
+                    : MemorySegment.ofAddress(address).reinterpret(length);
+            return slow.transfer(opcode == Opcode.READ, memory, length, position, interruptible,
+                    () -> (state.get() & CLOSED) != 0);
+        }
         if (hold == null) {
             return submit(opcode, position, address, (int) length, 0);
         }
@@ -1046,11 +1125,9 @@ public final class AuraFile implements AutoCloseable {
      * or a daemon in a write, which must not hold a carrier: their writes stay on the ring.
      */
     private boolean pageCacheFileSystem() {
-        try {
-            return PAGE_CACHE_FILE_SYSTEMS.contains(Files.getFileStore(path).type());
-        } catch (IOException | RuntimeException e) {
-            return false; // unlinked (DELETE_ON_CLOSE), or not a file store we can name: the ring is safe
-        }
+        // From the mount ID read at open: no path lookup, which an unlinked file (DELETE_ON_CLOSE)
+        // would fail; an unknown type takes the ring, which is safe.
+        return fileSystemType != null && PAGE_CACHE_FILE_SYSTEMS.contains(fileSystemType);
     }
 
     /**
@@ -1388,7 +1465,7 @@ public final class AuraFile implements AutoCloseable {
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeDescriptor(core, fd);
+            int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 throw Failures.io("close", -r);
@@ -1448,7 +1525,7 @@ public final class AuraFile implements AutoCloseable {
             }
             fdClosed = true;
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeDescriptor(core, fd);
+            int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 IOException e = Failures.io("close", -r);
@@ -1504,6 +1581,34 @@ public final class AuraFile implements AutoCloseable {
 
     private void cancelRequestsOnDescriptor() {
         cancelRequestsOnDescriptor(core, fd);
+        if (slow != null) {
+            slow.wakeAll(); // callers parked on the offload pool see CLOSED and leave
+        }
+    }
+
+    /**
+     * Closes the descriptor, or, for a {@link SlowFile} whose system calls still use it (callers
+     * that left them on interrupt or close), leaves that to the last of them.
+     * {@return the close's result: 0, or a negated errno}
+     */
+    private int closeOwnDescriptor() {
+        if (slow == null) {
+            return closeDescriptor(core, fd);
+        }
+        IoEngine c = core;
+        int d = fd;
+        String name = toString();
+        Thread closing = Thread.currentThread();
+        int[] result = {0};
+        boolean now = slow.closeWhenUnused(() -> {
+            result[0] = closeDescriptor(c, d);
+            if (result[0] < 0 && Thread.currentThread() != closing) {
+                // Closed by the thread whose system call returned last: nobody else to tell.
+                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing " + name, Failures.io("close", -result[0]));
+            }
+        });
+        return now ? result[0] : 0;
     }
 
     private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {

@@ -293,6 +293,31 @@ public final class Libc {
         }
     }
 
+    /**
+     * As {@link #fileType(int)}, and the descriptor's mount ID ({@code STATX_MNT_ID}) into
+     * {@code mountId[0]} (-1 when the kernel does not report it); cached attributes only, safe on a
+     * virtual thread.
+     *
+     * @param fd      the descriptor
+     * @param mountId where the mount ID goes
+     * @return the {@code S_IFMT} bits, or a negated errno
+     */
+    public static int fileTypeAndMount(int fd, long[] mountId) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | Statx.STATX_MNT_ID, statx);
+            if (r != 0) {
+                mountId[0] = -1;
+                return -scratch.errno();
+            }
+            mountId[0] = Statx.mountId(statx);
+            return Statx.fileType(statx);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code strerror(3)}. */
     public static String strerror(int errno) {
         try {
