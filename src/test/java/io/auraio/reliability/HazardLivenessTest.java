@@ -241,9 +241,16 @@ class HazardLivenessTest {
         // leave them: every one wakes, and every close returns, while the daemon still holds them.
         List<AutoCloseable> hungFiles = new ArrayList<>(streams);
         hungFiles.addAll(List.of(hungFile, hungChannel, hungWriteFile, hungWriteChannel));
-        for (AutoCloseable c : hungFiles) {
-            c.close();
-        }
+        Thread closer = Thread.ofVirtual().start(() -> { // closes must return too: bounded below
+            for (AutoCloseable c : hungFiles) {
+                try {
+                    c.close();
+                } catch (Throwable t) {
+                    unexpected.add(t);
+                }
+            }
+        });
+        joinWithin(List.of(closer), "closes of the files the daemon holds requests of, " + what);
         joinWithin(otherCallers, "callers the daemon holds, after interrupt and close, " + what);
         uninterruptible.forEach(Thread::interrupt); // ignored, as by Files.readAllBytes; the status is kept
         fs.release();
