@@ -80,6 +80,20 @@ import java.util.concurrent.locks.LockSupport;
  * its descriptor closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do;
  * close files explicitly all the same, as the garbage collector may take long to find them.
  *
+ * <p><b>Slow and remote file systems.</b> Reads and writes of files on FUSE, virtiofs, NFS, CIFS/SMB,
+ * 9p, Ceph and Lustre (decided at open from the file's mount; {@code -Dauraio.offload.fileSystems}
+ * changes the list) do not go through the ring: io_uring runs only a few of them at once there
+ * (a FUSE connection's {@code max_background}, 12 by default) and cannot cancel one the daemon or
+ * server holds. Each is a plain {@code pread}/{@code pwrite} on a pool of platform threads (up to
+ * 1024, at most 256 per mount, so a hung mount leaves the rest running; {@code
+ * -Dauraio.offload.transferThreads}, {@code -Dauraio.offload.transferPerMount}) into memory of its
+ * own, the caller parked meanwhile. An interrupt or a close wakes the caller at once, with
+ * {@link ClosedByInterruptException} or {@link AsynchronousCloseException}, even while the daemon
+ * still holds the request: the system call goes on and its result is dropped, so the caller's
+ * buffer is never written afterwards, but a write abandoned so may still reach the file, as one of
+ * {@code FileChannel} may when its thread is interrupted during the call. The descriptor stays
+ * open until the last such call returns, after {@link #close()} has returned.
+ *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
  * refuses positional transfers there with "Illegal seek", as {@code FileChannel} does). Opening a

@@ -56,7 +56,8 @@ public abstract class AbandonableCall implements Job {
         try {
             r = call();
         } catch (RuntimeException | Error e) {
-            r = Long.MIN_VALUE; // cannot happen for a plain system call; the caller sees ABANDONED-like failure
+            // Not expected of a system call; an I/O error rather than a lost caller or a leak.
+            r = -io.auraio.internal.binding.Errno.EIO;
         }
         result = r;
     }
