@@ -1011,7 +1011,7 @@ public final class AuraFile implements AutoCloseable {
             // is pool memory or memory that stays alive while this thread is in the call.
             MemorySegment memory = hold != null ? hold.asSlice(address - hold.address(), length)
                     : MemorySegment.ofAddress(address).reinterpret(length);
-            return slow.transfer(opcode == Opcode.READ, memory, length, position, interruptible,
+            return slow.transfer(core.select(), opcode == Opcode.READ, memory, length, position, interruptible,
                     () -> (state.get() & CLOSED) != 0);
         }
         if (hold == null) {

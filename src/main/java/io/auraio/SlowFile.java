@@ -2,6 +2,7 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.offload.AbandonableCall;
 import io.auraio.internal.offload.BlockingOffload;
 import java.lang.foreign.MemorySegment;
@@ -31,6 +32,12 @@ import java.util.function.BooleanSupplier;
  * is dropped and its memory freed whenever it returns. A write abandoned so may still land in the
  * file afterwards, as one of {@link java.nio.channels.FileChannel} may when its thread is
  * interrupted during the system call.
+ *
+ * <p><b>Admission.</b> Each transfer holds an admission of one of the engine's rings while it is
+ * in flight ({@link RingPoller#admitOffloaded}), so the ring's in-flight limit and its AIMD
+ * controller govern these transfers as they do the ring's own requests, and a transfer older than
+ * the device's latencies explain stops counting, as a hung ring request does. The pool's
+ * per-mount share ({@link BlockingOffload#transfers()}) bounds the threads one hung mount can hold.
  *
  * <p><b>The descriptor</b> stays open while any call on the pool uses it, even after the file is
  * closed: otherwise a late {@code pwrite} could land in another file given the same number. The
@@ -63,8 +70,27 @@ final class SlowFile {
      * @param closed        whether the file is closed (checked after every wake-up)
      * @throws IllegalStateException if {@code memory}'s arena is closed (by another thread)
      */
-    long transfer(boolean read, MemorySegment memory, long length, long position, boolean interruptible,
-                  BooleanSupplier closed) {
+    long transfer(RingPoller ring, boolean read, MemorySegment memory, long length, long position,
+                  boolean interruptible, BooleanSupplier closed) {
+        // The ring's in-flight limit (and its controller) governs these transfers as its own.
+        RingPoller.Offloaded admitted = ring.admitOffloaded(fd, interruptible);
+        if (admitted == null) {
+            return -Errno.ESHUTDOWN;
+        }
+        if (admitted == RingPoller.OFFLOAD_CANCELLED) {
+            return -Errno.ECANCELED; // interrupted, or the file closed, while waiting for admission
+        }
+        long r = BlockingOffload.ABANDONED;
+        try {
+            r = transferAdmitted(read, memory, length, position, interruptible, closed);
+            return r;
+        } finally {
+            ring.releaseOffloaded(admitted, r, r != BlockingOffload.ABANDONED && r != -Errno.ECANCELED);
+        }
+    }
+
+    private long transferAdmitted(boolean read, MemorySegment memory, long length, long position,
+                                  boolean interruptible, BooleanSupplier closed) {
         MemorySegment owned = Libc.alignedAlloc(64, Math.max(1, length));
         if (owned.equals(MemorySegment.NULL)) {
             return -Errno.ENOMEM;
