@@ -87,12 +87,15 @@ import java.util.concurrent.locks.LockSupport;
  * server holds. Each is a plain {@code pread}/{@code pwrite} on a pool of platform threads (up to
  * 1024, at most 256 per mount, so a hung mount leaves the rest running; {@code
  * -Dauraio.offload.transferThreads}, {@code -Dauraio.offload.transferPerMount}) into memory of its
- * own, the caller parked meanwhile. An interrupt or a close wakes the caller at once, with
- * {@link ClosedByInterruptException} or {@link AsynchronousCloseException}, even while the daemon
- * still holds the request: the system call goes on and its result is dropped, so the caller's
- * buffer is never written afterwards, but a write abandoned so may still reach the file, as one of
- * {@code FileChannel} may when its thread is interrupted during the call. The descriptor stays
- * open until the last such call returns, after {@link #close()} has returned.
+ * own, the caller parked meanwhile; each holds an admission of one of the engine's rings, so the
+ * in-flight limit ({@link Options}) bounds them as it bounds ring requests (their latencies feed the
+ * AIMD controller only under a P99 target the user set). An interrupt or a close wakes the caller
+ * at once, with {@link ClosedByInterruptException} or {@link AsynchronousCloseException}, even
+ * while the daemon still holds the request: the system call goes on and its result is dropped, so
+ * the caller's buffer is never written afterwards, but a write abandoned so may still reach the
+ * file, as one of {@code FileChannel} may when its thread is interrupted during the call. The
+ * descriptor stays open until the last such call returns, after {@link #close()} has returned.
+ * {@code force}, {@code size} and the other metadata calls still go through the ring.
  *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
