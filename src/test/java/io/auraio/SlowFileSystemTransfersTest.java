@@ -252,6 +252,41 @@ class SlowFileSystemTransfersTest {
         TestSupport.awaitCondition("the abandoned reads to return", () -> outstanding() == 0);
     }
 
+    /**
+     * A transfer the daemon holds counts against the ring's in-flight limit only until the poller
+     * finds it older than the device's latencies explain (at least 1 s): with a limit of 1, a read
+     * of another file on the same mount still completes, and the hung one's caller still leaves.
+     */
+    @Test
+    void aHungTransferStopsHoldingTheRingsOnlyAdmissionOnceStale() throws Exception {
+        Path hung = file("stale-hung", TestSupport.randomBytes(BLOCK, 13));
+        byte[] content = TestSupport.randomBytes(BLOCK, 17);
+        Path other = file("stale-other", content);
+        fs.hangReads(hung);
+        try (Engine one = Engine.create(Options.builder().ringCount(1).queueDepth(8).initialInFlight(1).minInFlight(1)
+                     .disableAdaptive(true).build());
+             AuraFile h = AuraFile.open(one, hung, StandardOpenOption.READ);
+             AuraFile o = AuraFile.open(one, other, StandardOpenOption.READ)) {
+            AtomicReference<Throwable> hungOutcome = new AtomicReference<>();
+            Thread stuck = Thread.ofVirtual().start(() -> hungOutcome.set(thrown(() -> h.read(ByteBuffer.allocate(BLOCK), 0))));
+            fs.awaitBlockedReads(1);
+            AtomicReference<Object> otherOutcome = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                ByteBuffer b = ByteBuffer.allocate(BLOCK);
+                Throwable t = thrown(() -> o.read(b, 0));
+                otherOutcome.set(t != null ? t : b.array());
+            });
+            joinWithinBound(reader, "a read of another file while the only admission is held by a hung read");
+            assertThat(otherOutcome.get()).isEqualTo(content);
+            stuck.interrupt();
+            joinWithinBound(stuck, "the hung reader, interrupted");
+            assertThat(hungOutcome.get()).isInstanceOf(ClosedByInterruptException.class);
+        } finally {
+            fs.release();
+        }
+        TestSupport.awaitCondition("the abandoned read to return", () -> outstanding() == 0);
+    }
+
     private static String readLink(Path link) {
         try {
             return Files.readSymbolicLink(link).toString();
