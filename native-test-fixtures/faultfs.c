@@ -125,6 +125,12 @@ static int backing_fd = -1;
  * writes reach such callers as short writes only with this flag.
  */
 static int sync_dio;
+/*
+ * --max-background=N: the connection's max_background (default here 1024, so that asynchronous
+ * direct I/O is not held back). N=0 keeps the kernel's default (12), as a FUSE file system that does
+ * not set it has: bench/fuse-slow.sh uses that to measure what io_uring gets from such a mount.
+ */
+static long max_background = 1024;
 
 /* ---------------------------------------------------------------- knobs and counters */
 
@@ -717,8 +723,10 @@ static void *ffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
     cfg->nullpath_ok = 1; /* fh-based ops work on unlinked files; handles keep their own path */
     cfg->hard_remove = 1; /* no .fuse_hidden files in the backing directory */
     /* Asynchronous direct I/O (io_uring, AIO) goes out as background requests: let many overlap. */
-    conn->max_background = 1024;
-    conn->congestion_threshold = 768;
+    if (max_background > 0) {
+        conn->max_background = (unsigned) max_background;
+        conn->congestion_threshold = (unsigned) (max_background * 3 / 4);
+    }
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     if (sync_dio) {
         conn->want &= ~FUSE_CAP_ASYNC_DIO;
@@ -1113,7 +1121,7 @@ static const struct fuse_operations ops = {
 
 static void usage(const char *prog) {
     fprintf(stderr,
-            "usage: %s BACKING_DIR MOUNTPOINT [--sync-dio] [-f] [-d] [-o fuse_option,...]\n"
+            "usage: %s BACKING_DIR MOUNTPOINT [--sync-dio] [--max-background=N] [-f] [-d] [-o fuse_option,...]\n"
             "Control: write key=value lines to MOUNTPOINT" CONTROL_PATH ", read it for counters.\n",
             prog);
 }
@@ -1145,6 +1153,13 @@ int main(int argc, char *argv[]) {
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--sync-dio") == 0) {
             sync_dio = 1;
+        } else if (strncmp(argv[i], "--max-background=", 17) == 0) {
+            char *end;
+            max_background = strtol(argv[i] + 17, &end, 10);
+            if (*end != '\0' || max_background < 0 || max_background > 65535) {
+                usage(argv[0]);
+                return 2;
+            }
         } else {
             args[n++] = argv[i];
         }

@@ -9,7 +9,7 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.FileEvents;
 import io.auraio.internal.jfr.RequestTrace;
-import io.auraio.internal.offload.FileSystemTypes;
+import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
 import java.io.IOException;
@@ -79,6 +79,23 @@ import java.util.concurrent.locks.LockSupport;
  * the last of them to leave closes the descriptor. A file dropped without {@link #close()} has
  * its descriptor closed by a {@link Cleaner} once it is unreachable, as the JDK's channels do;
  * close files explicitly all the same, as the garbage collector may take long to find them.
+ *
+ * <p><b>Slow and remote file systems.</b> Reads and writes of files on FUSE, virtiofs, NFS, CIFS/SMB,
+ * 9p, Ceph and Lustre (decided at open from the file's mount; {@code -Dauraio.offload.fileSystems}
+ * changes the list) do not go through the ring: io_uring runs only a few of them at once there
+ * (a FUSE connection's {@code max_background}, 12 by default) and cannot cancel one the daemon or
+ * server holds. Each is a plain {@code pread}/{@code pwrite} on a pool of platform threads (up to
+ * 1024, at most 256 per mount, so a hung mount leaves the rest running; {@code
+ * -Dauraio.offload.transferThreads}, {@code -Dauraio.offload.transferPerMount}) into memory of its
+ * own, the caller parked meanwhile; each holds an admission of one of the engine's rings, so the
+ * in-flight limit ({@link Options}) bounds them as it bounds ring requests (their latencies feed the
+ * AIMD controller only under a P99 target the user set). An interrupt or a close wakes the caller
+ * at once, with {@link ClosedByInterruptException} or {@link AsynchronousCloseException}, even
+ * while the daemon still holds the request: the system call goes on and its result is dropped, so
+ * the caller's buffer is never written afterwards, but a write abandoned so may still reach the
+ * file, as one of {@code FileChannel} may when its thread is interrupted during the call. The
+ * descriptor stays open until the last such call returns, after {@link #close()} has returned.
+ * {@code force}, {@code size} and the other metadata calls still go through the ring.
  *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
@@ -160,9 +177,17 @@ public final class AuraFile implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
     /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
     private volatile boolean closeOnLastLeave;
+    /** Transfers on the offload pool for a file on FUSE, NFS, ... ({@link SlowFile}); null for others. */
+    private final SlowFile slow;
+    /** The file system's type as mountinfo names it ({@code ext4}, {@code fuse.faultfs}), or null if unknown. */
+    private final String fileSystemType;
 
-    /** @param type the file's type when known at open ({@link #fileType()}), else 0 */
-    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type) {
+    /**
+     * @param type    the file's type when known at open ({@link #fileType()}), else 0
+     * @param mountId the file's mount ID ({@code STATX_MNT_ID}), or -1 when unknown
+     */
+    private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type,
+                     long mountId) {
         this.engine = engine;
         this.core = engine.core();
         this.jdk = null;
@@ -177,6 +202,9 @@ public final class AuraFile implements AutoCloseable {
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
         this.fileType = type;
         this.stream = isStream(type);
+        this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
+        String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
+        this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
     }
 
     /**
@@ -208,6 +236,8 @@ public final class AuraFile implements AutoCloseable {
         this.directOffsetAlignment = jdk.directAlignment();
         this.fastPath = false;
         this.cleanable = null;
+        this.slow = null;
+        this.fileSystemType = null;
     }
 
     /**
@@ -295,12 +325,18 @@ public final class AuraFile implements AutoCloseable {
             fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                     creationMode, mode.flags(), 0);
         }
-        // Only an open that may wait for a FIFO's other end needs the type now; other opens
-        // read it when asked (fileType()). Either way at most one statx per open.
-        int type = fd >= 0 && fifoOpenMayWait(mode) ? Libc.fileType(fd) : 0;
+        // One statx of cached attributes (never a FUSE daemon's or NFS server's round trip) per
+        // open: the type (an open that may wait for a FIFO's other end needs it now) and the
+        // mount, whose file system decides where transfers go (SlowFile).
+        long[] mountId = {-1};
+        int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
+        int first = fd;
         fd = waitForFifoPartner(core, fd, type, bytes, mode, creationMode);
         if (fd < 0) {
             throw Failures.open(path, -fd);
+        }
+        if (first < 0) { // a FIFO's writer that waited for its reader: the type of the file it got
+            type = Libc.fileTypeAndMount(fd, mountId);
         }
         int memAlign = 0;
         int offsetAlign = 0;
@@ -322,7 +358,7 @@ public final class AuraFile implements AutoCloseable {
             closeDescriptor(core, fd);
             throw e;
         }
-        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type));
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), mountId[0]);
     }
 
     /**
@@ -755,6 +791,9 @@ public final class AuraFile implements AutoCloseable {
             if (jdk != null) {
                 return jdk.transferVectored(read, bufs, offset, end - offset, position);
             }
+            if (slow != null) {
+                return slowTransferVectored(read, bufs, offset, end, position);
+            }
             int n = 0;
             for (int i = offset; i < end; i++) {
                 if (bufs[i].hasRemaining()) {
@@ -831,6 +870,51 @@ public final class AuraFile implements AutoCloseable {
             }
         } finally {
             end();
+        }
+    }
+
+    /**
+     * A vectored transfer of a {@link SlowFile}: one {@code pread}/{@code pwrite} of one buffer
+     * that gathers (before a write) or scatters (after a read) the caller's buffers, so that it is
+     * one system call, as {@code preadv}/{@code pwritev} (an APPEND write lands in one piece).
+     */
+    private long slowTransferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
+            throws IOException {
+        long total = 0;
+        for (int i = offset; i < end; i++) {
+            total = Math.min(MAX_TRANSFER, total + bufs[i].remaining());
+        }
+        if (total == 0) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gathered = arena.allocate(total, 64);
+            if (!read) {
+                long at = 0;
+                for (int i = offset; i < end && at < total; i++) {
+                    MemorySegment b = MemorySegment.ofBuffer(bufs[i]);
+                    long take = Math.min(b.byteSize(), total - at);
+                    MemorySegment.copy(b, 0, gathered, at, take);
+                    at += take;
+                }
+            }
+            long r = submitTransfer(read ? Opcode.READ : Opcode.WRITE, position, gathered.address(), total, null);
+            if (r < 0) {
+                throw failure(read ? "readv" : "writev", r);
+            }
+            long left = r;
+            long at = 0;
+            for (int i = offset; i < end && left > 0; i++) {
+                ByteBuffer b = bufs[i];
+                int take = (int) Math.min(left, b.remaining());
+                if (read) {
+                    MemorySegment.copy(gathered, at, MemorySegment.ofBuffer(b), 0, take);
+                }
+                b.position(b.position() + take);
+                at += take;
+                left -= take;
+            }
+            return r;
         }
     }
 
@@ -922,6 +1006,17 @@ public final class AuraFile implements AutoCloseable {
      * the kernel would have written into whatever lives there now.
      */
     private long submitTransfer(int opcode, long position, long address, long length, MemorySegment hold) {
+        if (slow != null) {
+            if (core.isClosed()) {
+                return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
+            }
+            // hold (memory another thread may free) is checked alive by the copy; other memory
+            // is pool memory or memory that stays alive while this thread is in the call.
+            MemorySegment memory = hold != null ? hold.asSlice(address - hold.address(), length)
+                    : MemorySegment.ofAddress(address).reinterpret(length);
+            return slow.transfer(core.select(), opcode == Opcode.READ, memory, length, position, interruptible,
+                    () -> (state.get() & CLOSED) != 0);
+        }
         if (hold == null) {
             return submit(opcode, position, address, (int) length, 0);
         }
@@ -987,6 +1082,18 @@ public final class AuraFile implements AutoCloseable {
      * supports RWF_NOWAIT the write is tried that way first and goes to the ring only on EAGAIN.
      * Files opened with {@code SYNC} or {@code DSYNC} ({@code O_SYNC} includes {@code O_DSYNC})
      * always write through the ring: each of their writes waits for the device to flush.
+     *
+     * <p>Checked again on kernel 6.18 (issue 11 item 4): ext4 still refuses RWF_NOWAIT buffered
+     * writes (EOPNOTSUPP, for a new file, an overwrite of a cached page and an extending write
+     * alike). A buffered write can block where it cannot be told apart beforehand: dirty-page
+     * throttling ({@code balance_dirty_pages}, once dirty pages pass {@code vm.dirty_ratio},
+     * 20% here), waiting for a page under writeback, a jbd2 journal handle, memory reclaim.
+     * Measured with 4 writers of 1 MiB buffered writes to a 4 GiB file on 2 carriers: writes of
+     * 0.1-0.3 s at the tail (p99.9 37-104 ms) for FileChannel and AuraFile alike, and a 1 ms
+     * ticker virtual thread ran 0 times in 5 s with either, also over a 512 MiB range that never
+     * reaches the throttle (the writers are CPU-bound copying at 10 GB/s). So this path keeps
+     * FileChannel's behaviour, carrier held during throttling included; the ring's alternative
+     * (io-wq, 0.06x) would cost every write for the rare one that blocks.
      */
     private long writeNative(long address, long length, long position, MemorySegment hold) {
         int mode = writePath;
@@ -1047,17 +1154,9 @@ public final class AuraFile implements AutoCloseable {
      * or a daemon in a write, which must not hold a carrier: their writes stay on the ring.
      */
     private boolean pageCacheFileSystem() {
-        // From the descriptor's device and a cached mount table: Files.getFileStore parses
-        // mountinfo and stats the path on every call (~100 µs per file copied).
-        String type = FileSystemTypes.typeOf(fd);
-        if (type != null) {
-            return PAGE_CACHE_FILE_SYSTEMS.contains(type);
-        }
-        try {
-            return PAGE_CACHE_FILE_SYSTEMS.contains(Files.getFileStore(path).type());
-        } catch (IOException | RuntimeException e) {
-            return false; // unlinked (DELETE_ON_CLOSE), or not a file store we can name: the ring is safe
-        }
+        // From the mount ID read at open: no path lookup, which an unlinked file (DELETE_ON_CLOSE)
+        // would fail; an unknown type takes the ring, which is safe.
+        return fileSystemType != null && PAGE_CACHE_FILE_SYSTEMS.contains(fileSystemType);
     }
 
     /**
@@ -1395,7 +1494,7 @@ public final class AuraFile implements AutoCloseable {
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeDescriptor(core, fd);
+            int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 throw Failures.io("close", -r);
@@ -1455,7 +1554,7 @@ public final class AuraFile implements AutoCloseable {
             }
             fdClosed = true;
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeDescriptor(core, fd);
+            int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 IOException e = Failures.io("close", -r);
@@ -1511,6 +1610,34 @@ public final class AuraFile implements AutoCloseable {
 
     private void cancelRequestsOnDescriptor() {
         cancelRequestsOnDescriptor(core, fd);
+        if (slow != null) {
+            slow.wakeAll(); // callers parked on the offload pool see CLOSED and leave
+        }
+    }
+
+    /**
+     * Closes the descriptor, or, for a {@link SlowFile} whose system calls still use it (callers
+     * that left them on interrupt or close), leaves that to the last of them.
+     * {@return the close's result: 0, or a negated errno}
+     */
+    private int closeOwnDescriptor() {
+        if (slow == null) {
+            return closeDescriptor(core, fd);
+        }
+        IoEngine c = core;
+        int d = fd;
+        String name = toString();
+        Thread closing = Thread.currentThread();
+        int[] result = {0};
+        boolean now = slow.closeWhenUnused(() -> {
+            result[0] = closeDescriptor(c, d);
+            if (result[0] < 0 && Thread.currentThread() != closing) {
+                // Closed by the thread whose system call returned last: nobody else to tell.
+                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing " + name, Failures.io("close", -result[0]));
+            }
+        });
+        return now ? result[0] : 0;
     }
 
     private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {

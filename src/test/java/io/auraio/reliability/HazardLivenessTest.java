@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.AuraFile;
 import io.auraio.AuraFileChannel;
+import io.auraio.AuraFiles;
 import io.auraio.BufferRef;
 import io.auraio.Engine;
 import io.auraio.Options;
@@ -38,12 +39,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * No input can stop a ring (issue 11), randomized: each round starts a random mix of hazards on
  * one small ring (16 slots, in-flight limit 4) in every request form: reads of a FIFO nobody
- * writes and of a hung FUSE file (blocking through {@link AuraFile} and {@link AuraFileChannel},
- * callback, future), opens of paths the kernel refuses (PATH_MAX, missing, a directory for
- * writing), requests on a descriptor that is not open. Then every request form of {@link Op} and
- * an open, {@code size()} and close on a good file must complete with the right bytes; then every
- * blocking hazard is interrupted and the hazard files closed, and every caller must wake: those on
- * the FIFO at once, those the FUSE daemon holds (the kernel cannot cancel them) once it lets go.
+ * writes, reads and writes of a hung FUSE file (blocking through {@link AuraFile},
+ * {@link AuraFileChannel}, {@link AuraFiles} and the provider's streams; callback; future), opens
+ * of paths the kernel refuses (empty, PATH_MAX, missing, a directory for writing), requests on a
+ * descriptor that is not open. Then every request form of {@link Op}, an open, {@code size()} and
+ * close, {@link AuraFiles} and the provider's streams on a good file must complete with the right
+ * bytes; then the blocking hazards are interrupted (some) and their files closed (the rest), and
+ * every parked caller must wake while the FUSE daemon still holds its requests (issue 11: its
+ * transfers run on the offload pool, which the caller can leave). The engine's callback and
+ * future requests on the hung file, which the kernel cannot cancel, end once the daemon lets go,
+ * and so do {@link AuraFiles}' callers, which are uninterruptible as the {@code Files} methods
+ * they serve (the JDK's {@code Files.readAllBytes} ignores interrupts too).
  * Repeat a failing round with {@code -Dauraio.hazard.seed=SEED}.
  */
 @ExtendWith(IoUringAvailable.class)
@@ -55,7 +61,8 @@ class HazardLivenessTest {
     enum Hazard {
         FIFO_FILE, FIFO_CHANNEL, FIFO_CALLBACK, FIFO_FUTURE,
         HUNG_FILE, HUNG_CHANNEL, HUNG_CALLBACK, HUNG_FUTURE,
-        OPEN_TOO_LONG, OPEN_MISSING, OPEN_DIRECTORY_FOR_WRITE, BAD_FD_CALLBACK, BAD_FD_FUTURE
+        HUNG_WRITE_FILE, HUNG_WRITE_CHANNEL, HUNG_AURAFILES, HUNG_PROVIDER_STREAM, HUNG_PROVIDER_WRITE,
+        OPEN_EMPTY, OPEN_TOO_LONG, OPEN_MISSING, OPEN_DIRECTORY_FOR_WRITE, BAD_FD_CALLBACK, BAD_FD_FUTURE
     }
 
     @RegisterExtension
@@ -73,14 +80,18 @@ class HazardLivenessTest {
         try (FaultFs fs = FixtureAvailability.mountFaultFs("hazards");
              RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) { // a writer that never writes
             Files.write(fs.backing().resolve("hung"), new byte[16 * BLOCK]);
+            Files.write(fs.backing().resolve("hungw"), new byte[0]);
             Path hung = fs.path("hung");
+            Path hungWrites = fs.path("hungw");
+            var provider = new io.auraio.spi.AuraFileSystemProvider(java.nio.file.FileSystems.getDefault().provider());
             Engine engine = Engine.create(Options.builder().ringCount(1).queueDepth(16).initialInFlight(4)
                     .minInFlight(1).disableAdaptive(true).build());
             try (EventLoopThread _ = new EventLoopThread(engine);
                  Arena arena = Arena.ofShared()) {
                 for (int round = 0; round < ROUNDS; round++) {
-                    fs.hangReads(hung);
-                    round(engine, random, fifo, hung, good, content, tooLong, fs, arena, context + ", round " + round);
+                    fs.hangReads(hung).hangWrites(hungWrites);
+                    round(engine, provider, random, fifo, hung, hungWrites, good, content, tooLong, fs, arena,
+                            context + ", round " + round);
                     // A callback's future completes inside the callback, before the event loop
                     // releases its slot: wait for that release (bounded), then check.
                     TestSupport.awaitCondition("the last callback's slot to be released, " + context + ", round "
@@ -94,14 +105,21 @@ class HazardLivenessTest {
         }
     }
 
-    private static void round(Engine engine, Random random, Path fifo, Path hung, Path good, byte[] content,
-                              Path tooLong, FaultFs fs, Arena arena, String context) throws Exception {
+    private static void round(Engine engine, java.nio.file.spi.FileSystemProvider provider, Random random, Path fifo,
+                              Path hung, Path hungWrites, Path good, byte[] content, Path tooLong, FaultFs fs,
+                              Arena arena, String context) throws Exception {
         AuraFile fifoFile = AuraFile.open(engine, fifo, StandardOpenOption.READ);
         AuraFileChannel fifoChannel = AuraFileChannel.open(engine, fifo, Set.of(StandardOpenOption.READ));
         AuraFile hungFile = AuraFile.open(engine, hung, StandardOpenOption.READ);
         AuraFileChannel hungChannel = AuraFileChannel.open(engine, hung, Set.of(StandardOpenOption.READ));
+        AuraFile hungWriteFile = AuraFile.open(engine, hungWrites, StandardOpenOption.WRITE);
+        AuraFileChannel hungWriteChannel = AuraFileChannel.open(engine, hungWrites, Set.of(StandardOpenOption.WRITE));
         List<Thread> fifoCallers = new ArrayList<>();
         List<Thread> otherCallers = new ArrayList<>();
+        // The provider's streams ignore interrupts, as the JDK's: closing the stream wakes their callers
+        List<AutoCloseable> streams = new ArrayList<>();
+        // AuraFiles' callers: uninterruptible, as the Files methods they serve; they wake when the daemon answers
+        List<Thread> uninterruptible = new ArrayList<>();
         List<CompletableFuture<Long>> fifoAsync = new ArrayList<>();
         List<CompletableFuture<Long>> otherAsync = new ArrayList<>();
         Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
@@ -120,6 +138,26 @@ class HazardLivenessTest {
                 case HUNG_FILE -> otherCallers.add(caller(unexpected, () -> hungFile.read(segment, position)));
                 case HUNG_CHANNEL -> otherCallers.add(caller(unexpected,
                         () -> hungChannel.read(ByteBuffer.allocate(BLOCK), position)));
+                case HUNG_WRITE_FILE -> otherCallers.add(caller(unexpected, () -> hungWriteFile.write(segment, position)));
+                case HUNG_WRITE_CHANNEL -> otherCallers.add(caller(unexpected,
+                        () -> hungWriteChannel.write(ByteBuffer.allocate(BLOCK), position)));
+                case HUNG_AURAFILES -> uninterruptible.add(caller(unexpected, () -> AuraFiles.readAllBytes(hung)));
+                case HUNG_PROVIDER_STREAM -> {
+                    var in = provider.newInputStream(hung);
+                    streams.add(in);
+                    otherCallers.add(caller(unexpected, () -> in.read(new byte[BLOCK])));
+                }
+                case HUNG_PROVIDER_WRITE -> {
+                    var out = provider.newOutputStream(hungWrites, StandardOpenOption.APPEND);
+                    streams.add(out);
+                    otherCallers.add(caller(unexpected, () -> out.write(new byte[BLOCK])));
+                }
+                case OPEN_EMPTY -> otherCallers.add(caller(unexpected, () -> mustFail(java.io.IOException.class, () -> {
+                    // The empty path names the current directory, as in the JDK: reading it fails
+                    try (AuraFile dot = AuraFile.open(engine, Path.of(""), StandardOpenOption.READ)) {
+                        dot.read(ByteBuffer.allocate(16), 0);
+                    }
+                })));
                 case HUNG_CALLBACK -> otherAsync.add(callback(engine, hungFile.fd(), segment, position));
                 case HUNG_FUTURE -> otherAsync.add(engine.readAsync(hungFile.fd(), BufferRef.of(segment), BLOCK,
                         position));
@@ -168,6 +206,16 @@ class HazardLivenessTest {
                         goodFailures.add(t);
                     }
                 }));
+                forms.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        assertThat(AuraFiles.readAllBytes(good)).as("%s, AuraFiles", what).isEqualTo(content);
+                        try (var in = provider.newInputStream(good)) {
+                            assertThat(in.readAllBytes()).as("%s, provider stream", what).isEqualTo(content);
+                        }
+                    } catch (Throwable t) {
+                        goodFailures.add(t);
+                    }
+                }));
                 TestSupport.joinAll(forms);
             } catch (Throwable t) {
                 goodFailures.add(t);
@@ -178,30 +226,55 @@ class HazardLivenessTest {
 
         // Wake every caller: interrupts and closes. FIFO reads are cancelled at once.
         fifoCallers.forEach(Thread::interrupt);
-        otherCallers.forEach(Thread::interrupt);
+        otherCallers.forEach(t -> {
+            if (random.nextBoolean()) {
+                t.interrupt(); // the others are woken by their file's close below (FIFO callers by both)
+            }
+        });
         fifoFile.close();
         fifoChannel.close();
         Quiescence.joinAll(fifoCallers, "FIFO callers after interrupt and close, " + what);
         for (CompletableFuture<Long> f : fifoAsync) {
             assertThat(settle(f)).as("a FIFO request after its file closed, %s", what).isNegative();
         }
-        // Reads the FUSE daemon holds cannot be cancelled by the kernel: they end when it lets go.
-        Thread hungCloser = Thread.ofVirtual().start(() -> {
-            try {
-                hungFile.close();
-                hungChannel.close();
-            } catch (Throwable t) {
-                unexpected.add(t);
+        // Transfers the FUSE daemon holds cannot be cancelled by the kernel, but their callers
+        // leave them: every one wakes, and every close returns, while the daemon still holds them.
+        List<AutoCloseable> hungFiles = new ArrayList<>(streams);
+        hungFiles.addAll(List.of(hungFile, hungChannel, hungWriteFile, hungWriteChannel));
+        Thread closer = Thread.ofVirtual().start(() -> { // closes must return too: bounded below
+            for (AutoCloseable c : hungFiles) {
+                try {
+                    c.close();
+                } catch (Throwable t) {
+                    unexpected.add(t);
+                }
             }
         });
+        joinWithin(List.of(closer), "closes of the files the daemon holds requests of, " + what);
+        joinWithin(otherCallers, "callers the daemon holds, after interrupt and close, " + what);
+        uninterruptible.forEach(Thread::interrupt); // ignored, as by Files.readAllBytes; the status is kept
         fs.release();
-        List<Thread> rest = new ArrayList<>(otherCallers);
-        rest.add(hungCloser);
-        Quiescence.joinAll(rest, "callers after the daemon let go, " + what);
+        joinWithin(uninterruptible, "AuraFiles callers once the daemon answered, " + what);
+        // The engine's own forms on the hung file end when the daemon lets go.
         for (CompletableFuture<Long> f : otherAsync) {
             settle(f);
         }
         assertThat(unexpected).as(what).isEmpty();
+    }
+
+    /** The bound within which a caller must wake once interrupted or its file closed. */
+    private static final java.time.Duration WAKE_BOUND = java.time.Duration.ofSeconds(10);
+
+    /** Joins {@code threads}, failing with the first one's stack when one is still parked after {@link #WAKE_BOUND}. */
+    private static void joinWithin(List<Thread> threads, String context) throws InterruptedException {
+        long deadline = System.nanoTime() + WAKE_BOUND.toNanos();
+        for (Thread t : threads) {
+            if (!t.join(java.time.Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                AssertionError e = new AssertionError(context + ": a caller still parked after " + WAKE_BOUND);
+                e.setStackTrace(t.getStackTrace());
+                throw e;
+            }
+        }
     }
 
     /** A caller on a virtual thread; only the outcomes a closed or interrupted file may give are expected. */

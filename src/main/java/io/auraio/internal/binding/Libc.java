@@ -298,23 +298,6 @@ public final class Libc {
     }
 
     /**
-     * {@return the device of the file system an open descriptor is on ({@link Statx#device}), or a
-     * negated errno} From {@code statx(2)} with {@code AT_STATX_DONT_SYNC} and an empty mask: the
-     * device is the superblock's, so no FUSE daemon or NFS server is asked, and it is safe on a
-     * virtual thread.
-     */
-    public static long device(int fd) {
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
-                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, 0, statx);
-            return r == 0 ? Statx.device(statx) : -scratch.errno();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /**
      * {@code copy_file_range(2)} of up to {@code length} bytes from {@code in} at {@code inPosition}
      * to {@code out} at {@code outPosition}, neither descriptor's file offset used or changed.
      * Blocking (it reads and writes inside the kernel): for platform threads, or offloaded.
@@ -329,6 +312,31 @@ public final class Libc {
             long r = (long) COPY_FILE_RANGE.invokeExact(scratch.captureState(), in, offsets, out,
                     offsets.asSlice(JAVA_LONG.byteSize()), length, 0);
             return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * As {@link #fileType(int)}, and the descriptor's mount ID ({@code STATX_MNT_ID}) into
+     * {@code mountId[0]} (-1 when the kernel does not report it); cached attributes only, safe on a
+     * virtual thread.
+     *
+     * @param fd      the descriptor
+     * @param mountId where the mount ID goes
+     * @return the {@code S_IFMT} bits, or a negated errno
+     */
+    public static int fileTypeAndMount(int fd, long[] mountId) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | Statx.STATX_MNT_ID, statx);
+            if (r != 0) {
+                mountId[0] = -1;
+                return -scratch.errno();
+            }
+            mountId[0] = Statx.mountId(statx);
+            return Statx.fileType(statx);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -18,13 +18,14 @@ public final class Statx {
     public static final int STATX_MODE = 0x2;
     public static final int STATX_SIZE = 0x200;
     public static final int STATX_DIOALIGN = 0x2000;
+    /** {@code STATX_MNT_ID} (Linux 5.8): the mount ID, as in {@code /proc/self/mountinfo}. */
+    public static final int STATX_MNT_ID = 0x1000;
 
     private static final long STX_MASK = 0;              // __u32 stx_mask
     private static final long STX_BLKSIZE = 4;           // __u32 stx_blksize
     private static final long STX_MODE = 28;             // __u16 stx_mode
     private static final long STX_SIZE = 40;             // __u64 stx_size
-    private static final long STX_DEV_MAJOR = 136;       // __u32 stx_dev_major
-    private static final long STX_DEV_MINOR = 140;       // __u32 stx_dev_minor
+    private static final long STX_MNT_ID = 144;         // __u64 stx_mnt_id
     private static final long STX_DIO_MEM_ALIGN = 152;   // __u32 stx_dio_mem_align
     private static final long STX_DIO_OFFSET_ALIGN = 156; // __u32 stx_dio_offset_align
 
@@ -60,13 +61,9 @@ public final class Statx {
         return Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT;
     }
 
-    /**
-     * {@return the device of the file system the file is on, as {@code (major << 32) | minor}}
-     * Always filled in, whatever the mask asked for: it is the superblock's, not the inode's.
-     */
-    public static long device(MemorySegment statx) {
-        return ((long) statx.get(JAVA_INT, STX_DEV_MAJOR) << 32)
-                | (statx.get(JAVA_INT, STX_DEV_MINOR) & 0xFFFF_FFFFL);
+    /** {@return the mount ID, or -1 when the kernel did not give one} */
+    public static long mountId(MemorySegment statx) {
+        return (mask(statx) & STATX_MNT_ID) != 0 ? statx.get(JAVA_LONG, STX_MNT_ID) : -1;
     }
 
     /** {@return the memory alignment O_DIRECT needs, or 0 when the kernel or filesystem did not say} */

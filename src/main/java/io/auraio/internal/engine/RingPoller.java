@@ -376,6 +376,101 @@ public final class RingPoller implements CompletionQueue.Handler {
         signalEventFd();
     }
 
+    // ---- transfers served off the ring (files on FUSE, NFS, ...: io.auraio.SlowFile) ---------
+
+    /**
+     * The admission a transfer served off the ring holds ({@link #admitOffloaded}): such transfers
+     * count against this ring's in-flight limit like its own requests, and one older than the
+     * device's latencies explain stops counting (a hung mount). Their latencies feed the controller
+     * only under a P99 target the user set: the detected target models the ring's block device,
+     * where latency grows with the queue the limit controls; a FUSE daemon's or a server's round
+     * trip (50 ms, flat) is not that, and measured, with the detected target (10 ms until a clean
+     * baseline), it cut the limit from 64 to 8 within 1.3 s and 64 readers of a 50 ms FUSE file
+     * system from 1,189 to 288 reads/s. The pool's per-mount share bounds them meanwhile.
+     */
+    public static final class Offloaded {
+        private final Slot slot;
+        private final long since = System.nanoTime();
+        /** Guarded by this: the poller found it stale; released: its transfer is over. */
+        private boolean exempted;
+        private boolean released;
+
+        private Offloaded(Slot slot) {
+            this.slot = slot;
+        }
+    }
+
+    /** {@link #admitOffloaded}'s answer when the wait was given up (interrupt, or the file's close). */
+    public static final Offloaded OFFLOAD_CANCELLED = new Offloaded(null);
+    /** Admissions held off the ring now; the poller ticks while there are any. */
+    private final java.util.Set<Offloaded> offloaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Completed off-ring transfers' {latency, bytes}, for the controller on the poller thread. */
+    private final ConcurrentLinkedQueue<long[]> offloadedSamples = new ConcurrentLinkedQueue<>();
+
+    /**
+     * Admits a transfer served off the ring, parking while the ring is at its in-flight limit, as
+     * {@link #execute(int, int, int, long, long, int, int, int, boolean, boolean)} does.
+     *
+     * @param fd            the file's descriptor: closing it ({@link #cancelFd}) ends the wait
+     * @param interruptible whether an interrupt ends the wait (its status stays set)
+     * @return the admission, to be given back with {@link #releaseOffloaded}; null once the ring is
+     *         shut down; {@link #OFFLOAD_CANCELLED} when the wait was given up
+     */
+    public Offloaded admitOffloaded(int fd, boolean interruptible) {
+        Slot slot = gate.acquire(fd, false, interruptible);
+        if (slot == null) {
+            return null;
+        }
+        if (slot == AdmissionGate.CANCELLED) {
+            return OFFLOAD_CANCELLED;
+        }
+        if (closing) {
+            release(slot);
+            return null;
+        }
+        // Admission only: nothing of it is queued or in the kernel, so neither cancellation nor
+        // the shutdown's wait for outstanding requests looks at it.
+        slot.state = Slot.DONE;
+        Offloaded o = new Offloaded(slot);
+        offloaded.add(o);
+        if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
+            signalEventFd(); // the poller ticks (controller, stale detection) while any are out
+        }
+        return o;
+    }
+
+    /**
+     * Gives back an admission of {@link #admitOffloaded}.
+     *
+     * @param o         the admission
+     * @param result    the transfer's result (bytes, or a negated errno)
+     * @param completed whether the transfer ran to its end, so that its latency is a sample of the
+     *                  device (not when its caller left it, nor when it was found stale)
+     */
+    public void releaseOffloaded(Offloaded o, long result, boolean completed) {
+        boolean sample;
+        synchronized (o) {
+            o.released = true;
+            sample = completed && !o.exempted;
+        }
+        offloaded.remove(o);
+        offloadedSamples.add(new long[] {sample && controller.userTargetP99Nanos() > 0
+                ? System.nanoTime() - o.since : -1, Math.max(0, result)});
+        release(o.slot);
+    }
+
+    /** Poller thread: feeds completed off-ring transfers to the controller and the counters. */
+    private void drainOffloadedSamples() {
+        long[] sample;
+        while ((sample = offloadedSamples.poll()) != null) {
+            if (sample[0] >= 0) {
+                controller.recordCompletion(sample[0], sample[1]);
+            }
+            opsCompleted++;
+            bytesTransferred += sample[1];
+        }
+    }
+
     /**
      * Asks for one request to be cancelled.
      *
@@ -607,7 +702,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (shuttingDown) {
             return SHUTDOWN_POLL_NANOS;
         }
-        if (inKernel > 0 || heldHead != null) {
+        if (inKernel > 0 || heldHead != null || !offloaded.isEmpty()) {
             return Math.max(TimeUnit.MILLISECONDS.toNanos(1), lastTick + TICK_NANOS - System.nanoTime());
         }
         return 0;
@@ -619,6 +714,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastTick = now;
+        drainOffloadedSamples();
         controller.observePending(gate.meteredInUse(), gate.waiting());
         Phase phaseBefore = controller.phase();
         int limitBefore = controller.inFlightLimit();
@@ -639,11 +735,19 @@ public final class RingPoller implements CompletionQueue.Handler {
      * cannot hold up every other file's requests on this ring. They stay in the kernel, cancellable.
      */
     private void exemptStaleRequests(long now) {
-        if (inKernel == uncountedInKernel) {
+        if (inKernel == uncountedInKernel && offloaded.isEmpty()) {
             return;
         }
         long view = Math.max(controller.p99LatencyNanos(), config.targetP99Nanos());
         long stale = Math.max(STALE_FLOOR_NANOS, STALE_P99_FACTOR * view);
+        for (Offloaded o : offloaded) {
+            synchronized (o) { // not once released: its slot may already serve another request
+                if (!o.released && !o.exempted && now - o.since > stale) {
+                    o.exempted = true;
+                    gate.exempt(o.slot);
+                }
+            }
+        }
         for (int i = 0; i < gate.slotCount(); i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL && !s.uncountedInKernel && now - s.submittedNanos > stale) {

@@ -50,10 +50,29 @@ public final class BlockingOffload {
     /** Default calls per mount: {@code -Dauraio.offload.perMount}, else 32 (four hung mounts to fill the pool). */
     static final int DEFAULT_PER_MOUNT = Integer.getInteger("auraio.offload.perMount", 32);
 
+    /**
+     * Pool size for file transfers ({@link #transfers()}): {@code -Dauraio.offload.transferThreads},
+     * else 1024. A transfer of a slow file system holds its thread for the whole round trip, so the
+     * parallelism callers get is this pool's.
+     */
+    static final int DEFAULT_TRANSFER_THREADS = Integer.getInteger("auraio.offload.transferThreads", 1024);
+    /** Transfers per mount on that pool: {@code -Dauraio.offload.transferPerMount}, else 256 (four hung mounts to fill it). */
+    static final int DEFAULT_TRANSFER_PER_MOUNT = Integer.getInteger("auraio.offload.transferPerMount", 256);
+    /** {@link #callAbandonable}'s result when the caller gave up: interrupted, or its file closed. */
+    public static final long ABANDONED = Long.MIN_VALUE;
+    /** How often a caller waiting for a mount's permit looks whether its file was closed. */
+    private static final long PERMIT_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
     private static final class Holder {
         // Out-of-range properties are clamped: a typo must not make every metadata call fail.
         static final int MAX = Math.max(1, DEFAULT_MAX_THREADS);
         static final BlockingOffload SHARED = new BlockingOffload(MAX, Math.clamp(DEFAULT_PER_MOUNT, 1, MAX));
+    }
+
+    private static final class TransferHolder {
+        static final int MAX = Math.max(1, DEFAULT_TRANSFER_THREADS);
+        static final BlockingOffload TRANSFERS = new BlockingOffload(MAX,
+                Math.clamp(DEFAULT_TRANSFER_PER_MOUNT, 1, MAX));
     }
 
     private final int maxThreads;
@@ -61,7 +80,7 @@ public final class BlockingOffload {
     private final ThreadFactory factory = Thread.ofPlatform().daemon().name("auraio-offload-", 0).factory();
     private final ReentrantLock lock = new ReentrantLock();
     /** Calls no thread could take: all maxThreads busy. Guarded by lock. */
-    private final ArrayDeque<Task<?, ?>> queue = new ArrayDeque<>();
+    private final ArrayDeque<Job> queue = new ArrayDeque<>();
     /** Threads waiting for a call, the most recently idle first. Guarded by lock. */
     private final ArrayDeque<Worker> idleWorkers = new ArrayDeque<>();
     /** Pool threads alive. Guarded by lock. */
@@ -102,7 +121,7 @@ public final class BlockingOffload {
      * maxThreads exist, else it queues; a thread left idle keepAliveNanos ends. So the pool is as
      * large as the calls in flight recently, and the threads it keeps are the ones in use.
      */
-    private void execute(Task<?, ?> task) {
+    private void execute(Job task) {
         Worker started = null;
         lock.lock();
         try {
@@ -140,16 +159,16 @@ public final class BlockingOffload {
     private final class Worker implements Runnable {
         volatile Thread thread;
         /** A call handed to this idle thread; read and written under lock. */
-        Task<?, ?> handed;
-        private final Task<?, ?> first;
+        Job handed;
+        private final Job first;
 
-        Worker(Task<?, ?> first) {
+        Worker(Job first) {
             this.first = first;
         }
 
         @Override
         public void run() {
-            Task<?, ?> task = first;
+            Job task = first;
             while (task != null) {
                 active.incrementAndGet();
                 try {
@@ -166,12 +185,12 @@ public final class BlockingOffload {
          * thread has been idle keepAliveNanos and ends} The thread is listed idle before the caller
          * wakes, so a caller making calls one after another finds it rather than starting another.
          */
-        private Task<?, ?> take(Task<?, ?> done) {
+        private Job take(Job done) {
             long deadline = System.nanoTime() + keepAliveNanos;
             boolean finished = false;
             lock.lock();
             try {
-                Task<?, ?> queued = queue.pollFirst();
+                Job queued = queue.pollFirst();
                 if (queued != null) {
                     return queued;
                 }
@@ -185,7 +204,7 @@ public final class BlockingOffload {
                 }
                 for (;;) {
                     if (handed != null) {
-                        Task<?, ?> call = handed;
+                        Job call = handed;
                         handed = null;
                         return call;
                     }
@@ -214,6 +233,85 @@ public final class BlockingOffload {
     /** {@return the library's pool} */
     public static BlockingOffload shared() {
         return Holder.SHARED;
+    }
+
+    /**
+     * {@return the library's pool for reads and writes of files on slow or remote file systems}
+     * Its own pool, larger than {@link #shared()}'s: transfers of a slow mount take as many
+     * threads as callers want in flight, which must not starve metadata calls.
+     */
+    public static BlockingOffload transfers() {
+        return TransferHolder.TRANSFERS;
+    }
+
+    /**
+     * Makes {@code call} on a pool thread while the calling thread parks, and lets the caller walk
+     * away: an interrupt (if {@code interruptible}) or {@code closed} becoming true ends the wait
+     * at once, the call itself going on in the kernel until it returns, when the pool thread
+     * releases its memory ({@link AbandonableCall}). At most {@code perMount} such calls of one
+     * mount are on the pool at once; a caller beyond that parks for a permit, and gives up that
+     * wait the same way, so that one hung mount holds at most {@code perMount} threads and its
+     * callers can still leave.
+     *
+     * <p>The caller must unpark its thread when {@code closed} turns true, or the caller notices
+     * it only when the call returns; the wait for a permit looks every 20 ms.
+     *
+     * @param mount         the mount the call touches (a key: calls with equal keys share permits)
+     * @param call          the call; when this returns {@link #ABANDONED} its memory is, or will be,
+     *                      released by {@link AbandonableCall#release()}; otherwise the caller owns it
+     * @param interruptible whether an interrupt ends the wait (the status stays set); otherwise the
+     *                      wait goes on and the status is kept
+     * @param closed        whether the caller's file is closed (the wait then ends)
+     * @return the call's result, or {@link #ABANDONED}
+     */
+    public long callAbandonable(String mount, AbandonableCall call, boolean interruptible,
+                                java.util.function.BooleanSupplier closed) {
+        Semaphore permit = permits(mount);
+        boolean interrupted = false;
+        try {
+            if (!permit.tryAcquire()) {
+                while (true) {
+                    if ((interruptible && (interrupted || Thread.currentThread().isInterrupted()))
+                            || closed.getAsBoolean()) {
+                        call.release(); // never handed over: the caller's to free
+                        return ABANDONED;
+                    }
+                    try {
+                        if (permit.tryAcquire(PERMIT_POLL_NANOS, TimeUnit.NANOSECONDS)) {
+                            break;
+                        }
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            call.permit = permit;
+            call.boundTo(Thread.currentThread());
+            try {
+                execute(call);
+            } catch (Throwable t) { // no thread could be started
+                call.permit = null;
+                permit.release();
+                call.release();
+                throw t;
+            }
+            while (!call.isDone()) {
+                if ((interruptible && (interrupted || Thread.currentThread().isInterrupted()))
+                        || closed.getAsBoolean()) {
+                    if (call.abandon()) {
+                        return ABANDONED;
+                    }
+                    continue; // the result came first: take it
+                }
+                LockSupport.park(call);
+                interrupted |= Thread.interrupted(); // cleared so that park parks again; set again below
+            }
+            return call.result();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** {@return the number of pool threads now, idle ones included} */
@@ -353,7 +451,7 @@ public final class BlockingOffload {
     }
 
     /** One call on the pool; {@code done} publishes {@code value} and {@code failure}. */
-    private static final class Task<T, X extends Exception> {
+    private static final class Task<T, X extends Exception> implements Job {
         private final BlockingCall<T, X> call;
         private final Thread caller;
         private T value;
@@ -366,7 +464,8 @@ public final class BlockingOffload {
         }
 
         /** Makes the call on the pool thread; its stack frames end here ({@link #stitch}). */
-        void compute() {
+        @Override
+        public void compute() {
             try {
                 value = call.call();
             } catch (Throwable t) {
@@ -375,7 +474,8 @@ public final class BlockingOffload {
         }
 
         /** Publishes the outcome and wakes the caller. */
-        void finish() {
+        @Override
+        public void finish() {
             done = true;
             LockSupport.unpark(caller);
         }

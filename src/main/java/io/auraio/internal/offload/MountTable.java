@@ -22,7 +22,10 @@ final class MountTable {
     static final long MAX_AGE_NANOS = 1_000_000_000L;
     private static final String MOUNTINFO = "/proc/self/mountinfo";
 
-    private record Snapshot(List<String> mountPoints, long readAt) {}
+    /** One line of the table: mount ID (as {@code statx}'s {@code STATX_MNT_ID}), mount point, file system type. */
+    record Mount(long id, String point, String type) {}
+
+    private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId, long readAt) {}
 
     private volatile Snapshot snapshot;
 
@@ -46,33 +49,62 @@ final class MountTable {
     }
 
     private List<String> current() {
-        Snapshot s = snapshot;
-        long now = System.nanoTime();
-        if (s == null || now - s.readAt() > MAX_AGE_NANOS) {
-            s = new Snapshot(read(), now);
-            snapshot = s;
-        }
-        return s.mountPoints();
+        return snapshot(MAX_AGE_NANOS).mountPoints();
     }
 
-    /** {@return the mount points, longest first} Read with {@code java.io}, which no provider serves. */
-    private static List<String> read() {
+    private Snapshot snapshot(long maxAge) {
+        Snapshot s = snapshot;
+        long now = System.nanoTime();
+        if (s == null || now - s.readAt() > maxAge) {
+            s = read(now);
+            snapshot = s;
+        }
+        return s;
+    }
+
+    /**
+     * {@return the mount with ID {@code id} ({@code statx}'s {@code stx_mnt_id}), or null when the
+     * table has none} A mount made since the table was read is found by reading it again, at most
+     * every {@link #MISS_REREAD_NANOS}.
+     */
+    Mount byId(long id) {
+        Mount m = snapshot(MAX_AGE_NANOS).byId().get(id);
+        return m != null ? m : snapshot(MISS_REREAD_NANOS).byId().get(id);
+    }
+
+    /** How old a table may be when a mount ID is not in it before it is read again. */
+    static final long MISS_REREAD_NANOS = 10_000_000L;
+
+    /** {@return the mount points, longest first, and the mounts by ID} Read with {@code java.io}, which no provider serves. */
+    private static Snapshot read(long now) {
         String text;
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return List.of("/");
+            return new Snapshot(List.of("/"), java.util.Map.of(), now);
         }
         List<String> points = new ArrayList<>();
+        java.util.Map<Long, Mount> byId = new java.util.HashMap<>();
         for (String line : text.split("\n")) {
-            // mount ID, parent ID, major:minor, root, mount point, ... (proc(5))
-            String[] fields = line.split(" ", 6);
+            // mount ID, parent ID, major:minor, root, mount point, options, optional fields...,
+            // "-", file system type, source, super options (proc(5))
+            String[] fields = line.split(" ");
             if (fields.length >= 5) {
-                points.add(unescape(fields[4]));
+                String point = unescape(fields[4]);
+                points.add(point);
+                int dash = java.util.Arrays.asList(fields).indexOf("-");
+                if (dash > 0 && dash + 1 < fields.length) {
+                    try {
+                        long id = Long.parseLong(fields[0]);
+                        byId.put(id, new Mount(id, point, unescape(fields[dash + 1])));
+                    } catch (NumberFormatException e) {
+                        // not a mountinfo line
+                    }
+                }
             }
         }
         points.sort(Comparator.comparingInt(String::length).reversed());
-        return List.copyOf(points);
+        return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), now);
     }
 
     /** Undoes mountinfo's octal escapes ({@code \040} for a space, {@code \011}, {@code \012}, {@code \134}). */

@@ -254,4 +254,63 @@ class BlockingOffloadTest {
         assertThatThrownBy(() -> new BlockingOffload(4, 5)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new BlockingOffload(4, 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** An abandonable call that waits for {@code latch} (a hung mount), counting its releases. */
+    private static final class LatchCall extends AbandonableCall {
+        final CountDownLatch latch;
+        final java.util.concurrent.atomic.AtomicInteger releases = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean ran;
+
+        LatchCall(CountDownLatch latch) {
+            this.latch = latch;
+        }
+
+        @Override
+        protected long call() {
+            ran = true;
+            await(latch);
+            return 42;
+        }
+
+        @Override
+        protected void release() {
+            releases.incrementAndGet();
+        }
+    }
+
+    @Test
+    void abandonableCallsOfAHungMountHoldOnlyItsPermitsAndEveryCallerCanLeave() throws Exception {
+        CountDownLatch hung = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        List<LatchCall> calls = new ArrayList<>();
+        List<Thread> callers = new ArrayList<>();
+        List<Long> results = java.util.Collections.synchronizedList(new ArrayList<>());
+        // Two hold the mount's two permits in the "kernel", two more wait for a permit.
+        for (int i = 0; i < 4; i++) {
+            LatchCall c = new LatchCall(hung);
+            calls.add(c);
+            callers.add(Thread.ofVirtual().start(() -> results.add(offload.callAbandonable("dead", c, true, closed::get))));
+            TestSupport.awaitCondition("caller " + i + " to be in place", () -> c.ran || offload.active() >= 2);
+        }
+        TestSupport.awaitCondition("both permits taken", () -> offload.active() == 2);
+        // Another mount is still served meanwhile.
+        LatchCall other = new LatchCall(new CountDownLatch(0));
+        assertThat(virtually(() -> offload.callAbandonable("alive", other, true, () -> false))).isEqualTo(42L);
+        // An interrupt makes a caller leave, whether in the call or waiting for a permit; the closed
+        // flag (and an unpark, as the file's close gives) makes the others leave.
+        callers.get(0).interrupt();
+        callers.get(3).interrupt();
+        TestSupport.joinAll(List.of(callers.get(0), callers.get(3)));
+        closed.set(true);
+        callers.forEach(java.util.concurrent.locks.LockSupport::unpark);
+        TestSupport.joinAll(callers);
+        assertThat(results).containsOnly(BlockingOffload.ABANDONED).hasSize(4);
+        // The calls still in the "kernel" release their memory when they return, not before.
+        assertThat(calls.stream().filter(c -> c.ran).mapToInt(c -> c.releases.get()).sum()).isZero();
+        assertThat(calls.stream().filter(c -> !c.ran).mapToInt(c -> c.releases.get()).toArray()).containsOnly(1);
+        hung.countDown();
+        TestSupport.awaitCondition("the hung calls to return and release", () -> offload.active() == 0
+                && calls.stream().allMatch(c -> c.releases.get() == 1));
+        assertThat(other.releases.get()).as("a result taken by its caller is the caller's to free").isZero();
+    }
 }

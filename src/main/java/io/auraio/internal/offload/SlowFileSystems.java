@@ -1,0 +1,65 @@
+package io.auraio.internal.offload;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Which file systems' reads and writes go to {@link BlockingOffload#transfers()} instead of the
+ * ring: those whose requests wait for a user-space daemon or a server, where io_uring's
+ * asynchronous path is capped and a request in flight cannot be cancelled.
+ *
+ * <p>FUSE (statfs magic {@code 0x65735546}; mountinfo type {@code fuse}, {@code fuse.NAME},
+ * {@code fuseblk}) and virtiofs, which is FUSE underneath: io_uring reaches them as asynchronous
+ * requests, of which a FUSE connection runs {@code max_background} (12 by default) at once,
+ * measured here at 1,178 reads in 5 s for 64 callers of a 50 ms file system where 64 threads in
+ * {@code pread} reach 1,262 per second (issue 15); and a FUSE request in the daemon ignores
+ * {@code IORING_OP_ASYNC_CANCEL}, so a caller on a hung daemon could not leave. NFS, CIFS/SMB, 9p,
+ * Ceph and Lustre are in the set for the second reason (a hard mount's request waits for the server
+ * uninterruptibly; io_uring hands such a buffered read to its few bounded io-wq workers), by
+ * reading, not measured here: {@code -Dauraio.offload.fileSystems=fuse,nfs,...} replaces the set
+ * (a name ending in {@code .} or equal to {@code fuse} also matches {@code fuse.NAME}; empty: none).
+ */
+public final class SlowFileSystems {
+    private static final Set<String> TYPES = parse(System.getProperty("auraio.offload.fileSystems",
+            "fuse,fuseblk,virtiofs,nfs,nfs4,cifs,smb3,9p,ceph,lustre"));
+    private static final MountTable MOUNTS = new MountTable();
+
+    private SlowFileSystems() {}
+
+    private static Set<String> parse(String list) {
+        return Arrays.stream(list.split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** {@return whether transfers of files on a file system of mountinfo type {@code type} are offloaded} */
+    static boolean isSlow(String type) {
+        if (type == null) {
+            return false;
+        }
+        int dot = type.indexOf('.');
+        return TYPES.contains(type) || (dot > 0 && TYPES.contains(type.substring(0, dot)));
+    }
+
+    /**
+     * The type of the mount behind {@code statx}'s {@code stx_mnt_id}.
+     *
+     * @param mountId the mount ID
+     * @return its file system type as mountinfo names it ({@code ext4}, {@code fuse.sshfs}, ...),
+     *         or null when unknown
+     */
+    public static String type(long mountId) {
+        MountTable.Mount m = MOUNTS.byId(mountId);
+        return m == null ? null : m.type();
+    }
+
+    /**
+     * {@return the key under which transfers of the mount {@code mountId} are limited on
+     * {@link BlockingOffload#transfers()} (its mount point), or null when its transfers are not
+     * offloaded (a local file system, or a mount the table does not show)}
+     */
+    public static String offloadKey(long mountId) {
+        MountTable.Mount m = MOUNTS.byId(mountId);
+        return m != null && isSlow(m.type()) ? m.point() : null;
+    }
+}
