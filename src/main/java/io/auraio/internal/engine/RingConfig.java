@@ -13,12 +13,37 @@ package io.auraio.internal.engine;
  * @param daemon          whether the poller thread is a daemon thread
  * @param submitAll       whether to ask for {@code IORING_SETUP_SUBMIT_ALL} where the kernel has it
  *                        (always, but for tests of the submit path that older kernels take)
+ * @param callerSubmit    whether a thread running a blocking read or write may write its SQE and
+ *                        enter the kernel itself instead of handing the request to the poller
+ *                        (the ring is then set up without {@code SINGLE_ISSUER}); ignored with
+ *                        {@code sqpoll}
  */
 public record RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
-                         boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll) {
-    /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}. */
+                         boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll, boolean callerSubmit) {
+    /**
+     * The default of {@link #callerSubmit}: on, unless the system property
+     * {@code io.auraio.callerSubmit} is {@code false} (kept for side-by-side measurements of the
+     * two submission paths and as an escape hatch; not a supported option).
+     */
+    public static final boolean CALLER_SUBMIT_DEFAULT =
+            !"false".equalsIgnoreCase(System.getProperty("io.auraio.callerSubmit", "true"));
+
+    /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}, with the default submission path. */
     public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
                       boolean sqpoll, int sqpollIdleMs, boolean daemon) {
         this(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs, daemon, true);
+    }
+
+    /** A ring with the default submission path. */
+    public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
+                      boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll) {
+        this(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs, daemon, submitAll,
+                CALLER_SUBMIT_DEFAULT);
+    }
+
+    /** {@return this configuration with {@link #callerSubmit} set as given} */
+    public RingConfig withCallerSubmit(boolean on) {
+        return new RingConfig(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs,
+                daemon, submitAll, on);
     }
 }
