@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.ToIntFunction;
@@ -172,6 +173,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private boolean sleepsUnbounded;
     /** Under the lock: the ring is unmapped. */
     private boolean ringClosed;
+    /** Callers between their caller-side submit and the return of their io_uring_enter. */
+    private final AtomicInteger entering = new AtomicInteger();
 
     // Written by the poller only, read by anyone.
     private volatile long opsCompleted;
@@ -427,16 +430,23 @@ public final class RingPoller implements CompletionQueue.Handler {
             callerSubmits++;
             wakePoller = sleepsUnbounded;
             sleepsUnbounded = false;
-            // Under the lock, though the kernel serialises submitters itself: once the request is
-            // in, the poller may reap it and, closing, unmap the ring, which the lock holds off.
+            drainHere();
+            // The ring stays mapped until this caller is out of the kernel (see run()).
+            entering.incrementAndGet();
+        } finally {
+            sqLock.unlock();
+        }
+        // Outside the lock, which a thread preempted in the kernel would hold against everyone
+        // (the kernel serialises submitters itself, and whoever enters next submits every
+        // published SQE, this one included).
+        try {
             int r = ring.submitPublished();
             if (r <= 0 && sq.unconsumed() > 0) {
                 // The kernel took none (EAGAIN, EBUSY, EINTR): the poller's next pass submits it.
                 wakePoller = true;
             }
-            drainHere();
         } finally {
-            sqLock.unlock();
+            entering.decrementAndGet();
         }
         if (wakePoller) {
             // The poller sleeps without a bound and must tick while this request is in the
@@ -648,6 +658,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             // Under the lock: a caller reaping after its own request finished must not touch
             // the unmapped ring.
             ringClosed = true;
+            while (entering.get() > 0) {
+                Thread.onSpinWait(); // a caller still in io_uring_enter on this ring: microseconds
+            }
             ring.close();
             sqLock.unlock();
             closeEventFd();
