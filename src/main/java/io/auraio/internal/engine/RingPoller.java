@@ -132,6 +132,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final ReentrantLock sqLock = new ReentrantLock();
     /** Whether callers may submit blocking transfers themselves: set once the ring is up. */
     private volatile boolean callerSubmit;
+    /** Set at each tick: threads were waiting for admission, so callers leave submitting to the poller. */
+    private volatile boolean gateQueued;
     private final ConcurrentLinkedQueue<CancelRequest> cancelRequests = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<RingTask> ringTasks = new ConcurrentLinkedQueue<>();
     private final CompletableFuture<Void> started = new CompletableFuture<>();
@@ -324,7 +326,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             // A request that may wait forever stays with the poller: it is exempt from the limit
             // and its task work must not tie it to a carrier thread's life.
-            if (!callerSubmit || mayWaitForever || !isTransfer(opcode) || !submitHere(slot)) {
+            if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitHere(slot)) {
                 enqueue(slot);
             }
             awaitDone(slot, cancelOnInterrupt);
@@ -786,7 +788,13 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastTick = now;
-        controller.observePending(gate.meteredInUse(), gate.waiting());
+        int waiting = gate.waiting();
+        controller.observePending(gate.meteredInUse(), waiting);
+        // Threads queue at the gate: the ring is saturated, and requests are better gathered by
+        // the poller into batches than entered one by one (measured at 256 O_DIRECT readers on 2
+        // cores: caller submits there doubled CPU/op and the controller settled at a third of the
+        // limit). Decided per tick; the caller path reopens once nobody waits.
+        gateQueued = waiting > 0;
         Phase phaseBefore = controller.phase();
         int limitBefore = controller.inFlightLimit();
         controller.tick();
