@@ -21,12 +21,13 @@ package io.auraio.internal.engine;
 public record RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
                          boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll, boolean callerSubmit) {
     /**
-     * The default of {@link #callerSubmit}: on, unless the system property
-     * {@code io.auraio.callerSubmit} is {@code false} (kept for side-by-side measurements of the
-     * two submission paths and as an escape hatch; not a supported option).
+     * The default of {@link #callerSubmit}: off, unless the system property
+     * {@code io.auraio.callerSubmit} is {@code true}. Off because on the 2-core test machine it did
+     * not measure better (see docs/design.md: IOPS within the noise, 25-60% more CPU per
+     * operation); the property exists for side-by-side measurements on other machines and is not
+     * a supported option.
      */
-    public static final boolean CALLER_SUBMIT_DEFAULT =
-            !"false".equalsIgnoreCase(System.getProperty("io.auraio.callerSubmit", "true"));
+    public static final boolean CALLER_SUBMIT_DEFAULT = Boolean.getBoolean("io.auraio.callerSubmit");
 
     /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}, with the default submission path. */
     public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,

@@ -31,7 +31,7 @@ import java.util.function.ToIntFunction;
  * lock-free stack and wake the poller only when it sleeps, by writing an eventfd whose read the
  * poller keeps armed in the ring before it waits.
  *
- * <p>With {@link RingConfig#callerSubmit} (the default) a thread running a blocking read or
+ * <p>With {@link RingConfig#callerSubmit} (off by default, see docs/design.md) a thread running a blocking read or
  * write first tries to submit it itself: under the ring's submission lock, which the poller holds
  * for each pass and lets go only while it sleeps in the kernel, it fills the SQE, does the
  * poller's bookkeeping (the request counts in the kernel, against the same limit) and, after the
