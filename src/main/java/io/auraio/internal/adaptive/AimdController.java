@@ -56,7 +56,8 @@ import java.util.function.LongSupplier;
  *
  * <h2>Threads</h2>
  * {@link #recordCompletion}, {@link #recordSubmitBatch}, {@link #observePending} and {@link #tick}
- * are for one thread, the ring's poller (they keep plain state). Every other method may be called
+ * are for one thread at a time (they keep plain state): the ring's poller, or a caller holding the
+ * ring's submission lock (caller-side submits and reaps). Every other method may be called
  * from any thread: the outputs are volatile fields written at a tick, the histogram and the
  * transition log are safe to read concurrently. The controller has no thread of its own and reads
  * time only through the clock it is given.

@@ -264,7 +264,28 @@ public final class IoUring implements AutoCloseable {
         if (sq.unconsumed() == 0 && (setupFlags & SETUP_DEFER_TASKRUN) == 0) {
             return 0;
         }
-        return enterUntilConsumed(0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
+        return enterUntilConsumed(captureState, 0, ENTER_GETEVENTS, MemorySegment.NULL, 0);
+    }
+
+    /**
+     * Submits the SQEs already published (by this or another thread), from any thread, without
+     * waiting and without flushing completions: the caller-side submit of a ring set up without
+     * {@link #SETUP_SINGLE_ISSUER}. The kernel serialises concurrent submitters itself; the SQEs
+     * were filled and published under the owner's submission lock. Refused SQEs are handled as in
+     * {@link #submit}.
+     *
+     * @return the number of SQEs submitted, or a negated errno when the kernel took none
+     */
+    public int submitPublished() {
+        if ((setupFlags & (SETUP_SQPOLL | SETUP_SINGLE_ISSUER)) != 0) {
+            throw new IllegalStateException("ring set up for one issuer");
+        }
+        if (sq.unconsumed() == 0) {
+            return 0;
+        }
+        try (CallScratch scratch = CallScratch.acquire()) {
+            return enterUntilConsumed(scratch.captureState(), 0, 0, MemorySegment.NULL, 0);
+        }
     }
 
     /**
@@ -275,13 +296,14 @@ public final class IoUring implements AutoCloseable {
      * @return the SQEs consumed over all calls, or the negated errno of the first call that failed
      *         before any was consumed
      */
-    private int enterUntilConsumed(int minComplete, int flags, MemorySegment arg, long argSize) {
+    private int enterUntilConsumed(MemorySegment capture, int minComplete, int flags, MemorySegment arg,
+                                   long argSize) {
         int total = 0;
         // At most one refused SQE per call, so entries + 1 calls consume any ring; the bound
         // only guards against a kernel that reports progress it did not make.
         for (int calls = 0; calls <= sq.entries(); calls++) {
             int toSubmit = sq.unconsumed();
-            int r = UringBinding.enter(captureState, fd, toSubmit, minComplete, flags, arg, argSize);
+            int r = UringBinding.enter(capture, fd, toSubmit, minComplete, flags, arg, argSize);
             if (r < 0) {
                 return total > 0 ? total : r;
             }
@@ -307,6 +329,18 @@ public final class IoUring implements AutoCloseable {
      */
     public int submitAndWait(long timeoutNanos) {
         sq.publish();
+        return submitPublishedAndWait(timeoutNanos);
+    }
+
+    /**
+     * As {@link #submitAndWait}, but publishes nothing: the owner published its SQEs under its
+     * submission lock and waits here without it, so that other threads may fill and submit SQEs
+     * while it sleeps. Owner thread only (it uses the owner's getevents argument).
+     *
+     * @param timeoutNanos how long to wait at most, or 0 for no limit
+     * @return the number of SQEs submitted, or a negated errno (EINTR, ETIME are normal)
+     */
+    public int submitPublishedAndWait(long timeoutNanos) {
         int flags = ENTER_GETEVENTS;
         if ((setupFlags & SETUP_SQPOLL) != 0) {
             if (sq.needsWakeup()) {
@@ -321,9 +355,9 @@ public final class IoUring implements AutoCloseable {
             eventsArg.set(JAVA_LONG, 0, 0L);
             eventsArg.set(JAVA_INT, ARG_SIGMASK_SZ, KERNEL_SIGSET_BYTES);
             eventsArg.set(JAVA_LONG, ARG_TS, timespec.address());
-            return enterUntilConsumed(1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
+            return enterUntilConsumed(captureState, 1, flags | ENTER_EXT_ARG, eventsArg, GETEVENTS_ARG_BYTES);
         }
-        return enterUntilConsumed(1, flags, MemorySegment.NULL, 0);
+        return enterUntilConsumed(captureState, 1, flags, MemorySegment.NULL, 0);
     }
 
     /**

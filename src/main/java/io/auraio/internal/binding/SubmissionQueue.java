@@ -9,9 +9,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
 /**
- * The submission ring of one io_uring, filled in Java. Not thread-safe: only the ring's owner
- * thread calls it. Entries are written into the SQE array and published by a release-store of the
- * tail, so the kernel never sees a half-written entry.
+ * The submission ring of one io_uring, filled in Java. Not thread-safe: one thread at a time fills
+ * and publishes it (the ring's owner, or whoever holds the owner's submission lock). Entries are
+ * written into the SQE array and published by a release-store of the tail, so the kernel never
+ * sees a half-written entry. {@link #unconsumed()} reads only ring memory, so any thread may ask.
  */
 public final class SubmissionQueue {
     // struct io_uring_sqe field offsets (<linux/io_uring.h>)
@@ -73,10 +74,14 @@ public final class SubmissionQueue {
         return entries - (localTail - head);
     }
 
-    /** {@return the number of SQEs filled but not yet consumed by the kernel} */
+    /**
+     * {@return the number of SQEs published but not yet consumed by the kernel} Reads the shared
+     * tail, not the filler's private one, so a thread that does not hold the submission lock (one
+     * entering the kernel to submit or wait) gets a sound {@code to_submit}.
+     */
     public int unconsumed() {
         int head = (int) INT.getAcquire(ring, headOffset);
-        return localTail - head;
+        return (int) INT.getAcquire(ring, tailOffset) - head;
     }
 
     /**

@@ -13,12 +13,38 @@ package io.auraio.internal.engine;
  * @param daemon          whether the poller thread is a daemon thread
  * @param submitAll       whether to ask for {@code IORING_SETUP_SUBMIT_ALL} where the kernel has it
  *                        (always, but for tests of the submit path that older kernels take)
+ * @param callerSubmit    whether a thread running a blocking read or write may write its SQE and
+ *                        enter the kernel itself instead of handing the request to the poller
+ *                        (the ring is then set up without {@code SINGLE_ISSUER}); ignored with
+ *                        {@code sqpoll}
  */
 public record RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
-                         boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll) {
-    /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}. */
+                         boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll, boolean callerSubmit) {
+    /**
+     * The default of {@link #callerSubmit}: off, unless the system property
+     * {@code io.auraio.callerSubmit} is {@code true}. Off because on the 2-core test machine it did
+     * not measure better (see docs/design.md: IOPS within the noise, 25-60% more CPU per
+     * operation); the property exists for side-by-side measurements on other machines and is not
+     * a supported option.
+     */
+    public static final boolean CALLER_SUBMIT_DEFAULT = Boolean.getBoolean("io.auraio.callerSubmit");
+
+    /** A ring that asks for {@code IORING_SETUP_SUBMIT_ALL}, with the default submission path. */
     public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
                       boolean sqpoll, int sqpollIdleMs, boolean daemon) {
         this(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs, daemon, true);
+    }
+
+    /** A ring with the default submission path. */
+    public RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
+                      boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll) {
+        this(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs, daemon, submitAll,
+                CALLER_SUBMIT_DEFAULT);
+    }
+
+    /** {@return this configuration with {@link #callerSubmit} set as given} */
+    public RingConfig withCallerSubmit(boolean on) {
+        return new RingConfig(queueDepth, initialInFlight, minInFlight, targetP99Nanos, adaptive, sqpoll, sqpollIdleMs,
+                daemon, submitAll, on);
     }
 }

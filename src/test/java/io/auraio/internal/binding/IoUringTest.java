@@ -131,6 +131,9 @@ class IoUringTest {
             sq.push(Opcode.NOP, 0, -1, 0, 0, 0, 0, u, 0);
         }
         assertThat(sq.freeEntries()).isZero();
+        // unconsumed() counts what the kernel can see: nothing until the tail is published.
+        assertThat(sq.unconsumed()).isZero();
+        assertThat(sq.publish()).isEqualTo(8);
         assertThat(sq.unconsumed()).isEqualTo(8);
         assertThat(ring.submit()).isEqualTo(8);
         assertThat(reap(8)).extracting(Cqe::userData).containsExactlyInAnyOrder(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);

@@ -1,0 +1,249 @@
+package io.auraio.internal.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.IoUring;
+import io.auraio.internal.binding.Libc;
+import io.auraio.internal.binding.Opcode;
+import io.auraio.internal.binding.OpenFlags;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The caller-side submit ({@link RingConfig#callerSubmit}): a thread running a blocking read
+ * enters the kernel itself while the poller sleeps. Real rings, real files, real threads; the bytes
+ * the file was written with are the oracle.
+ */
+@ExtendWith(IoUringAvailable.class)
+class CallerSubmitTest {
+    private static final int FILE_BYTES = 1 << 20;
+    private static final int BLOCK = 4096;
+    /** 64 slots, a fixed limit of 64 (adaptive tuning off), no SQPOLL, non-daemon pollers. */
+    private static final RingConfig CONFIG = new RingConfig(64, 64, 4, 0, false, false, 0, false, true, true);
+
+    @TempDir
+    Path dir;
+    private Path file;
+    private byte[] content;
+    private int fd = -1;
+    private IoEngine engine;
+
+    @BeforeEach
+    void createFile() throws Exception {
+        content = new byte[FILE_BYTES];
+        new Random(42).nextBytes(content);
+        file = Files.write(dir.resolve("data"), content);
+        fd = Libc.open(file.toString(), OpenFlags.O_RDONLY, 0);
+        assertThat(fd).isGreaterThanOrEqualTo(0);
+    }
+
+    @AfterEach
+    void close() {
+        if (engine != null) {
+            engine.close();
+        }
+        if (fd >= 0) {
+            Libc.close(fd);
+        }
+    }
+
+    /** Reads {@code reads} random blocks on the calling thread; {@return how many differed from the file} */
+    private int readAndCompare(RingPoller ring, int reads, long seed, List<Long> errors) {
+        Random random = new Random(seed);
+        int wrong = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
+            for (int i = 0; i < reads; i++) {
+                long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
+                long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), BLOCK, 0, 0);
+                if (r != BLOCK) {
+                    errors.add(r);
+                    continue;
+                }
+                if (MemorySegment.ofArray(content).asSlice(offset, BLOCK).mismatch(buffer) != -1) {
+                    wrong++;
+                }
+            }
+        }
+        return wrong;
+    }
+
+    @Test
+    void aLoneVirtualThreadsReadsAreSubmittedByItselfAndReturnTheFilesBytes() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        assertThat(ring.setupFlags() & (IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN
+                | IoUring.SETUP_COOP_TASKRUN)).as("a ring any thread may submit to").isZero();
+        List<Long> errors = new ArrayList<>();
+        AtomicInteger wrong = new AtomicInteger();
+        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 500, 1, errors)));
+        assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
+        assertThat(errors).isEmpty();
+        assertThat(wrong).hasValue(0);
+        assertThat(ring.opsCompleted()).isEqualTo(500);
+        // The poller sleeps between one thread's reads, so nearly every read finds the lock free.
+        assertThat(ring.callerSubmits()).isGreaterThan(250);
+        assertThat(ring.sqesSubmitted()).isEqualTo(500);
+        assertThat(ring.inUse()).isZero();
+        assertThat(ring.inKernel()).isZero();
+    }
+
+    @Test
+    void withTheOptionOffEveryRequestGoesThroughThePoller() throws Exception {
+        engine = IoEngine.start(1, CONFIG.withCallerSubmit(false), IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        List<Long> errors = new ArrayList<>();
+        AtomicInteger wrong = new AtomicInteger();
+        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 200, 2, errors)));
+        assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
+        assertThat(errors).isEmpty();
+        assertThat(wrong).hasValue(0);
+        assertThat(ring.callerSubmits()).isZero();
+        assertThat(ring.sqesSubmitted()).isEqualTo(200);
+    }
+
+    /** Runs {@code threads} virtual threads of {@code perThread} reads each; {@return the most requests seen in the kernel at once} */
+    private int readFromManyThreads(RingPoller ring, int threads, int perThread) throws Exception {
+        ConcurrentLinkedQueue<Long> errors = new ConcurrentLinkedQueue<>();
+        AtomicInteger wrong = new AtomicInteger();
+        AtomicInteger maxInKernel = new AtomicInteger();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            long seed = 100 + t;
+            workers.add(Thread.ofVirtual().start(() -> {
+                List<Long> mine = new ArrayList<>();
+                wrong.addAndGet(readAndCompare(ring, perThread, seed, mine));
+                errors.addAll(mine);
+            }));
+        }
+        Thread watcher = Thread.ofPlatform().daemon().start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                maxInKernel.accumulateAndGet(ring.inKernel(), Math::max);
+                Thread.onSpinWait();
+            }
+        });
+        for (Thread w : workers) {
+            assertThat(w.join(java.time.Duration.ofSeconds(60))).isTrue();
+        }
+        watcher.interrupt();
+        assertThat(errors).isEmpty();
+        assertThat(wrong).hasValue(0);
+        long total = (long) threads * perThread;
+        assertThat(ring.opsCompleted()).isEqualTo(total);
+        assertThat(ring.sqesSubmitted()).as("every request submitted exactly once").isEqualTo(total);
+        assertThat(ring.inUse()).isZero();
+        return maxInKernel.get();
+    }
+
+    @Test
+    void manyThreadsMixingBothPathsEachGetTheirOwnBytesExactlyOnce() throws Exception {
+        // As many slots as threads: nobody waits at the gate, and each request goes the caller's
+        // way unless the poller holds the lock at that moment (then through the stack).
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        readFromManyThreads(ring, 64, 200);
+        assertThat(ring.callerSubmits()).isBetween(1L, 64L * 200);
+    }
+
+    @Test
+    void theInFlightLimitHoldsWhateverPathARequestTakes() throws Exception {
+        // A limit below the thread count: threads wait at the gate, some requests are held back by
+        // the poller, others go the caller's way until the poller's tick sees the queue.
+        engine = IoEngine.start(1, new RingConfig(64, 16, 4, 0, false, false, 0, false, true, true),
+                IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        assertThat(readFromManyThreads(ring, 64, 200)).isLessThanOrEqualTo(16);
+    }
+
+    @Test
+    void aCompletionArrivingWhileTheSubmittingCarrierSleepsStillWakesTheReader() throws Exception {
+        // A FIFO read waits until a writer comes: the submitting virtual thread parks and its
+        // carrier goes idle. The completion's task work belongs to that carrier (it submitted), so
+        // the ring must be set up to wake it (without COOP_TASKRUN, where it would wait forever).
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int readFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0);
+        assertThat(readFd).isGreaterThanOrEqualTo(0);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(16);
+            long[] result = {Long.MIN_VALUE};
+            long start = ring.callerSubmits();
+            for (int round = 0; round < 3; round++) {
+                Thread reader = Thread.ofVirtual().start(() -> result[0] =
+                        ring.execute(Opcode.READ, 0, readFd, -1, buffer.address(), 16, 0, 0));
+                // Long enough for the carrier to run out of work and park.
+                TimeUnit.MILLISECONDS.sleep(300);
+                assertThat(reader.isAlive()).isTrue();
+                MemorySegment one = arena.allocate(1);
+                one.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) ('a' + round));
+                assertThat(Libc.write(readFd, one, 1)).isEqualTo(1);
+                assertThat(reader.join(java.time.Duration.ofSeconds(10))).as("the read completed").isTrue();
+                assertThat(result[0]).isEqualTo(1);
+                assertThat(buffer.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) ('a' + round));
+            }
+            // Each read was submitted by its reader unless the poller held the lock at that moment.
+            assertThat(ring.callerSubmits() - start).as("reads submitted by their reader").isBetween(1L, 3L);
+        } finally {
+            Libc.close(readFd);
+        }
+    }
+
+    @Test
+    void closingTheEngineUnderCallerSubmitsEndsEveryRequestAndNeverTouchesTheClosedRing() throws Exception {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            IoEngine e = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+            RingPoller ring = e.ring(0);
+            ConcurrentLinkedQueue<Long> unexpected = new ConcurrentLinkedQueue<>();
+            AtomicInteger wrong = new AtomicInteger();
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < 32; t++) {
+                long seed = attempt * 100 + t;
+                workers.add(Thread.ofVirtual().start(() -> {
+                    Random random = new Random(seed);
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
+                        while (true) {
+                            long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
+                            long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), BLOCK, 0, 0);
+                            if (r == -Errno.ESHUTDOWN || r == -Errno.ECANCELED) {
+                                return;
+                            }
+                            if (r != BLOCK) {
+                                unexpected.add(r);
+                                return;
+                            }
+                            if (MemorySegment.ofArray(content).asSlice(offset, BLOCK).mismatch(buffer) != -1) {
+                                wrong.incrementAndGet();
+                            }
+                        }
+                    }
+                }));
+            }
+            TimeUnit.MILLISECONDS.sleep(50 + 30 * attempt);
+            e.close();
+            for (Thread w : workers) {
+                assertThat(w.join(java.time.Duration.ofSeconds(10))).as("every reader ends").isTrue();
+            }
+            assertThat(unexpected).isEmpty();
+            assertThat(wrong).hasValue(0);
+            assertThat(ring.inUse()).isZero();
+        }
+    }
+}
