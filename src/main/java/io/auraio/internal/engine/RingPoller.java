@@ -849,9 +849,12 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             default -> {
                 AsyncCompletion completion = s.completion;
+                // Before release gives the request's memory back: what the kernel wrote there
+                // (a statx buffer) is read out first.
+                long delivered = completion.kernelDone(result);
                 s.state = Slot.DONE;
                 release(s);
-                owner.completeAsync(completion, result);
+                owner.completeAsync(completion, delivered);
             }
         }
     }
@@ -906,5 +909,10 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     boolean isPollerThread() {
         return Thread.currentThread() == thread;
+    }
+
+    /** {@return whether the ring's kernel knows {@code opcode} (IORING_REGISTER_PROBE, read at setup)} */
+    public boolean supports(int opcode) {
+        return ring.supports(opcode);
     }
 }
