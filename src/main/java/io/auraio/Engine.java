@@ -289,7 +289,7 @@ public final class Engine implements AutoCloseable {
         return m;
     }
 
-    private Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
+    Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
             throws AuraIOException {
         checkFd(fd);
         Objects.requireNonNull(buf, "buf");
@@ -414,7 +414,7 @@ public final class Engine implements AutoCloseable {
                 0, 0, vec, null, false, false, bounce));
     }
 
-    private Prepared prepareSync(int fd, boolean dataOnly) {
+    Prepared prepareSync(int fd, boolean dataOnly) {
         checkFd(fd);
         return withFile(new Prepared(Opcode.FSYNC, 0, fd, 0, 0, 0, 0, dataOnly ? Opcode.FSYNC_DATASYNC : 0, null,
                 null, false, false));
@@ -431,7 +431,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
-    private void unprepare(Prepared p) {
+    void unprepare(Prepared p) {
         if (p.fixedBuffer()) {
             core.releaseFixedBuffer();
         }
@@ -452,7 +452,7 @@ public final class Engine implements AutoCloseable {
      * out of its {@link Bounce}, whose memory goes back to the pool (the kernel is done with it).
      * {@return the result the caller gets}
      */
-    private long finishRequest(Prepared p, long result) {
+    long finishRequest(Prepared p, long result) {
         releaseRetained(p);
         Bounce b = p.bounce();
         if (b == null) {
@@ -865,7 +865,7 @@ public final class Engine implements AutoCloseable {
     /** Whether {@code ftruncate} goes to the offload: forced by tests; else where the kernel lacks the opcode. */
     static volatile boolean forceTruncateOffload;
 
-    private boolean truncateOnRing() {
+    boolean truncateOnRing() {
         return !forceTruncateOffload && core.ring(0).supports(Opcode.FTRUNCATE);
     }
 
@@ -1633,6 +1633,17 @@ public final class Engine implements AutoCloseable {
     public CompletableFuture<Long> linkatAsync(Path link, Path existing, LinkOption... options)
             throws AuraIOException {
         return submitMetaFuture(prepareLink(link, existing, options), RESULT);
+    }
+
+    /**
+     * Starts a chain of linked requests ({@code IOSQE_IO_LINK}): each starts only once the one
+     * before it has succeeded, and the chain goes to the kernel as one unit. See
+     * {@link RequestChain}.
+     *
+     * @return an empty chain, to fill and submit once
+     */
+    public RequestChain chain() {
+        return new RequestChain(this);
     }
 
     /**

@@ -183,6 +183,31 @@ final class AdmissionGate {
         }
     }
 
+    /**
+     * Takes {@code n} slots at once for a linked chain of callback or future requests, as
+     * {@link #tryAcquire()} each: all or none, so a chain never holds some slots while waiting for
+     * the rest. {@return the slots, or null when fewer than {@code n} of the queue depth are left or
+     * the gate is closed}
+     */
+    Slot[] tryAcquire(int n) {
+        lock.lock();
+        try {
+            if (closed || asyncInUse + n > capacity) {
+                return null;
+            }
+            Slot[] taken = new Slot[n];
+            for (int i = 0; i < n; i++) {
+                Slot s = take();
+                s.async = true;
+                taken[i] = s;
+            }
+            asyncInUse += n;
+            return taken;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     boolean isClosed() {
         lock.lock();
         try {

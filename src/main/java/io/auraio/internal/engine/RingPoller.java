@@ -321,6 +321,52 @@ public final class RingPoller implements CompletionQueue.Handler {
         return handle;
     }
 
+    /**
+     * Submits {@code links} as one linked chain ({@code IOSQE_IO_LINK} on every SQE but the last),
+     * without parking: the slots are taken together, the chain is queued as one unit, and the
+     * poller puts all its SQEs into the ring in one pass, only when the ring has room for all of
+     * them, and counts them all against the in-flight limit (a chain longer than the limit goes
+     * alone, when nothing else is in flight). The kernel starts a link only once the one before
+     * it has succeeded, and fails the rest with ECANCELED when one fails (a short read or write
+     * is a failure). A chain cancelled before it reaches the kernel (by a cancel of any of its
+     * requests, or a close of a descriptor one names) completes every request with ECANCELED;
+     * one the engine's close finds queued, with ESHUTDOWN.
+     *
+     * @return a handle per link, in order
+     * @throws Refused with EAGAIN when fewer than {@code links.length} slots are free for callback
+     *         and future requests, ESHUTDOWN when closing
+     */
+    public RequestHandle[] submitChain(int kind, Link[] links) throws Refused {
+        Slot[] slots = gate.tryAcquire(links.length);
+        if (slots == null) {
+            throw new Refused(closing || gate.isClosed() ? Errno.ESHUTDOWN : Errno.EAGAIN);
+        }
+        if (closing) {
+            for (Slot s : slots) {
+                release(s);
+            }
+            throw new Refused(Errno.ESHUTDOWN);
+        }
+        RequestHandle[] handles = new RequestHandle[links.length];
+        for (int i = 0; i < links.length; i++) {
+            Link l = links[i];
+            Slot slot = slots[i];
+            slot.prepare(kind, l.opcode(), l.sqeFlags(), l.fd(), l.offset(), l.address(), l.length(), l.opFlags(),
+                    l.bufIndex());
+            slot.completion = l.completion();
+            slot.ownedMemory = l.ownedMemory();
+            slot.usesFixedBuffer = l.usesFixedBuffer();
+            slot.usesFixedFile = l.usesFixedFile();
+            handles[i] = new RequestHandle(slot);
+        }
+        for (int i = 0; i < slots.length - 1; i++) {
+            slots[i].chainNext = slots[i + 1];
+        }
+        slots[0].chainLength = slots.length;
+        enqueue(slots[0]); // the stack's CAS publishes every link's fields with the head's
+        return handles;
+    }
+
     private void enqueue(Slot slot) {
         submissions.push(slot);
         if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
@@ -410,9 +456,11 @@ public final class RingPoller implements CompletionQueue.Handler {
             // already pushed but not yet taken are held first: they were submitted before this
             // call and would otherwise reach the kernel after the descriptor is closed.
             takeSubmissions();
-            for (Slot s = heldHead; s != null; s = s.next) {
-                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
-                    s.cancelRequested = true;
+            for (Slot h = heldHead; h != null; h = h.next) {
+                for (Slot s = h; s != null; s = s.chainNext) { // every link of a chain
+                    if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
+                        s.cancelRequested = true;
+                    }
                 }
             }
             SubmissionQueue sq = u.submissionQueue();
@@ -546,8 +594,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
                 continue;
             }
-            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES
-                    && (heldHead.exempt || inKernel - uncountedInKernel < controller.inFlightLimit()))
+            if ((heldHead != null && headFits(sq))
                     || !submissions.isEmpty() || cq.hasCompletions()) {
                 submitNow();
                 continue;
@@ -704,6 +751,12 @@ public final class RingPoller implements CompletionQueue.Handler {
         int limit = controller.inFlightLimit();
         while (heldHead != null) {
             Slot s = heldHead;
+            if (s.chainLength > 0) {
+                if (!fillChain(sq, s, shuttingDown, limit)) {
+                    break;
+                }
+                continue;
+            }
             if (shuttingDown || s.cancelRequested) {
                 popHeld();
                 finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
@@ -725,6 +778,56 @@ public final class RingPoller implements CompletionQueue.Handler {
             sqesSinceSubmit++;
         }
         inKernelView = inKernel;
+    }
+
+    /** {@return whether the first held-back request (or chain) could go into the SQ now} */
+    private boolean headFits(SubmissionQueue sq) {
+        int metered = inKernel - uncountedInKernel;
+        int limit = controller.inFlightLimit();
+        if (heldHead.chainLength > 0) {
+            int n = heldHead.chainLength;
+            return sq.freeEntries() - RESERVED_SQES >= n && (metered == 0 || metered + n <= limit);
+        }
+        return sq.freeEntries() > RESERVED_SQES && (heldHead.exempt || metered < limit);
+    }
+
+    /**
+     * Puts the chain headed by the held-back {@code head} into the SQ, all of it or none.
+     * {@return false when it must wait (no room in the SQ, or the ring at its limit)}
+     */
+    private boolean fillChain(SubmissionQueue sq, Slot head, boolean shuttingDown, int limit) {
+        boolean cancelled = false;
+        for (Slot l = head; l != null; l = l.chainNext) {
+            cancelled |= l.cancelRequested;
+        }
+        if (shuttingDown || cancelled) {
+            popHeld();
+            for (Slot l = head; l != null; ) {
+                Slot next = l.chainNext; // read first: finish may release the slot
+                finish(l, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
+                l = next;
+            }
+            return true;
+        }
+        int n = head.chainLength;
+        int metered = inKernel - uncountedInKernel;
+        if (sq.freeEntries() - RESERVED_SQES < n || (metered > 0 && metered + n > limit)) {
+            return false;
+        }
+        popHeld();
+        long now = System.nanoTime();
+        for (Slot l = head; l != null; ) {
+            Slot next = l.chainNext;
+            l.submittedNanos = now;
+            l.state = Slot.IN_KERNEL;
+            l.uncountedInKernel = false;
+            inKernel++;
+            sq.push(l.opcode, l.sqeFlags | (next != null ? Opcode.SQE_IO_LINK : 0), l.fd, l.offset, l.address,
+                    l.length, l.opFlags, l.userData(), l.bufIndex);
+            sqesSinceSubmit++;
+            l = next;
+        }
+        return true;
     }
 
     private void popHeld() {
