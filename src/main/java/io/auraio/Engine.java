@@ -2005,7 +2005,12 @@ public final class Engine implements AutoCloseable {
             limits += c.inFlightLimit();
             batches += c.batchThreshold();
         }
-        return new Stats(ops, bytes, throughput, p99, core.pendingCount(), limits, batches, core.adaptiveSpills());
+        int peak = 0;
+        for (int i = 0; i < core.ringCount(); i++) {
+            peak = Math.max(peak, core.ring(i).peakInUse());
+        }
+        return new Stats(ops, bytes, throughput, p99, core.pendingCount(), limits, batches, core.adaptiveSpills(),
+                peak);
     }
 
     /**
@@ -2035,6 +2040,87 @@ public final class Engine implements AutoCloseable {
         Objects.checkIndex(index, core.ringCount());
         LatencyHistogram.Snapshot s = core.ring(index).controller().histogram().snapshot();
         return new Histogram(s.buckets(), s.overflow(), s.totalCount(), s.bucketWidthUs(), s.maxTrackedUs());
+    }
+
+    // ---- runtime tuning -------------------------------------------------------------------------
+
+    /**
+     * Sets the P99 latency target of every ring's adaptive controller at runtime (the reference's
+     * {@code auraio_set_max_p99_latency}; {@link Options.Builder#maxP99LatencyMs} at creation): the
+     * controller backs off the in-flight limit when the P99 exceeds it. Applied from the next
+     * controller tick. The same setting as the MXBean's {@code TargetP99LatencyMillis}.
+     *
+     * @param target the target, or {@link java.time.Duration#ZERO} to let the controller find the knee
+     * @throws IllegalArgumentException if {@code target} is negative
+     */
+    public void setMaxP99Latency(java.time.Duration target) {
+        Objects.requireNonNull(target, "target");
+        if (target.isNegative()) {
+            throw new IllegalArgumentException("the P99 target must be >= 0 (0 = auto), was " + target);
+        }
+        long nanos = target.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos()
+                : target.toNanos();
+        for (int i = 0; i < core.ringCount(); i++) {
+            core.ring(i).controller().setTargetP99Nanos(nanos);
+        }
+    }
+
+    /**
+     * Sets the floor of every ring's in-flight limit at runtime (the reference's
+     * {@code auraio_set_min_in_flight}; {@link Options.Builder#minInFlight} at creation); a limit
+     * below it is raised at the next controller tick.
+     *
+     * @param min 1 to {@link Options#queueDepth()}
+     * @throws IllegalArgumentException if {@code min} is out of that range; no ring is changed then
+     */
+    public void setMinInFlight(int min) {
+        core.ring(0).controller().setMinInFlight(min); // checks the range before any ring changes
+        for (int i = 1; i < core.ringCount(); i++) {
+            core.ring(i).controller().setMinInFlight(min);
+        }
+    }
+
+    /**
+     * Pins every ring's batch threshold (how many submissions the poller gathers before entering
+     * the kernel) at runtime, or hands it back to the tuner (the reference's
+     * {@code auraio_set_batch_threshold}).
+     *
+     * @param threshold 2 to 64, or 0 to let the tuner decide
+     * @throws IllegalArgumentException if {@code threshold} is out of range; no ring is changed then
+     */
+    public void setBatchThreshold(int threshold) {
+        core.ring(0).controller().setBatchThreshold(threshold);
+        for (int i = 1; i < core.ringCount(); i++) {
+            core.ring(i).controller().setBatchThreshold(threshold);
+        }
+    }
+
+    /**
+     * {@return whether the calling thread is running a completion callback of this engine (the
+     * reference's "am I in a callback"): where {@link #close()}, {@link #poll()}, {@link #await},
+     * {@link #run()} and {@link #drain} are refused}
+     */
+    public boolean isInCallback() {
+        return core.isCallbackThread();
+    }
+
+    /**
+     * {@return the failure that stopped one of the engine's rings, latched, or null while none has}
+     * A ring stops when the library cannot deliver a completion (an internal error on its poller
+     * thread, such as running out of memory for the thread that completes a future): that
+     * request ends with EIO, and the ring shuts down in order: requests queued on it end with
+     * ESHUTDOWN, those in the kernel are cancelled and waited for, and requests it is chosen for
+     * afterwards fail with {@linkplain AuraIOException#isShutdown() ESHUTDOWN}. Close the engine
+     * and create another. The reference's latched fatal error.
+     */
+    public Throwable fatalError() {
+        for (int i = 0; i < core.ringCount(); i++) {
+            Throwable t = core.ring(i).fatalError();
+            if (t != null) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** {@return buffer pool statistics (the reference's {@code auraio_get_buffer_stats})} */

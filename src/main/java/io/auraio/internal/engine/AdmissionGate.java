@@ -60,6 +60,8 @@ final class AdmissionGate {
     /** Written under the lock, read without it by ring selection and stats. */
     private volatile int inUse;
     private volatile int limit;
+    /** The most slots held at once; written under the lock. */
+    private volatile int peakInUse;
     private boolean closed;
 
     AdmissionGate(RingPoller ring, int capacity, int limit) {
@@ -227,6 +229,9 @@ final class AdmissionGate {
             grow();
         }
         inUse++;
+        if (inUse > peakInUse) {
+            peakInUse = inUse;
+        }
         Slot s = slots[free[--freeCount]];
         s.state = Slot.QUEUED;
         return s;
@@ -353,6 +358,11 @@ final class AdmissionGate {
 
     int limit() {
         return limit;
+    }
+
+    /** {@return the most slots held at once since the ring started} */
+    int peakInUse() {
+        return peakInUse;
     }
 
     /** {@return slots handed out and not yet released: requests queued, in the kernel or completing} */

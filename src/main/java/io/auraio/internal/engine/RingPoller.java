@@ -121,6 +121,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state = RUNNING;
     private volatile boolean closing;
+    /** Latched by {@link #failFatally}: the first failure that stopped the ring. */
+    private volatile Throwable fatal;
     private final AimdController controller;
 
     // Poller-thread state.
@@ -919,10 +921,67 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (closing && (result == -Errno.ECANCELED || result == -Errno.EINTR)) {
             // Cancelled by the shutdown (cancelInFlight): the same outcome as a request that was
             // still queued when it began, so every caller close() wakes sees isShutdown().
-            finish(s, -Errno.ESHUTDOWN);
-            return;
+            result = -Errno.ESHUTDOWN;
         }
-        finish(s, result);
+        try {
+            finish(s, result);
+        } catch (RuntimeException | Error e) {
+            failFatally(s, e);
+        }
+    }
+
+    /**
+     * A completion could not be delivered (the library's own code failed on the poller, e.g. out
+     * of memory starting the thread that completes a future): the failure is latched for
+     * {@link #fatalError()}, the request ends with EIO, and the ring shuts down in order: it
+     * refuses new requests (ESHUTDOWN), ends queued ones with ESHUTDOWN, cancels those in the
+     * kernel and waits for them, so no caller is left parked and no memory is freed under the
+     * kernel. Poller thread only.
+     */
+    private void failFatally(Slot s, Throwable failure) {
+        if (fatal == null) {
+            fatal = failure;
+        }
+        gate.close();
+        closing = true;
+        if (s.state == Slot.DONE) {
+            return; // delivered before the failure
+        }
+        s.result = -Errno.EIO;
+        switch (s.kind) {
+            case Slot.BLOCKING -> {
+                Thread waiter = s.waiter;
+                s.state = Slot.DONE;
+                LockSupport.unpark(waiter);
+            }
+            case Slot.CALLBACK -> {
+                AsyncCompletion user = s.completion;
+                s.completion = new AsyncCompletion() {
+                    @Override
+                    public void complete(long r) {
+                        user.complete(-Errno.EIO);
+                    }
+                };
+                s.state = Slot.DONE;
+                gate.completed(s);
+                owner.callbackReady(s);
+            }
+            default -> {
+                AsyncCompletion completion = s.completion;
+                s.state = Slot.DONE;
+                release(s);
+                try {
+                    owner.completeAsync(completion, -Errno.EIO);
+                } catch (RuntimeException | Error again) {
+                    failure.addSuppressed(again); // the future stays incomplete; the failure says why
+                }
+            }
+        }
+    }
+
+    /** {@return the failure that stopped this ring ({@link #failFatally}), or null} Any thread. */
+    public Throwable fatalError() {
+        return fatal;
     }
 
     private static boolean isTransfer(int opcode) {
@@ -1008,6 +1067,11 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     public int queueDepth() {
         return config.queueDepth();
+    }
+
+    /** {@return the most requests this ring has held at once (queued, in the kernel or completing)} */
+    public int peakInUse() {
+        return gate.peakInUse();
     }
 
     boolean isPollerThread() {
