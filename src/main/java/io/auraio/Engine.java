@@ -1080,6 +1080,23 @@ public final class Engine implements AutoCloseable {
      * calls are not; the interrupt status is kept.
      */
     <T> T execute(Meta meta, Decoder<T> decoder) throws IOException {
+        Outcome<T> o = attempt(meta, decoder);
+        if (o.result() < 0) {
+            throw meta.failure((int) -o.result());
+        }
+        return o.value();
+    }
+
+    /**
+     * A blocking request's result (a negated errno on failure) and, on success, what it decoded.
+     *
+     * @param result the kernel's result
+     * @param value  the decoded value, null on failure
+     */
+    record Outcome<T>(long result, T value) {}
+
+    /** As {@link #execute}, but a failure is returned as its negated errno, for callers that try another way. */
+    <T> Outcome<T> attempt(Meta meta, Decoder<T> decoder) {
         Prepared p = meta.prepared();
         try {
             long r;
@@ -1089,10 +1106,7 @@ public final class Engine implements AutoCloseable {
                 r = core.select().execute(p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
                         p.opFlags(), 0);
             }
-            if (r < 0) {
-                throw meta.failure((int) -r);
-            }
-            return decoder.decode(p.ownedMemory(), r);
+            return new Outcome<>(r, r < 0 ? null : decoder.decode(p.ownedMemory(), r));
         } finally {
             unprepare(p);
         }
@@ -1155,7 +1169,7 @@ public final class Engine implements AutoCloseable {
         return request;
     }
 
-    /** How a metadata callback request reports: a {@link Callback}, or a {@link StatCallback} with the decoded value. */
+    /** How a metadata callback request reports: a {@link Callback}, or a {@link StatCallback} with the value. */
     @FunctionalInterface
     interface MetaListener<T> {
         void completed(Request request, long result, T value);
