@@ -186,14 +186,21 @@ public final class RequestChain {
                     + "one " + entries.size());
         }
         Engine.Prepared[] prepared = new Engine.Prepared[entries.size()];
-        int done = 0;
         try {
-            for (; done < prepared.length; done++) {
-                prepared[done] = entries.get(done).step().prepare();
+            // Closes first: preparing one empties the registered-file slot of its descriptor, so
+            // the links before it must name the plain descriptor, not the slot it empties.
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < prepared.length; i++) {
+                    if (entries.get(i).op().equals("close") == (pass == 0)) {
+                        prepared[i] = entries.get(i).step().prepare();
+                    }
+                }
             }
         } catch (RuntimeException | AuraIOException e) {
-            for (int i = 0; i < done; i++) {
-                engine.unprepare(prepared[i]);
+            for (Engine.Prepared p : prepared) {
+                if (p != null) {
+                    engine.unprepare(p);
+                }
             }
             throw e;
         }

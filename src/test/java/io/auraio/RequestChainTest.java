@@ -106,6 +106,21 @@ class RequestChainTest {
     }
 
     @Test
+    void aChainThatClosesARegisteredDescriptorWritesThroughItFirst() throws Exception {
+        Path file = dir.resolve("f");
+        int fd = get(engine.openatAsync(file, java.nio.file.StandardOpenOption.CREATE, WRITE));
+        engine.registerFiles(fd);
+        try {
+            long[] r = get(engine.chain().write(fd, BufferRef.of(bytes("abc")), 3, 0).fsync(fd).close(fd)
+                    .submitAsync());
+            assertThat(r).containsExactly(3, 0, 0);
+        } finally {
+            engine.unregisterFiles();
+        }
+        assertThat(Files.readString(file)).isEqualTo("abc");
+    }
+
+    @Test
     void readThenWriteCopiesAFile() throws Exception {
         byte[] data = new byte[64 * 1024];
         new java.util.Random(7).nextBytes(data);
