@@ -6,11 +6,13 @@
 # tools give identical results (diff of the outputs, `sha256sum -c` of ours, `diff -r` of the
 # copies), then times REPS runs of each, alternating, and prints the medians and the ratio
 # (auraio / system: below 1 means auraio is faster) as a Markdown table. Times are wall-clock and
-# include the JVM's start (~0.3 s), as a user sees them.
+# include the JVM's start, as a user sees them: auraio runs through ./auraio (its AOT cache and JIT
+# choice), or AURAIO_JAR's jar with plain `java -jar`.
 #
 # Usage: bench/tools-compare.sh [--reps N] [--big SIZE] [--data DIR] [--no-cold] [--fuse] [--fuse-latency-us N]
 # Environment: REPS (3), BIG (512M, any `head -c` size), DATA (/tmp/auraio-tools-bench), COLD (1),
-#              FUSE (0), FUSE_LATENCY_US (2000).
+#              FUSE (0), FUSE_LATENCY_US (2000), AURAIO_JAR (a CLI jar to time instead of this
+#              checkout's: an older build for a before/after run).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -28,7 +30,7 @@ while (($#)); do
         --no-cold) cold=0; shift ;;
         --fuse) fuse=1; shift ;;
         --fuse-latency-us) fuse_latency=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "tools-compare: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -41,12 +43,21 @@ for tool in cp sha256sum md5sum tree find xargs diff; do
 done
 
 # The CLI jar (built by the launcher when missing or stale), run with the same JVM the launcher picks.
-"$here/auraio" --help >/dev/null 2>&1 || true
-version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$here/pom.xml" | head -n 1)
-jar="$here/target/auraio-$version-cli.jar"
+if [[ -n ${AURAIO_JAR:-} ]]; then
+    jar=$AURAIO_JAR
+else
+    "$here/auraio" --help >/dev/null 2>&1 || true
+    version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$here/pom.xml" | head -n 1)
+    jar="$here/target/auraio-$version-cli.jar"
+fi
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 [[ -x $java ]] || java=$(ls -d /usr/lib/jvm/*25*/bin/java | head -n 1)
-auraio() { "$java" -jar "$jar" "$@"; }
+# As a user runs it: through the launcher (its AOT cache, C1 for cp and tree); another build's jar plainly.
+if [[ -n ${AURAIO_JAR:-} ]]; then
+    auraio() { "$java" -jar "$jar" "$@"; }
+else
+    auraio() { "$here/auraio" "$@"; }
+fi
 
 mkdir -p "$data"
 if [[ ! -d $data/src ]]; then

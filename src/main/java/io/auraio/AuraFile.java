@@ -9,6 +9,7 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.FileEvents;
 import io.auraio.internal.jfr.RequestTrace;
+import io.auraio.internal.offload.FileSystemTypes;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
 import java.io.IOException;
@@ -1046,6 +1047,12 @@ public final class AuraFile implements AutoCloseable {
      * or a daemon in a write, which must not hold a carrier: their writes stay on the ring.
      */
     private boolean pageCacheFileSystem() {
+        // From the descriptor's device and a cached mount table: Files.getFileStore parses
+        // mountinfo and stats the path on every call (~100 µs per file copied).
+        String type = FileSystemTypes.typeOf(fd);
+        if (type != null) {
+            return PAGE_CACHE_FILE_SYSTEMS.contains(type);
+        }
         try {
             return PAGE_CACHE_FILE_SYSTEMS.contains(Files.getFileStore(path).type());
         } catch (IOException | RuntimeException e) {

@@ -1054,11 +1054,15 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
-     * {@link #end(boolean)} for the I/O paths. In JDK mode the file's own {@code FileChannel} runs
-     * its begin/end inside ours, and its end() unregisters ours from the thread, so an interrupt
-     * during the transfer closed only the inner channel. Registering again on the interrupted
-     * thread closes this channel too, and end() then throws {@link ClosedByInterruptException},
-     * as one {@code FileChannel} would.
+     * {@link #end(boolean)} for the I/O paths. An interrupt status seen here was set during the
+     * operation (begin() closes the channel of a thread interrupted before it), so the channel
+     * must end closed, as the JDK's would. Registering again on the interrupted thread closes it
+     * here, on this thread, and end() then throws {@link ClosedByInterruptException}. Two cases
+     * need it. On io_uring the interrupt wakes this thread's park before
+     * {@link Thread#interrupt()} reaches the channel's interruptor, so this thread can leave and
+     * unregister first; the interrupter then finds no blocker and the channel stayed open (seen
+     * about 1 in 50). In JDK mode the file's own {@code FileChannel} runs its begin/end inside
+     * ours, and its end() unregisters ours, so the interrupt closed only the inner channel.
      */
     private void endBlocking(boolean completed) throws AsynchronousCloseException {
         if (uninterruptible) {
@@ -1067,7 +1071,7 @@ public final class AuraFileChannel extends FileChannel {
             }
             return;
         }
-        if (file.backend() == Backend.JDK && Thread.currentThread().isInterrupted()) {
+        if (Thread.currentThread().isInterrupted()) {
             begin();
         }
         end(completed);

@@ -1,6 +1,7 @@
 package io.auraio;
 
 import io.auraio.internal.binding.Errno;
+import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
@@ -347,8 +348,10 @@ public final class AuraFiles {
     // ---- copying ------------------------------------------------------------------------------
 
     /**
-     * Copies a file, as {@link Files#copy(Path, Path, CopyOption...)}. A regular file's bytes go
-     * through {@link AuraFile}s, in chunks with several reads and writes in flight; the target is
+     * Copies a file, as {@link Files#copy(Path, Path, CopyOption...)}. A regular file's bytes are
+     * copied inside the kernel ({@link #copyRange}, {@code copy_file_range(2)}, as {@code Files.copy}
+     * on Linux) where source and target are on one file system, and otherwise go through
+     * {@link AuraFile}s, in chunks with several reads and writes in flight; the target is
      * created with the source's permissions (less the umask), and on failure removed. Anything else
      * (a directory, which becomes an empty directory; with {@code NOFOLLOW_LINKS} a symbolic link;
      * a device or FIFO) is left to {@code Files.copy}.
@@ -369,6 +372,83 @@ public final class AuraFiles {
      */
     public static Path copy(Path source, Path target, CopyOption... options) throws IOException {
         return FileCopy.copy(source, target, options);
+    }
+
+    /** The most bytes one {@link #copyRange} call copies, so that a close waits for no more. */
+    static final long COPY_RANGE_MAX = 8L << 20;
+
+    /**
+     * Copies up to {@code count} bytes of {@code source}, from {@code sourcePosition}, into
+     * {@code target} at {@code targetPosition} inside the kernel, with {@code copy_file_range(2)}:
+     * from page cache to page cache (or by sharing extents, on a file system with reflinks), never
+     * through this process's memory. Neither file's position is used or changed. As the system
+     * call, it may copy fewer bytes than asked (at most 8 MiB a call, so that a close of either
+     * file waits no longer than that); call again for the rest.
+     *
+     * <p>The call blocks in the kernel while it reads and writes, and io_uring has no opcode for
+     * it: from a virtual thread it is made on the blocking offload's platform threads while the
+     * caller parks, so a cold disk or a slow file system holds no carrier.
+     *
+     * <p>Where the kernel cannot copy between these two files this returns {@code -1} at once,
+     * having copied nothing, and the caller copies by reading and writing: files on different file
+     * systems, a file opened with {@code DIRECT} or {@code APPEND}, a file served by the
+     * {@linkplain Backend#JDK JDK backend}, a file system without the call, a FIFO or device.
+     *
+     * @param source         the file to copy from, open for reading
+     * @param sourcePosition where to start reading, {@code >= 0}
+     * @param target         the file to copy to, open for writing
+     * @param targetPosition where to start writing, {@code >= 0}; a hole is left before it if it is
+     *                       past the end of {@code target}
+     * @param count          the most bytes to copy, {@code >= 0}
+     * @return the bytes copied: {@code 0} if {@code sourcePosition} is at or past the end of
+     *         {@code source} or {@code count} is 0; {@code -1} if the kernel cannot copy between
+     *         these two files
+     * @throws IllegalArgumentException if a position or the count is negative
+     * @throws java.nio.channels.NonReadableChannelException if {@code source} is not open for reading
+     * @throws java.nio.channels.NonWritableChannelException if {@code target} is not open for writing
+     * @throws java.nio.channels.ClosedChannelException if either file is closed
+     * @throws IOException if an I/O error occurs, e.g. "No space left on device"
+     */
+    public static long copyRange(AuraFile source, long sourcePosition, AuraFile target, long targetPosition,
+                                 long count) throws IOException {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(target, "target");
+        if (sourcePosition < 0 || targetPosition < 0 || count < 0) {
+            throw new IllegalArgumentException("negative position or count: " + sourcePosition + ", "
+                    + targetPosition + ", " + count);
+        }
+        // Checked before anything else, as FileChannel's transfers check theirs.
+        source.withDescriptor(fd -> null);
+        target.withDescriptor(fd -> null);
+        OpenMode in = source.mode();
+        OpenMode out = target.mode();
+        if (!in.read()) {
+            throw new java.nio.channels.NonReadableChannelException();
+        }
+        if (!out.write()) {
+            throw new java.nio.channels.NonWritableChannelException();
+        }
+        if (source.backend() == Backend.JDK || target.backend() == Backend.JDK || in.direct() || out.direct()
+                || out.append()) {
+            return -1; // O_DIRECT: copy_file_range would go through the page cache; O_APPEND: EBADF
+        }
+        if (count == 0) {
+            return 0;
+        }
+        long length = Math.min(count, COPY_RANGE_MAX);
+        long r = BlockingOffload.shared().call(source.path(), target.path(),
+                () -> source.withDescriptor(inFd -> target.withDescriptor(
+                        outFd -> Libc.copyFileRange(inFd, sourcePosition, outFd, targetPosition, length))));
+        if (r >= 0) {
+            return r;
+        }
+        int errno = (int) -r;
+        return switch (errno) {
+            // EXDEV: different file systems (the kernel copies across them only where both are of one
+            // type that can); EINVAL: not regular files, or overlapping ranges of one file.
+            case Errno.EXDEV, Errno.EOPNOTSUPP, Errno.ENOSYS, Errno.EINVAL, Errno.ESPIPE, Errno.EISDIR -> -1;
+            default -> throw Failures.io("copy_file_range", errno);
+        };
     }
 
     // ---- metadata: through the ring where io_uring has an opcode, else off the carrier ----------

@@ -18,7 +18,10 @@ import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 
-/** {@link AuraFiles#copy}: {@code Files.copy}'s rules, with a regular file's bytes moved through {@link AuraFile}s. */
+/**
+ * {@link AuraFiles#copy}: {@code Files.copy}'s rules, with a regular file's bytes copied in the
+ * kernel ({@link AuraFiles#copyRange}) or, across file systems, moved through {@link AuraFile}s.
+ */
 final class FileCopy {
     private FileCopy() {}
 
@@ -82,8 +85,29 @@ final class FileCopy {
         }
     }
 
+    /**
+     * Copies inside the kernel where it can (one file system), as {@code Files.copy} does on Linux:
+     * page cache to page cache, one copy instead of a read and a write through this process, until
+     * the end of the source. {@return false if the kernel cannot copy between these two, when
+     * nothing was copied}
+     */
+    private static boolean copiedInKernel(AuraFile in, AuraFile out) throws IOException {
+        long position = 0;
+        long n;
+        while ((n = AuraFiles.copyRange(in, position, out, position, AuraFiles.COPY_RANGE_MAX)) > 0) {
+            position += n;
+        }
+        if (n < 0 && position > 0) {
+            throw new IOException("copy_file_range refused to go on after " + position + " bytes");
+        }
+        return n == 0;
+    }
+
     /** Copies the announced size in chunks, each worker with its own native buffer, then whatever follows. */
     private static void copyBytes(AuraFile in, AuraFile out) throws IOException {
+        if (copiedInKernel(in, out)) {
+            return;
+        }
         long size = in.size();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffers = arena.allocate((long) Chunks.workers(size) * Chunks.CHUNK, 4096);

@@ -849,6 +849,39 @@ class AuraFileChannelContractTest {
         }
     }
 
+    /**
+     * The interrupt wakes a reader parked on io_uring before {@link Thread#interrupt()} reaches
+     * the channel's interruptor; a reader that left first used to unregister it, so the
+     * interrupter closed nothing and the channel stayed open (about 1 in 50 tries). Many tries,
+     * each must end with the channel closed. Virtual readers too for AuraFileChannel; the JDK's
+     * FileChannel pins a virtual thread in read(2) of a FIFO and its close then waits for the
+     * read forever (the interrupter hangs), so its oracle, and AuraFileChannel in JDK mode, run
+     * on platform threads only.
+     */
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void everyInterruptOfABlockedReadLeavesTheChannelClosed(Impl impl) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            try (FileChannel ch = impl.open(Fifo.create(dir.resolve("fifo" + i)), READ, WRITE)) {
+                AtomicReference<Throwable> thrown = new AtomicReference<>();
+                Runnable read = () -> {
+                    try {
+                        ch.read(ByteBuffer.allocate(16));
+                    } catch (Throwable t) {
+                        thrown.set(t);
+                    }
+                };
+                boolean virtual = i % 2 == 1 && impl == Impl.AURA && AuraIO.backend() == Backend.IO_URING;
+                Thread reader = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(read);
+                TestSupport.awaitCondition("the reader to block", () -> blockedInNative(reader));
+                reader.interrupt();
+                TestSupport.joinAll(List.of(reader));
+                assertThat(thrown.get()).as("try %d", i).isExactlyInstanceOf(ClosedByInterruptException.class);
+                assertThat(ch.isOpen()).as("channel open after try %d", i).isFalse();
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Impl.class)
     void anInterruptedThreadClosesTheChannelInsteadOfDoingIo(Impl impl) throws Exception {

@@ -1,6 +1,9 @@
 package io.auraio.cli;
 
-import io.auraio.AuraIO;
+import io.auraio.AuraIOException;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.io.PrintWriter;
@@ -21,6 +24,7 @@ public final class Auraio {
     static final int FAILURE = 1;
     /** The commands that stand in for coreutils/tree(1) and report usage errors as those do (exit 1). */
     private static final java.util.Set<String> COREUTILS_STYLE = java.util.Set.of("cp", "hash", "tree");
+    private static final java.util.Set<String> SUBCOMMANDS = java.util.Set.of("bench", "cp", "hash", "tree", "top");
 
     private Auraio() {}
 
@@ -36,7 +40,21 @@ public final class Auraio {
                     String.valueOf(Runtime.getRuntime().availableProcessors()));
         }
         var console = System.console();
-        System.exit(run(args, System.out, System.err, console != null && console.isTerminal()));
+        boolean terminal = console != null && console.isTerminal();
+        // System.out flushes at every line: one write(2) per line, ~15,000 for a tree or a hash of
+        // the JDK's sources. Into a pipe or a file the tools write in blocks, as coreutils do.
+        PrintStream out = !terminal && args.length > 0 && COREUTILS_STYLE.contains(args[0])
+                ? new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16), false,
+                        System.out.charset())
+                : System.out;
+        int code;
+        try {
+            code = run(args, out, System.err, terminal);
+        } finally {
+            out.flush();
+        }
+        ToolEngine.close(); // its pollers out of io_uring_enter: the JVM's exit then does not wait for them
+        System.exit(code);
     }
 
     /**
@@ -53,15 +71,36 @@ public final class Auraio {
         if (effective[0].equals("cp") || effective[0].equals("hash")) {
             // The first use of the library sets up the default engine (native bindings, rings,
             // poller threads: a good part of a short run); let that overlap the parsing below.
-            Thread.ofPlatform().daemon().name("auraio-warm-up").start(AuraIO::backend);
+            Thread.ofPlatform().daemon().name("auraio-warm-up").start(() -> {
+                try {
+                    ToolEngine.get();
+                } catch (AuraIOException e) {
+                    // the first open reports it, to the file it concerns
+                }
+            });
         }
-        CommandLine cli = new CommandLine(new Auraio())
-                .addSubcommand("bench", new BenchCommand(out, err, terminal))
-                .addSubcommand("cp", new CpCommand(err, terminal))
-                .addSubcommand("hash", new HashCommand(out, err, System.in, terminal))
-                .addSubcommand("tree", new TreeCommand(out))
-                .addSubcommand("top", new TopCommand(out, err, terminal))
-                .setCaseInsensitiveEnumValuesAllowed(true)
+        // Only the command asked for is built: picocli reflects over every option of every command
+        // it is given (bench's are many), a good part of a short tool run's start. A name that is
+        // no command gets them all, for picocli's message.
+        String asked = effective[0];
+        boolean known = SUBCOMMANDS.contains(asked);
+        CommandLine cli = new CommandLine(new Auraio());
+        if (!known || asked.equals("bench")) {
+            cli.addSubcommand("bench", new BenchCommand(out, err, terminal));
+        }
+        if (!known || asked.equals("cp")) {
+            cli.addSubcommand("cp", new CpCommand(err, terminal));
+        }
+        if (!known || asked.equals("hash")) {
+            cli.addSubcommand("hash", new HashCommand(out, err, System.in, terminal));
+        }
+        if (!known || asked.equals("tree")) {
+            cli.addSubcommand("tree", new TreeCommand(out));
+        }
+        if (!known || asked.equals("top")) {
+            cli.addSubcommand("top", new TopCommand(out, err, terminal));
+        }
+        cli.setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(new PrintWriter(out, true))
                 .setErr(new PrintWriter(err, true));
         for (CommandLine sub : cli.getSubcommands().values()) {

@@ -3,15 +3,12 @@ package io.auraio.cli;
 import io.auraio.AuraFile;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -28,17 +25,12 @@ final class FileDigester implements AutoCloseable {
     static final int BUFFERS = 64;
 
     private final String algorithm;
-    private final Arena arena = Arena.ofShared();
-    private final BlockingQueue<MemorySegment> buffers = new ArrayBlockingQueue<>(BUFFERS);
+    private final ChunkBuffers buffers = new ChunkBuffers(BUFFERS, CHUNK, 4096);
     private final Semaphore cores = new Semaphore(Runtime.getRuntime().availableProcessors());
     private final LongAdder bytes = new LongAdder();
 
     FileDigester(String algorithm) {
         this.algorithm = algorithm;
-        MemorySegment all = arena.allocate((long) BUFFERS * CHUNK, 4096);
-        for (int i = 0; i < BUFFERS; i++) {
-            buffers.add(all.asSlice((long) i * CHUNK, CHUNK));
-        }
     }
 
     /** {@return bytes digested so far} */
@@ -58,12 +50,14 @@ final class FileDigester implements AutoCloseable {
     /**
      * {@return the lower-case hex digest of the file at {@code path}}
      *
+     * @param sizeHint the size the caller saw (a walk's lstat), to save asking again; -1 to ask.
+     *                 Only a guide: what the file holds when read is what is digested
      * @throws IOException if it cannot be opened or read
      */
-    String digest(Path path) throws IOException, InterruptedException {
+    String digest(Path path, long sizeHint) throws IOException, InterruptedException {
         MessageDigest md = newDigest();
-        try (AuraFile file = AuraFile.open(path, StandardOpenOption.READ)) {
-            long size = file.size();
+        try (AuraFile file = ToolEngine.open(path, StandardOpenOption.READ)) {
+            long size = sizeHint >= 0 ? sizeHint : file.size();
             long position = size > CHUNK ? digestPipelined(file, size, md) : 0;
             // Small files, and whatever follows the announced size (a growing file, a /proc file).
             MemorySegment buf = buffers.take();
@@ -80,7 +74,7 @@ final class FileDigester implements AutoCloseable {
                     }
                 }
             } finally {
-                buffers.add(buf);
+                buffers.give(buf);
             }
         }
         return HexFormat.of().formatHex(md.digest());
@@ -130,7 +124,7 @@ final class FileDigester implements AutoCloseable {
                     issued++;
                 } else {
                     window[slot] = null;
-                    buffers.add(r.buffer);
+                    buffers.give(r.buffer);
                 }
             }
             return position;
@@ -139,7 +133,7 @@ final class FileDigester implements AutoCloseable {
                 Read r = window[i];
                 if (r != null) {
                     r.awaitQuietly();
-                    buffers.add(r.buffer);
+                    buffers.give(r.buffer);
                     window[i] = null;
                 }
             }
@@ -217,6 +211,6 @@ final class FileDigester implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        buffers.close();
     }
 }

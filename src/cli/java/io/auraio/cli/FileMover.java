@@ -1,8 +1,8 @@
 package io.auraio.cli;
 
 import io.auraio.AuraFile;
+import io.auraio.AuraFiles;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -18,8 +18,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -28,10 +26,12 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
- * Moves regular files' bytes for {@code auraio cp} through {@link AuraFile}s: up to
- * {@link #MAX_FILES} files at once, each on its own virtual thread, and a file larger than one
+ * Moves regular files' bytes for {@code auraio cp}: up to {@link #MAX_FILES} files at once, each on
+ * its own virtual thread. Where source and target share a file system the kernel copies them
+ * ({@code copy_file_range}, {@link #copyInKernel}), as coreutils' cp does. Otherwise (across file
+ * systems, {@code --direct}, a FIFO) they go through {@link AuraFile}s: a file larger than one
  * chunk split among up to {@link #WORKERS_PER_FILE} virtual threads that each read a chunk and
- * write it, so reads of one chunk overlap writes of another. Every chunk goes through one of
+ * write it, so reads of one chunk overlap writes of another, every chunk through one of at most
  * {@link #BUFFERS} native buffers shared by all files, which bounds the memory and the requests in
  * flight whatever the tree holds.
  */
@@ -40,11 +40,14 @@ final class FileMover implements AutoCloseable {
     static final int BUFFERS = 48;
     static final int MAX_FILES = 64;
     static final int WORKERS_PER_FILE = 8;
+    /** Bytes a {@code copy_file_range} call is asked for: {@code AuraFiles.copyRange}'s most. */
+    static final long KERNEL_RANGE = 8L << 20;
+    /** Threads copying one large file's ranges in the kernel at once. */
+    static final int KERNEL_WORKERS_PER_FILE = Math.max(2, Runtime.getRuntime().availableProcessors());
     /** O_DIRECT transfers are padded to this; 4096 satisfies every local file system's DIOALIGN. */
     private static final int DIRECT_ALIGNMENT = 4096;
 
-    private final Arena arena = Arena.ofShared();
-    private final BlockingQueue<MemorySegment> buffers = new ArrayBlockingQueue<>(BUFFERS);
+    private final ChunkBuffers buffers = new ChunkBuffers(BUFFERS, CHUNK, DIRECT_ALIGNMENT);
     private final Semaphore files = new Semaphore(MAX_FILES);
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final boolean direct;
@@ -66,10 +69,6 @@ final class FileMover implements AutoCloseable {
         this.preserve = preserve;
         this.umask = umask;
         this.problems = problems;
-        MemorySegment all = arena.allocate((long) BUFFERS * CHUNK, DIRECT_ALIGNMENT);
-        for (int i = 0; i < BUFFERS; i++) {
-            buffers.add(all.asSlice((long) i * CHUNK, CHUNK));
-        }
     }
 
     /** {@return bytes written so far} */
@@ -114,7 +113,7 @@ final class FileMover implements AutoCloseable {
     @Override
     public void close() {
         threads.close();
-        arena.close();
+        buffers.close();
     }
 
     /** A file's failure, with cp's message for it. */
@@ -190,11 +189,11 @@ final class FileMover implements AutoCloseable {
 
     private static AuraFile open(Path path, boolean direct, OpenOption... options) throws IOException {
         if (!direct) {
-            return AuraFile.open(path, options);
+            return ToolEngine.open(path, options);
         }
         OpenOption[] withDirect = java.util.Arrays.copyOf(options, options.length + 1);
         withDirect[options.length] = DirectOption.DIRECT;
-        return AuraFile.open(path, withDirect);
+        return ToolEngine.open(path, withDirect);
     }
 
     /**
@@ -203,6 +202,12 @@ final class FileMover implements AutoCloseable {
      */
     private long copyBytes(AuraFile in, String inName, AuraFile out, String outName, long size, boolean regular,
                            boolean direct) throws Failure, InterruptedException {
+        if (regular && !direct) {
+            long copied = copyInKernel(in, inName, out, outName, size);
+            if (copied >= 0) {
+                return copied;
+            }
+        }
         long position = 0;
         if (size > CHUNK) {
             position = copyChunks(in, inName, out, outName, size, direct);
@@ -223,7 +228,123 @@ final class FileMover implements AutoCloseable {
             }
             return position;
         } finally {
-            buffers.add(buf);
+            buffers.give(buf);
+        }
+    }
+
+    /**
+     * Copies with {@code copy_file_range} ({@link AuraFiles#copyRange}), as coreutils' cp does: the
+     * bytes go from page cache to page cache inside the kernel, one copy instead of a read and a
+     * write through user memory. A large file's ranges are copied by several threads at once.
+     * Copies until the source's end as it is now (past {@code size} if it grew; a copy of a file
+     * that shrank meanwhile is cut at the end found). {@return the bytes copied, or -1 if the
+     * kernel cannot copy between these two files (other file systems: FUSE to ext4), when nothing
+     * was copied and the caller reads and writes}
+     */
+    private long copyInKernel(AuraFile in, String inName, AuraFile out, String outName, long size)
+            throws Failure, InterruptedException {
+        // The first range on this thread tells whether the kernel can copy between these two at
+        // all. One byte more than the file announced: a short count then marks the end, so a small
+        // file takes a single call.
+        long first = Math.min(size, KERNEL_RANGE) + 1;
+        long n = copyRange(in, inName, out, outName, 0, first);
+        if (n < 0) {
+            return -1;
+        }
+        long position = n;
+        if (n < first && position >= size) {
+            return position;
+        }
+        if (n > 0 && size - position > KERNEL_RANGE) {
+            position = copyRangesInParallel(in, inName, out, outName, position, size);
+            if (position < size) {
+                truncate(out, outName, position); // the source shrank: no range copied past its end stays
+                return position;
+            }
+        }
+        // The rest, in order: what is left of a file of a few ranges, and anything past the announced size.
+        while (n != 0 && (n = copyMore(in, inName, out, outName, position, KERNEL_RANGE)) > 0) {
+            position += n;
+        }
+        return position;
+    }
+
+    /** {@return the end reached: {@code size}, or where the source was found to end if it shrank} */
+    private long copyRangesInParallel(AuraFile in, String inName, AuraFile out, String outName, long from, long size)
+            throws Failure, InterruptedException {
+        long ranges = (size - from + KERNEL_RANGE - 1) / KERNEL_RANGE;
+        int workers = (int) Math.min(ranges, KERNEL_WORKERS_PER_FILE);
+        AtomicLong next = new AtomicLong();
+        AtomicLong end = new AtomicLong(size);
+        List<Thread> started = new ArrayList<>(workers);
+        Failure[] failures = new Failure[workers];
+        for (int w = 0; w < workers; w++) {
+            int index = w;
+            started.add(Thread.ofVirtual().start(() -> {
+                try {
+                    long range;
+                    while ((range = next.getAndIncrement()) < ranges) {
+                        long position = from + range * KERNEL_RANGE;
+                        long stop = Math.min(position + KERNEL_RANGE, size);
+                        while (position < stop) {
+                            long n = copyMore(in, inName, out, outName, position, stop - position);
+                            if (n == 0) { // the end of the source: it shrank
+                                end.accumulateAndGet(position, Math::min);
+                                next.set(ranges);
+                                break;
+                            }
+                            position += n;
+                        }
+                    }
+                } catch (Failure f) {
+                    failures[index] = f;
+                    next.set(ranges);
+                }
+            }));
+        }
+        for (Thread t : started) {
+            t.join();
+        }
+        for (Failure f : failures) {
+            if (f != null) {
+                throw f;
+            }
+        }
+        return end.get();
+    }
+
+    private long copyRange(AuraFile in, String inName, AuraFile out, String outName, long position, long count)
+            throws Failure {
+        long n;
+        try {
+            n = AuraFiles.copyRange(in, position, out, position, count);
+        } catch (IOException e) {
+            // coreutils 9's words when its copy_file_range fails: it cannot tell which side did either.
+            throw new Failure("error copying " + Problems.quote(inName) + " to " + Problems.quote(outName) + ": "
+                    + Problems.reason(e));
+        }
+        if (n > 0) {
+            bytes.add(n);
+        }
+        return n;
+    }
+
+    /** {@link #copyRange} after a first range was copied: the kernel cannot refuse now without a reason. */
+    private long copyMore(AuraFile in, String inName, AuraFile out, String outName, long position, long count)
+            throws Failure {
+        long n = copyRange(in, inName, out, outName, position, count);
+        if (n < 0) {
+            throw new Failure("error copying " + Problems.quote(inName) + " to " + Problems.quote(outName)
+                    + ": the kernel refused to go on copying");
+        }
+        return n;
+    }
+
+    private static void truncate(AuraFile out, String outName, long length) throws Failure {
+        try (FileChannel ch = FileChannel.open(out.path(), StandardOpenOption.WRITE)) {
+            ch.truncate(length);
+        } catch (IOException e) {
+            throw new Failure("cannot truncate " + Problems.quote(outName) + ": " + Problems.reason(e));
         }
     }
 
@@ -260,7 +381,7 @@ final class FileMover implements AutoCloseable {
                     failures[index] = f;
                     next.set(chunks);
                 } finally {
-                    buffers.add(buf);
+                    buffers.give(buf);
                 }
             }));
         }

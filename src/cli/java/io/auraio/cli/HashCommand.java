@@ -130,14 +130,14 @@ final class HashCommand implements Callable<Integer> {
         Deque<Job> pending = new ArrayDeque<>();
         for (String name : names) {
             if (name.equals("-")) {
-                pending.add(submit(digester, threads, inFlight, name, null, null));
+                pending.add(submit(digester, threads, inFlight, name, null, null, -1));
                 continue;
             }
             Path path = Path.of(name);
             if (recursive && Files.isDirectory(path)) {
                 walk(path, name, digester, threads, inFlight, pending);
             } else {
-                pending.add(submit(digester, threads, inFlight, name, path, null));
+                pending.add(submit(digester, threads, inFlight, name, path, null, -1));
             }
             printReady(pending, false);
         }
@@ -166,7 +166,7 @@ final class HashCommand implements Callable<Integer> {
             if (attrs.isDirectory()) {
                 walk(child, childName, digester, threads, inFlight, pending);
             } else if (attrs.isRegularFile()) {
-                pending.add(submit(digester, threads, inFlight, childName, child, null));
+                pending.add(submit(digester, threads, inFlight, childName, child, null, attrs.size()));
                 printReady(pending, false);
             }
         }
@@ -188,13 +188,18 @@ final class HashCommand implements Callable<Integer> {
         return Integer.compare(a.length() - i, b.length() - j);
     }
 
+    /**
+     * @param walkedSize the size of a regular file the walk found (its lstat), which then needs no
+     *                   check that it is one nor a size request of its own; -1 for a named file
+     */
     private Job submit(FileDigester digester, ExecutorService threads, Semaphore inFlight, String name, Path path,
-                       String expected) throws InterruptedException {
+                       String expected, long walkedSize) throws InterruptedException {
         CompletableFuture<Object> result = new CompletableFuture<>();
         inFlight.acquire();
         threads.execute(() -> {
             try {
-                result.complete(path == null ? digester.digest(in) : digestRegular(digester, name, path));
+                result.complete(path == null ? digester.digest(in)
+                        : walkedSize >= 0 ? digester.digest(path, walkedSize) : digestRegular(digester, name, path));
             } catch (IOException e) {
                 result.complete(e);
             } catch (Throwable t) {
@@ -217,7 +222,7 @@ final class HashCommand implements Callable<Integer> {
         if (Files.isDirectory(path)) {
             throw new java.nio.file.FileSystemException(path.toString(), null, "Is a directory");
         }
-        return digester.digest(path);
+        return digester.digest(path, -1);
     }
 
     /** Prints the finished jobs at the head of the queue; with {@code all}, waits for every job. */
@@ -300,7 +305,7 @@ final class HashCommand implements Callable<Integer> {
             }
             proper++;
             String name = entry[1];
-            pending.add(submit(digester, threads, inFlight, name, name.equals("-") ? null : Path.of(name), entry[0]));
+            pending.add(submit(digester, threads, inFlight, name, name.equals("-") ? null : Path.of(name), entry[0], -1));
             printReady(pending, false);
         }
         printReady(pending, true);

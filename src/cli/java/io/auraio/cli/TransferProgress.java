@@ -1,7 +1,6 @@
 package io.auraio.cli;
 
 import io.auraio.AuraIO;
-import io.auraio.Backend;
 import io.auraio.Engine;
 import io.auraio.RingStats;
 import io.auraio.Stats;
@@ -100,16 +99,16 @@ final class TransferProgress implements AutoCloseable {
                 bytes((long) (bytes / seconds)), engineState());
     }
 
-    /** {@return the default engine's rings and their AIMD state, or why the JDK's file I/O served instead} */
+    /** {@return the tools' engine's rings and their AIMD state, or why the JDK's file I/O served instead} */
     static String engineState() {
-        if (AuraIO.backend() != Backend.IO_URING) {
-            return "backend JDK FileChannel" + AuraIO.fallbackCause().map(c -> " (" + c + ")").orElse("");
-        }
         Engine engine;
         try {
-            engine = AuraIO.defaultEngine();
+            engine = ToolEngine.get();
         } catch (java.io.IOException e) {
             return "engine unavailable: " + e.getMessage();
+        }
+        if (engine == null) {
+            return "backend JDK FileChannel" + AuraIO.fallbackCause().map(c -> " (" + c + ")").orElse("");
         }
         Stats s = engine.stats();
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT,

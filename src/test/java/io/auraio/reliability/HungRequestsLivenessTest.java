@@ -31,8 +31,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Carrier liveness when requests do not come back at all: {@code io.auraio.CarrierLivenessTest}
  * covers 64 virtual threads reading a slow (50 ms) file; here 64 blocking reads, 64 callback reads
  * and 64 future reads are held in the filesystem until released, and a 1 ms periodic virtual
- * thread must keep running meanwhile (the bound, 100 ms between runs, only catches a carrier held
- * by a blocked read). Released, every read returns the right bytes.
+ * thread must keep running meanwhile (the bound, 250 ms between runs, only catches a carrier held
+ * by a blocked read, which holds it for the whole second: 100 ms was exceeded once on a loaded
+ * 2-core CI machine by scheduling alone). Released, every read returns the right bytes.
  */
 @ExtendWith(IoUringAvailable.class)
 class HungRequestsLivenessTest {
@@ -82,7 +83,7 @@ class HungRequestsLivenessTest {
                 assertThat(failures).isEmpty();
                 assertThat(ticker.ticks()).as("periodic runs in 1 s").isGreaterThan(10);
                 assertThat(ticker.worstGapNanos()).as("longest gap between periodic runs, ns")
-                        .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
+                        .isLessThan(TimeUnit.MILLISECONDS.toNanos(250));
                 assertQuiescent(engine);
             }
         }

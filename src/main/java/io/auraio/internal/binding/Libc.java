@@ -44,6 +44,7 @@ public final class Libc {
     private static final MethodHandle STATX;
     private static final MethodHandle LSEEK;
     private static final MethodHandle FTRUNCATE;
+    private static final MethodHandle COPY_FILE_RANGE;
     private static final MethodHandle STRERROR;
     private static final MethodHandle SCHED_GETCPU;
     private static final MethodHandle MMAP;
@@ -73,6 +74,9 @@ public final class Libc {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         LSEEK = NativeAccess.downcallWithErrno(libc, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
         FTRUNCATE = NativeAccess.downcallWithErrno(libc, "ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        // ssize_t copy_file_range(int, off64_t *, int, off64_t *, size_t, unsigned int): glibc 2.27+.
+        COPY_FILE_RANGE = NativeAccess.downcallWithErrno(libc, "copy_file_range",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
         STRERROR = NativeAccess.downcall(libc, "strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         SCHED_GETCPU = NativeAccess.criticalDowncall(libc, "sched_getcpu", FunctionDescriptor.of(JAVA_INT));
         MMAP = NativeAccess.downcallWithErrno(libc, "mmap",
@@ -300,6 +304,43 @@ public final class Libc {
             int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE, statx);
             return r == 0 ? Statx.fileType(statx) : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@return the device of the file system an open descriptor is on ({@link Statx#device}), or a
+     * negated errno} From {@code statx(2)} with {@code AT_STATX_DONT_SYNC} and an empty mask: the
+     * device is the superblock's, so no FUSE daemon or NFS server is asked, and it is safe on a
+     * virtual thread.
+     */
+    public static long device(int fd) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, 0, statx);
+            return r == 0 ? Statx.device(statx) : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code copy_file_range(2)} of up to {@code length} bytes from {@code in} at {@code inPosition}
+     * to {@code out} at {@code outPosition}, neither descriptor's file offset used or changed.
+     * Blocking (it reads and writes inside the kernel): for platform threads, or offloaded.
+     *
+     * @return the bytes copied (0 at the end of {@code in}), or a negated errno
+     */
+    public static long copyFileRange(int in, long inPosition, int out, long outPosition, long length) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment offsets = arena.allocate(JAVA_LONG, 2);
+            offsets.setAtIndex(JAVA_LONG, 0, inPosition);
+            offsets.setAtIndex(JAVA_LONG, 1, outPosition);
+            long r = (long) COPY_FILE_RANGE.invokeExact(scratch.captureState(), in, offsets, out,
+                    offsets.asSlice(JAVA_LONG.byteSize()), length, 0);
+            return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
         }

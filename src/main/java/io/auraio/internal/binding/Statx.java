@@ -48,6 +48,8 @@ public final class Statx {
     private static final long STX_DEV_MAJOR = 136;
     private static final long STX_DEV_MINOR = 140;
     private static final long STX_SIZE = 40;             // __u64 stx_size
+    private static final long STX_DEV_MAJOR = 136;       // __u32 stx_dev_major
+    private static final long STX_DEV_MINOR = 140;       // __u32 stx_dev_minor
     private static final long STX_DIO_MEM_ALIGN = 152;   // __u32 stx_dio_mem_align
     private static final long STX_DIO_OFFSET_ALIGN = 156; // __u32 stx_dio_offset_align
 
@@ -82,6 +84,15 @@ public final class Statx {
     /** {@return the file type bits of {@code stx_mode}: {@link #S_IFIFO}, {@link #S_IFCHR}, ... or regular} */
     public static int fileType(MemorySegment statx) {
         return Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT;
+    }
+
+    /**
+     * {@return the device of the file system the file is on, as {@code (major << 32) | minor}}
+     * Always filled in, whatever the mask asked for: it is the superblock's, not the inode's.
+     */
+    public static long device(MemorySegment statx) {
+        return ((long) statx.get(JAVA_INT, STX_DEV_MAJOR) << 32)
+                | (statx.get(JAVA_INT, STX_DEV_MINOR) & 0xFFFF_FFFFL);
     }
 
     /** {@return the memory alignment O_DIRECT needs, or 0 when the kernel or filesystem did not say} */
