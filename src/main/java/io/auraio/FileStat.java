@@ -43,7 +43,7 @@ public record FileStat(int mode, long size, long blocks, int blockSize, int link
     static FileStat of(MemorySegment statx) {
         boolean birth = (Statx.mask(statx) & Statx.STATX_BTIME) != 0;
         return new FileStat(Statx.mode(statx), Statx.size(statx), Statx.blocks(statx), Statx.blockSize(statx),
-                Statx.linkCount(statx), Statx.uid(statx), Statx.gid(statx), Statx.inode(statx), Statx.device(statx),
+                Statx.linkCount(statx), Statx.uid(statx), Statx.gid(statx), Statx.inode(statx), Statx.deviceNumber(statx),
                 Statx.rdev(statx), time(Statx.accessSeconds(statx), Statx.accessNanos(statx)),
                 time(Statx.modifySeconds(statx), Statx.modifyNanos(statx)),
                 time(Statx.changeSeconds(statx), Statx.changeNanos(statx)),

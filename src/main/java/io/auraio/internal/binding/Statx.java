@@ -45,8 +45,6 @@ public final class Statx {
     private static final long STX_MTIME = 112;
     private static final long STX_RDEV_MAJOR = 128;      // __u32 each
     private static final long STX_RDEV_MINOR = 132;
-    private static final long STX_DEV_MAJOR = 136;
-    private static final long STX_DEV_MINOR = 140;
     private static final long STX_SIZE = 40;             // __u64 stx_size
     private static final long STX_DEV_MAJOR = 136;       // __u32 stx_dev_major
     private static final long STX_DEV_MINOR = 140;       // __u32 stx_dev_minor
@@ -167,8 +165,11 @@ public final class Statx {
         return statx.get(JAVA_INT, STX_MTIME + 8);
     }
 
-    /** {@return the device of the file system holding the file, as {@code makedev(major, minor)}} */
-    public static long device(MemorySegment statx) {
+    /**
+     * {@return the device of the file system holding the file, as glibc's {@code makedev(major,
+     * minor)}: the JDK's {@code unix:dev}} ({@link #device} packs the same two numbers differently.)
+     */
+    public static long deviceNumber(MemorySegment statx) {
         return makedev(statx.get(JAVA_INT, STX_DEV_MAJOR), statx.get(JAVA_INT, STX_DEV_MINOR));
     }
 
