@@ -7,6 +7,7 @@ import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.offload.BatchedIterator;
 import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.internal.offload.MetadataRouting;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,6 +29,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -449,29 +451,106 @@ public final class AuraFiles {
         };
     }
 
-    // ---- metadata, listing and walking: the JDK's calls, off the carrier ---------------------------
+    // ---- metadata: through the ring where io_uring has an opcode, else off the carrier ----------
 
     /*
-     * No io_uring opcode serves these (or not yet as engine requests): each is the Files method
-     * itself, made on the blocking offload's platform threads while a virtual caller parks, so a
-     * slow or hung file system holds no carrier. A platform caller makes the call on its own thread.
+     * From a virtual thread, with -Dauraio.metadata=ring, calls with an io_uring opcode (statx,
+     * unlinkat, mkdirat, renameat, symlinkat, linkat) are engine requests on the default engine:
+     * the caller parks, no thread is held (by default they go to the offload: MetadataRouting says
+     * why). When such a request fails, the Files method itself is made on the blocking offload's
+     * platform threads, so the exception is the JDK's own, type and message, and what the JDK does
+     * beyond the system call (a move across file systems, deleting a replaced target) is done the
+     * JDK's way. The rest (no opcode) goes to the offload directly. A platform caller makes the
+     * Files call on its own thread: it has no carrier to hold.
      */
 
     /**
-     * {@return whether the file exists} As {@link Files#exists(Path, LinkOption...)}, made off the
-     * caller's carrier when called from a virtual thread.
+     * {@return the default engine, for a request on {@code path} from a virtual thread, or null to
+     * use Files} Only with {@code -Dauraio.metadata=ring}: see {@link MetadataRouting} for why the
+     * offload is the default.
+     */
+    private static Engine ring(Path path) {
+        if (!MetadataRouting.ring || !Thread.currentThread().isVirtual() || servedByFiles(path)) {
+            return null;
+        }
+        try {
+            return AuraIO.defaultEngine();
+        } catch (AuraIOException e) {
+            return null;
+        }
+    }
+
+    /** {@return the request's result, or a negated errno; ENOMEM when its memory could not be had} */
+    private static <T> Engine.Outcome<T> attempt(Engine engine, MetaRequest request, Engine.Decoder<T> decoder) {
+        try {
+            return engine.attempt(request.prepare(), decoder);
+        } catch (AuraIOException e) {
+            return new Engine.Outcome<>(-e.errno(), null);
+        }
+    }
+
+    @FunctionalInterface
+    private interface MetaRequest {
+        Engine.Meta prepare() throws AuraIOException;
+    }
+
+    /**
+     * {@return whether the file exists} As {@link Files#exists(Path, LinkOption...)}; from a virtual
+     * thread, off the caller's carrier: with {@code -Dauraio.metadata=ring} a {@code statx} through the
+     * default engine's ring, else on the blocking offload.
      *
      * @param path    the file
      * @param options {@link LinkOption#NOFOLLOW_LINKS} not to follow a symbolic link
      */
     public static boolean exists(Path path, LinkOption... options) {
         Objects.requireNonNull(path, "path");
+        Engine engine = ring(path);
+        if (engine != null) {
+            long r = attempt(engine, () -> engine.prepareStat(path, options), Engine.RESULT).result();
+            if (r >= 0) {
+                return true;
+            }
+            if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) {
+                return false;
+            }
+        }
         return offloaded(path) ? OFFLOAD.call(path, () -> Files.exists(path, options)) : Files.exists(path, options);
     }
 
     /**
-     * Deletes a file, as {@link Files#delete(Path)}, made off the caller's carrier when called from
-     * a virtual thread.
+     * Reads a file's attributes, as {@link Files#readAttributes(Path, Class, LinkOption...)}. From a
+     * virtual thread, {@link BasicFileAttributes} are read with a {@code statx} through the default
+     * engine's ring (a {@link FileStat}, with the JDK's values); other types, and failures, are read
+     * by {@code Files} off the caller's carrier.
+     *
+     * @param path    the file
+     * @param type    {@code BasicFileAttributes.class}, {@code PosixFileAttributes.class}, ...
+     * @param options {@link LinkOption#NOFOLLOW_LINKS} not to follow a symbolic link
+     * @param <A>     the attributes' type
+     * @return the attributes
+     * @throws UnsupportedOperationException if {@code type} is not supported
+     * @throws NoSuchFileException if the file does not exist
+     * @throws IOException if another I/O error occurs
+     */
+    public static <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
+            throws IOException {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(type, "type");
+        Engine engine = type == BasicFileAttributes.class ? ring(path) : null;
+        if (engine != null) {
+            Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(path, options), Engine.STAT);
+            if (o.result() >= 0) {
+                return type.cast(o.value());
+            }
+        }
+        return offloaded(path) ? OFFLOAD.call(path, () -> Files.readAttributes(path, type, options))
+                : Files.readAttributes(path, type, options);
+    }
+
+    /**
+     * Deletes a file, as {@link Files#delete(Path)}; from a virtual thread, an {@code unlinkat}
+     * through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
+     * carrier on the blocking offload.
      *
      * @param path the file or empty directory
      * @throws NoSuchFileException if it does not exist
@@ -480,6 +559,9 @@ public final class AuraFiles {
      */
     public static void delete(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
+        if (ringDelete(path) == 0) {
+            return;
+        }
         if (!offloaded(path)) {
             Files.delete(path);
             return;
@@ -491,9 +573,70 @@ public final class AuraFiles {
     }
 
     /**
+     * Deletes a file if it exists, as {@link Files#deleteIfExists(Path)}; from a virtual thread, an
+     * {@code unlinkat} through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
+     * carrier on the blocking offload.
+     *
+     * @param path the file or empty directory
+     * @return whether it was deleted
+     * @throws java.nio.file.DirectoryNotEmptyException if it is a directory that is not empty
+     * @throws IOException if another I/O error occurs
+     */
+    public static boolean deleteIfExists(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        long r = ringDelete(path);
+        if (r == 0) {
+            return true;
+        }
+        if (r == -Errno.ENOENT) {
+            return false;
+        }
+        return offloaded(path) ? OFFLOAD.call(path, () -> Files.deleteIfExists(path)) : Files.deleteIfExists(path);
+    }
+
+    /**
+     * {@return 0 when the ring deleted {@code path}; else a negated errno, or ENOSYS when the ring
+     * is not used} A directory is removed with {@code AT_REMOVEDIR} after {@code unlink} said EISDIR.
+     */
+    private static long ringDelete(Path path) {
+        Engine engine = ring(path);
+        if (engine == null) {
+            return -Errno.ENOSYS;
+        }
+        long r = attempt(engine, () -> engine.prepareUnlink(path, false), Engine.RESULT).result();
+        if (r == -Errno.EISDIR) {
+            r = attempt(engine, () -> engine.prepareUnlink(path, true), Engine.RESULT).result();
+        }
+        return r;
+    }
+
+    /**
+     * Creates a directory, as {@link Files#createDirectory(Path, FileAttribute...)}; from a virtual
+     * thread, a {@code mkdirat} through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
+     * carrier on the blocking offload.
+     *
+     * @param dir   the directory
+     * @param attrs {@code posix:permissions} at most
+     * @return {@code dir}
+     * @throws UnsupportedOperationException if an attribute is not supported
+     * @throws FileAlreadyExistsException if {@code dir} exists
+     * @throws IOException if another I/O error occurs, e.g. the parent does not exist
+     */
+    public static Path createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
+        Objects.requireNonNull(dir, "dir");
+        Engine engine = ring(dir);
+        if (engine != null && attempt(engine, () -> engine.prepareMkdir(dir, attrs), Engine.RESULT).result() == 0) {
+            return dir;
+        }
+        return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectory(dir, attrs))
+                : Files.createDirectory(dir, attrs);
+    }
+
+    /**
      * Creates a directory and its missing parents, as
-     * {@link Files#createDirectories(Path, FileAttribute...)}, made off the caller's carrier when
-     * called from a virtual thread.
+     * {@link Files#createDirectories(Path, FileAttribute...)}; from a virtual thread, the common
+     * cases (the directory is created, or exists) take one {@code mkdirat} (and a {@code statx})
+     * through the default engine's ring with {@code -Dauraio.metadata=ring}, the others are made by {@code Files} off the carrier.
      *
      * @param dir   the directory
      * @param attrs attributes for the directories created
@@ -504,13 +647,30 @@ public final class AuraFiles {
      */
     public static Path createDirectories(Path dir, FileAttribute<?>... attrs) throws IOException {
         Objects.requireNonNull(dir, "dir");
+        Engine engine = ring(dir);
+        if (engine != null) {
+            long r = attempt(engine, () -> engine.prepareMkdir(dir, attrs), Engine.RESULT).result();
+            if (r == 0) {
+                return dir;
+            }
+            if (r == -Errno.EEXIST) {
+                Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(dir), Engine.STAT);
+                if (o.result() >= 0 && o.value().isDirectory()) {
+                    return dir;
+                }
+            }
+        }
         return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectories(dir, attrs))
                 : Files.createDirectories(dir, attrs);
     }
 
     /**
-     * Moves or renames a file, as {@link Files#move(Path, Path, CopyOption...)}, made off the
-     * caller's carrier when called from a virtual thread.
+     * Moves or renames a file, as {@link Files#move(Path, Path, CopyOption...)}; from a virtual
+     * thread, a {@code renameat} through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the carrier on the
+     * blocking offload (the rename with {@code RENAME_NOREPLACE}
+     * unless {@link StandardCopyOption#REPLACE_EXISTING} or {@link StandardCopyOption#ATOMIC_MOVE}
+     * is given); a move the rename cannot do (another file system, a replaced directory) is made
+     * by {@code Files} off the carrier.
      *
      * @param source  the file to move
      * @param target  where to
@@ -526,9 +686,82 @@ public final class AuraFiles {
     public static Path move(Path source, Path target, CopyOption... options) throws IOException {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(target, "target");
+        Engine engine = ring(source);
+        if (engine != null && NativePath.isDefaultFileSystem(target)) {
+            CopyOption[] renameOptions = renameOptions(options);
+            if (renameOptions != null && attempt(engine, () -> engine.prepareRename(source, target, renameOptions),
+                    Engine.RESULT).result() == 0) {
+                return target;
+            }
+        }
         return offloaded(source) && offloaded(target)
                 ? OFFLOAD.call(source, target, () -> Files.move(source, target, options))
                 : Files.move(source, target, options);
+    }
+
+    /**
+     * {@return the options of a {@code renameat} that does what {@code Files.move} with
+     * {@code options} does when the rename succeeds, or null to leave the move to Files}
+     */
+    private static CopyOption[] renameOptions(CopyOption... options) {
+        boolean replace = false;
+        for (CopyOption o : Objects.requireNonNull(options, "options")) {
+            if (o == StandardCopyOption.REPLACE_EXISTING || o == StandardCopyOption.ATOMIC_MOVE) {
+                replace = true; // an atomic move replaces an existing target, as rename(2)
+            } else if (o != StandardCopyOption.COPY_ATTRIBUTES && o != LinkOption.NOFOLLOW_LINKS) {
+                return null; // unknown: Files throws the JDK's exception for it
+            }
+        }
+        return replace ? new CopyOption[] {StandardCopyOption.REPLACE_EXISTING} : new CopyOption[0];
+    }
+
+    /**
+     * Creates a symbolic link, as {@link Files#createSymbolicLink(Path, Path, FileAttribute...)};
+     * from a virtual thread, a {@code symlinkat} through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
+     * carrier on the blocking offload.
+     *
+     * @param link   the link to create
+     * @param target what it points to, stored as given
+     * @param attrs  none are supported, as on Linux's JDK
+     * @return {@code link}
+     * @throws UnsupportedOperationException if an attribute is given
+     * @throws FileAlreadyExistsException if {@code link} exists
+     * @throws IOException if another I/O error occurs
+     */
+    public static Path createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
+        Objects.requireNonNull(link, "link");
+        Objects.requireNonNull(target, "target");
+        Engine engine = Objects.requireNonNull(attrs, "attrs").length == 0 ? ring(link) : null;
+        if (engine != null && NativePath.isDefaultFileSystem(target)
+                && attempt(engine, () -> engine.prepareSymlink(link, target), Engine.RESULT).result() == 0) {
+            return link;
+        }
+        return offloaded(link) ? OFFLOAD.call(link, () -> Files.createSymbolicLink(link, target, attrs))
+                : Files.createSymbolicLink(link, target, attrs);
+    }
+
+    /**
+     * Creates a hard link, as {@link Files#createLink(Path, Path)} (a symbolic link
+     * {@code existing} is linked itself, not followed); from a virtual thread, a {@code linkat}
+     * through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
+     * carrier on the blocking offload.
+     *
+     * @param link     the link to create
+     * @param existing the existing file
+     * @return {@code link}
+     * @throws FileAlreadyExistsException if {@code link} exists
+     * @throws IOException if another I/O error occurs
+     */
+    public static Path createLink(Path link, Path existing) throws IOException {
+        Objects.requireNonNull(link, "link");
+        Objects.requireNonNull(existing, "existing");
+        Engine engine = ring(link);
+        if (engine != null && NativePath.isDefaultFileSystem(existing) && attempt(engine,
+                () -> engine.prepareLink(link, existing, LinkOption.NOFOLLOW_LINKS), Engine.RESULT).result() == 0) {
+            return link;
+        }
+        return offloaded(link) ? OFFLOAD.call(link, existing, () -> Files.createLink(link, existing))
+                : Files.createLink(link, existing);
     }
 
     /**

@@ -10,8 +10,18 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RequestHandle;
 import io.auraio.internal.engine.RingConfig;
 import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.binding.Statx;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.CopyOption;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -199,7 +209,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** What a request needs from its caller; made once per submission. */
-    private record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
+    record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
                             int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,
                             boolean fixedFile, Bounce bounce) {
         Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex, int opFlags,
@@ -279,7 +289,7 @@ public final class Engine implements AutoCloseable {
         return m;
     }
 
-    private Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
+    Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
             throws AuraIOException {
         checkFd(fd);
         Objects.requireNonNull(buf, "buf");
@@ -404,14 +414,14 @@ public final class Engine implements AutoCloseable {
                 0, 0, vec, null, false, false, bounce));
     }
 
-    private Prepared prepareSync(int fd, boolean dataOnly) {
+    Prepared prepareSync(int fd, boolean dataOnly) {
         checkFd(fd);
         return withFile(new Prepared(Opcode.FSYNC, 0, fd, 0, 0, 0, 0, dataOnly ? Opcode.FSYNC_DATASYNC : 0, null,
                 null, false, false));
     }
 
     /** Uses the registered index of {@code fd}, with {@code IOSQE_FIXED_FILE}, when it has one. */
-    private Prepared withFile(Prepared p) {
+    Prepared withFile(Prepared p) {
         int index = core.acquireFixedFile(p.fd());
         if (index < 0) {
             return p;
@@ -421,7 +431,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
-    private void unprepare(Prepared p) {
+    void unprepare(Prepared p) {
         if (p.fixedBuffer()) {
             core.releaseFixedBuffer();
         }
@@ -442,7 +452,7 @@ public final class Engine implements AutoCloseable {
      * out of its {@link Bounce}, whose memory goes back to the pool (the kernel is done with it).
      * {@return the result the caller gets}
      */
-    private long finishRequest(Prepared p, long result) {
+    long finishRequest(Prepared p, long result) {
         releaseRetained(p);
         Bounce b = p.bounce();
         if (b == null) {
@@ -826,6 +836,830 @@ public final class Engine implements AutoCloseable {
         return submitFuture("fdatasync", prepareSync(fd, true));
     }
 
+    // ---- metadata requests ----------------------------------------------------------------------
+
+    /**
+     * Reads what a completed request left in its memory: on the poller for callback and future
+     * requests, before that memory goes back to the pool; on the caller for blocking ones.
+     */
+    @FunctionalInterface
+    interface Decoder<T> {
+        T decode(MemorySegment memory, long result);
+    }
+
+    static final Decoder<Long> RESULT = (m, r) -> r;
+    static final Decoder<Integer> DESCRIPTOR = (m, r) -> (int) r;
+    static final Decoder<FileStat> STAT = (m, r) -> FileStat.of(m);
+
+    /**
+     * A prepared metadata request: its SQE, and what its failure names (see {@link Failures#path}).
+     *
+     * @param target the path EEXIST or ENOTEMPTY names, when not {@code file}
+     */
+    record Meta(String op, Prepared prepared, Path file, Path other, Path target) {
+        IOException failure(int errno) {
+            return Failures.path(op, file, other, errno, target);
+        }
+    }
+
+    /** Whether {@code ftruncate} goes to the offload: forced by tests; else where the kernel lacks the opcode. */
+    static volatile boolean forceTruncateOffload;
+
+    boolean truncateOnRing() {
+        return !forceTruncateOffload && core.ring(0).supports(Opcode.FTRUNCATE);
+    }
+
+    /**
+     * {@return pool memory holding {@code outBytes} for the kernel's answer, then each path's bytes
+     * NUL-terminated} It stays allocated until the request's slot is released, after the kernel's
+     * completion, whatever the caller does meanwhile.
+     */
+    private MemorySegment requestMemory(String op, long outBytes, byte[] first, byte[] second)
+            throws AuraIOException {
+        long size = outBytes + first.length + 1 + (second == null ? 0 : second.length + 1L);
+        MemorySegment m = core.pool().acquire(size);
+        if (m.equals(MemorySegment.NULL)) {
+            throw submitFailure(op, Errno.ENOMEM, "no memory for the request's paths");
+        }
+        MemorySegment.copy(first, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes, first.length);
+        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes + first.length, (byte) 0);
+        if (second != null) {
+            long at = outBytes + first.length + 1;
+            MemorySegment.copy(second, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, at, second.length);
+            m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + second.length, (byte) 0);
+        }
+        return m;
+    }
+
+    private static byte[] pathBytes(Path path, String name) {
+        Objects.requireNonNull(path, name);
+        NativePath.checkDefaultFileSystem(path);
+        return NativePath.bytes(path);
+    }
+
+    private static Prepared pathRequest(int opcode, int dirFd, long offset, long address, int length, int opFlags,
+                                        MemorySegment memory) {
+        return new Prepared(opcode, 0, dirFd, offset, address, length, 0, opFlags, memory, null, false, false);
+    }
+
+    Meta prepareOpen(Path path, OpenOption... options) throws AuraIOException {
+        Objects.requireNonNull(options, "options");
+        Set<OpenOption> set = new HashSet<>();
+        for (OpenOption o : options) {
+            set.add(Objects.requireNonNull(o, "option"));
+        }
+        OpenMode mode = OpenMode.of(set);
+        if (mode.deleteOnClose()) {
+            throw new UnsupportedOperationException("DELETE_ON_CLOSE needs the path when the descriptor is closed: "
+                    + "open with AuraFile.open");
+        }
+        byte[] b = pathBytes(path, "path");
+        MemorySegment m = requestMemory("openat", 0, b, null);
+        return new Meta("openat", pathRequest(Opcode.OPENAT, Statx.AT_FDCWD, 0, m.address(), OpenMode.creationMode(),
+                mode.flags(), m), path, null, null);
+    }
+
+    Meta prepareClose(int fd) {
+        checkFd(fd);
+        // A registered slot would keep the file open after the close (see registerFiles).
+        core.forgetFile(fd);
+        return new Meta("close", new Prepared(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0, null, null, false, false), null,
+                null, null);
+    }
+
+    Meta prepareStat(Path path, LinkOption... options) throws AuraIOException {
+        int flags = followLinks(options) ? 0 : Statx.AT_SYMLINK_NOFOLLOW;
+        byte[] b = pathBytes(path, "path");
+        MemorySegment m = requestMemory("statx", Statx.BYTES, b, null);
+        return new Meta("statx", pathRequest(Opcode.STATX, Statx.AT_FDCWD, m.address(), m.address() + Statx.BYTES,
+                Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, flags, m), path, null, null);
+    }
+
+    Meta prepareStat(int fd) throws AuraIOException {
+        checkFd(fd);
+        MemorySegment m = requestMemory("statx", Statx.BYTES, new byte[0], null);
+        return new Meta("statx", pathRequest(Opcode.STATX, fd, m.address(), m.address() + Statx.BYTES,
+                Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, Statx.AT_EMPTY_PATH, m), null, null, null);
+    }
+
+    private static boolean followLinks(LinkOption... options) {
+        Objects.requireNonNull(options, "options");
+        boolean follow = true;
+        for (LinkOption o : options) {
+            if (Objects.requireNonNull(o, "option") == LinkOption.NOFOLLOW_LINKS) {
+                follow = false;
+            }
+        }
+        return follow;
+    }
+
+    private Meta fdRequest(String op, int opcode, int fd, long offset, long address, int length, int opFlags) {
+        return new Meta(op, withFile(new Prepared(opcode, 0, fd, offset, address, length, 0, opFlags, null, null,
+                false, false)), null, null, null);
+    }
+
+    Meta prepareAllocate(int fd, long offset, long length, AllocateMode mode) {
+        checkFd(fd);
+        checkOffset(offset);
+        Objects.requireNonNull(mode, "mode");
+        if (length <= 0 || offset > Long.MAX_VALUE - length) {
+            throw new IllegalArgumentException("length must be > 0 and offset + length a file offset, was " + offset
+                    + " + " + length);
+        }
+        return fdRequest("fallocate", Opcode.FALLOCATE, fd, offset, length, mode.bits, 0);
+    }
+
+    Meta prepareTruncate(int fd, long length) {
+        checkFd(fd);
+        if (length < 0) {
+            throw new IllegalArgumentException("length must be >= 0, was " + length);
+        }
+        return fdRequest("ftruncate", Opcode.FTRUNCATE, fd, length, 0, 0, 0);
+    }
+
+    /** The kernel reads these lengths from a 32-bit field. */
+    private static final long MAX_RANGE = 0xFFFF_FFFFL;
+
+    Meta prepareSyncRange(int fd, long offset, long length, SyncRangeFlag... flags) {
+        checkFd(fd);
+        checkOffset(offset);
+        Objects.requireNonNull(flags, "flags");
+        checkRange(length);
+        int bits = 0;
+        for (SyncRangeFlag f : flags) {
+            bits |= Objects.requireNonNull(f, "flag").bits;
+        }
+        return fdRequest("sync_file_range", Opcode.SYNC_FILE_RANGE, fd, offset, 0, (int) length, bits);
+    }
+
+    private static void checkRange(long length) {
+        if (length < 0 || length > MAX_RANGE) {
+            throw new IllegalArgumentException("length must be between 0 (to the end of the file) and " + MAX_RANGE
+                    + ", was " + length);
+        }
+    }
+
+    Meta prepareAdvise(int fd, long offset, long length, Advice advice) {
+        checkFd(fd);
+        checkOffset(offset);
+        Objects.requireNonNull(advice, "advice");
+        checkRange(length);
+        return fdRequest("fadvise", Opcode.FADVISE, fd, offset, 0, (int) length, advice.value);
+    }
+
+    Meta prepareUnlink(Path path, boolean directory) throws AuraIOException {
+        byte[] b = pathBytes(path, "path");
+        MemorySegment m = requestMemory("unlinkat", 0, b, null);
+        return new Meta("unlinkat", pathRequest(Opcode.UNLINKAT, Statx.AT_FDCWD, 0, m.address(), 0,
+                directory ? Statx.AT_REMOVEDIR : 0, m), path, null, null);
+    }
+
+    Meta prepareRename(Path source, Path target, CopyOption... options) throws AuraIOException {
+        Objects.requireNonNull(options, "options");
+        boolean replace = false;
+        for (CopyOption o : options) {
+            Objects.requireNonNull(o, "option");
+            if (o == StandardCopyOption.REPLACE_EXISTING) {
+                replace = true;
+            } else if (o != StandardCopyOption.ATOMIC_MOVE && o != LinkOption.NOFOLLOW_LINKS) {
+                // rename(2) is atomic and never follows links; it copies nothing.
+                throw new UnsupportedOperationException("Unsupported copy option: " + o);
+            }
+        }
+        byte[] from = pathBytes(source, "source");
+        byte[] to = pathBytes(target, "target");
+        MemorySegment m = requestMemory("renameat", 0, from, to);
+        long toAddress = m.address() + from.length + 1;
+        return new Meta("renameat", pathRequest(Opcode.RENAMEAT, Statx.AT_FDCWD, toAddress, m.address(),
+                Statx.AT_FDCWD, replace ? 0 : Statx.RENAME_NOREPLACE, m), source, target, target);
+    }
+
+    Meta prepareMkdir(Path dir, FileAttribute<?>... attrs) throws AuraIOException {
+        Objects.requireNonNull(attrs, "attrs");
+        int mode = 0777;
+        for (FileAttribute<?> a : attrs) {
+            Objects.requireNonNull(a, "attribute");
+            if (!a.name().equals("posix:permissions") && !a.name().equals("unix:permissions")) {
+                throw new UnsupportedOperationException("'" + a.name() + "' not supported as initial attribute");
+            }
+            mode = 0;
+            for (Object p : (Set<?>) a.value()) {
+                mode |= 1 << (8 - ((java.nio.file.attribute.PosixFilePermission) p).ordinal());
+            }
+        }
+        byte[] b = pathBytes(dir, "dir");
+        MemorySegment m = requestMemory("mkdirat", 0, b, null);
+        return new Meta("mkdirat", pathRequest(Opcode.MKDIRAT, Statx.AT_FDCWD, 0, m.address(), mode, 0, m), dir,
+                null, null);
+    }
+
+    Meta prepareSymlink(Path link, Path target) throws AuraIOException {
+        byte[] l = pathBytes(link, "link");
+        Objects.requireNonNull(target, "target");
+        // The target is stored as given, relative or not: its bytes, not a resolved file.
+        byte[] t = NativePath.bytes(target);
+        MemorySegment m = requestMemory("symlinkat", 0, t, l);
+        long linkAddress = m.address() + t.length + 1;
+        return new Meta("symlinkat", pathRequest(Opcode.SYMLINKAT, Statx.AT_FDCWD, linkAddress, m.address(), 0, 0,
+                m), link, null, null);
+    }
+
+    Meta prepareLink(Path link, Path existing, LinkOption... options) throws AuraIOException {
+        int flags = followLinks(options) ? Statx.AT_SYMLINK_FOLLOW : 0;
+        byte[] l = pathBytes(link, "link");
+        byte[] e = pathBytes(existing, "existing");
+        MemorySegment m = requestMemory("linkat", 0, e, l);
+        long linkAddress = m.address() + e.length + 1;
+        return new Meta("linkat", pathRequest(Opcode.LINKAT, Statx.AT_FDCWD, linkAddress, m.address(),
+                Statx.AT_FDCWD, flags, m), link, existing, link);
+    }
+
+    /**
+     * Runs a metadata request with the caller parked until the kernel completes it: the blocking
+     * form, for {@link AuraFiles} and the file system provider. Not interruptible, as the JDK's
+     * calls are not; the interrupt status is kept.
+     */
+    <T> T execute(Meta meta, Decoder<T> decoder) throws IOException {
+        Outcome<T> o = attempt(meta, decoder);
+        if (o.result() < 0) {
+            throw meta.failure((int) -o.result());
+        }
+        return o.value();
+    }
+
+    /**
+     * A blocking request's result (a negated errno on failure) and, on success, what it decoded.
+     *
+     * @param result the kernel's result
+     * @param value  the decoded value, null on failure
+     */
+    record Outcome<T>(long result, T value) {}
+
+    /** As {@link #execute}, but a failure is returned as its negated errno, for callers that try another way. */
+    <T> Outcome<T> attempt(Meta meta, Decoder<T> decoder) {
+        Prepared p = meta.prepared();
+        try {
+            long r;
+            if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
+                r = truncateOffloaded(p);
+            } else {
+                r = core.select().execute(p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
+                        p.opFlags(), 0);
+            }
+            return new Outcome<>(r, r < 0 ? null : decoder.decode(p.ownedMemory(), r));
+        } finally {
+            unprepare(p);
+        }
+    }
+
+    /**
+     * {@code ftruncate} where the kernel has no {@code IORING_OP_FTRUNCATE} (before 6.9): made on
+     * the blocking offload's threads while a virtual caller parks. {@return 0 or a negated errno}
+     */
+    private static long truncateOffloaded(Prepared p) {
+        int fd = p.fixedFile() ? -1 : p.fd();
+        if (fd < 0) {
+            return -Errno.EBADF; // not reached: the fixed index is only taken when the ring has the opcode
+        }
+        return io.auraio.internal.offload.BlockingOffload.shared().call(Path.of("/proc/self/fd/" + fd),
+                () -> (long) io.auraio.internal.binding.Libc.ftruncate(fd, p.offset()));
+    }
+
+    private <T> Request submitMetaCallback(Meta meta, Decoder<T> decoder, MetaListener<T> listener,
+                                           Object attachment) throws AuraIOException {
+        Prepared p = meta.prepared();
+        long offloaded = 0;
+        if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
+            // Made now, on the offload; the result reaches the callback through a NOP, so the
+            // callback still runs where callbacks run.
+            offloaded = truncateOffloaded(p);
+            unprepare(p);
+            p = new Prepared(Opcode.NOP, 0, 0, 0, 0, 0, 0, 0, null, null, false, false);
+        }
+        Prepared q = p;
+        long substitute = offloaded;
+        boolean nop = q.opcode() == Opcode.NOP;
+        Request request = new Request(this, q.fd(), attachment);
+        AsyncCompletion completion = new AsyncCompletion() {
+            private T value;
+
+            @Override
+            public long kernelDone(long result) {
+                long r = nop ? substitute : result;
+                if (r >= 0) {
+                    value = decoder.decode(q.ownedMemory(), r);
+                }
+                return r;
+            }
+
+            @Override
+            public void complete(long result) {
+                listener.completed(request, result, result >= 0 ? value : null);
+            }
+        };
+        core.callbackSubmitting();
+        try {
+            request.bind(submit(RingPoller.KIND_CALLBACK, q, completion));
+        } catch (RingPoller.Refused e) {
+            core.callbackNotSubmitted();
+            unprepare(q);
+            throw submitFailure(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
+                    ? "every request slot of the ring is taken" : "the engine is closed");
+        }
+        return request;
+    }
+
+    /** How a metadata callback request reports: a {@link Callback}, or a {@link StatCallback} with the value. */
+    @FunctionalInterface
+    interface MetaListener<T> {
+        void completed(Request request, long result, T value);
+    }
+
+    private Request submitMetaCallback(Meta meta, Callback callback, Object attachment) throws AuraIOException {
+        return submitMetaCallback(meta, RESULT, (request, result, value) -> {
+            if (callback != null) {
+                callback.completed(request, result);
+            }
+        }, attachment);
+    }
+
+    private <T> CompletableFuture<T> submitMetaFuture(Meta meta, Decoder<T> decoder) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        Prepared p = meta.prepared();
+        if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
+            Thread.ofVirtual().name("auraio-ftruncate").start(() -> {
+                try {
+                    future.complete(execute(meta, decoder));
+                } catch (IOException | RuntimeException e) {
+                    future.completeExceptionally(e);
+                }
+            });
+            return future;
+        }
+        AsyncCompletion completion = new AsyncCompletion() {
+            private T value;
+
+            @Override
+            public long kernelDone(long result) {
+                if (result >= 0) {
+                    value = decoder.decode(p.ownedMemory(), result);
+                }
+                return result;
+            }
+
+            @Override
+            public void complete(long result) {
+                if (result < 0) {
+                    future.completeExceptionally(meta.failure((int) -result));
+                } else {
+                    future.complete(value);
+                }
+            }
+        };
+        try {
+            submit(RingPoller.KIND_FUTURE, p, completion);
+        } catch (RingPoller.Refused e) {
+            unprepare(p);
+            future.completeExceptionally(submitFailure(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
+                    ? "every request slot of the ring is taken" : "the engine is closed"));
+        }
+        return future;
+    }
+
+    /**
+     * Submits an {@code openat} of {@code path} (relative to the working directory) with the
+     * JDK's open options, as {@link java.nio.file.Files#newByteChannel(Path, OpenOption...)} reads
+     * them; {@code callback} gets the new descriptor (close it with {@link #close(int, Callback,
+     * Object)} or {@link #closeAsync(int)}) or a negated errno. Files are created with mode
+     * {@code 0666} less the umask. Kernels try such an open without blocking first, so opening a
+     * FIFO does not wait for its other end: open FIFOs with {@link AuraFile#open}.
+     *
+     * @param path       a path of the default file system
+     * @param callback   receives the result; may be null (the descriptor then leaks)
+     * @param attachment any object, or null
+     * @param options    {@link java.nio.file.StandardOpenOption}s, {@link LinkOption#NOFOLLOW_LINKS},
+     *                   {@code ExtendedOpenOption.DIRECT}; none means {@code READ}
+     * @return the request
+     * @throws IllegalArgumentException for an invalid combination of options, as {@code Files}
+     * @throws UnsupportedOperationException for {@code DELETE_ON_CLOSE} or an unknown option
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not of the default file system
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM for the path's memory
+     */
+    public Request openat(Path path, Callback callback, Object attachment, OpenOption... options)
+            throws AuraIOException {
+        return submitMetaCallback(prepareOpen(path, options), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #openat(Path, Callback, Object, OpenOption...)}: completes with the
+     * new descriptor, or exceptionally with the exception {@code Files} would throw
+     * ({@link java.nio.file.NoSuchFileException}, {@link java.nio.file.FileAlreadyExistsException},
+     * {@link java.nio.file.AccessDeniedException}, {@link java.nio.file.FileSystemException}), or
+     * an {@link AuraIOException} when the request never ran (EAGAIN, ESHUTDOWN).
+     *
+     * @param path    a path of the default file system
+     * @param options as for the callback form
+     * @return the future descriptor
+     * @throws IllegalArgumentException as for the callback form
+     * @throws UnsupportedOperationException as for the callback form
+     * @throws AuraIOException ENOMEM for the path's memory
+     */
+    public CompletableFuture<Integer> openatAsync(Path path, OpenOption... options) throws AuraIOException {
+        return submitMetaFuture(prepareOpen(path, options), DESCRIPTOR);
+    }
+
+    /**
+     * Submits a {@code close} of {@code fd}; {@code callback} gets 0 or a negated errno. A
+     * registered file slot holding {@code fd} is emptied first.
+     *
+     * @param fd         the descriptor
+     * @param callback   receives the result; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request close(int fd, Callback callback, Object attachment) throws AuraIOException {
+        return submitMetaCallback(prepareClose(fd), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #close(int, Callback, Object)}: completes with 0, or exceptionally
+     * with an {@link AuraIOException} (EBADF for a descriptor that is not open).
+     *
+     * @param fd the descriptor
+     * @return the future result
+     * @throws IllegalArgumentException if {@code fd} is negative
+     */
+    public CompletableFuture<Long> closeAsync(int fd) {
+        return submitMetaFuture(prepareClose(fd), RESULT);
+    }
+
+    /**
+     * Submits a {@code statx} of {@code path}: {@code callback} gets its attributes, as
+     * {@link java.nio.file.Files#readAttributes(Path, Class, LinkOption...)} reports them.
+     *
+     * @param path       a path of the default file system
+     * @param callback   receives the result; may be null
+     * @param attachment any object, or null
+     * @param options    {@link LinkOption#NOFOLLOW_LINKS} to report a symbolic link itself
+     * @return the request
+     * @throws java.nio.file.ProviderMismatchException if {@code path} is not of the default file system
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request statx(Path path, StatCallback callback, Object attachment, LinkOption... options)
+            throws AuraIOException {
+        return submitMetaCallback(prepareStat(path, options), STAT, statListener(callback), attachment);
+    }
+
+    private static MetaListener<FileStat> statListener(StatCallback callback) {
+        return (request, result, stat) -> {
+            if (callback != null) {
+                callback.completed(request, result, stat);
+            }
+        };
+    }
+
+    /**
+     * The future form of {@link #statx(Path, StatCallback, Object, LinkOption...)}: completes with
+     * the attributes, or exceptionally as {@code Files.readAttributes} would throw.
+     *
+     * @param path    a path of the default file system
+     * @param options {@link LinkOption#NOFOLLOW_LINKS} to report a symbolic link itself
+     * @return the future attributes
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<FileStat> statxAsync(Path path, LinkOption... options) throws AuraIOException {
+        return submitMetaFuture(prepareStat(path, options), STAT);
+    }
+
+    /**
+     * Submits a {@code statx} of the open descriptor {@code fd} ({@code AT_EMPTY_PATH}).
+     *
+     * @param fd         an open descriptor
+     * @param callback   receives the result; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request statx(int fd, StatCallback callback, Object attachment) throws AuraIOException {
+        return submitMetaCallback(prepareStat(fd), STAT, statListener(callback), attachment);
+    }
+
+    /**
+     * The future form of {@link #statx(int, StatCallback, Object)}.
+     *
+     * @param fd an open descriptor
+     * @return the future attributes; exceptionally an {@link AuraIOException} (EBADF...)
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<FileStat> statxAsync(int fd) throws AuraIOException {
+        return submitMetaFuture(prepareStat(fd), STAT);
+    }
+
+    /**
+     * Submits a {@code fallocate} of {@code length} bytes at {@code offset}; {@code callback} gets 0
+     * or a negated errno (EOPNOTSUPP where the file system cannot do {@code mode}).
+     *
+     * @param fd         a descriptor open for writing
+     * @param offset     start of the range, {@code >= 0}
+     * @param length     bytes, {@code > 0}
+     * @param mode       what to do to the range
+     * @param callback   receives the result; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative, {@code length} is
+     *         not positive, or the range overflows a file offset
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request fallocate(int fd, long offset, long length, AllocateMode mode, Callback callback,
+                             Object attachment) throws AuraIOException {
+        return submitMetaCallback(prepareAllocate(fd, offset, length, mode), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #fallocate(int, long, long, AllocateMode, Callback, Object)}.
+     *
+     * @param fd     a descriptor open for writing
+     * @param offset start of the range
+     * @param length bytes
+     * @param mode   what to do to the range
+     * @return the future result (0); exceptionally an {@link AuraIOException}
+     * @throws IllegalArgumentException as for the callback form
+     */
+    public CompletableFuture<Long> fallocateAsync(int fd, long offset, long length, AllocateMode mode) {
+        return submitMetaFuture(prepareAllocate(fd, offset, length, mode), RESULT);
+    }
+
+    /**
+     * Submits an {@code ftruncate} to {@code length} bytes ({@code IORING_OP_FTRUNCATE}, Linux
+     * 6.9 and later; on older kernels the call is made on the library's blocking offload threads,
+     * and this method returns once it is done, its result going to {@code callback} as usual).
+     *
+     * @param fd         a descriptor open for writing
+     * @param length     the new size, {@code >= 0}
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} or {@code length} is negative
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request ftruncate(int fd, long length, Callback callback, Object attachment) throws AuraIOException {
+        return submitMetaCallback(prepareTruncate(fd, length), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #ftruncate(int, long, Callback, Object)}.
+     *
+     * @param fd     a descriptor open for writing
+     * @param length the new size
+     * @return the future result (0); exceptionally an {@link AuraIOException}
+     * @throws IllegalArgumentException if {@code fd} or {@code length} is negative
+     */
+    public CompletableFuture<Long> ftruncateAsync(int fd, long length) {
+        return submitMetaFuture(prepareTruncate(fd, length), RESULT);
+    }
+
+    /**
+     * Submits a {@code sync_file_range}: writeback of a range's dirty pages, without the file's
+     * metadata (not a durability guarantee: see {@code sync_file_range(2)}).
+     *
+     * @param fd         an open descriptor
+     * @param offset     start of the range, {@code >= 0}
+     * @param length     bytes, 0 to the end of the file, at most 2^32 - 1
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @param flags      what to do; none does nothing
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative or {@code length}
+     *         out of range
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request syncFileRange(int fd, long offset, long length, Callback callback, Object attachment,
+                                 SyncRangeFlag... flags) throws AuraIOException {
+        return submitMetaCallback(prepareSyncRange(fd, offset, length, flags), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #syncFileRange(int, long, long, Callback, Object, SyncRangeFlag...)}.
+     *
+     * @param fd     an open descriptor
+     * @param offset start of the range
+     * @param length bytes, 0 to the end of the file
+     * @param flags  what to do
+     * @return the future result (0)
+     * @throws IllegalArgumentException as for the callback form
+     */
+    public CompletableFuture<Long> syncFileRangeAsync(int fd, long offset, long length, SyncRangeFlag... flags) {
+        return submitMetaFuture(prepareSyncRange(fd, offset, length, flags), RESULT);
+    }
+
+    /**
+     * Submits a {@code posix_fadvise}.
+     *
+     * @param fd         an open descriptor
+     * @param offset     start of the range, {@code >= 0}
+     * @param length     bytes, 0 to the end of the file, at most 2^32 - 1
+     * @param advice     the access pattern
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws IllegalArgumentException if {@code fd} or {@code offset} is negative or {@code length}
+     *         out of range
+     * @throws AuraIOException EAGAIN or ESHUTDOWN
+     */
+    public Request fadvise(int fd, long offset, long length, Advice advice, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitMetaCallback(prepareAdvise(fd, offset, length, advice), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #fadvise(int, long, long, Advice, Callback, Object)}.
+     *
+     * @param fd     an open descriptor
+     * @param offset start of the range
+     * @param length bytes, 0 to the end of the file
+     * @param advice the access pattern
+     * @return the future result (0)
+     * @throws IllegalArgumentException as for the callback form
+     */
+    public CompletableFuture<Long> fadviseAsync(int fd, long offset, long length, Advice advice) {
+        return submitMetaFuture(prepareAdvise(fd, offset, length, advice), RESULT);
+    }
+
+    /**
+     * Submits an {@code unlinkat}: removes a file, or with {@code directory} an empty directory
+     * ({@code AT_REMOVEDIR}).
+     *
+     * @param path       a path of the default file system
+     * @param directory  whether to remove a directory
+     * @param callback   receives 0 or a negated errno (ENOENT, ENOTEMPTY, EISDIR, ENOTDIR...); may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request unlinkat(Path path, boolean directory, Callback callback, Object attachment)
+            throws AuraIOException {
+        return submitMetaCallback(prepareUnlink(path, directory), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #unlinkat(Path, boolean, Callback, Object)}: exceptionally as
+     * {@link java.nio.file.Files#delete(Path)} throws ({@code NoSuchFileException},
+     * {@code DirectoryNotEmptyException}, {@code FileSystemException}).
+     *
+     * @param path      a path of the default file system
+     * @param directory whether to remove a directory
+     * @return the future result (0)
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<Long> unlinkatAsync(Path path, boolean directory) throws AuraIOException {
+        return submitMetaFuture(prepareUnlink(path, directory), RESULT);
+    }
+
+    /**
+     * Submits a {@code renameat2}: renames {@code source} to {@code target}, atomically. Without
+     * {@link StandardCopyOption#REPLACE_EXISTING} an existing {@code target} is never replaced
+     * ({@code RENAME_NOREPLACE}: EEXIST; file systems without it answer EINVAL).
+     *
+     * @param source     the file to rename
+     * @param target     its new name, on the same file system (else EXDEV)
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @param options    {@code REPLACE_EXISTING}; {@code ATOMIC_MOVE} and {@code NOFOLLOW_LINKS}
+     *                   are accepted (a rename is both)
+     * @return the request
+     * @throws UnsupportedOperationException for another option ({@code COPY_ATTRIBUTES})
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request renameat(Path source, Path target, Callback callback, Object attachment, CopyOption... options)
+            throws AuraIOException {
+        return submitMetaCallback(prepareRename(source, target, options), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #renameat(Path, Path, Callback, Object, CopyOption...)}:
+     * exceptionally as {@code Files.move} throws ({@code FileAlreadyExistsException},
+     * {@code DirectoryNotEmptyException}, {@code NoSuchFileException}, {@code FileSystemException}
+     * for EXDEV).
+     *
+     * @param source  the file to rename
+     * @param target  its new name
+     * @param options as for the callback form
+     * @return the future result (0)
+     * @throws UnsupportedOperationException as for the callback form
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<Long> renameatAsync(Path source, Path target, CopyOption... options)
+            throws AuraIOException {
+        return submitMetaFuture(prepareRename(source, target, options), RESULT);
+    }
+
+    /**
+     * Submits a {@code mkdirat}: creates a directory with mode {@code 0777}, or the
+     * {@code posix:permissions} given, less the umask.
+     *
+     * @param dir        a path of the default file system
+     * @param callback   receives 0 or a negated errno (EEXIST, ENOENT...); may be null
+     * @param attachment any object, or null
+     * @param attrs      {@link java.nio.file.attribute.PosixFilePermissions#asFileAttribute} at most
+     * @return the request
+     * @throws UnsupportedOperationException for another attribute
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request mkdirat(Path dir, Callback callback, Object attachment, FileAttribute<?>... attrs)
+            throws AuraIOException {
+        return submitMetaCallback(prepareMkdir(dir, attrs), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #mkdirat(Path, Callback, Object, FileAttribute...)}: exceptionally
+     * as {@code Files.createDirectory} throws.
+     *
+     * @param dir   a path of the default file system
+     * @param attrs as for the callback form
+     * @return the future result (0)
+     * @throws UnsupportedOperationException for another attribute
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<Long> mkdiratAsync(Path dir, FileAttribute<?>... attrs) throws AuraIOException {
+        return submitMetaFuture(prepareMkdir(dir, attrs), RESULT);
+    }
+
+    /**
+     * Submits a {@code symlinkat}: creates {@code link}, a symbolic link holding {@code target}
+     * as given (relative targets resolve against the link's directory when followed).
+     *
+     * @param link       the link to create
+     * @param target     what it points to; need not exist
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @return the request
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request symlinkat(Path link, Path target, Callback callback, Object attachment) throws AuraIOException {
+        return submitMetaCallback(prepareSymlink(link, target), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #symlinkat(Path, Path, Callback, Object)}: exceptionally as
+     * {@code Files.createSymbolicLink} throws.
+     *
+     * @param link   the link to create
+     * @param target what it points to
+     * @return the future result (0)
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<Long> symlinkatAsync(Path link, Path target) throws AuraIOException {
+        return submitMetaFuture(prepareSymlink(link, target), RESULT);
+    }
+
+    /**
+     * Submits a {@code linkat}: creates {@code link}, a hard link to {@code existing}; a symbolic
+     * link {@code existing} is followed unless {@link LinkOption#NOFOLLOW_LINKS} is given (which
+     * links the symbolic link itself, as {@code Files.createLink} does on Linux).
+     *
+     * @param link       the link to create
+     * @param existing   the existing file
+     * @param callback   receives 0 or a negated errno; may be null
+     * @param attachment any object, or null
+     * @param options    {@code NOFOLLOW_LINKS}
+     * @return the request
+     * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
+     */
+    public Request linkat(Path link, Path existing, Callback callback, Object attachment, LinkOption... options)
+            throws AuraIOException {
+        return submitMetaCallback(prepareLink(link, existing, options), callback, attachment);
+    }
+
+    /**
+     * The future form of {@link #linkat(Path, Path, Callback, Object, LinkOption...)}:
+     * exceptionally as {@code Files.createLink} throws.
+     *
+     * @param link     the link to create
+     * @param existing the existing file
+     * @param options  {@code NOFOLLOW_LINKS}
+     * @return the future result (0)
+     * @throws AuraIOException ENOMEM
+     */
+    public CompletableFuture<Long> linkatAsync(Path link, Path existing, LinkOption... options)
+            throws AuraIOException {
+        return submitMetaFuture(prepareLink(link, existing, options), RESULT);
+    }
+
+    /**
+     * Starts a chain of linked requests ({@code IOSQE_IO_LINK}): each starts only once the one
+     * before it has succeeded, and the chain goes to the kernel as one unit. See
+     * {@link RequestChain}.
+     *
+     * @return an empty chain, to fill and submit once
+     */
+    public RequestChain chain() {
+        return new RequestChain(this);
+    }
+
     /**
      * Asks for a request to be cancelled; best effort (the reference's {@code auraio_cancel}). A
      * cancelled request completes with {@code -ECANCELED}; one the kernel is already running may
@@ -1185,7 +2019,12 @@ public final class Engine implements AutoCloseable {
             limits += c.inFlightLimit();
             batches += c.batchThreshold();
         }
-        return new Stats(ops, bytes, throughput, p99, core.pendingCount(), limits, batches, core.adaptiveSpills());
+        int peak = 0;
+        for (int i = 0; i < core.ringCount(); i++) {
+            peak = Math.max(peak, core.ring(i).peakInUse());
+        }
+        return new Stats(ops, bytes, throughput, p99, core.pendingCount(), limits, batches, core.adaptiveSpills(),
+                peak);
     }
 
     /**
@@ -1215,6 +2054,87 @@ public final class Engine implements AutoCloseable {
         Objects.checkIndex(index, core.ringCount());
         LatencyHistogram.Snapshot s = core.ring(index).controller().histogram().snapshot();
         return new Histogram(s.buckets(), s.overflow(), s.totalCount(), s.bucketWidthUs(), s.maxTrackedUs());
+    }
+
+    // ---- runtime tuning -------------------------------------------------------------------------
+
+    /**
+     * Sets the P99 latency target of every ring's adaptive controller at runtime (the reference's
+     * {@code auraio_set_max_p99_latency}; {@link Options.Builder#maxP99LatencyMs} at creation): the
+     * controller backs off the in-flight limit when the P99 exceeds it. Applied from the next
+     * controller tick. The same setting as the MXBean's {@code TargetP99LatencyMillis}.
+     *
+     * @param target the target, or {@link java.time.Duration#ZERO} to let the controller find the knee
+     * @throws IllegalArgumentException if {@code target} is negative
+     */
+    public void setMaxP99Latency(java.time.Duration target) {
+        Objects.requireNonNull(target, "target");
+        if (target.isNegative()) {
+            throw new IllegalArgumentException("the P99 target must be >= 0 (0 = auto), was " + target);
+        }
+        long nanos = target.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos()
+                : target.toNanos();
+        for (int i = 0; i < core.ringCount(); i++) {
+            core.ring(i).controller().setTargetP99Nanos(nanos);
+        }
+    }
+
+    /**
+     * Sets the floor of every ring's in-flight limit at runtime (the reference's
+     * {@code auraio_set_min_in_flight}; {@link Options.Builder#minInFlight} at creation); a limit
+     * below it is raised at the next controller tick.
+     *
+     * @param min 1 to {@link Options#queueDepth()}
+     * @throws IllegalArgumentException if {@code min} is out of that range; no ring is changed then
+     */
+    public void setMinInFlight(int min) {
+        core.ring(0).controller().setMinInFlight(min); // checks the range before any ring changes
+        for (int i = 1; i < core.ringCount(); i++) {
+            core.ring(i).controller().setMinInFlight(min);
+        }
+    }
+
+    /**
+     * Pins every ring's batch threshold (how many submissions the poller gathers before entering
+     * the kernel) at runtime, or hands it back to the tuner (the reference's
+     * {@code auraio_set_batch_threshold}).
+     *
+     * @param threshold 2 to 64, or 0 to let the tuner decide
+     * @throws IllegalArgumentException if {@code threshold} is out of range; no ring is changed then
+     */
+    public void setBatchThreshold(int threshold) {
+        core.ring(0).controller().setBatchThreshold(threshold);
+        for (int i = 1; i < core.ringCount(); i++) {
+            core.ring(i).controller().setBatchThreshold(threshold);
+        }
+    }
+
+    /**
+     * {@return whether the calling thread is running a completion callback of this engine (the
+     * reference's "am I in a callback"): where {@link #close()}, {@link #poll()}, {@link #await},
+     * {@link #run()} and {@link #drain} are refused}
+     */
+    public boolean isInCallback() {
+        return core.isCallbackThread();
+    }
+
+    /**
+     * {@return the failure that stopped one of the engine's rings, latched, or null while none has}
+     * A ring stops when the library cannot deliver a completion (an internal error on its poller
+     * thread, such as running out of memory for the thread that completes a future): that
+     * request ends with EIO, and the ring shuts down in order: requests queued on it end with
+     * ESHUTDOWN, those in the kernel are cancelled and waited for, and requests it is chosen for
+     * afterwards fail with {@linkplain AuraIOException#isShutdown() ESHUTDOWN}. Close the engine
+     * and create another. The reference's latched fatal error.
+     */
+    public Throwable fatalError() {
+        for (int i = 0; i < core.ringCount(); i++) {
+            Throwable t = core.ring(i).fatalError();
+            if (t != null) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** {@return buffer pool statistics (the reference's {@code auraio_get_buffer_stats})} */

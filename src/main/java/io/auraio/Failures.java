@@ -3,6 +3,7 @@ package io.auraio;
 import io.auraio.internal.binding.Errno;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
@@ -28,6 +29,37 @@ final class Failures {
                     Errno.message(errno) + " or unable to access attributes of symbolic link");
             case Errno.ESHUTDOWN -> io("open " + file, errno);
             default -> new FileSystemException(file, null, Errno.message(errno));
+        };
+    }
+
+    /**
+     * Maps the failure of a request on {@code file} (and {@code other}, for a rename or a link) as
+     * the JDK's {@code UnixException.translateToIOException} does, so callers catch the same types
+     * as from {@code Files}: a request that never ran (ESHUTDOWN, EAGAIN, ECANCELED) and one with no
+     * path stay {@link AuraIOException}s with the errno.
+     *
+     * @param op     the operation, for requests without a path
+     * @param file   the path the request named, or null
+     * @param other  the second path, or null
+     * @param errno  the errno
+     * @param target the path an EEXIST or ENOTEMPTY names (a rename's target), or null for {@code file}
+     */
+    static IOException path(String op, Path file, Path other, int errno, Path target) {
+        if (file == null || errno == Errno.ESHUTDOWN || errno == Errno.EAGAIN || errno == Errno.ECANCELED) {
+            return io(op, errno);
+        }
+        String a = file.toString();
+        String b = other == null ? null : other.toString();
+        String t = target == null ? a : target.toString();
+        return switch (errno) {
+            case Errno.ENOENT -> new NoSuchFileException(a, b, null);
+            case Errno.EACCES -> new AccessDeniedException(a, b, null);
+            case Errno.EEXIST -> op.equals("unlinkat") ? new DirectoryNotEmptyException(a)
+                    : new FileAlreadyExistsException(t);
+            case Errno.ENOTEMPTY -> new DirectoryNotEmptyException(t);
+            case Errno.ELOOP -> new FileSystemException(a, b,
+                    Errno.message(errno) + " or unable to access attributes of symbolic link");
+            default -> new FileSystemException(a, b, Errno.message(errno));
         };
     }
 }

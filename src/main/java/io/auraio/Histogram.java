@@ -60,4 +60,35 @@ public record Histogram(long[] buckets, long overflow, long totalCount, int buck
     public int bucketUpperUs(int index) {
         return index >= 0 && index < buckets.length ? (index + 1) * bucketWidthUs : 0;
     }
+
+    /**
+     * {@return the latency below which {@code percentile} percent of the samples fall, in
+     * milliseconds: the upper edge of the bucket that holds that rank (the reference's
+     * {@code auraio_histogram_percentile}); the last bucket's upper edge when the rank falls in
+     * the overflow (the latency is at least that), 0 for an empty histogram}
+     *
+     * @param percentile 0 to 100, e.g. 99 or 99.9
+     * @throws IllegalArgumentException if {@code percentile} is outside 0 to 100 or NaN
+     */
+    public double percentile(double percentile) {
+        if (!(percentile >= 0 && percentile <= 100)) {
+            throw new IllegalArgumentException("percentile must be between 0 and 100, was " + percentile);
+        }
+        long total = overflow;
+        for (long b : buckets) {
+            total += b;
+        }
+        if (total == 0) {
+            return 0;
+        }
+        long rank = Math.max(1, (long) Math.ceil(percentile / 100 * total));
+        long seen = 0;
+        for (int i = 0; i < buckets.length; i++) {
+            seen += buckets[i];
+            if (seen >= rank) {
+                return (i + 1) * (double) bucketWidthUs / 1000.0;
+            }
+        }
+        return buckets.length * (double) bucketWidthUs / 1000.0;
+    }
 }

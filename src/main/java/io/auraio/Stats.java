@@ -13,6 +13,10 @@ package io.auraio;
  * @param optimalInFlight     sum of the rings' adaptive in-flight limits
  * @param optimalBatchSize    sum of the rings' adaptive batch thresholds
  * @param adaptiveSpills      submissions that {@link RingSelect#ADAPTIVE} moved off the local ring
+ * @param peakInFlight        the most requests one ring has held at once since the engine was
+ *                            created (queued, in the kernel or completing), the highest over the
+ *                            rings: how close the rings came to their queue depth
  */
 public record Stats(long opsCompleted, long bytesTransferred, double throughputBps, double p99LatencyMs,
-                    int currentInFlight, int optimalInFlight, int optimalBatchSize, long adaptiveSpills) {}
+                    int currentInFlight, int optimalInFlight, int optimalBatchSize, long adaptiveSpills,
+                    int peakInFlight) {}

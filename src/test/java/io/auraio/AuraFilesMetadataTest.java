@@ -2,6 +2,7 @@ package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.TestDirectory;
@@ -13,6 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +52,16 @@ class AuraFilesMetadataTest {
         Stream<Path> list(Path p) throws IOException;
 
         Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException;
+
+        Path createDirectory(Path p, FileAttribute<?>... a) throws IOException;
+
+        boolean deleteIfExists(Path p) throws IOException;
+
+        BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException;
+
+        Path createSymbolicLink(Path link, Path target) throws IOException;
+
+        Path createLink(Path link, Path existing) throws IOException;
     }
 
     static final Ops JDK = new Ops() {
@@ -74,6 +88,26 @@ class AuraFilesMetadataTest {
         public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
             return Files.walk(p, depth, o);
         }
+
+        public Path createDirectory(Path p, FileAttribute<?>... a) throws IOException {
+            return Files.createDirectory(p, a);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return Files.deleteIfExists(p);
+        }
+
+        public BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException {
+            return Files.readAttributes(p, BasicFileAttributes.class, o);
+        }
+
+        public Path createSymbolicLink(Path link, Path target) throws IOException {
+            return Files.createSymbolicLink(link, target);
+        }
+
+        public Path createLink(Path link, Path existing) throws IOException {
+            return Files.createLink(link, existing);
+        }
     };
 
     static final Ops AURA = new Ops() {
@@ -99,6 +133,26 @@ class AuraFilesMetadataTest {
 
         public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
             return depth == Integer.MAX_VALUE ? AuraFiles.walk(p, o) : AuraFiles.walk(p, depth, o);
+        }
+
+        public Path createDirectory(Path p, FileAttribute<?>... a) throws IOException {
+            return AuraFiles.createDirectory(p, a);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return AuraFiles.deleteIfExists(p);
+        }
+
+        public BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException {
+            return AuraFiles.readAttributes(p, BasicFileAttributes.class, o);
+        }
+
+        public Path createSymbolicLink(Path link, Path target) throws IOException {
+            return AuraFiles.createSymbolicLink(link, target);
+        }
+
+        public Path createLink(Path link, Path existing) throws IOException {
+            return AuraFiles.createLink(link, existing);
         }
     };
 
@@ -133,6 +187,91 @@ class AuraFilesMetadataTest {
         add(all, "move replacing", (o, b) -> o.move(b.resolve("f"), b.resolve("d/a"), StandardCopyOption.REPLACE_EXISTING)
                 + " " + Files.size(b.resolve("d/a")));
         add(all, "move missing", (o, b) -> o.move(b.resolve("nope"), b.resolve("g")));
+        add(all, "delete empty directory", (o, b) -> {
+            o.delete(b.resolve("d/s/b"));
+            o.delete(b.resolve("d/s"));
+            return Files.exists(b.resolve("d/s"));
+        });
+        add(all, "delete a dangling link", (o, b) -> {
+            o.delete(b.resolve("dangling"));
+            return Files.exists(b.resolve("dangling"), LinkOption.NOFOLLOW_LINKS);
+        });
+        add(all, "delete below a file", (o, b) -> {
+            o.delete(b.resolve("f/x"));
+            return "ok";
+        });
+        add(all, "deleteIfExists", (o, b) -> o.deleteIfExists(b.resolve("f")) + " " + o.deleteIfExists(b.resolve("f"))
+                + " " + o.deleteIfExists(b.resolve("nope/x")));
+        add(all, "deleteIfExists non-empty directory", (o, b) -> o.deleteIfExists(b.resolve("d")));
+        add(all, "createDirectory", (o, b) -> o.createDirectory(b.resolve("n")) + " " + Files.isDirectory(b.resolve("n")));
+        add(all, "createDirectory with permissions", (o, b) -> {
+            o.createDirectory(b.resolve("n"), PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx--x---")));
+            return PosixFilePermissions.toString(Files.getPosixFilePermissions(b.resolve("n")));
+        });
+        add(all, "createDirectory existing", (o, b) -> o.createDirectory(b.resolve("d")));
+        add(all, "createDirectory over a file", (o, b) -> o.createDirectory(b.resolve("f")));
+        add(all, "createDirectory without parent", (o, b) -> o.createDirectory(b.resolve("nope/n")));
+        add(all, "createDirectory unsupported attribute", (o, b) -> o.createDirectory(b.resolve("n"),
+                new FileAttribute<Boolean>() {
+                    public String name() {
+                        return "dos:hidden";
+                    }
+
+                    public Boolean value() {
+                        return true;
+                    }
+                }));
+        add(all, "createDirectories over a link to a directory", (o, b) -> {
+            Files.createSymbolicLink(b.resolve("dl"), b.resolve("d"));
+            return o.createDirectories(b.resolve("dl"));
+        });
+        add(all, "readAttributes", (o, b) -> basic(o.readAttributes(b.resolve("f"))) + " "
+                + basic(o.readAttributes(b.resolve("d"))));
+        add(all, "readAttributes of a link, followed and not", (o, b) -> {
+            Files.createSymbolicLink(b.resolve("l"), Path.of("f")); // relative: the same link in both trees
+            return basic(o.readAttributes(b.resolve("l"))) + " "
+                    + basic(o.readAttributes(b.resolve("l"), LinkOption.NOFOLLOW_LINKS));
+        });
+        add(all, "readAttributes missing", (o, b) -> o.readAttributes(b.resolve("nope")));
+        add(all, "readAttributes of a dangling link", (o, b) -> o.readAttributes(b.resolve("dangling")));
+        add(all, "move replacing a file", (o, b) -> o.move(b.resolve("f"), b.resolve("d/a"),
+                StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE) + " " + Files.size(b.resolve("d/a")));
+        add(all, "move atomic onto existing", (o, b) -> o.move(b.resolve("f"), b.resolve("d/a"),
+                StandardCopyOption.ATOMIC_MOVE) + " " + Files.size(b.resolve("d/a")));
+        add(all, "move onto itself", (o, b) -> o.move(b.resolve("f"), b.resolve("f")) + " " + Files.size(b.resolve("f")));
+        add(all, "move onto a hard link of itself", (o, b) -> {
+            Files.createLink(b.resolve("h"), b.resolve("f"));
+            return o.move(b.resolve("f"), b.resolve("h")) + " " + Files.exists(b.resolve("f"));
+        });
+        add(all, "move a directory", (o, b) -> o.move(b.resolve("d"), b.resolve("e")) + " "
+                + Files.exists(b.resolve("e/m79")));
+        add(all, "move a directory over an empty one", (o, b) -> {
+            Files.createDirectory(b.resolve("empty"));
+            return o.move(b.resolve("d/s"), b.resolve("empty"), StandardCopyOption.REPLACE_EXISTING) + " "
+                    + Files.exists(b.resolve("empty/b"));
+        });
+        add(all, "move a file over a directory", (o, b) -> o.move(b.resolve("f"), b.resolve("d/s"),
+                StandardCopyOption.REPLACE_EXISTING));
+        add(all, "move a file over an empty directory", (o, b) -> {
+            Files.createDirectory(b.resolve("empty"));
+            return o.move(b.resolve("f"), b.resolve("empty"), StandardCopyOption.REPLACE_EXISTING) + " "
+                    + Files.isRegularFile(b.resolve("empty"));
+        });
+        add(all, "move a directory over a file", (o, b) -> o.move(b.resolve("d/s"), b.resolve("f"),
+                StandardCopyOption.REPLACE_EXISTING) + " " + Files.isDirectory(b.resolve("f")));
+        add(all, "move to a missing directory", (o, b) -> o.move(b.resolve("f"), b.resolve("nope/g")));
+        add(all, "createSymbolicLink", (o, b) -> o.createSymbolicLink(b.resolve("s"), Path.of("f")) + " "
+                + Files.readSymbolicLink(b.resolve("s")) + " " + Files.size(b.resolve("s")));
+        add(all, "createSymbolicLink existing", (o, b) -> o.createSymbolicLink(b.resolve("f"), Path.of("x")));
+        add(all, "createSymbolicLink without parent", (o, b) -> o.createSymbolicLink(b.resolve("nope/s"), Path.of("x")));
+        add(all, "createLink", (o, b) -> o.createLink(b.resolve("h"), b.resolve("f")) + " "
+                + Files.isSameFile(b.resolve("h"), b.resolve("f")));
+        add(all, "createLink of a link links the link", (o, b) -> o.createLink(b.resolve("h"), b.resolve("dangling"))
+                + " " + Files.isSymbolicLink(b.resolve("h")));
+        add(all, "createLink existing", (o, b) -> o.createLink(b.resolve("f"), b.resolve("d/a")));
+        add(all, "createLink to missing", (o, b) -> o.createLink(b.resolve("h"), b.resolve("nope")));
+        add(all, "createLink of a directory", (o, b) -> o.createLink(b.resolve("h"), b.resolve("d")));
         add(all, "list", (o, b) -> names(o.list(b.resolve("d")), b));
         add(all, "list of a file", (o, b) -> names(o.list(b.resolve("f")), b));
         add(all, "list missing", (o, b) -> names(o.list(b.resolve("nope")), b));
@@ -149,6 +288,12 @@ class AuraFilesMetadataTest {
 
     private static void add(List<Arguments> all, String name, Scenario s) {
         all.add(Arguments.of(name, s));
+    }
+
+    /** The basic attributes the JDK and {@link FileStat} must agree on, as a string. */
+    private static String basic(BasicFileAttributes a) {
+        return a.size() + " " + a.isRegularFile() + " " + a.isDirectory() + " " + a.isSymbolicLink() + " "
+                + a.isOther() + " " + a.lastModifiedTime().toMillis() / 1000 + " " + (a.fileKey() != null);
     }
 
     /** The stream's paths relative to {@code base}, in its order; closes it. */
@@ -173,6 +318,19 @@ class AuraFilesMetadataTest {
         return TestSupport.outcomeOnVirtualThread(() -> s.run(ops, base), base);
     }
 
+    /** The same scenarios with the metadata calls that have an opcode made as ring requests ({@code -Dauraio.metadata=ring}). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void answersAsFilesThroughTheRing(String name, Scenario scenario) throws Exception {
+        boolean was = MetadataRouting.ring;
+        MetadataRouting.ring = true;
+        try {
+            answersAsFilesFromAVirtualThread(name, scenario);
+        } finally {
+            MetadataRouting.ring = was;
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("scenarios")
     void answersAsFilesFromAVirtualThread(String name, Scenario scenario) throws Exception {
@@ -194,6 +352,45 @@ class AuraFilesMetadataTest {
         return outcome.startsWith("returned [")
                 ? Stream.of(outcome.substring(10, outcome.length() - 1).split(", ")).sorted().toList()
                 : List.of(outcome);
+    }
+
+    @Test
+    void fromAVirtualThreadTheRoutedCallsAreRingRequests() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(AuraIO.backend() == Backend.IO_URING,
+                "io_uring is not usable here: " + AuraIO.fallbackCause().orElse(""));
+        Engine engine = AuraIO.defaultEngine();
+        boolean was = MetadataRouting.ring;
+        MetadataRouting.ring = true;
+        try {
+            ringRequests(engine);
+        } finally {
+            MetadataRouting.ring = was;
+        }
+    }
+
+    private void ringRequests(Engine engine) throws Exception {
+        Path b = dir.path().toAbsolutePath().resolve("ring");
+        populate(b);
+        List<Scenario> calls = List.of(
+                (o, p) -> o.exists(p.resolve("f")),
+                (o, p) -> o.readAttributes(p.resolve("f")),
+                (o, p) -> o.createDirectory(p.resolve("n")),
+                (o, p) -> o.createDirectories(p.resolve("n")),
+                (o, p) -> o.createSymbolicLink(p.resolve("s"), Path.of("f")),
+                (o, p) -> o.createLink(p.resolve("h"), p.resolve("f")),
+                (o, p) -> o.move(p.resolve("h"), p.resolve("h2")),
+                (o, p) -> {
+                    o.delete(p.resolve("h2"));
+                    return null;
+                },
+                (o, p) -> o.deleteIfExists(p.resolve("s")));
+        for (int i = 0; i < calls.size(); i++) {
+            Scenario call = calls.get(i);
+            long before = engine.stats().opsCompleted();
+            String outcome = outcome(call, AURA, b);
+            assertThat(outcome).as("call %d", i).startsWith("returned");
+            assertThat(engine.stats().opsCompleted()).as("ring requests made by call %d", i).isGreaterThan(before);
+        }
     }
 
     @Test

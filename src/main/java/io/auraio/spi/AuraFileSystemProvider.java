@@ -1,10 +1,12 @@
 package io.auraio.spi;
 
 import io.auraio.AuraFileChannel;
+import io.auraio.AuraFiles;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
 import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.internal.offload.MetadataRouting;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -349,52 +351,96 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return AuraDirectoryStream.of(fileSystem, offload(), platformDir, stream, filter);
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * {@return whether a call may go through the ring ({@link AuraFiles}' metadata methods): from a
+     * virtual thread (a platform thread has no carrier to hold: the offload makes its call inline),
+     * with io_uring usable, never while this thread creates the engine (which may touch files);
+     * only with {@code -Dauraio.metadata=ring} ({@link MetadataRouting} says why)}
+     */
+    private boolean ringReady() {
+        return MetadataRouting.ring && Thread.currentThread().isVirtual() && engine() != null;
+    }
+
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code mkdirat}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
         Path p = fileSystem.unwrap(dir);
+        if (ringReady()) {
+            AuraFiles.createDirectory(p, attrs);
+            return;
+        }
         offload().call(p, () -> {
             platform.createDirectory(p, attrs);
             return null;
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code symlinkat}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
         Path l = fileSystem.unwrap(link);
         Path t = fileSystem.unwrap(target);
+        if (ringReady()) {
+            AuraFiles.createSymbolicLink(l, t, attrs);
+            return;
+        }
         offload().call(l, () -> {
             platform.createSymbolicLink(l, t, attrs);
             return null;
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code linkat}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public void createLink(Path link, Path existing) throws IOException {
         Path l = fileSystem.unwrap(link);
         Path e = fileSystem.unwrap(existing);
+        if (ringReady()) {
+            AuraFiles.createLink(l, e);
+            return;
+        }
         offload().call(l, e, () -> {
             platform.createLink(l, e);
             return null;
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} an {@code unlinkat}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public void delete(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (ringReady()) {
+            AuraFiles.delete(p);
+            return;
+        }
         offload().call(p, () -> {
             platform.delete(p);
             return null;
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} an {@code unlinkat}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public boolean deleteIfExists(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (ringReady()) {
+            return AuraFiles.deleteIfExists(p);
+        }
         return offload().call(p, () -> platform.deleteIfExists(p));
     }
 
@@ -416,11 +462,18 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code renameat}
+     * through the ring where it does the move, else on the offload's threads.
+     */
     @Override
     public void move(Path source, Path target, CopyOption... options) throws IOException {
         Path s = fileSystem.unwrap(source);
         Path t = fileSystem.unwrap(target);
+        if (ringReady()) {
+            AuraFiles.move(s, t, options);
+            return;
+        }
         offload().call(s, t, () -> {
             platform.move(s, t, options);
             return null;
@@ -472,11 +525,17 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return OffloadedView.of(type, platform.getFileAttributeView(p, type, options), p);
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, on the offload's threads (with
+     * {@code -Dauraio.metadata=ring}, {@code BasicFileAttributes} with a {@code statx} through the ring).
+     */
     @Override
     public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (ringReady()) {
+            return AuraFiles.readAttributes(p, type, options);
+        }
         return offload().call(p, () -> platform.readAttributes(p, type, options));
     }
 
@@ -498,18 +557,35 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code statx}
+     * through the ring, else on the offload's threads.
+     */
     @Override
     public boolean exists(Path path, LinkOption... options) {
         Path p = fileSystem.unwrap(path);
+        if (ringReady()) {
+            return AuraFiles.exists(p, options);
+        }
         return offload().call(p, () -> platform.exists(p, options));
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, on the offload's threads (with
+     * {@code -Dauraio.metadata=ring}, {@code BasicFileAttributes} with a {@code statx} through the ring).
+     */
     @Override
     public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (ringReady() && type == BasicFileAttributes.class) {
+            try {
+                return AuraFiles.readAttributes(p, type, options);
+            } catch (java.nio.file.NoSuchFileException e) {
+                // readAttributes says so for ENOTDIR too, where the platform's readAttributesIfExists
+                // throws "Not a directory": it decides, below.
+            }
+        }
         return offload().call(p, () -> platform.readAttributesIfExists(p, type, options));
     }
 

@@ -2,6 +2,7 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -77,6 +78,25 @@ class ProviderOffloadDifferentialTest {
         add(all, "readAttributes unknown view", b -> Files.readAttributes(b.resolve("f"), "bogus:x"));
         add(all, "readAttributesIfExists missing", b ->
                 b.getFileSystem().provider().readAttributesIfExists(b.resolve("nope"), BasicFileAttributes.class));
+        add(all, "readAttributesIfExists existing", b -> basic(b.getFileSystem().provider()
+                .readAttributesIfExists(b.resolve("f"), BasicFileAttributes.class)));
+        add(all, "readAttributesIfExists below a file", b ->
+                b.getFileSystem().provider().readAttributesIfExists(b.resolve("f/x"), BasicFileAttributes.class));
+        add(all, "isDirectory and isRegularFile", b -> Files.isDirectory(b.resolve("d")) + " "
+                + Files.isDirectory(b.resolve("f")) + " " + Files.isDirectory(b.resolve("nope")) + " "
+                + Files.isRegularFile(b.resolve("f")) + " " + Files.isRegularFile(b.resolve("dangling")) + " "
+                + Files.isRegularFile(b.resolve("link"), LinkOption.NOFOLLOW_LINKS));
+        add(all, "createDirectory with permissions", b -> {
+            Files.createDirectory(b.resolve("p"), PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwxr-x---")));
+            return PosixFilePermissions.toString(Files.getPosixFilePermissions(b.resolve("p")));
+        });
+        add(all, "deleteIfExists non-empty directory", b -> Files.deleteIfExists(b.resolve("ne")));
+        add(all, "move atomic onto existing", b -> Files.move(b.resolve("f"), b.resolve("d/f2"),
+                StandardCopyOption.ATOMIC_MOVE) + " " + Files.move(b.resolve("d/f2"), b.resolve("link"),
+                StandardCopyOption.ATOMIC_MOVE) + " " + Files.isSymbolicLink(b.resolve("link")));
+        add(all, "createLink of a symbolic link", b -> Files.createLink(b.resolve("h"), b.resolve("link")) + " "
+                + Files.isSymbolicLink(b.resolve("h")));
         add(all, "size", b -> Files.size(b.resolve("f")));
         add(all, "size of missing", b -> Files.size(b.resolve("nope")));
         add(all, "exists", b -> Files.exists(b.resolve("f")) + " " + Files.exists(b.resolve("nope"))
@@ -286,6 +306,19 @@ class ProviderOffloadDifferentialTest {
     /** Runs {@code scenario} on a fresh virtual thread: its result, or the exception it threw, as text. */
     private static String outcome(Scenario scenario, Path base) throws InterruptedException {
         return TestSupport.outcomeOnVirtualThread(() -> scenario.run(base), base);
+    }
+
+    /** The same, with the calls that have an io_uring opcode made as ring requests ({@code -Dauraio.metadata=ring}). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void givesThePlatformProvidersAnswerThroughTheRing(String name, Scenario scenario) throws Exception {
+        boolean was = MetadataRouting.ring;
+        MetadataRouting.ring = true;
+        try {
+            givesThePlatformProvidersAnswerFromAVirtualThread(name, scenario);
+        } finally {
+            MetadataRouting.ring = was;
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -43,6 +43,7 @@ public final class Libc {
     private static final MethodHandle FSTAT;
     private static final MethodHandle STATX;
     private static final MethodHandle LSEEK;
+    private static final MethodHandle FTRUNCATE;
     private static final MethodHandle COPY_FILE_RANGE;
     private static final MethodHandle STRERROR;
     private static final MethodHandle SCHED_GETCPU;
@@ -72,6 +73,7 @@ public final class Libc {
         STATX = NativeAccess.downcallWithErrno(libc, "statx",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         LSEEK = NativeAccess.downcallWithErrno(libc, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        FTRUNCATE = NativeAccess.downcallWithErrno(libc, "ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         // ssize_t copy_file_range(int, off64_t *, int, off64_t *, size_t, unsigned int): glibc 2.27+.
         COPY_FILE_RANGE = NativeAccess.downcallWithErrno(libc, "copy_file_range",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -126,6 +128,16 @@ public final class Libc {
     public static int close(int fd) {
         try (CallScratch scratch = CallScratch.acquire()) {
             int r = (int) CLOSE.invokeExact(scratch.captureState(), fd);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ftruncate(2)}; blocking, for platform threads and fallbacks only. */
+    public static int ftruncate(int fd, long length) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            int r = (int) FTRUNCATE.invokeExact(scratch.captureState(), fd, length);
             return r == 0 ? 0 : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);

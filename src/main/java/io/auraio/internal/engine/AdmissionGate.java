@@ -60,6 +60,8 @@ final class AdmissionGate {
     /** Written under the lock, read without it by ring selection and stats. */
     private volatile int inUse;
     private volatile int limit;
+    /** The most slots held at once; written under the lock. */
+    private volatile int peakInUse;
     private boolean closed;
 
     AdmissionGate(RingPoller ring, int capacity, int limit) {
@@ -183,6 +185,31 @@ final class AdmissionGate {
         }
     }
 
+    /**
+     * Takes {@code n} slots at once for a linked chain of callback or future requests, as
+     * {@link #tryAcquire()} each: all or none, so a chain never holds some slots while waiting for
+     * the rest. {@return the slots, or null when fewer than {@code n} of the queue depth are left or
+     * the gate is closed}
+     */
+    Slot[] tryAcquire(int n) {
+        lock.lock();
+        try {
+            if (closed || asyncInUse + n > capacity) {
+                return null;
+            }
+            Slot[] taken = new Slot[n];
+            for (int i = 0; i < n; i++) {
+                Slot s = take();
+                s.async = true;
+                taken[i] = s;
+            }
+            asyncInUse += n;
+            return taken;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     boolean isClosed() {
         lock.lock();
         try {
@@ -202,6 +229,9 @@ final class AdmissionGate {
             grow();
         }
         inUse++;
+        if (inUse > peakInUse) {
+            peakInUse = inUse;
+        }
         Slot s = slots[free[--freeCount]];
         s.state = Slot.QUEUED;
         return s;
@@ -328,6 +358,11 @@ final class AdmissionGate {
 
     int limit() {
         return limit;
+    }
+
+    /** {@return the most slots held at once since the ring started} */
+    int peakInUse() {
+        return peakInUse;
     }
 
     /** {@return slots handed out and not yet released: requests queued, in the kernel or completing} */

@@ -6,7 +6,8 @@ public interface AsyncCompletion {
     void complete(long result);
 
     /**
-     * Runs on the poller thread as soon as the kernel has completed a CALLBACK request, before the
+     * Runs on the poller thread as soon as the kernel has completed a CALLBACK or FUTURE request,
+     * before the request's memory goes back to the pool and before the
      * request stops being pending, so whatever the caller may look at once it is no longer
      * pending (the bytes of a read copied out of a bounce buffer) is in place by then; the
      * callback itself runs later, from the event loop.

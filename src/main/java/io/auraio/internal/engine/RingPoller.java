@@ -152,6 +152,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state = RUNNING;
     private volatile boolean closing;
+    /** Latched by {@link #failFatally}: the first failure that stopped the ring. */
+    private volatile Throwable fatal;
     private final AimdController controller;
 
     // Poller-thread state.
@@ -458,6 +460,52 @@ public final class RingPoller implements CompletionQueue.Handler {
         return true;
     }
 
+    /**
+     * Submits {@code links} as one linked chain ({@code IOSQE_IO_LINK} on every SQE but the last),
+     * without parking: the slots are taken together, the chain is queued as one unit, and the
+     * poller puts all its SQEs into the ring in one pass, only when the ring has room for all of
+     * them, and counts them all against the in-flight limit (a chain longer than the limit goes
+     * alone, when nothing else is in flight). The kernel starts a link only once the one before
+     * it has succeeded, and fails the rest with ECANCELED when one fails (a short read or write
+     * is a failure). A chain cancelled before it reaches the kernel (by a cancel of any of its
+     * requests, or a close of a descriptor one names) completes every request with ECANCELED;
+     * one the engine's close finds queued, with ESHUTDOWN.
+     *
+     * @return a handle per link, in order
+     * @throws Refused with EAGAIN when fewer than {@code links.length} slots are free for callback
+     *         and future requests, ESHUTDOWN when closing
+     */
+    public RequestHandle[] submitChain(int kind, Link[] links) throws Refused {
+        Slot[] slots = gate.tryAcquire(links.length);
+        if (slots == null) {
+            throw new Refused(closing || gate.isClosed() ? Errno.ESHUTDOWN : Errno.EAGAIN);
+        }
+        if (closing) {
+            for (Slot s : slots) {
+                release(s);
+            }
+            throw new Refused(Errno.ESHUTDOWN);
+        }
+        RequestHandle[] handles = new RequestHandle[links.length];
+        for (int i = 0; i < links.length; i++) {
+            Link l = links[i];
+            Slot slot = slots[i];
+            slot.prepare(kind, l.opcode(), l.sqeFlags(), l.fd(), l.offset(), l.address(), l.length(), l.opFlags(),
+                    l.bufIndex());
+            slot.completion = l.completion();
+            slot.ownedMemory = l.ownedMemory();
+            slot.usesFixedBuffer = l.usesFixedBuffer();
+            slot.usesFixedFile = l.usesFixedFile();
+            handles[i] = new RequestHandle(slot);
+        }
+        for (int i = 0; i < slots.length - 1; i++) {
+            slots[i].chainNext = slots[i + 1];
+        }
+        slots[0].chainLength = slots.length;
+        enqueue(slots[0]); // the stack's CAS publishes every link's fields with the head's
+        return handles;
+    }
+
     private void enqueue(Slot slot) {
         submissions.push(slot);
         if (state == SLEEPING && STATE.compareAndSet(this, SLEEPING, RUNNING)) {
@@ -643,9 +691,11 @@ public final class RingPoller implements CompletionQueue.Handler {
             // already pushed but not yet taken are held first: they were submitted before this
             // call and would otherwise reach the kernel after the descriptor is closed.
             takeSubmissions();
-            for (Slot s = heldHead; s != null; s = s.next) {
-                if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
-                    s.cancelRequested = true;
+            for (Slot h = heldHead; h != null; h = h.next) {
+                for (Slot s = h; s != null; s = s.chainNext) { // every link of a chain
+                    if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
+                        s.cancelRequested = true;
+                    }
                 }
             }
             SubmissionQueue sq = u.submissionQueue();
@@ -789,8 +839,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
                 continue;
             }
-            if ((heldHead != null && sq.freeEntries() > RESERVED_SQES
-                    && (heldHead.exempt || inKernel - uncountedInKernel < controller.inFlightLimit()))
+            if ((heldHead != null && headFits(sq))
                     || !submissions.isEmpty() || cq.hasCompletions()) {
                 submitNow();
                 continue;
@@ -983,6 +1032,12 @@ public final class RingPoller implements CompletionQueue.Handler {
         int limit = controller.inFlightLimit();
         while (heldHead != null) {
             Slot s = heldHead;
+            if (s.chainLength > 0) {
+                if (!fillChain(sq, s, shuttingDown, limit)) {
+                    break;
+                }
+                continue;
+            }
             if (shuttingDown || s.cancelRequested) {
                 popHeld();
                 finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
@@ -1004,6 +1059,56 @@ public final class RingPoller implements CompletionQueue.Handler {
             sqesSinceSubmit++;
         }
         inKernelView = inKernel;
+    }
+
+    /** {@return whether the first held-back request (or chain) could go into the SQ now} */
+    private boolean headFits(SubmissionQueue sq) {
+        int metered = inKernel - uncountedInKernel;
+        int limit = controller.inFlightLimit();
+        if (heldHead.chainLength > 0) {
+            int n = heldHead.chainLength;
+            return sq.freeEntries() - RESERVED_SQES >= n && (metered == 0 || metered + n <= limit);
+        }
+        return sq.freeEntries() > RESERVED_SQES && (heldHead.exempt || metered < limit);
+    }
+
+    /**
+     * Puts the chain headed by the held-back {@code head} into the SQ, all of it or none.
+     * {@return false when it must wait (no room in the SQ, or the ring at its limit)}
+     */
+    private boolean fillChain(SubmissionQueue sq, Slot head, boolean shuttingDown, int limit) {
+        boolean cancelled = false;
+        for (Slot l = head; l != null; l = l.chainNext) {
+            cancelled |= l.cancelRequested;
+        }
+        if (shuttingDown || cancelled) {
+            popHeld();
+            for (Slot l = head; l != null; ) {
+                Slot next = l.chainNext; // read first: finish may release the slot
+                finish(l, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
+                l = next;
+            }
+            return true;
+        }
+        int n = head.chainLength;
+        int metered = inKernel - uncountedInKernel;
+        if (sq.freeEntries() - RESERVED_SQES < n || (metered > 0 && metered + n > limit)) {
+            return false;
+        }
+        popHeld();
+        long now = System.nanoTime();
+        for (Slot l = head; l != null; ) {
+            Slot next = l.chainNext;
+            l.submittedNanos = now;
+            l.state = Slot.IN_KERNEL;
+            l.uncountedInKernel = false;
+            inKernel++;
+            sq.push(l.opcode, l.sqeFlags | (next != null ? Opcode.SQE_IO_LINK : 0), l.fd, l.offset, l.address,
+                    l.length, l.opFlags, l.userData(), l.bufIndex);
+            sqesSinceSubmit++;
+            l = next;
+        }
+        return true;
     }
 
     private void popHeld() {
@@ -1095,10 +1200,67 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (closing && (result == -Errno.ECANCELED || result == -Errno.EINTR)) {
             // Cancelled by the shutdown (cancelInFlight): the same outcome as a request that was
             // still queued when it began, so every caller close() wakes sees isShutdown().
-            finish(s, -Errno.ESHUTDOWN);
-            return;
+            result = -Errno.ESHUTDOWN;
         }
-        finish(s, result);
+        try {
+            finish(s, result);
+        } catch (RuntimeException | Error e) {
+            failFatally(s, e);
+        }
+    }
+
+    /**
+     * A completion could not be delivered (the library's own code failed on the poller, e.g. out
+     * of memory starting the thread that completes a future): the failure is latched for
+     * {@link #fatalError()}, the request ends with EIO, and the ring shuts down in order: it
+     * refuses new requests (ESHUTDOWN), ends queued ones with ESHUTDOWN, cancels those in the
+     * kernel and waits for them, so no caller is left parked and no memory is freed under the
+     * kernel. Poller thread only.
+     */
+    private void failFatally(Slot s, Throwable failure) {
+        if (fatal == null) {
+            fatal = failure;
+        }
+        gate.close();
+        closing = true;
+        if (s.state == Slot.DONE) {
+            return; // delivered before the failure
+        }
+        s.result = -Errno.EIO;
+        switch (s.kind) {
+            case Slot.BLOCKING -> {
+                Thread waiter = s.waiter;
+                s.state = Slot.DONE;
+                LockSupport.unpark(waiter);
+            }
+            case Slot.CALLBACK -> {
+                AsyncCompletion user = s.completion;
+                s.completion = new AsyncCompletion() {
+                    @Override
+                    public void complete(long r) {
+                        user.complete(-Errno.EIO);
+                    }
+                };
+                s.state = Slot.DONE;
+                gate.completed(s);
+                owner.callbackReady(s);
+            }
+            default -> {
+                AsyncCompletion completion = s.completion;
+                s.state = Slot.DONE;
+                release(s);
+                try {
+                    owner.completeAsync(completion, -Errno.EIO);
+                } catch (RuntimeException | Error again) {
+                    failure.addSuppressed(again); // the future stays incomplete; the failure says why
+                }
+            }
+        }
+    }
+
+    /** {@return the failure that stopped this ring ({@link #failFatally}), or null} Any thread. */
+    public Throwable fatalError() {
+        return fatal;
     }
 
     private static boolean isTransfer(int opcode) {
@@ -1128,9 +1290,12 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             default -> {
                 AsyncCompletion completion = s.completion;
+                // Before release gives the request's memory back: what the kernel wrote there
+                // (a statx buffer) is read out first.
+                long delivered = completion.kernelDone(result);
                 s.state = Slot.DONE;
                 release(s);
-                owner.completeAsync(completion, result);
+                owner.completeAsync(completion, delivered);
             }
         }
     }
@@ -1183,7 +1348,17 @@ public final class RingPoller implements CompletionQueue.Handler {
         return config.queueDepth();
     }
 
+    /** {@return the most requests this ring has held at once (queued, in the kernel or completing)} */
+    public int peakInUse() {
+        return gate.peakInUse();
+    }
+
     boolean isPollerThread() {
         return Thread.currentThread() == thread;
+    }
+
+    /** {@return whether the ring's kernel knows {@code opcode} (IORING_REGISTER_PROBE, read at setup)} */
+    public boolean supports(int opcode) {
+        return ring.supports(opcode);
     }
 }

@@ -70,6 +70,13 @@ final class Slot {
 
     /** Link in the ring's submission stack, or in the poller's held-back list. */
     Slot next;
+    /**
+     * The next request of a linked chain ({@code IOSQE_IO_LINK}), or null. Only a chain's head is
+     * in the stack or the held-back list; its links follow it through this, until submitted.
+     */
+    Slot chainNext;
+    /** On a chain's head: how many requests the chain holds; 0 for a request on its own. */
+    int chainLength;
 
     Slot(int index, RingPoller ring) {
         this.index = index;
@@ -93,6 +100,8 @@ final class Slot {
         this.bufIndex = bufIndex;
         this.result = 0;
         this.cancelRequested = false;
+        this.chainNext = null;
+        this.chainLength = 0;
         this.waiter = kind == BLOCKING ? Thread.currentThread() : null;
     }
 }
