@@ -261,7 +261,10 @@ public final class FaultFs implements AutoCloseable {
     public FaultFs control(String... lines) throws IOException {
         String text = String.join("\n", lines) + "\n";
         try {
-            Files.writeString(control(), text, StandardCharsets.US_ASCII);
+            // WRITE alone: O_CREAT (Files.writeString's default) takes the mount root's directory
+            // lock exclusively, which waits behind lookups a hang knob holds in that root, so a
+            // release() meant to end the hang hung itself (seen in MetadataCarrierLivenessTest).
+            Files.writeString(control(), text, StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new IOException("faultfs rejected control lines " + List.of(lines) + ": " + e.getMessage(), e);
         }
