@@ -16,10 +16,13 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -85,6 +88,21 @@ public final class RingPoller implements CompletionQueue.Handler {
      * sleeping indefinitely wakes it through the eventfd, which is the cost this path saves.
      */
     private static final long IDLE_BEFORE_UNBOUNDED_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * How long an idle poller parks, in Java, between looks at its queue once the JVM is exiting.
+     * HotSpot's exit (System.exit, or the last non-daemon thread ending) waits up to 300 ms, in
+     * 10 ms steps, for threads inside a native call, and an idle poller sits in io_uring_enter:
+     * every program that used an engine it never closed (the default engine, which is never
+     * closed) paid those 300 ms (28 ten-millisecond waits of the VM thread in strace). A shutdown
+     * hook ({@link #leaveTheKernelForExit}) sets {@link #jvmExiting} and wakes every poller; from
+     * then on an idle one parks here instead, and a request that still comes (other shutdown
+     * hooks may do I/O) is seen within this bound. Busy pollers still wait in the kernel.
+     */
+    private static final long EXIT_IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static volatile boolean jvmExiting;
+    private static final Set<RingPoller> LIVE = ConcurrentHashMap.newKeySet();
+    private static final AtomicBoolean EXIT_HOOK_ADDED = new AtomicBoolean();
 
 
     /** Thrown when a request that must not park cannot be taken now. */
@@ -557,6 +575,26 @@ public final class RingPoller implements CompletionQueue.Handler {
         gate.release(slot);
     }
 
+    /** Registers, once per JVM, the shutdown hook of {@link #EXIT_IDLE_PARK_NANOS}. */
+    private static void addExitHookOnce() {
+        if (EXIT_HOOK_ADDED.compareAndSet(false, true)) {
+            try {
+                Runtime.getRuntime().addShutdownHook(
+                        Thread.ofPlatform().name("auraio-exit").unstarted(RingPoller::leaveTheKernelForExit));
+            } catch (IllegalStateException alreadyExiting) {
+                jvmExiting = true;
+            }
+        }
+    }
+
+    /** The shutdown hook: idle pollers leave io_uring_enter and park in Java from now on. */
+    private static void leaveTheKernelForExit() {
+        jvmExiting = true;
+        for (RingPoller poller : LIVE) {
+            poller.wakeNow();
+        }
+    }
+
     private void wakeNow() {
         STATE.setVolatile(this, RUNNING);
         signalEventFd();
@@ -795,6 +833,8 @@ public final class RingPoller implements CompletionQueue.Handler {
         wakeBuffer = pollerArena.allocate(8, 8);
         callerSubmit = config.callerSubmit()
                 && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
+        LIVE.add(this);
+        addExitHookOnce();
         started.complete(null);
         sqLock.lock();
         try {
@@ -810,6 +850,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             ring.close();
             sqLock.unlock();
+            LIVE.remove(this);
             closeEventFd();
             pollerArena.close();
         }
@@ -857,6 +898,18 @@ public final class RingPoller implements CompletionQueue.Handler {
             countSubmit();
             long bound = sleepBound(shuttingDown);
             sq.publish();
+            if (bound == 0 && jvmExiting) {
+                ring.submit(); // the armed wake-up read, without waiting in the kernel
+                sqLock.unlock();
+                try {
+                    LockSupport.parkNanos(EXIT_IDLE_PARK_NANOS);
+                } finally {
+                    sqLock.lock();
+                }
+                sleepsUnbounded = false;
+                STATE.setVolatile(this, RUNNING);
+                continue;
+            }
             // Callers may submit while the poller sleeps: the lock is theirs until it wakes.
             sqLock.unlock();
             try {
