@@ -399,7 +399,10 @@ class SlowFileSystemTransfersTest {
                     form.run(file, channel);
                     return null;
                 })));
-                awaitPoolThreadIn(form.syscall);
+                awaitHeld(form.syscall);
+                // Checked once the caller woke: without the offload the call is a ring request
+                // (or the companion's ftruncate), and the caller does not wake.
+                boolean onPool = poolThreadIn(form.syscall);
                 if (interrupt) {
                     caller.interrupt();
                     joinWithinBound(caller, form + ": a caller the daemon holds, interrupted");
@@ -413,6 +416,8 @@ class SlowFileSystemTransfersTest {
                     joinWithinBound(closer, form + ": close() of a file whose call the daemon holds");
                     assertThat(outcome.get()).as("%s, closed", form).isInstanceOf(AsynchronousCloseException.class);
                 }
+                assertThat(onPool).as("%s: the daemon held the call in Libc.%s on the offload pool", form, form.syscall)
+                        .isTrue();
                 assertThat(file != null ? file.isOpen() : channel.isOpen()).as("%s: the file is closed", form).isFalse();
                 // The descriptor stays open for the call still in the kernel: no other file gets its number.
                 Path link = Path.of("/proc/self/fd/" + fd);
@@ -428,33 +433,24 @@ class SlowFileSystemTransfersTest {
     }
 
     /**
-     * Waits until an offload pool thread is in {@code Libc.<syscall>} while the daemon holds a
-     * metadata operation, letting earlier ones (a truncate's size check) go one at a time.
+     * Waits until the daemon holds the caller's call: for {@code ftruncate}, lets the size check
+     * before it go first (a pool thread in {@code fstatSize} while {@code ftruncate} is wanted).
      */
-    private static void awaitPoolThreadIn(String syscall) throws Exception {
-        long deadline = System.nanoTime() + BOUND.toNanos();
+    private static void awaitHeld(String syscall) throws Exception {
         while (true) {
             fs.awaitBlockedMeta(1);
-            long ops = fs.metaOps();
-            if (poolThreadIn(syscall)) {
+            if (!syscall.equals("ftruncate") || !poolThreadIn("fstatSize")) {
                 return;
             }
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("no offload thread in Libc." + syscall + " within " + BOUND
-                        + " (is the call still made on the ring?)");
-            }
-            if (poolThreadIn("fstatSize") || poolThreadIn("fsync") || poolThreadIn("ftruncate")) {
-                fs.release(1); // an earlier call of the same caller: let it go
-                TestSupport.awaitCondition("the next metadata operation", () -> {
-                    try {
-                        return fs.metaOps() > ops;
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                });
-            } else {
-                Thread.sleep(5); // the pool thread is on its way into the call
-            }
+            long ops = fs.metaOps();
+            fs.release(1); // the truncate's size check: let it go
+            TestSupport.awaitCondition("the truncate's next metadata operation", () -> {
+                try {
+                    return fs.metaOps() > ops;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
         }
     }
 
