@@ -42,8 +42,10 @@
 
 enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4, OP_META = 8 };
 /* Metadata operations with a latency knob each ("<name>_latency_us"); lookup is getattr in libfuse's high-level API. */
-enum { META_GETATTR, META_READDIR, META_UNLINK, META_RENAME, META_MKDIR, META_RMDIR, META_COUNT };
-static const char *const meta_names[META_COUNT] = {"getattr", "readdir", "unlink", "rename", "mkdir", "rmdir"};
+enum { META_GETATTR, META_READDIR, META_UNLINK, META_RENAME, META_MKDIR, META_RMDIR, META_FSYNC, META_TRUNCATE,
+       META_COUNT };
+static const char *const meta_names[META_COUNT] = {"getattr", "readdir", "unlink", "rename", "mkdir", "rmdir",
+                                                   "fsync", "truncate"};
 enum { HANG_OFF = 0, HANG_ALL = 1, HANG_PATH = 2 };
 
 /* An open file: a backing descriptor, or the control file's current text. */
@@ -891,6 +893,8 @@ static int ffs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if ((h != NULL && h->control) || is_control(path)) {
         return 0;
     }
+    /* A metadata operation: hang_meta and the latency knobs apply (an ftruncate the daemon holds). */
+    enter_meta(META_TRUNCATE, h != NULL ? h->path : path, NULL);
     if (h != NULL) {
         return ftruncate(h->fd, size) == 0 ? 0 : -errno;
     }
@@ -1056,6 +1060,8 @@ static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi) 
     if (h->control) {
         return 0;
     }
+    /* A metadata operation: hang_meta and the latency knobs apply (an fsync the daemon holds). */
+    enter_meta(META_FSYNC, h->path, NULL);
     pthread_mutex_lock(&st.lock);
     st.fsyncs++;
     int eio = hang_applies(&st.eio_fsync, h->path);

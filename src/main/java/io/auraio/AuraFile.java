@@ -95,7 +95,10 @@ import java.util.concurrent.locks.LockSupport;
  * the caller's buffer is never written afterwards, but a write abandoned so may still reach the
  * file, as one of {@code FileChannel} may when its thread is interrupted during the call. The
  * descriptor stays open until the last such call returns, after {@link #close()} has returned.
- * {@code force}, {@code size} and the other metadata calls still go through the ring.
+ * {@link #force} and {@link #size} of such files ({@code fsync}/{@code fdatasync} and
+ * {@code fstat}, which wait for the daemon or server as a read does) go to the same pool and wake
+ * on interrupt and close the same way; they hold no admission of the in-flight limit, as they
+ * move no data.
  *
  * <p><b>FIFOs and sockets</b> have no position: on them the {@code position} arguments are
  * ignored and each read or write takes the next bytes of the stream ({@link AuraFileChannel}
@@ -1224,10 +1227,14 @@ public final class AuraFile implements AutoCloseable {
 
     /**
      * Flushes the file's data to its device: {@code fsync} through the ring, or {@code fdatasync}
-     * when {@code metaData} is false.
+     * when {@code metaData} is false. For a file of a slow file system (FUSE, NFS, ...) the call
+     * is made on the offload pool, which its caller leaves on interrupt or close even while the
+     * daemon or server holds it (see "Slow and remote file systems" above).
      *
      * @param metaData whether file metadata must be written too
      * @throws ClosedChannelException if this file is closed
+     * @throws AsynchronousCloseException if another thread closes the file meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: the file is closed
      * @throws AuraIOException on an I/O error or a closed engine
      */
     public void force(boolean metaData) throws IOException {
@@ -1238,7 +1245,8 @@ public final class AuraFile implements AutoCloseable {
                 jdk.force(metaData);
                 return;
             }
-            long r = submit(Opcode.FSYNC, 0, 0, 0, metaData ? 0 : Opcode.FSYNC_DATASYNC);
+            long r = slow != null ? slowCall(d -> Libc.fsync(d, metaData))
+                    : submit(Opcode.FSYNC, 0, 0, 0, metaData ? 0 : Opcode.FSYNC_DATASYNC);
             if (r < 0) {
                 throw failure(metaData ? "fsync" : "fdatasync", r);
             }
@@ -1251,9 +1259,12 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * {@return the file's current size in bytes, from {@code statx} through the ring}
+     * {@return the file's current size in bytes, from {@code statx} through the ring} For a file
+     * of a slow file system, from {@code fstat} on the offload pool, as {@link #force}.
      *
      * @throws ClosedChannelException if this file is closed
+     * @throws AsynchronousCloseException if another thread closes the file meanwhile
+     * @throws ClosedByInterruptException if the thread is interrupted: the file is closed
      * @throws AuraIOException on an I/O error or a closed engine
      */
     public long size() throws IOException {
@@ -1261,6 +1272,13 @@ public final class AuraFile implements AutoCloseable {
         try {
             if (jdk != null) {
                 return jdk.size();
+            }
+            if (slow != null) {
+                long r = slowCall(Libc::fstatSize);
+                if (r < 0) {
+                    throw failure("fstat", r);
+                }
+                return r;
             }
             try (Arena arena = Arena.ofConfined()) {
                 // Through submit, so an interrupt or a close also ends a wait for admission.
@@ -1275,6 +1293,39 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
+    }
+
+    /**
+     * Truncates a file of a slow file system to {@code newSize} with {@code ftruncate} on the
+     * offload pool ({@link SlowFile#call}), which its caller leaves on interrupt or close as it
+     * leaves a read; for {@link AuraFileChannel#truncate}, whose companion channel would hold its
+     * caller in the system call until the daemon or server answers.
+     * {@return false, having done nothing, for a file of any other file system}
+     *
+     * @throws AuraIOException with the errno
+     */
+    boolean truncateOffloaded(long newSize) throws IOException {
+        if (slow == null) {
+            return false;
+        }
+        begin();
+        try {
+            long r = slowCall(d -> Libc.ftruncate(d, newSize));
+            if (r < 0) {
+                throw failure("ftruncate", r);
+            }
+            return true;
+        } finally {
+            end();
+        }
+    }
+
+    /** A system call of a {@link SlowFile} on the offload pool; the caller is inside begin/end. */
+    private long slowCall(java.util.function.IntToLongFunction syscall) {
+        if (core.isClosed()) {
+            return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
+        }
+        return slow.call(syscall, interruptible, () -> (state.get() & CLOSED) != 0);
     }
 
     /**

@@ -55,7 +55,10 @@ import java.util.Set;
  * written at the kernel's file position, which {@code position()} reports, and positional
  * transfers on a FIFO fail with "Illegal seek", as with the JDK. {@code map}, {@code lock},
  * {@code tryLock} and the shrinking step of {@code truncate} are kernel work rather than I/O and
- * are delegated to a JDK {@code FileChannel} reopened on {@code /proc/self/fd/<fd>} on first use;
+ * are delegated to a JDK {@code FileChannel} reopened on {@code /proc/self/fd/<fd>} on first use
+ * (but {@code truncate} of a file of a slow file system, FUSE or NFS, whose {@code ftruncate}
+ * goes to {@link AuraFile}'s offload pool as its reads do, so that the caller wakes on interrupt
+ * and close while the daemon or server holds the call);
  * locks are tracked in the JDK's per-file lock table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
  * and {@link FileLock#channel()} returns this channel.
  *
@@ -696,7 +699,9 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return null;
                 }
-                if (newSize < file.size()) {
+                // A slow file system's ftruncate goes to the offload pool, which the caller can
+                // leave (the companion's would hold it until the daemon answers).
+                if (newSize < file.size() && !file.truncateOffloaded(newSize)) {
                     onCompanion(true, c -> c.truncate(newSize));
                 }
                 if (position > newSize) {

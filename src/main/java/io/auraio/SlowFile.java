@@ -11,11 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntToLongFunction;
 
 /**
  * The reads and writes of one {@link AuraFile} on a slow file system (FUSE, NFS, ...: see
  * {@code SlowFileSystems}), made with plain {@code pread}/{@code pwrite} on
- * {@link BlockingOffload#transfers()} while the caller parks, instead of on the ring.
+ * {@link BlockingOffload#transfers()} while the caller parks, instead of on the ring; and the
+ * file's other calls that may wait for the file system ({@code fsync}, {@code fstat},
+ * {@code ftruncate}: {@link #call}), which its caller must be able to leave as well.
  *
  * <p>Why not the ring: io_uring reaches a FUSE file system through asynchronous requests, of which
  * a FUSE connection runs only {@code max_background} (12 by default) at once, and a request the
@@ -126,6 +129,40 @@ final class SlowFile {
         }
     }
 
+    /**
+     * Makes a system call on the descriptor that touches no memory of the caller's
+     * ({@code fsync}, {@code fstat}, {@code ftruncate}: {@code syscall} gets the descriptor and
+     * allocates what else it needs itself, on the pool thread) on the offload pool, so that its
+     * caller can leave it as it leaves a transfer. On a FUSE file such a call waits for the daemon
+     * as a read does, and a ring request of it (io_uring's {@code FSYNC}, {@code STATX}) would hold
+     * its caller until the daemon answers, which may be never. It holds no ring admission: it
+     * moves no data, so the in-flight limit and its controller, which model the device's
+     * throughput, have nothing to learn from it; the pool's per-mount share bounds it with the
+     * mount's transfers. The caller is inside an operation of the file, as for
+     * {@link #transfer}. {@return the call's result, or {@code -ECANCELED} when the caller gave up}
+     *
+     * @param syscall       the call, given the descriptor: its result or a negated errno
+     * @param interruptible whether an interrupt ends the wait
+     * @param closed        whether the file is closed (checked after every wake-up)
+     */
+    long call(IntToLongFunction syscall, boolean interruptible, BooleanSupplier closed) {
+        holds.incrementAndGet();
+        MetaCall call = new MetaCall(syscall);
+        Thread self = Thread.currentThread();
+        waiting.add(self);
+        long r;
+        try {
+            r = BlockingOffload.transfers().callAbandonable(mountKey, call, interruptible, closed);
+        } finally {
+            waiting.remove(self);
+        }
+        if (r == BlockingOffload.ABANDONED) {
+            return -Errno.ECANCELED; // the pool lets go of the descriptor when the call returns
+        }
+        call.release();
+        return r;
+    }
+
     /** Wakes every caller parked in a call, to look whether the file closed. */
     void wakeAll() {
         for (Thread t : waiting) {
@@ -158,6 +195,28 @@ final class SlowFile {
             deferredClose = null;
             if (close != null) {
                 close.run();
+            }
+        }
+    }
+
+    /** One system call of {@link #call}; released once, by the caller or the pool. */
+    private final class MetaCall extends AbandonableCall {
+        private final IntToLongFunction syscall;
+        private final AtomicInteger released = new AtomicInteger();
+
+        MetaCall(IntToLongFunction syscall) {
+            this.syscall = syscall;
+        }
+
+        @Override
+        protected long call() {
+            return syscall.applyAsLong(fd);
+        }
+
+        @Override
+        protected void release() {
+            if (released.compareAndSet(0, 1)) {
+                letGo();
             }
         }
     }

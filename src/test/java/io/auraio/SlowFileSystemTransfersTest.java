@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -28,6 +29,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Reads and writes of files on FUSE go to the offload pool ({@link SlowFile}), on the faultfs
@@ -285,6 +288,185 @@ class SlowFileSystemTransfersTest {
             fs.release();
         }
         TestSupport.awaitCondition("the abandoned read to return", () -> outstanding() == 0);
+    }
+
+    /**
+     * {@code force}, {@code size}, {@code truncate} and what builds on them (the position in
+     * APPEND mode, {@code transferTo}) of a FUSE file, made on the offload pool, give what the
+     * JDK's {@code FileChannel} gives on a twin file.
+     */
+    @Test
+    void metadataCallsGiveTheJdksResults() throws Exception {
+        byte[] content = TestSupport.randomBytes(3 * BLOCK + 100, 19);
+        Path ours = file("meta-ours", content);
+        Path theirs = file("meta-theirs", content);
+        Set<StandardOpenOption> rw = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try (AuraFileChannel a = AuraFileChannel.open(engine, ours, rw);
+             FileChannel j = FileChannel.open(theirs, rw)) {
+            assertThat(a.size()).isEqualTo(j.size());
+            a.force(true);
+            j.force(true);
+            a.force(false);
+            j.force(false);
+            a.position(3 * BLOCK);
+            j.position(3 * BLOCK);
+            assertThat(a.truncate(2 * BLOCK + 7)).isSameAs(a); // shrinks, and moves the position back
+            j.truncate(2 * BLOCK + 7);
+            assertThat(a.size()).isEqualTo(j.size()).isEqualTo(2 * BLOCK + 7);
+            assertThat(a.position()).isEqualTo(j.position());
+            a.truncate(5 * BLOCK); // larger: changes nothing
+            j.truncate(5 * BLOCK);
+            assertThat(a.size()).isEqualTo(j.size());
+            var aOut = new java.io.ByteArrayOutputStream();
+            var jOut = new java.io.ByteArrayOutputStream();
+            assertThat(a.transferTo(100, 3 * BLOCK, java.nio.channels.Channels.newChannel(aOut)))
+                    .isEqualTo(j.transferTo(100, 3 * BLOCK, java.nio.channels.Channels.newChannel(jOut)));
+            assertThat(aOut.toByteArray()).isEqualTo(jOut.toByteArray());
+        }
+        try (AuraFileChannel a = AuraFileChannel.open(engine, ours, Set.of(StandardOpenOption.APPEND));
+             FileChannel j = FileChannel.open(theirs, StandardOpenOption.APPEND)) {
+            assertThat(a.position()).isEqualTo(j.position()); // the size, in APPEND mode
+            a.write(ByteBuffer.wrap("tail".getBytes()));
+            j.write(ByteBuffer.wrap("tail".getBytes()));
+            assertThat(a.position()).isEqualTo(j.position());
+        }
+        try (AuraFile f = AuraFile.open(engine, ours, StandardOpenOption.READ)) {
+            assertThat(f.size()).isEqualTo(Files.size(theirs));
+            f.force(true); // fsync of a file open for reading works, as with FileChannel
+        }
+        assertThat(Files.readAllBytes(fs.backing().resolve("meta-ours")))
+                .isEqualTo(Files.readAllBytes(fs.backing().resolve("meta-theirs")));
+    }
+
+    /** A call of a FUSE file's that may wait for the daemon, in each of its forms. */
+    enum MetaForm {
+        FILE_FORCE("fsync"), FILE_FORCE_DATA("fsync"), FILE_SIZE("fstatSize"), CHANNEL_FORCE("fsync"),
+        CHANNEL_SIZE("fstatSize"), CHANNEL_TRUNCATE("ftruncate"), CHANNEL_APPEND_POSITION("fstatSize"),
+        CHANNEL_TRANSFER_TO("fstatSize");
+
+        /** The {@code Libc} method the pool thread is in while the daemon holds the call. */
+        final String syscall;
+
+        MetaForm(String syscall) {
+            this.syscall = syscall;
+        }
+
+        void run(AuraFile file, AuraFileChannel channel) throws Exception {
+            switch (this) {
+                case FILE_FORCE -> file.force(true);
+                case FILE_FORCE_DATA -> file.force(false);
+                case FILE_SIZE -> file.size();
+                case CHANNEL_FORCE -> channel.force(true);
+                case CHANNEL_SIZE -> channel.size();
+                case CHANNEL_TRUNCATE -> channel.truncate(10);
+                case CHANNEL_APPEND_POSITION -> channel.position();
+                case CHANNEL_TRANSFER_TO -> channel.transferTo(0, BLOCK,
+                        java.nio.channels.Channels.newChannel(new java.io.ByteArrayOutputStream()));
+            }
+        }
+
+        boolean onChannel() {
+            return name().startsWith("CHANNEL");
+        }
+    }
+
+    /**
+     * A caller of {@code force}, {@code size}, {@code truncate} (and the position in APPEND mode,
+     * and {@code transferTo}, which read the size) whose call the FUSE daemon holds wakes on its
+     * interrupt with {@link ClosedByInterruptException}, and on a close by another thread with
+     * {@link AsynchronousCloseException}, as {@code FileChannel}'s callers do; the close returns
+     * at once, and the descriptor stays open until the abandoned call returns. Before these went
+     * to the offload pool, the ring's {@code FSYNC}/{@code STATX} and the companion channel's
+     * {@code ftruncate} held their callers until the daemon answered.
+     */
+    @ParameterizedTest
+    @EnumSource(MetaForm.class)
+    void aMetadataCallTheDaemonHoldsWakesOnInterruptAndOnClose(MetaForm form) throws Exception {
+        for (boolean interrupt : new boolean[] {true, false}) {
+            String name = "hung-" + form.name().toLowerCase(java.util.Locale.ROOT) + (interrupt ? "-i" : "-c");
+            Path path = file(name, TestSupport.randomBytes(2 * BLOCK, 23));
+            AuraFile file = form.onChannel() ? null : AuraFile.open(engine, path, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            AuraFileChannel channel = !form.onChannel() ? null : AuraFileChannel.open(engine, path,
+                    form == MetaForm.CHANNEL_APPEND_POSITION ? Set.of(StandardOpenOption.APPEND)
+                            : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+            int fd = file != null ? file.fd() : channel.file().fd();
+            AutoCloseable closeable = file != null ? file : channel;
+            try {
+                fs.hangMeta(path); // after the open, whose lookup it would hold
+                AtomicReference<Throwable> outcome = new AtomicReference<>();
+                Thread caller = Thread.ofVirtual().start(() -> outcome.set(thrown(() -> {
+                    form.run(file, channel);
+                    return null;
+                })));
+                awaitHeld(form.syscall);
+                // Checked once the caller woke: without the offload the call is a ring request
+                // (or the companion's ftruncate), and the caller does not wake.
+                boolean onPool = poolThreadIn(form.syscall);
+                if (interrupt) {
+                    caller.interrupt();
+                    joinWithinBound(caller, form + ": a caller the daemon holds, interrupted");
+                    assertThat(outcome.get()).as("%s, interrupted", form).isInstanceOf(ClosedByInterruptException.class);
+                } else {
+                    Thread closer = Thread.ofVirtual().start(() -> thrown(() -> {
+                        closeable.close();
+                        return null;
+                    }));
+                    joinWithinBound(caller, form + ": a caller the daemon holds, its file closed");
+                    joinWithinBound(closer, form + ": close() of a file whose call the daemon holds");
+                    assertThat(outcome.get()).as("%s, closed", form).isInstanceOf(AsynchronousCloseException.class);
+                }
+                assertThat(onPool).as("%s: the daemon held the call in Libc.%s on the offload pool", form, form.syscall)
+                        .isTrue();
+                assertThat(file != null ? file.isOpen() : channel.isOpen()).as("%s: the file is closed", form).isFalse();
+                // The descriptor stays open for the call still in the kernel: no other file gets its number.
+                Path link = Path.of("/proc/self/fd/" + fd);
+                assertThat(readLink(link)).as("%s: the descriptor while the daemon holds the call", form).endsWith(name);
+                fs.release();
+                TestSupport.awaitCondition(form + ": the descriptor to be closed once the call returned",
+                        () -> !readLink(link).endsWith(name));
+            } finally {
+                fs.release();
+                closeable.close();
+            }
+        }
+    }
+
+    /**
+     * Waits until the daemon holds the caller's call: for {@code ftruncate}, lets the size check
+     * before it go first (a pool thread in {@code fstatSize} while {@code ftruncate} is wanted).
+     */
+    private static void awaitHeld(String syscall) throws Exception {
+        while (true) {
+            fs.awaitBlockedMeta(1);
+            if (!syscall.equals("ftruncate") || !poolThreadIn("fstatSize")) {
+                return;
+            }
+            long ops = fs.metaOps();
+            fs.release(1); // the truncate's size check: let it go
+            TestSupport.awaitCondition("the truncate's next metadata operation", () -> {
+                try {
+                    return fs.metaOps() > ops;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    private static boolean poolThreadIn(String syscall) {
+        for (var e : Thread.getAllStackTraces().entrySet()) {
+            if (!e.getKey().getName().startsWith("auraio-offload-")) {
+                continue;
+            }
+            for (StackTraceElement frame : e.getValue()) {
+                if (frame.getClassName().equals("io.auraio.internal.binding.Libc")
+                        && frame.getMethodName().equals(syscall)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static String readLink(Path link) {

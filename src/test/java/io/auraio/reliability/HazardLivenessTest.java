@@ -40,13 +40,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * No input can stop a ring (issue 11), randomized: each round starts a random mix of hazards on
  * one small ring (16 slots, in-flight limit 4) in every request form: reads of a FIFO nobody
  * writes, reads and writes of a hung FUSE file (blocking through {@link AuraFile},
- * {@link AuraFileChannel}, {@link AuraFiles} and the provider's streams; callback; future), opens
- * of paths the kernel refuses (empty, PATH_MAX, missing, a directory for writing), requests on a
+ * {@link AuraFileChannel}, {@link AuraFiles} and the provider's streams; callback; future),
+ * {@code force}, {@code size}, {@code truncate}, the position in APPEND mode and {@code transferTo}
+ * of a FUSE file whose metadata calls the daemon holds (blocking, through {@link AuraFile} and
+ * {@link AuraFileChannel}), opens of paths the kernel refuses (empty, PATH_MAX, missing, a directory for writing), requests on a
  * descriptor that is not open. Then every request form of {@link Op}, an open, {@code size()} and
  * close, {@link AuraFiles} and the provider's streams on a good file must complete with the right
  * bytes; then the blocking hazards are interrupted (some) and their files closed (the rest), and
  * every parked caller must wake while the FUSE daemon still holds its requests (issue 11: its
- * transfers run on the offload pool, which the caller can leave). The engine's callback and
+ * transfers and metadata calls run on the offload pool, which the caller can leave). The engine's callback and
  * future requests on the hung file, which the kernel cannot cancel, end once the daemon lets go,
  * and so do {@link AuraFiles}' callers, which are uninterruptible as the {@code Files} methods
  * they serve (the JDK's {@code Files.readAllBytes} ignores interrupts too).
@@ -62,6 +64,8 @@ class HazardLivenessTest {
         FIFO_FILE, FIFO_CHANNEL, FIFO_CALLBACK, FIFO_FUTURE,
         HUNG_FILE, HUNG_CHANNEL, HUNG_CALLBACK, HUNG_FUTURE,
         HUNG_WRITE_FILE, HUNG_WRITE_CHANNEL, HUNG_AURAFILES, HUNG_PROVIDER_STREAM, HUNG_PROVIDER_WRITE,
+        HUNG_FORCE_FILE, HUNG_FDATASYNC_FILE, HUNG_SIZE_FILE, HUNG_FORCE_CHANNEL, HUNG_SIZE_CHANNEL,
+        HUNG_TRUNCATE_CHANNEL, HUNG_APPEND_POSITION, HUNG_TRANSFER_TO,
         OPEN_EMPTY, OPEN_TOO_LONG, OPEN_MISSING, OPEN_DIRECTORY_FOR_WRITE, BAD_FD_CALLBACK, BAD_FD_FUTURE
     }
 
@@ -81,6 +85,7 @@ class HazardLivenessTest {
              RandomAccessFile _ = new RandomAccessFile(fifo.toFile(), "rw")) { // a writer that never writes
             Files.write(fs.backing().resolve("hung"), new byte[16 * BLOCK]);
             Files.write(fs.backing().resolve("hungw"), new byte[0]);
+            Files.write(fs.backing().resolve("hungm"), new byte[16 * BLOCK]);
             Path hung = fs.path("hung");
             Path hungWrites = fs.path("hungw");
             var provider = new io.auraio.spi.AuraFileSystemProvider(java.nio.file.FileSystems.getDefault().provider());
@@ -114,6 +119,14 @@ class HazardLivenessTest {
         AuraFileChannel hungChannel = AuraFileChannel.open(engine, hung, Set.of(StandardOpenOption.READ));
         AuraFile hungWriteFile = AuraFile.open(engine, hungWrites, StandardOpenOption.WRITE);
         AuraFileChannel hungWriteChannel = AuraFileChannel.open(engine, hungWrites, Set.of(StandardOpenOption.WRITE));
+        // force, size, truncate (and what reads the size) of a file whose metadata calls the daemon
+        // holds: opened before the hang, which would hold their lookups too
+        Path hungMeta = hung.resolveSibling("hungm");
+        AuraFile hungMetaFile = AuraFile.open(engine, hungMeta, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        AuraFileChannel hungMetaChannel = AuraFileChannel.open(engine, hungMeta,
+                Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+        AuraFileChannel hungAppendChannel = AuraFileChannel.open(engine, hungMeta, Set.of(StandardOpenOption.APPEND));
+        fs.hangMeta(hungMeta);
         List<Thread> fifoCallers = new ArrayList<>();
         List<Thread> otherCallers = new ArrayList<>();
         // The provider's streams ignore interrupts, as the JDK's: closing the stream wakes their callers
@@ -152,6 +165,15 @@ class HazardLivenessTest {
                     streams.add(out);
                     otherCallers.add(caller(unexpected, () -> out.write(new byte[BLOCK])));
                 }
+                case HUNG_FORCE_FILE -> otherCallers.add(caller(unexpected, () -> hungMetaFile.force(true)));
+                case HUNG_FDATASYNC_FILE -> otherCallers.add(caller(unexpected, () -> hungMetaFile.force(false)));
+                case HUNG_SIZE_FILE -> otherCallers.add(caller(unexpected, hungMetaFile::size));
+                case HUNG_FORCE_CHANNEL -> otherCallers.add(caller(unexpected, () -> hungMetaChannel.force(true)));
+                case HUNG_SIZE_CHANNEL -> otherCallers.add(caller(unexpected, hungMetaChannel::size));
+                case HUNG_TRUNCATE_CHANNEL -> otherCallers.add(caller(unexpected, () -> hungMetaChannel.truncate(BLOCK)));
+                case HUNG_APPEND_POSITION -> otherCallers.add(caller(unexpected, hungAppendChannel::position));
+                case HUNG_TRANSFER_TO -> otherCallers.add(caller(unexpected, () -> hungMetaChannel.transferTo(0, BLOCK,
+                        java.nio.channels.Channels.newChannel(new java.io.ByteArrayOutputStream()))));
                 case OPEN_EMPTY -> otherCallers.add(caller(unexpected, () -> mustFail(java.io.IOException.class, () -> {
                     // The empty path names the current directory, as in the JDK: reading it fails
                     try (AuraFile dot = AuraFile.open(engine, Path.of(""), StandardOpenOption.READ)) {
@@ -240,7 +262,8 @@ class HazardLivenessTest {
         // Transfers the FUSE daemon holds cannot be cancelled by the kernel, but their callers
         // leave them: every one wakes, and every close returns, while the daemon still holds them.
         List<AutoCloseable> hungFiles = new ArrayList<>(streams);
-        hungFiles.addAll(List.of(hungFile, hungChannel, hungWriteFile, hungWriteChannel));
+        hungFiles.addAll(List.of(hungFile, hungChannel, hungWriteFile, hungWriteChannel, hungMetaFile, hungMetaChannel,
+                hungAppendChannel));
         Thread closer = Thread.ofVirtual().start(() -> { // closes must return too: bounded below
             for (AutoCloseable c : hungFiles) {
                 try {

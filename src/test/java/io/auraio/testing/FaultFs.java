@@ -72,7 +72,7 @@ public final class FaultFs implements AutoCloseable {
      */
     public enum MetaOp {
         GETATTR("getattr"), READDIR("readdir"), UNLINK("unlink"), RENAME("rename"), MKDIR("mkdir"),
-        RMDIR("rmdir");
+        RMDIR("rmdir"), FSYNC("fsync"), TRUNCATE("truncate");
 
         private final String value;
 
@@ -359,7 +359,7 @@ public final class FaultFs implements AutoCloseable {
 
     /**
      * Delays every metadata operation ({@link MetaOp}: getattr, and so lookup, readdir, unlink,
-     * rename, mkdir, rmdir) by {@code latency}; the mount's root and the control file are exempt.
+     * rename, mkdir, rmdir, fsync, truncate) by {@code latency}; the mount's root and the control file are exempt.
      * {@return this}
      */
     public FaultFs metaLatency(Duration latency) throws IOException {
@@ -381,7 +381,11 @@ public final class FaultFs implements AutoCloseable {
         return control("hang_meta=all");
     }
 
-    /** Metadata operations on {@code file} (a path under the mount) block until released. {@return this} */
+    /**
+     * Metadata operations on {@code file} (a path under the mount) block until released: its
+     * lookups and getattrs ({@code stat}, {@code fstat}), {@code fsync}/{@code fdatasync},
+     * {@code truncate}/{@code ftruncate}. Open it first: an open looks it up. {@return this}
+     */
     public FaultFs hangMeta(Path file) throws IOException {
         return control("hang_meta=" + fusePath(file));
     }

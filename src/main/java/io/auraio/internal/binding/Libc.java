@@ -44,6 +44,8 @@ public final class Libc {
     private static final MethodHandle STATX;
     private static final MethodHandle LSEEK;
     private static final MethodHandle FTRUNCATE;
+    private static final MethodHandle FSYNC;
+    private static final MethodHandle FDATASYNC;
     private static final MethodHandle COPY_FILE_RANGE;
     private static final MethodHandle STRERROR;
     private static final MethodHandle SCHED_GETCPU;
@@ -74,6 +76,8 @@ public final class Libc {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         LSEEK = NativeAccess.downcallWithErrno(libc, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
         FTRUNCATE = NativeAccess.downcallWithErrno(libc, "ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        FSYNC = NativeAccess.downcallWithErrno(libc, "fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        FDATASYNC = NativeAccess.downcallWithErrno(libc, "fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         // ssize_t copy_file_range(int, off64_t *, int, off64_t *, size_t, unsigned int): glibc 2.27+.
         COPY_FILE_RANGE = NativeAccess.downcallWithErrno(libc, "copy_file_range",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -138,6 +142,22 @@ public final class Libc {
     public static int ftruncate(int fd, long length) {
         try (CallScratch scratch = CallScratch.acquire()) {
             int r = (int) FTRUNCATE.invokeExact(scratch.captureState(), fd, length);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code fsync(2)}, or {@code fdatasync(2)} when {@code metaData} is false; blocking, for
+     * platform threads only (the offload pool's calls on files of slow file systems).
+     *
+     * @return 0, or a negated errno
+     */
+    public static int fsync(int fd, boolean metaData) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            int r = metaData ? (int) FSYNC.invokeExact(scratch.captureState(), fd)
+                    : (int) FDATASYNC.invokeExact(scratch.captureState(), fd);
             return r == 0 ? 0 : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
