@@ -9,6 +9,7 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.FileEvents;
 import io.auraio.internal.jfr.RequestTrace;
+import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
 import java.io.EOFException;
@@ -324,9 +325,19 @@ public final class AuraFile implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
             MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            // Not interruptible, as the JDK's open is not; the interrupt status is kept.
-            fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
-                    creationMode, mode.flags(), 0);
+            if (SlowFileSystems.isSlowPath(path)) {
+                // On the blocking offload, whose per-mount share bounds what one mount can hold:
+                // a ring's OPENAT that the kernel cannot resolve from its caches runs in one of the
+                // ring's few bounded io-wq workers (4 per CPU), and opens that a hung FUSE daemon
+                // or NFS server holds took them all: an open of a name on a healthy disk that was
+                // not in the cache then waited too (measured: 48 opens on a hung mount, a local
+                // open still waiting after 10 s). Not interruptible, as the JDK's open is not.
+                fd = BlockingOffload.shared().call(path, () -> Libc.open(bytes, mode.flags(), creationMode));
+            } else {
+                // Not interruptible, as the JDK's open is not; the interrupt status is kept.
+                fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
+                        creationMode, mode.flags(), 0);
+            }
         }
         // One statx of cached attributes (never a FUSE daemon's or NFS server's round trip) per
         // open: the type (an open that may wait for a FIFO's other end needs it now) and the

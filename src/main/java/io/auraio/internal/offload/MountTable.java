@@ -25,7 +25,8 @@ final class MountTable {
     /** One line of the table: mount ID (as {@code statx}'s {@code STATX_MNT_ID}), mount point, file system type. */
     record Mount(long id, String point, String type) {}
 
-    private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId, long readAt) {}
+    private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId,
+                            java.util.Map<String, String> typeByPoint, long readAt) {}
 
     private volatile Snapshot snapshot;
 
@@ -46,6 +47,16 @@ final class MountTable {
             }
         }
         return "/";
+    }
+
+    /**
+     * {@return the file system type of the mount {@code path} is on, by its name (the mount
+     * uppermost at that point), or null when the table does not say} Lexical: a symbolic link on
+     * the way to another mount is not followed.
+     */
+    String typeOf(Path path) {
+        String point = mountOf(path);
+        return snapshot(MAX_AGE_NANOS).typeByPoint().get(point);
     }
 
     private List<String> current() {
@@ -81,10 +92,11 @@ final class MountTable {
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return new Snapshot(List.of("/"), java.util.Map.of(), now);
+            return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), now);
         }
         List<String> points = new ArrayList<>();
         java.util.Map<Long, Mount> byId = new java.util.HashMap<>();
+        java.util.Map<String, String> typeByPoint = new java.util.HashMap<>(); // later lines: mounted on top
         for (String line : text.split("\n")) {
             // mount ID, parent ID, major:minor, root, mount point, options, optional fields...,
             // "-", file system type, source, super options (proc(5))
@@ -97,6 +109,7 @@ final class MountTable {
                     try {
                         long id = Long.parseLong(fields[0]);
                         byId.put(id, new Mount(id, point, unescape(fields[dash + 1])));
+                        typeByPoint.put(point, unescape(fields[dash + 1]));
                     } catch (NumberFormatException e) {
                         // not a mountinfo line
                     }
@@ -104,7 +117,7 @@ final class MountTable {
             }
         }
         points.sort(Comparator.comparingInt(String::length).reversed());
-        return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), now);
+        return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), java.util.Map.copyOf(typeByPoint), now);
     }
 
     /** Undoes mountinfo's octal escapes ({@code \040} for a space, {@code \011}, {@code \012}, {@code \134}). */

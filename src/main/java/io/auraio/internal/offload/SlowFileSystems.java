@@ -54,6 +54,15 @@ public final class SlowFileSystems {
     }
 
     /**
+     * {@return whether {@code path} names a file on a file system of this set, by its name (a
+     * symbolic link into such a mount is not seen)} For opens, which happen before there is a
+     * descriptor to ask.
+     */
+    public static boolean isSlowPath(java.nio.file.Path path) {
+        return isSlow(MOUNTS.typeOf(path));
+    }
+
+    /**
      * {@return the key under which transfers of the mount {@code mountId} are limited on
      * {@link BlockingOffload#transfers()} (its mount point), or null when its transfers are not
      * offloaded (a local file system, or a mount the table does not show)}
