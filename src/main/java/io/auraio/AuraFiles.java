@@ -5,6 +5,7 @@ import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
 import io.auraio.internal.engine.IoEngine;
+import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.offload.BatchedIterator;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.MetadataRouting;
@@ -86,6 +87,11 @@ public final class AuraFiles {
         Objects.requireNonNull(path, "path");
         if (servedByFiles(path)) {
             return Files.size(path);
+        }
+        if (SlowFileSystems.isSlowPath(path)) {
+            // A ring's STATX always runs in one of its few bounded io-wq workers; statx calls a
+            // hung FUSE daemon or NFS server holds would take them all (HungMountOpenTest).
+            return OFFLOAD.call(path, () -> Files.size(path));
         }
         IoEngine core = AuraIO.defaultEngine().core();
         try (Arena arena = Arena.ofConfined()) {
