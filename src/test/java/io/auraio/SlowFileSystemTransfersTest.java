@@ -174,6 +174,35 @@ class SlowFileSystemTransfersTest {
         assertThat(heap.array()).as("the caller's buffer after the late answer").containsOnly(0);
     }
 
+    /**
+     * {@link Engine#close()} ends the ring's requests in the kernel with ESHUTDOWN; a transfer of
+     * a slow file the daemon holds must end so too, not stay parked until the daemon answers
+     * (forever, on a hung mount), and the late answer must not touch the caller's buffer.
+     */
+    @Test
+    void aReaderTheDaemonHoldsWakesWithIsShutdownWhenItsEngineCloses() throws Exception {
+        Path path = file("hung-engine-close", TestSupport.randomBytes(BLOCK, 6));
+        fs.hangReads(path);
+        Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
+        ByteBuffer heap = ByteBuffer.allocate(BLOCK);
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = Thread.ofVirtual().start(() -> outcome.set(thrown(() -> f.read(heap, 0))));
+        try {
+            fs.awaitBlockedReads(1);
+            own.close();
+            joinWithinBound(reader, "a reader the daemon holds, its engine closed");
+            assertThat(outcome.get()).isInstanceOf(AuraIOException.class);
+            assertThat(((AuraIOException) outcome.get()).isShutdown()).as("isShutdown, as ring requests").isTrue();
+        } finally {
+            fs.release();
+            joinWithinBound(reader, "the reader after the daemon's answer");
+            f.close();
+        }
+        TestSupport.awaitCondition("the abandoned read to return", () -> outstanding() == 0);
+        assertThat(heap.array()).as("the caller's buffer after the late answer").containsOnly(0);
+    }
+
     @Test
     void aWriterTheDaemonHoldsWakesOnCloseAndTheLateWriteLandsInItsOwnFile() throws Exception {
         Path path = file("hung-write", new byte[0]);
