@@ -1056,8 +1056,11 @@ public final class Engine implements AutoCloseable {
     Meta prepareSymlink(Path link, Path target) throws AuraIOException {
         byte[] l = pathBytes(link, "link");
         Objects.requireNonNull(target, "target");
-        // The target is stored as given, relative or not: its bytes, not a resolved file.
-        byte[] t = NativePath.bytes(target);
+        NativePath.checkDefaultFileSystem(target); // as the JDK: ProviderMismatchException
+        // The target is stored as given, relative or not: its bytes, not a resolved file; the
+        // empty path stays empty (the kernel refuses it, as for the JDK), not the "." that names
+        // the current directory where a path is looked up.
+        byte[] t = target.toString().isEmpty() ? new byte[0] : NativePath.bytes(target);
         MemorySegment m = requestMemory("symlinkat", 0, t, l);
         long linkAddress = m.address() + t.length + 1;
         return new Meta("symlinkat", pathRequest(Opcode.SYMLINKAT, Statx.AT_FDCWD, linkAddress, m.address(), 0, 0,

@@ -401,6 +401,24 @@ class EngineMetadataTest {
         })).isInstanceOf(UnsupportedOperationException.class);
     }
 
+    /**
+     * The target is stored as given: the empty path is not "." there (the kernel refuses it, as
+     * the JDK's symlink call shows), and a path of another file system is refused as the JDK does.
+     */
+    @Test
+    void symlinkatTakesItsTargetAsTheJdkDoes() throws Exception {
+        sameOutcome(() -> get(engine.symlinkatAsync(dir.resolve("ours"), Path.of(""))),
+                () -> Files.createSymbolicLink(dir.resolve("jdks"), Path.of("")));
+        assertThat(Files.exists(dir.resolve("ours"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(dir.resolve("z.zip"),
+                Map.of("create", "true"))) {
+            Path other = zip.getPath("/inside");
+            sameOutcome(() -> get(engine.symlinkatAsync(dir.resolve("ours2"), other)),
+                    () -> Files.createSymbolicLink(dir.resolve("jdks2"), other));
+            assertThat(Files.exists(dir.resolve("ours2"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+        }
+    }
+
     @Test
     void symlinkatAndLinkatLinkAsFiles() throws Exception {
         Path target = Files.writeString(dir.resolve("t"), "T");
