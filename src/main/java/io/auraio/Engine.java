@@ -244,8 +244,8 @@ public final class Engine implements AutoCloseable {
 
         /**
          * Copies the {@code count} bytes the kernel read out to the caller's memory. {@return
-         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile: the bytes are
-         * lost, never written into memory that is no longer the caller's}
+         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile (the bytes are
+         * lost, never written into memory that is no longer the caller's) or faults}
          */
         long drain(long count) {
             long left = count;
@@ -259,6 +259,11 @@ public final class Engine implements AutoCloseable {
                     left -= n;
                 }
             } catch (IllegalStateException closed) {
+                return -Errno.EFAULT;
+            } catch (InternalError fault) {
+                // The memory faulted (SIGBUS: a mapped file truncated under its mapping), where the
+                // kernel would have said EFAULT. Not a failure of the ring: this runs on the thread
+                // that completes requests, which must not die of a caller's memory.
                 return -Errno.EFAULT;
             }
             return count;
