@@ -228,8 +228,11 @@ public final class Engine implements AutoCloseable {
         /**
          * Copies the caller's bytes in, for a write; gives the copy back to {@code pool} if that
          * fails (the caller's arena closed meanwhile: IllegalStateException).
+         *
+         * @throws AuraIOException EFAULT when the caller's memory faults (SIGBUS: a mapped file
+         *         truncated under its mapping), as the kernel's write of it would say
          */
-        void fillOrRelease(io.auraio.internal.pool.BufferPool pool) {
+        void fillOrRelease(io.auraio.internal.pool.BufferPool pool, String op) throws AuraIOException {
             try {
                 long at = 0;
                 for (MemorySegment s : callerMemory) {
@@ -239,6 +242,9 @@ public final class Engine implements AutoCloseable {
             } catch (RuntimeException e) {
                 pool.release(memory);
                 throw e;
+            } catch (InternalError fault) {
+                pool.release(memory);
+                throw submitFailure(op, Errno.EFAULT, "the buffer's memory faulted");
             }
         }
 
@@ -346,7 +352,7 @@ public final class Engine implements AutoCloseable {
                 Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
                         new MemorySegment[] {segment.asSlice(0, length)});
                 if (!read) {
-                    b.fillOrRelease(core.pool());
+                    b.fillOrRelease(core.pool(), "write");
                 }
                 bounce = b;
             }
@@ -401,8 +407,8 @@ public final class Engine implements AutoCloseable {
             }
             if (!read) {
                 try {
-                    bounce.fillOrRelease(core.pool());
-                } catch (RuntimeException e) {
+                    bounce.fillOrRelease(core.pool(), op);
+                } catch (RuntimeException | AuraIOException e) {
                     core.pool().release(vec);
                     throw e;
                 }

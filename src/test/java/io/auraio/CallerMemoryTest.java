@@ -152,6 +152,32 @@ class CallerMemoryTest {
         }
     }
 
+    /**
+     * The write's side: copying a truncated mapping into the pool buffer faults at submission.
+     * The caller gets EFAULT, as FileChannel's write of such memory gets the kernel's "Bad
+     * address", and the pool buffer goes back.
+     */
+    @Test
+    void aFutureWriteFromAMappingTruncatedBeforeFailsWithEfaultAndLeaksNothing() throws Exception {
+        Path target = Files.write(dir.resolve("target"), new byte[0]);
+        Path mapped = Files.write(dir.resolve("mapped"), new byte[8192]);
+        try (Arena arena = Arena.ofShared();
+             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mapped, READ, WRITE);
+             AuraFile file = AuraFile.open(engine, target, WRITE)) {
+            MemorySegment src = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 8192, arena);
+            ch.truncate(0);
+            long before = engine.core().pool().outstandingBuffers();
+            assertThatThrownBy(() -> engine.writeAsync(file.fd(), BufferRef.of(src), 8192, 0))
+                    .isInstanceOf(AuraIOException.class)
+                    .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14)); // EFAULT
+            assertThatThrownBy(() -> engine.writevAsync(file.fd(), new MemorySegment[] {src}, 0))
+                    .isInstanceOf(AuraIOException.class)
+                    .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14));
+            assertThat(engine.core().pool().outstandingBuffers()).as("pool buffers not returned").isEqualTo(before);
+            assertThat(Files.size(target)).isZero();
+        }
+    }
+
     @Test
     void aCallbackReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
