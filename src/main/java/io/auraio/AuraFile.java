@@ -203,12 +203,12 @@ public final class AuraFile implements AutoCloseable {
         this.fastPath = !mode.direct();
         // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
         this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
-        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state));
         this.fileType = type;
         this.stream = isStream(type);
         this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
         String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow));
     }
 
     /**
@@ -216,8 +216,11 @@ public final class AuraFile implements AutoCloseable {
      * have: refers to what closing needs, never to the file. No thread can be inside an
      * operation then (it would hold the file); requests of the engine's own forms on the
      * descriptor are cancelled first, as {@link #close()} does, so none outlives the number.
+     * A {@link SlowFile}'s system calls that outlived their callers (the engine's close ended
+     * their wait) may still use the descriptor: the last of them closes it then, as after
+     * {@link #close()}.
      */
-    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state) implements Runnable {
+    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state, SlowFile slow) implements Runnable {
         @Override
         public void run() {
             if ((state.getAndUpdate(s -> s | CLOSED) & CLOSED) != 0) {
@@ -225,7 +228,11 @@ public final class AuraFile implements AutoCloseable {
             }
             cancelRequestsOnDescriptor(core, fd);
             core.forgetFile(fd);
-            closeDescriptor(core, fd);
+            if (slow == null) {
+                closeDescriptor(core, fd);
+            } else {
+                slow.closeWhenUnused(() -> closeDescriptor(core, fd));
+            }
         }
     }
 

@@ -228,8 +228,11 @@ public final class Engine implements AutoCloseable {
         /**
          * Copies the caller's bytes in, for a write; gives the copy back to {@code pool} if that
          * fails (the caller's arena closed meanwhile: IllegalStateException).
+         *
+         * @throws AuraIOException EFAULT when the caller's memory faults (SIGBUS: a mapped file
+         *         truncated under its mapping), as the kernel's write of it would say
          */
-        void fillOrRelease(io.auraio.internal.pool.BufferPool pool) {
+        void fillOrRelease(io.auraio.internal.pool.BufferPool pool, String op) throws AuraIOException {
             try {
                 long at = 0;
                 for (MemorySegment s : callerMemory) {
@@ -239,13 +242,16 @@ public final class Engine implements AutoCloseable {
             } catch (RuntimeException e) {
                 pool.release(memory);
                 throw e;
+            } catch (InternalError fault) {
+                pool.release(memory);
+                throw submitFailure(op, Errno.EFAULT, "the buffer's memory faulted");
             }
         }
 
         /**
          * Copies the {@code count} bytes the kernel read out to the caller's memory. {@return
-         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile: the bytes are
-         * lost, never written into memory that is no longer the caller's}
+         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile (the bytes are
+         * lost, never written into memory that is no longer the caller's) or faults}
          */
         long drain(long count) {
             long left = count;
@@ -259,6 +265,11 @@ public final class Engine implements AutoCloseable {
                     left -= n;
                 }
             } catch (IllegalStateException closed) {
+                return -Errno.EFAULT;
+            } catch (InternalError fault) {
+                // The memory faulted (SIGBUS: a mapped file truncated under its mapping), where the
+                // kernel would have said EFAULT. Not a failure of the ring: this runs on the thread
+                // that completes requests, which must not die of a caller's memory.
                 return -Errno.EFAULT;
             }
             return count;
@@ -341,7 +352,7 @@ public final class Engine implements AutoCloseable {
                 Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
                         new MemorySegment[] {segment.asSlice(0, length)});
                 if (!read) {
-                    b.fillOrRelease(core.pool());
+                    b.fillOrRelease(core.pool(), "write");
                 }
                 bounce = b;
             }
@@ -396,8 +407,8 @@ public final class Engine implements AutoCloseable {
             }
             if (!read) {
                 try {
-                    bounce.fillOrRelease(core.pool());
-                } catch (RuntimeException e) {
+                    bounce.fillOrRelease(core.pool(), op);
+                } catch (RuntimeException | AuraIOException e) {
                     core.pool().release(vec);
                     throw e;
                 }
@@ -1056,8 +1067,11 @@ public final class Engine implements AutoCloseable {
     Meta prepareSymlink(Path link, Path target) throws AuraIOException {
         byte[] l = pathBytes(link, "link");
         Objects.requireNonNull(target, "target");
-        // The target is stored as given, relative or not: its bytes, not a resolved file.
-        byte[] t = NativePath.bytes(target);
+        NativePath.checkDefaultFileSystem(target); // as the JDK: ProviderMismatchException
+        // The target is stored as given, relative or not: its bytes, not a resolved file; the
+        // empty path stays empty (the kernel refuses it, as for the JDK), not the "." that names
+        // the current directory where a path is looked up.
+        byte[] t = target.toString().isEmpty() ? new byte[0] : NativePath.bytes(target);
         MemorySegment m = requestMemory("symlinkat", 0, t, l);
         long linkAddress = m.address() + t.length + 1;
         return new Meta("symlinkat", pathRequest(Opcode.SYMLINKAT, Statx.AT_FDCWD, linkAddress, m.address(), 0, 0,

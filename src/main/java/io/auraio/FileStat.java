@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A file's attributes as {@code statx(2)} reports them ({@link Engine#statxAsync(java.nio.file.Path,
@@ -50,8 +51,27 @@ public record FileStat(int mode, long size, long blocks, int blockSize, int link
                 birth ? time(Statx.birthSeconds(statx), Statx.birthNanos(statx)) : null);
     }
 
+    /**
+     * As the JDK's {@code UnixFileAttributes} makes it: in nanoseconds where they fit a long, else
+     * in microseconds, else in seconds. Never through {@link Instant}, whose range (about a
+     * billion years) a file's 64-bit time may exceed (tmpfs keeps any, and utimensat sets any):
+     * the decoding runs on the ring's poller, where a throw would fail the request and stop the ring.
+     */
     private static FileTime time(long seconds, int nanos) {
-        return FileTime.from(Instant.ofEpochSecond(seconds, Integer.toUnsignedLong(nanos)));
+        long n = Integer.toUnsignedLong(nanos);
+        if (n == 0) {
+            return FileTime.from(seconds, TimeUnit.SECONDS);
+        }
+        try {
+            return FileTime.from(Math.addExact(n, Math.multiplyExact(seconds, 1_000_000_000L)), TimeUnit.NANOSECONDS);
+        } catch (ArithmeticException beyondNanos) {
+            try {
+                return FileTime.from(Math.addExact(Math.multiplyExact(seconds, 1_000_000L), n / 1_000),
+                        TimeUnit.MICROSECONDS);
+            } catch (ArithmeticException beyondMicros) {
+                return FileTime.from(seconds, TimeUnit.SECONDS);
+            }
+        }
     }
 
     /** {@return the file type bits of {@link #mode()}} */

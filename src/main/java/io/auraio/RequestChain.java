@@ -24,8 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * request and the ones after it complete with {@code -ECANCELED}. Closing the engine completes a
  * queued chain with {@code -ESHUTDOWN} and cancels one in the kernel.
  *
- * <p>A chain is built by one thread, submitted once, and then done with. Memory and descriptors
- * are checked at submission, as for the single requests.
+ * <p>A chain is built by one thread, submitted once, and then done with; a chain the ring refused
+ * ({@linkplain AuraIOException#isAgain() EAGAIN}, {@linkplain AuraIOException#isShutdown()
+ * ESHUTDOWN}) was not submitted and may be submitted again. Memory and descriptors are checked at
+ * submission, as for the single requests.
  */
 public final class RequestChain {
     /** One request of the chain, prepared only at submission, so an abandoned builder holds nothing. */
@@ -226,7 +228,8 @@ public final class RequestChain {
      *         single requests
      * @throws UnsupportedOperationException for an {@code ftruncate} on a kernel that cannot link it
      * @throws AuraIOException {@linkplain AuraIOException#isAgain() EAGAIN} when fewer free slots
-     *         than the chain's requests are left for callback and future requests,
+     *         than the chain's requests are left for callback and future requests (submit it again
+     *         after completions),
      *         {@linkplain AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed
      */
     public Request[] submit(Callback callback, Object attachment) throws AuraIOException {
@@ -265,6 +268,7 @@ public final class RequestChain {
                 engine.core().callbackNotSubmitted();
                 engine.unprepare(prepared[i]);
             }
+            submitted = false; // nothing reached the ring: EAGAIN means "again later", as for a single request
             throw refusal(e);
         }
         return requests;
@@ -320,6 +324,7 @@ public final class RequestChain {
             for (Engine.Prepared p : prepared) {
                 engine.unprepare(p);
             }
+            submitted = false; // nothing reached the ring: it may be submitted again
             future.completeExceptionally(refusal(e));
         }
         return future;

@@ -85,10 +85,18 @@ final class SlowFile {
         }
         long r = BlockingOffload.ABANDONED;
         try {
-            r = transferAdmitted(read, memory, length, position, interruptible, closed);
+            // The engine's close ends the wait too (the ring wakes its off-ring callers): it ends
+            // the ring's own requests in the kernel, and a hung daemon's call may never return.
+            r = transferAdmitted(read, memory, length, position, interruptible,
+                    () -> closed.getAsBoolean() || ring.isClosing());
+            if (r == -Errno.ECANCELED && ring.isClosing() && !closed.getAsBoolean()
+                    && !(interruptible && Thread.currentThread().isInterrupted())) {
+                r = -Errno.ESHUTDOWN; // as a ring request the shutdown ended
+            }
             return r;
         } finally {
-            ring.releaseOffloaded(admitted, r, r != BlockingOffload.ABANDONED && r != -Errno.ECANCELED);
+            ring.releaseOffloaded(admitted, r, r != BlockingOffload.ABANDONED && r != -Errno.ECANCELED
+                    && r != -Errno.ESHUTDOWN);
         }
     }
 

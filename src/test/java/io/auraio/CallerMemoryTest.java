@@ -125,6 +125,59 @@ class CallerMemoryTest {
         }
     }
 
+    /**
+     * A mapped file truncated under the mapping: the kernel's read into it would fail with EFAULT,
+     * and the copy out of the pool buffer (on the poller) faults (SIGBUS, which the JVM reports as
+     * InternalError). That is the request's EFAULT, not a failure that stops the ring.
+     */
+    @Test
+    void aFutureReadIntoAMappingTruncatedMeanwhileFailsWithEfaultAndTheRingGoesOn() throws Exception {
+        Path source = Files.write(dir.resolve("source"), new byte[8192]);
+        Path mapped = Files.write(dir.resolve("mapped"), new byte[8192]);
+        try (Arena arena = Arena.ofShared();
+             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mapped, READ, WRITE);
+             AuraFile file = AuraFile.open(engine, source, READ)) {
+            MemorySegment dst = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 8192, arena);
+            ch.truncate(0); // the mapping's pages are gone: touching them raises SIGBUS
+            CompletableFuture<Long> read = engine.readAsync(file.fd(), BufferRef.of(dst), 8192, 0);
+            assertThatThrownBy(() -> read.get(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS))
+                    .hasCauseInstanceOf(AuraIOException.class)
+                    .satisfies(e -> assertThat(((AuraIOException) e.getCause()).errno()).isEqualTo(14)); // EFAULT
+            assertThat(engine.fatalError()).isNull();
+            try (Arena own = Arena.ofShared()) {
+                MemorySegment ok = own.allocate(8192);
+                assertThat(engine.readAsync(file.fd(), BufferRef.of(ok), 8192, 0)
+                        .get(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(8192);
+            }
+        }
+    }
+
+    /**
+     * The write's side: copying a truncated mapping into the pool buffer faults at submission.
+     * The caller gets EFAULT, as FileChannel's write of such memory gets the kernel's "Bad
+     * address", and the pool buffer goes back.
+     */
+    @Test
+    void aFutureWriteFromAMappingTruncatedBeforeFailsWithEfaultAndLeaksNothing() throws Exception {
+        Path target = Files.write(dir.resolve("target"), new byte[0]);
+        Path mapped = Files.write(dir.resolve("mapped"), new byte[8192]);
+        try (Arena arena = Arena.ofShared();
+             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mapped, READ, WRITE);
+             AuraFile file = AuraFile.open(engine, target, WRITE)) {
+            MemorySegment src = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 8192, arena);
+            ch.truncate(0);
+            long before = engine.core().pool().outstandingBuffers();
+            assertThatThrownBy(() -> engine.writeAsync(file.fd(), BufferRef.of(src), 8192, 0))
+                    .isInstanceOf(AuraIOException.class)
+                    .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14)); // EFAULT
+            assertThatThrownBy(() -> engine.writevAsync(file.fd(), new MemorySegment[] {src}, 0))
+                    .isInstanceOf(AuraIOException.class)
+                    .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14));
+            assertThat(engine.core().pool().outstandingBuffers()).as("pool buffers not returned").isEqualTo(before);
+            assertThat(Files.size(target)).isZero();
+        }
+    }
+
     @Test
     void aCallbackReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));

@@ -144,6 +144,38 @@ class EngineMetadataTest {
         }
     }
 
+    /**
+     * A time outside {@link java.time.Instant}'s range (tmpfs keeps any 64-bit second, and anyone
+     * may set one with utimensat): the JDK reports it, and decoding it must neither fail the
+     * request nor stop the ring (the decoding runs on its poller).
+     */
+    @Test
+    void statxOfATimeBeyondInstantsRangeReportsWhatTheJdkReportsAndTheRingGoesOn() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+                "needs a writable /dev/shm (tmpfs, which keeps 64-bit times)");
+        Path file = Files.createTempFile(shm, "auraio-far-future", "");
+        try {
+            // With touch: the JDK's setLastModifiedTime stops at 2262 (nanoseconds in a long).
+            Process touch = new ProcessBuilder("touch", "-m", "-d", "@" + (1L << 62), file.toString())
+                    .redirectErrorStream(true).start();
+            String said = new String(touch.getInputStream().readAllBytes());
+            org.junit.jupiter.api.Assumptions.assumeTrue(touch.waitFor() == 0, "touch -d failed: " + said);
+            Map<String, Object> unix = Files.readAttributes(file, "unix:lastModifiedTime");
+            org.junit.jupiter.api.Assumptions.assumeTrue(((java.nio.file.attribute.FileTime) unix.get(
+                    "lastModifiedTime")).to(TimeUnit.SECONDS) > 31_556_889_864_403_199L,
+                    "the file system kept " + unix + ", within Instant's range");
+            for (int i = 0; i < 2; i++) { // both rings
+                assertSameAttributes(get(engine.statxAsync(file)), file);
+            }
+            assertSameAttributes(engine.execute(engine.prepareStat(file), Engine.STAT), file);
+            assertThat(engine.fatalError()).isNull();
+            assertSameAttributes(get(engine.statxAsync(dir.path())), dir.path());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
     @Test
     void statxFailsAsTheJdk() {
         Path missing = dir.resolve("missing");
@@ -367,6 +399,24 @@ class EngineMetadataTest {
                 return true;
             }
         })).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    /**
+     * The target is stored as given: the empty path is not "." there (the kernel refuses it, as
+     * the JDK's symlink call shows), and a path of another file system is refused as the JDK does.
+     */
+    @Test
+    void symlinkatTakesItsTargetAsTheJdkDoes() throws Exception {
+        sameOutcome(() -> get(engine.symlinkatAsync(dir.resolve("ours"), Path.of(""))),
+                () -> Files.createSymbolicLink(dir.resolve("jdks"), Path.of("")));
+        assertThat(Files.exists(dir.resolve("ours"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(dir.resolve("z.zip"),
+                Map.of("create", "true"))) {
+            Path other = zip.getPath("/inside");
+            sameOutcome(() -> get(engine.symlinkatAsync(dir.resolve("ours2"), other)),
+                    () -> Files.createSymbolicLink(dir.resolve("jdks2"), other));
+            assertThat(Files.exists(dir.resolve("ours2"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+        }
     }
 
     @Test

@@ -293,6 +293,33 @@ class RequestChainTest {
         }
     }
 
+    /** EAGAIN says "not now", as for a single request: the refused chain is submitted again later. */
+    @Test
+    void aChainRefusedWithEagainCanBeSubmittedAgain() throws Exception {
+        engine.close();
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(4).build());
+        int fd = get(engine.openatAsync(Files.write(dir.resolve("f"), new byte[1]), READ, WRITE));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            CompletableFuture<long[]> held = engine.chain().read(fifo.fd(), buf.ref(), 5, 0).fsync(fd)
+                    .fsync(fd).submitAsync();
+            awaitInKernel(engine, 3);
+            RequestChain future = engine.chain().fsync(fd).fdatasync(fd);
+            assertThat(failure(future.submitAsync()).isAgain()).isTrue();
+            RequestChain callback = engine.chain().fdatasync(fd).fsync(fd);
+            assertThatThrownBy(() -> callback.submit(null, null)).isInstanceOf(AuraIOException.class)
+                    .satisfies(x -> assertThat(((AuraIOException) x).isAgain()).isTrue());
+            fifo.write(ByteBuffer.wrap(new byte[5]), 0);
+            assertThat(get(held)).containsExactly(5, 0, 0);
+            assertThat(get(future.submitAsync())).containsExactly(0, 0);
+            ConcurrentHashMap<Request, Long> results = new ConcurrentHashMap<>();
+            callback.submit((r, result) -> results.put(r, result), null);
+            awaitCallbacks(results, 2);
+            assertThat(results.values()).containsOnly(0L);
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+    }
+
     @Test
     void aChainLongerThanTheInFlightLimitStillRuns() throws Exception {
         engine.close();

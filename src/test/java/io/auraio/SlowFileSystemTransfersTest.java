@@ -177,6 +177,76 @@ class SlowFileSystemTransfersTest {
         assertThat(heap.array()).as("the caller's buffer after the late answer").containsOnly(0);
     }
 
+    /**
+     * {@link Engine#close()} ends the ring's requests in the kernel with ESHUTDOWN; a transfer of
+     * a slow file the daemon holds must end so too, not stay parked until the daemon answers
+     * (forever, on a hung mount), and the late answer must not touch the caller's buffer.
+     */
+    @Test
+    void aReaderTheDaemonHoldsWakesWithIsShutdownWhenItsEngineCloses() throws Exception {
+        Path path = file("hung-engine-close", TestSupport.randomBytes(BLOCK, 6));
+        fs.hangReads(path);
+        Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
+        ByteBuffer heap = ByteBuffer.allocate(BLOCK);
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = Thread.ofVirtual().start(() -> outcome.set(thrown(() -> f.read(heap, 0))));
+        try {
+            fs.awaitBlockedReads(1);
+            own.close();
+            joinWithinBound(reader, "a reader the daemon holds, its engine closed");
+            assertThat(outcome.get()).isInstanceOf(AuraIOException.class);
+            assertThat(((AuraIOException) outcome.get()).isShutdown()).as("isShutdown, as ring requests").isTrue();
+        } finally {
+            fs.release();
+            joinWithinBound(reader, "the reader after the daemon's answer");
+            f.close();
+        }
+        TestSupport.awaitCondition("the abandoned read to return", () -> outstanding() == 0);
+        assertThat(heap.array()).as("the caller's buffer after the late answer").containsOnly(0);
+    }
+
+    /**
+     * A file whose transfer the engine's close abandoned, then dropped without close(): its
+     * Cleaner must leave the descriptor to the call still in the daemon, as close() does, or the
+     * number could name another file when the late pwrite lands.
+     */
+    @Test
+    void anUnreachableFileKeepsItsDescriptorForATransferItsEnginesCloseLeft() throws Exception {
+        Path path = file("hung-unreachable", new byte[0]);
+        fs.hangWrites(path);
+        Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        AtomicReference<AuraFile> holder = new AtomicReference<>(AuraFile.open(own, path, StandardOpenOption.WRITE));
+        int fd = holder.get().fd();
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread writer = Thread.ofVirtual().start(() -> outcome.set(thrown(
+                () -> holder.get().write(ByteBuffer.wrap("late".getBytes()), 0))));
+        Path link = Path.of("/proc/self/fd/" + fd);
+        try {
+            fs.awaitBlockedWrites(1);
+            own.close();
+            joinWithinBound(writer, "a writer the daemon holds, its engine closed");
+            assertThat(outcome.get()).isInstanceOf(AuraIOException.class);
+            java.lang.ref.WeakReference<AuraFile> weak = new java.lang.ref.WeakReference<>(holder.getAndSet(null));
+            TestSupport.awaitCondition("the dropped file to be collected", () -> {
+                System.gc();
+                return weak.get() == null;
+            });
+            // The Cleaner runs right after the collection; without the deferral it closes the
+            // descriptor while the pwrite is still in the daemon.
+            long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < until) {
+                assertThat(readLink(link)).as("fd %d while its pwrite is in the daemon", fd).endsWith("hung-unreachable");
+                Thread.sleep(20);
+            }
+        } finally {
+            fs.release();
+        }
+        TestSupport.awaitCondition("the Cleaner's deferred close after the late write",
+                () -> !readLink(link).endsWith("hung-unreachable"));
+        assertThat(Files.readString(fs.backing().resolve("hung-unreachable"))).isEqualTo("late");
+    }
+
     @Test
     void aWriterTheDaemonHoldsWakesOnCloseAndTheLateWriteLandsInItsOwnFile() throws Exception {
         Path path = file("hung-write", new byte[0]);

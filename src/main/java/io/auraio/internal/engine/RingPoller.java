@@ -615,6 +615,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     public static final class Offloaded {
         private final Slot slot;
         private final long since = System.nanoTime();
+        /** The thread that waits for the transfer: woken when the ring closes ({@link #isClosing()}). */
+        private final Thread caller = Thread.currentThread();
         /** Guarded by this: the poller found it stale; released: its transfer is over. */
         private boolean exempted;
         private boolean released;
@@ -805,6 +807,23 @@ public final class RingPoller implements CompletionQueue.Handler {
         gate.close();
         closing = true;
         wakeNow();
+        wakeOffloaded();
+    }
+
+    /** {@return whether the ring is shutting down} Off-ring transfers ({@link #admitOffloaded}) leave then. */
+    public boolean isClosing() {
+        return closing;
+    }
+
+    /**
+     * Wakes the callers of off-ring transfers once {@link #closing} is set, so that they see
+     * {@link #isClosing()} and leave, as the shutdown ends the ring's own requests: their system
+     * call (a hung FUSE daemon's, say) may never return.
+     */
+    private void wakeOffloaded() {
+        for (Offloaded o : offloaded) {
+            LockSupport.unpark(o.caller);
+        }
     }
 
     /** Waits for the poller thread to finish (it frees the ring once the kernel is done). */
@@ -1276,6 +1295,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         gate.close();
         closing = true;
+        wakeOffloaded();
         if (s.state == Slot.DONE) {
             return; // delivered before the failure
         }
