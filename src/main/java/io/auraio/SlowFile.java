@@ -114,16 +114,8 @@ final class SlowFile {
                 throw e;
             }
         }
-        holds.incrementAndGet();
         Call call = new Call(read, owned, length, position);
-        Thread self = Thread.currentThread();
-        waiting.add(self);
-        long r;
-        try {
-            r = BlockingOffload.transfers().callAbandonable(mountKey, call, interruptible, closed);
-        } finally {
-            waiting.remove(self);
-        }
+        long r = runOnPool(call, interruptible, closed);
         if (r == BlockingOffload.ABANDONED) {
             return -Errno.ECANCELED; // the pool frees the memory and lets go of the descriptor
         }
@@ -154,21 +146,29 @@ final class SlowFile {
      * @param closed        whether the file is closed (checked after every wake-up)
      */
     long call(IntToLongFunction syscall, boolean interruptible, BooleanSupplier closed) {
-        holds.incrementAndGet();
         MetaCall call = new MetaCall(syscall);
-        Thread self = Thread.currentThread();
-        waiting.add(self);
-        long r;
-        try {
-            r = BlockingOffload.transfers().callAbandonable(mountKey, call, interruptible, closed);
-        } finally {
-            waiting.remove(self);
-        }
+        long r = runOnPool(call, interruptible, closed);
         if (r == BlockingOffload.ABANDONED) {
             return -Errno.ECANCELED; // the pool lets go of the descriptor when the call returns
         }
         call.release();
         return r;
+    }
+
+    /**
+     * Hands {@code call} to the pool as a user of the descriptor (which {@link #closeWhenUnused}
+     * waits for) with this thread parked where {@link #wakeAll} finds it. {@return the call's
+     * result, or {@link BlockingOffload#ABANDONED} when the caller gave up and the pool owns it}
+     */
+    private long runOnPool(AbandonableCall call, boolean interruptible, BooleanSupplier closed) {
+        holds.incrementAndGet();
+        Thread self = Thread.currentThread();
+        waiting.add(self);
+        try {
+            return BlockingOffload.transfers().callAbandonable(mountKey, call, interruptible, closed);
+        } finally {
+            waiting.remove(self);
+        }
     }
 
     /** Wakes every caller parked in a call, to look whether the file closed. */
