@@ -21,14 +21,10 @@ final class Quiescence {
 
     /**
      * Asserts that {@code engine} has no request pending and has every pool buffer back. Waits
-     * (bounded) for the first: a call a caller abandoned on a hung file may end after its caller
-     * has returned, and the descriptor close it was holding back then runs as a ring request.
+     * (bounded) for the first to settle ({@link io.auraio.testing.TestSupport#settle}).
      */
     static void assertQuiescent(Engine engine) {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        while (engine.stats().currentInFlight() != 0 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        io.auraio.testing.TestSupport.settle(() -> engine.stats().currentInFlight() == 0, Duration.ofSeconds(10));
         assertThat(engine.stats().currentInFlight()).as("requests pending in %s", engine).isZero();
         assertThat(engine.bufferStats().totalBuffers()).as("pool buffers of %s not returned", engine).isZero();
         assertThat(engine.bufferStats().totalAllocatedBytes()).as("pool bytes of %s not returned", engine).isZero();

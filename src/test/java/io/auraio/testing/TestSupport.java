@@ -43,6 +43,25 @@ public final class TestSupport {
     }
 
     /**
+     * Polls {@code condition} until it holds or {@code bound} has passed, without failing: for an
+     * end-of-test assertion that follows and reports the state, where the state settles a moment
+     * after the test's threads return (a call a caller abandoned on a hung file ends later, and the
+     * descriptor close it held back then runs as a ring request). An interrupt ends the wait and is
+     * kept.
+     */
+    public static void settle(BooleanSupplier condition, Duration bound) {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (!condition.getAsBoolean() && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
      * Runs {@code task} on a fresh virtual thread, for differential tests that compare what two
      * implementations did. {@return "returned " and the result, or "threw ", the exception's class,
      * message and cause, with every {@code base} in it written {@code <base>}}
