@@ -33,6 +33,17 @@ import java.util.function.LongSupplier;
  *     queueing latency.</li>
  * <li>A cut is 0.8 times what was really in flight (if less than the limit), as TCP bases its
  *     cut on the data in flight rather than on an unused window.</li>
+ * <li>Under the detected target a cut is a trial. The target is an estimate of what congestion
+ *     looks like, and a P99 over it may come from the CPU rather than the device: on a busy
+ *     machine the poller reaps late, a delay that does not depend on what is in flight, and the
+ *     reference's rule then cuts again and again, down to the minimum (measured: 64 to 4 per ring
+ *     beside two busy processes, 0.48x FileChannel's IOPS). A queue's latency falls with what is
+ *     in it, so after {@value #CUT_TRIAL_WINDOWS} measured windows the cut is judged: unless the
+ *     mean latency fell to {@value #CUT_PAYS_FACTOR} of the mean that triggered it, the limit is
+ *     restored and, for {@value #UNRESPONSIVE_EVALS} evaluations, a P99 up to
+ *     {@value #UNRESPONSIVE_MARGIN} times the level seen is not read as congestion. One cut at a
+ *     time: no further cut before the last one is judged. A user's target is a requirement, not
+ *     an estimate, and is obeyed as the reference does.</li>
  * <li>{@code CONVERGED} still backs off on a lasting latency rise. {@code STEADY} and
  *     {@code CONVERGED} re-probe when P99 stays at under half or over twice its settled value
  *     (the device got faster, or lost parallelism without crossing the target), and
@@ -83,6 +94,18 @@ public final class AimdController {
     static final int REPROBE_EVALS = 3000;
     static final int SHIFTED_EVALS = 3;
     static final double BACKOFF_FACTOR = 0.8;
+    /**
+     * A cut under the detected target pays when the mean latency after it is at most this
+     * fraction of the mean that triggered it: half of what a cut of {@link #BACKOFF_FACTOR}
+     * gives a queue whose latency is proportional to what is in it.
+     */
+    static final double CUT_PAYS_FACTOR = 0.9;
+    /** Measured windows after a cut (the straddling one excluded) before it is judged. */
+    static final int CUT_TRIAL_WINDOWS = 3;
+    /** How long a P99 level a cut was shown not to help is not read as congestion. */
+    static final int UNRESPONSIVE_EVALS = 300;
+    /** A P99 this many times above that level is judged again. */
+    static final double UNRESPONSIVE_MARGIN = 1.5;
 
     static final int AUTO_TARGET_MULTIPLIER = 10;
     static final long AUTO_TARGET_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -147,6 +170,21 @@ public final class AimdController {
     private long settlingMinP99 = Long.MAX_VALUE;
     private long settledP99 = -1;
     private long autoTargetNanos = DEFAULT_TARGET_NANOS;
+
+    // Poller-thread state: the trial of the last cut under the detected target.
+    private long streakLatencySum;
+    private long streakOps;
+    private boolean cutOnTrial;
+    private int cutFromLimit;
+    private long cutTriggerMeanNanos;
+    private long cutTriggerP99Nanos;
+    private long trialLatencySum;
+    private long trialOps;
+    private int trialWindows;
+    private long trialMaxP99Nanos;
+    /** A P99 level that a cut did not lower: not congestion, until {@link #unresponsiveUntil}. */
+    private long unresponsiveP99Nanos = -1;
+    private long unresponsiveUntil;
 
     /**
      * Creates the controller of one ring.
@@ -282,7 +320,12 @@ public final class AimdController {
         // Cutting only helps if the limit is what holds the ring back.
         boolean canCut = current > minInFlight && (pressured || peak * 2 >= current);
 
-        boolean spike = measured && p99 > targetNanos;
+        boolean autoTarget = userTargetNanos == 0;
+        // Under the detected target, a P99 level a cut was shown not to lower (the CPU, not the
+        // device, delayed the completions) is not congestion for a while; see tryCut.
+        boolean knownUnresponsive = autoTarget && evaluations < unresponsiveUntil
+                && p99 <= UNRESPONSIVE_MARGIN * unresponsiveP99Nanos;
+        boolean spike = measured && p99 > targetNanos && !knownUnresponsive;
         // The baseline is the latency under demand: a window whose requests met no queue of their
         // own (an idle gap, one caller) shows a P99 the ring never gives at the limit, and 10x
         // that would cut a loaded ring far below its knee.
@@ -297,6 +340,13 @@ public final class AimdController {
             targetNanos = autoTargetNanos;
         }
         spikeStreak = spike ? spikeStreak + 1 : 0;
+        if (spike) {
+            streakLatencySum += latencySum;
+            streakOps += ops;
+        } else {
+            streakLatencySum = 0;
+            streakOps = 0;
+        }
         pressureStreak = pressured ? pressureStreak + 1 : 0;
         int tuned = batch.update(pressured, current);
         int pinned = pinnedBatch;
@@ -306,14 +356,14 @@ public final class AimdController {
         switch (phase) {
             case BASELINE -> {
                 if (spikeStreak >= SPIKE_EVALS && canCut) {
-                    backoff(peak, now);
+                    backoff(peak, p99, now);
                 } else if (phaseEvals >= BASELINE_EVALS && pressureStreak >= PRESSURE_EVALS && canProbe()) {
                     startProbe(now);
                 }
             }
             case PROBING -> {
                 if (spikeStreak >= SPIKE_EVALS && !probe.steppedUp() && canCut) {
-                    backoff(peak, now);
+                    backoff(peak, p99, now);
                 } else {
                     setLimit(probe.onWindow(ops, bytes, elapsed, latencySum, timed, pressured, spike));
                     if (probe.finished()) {
@@ -333,8 +383,28 @@ public final class AimdController {
                 if (measured) {
                     settlingMinP99 = Math.min(settlingMinP99, p99);
                 }
+                if (cutOnTrial) {
+                    if (measured) {
+                        trialLatencySum += latencySum;
+                        trialOps += ops;
+                        trialWindows++;
+                        trialMaxP99Nanos = Math.max(trialMaxP99Nanos, p99);
+                    }
+                    boolean due = spikeStreak >= SPIKE_EVALS || phaseEvals >= SETTLING_EVALS;
+                    if (trialWindows >= CUT_TRIAL_WINDOWS && due) {
+                        cutOnTrial = false;
+                        if (trialLatencySum > CUT_PAYS_FACTOR * cutTriggerMeanNanos * trialOps) {
+                            undoCut(now);
+                            return;
+                        }
+                    } else if (phaseEvals >= SETTLING_EVALS) {
+                        cutOnTrial = false; // too few measured windows to judge it: the cut stands
+                    } else {
+                        return; // one cut at a time: no further cut before this one is judged
+                    }
+                }
                 if (spikeStreak >= SPIKE_EVALS && canCut) {
-                    backoff(peak, now);
+                    backoff(peak, p99, now);
                 } else if (phaseEvals >= SETTLING_EVALS) {
                     settledP99 = settlingMinP99 != Long.MAX_VALUE ? settlingMinP99 : p99Nanos;
                     if (settlingAfterBackoff && pressured && !spike && canProbe()) {
@@ -352,7 +422,7 @@ public final class AimdController {
                 shiftedStreak = shifted ? shiftedStreak + 1 : 0;
                 boolean reprobe = shiftedStreak >= SHIFTED_EVALS || (converged && phaseEvals >= REPROBE_EVALS);
                 if (spikeStreak >= (converged ? CONVERGED_SPIKE_EVALS : SPIKE_EVALS) && canCut) {
-                    backoff(peak, now);
+                    backoff(peak, p99, now);
                 } else if (reprobe && pressureStreak >= PRESSURE_EVALS && !spike && canProbe()) {
                     startProbe(now);
                 } else if (!converged && phaseEvals >= CONVERGE_EVALS) {
@@ -372,12 +442,45 @@ public final class AimdController {
         enter(Phase.PROBING, now);
     }
 
-    private void backoff(int peakInFlight, long now) {
+    private void backoff(int peakInFlight, long p99, long now) {
         int current = limit;
         int base = Math.min(current, Math.max(peakInFlight, minInFlight));
         int cut = (int) (base * BACKOFF_FACTOR);
+        if (userTargetNanos == 0 && streakOps > 0) {
+            // Under the detected target a cut is a trial: the target is only an estimate of what
+            // congestion looks like (10x the uncongested P99), and a P99 over it may come from the
+            // CPU (a busy machine delays the poller's reaping; that latency does not depend on
+            // what is in flight). A queue's latency falls with what is in it: if the mean
+            // latency does not fall after the cut, the cut only cost throughput, and it is undone.
+            // A user's target is a requirement, not an estimate: it is obeyed whatever the cause.
+            cutOnTrial = true;
+            cutFromLimit = current;
+            cutTriggerMeanNanos = streakLatencySum / streakOps;
+            cutTriggerP99Nanos = p99;
+            trialLatencySum = 0;
+            trialOps = 0;
+            trialWindows = 0;
+            trialMaxP99Nanos = 0;
+        }
         setLimit(Math.min(cut, current - 1));
         enter(Phase.BACKOFF, now);
+    }
+
+    /**
+     * The last cut did not lower the mean latency: restores the limit it cut, and for
+     * {@value #UNRESPONSIVE_EVALS} evaluations reads a P99 up to {@value #UNRESPONSIVE_MARGIN}
+     * times the level seen as not congestion.
+     */
+    private void undoCut(long now) {
+        unresponsiveP99Nanos = Math.max(cutTriggerP99Nanos, trialMaxP99Nanos);
+        unresponsiveUntil = evaluations + UNRESPONSIVE_EVALS;
+        spikeStreak = 0;
+        streakLatencySum = 0;
+        streakOps = 0;
+        settlingAfterBackoff = false;
+        settledP99 = settlingMinP99 != Long.MAX_VALUE ? settlingMinP99 : p99Nanos;
+        setLimit(cutFromLimit);
+        enter(Phase.STEADY, now);
     }
 
     private void setLimit(int newLimit) {

@@ -26,15 +26,23 @@ final class AdmissionGate {
     /** {@code user_data} carries the slot index in 31 bits; far more than any ring needs. */
     private static final int MAX_SLOTS = 1 << 20;
 
+    /** Spare waiters kept for reuse at most; more than this many parked at once allocate. */
+    private static final int MAX_SPARE_WAITERS = 1024;
+
+    /** A thread parked for admission. Reused (under the lock) once its thread has left the gate. */
     private static final class Waiter {
-        final Thread thread = Thread.currentThread();
-        final int fd;
+        Thread thread;
+        int fd;
         Slot granted;
         boolean refused;
         boolean cancelled;
 
-        Waiter(int fd) {
-            this.fd = fd;
+        void reset(Thread parked, int parkedFd) {
+            thread = parked;
+            fd = parkedFd;
+            granted = null;
+            refused = false;
+            cancelled = false;
         }
     }
 
@@ -45,6 +53,11 @@ final class AdmissionGate {
     private volatile Slot[] slots;
     private int[] free;
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    /**
+     * Waiters whose threads have left the gate: a ring at its limit parks a caller per request, and
+     * a new waiter each time was a third of the heap a request cost at 256 callers.
+     */
+    private final ArrayDeque<Waiter> spareWaiters = new ArrayDeque<>();
     private int freeCount;
     /**
      * Slots whose callback request has completed but whose callback has not run yet (it waits for
@@ -129,28 +142,34 @@ final class AdmissionGate {
             if (interruptible && Thread.currentThread().isInterrupted()) {
                 return CANCELLED;
             }
-            w = new Waiter(fd);
+            w = spareWaiters.pollLast();
+            if (w == null) {
+                w = new Waiter();
+            }
+            w.reset(Thread.currentThread(), fd);
             waiters.addLast(w);
         } finally {
             lock.unlock();
         }
         boolean interrupted = false;
+        Slot outcome;
         while (true) {
             lock.lock();
             try {
-                if (w.granted != null) {
-                    break;
-                }
-                if (w.refused) {
-                    return null;
-                }
-                if (w.cancelled) {
-                    return CANCELLED;
-                }
-                if (interrupted && interruptible) {
+                outcome = w.granted != null ? w.granted
+                        : w.refused ? null
+                        : w.cancelled ? CANCELLED
+                        : null;
+                boolean giveUp = outcome == null && !w.refused && interrupted && interruptible;
+                if (giveUp) {
                     waiters.remove(w);
-                    Thread.currentThread().interrupt();
-                    return CANCELLED;
+                    outcome = CANCELLED;
+                }
+                if (outcome != null || w.refused) {
+                    // Out of the queue in every case (granted, refused, cancelled: taken out by
+                    // whoever decided; given up: just now), so nothing refers to it any more.
+                    recycle(w);
+                    break;
                 }
             } finally {
                 lock.unlock();
@@ -161,7 +180,15 @@ final class AdmissionGate {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        return w.granted;
+        return outcome;
+    }
+
+    /** Keeps a waiter whose thread is leaving for the next one to park; under the lock. */
+    private void recycle(Waiter w) {
+        w.reset(null, -1);
+        if (spareWaiters.size() < MAX_SPARE_WAITERS) {
+            spareWaiters.addLast(w);
+        }
     }
 
     /**

@@ -163,6 +163,55 @@ class AimdControllerSimulationTest {
     }
 
     @Test
+    void cLateReapsFromABusyCpuDoNotCutTheLimitBelowTheKnee() {
+        // Settle at the knee, then let the CPU get busy: 3% of completions are reaped 5 ms late
+        // (P99 ~5 ms, 25 x the 200 us service time, over the ~2.4 ms detected target), whatever
+        // is in flight. Cutting cannot lower that; the reference's rule cut to the minimum.
+        Run run = start(200 * US, 32, 0, 256);
+        run.device().runTicks(600);
+        int settled = run.history().get(599).limit();
+        run.device().setLateReaps(0.03, 5 * MS);
+        run.device().runTicks(2000);
+        List<TickSample> h = run.history();
+        report("c) late reaps (busy CPU), auto target", h, 600, 2600, ticksToSettle(h, 600, 2600));
+
+        assertThat(settled).isBetween(29, 40);
+        assertThat(h.subList(600, 2600)).allSatisfy(s -> assertThat(s.exactP99Nanos()).isLessThan(300 * US));
+        // Cuts are tried (the P99 is over the target) but undone: never two in a row, never below
+        // one cut under the settled limit, and back at the knee at the end.
+        int lowest = h.subList(600, 2600).stream().mapToInt(TickSample::limit).min().orElseThrow();
+        assertThat(lowest).isGreaterThanOrEqualTo((int) (0.8 * settled) - 1);
+        assertThat(run.controller().transitions()).anyMatch(t -> t.to() == Phase.BACKOFF && t.timeNanos() > 600 * ModelDevice.TICK_NANOS);
+        assertThat(h.getLast().limit()).isBetween(29, 40);
+        long ticksBelow = h.subList(600, 2600).stream().filter(s -> s.limit() < 29).count();
+        assertThat(ticksBelow).isLessThan(100);
+    }
+
+    @Test
+    void cLateReapsUnderAUserTargetAreObeyedAsTheReferenceDoes() {
+        // A user's target is a requirement: the controller cuts for it whatever the cause.
+        Run run = start(200 * US, 32, 2 * MS, 256);
+        run.device().runTicks(600);
+        run.device().setLateReaps(0.03, 5 * MS);
+        run.device().runTicks(600);
+        assertThat(run.history().getLast().limit()).isEqualTo(MIN);
+    }
+
+    @Test
+    void cACutThatPaysIsKeptAndTheDescentGoesOn() {
+        // The device slows for good (K 8, 1 ms): latency is queueing, each cut lowers it, and the
+        // trials let the descent reach the new knee (as dADeviceThatSlowsDown... checks in full).
+        Run run = start(200 * US, 32, 0, 256);
+        run.device().runTicks(600);
+        run.device().setDevice(1000 * US, 8);
+        run.device().runTicks(600);
+        List<TickSample> h = run.history();
+        assertThat(h.get(1199).limit()).isBetween(8, 12);
+        assertThat(run.controller().transitions()).filteredOn(t -> t.timeNanos() > 600 * ModelDevice.TICK_NANOS)
+                .filteredOn(t -> t.to() == Phase.BACKOFF).hasSizeGreaterThanOrEqualTo(3);
+    }
+
+    @Test
     void dADeviceThatSlowsDownIsBackedOffAndReprobedWhenItRecovers() {
         Run run = start(200 * US, 32, 0, 256);
         run.device().runTicks(600);

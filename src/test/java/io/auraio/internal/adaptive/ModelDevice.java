@@ -34,6 +34,9 @@ final class ModelDevice {
     private final SplittableRandom tickRandom;
     private final double jitter;
     private double tickJitter;
+    private final SplittableRandom reapRandom;
+    private double lateReapFraction;
+    private long lateReapNanos;
     private final LongHeap servers = new LongHeap();
     private final LongHeap completions = new LongHeap();
     private final List<TickSample> history = new ArrayList<>();
@@ -54,6 +57,7 @@ final class ModelDevice {
         this.jitter = jitter;
         this.random = new SplittableRandom(seed);
         this.tickRandom = new SplittableRandom(seed + 1);
+        this.reapRandom = new SplittableRandom(seed + 2);
         setChannels(channels);
     }
 
@@ -109,6 +113,16 @@ final class ModelDevice {
         tickJitter = fraction;
     }
 
+    /**
+     * From now on a {@code fraction} of completions is reported {@code nanos} late, whatever is in
+     * flight: a busy CPU delaying the poller that reaps them. The device and its callers are not
+     * slowed (the model's throughput is unchanged); only the latency the controller sees grows.
+     */
+    void setLateReaps(double fraction, long nanos) {
+        lateReapFraction = fraction;
+        lateReapNanos = nanos;
+    }
+
     void runTicks(int n) {
         for (int i = 0; i < n; i++) {
             runUntil(now + Math.round(TICK_NANOS * (1 + tickJitter * (2 * tickRandom.nextDouble() - 1))));
@@ -128,7 +142,8 @@ final class ModelDevice {
             now = completions.poll();
             inFlight--;
             long exact = now - submittedAt;
-            controller.recordCompletion(now + clockOffset - clockAtSubmit, BYTES_PER_REQUEST);
+            long late = lateReapFraction > 0 && reapRandom.nextDouble() < lateReapFraction ? lateReapNanos : 0;
+            controller.recordCompletion(now + clockOffset - clockAtSubmit + late, BYTES_PER_REQUEST);
             if (tickCount == tickLatencies.length) {
                 tickLatencies = Arrays.copyOf(tickLatencies, tickCount * 2);
             }

@@ -53,6 +53,76 @@ class AdmissionGateTest {
         assertThat(gate.waiting()).isZero();
     }
 
+    /**
+     * Waiters are reused once their thread has left the gate. Threads that park again and again,
+     * with interrupts and file closes (cancelWaiters) landing at random, must each get exactly
+     * their own outcome: a slot nobody else holds, or CANCELLED only when interrupted or their fd
+     * was cancelled, and no thread may stay parked.
+     */
+    @Test
+    void reusedWaitersGiveEveryThreadItsOwnOutcomeUnderInterruptsAndCancels() throws Exception {
+        int limit = 2;
+        int threadsCount = 16;
+        AdmissionGate gate = new AdmissionGate(null, 8, limit);
+        AtomicReferenceArray<Thread> owners = new AtomicReferenceArray<>(gate.capacity());
+        Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        AtomicInteger granted = new AtomicInteger();
+        AtomicInteger cancelled = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < threadsCount; i++) {
+            int fd = 100 + i;
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    for (int round = 0; round < 2000; round++) {
+                        Slot slot = gate.acquire(fd, false, true);
+                        Thread.interrupted(); // an interrupt that came too late to cancel is not this test's business
+                        if (slot == null) {
+                            throw new AssertionError("refused by an open gate");
+                        }
+                        if (slot == AdmissionGate.CANCELLED) {
+                            cancelled.incrementAndGet();
+                            continue;
+                        }
+                        if (!owners.compareAndSet(slot.index, null, Thread.currentThread())) {
+                            throw new AssertionError("slot " + slot.index + " handed to two threads at once");
+                        }
+                        granted.incrementAndGet();
+                        Thread.yield();
+                        owners.set(slot.index, null);
+                        gate.release(slot);
+                    }
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
+        }
+        Thread chaos = Thread.ofPlatform().start(() -> {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+            while (running.get()) {
+                int victim = random.nextInt(threadsCount);
+                if (random.nextBoolean()) {
+                    threads.get(victim).interrupt();
+                } else {
+                    gate.cancelWaiters(100 + victim);
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+            }
+        });
+        try {
+            joinAll(threads);
+        } finally {
+            running.set(false);
+            chaos.join();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(granted.get() + cancelled.get()).isEqualTo(threadsCount * 2000);
+        assertThat(granted.get()).isPositive();
+        assertThat(cancelled.get()).isPositive();
+        assertThat(gate.inUse()).isZero();
+        assertThat(gate.waiting()).isZero();
+    }
+
     @Test
     void releaseMovesTheGenerationOnAndFreesTheSlot() {
         AdmissionGate gate = new AdmissionGate(null, 4, 4);
