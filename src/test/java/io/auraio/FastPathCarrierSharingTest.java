@@ -1,0 +1,78 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A virtual thread whose reads always hit the page cache never parks (the fast path reads on the
+ * caller), so only the fast path's time budget makes it give its carrier up. With one such reader
+ * per carrier, any other virtual thread waits for those yields: it must still get to run.
+ */
+class FastPathCarrierSharingTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void readersThatAlwaysHitTheCacheStillLetAnotherVirtualThreadRun() throws Exception {
+        Path path = dir.resolve("cached");
+        Files.write(path, new byte[64 * 1024]);
+        // One reader per carrier: the scheduler's parallelism, the CPU count unless set.
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                Runtime.getRuntime().availableProcessors());
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong reads = new AtomicLong();
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            long totalBefore = engine.stats().opsCompleted();
+            long ringBefore = engine.ringStats(0).opsCompleted();
+            CountDownLatch readersRunning = new CountDownLatch(carriers);
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < carriers; i++) {
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment block = arena.allocate(4096);
+                        readersRunning.countDown();
+                        long n = 0;
+                        while (!stop.get()) {
+                            if (file.read(block, (n++ % 16) * 4096) != 4096) {
+                                throw new AssertionError("short read of a cached block");
+                            }
+                        }
+                        reads.addAndGet(n);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }));
+            }
+            assertThat(readersRunning.await(10, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(50); // the readers now hold every carrier
+            CountDownLatch ran = new CountDownLatch(1);
+            Thread.ofVirtual().start(ran::countDown);
+            boolean otherRan = ran.await(10, TimeUnit.SECONDS);
+            stop.set(true);
+            for (Thread r : readers) {
+                r.join(TimeUnit.SECONDS.toMillis(10));
+            }
+            assertThat(otherRan).as("a virtual thread ran while %d readers hit the page cache on %d carriers",
+                    carriers, carriers).isTrue();
+            assertThat(readers).noneMatch(Thread::isAlive);
+            // The reads were fast-path hits (no ring, no park), which is what the test is about.
+            long fastPathOps = (engine.stats().opsCompleted() - totalBefore) - (engine.ringStats(0).opsCompleted() - ringBefore);
+            assertThat(reads.get()).isPositive();
+            assertThat(fastPathOps).isGreaterThanOrEqualTo(reads.get());
+        }
+    }
+}
