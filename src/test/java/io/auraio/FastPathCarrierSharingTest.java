@@ -27,6 +27,16 @@ class FastPathCarrierSharingTest {
 
     @Test
     void readersThatAlwaysHitTheCacheStillLetAnotherVirtualThreadRun() throws Exception {
+        assertAnotherVirtualThreadRuns(false);
+    }
+
+    /** Buffered writes to a local file system are written on the caller too (pwrite, as FileChannel does). */
+    @Test
+    void bufferedWritersStillLetAnotherVirtualThreadRun() throws Exception {
+        assertAnotherVirtualThreadRuns(true);
+    }
+
+    private void assertAnotherVirtualThreadRuns(boolean write) throws Exception {
         Path path = dir.resolve("cached");
         Files.write(path, new byte[64 * 1024]);
         // One reader per carrier: the scheduler's parallelism, the CPU count unless set.
@@ -35,7 +45,7 @@ class FastPathCarrierSharingTest {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong reads = new AtomicLong();
         try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
-             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long totalBefore = engine.stats().opsCompleted();
             long ringBefore = engine.ringStats(0).opsCompleted();
             CountDownLatch readersRunning = new CountDownLatch(carriers);
@@ -47,8 +57,9 @@ class FastPathCarrierSharingTest {
                         readersRunning.countDown();
                         long n = 0;
                         while (!stop.get()) {
-                            if (file.read(block, (n++ % 16) * 4096) != 4096) {
-                                throw new AssertionError("short read of a cached block");
+                            long position = (n++ % 16) * 4096;
+                            if ((write ? file.write(block, position) : file.read(block, position)) != 4096) {
+                                throw new AssertionError("short transfer of a cached block");
                             }
                         }
                         reads.addAndGet(n);
@@ -66,8 +77,8 @@ class FastPathCarrierSharingTest {
             for (Thread r : readers) {
                 r.join(TimeUnit.SECONDS.toMillis(10));
             }
-            assertThat(otherRan).as("a virtual thread ran while %d readers hit the page cache on %d carriers",
-                    carriers, carriers).isTrue();
+            assertThat(otherRan).as("a virtual thread ran while %d %s hit the page cache on %d carriers",
+                    carriers, write ? "writers" : "readers", carriers).isTrue();
             assertThat(readers).noneMatch(Thread::isAlive);
             // The reads were fast-path hits (no ring, no park), which is what the test is about.
             long fastPathOps = (engine.stats().opsCompleted() - totalBefore) - (engine.ringStats(0).opsCompleted() - ringBefore);
