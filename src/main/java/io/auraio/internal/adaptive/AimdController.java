@@ -304,10 +304,10 @@ public final class AimdController {
     }
 
     private void evaluate(long now, long ops, long bytes, long latencySum, long elapsed, boolean timed) {
-        LatencyHistogram.Snapshot window = histogram.rotate();
-        long samples = window.totalCount();
+        histogram.rotateWindow();
+        long samples = histogram.lastWindowCount();
         boolean measured = samples >= MIN_SAMPLES;
-        long p99 = measured ? window.percentileNanos(samples < P99_MIN_SAMPLES ? 0.95 : 0.99) : -1;
+        long p99 = measured ? histogram.lastWindowPercentileNanos(samples < P99_MIN_SAMPLES ? 0.95 : 0.99) : -1;
         if (measured) {
             p99Nanos = p99;
         }

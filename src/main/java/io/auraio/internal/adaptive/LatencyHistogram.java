@@ -9,9 +9,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * reference's {@code auraio_histogram_t}). Bucket {@code i} counts latencies in
  * {@code [i * 50 µs, (i + 1) * 50 µs)}; negative latencies (a clock step) count as 0.
  *
- * <p>Two windows, double-buffered: samples go to the active window; {@link #rotate()} makes the
- * other (empty) window active and returns the closed one as a {@link Snapshot}, then clears it for
- * its next turn. A histogram made to {@linkplain #LatencyHistogram(boolean) accumulate forever}
+ * <p>Three windows: samples go to the active window; {@link #rotateWindow()} makes an empty one
+ * active and keeps the closed one as the last window, which the controller reads in place
+ * ({@link #lastWindowCount()}, {@link #lastWindowPercentileNanos}), and clears the window it
+ * replaces: no copy, no allocation (a copy per window was most of the heap a request cost at low
+ * rates). {@link #rotate()} does the same and returns the closed window as a {@link Snapshot}.
+ * A histogram made to {@linkplain #LatencyHistogram(boolean) accumulate forever}
  * refuses to rotate: its one window holds every sample since creation (the reference's behaviour
  * when adaptive tuning is disabled).
  *
@@ -41,11 +44,13 @@ public final class LatencyHistogram {
 
     private static final Snapshot EMPTY = new Snapshot(new long[BUCKETS], 0, 0, BUCKET_WIDTH_US, MAX_TRACKED_US, 0);
 
-    private final AtomicLongArray[] windows = {new AtomicLongArray(SLOTS), new AtomicLongArray(SLOTS)};
+    private final AtomicLongArray[] windows = {
+        new AtomicLongArray(SLOTS), new AtomicLongArray(SLOTS), new AtomicLongArray(SLOTS)};
     private final boolean accumulating;
     /** Index of the active window; volatile so a reader on another thread follows a rotation. */
     private volatile int active;
-    private volatile Snapshot lastWindow = EMPTY;
+    /** Index of the window closed by the last rotation, -1 before the first. */
+    private volatile int last = -1;
 
     /**
      * Creates an empty histogram.
@@ -111,7 +116,8 @@ public final class LatencyHistogram {
      * whose window may have been opened a moment ago.
      */
     public Snapshot lastWindow() {
-        return lastWindow;
+        int closed = last;
+        return closed < 0 ? EMPTY : copy(windows[closed]);
     }
 
     /**
@@ -123,18 +129,85 @@ public final class LatencyHistogram {
      * @throws IllegalStateException if this histogram accumulates forever
      */
     public Snapshot rotate() {
+        rotateWindow();
+        return lastWindow();
+    }
+
+    /**
+     * Closes the active window without copying it: an empty window becomes active, the closed one
+     * becomes the last window, and the window it replaces is cleared for its next turn. Call from
+     * the recording thread. Allocation-free.
+     *
+     * @throws IllegalStateException if this histogram accumulates forever
+     */
+    public void rotateWindow() {
         if (accumulating) {
             throw new IllegalStateException("an accumulate-forever histogram is never rotated; use snapshot()");
         }
         int closed = active;
-        active = closed ^ 1;
-        AtomicLongArray w = windows[closed];
-        Snapshot s = copy(w);
-        for (int i = 0; i < SLOTS; i++) {
-            w.setOpaque(i, 0);
+        int previous = last;
+        // The third window: neither active nor last, and clean (cleared when it stopped being last).
+        int next = previous < 0 ? (closed + 1) % 3 : 3 - closed - previous;
+        active = next;
+        last = closed;
+        if (previous >= 0) {
+            AtomicLongArray w = windows[previous];
+            for (int i = 0; i < SLOTS; i++) {
+                w.setOpaque(i, 0);
+            }
         }
-        lastWindow = s;
-        return s;
+    }
+
+    /** {@return how many samples the last closed window holds, 0 before the first rotation} Recording thread. */
+    public long lastWindowCount() {
+        int closed = last;
+        return closed < 0 ? 0 : windows[closed].getPlain(COUNT);
+    }
+
+    /**
+     * {@return a percentile of the last closed window, read in place, or -1 if it holds no samples}
+     * As {@link Snapshot#percentileNanos}. Recording thread.
+     *
+     * @param quantile the fraction of samples at or below the answer, from 0 to 1
+     */
+    public long lastWindowPercentileNanos(double quantile) {
+        int closed = last;
+        if (closed < 0) {
+            return -1;
+        }
+        AtomicLongArray w = windows[closed];
+        return percentile(w::getPlain, BUCKETS, w.getPlain(OVERFLOW), BUCKET_WIDTH_US, MAX_TRACKED_US, w.getPlain(LARGEST), quantile);
+    }
+
+    /**
+     * The percentile estimate of {@link Snapshot#percentileNanos}, over {@code buckets} bucket
+     * counts read through {@code bucket} (a snapshot's array, or a live window in place).
+     */
+    private static long percentile(java.util.function.IntToLongFunction bucket, int buckets, long overflow, int bucketWidthUs,
+                                   int maxTrackedUs, long largestNanos, double quantile) {
+        if (!(quantile >= 0.0 && quantile <= 1.0)) {
+            throw new IllegalArgumentException("quantile must be within 0 and 1, was " + quantile);
+        }
+        long total = overflow;
+        for (int i = 0; i < buckets; i++) {
+            total += bucket.applyAsLong(i);
+        }
+        if (total == 0) {
+            return -1;
+        }
+        long rank = Math.max(1, (long) Math.ceil(quantile * total));
+        long widthNanos = bucketWidthUs * 1_000L;
+        long below = 0;
+        for (int i = 0; i < buckets; i++) {
+            long c = bucket.applyAsLong(i);
+            if (below + c >= rank) {
+                double within = (double) (rank - below) / c;
+                long estimate = Math.round((i + within) * widthNanos);
+                return largestNanos > 0 ? Math.min(estimate, largestNanos) : estimate;
+            }
+            below += c;
+        }
+        return Math.max(maxTrackedUs * 1_000L, largestNanos);
     }
 
     private static Snapshot copy(AtomicLongArray w) {
@@ -200,29 +273,9 @@ public final class LatencyHistogram {
          * @throws IllegalArgumentException if {@code quantile} is not within 0 to 1
          */
         public long percentileNanos(double quantile) {
-            if (!(quantile >= 0.0 && quantile <= 1.0)) {
-                throw new IllegalArgumentException("quantile must be within 0 and 1, was " + quantile);
-            }
-            long total = overflow;
-            for (long c : buckets) {
-                total += c;
-            }
-            if (total == 0) {
-                return -1;
-            }
-            long rank = Math.max(1, (long) Math.ceil(quantile * total));
-            long widthNanos = bucketWidthUs * 1_000L;
-            long below = 0;
-            for (int i = 0; i < buckets.length; i++) {
-                long c = buckets[i];
-                if (below + c >= rank) {
-                    double within = (double) (rank - below) / c;
-                    long estimate = Math.round((i + within) * widthNanos);
-                    return largestNanos > 0 ? Math.min(estimate, largestNanos) : estimate;
-                }
-                below += c;
-            }
-            return Math.max(maxTrackedUs * 1_000L, largestNanos);
+            long[] counts = buckets;
+            return percentile(i -> counts[i], counts.length, overflow, bucketWidthUs, maxTrackedUs,
+                    largestNanos, quantile);
         }
 
         @Override

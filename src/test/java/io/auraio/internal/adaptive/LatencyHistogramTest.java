@@ -155,6 +155,33 @@ class LatencyHistogramTest {
         assertThat(third.largestNanos()).isEqualTo(500 * US);
     }
 
+    /** The controller reads each closed window in place; over many rotations (three windows cycling) it must see exactly that window. */
+    @Test
+    void windowsReadInPlaceMatchTheirSnapshotsOverManyRotations() {
+        LatencyHistogram h = new LatencyHistogram(false);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        assertThat(h.lastWindowCount()).isZero();
+        assertThat(h.lastWindowPercentileNanos(0.99)).isEqualTo(-1);
+        for (int window = 0; window < 20; window++) {
+            int samples = window % 4 == 3 ? 0 : 1 + random.nextInt(500);
+            long[] recorded = new long[samples];
+            for (int i = 0; i < samples; i++) {
+                recorded[i] = random.nextLong(12_000 * US); // some beyond the tracked 10 ms: overflow
+                h.record(recorded[i]);
+            }
+            h.rotateWindow();
+            LatencyHistogram.Snapshot closed = h.lastWindow();
+            assertThat(h.lastWindowCount()).isEqualTo(samples).isEqualTo(closed.totalCount());
+            assertThat(h.count()).isZero();
+            for (double q : new double[] {0.5, 0.95, 0.99, 1.0}) {
+                assertThat(h.lastWindowPercentileNanos(q)).isEqualTo(closed.percentileNanos(q));
+            }
+            if (samples > 0) {
+                assertThat(closed.largestNanos()).isEqualTo(java.util.Arrays.stream(recorded).max().orElseThrow());
+            }
+        }
+    }
+
     @Test
     void lastWindowIsEmptyBeforeTheFirstRotation() {
         assertThat(new LatencyHistogram(false).lastWindow().totalCount()).isZero();
