@@ -322,7 +322,7 @@ public final class AimdController {
 
         boolean autoTarget = userTargetNanos == 0;
         // Under the detected target, a P99 level a cut was shown not to lower (the CPU, not the
-        // device, delayed the completions) is not congestion for a while; see tryCut.
+        // device, delayed the completions) is not congestion for a while; see backoff and undoCut.
         boolean knownUnresponsive = autoTarget && evaluations < unresponsiveUntil
                 && p99 <= UNRESPONSIVE_MARGIN * unresponsiveP99Nanos;
         boolean spike = measured && p99 > targetNanos && !knownUnresponsive;
