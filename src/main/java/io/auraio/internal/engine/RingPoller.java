@@ -327,7 +327,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         long asked = trace == null ? 0 : System.nanoTime();
         // A CLOSE waits under no descriptor: cancelFd, sent for the file it closes by a closer
         // still cancelling, must not end that wait (the descriptor would stay open).
-        Slot slot = gate.acquire(opcode == Opcode.CLOSE ? -1 : fd, mayWaitForever, cancelOnInterrupt);
+        Slot slot = gate.acquireForRing(opcode == Opcode.CLOSE ? -1 : fd, mayWaitForever, cancelOnInterrupt);
         if (slot == null) {
             return -Errno.ESHUTDOWN;
         }
