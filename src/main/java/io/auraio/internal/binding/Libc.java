@@ -374,6 +374,22 @@ public final class Libc {
         }
     }
 
+    /**
+     * {@return the descriptor's file's link count from cached attributes ({@code statx} of the
+     * descriptor, {@code AT_STATX_DONT_SYNC}: no server or daemon asked), or a negated errno} 0
+     * when its last name is gone: the last close then frees the file.
+     */
+    public static int linkCount(int fd) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_NLINK, statx);
+            return r != 0 ? -scratch.errno() : Statx.linkCount(statx);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code strerror(3)}. */
     public static String strerror(int errno) {
         try {
