@@ -82,6 +82,7 @@ static struct {
     long long enospc_after; /* -1: off */
     long long short_reads;  /* 0: off */
     long long short_writes;
+    long long no_lseek;     /* 1: lseek answers ENOSYS (the kernel then stops asking: SEEK_DATA/SEEK_HOLE see no holes) */
     struct hang hang_reads;
     struct hang hang_writes;
     char only[PATH_MAX]; /* empty: all files */
@@ -147,6 +148,7 @@ static void reset_knobs_locked(void) {
     st.rng = 1;
     st.enospc_after = -1;
     st.short_reads = st.short_writes = 0;
+    st.no_lseek = 0;
     st.hang_reads.mode = st.hang_writes.mode = HANG_OFF;
     st.only[0] = '\0';
     st.eio_fsync.mode = HANG_OFF;
@@ -324,6 +326,13 @@ static int parse_line(char *line) {
     if (strcmp(key, "short_reads") == 0) {
         return parse_ll(value, 0, &st.short_reads);
     }
+    if (strcmp(key, "no_lseek") == 0) {
+        if (parse_ll(value, 0, &n) != 0 || n > 1) {
+            return -EINVAL;
+        }
+        st.no_lseek = n;
+        return 0;
+    }
     if (strcmp(key, "short_writes") == 0) {
         return parse_ll(value, 0, &st.short_writes);
     }
@@ -436,6 +445,7 @@ static char *render_control(size_t *len) {
     }
     fprintf(f, "short_reads=%lld\n", st.short_reads);
     fprintf(f, "short_writes=%lld\n", st.short_writes);
+    fprintf(f, "no_lseek=%lld\n", st.no_lseek);
     fprintf(f, "hang_reads=%s\n", hang_text(&st.hang_reads));
     fprintf(f, "hang_writes=%s\n", hang_text(&st.hang_writes));
     fprintf(f, "eio_fsync=%s\n", hang_text(&st.eio_fsync));
@@ -1089,6 +1099,12 @@ static off_t ffs_lseek(const char *path, off_t off, int whence, struct fuse_file
     struct handle *h = handle_of(fi);
     if (h->control) {
         return -ESPIPE;
+    }
+    pthread_mutex_lock(&st.lock);
+    int unsupported = st.no_lseek != 0;
+    pthread_mutex_unlock(&st.lock);
+    if (unsupported) {
+        return -ENOSYS; /* as a file system without lseek: the kernel falls back to its generic one */
     }
     off_t r = lseek(h->fd, off, whence);
     return r >= 0 ? r : -errno;

@@ -355,9 +355,15 @@ public final class AuraFile implements AutoCloseable {
                 // open still waiting after 10 s). Not interruptible, as the JDK's open is not.
                 fd = BlockingOffload.shared().call(path, () -> Libc.open(bytes, mode.flags(), creationMode));
             } else {
-                // Not interruptible, as the JDK's open is not; the interrupt status is kept.
-                fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
-                        creationMode, mode.flags(), 0);
+                // First as io_uring would try it inline, here: a name in the dentry cache opens
+                // without waiting, and without the ring round trip that was a third of the cost of
+                // reading a small file (issue 17); anything that would wait goes to the ring.
+                fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCached(cPath, mode.flags()); // closed: ESHUTDOWN
+                if (fd == -Errno.EAGAIN) {
+                    // Not interruptible, as the JDK's open is not; the interrupt status is kept.
+                    fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
+                            creationMode, mode.flags(), 0);
+                }
             }
         }
         // One statx of cached attributes (never a FUSE daemon's or NFS server's round trip) per
@@ -1721,6 +1727,15 @@ public final class AuraFile implements AutoCloseable {
      */
     private int closeOwnDescriptor() {
         if (slow == null) {
+            // A regular file opened only for reading on a local page-cache file system, that
+            // still has a name: close(2) does no I/O there (nothing to flush, no blocks to free),
+            // so it is made here rather than as a ring request, whose round trip (a poller
+            // wake-up and a park) was a fifth of the cost of reading a small file (issue 17,
+            // auraio hash -r). Network and FUSE files (which flush on close) and files whose last
+            // name is gone (their last close frees their blocks) keep the ring.
+            if (!mode.write() && fileType == REGULAR_FILE && pageCacheFileSystem() && Libc.linkCount(fd) > 0) {
+                return Libc.close(fd);
+            }
             return closeDescriptor(core, fd);
         }
         IoEngine c = core;

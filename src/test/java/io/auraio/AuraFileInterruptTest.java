@@ -124,7 +124,8 @@ class AuraFileInterruptTest {
         try (Engine engine = Engine.create(options);
              AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
              Arena arena = Arena.ofShared()) {
-            AuraFile a = AuraFile.open(engine, file, StandardOpenOption.READ);
+            // Open for writing: its CLOSE is a ring request (a read-only file's is made on the caller).
+            AuraFile a = AuraFile.open(engine, file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             int fd = a.fd();
             MemorySegment buf = arena.allocate(16);
             // A metered request that does not finish: the ring is at its limit of 1.

@@ -33,7 +33,8 @@ import java.util.function.Consumer;
  * chunk split among up to {@link #WORKERS_PER_FILE} virtual threads that each read a chunk and
  * write it, so reads of one chunk overlap writes of another, every chunk through one of at most
  * {@link #BUFFERS} native buffers shared by all files, which bounds the memory and the requests in
- * flight whatever the tree holds.
+ * flight whatever the tree holds. A file with holes ({@link Extents}) is copied as cp
+ * {@code --sparse=auto} copies it: its data extents only, so the copy keeps the holes.
  */
 final class FileMover implements AutoCloseable {
     static final int CHUNK = 512 * 1024;
@@ -202,6 +203,12 @@ final class FileMover implements AutoCloseable {
      */
     private long copyBytes(AuraFile in, String inName, AuraFile out, String outName, long size, boolean regular,
                            boolean direct) throws Failure, InterruptedException {
+        if (regular && !direct && size > 0) {
+            long hole = Extents.nextHole(in, 0);
+            if (hole >= 0 && hole < size) {
+                return copySparse(in, inName, out, outName);
+            }
+        }
         if (regular && !direct) {
             long copied = copyInKernel(in, inName, out, outName, size);
             if (copied >= 0) {
@@ -224,6 +231,107 @@ final class FileMover implements AutoCloseable {
                 position += n;
                 if (regular && n < CHUNK && position >= size) {
                     break; // a short read at the announced end of a regular file: its end
+                }
+            }
+            return position;
+        } finally {
+            buffers.give(buf);
+        }
+    }
+
+    /**
+     * Copies a file with holes as coreutils' cp ({@code --sparse=auto}) does: only its data
+     * extents ({@link Extents}), each at its own offset, in the kernel where it can (else read
+     * and written), then the size set, so that every hole of the source (first, between data, last)
+     * is a hole of the copy. Extents are taken as the file is now: data written past the size
+     * announced is copied, and the copy gets the size the source has once its data is copied.
+     * {@return the copy's size}
+     */
+    private long copySparse(AuraFile in, String inName, AuraFile out, String outName)
+            throws Failure, InterruptedException {
+        boolean inKernel = true;
+        long position = 0;
+        long data;
+        while ((data = nextData(in, inName, position)) >= 0) {
+            long hole = Extents.nextHole(in, data);
+            if (hole < 0) {
+                throw new Failure("error reading " + Problems.quote(inName) + ": cannot find the end of its data at "
+                        + data);
+            }
+            bytes.add(data - position); // the hole before: copied as far as a reader can tell
+            long end = hole;
+            if (inKernel) {
+                long n = copyRange(in, inName, out, outName, data, Math.min(hole - data, KERNEL_RANGE));
+                if (n < 0) {
+                    inKernel = false; // another file system: read and write (nothing was copied)
+                } else if (n > 0 && data + n < hole) {
+                    end = hole - data - n > KERNEL_RANGE
+                            ? copyRangesInParallel(in, inName, out, outName, data + n, hole)
+                            : copyRest(in, inName, out, outName, data + n, hole);
+                } else {
+                    end = data + n;
+                }
+            }
+            if (!inKernel) {
+                end = copyByReading(in, inName, out, outName, data, hole);
+            }
+            if (end < hole) {
+                break; // the source shrank: it ends about here
+            }
+            position = hole;
+        }
+        long length;
+        try {
+            length = in.size();
+        } catch (IOException e) {
+            throw new Failure("cannot stat " + Problems.quote(inName) + ": " + Problems.reason(e));
+        }
+        if (length > position) {
+            bytes.add(length - position); // the last hole
+        }
+        try {
+            Extents.setSize(out, length); // the final size: the hole after the last data, or less if it shrank
+        } catch (IOException e) {
+            throw new Failure("failed to extend " + Problems.quote(outName) + ": " + Problems.reason(e));
+        }
+        return length;
+    }
+
+    private static long nextData(AuraFile in, String inName, long position) throws Failure {
+        try {
+            return Extents.nextData(in, position);
+        } catch (IOException e) {
+            throw new Failure("error reading " + Problems.quote(inName) + ": " + Problems.reason(e));
+        }
+    }
+
+    /** Copies {@code [from, to)} in the kernel, range after range. {@return the end reached: {@code to}, or less at the source's end} */
+    private long copyRest(AuraFile in, String inName, AuraFile out, String outName, long from, long to)
+            throws Failure {
+        long position = from;
+        while (position < to) {
+            long n = copyMore(in, inName, out, outName, position, Math.min(to - position, KERNEL_RANGE));
+            if (n == 0) {
+                break;
+            }
+            position += n;
+        }
+        return position;
+    }
+
+    /** Copies {@code [from, to)} through a pooled buffer. {@return the end reached: {@code to}, or less at the source's end} */
+    private long copyByReading(AuraFile in, String inName, AuraFile out, String outName, long from, long to)
+            throws Failure, InterruptedException {
+        MemorySegment buf = buffers.take();
+        try {
+            long position = from;
+            while (position < to) {
+                int want = (int) Math.min(CHUNK, to - position);
+                int got = readFully(in, inName, buf, want, position);
+                write(out, outName, buf, got, position, false);
+                position += got;
+                if (got < want) {
+                    break;
                 }
             }
             return position;

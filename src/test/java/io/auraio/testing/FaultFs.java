@@ -332,6 +332,15 @@ public final class FaultFs implements AutoCloseable {
         return control("short_reads=" + max);
     }
 
+    /**
+     * {@code lseek} answers ENOSYS, as on a file system without it. The kernel then stops asking
+     * this mount for good and answers {@code SEEK_DATA}/{@code SEEK_HOLE} itself as if every file
+     * were data up to its end: set this before the first such {@code lseek}. {@return this}
+     */
+    public FaultFs noLseek() throws IOException {
+        return control("no_lseek=1");
+    }
+
     /** Each write writes at most {@code max} bytes (0: off). {@return this} */
     public FaultFs shortWrites(int max) throws IOException {
         return control("short_writes=" + max);

@@ -55,6 +55,16 @@ public final class Libc {
     private static final MethodHandle FREE;
     /** {@code syscall(2)} as preadv2/pwritev2 with one unused trailing argument; null where the numbers are unknown. */
     private static final MethodHandle SYSCALL_HOLDING;
+    /** {@code syscall(SYS_openat2, dirfd, path, how, size)}. */
+    private static final MethodHandle OPENAT2;
+    private static final MethodHandle FCNTL;
+    /** {@code SYS_openat2}: 437 on every architecture (Linux 5.6+). */
+    private static final long SYS_OPENAT2 = 437;
+    /** {@code RESOLVE_CACHED} (Linux 5.12): fail with EAGAIN rather than wait for a lookup. */
+    private static final long RESOLVE_CACHED = 0x20;
+    private static final int F_SETFL = 4;
+    /** Cleared once openat2 answers ENOSYS: no cached opens tried again. */
+    private static volatile boolean openat2Available = true;
     private static final long SYS_PREADV2;
     private static final long SYS_PWRITEV2;
 
@@ -64,6 +74,11 @@ public final class Libc {
         OPEN = NativeAccess.variadicDowncallWithErrno(libc, "open",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
         CLOSE = NativeAccess.downcallWithErrno(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        OPENAT2 = NativeAccess.variadicDowncallWithErrno(libc, "syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), 1);
+        // int fcntl(int, int, ...): F_SETFL's flags are a variadic argument.
+        FCNTL = NativeAccess.variadicDowncallWithErrno(libc, "fcntl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
         EVENTFD = NativeAccess.downcallWithErrno(libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         WRITE = NativeAccess.downcall(libc, "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         READ = NativeAccess.downcall(libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
@@ -127,6 +142,50 @@ public final class Libc {
             throw rethrow(t);
         }
     }
+
+    /**
+     * Opens {@code path} (NUL-terminated) relative to the working directory if that needs no wait:
+     * {@code openat2(2)} with {@code RESOLVE_CACHED}, which fails with EAGAIN instead of looking
+     * up a name that is not in the dentry cache, and with {@code O_NONBLOCK}, so that a FIFO or a
+     * device does not wait for its other end (cleared again unless {@code flags} has it). This is
+     * what io_uring's OPENAT tries inline before it hands the open to a worker, made without the
+     * round trip to the ring. A creating or truncating open always waits (EAGAIN).
+     *
+     * @return the descriptor, a negated errno that is the open's answer, or {@code -EAGAIN} when
+     *         it would have to wait or cannot be tried here (no openat2: Linux before 5.6, or a
+     *         seccomp filter; EINVAL or EPERM, which the ring's open then answers itself)
+     */
+    public static int openCached(MemorySegment path, int flags) {
+        if (!openat2Available || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC | O_TMPFILE)) != 0) {
+            return -Errno.EAGAIN;
+        }
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment how = arena.allocate(24, 8); // struct open_how { flags, mode, resolve }, zeroed
+            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
+            how.set(JAVA_LONG, 16, RESOLVE_CACHED);
+            int fd = (int) (long) OPENAT2.invokeExact(scratch.captureState(), SYS_OPENAT2, Statx.AT_FDCWD, path, how,
+                    24L);
+            if (fd < 0) {
+                int errno = scratch.errno();
+                if (errno == Errno.ENOSYS) {
+                    openat2Available = false;
+                }
+                return errno == Errno.ENOSYS || errno == Errno.EINVAL || errno == Errno.EPERM || errno == E2BIG
+                        ? -Errno.EAGAIN : -errno;
+            }
+            if ((flags & OpenFlags.O_NONBLOCK) == 0
+                    && (int) FCNTL.invokeExact(scratch.captureState(), fd, F_SETFL, flags) != 0) {
+                close(fd);
+                return -Errno.EAGAIN; // the ring's open then
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final int O_TMPFILE = 020000000;
+    private static final int E2BIG = 7;
 
     /** {@code close(2)}. */
     public static int close(int fd) {
@@ -369,6 +428,22 @@ public final class Libc {
             }
             mountId[0] = Statx.mountId(statx);
             return Statx.fileType(statx);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@return the descriptor's file's link count from cached attributes ({@code statx} of the
+     * descriptor, {@code AT_STATX_DONT_SYNC}: no server or daemon asked), or a negated errno} 0
+     * when its last name is gone: the last close then frees the file.
+     */
+    public static int linkCount(int fd) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_NLINK, statx);
+            return r != 0 ? -scratch.errno() : Statx.linkCount(statx);
         } catch (Throwable t) {
             throw rethrow(t);
         }

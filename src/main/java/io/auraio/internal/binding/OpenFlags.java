@@ -9,6 +9,7 @@ public final class OpenFlags {
     public static final int O_EXCL = 0200;
     public static final int O_TRUNC = 01000;
     public static final int O_APPEND = 02000;
+    public static final int O_NONBLOCK = 04000;
     public static final int O_DSYNC = 010000;
     public static final int O_DIRECT = 040000;
     public static final int O_NOFOLLOW = 0400000;

@@ -16,6 +16,8 @@ public final class Statx {
 
     public static final int STATX_TYPE = 0x1;
     public static final int STATX_MODE = 0x2;
+    /** {@code STATX_NLINK}: the link count. */
+    public static final int STATX_NLINK = 0x4;
     public static final int STATX_SIZE = 0x200;
     public static final int STATX_DIOALIGN = 0x2000;
     /** {@code STATX_MNT_ID} (Linux 5.8): the mount ID, as in {@code /proc/self/mountinfo}. */

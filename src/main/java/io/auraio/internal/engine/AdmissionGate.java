@@ -372,6 +372,22 @@ final class AdmissionGate {
     }
 
     /**
+     * {@return whether a slot in use may hold a request on {@code fd}} Without the lock, and
+     * conservative: a slot taken but still being prepared may show the descriptor of its earlier
+     * use (a false "may", which only costs {@link RingPoller#cancelFd} its hand-off). A request whose
+     * submission returned before this call shows its own descriptor: it was written before the
+     * request was queued.
+     */
+    boolean mayHoldRequestOn(int fd) {
+        for (Slot s : slots) {
+            if (s.state != Slot.FREE && s.fd == fd) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Wakes the threads parked for admission with a request on {@code fd}: its file is closing.
      * They get {@link #CANCELLED}.
      */

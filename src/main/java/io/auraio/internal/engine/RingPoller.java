@@ -725,6 +725,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public void cancelFd(int fd) {
         gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
+        if (!gate.mayHoldRequestOn(fd)) {
+            // Nothing of this descriptor in any slot: no request to cancel, so no hand-off to the
+            // poller (an eventfd wake-up and a park per ring, on every close of a file).
+            return;
+        }
         callOnRing(u -> {
             // Only slots the poller owns are looked at: held-back requests and requests in the
             // kernel. A slot another thread is still preparing may hold a stale fd. Requests
