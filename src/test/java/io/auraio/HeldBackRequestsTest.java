@@ -57,13 +57,35 @@ class HeldBackRequestsTest {
             AtomicReference<Object> interruptedOutcome = new AtomicReference<>();
             AtomicReference<Object> closedOutcome = new AtomicReference<>();
             AtomicReference<Object> completedOutcome = new AtomicReference<>();
-            Thread a = Thread.ofVirtual().start(() -> interruptedOutcome.set(readOnce(interrupted, arena)));
-            Thread b = Thread.ofVirtual().start(() -> closedOutcome.set(readOnce(closed, arena)));
+            // In this order: the one that completes first in line, so that the interrupted and the
+            // closed one are behind a request that waits for the limit (the poller submits from
+            // the head of its list).
             Thread c = Thread.ofVirtual().start(() -> completedOutcome.set(readOnce(completes, arena)));
+            TestSupport.awaitCondition("one request held back", () -> ring.inUse() == 2);
+            Thread b = Thread.ofVirtual().start(() -> closedOutcome.set(readOnce(closed, arena)));
+            TestSupport.awaitCondition("two requests held back", () -> ring.inUse() == 3);
+            Thread a = Thread.ofVirtual().start(() -> interruptedOutcome.set(readOnce(interrupted, arena)));
             // Three requests over the limit: each holds a slot, none waits at the gate, none is in the kernel.
             TestSupport.awaitCondition("three requests held back", () -> ring.inUse() == 4);
             assertThat(ring.waiting()).isZero();
             assertThat(c.isAlive()).isTrue();
+
+            // A request that may wait forever (a FIFO's read) does not count against the limit and
+            // does not wait for it, though held-back requests are ahead of it.
+            AtomicReference<Object> fifoOutcome = new AtomicReference<>();
+            Thread fifoReader = Thread.ofVirtual().start(() -> {
+                try {
+                    fifoOutcome.set(pipe.read(java.nio.ByteBuffer.allocate(5), 0));
+                } catch (Throwable t) {
+                    fifoOutcome.set(t);
+                }
+            });
+            TestSupport.awaitCondition("the FIFO read in the kernel", () -> ring.inUse() == 5);
+            try (AuraFile writer = AuraFile.open(engine, fifo, StandardOpenOption.WRITE)) {
+                writer.write(java.nio.ByteBuffer.wrap("hello".getBytes()), 0);
+            }
+            TestSupport.joinAll(List.of(fifoReader));
+            assertThat(fifoOutcome.get()).isEqualTo(5);
 
             // An interrupt cancels the held-back read; the file's close that follows is itself a ring
             // request, admitted once the ring is under its limit (as it was when it waited at the gate).

@@ -755,6 +755,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                     sqesSinceSubmit++;
                 }
             }
+            finishCancelledHeld();
             return 0;
         });
     }
@@ -1120,22 +1121,51 @@ public final class RingPoller implements CompletionQueue.Handler {
                 finish(s, shuttingDown ? -Errno.ESHUTDOWN : -Errno.ECANCELED);
                 continue;
             }
-            // Exempt requests (they may never finish) do not count against the limit, nor wait for it.
-            if (sq.freeEntries() <= RESERVED_SQES || (!s.exempt && inKernel - uncountedInKernel >= limit)) {
+            if (sq.freeEntries() <= RESERVED_SQES) {
+                break;
+            }
+            if (!s.exempt && inKernel - uncountedInKernel >= limit) {
+                // Exempt requests (they may never finish) do not count against the limit, nor
+                // wait for it, also when requests held back for it are ahead of them.
+                submitExemptBehind(sq, s);
                 break;
             }
             popHeld();
-            s.submittedNanos = System.nanoTime();
-            s.state = Slot.IN_KERNEL;
-            inKernel++;
-            s.uncountedInKernel = s.exempt;
-            if (s.exempt) {
-                uncountedInKernel++;
-            }
-            sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
-            sqesSinceSubmit++;
+            pushToKernel(sq, s);
         }
         inKernelView = inKernel;
+    }
+
+    private void pushToKernel(SubmissionQueue sq, Slot s) {
+        s.submittedNanos = System.nanoTime();
+        s.state = Slot.IN_KERNEL;
+        inKernel++;
+        s.uncountedInKernel = s.exempt;
+        if (s.exempt) {
+            uncountedInKernel++;
+        }
+        sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
+        sqesSinceSubmit++;
+    }
+
+    /** Submits the exempt, unchained requests held back behind {@code head} (which waits for the limit). */
+    private void submitExemptBehind(SubmissionQueue sq, Slot head) {
+        Slot previous = head;
+        Slot s = head.next;
+        while (s != null && sq.freeEntries() > RESERVED_SQES) {
+            Slot next = s.next;
+            if (s.exempt && s.chainLength == 0 && !s.cancelRequested) {
+                previous.next = next;
+                if (heldTail == s) {
+                    heldTail = previous;
+                }
+                s.next = null;
+                pushToKernel(sq, s);
+            } else {
+                previous = s;
+            }
+            s = next;
+        }
     }
 
     /** {@return whether the first held-back request (or chain) could go into the SQ now} */
@@ -1199,6 +1229,7 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     private void drainCancelRequests(SubmissionQueue sq) {
         CancelRequest c;
+        boolean heldCancelled = false;
         while (sq.freeEntries() > 1 && (c = cancelRequests.poll()) != null) {
             Slot s = c.slot();
             if (s.generation != c.generation()) {
@@ -1208,7 +1239,42 @@ public final class RingPoller implements CompletionQueue.Handler {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
             } else if (s.state == Slot.QUEUED) {
                 s.cancelRequested = true; // still held back or in the stack: completes without the kernel
+                heldCancelled = true;
             }
+        }
+        if (heldCancelled) {
+            finishCancelledHeld();
+        }
+    }
+
+    /**
+     * Finishes, with ECANCELED, every held-back request marked cancelled, wherever it is in the
+     * list. The submission loop only looks at the head, which may wait for the ring to be under
+     * its limit: a cancelled request behind it (an interrupted caller, a closed file) would wait
+     * that long too, where a caller parked at the gate woke at once. Chains are left to the
+     * submission loop (all of a chain or none). Poller thread only.
+     */
+    private void finishCancelledHeld() {
+        takeSubmissions(); // pushed before the cancel: in the list now, so that they are seen
+        Slot previous = null;
+        Slot s = heldHead;
+        while (s != null) {
+            Slot next = s.next;
+            if (s.cancelRequested && s.chainLength == 0) {
+                if (previous == null) {
+                    heldHead = next;
+                } else {
+                    previous.next = next;
+                }
+                if (heldTail == s) {
+                    heldTail = previous;
+                }
+                s.next = null;
+                finish(s, -Errno.ECANCELED);
+            } else {
+                previous = s;
+            }
+            s = next;
         }
     }
 
