@@ -51,7 +51,8 @@ command -v fio >/dev/null || { echo "compare.sh: fio not found (apt-get install 
 command -v python3 >/dev/null || { echo "compare.sh: python3 not found" >&2; exit 2; }
 
 # Reproducible virtual-thread scheduling: one carrier per CPU, stated explicitly.
-export AURAIO_JAVA_OPTS="${AURAIO_JAVA_OPTS:-} -Djdk.virtualThreadScheduler.parallelism=$(nproc)"
+# The default first: a parallelism given in AURAIO_JAVA_OPTS comes later and wins.
+export AURAIO_JAVA_OPTS="-Djdk.virtualThreadScheduler.parallelism=$(nproc) ${AURAIO_JAVA_OPTS:-}"
 work=$(mktemp -d -p "$dir" auraio-compare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 [[ -n $out ]] && mkdir -p "$out"

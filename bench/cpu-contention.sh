@@ -34,7 +34,8 @@ done
 [[ $mode == direct || $mode == buffered ]] || { echo "cpu-contention.sh: mode '$mode' is not direct or buffered" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "cpu-contention.sh: python3 not found" >&2; exit 2; }
 
-export AURAIO_JAVA_OPTS="${AURAIO_JAVA_OPTS:-} -Djdk.virtualThreadScheduler.parallelism=$(nproc)"
+# The default first: a parallelism given in AURAIO_JAVA_OPTS comes later and wins.
+export AURAIO_JAVA_OPTS="-Djdk.virtualThreadScheduler.parallelism=$(nproc) ${AURAIO_JAVA_OPTS:-}"
 work=$(mktemp -d auraio-contention.XXXXXX -p "${TMPDIR:-/tmp}")
 hog_pids=()
 stop_hogs() {

@@ -48,7 +48,8 @@ command -v python3 >/dev/null || { echo "fuse-slow.sh: python3 not found" >&2; e
 faultfs="$here/native-test-fixtures/build/faultfs"
 [[ -x $faultfs ]] || make -C "$here/native-test-fixtures" STRICT=1 >&2
 
-export AURAIO_JAVA_OPTS="${AURAIO_JAVA_OPTS:-} -Djdk.virtualThreadScheduler.parallelism=$(nproc)"
+# The default first: a parallelism given in AURAIO_JAVA_OPTS comes later and wins.
+export AURAIO_JAVA_OPTS="-Djdk.virtualThreadScheduler.parallelism=$(nproc) ${AURAIO_JAVA_OPTS:-}"
 work=$(mktemp -d -p "${TMPDIR:-/tmp}" auraio-fuse-slow.XXXXXX)
 mnt="$work/mnt"
 backing="$work/backing"
