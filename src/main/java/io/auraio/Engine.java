@@ -1772,7 +1772,10 @@ public final class Engine implements AutoCloseable {
     /**
      * Waits until every request of the engine (blocking, callback and future) has completed,
      * running callbacks meanwhile (the reference's {@code auraio_drain}). Requests submitted
-     * meanwhile are waited for too.
+     * meanwhile are waited for too. A future request's result is delivered to its
+     * {@code CompletableFuture} on a thread of its own once the request is done, so that future
+     * may complete a moment after this method returns (its dependent stages, which may call this
+     * method, are not waited for).
      *
      * @param timeoutMillis -1 to wait without limit, 0 to check once
      * @return how many callbacks ran
