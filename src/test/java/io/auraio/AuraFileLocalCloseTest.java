@@ -32,11 +32,7 @@ class AuraFileLocalCloseTest {
     final TestDirectory dir = new TestDirectory();
 
     private static long ringRequests(Engine engine) {
-        long sum = 0;
-        for (int i = 0; i < engine.core().ringCount(); i++) {
-            sum += RingProbe.opsCompleted(engine.core().ring(i));
-        }
-        return sum;
+        return RingProbe.opsCompleted(engine.core());
     }
 
     private void assumeLocalPageCacheFileSystem() throws IOException {

@@ -1155,11 +1155,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         while (s != null && sq.freeEntries() > RESERVED_SQES) {
             Slot next = s.next;
             if (s.exempt && s.chainLength == 0 && !s.cancelRequested) {
-                previous.next = next;
-                if (heldTail == s) {
-                    heldTail = previous;
-                }
-                s.next = null;
+                unlinkHeld(previous, s);
                 pushToKernel(sq, s);
             } else {
                 previous = s;
@@ -1219,10 +1215,18 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private void popHeld() {
-        Slot s = heldHead;
-        heldHead = s.next;
-        if (heldHead == null) {
-            heldTail = null;
+        unlinkHeld(null, heldHead);
+    }
+
+    /** Takes {@code s} out of the held-back list; {@code previous} is the slot before it, null for the head. */
+    private void unlinkHeld(Slot previous, Slot s) {
+        if (previous == null) {
+            heldHead = s.next;
+        } else {
+            previous.next = s.next;
+        }
+        if (heldTail == s) {
+            heldTail = previous;
         }
         s.next = null;
     }
@@ -1261,15 +1265,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         while (s != null) {
             Slot next = s.next;
             if (s.cancelRequested && s.chainLength == 0) {
-                if (previous == null) {
-                    heldHead = next;
-                } else {
-                    previous.next = next;
-                }
-                if (heldTail == s) {
-                    heldTail = previous;
-                }
-                s.next = null;
+                unlinkHeld(previous, s);
                 finish(s, -Errno.ECANCELED);
             } else {
                 previous = s;

@@ -38,17 +38,7 @@ class CancelFdWithoutRequestsTest {
             RingPoller ring = engine.ring(0);
             MemorySegment buffer = arena.allocate(8, 8);
             // Hold the poller in a ring task: anything that needs it waits until letGo.
-            CountDownLatch pollerHeld = new CountDownLatch(1);
-            ring.postToRing(u -> {
-                pollerHeld.countDown();
-                try {
-                    letGo.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 0;
-            });
-            assertThat(pollerHeld.await(60, TimeUnit.SECONDS)).isTrue();
+            RingProbe.holdPoller(ring, letGo);
             CompletableFuture<Long> read = new CompletableFuture<>();
             ring.submit(RingPoller.KIND_FUTURE, Opcode.READ, 0, busy, 0, buffer.address(), 8, 0, 0,
                     read::complete, null, false, false);

@@ -36,18 +36,8 @@ class RaceCancelFdTest {
             RingPoller ring = engine.ring(0);
             MemorySegment buffer = arena.allocate(8, 8);
             // Hold the poller in a ring task, so that the read below stays in the submission stack.
-            CountDownLatch pollerHeld = new CountDownLatch(1);
             CountDownLatch letGo = new CountDownLatch(1);
-            ring.postToRing(u -> {
-                pollerHeld.countDown();
-                try {
-                    letGo.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 0;
-            });
-            assertThat(pollerHeld.await(60, TimeUnit.SECONDS)).isTrue();
+            RingProbe.holdPoller(ring, letGo);
             CompletableFuture<Long> read = new CompletableFuture<>();
             ring.submit(RingPoller.KIND_FUTURE, Opcode.READ, 0, efd, 0, buffer.address(), 8, 0, 0,
                     read::complete, null, false, false);

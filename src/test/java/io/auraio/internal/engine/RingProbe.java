@@ -17,6 +17,35 @@ public final class RingProbe {
         return ring.opsCompleted();
     }
 
+    /** {@return requests every ring of the engine has completed through the kernel} */
+    public static long opsCompleted(IoEngine core) {
+        long sum = 0;
+        for (int i = 0; i < core.ringCount(); i++) {
+            sum += core.ring(i).opsCompleted();
+        }
+        return sum;
+    }
+
+    /**
+     * Holds the ring's poller in a ring task until {@code letGo} counts down: anything that needs
+     * the poller waits until then. Returns once the poller is held.
+     */
+    static void holdPoller(RingPoller ring, java.util.concurrent.CountDownLatch letGo) throws InterruptedException {
+        java.util.concurrent.CountDownLatch pollerHeld = new java.util.concurrent.CountDownLatch(1);
+        ring.postToRing(u -> {
+            pollerHeld.countDown();
+            try {
+                letGo.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 0;
+        });
+        if (!pollerHeld.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new AssertionError("the poller did not run the holding task within 60 s");
+        }
+    }
+
     /** {@return slots of the ring in use: requests queued, in the kernel or completing} */
     public static int inUse(RingPoller ring) {
         return ring.inUse();
