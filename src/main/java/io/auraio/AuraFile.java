@@ -245,7 +245,7 @@ public final class AuraFile implements AutoCloseable {
             if (slow == null) {
                 closeDescriptor(core, fd);
             } else {
-                slow.closeWhenUnused(() -> closeDescriptor(core, fd));
+                slow.closeWhenUnused(onPoolThread -> closeSlowDescriptor(core, fd, onPoolThread));
             }
         }
     }
@@ -1743,8 +1743,8 @@ public final class AuraFile implements AutoCloseable {
         String name = toString();
         Thread closing = Thread.currentThread();
         int[] result = {0};
-        boolean now = slow.closeWhenUnused(() -> {
-            result[0] = closeDescriptor(c, d);
+        boolean now = slow.closeWhenUnused(onPoolThread -> {
+            result[0] = closeSlowDescriptor(c, d, onPoolThread);
             if (result[0] < 0 && Thread.currentThread() != closing) {
                 // Closed by the thread whose system call returned last: nobody else to tell.
                 System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
@@ -1758,6 +1758,16 @@ public final class AuraFile implements AutoCloseable {
         for (int i = 0; i < core.ringCount(); i++) {
             core.ring(i).cancelFd(fd);
         }
+    }
+
+    /**
+     * Closes the descriptor of a slow file: on the pool thread of the abandoned call that used it
+     * last, with {@code close(2)} there (that thread is the one a slow close may hold, and a ring
+     * request made from it after its caller returned would be a request nobody waits for, counted
+     * in flight after the engine had none); on a caller, through the ring.
+     */
+    private static int closeSlowDescriptor(IoEngine core, int fd, boolean onPoolThread) {
+        return onPoolThread ? Libc.close(fd) : closeDescriptor(core, fd);
     }
 
     /** Closes through the ring (close may block on network filesystems), or directly once the engine is down. */

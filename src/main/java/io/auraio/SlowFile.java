@@ -56,7 +56,18 @@ final class SlowFile {
     private final Set<Thread> waiting = ConcurrentHashMap.newKeySet();
     /** System calls that may still use the descriptor, plus {@link #CLOSE_PENDING} once closing. */
     private final AtomicInteger holds = new AtomicInteger();
-    private volatile Runnable deferredClose;
+    private volatile DescriptorClose deferredClose;
+
+    /** Closes the descriptor. */
+    @FunctionalInterface
+    interface DescriptorClose {
+        /**
+         * @param onPoolThread whether this runs on the offload pool's thread of an abandoned call,
+         *                     where a blocking {@code close(2)} holds only that thread; else it runs
+         *                     on a caller, whose carrier it must not block
+         */
+        void close(boolean onPoolThread);
+    }
 
     SlowFile(String mountKey, int fd) {
         this.mountKey = mountKey;
@@ -125,7 +136,7 @@ final class SlowFile {
             }
             return r;
         } finally {
-            call.release();
+            call.free(false);
         }
     }
 
@@ -151,7 +162,7 @@ final class SlowFile {
         if (r == BlockingOffload.ABANDONED) {
             return -Errno.ECANCELED; // the pool lets go of the descriptor when the call returns
         }
-        call.release();
+        call.free(false);
         return r;
     }
 
@@ -182,11 +193,11 @@ final class SlowFile {
      * Closes the descriptor with {@code close} now if no system call uses it, else leaves that to
      * the last one when it returns. {@return whether it ran here}
      */
-    boolean closeWhenUnused(Runnable close) {
+    boolean closeWhenUnused(DescriptorClose close) {
         deferredClose = close; // before CLOSE_PENDING: the last call to return reads it
         if (holds.getAndAdd(CLOSE_PENDING) == 0) {
             deferredClose = null;
-            close.run();
+            close.close(false);
             return true;
         }
         return false;
@@ -197,12 +208,12 @@ final class SlowFile {
         return holds.get() & (CLOSE_PENDING - 1);
     }
 
-    private void letGo() {
+    private void letGo(boolean onPoolThread) {
         if (holds.decrementAndGet() == CLOSE_PENDING) {
-            Runnable close = deferredClose;
+            DescriptorClose close = deferredClose;
             deferredClose = null;
             if (close != null) {
-                close.run();
+                close.close(onPoolThread);
             }
         }
     }
@@ -223,8 +234,12 @@ final class SlowFile {
 
         @Override
         protected void release() {
+            free(true);
+        }
+
+        void free(boolean onPoolThread) {
             if (released.compareAndSet(0, 1)) {
-                letGo();
+                letGo(onPoolThread);
             }
         }
     }
@@ -252,9 +267,13 @@ final class SlowFile {
 
         @Override
         protected void release() {
+            free(true);
+        }
+
+        void free(boolean onPoolThread) {
             if (released.compareAndSet(0, 1)) {
                 Libc.free(owned);
-                letGo();
+                letGo(onPoolThread);
             }
         }
     }

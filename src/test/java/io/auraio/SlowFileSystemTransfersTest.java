@@ -178,6 +178,37 @@ class SlowFileSystemTransfersTest {
     }
 
     /**
+     * The close a transfer the daemon held left behind runs when the daemon answers, on the pool
+     * thread that made the call, with {@code close(2)}: not as a ring request nobody waits for,
+     * which showed the engine with a request in flight after it had had none (a flake of the
+     * hazard test's end-of-round check).
+     */
+    @Test
+    void theCloseAnAbandonedTransferLeftIsMadeOnItsPoolThreadNotThroughTheRing() throws Exception {
+        Path path = file("hung-deferred-close", TestSupport.randomBytes(BLOCK, 8));
+        fs.hangReads(path);
+        try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
+            AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
+            int fd = f.fd();
+            Path link = Path.of("/proc/self/fd/" + fd);
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> outcome.set(thrown(() -> f.read(ByteBuffer.allocate(BLOCK), 0))));
+            fs.awaitBlockedReads(1);
+            reader.interrupt();
+            joinWithinBound(reader, "a reader the daemon holds, interrupted");
+            assertThat(outcome.get()).isInstanceOf(ClosedByInterruptException.class);
+            assertThat(readLink(link)).as("fd %d while its read is in the daemon", fd).endsWith("hung-deferred-close");
+            long ringRequests = io.auraio.internal.engine.RingProbe.opsCompleted(own.core());
+            fs.release();
+            TestSupport.awaitCondition("the deferred close after the late answer",
+                    () -> !readLink(link).endsWith("hung-deferred-close"));
+            assertThat(io.auraio.internal.engine.RingProbe.opsCompleted(own.core()))
+                    .as("ring requests made after the caller left").isEqualTo(ringRequests);
+            assertThat(own.stats().currentInFlight()).isZero();
+        }
+    }
+
+    /**
      * {@link Engine#close()} ends the ring's requests in the kernel with ESHUTDOWN; a transfer of
      * a slow file the daemon holds must end so too, not stay parked until the daemon answers
      * (forever, on a hung mount), and the late answer must not touch the caller's buffer.
