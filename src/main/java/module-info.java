@@ -9,9 +9,10 @@
  * application has it: {@code requires static}). The FFM bindings, the rings and their pollers,
  * the buffer pool and the Flight Recorder events are internal.
  *
- * <p>Besides {@code java.base} the module reads two JDK modules, no library: {@code jdk.jfr}
- * (the {@code io.auraio.*} Flight Recorder events) and {@code java.management} (each engine's
- * MXBean).
+ * <p>Besides {@code java.base} the module reads three JDK modules, no library: {@code jdk.jfr}
+ * (the {@code io.auraio.*} Flight Recorder events), {@code java.management} (each engine's
+ * MXBean) and {@code jdk.management} (the virtual-thread scheduler's queue length, which tells a
+ * thread served from the page cache whether another waits for its carrier).
  */
 // micrometer-core has no module-info, only an Automatic-Module-Name; "transitive" as the exported
 // io.auraio.micrometer speaks Micrometer types (MeterBinder, MeterRegistry, Tag).
@@ -19,6 +20,7 @@
 module io.auraio {
     requires jdk.jfr;
     requires java.management;
+    requires jdk.management;
     requires static transitive micrometer.core;
 
     exports io.auraio;

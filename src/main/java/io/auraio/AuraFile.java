@@ -2,6 +2,7 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.sched.CarrierSharing;
 import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
@@ -131,29 +132,6 @@ public final class AuraFile implements AutoCloseable {
      */
     static final long FILE_POSITION = -1;
     private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    /**
-     * How long a virtual thread may keep serving itself from the page cache (fast-path hits never
-     * park) before it yields its carrier, so that a reader that always hits shares the carrier. A
-     * time budget, not a count: a yield costs 12-50 us when it moves the thread to the other CPU,
-     * which every 64 hits (the earlier rule) cost a lone reader ~20% of its rate.
-     */
-    private static final long FAST_PATH_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /**
-     * The clock is read every this many fast-path hits, not at each: a hit costs ~1.2 us, a clock
-     * read (vDSO) ~5% of that, and 16 hits overshoot the budget by ~20 us at most.
-     */
-    private static final int FAST_PATH_CLOCK_EVERY = 16;
-    /**
-     * Per thread: [0] when its current run of fast-path hits began (its last yield, or first
-     * hit), [1] hits since the clock was last read, [2] budgets spent.
-     */
-    private static final ThreadLocal<long[]> FAST_PATH_RUN = ThreadLocal.withInitial(() -> new long[] {System.nanoTime(), 0, 0});
-    /**
-     * Every this many spent budgets the thread parks briefly instead of yielding (see
-     * {@link #shareCarrierOnceBudgetSpent}): a park costs a lone reader ~70 us (a timer and a
-     * wake-up), 7% at every budget, under 2% at every fourth; other virtual threads wait 4 ms at most.
-     */
-    private static final int FAST_PATH_PARK_EVERY = 4;
 
     /** Null in JDK mode. */
     private final Engine engine;
@@ -1035,6 +1013,11 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long pwrite(long address, long length, long position, int flags, MemorySegment hold) {
+        if (flags == 0 && position != FILE_POSITION) {
+            // Plain pwrite: the inline writes of ext4 files, cheaper by the iovec pwritev2 takes.
+            return hold == null ? Libc.pwrite(fd, address, length, position)
+                    : Libc.pwriteHolding(fd, hold, address, length, position);
+        }
         return hold == null ? Libc.pwritev2(fd, address, length, position, flags)
                 : Libc.pwritev2Holding(fd, hold, address, length, position, flags);
     }
@@ -1092,7 +1075,7 @@ public final class AuraFile implements AutoCloseable {
             long r = pread(address, length, position, Libc.RWF_NOWAIT, hold);
             if (r >= 0) {
                 core.countFastPath(r);
-                shareCarrierOnceBudgetSpent();
+                CarrierSharing.afterOperationWithoutPark();
                 if (r > 0 && r < length && position != FILE_POSITION) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
@@ -1152,7 +1135,7 @@ public final class AuraFile implements AutoCloseable {
         long r = pwrite(address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0, hold);
         if (r >= 0) {
             core.countFastPath(r);
-            shareCarrierOnceBudgetSpent();
+            CarrierSharing.afterOperationWithoutPark();
             return r;
         }
         int errno = (int) -r;
@@ -1168,41 +1151,6 @@ public final class AuraFile implements AutoCloseable {
             return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
         return r;
-    }
-
-    /**
-     * Yields the carrier when this virtual thread has served itself from the page cache for
-     * {@link #FAST_PATH_BUDGET_NANOS} since it last yielded here, and parks briefly every
-     * {@link #FAST_PATH_PARK_EVERY}th time (a yield alone starves virtual threads queued by
-     * platform threads; {@code FastPathCarrierSharingTest}). A thread that parks on the ring
-     * in between has given its carrier away already; the budget then only makes a yield come
-     * sooner than needed, never later. Platform threads are the OS scheduler's business.
-     */
-    private static void shareCarrierOnceBudgetSpent() {
-        Thread current = Thread.currentThread();
-        if (!current.isVirtual()) {
-            return;
-        }
-        long[] run = FAST_PATH_RUN.get();
-        if (++run[1] < FAST_PATH_CLOCK_EVERY) {
-            return;
-        }
-        run[1] = 0;
-        if (System.nanoTime() - run[0] > FAST_PATH_BUDGET_NANOS) {
-            if (++run[2] % FAST_PATH_PARK_EVERY != 0) {
-                Thread.yield();
-            } else {
-                // A yield re-queues this thread where its carrier looks first, so a virtual thread
-                // queued elsewhere (started or unparked by a platform thread: a poller's wake-up
-                // included) never runs while every carrier has such a reader. A timed park takes
-                // the thread out of every queue until its timer fires; the carrier then finds the
-                // others. The park may consume a pending unpark permit, as the JDK's own I/O on
-                // virtual threads (sockets) and every ring request here do; a permit given back
-                // would make each later park return at once, and the carrier would never be shared.
-                LockSupport.parkNanos(1);
-            }
-            run[0] = System.nanoTime();
-        }
     }
 
     /**

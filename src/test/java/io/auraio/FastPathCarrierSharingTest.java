@@ -86,4 +86,39 @@ class FastPathCarrierSharingTest {
             assertThat(fastPathOps).isGreaterThanOrEqualTo(reads.get());
         }
     }
+
+    /**
+     * The other side of the budget: a lone reader whose every read hits, with no other virtual
+     * thread waiting, keeps its carrier when its budget is spent (a yield there woke the idle
+     * carrier and moved the thread across CPUs, 6-8% of a lone reader's rate, issue 14).
+     */
+    @Test
+    void aLoneReaderKeepsItsCarrierWhenNoOtherVirtualThreadWaits() throws Exception {
+        Path path = dir.resolve("lone");
+        Files.write(path, new byte[64 * 1024]);
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            long[] counts = new long[2];
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment block = arena.allocate(4096);
+                    long budgets = io.auraio.internal.sched.CarrierSharing.budgetsSpent();
+                    long shares = io.auraio.internal.sched.CarrierSharing.shares();
+                    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+                    for (long n = 0; System.nanoTime() < until; n++) {
+                        file.read(block, (n % 16) * 4096);
+                    }
+                    counts[0] = io.auraio.internal.sched.CarrierSharing.budgetsSpent() - budgets;
+                    counts[1] = io.auraio.internal.sched.CarrierSharing.shares() - shares;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            // Budgets are counted by every thread of the JVM, shares too: another test's leftover
+            // virtual thread may be queued now and then, never at most looks.
+            assertThat(counts[0]).as("budgets spent in 300 ms of page-cache hits").isGreaterThanOrEqualTo(50);
+            assertThat(counts[1]).as("carrier given up, of %d budgets spent", counts[0]).isLessThan(counts[0] / 2);
+        }
+    }
 }

@@ -51,7 +51,7 @@ class ModuleTest {
     void needsOnlyJdkModulesAndMicrometerOnlyStatically() {
         ModuleDescriptor module = descriptor();
         assertThat(module.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("java.base", "jdk.jfr", "java.management", "micrometer.core");
+                .containsExactlyInAnyOrder("java.base", "jdk.jfr", "java.management", "jdk.management", "micrometer.core");
         assertThat(module.requires()).filteredOn(r -> r.name().equals("micrometer.core")).singleElement()
                 .satisfies(r -> assertThat(r.modifiers()).contains(ModuleDescriptor.Requires.Modifier.STATIC));
         assertThat(module.requires()).filteredOn(r -> !r.name().equals("micrometer.core"))

@@ -127,6 +127,42 @@ class LibcTest {
         assertThat(Arrays.copyOfRange(Files.readAllBytes(path), 100, 105)).isEqualTo("hello".getBytes());
     }
 
+    /**
+     * The plain {@code pwrite} of the inline-write path, alone and holding the caller's memory: the
+     * bytes land at the offset, a failure is a negated errno, and memory whose arena is closed is
+     * refused before the kernel sees it.
+     */
+    @Test
+    void pwriteWritesAtItsOffsetWithOrWithoutHoldingItsMemory() throws Exception {
+        Path path = dir.resolve("pw");
+        int flags = OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC;
+        int fd = Libc.open(path.toString(), flags, 0644);
+        assertThat(fd).isNotNegative();
+        Arena shared = Arena.ofShared();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocateFrom("hello");
+            assertThat(Libc.pwrite(fd, data.address(), 5, 10)).isEqualTo(5);
+            assertThat(Libc.pwrite(fd, data.address(), 5, -1)).as("negative offset").isEqualTo(-Errno.EINVAL);
+            assertThat(Libc.pwrite(1_000_000, data.address(), 5, 0)).isEqualTo(-Errno.EBADF);
+            if (Libc.canHoldDuringCall()) {
+                MemorySegment held = shared.allocateFrom("world");
+                assertThat(Libc.pwriteHolding(fd, held, held.address() + 1, 4, 30)).isEqualTo(4);
+                assertThat(Libc.pwriteHolding(1_000_000, held, held.address(), 5, 0)).isEqualTo(-Errno.EBADF);
+                shared.close();
+                assertThatThrownBy(() -> Libc.pwriteHolding(fd, held, held.address(), 5, 0))
+                        .isInstanceOf(IllegalStateException.class);
+            }
+            assertThat(Libc.fstatSize(fd)).isEqualTo(Libc.canHoldDuringCall() ? 34 : 15);
+        } finally {
+            assertThat(Libc.close(fd)).isZero();
+        }
+        byte[] bytes = Files.readAllBytes(path);
+        assertThat(Arrays.copyOfRange(bytes, 10, 15)).isEqualTo("hello".getBytes());
+        if (Libc.canHoldDuringCall()) {
+            assertThat(Arrays.copyOfRange(bytes, 30, 34)).isEqualTo("orld".getBytes());
+        }
+    }
+
     @Test
     void failuresComeBackAsNegatedErrno() {
         assertThat(Libc.open(dir.resolve("missing").toString(), OpenFlags.O_RDONLY, 0)).isEqualTo(-Errno.ENOENT);
