@@ -76,6 +76,44 @@ public final class CompletionQueue {
         return count;
     }
 
+    /**
+     * {@return whether a completion is waiting whose user data is not {@code other}} A hint for a
+     * thread without the reaping lock (the head may move meanwhile): whether taking the lock to
+     * reap is worth it.
+     */
+    public boolean hasCompletionOtherThan(long other) {
+        int tail = (int) INT.getAcquire(ring, tailOffset);
+        int head = (int) INT.get(ring, headOffset);
+        if (tail == head) {
+            return false;
+        }
+        return ring.get(JAVA_LONG, cqesOffset + (long) (head & mask) * CQE_BYTES + CQE_USER_DATA) != other;
+    }
+
+    /**
+     * As {@link #drain}, but stops at the first completion whose user data is {@code stopAt} and
+     * leaves it, and everything after it, in the queue.
+     *
+     * @return the number of completions reaped
+     */
+    public int drainBefore(Handler handler, long stopAt) {
+        int tail = (int) INT.getAcquire(ring, tailOffset);
+        int head = (int) INT.get(ring, headOffset);
+        int h = head;
+        for (; h != tail; h++) {
+            long base = cqesOffset + (long) (h & mask) * CQE_BYTES;
+            long userData = ring.get(JAVA_LONG, base + CQE_USER_DATA);
+            if (userData == stopAt) {
+                break;
+            }
+            int res = ring.get(JAVA_INT, base + CQE_RES);
+            int flags = ring.get(JAVA_INT, base + CQE_FLAGS);
+            INT.setRelease(ring, headOffset, h + 1);
+            handler.complete(userData, res, flags);
+        }
+        return h - head;
+    }
+
     /** {@return completions the kernel had to drop (only on kernels without NODROP)} */
     public int overflow() {
         return (int) INT.getAcquire(ring, overflowOffset);

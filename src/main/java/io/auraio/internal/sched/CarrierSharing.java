@@ -82,6 +82,11 @@ public final class CarrierSharing {
         run[0] = System.nanoTime();
     }
 
+    /** {@return whether a virtual thread waits for a carrier now: an estimate, as of this call} */
+    public static boolean othersWaitForCarrier() {
+        return Queued.othersWait();
+    }
+
     /** {@return how many times a thread spent its budget and looked for others, since start} For tests and diagnostics. */
     public static long budgetsSpent() {
         return BUDGETS_SPENT.sum();

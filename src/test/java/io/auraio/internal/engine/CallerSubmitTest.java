@@ -246,4 +246,131 @@ class CallerSubmitTest {
             assertThat(ring.inUse()).isZero();
         }
     }
+
+    /** {@return a descriptor of the test file opened with O_DIRECT: its reads complete later, by interrupt} */
+    private int openDirect() {
+        int direct = Libc.open(file.toString(), OpenFlags.O_RDONLY | OpenFlags.O_DIRECT, 0);
+        org.junit.jupiter.api.Assumptions.assumeTrue(direct >= 0, "O_DIRECT refused here: " + -direct);
+        return direct;
+    }
+
+    /** Reads {@code reads} random blocks of {@code directFd}; {@return the results that were not a full block} */
+    private List<Long> readDirect(RingPoller ring, int directFd, int reads, long seed, AtomicInteger wrong) {
+        List<Long> errors = new ArrayList<>();
+        Random random = new Random(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
+            for (int i = 0; i < reads; i++) {
+                long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
+                long r = ring.execute(Opcode.READ, 0, directFd, offset, buffer.address(), BLOCK, 0, 0);
+                if (r != BLOCK) {
+                    errors.add(r);
+                    if (r == -Errno.ESHUTDOWN || r == -Errno.ECANCELED) {
+                        return errors;
+                    }
+                } else if (MemorySegment.ofArray(content).asSlice(offset, BLOCK).mismatch(buffer) != -1) {
+                    wrong.incrementAndGet();
+                }
+            }
+        }
+        return errors;
+    }
+
+    /**
+     * A lone virtual reader whose carrier has nothing else to run polls the completion queue for
+     * its O_DIRECT read instead of parking (the completion's task work runs on its own carrier):
+     * every read still returns the file's bytes, and most end without a park.
+     */
+    @Test
+    void aLoneReaderPollsForItsOwnCompletionAndGetsTheFilesBytes() throws Exception {
+        int direct = openDirect();
+        try {
+            engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+            RingPoller ring = engine.ring(0);
+            AtomicInteger wrong = new AtomicInteger();
+            List<List<Long>> errors = new ArrayList<>();
+            Thread t = Thread.ofVirtual().start(() -> errors.add(readDirect(ring, direct, 300, 7, wrong)));
+            assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(errors).hasSize(1);
+            assertThat(errors.get(0)).isEmpty();
+            assertThat(wrong).hasValue(0);
+            assertThat(ring.opsCompleted()).isEqualTo(300);
+            assertThat(ring.polledCompletions()).as("reads that ended while their reader polled").isGreaterThan(150);
+            assertThat(ring.inUse()).isZero();
+        } finally {
+            Libc.close(direct);
+        }
+    }
+
+    /**
+     * Polling holds a carrier only while no other virtual thread waits for one: with a polling
+     * reader on every carrier, a virtual thread started meanwhile still runs, and the readers go on.
+     */
+    @Test
+    void pollingReadersOnEveryCarrierStillLetAnotherVirtualThreadRun() throws Exception {
+        int direct = openDirect();
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                Runtime.getRuntime().availableProcessors());
+        try {
+            engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+            RingPoller ring = engine.ring(0);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            AtomicInteger wrong = new AtomicInteger();
+            ConcurrentLinkedQueue<Long> errors = new ConcurrentLinkedQueue<>();
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < carriers; i++) {
+                long seed = i;
+                readers.add(Thread.ofVirtual().start(() -> {
+                    while (!stop.get()) {
+                        errors.addAll(readDirect(ring, direct, 20, seed, wrong));
+                    }
+                }));
+            }
+            TimeUnit.MILLISECONDS.sleep(50);
+            long before = ring.opsCompleted();
+            java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+            Thread.ofVirtual().start(ran::countDown);
+            boolean otherRan = ran.await(10, TimeUnit.SECONDS);
+            TimeUnit.MILLISECONDS.sleep(20);
+            stop.set(true);
+            for (Thread r : readers) {
+                assertThat(r.join(java.time.Duration.ofSeconds(10))).isTrue();
+            }
+            assertThat(otherRan).as("a virtual thread ran beside %d polling readers", carriers).isTrue();
+            assertThat(ring.opsCompleted()).as("the readers went on").isGreaterThan(before);
+            assertThat(errors).isEmpty();
+            assertThat(wrong).hasValue(0);
+        } finally {
+            Libc.close(direct);
+        }
+    }
+
+    /**
+     * The engine closing while a reader polls the completion queue without the lock: the ring is
+     * unmapped only once the poller is out of it (no crash), and the reader ends with the
+     * shutdown's answer.
+     */
+    @Test
+    void closingTheEngineWhileAReaderPollsNeverTouchesTheUnmappedRing() throws Exception {
+        int direct = openDirect();
+        try {
+            for (int attempt = 0; attempt < 20; attempt++) {
+                IoEngine e = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+                RingPoller ring = e.ring(0);
+                AtomicInteger wrong = new AtomicInteger();
+                List<List<Long>> outcome = new ArrayList<>();
+                Thread reader = Thread.ofVirtual().start(() -> outcome.add(readDirect(ring, direct,
+                        Integer.MAX_VALUE, 11, wrong)));
+                TimeUnit.MILLISECONDS.sleep(5 + attempt);
+                e.close();
+                assertThat(reader.join(java.time.Duration.ofSeconds(10))).as("the reader ends").isTrue();
+                assertThat(outcome).hasSize(1);
+                assertThat(outcome.get(0)).singleElement().isIn((long) -Errno.ESHUTDOWN, (long) -Errno.ECANCELED);
+                assertThat(wrong).hasValue(0);
+                assertThat(ring.inUse()).isZero();
+            }
+        } finally {
+            Libc.close(direct);
+        }
+    }
 }
