@@ -218,10 +218,32 @@ final class SlowFile {
         }
     }
 
-    /** One system call of {@link #call}; released once, by the caller or the pool. */
-    private final class MetaCall extends AbandonableCall {
-        private final IntToLongFunction syscall;
+    /**
+     * A call that uses the descriptor: released once, by the caller that took its result
+     * ({@code free(false)}) or by the pool when its caller abandoned it ({@link #release()}).
+     */
+    private abstract class DescriptorCall extends AbandonableCall {
         private final AtomicInteger released = new AtomicInteger();
+
+        @Override
+        protected final void release() {
+            free(true);
+        }
+
+        final void free(boolean onPoolThread) {
+            if (released.compareAndSet(0, 1)) {
+                freeOwned();
+                letGo(onPoolThread);
+            }
+        }
+
+        /** Frees what the call owns besides its hold on the descriptor. */
+        void freeOwned() {}
+    }
+
+    /** One system call of {@link #call}. */
+    private final class MetaCall extends DescriptorCall {
+        private final IntToLongFunction syscall;
 
         MetaCall(IntToLongFunction syscall) {
             this.syscall = syscall;
@@ -231,26 +253,14 @@ final class SlowFile {
         protected long call() {
             return syscall.applyAsLong(fd);
         }
-
-        @Override
-        protected void release() {
-            free(true);
-        }
-
-        void free(boolean onPoolThread) {
-            if (released.compareAndSet(0, 1)) {
-                letGo(onPoolThread);
-            }
-        }
     }
 
-    /** One pread or pwrite of owned memory; released once, by the caller or the pool. */
-    private final class Call extends AbandonableCall {
+    /** One pread or pwrite of owned memory. */
+    private final class Call extends DescriptorCall {
         private final boolean read;
         private final MemorySegment owned;
         private final long length;
         private final long position;
-        private final AtomicInteger released = new AtomicInteger();
 
         Call(boolean read, MemorySegment owned, long length, long position) {
             this.read = read;
@@ -266,15 +276,8 @@ final class SlowFile {
         }
 
         @Override
-        protected void release() {
-            free(true);
-        }
-
-        void free(boolean onPoolThread) {
-            if (released.compareAndSet(0, 1)) {
-                Libc.free(owned);
-                letGo(onPoolThread);
-            }
+        void freeOwned() {
+            Libc.free(owned);
         }
     }
 }

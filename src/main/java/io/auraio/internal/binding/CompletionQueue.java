@@ -59,21 +59,7 @@ public final class CompletionQueue {
      * @return the number of completions reaped
      */
     public int drain(Handler handler) {
-        // Acquire: the CQE contents written by the kernel are visible once its tail store is.
-        int tail = (int) INT.getAcquire(ring, tailOffset);
-        int head = (int) INT.get(ring, headOffset);
-        int count = tail - head;
-        for (int h = head; h != tail; h++) {
-            long base = cqesOffset + (long) (h & mask) * CQE_BYTES;
-            long userData = ring.get(JAVA_LONG, base + CQE_USER_DATA);
-            int res = ring.get(JAVA_INT, base + CQE_RES);
-            int flags = ring.get(JAVA_INT, base + CQE_FLAGS);
-            // Free the slot before running the handler: it reads nothing more from the CQE.
-            // Release: our reads of this CQE happen before the kernel may overwrite it.
-            INT.setRelease(ring, headOffset, h + 1);
-            handler.complete(userData, res, flags);
-        }
-        return count;
+        return drain(handler, false, 0);
     }
 
     /**
@@ -97,17 +83,24 @@ public final class CompletionQueue {
      * @return the number of completions reaped
      */
     public int drainBefore(Handler handler, long stopAt) {
+        return drain(handler, true, stopAt);
+    }
+
+    private int drain(Handler handler, boolean stops, long stopAt) {
+        // Acquire: the CQE contents written by the kernel are visible once its tail store is.
         int tail = (int) INT.getAcquire(ring, tailOffset);
         int head = (int) INT.get(ring, headOffset);
         int h = head;
         for (; h != tail; h++) {
             long base = cqesOffset + (long) (h & mask) * CQE_BYTES;
             long userData = ring.get(JAVA_LONG, base + CQE_USER_DATA);
-            if (userData == stopAt) {
+            if (stops && userData == stopAt) {
                 break;
             }
             int res = ring.get(JAVA_INT, base + CQE_RES);
             int flags = ring.get(JAVA_INT, base + CQE_FLAGS);
+            // Free the slot before running the handler: it reads nothing more from the CQE.
+            // Release: our reads of this CQE happen before the kernel may overwrite it.
             INT.setRelease(ring, headOffset, h + 1);
             handler.complete(userData, res, flags);
         }

@@ -65,23 +65,9 @@ class CallerSubmitTest {
 
     /** Reads {@code reads} random blocks on the calling thread; {@return how many differed from the file} */
     private int readAndCompare(RingPoller ring, int reads, long seed, List<Long> errors) {
-        Random random = new Random(seed);
-        int wrong = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
-            for (int i = 0; i < reads; i++) {
-                long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
-                long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), BLOCK, 0, 0);
-                if (r != BLOCK) {
-                    errors.add(r);
-                    continue;
-                }
-                if (MemorySegment.ofArray(content).asSlice(offset, BLOCK).mismatch(buffer) != -1) {
-                    wrong++;
-                }
-            }
-        }
-        return wrong;
+        AtomicInteger wrong = new AtomicInteger();
+        errors.addAll(readBlocks(ring, fd, reads, seed, wrong));
+        return wrong.get();
     }
 
     @Test
@@ -254,15 +240,19 @@ class CallerSubmitTest {
         return direct;
     }
 
-    /** Reads {@code reads} random blocks of {@code directFd}; {@return the results that were not a full block} */
-    private List<Long> readDirect(RingPoller ring, int directFd, int reads, long seed, AtomicInteger wrong) {
+    /**
+     * Reads {@code reads} random blocks of {@code readFd} on the calling thread, counting in
+     * {@code wrong} those that differ from the file; stops at the engine's shutdown. {@return the
+     * results that were not a full block}
+     */
+    private List<Long> readBlocks(RingPoller ring, int readFd, int reads, long seed, AtomicInteger wrong) {
         List<Long> errors = new ArrayList<>();
         Random random = new Random(seed);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
             for (int i = 0; i < reads; i++) {
                 long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
-                long r = ring.execute(Opcode.READ, 0, directFd, offset, buffer.address(), BLOCK, 0, 0);
+                long r = ring.execute(Opcode.READ, 0, readFd, offset, buffer.address(), BLOCK, 0, 0);
                 if (r != BLOCK) {
                     errors.add(r);
                     if (r == -Errno.ESHUTDOWN || r == -Errno.ECANCELED) {
@@ -289,7 +279,7 @@ class CallerSubmitTest {
             RingPoller ring = engine.ring(0);
             AtomicInteger wrong = new AtomicInteger();
             List<List<Long>> errors = new ArrayList<>();
-            Thread t = Thread.ofVirtual().start(() -> errors.add(readDirect(ring, direct, 300, 7, wrong)));
+            Thread t = Thread.ofVirtual().start(() -> errors.add(readBlocks(ring, direct, 300, 7, wrong)));
             assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
             assertThat(errors).hasSize(1);
             assertThat(errors.get(0)).isEmpty();
@@ -322,7 +312,7 @@ class CallerSubmitTest {
                 long seed = i;
                 readers.add(Thread.ofVirtual().start(() -> {
                     while (!stop.get()) {
-                        errors.addAll(readDirect(ring, direct, 20, seed, wrong));
+                        errors.addAll(readBlocks(ring, direct, 20, seed, wrong));
                     }
                 }));
             }
@@ -359,7 +349,7 @@ class CallerSubmitTest {
                 RingPoller ring = e.ring(0);
                 AtomicInteger wrong = new AtomicInteger();
                 List<List<Long>> outcome = new ArrayList<>();
-                Thread reader = Thread.ofVirtual().start(() -> outcome.add(readDirect(ring, direct,
+                Thread reader = Thread.ofVirtual().start(() -> outcome.add(readBlocks(ring, direct,
                         Integer.MAX_VALUE, 11, wrong)));
                 TimeUnit.MILLISECONDS.sleep(5 + attempt);
                 e.close();
