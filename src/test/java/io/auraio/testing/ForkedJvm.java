@@ -101,11 +101,13 @@ public final class ForkedJvm {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-Xshare:auto");
-        // The io_uring binding this run tests (-Dauraio.binding from the pom) holds in its forks too,
-        // unless a test chooses one itself.
-        String binding = System.getProperty(AuraIO.BINDING_PROPERTY);
-        if (binding != null && !properties.containsKey(AuraIO.BINDING_PROPERTY)) {
-            command.add("-D" + AuraIO.BINDING_PROPERTY + "=" + binding);
+        // The io_uring binding and the request path this run tests (-Dauraio.binding and
+        // -Dio.auraio.callerSubmit from the pom) hold in its forks too, unless a test chooses itself.
+        for (String inherited : new String[] {AuraIO.BINDING_PROPERTY, "io.auraio.callerSubmit"}) {
+            String value = System.getProperty(inherited);
+            if (value != null && !properties.containsKey(inherited)) {
+                command.add("-D" + inherited + "=" + value);
+            }
         }
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(jvmArgs);

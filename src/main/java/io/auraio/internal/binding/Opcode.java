@@ -33,6 +33,8 @@ public final class Opcode {
     public static final int SQE_FIXED_FILE = 1;
     /** {@code IOSQE_IO_LINK}: the next SQE starts only once this one has succeeded. */
     public static final int SQE_IO_LINK = 4;
+    /** {@code IOSQE_ASYNC}: the kernel runs the request in io-wq without trying it inline first. */
+    public static final int SQE_ASYNC = 16;
 
     private Opcode() {}
 

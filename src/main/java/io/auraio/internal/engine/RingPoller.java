@@ -36,7 +36,7 @@ import java.util.function.ToIntFunction;
  * lock-free stack and wake the poller only when it sleeps, by writing an eventfd whose read the
  * poller keeps armed in the ring before it waits.
  *
- * <p>With {@link RingConfig#callerSubmit} (off by default, see docs/design.md) a thread running a blocking read or
+ * <p>With {@link RingConfig#callerSubmit} (on by default, see docs/design.md) a thread running a blocking read or
  * write first tries to submit it itself: under the ring's submission lock, which the poller holds
  * for each pass and lets go only while it sleeps in the kernel, it fills the SQE, does the
  * poller's bookkeeping (the request counts in the kernel, against the same limit) and, after the
@@ -209,6 +209,14 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile long sqesSubmitted;
     /** Requests whose caller saw them done while polling ({@link #pollWhileCarrierIsFree}), not parked. */
     private final LongAdder polledCompletions = new LongAdder();
+    /** Caller-submitted requests the kernel cancelled as their submitting thread exited, then submitted again. */
+    private final LongAdder resubmittedAfterSubmitterExit = new LongAdder();
+    /**
+     * Tests only: the caller-side submit runs on a platform thread that exits as soon as the SQE is
+     * in the kernel, as a carrier thread the scheduler retires would (it cannot be made to exit on
+     * demand).
+     */
+    volatile boolean submitOnExitingThreadForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -350,10 +358,24 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             // A request that may wait forever stays with the poller: it is exempt from the limit
             // and its task work must not tie it to a carrier thread's life.
-            if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitHere(slot)) {
+            if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitOnThisThread(slot)) {
                 enqueue(slot);
             }
             awaitDone(slot, cancelOnInterrupt);
+            if (slot.result == -Errno.ECANCELED && slot.submittedByCaller && !slot.cancelSent && !slot.cancelRequested
+                    && !closing && !(cancelOnInterrupt && Thread.currentThread().isInterrupted())) {
+                // Nobody cancelled it: the thread that entered the kernel with it exited (the
+                // scheduler retires a carrier idle for 30 s, while this thread stayed parked on a
+                // request that long), and the kernel cancels what it still held of that thread's,
+                // queued in its io-wq or waiting on a poll, before it ran (IoUringTest). The poller
+                // does not exit while the ring serves: submitted again by it.
+                resubmittedAfterSubmitterExit.increment();
+                slot.submittedByCaller = false;
+                slot.result = 0;
+                slot.state = Slot.QUEUED;
+                enqueue(slot);
+                awaitDone(slot, cancelOnInterrupt);
+            }
             if (trace != null) {
                 boolean reachedKernel = slot.submittedNanos != 0;
                 trace.ringRequest(index, reachedKernel ? slot.submittedNanos - asked : System.nanoTime() - asked,
@@ -478,6 +500,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      *
      * @return whether the request reached the ring; false leaves it to {@link #enqueue}
      */
+    private boolean submitOnThisThread(Slot s) {
+        return submitOnExitingThreadForTests ? ExitingSubmitter.submit(() -> submitHere(s)) : submitHere(s);
+    }
+
     private boolean submitHere(Slot s) {
         if (!sqLock.tryLock()) {
             return false;
@@ -492,6 +518,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             s.submittedNanos = System.nanoTime();
             s.uncountedInKernel = false;
+            s.submittedByCaller = true;
             s.state = Slot.IN_KERNEL;
             inKernel++;
             inKernelView = inKernel;
@@ -811,6 +838,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                         submitNow();
                     }
                     sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                    s.cancelSent = true;
                     sqesSinceSubmit++;
                 }
             }
@@ -1037,6 +1065,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** {@return requests whose caller saw them done while polling for them, without parking} Any thread. */
     long polledCompletions() {
         return polledCompletions.sum();
+    }
+
+    /** {@return caller-submitted requests submitted again after their submitting thread's exit cancelled them} */
+    long resubmittedAfterSubmitterExit() {
+        return resubmittedAfterSubmitterExit.sum();
     }
 
     /** {@return requests submitted by their calling thread rather than the poller} Any thread. */
@@ -1305,6 +1338,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             if (s.state == Slot.IN_KERNEL) {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                s.cancelSent = true;
             } else if (s.state == Slot.QUEUED) {
                 s.cancelRequested = true; // still held back or in the stack: completes without the kernel
                 heldCancelled = true;
@@ -1349,6 +1383,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL) {
                 sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+                s.cancelSent = true;
             }
         }
     }

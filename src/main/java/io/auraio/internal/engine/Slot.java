@@ -64,6 +64,10 @@ final class Slot {
     long kernelNanos;
     /** Bytes or a negated errno, written before {@link #state} becomes DONE. */
     long result;
+    /** Set when the calling thread put the request into the ring itself (the caller-submit path). */
+    boolean submittedByCaller;
+    /** Poller only: set when an {@code ASYNC_CANCEL} for this request was put into the ring. */
+    boolean cancelSent;
     /** Set when the request must complete with ECANCELED without reaching the kernel. */
     volatile boolean cancelRequested;
     volatile int state;
@@ -100,6 +104,8 @@ final class Slot {
         this.bufIndex = bufIndex;
         this.result = 0;
         this.cancelRequested = false;
+        this.submittedByCaller = false;
+        this.cancelSent = false;
         this.chainNext = null;
         this.chainLength = 0;
         this.waiter = kind == BLOCKING ? Thread.currentThread() : null;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -179,6 +180,56 @@ class IoUringTest {
             List<Cqe> cqes = reap(2);
             assertThat(cqes).containsExactlyInAnyOrder(new Cqe(42L, 500, 0), new Cqe(43L, 0, 0));
             assertThat(buffer.toArray(JAVA_BYTE)).isEqualTo(Arrays.copyOfRange(content, 1000, 1500));
+        } finally {
+            assertThat(Libc.close(fd)).isZero();
+        }
+    }
+
+    /**
+     * The kernel fact behind the engine's resubmission of a caller-submitted request
+     * ({@code RingPoller.execute}, {@code CallerSubmitTest}): a request belongs to the thread that
+     * entered the kernel with it, and once that thread has exited (as the virtual-thread scheduler
+     * retires a carrier idle for 30 s) a request of it waiting on a poll completes with
+     * {@code -ECANCELED} when the poll fires, though nobody cancelled it, and its data is left
+     * unread. (One queued in that thread's io-wq is cancelled at the exit; one an io-wq worker is
+     * already running finishes normally, the exit waiting for it. Measured on 6.18.)
+     */
+    @Test
+    void aPolledRequestWhoseSubmittingThreadExitedIsCancelledByTheKernel() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        ring = IoUring.create(8, 0, new int[] {NO_FLAGS}, 0, refusals);
+        int fd = Libc.open(fifo.toString(), OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0); // its own writer
+        assertThat(fd).isNotNegative();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(16);
+            int[] submitted = new int[1];
+            String[] task = new String[1];
+            Thread submitter = Thread.ofPlatform().start(() -> {
+                try {
+                    task[0] = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString(); // PID/task/TID
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                ring.submissionQueue().push(Opcode.READ, 0, fd, 0, buffer.address(), 16, 0, 1L, 0); // waits on a poll
+                ring.submissionQueue().publish();
+                submitted[0] = ring.submitPublished();
+            });
+            submitter.join();
+            // join returns before the kernel has finished the OS thread's exit: wait for that.
+            Path proc = Path.of("/proc", task[0]);
+            long deadline = System.nanoTime() + TestSupport.HANG.toNanos();
+            while (Files.exists(proc) && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(proc).doesNotExist();
+            assertThat(submitted[0]).isEqualTo(1);
+            MemorySegment data = arena.allocate(16);
+            data.fill((byte) 9);
+            assertThat(Libc.write(fd, data, 16)).isEqualTo(16);
+            assertThat(reap(1)).containsExactly(new Cqe(1L, -Errno.ECANCELED, 0));
+            MemorySegment left = arena.allocate(16);
+            assertThat(Libc.read(fd, left, 16)).as("the data, still in the FIFO").isEqualTo(16);
+            assertThat(left.toArray(JAVA_BYTE)).containsOnly((byte) 9);
         } finally {
             assertThat(Libc.close(fd)).isZero();
         }

@@ -104,6 +104,77 @@ class CallerSubmitTest {
         assertThat(ring.sqesSubmitted()).isEqualTo(200);
     }
 
+    /**
+     * A request the caller put into the ring belongs, for the kernel, to the thread that entered
+     * with it: a carrier the scheduler retires (idle 30 s, while its virtual thread stayed parked on
+     * a request that long) takes with it what is still queued or polled, completed with ECANCELED
+     * though nobody cancelled it (IoUringTest). The waiting thread must not see that: the request is
+     * submitted again by the poller, and the read returns the data once it comes. A carrier cannot
+     * be retired on demand: the seam ({@link ExitingSubmitter}) submits on a platform thread that has exited before
+     * the data comes.
+     */
+    @Test
+    void aRequestCancelledBecauseItsSubmittingThreadExitedIsSubmittedAgainByThePoller() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        ring.submitOnExitingThreadForTests = true;
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int fifoFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0); // its own writer: the open does not wait
+        assertThat(fifoFd).isNotNegative();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(16);
+            long[] result = new long[1];
+            int exitedBefore = ExitingSubmitter.EXITED.get();
+            // Not marked as one that may wait forever, as a read of a regular file on a stalled
+            // disk is not.
+            Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
+                    buffer.address(), 16, 0, 0, false, false));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ExitingSubmitter.EXITED.get() == exitedBefore && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(ring.callerSubmits()).isEqualTo(1);
+            MemorySegment data = arena.allocate(16);
+            data.fill((byte) 7);
+            assertThat(Libc.write(fifoFd, data, 16)).isEqualTo(16);
+            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(result[0]).as("the read's result").isEqualTo(16);
+            assertThat(ring.resubmittedAfterSubmitterExit()).as("cancelled by the kernel, submitted again").isEqualTo(1);
+            assertThat(buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsOnly((byte) 7);
+            assertThat(ring.inUse()).isZero();
+        } finally {
+            Libc.close(fifoFd);
+        }
+    }
+
+    /** The caller's own cancel (an interrupt) of a request it submitted still ends it: it is not submitted again. */
+    @Test
+    void anInterruptedCallersCancelledRequestIsNotSubmittedAgain() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int fifoFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0);
+        assertThat(fifoFd).isNotNegative();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(16);
+            long[] result = new long[1];
+            Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.executeInterruptibly(Opcode.READ, 0, fifoFd,
+                    0, buffer.address(), 16, 0, 0));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ring.callerSubmits() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(ring.callerSubmits()).isEqualTo(1);
+            reader.interrupt();
+            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(result[0]).isEqualTo(-Errno.ECANCELED);
+            assertThat(ring.resubmittedAfterSubmitterExit()).isZero();
+            assertThat(ring.inUse()).isZero();
+        } finally {
+            Libc.close(fifoFd);
+        }
+    }
+
     /** Runs {@code threads} virtual threads of {@code perThread} reads each; {@return the most requests seen in the kernel at once} */
     private int readFromManyThreads(RingPoller ring, int threads, int perThread) throws Exception {
         ConcurrentLinkedQueue<Long> errors = new ConcurrentLinkedQueue<>();
