@@ -5,8 +5,9 @@ import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -79,6 +80,18 @@ public final class Auraio {
                 }
             });
         }
+        if (COREUTILS_STYLE.contains(effective[0])) {
+            // The lines scripts type, without picocli's start (ToolArgs); anything else goes on to it.
+            Callable<Integer> tool = ToolArgs.parse(effective, out, err, System.in, terminal);
+            if (tool != null) {
+                try {
+                    Integer code = tool.call();
+                    return code == null ? 0 : code;
+                } catch (Exception e) {
+                    return failed(effective[0], e, err);
+                }
+            }
+        }
         // Only the command asked for is built: picocli reflects over every option of every command
         // it is given (bench's are many), a good part of a short tool run's start. A name that is
         // no command gets them all, for picocli's message.
@@ -118,23 +131,25 @@ public final class Auraio {
             }
             return usage(err, name, oneLine(e.getMessage()));
         });
-        cli.setExecutionExceptionHandler((e, command, parsed) -> {
-            String name = command.getCommandName();
-            if (e instanceof UsageException) {
-                if (COREUTILS_STYLE.contains(name)) {
-                    return usage(err, name, e.getMessage());
-                }
-                err.println("auraio " + name + ": " + e.getMessage());
-                return USAGE;
-            }
-            Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
-            err.println("auraio " + name + ": failed: " + oneLine(String.valueOf(cause)));
-            if (Boolean.getBoolean("auraio.debug")) {
-                e.printStackTrace(err);
-            }
-            return FAILURE;
-        });
+        cli.setExecutionExceptionHandler((e, command, parsed) -> failed(command.getCommandName(), e, err));
         return cli.execute(effective);
+    }
+
+    /** What a command that threw says, and its exit code: a usage problem, or a failure while it ran. */
+    private static int failed(String name, Exception e, PrintStream err) {
+        if (e instanceof UsageException) {
+            if (COREUTILS_STYLE.contains(name)) {
+                return usage(err, name, e.getMessage());
+            }
+            err.println("auraio " + name + ": " + e.getMessage());
+            return USAGE;
+        }
+        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+        err.println("auraio " + name + ": failed: " + oneLine(String.valueOf(cause)));
+        if (Boolean.getBoolean("auraio.debug")) {
+            e.printStackTrace(err);
+        }
+        return FAILURE;
     }
 
     /**
