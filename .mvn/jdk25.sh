@@ -13,11 +13,16 @@
 auraio_jdk_major() {
     [ -n "${1-}" ] && [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
     if [ -r "$1/release" ]; then
-        _auraio_major=$(sed -n 's/^JAVA_VERSION="\([0-9][0-9]*\).*$/\1/p' "$1/release")
-        if [ -n "$_auraio_major" ]; then
-            printf '%s\n' "$_auraio_major"
-            return 0
-        fi
+        # Read with the shell's own builtins: a sed per candidate JDK was most of the search's time.
+        while IFS= read -r _auraio_line || [ -n "$_auraio_line" ]; do
+            case $_auraio_line in
+                JAVA_VERSION=\"[0-9]*)
+                    _auraio_major=${_auraio_line#JAVA_VERSION=\"}
+                    printf '%s\n' "${_auraio_major%%[!0-9]*}"
+                    return 0
+                    ;;
+            esac
+        done < "$1/release"
     fi
     "$1/bin/java" -version 2>&1 | sed -n '1s/^[^"]*"\([0-9][0-9]*\).*$/\1/p'
 }
@@ -38,7 +43,8 @@ auraio_use_jdk25() {
     _auraio_java=$(command -v java 2>/dev/null || :)
     if [ -n "$_auraio_java" ]; then
         _auraio_java=$(readlink -f "$_auraio_java" 2>/dev/null || printf %s "$_auraio_java")
-        _auraio_home=$(dirname "$(dirname "$_auraio_java")")
+        _auraio_home=${_auraio_java%/*}
+        _auraio_home=${_auraio_home%/*}
         if auraio_is_jdk25 "$_auraio_home"; then
             _auraio_found=$_auraio_home
         fi

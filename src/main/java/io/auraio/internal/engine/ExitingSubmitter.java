@@ -3,6 +3,7 @@ package io.auraio.internal.engine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -14,7 +15,7 @@ import java.util.function.BooleanSupplier;
  */
 final class ExitingSubmitter {
     /** Submitting threads that have exited, each counted once the kernel has finished its exit. */
-    static final java.util.concurrent.atomic.AtomicInteger EXITED = new java.util.concurrent.atomic.AtomicInteger();
+    static final AtomicInteger EXITED = new AtomicInteger();
 
     private ExitingSubmitter() {}
 
