@@ -4,14 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
@@ -88,6 +93,29 @@ class ToolArgsTest {
         Object command = quick(line);
         assertThat(command).as(line).isNotNull();
         assertThat(fields(command)).as(line).isEqualTo(fields(picocli(line)));
+    }
+
+    /** The classes a tool run in its own JVM loads, from the JVM's class-loading log. */
+    private static String classesLoaded(Path scratch, String... args) throws IOException {
+        Path log = scratch.resolve("classes-" + System.nanoTime() + ".log");
+        List<String> command = new ArrayList<>(Tools.auraioCommand(scratch));
+        command.add(1, "-Xlog:class+load:file=" + log);
+        command.addAll(List.of(args));
+        Tools.Run run = Tools.run(command);
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        return Files.readString(log);
+    }
+
+    /**
+     * What the parse without picocli is for: a tool run that scripts make loads none of picocli
+     * (its start was half of a short run's); its help still comes from picocli.
+     */
+    @Test
+    void aToolRunLoadsNoPicocliClassAndItsHelpDoes(@TempDir Path scratch) throws IOException {
+        Path file = Files.writeString(scratch.resolve("file"), "some bytes\n");
+        assertThat(classesLoaded(scratch, "hash", "-a", "md5", file.toString())).doesNotContain(" picocli.");
+        assertThat(classesLoaded(scratch, "tree", "-s", scratch.toString())).doesNotContain(" picocli.");
+        assertThat(classesLoaded(scratch, "hash", "--help")).contains(" picocli.CommandLine ");
     }
 
     @ParameterizedTest
