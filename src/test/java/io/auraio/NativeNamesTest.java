@@ -1,6 +1,7 @@
 package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
@@ -54,6 +55,19 @@ class NativeNamesTest {
         assertThat(entries).hasSize(3);
         assertThat(entries).anySatisfy(p -> assertThat(p.toString()).contains("\uFFFD")); // the lossy toString()
         assertThat(compareWithTheJdk(entries)).isEmpty();
+    }
+
+    /**
+     * What the UTF-8 shortcut of {@code NativePath.bytes} ({@code String.getBytes}, which would
+     * write {@code ?} for an unpaired surrogate where the encoder reports it) rests on: no path of
+     * the default file system holds one. Names with supplementary characters open as the JDK opens them.
+     */
+    @Test
+    void aPathNeverHoldsAnUnpairedSurrogateAndSupplementaryNamesOpenTheSameFiles() throws IOException {
+        assertThatThrownBy(() -> dir.path().resolve("lone\uD800surrogate"))
+                .isInstanceOf(java.nio.file.InvalidPathException.class);
+        Files.writeString(dir.resolve("emoji-\uD83D\uDE00"), "four");
+        assertThat(compareWithTheJdk(entries())).isEmpty();
     }
 
     @ParameterizedTest
