@@ -490,6 +490,11 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
+    /** {@link #submitHere} on the calling thread, or, for tests, on a thread that exits right after. */
+    private boolean submitOnThisThread(Slot s) {
+        return submitOnExitingThreadForTests ? ExitingSubmitter.submit(() -> submitHere(s)) : submitHere(s);
+    }
+
     /**
      * The caller-side submit: puts {@code s} into an SQE and enters the kernel on the calling
      * thread, when the submission lock is free (the poller sleeps) and the request would go
@@ -500,10 +505,6 @@ public final class RingPoller implements CompletionQueue.Handler {
      *
      * @return whether the request reached the ring; false leaves it to {@link #enqueue}
      */
-    private boolean submitOnThisThread(Slot s) {
-        return submitOnExitingThreadForTests ? ExitingSubmitter.submit(() -> submitHere(s)) : submitHere(s);
-    }
-
     private boolean submitHere(Slot s) {
         if (!sqLock.tryLock()) {
             return false;
