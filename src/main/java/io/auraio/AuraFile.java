@@ -2,7 +2,6 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
-import io.auraio.internal.sched.CarrierSharing;
 import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.Statx;
@@ -13,6 +12,7 @@ import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
+import io.auraio.internal.sched.CarrierSharing;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -28,6 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.ToIntFunction;
 
 /**
@@ -212,11 +214,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** Caller-submitted requests the kernel cancelled as their submitting thread exited, then submitted again. */
     private final LongAdder resubmittedAfterSubmitterExit = new LongAdder();
     /**
-     * Tests only: the caller-side submit runs on a platform thread that exits as soon as the SQE is
-     * in the kernel, as a carrier thread the scheduler retires would (it cannot be made to exit on
-     * demand).
+     * Tests only, null otherwise: runs the caller-side submit in place of the calling thread (on a
+     * thread that exits right after, as a carrier the scheduler retires would; one cannot be made
+     * to exit on demand).
      */
-    volatile boolean submitOnExitingThreadForTests;
+    volatile Predicate<BooleanSupplier> submitterForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -490,9 +492,10 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
-    /** {@link #submitHere} on the calling thread, or, for tests, on a thread that exits right after. */
+    /** {@link #submitHere} on the calling thread, or where {@link #submitterForTests} runs it. */
     private boolean submitOnThisThread(Slot s) {
-        return submitOnExitingThreadForTests ? ExitingSubmitter.submit(() -> submitHere(s)) : submitHere(s);
+        Predicate<BooleanSupplier> submitter = submitterForTests;
+        return submitter == null ? submitHere(s) : submitter.test(() -> submitHere(s));
     }
 
     /**
@@ -838,8 +841,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                     if (sq.freeEntries() <= RESERVED_SQES) {
                         submitNow();
                     }
-                    sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
-                    s.cancelSent = true;
+                    pushCancel(sq, s);
                     sqesSinceSubmit++;
                 }
             }
@@ -1338,8 +1340,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 continue;
             }
             if (s.state == Slot.IN_KERNEL) {
-                sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
-                s.cancelSent = true;
+                pushCancel(sq, s);
             } else if (s.state == Slot.QUEUED) {
                 s.cancelRequested = true; // still held back or in the stack: completes without the kernel
                 heldCancelled = true;
@@ -1373,6 +1374,15 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
+    /**
+     * Puts an {@code ASYNC_CANCEL} of {@code s} into the SQ and marks it sent: a request that ends
+     * with ECANCELED was cancelled by this ring only if so ({@link #execute}'s resubmission).
+     */
+    private static void pushCancel(SubmissionQueue sq, Slot s) {
+        sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
+        s.cancelSent = true;
+    }
+
     /** Asks the kernel to cancel every request of this ring, repeating for ones still running. */
     private void cancelInFlight(SubmissionQueue sq) {
         long now = System.nanoTime();
@@ -1383,8 +1393,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         for (int i = 0; i < gate.slotCount() && sq.freeEntries() > 1; i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL) {
-                sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, s.userData(), 0, 0, UserData.CANCEL, 0);
-                s.cancelSent = true;
+                pushCancel(sq, s);
             }
         }
     }

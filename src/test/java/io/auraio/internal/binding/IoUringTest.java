@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.ExitingThread;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -203,25 +204,12 @@ class IoUringTest {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
             int[] submitted = new int[1];
-            String[] task = new String[1];
-            Thread submitter = Thread.ofPlatform().start(() -> {
-                try {
-                    task[0] = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString(); // PID/task/TID
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+            ExitingThread.run(() -> {
                 ring.submissionQueue().push(Opcode.READ, 0, fd, 0, buffer.address(), 16, 0, 1L, 0); // waits on a poll
                 ring.submissionQueue().publish();
                 submitted[0] = ring.submitPublished();
+                return true;
             });
-            submitter.join();
-            // join returns before the kernel has finished the OS thread's exit: wait for that.
-            Path proc = Path.of("/proc", task[0]);
-            long deadline = System.nanoTime() + TestSupport.HANG.toNanos();
-            while (Files.exists(proc) && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertThat(proc).doesNotExist();
             assertThat(submitted[0]).isEqualTo(1);
             MemorySegment data = arena.allocate(16);
             data.fill((byte) 9);

@@ -111,12 +111,18 @@ class LibcTest {
         }
     }
 
+    /** {@return a descriptor of the new file {@code path}, opened for reading and writing} */
+    private static int createForWriting(Path path) {
+        int fd = Libc.open(path.toString(), OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC,
+                0644);
+        assertThat(fd).isNotNegative();
+        return fd;
+    }
+
     @Test
     void pwritev2WritesAndFstatSeesTheSize() throws Exception {
         Path path = dir.resolve("w");
-        int flags = OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC;
-        int fd = Libc.open(path.toString(), flags, 0644);
-        assertThat(fd).isNotNegative();
+        int fd = createForWriting(path);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment data = arena.allocateFrom("hello");
             assertThat(Libc.pwritev2(fd, data.address(), 5, 100, 0)).isEqualTo(5);
@@ -135,9 +141,7 @@ class LibcTest {
     @Test
     void pwriteWritesAtItsOffsetWithOrWithoutHoldingItsMemory() throws Exception {
         Path path = dir.resolve("pw");
-        int flags = OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC;
-        int fd = Libc.open(path.toString(), flags, 0644);
-        assertThat(fd).isNotNegative();
+        int fd = createForWriting(path);
         Arena shared = Arena.ofShared();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment data = arena.allocateFrom("hello");

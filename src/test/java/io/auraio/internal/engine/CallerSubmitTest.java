@@ -7,6 +7,7 @@ import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.OpenFlags;
+import io.auraio.testing.ExitingThread;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import java.lang.foreign.Arena;
@@ -63,6 +64,13 @@ class CallerSubmitTest {
         }
     }
 
+    /** {@return a descriptor of a new FIFO, opened for reading and writing: its own writer, so the open does not wait} */
+    private int openFifo() throws Exception {
+        int fifoFd = Libc.open(Fifo.create(dir.resolve("fifo")).toString(), OpenFlags.O_RDWR, 0);
+        assertThat(fifoFd).isNotNegative();
+        return fifoFd;
+    }
+
     /** Reads {@code reads} random blocks on the calling thread; {@return how many differed from the file} */
     private int readAndCompare(RingPoller ring, int reads, long seed, List<Long> errors) {
         AtomicInteger wrong = new AtomicInteger();
@@ -110,27 +118,25 @@ class CallerSubmitTest {
      * a request that long) takes with it what is still queued or polled, completed with ECANCELED
      * though nobody cancelled it (IoUringTest). The waiting thread must not see that: the request is
      * submitted again by the poller, and the read returns the data once it comes. A carrier cannot
-     * be retired on demand: the seam ({@link ExitingSubmitter}) submits on a platform thread that has exited before
-     * the data comes.
+     * be retired on demand: through {@link RingPoller#submitterForTests}, {@link ExitingThread}
+     * submits on a platform thread that has exited before the data comes.
      */
     @Test
     void aRequestCancelledBecauseItsSubmittingThreadExitedIsSubmittedAgainByThePoller() throws Exception {
         engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
-        ring.submitOnExitingThreadForTests = true;
-        Path fifo = Fifo.create(dir.resolve("fifo"));
-        int fifoFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0); // its own writer: the open does not wait
-        assertThat(fifoFd).isNotNegative();
+        ring.submitterForTests = ExitingThread::run;
+        int fifoFd = openFifo();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
             long[] result = new long[1];
-            int exitedBefore = ExitingSubmitter.EXITED.get();
+            int exitedBefore = ExitingThread.EXITED.get();
             // Not marked as one that may wait forever, as a read of a regular file on a stalled
             // disk is not.
             Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
                     buffer.address(), 16, 0, 0, false, false));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ExitingSubmitter.EXITED.get() == exitedBefore && System.nanoTime() < deadline) {
+            while (ExitingThread.EXITED.get() == exitedBefore && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
             assertThat(ring.callerSubmits()).isEqualTo(1);
@@ -152,9 +158,7 @@ class CallerSubmitTest {
     void anInterruptedCallersCancelledRequestIsNotSubmittedAgain() throws Exception {
         engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
-        Path fifo = Fifo.create(dir.resolve("fifo"));
-        int fifoFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0);
-        assertThat(fifoFd).isNotNegative();
+        int fifoFd = openFifo();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
             long[] result = new long[1];
@@ -235,9 +239,7 @@ class CallerSubmitTest {
         // the ring must be set up to wake it (without COOP_TASKRUN, where it would wait forever).
         engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
-        Path fifo = Fifo.create(dir.resolve("fifo"));
-        int readFd = Libc.open(fifo.toString(), OpenFlags.O_RDWR, 0);
-        assertThat(readFd).isGreaterThanOrEqualTo(0);
+        int readFd = openFifo();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
             long[] result = {Long.MIN_VALUE};
