@@ -79,6 +79,9 @@ public final class Auraio {
                     // the first open reports it, to the file it concerns
                 }
             });
+            if (effective[0].equals("cp")) {
+                Extents.prepare();
+            }
         }
         if (COREUTILS_STYLE.contains(effective[0])) {
             // The lines scripts type, without picocli's start (ToolArgs); anything else goes on to it.

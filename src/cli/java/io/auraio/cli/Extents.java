@@ -37,22 +37,45 @@ final class Extents {
 
     private Extents() {}
 
-    /** The downcall, made on first use: a copy without a regular file never pays for it. */
-    private static final class Native {
+    // The downcalls, each linked on first use in a holder class (a stub per shape is 5-20 ms of a
+    // short run's start): a copy without a regular file pays for none, a copy without holes or
+    // errors only for lseek, which prepare() links off the copy's path.
+
+    private static final class Errno {
         static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-        static final VarHandle ERRNO = CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+        static final VarHandle VALUE = CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    }
+
+    private static final class Seek {
         static final MethodHandle LSEEK = Linker.nativeLinker().downcallHandle(
                 Linker.nativeLinker().defaultLookup().find("lseek").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT),
                 Linker.Option.captureCallState("errno"));
+
+        /** Does nothing; the first call initialises the class, which links the handle. */
+        static void link() {}
+    }
+
+    private static final class Resize {
         static final MethodHandle FTRUNCATE = Linker.nativeLinker().downcallHandle(
                 Linker.nativeLinker().defaultLookup().find("ftruncate").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
                 Linker.Option.captureCallState("errno"));
+    }
+
+    private static final class Words {
         static final MethodHandle STRERROR = Linker.nativeLinker().downcallHandle(
                 Linker.nativeLinker().defaultLookup().find("strerror").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    }
+
+    /**
+     * Links the {@code lseek} every copy of a regular file makes, on a thread of its own: started
+     * with {@code cp}, it runs while the engine starts instead of after it, on the copy's path.
+     */
+    static void prepare() {
+        Thread.ofPlatform().daemon().name("auraio-extents").start(Seek::link);
     }
 
     /**
@@ -67,9 +90,9 @@ final class Extents {
         }
         int errno;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Native.CAPTURE);
-            int r = (int) Native.FTRUNCATE.invokeExact(state, file.fd(), size);
-            errno = r == 0 ? 0 : (int) Native.ERRNO.get(state, 0L);
+            MemorySegment state = arena.allocate(Errno.CAPTURE);
+            int r = (int) Resize.FTRUNCATE.invokeExact(state, file.fd(), size);
+            errno = r == 0 ? 0 : (int) Errno.VALUE.get(state, 0L);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -83,7 +106,7 @@ final class Extents {
     /** {@return strerror's words for {@code errno}, as cp prints them} */
     private static String errnoMessage(int errno) {
         try {
-            MemorySegment text = (MemorySegment) Native.STRERROR.invokeExact(errno);
+            MemorySegment text = (MemorySegment) Words.STRERROR.invokeExact(errno);
             return text.reinterpret(Long.MAX_VALUE).getString(0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -126,9 +149,9 @@ final class Extents {
             return -9; // EBADF: the JDK's FileChannel keeps its descriptor to itself
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(Native.CAPTURE);
-            long r = (long) Native.LSEEK.invokeExact(state, file.fd(), position, whence);
-            return r >= 0 ? r : -(int) Native.ERRNO.get(state, 0L);
+            MemorySegment state = arena.allocate(Errno.CAPTURE);
+            long r = (long) Seek.LSEEK.invokeExact(state, file.fd(), position, whence);
+            return r >= 0 ? r : -(int) Errno.VALUE.get(state, 0L);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

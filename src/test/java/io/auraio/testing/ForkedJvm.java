@@ -101,9 +101,10 @@ public final class ForkedJvm {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-Xshare:auto");
-        // The io_uring binding and the request path this run tests (-Dauraio.binding and
-        // -Dio.auraio.callerSubmit from the pom) hold in its forks too, unless a test chooses itself.
-        for (String inherited : new String[] {AuraIO.BINDING_PROPERTY, "io.auraio.callerSubmit"}) {
+        // The io_uring binding, the request path and the way to the kernel this run tests
+        // (-Dauraio.binding, -Dio.auraio.callerSubmit and -Dauraio.syscalls from the Maven command
+        // line) hold in its forks too, unless a test chooses itself.
+        for (String inherited : new String[] {AuraIO.BINDING_PROPERTY, "io.auraio.callerSubmit", "auraio.syscalls"}) {
             String value = System.getProperty(inherited);
             if (value != null && !properties.containsKey(inherited)) {
                 command.add("-D" + inherited + "=" + value);

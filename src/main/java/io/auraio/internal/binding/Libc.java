@@ -8,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -33,96 +32,33 @@ public final class Libc {
     private static final int MAP_POPULATE = 0x8000;
     private static final long MAP_FAILED = -1L;
 
-    private static final MethodHandle OPEN;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle EVENTFD;
-    private static final MethodHandle WRITE;
-    private static final MethodHandle READ;
-    private static final MethodHandle PREADV2;
-    private static final MethodHandle PWRITEV2;
-    private static final MethodHandle PWRITE;
-    private static final MethodHandle FSTAT;
-    private static final MethodHandle STATX;
-    private static final MethodHandle LSEEK;
-    private static final MethodHandle FTRUNCATE;
-    private static final MethodHandle FSYNC;
-    private static final MethodHandle FDATASYNC;
-    private static final MethodHandle COPY_FILE_RANGE;
-    private static final MethodHandle STRERROR;
-    private static final MethodHandle SCHED_GETCPU;
-    private static final MethodHandle MMAP;
-    private static final MethodHandle MUNMAP;
-    private static final MethodHandle ALIGNED_ALLOC;
-    private static final MethodHandle FREE;
-    /** {@code syscall(2)} as preadv2/pwritev2 with one unused trailing argument; null where the numbers are unknown. */
-    private static final MethodHandle SYSCALL_HOLDING;
-    /** {@code syscall(SYS_openat2, dirfd, path, how, size)}. */
-    private static final MethodHandle OPENAT2;
-    private static final MethodHandle FCNTL;
-    /** {@code SYS_openat2}: 437 on every architecture (Linux 5.6+). */
-    private static final long SYS_OPENAT2 = 437;
     /** {@code RESOLVE_CACHED} (Linux 5.12): fail with EAGAIN rather than wait for a lookup. */
     private static final long RESOLVE_CACHED = 0x20;
     private static final int F_SETFL = 4;
     /** Cleared once openat2 answers ENOSYS: no cached opens tried again. */
     private static volatile boolean openat2Available = true;
-    private static final long SYS_PREADV2;
-    private static final long SYS_PWRITEV2;
-    private static final long SYS_PWRITE64;
 
-    static {
-        SymbolLookup libc = NativeAccess.libc();
-        // open(const char *, int, ...): the mode is a variadic argument.
-        OPEN = NativeAccess.variadicDowncallWithErrno(libc, "open",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
-        CLOSE = NativeAccess.downcallWithErrno(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        OPENAT2 = NativeAccess.variadicDowncallWithErrno(libc, "syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG), 1);
-        // int fcntl(int, int, ...): F_SETFL's flags are a variadic argument.
-        FCNTL = NativeAccess.variadicDowncallWithErrno(libc, "fcntl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
-        EVENTFD = NativeAccess.downcallWithErrno(libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-        WRITE = NativeAccess.downcall(libc, "write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        READ = NativeAccess.downcall(libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        PREADV2 = NativeAccess.downcallWithErrno(libc, "preadv2",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
-        PWRITEV2 = NativeAccess.downcallWithErrno(libc, "pwritev2",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
-        PWRITE = NativeAccess.downcallWithErrno(libc, "pwrite",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        FSTAT = NativeAccess.downcallWithErrno(libc, "fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        STATX = NativeAccess.downcallWithErrno(libc, "statx",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-        LSEEK = NativeAccess.downcallWithErrno(libc, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
-        FTRUNCATE = NativeAccess.downcallWithErrno(libc, "ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-        FSYNC = NativeAccess.downcallWithErrno(libc, "fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        FDATASYNC = NativeAccess.downcallWithErrno(libc, "fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        // ssize_t copy_file_range(int, off64_t *, int, off64_t *, size_t, unsigned int): glibc 2.27+.
-        COPY_FILE_RANGE = NativeAccess.downcallWithErrno(libc, "copy_file_range",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-        STRERROR = NativeAccess.downcall(libc, "strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        SCHED_GETCPU = NativeAccess.criticalDowncall(libc, "sched_getcpu", FunctionDescriptor.of(JAVA_INT));
-        MMAP = NativeAccess.downcallWithErrno(libc, "mmap",
-                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        MUNMAP = NativeAccess.downcall(libc, "munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        ALIGNED_ALLOC = NativeAccess.downcall(libc, "aligned_alloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
-        FREE = NativeAccess.downcall(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
-        // The system call numbers of preadv2, pwritev2 and pwrite64 (asm/unistd_64.h; the generic
-        // table on aarch64).
-        String arch = System.getProperty("os.arch", "");
-        long[] numbers = switch (arch) {
-            case "amd64", "x86_64" -> new long[] {327, 328, 18};
-            case "aarch64" -> new long[] {286, 287, 68};
-            default -> null;
-        };
-        SYS_PREADV2 = numbers == null ? -1 : numbers[0];
-        SYS_PWRITEV2 = numbers == null ? -1 : numbers[1];
-        SYS_PWRITE64 = numbers == null ? -1 : numbers[2];
-        // long syscall(long number, ...): number, fd, iov, iovcnt, pos_l, pos_h, flags, then the
-        // caller's buffer, which the kernel never sees (syscall(2) passes six arguments on).
-        SYSCALL_HOLDING = numbers == null ? null : NativeAccess.variadicDowncallWithErrno(libc, "syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-                        JAVA_LONG, ADDRESS), 1);
+    // Every system call goes through SystemCall's one downcall shape (why: its javadoc). Of the
+    // functions of the C library itself, sched_getcpu is linked with this class (every engine's
+    // ring selection asks it on the first request); the others on first use, in a holder class: a
+    // short run (a tool, a script) that never needs one does not pay for its stub.
+
+    /** {@code sched_getcpu(3)}, through the vDSO: ring selection and per-CPU buffer caches. */
+    private static final MethodHandle SCHED_GETCPU = NativeAccess.criticalDowncall(NativeAccess.libc(),
+            "sched_getcpu", FunctionDescriptor.of(JAVA_INT));
+
+    /** {@code aligned_alloc(3)} and {@code free(3)}: the buffer pool's memory only. */
+    private static final class Allocator {
+        static final MethodHandle ALIGNED_ALLOC = NativeAccess.downcall(NativeAccess.libc(), "aligned_alloc",
+                FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle FREE = NativeAccess.downcall(NativeAccess.libc(), "free",
+                FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    /** {@code strerror(3)}, linked on first use: error messages only. */
+    private static final class StrError {
+        static final MethodHandle HANDLE = NativeAccess.downcall(NativeAccess.libc(), "strerror",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     private Libc() {}
@@ -130,7 +66,8 @@ public final class Libc {
     /** {@code open(2)}; blocking, for platform threads and fallbacks only. */
     public static int open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            int fd = (int) OPEN.invokeExact(scratch.captureState(), arena.allocateFrom(path), flags, mode);
+            int fd = (int) SystemCall.OPENAT.call(scratch.captureState(), Statx.AT_FDCWD,
+                    arena.allocateFrom(path).address(), flags, mode, 0, 0, MemorySegment.NULL);
             return fd >= 0 ? fd : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -142,7 +79,8 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment cPath = arena.allocate(path.length + 1L);
             MemorySegment.copy(path, 0, cPath, JAVA_BYTE, 0, path.length);
-            int fd = (int) OPEN.invokeExact(scratch.captureState(), cPath, flags, mode);
+            int fd = (int) SystemCall.OPENAT.call(scratch.captureState(), Statx.AT_FDCWD, cPath.address(), flags, mode,
+                    0, 0, MemorySegment.NULL);
             return fd >= 0 ? fd : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -169,8 +107,8 @@ public final class Libc {
             MemorySegment how = arena.allocate(24, 8); // struct open_how { flags, mode, resolve }, zeroed
             how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
             how.set(JAVA_LONG, 16, RESOLVE_CACHED);
-            int fd = (int) (long) OPENAT2.invokeExact(scratch.captureState(), SYS_OPENAT2, Statx.AT_FDCWD, path, how,
-                    24L);
+            int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
+                    how.address(), 24, 0, 0, path);
             if (fd < 0) {
                 int errno = scratch.errno();
                 if (errno == Errno.ENOSYS) {
@@ -180,7 +118,7 @@ public final class Libc {
                         ? -Errno.EAGAIN : -errno;
             }
             if ((flags & OpenFlags.O_NONBLOCK) == 0
-                    && (int) FCNTL.invokeExact(scratch.captureState(), fd, F_SETFL, flags) != 0) {
+                    && SystemCall.FCNTL.call(scratch.captureState(), fd, F_SETFL, flags) != 0) {
                 close(fd);
                 return -Errno.EAGAIN; // the ring's open then
             }
@@ -196,7 +134,7 @@ public final class Libc {
     /** {@code close(2)}. */
     public static int close(int fd) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int r = (int) CLOSE.invokeExact(scratch.captureState(), fd);
+            long r = SystemCall.CLOSE.call(scratch.captureState(), fd);
             return r == 0 ? 0 : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -206,7 +144,7 @@ public final class Libc {
     /** {@code ftruncate(2)}; blocking, for platform threads and fallbacks only. */
     public static int ftruncate(int fd, long length) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int r = (int) FTRUNCATE.invokeExact(scratch.captureState(), fd, length);
+            long r = SystemCall.FTRUNCATE.call(scratch.captureState(), fd, length, 0);
             return r == 0 ? 0 : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -221,8 +159,7 @@ public final class Libc {
      */
     public static int fsync(int fd, boolean metaData) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int r = metaData ? (int) FSYNC.invokeExact(scratch.captureState(), fd)
-                    : (int) FDATASYNC.invokeExact(scratch.captureState(), fd);
+            long r = (metaData ? SystemCall.FSYNC : SystemCall.FDATASYNC).call(scratch.captureState(), fd);
             return r == 0 ? 0 : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -232,7 +169,7 @@ public final class Libc {
     /** {@code eventfd(2)}: a counter file descriptor, used to wake a sleeping poller. */
     public static int eventfd(int initval, int flags) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            int fd = (int) EVENTFD.invokeExact(scratch.captureState(), initval, flags);
+            int fd = (int) SystemCall.EVENTFD2.call(scratch.captureState(), initval, flags, 0);
             return fd >= 0 ? fd : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -245,8 +182,8 @@ public final class Libc {
      * because nobody acts on them (a failed wake is followed by the next one).
      */
     public static long write(int fd, MemorySegment value, long length) {
-        try {
-            return (long) WRITE.invokeExact(fd, value, length);
+        try (CallScratch scratch = CallScratch.acquire()) {
+            return SystemCall.WRITE.call(scratch.captureState(), fd, value.address(), length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -257,8 +194,8 @@ public final class Libc {
      * counter is zero, without a reason, since the caller only needs to know it got nothing).
      */
     public static long read(int fd, MemorySegment into, long length) {
-        try {
-            return (long) READ.invokeExact(fd, into, length);
+        try (CallScratch scratch = CallScratch.acquire()) {
+            return SystemCall.READ.call(scratch.captureState(), fd, into.address(), length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -273,7 +210,9 @@ public final class Libc {
             MemorySegment iov = scratch.iovec();
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
-            long r = (long) PREADV2.invokeExact(scratch.captureState(), fd, iov, 1, offset, flags);
+            // pos_l carries the whole 64-bit offset on 64-bit kernels; pos_h is then unused.
+            long r = SystemCall.PREADV2.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
+                    MemorySegment.NULL);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -286,7 +225,8 @@ public final class Libc {
             MemorySegment iov = scratch.iovec();
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
-            long r = (long) PWRITEV2.invokeExact(scratch.captureState(), fd, iov, 1, offset, flags);
+            long r = SystemCall.PWRITEV2.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
+                    MemorySegment.NULL);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -300,8 +240,8 @@ public final class Libc {
      */
     public static long pwrite(int fd, long address, long length, long offset) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long r = (long) PWRITE.invokeExact(scratch.captureState(), fd, MemorySegment.ofAddress(address), length,
-                    offset);
+            long r = SystemCall.PWRITE64.call(scratch.captureState(), fd, address, length, offset, 0, 0,
+                    MemorySegment.NULL);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -311,9 +251,8 @@ public final class Libc {
     /** As {@link #pwrite}, from memory inside {@code hold}, kept alive for the call as by {@link #preadv2Holding}. */
     public static long pwriteHolding(int fd, MemorySegment hold, long address, long length, long offset) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            // syscall(SYS_pwrite64, fd, buf, count, offset): the two zeros and hold are never seen.
-            long r = (long) SYSCALL_HOLDING.invokeExact(scratch.captureState(), SYS_PWRITE64, (long) fd,
-                    MemorySegment.ofAddress(address), length, offset, 0L, 0L, hold);
+            long r = SystemCall.PWRITE64.call(scratch.captureState(), fd, address, length, offset, 0, 0,
+                    requireHolding(hold));
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -326,7 +265,7 @@ public final class Libc {
      * synchronous read or write either: copy through memory the caller owns.
      */
     public static boolean canHoldDuringCall() {
-        return SYSCALL_HOLDING != null;
+        return SystemCall.canHold();
     }
 
     /**
@@ -342,24 +281,24 @@ public final class Libc {
      * @throws WrongThreadException if {@code hold} is confined to another thread
      */
     public static long preadv2Holding(int fd, MemorySegment hold, long address, long length, long offset, int flags) {
-        return holding(SYS_PREADV2, fd, hold, address, length, offset, flags);
+        return holding(SystemCall.PREADV2, fd, hold, address, length, offset, flags);
     }
 
     /** As {@link #preadv2Holding}, for {@code pwritev2(2)}. */
     public static long pwritev2Holding(int fd, MemorySegment hold, long address, long length, long offset,
                                        int flags) {
-        return holding(SYS_PWRITEV2, fd, hold, address, length, offset, flags);
+        return holding(SystemCall.PWRITEV2, fd, hold, address, length, offset, flags);
     }
 
-    private static long holding(long number, int fd, MemorySegment hold, long address, long length, long offset,
+    private static long holding(SystemCall call, int fd, MemorySegment hold, long address, long length, long offset,
                                 int flags) {
         try (CallScratch scratch = CallScratch.acquire()) {
             MemorySegment iov = scratch.iovec();
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
             // pos_l carries the whole 64-bit offset on 64-bit kernels; pos_h is then unused.
-            long r = (long) SYSCALL_HOLDING.invokeExact(scratch.captureState(), number, (long) fd, iov, 1L, offset,
-                    0L, (long) flags, hold);
+            long r = call.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
+                    requireHolding(hold));
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -377,7 +316,7 @@ public final class Libc {
     public static long fstatSize(int fd) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment stat = arena.allocate(STAT_BYTES, 8);
-            int r = (int) FSTAT.invokeExact(scratch.captureState(), fd, stat);
+            long r = SystemCall.FSTAT.call(scratch.captureState(), fd, stat.address(), 0);
             return r == 0 ? stat.get(JAVA_LONG, STAT_SIZE_OFFSET) : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -396,7 +335,7 @@ public final class Libc {
      */
     public static long lseek(int fd, long offset, int whence) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long r = (long) LSEEK.invokeExact(scratch.captureState(), fd, offset, whence);
+            long r = SystemCall.LSEEK.call(scratch.captureState(), fd, offset, whence);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -413,7 +352,7 @@ public final class Libc {
     public static int fileType(int fd) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+            long r = statx(scratch, arena, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE, statx);
             return r == 0 ? Statx.fileType(statx) : -scratch.errno();
         } catch (Throwable t) {
@@ -433,8 +372,8 @@ public final class Libc {
             MemorySegment offsets = arena.allocate(JAVA_LONG, 2);
             offsets.setAtIndex(JAVA_LONG, 0, inPosition);
             offsets.setAtIndex(JAVA_LONG, 1, outPosition);
-            long r = (long) COPY_FILE_RANGE.invokeExact(scratch.captureState(), in, offsets, out,
-                    offsets.asSlice(JAVA_LONG.byteSize()), length, 0);
+            long r = SystemCall.COPY_FILE_RANGE.call(scratch.captureState(), in, offsets.address(), out,
+                    offsets.address() + JAVA_LONG.byteSize(), length, 0, MemorySegment.NULL);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -453,7 +392,7 @@ public final class Libc {
     public static int fileTypeAndMount(int fd, long[] mountId) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+            long r = statx(scratch, arena, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | Statx.STATX_MNT_ID, statx);
             if (r != 0) {
                 mountId[0] = -1;
@@ -474,7 +413,7 @@ public final class Libc {
     public static int linkCount(int fd) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            int r = (int) STATX.invokeExact(scratch.captureState(), fd, arena.allocateFrom(""),
+            long r = statx(scratch, arena, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_NLINK, statx);
             return r != 0 ? -scratch.errno() : Statx.linkCount(statx);
         } catch (Throwable t) {
@@ -482,10 +421,25 @@ public final class Libc {
         }
     }
 
+    /** {@code statx(fd, "", flags, mask, buffer)}: of the descriptor itself ({@code AT_EMPTY_PATH} in flags). */
+    private static long statx(CallScratch scratch, Arena arena, int fd, int flags, int mask, MemorySegment statx)
+            throws Throwable {
+        return SystemCall.STATX.call(scratch.captureState(), fd, arena.allocateFrom("").address(), flags, mask,
+                statx.address(), 0, MemorySegment.NULL);
+    }
+
+    /** {@code hold} as the one argument no call may drop: only where {@link #canHoldDuringCall()}. */
+    private static MemorySegment requireHolding(MemorySegment hold) {
+        if (!SystemCall.canHold()) {
+            throw new UnsupportedOperationException("memory cannot be held during a call on this platform");
+        }
+        return hold;
+    }
+
     /** {@code strerror(3)}. */
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) StrError.HANDLE.invokeExact(errno);
             return s.reinterpret(1024).getString(0);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -508,21 +462,21 @@ public final class Libc {
      */
     static MemorySegment mmapShared(int fd, long offset, long length, int[] errnoOut) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(scratch.captureState(), MemorySegment.NULL, length,
-                    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
-            if (p.address() == MAP_FAILED) {
+            long p = SystemCall.MMAP.call(scratch.captureState(), 0, length, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, fd, offset, MemorySegment.NULL);
+            if (p == MAP_FAILED) {
                 errnoOut[0] = scratch.errno();
                 return null;
             }
-            return p.reinterpret(length);
+            return MemorySegment.ofAddress(p).reinterpret(length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
     static void munmap(MemorySegment mapping) {
-        try {
-            int r = (int) MUNMAP.invokeExact(mapping, mapping.byteSize());
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = SystemCall.MUNMAP.call(scratch.captureState(), mapping.address(), mapping.byteSize(), 0);
             assert r == 0 : "munmap failed";
         } catch (Throwable t) {
             throw rethrow(t);
@@ -540,7 +494,7 @@ public final class Libc {
     public static MemorySegment alignedAlloc(long alignment, long size) {
         try {
             long rounded = (size + alignment - 1) / alignment * alignment;
-            MemorySegment p = (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, rounded);
+            MemorySegment p = (MemorySegment) Allocator.ALIGNED_ALLOC.invokeExact(alignment, rounded);
             return p.address() == 0 ? MemorySegment.NULL : p.reinterpret(size);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -550,7 +504,7 @@ public final class Libc {
     /** {@code free(3)} of memory from {@link #alignedAlloc}. */
     public static void free(MemorySegment memory) {
         try {
-            FREE.invokeExact(memory);
+            Allocator.FREE.invokeExact(memory);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -1,15 +1,11 @@
 package io.auraio.internal.binding;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 /**
- * The three io_uring system calls through libc's {@code long syscall(long number, ...)}: no library
- * beyond libc, so io_uring works wherever the kernel allows it, liburing installed or not.
+ * The three io_uring system calls through libc's {@code long syscall(long number, ...)}
+ * ({@link SystemCall}'s one downcall shape): no library beyond libc, so io_uring works wherever the
+ * kernel allows it, liburing installed or not.
  *
  * <p>Every argument is passed as a {@code long}: {@code syscall(2)} reads its variadic arguments
  * as {@code long}s, and an {@code int} passed variadically may leave the upper half of the
@@ -18,29 +14,7 @@ import java.lang.invoke.MethodHandle;
  * the negated-errno form.
  */
 final class SyscallIoUring implements IoUringCalls {
-    /**
-     * {@code __NR_io_uring_setup}, {@code _enter}, {@code _register}: 425, 426 and 427 on every
-     * architecture since Linux 5.1 (the system call table was unified for new calls; only alpha,
-     * which the JDK does not run on, differs).
-     */
-    static final long NR_SETUP = 425;
-    static final long NR_ENTER = 426;
-    static final long NR_REGISTER = 427;
-
-    private final MethodHandle setup;
-    private final MethodHandle enter;
-    private final MethodHandle register;
-
-    SyscallIoUring() {
-        // syscall(long number, ...): the number is the one fixed parameter.
-        setup = NativeAccess.variadicDowncallWithErrno(NativeAccess.libc(), "syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), 1);
-        enter = NativeAccess.variadicDowncallWithErrno(NativeAccess.libc(), "syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS,
-                        JAVA_LONG), 1);
-        register = NativeAccess.variadicDowncallWithErrno(NativeAccess.libc(), "syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG), 1);
-    }
+    SyscallIoUring() {}
 
     private static long u32(int value) {
         return Integer.toUnsignedLong(value);
@@ -53,7 +27,8 @@ final class SyscallIoUring implements IoUringCalls {
     @Override
     public int setup(int entries, MemorySegment params) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long r = (long) setup.invokeExact(scratch.captureState(), NR_SETUP, u32(entries), params);
+            long r = SystemCall.IO_URING_SETUP.call(scratch.captureState(), u32(entries), params.address(), 0, 0, 0,
+                    0, params);
             return result(r, scratch.captureState());
         } catch (Throwable t) {
             throw Libc.rethrow(t);
@@ -64,8 +39,8 @@ final class SyscallIoUring implements IoUringCalls {
     public int enter(MemorySegment captureState, int ringFd, int toSubmit, int minComplete, int flags,
                      MemorySegment arg, long argSize) {
         try {
-            long r = (long) enter.invokeExact(captureState, NR_ENTER, u32(ringFd), u32(toSubmit), u32(minComplete),
-                    u32(flags), arg, argSize);
+            long r = SystemCall.IO_URING_ENTER.call(captureState, u32(ringFd), u32(toSubmit), u32(minComplete),
+                    u32(flags), arg.address(), argSize, arg);
             return result(r, captureState);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
@@ -75,8 +50,8 @@ final class SyscallIoUring implements IoUringCalls {
     @Override
     public int register(int ringFd, int opcode, MemorySegment arg, int count) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long r = (long) register.invokeExact(scratch.captureState(), NR_REGISTER, u32(ringFd), u32(opcode), arg,
-                    u32(count));
+            long r = SystemCall.IO_URING_REGISTER.call(scratch.captureState(), u32(ringFd), u32(opcode),
+                    arg.address(), u32(count), 0, 0, arg);
             return result(r, scratch.captureState());
         } catch (Throwable t) {
             throw Libc.rethrow(t);

@@ -2,6 +2,7 @@ package io.auraio.internal.binding;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Which binding makes the io_uring system calls in this JVM, chosen once from the system property
@@ -62,6 +63,21 @@ public final class UringBinding {
             CALLS = calls;
         }
     }
+
+    /**
+     * Chooses the binding (loading and linking liburing's wrappers, 20-30 ms in a fresh JVM) on a
+     * thread of its own, once per JVM, so that it overlaps the caller's own set-up (libc's linking,
+     * the engine's structures) instead of following it on the first poller's thread. Only for
+     * {@code auto}, whose choice cannot fail: with {@code liburing} a failure must reach the first
+     * call as it happens ({@link ExceptionInInitializerError}), not a helper thread.
+     */
+    public static void chooseInBackground() {
+        if (REQUESTED.equals("auto") && BACKGROUND_CHOICE_STARTED.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon().name("auraio-binding").start(UringBinding::name);
+        }
+    }
+
+    private static final AtomicBoolean BACKGROUND_CHOICE_STARTED = new AtomicBoolean();
 
     /** {@return the binding asked for: {@value #LIBURING}, {@value #SYSCALL} or {@code auto}} */
     public static String requested() {

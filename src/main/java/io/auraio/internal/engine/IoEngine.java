@@ -67,6 +67,7 @@ public final class IoEngine implements AutoCloseable {
      */
     public static IoEngine start(int ringCount, RingConfig config, Selection selection, long bufferAlignment)
             throws IoUring.SetupException {
+        UringBinding.chooseInBackground();
         IoEngine engine = new IoEngine(ringCount, selection, bufferAlignment);
         try {
             for (int i = 0; i < ringCount; i++) {
