@@ -183,7 +183,7 @@ public final class Libc {
      */
     public static long write(int fd, MemorySegment value, long length) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            return SystemCall.WRITE.call(scratch.captureState(), fd, value.address(), length);
+            return SystemCall.WRITE.call(scratch.captureState(), fd, value.address(), length, 0, 0, 0, value);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -195,7 +195,7 @@ public final class Libc {
      */
     public static long read(int fd, MemorySegment into, long length) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            return SystemCall.READ.call(scratch.captureState(), fd, into.address(), length);
+            return SystemCall.READ.call(scratch.captureState(), fd, into.address(), length, 0, 0, 0, into);
         } catch (Throwable t) {
             throw rethrow(t);
         }
