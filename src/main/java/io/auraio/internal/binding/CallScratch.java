@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
- * Small native scratch areas (an iovec and the errno capture state) for libc calls made on caller
+ * Small native scratch areas (an iovec, the errno capture state, a statx buffer) for libc calls made on caller
  * threads. A fixed set is shared by all threads so that a call costs no allocation and a virtual
  * thread does not get a private copy (a {@code ThreadLocal} per virtual thread is one per
  * request). When every slot is taken the caller gets a fresh, confined one.
@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 final class CallScratch implements AutoCloseable {
     static final long IOVEC_OFFSET = 0;
     static final long CAPTURE_OFFSET = 16;
-    private static final long SIZE = CAPTURE_OFFSET + Math.max(16, NativeAccess.CAPTURE_LAYOUT.byteSize());
+    /** A {@code struct statx} (or a {@code struct stat}, 144 bytes), 8-aligned. */
+    static final long STATX_OFFSET = CAPTURE_OFFSET + Math.max(16, (NativeAccess.CAPTURE_LAYOUT.byteSize() + 7) & ~7);
+    private static final long SIZE = STATX_OFFSET + Statx.BYTES;
     private static final int POOLED = 256;
 
     private static final MemorySegment POOL_MEMORY = Arena.global().allocate(SIZE * POOLED, 16);
@@ -29,12 +31,14 @@ final class CallScratch implements AutoCloseable {
     private final int index;
     private final MemorySegment iovec;
     private final MemorySegment captureState;
+    private final MemorySegment statx;
     private final Arena ownArena;
 
     private CallScratch(int index, MemorySegment memory, Arena ownArena) {
         this.index = index;
         this.iovec = memory.asSlice(IOVEC_OFFSET, 16);
         this.captureState = memory.asSlice(CAPTURE_OFFSET, NativeAccess.CAPTURE_LAYOUT.byteSize());
+        this.statx = memory.asSlice(STATX_OFFSET, Statx.BYTES);
         this.ownArena = ownArena;
     }
 
@@ -53,6 +57,14 @@ final class CallScratch implements AutoCloseable {
     /** A one-element {@code struct iovec} (base, length). */
     MemorySegment iovec() {
         return iovec;
+    }
+
+    /**
+     * {@return room for a {@code struct statx} or {@code struct stat}} Not zeroed: the kernel writes
+     * the whole structure on success (fields not asked for as zeros), and nothing is read on failure.
+     */
+    MemorySegment statx() {
+        return statx;
     }
 
     MemorySegment captureState() {

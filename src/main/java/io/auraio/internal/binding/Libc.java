@@ -307,15 +307,14 @@ public final class Libc {
 
     /** Byte offset of {@code st_size} in {@code struct stat} (same on x86-64 and aarch64). */
     private static final long STAT_SIZE_OFFSET = 48;
-    private static final long STAT_BYTES = 256;
 
     /**
      * {@code fstat(2)}'s {@code st_size}, or a negated errno. For platform threads and for kernels
      * without {@code IORING_OP_STATX}.
      */
     public static long fstatSize(int fd) {
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment stat = arena.allocate(STAT_BYTES, 8);
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment stat = scratch.statx(); // struct stat: 144 bytes on x86-64 and aarch64
             long r = SystemCall.FSTAT.call(scratch.captureState(), fd, stat.address(), 0);
             return r == 0 ? stat.get(JAVA_LONG, STAT_SIZE_OFFSET) : -scratch.errno();
         } catch (Throwable t) {
@@ -350,9 +349,9 @@ public final class Libc {
      * @return the {@code S_IFMT} bits, or a negated errno
      */
     public static int fileType(int fd) {
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            long r = statx(scratch, arena, fd,
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = scratch.statx();
+            long r = statx(scratch, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE, statx);
             return r == 0 ? Statx.fileType(statx) : -scratch.errno();
         } catch (Throwable t) {
@@ -390,9 +389,9 @@ public final class Libc {
      * @return the {@code S_IFMT} bits, or a negated errno
      */
     public static int fileTypeAndMount(int fd, long[] mountId) {
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            long r = statx(scratch, arena, fd,
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = scratch.statx();
+            long r = statx(scratch, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | Statx.STATX_MNT_ID, statx);
             if (r != 0) {
                 mountId[0] = -1;
@@ -411,9 +410,9 @@ public final class Libc {
      * when its last name is gone: the last close then frees the file.
      */
     public static int linkCount(int fd) {
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-            long r = statx(scratch, arena, fd,
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = scratch.statx();
+            long r = statx(scratch, fd,
                     Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_NLINK, statx);
             return r != 0 ? -scratch.errno() : Statx.linkCount(statx);
         } catch (Throwable t) {
@@ -422,11 +421,14 @@ public final class Libc {
     }
 
     /** {@code statx(fd, "", flags, mask, buffer)}: of the descriptor itself ({@code AT_EMPTY_PATH} in flags). */
-    private static long statx(CallScratch scratch, Arena arena, int fd, int flags, int mask, MemorySegment statx)
+    private static long statx(CallScratch scratch, int fd, int flags, int mask, MemorySegment statx)
             throws Throwable {
-        return SystemCall.STATX.call(scratch.captureState(), fd, arena.allocateFrom("").address(), flags, mask,
+        return SystemCall.STATX.call(scratch.captureState(), fd, EMPTY_PATH.address(), flags, mask,
                 statx.address(), 0, MemorySegment.NULL);
     }
+
+    /** {@code ""}, NUL-terminated, for calls on a descriptor ({@code AT_EMPTY_PATH}); never freed. */
+    private static final MemorySegment EMPTY_PATH = Arena.global().allocate(1);
 
     /** {@code hold} as the one argument no call may drop: only where {@link #canHoldDuringCall()}. */
     private static MemorySegment requireHolding(MemorySegment hold) {

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Which mount a path is on, from {@code /proc/self/mountinfo}, by the longest mount point that is
@@ -26,7 +28,7 @@ final class MountTable {
     record Mount(long id, String point, String type) {}
 
     private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId,
-                            java.util.Map<String, String> typeByPoint, long readAt) {}
+                            java.util.Map<String, String> typeByPoint, Set<String> types, long readAt) {}
 
     private volatile Snapshot snapshot;
 
@@ -57,6 +59,20 @@ final class MountTable {
     String typeOf(Path path) {
         String point = mountOf(path);
         return snapshot(MAX_AGE_NANOS).typeByPoint().get(point);
+    }
+
+    /**
+     * {@return whether any mount in the table has a file system type that {@code test} accepts}
+     * A look at the few distinct types, no path resolved: lets a caller skip {@link #typeOf} for
+     * every path when no mount could answer yes.
+     */
+    boolean anyType(Predicate<String> test) {
+        for (String type : snapshot(MAX_AGE_NANOS).types()) {
+            if (test.test(type)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private List<String> current() {
@@ -92,7 +108,7 @@ final class MountTable {
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), now);
+            return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), Set.of(), now);
         }
         List<String> points = new ArrayList<>();
         java.util.Map<Long, Mount> byId = new java.util.HashMap<>();
@@ -117,7 +133,8 @@ final class MountTable {
             }
         }
         points.sort(Comparator.comparingInt(String::length).reversed());
-        return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), java.util.Map.copyOf(typeByPoint), now);
+        return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), java.util.Map.copyOf(typeByPoint),
+                Set.copyOf(typeByPoint.values()), now);
     }
 
     /** Undoes mountinfo's octal escapes ({@code \040} for a space, {@code \011}, {@code \012}, {@code \134}). */
