@@ -379,6 +379,9 @@ final class AdmissionGate {
      * request was queued.
      */
     boolean mayHoldRequestOn(int fd) {
+        if (inUse == 0) {
+            return false; // no slot taken (the common close): no scan of every slot
+        }
         for (Slot s : slots) {
             if (s.state != Slot.FREE && s.fd == fd) {
                 return true;
