@@ -68,6 +68,49 @@ class EngineMXBeanTest {
         assertThat(SERVER.queryNames(new ObjectName("io.auraio:*,engine=mx-lifecycle"), null)).isEmpty();
     }
 
+    /** Without {@link EngineMonitoring#awaitRegistrations()}: what a JMX client sees of an engine that stays open. */
+    @Test
+    void anEngineThatStaysOpenIsRegisteredByItself() throws Exception {
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).name("mx-delayed").build())) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!SERVER.isRegistered(engineName("mx-delayed")) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(SERVER.isRegistered(engineName("mx-delayed"))).isTrue();
+            assertThat(SERVER.isRegistered(ringName("mx-delayed", 0))).isTrue();
+            assertThat(engine.name()).isEqualTo("mx-delayed");
+        }
+        EngineMonitoring.awaitRegistrations();
+        assertThat(SERVER.isRegistered(engineName("mx-delayed"))).isFalse();
+    }
+
+    /**
+     * A short run (a tool, a script) never starts the platform MBean server: its engine closed
+     * before its registration was due. Checked in a fresh JVM, where nothing else asked for it.
+     */
+    @Test
+    void aShortRunNeverStartsTheMBeanServer() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(ShortRun.class).args(dir.path().toString()).run();
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stdout().trim()).as(r.toString()).isEqualTo("read 5, MBean servers after close: 0");
+    }
+
+    /** Opens an engine, reads a file, closes it, waits past the registration delay, counts MBean servers. */
+    public static final class ShortRun {
+        public static void main(String[] args) throws Exception {
+            Path file = Path.of(args[0], "short-run");
+            java.nio.file.Files.writeString(file, "hello");
+            int n;
+            try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+                 AuraFile f = AuraFile.open(engine, file, java.util.Set.of(StandardOpenOption.READ))) {
+                n = f.read(java.nio.ByteBuffer.allocate(16), 0);
+            }
+            Thread.sleep(2 * EngineMonitoring.REGISTRATION_DELAY_MS);
+            System.out.println("read " + n + ", MBean servers after close: "
+                    + javax.management.MBeanServerFactory.findMBeanServer(null).size());
+        }
+    }
+
     @Test
     void anEngineClosedAtOnceLeavesNothingRegistered() throws Exception {
         for (int i = 0; i < 20; i++) {

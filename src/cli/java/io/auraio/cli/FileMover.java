@@ -146,9 +146,14 @@ final class FileMover implements AutoCloseable {
         }
         try (AuraFile input = in) {
             AuraFile output;
+            // A target that did not exist is created exclusively, as cp's O_EXCL: a name another
+            // process made meanwhile is an error, not a file to overwrite.
+            OpenOption[] create = existed
+                    ? new OpenOption[] {StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                            StandardOpenOption.TRUNCATE_EXISTING}
+                    : new OpenOption[] {StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW};
             try {
-                output = open(target, directHere, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING);
+                output = open(target, directHere, create);
             } catch (IOException e) {
                 if (!directHere) {
                     throw new Failure("cannot create regular file " + Problems.quote(targetName) + ": "
@@ -157,6 +162,7 @@ final class FileMover implements AutoCloseable {
                 directHere = false;
                 directFallbacks.increment();
                 try {
+                    // Not exclusive: the refused O_DIRECT open may have made the file already.
                     output = open(target, false, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
                             StandardOpenOption.TRUNCATE_EXISTING);
                 } catch (IOException again) {
