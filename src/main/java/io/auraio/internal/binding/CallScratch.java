@@ -67,6 +67,14 @@ final class CallScratch implements AutoCloseable {
         return statx;
     }
 
+    /**
+     * {@return a {@code struct open_how} (24 bytes), in the memory of {@link #statx()}, which no
+     * call needs at the same time} Not zeroed: the caller sets all three fields.
+     */
+    MemorySegment openHow() {
+        return statx.asSlice(0, 24);
+    }
+
     MemorySegment captureState() {
         return captureState;
     }

@@ -103,9 +103,10 @@ public final class Libc {
         if (!openat2Available || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC | O_TMPFILE)) != 0) {
             return -Errno.EAGAIN;
         }
-        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment how = arena.allocate(24, 8); // struct open_how { flags, mode, resolve }, zeroed
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment how = scratch.openHow(); // struct open_how { flags, mode, resolve }
             how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
+            how.set(JAVA_LONG, 8, 0L);
             how.set(JAVA_LONG, 16, RESOLVE_CACHED);
             int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
                     how.address(), 24, 0, 0, path);

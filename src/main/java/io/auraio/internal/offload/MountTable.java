@@ -67,13 +67,26 @@ final class MountTable {
      * every path when no mount could answer yes.
      */
     boolean anyType(Predicate<String> test) {
-        for (String type : snapshot(MAX_AGE_NANOS).types()) {
+        Snapshot s = snapshot(MAX_AGE_NANOS);
+        AnyType last = lastAnyType;
+        if (last != null && last.of() == s && last.test() == test) {
+            return last.answer(); // the same table and question as last time: every open asks it
+        }
+        boolean answer = false;
+        for (String type : s.types()) {
             if (test.test(type)) {
-                return true;
+                answer = true;
+                break;
             }
         }
-        return false;
+        lastAnyType = new AnyType(s, test, answer);
+        return answer;
     }
+
+    /** {@link #anyType}'s last answer, for the table it was given on. */
+    private record AnyType(Snapshot of, Predicate<String> test, boolean answer) {}
+
+    private volatile AnyType lastAnyType;
 
     private List<String> current() {
         return snapshot(MAX_AGE_NANOS).mountPoints();

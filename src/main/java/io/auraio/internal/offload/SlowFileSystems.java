@@ -24,6 +24,8 @@ public final class SlowFileSystems {
     private static final Set<String> TYPES = parse(System.getProperty("auraio.offload.fileSystems",
             "fuse,fuseblk,virtiofs,nfs,nfs4,cifs,smb3,9p,ceph,lustre"));
     private static final MountTable MOUNTS = new MountTable();
+    /** One instance, so that the mount table can tell it asked this question before. */
+    private static final java.util.function.Predicate<String> IS_SLOW = SlowFileSystems::isSlow;
 
     private SlowFileSystems() {}
 
@@ -61,7 +63,7 @@ public final class SlowFileSystems {
     public static boolean isSlowPath(java.nio.file.Path path) {
         // Most machines mount no such file system: then no path needs resolving against the table
         // (2-3 us an open, measured in a profile of auraio hash -r; this check is a few lookups).
-        return MOUNTS.anyType(SlowFileSystems::isSlow) && isSlow(MOUNTS.typeOf(path));
+        return MOUNTS.anyType(IS_SLOW) && isSlow(MOUNTS.typeOf(path));
     }
 
     /**
