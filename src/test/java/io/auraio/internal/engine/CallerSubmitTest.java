@@ -340,6 +340,43 @@ class CallerSubmitTest {
     }
 
     /**
+     * Threads submitting at once on one ring: one that finds another inside {@code io_uring_enter}
+     * leaves its SQE to it (flat combining), and none is lost or stranded: every read returns the
+     * file's bytes within the time limit, and the ring ends with nothing in the kernel. O_DIRECT,
+     * so that a submit spends long enough in the kernel for others to arrive meanwhile.
+     */
+    @Test
+    void callersLeaveTheirSqesToTheOneInTheKernelAndNoneIsStranded() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2,
+                "two submitters at once need two CPUs");
+        int direct = openDirect();
+        try {
+            engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+            RingPoller ring = engine.ring(0);
+            int threads = 4;
+            int reads = 1500;
+            List<Long> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AtomicInteger wrong = new AtomicInteger();
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                long seed = 100 + i;
+                readers.add(Thread.ofPlatform().start(() -> errors.addAll(readBlocks(ring, direct, reads, seed, wrong))));
+            }
+            for (Thread t : readers) {
+                assertThat(t.join(java.time.Duration.ofSeconds(60))).as("a reader stranded").isTrue();
+            }
+            assertThat(errors).isEmpty();
+            assertThat(wrong).hasValue(0);
+            assertThat(ring.opsCompleted()).isEqualTo((long) threads * reads);
+            assertThat(ring.inKernel()).isZero();
+            assertThat(ring.inUse()).isZero();
+            assertThat(ring.combinedSubmits()).as("submits left to a caller in the kernel").isPositive();
+        } finally {
+            Libc.close(direct);
+        }
+    }
+
+    /**
      * A lone virtual reader whose carrier has nothing else to run polls the completion queue for
      * its O_DIRECT read instead of parking (the completion's task work runs on its own carrier):
      * every read still returns the file's bytes, and most end without a park.
