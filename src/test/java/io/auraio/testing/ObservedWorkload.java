@@ -40,8 +40,10 @@ public final class ObservedWorkload {
             for (int i = 0; i < READERS; i++) {
                 readers.add(Thread.ofVirtual().start(() -> readUntilStopped(file)));
             }
-            // Served I/O, and its MXBeans (registered in the background) are there.
-            javax.management.ObjectName bean = new javax.management.ObjectName("io.auraio:type=Engine,name=" + name);
+            // Served I/O, and its MXBeans (registered in the background, a second after the
+            // engine starts, the engine's first and its last ring's last) are there.
+            javax.management.ObjectName bean = new javax.management.ObjectName(
+                    "io.auraio:type=Ring,engine=" + name + ",ring=" + (rings - 1));
             while (engine.stats().opsCompleted() == 0
                     || !java.lang.management.ManagementFactory.getPlatformMBeanServer().isRegistered(bean)) {
                 Thread.sleep(10);
