@@ -107,6 +107,7 @@ class AdaptiveRealDiskTest {
         Options options = Options.builder().ringCount(1).queueDepth(256).initialInFlight(16).build();
         try (Engine engine = Engine.create(options);
              AuraFile file = AuraFile.open(engine, data, StandardOpenOption.READ, Direct.DIRECT)) {
+            ReliabilityAdaptiveKneeTest.quietMonitoring();
             SequencedSet<AimdPhase> seen = new LinkedHashSet<>();
             List<String> trajectory = new ArrayList<>();
             try (Readers readers = new Readers(file, READERS)) {
@@ -154,6 +155,7 @@ class AdaptiveRealDiskTest {
                 .maxP99LatencyMs(0.001).build();
         try (Engine engine = Engine.create(options);
              AuraFile file = AuraFile.open(engine, data, StandardOpenOption.READ, Direct.DIRECT)) {
+            ReliabilityAdaptiveKneeTest.quietMonitoring();
             try (Readers readers = new Readers(file, 32)) {
                 TestSupport.awaitCondition("the limit to reach minInFlight",
                         () -> engine.ringStats(0).inFlightLimit() == min);

@@ -88,6 +88,15 @@ class ReliabilityAdaptiveKneeTest {
         }
     }
 
+    /**
+     * Registers the engine's MXBeans now, before the measurement: due a second after the engine
+     * starts, they would start the platform MBean server (a few hundred milliseconds of class
+     * loading on one of two CPUs) in the middle of it, where a disturbed window decides a probe step.
+     */
+    static void quietMonitoring() throws InterruptedException {
+        EngineMonitoring.awaitRegistrations();
+    }
+
     /** Skips the test while other processes keep the machine too busy for a latency measurement. */
     private static void assumeQuietMachine() {
         double load;
@@ -142,6 +151,7 @@ class ReliabilityAdaptiveKneeTest {
             try (Engine engine = Engine.create(options);
                  AuraFile file = AuraFile.open(engine, fs.path("data"), StandardOpenOption.READ)) {
                 AimdController controller = engine.core().ring(0).controller();
+                quietMonitoring();
                 try (Readers readers = new Readers(engine, file)) {
                     awaitSettled(controller);
                     int limit = engine.ringStats(0).inFlightLimit();
@@ -170,6 +180,7 @@ class ReliabilityAdaptiveKneeTest {
             try (Engine engine = Engine.create(options);
                  AuraFile file = AuraFile.open(engine, fs.path("data"), StandardOpenOption.READ)) {
                 AimdController controller = engine.core().ring(0).controller();
+                quietMonitoring();
                 try (Readers _ = new Readers(engine, file)) {
                     awaitSettled(controller);
                     // The histogram is the controller's current window: keep the last snapshot of
