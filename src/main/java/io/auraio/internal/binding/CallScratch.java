@@ -32,6 +32,7 @@ final class CallScratch implements AutoCloseable {
     private final MemorySegment iovec;
     private final MemorySegment captureState;
     private final MemorySegment statx;
+    private final MemorySegment openHow;
     private final Arena ownArena;
 
     private CallScratch(int index, MemorySegment memory, Arena ownArena) {
@@ -39,6 +40,7 @@ final class CallScratch implements AutoCloseable {
         this.iovec = memory.asSlice(IOVEC_OFFSET, 16);
         this.captureState = memory.asSlice(CAPTURE_OFFSET, NativeAccess.CAPTURE_LAYOUT.byteSize());
         this.statx = memory.asSlice(STATX_OFFSET, Statx.BYTES);
+        this.openHow = statx.asSlice(0, 24);
         this.ownArena = ownArena;
     }
 
@@ -72,7 +74,7 @@ final class CallScratch implements AutoCloseable {
      * call needs at the same time} Not zeroed: the caller sets all three fields.
      */
     MemorySegment openHow() {
-        return statx.asSlice(0, 24);
+        return openHow;
     }
 
     MemorySegment captureState() {

@@ -207,31 +207,12 @@ public final class Libc {
      * miss is {@code -EAGAIN}, which makes it safe on a virtual thread.
      */
     public static long preadv2(int fd, long address, long length, long offset, int flags) {
-        try (CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment iov = scratch.iovec();
-            iov.set(JAVA_LONG, 0, address);
-            iov.set(JAVA_LONG, 8, length);
-            // pos_l carries the whole 64-bit offset on 64-bit kernels; pos_h is then unused.
-            long r = SystemCall.PREADV2.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
-                    MemorySegment.NULL);
-            return r >= 0 ? r : -scratch.errno();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return oneBuffer(SystemCall.PREADV2, fd, MemorySegment.NULL, address, length, offset, flags);
     }
 
     /** {@code pwritev2(2)} of one buffer; with {@link #RWF_NOWAIT} it never blocks. */
     public static long pwritev2(int fd, long address, long length, long offset, int flags) {
-        try (CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment iov = scratch.iovec();
-            iov.set(JAVA_LONG, 0, address);
-            iov.set(JAVA_LONG, 8, length);
-            long r = SystemCall.PWRITEV2.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
-                    MemorySegment.NULL);
-            return r >= 0 ? r : -scratch.errno();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return oneBuffer(SystemCall.PWRITEV2, fd, MemorySegment.NULL, address, length, offset, flags);
     }
 
     /**
@@ -240,20 +221,17 @@ public final class Libc {
      * by pread against preadv2 on this machine, a C loop).
      */
     public static long pwrite(int fd, long address, long length, long offset) {
-        try (CallScratch scratch = CallScratch.acquire()) {
-            long r = SystemCall.PWRITE64.call(scratch.captureState(), fd, address, length, offset, 0, 0,
-                    MemorySegment.NULL);
-            return r >= 0 ? r : -scratch.errno();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return pwrite64(fd, MemorySegment.NULL, address, length, offset);
     }
 
     /** As {@link #pwrite}, from memory inside {@code hold}, kept alive for the call as by {@link #preadv2Holding}. */
     public static long pwriteHolding(int fd, MemorySegment hold, long address, long length, long offset) {
+        return pwrite64(fd, requireHolding(hold), address, length, offset);
+    }
+
+    private static long pwrite64(int fd, MemorySegment hold, long address, long length, long offset) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long r = SystemCall.PWRITE64.call(scratch.captureState(), fd, address, length, offset, 0, 0,
-                    requireHolding(hold));
+            long r = SystemCall.PWRITE64.call(scratch.captureState(), fd, address, length, offset, 0, 0, hold);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);
@@ -282,24 +260,24 @@ public final class Libc {
      * @throws WrongThreadException if {@code hold} is confined to another thread
      */
     public static long preadv2Holding(int fd, MemorySegment hold, long address, long length, long offset, int flags) {
-        return holding(SystemCall.PREADV2, fd, hold, address, length, offset, flags);
+        return oneBuffer(SystemCall.PREADV2, fd, requireHolding(hold), address, length, offset, flags);
     }
 
     /** As {@link #preadv2Holding}, for {@code pwritev2(2)}. */
     public static long pwritev2Holding(int fd, MemorySegment hold, long address, long length, long offset,
                                        int flags) {
-        return holding(SystemCall.PWRITEV2, fd, hold, address, length, offset, flags);
+        return oneBuffer(SystemCall.PWRITEV2, fd, requireHolding(hold), address, length, offset, flags);
     }
 
-    private static long holding(SystemCall call, int fd, MemorySegment hold, long address, long length, long offset,
-                                int flags) {
+    /** {@code preadv2}/{@code pwritev2} of one buffer, holding {@code hold} (or nothing: NULL) for the call. */
+    private static long oneBuffer(SystemCall call, int fd, MemorySegment hold, long address, long length,
+                                  long offset, int flags) {
         try (CallScratch scratch = CallScratch.acquire()) {
             MemorySegment iov = scratch.iovec();
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
             // pos_l carries the whole 64-bit offset on 64-bit kernels; pos_h is then unused.
-            long r = call.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags,
-                    requireHolding(hold));
+            long r = call.call(scratch.captureState(), fd, iov.address(), 1, offset, 0, flags, hold);
             return r >= 0 ? r : -scratch.errno();
         } catch (Throwable t) {
             throw rethrow(t);

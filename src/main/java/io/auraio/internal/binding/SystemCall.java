@@ -102,15 +102,11 @@ enum SystemCall {
 
     SystemCall(long x86_64, long generic, String function, FunctionDescriptor descriptor, int firstVariadic,
                int skippedArgument) {
-        this.number = isUniversal(x86_64, generic) ? x86_64 : (archIsAarch64() ? generic : x86_64);
+        this.number = archIsAarch64() ? generic : x86_64; // the same for the universal calls
         this.function = function;
         this.descriptor = descriptor;
         this.firstVariadic = firstVariadic;
         this.skippedArgument = skippedArgument;
-    }
-
-    private static boolean isUniversal(long x86_64, long generic) {
-        return x86_64 == generic;
     }
 
     // An enum constant's constructor cannot read the enum's static fields.
