@@ -130,7 +130,7 @@ class AuraFileInterruptTest {
             MemorySegment buf = arena.allocate(16);
             // A metered request that does not finish: the ring is at its limit of 1.
             Request hung = engine.read(pipe.fd(), BufferRef.of(buf), 16, 0, null);
-            TestSupport.awaitCondition("the hung read is in flight", () -> engine.core().ring(0).inUse() == 1);
+            TestSupport.awaitCondition("the hung read in the kernel", () -> engine.core().ring(0).inKernel() == 1);
             AtomicReference<IOException> closeFailure = new AtomicReference<>();
             // No user inside: closeWithoutWaiting closes the descriptor itself, and waits for admission.
             Thread closing = Thread.ofVirtual().start(() -> closeFailure.set(a.closeWithoutWaiting()));
