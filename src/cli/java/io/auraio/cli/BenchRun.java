@@ -186,10 +186,13 @@ final class BenchRun {
 
         long[] buckets = new long[LogHistogram.BUCKETS];
         long ops = 0, bytes = 0, reads = 0, writes = 0, fsyncs = 0, max = 0;
-        for (Worker w : workers) {
+        long[] opsPerThread = new long[workers.length];
+        for (int t = 0; t < workers.length; t++) {
+            Worker w = workers[t];
             w.latency.addTo(buckets);
             max = Math.max(max, w.latency.max());
-            ops += w.ops.get();
+            opsPerThread[t] = w.ops.get();
+            ops += opsPerThread[t];
             bytes += w.bytes.get();
             reads += w.reads;
             writes += w.writes;
@@ -197,7 +200,8 @@ final class BenchRun {
         }
         return new RunResult(engineName, round, ops, reads, writes, fsyncs, bytes, (stop - measureStart) / 1e9, cpu,
                 alloc, startThreads, peakThreads, LogHistogram.Summary.of(buckets, max), buckets, List.copyOf(timeline),
-                List.copyOf(aimd), liveness == null ? null : liveness.result((stop - measureStart) / 1e9));
+                List.copyOf(aimd), liveness == null ? null : liveness.result((stop - measureStart) / 1e9),
+                RunResult.OpsPerThread.of(opsPerThread));
     }
 
     private void work(IoTarget target, Worker w, MemorySegment buf, long blocks, long firstBlock) throws IOException {

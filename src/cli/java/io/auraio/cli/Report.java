@@ -63,6 +63,9 @@ final class Report {
         out.printf(Locale.ROOT, "  CPU/op %.2f us  OS threads peak %d (%d at start)  heap alloc %s B/op%n",
                 r.cpuMicrosPerOp(), r.osThreadsPeak(), r.osThreadsAtStart(), Double.isNaN(r.allocBytesPerOp()) ? "n/a"
                         : String.format(Locale.ROOT, "%.1f", r.allocBytesPerOp()));
+        RunResult.OpsPerThread shares = r.perThread();
+        out.printf(Locale.ROOT, "  ops per thread: min %s  median %s  max %s%n", count(shares.min()),
+                count(shares.median()), count(shares.max()));
         if (r.liveness() != null) {
             RunResult.Liveness v = r.liveness();
             out.printf(Locale.ROOT, "  liveness: %.1fms tick ran %s of %s times, late p50 %s p99 %s max %s%n",
@@ -258,6 +261,11 @@ final class Report {
         m.put("allocBytesPerOp", r.allocBytesPerOp());
         m.put("osThreadsAtStart", r.osThreadsAtStart());
         m.put("osThreadsPeak", r.osThreadsPeak());
+        Map<String, Object> shares = new LinkedHashMap<>();
+        shares.put("min", r.perThread().min());
+        shares.put("median", r.perThread().median());
+        shares.put("max", r.perThread().max());
+        m.put("opsPerThread", shares);
         List<Object> histogram = new ArrayList<>();
         for (int i = 0; i < r.buckets().length; i++) {
             if (r.buckets()[i] > 0) {

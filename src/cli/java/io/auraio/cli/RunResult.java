@@ -23,10 +23,11 @@ import java.util.List;
  * @param timeline      samples over the window
  * @param aimd          AIMD phase changes per ring (empty for FileChannel)
  * @param liveness      the periodic virtual thread's lateness, or null when not measured
+ * @param perThread     how the operations were shared among the worker threads
  */
 record RunResult(String engine, int round, long ops, long reads, long writes, long fsyncs, long bytes, double seconds,
                  double cpuSeconds, long allocBytes, int osThreadsAtStart, int osThreadsPeak, LogHistogram.Summary latency, long[] buckets,
-                 List<TimelinePoint> timeline, List<AimdEvent> aimd, Liveness liveness) {
+                 List<TimelinePoint> timeline, List<AimdEvent> aimd, Liveness liveness, OpsPerThread perThread) {
 
     double iops() {
         return ops / seconds;
@@ -47,6 +48,20 @@ record RunResult(String engine, int round, long ops, long reads, long writes, lo
 
     double allocBytesPerOp() {
         return ops == 0 || allocBytes < 0 ? Double.NaN : (double) allocBytes / ops;
+    }
+
+    /**
+     * Operations each worker thread completed in the measured window: the fewest, the median and
+     * the most. Per-operation latency does not show a thread that never got a carrier (it makes no
+     * operation to time); this does.
+     */
+    record OpsPerThread(long min, long median, long max) {
+        static OpsPerThread of(long[] perThread) {
+            long[] sorted = perThread.clone();
+            java.util.Arrays.sort(sorted);
+            return sorted.length == 0 ? new OpsPerThread(0, 0, 0)
+                    : new OpsPerThread(sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
+        }
     }
 
     /**

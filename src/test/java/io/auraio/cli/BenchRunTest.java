@@ -78,6 +78,13 @@ class BenchRunTest {
             assertThat(num(run, "osThreadsAtStart")).isPositive();
             assertThat(num(run, "osThreadsPeak")).isGreaterThanOrEqualTo(num(run, "osThreadsAtStart"));
             assertThat(run.get("allocBytesPerOp")).as("heap bytes per op").isInstanceOf(Double.class);
+            Map<String, Object> shares = obj(run, "opsPerThread");
+            double threads = num(config, "threads");
+            assertThat(num(shares, "min")).isLessThanOrEqualTo(num(shares, "median"));
+            assertThat(num(shares, "median")).isLessThanOrEqualTo(num(shares, "max"));
+            assertThat(num(shares, "min") * threads).isLessThanOrEqualTo(num(run, "ops"));
+            assertThat(num(shares, "max") * threads).isGreaterThanOrEqualTo(num(run, "ops"));
+            assertThat(num(shares, "max")).as("some thread did operations").isPositive();
             assertThat(MiniJson.array(run.get("histogramNs"))).isNotEmpty();
             double histogramCount = MiniJson.array(run.get("histogramNs")).stream()
                     .mapToDouble(b -> (Double) MiniJson.array(b).get(1)).sum();
