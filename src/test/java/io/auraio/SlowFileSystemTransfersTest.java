@@ -198,6 +198,10 @@ class SlowFileSystemTransfersTest {
             joinWithinBound(reader, "a reader the daemon holds, interrupted");
             assertThat(outcome.get()).isInstanceOf(ClosedByInterruptException.class);
             assertThat(readLink(link)).as("fd %d while its read is in the daemon", fd).endsWith("hung-deferred-close");
+            // The abandoned transfer counts as the ring's once its poller has seen it given back
+            // (a pass after the caller left: on a loaded machine, after a snapshot taken at once).
+            TestSupport.awaitCondition("the abandoned transfer counted",
+                    () -> io.auraio.internal.engine.RingProbe.offloadedCounted(own.core()));
             long ringRequests = io.auraio.internal.engine.RingProbe.opsCompleted(own.core());
             fs.release();
             TestSupport.awaitCondition("the deferred close after the late answer",

@@ -821,13 +821,20 @@ public final class RingPoller implements CompletionQueue.Handler {
             o.released = true;
             sample = completed && !o.exempted;
         }
-        offloaded.remove(o);
+        // The sample first: a poller that sees no admission out then sees the sample, and sleeps
+        // only until its next tick (sleepBound), which counts it.
         offloadedSamples.add(new long[] {sample && controller.userTargetP99Nanos() > 0
                 ? System.nanoTime() - o.since : -1, Math.max(0, result)});
+        offloaded.remove(o);
         release(o.slot);
     }
 
-    /** Poller thread: feeds completed off-ring transfers to the controller and the counters. */
+    /** {@return off-ring transfers done but not yet counted by the poller} For tests. */
+    int pendingOffloadedSamples() {
+        return offloadedSamples.size();
+    }
+
+    /** Poller thread, each pass: feeds completed off-ring transfers to the controller and the counters. */
     private void drainOffloadedSamples() {
         long[] sample;
         while ((sample = offloadedSamples.poll()) != null) {
@@ -1036,6 +1043,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             reapNanos = System.nanoTime();
             cq.drain(this);
+            drainOffloadedSamples();
             maybeTick(reapNanos);
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
@@ -1144,7 +1152,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             return SHUTDOWN_POLL_NANOS;
         }
         long now = System.nanoTime();
-        if (inKernel > 0 || heldHead != null || !offloaded.isEmpty()) {
+        // offloaded before offloadedSamples: a transfer adds its sample before it leaves offloaded.
+        if (inKernel > 0 || heldHead != null || !offloaded.isEmpty() || !offloadedSamples.isEmpty()) {
             lastBusyNanos = now;
             return Math.max(TimeUnit.MILLISECONDS.toNanos(1), lastTick + TICK_NANOS - now);
         }
@@ -1162,7 +1171,6 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         lastTick = now;
-        drainOffloadedSamples();
         int waiting = gate.waiting();
         controller.observePending(gate.meteredInUse(), waiting);
         // Threads queue at the gate: the ring is saturated, and requests are better gathered by

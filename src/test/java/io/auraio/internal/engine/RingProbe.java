@@ -26,6 +26,16 @@ public final class RingProbe {
         return sum;
     }
 
+    /** {@return whether every ring of the engine has counted the off-ring transfers given back to it} */
+    public static boolean offloadedCounted(IoEngine core) {
+        for (int i = 0; i < core.ringCount(); i++) {
+            if (core.ring(i).pendingOffloadedSamples() > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * Holds the ring's poller in a ring task until {@code letGo} counts down: anything that needs
      * the poller waits until then. Returns once the poller is held.
