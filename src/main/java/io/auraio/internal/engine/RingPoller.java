@@ -821,8 +821,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             o.released = true;
             sample = completed && !o.exempted;
         }
-        // The sample first: a poller that sees no admission out then sees the sample, and sleeps
-        // only until its next tick (sleepBound), which counts it.
+        // The sample first: a poller that sees no admission out then sees the sample too, and
+        // sleeps no longer than until its next tick (sleepBound); its next pass counts it.
         offloadedSamples.add(new long[] {sample && controller.userTargetP99Nanos() > 0
                 ? System.nanoTime() - o.since : -1, Math.max(0, result)});
         offloaded.remove(o);
