@@ -115,20 +115,27 @@ from collections import OrderedDict
 rows = OrderedDict()
 for line in open(sys.argv[1]):
     mode, rw, threads, fio_iops, fio_cpu, fio_p99, path = line.rstrip("\n").split("\t")
-    s = json.load(open(path))["summary"]
+    doc = json.load(open(path))
+    s = doc["summary"]
+    # The fewest operations one worker thread made in any round: 0 says some were starved.
+    fewest = {e: min(run["opsPerThread"]["min"] for run in doc["runs"] if run["engine"] == e)
+              for e in ("aura", "filechannel")}
     r = rows.setdefault((mode, rw, int(threads)), [])
-    r.append((float(fio_iops), float(fio_cpu), float(fio_p99), s["aura"], s["filechannel"]))
+    r.append((float(fio_iops), float(fio_cpu), float(fio_p99), s["aura"], s["filechannel"], fewest))
 mean = lambda xs: sum(xs) / len(xs)
 head = ("mode", "rw", "thr", "fio IOPS", "Aura IOPS", "FC IOPS", "Aura/fio", "Aura/FC",
-        "CPU/op Aura us", "CPU/op FC us", "CPU Aura/FC", "CPU Aura/fio", "p99 fio/Aura/FC us")
+        "CPU/op Aura us", "CPU/op FC us", "CPU Aura/FC", "CPU Aura/fio", "p99 fio/Aura/FC us",
+        "fewest ops/thread Aura/FC")
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for (mode, rw, threads), r in rows.items():
     fio = mean([x[0] for x in r]); aura = mean([x[3]["iops"] for x in r]); fc = mean([x[4]["iops"] for x in r])
     fcpu = mean([x[1] for x in r]); acpu = mean([x[3]["cpuUsPerOp"] for x in r]); ccpu = mean([x[4]["cpuUsPerOp"] for x in r])
     p99 = "%.0f/%.0f/%.0f" % (mean([x[2] for x in r]), mean([x[3]["p99Us"] for x in r]), mean([x[4]["p99Us"] for x in r]))
-    print("| %s | %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f | %s |" % (
-        mode, rw, threads, fio, aura, fc, aura / fio, aura / fc, acpu, ccpu, acpu / ccpu, acpu / fcpu if fcpu else float("nan"), p99))
+    fewest = "%d/%d" % (min(x[5]["aura"] for x in r), min(x[5]["filechannel"] for x in r))
+    print("| %s | %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f | %s | %s |" % (
+        mode, rw, threads, fio, aura, fc, aura / fio, aura / fc, acpu, ccpu, acpu / ccpu, acpu / fcpu if fcpu else float("nan"), p99,
+        fewest))
 PY
 fi
 
