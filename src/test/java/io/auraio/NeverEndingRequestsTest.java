@@ -224,7 +224,7 @@ class NeverEndingRequestsTest {
                     }
                 }));
             }
-            TestSupport.awaitCondition("both FIFO reads in the ring", () -> ring.inUse() == 2);
+            TestSupport.awaitCondition("both FIFO reads in the kernel", () -> ring.inUse() == 2 && ring.inKernel() == 2);
             assertThat(RingProbe.meteredInUse(ring)).as("FIFO reads counted against the ring's limit").isZero();
             assertTimeoutPreemptively(BOUND, () -> {
                 try (AuraFile f = AuraFile.open(engine, local, StandardOpenOption.READ)) {
