@@ -167,6 +167,20 @@ public final class Libc {
         }
     }
 
+    /**
+     * {@code sched_yield(2)}: lets the threads waiting for this CPU run before the caller goes on.
+     * For a carrier that spins: the kernel does not preempt a running thread for a woken one until
+     * the runner's slice ends (up to a 4 ms tick on a 250 Hz kernel), so a thread woken onto a
+     * spinning CPU, the JDK's timer thread or a ring's poller, waits for the spin to end.
+     */
+    public static void schedYield() {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            SystemCall.SCHED_YIELD.call(scratch.captureState(), 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code eventfd(2)}: a counter file descriptor, used to wake a sleeping poller. */
     public static int eventfd(int initval, int flags) {
         try (CallScratch scratch = CallScratch.acquire()) {

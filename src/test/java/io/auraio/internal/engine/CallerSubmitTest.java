@@ -153,6 +153,42 @@ class CallerSubmitTest {
         }
     }
 
+    /**
+     * A caller polling for a request that does not end lets its CPU go every few microseconds: a
+     * thread woken onto a CPU whose carrier spins (the JDK's timer thread, a ring's poller) waits
+     * otherwise until the spin ends, since the kernel lets the running thread finish its slice
+     * first. An empty FIFO's read is polled for the whole polling time, then parked on; the data
+     * written afterwards still ends it.
+     */
+    @Test
+    void aCallerPollingForARequestThatDoesNotEndLetsItsCpuGoMeanwhile() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        int fifoFd = openFifo();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buffer = arena.allocate(16);
+            long[] result = new long[1];
+            Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
+                    buffer.address(), 16, 0, 0, false, false));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while ((ring.callerSubmits() == 0 || reader.getState() != Thread.State.WAITING)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(reader.getState()).as("parked once its polling time is over").isEqualTo(Thread.State.WAITING);
+            assertThat(ring.pollYields()).as("CPU given up while polling ~200 us").isPositive();
+            MemorySegment data = arena.allocate(16);
+            data.fill((byte) 3);
+            assertThat(Libc.write(fifoFd, data, 16)).isEqualTo(16);
+            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(result[0]).as("the read's result").isEqualTo(16);
+            assertThat(buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsOnly((byte) 3);
+            assertThat(ring.inUse()).isZero();
+        } finally {
+            Libc.close(fifoFd);
+        }
+    }
+
     /** The caller's own cancel (an interrupt) of a request it submitted still ends it: it is not submitted again. */
     @Test
     void anInterruptedCallersCancelledRequestIsNotSubmittedAgain() throws Exception {
