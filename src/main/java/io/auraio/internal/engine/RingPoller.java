@@ -1040,7 +1040,11 @@ public final class RingPoller implements CompletionQueue.Handler {
             // the unmapped ring.
             ringClosed = true;
             while (entering.get() > 0) {
-                Thread.onSpinWait(); // a caller still in io_uring_enter on this ring: microseconds
+                // A caller still in io_uring_enter on this ring, or leaving its poll: microseconds,
+                // unless its carrier waits for this very CPU, which a spin would hold until the
+                // kernel's next tick (see POLL_YIELD_EVERY_NANOS). This thread is a platform
+                // thread: yield is sched_yield.
+                Thread.yield();
             }
             ring.close();
             sqLock.unlock();
