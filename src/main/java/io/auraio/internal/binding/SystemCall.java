@@ -42,8 +42,8 @@ enum SystemCall {
     LSEEK(8, 62, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
     MMAP(9, 222, "mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG)),
     MUNMAP(11, 215, "munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG)),
-    SCHED_YIELD(24, 124, "sched_yield", FunctionDescriptor.of(JAVA_INT)),
     PWRITE64(18, 68, "pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)),
+    SCHED_YIELD(24, 124, "sched_yield", FunctionDescriptor.of(JAVA_INT)),
     /** {@code fcntl(int, int, ...)}: the third argument is variadic in C. */
     FCNTL(72, 25, "fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), 2),
     FSYNC(74, 82, "fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT)),
