@@ -213,6 +213,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final LongAdder polledCompletions = new LongAdder();
     /** Times a polling caller let its CPU go ({@link #POLL_YIELD_EVERY_NANOS}). */
     private final LongAdder pollYields = new LongAdder();
+    /**
+     * Until when ({@link System#nanoTime()}) polling callers do not yield. Static: what sets it, a
+     * CPU wanted by threads that run for long, is the machine's state, not one ring's.
+     */
+    private static volatile long yieldsPausedUntil = System.nanoTime();
     /** Caller-submitted requests the kernel cancelled as their submitting thread exited, then submitted again. */
     private final LongAdder resubmittedAfterSubmitterExit = new LongAdder();
     /**
@@ -478,10 +483,13 @@ public final class RingPoller implements CompletionQueue.Handler {
                             || CarrierSharing.othersWaitForCarrier()) {
                         return;
                     }
-                    if (now - lastYield > POLL_YIELD_EVERY_NANOS) {
+                    if (now - lastYield > POLL_YIELD_EVERY_NANOS && now - yieldsPausedUntil >= 0) {
                         Libc.schedYield();
                         pollYields.increment();
                         lastYield = System.nanoTime();
+                        if (lastYield - now > POLL_YIELD_LOST_NANOS) {
+                            yieldsPausedUntil = lastYield + YIELD_PAUSE_NANOS;
+                        }
                     }
                 }
             }
@@ -702,6 +710,22 @@ public final class RingPoller implements CompletionQueue.Handler {
      * "Callers polling"). A yield with nothing else runnable costs ~0.5 us.
      */
     private static final long POLL_YIELD_EVERY_NANOS = TimeUnit.MICROSECONDS.toNanos(5);
+    /**
+     * A yield that returns later than this gave the CPU to a thread that ran for long: another
+     * process's (a busy machine) or the JIT's, not one of the short hand-offs the yields are for.
+     * Each yield would then cost the polling caller that thread's whole slice (milliseconds): one
+     * O_DIRECT reader beside two busy processes fell from 8.8-14.9k IOPS (polling without yields)
+     * to 3.0-10.5k, 6.5k on average (FileChannel 11.6-15.4k). Polling callers then stop yielding
+     * for {@link #YIELD_PAUSE_NANOS}, and the kernel's tick shares the CPU as before the yields:
+     * 9.4-11.2k (docs/design.md, "Callers polling").
+     */
+    private static final long POLL_YIELD_LOST_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * How long polling callers do not yield after a yield lost the CPU for long: each such yield
+     * costs a slice, so one in this long at most. On a quiet machine (a spinning thread beside
+     * nothing: 1 yield of 528k over 1 ms) only the JIT's compiles make one, while it warms up.
+     */
+    private static final long YIELD_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** A caller polls only while at most this many requests are in the ring's kernel. */
     private static final int POLL_MAX_IN_KERNEL = 2;
 
