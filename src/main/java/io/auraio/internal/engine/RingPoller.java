@@ -723,7 +723,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     /**
      * How long polling callers do not yield after a yield lost the CPU for long: each such yield
      * costs a slice, so one in this long at most. On a quiet machine (a spinning thread beside
-     * nothing: 1 yield of 528k over 1 ms) only the JIT's compiles make one, while it warms up.
+     * nothing: 1-3 yields of ~525k over 1 ms) only the JIT's compiles make one, while it warms up.
      */
     private static final long YIELD_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** A caller polls only while at most this many requests are in the ring's kernel. */
