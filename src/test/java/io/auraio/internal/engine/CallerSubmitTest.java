@@ -158,8 +158,9 @@ class CallerSubmitTest {
      * thread woken onto a CPU whose carrier spins (the JDK's timer thread, a ring's poller) waits
      * otherwise until the spin ends, since the kernel lets the running thread finish its slice
      * first. An empty FIFO's read is polled for the whole polling time, then parked on; the data
-     * written afterwards still ends it. A few reads at most: a poll whose carrier the kernel takes
-     * away for its whole polling time (a busy machine) ends before its first yield.
+     * written afterwards still ends it. Reads go on until one yielded, for 5 s at most: a poll whose
+     * carrier the kernel takes away for its whole polling time (a busy machine) ends before its
+     * first yield, and a yield that came back late pauses the yields for 50 ms.
      */
     @Test
     void aCallerPollingForARequestThatDoesNotEndLetsItsCpuGoMeanwhile() throws Exception {
@@ -169,7 +170,8 @@ class CallerSubmitTest {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
             MemorySegment data = arena.allocate(16);
-            for (int read = 1; read <= 10 && ring.pollYields() == 0; read++) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (int read = 1; ring.pollYields() == 0 && System.nanoTime() - until < 0; read++) {
                 long[] result = new long[1];
                 long submitsBefore = ring.callerSubmits();
                 Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
