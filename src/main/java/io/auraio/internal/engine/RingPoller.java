@@ -717,7 +717,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * O_DIRECT reader beside two busy processes fell from 8.8-14.9k IOPS (polling without yields)
      * to 3.0-10.5k, 6.5k on average (FileChannel 11.6-15.4k). Polling callers then stop yielding
      * for {@link #YIELD_PAUSE_NANOS}, and the kernel's tick shares the CPU as before the yields:
-     * 9.4-11.2k (docs/design.md, "Callers polling").
+     * 9.4-11.9k (docs/design.md, "Callers polling").
      */
     private static final long POLL_YIELD_LOST_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     /**
