@@ -12,6 +12,7 @@ import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
+import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.sched.CarrierSharing;
 import java.io.EOFException;
 import java.io.IOException;
@@ -177,6 +178,11 @@ public final class AuraFile implements AutoCloseable {
     private final SlowFile slow;
     /** The file system's type as mountinfo names it ({@code ext4}, {@code fuse.faultfs}), or null if unknown. */
     private final String fileSystemType;
+    /**
+     * Page-cache reads copied from a mapping of the file ({@link MappedReads}); null where they
+     * cannot be (O_DIRECT, not readable, not a regular file, FUSE/NFS, JDK mode, turned off).
+     */
+    private final MappedReads mapped;
 
     /**
      * @param type    the file's type when known at open ({@link #fileType()}), else 0
@@ -200,7 +206,9 @@ public final class AuraFile implements AutoCloseable {
         this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
         String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
-        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow));
+        this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
+                && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
+        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow, mapped));
     }
 
     /**
@@ -212,11 +220,15 @@ public final class AuraFile implements AutoCloseable {
      * their wait) may still use the descriptor: the last of them closes it then, as after
      * {@link #close()}.
      */
-    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state, SlowFile slow) implements Runnable {
+    private record CloseUnreachable(IoEngine core, int fd, AtomicLong state, SlowFile slow, MappedReads mapped)
+            implements Runnable {
         @Override
         public void run() {
             if ((state.getAndUpdate(s -> s | CLOSED) & CLOSED) != 0) {
                 return; // close() ran (or runs): it closes the descriptor
+            }
+            if (mapped != null) {
+                mapped.unmapAll();
             }
             cancelRequestsOnDescriptor(core, fd);
             core.forgetFile(fd);
@@ -241,6 +253,7 @@ public final class AuraFile implements AutoCloseable {
         this.cleanable = null;
         this.slow = null;
         this.fileSystemType = null;
+        this.mapped = null;
     }
 
     /**
@@ -970,6 +983,16 @@ public final class AuraFile implements AutoCloseable {
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
         }
+        if (read && mapped != null && fastPath && !core.isClosed()) {
+            // From the page cache without a system call, into the caller's memory itself (heap
+            // memory included: no bounce). Not served: preadv2 below, into the same memory.
+            long r = mapped.read(segment, length, position);
+            if (r > 0) {
+                core.countFastPath(r);
+                CarrierSharing.afterOperationWithoutPark();
+                return r;
+            }
+        }
         BufferPool pool = core.pool();
         MemorySegment bounce = null;
         MemorySegment target = segment;
@@ -1075,6 +1098,9 @@ public final class AuraFile implements AutoCloseable {
             long r = pread(address, length, position, Libc.RWF_NOWAIT, hold);
             if (r >= 0) {
                 core.countFastPath(r);
+                if (mapped != null && r > 0 && position != FILE_POSITION) {
+                    mapped.afterPageCacheHit(position + r);
+                }
                 CarrierSharing.afterOperationWithoutPark();
                 if (r > 0 && r < length && position != FILE_POSITION) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
@@ -1546,6 +1572,7 @@ public final class AuraFile implements AutoCloseable {
             // completes (a FIFO) would outlive the file.
             cancelRequestsOnDescriptor();
             awaitUsersGone(this::cancelRequestsOnDescriptor);
+            unmap();
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
             int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
@@ -1606,6 +1633,7 @@ public final class AuraFile implements AutoCloseable {
                 return null;
             }
             fdClosed = true;
+            unmap();
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
             int r = closeOwnDescriptor();
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
@@ -1658,6 +1686,18 @@ public final class AuraFile implements AutoCloseable {
         fdClosed = true;
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@return the file's mapped reads, or null where it has none} For tests. */
+    MappedReads mappedReads() {
+        return mapped;
+    }
+
+    /** Unmaps the file's mappings: only once no thread is inside an operation (none copies from them). */
+    private void unmap() {
+        if (mapped != null) {
+            mapped.unmapAll();
         }
     }
 

@@ -1,13 +1,16 @@
 package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import io.auraio.internal.mapped.MappedReads;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,18 +30,31 @@ class FastPathCarrierSharingTest {
 
     @Test
     void readersThatAlwaysHitTheCacheStillLetAnotherVirtualThreadRun() throws Exception {
-        assertAnotherVirtualThreadRuns(false);
+        assertAnotherVirtualThreadRuns(false, false);
+    }
+
+    /**
+     * The same with data the mapped path serves (blocks that do not end in a zero byte): its
+     * reads make no system call at all, and share the carrier by the same budget.
+     */
+    @Test
+    void readersServedFromTheFilesMappingStillLetAnotherVirtualThreadRun() throws Exception {
+        assumeTrue(MappedReads.enabled(), "mapped reads are off in this JVM (not x86-64, or turned off)");
+        assertAnotherVirtualThreadRuns(false, true);
     }
 
     /** Buffered writes to a local file system are written on the caller too (pwrite, as FileChannel does). */
     @Test
     void bufferedWritersStillLetAnotherVirtualThreadRun() throws Exception {
-        assertAnotherVirtualThreadRuns(true);
+        assertAnotherVirtualThreadRuns(true, false);
     }
 
-    private void assertAnotherVirtualThreadRuns(boolean write) throws Exception {
+    /** @param mappable whether the file's blocks end in non-zero bytes, which the mapped path serves */
+    private void assertAnotherVirtualThreadRuns(boolean write, boolean mappable) throws Exception {
         Path path = dir.resolve("cached");
-        Files.write(path, new byte[64 * 1024]);
+        byte[] data = new byte[64 * 1024];
+        Arrays.fill(data, (byte) (mappable ? 1 : 0));
+        Files.write(path, data);
         // One reader per carrier: the scheduler's parallelism, the CPU count unless set.
         int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
                 Runtime.getRuntime().availableProcessors());
@@ -84,6 +100,10 @@ class FastPathCarrierSharingTest {
             long fastPathOps = (engine.stats().opsCompleted() - totalBefore) - (engine.ringStats(0).opsCompleted() - ringBefore);
             assertThat(reads.get()).isPositive();
             assertThat(fastPathOps).isGreaterThanOrEqualTo(reads.get());
+            if (mappable) {
+                assumeTrue(file.mappedReads() != null, "mapped reads do not serve this file system's files");
+                assertThat(file.mappedReads().served()).as("reads served from the mapping").isPositive();
+            }
         }
     }
 

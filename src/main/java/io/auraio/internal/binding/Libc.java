@@ -469,6 +469,69 @@ public final class Libc {
         }
     }
 
+    /**
+     * Maps {@code length} bytes of {@code fd} from offset 0, shared and read-only, for reads that
+     * copy from the page cache without a system call. Never waits for I/O (no
+     * {@code MAP_POPULATE}: pages come in as they are touched).
+     *
+     * @return the mapping's address, or a negated errno
+     */
+    public static long mmapReadOnly(int fd, long length) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long p = SystemCall.MMAP.call(scratch.captureState(), 0, length, PROT_READ, MAP_SHARED, fd, 0,
+                    MemorySegment.NULL);
+            return p == MAP_FAILED ? -scratch.errno() : p;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code munmap(2)} of a mapping from {@link #mmapReadOnly}.
+     *
+     * @return 0, or a negated errno
+     */
+    public static int munmap(long address, long length) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = SystemCall.MUNMAP.call(scratch.captureState(), address, length, 0);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code mincore(2)}: for each page of {@code [address, address + length)}, which must lie in a
+     * mapping, one byte of {@code vector} whose low bit says whether the page is in memory. Never
+     * waits for I/O.
+     *
+     * @return 0, or a negated errno
+     */
+    public static int mincore(long address, long length, MemorySegment vector) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = SystemCall.MINCORE.call(scratch.captureState(), address, length, vector.address(), 0, 0, 0,
+                    vector);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@return a regular file's size from {@code statx(2)}, or {@code -1} for any other type of file
+     * and when the call fails} Does not wait for a server ({@code AT_STATX_DONT_SYNC}).
+     */
+    public static long regularFileSize(int fd) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment statx = scratch.statx();
+            long r = statx(scratch, fd, Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC,
+                    Statx.STATX_TYPE | Statx.STATX_SIZE, statx);
+            return r == 0 && Statx.fileType(statx) == Statx.S_IFREG ? Statx.size(statx) : -1;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     static void munmap(MemorySegment mapping) {
         try (CallScratch scratch = CallScratch.acquire()) {
             long r = SystemCall.MUNMAP.call(scratch.captureState(), mapping.address(), mapping.byteSize(), 0);

@@ -42,6 +42,8 @@ enum SystemCall {
     LSEEK(8, 62, "lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
     MMAP(9, 222, "mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG)),
     MUNMAP(11, 215, "munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG)),
+    /** {@code mincore(addr, length, vec)}: which pages of a mapping are in memory. */
+    MINCORE(27, 232, "mincore", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS)),
     PWRITE64(18, 68, "pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)),
     SCHED_YIELD(24, 124, "sched_yield", FunctionDescriptor.of(JAVA_INT)),
     /** {@code fcntl(int, int, ...)}: the third argument is variadic in C. */

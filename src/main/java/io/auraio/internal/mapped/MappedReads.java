@@ -1,0 +1,413 @@
+package io.auraio.internal.mapped;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+import io.auraio.internal.binding.Libc;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Page-cache reads of one file served without a system call: copied from a shared, read-only
+ * mapping of the file, for ranges whose pages were in memory a moment ago. A read that cannot be
+ * served so ({@link #NOT_SERVED}) is made with {@code preadv2} as before; so is every read until
+ * the file has had {@link #MAP_AFTER_HITS} page-cache hits, which keeps a file read once or twice
+ * from paying for a mapping.
+ *
+ * <p><b>Exactly what {@code pread} returns.</b> The mapping and {@code pread} read the same page
+ * cache, so writes by anyone (this process or another, {@code write} or a mapping) are seen as
+ * {@code pread} sees them, and an {@code O_DIRECT} write, which drops the cached pages it
+ * overwrites, is seen too (the next touch of such a page reads it again from the device). What a
+ * mapping does not know is the file's size now; {@code pread} stops at it. A read is served only
+ * within the size the file had when it was mapped; if another process has shortened the file
+ * since, a page wholly past the new end raises SIGBUS, which the JVM turns into an
+ * {@link InternalError} for the copy, and the bytes past the end in the last page read as zeros.
+ * So: a copy that faults is not served (reads stop using the mapping until more hits have been
+ * counted, and then serve the same memory up to the file's new size), and a copy whose last byte
+ * is zero is not served either (it may lie past a new end, where {@code pread} would have returned
+ * fewer bytes). A file that grew is read with {@code pread} past its mapped size, and mapped again,
+ * at its new size, once it has doubled.
+ *
+ * <p><b>Why the copy goes through a method handle.</b> The JVM raises the InternalError for a
+ * faulting copy asynchronously, at the thread's next safepoint poll. Where the copy is inlined into
+ * the caller, that poll can be after the {@code try} that handles it (a loop's back edge in the
+ * caller: measured, about 1 in 200 faults escaped so in a C2-compiled loop); a call through a
+ * method handle held in a non-final field is never inlined, and the callee's return poll is
+ * inside the {@code try} (0 escapes in 1.8 million faults; {@code MappedReadsTest} checks it).
+ *
+ * <p><b>Residency.</b> A copy from a page that is not in memory would read it from the device on
+ * the caller's carrier, which is what the {@code RWF_NOWAIT} path exists to prevent. Each
+ * {@link #CHUNK_PAGES} pages of the mapping keep what {@code mincore(2)} said of them, asked again
+ * after {@link #RESIDENCY_TTL_NANOS}; a read is served only where every page it covers was in
+ * memory then. A page evicted within that window (memory pressure, another process's
+ * {@code posix_fadvise(DONTNEED)} or {@code O_DIRECT} write) is read from the device on the
+ * carrier, as {@code FileChannel} reads every miss.
+ *
+ * <p>Thread-safe. The mappings live until {@link #unmapAll()}, which the file calls once no thread
+ * is inside an operation on it: a read in progress never copies from unmapped memory.
+ */
+public final class MappedReads {
+    /** {@code -Dio.auraio.mappedReads=false} turns the mapped path off: every page-cache read is a {@code preadv2}. */
+    public static final String PROPERTY = "io.auraio.mappedReads";
+    /** Returned by {@link #read} for a read it did not serve. */
+    public static final long NOT_SERVED = -1;
+    /** Page-cache hits of a file before it is mapped (and again before it is mapped anew). */
+    static final int MAP_AFTER_HITS = 64;
+    /** How long what {@code mincore} said of a chunk's pages is trusted. */
+    static final long RESIDENCY_TTL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** {@code mmap} calls one file may make over its life (its first, and one per doubling). */
+    static final int MAX_MAPPINGS = 8;
+    /** At most the first 64 GiB of a file are mapped: 32,768 chunks of residency. */
+    static final long MAX_MAPPED_BYTES = 64L << 30;
+    /**
+     * Mappings alive in the JVM at once. Each is a VMA of the process, which has 65,530 in all
+     * ({@code vm.max_map_count}) for everything, the JVM's own memory included: a process that
+     * runs out cannot grow its heap or start a thread. Past this, files are read with {@code pread}.
+     */
+    static final int MAX_LIVE_MAPPINGS = 4096;
+    /** Address space mapped at once, of the 128 TiB a process has (the heap and the code cache reserve theirs too). */
+    static final long MAX_LIVE_BYTES = 8L << 40;
+    /** Reads declined for a last byte of zero, past which a file whose blocks mostly end so is no longer served. */
+    private static final int ZERO_ENDS_TOLERATED = 64;
+
+    private static final int PAGE_SHIFT = 12;
+    private static final long PAGE_SIZE = 1L << PAGE_SHIFT;
+    private static final int CHUNK_SHIFT = 9;
+    /** Pages per residency chunk: 2 MiB of the file, one {@code mincore} call. */
+    static final int CHUNK_PAGES = 1 << CHUNK_SHIFT;
+    /** 4 KiB pages known: x86-64. Elsewhere (aarch64 may run 16 or 64 KiB pages) the path is off. */
+    private static final boolean PAGE_SIZE_KNOWN = switch (System.getProperty("os.arch", "")) {
+        case "amd64", "x86_64" -> true;
+        default -> false;
+    };
+    private static final boolean ENABLED = PAGE_SIZE_KNOWN && !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
+
+    private static final LongAdder FAULTS = new LongAdder();
+    /** Mappings alive and their bytes, against {@link #MAX_LIVE_MAPPINGS} and {@link #MAX_LIVE_BYTES}. */
+    private static final AtomicLong LIVE_MAPPINGS = new AtomicLong();
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
+    private static final LongAdder MAPPED = new LongAdder();
+
+    /** Never a constant, so never inlined: see the class comment. Static: one JIT-visible call site. */
+    private static MethodHandle copy = copyHandle();
+
+    private final int fd;
+    /** What reads are served from; null until mapped, and after a fault until served anew. */
+    private volatile Mapping mapping;
+    /** Cleared for good when the file cannot be mapped, or has been mapped {@link #MAX_MAPPINGS} times. */
+    private volatile boolean eligible;
+    /** Page-cache hits outside the mapping since the last attempt; racy by design (a count, not a gate). */
+    private int hits;
+    private int mapAfter = MAP_AFTER_HITS;
+    /** Reads served and declined for a zero last byte, racy counts for {@link #ZERO_ENDS_TOLERATED}. */
+    private int servedRecently;
+    private int zeroEnds;
+    /** Every mapping made, the latest last, unmapped by {@link #unmapAll()}. Guarded by this. */
+    private final List<Region> made = new ArrayList<>();
+    private boolean unmapped;
+    private final LongAdder served = new LongAdder();
+    private final LongAdder faults = new LongAdder();
+
+    private MappedReads(int fd) {
+        this.fd = fd;
+        this.eligible = true;
+    }
+
+    /**
+     * {@return the mapped reads of a regular file on a local page-cache file system, open for
+     * reading as {@code fd}; or null where the path is off} The file is not mapped until
+     * {@link #afterPageCacheHit} has been told of enough hits.
+     */
+    public static MappedReads forFile(int fd) {
+        return ENABLED ? new MappedReads(fd) : null;
+    }
+
+    /**
+     * Copies {@code length} bytes of the file at {@code position} into {@code destination} (at its
+     * start) if the range lies in the mapping and its pages are in memory.
+     *
+     * @return {@code length}, or {@link #NOT_SERVED}, having perhaps written into
+     *         {@code destination}: the caller then reads with {@code pread} into the same memory
+     * @throws IllegalStateException if {@code destination}'s memory was freed, as any copy into it
+     */
+    public long read(MemorySegment destination, long length, long position) {
+        Mapping m = mapping;
+        if (m == null || position < 0 || length <= 0 || length > m.size - position || !resident(m, position, length)) {
+            return NOT_SERVED;
+        }
+        byte last;
+        try {
+            last = (byte) copy.invokeExact(m.memory, position, destination, length);
+        } catch (InternalError e) {
+            // SIGBUS: a page past the end of a file another process shortened, or a page that could
+            // not be read in (an I/O error, which pread will report).
+            faulted(m);
+            return NOT_SERVED;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (last == 0) {
+            // It may lie past a shortened file's end, where pread stops: pread decides. A file
+            // whose blocks mostly end in zeros (sparse, zero-padded) would be copied twice.
+            if (++zeroEnds > ZERO_ENDS_TOLERATED && zeroEnds > servedRecently) {
+                eligible = false;
+                mapping = null;
+            }
+            return NOT_SERVED;
+        }
+        servedRecently++;
+        served.increment();
+        return length;
+    }
+
+    /** The copy, its own method for {@link #copy}: {@return the last byte copied} */
+    private static byte copyFromMapping(MemorySegment mapping, long position, MemorySegment destination, long length) {
+        MemorySegment.copy(mapping, position, destination, 0, length);
+        return destination.get(JAVA_BYTE, length - 1);
+    }
+
+    /**
+     * Tells of a read served by {@code preadv2} from the page cache that ended at {@code end}: after
+     * enough such hits outside the mapping, the file is mapped (again, if it has doubled).
+     */
+    public void afterPageCacheHit(long end) {
+        if (!eligible) {
+            return;
+        }
+        Mapping m = mapping;
+        if (m != null && end <= m.size) {
+            return; // inside the mapping: its residency said no, or the last byte was zero
+        }
+        if (++hits >= mapAfter) {
+            map();
+        }
+    }
+
+    private synchronized void map() {
+        hits = 0;
+        if (!eligible || unmapped) {
+            return;
+        }
+        long size = Libc.regularFileSize(fd);
+        if (size < 0) {
+            eligible = false; // not a regular file, or not one statx can describe
+            return;
+        }
+        Mapping current = mapping;
+        size = Math.min(size, MAX_MAPPED_BYTES);
+        if (size == 0 || (current != null && size < 2 * current.size)) {
+            mapAfter = (int) Math.min(1 << 20, 2L * mapAfter); // ask again later, less often
+            return;
+        }
+        Region latest = made.isEmpty() ? null : made.getLast();
+        if (latest != null && size <= latest.length) {
+            // After a fault: the file is shorter than the memory mapped, which stays valid up to
+            // the file's end. Served again up to the new size, its residency asked anew.
+            mapping = new Mapping(latest, size);
+            return;
+        }
+        long length = (size + PAGE_SIZE - 1) & -PAGE_SIZE;
+        if (made.size() >= MAX_MAPPINGS || !reserve(length)) {
+            eligible = false;
+            return;
+        }
+        long address = Libc.mmapReadOnly(fd, length);
+        MemorySegment vector = address < 0 ? MemorySegment.NULL : Libc.alignedAlloc(8, CHUNK_PAGES);
+        if (vector.equals(MemorySegment.NULL)) {
+            // mmap: ENODEV (a file system without it), EACCES (not open for reading), ENOMEM.
+            if (address >= 0) {
+                Libc.munmap(address, length);
+            }
+            release(length);
+            eligible = false;
+            return;
+        }
+        Region region = new Region(address, length, vector);
+        made.add(region);
+        mapping = new Mapping(region, size);
+        MAPPED.increment();
+    }
+
+    /** A copy from {@code m} faulted: the file is shorter than {@code m}'s size; stop serving that size. */
+    private synchronized void faulted(Mapping m) {
+        FAULTS.increment();
+        faults.increment();
+        if (mapping == m) {
+            mapping = null;
+            hits = 0;
+            mapAfter = MAP_AFTER_HITS;
+        }
+    }
+
+    /** Counts a mapping of {@code length} bytes in, if the JVM's limits allow. {@return whether they did} */
+    private static boolean reserve(long length) {
+        if (LIVE_MAPPINGS.incrementAndGet() > MAX_LIVE_MAPPINGS | LIVE_BYTES.addAndGet(length) > MAX_LIVE_BYTES) {
+            release(length);
+            return false;
+        }
+        return true;
+    }
+
+    private static void release(long length) {
+        LIVE_MAPPINGS.decrementAndGet();
+        LIVE_BYTES.addAndGet(-length);
+    }
+
+    private static boolean resident(Mapping m, long position, long length) {
+        long page = position >>> PAGE_SHIFT;
+        long lastPage = (position + length - 1) >>> PAGE_SHIFT;
+        long now = System.nanoTime();
+        while (page <= lastPage) {
+            int chunk = (int) (page >>> CHUNK_SHIFT);
+            long[] state = m.residency.getAcquire(chunk);
+            if (state == null || now - state[0] > RESIDENCY_TTL_NANOS) {
+                state = refresh(m, chunk, now, state);
+                if (state == null) {
+                    return false;
+                }
+            }
+            long lastInChunk = Math.min(lastPage, ((long) (chunk + 1) << CHUNK_SHIFT) - 1);
+            for (; page <= lastInChunk; page++) {
+                int i = (int) page & (CHUNK_PAGES - 1);
+                if ((state[1 + (i >>> 6)] & (1L << i)) == 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Asks {@code mincore} which of a chunk's pages are in memory. {@return the chunk's new state;
+     * {@code stale} when another thread is asking meanwhile (null if there is none: not served)}
+     */
+    private static long[] refresh(Mapping m, int chunk, long now, long[] stale) {
+        if (!m.refreshing.tryLock()) {
+            return stale;
+        }
+        try {
+            long start = (long) chunk << (CHUNK_SHIFT + PAGE_SHIFT);
+            long bytes = Math.min((long) CHUNK_PAGES << PAGE_SHIFT, m.region.length - start);
+            if (Libc.mincore(m.region.address + start, bytes, m.region.vector) != 0) {
+                return null;
+            }
+            long[] state = new long[1 + CHUNK_PAGES / 64];
+            state[0] = now;
+            int pages = (int) (bytes >>> PAGE_SHIFT);
+            for (int i = 0; i < pages; i++) {
+                if ((m.region.vector.get(JAVA_BYTE, i) & 1) != 0) {
+                    state[1 + (i >>> 6)] |= 1L << i;
+                }
+            }
+            m.residency.setRelease(chunk, state);
+            return state;
+        } finally {
+            m.refreshing.unlock();
+        }
+    }
+
+    /**
+     * Unmaps every mapping this file made. Only once no thread is inside an operation on the file
+     * (its close, or its cleaner): none can be copying. Idempotent.
+     */
+    public synchronized void unmapAll() {
+        if (unmapped) {
+            return;
+        }
+        unmapped = true;
+        mapping = null;
+        eligible = false;
+        for (Region r : made) {
+            Libc.munmap(r.address, r.length);
+            Libc.free(r.vector);
+            release(r.length);
+        }
+        made.clear();
+    }
+
+    /** {@return whether the file is mapped now} For tests. */
+    public boolean isMapped() {
+        return mapping != null;
+    }
+
+    /** {@return the reads of this file served from its mappings} */
+    public long served() {
+        return served.sum();
+    }
+
+    /** {@return the copies from this file's mappings that faulted (SIGBUS)} */
+    public long faults() {
+        return faults.sum();
+    }
+
+    /** {@return the copies from mappings that faulted (SIGBUS) in this JVM} */
+    public static long faultsInThisJvm() {
+        return FAULTS.sum();
+    }
+
+    /** {@return the mappings made in this JVM} */
+    public static long mappingsMadeInThisJvm() {
+        return MAPPED.sum();
+    }
+
+    /** {@return whether the path is on in this JVM (x86-64, and not turned off by {@link #PROPERTY})} */
+    public static boolean enabled() {
+        return ENABLED;
+    }
+
+    private static MethodHandle copyHandle() {
+        try {
+            return MethodHandles.lookup().findStatic(MappedReads.class, "copyFromMapping", MethodType.methodType(
+                    byte.class, MemorySegment.class, long.class, MemorySegment.class, long.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** One {@code mmap}: {@code [0, length)} of the file at {@code address}. */
+    private static final class Region {
+        final long address;
+        final long length;
+        final MemorySegment memory;
+        /** {@code mincore}'s vector, one byte per page of a chunk; used under {@link #refreshing}. */
+        final MemorySegment vector;
+        /** Serialises the use of {@link #vector}. */
+        final ReentrantLock refreshing = new ReentrantLock();
+
+        Region(long address, long length, MemorySegment vector) {
+            this.address = address;
+            this.length = length;
+            this.memory = MemorySegment.ofAddress(address).reinterpret(length);
+            this.vector = vector;
+        }
+    }
+
+    /** What reads are served from: a region, up to {@code size} bytes of the file, and what is known in memory. */
+    private static final class Mapping {
+        final Region region;
+        final long size;
+        final MemorySegment memory;
+        /** Per chunk: {@code [asked at (nanoTime), 8 words of page bits]}, or null until asked. */
+        final AtomicReferenceArray<long[]> residency;
+        final ReentrantLock refreshing;
+
+        Mapping(Region region, long size) {
+            this.region = region;
+            this.size = size;
+            this.memory = region.memory;
+            int chunks = (int) ((region.length + ((long) CHUNK_PAGES << PAGE_SHIFT) - 1) >>> (CHUNK_SHIFT + PAGE_SHIFT));
+            this.residency = new AtomicReferenceArray<>(chunks);
+            this.refreshing = region.refreshing;
+        }
+    }
+}

@@ -1,0 +1,371 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.Direct;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Page-cache reads copied from a mapping of the file ({@link MappedReads}) return exactly what
+ * {@code pread} returns: each test reads through {@link AuraFile} and through the JDK's
+ * {@link FileChannel} (the oracle) side by side, after the file was read often enough to be mapped,
+ * and while or after another process or channel changes it.
+ */
+@ExtendWith(IoUringAvailable.class)
+class MappedReadsTest {
+    private static final int BLOCK = 4096;
+    private static Engine engine;
+
+    @RegisterExtension
+    final TestDirectory directory = new TestDirectory();
+    private Path dir;
+
+    @BeforeAll
+    static void startEngine() throws IOException {
+        engine = Engine.create(Options.builder().ringCount(1).build());
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+    }
+
+    @BeforeEach
+    void mappedReadsOn() {
+        assumeTrue(MappedReads.enabled(), "mapped reads are off in this JVM (not x86-64, or turned off)");
+        dir = directory.path();
+    }
+
+    /** Bytes that are never zero, so that every block of them can be served from the mapping. */
+    private static byte[] nonZero(int length, long seed) {
+        byte[] data = new byte[length];
+        new Random(seed).nextBytes(data);
+        for (int i = 0; i < length; i++) {
+            if (data[i] == 0) {
+                data[i] = 1;
+            }
+        }
+        return data;
+    }
+
+    /** Reads the file's first block until it is mapped. */
+    private static void readUntilMapped(AuraFile file) throws IOException {
+        assumeTrue(file.mappedReads() != null, "mapped reads do not serve " + file
+                + ": not on a local page-cache file system");
+        ByteBuffer block = ByteBuffer.allocate(BLOCK);
+        for (int i = 0; i < 10 * 64 && !file.mappedReads().isMapped(); i++) {
+            block.clear();
+            file.read(block, 0);
+        }
+        assertThat(file.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
+    }
+
+    /** {@return what FileChannel reads: the bytes, or null at the end of the file} */
+    private static byte[] oracle(Path path, long position, int length) throws IOException {
+        try (FileChannel fc = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(length);
+            int n = fc.read(b, position);
+            return n < 0 ? null : Arrays.copyOf(b.array(), n);
+        }
+    }
+
+    private static byte[] auraRead(AuraFile file, long position, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        int n = file.read(b, position);
+        return n < 0 ? null : Arrays.copyOf(b.array(), n);
+    }
+
+    private static void shell(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("%s: %s", String.join(" ", command), out).isZero();
+    }
+
+    @Test
+    void hotReadsAreServedFromTheMappingIntoEveryKindOfMemoryAndMatchFileChannel() throws Exception {
+        Path path = dir.resolve("hot");
+        byte[] data = nonZero(1 << 20, 1);
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+             Arena arena = Arena.ofShared()) {
+            readUntilMapped(file);
+            long before = file.mappedReads().served();
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            for (int i = 0; i < 2000; i++) {
+                int length = 1 + random.nextInt(3 * BLOCK);
+                long position = random.nextLong(data.length - length + 1);
+                byte[] expected = Arrays.copyOfRange(data, (int) position, (int) position + length);
+                switch (i % 3) {
+                    case 0 -> assertThat(auraRead(file, position, length)).isEqualTo(expected);
+                    case 1 -> {
+                        ByteBuffer direct = ByteBuffer.allocateDirect(length);
+                        assertThat(file.read(direct, position)).isEqualTo(length);
+                        byte[] got = new byte[length];
+                        direct.flip().get(got);
+                        assertThat(got).isEqualTo(expected);
+                    }
+                    default -> {
+                        MemorySegment segment = arena.allocate(length);
+                        assertThat(file.read(segment, position)).isEqualTo(length);
+                        assertThat(segment.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(expected);
+                    }
+                }
+            }
+            assertThat(file.mappedReads().served() - before).as("reads served from the mapping").isGreaterThan(1000);
+            // Past the end, across it, at it: as FileChannel.
+            for (long position : new long[] {data.length - 100, data.length, data.length + 5000}) {
+                assertThat(auraRead(file, position, BLOCK)).isEqualTo(oracle(path, position, BLOCK));
+            }
+        }
+    }
+
+    /** A block that ends in a zero byte may lie past a shortened file's end: pread serves it, with the same bytes. */
+    @Test
+    void blocksEndingInAZeroByteAreReadCorrectlyToo() throws Exception {
+        Path path = dir.resolve("zeros");
+        byte[] data = nonZero(256 * 1024, 2);
+        for (int i = BLOCK - 1; i < data.length; i += 2 * BLOCK) {
+            data[i] = 0;
+        }
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            readUntilMapped(file);
+            for (int b = 0; b < data.length / BLOCK; b++) {
+                assertThat(auraRead(file, (long) b * BLOCK, BLOCK))
+                        .isEqualTo(Arrays.copyOfRange(data, b * BLOCK, (b + 1) * BLOCK));
+            }
+        }
+    }
+
+    /** Blocks that all end in zeros would be copied twice (mapping, then pread): such a file stops being mapped. */
+    @Test
+    void aFileWhoseBlocksAllEndInZerosStopsBeingServedFromAMapping() throws Exception {
+        Path path = dir.resolve("sparse");
+        byte[] data = new byte[256 * 1024];
+        data[0] = 1; // the first block too ends in a zero
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            readUntilMapped(file);
+            for (int i = 0; i < 1000; i++) {
+                long position = (long) (i % 64) * BLOCK;
+                assertThat(auraRead(file, position, BLOCK))
+                        .isEqualTo(Arrays.copyOfRange(data, (int) position, (int) position + BLOCK));
+            }
+            assertThat(file.mappedReads().isMapped()).as("still served from a mapping").isFalse();
+            assertThat(file.mappedReads().served()).isZero();
+        }
+    }
+
+    @Test
+    void aFileTruncatedByAnotherProcessReadsAsFileChannelReadsIt() throws Exception {
+        Path path = dir.resolve("truncated");
+        byte[] data = nonZero(1 << 20, 3);
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            readUntilMapped(file);
+            // Warm every block the checks below read, so their residency says "in memory" (whether
+            // a copy then faults depends on whether that was asked again since: either way, the
+            // bytes must be FileChannel's).
+            for (long p = 0; p < data.length; p += BLOCK) {
+                auraRead(file, p, BLOCK);
+            }
+            int newSize = 10_000; // inside a page: its tail past the end reads as zeros in a mapping
+            shell("truncate", "-s", String.valueOf(newSize), path.toString());
+            long[] positions = {0, 4096, 8192, 9000, newSize - 1, newSize, 12_288, 65_536, data.length - BLOCK};
+            for (long position : positions) {
+                assertThat(auraRead(file, position, BLOCK)).as("read at %d of a file shortened to %d", position, newSize)
+                        .isEqualTo(oracle(path, position, BLOCK));
+            }
+            // The file grows back with other bytes: read as they are now.
+            byte[] regrown = nonZero(1 << 20, 4);
+            Files.write(path, regrown, StandardOpenOption.WRITE);
+            for (int i = 0; i < 200; i++) {
+                long position = ThreadLocalRandom.current().nextLong(regrown.length - BLOCK);
+                assertThat(auraRead(file, position, BLOCK))
+                        .isEqualTo(Arrays.copyOfRange(regrown, (int) position, (int) position + BLOCK));
+            }
+        }
+    }
+
+    @Test
+    void aFileThatGrowsIsReadPastItsMappedSizeAndMappedAgainOnceItDoubled() throws Exception {
+        Path path = dir.resolve("growing");
+        byte[] first = nonZero(256 * 1024, 5);
+        Files.write(path, first);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            readUntilMapped(file);
+            long mappingsBefore = MappedReads.mappingsMadeInThisJvm();
+            byte[] more = nonZero(768 * 1024, 6);
+            assertThat(file.write(ByteBuffer.wrap(more), first.length)).isEqualTo(more.length);
+            // Past the mapped size: read with pread, and counted towards a new mapping.
+            for (int i = 0; i < 10 * 64; i++) {
+                long position = first.length + (long) (i % 100) * BLOCK;
+                int at = (int) position - first.length;
+                assertThat(auraRead(file, position, BLOCK)).isEqualTo(Arrays.copyOfRange(more, at, at + BLOCK));
+            }
+            assertThat(MappedReads.mappingsMadeInThisJvm() - mappingsBefore).as("mapped again at the grown size")
+                    .isPositive();
+            long served = file.mappedReads().served();
+            for (int i = 0; i < 100; i++) {
+                long position = first.length + (long) i * BLOCK;
+                int at = (int) position - first.length;
+                assertThat(auraRead(file, position, BLOCK)).isEqualTo(Arrays.copyOfRange(more, at, at + BLOCK));
+            }
+            assertThat(file.mappedReads().served() - served).as("served from the new mapping").isPositive();
+        }
+    }
+
+    /** Writes through another channel, this file, and with O_DIRECT (which drops cached pages) are all seen at once. */
+    @Test
+    void writesByAnyoneAreSeenByTheNextRead() throws Exception {
+        Path path = dir.resolve("written");
+        byte[] data = nonZero(1 << 20, 7);
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            readUntilMapped(file);
+            for (int round = 0; round < 50; round++) {
+                long position = (long) ThreadLocalRandom.current().nextInt(data.length / BLOCK) * BLOCK;
+                auraRead(file, position, BLOCK); // cached and known resident
+                byte[] viaOther = nonZero(BLOCK, 100 + round);
+                other.write(ByteBuffer.wrap(viaOther), position);
+                assertThat(auraRead(file, position, BLOCK)).as("after a write through another channel").isEqualTo(viaOther);
+                byte[] viaThis = nonZero(BLOCK, 200 + round);
+                file.write(ByteBuffer.wrap(viaThis), position);
+                assertThat(auraRead(file, position, BLOCK)).as("after a write through this file").isEqualTo(viaThis);
+            }
+            long served = file.mappedReads().served();
+            assertThat(served).isPositive();
+            // O_DIRECT: the kernel writes to the device and drops the cached pages it covers.
+            try (AuraFile direct = AuraFile.open(engine, path, StandardOpenOption.WRITE,
+                    Direct.DIRECT);
+                 Arena arena = Arena.ofConfined()) {
+                MemorySegment aligned = arena.allocate(BLOCK, BLOCK);
+                for (int round = 0; round < 20; round++) {
+                    long position = (long) round * 8 * BLOCK;
+                    auraRead(file, position, BLOCK);
+                    byte[] viaDirect = nonZero(BLOCK, 300 + round);
+                    MemorySegment.copy(MemorySegment.ofArray(viaDirect), 0, aligned, 0, BLOCK);
+                    assertThat(direct.write(aligned, position)).isEqualTo(BLOCK);
+                    assertThat(auraRead(file, position, BLOCK)).as("after an O_DIRECT write").isEqualTo(viaDirect);
+                }
+            }
+        }
+    }
+
+    /**
+     * Readers on virtual threads while another thread shortens and regrows the file over and over:
+     * copies fault (SIGBUS) now and then, and every one is caught inside the read (an InternalError
+     * escaping into the reader's loop fails the test), each read returns what pread could have
+     * (the data's bytes, or the zeros a shortening leaves; never more than asked), and the file
+     * stays usable.
+     */
+    @Test
+    void copiesThatFaultWhileTheFileShrinksNeverEscapeTheRead() throws Exception {
+        Path path = dir.resolve("churn");
+        int size = 1 << 20;
+        byte[] data = new byte[size];
+        Arrays.fill(data, (byte) 7);
+        Files.write(path, data);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong reads = new AtomicLong();
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            readUntilMapped(file);
+            List<Thread> readers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                readers.add(Thread.ofVirtual().start(() -> {
+                    ByteBuffer b = ByteBuffer.allocate(BLOCK);
+                    try {
+                        while (!stop.get()) {
+                            long position = (long) ThreadLocalRandom.current().nextInt(size / BLOCK) * BLOCK;
+                            b.clear();
+                            int n = file.read(b, position);
+                            if (n > BLOCK) {
+                                throw new AssertionError("read " + n + " bytes into " + BLOCK);
+                            }
+                            for (int i = 0; i < Math.max(n, 0); i++) {
+                                byte v = b.get(i);
+                                if (v != 7 && v != 0) {
+                                    throw new AssertionError("byte " + v + " at " + (position + i));
+                                }
+                            }
+                            reads.incrementAndGet();
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            ByteBuffer all = ByteBuffer.wrap(data);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            long minimum = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (failure.get() == null && System.nanoTime() < deadline
+                    && (System.nanoTime() < minimum || file.mappedReads().faults() < 10)) {
+                writer.truncate(ThreadLocalRandom.current().nextInt(size));
+                Thread.sleep(1);
+                all.clear();
+                writer.write(all, 0);
+                Thread.sleep(1);
+            }
+            stop.set(true);
+            for (Thread r : readers) {
+                assertThat(r.join(Duration.ofSeconds(10))).isTrue();
+            }
+            assertThat(failure.get()).as("a reader's failure").isNull();
+            assertThat(reads.get()).isPositive();
+            assertThat(file.mappedReads().faults()).as("copies that faulted, each read again with pread").isPositive();
+            // Still served from a mapping afterwards.
+            readUntilMapped(file);
+            assertThat(auraRead(file, 0, BLOCK)).isEqualTo(Arrays.copyOf(data, BLOCK));
+        }
+    }
+
+    /** Closing the file unmaps it: no mapping of it outlives the file (/proc/self/maps). */
+    @Test
+    void closeUnmapsTheFile() throws Exception {
+        Path path = dir.resolve("unmapped-at-close");
+        Files.write(path, nonZero(256 * 1024, 8));
+        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        readUntilMapped(file);
+        assertThat(mapsOf(path)).as("mappings of the file while open").isPositive();
+        file.close();
+        assertThat(mapsOf(path)).as("mappings of the file after close").isZero();
+    }
+
+    private static long mapsOf(Path path) throws IOException {
+        String name = path.toRealPath().toString();
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.endsWith(" " + name)).count();
+        }
+    }
+}
