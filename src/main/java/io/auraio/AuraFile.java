@@ -1099,7 +1099,7 @@ public final class AuraFile implements AutoCloseable {
             if (r >= 0) {
                 core.countFastPath(r);
                 if (mapped != null && r > 0 && position != FILE_POSITION) {
-                    mapped.afterPageCacheHit(position + r);
+                    mapped.afterPageCacheHit(position, r);
                 }
                 CarrierSharing.afterOperationWithoutPark();
                 if (r > 0 && r < length && position != FILE_POSITION) {
