@@ -114,8 +114,7 @@ public final class MappedReads {
     /** Page-cache hits outside the mapping since the last attempt; racy by design (a count, not a gate). */
     private int hits;
     private int mapAfter = MAP_AFTER_HITS;
-    /** Reads served and declined for a zero last byte, racy counts for {@link #ZERO_ENDS_TOLERATED}. */
-    private int servedRecently;
+    /** Reads declined for a zero last byte, a racy count for {@link #ZERO_ENDS_TOLERATED}. */
     private int zeroEnds;
     /** Every mapping made, the latest last, unmapped by {@link #unmapAll()}. Guarded by this. */
     private final List<Region> made = new ArrayList<>();
@@ -167,14 +166,13 @@ public final class MappedReads {
         if (last == 0) {
             // It may lie past a shortened file's end, where pread stops: pread decides. A file
             // whose blocks mostly end in zeros (sparse, zero-padded) would be copied twice.
-            if (++zeroEnds > ZERO_ENDS_TOLERATED && zeroEnds > servedRecently) {
+            if (++zeroEnds > ZERO_ENDS_TOLERATED && zeroEnds > served.sum()) {
                 eligible = false;
                 mapping = null;
             }
             return NOT_SERVED;
         }
-        servedRecently++;
-        served.increment();
+        served.increment(); // striped: a plain count here would be a write to a line every reader reads
         return length;
     }
 
