@@ -366,6 +366,48 @@ class MappedReadsTest {
         assertThat(mapsOf(path)).as("mappings of the file after close").isZero();
     }
 
+    /** An interrupted reader closes the file without waiting (as FileChannel): the last user to leave unmaps it. */
+    @Test
+    void aFileClosedByAnInterruptIsUnmapped() throws Exception {
+        Path path = dir.resolve("unmapped-on-interrupt");
+        Files.write(path, nonZero(256 * 1024, 9));
+        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        readUntilMapped(file);
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            Thread.currentThread().interrupt();
+            try {
+                auraRead(file, 0, BLOCK);
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        assertThat(reader.join(Duration.ofSeconds(10))).isTrue();
+        assertThat(outcome.get()).isInstanceOf(java.nio.channels.ClosedByInterruptException.class);
+        assertThat(file.isOpen()).isFalse();
+        assertThat(mapsOf(path)).as("mappings of the file after the interrupt closed it").isZero();
+    }
+
+    /** A file dropped without close is unmapped with its descriptor closed, by its cleaner. */
+    @Test
+    void aFileDroppedWithoutCloseIsUnmappedOnceUnreachable() throws Exception {
+        Path path = dir.resolve("unmapped-when-unreachable");
+        Files.write(path, nonZero(256 * 1024, 10));
+        openMapAndDrop(path);
+        assertThat(mapsOf(path)).as("mappings of the dropped file").isPositive();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (mapsOf(path) > 0 && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertThat(mapsOf(path)).as("mappings of the dropped file once unreachable").isZero();
+    }
+
+    private static void openMapAndDrop(Path path) throws IOException {
+        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        readUntilMapped(file);
+    }
+
     private static long mapsOf(Path path) throws IOException {
         String name = path.toRealPath().toString();
         try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
