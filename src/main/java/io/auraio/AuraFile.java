@@ -9,10 +9,10 @@ import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.FileEvents;
 import io.auraio.internal.jfr.RequestTrace;
+import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.pool.BufferPool;
-import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.sched.CarrierSharing;
 import java.io.EOFException;
 import java.io.IOException;
@@ -49,9 +49,14 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Every read and write parks the calling thread on its own request until the kernel completes
  * it; on a virtual thread the carrier stays free for other virtual threads. Reads of files opened
  * without {@code DIRECT} first try {@code preadv2(RWF_NOWAIT)} on the calling thread, which serves
- * page-cache hits without a ring round trip and never blocks.
+ * page-cache hits without a ring round trip and never blocks. A regular file of a local file system
+ * that has had many such hits is mapped read-only, and positioned reads of at most 32 KiB whose
+ * pages are known to be in memory are copied from the mapping, with no system call, returning
+ * exactly what {@code pread} would (a file shortened by another process included); the mapping is
+ * unmapped when the file is closed. {@code -Dio.auraio.mappedReads=false} turns that off.
  *
- * <p><b>Buffers.</b> Heap buffers and heap segments are copied through a pooled native buffer.
+ * <p><b>Buffers.</b> Heap buffers and heap segments are copied through a pooled native buffer
+ * (reads copied from the file's mapping go into them directly).
  * Native memory is checked as {@code FileChannel} checks it: memory of a closed arena is
  * refused with {@link IllegalStateException}, memory of a confined arena used from a thread other
  * than its owner with {@link WrongThreadException}. The kernel never writes into memory that was
@@ -1691,8 +1696,9 @@ public final class AuraFile implements AutoCloseable {
 
     /**
      * {@link #state}, alone on its cache line: every operation writes it twice (enter, leave), and
-     * fields every operation reads ({@link #fastPath}, {@link #mapped}, ...) must not share that line,
-     * or each write makes the other CPUs miss on them (64 page-cache readers on 2 CPUs: +3-4% with the padding).
+     * fields every operation reads ({@link #fastPath}, {@link #mapped}, ...) must not share that
+     * line, or each write makes the other CPUs miss on them (64 page-cache readers on 2 CPUs: +3-4%
+     * with the padding).
      * The padding follows the value; the line before it is the object's header and this class's
      * allocation neighbours, which are not written per operation.
      */

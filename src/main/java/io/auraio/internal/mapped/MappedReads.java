@@ -65,7 +65,7 @@ public final class MappedReads {
      * The largest read served from a mapping, and counted towards one. The system call a mapping
      * saves is ~0.6 us, a tenth of copying 64 KiB; a mapping's first touch of each page costs a
      * minor fault and its close the page tables' teardown, which a single pass of large reads
-     * never earns back (`auraio hash` of a 512 MiB file in 256 KiB reads: 4-10% slower mapped).
+     * never earns back ({@code auraio hash} of a 512 MiB file in 256 KiB reads: 4-10% slower mapped).
      */
     static final long MAX_READ = 32 * 1024;
     /** How long what {@code mincore} said of a chunk's pages is trusted. */
@@ -103,7 +103,7 @@ public final class MappedReads {
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
     private static final LongAdder MAPPED = new LongAdder();
 
-    /** Never a constant, so never inlined: see the class comment. Static: one JIT-visible call site. */
+    /** The copy: not final, so never a constant the JIT could inline through (see the class comment). */
     private static MethodHandle copy = copyHandle();
 
     private final int fd;
