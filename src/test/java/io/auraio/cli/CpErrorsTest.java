@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class CpErrorsTest {
     @RegisterExtension
-    final TestDirectory dir = new TestDirectory();
+    final TestDirectory dir = TestDirectory.enterableByOthers(); // tools run as an unprivileged user here
 
     @Test
     void diskFullIsOneLineAsCpSaysIt() throws Exception {

@@ -28,7 +28,7 @@ class HashCommandTest {
     static final int READ_AHEAD = 4;
 
     @RegisterExtension
-    final TestDirectory dir = new TestDirectory();
+    final TestDirectory dir = TestDirectory.enterableByOthers(); // tools run as an unprivileged user here
 
     private Path w;
 

@@ -168,10 +168,34 @@ final class Tools {
         }
         Files.setPosixFilePermissions(picocli, PosixFilePermissions.fromString("rw-r--r--"));
         Path project = io.auraio.testing.FixtureAvailability.projectDirectory();
+        Path classes = project.resolve("target/classes");
+        Path cliClasses = project.resolve("target/cli-classes");
+        if (!io.auraio.testing.TestDirectory.othersCanEnter(classes)) {
+            // A clone inside a directory others cannot enter (mktemp -d, /root): the classes too
+            // go where the unprivileged user can read them.
+            classes = copyTree(classes, scratch.resolve("classes"));
+            cliClasses = copyTree(cliClasses, scratch.resolve("cli-classes"));
+        }
         return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp",
-                project.resolve("target/classes") + ":" + project.resolve("target/cli-classes") + ":" + picocli,
+                "--enable-native-access=ALL-UNNAMED", "-cp", classes + ":" + cliClasses + ":" + picocli,
                 "io.auraio.cli.Auraio");
+    }
+
+    /** Copies the tree {@code from} to {@code to}, readable by everyone. {@return {@code to}} */
+    private static Path copyTree(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                    Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else {
+                    Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+                }
+            }
+        }
+        return to;
     }
 
     /** Runs {@code command} as {@link #NOBODY}. */

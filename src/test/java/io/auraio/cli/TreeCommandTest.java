@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class TreeCommandTest {
     @RegisterExtension
-    final TestDirectory dir = new TestDirectory();
+    final TestDirectory dir = TestDirectory.enterableByOthers(); // tools run as an unprivileged user here
 
     private Path w;
 

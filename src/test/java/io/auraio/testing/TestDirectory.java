@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -18,14 +20,50 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class TestDirectory implements BeforeEachCallback, AfterEachCallback {
     private static final Path ROOT = Path.of(System.getProperty("basedir", "."), "target", "test-files");
 
+    private final boolean forOthers;
     private Path path;
+
+    public TestDirectory() {
+        this(false);
+    }
+
+    private TestDirectory(boolean forOthers) {
+        this.forOthers = forOthers;
+    }
+
+    /**
+     * {@return a directory per test that other users can enter, for tests that run a tool as an
+     * unprivileged user} Under {@code target/test-files} where every directory above it lets
+     * others in; else (a clone inside a {@code 0700} directory, as {@code mktemp -d} makes, or
+     * {@code /root}) under {@code java.io.tmpdir}, which may be a tmpfs: not for O_DIRECT.
+     */
+    public static TestDirectory enterableByOthers() {
+        return new TestDirectory(true);
+    }
 
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
         Files.createDirectories(ROOT);
         String prefix = context.getRequiredTestClass().getSimpleName() + "-"
                 + context.getRequiredTestMethod().getName() + "-";
-        path = Files.createTempDirectory(ROOT, prefix);
+        Path root = !forOthers || othersCanEnter(ROOT) ? ROOT : Path.of(System.getProperty("java.io.tmpdir"));
+        path = Files.createTempDirectory(root, prefix);
+        if (forOthers) {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    /**
+     * {@return whether a user who is neither the owner nor in the group of any directory on the
+     * way can enter {@code directory}: every directory from the root down to it lets others search}
+     */
+    public static boolean othersCanEnter(Path directory) throws IOException {
+        for (Path p = directory.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
+            if (Files.exists(p) && !Files.getPosixFilePermissions(p).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
