@@ -151,6 +151,31 @@ class MappedReadsTest {
         }
     }
 
+    /**
+     * One pass of reads larger than 4 KiB never maps the file (a mapping's first touch of each
+     * page costs what the saved call would), while the same reads made again do.
+     */
+    @Test
+    void onePassOfLargerReadsDoesNotMapTheFileAndReadingItAgainDoes() throws Exception {
+        Path path = dir.resolve("one-pass");
+        byte[] data = nonZero(4 << 20, 11);
+        Files.write(path, data);
+        int size = 8 * 1024;
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            assumeTrue(file.mappedReads() != null, "mapped reads do not serve this file system's files");
+            for (int position = 0; position < data.length; position += size) {
+                assertThat(auraRead(file, position, size)).isEqualTo(Arrays.copyOfRange(data, position, position + size));
+            }
+            assertThat(file.mappedReads().isMapped()).as("mapped after one pass of 8 KiB reads").isFalse();
+            for (int pass = 0; pass < 20 && !file.mappedReads().isMapped(); pass++) {
+                for (int position = 0; position < data.length; position += size) {
+                    auraRead(file, position, size);
+                }
+            }
+            assertThat(file.mappedReads().isMapped()).as("mapped once its pages are read again").isTrue();
+        }
+    }
+
     /** A block that ends in a zero byte may lie past a shortened file's end: pread serves it, with the same bytes. */
     @Test
     void blocksEndingInAZeroByteAreReadCorrectlyToo() throws Exception {
