@@ -383,9 +383,7 @@ class MappedReadsTest {
     @Test
     void closeUnmapsTheFile() throws Exception {
         Path path = dir.resolve("unmapped-at-close");
-        Files.write(path, nonZero(256 * 1024, 8));
-        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
-        readUntilMapped(file);
+        AuraFile file = openMapped(path, 8);
         assertThat(mapsOf(path)).as("mappings of the file while open").isPositive();
         file.close();
         assertThat(mapsOf(path)).as("mappings of the file after close").isZero();
@@ -395,9 +393,7 @@ class MappedReadsTest {
     @Test
     void aFileClosedByAnInterruptIsUnmapped() throws Exception {
         Path path = dir.resolve("unmapped-on-interrupt");
-        Files.write(path, nonZero(256 * 1024, 9));
-        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
-        readUntilMapped(file);
+        AuraFile file = openMapped(path, 9);
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread reader = Thread.ofVirtual().start(() -> {
             Thread.currentThread().interrupt();
@@ -417,8 +413,7 @@ class MappedReadsTest {
     @Test
     void aFileDroppedWithoutCloseIsUnmappedOnceUnreachable() throws Exception {
         Path path = dir.resolve("unmapped-when-unreachable");
-        Files.write(path, nonZero(256 * 1024, 10));
-        openMapAndDrop(path);
+        openMapped(path, 10); // and dropped
         assertThat(mapsOf(path)).as("mappings of the dropped file").isPositive();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (mapsOf(path) > 0 && System.nanoTime() < deadline) {
@@ -428,9 +423,12 @@ class MappedReadsTest {
         assertThat(mapsOf(path)).as("mappings of the dropped file once unreachable").isZero();
     }
 
-    private static void openMapAndDrop(Path path) throws IOException {
+    /** Writes 256 KiB of {@link #nonZero} bytes to {@code path} and opens it, read until mapped. */
+    private static AuraFile openMapped(Path path, long seed) throws IOException {
+        Files.write(path, nonZero(256 * 1024, seed));
         AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
         readUntilMapped(file);
+        return file;
     }
 
     private static long mapsOf(Path path) throws IOException {
