@@ -19,8 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Page-cache reads of one file served without a system call: copied from a shared, read-only
  * mapping of the file, for ranges whose pages were in memory a moment ago. A read that cannot be
  * served so ({@link #NOT_SERVED}) is made with {@code preadv2} as before; so is every read until
- * the file has had {@link #MAP_AFTER_HITS} page-cache hits, which keeps a file read once or twice
- * from paying for a mapping.
+ * the file has had {@link #MAP_AFTER_HITS} page-cache hits of at most {@link #SMALL_READ} bytes or
+ * of pages read again, which keeps a file read once (or in one pass) from paying for a mapping.
  *
  * <p><b>Exactly what {@code pread} returns.</b> The mapping and {@code pread} read the same page
  * cache, so writes by anyone (this process or another, {@code write} or a mapping) are seen as
