@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,6 +56,11 @@ class MappedReadsTest {
     @AfterAll
     static void closeEngine() {
         engine.close();
+    }
+
+    @AfterEach
+    void nothingLeaked() {
+        Leaks.assertNothingLeaked(engine);
     }
 
     @BeforeEach
@@ -385,8 +391,11 @@ class MappedReadsTest {
         Path path = dir.resolve("unmapped-at-close");
         AuraFile file = openMapped(path, 8);
         assertThat(mapsOf(path)).as("mappings of the file while open").isPositive();
+        long live = MappedReads.liveMappingsInThisJvm();
         file.close();
         assertThat(mapsOf(path)).as("mappings of the file after close").isZero();
+        // Counted out too (its mincore vector freed with it), or the JVM's limit would fill up.
+        assertThat(MappedReads.liveMappingsInThisJvm()).isLessThan(live);
     }
 
     /** An interrupted reader closes the file without waiting (as FileChannel): the last user to leave unmaps it. */

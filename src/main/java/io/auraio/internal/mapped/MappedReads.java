@@ -402,6 +402,11 @@ public final class MappedReads {
         return MAPPED.sum();
     }
 
+    /** {@return the mappings alive in this JVM (made and not yet unmapped)} */
+    public static long liveMappingsInThisJvm() {
+        return LIVE_MAPPINGS.get();
+    }
+
     /** {@return whether the path is on in this JVM (x86-64, and not turned off by {@link #PROPERTY})} */
     public static boolean enabled() {
         return ENABLED;
