@@ -993,8 +993,7 @@ public final class AuraFile implements AutoCloseable {
             // memory included: no bounce). Not served: preadv2 below, into the same memory.
             long r = mapped.read(segment, length, position);
             if (r > 0) {
-                core.countFastPath(r);
-                CarrierSharing.afterOperationWithoutPark();
+                servedOnCaller(r);
                 return r;
             }
         }
@@ -1102,11 +1101,10 @@ public final class AuraFile implements AutoCloseable {
             }
             long r = pread(address, length, position, Libc.RWF_NOWAIT, hold);
             if (r >= 0) {
-                core.countFastPath(r);
                 if (mapped != null && r > 0 && position != FILE_POSITION) {
                     mapped.afterPageCacheHit(position, r);
                 }
-                CarrierSharing.afterOperationWithoutPark();
+                servedOnCaller(r);
                 if (r > 0 && r < length && position != FILE_POSITION) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
@@ -1124,6 +1122,16 @@ public final class AuraFile implements AutoCloseable {
             }
         }
         return submitTransfer(Opcode.READ, position, address, length, hold);
+    }
+
+    /**
+     * After a transfer of {@code bytes} made on the calling thread without a ring or a park (the
+     * page cache, read or written, or the file's mapping): counts it, and lets another virtual
+     * thread have the carrier once this one's time budget is spent.
+     */
+    private void servedOnCaller(long bytes) {
+        core.countFastPath(bytes);
+        CarrierSharing.afterOperationWithoutPark();
     }
 
     /**
@@ -1165,8 +1173,7 @@ public final class AuraFile implements AutoCloseable {
         }
         long r = pwrite(address, length, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0, hold);
         if (r >= 0) {
-            core.countFastPath(r);
-            CarrierSharing.afterOperationWithoutPark();
+            servedOnCaller(r);
             return r;
         }
         int errno = (int) -r;

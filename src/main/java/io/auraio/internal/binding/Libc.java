@@ -456,14 +456,20 @@ public final class Libc {
      * {@code errnoOut[0]}}
      */
     static MemorySegment mmapShared(int fd, long offset, long length, int[] errnoOut) {
+        long p = mmap(fd, offset, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE);
+        if (p < 0) {
+            errnoOut[0] = (int) -p;
+            return null;
+        }
+        return MemorySegment.ofAddress(p).reinterpret(length);
+    }
+
+    /** {@code mmap(2)} of {@code fd} at {@code offset}. {@return the address, or a negated errno} */
+    private static long mmap(int fd, long offset, long length, int prot, int flags) {
         try (CallScratch scratch = CallScratch.acquire()) {
-            long p = SystemCall.MMAP.call(scratch.captureState(), 0, length, PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_POPULATE, fd, offset, MemorySegment.NULL);
-            if (p == MAP_FAILED) {
-                errnoOut[0] = scratch.errno();
-                return null;
-            }
-            return MemorySegment.ofAddress(p).reinterpret(length);
+            long p = SystemCall.MMAP.call(scratch.captureState(), 0, length, prot, flags, fd, offset,
+                    MemorySegment.NULL);
+            return p == MAP_FAILED ? -scratch.errno() : p;
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -477,13 +483,7 @@ public final class Libc {
      * @return the mapping's address, or a negated errno
      */
     public static long mmapReadOnly(int fd, long length) {
-        try (CallScratch scratch = CallScratch.acquire()) {
-            long p = SystemCall.MMAP.call(scratch.captureState(), 0, length, PROT_READ, MAP_SHARED, fd, 0,
-                    MemorySegment.NULL);
-            return p == MAP_FAILED ? -scratch.errno() : p;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return mmap(fd, 0, length, PROT_READ, MAP_SHARED);
     }
 
     /**
@@ -533,12 +533,8 @@ public final class Libc {
     }
 
     static void munmap(MemorySegment mapping) {
-        try (CallScratch scratch = CallScratch.acquire()) {
-            long r = SystemCall.MUNMAP.call(scratch.captureState(), mapping.address(), mapping.byteSize(), 0);
-            assert r == 0 : "munmap failed";
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        int r = munmap(mapping.address(), mapping.byteSize());
+        assert r == 0 : "munmap failed";
     }
 
     /**

@@ -108,7 +108,6 @@ public final class MappedReads {
     };
     private static final boolean ENABLED = PAGE_SIZE_KNOWN && !"false".equalsIgnoreCase(System.getProperty(PROPERTY));
 
-    private static final LongAdder FAULTS = new LongAdder();
     /** Mappings alive and their bytes, against {@link #MAX_LIVE_MAPPINGS} and {@link #MAX_LIVE_BYTES}. */
     private static final AtomicLong LIVE_MAPPINGS = new AtomicLong();
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
@@ -169,7 +168,7 @@ public final class MappedReads {
         }
         byte last;
         try {
-            last = (byte) copy.invokeExact(m.memory, position, destination, length);
+            last = (byte) copy.invokeExact(m.region.memory, position, destination, length);
         } catch (InternalError e) {
             // SIGBUS: a page past the end of a file another process shortened, or a page that could
             // not be read in (an I/O error, which pread will report).
@@ -282,7 +281,6 @@ public final class MappedReads {
 
     /** A copy from {@code m} faulted: the file is shorter than {@code m}'s size; stop serving that size. */
     private synchronized void faulted(Mapping m) {
-        FAULTS.increment();
         faults.increment();
         if (mapping == m) {
             mapping = null;
@@ -334,7 +332,7 @@ public final class MappedReads {
      * {@code stale} when another thread is asking meanwhile (null if there is none: not served)}
      */
     private static long[] refresh(Mapping m, int chunk, long now, long[] stale) {
-        if (!m.refreshing.tryLock()) {
+        if (!m.region.refreshing.tryLock()) {
             return stale;
         }
         try {
@@ -354,7 +352,7 @@ public final class MappedReads {
             m.residency.setRelease(chunk, state);
             return state;
         } finally {
-            m.refreshing.unlock();
+            m.region.refreshing.unlock();
         }
     }
 
@@ -390,11 +388,6 @@ public final class MappedReads {
     /** {@return the copies from this file's mappings that faulted (SIGBUS)} */
     public long faults() {
         return faults.sum();
-    }
-
-    /** {@return the copies from mappings that faulted (SIGBUS) in this JVM} */
-    public static long faultsInThisJvm() {
-        return FAULTS.sum();
     }
 
     /** {@return the mappings made in this JVM} */
@@ -443,18 +436,14 @@ public final class MappedReads {
     private static final class Mapping {
         final Region region;
         final long size;
-        final MemorySegment memory;
         /** Per chunk: {@code [asked at (nanoTime), 8 words of page bits]}, or null until asked. */
         final AtomicReferenceArray<long[]> residency;
-        final ReentrantLock refreshing;
 
         Mapping(Region region, long size) {
             this.region = region;
             this.size = size;
-            this.memory = region.memory;
             int chunks = (int) ((region.length + ((long) CHUNK_PAGES << PAGE_SHIFT) - 1) >>> (CHUNK_SHIFT + PAGE_SHIFT));
             this.residency = new AtomicReferenceArray<>(chunks);
-            this.refreshing = region.refreshing;
         }
     }
 }
