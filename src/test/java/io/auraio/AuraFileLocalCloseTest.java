@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.engine.RingProbe;
+import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -22,9 +25,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * How {@link AuraFile#close()} closes the descriptor: a regular file opened only for reading on a
  * local page-cache file system, that still has a name, with {@code close(2)} on the calling thread
  * (no I/O to wait for; the ring round trip it saves was a fifth of reading a small file, issue
- * 17); a file open for writing, or one whose last name is gone (its close frees its blocks),
- * through the ring as before. Counted with the rings' completed requests, on an engine of the
- * test's own; the descriptor is really closed either way ({@code /proc/self/fd}).
+ * 17); a file open for writing through the ring; one whose last name is gone (its close frees
+ * its pages and blocks, on the closing thread) on the blocking offload's pool. Counted with the
+ * rings' completed requests, on an engine of the test's own; the descriptor is really closed
+ * either way ({@code /proc/self/fd}).
  */
 @ExtendWith(IoUringAvailable.class)
 class AuraFileLocalCloseTest {
@@ -87,7 +91,7 @@ class AuraFileLocalCloseTest {
     }
 
     @Test
-    void writableFilesAndFilesWithoutANameAreClosedThroughTheRing() throws Exception {
+    void aWritableFileIsClosedThroughTheRing() throws Exception {
         assumeLocalPageCacheFileSystem();
         Path path = Files.write(dir.resolve("data"), "0123456789".getBytes());
         try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
@@ -97,12 +101,78 @@ class AuraFileLocalCloseTest {
             writable.close();
             assertThat(ringRequests(engine)).as("ring requests made by close of a writable file").isEqualTo(before + 1);
             assertThat(openOn(fd, path)).isFalse();
+        }
+    }
 
-            AuraFile nameless = AuraFile.open(engine, path, StandardOpenOption.READ);
-            Files.delete(path); // its last close frees its blocks: not on the caller's thread
-            before = ringRequests(engine);
-            nameless.close();
-            assertThat(ringRequests(engine)).as("ring requests made by close of a deleted file").isEqualTo(before + 1);
+    /**
+     * The last close of a file without a name frees its pages and blocks on the thread that makes
+     * it; a ring's CLOSE made the poller do it (its ring serving nothing meanwhile). On the
+     * offload's pool instead, whatever the file was opened for, DELETE_ON_CLOSE included.
+     */
+    @Test
+    void aFileWithoutANameIsClosedOnTheOffloadPoolNotOnARing() throws Exception {
+        assumeLocalPageCacheFileSystem();
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            Path path = dir.resolve("data");
+            for (Set<StandardOpenOption> options : List.of(Set.of(StandardOpenOption.READ),
+                    Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE),
+                    Set.of(StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE))) {
+                Files.write(path, new byte[1 << 20]);
+                AuraFile nameless = AuraFile.open(engine, path, options);
+                Files.deleteIfExists(path);
+                int fd = nameless.fd();
+                long ringBefore = ringRequests(engine);
+                long poolBefore = BlockingOffload.shared().callsOnPool();
+                Thread closer = Thread.ofVirtual().start(() -> {
+                    try {
+                        nameless.close();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+                closer.join();
+                assertThat(ringRequests(engine)).as("ring requests made by close, %s", options).isEqualTo(ringBefore);
+                assertThat(BlockingOffload.shared().callsOnPool()).as("calls on the offload's pool, %s", options)
+                        .isGreaterThan(poolBefore);
+                assertThat(Files.exists(Path.of("/proc/self/fd", Integer.toString(fd)), LinkOption.NOFOLLOW_LINKS)
+                        && Files.readSymbolicLink(Path.of("/proc/self/fd", Integer.toString(fd))).toString()
+                                .endsWith("(deleted)"))
+                        .as("descriptor %d still open on the deleted file, %s", fd, options).isFalse();
+            }
+        }
+    }
+
+    /** The cleaner's close of a file dropped without close() takes the same way: no ring request. */
+    @Test
+    void anUnreachableFileWithoutANameIsNotClosedThroughTheRing() throws Exception {
+        assumeLocalPageCacheFileSystem();
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            Path path = Files.write(dir.resolve("data"), new byte[1 << 20]);
+            int fd = openAndDrop(engine, path);
+            Files.delete(path);
+            Path link = Path.of("/proc/self/fd", Integer.toString(fd));
+            long before = ringRequests(engine);
+            for (int i = 0; i < 500 && isDeletedDataDescriptor(link); i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+            assertThat(isDeletedDataDescriptor(link)).as("descriptor %d closed by the cleaner", fd).isFalse();
+            assertThat(ringRequests(engine)).as("ring requests made by the cleaner's close").isEqualTo(before);
+        }
+    }
+
+    private static int openAndDrop(Engine engine, Path path) throws IOException {
+        // Writable: were it closed as a file with a name, that would be through the ring.
+        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        file.read(ByteBuffer.allocate(4), 0);
+        return file.fd();
+    }
+
+    private static boolean isDeletedDataDescriptor(Path link) throws IOException {
+        try {
+            return Files.readSymbolicLink(link).toString().endsWith("data (deleted)");
+        } catch (java.nio.file.NoSuchFileException closed) {
+            return false;
         }
     }
 }

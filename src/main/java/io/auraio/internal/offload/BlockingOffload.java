@@ -10,6 +10,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -87,6 +88,7 @@ public final class BlockingOffload {
     private int threads;
     /** Pool threads running a call. */
     private final AtomicInteger active = new AtomicInteger();
+    private final AtomicLong callsOnPool = new AtomicLong();
     private final int perMount;
     private final MountTable mounts = new MountTable();
     private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
@@ -324,6 +326,11 @@ public final class BlockingOffload {
         }
     }
 
+    /** {@return how many calls were handed to pool threads since this pool was made} For tests. */
+    public long callsOnPool() {
+        return callsOnPool.get();
+    }
+
     /** {@return the number of calls on pool threads now} */
     public int active() {
         return active.get();
@@ -401,6 +408,7 @@ public final class BlockingOffload {
     @SuppressWarnings("unchecked")
     private <T, X extends Exception> T runOnPool(BlockingCall<T, X> call) throws X {
         Task<T, X> task = new Task<>(call, Thread.currentThread());
+        callsOnPool.incrementAndGet();
         execute(task);
         boolean interrupted = false;
         while (!task.done) {
