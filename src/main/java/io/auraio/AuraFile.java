@@ -30,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -181,6 +182,13 @@ public final class AuraFile implements AutoCloseable {
     private volatile boolean closeOnLastLeave;
     /** Transfers on the offload pool for a file on FUSE, NFS, ... ({@link SlowFile}); null for others. */
     private final SlowFile slow;
+    /**
+     * Whether the descriptor still has the {@code O_NONBLOCK} of the open made without waiting
+     * ({@link Libc#openCachedNonBlocking}), which the caller did not ask for. A ring would fail a
+     * read or write of it that must wait (a page-cache miss) with EAGAIN rather than wait: cleared
+     * by {@link #unblock()} before the descriptor first goes to a ring or leaves this class.
+     */
+    private volatile boolean nonBlocking;
     /** The file system's type as mountinfo names it ({@code ext4}, {@code fuse.faultfs}), or null if unknown. */
     private final String fileSystemType;
     /**
@@ -192,9 +200,10 @@ public final class AuraFile implements AutoCloseable {
     /**
      * @param type    the file's type when known at open ({@link #fileType()}), else 0
      * @param mountId the file's mount ID ({@code STATX_MNT_ID}), or -1 when unknown
+     * @param nonBlocking whether the descriptor has an {@code O_NONBLOCK} the caller did not ask for
      */
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type,
-                     long mountId) {
+                     long mountId, boolean nonBlocking) {
         this.engine = engine;
         this.core = engine.core();
         this.jdk = null;
@@ -207,6 +216,7 @@ public final class AuraFile implements AutoCloseable {
         // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
         this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
         this.fileType = type;
+        this.nonBlocking = nonBlocking;
         this.stream = isStream(type);
         this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
         String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
@@ -313,7 +323,7 @@ public final class AuraFile implements AutoCloseable {
      */
     public static AuraFile open(Engine engine, Path path, OpenOption... options) throws IOException {
         Objects.requireNonNull(options, "options");
-        return open(engine, path, new HashSet<>(Arrays.asList(options)));
+        return open(engine, path, Arrays.asList(options), OpenMode.creationMode());
     }
 
     /**
@@ -331,7 +341,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /** As {@link #open(Engine, Path, Set)}, creating a new file with {@code creationMode} (before the umask). */
-    static AuraFile open(Engine engine, Path path, Set<? extends OpenOption> options, int creationMode)
+    static AuraFile open(Engine engine, Path path, Collection<? extends OpenOption> options, int creationMode)
             throws IOException {
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(path, "path");
@@ -339,6 +349,7 @@ public final class AuraFile implements AutoCloseable {
         OpenMode mode = OpenMode.of(options);
         IoEngine core = engine.core();
         int fd;
+        boolean nonBlocking = false; // O_NONBLOCK of the cached open, still to be cleared
         byte[] bytes = NativePath.bytes(path);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
@@ -355,7 +366,8 @@ public final class AuraFile implements AutoCloseable {
                 // First as io_uring would try it inline, here: a name in the dentry cache opens
                 // without waiting, and without the ring round trip that was a third of the cost of
                 // reading a small file (issue 17); anything that would wait goes to the ring.
-                fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCached(cPath, mode.flags()); // closed: ESHUTDOWN
+                fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCachedNonBlocking(cPath, mode.flags()); // closed: ESHUTDOWN
+                nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
                 if (fd == -Errno.EAGAIN) {
                     // Not interruptible, as the JDK's open is not; the interrupt status is kept.
                     fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
@@ -368,6 +380,17 @@ public final class AuraFile implements AutoCloseable {
         // mount, whose file system decides where transfers go (SlowFile).
         long[] mountId = {-1};
         int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
+        if (nonBlocking && type != REGULAR_FILE) {
+            // A FIFO or a device waits in reads and writes as the caller opened it to. A regular
+            // file's O_NONBLOCK is cleared before its descriptor first goes to a ring (unblock()):
+            // most small files read from the page cache never go there.
+            int r = Libc.setStatusFlags(fd, mode.flags());
+            if (r < 0) {
+                Libc.close(fd);
+                throw Failures.open(path, -r);
+            }
+            nonBlocking = false;
+        }
         int first = fd;
         fd = waitForFifoPartner(core, fd, type, bytes, mode, creationMode);
         if (fd < 0) {
@@ -396,7 +419,8 @@ public final class AuraFile implements AutoCloseable {
             closeDescriptor(core, fd);
             throw e;
         }
-        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), mountId[0]);
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), mountId[0],
+                nonBlocking);
     }
 
     /**
@@ -1225,6 +1249,9 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private long submit(int opcode, long position, long address, int length, int opFlags) {
+        if (nonBlocking) {
+            unblock();
+        }
         return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream);
     }
 
@@ -1485,6 +1512,9 @@ public final class AuraFile implements AutoCloseable {
     <T> T withDescriptor(DescriptorWork<T> work) throws IOException {
         enter();
         try {
+            if (nonBlocking) {
+                unblock();
+            }
             return work.run(fd);
         } finally {
             leave();
@@ -1517,7 +1547,28 @@ public final class AuraFile implements AutoCloseable {
             throw new UnsupportedOperationException("fd(): " + this + " is served by the JDK's FileChannel"
                     + " (backend JDK), not by an io_uring engine");
         }
+        if (nonBlocking) {
+            // The engine's own requests on it must wait as this file's do. Inside an operation,
+            // so that a close cannot give the number to another file meanwhile.
+            try {
+                withDescriptor(d -> null);
+            } catch (IOException closed) {
+                // Closed: the number names nothing of this file's any more.
+            }
+        }
         return fd;
+    }
+
+    /**
+     * Clears the {@code O_NONBLOCK} of the open made without waiting. Threads racing here each
+     * make the same {@code fcntl}; the flag falls only after one succeeded. A failure (none is
+     * expected on an open descriptor) leaves it set: a read that must wait then fails with EAGAIN
+     * rather than block a carrier.
+     */
+    private void unblock() {
+        if (Libc.setStatusFlags(fd, mode.flags()) == 0) {
+            nonBlocking = false;
+        }
     }
 
     /** {@return the path this file was opened with} */

@@ -4,6 +4,7 @@ import io.auraio.internal.binding.OpenFlags;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Collection;
 import java.util.Objects;
 import java.util.Set;
 
@@ -19,7 +20,7 @@ record OpenMode(boolean read, boolean write, boolean append, boolean direct, boo
         return DEFAULT_MODE;
     }
 
-    static OpenMode of(Set<? extends OpenOption> options) {
+    static OpenMode of(Collection<? extends OpenOption> options) {
         boolean read = false, write = false, append = false, truncate = false, create = false, createNew = false;
         boolean deleteOnClose = false, sync = false, dsync = false, noFollow = false, direct = false;
         for (OpenOption option : options) {

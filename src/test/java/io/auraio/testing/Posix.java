@@ -50,6 +50,12 @@ public final class Posix {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.captureCallState("errno"));
 
     private static final MethodHandle SCHED_GETCPU = downcall("sched_getcpu", FunctionDescriptor.of(JAVA_INT));
+    /** {@code posix_fadvise} returns its error, errno is not set. */
+    private static final MethodHandle FADVISE = downcall("posix_fadvise",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final int POSIX_FADV_DONTNEED = 4;
+    /** x86-64 / aarch64 value of {@code O_NONBLOCK}. */
+    public static final int O_NONBLOCK = 04000;
 
     private Posix() {}
 
@@ -75,6 +81,30 @@ public final class Posix {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Drops {@code path}'s pages from the page cache (written back first, then
+     * {@code POSIX_FADV_DONTNEED} on a descriptor of its own), so that the next read of them waits
+     * for the device.
+     */
+    public static void dropCachedPages(Path path) throws IOException {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(path)) {
+            channel.force(true); // dirty pages are not dropped
+        }
+        int fd = open(path, O_RDONLY);
+        try {
+            int r = (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED);
+            if (r != 0) {
+                throw new IOException("posix_fadvise " + path + " failed, error " + r);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        } finally {
+            close(fd);
         }
     }
 

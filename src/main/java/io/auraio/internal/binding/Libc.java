@@ -91,15 +91,21 @@ public final class Libc {
      * Opens {@code path} (NUL-terminated) relative to the working directory if that needs no wait:
      * {@code openat2(2)} with {@code RESOLVE_CACHED}, which fails with EAGAIN instead of looking
      * up a name that is not in the dentry cache, and with {@code O_NONBLOCK}, so that a FIFO or a
-     * device does not wait for its other end (cleared again unless {@code flags} has it). This is
-     * what io_uring's OPENAT tries inline before it hands the open to a worker, made without the
-     * round trip to the ring. A creating or truncating open always waits (EAGAIN).
+     * device does not wait for its other end. This is what io_uring's OPENAT tries inline before it
+     * hands the open to a worker, made without the round trip to the ring. A creating or truncating
+     * open always waits (EAGAIN).
+     *
+     * <p>The descriptor keeps {@code O_NONBLOCK}: the caller clears it with
+     * {@link #setStatusFlags} before the descriptor is used for anything but reads and writes on
+     * its own thread. A ring's read or write of a descriptor with {@code O_NONBLOCK} that would
+     * wait fails with EAGAIN instead of going to a worker; a {@code pread}/{@code pwrite} of a
+     * regular file does not look at it. Clearing it at once cost a third system call per open.
      *
      * @return the descriptor, a negated errno that is the open's answer, or {@code -EAGAIN} when
      *         it would have to wait or cannot be tried here (no openat2: Linux before 5.6, or a
      *         seccomp filter; EINVAL or EPERM, which the ring's open then answers itself)
      */
-    public static int openCached(MemorySegment path, int flags) {
+    public static int openCachedNonBlocking(MemorySegment path, int flags) {
         if (!openat2Available || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC | O_TMPFILE)) != 0) {
             return -Errno.EAGAIN;
         }
@@ -118,12 +124,22 @@ public final class Libc {
                 return errno == Errno.ENOSYS || errno == Errno.EINVAL || errno == Errno.EPERM || errno == E2BIG
                         ? -Errno.EAGAIN : -errno;
             }
-            if ((flags & OpenFlags.O_NONBLOCK) == 0
-                    && SystemCall.FCNTL.call(scratch.captureState(), fd, F_SETFL, flags) != 0) {
-                close(fd);
-                return -Errno.EAGAIN; // the ring's open then
-            }
             return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code fcntl(fd, F_SETFL, flags)}: sets the status flags the kernel lets change
+     * ({@code O_APPEND}, {@code O_NONBLOCK}, {@code O_DIRECT}, {@code O_NOATIME}, {@code O_ASYNC})
+     * to those in {@code flags}, ignoring its others.
+     *
+     * @return 0, or a negated errno
+     */
+    public static int setStatusFlags(int fd, int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            return SystemCall.FCNTL.call(scratch.captureState(), fd, F_SETFL, flags) != 0 ? -scratch.errno() : 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -79,6 +79,13 @@ public final class MappedReads {
     static final long SMALL_READ = 4096;
     /** Slots of {@link #recentPages}. */
     private static final int RECENT_SLOTS = 256;
+    /**
+     * Larger reads of a file before it gets a table of recent pages: a file opened, read once in
+     * a few chunks and closed (a file server's) never pays for one (2 KiB, zeroed: 3% of the cost
+     * of opening, reading and closing a 16 KiB file); a file read again reaches it within a few
+     * reads and is mapped at most this many hits later.
+     */
+    private static final int TABLE_AFTER_READS = 8;
     /** How long what {@code mincore} said of a chunk's pages is trusted. */
     static final long RESIDENCY_TTL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** {@code mmap} calls one file may make over its life (its first, and one per doubling). */
@@ -126,10 +133,12 @@ public final class MappedReads {
     private int mapAfter = MAP_AFTER_HITS;
     /**
      * Pages that larger reads started at, one per slot by a hash of the page (plus one: 0 is
-     * empty), to tell a page read again; made at the first such read. Racy by design: a lost
-     * update only loses a hint.
+     * empty), to tell a page read again; made at the {@link #TABLE_AFTER_READS}th such read.
+     * Racy by design: a lost update only loses a hint.
      */
     private long[] recentPages;
+    /** Larger reads before {@link #recentPages} is made, a racy count. */
+    private int largerReads;
     /** Reads declined for a zero last byte, a racy count for {@link #ZERO_ENDS_TOLERATED}. */
     private int zeroEnds;
     /** Every mapping made, the latest last, unmapped by {@link #unmapAll()}. Guarded by this. */
@@ -223,6 +232,9 @@ public final class MappedReads {
     private boolean readAgain(long position) {
         long[] recent = recentPages;
         if (recent == null) {
+            if (++largerReads < TABLE_AFTER_READS) {
+                return false;
+            }
             recentPages = recent = new long[RECENT_SLOTS];
         }
         long page = position >>> PAGE_SHIFT;
