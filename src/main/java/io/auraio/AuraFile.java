@@ -1130,9 +1130,12 @@ public final class AuraFile implements AutoCloseable {
                     mapped.afterPageCacheHit(position, r);
                 }
                 servedOnCaller(r);
-                if (r > 0 && r < length && position != FILE_POSITION) {
+                if (r > 0 && r < length && position != FILE_POSITION && ((position + r) & (PAGE - 1)) == 0) {
                     // RWF_NOWAIT stops at the first page not in the page cache, where a blocking
                     // read (and FileChannel's) goes on to the end of the buffer or of the file.
+                    // That stop is at a page boundary (folios are whole pages): a short read that
+                    // ends inside a page ended at the end of the file, and asking again for the
+                    // rest would only be told 0 (a third system call per small file read whole).
                     // Not at the file position: a FIFO's or device's short read is the answer.
                     return r + readRest(address + r, length - r, position + r, hold);
                 }
@@ -1495,6 +1498,8 @@ public final class AuraFile implements AutoCloseable {
 
     /** {@code S_IFREG}. */
     static final int REGULAR_FILE = 0x8000;
+    /** The smallest page size: a page-cache read that stops at a missing page stops at a multiple of it. */
+    private static final long PAGE = 4096;
 
     /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
     @FunctionalInterface

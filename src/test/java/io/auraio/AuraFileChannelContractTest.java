@@ -232,6 +232,37 @@ class AuraFileChannelContractTest {
         }
     }
 
+    /**
+     * A short page-cache read that ends inside a page ended at the end of the file (one that
+     * stops at a missing page stops at a page boundary): the read is not asked again. With the
+     * end in the first page, in a later page, on a page boundary; the rest cached or not.
+     */
+    @ParameterizedTest
+    @EnumSource(Impl.class)
+    void aReadUpToAnEndInsideAPageReturnsEveryByteOfTheFile(Impl impl) throws Throwable {
+        for (int size : new int[] {1, 100, 4095, 4096, 4097, 10_000, 12_288, 65_535}) {
+            for (boolean firstPageOnly : size > 4096 ? new boolean[] {false, true} : new boolean[] {false}) {
+                Path path = dir.resolve("end-" + size + "-" + firstPageOnly);
+                byte[] data = TestSupport.randomBytes(size, size);
+                try (FileChannel writer = FileChannel.open(path, CREATE, WRITE)) {
+                    writer.write(ByteBuffer.wrap(data), 0);
+                    writer.force(true);
+                }
+                if (firstPageOnly) {
+                    PageCache.keepOnlyTheFirstPage(path);
+                } else {
+                    Files.readAllBytes(path); // every page cached
+                }
+                try (FileChannel ch = impl.open(path, READ)) {
+                    ByteBuffer buf = ByteBuffer.allocate(size + 16_384);
+                    assertThat(ch.read(buf, 0)).as("%d bytes, first page only %s", size, firstPageOnly).isEqualTo(size);
+                    assertThat(Arrays.copyOf(buf.array(), size)).isEqualTo(data);
+                    assertThat(ch.read(buf.clear(), size)).as("at the end").isEqualTo(-1);
+                }
+            }
+        }
+    }
+
     /** Page-cache control through the test's own downcalls. */
     private static final class PageCache {
         private static final int POSIX_FADV_RANDOM = 1;
