@@ -218,8 +218,9 @@ public final class AuraFile implements AutoCloseable {
         this.fileType = type;
         this.nonBlocking = nonBlocking;
         this.stream = isStream(type);
-        this.fileSystemType = mountId < 0 ? null : SlowFileSystems.type(mountId);
-        String slowKey = mountId < 0 || isStream(type) ? null : SlowFileSystems.offloadKey(mountId);
+        SlowFileSystems.FileSystem fileSystem = mountId < 0 ? null : SlowFileSystems.of(mountId);
+        this.fileSystemType = fileSystem == null ? null : fileSystem.type();
+        String slowKey = fileSystem == null || isStream(type) ? null : fileSystem.offloadKey();
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
@@ -1740,8 +1741,8 @@ public final class AuraFile implements AutoCloseable {
      * marks the descriptor closed. An interrupt does not end the wait; its status is kept.
      */
     private void awaitUsersGone(Runnable everyWhile) {
-        long last = System.nanoTime();
         boolean interrupted = false;
+        long last = state.get() == CLOSED ? 0 : System.nanoTime(); // no clock read when nobody is inside
         while (state.get() != CLOSED) {
             long now = System.nanoTime();
             if (now - last > CLOSE_RECANCEL_NANOS) {

@@ -44,15 +44,26 @@ public final class SlowFileSystems {
     }
 
     /**
-     * The type of the mount behind {@code statx}'s {@code stx_mnt_id}.
+     * A mount's file system, as one open needs it.
+     *
+     * @param type       its type as mountinfo names it ({@code ext4}, {@code fuse.sshfs}, ...), or
+     *                   null when unknown
+     * @param offloadKey for a file system of this set, the key its transfers share on the offload
+     *                   (the mount point); else null
+     */
+    public record FileSystem(String type, String offloadKey) {}
+
+    private static final FileSystem UNKNOWN = new FileSystem(null, null);
+
+    /**
+     * {@return the file system of the mount behind {@code statx}'s {@code stx_mnt_id}} One look
+     * at the mount table per open.
      *
      * @param mountId the mount ID
-     * @return its file system type as mountinfo names it ({@code ext4}, {@code fuse.sshfs}, ...),
-     *         or null when unknown
      */
-    public static String type(long mountId) {
+    public static FileSystem of(long mountId) {
         MountTable.Mount m = MOUNTS.byId(mountId);
-        return m == null ? null : m.type();
+        return m == null ? UNKNOWN : new FileSystem(m.type(), isSlow(m.type()) ? m.point() : null);
     }
 
     /**
@@ -64,15 +75,5 @@ public final class SlowFileSystems {
         // Most machines mount no such file system: then no path needs resolving against the table
         // (2-3 us an open, measured in a profile of auraio hash -r; this check is a few lookups).
         return MOUNTS.anyType(IS_SLOW) && isSlow(MOUNTS.typeOf(path));
-    }
-
-    /**
-     * {@return the key under which transfers of the mount {@code mountId} are limited on
-     * {@link BlockingOffload#transfers()} (its mount point), or null when its transfers are not
-     * offloaded (a local file system, or a mount the table does not show)}
-     */
-    public static String offloadKey(long mountId) {
-        MountTable.Mount m = MOUNTS.byId(mountId);
-        return m != null && isSlow(m.type()) ? m.point() : null;
     }
 }
