@@ -1825,11 +1825,12 @@ public final class AuraFile implements AutoCloseable {
     /**
      * Closes the descriptor of a file that is not on a slow file system ({@link SlowFile}).
      *
-     * <p>The last close of a regular file whose last name is gone frees its pages and blocks: 32 ms
-     * per GiB of cached pages here (a 1 GiB file, 2026-12-05). The kernel does that on the thread
-     * that closes, as it returns to user space; for a ring's {@code CLOSE}, whoever entered the
-     * ring to submit it, the poller, whose ring then served nothing meanwhile (strace: its
-     * {@code io_uring_enter} 32.5 ms). Such a close is made on the blocking offload's pool, the
+     * <p>The last close of a regular file whose last name is gone frees its pages and blocks: 30 ms
+     * per GiB of cached pages, 200-350 ms per GiB of written blocks on ext4 with {@code discard}
+     * (measured here, 2026-12-05). The kernel does that on the thread that closes, as it returns to
+     * user space; for a ring's {@code CLOSE}, whoever entered the ring to submit it, the poller,
+     * whose ring then served nothing meanwhile (a reader on it waited 170-324 ms,
+     * {@code bench/CloseStall.java}). Such a close is made on the blocking offload's pool, the
      * caller parking, neither a carrier nor a ring held.
      *
      * <p>A regular file open only for reading on a local page-cache file system, that still has a

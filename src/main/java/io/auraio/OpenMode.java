@@ -6,7 +6,6 @@ import java.nio.file.OpenOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Open options turned into {@code open(2)} flags with the JDK's rules

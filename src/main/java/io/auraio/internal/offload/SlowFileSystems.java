@@ -48,8 +48,8 @@ public final class SlowFileSystems {
      *
      * @param type       its type as mountinfo names it ({@code ext4}, {@code fuse.sshfs}, ...), or
      *                   null when unknown
-     * @param offloadKey for a file system of this set, the key its transfers share on the offload
-     *                   (the mount point); else null
+     * @param offloadKey for a file system of this set, the key under which its transfers are
+     *                   limited on {@link BlockingOffload#transfers()} (the mount point); else null
      */
     public record FileSystem(String type, String offloadKey) {}
 
