@@ -3,7 +3,7 @@ package io.auraio.internal.pool;
 import io.auraio.internal.binding.Libc;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -26,8 +26,10 @@ public final class BufferPool implements AutoCloseable {
 
     private final long alignment;
     private final Shard[] shards;
-    private final AtomicLong outstandingBytes = new AtomicLong();
-    private final AtomicLong outstandingBuffers = new AtomicLong();
+    // Adders, not one shared AtomicLong each: every bounced read and write changes both twice, from
+    // every CPU, and they are only read for stats.
+    private final LongAdder outstandingBytes = new LongAdder();
+    private final LongAdder outstandingBuffers = new LongAdder();
     private volatile boolean closed;
 
     private static final class Shard {
@@ -111,16 +113,16 @@ public final class BufferPool implements AutoCloseable {
                 return MemorySegment.NULL;
             }
         }
-        outstandingBytes.addAndGet(cls);
-        outstandingBuffers.incrementAndGet();
+        outstandingBytes.add(cls);
+        outstandingBuffers.increment();
         return buffer;
     }
 
     /** Returns a buffer from {@link #acquire}; safe from any thread, and after {@link #close}. */
     public void release(MemorySegment buffer) {
         long cls = buffer.byteSize();
-        outstandingBytes.addAndGet(-cls);
-        outstandingBuffers.decrementAndGet();
+        outstandingBytes.add(-cls);
+        outstandingBuffers.decrement();
         if (cls <= MAX_CLASS && !closed) {
             Shard shard = shard();
             shard.lock.lock();
@@ -139,12 +141,12 @@ public final class BufferPool implements AutoCloseable {
 
     /** {@return bytes handed out and not yet returned} */
     public long outstandingBytes() {
-        return outstandingBytes.get();
+        return outstandingBytes.sum();
     }
 
     /** {@return buffers handed out and not yet returned} */
     public long outstandingBuffers() {
-        return outstandingBuffers.get();
+        return outstandingBuffers.sum();
     }
 
     /** Frees every cached buffer; buffers still out are freed when they come back. */
