@@ -352,24 +352,24 @@ public final class AuraFile implements AutoCloseable {
         int fd;
         boolean nonBlocking = false; // O_NONBLOCK of the cached open, still to be cleared
         byte[] bytes = NativePath.bytes(path);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
-            MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            if (SlowFileSystems.isSlowPath(path)) {
-                // On the blocking offload, whose per-mount share bounds what one mount can hold:
-                // a ring's OPENAT that the kernel cannot resolve from its caches runs in one of the
-                // ring's few bounded io-wq workers (4 per CPU), and opens that a hung FUSE daemon
-                // or NFS server holds took them all: an open of a name on a healthy disk that was
-                // not in the cache then waited too (measured: 48 opens on a hung mount, a local
-                // open still waiting after 10 s). Not interruptible, as the JDK's open is not.
-                fd = BlockingOffload.shared().call(path, () -> Libc.open(bytes, mode.flags(), creationMode));
-            } else {
-                // First as io_uring would try it inline, here: a name in the dentry cache opens
-                // without waiting, and without the ring round trip that was a third of the cost of
-                // reading a small file (issue 17); anything that would wait goes to the ring.
-                fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCachedNonBlocking(cPath, mode.flags()); // closed: ESHUTDOWN
-                nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
-                if (fd == -Errno.EAGAIN) {
+        if (SlowFileSystems.isSlowPath(path)) {
+            // On the blocking offload, whose per-mount share bounds what one mount can hold:
+            // a ring's OPENAT that the kernel cannot resolve from its caches runs in one of the
+            // ring's few bounded io-wq workers (4 per CPU), and opens that a hung FUSE daemon
+            // or NFS server holds took them all: an open of a name on a healthy disk that was
+            // not in the cache then waited too (measured: 48 opens on a hung mount, a local
+            // open still waiting after 10 s). Not interruptible, as the JDK's open is not.
+            fd = BlockingOffload.shared().call(path, () -> Libc.open(bytes, mode.flags(), creationMode));
+        } else {
+            // First as io_uring would try it inline, here: a name in the dentry cache opens
+            // without waiting, and without the ring round trip that was a third of the cost of
+            // reading a small file (issue 17); anything that would wait goes to the ring.
+            fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCachedNonBlocking(bytes, mode.flags()); // closed: ESHUTDOWN
+            nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
+            if (fd == -Errno.EAGAIN) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
+                    MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
                     // Not interruptible, as the JDK's open is not; the interrupt status is kept.
                     fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                             creationMode, mode.flags(), 0);

@@ -15,8 +15,12 @@ final class CallScratch implements AutoCloseable {
     static final long CAPTURE_OFFSET = 16;
     /** A {@code struct statx} (or a {@code struct stat}, 144 bytes), 8-aligned. */
     static final long STATX_OFFSET = CAPTURE_OFFSET + Math.max(16, (NativeAccess.CAPTURE_LAYOUT.byteSize() + 7) & ~7);
+    /** Room for a path of up to {@link #PATH_BYTES} bytes and its NUL. */
+    static final long PATH_OFFSET = STATX_OFFSET + Statx.BYTES;
+    /** The longest path {@link #path(byte[])} holds; longer ones need memory of their own. */
+    static final int PATH_BYTES = 255;
     /** Whole cache lines, so that two threads' areas never share one. */
-    private static final long SIZE = (STATX_OFFSET + Statx.BYTES + 63) & ~63;
+    private static final long SIZE = (PATH_OFFSET + PATH_BYTES + 1 + 63) & ~63;
     private static final int POOLED = 256;
     /**
      * Ints between two slots' flags in {@link #BUSY}: one cache line each. Packed, the flags of
@@ -41,6 +45,7 @@ final class CallScratch implements AutoCloseable {
     private final MemorySegment captureState;
     private final MemorySegment statx;
     private final MemorySegment openHow;
+    private final MemorySegment path;
     private final Arena ownArena;
 
     private CallScratch(int index, MemorySegment memory, Arena ownArena) {
@@ -49,6 +54,7 @@ final class CallScratch implements AutoCloseable {
         this.captureState = memory.asSlice(CAPTURE_OFFSET, NativeAccess.CAPTURE_LAYOUT.byteSize());
         this.statx = memory.asSlice(STATX_OFFSET, Statx.BYTES);
         this.openHow = statx.asSlice(0, 24);
+        this.path = memory.asSlice(PATH_OFFSET, PATH_BYTES + 1L);
         this.ownArena = ownArena;
     }
 
@@ -83,6 +89,19 @@ final class CallScratch implements AutoCloseable {
      */
     MemorySegment openHow() {
         return openHow;
+    }
+
+    /**
+     * {@return {@code bytes} as a NUL-terminated C string in this scratch area, or null when it is
+     * longer than {@link #PATH_BYTES}} Saves an arena per open of a file by name.
+     */
+    MemorySegment path(byte[] bytes) {
+        if (bytes.length > PATH_BYTES) {
+            return null;
+        }
+        MemorySegment.copy(bytes, 0, path, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+        path.set(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes.length, (byte) 0);
+        return path;
     }
 
     MemorySegment captureState() {

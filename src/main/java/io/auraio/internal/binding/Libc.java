@@ -88,7 +88,8 @@ public final class Libc {
     }
 
     /**
-     * Opens {@code path} (NUL-terminated) relative to the working directory if that needs no wait:
+     * Opens the path whose bytes are {@code pathBytes} (no NUL) relative to the working directory
+     * if that needs no wait:
      * {@code openat2(2)} with {@code RESOLVE_CACHED}, which fails with EAGAIN instead of looking
      * up a name that is not in the dentry cache, and with {@code O_NONBLOCK}, so that a FIFO or a
      * device does not wait for its other end. This is what io_uring's OPENAT tries inline before it
@@ -105,29 +106,41 @@ public final class Libc {
      *         it would have to wait or cannot be tried here (no openat2: Linux before 5.6, or a
      *         seccomp filter; EINVAL or EPERM, which the ring's open then answers itself)
      */
-    public static int openCachedNonBlocking(MemorySegment path, int flags) {
+    public static int openCachedNonBlocking(byte[] pathBytes, int flags) {
         if (!openat2Available || (flags & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC | O_TMPFILE)) != 0) {
             return -Errno.EAGAIN;
         }
         try (CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment how = scratch.openHow(); // struct open_how { flags, mode, resolve }
-            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
-            how.set(JAVA_LONG, 8, 0L);
-            how.set(JAVA_LONG, 16, RESOLVE_CACHED);
-            int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
-                    how.address(), 24, 0, 0, path);
-            if (fd < 0) {
-                int errno = scratch.errno();
-                if (errno == Errno.ENOSYS) {
-                    openat2Available = false;
-                }
-                return errno == Errno.ENOSYS || errno == Errno.EINVAL || errno == Errno.EPERM || errno == E2BIG
-                        ? -Errno.EAGAIN : -errno;
+            MemorySegment path = scratch.path(pathBytes); // no arena per open for a path that fits
+            if (path != null) {
+                return openCachedNonBlocking(scratch, path, flags);
             }
-            return fd;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment cPath = arena.allocate(pathBytes.length + 1L); // zeroed: NUL-terminated
+                MemorySegment.copy(pathBytes, 0, cPath, JAVA_BYTE, 0, pathBytes.length);
+                return openCachedNonBlocking(scratch, cPath, flags);
+            }
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    private static int openCachedNonBlocking(CallScratch scratch, MemorySegment path, int flags) throws Throwable {
+        MemorySegment how = scratch.openHow(); // struct open_how { flags, mode, resolve }
+        how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
+        how.set(JAVA_LONG, 8, 0L);
+        how.set(JAVA_LONG, 16, RESOLVE_CACHED);
+        int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
+                how.address(), 24, 0, 0, path);
+        if (fd < 0) {
+            int errno = scratch.errno();
+            if (errno == Errno.ENOSYS) {
+                openat2Available = false;
+            }
+            return errno == Errno.ENOSYS || errno == Errno.EINVAL || errno == Errno.EPERM || errno == E2BIG
+                    ? -Errno.EAGAIN : -errno;
+        }
+        return fd;
     }
 
     /**
