@@ -224,6 +224,12 @@ public final class AuraFile implements AutoCloseable {
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
+        if (nonBlocking && (slow != null || !pageCacheFileSystem())) {
+            // Only a local page-cache file system is known to ignore O_NONBLOCK in the reads and
+            // writes made on the caller; a FUSE daemon gets the flags with every request, and
+            // other file systems (overlay, network) are not known: cleared now, as before.
+            unblock();
+        }
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
@@ -383,8 +389,9 @@ public final class AuraFile implements AutoCloseable {
         int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
         if (nonBlocking && type != REGULAR_FILE) {
             // A FIFO or a device waits in reads and writes as the caller opened it to. A regular
-            // file's O_NONBLOCK is cleared before its descriptor first goes to a ring (unblock()):
-            // most small files read from the page cache never go there.
+            // file's O_NONBLOCK on a local page-cache file system is cleared before its descriptor
+            // first goes to a ring (unblock()): most small files read from the page cache never
+            // go there; on other file systems the constructor clears it.
             int r = Libc.setStatusFlags(fd, mode.flags());
             if (r < 0) {
                 Libc.close(fd);
