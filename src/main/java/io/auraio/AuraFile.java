@@ -199,11 +199,11 @@ public final class AuraFile implements AutoCloseable {
 
     /**
      * @param type    the file's type when known at open ({@link #fileType()}), else 0
-     * @param mountId the file's mount ID ({@code STATX_MNT_ID}), or -1 when unknown
+     * @param fileSystem the file system of the file's mount, or null when unknown
      * @param nonBlocking whether the descriptor has an {@code O_NONBLOCK} the caller did not ask for
      */
     private AuraFile(Engine engine, Path path, int fd, OpenMode mode, int memAlign, int offsetAlign, int type,
-                     long mountId, boolean nonBlocking) {
+                     SlowFileSystems.FileSystem fileSystem, boolean nonBlocking) {
         this.engine = engine;
         this.core = engine.core();
         this.jdk = null;
@@ -218,18 +218,11 @@ public final class AuraFile implements AutoCloseable {
         this.fileType = type;
         this.nonBlocking = nonBlocking;
         this.stream = isStream(type);
-        SlowFileSystems.FileSystem fileSystem = mountId < 0 ? null : SlowFileSystems.of(mountId);
         this.fileSystemType = fileSystem == null ? null : fileSystem.type();
         String slowKey = fileSystem == null || isStream(type) ? null : fileSystem.offloadKey();
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
-        if (nonBlocking && (slow != null || !pageCacheFileSystem())) {
-            // Only a local page-cache file system is known to ignore O_NONBLOCK in the reads and
-            // writes made on the caller; a FUSE daemon gets the flags with every request, and
-            // other file systems (overlay, network) are not known: cleared now, as before.
-            unblock();
-        }
         this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
@@ -374,8 +367,7 @@ public final class AuraFile implements AutoCloseable {
             nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
             if (fd == -Errno.EAGAIN) {
                 try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment cPath = arena.allocate(bytes.length + 1L); // zeroed: NUL-terminated
-                    MemorySegment.copy(bytes, 0, cPath, ValueLayout.JAVA_BYTE, 0, bytes.length);
+                    MemorySegment cPath = NativePath.allocate(arena, bytes);
                     // Not interruptible, as the JDK's open is not; the interrupt status is kept.
                     fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                             creationMode, mode.flags(), 0);
@@ -387,11 +379,15 @@ public final class AuraFile implements AutoCloseable {
         // mount, whose file system decides where transfers go (SlowFile).
         long[] mountId = {-1};
         int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
-        if (nonBlocking && type != REGULAR_FILE) {
-            // A FIFO or a device waits in reads and writes as the caller opened it to. A regular
-            // file's O_NONBLOCK on a local page-cache file system is cleared before its descriptor
-            // first goes to a ring (unblock()): most small files read from the page cache never
-            // go there; on other file systems the constructor clears it.
+        SlowFileSystems.FileSystem fileSystem = fileSystemOf(mountId[0]);
+        if (nonBlocking && !(type == REGULAR_FILE && fileSystem != null && fileSystem.offloadKey() == null
+                && isPageCacheFileSystem(fileSystem.type()))) {
+            // A FIFO or a device waits in reads and writes as the caller opened it to, and only a
+            // local page-cache file system is known to ignore O_NONBLOCK in the reads and writes
+            // made on the caller (a FUSE daemon gets the flags with every request; overlay and
+            // network file systems are not known): cleared now. A regular file's on a local
+            // page-cache file system is cleared before its descriptor first goes to a ring
+            // (unblock()): most small files read from the page cache never go there.
             int r = Libc.setStatusFlags(fd, mode.flags());
             if (r < 0) {
                 Libc.close(fd);
@@ -406,6 +402,7 @@ public final class AuraFile implements AutoCloseable {
         }
         if (first < 0) { // a FIFO's writer that waited for its reader: the type of the file it got
             type = Libc.fileTypeAndMount(fd, mountId);
+            fileSystem = fileSystemOf(mountId[0]);
         }
         int memAlign = 0;
         int offsetAlign = 0;
@@ -427,8 +424,13 @@ public final class AuraFile implements AutoCloseable {
             closeDescriptor(core, fd);
             throw e;
         }
-        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), mountId[0],
+        return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), fileSystem,
                 nonBlocking);
+    }
+
+    /** {@return the file system of mount {@code mountId} ({@code STATX_MNT_ID}), or null when it is unknown (-1)} */
+    private static SlowFileSystems.FileSystem fileSystemOf(long mountId) {
+        return mountId < 0 ? null : SlowFileSystems.of(mountId);
     }
 
     /**
@@ -1235,7 +1237,12 @@ public final class AuraFile implements AutoCloseable {
     private boolean pageCacheFileSystem() {
         // From the mount ID read at open: no path lookup, which an unlinked file (DELETE_ON_CLOSE)
         // would fail; an unknown type takes the ring, which is safe.
-        return fileSystemType != null && PAGE_CACHE_FILE_SYSTEMS.contains(fileSystemType);
+        return isPageCacheFileSystem(fileSystemType);
+    }
+
+    /** {@return whether mountinfo's file system type {@code type} (null: unknown) is a local page-cache one} */
+    private static boolean isPageCacheFileSystem(String type) {
+        return type != null && PAGE_CACHE_FILE_SYSTEMS.contains(type);
     }
 
     /**

@@ -65,7 +65,11 @@ final class NativePath {
 
     /** {@return {@code path}'s bytes, NUL-terminated, in {@code arena}} */
     static MemorySegment allocate(Arena arena, Path path) {
-        byte[] bytes = bytes(path);
+        return allocate(arena, bytes(path));
+    }
+
+    /** {@return {@code bytes} (a path's, as {@link #bytes(Path)} gives them), NUL-terminated, in {@code arena}} */
+    static MemorySegment allocate(Arena arena, byte[] bytes) {
         MemorySegment c = arena.allocate(bytes.length + 1L);
         MemorySegment.copy(bytes, 0, c, ValueLayout.JAVA_BYTE, 0, bytes.length);
         c.set(ValueLayout.JAVA_BYTE, bytes.length, (byte) 0);

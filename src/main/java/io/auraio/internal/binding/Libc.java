@@ -77,8 +77,7 @@ public final class Libc {
     /** {@code open(2)} of a path given as its bytes (no NUL); blocking, for platform threads only. */
     public static int open(byte[] path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
-            MemorySegment cPath = arena.allocate(path.length + 1L);
-            MemorySegment.copy(path, 0, cPath, JAVA_BYTE, 0, path.length);
+            MemorySegment cPath = cString(arena, path);
             int fd = (int) SystemCall.OPENAT.call(scratch.captureState(), Statx.AT_FDCWD, cPath.address(), flags, mode,
                     0, 0, MemorySegment.NULL);
             return fd >= 0 ? fd : -scratch.errno();
@@ -116,13 +115,18 @@ public final class Libc {
                 return openCachedNonBlocking(scratch, path, flags);
             }
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cPath = arena.allocate(pathBytes.length + 1L); // zeroed: NUL-terminated
-                MemorySegment.copy(pathBytes, 0, cPath, JAVA_BYTE, 0, pathBytes.length);
-                return openCachedNonBlocking(scratch, cPath, flags);
+                return openCachedNonBlocking(scratch, cString(arena, pathBytes), flags);
             }
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@return {@code bytes} as a NUL-terminated C string in {@code arena}} */
+    private static MemorySegment cString(Arena arena, byte[] bytes) {
+        MemorySegment c = arena.allocate(bytes.length + 1L); // zeroed: the last byte is the NUL
+        MemorySegment.copy(bytes, 0, c, JAVA_BYTE, 0, bytes.length);
+        return c;
     }
 
     private static int openCachedNonBlocking(CallScratch scratch, MemorySegment path, int flags) throws Throwable {
