@@ -125,7 +125,7 @@ class SlowFileSystemTransfersTest {
      * daemon gets a file's flags with every read, and an offloaded file never makes the ring
      * request before which a local file's flag is cleared. (On 6.18 the cached open refuses the
      * FUSE name, which needs revalidation, and the ring's open leaves no O_NONBLOCK; should a
-     * cached open ever succeed there, the constructor clears it.)
+     * cached open ever succeed there, AuraFile.open clears it at once.)
      */
     @Test
     void aFuseFileOpenedThroughALocalLinkIsNotLeftNonBlocking(@org.junit.jupiter.api.io.TempDir Path local)
