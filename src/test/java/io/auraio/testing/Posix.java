@@ -20,7 +20,7 @@ import java.nio.file.Path;
 /**
  * The few libc calls the tests make themselves, through their own FFM downcalls (independent of the
  * library's binding, so a test checks the library against the kernel, not against itself):
- * {@code open}, {@code close}, {@code dup2} and {@code poll}.
+ * {@code open}, {@code close}, {@code dup2}, {@code poll}, {@code gettid}, {@code tgkill} and a few more.
  */
 public final class Posix {
     public static final int O_RDONLY = 0;
@@ -50,6 +50,14 @@ public final class Posix {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.captureCallState("errno"));
 
     private static final MethodHandle SCHED_GETCPU = downcall("sched_getcpu", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle TGKILL = downcall("tgkill",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.captureCallState("errno"));
+    /**
+     * {@code SIGPIPE}: the JVM catches it and ignores it (so that a write to a closed pipe does not
+     * end the process), which makes it a signal tests may send to any of its threads.
+     */
+    public static final int SIGPIPE = 13;
     /** {@code posix_fadvise} returns its error, errno is not set. */
     private static final MethodHandle FADVISE = downcall("posix_fadvise",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
@@ -173,6 +181,37 @@ public final class Posix {
         try {
             return (int) SCHED_GETCPU.invokeExact();
         } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@return the calling thread's kernel thread id, from {@code gettid(2)}} */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Sends {@code signal} to thread {@code tid} of this process ({@code tgkill(2)}).
+     *
+     * @return whether it was sent: false once the thread has exited (ESRCH)
+     */
+    public static boolean signalThread(int tid, int signal) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int r = (int) TGKILL.invokeExact(state, (int) ProcessHandle.current().pid(), tid, signal);
+            if (r < 0 && errno(state) != 3) { // ESRCH
+                throw new IOException("tgkill " + tid + " failed, errno " + errno(state));
+            }
+            return r == 0;
+        } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);

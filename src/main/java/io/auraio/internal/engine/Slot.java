@@ -70,6 +70,10 @@ final class Slot {
     boolean cancelSent;
     /** Set when the request must complete with ECANCELED without reaching the kernel. */
     volatile boolean cancelRequested;
+    /** Whether the request is one of a linked chain's ({@link RingPoller#submitChain}). */
+    boolean linked;
+    /** Times the kernel cancelled this request on its own and it was submitted again. */
+    int kernelCancels;
     volatile int state;
 
     /** Link in the ring's submission stack, or in the poller's held-back list. */
@@ -108,6 +112,8 @@ final class Slot {
         this.cancelSent = false;
         this.chainNext = null;
         this.chainLength = 0;
+        this.linked = false;
+        this.kernelCancels = 0;
         this.waiter = kind == BLOCKING ? Thread.currentThread() : null;
     }
 }

@@ -145,7 +145,7 @@ class CallerSubmitTest {
             assertThat(Libc.write(fifoFd, data, 16)).isEqualTo(16);
             assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
             assertThat(result[0]).as("the read's result").isEqualTo(16);
-            assertThat(ring.resubmittedAfterSubmitterExit()).as("cancelled by the kernel, submitted again").isEqualTo(1);
+            assertThat(ring.resubmittedAfterKernelCancel()).as("cancelled by the kernel, submitted again").isEqualTo(1);
             assertThat(buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsOnly((byte) 7);
             assertThat(ring.inUse()).isZero();
         } finally {
@@ -214,7 +214,7 @@ class CallerSubmitTest {
             reader.interrupt();
             assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
             assertThat(result[0]).isEqualTo(-Errno.ECANCELED);
-            assertThat(ring.resubmittedAfterSubmitterExit()).isZero();
+            assertThat(ring.resubmittedAfterKernelCancel()).isZero();
             assertThat(ring.inUse()).isZero();
         } finally {
             Libc.close(fifoFd);
