@@ -177,7 +177,6 @@ public final class AuraFile implements AutoCloseable {
     /** Closes the descriptor of a file dropped without {@link #close()}; null in JDK mode (its FileChannel has one). */
     private final Cleaner.Cleanable cleanable;
 
-    private static final Cleaner CLEANER = Cleaner.create();
     /** Set by {@link #closeWithoutWaiting()}: the last thread to leave an operation closes the descriptor. */
     private volatile boolean closeOnLastLeave;
     /** Transfers on the offload pool for a file on FUSE, NFS, ... ({@link SlowFile}); null for others. */
@@ -223,7 +222,7 @@ public final class AuraFile implements AutoCloseable {
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
-        this.cleanable = CLEANER.register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
+        this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
 

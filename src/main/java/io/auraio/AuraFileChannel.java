@@ -90,7 +90,6 @@ public final class AuraFileChannel extends FileChannel {
     private static final int DIRECT_TRANSFER_SIZE = 8192;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
-    private static final Cleaner CLEANER = Cleaner.create();
 
     private final AuraFile file;
     private final boolean readable;
@@ -126,7 +125,7 @@ public final class AuraFileChannel extends FileChannel {
         this.kernelPosition = type != AuraFile.REGULAR_FILE && type != Statx.S_IFBLK && type != Statx.S_IFDIR;
         this.seekable = type != Statx.S_IFIFO && type != Statx.S_IFSOCK;
         this.companion = new JdkCompanionChannel(file, readable, writable);
-        this.cleanable = CLEANER.register(this, new CloseUnreachable(file));
+        this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(file));
     }
 
     private static int fileType(AuraFile file) {
@@ -204,6 +203,7 @@ public final class AuraFileChannel extends FileChannel {
         Objects.requireNonNull(attrs, "attrs");
         if (AuraIO.backend() == Backend.JDK) { // served by the JDK's FileChannel
             checkDefaultFileSystem(path);
+            SharedCleaner.start(); // before the file is opened: its failure leaves nothing open
             return new AuraFileChannel(AuraFile.openJdk(path, options, attrs));
         }
         return open(AuraIO.defaultEngine(), path, options, attrs);

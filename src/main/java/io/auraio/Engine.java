@@ -112,6 +112,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private static Engine start(Options options, boolean shared, String name) throws AuraIOException {
+        SharedCleaner.start(); // its files' cleaner: started now, so that no open has to start a thread
         int rings = options.ringCount() > 0 ? options.ringCount() : Runtime.getRuntime().availableProcessors();
         RingConfig config = new RingConfig(options.queueDepth(), options.initialInFlight(), options.minInFlight(),
                 (long) (options.maxP99LatencyMs() * 1_000_000), !options.disableAdaptive(), options.enableSqpoll(),
@@ -151,6 +152,8 @@ public final class Engine implements AutoCloseable {
                     + " profile hides it";
             case Errno.EMFILE, Errno.ENFILE -> "; the process or the system is out of file descriptors (ulimit -n,"
                     + " RLIMIT_NOFILE): close some, or raise the limit";
+            case Errno.EAGAIN -> "; the process may start no more threads (a container's pids limit, ulimit -u,"
+                    + " RLIMIT_NPROC), each ring needs one: let some end, raise the limit, or use fewer rings";
             default -> "";
         };
     }

@@ -123,10 +123,20 @@ final class EngineMonitoring {
     private EngineMonitoring(Engine engine) {
         this.name = engine.name();
         this.register = () -> registerBeans(engine);
-        this.registration = JMX.schedule(register, REGISTRATION_DELAY_MS, TimeUnit.MILLISECONDS);
-        PENDING.add(this);
-        if (registration.isDone()) {
-            PENDING.remove(this); // ran already (this thread stalled a second): nothing pending
+        ScheduledFuture<?> scheduled = null;
+        try {
+            scheduled = JMX.schedule(register, REGISTRATION_DELAY_MS, TimeUnit.MILLISECONDS);
+        } catch (OutOfMemoryError noThread) {
+            // "unable to create native thread": the process may start no thread now (a pids
+            // limit). The registration stays queued and runs once the JMX thread starts for
+            // another engine (registerBeans looks at stopped); the engine serves meanwhile.
+        }
+        this.registration = scheduled;
+        if (scheduled != null) {
+            PENDING.add(this);
+            if (scheduled.isDone()) {
+                PENDING.remove(this); // ran already (this thread stalled a second): nothing pending
+            }
         }
         Options o = engine.options();
         this.events = RingEvents.register(engine.core(), name, new RingEvents.Configuration(engine.ringCount(),
@@ -165,10 +175,16 @@ final class EngineMonitoring {
     void stop() {
         if (stopped.compareAndSet(false, true)) {
             events.close();
-            if (registration.cancel(false)) {
+            if (registration != null && registration.cancel(false)) {
                 PENDING.remove(this); // closed before its registration was due: nothing to undo
             }
-            JMX.execute(this::unregisterAll);
+            try {
+                JMX.execute(this::unregisterAll);
+            } catch (OutOfMemoryError noThread) {
+                // No JMX thread runs (none could start), so none registers beside this one:
+                // unregistered here. The queued copy finds nothing left (idempotent).
+                unregisterAll();
+            }
             releaseName(name);
         }
     }

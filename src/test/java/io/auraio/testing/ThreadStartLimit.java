@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Stops one thread of this JVM from starting threads, through a cgroup v1 {@code pids} group of its
@@ -16,13 +17,12 @@ import java.util.Optional;
  */
 public final class ThreadStartLimit implements AutoCloseable {
     private static final Path PIDS = Path.of("/sys/fs/cgroup/pids");
+    private static final AtomicInteger GROUPS = new AtomicInteger();
 
     private final Path group;
-    private final int tid;
 
-    private ThreadStartLimit(Path group, int tid) {
+    private ThreadStartLimit(Path group) {
         this.group = group;
-        this.tid = tid;
     }
 
     /** {@return why no thread can be limited here, or empty} */
@@ -39,11 +39,22 @@ public final class ThreadStartLimit implements AutoCloseable {
      * @throws IOException if the group cannot be made or the thread moved
      */
     public static ThreadStartLimit on(int tid) throws IOException {
+        return on(tid, 1);
+    }
+
+    /**
+     * Moves thread {@code tid} of this process into a new group of at most {@code tasks} threads:
+     * itself and what it starts ({@code tasks - 1} at once; a thread that exits frees its place).
+     *
+     * @throws IOException if the group cannot be made or the thread moved
+     */
+    public static ThreadStartLimit on(int tid, int tasks) throws IOException {
         removeGroupsOfEndedProcesses();
-        Path group = Files.createDirectory(PIDS.resolve("auraio-test-" + ProcessHandle.current().pid() + "-" + tid));
-        ThreadStartLimit limit = new ThreadStartLimit(group, tid);
+        Path group = Files.createDirectory(PIDS.resolve("auraio-test-" + ProcessHandle.current().pid() + "-" + tid
+                + "-" + GROUPS.incrementAndGet()));
+        ThreadStartLimit limit = new ThreadStartLimit(group);
         try {
-            Files.writeString(group.resolve("pids.max"), "1");
+            Files.writeString(group.resolve("pids.max"), Integer.toString(tasks));
             Files.writeString(group.resolve("tasks"), Integer.toString(tid));
             return limit;
         } catch (IOException | RuntimeException e) {
@@ -56,7 +67,7 @@ public final class ThreadStartLimit implements AutoCloseable {
     private static void removeGroupsOfEndedProcesses() throws IOException {
         try (var groups = Files.newDirectoryStream(PIDS, "auraio-test-*")) {
             for (Path g : groups) {
-                String[] parts = g.getFileName().toString().split("-");
+                String[] parts = g.getFileName().toString().split("-"); // auraio-test-PID-TID-N
                 if (ProcessHandle.of(Long.parseLong(parts[2])).isEmpty()) {
                     Files.deleteIfExists(g);
                 }
@@ -76,13 +87,18 @@ public final class ThreadStartLimit implements AutoCloseable {
         return Long.parseLong(events.substring(events.indexOf(' ') + 1));
     }
 
-    /** Moves the thread back to the root group, if it still runs, and removes this group. */
+    /**
+     * Moves the thread, and any thread it started that still runs, back to the root group, and
+     * removes this group.
+     */
     @Override
     public void close() throws IOException {
-        try {
-            Files.writeString(PIDS.resolve("tasks"), Integer.toString(tid));
-        } catch (IOException exited) {
-            // ESRCH: the thread has exited (its engine closed), which empties the group as well
+        for (String task : Files.readAllLines(group.resolve("tasks"))) {
+            try {
+                Files.writeString(PIDS.resolve("tasks"), task);
+            } catch (IOException exited) {
+                // ESRCH: the thread has exited meanwhile, which takes it out of the group as well
+            }
         }
         Files.deleteIfExists(group);
     }

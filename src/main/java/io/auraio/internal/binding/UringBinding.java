@@ -73,14 +73,18 @@ public final class UringBinding {
      */
     public static void chooseInBackground() {
         if (REQUESTED.equals("auto") && BACKGROUND_CHOICE_STARTED.compareAndSet(false, true)) {
-            Thread.ofPlatform().daemon().name("auraio-binding").start(() -> {
-                try {
-                    name();
-                } catch (Throwable e) {
-                    // Not this thread's to report: the first real use of the binding fails with
-                    // it (a NoClassDefFoundError whose cause is this one), where it is handled.
-                }
-            });
+            try {
+                Thread.ofPlatform().daemon().name("auraio-binding").start(() -> {
+                    try {
+                        name();
+                    } catch (Throwable e) {
+                        // Not this thread's to report: the first real use of the binding fails with
+                        // it (a NoClassDefFoundError whose cause is this one), where it is handled.
+                    }
+                });
+            } catch (OutOfMemoryError noThread) {
+                // At the process's thread limit: the first use of the binding chooses it instead.
+            }
         }
     }
 

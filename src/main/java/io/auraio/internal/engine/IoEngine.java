@@ -73,7 +73,8 @@ public final class IoEngine implements AutoCloseable {
             for (int i = 0; i < ringCount; i++) {
                 engine.rings[i] = RingPoller.start(i, engine, config, WAKE_VALUE);
             }
-        } catch (IoUring.SetupException | RuntimeException e) {
+        } catch (IoUring.SetupException | RuntimeException | Error e) {
+            // The rings already started are closed, their pollers gone: nothing is left behind.
             for (RingPoller r : engine.rings) {
                 if (r != null) {
                     r.beginClose();
@@ -93,7 +94,7 @@ public final class IoEngine implements AutoCloseable {
      * io_uring can be used, so it must not be kept as the answer.
      */
     public static boolean isTransient(int errno) {
-        return errno == Errno.EMFILE || errno == Errno.ENFILE;
+        return errno == Errno.EMFILE || errno == Errno.ENFILE || errno == Errno.EAGAIN;
     }
 
     /**

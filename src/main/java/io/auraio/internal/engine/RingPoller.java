@@ -260,7 +260,15 @@ public final class RingPoller implements CompletionQueue.Handler {
             throw new IoUring.SetupException(-efd, "eventfd failed: " + Errno.message(-efd));
         }
         RingPoller poller = new RingPoller(index, owner, config, efd, wakeValue);
-        poller.thread.start();
+        try {
+            poller.thread.start();
+        } catch (OutOfMemoryError e) {
+            // The JDK's words for a failed pthread_create (EAGAIN): the process is at its thread
+            // limit (a container's pids.max, ulimit -u) or out of memory for a stack.
+            Libc.close(efd);
+            throw new IoUring.SetupException(Errno.EAGAIN, "cannot start the poller thread of ring " + index + " ("
+                    + e.getMessage() + ")");
+        }
         boolean interrupted = false;
         try {
             while (true) {

@@ -89,6 +89,8 @@ public final class BlockingOffload {
     /** Pool threads running a call. */
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong callsOnPool = new AtomicLong();
+    /** Calls made on their caller's thread because no pool thread could be started. */
+    private final AtomicLong callsOnCaller = new AtomicLong();
     private final int perMount;
     private final MountTable mounts = new MountTable();
     private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
@@ -146,7 +148,21 @@ public final class BlockingOffload {
         try {
             started.thread = factory.newThread(started);
             started.thread.start();
-        } catch (Throwable t) { // OutOfMemoryError "unable to create native thread", say
+        } catch (OutOfMemoryError noThread) {
+            // "unable to create native thread": the process may start no more threads now (a
+            // container's pids limit, ulimit -u). The call is made on the caller's thread, as
+            // FileChannel makes it (holding a virtual thread's carrier while it lasts), rather than
+            // failing a read or a close for want of a helper.
+            lock.lock();
+            try {
+                threads--;
+            } finally {
+                lock.unlock();
+            }
+            callsOnCaller.incrementAndGet();
+            task.compute();
+            task.finish();
+        } catch (Throwable t) {
             lock.lock();
             try {
                 threads--;
@@ -329,6 +345,11 @@ public final class BlockingOffload {
     /** {@return how many calls were handed to pool threads since this pool was made} For tests. */
     public long callsOnPool() {
         return callsOnPool.get();
+    }
+
+    /** {@return how many calls were made on their caller's thread for want of a pool thread} For tests. */
+    public long callsOnCaller() {
+        return callsOnCaller.get();
     }
 
     /** {@return the number of calls on pool threads now} */

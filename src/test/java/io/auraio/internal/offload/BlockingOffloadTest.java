@@ -3,8 +3,10 @@ package io.auraio.internal.offload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
+import io.auraio.testing.ThreadStartLimit;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -312,5 +315,68 @@ class BlockingOffloadTest {
         TestSupport.awaitCondition("the hung calls to return and release", () -> offload.active() == 0
                 && calls.stream().allMatch(c -> c.releases.get() == 1));
         assertThat(other.releases.get()).as("a result taken by its caller is the caller's to free").isZero();
+    }
+
+    /**
+     * Where the process may start no more threads (a container's pids limit), a call is made on
+     * its caller's thread, as FileChannel makes it, rather than failing with the JDK's
+     * OutOfMemoryError ("unable to create native thread"): an abandonable call (a slow file's
+     * transfer), whose mount permit is given back, and a plain call of a virtual thread, which
+     * runs on that virtual thread (its carrier limited while the virtual thread spins on it, so
+     * that it is not unmounted). Once threads may start again, calls go to the pool.
+     */
+    @Test
+    void withNoThreadToStartACallIsMadeOnItsCallersThread() throws Exception {
+        ThreadStartLimit.unsupported().ifPresent(Assumptions::abort);
+        // Idle pool threads end after 100 ms: a call then needs a new one.
+        BlockingOffload fresh = new BlockingOffload(4, 2, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+        LatchCall abandonable = new LatchCall(new CountDownLatch(0));
+        long abandonableResult;
+        try (ThreadStartLimit limit = ThreadStartLimit.on(Posix.gettid())) {
+            abandonableResult = fresh.callAbandonable("m", abandonable, true, () -> false);
+            assertThat(limit.refusals()).as("thread starts refused").isPositive();
+        }
+        assertThat(abandonableResult).isEqualTo(42L);
+        assertThat(abandonable.releases.get()).as("a result taken by its caller is the caller's to free").isZero();
+        assertThat(fresh.active()).as("the mount's permit given back").isZero();
+        assertThat(fresh.callsOnCaller()).isEqualTo(1);
+
+        // The mount table read (it is then kept for a second) and the pool thread that read it gone.
+        assertThat(virtually(() -> fresh.call(dir.path(), Thread::currentThread))).isInstanceOf(Thread.class);
+        TestSupport.awaitCondition("the idle pool thread to end", () -> fresh.poolSize() == 0);
+        java.util.concurrent.atomic.AtomicInteger carrier = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean limited = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean lifted = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<Object> ranOn = new AtomicReference<>();
+        Thread caller = Thread.ofVirtual().start(() -> {
+            carrier.set(Posix.gettid());
+            while (!limited.get()) {
+                Thread.onSpinWait();
+            }
+            try {
+                ranOn.set(fresh.call(dir.path(), Thread::currentThread));
+            } catch (Throwable t) {
+                ranOn.set(t);
+            }
+            while (!lifted.get()) {
+                Thread.onSpinWait();
+            }
+        });
+        TestSupport.awaitCondition("the caller on its carrier", () -> carrier.get() != 0);
+        try (ThreadStartLimit limit = ThreadStartLimit.on(carrier.get())) {
+            limited.set(true);
+            TestSupport.awaitCondition("the call made", () -> ranOn.get() != null);
+            assertThat(limit.refusals()).as("thread starts refused").isPositive();
+        } finally {
+            limited.set(true);
+            lifted.set(true);
+        }
+        TestSupport.joinAll(List.of(caller));
+        assertThat(ranOn.get()).as("the thread that made the call").isSameAs(caller);
+        assertThat(fresh.callsOnCaller()).isEqualTo(2);
+        assertThat(fresh.poolSize()).isZero();
+        Object later = virtually(() -> fresh.call(dir.path(), Thread::currentThread));
+        assertThat(((Thread) later).getName()).as("once threads may start").startsWith("auraio-offload-");
+        assertThat(fresh.callsOnCaller()).isEqualTo(2);
     }
 }
