@@ -71,8 +71,9 @@ public final class Engine implements AutoCloseable {
      * @return a new engine
      * @throws AuraIOException if io_uring cannot be used; the message names the cause (ring setup
      *         refused with EPERM, ENOMEM under a low memlock limit, liburing missing where
-     *         {@code -Dauraio.binding=liburing} asks for it...) and
-     *         {@link AuraIOException#errno()} carries the errno
+     *         {@code -Dauraio.binding=liburing} asks for it, EAGAIN when a ring's thread cannot be
+     *         started at the process's thread limit...) and {@link AuraIOException#errno()}
+     *         carries the errno; nothing the attempt started is left open
      */
     public static Engine create() throws AuraIOException {
         return create(Options.defaults());
@@ -84,7 +85,9 @@ public final class Engine implements AutoCloseable {
      * @param options the configuration
      * @return a new engine
      * @throws AuraIOException if io_uring cannot be used or a ring cannot be set up as asked
-     *         (e.g. {@code enableSqpoll} refused by the kernel); the message names the cause
+     *         (e.g. {@code enableSqpoll} refused by the kernel, or EAGAIN: a ring's thread cannot
+     *         be started at the process's thread limit); the message names the cause, and nothing
+     *         the attempt started is left open
      * @throws IllegalArgumentException if an open engine already has {@link Options#name()}
      */
     public static Engine create(Options options) throws AuraIOException {
