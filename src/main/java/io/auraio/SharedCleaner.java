@@ -29,7 +29,7 @@ final class SharedCleaner {
         synchronized (SharedCleaner.class) {
             if (cleaner == null) {
                 try {
-                    cleaner = Cleaner.create(Thread.ofPlatform().name("auraio-cleaner").factory());
+                    cleaner = Cleaner.create(Thread.ofPlatform().daemon().name("auraio-cleaner").factory());
                 } catch (OutOfMemoryError e) { // "unable to create native thread"
                     throw new AuraIOException("cannot start the thread that closes unreachable files (" + e.getMessage()
                             + "): the process may start no more threads now", Errno.EAGAIN, e);

@@ -153,22 +153,12 @@ public final class BlockingOffload {
             // container's pids limit, ulimit -u). The call is made on the caller's thread, as
             // FileChannel makes it (holding a virtual thread's carrier while it lasts), rather than
             // failing a read or a close for want of a helper.
-            lock.lock();
-            try {
-                threads--;
-            } finally {
-                lock.unlock();
-            }
+            notStarted();
             callsOnCaller.incrementAndGet();
             task.compute();
             task.finish();
         } catch (Throwable t) {
-            lock.lock();
-            try {
-                threads--;
-            } finally {
-                lock.unlock();
-            }
+            notStarted();
             throw t;
         }
     }
@@ -355,6 +345,16 @@ public final class BlockingOffload {
     /** {@return the number of calls on pool threads now} */
     public int active() {
         return active.get();
+    }
+
+    /** Gives back the place in the pool taken for a thread that did not start. */
+    private void notStarted() {
+        lock.lock();
+        try {
+            threads--;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
