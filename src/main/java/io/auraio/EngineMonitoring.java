@@ -42,7 +42,6 @@ import javax.management.ObjectName;
 final class EngineMonitoring {
     private static final Set<String> NAMES = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger UNNAMED = new AtomicInteger();
-    private static final System.Logger LOGGER = System.getLogger("io.auraio");
     /** How long after its start an engine's MXBeans are registered. */
     static final long REGISTRATION_DELAY_MS = 1000;
     /**
@@ -159,7 +158,10 @@ final class EngineMonitoring {
             }
         } catch (JMException e) {
             unregisterAll();
-            LOGGER.log(System.Logger.Level.WARNING, "engine \"" + name + "\" has no MXBean: " + e, e);
+            // Looked up here, not in a static field: the logger's set-up (its finder, 3-5 ms) is
+            // otherwise part of every engine's start, for a warning almost no run gives.
+            System.getLogger("io.auraio").log(System.Logger.Level.WARNING,
+                    "engine \"" + name + "\" has no MXBean: " + e, e);
         }
     }
 
