@@ -9,7 +9,13 @@ import java.util.Locale;
  * default, from whether the default engine can be created. Logs the one warning a fallback gets.
  */
 final class BackendChoice {
-    static final System.Logger LOGGER = System.getLogger("io.auraio");
+    /**
+     * {@return the library's logger} Looked up when something is to be said, not in a static
+     * field: its set-up (the logger finder, 3-5 ms) would be part of every first open otherwise.
+     */
+    private static System.Logger logger() {
+        return System.getLogger("io.auraio");
+    }
 
     /** The backend in use, once decided; null until then. */
     private static volatile Backend backend;
@@ -48,13 +54,13 @@ final class BackendChoice {
                 chosen = Backend.JDK;
                 cause = "-D" + AuraIO.BACKEND_PROPERTY + "=jdk";
                 // Asked for, so not worth a warning.
-                LOGGER.log(Level.DEBUG, "AuraIO uses the JDK's FileChannel: " + cause);
+                logger().log(Level.DEBUG, "AuraIO uses the JDK's FileChannel: " + cause);
             }
             // Never fall back: open(Path) then fails with the default engine's exception.
             case "io_uring", "io-uring", "iouring" -> chosen = Backend.IO_URING;
             default -> {
                 if (!requested.equals("auto")) {
-                    LOGGER.log(Level.WARNING, "ignoring -D" + AuraIO.BACKEND_PROPERTY + "=" + requested
+                    logger().log(Level.WARNING, "ignoring -D" + AuraIO.BACKEND_PROPERTY + "=" + requested
                             + " (expected auto, io_uring or jdk)");
                 }
                 try {
@@ -62,13 +68,13 @@ final class BackendChoice {
                     chosen = Backend.IO_URING;
                 } catch (AuraIOException e) {
                     if (IoEngine.isTransient(e.errno())) {
-                        LOGGER.log(Level.DEBUG, "io_uring not set up for now, the JDK serves this file: "
+                        logger().log(Level.DEBUG, "io_uring not set up for now, the JDK serves this file: "
                                 + e.getMessage());
                         return Backend.JDK;
                     }
                     chosen = Backend.JDK;
                     cause = e.getMessage();
-                    LOGGER.log(Level.WARNING, "io_uring cannot be used, AuraFile and AuraFiles fall back to the"
+                    logger().log(Level.WARNING, "io_uring cannot be used, AuraFile and AuraFiles fall back to the"
                             + " JDK's FileChannel: " + cause + " (-D" + AuraIO.BACKEND_PROPERTY
                             + "=jdk chooses this without a warning, -D" + AuraIO.BACKEND_PROPERTY
                             + "=io_uring fails instead)");
