@@ -225,7 +225,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * CPU wanted by threads that run for long, is the machine's state, not one ring's.
      */
     private static volatile long yieldsPausedUntil = System.nanoTime();
-    /** Requests the kernel cancelled though nobody asked it to, then submitted again ({@link #cancelledByKernelAlone}). */
+    /** Requests the kernel cancelled though nobody asked it to, submitted again ({@link #cancelledByKernelAlone}). */
     private final LongAdder resubmittedAfterKernelCancel = new LongAdder();
     /**
      * Tests only, null otherwise: runs the caller-side submit in place of the calling thread (on a
