@@ -71,8 +71,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** SQEs kept free for the wake-up read and cancels. */
     private static final int RESERVED_SQES = 2;
     /**
-     * How many times one request the kernel cancelled on its own is submitted again before its
-     * ECANCELED is delivered ({@link #cancelledByKernelAlone}). Under a profiler's signals every
+     * How many times one request the kernel cancelled on its own is submitted again before it
+     * ends with EAGAIN ({@link #cancelledByKernelAlone}). Under a profiler's signals every
      * 50 µs the kernel cancelled the first {@code statx} of 7 in 100 fresh rings: eight cancels of
      * one request in a row is a cause that does not pass.
      */
@@ -1548,16 +1548,21 @@ public final class RingPoller implements CompletionQueue.Handler {
         inKernel--;
         inKernelView = inKernel;
         if (result == -Errno.ECANCELED && cancelledByKernelAlone(s)) {
-            if (s.uncountedInKernel) {
-                s.uncountedInKernel = false;
-                uncountedInKernel--;
+            if (s.kernelCancels < KERNEL_CANCEL_RESUBMITS) {
+                if (s.uncountedInKernel) {
+                    s.uncountedInKernel = false;
+                    uncountedInKernel--;
+                }
+                s.kernelCancels++;
+                s.submittedByCaller = false; // the poller submits it again: it does not exit while the ring serves
+                s.state = Slot.QUEUED;
+                resubmittedAfterKernelCancel.increment();
+                enqueue(s);
+                return;
             }
-            s.kernelCancels++;
-            s.submittedByCaller = false; // the poller submits it again: it does not exit while the ring serves
-            s.state = Slot.QUEUED;
-            resubmittedAfterKernelCancel.increment();
-            enqueue(s);
-            return;
+            // The kernel cannot run it (no io-wq worker can start: the process at its thread
+            // limit): EAGAIN, what that start failed with, says more than ECANCELED would.
+            result = -Errno.EAGAIN;
         }
         long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
         bytesTransferred += bytes;
@@ -1599,11 +1604,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      * signal sent to the thread. The kernel retries the start three times, then cancels every
      * request waiting for a worker when none is left. After {@link #KERNEL_CANCEL_RESUBMITS} such
      * cancels of one request (a worker that can never start: the process is at its thread limit)
-     * its ECANCELED is delivered, so that no caller waits forever.
+     * it ends with EAGAIN, so that no caller waits forever.
      */
     private boolean cancelledByKernelAlone(Slot s) {
-        return !closing && !s.cancelSent && !s.cancelRequested && !s.linked
-                && s.kernelCancels < KERNEL_CANCEL_RESUBMITS;
+        return !closing && !s.cancelSent && !s.cancelRequested && !s.linked;
     }
 
     /**
