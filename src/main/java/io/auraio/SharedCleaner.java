@@ -8,7 +8,7 @@ import java.lang.ref.Cleaner;
  * and {@link AuraFileChannel}s found unreachable while open. Started by the first engine (or the
  * first channel of the JDK backend), not when a class is initialised: a thread start that fails
  * in a class's initialiser (the process at its thread limit: a container's pids limit, {@code
- * ulimit -u}) would leave that class unusable for the JVM's life (an ExceptionInInitializerError,
+ * ulimit -u}) would leave that class unusable for the JVM's life (the OutOfMemoryError once,
  * then NoClassDefFoundError at every use); here the caller gets an {@link AuraIOException} and a
  * later call tries again. Thread-safe.
  */

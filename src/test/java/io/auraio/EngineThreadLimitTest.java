@@ -77,9 +77,9 @@ class EngineThreadLimitTest {
     /**
      * A JVM whose first file is opened while no thread can be started: with an engine made before,
      * the open needs none (the files' cleaner started with the engine), and AuraFile stays usable.
-     * Its cleaner used to start in AuraFile's class initialiser: there the open failed with an
-     * ExceptionInInitializerError, and every later use of AuraFile with NoClassDefFoundError. In
-     * a fresh JVM, where AuraFile is not initialised yet.
+     * Its cleaner used to start in AuraFile's class initialiser: there the open failed with the
+     * JDK's OutOfMemoryError ("unable to create native thread"), and every later use of AuraFile
+     * with NoClassDefFoundError. In a fresh JVM, where AuraFile is not initialised yet.
      */
     @Test
     void aFirstFileOpenedWhileNoThreadCanStartOpensAndAuraFileStaysUsable() throws Exception {
