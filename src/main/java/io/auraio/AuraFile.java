@@ -156,6 +156,14 @@ public final class AuraFile implements AutoCloseable {
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
     /**
+     * overlayfs: a container's root (Docker's overlay2). It takes no {@code RWF_NOWAIT} read (so no
+     * fast path, and io_uring sends every read to an io-wq thread), but its files map: reads are
+     * copied from the mapping whenever their pages are in memory ({@link #mapsWithoutHits}).
+     */
+    private static final String OVERLAY = "overlay";
+    /** Whether the file is mapped at its first read rather than after page-cache hits it cannot see. */
+    private final boolean mapsWithoutHits;
+    /**
      * Set once the file's type is known to be a FIFO, socket or character device
      * ({@link #fileType()}), or a positioned transfer says ESPIPE: a stream, whose reads may wait
      * forever and so must not count against the ring's in-flight limit other files need.
@@ -164,7 +172,7 @@ public final class AuraFile implements AutoCloseable {
     private static final int WRITE_UNDECIDED = -1;
     private static final int WRITE_RING = 0;
     private static final Set<String> PAGE_CACHE_FILE_SYSTEMS =
-            Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "bcachefs");
+            Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "bcachefs", OVERLAY);
     private static final int WRITE_NOWAIT = 1;
     private static final int WRITE_INLINE = 2;
     /** How buffered writes go: {@link #writeNative}. Always the ring for O_DIRECT. */
@@ -222,6 +230,10 @@ public final class AuraFile implements AutoCloseable {
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
+        this.mapsWithoutHits = mapped != null && OVERLAY.equals(fileSystemType);
+        if (OVERLAY.equals(fileSystemType)) {
+            this.fastPath = false; // preadv2(RWF_NOWAIT) would fail with EOPNOTSUPP at every read
+        }
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
@@ -269,6 +281,7 @@ public final class AuraFile implements AutoCloseable {
         this.slow = null;
         this.fileSystemType = null;
         this.mapped = null;
+        this.mapsWithoutHits = false;
     }
 
     /**
@@ -1022,13 +1035,33 @@ public final class AuraFile implements AutoCloseable {
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
         }
-        if (read && mapped != null && fastPath && !core.isClosed()) {
+        if (read && mapped != null && (fastPath || mapsWithoutHits) && !core.isClosed()) {
             // From the page cache without a system call, into the caller's memory itself (heap
             // memory included: no bounce). Not served: preadv2 below, into the same memory.
+            if (mapsWithoutHits) {
+                mapped.mapWithoutHits();
+            }
             long r = mapped.read(segment, length, position);
             if (r > 0) {
                 servedOnCaller(r);
                 return r;
+            }
+            if (mapsWithoutHits && position != FILE_POSITION) {
+                // What the mapping does not serve goes to an io-wq thread here (~40 µs). A read at
+                // or over the end (a small file read whole: its one short read, then the read that
+                // finds the end) is cut where the file ends now, which is where pread would stop.
+                long size = Libc.regularFileSize(fd);
+                if (size >= 0 && position >= size) {
+                    servedOnCaller(0);
+                    return 0;
+                }
+                if (size >= 0 && position + length > size) {
+                    r = mapped.read(segment, size - position, position);
+                    if (r > 0) {
+                        servedOnCaller(r);
+                        return r;
+                    }
+                }
             }
         }
         BufferPool pool = core.pool();

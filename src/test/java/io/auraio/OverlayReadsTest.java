@@ -1,0 +1,143 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.Posix;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Reads of a file on overlayfs (a container's root: Docker's overlay2), which takes no
+ * {@code preadv2(RWF_NOWAIT)}: they are copied from a mapping of the file whenever its pages are in
+ * memory (every other read goes to an io-wq thread of the kernel), and are exactly FileChannel's,
+ * cached or not, and after another process's writes through the overlay. Needs root to mount an
+ * overlay; skipped otherwise.
+ */
+@ExtendWith(IoUringAvailable.class)
+class OverlayReadsTest {
+    private static final int FILE_BYTES = 1 << 20;
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+    private Path merged;
+    private byte[] content;
+
+    @BeforeEach
+    void mountAnOverlay() throws Exception {
+        Path lower = Files.createDirectories(dir.path().resolve("lower"));
+        Path upper = Files.createDirectories(dir.path().resolve("upper"));
+        Path work = Files.createDirectories(dir.path().resolve("work"));
+        merged = Files.createDirectories(dir.path().resolve("merged"));
+        content = new byte[FILE_BYTES];
+        new Random(11).nextBytes(content);
+        for (int i = 4095; i < FILE_BYTES; i += 4096) {
+            content[i] |= 1; // no block ends in a zero byte: those are read with pread, not copied
+        }
+        Files.write(lower.resolve("data"), content);
+        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
+                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes());
+        assumeTrue(mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0,
+                "cannot mount an overlay here (root needed): " + said.trim());
+    }
+
+    @AfterEach
+    void unmount() throws Exception {
+        if (merged != null) {
+            new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void readsAreFileChannelsAndHotOnesAreCopiedFromTheMapping() throws Exception {
+        Path file = merged.resolve("data");
+        Random random = new Random(5);
+        try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ)) {
+            assumeTrue(aura.mappedReads() != null, "mapped reads are off here (-Dio.auraio.mappedReads, not x86-64)");
+            readAllAndCompare(aura, jdk, random, 300); // cold first: the ring's reads fill the page cache
+            long before = aura.mappedReads().served();
+            readAllAndCompare(aura, jdk, random, 300);
+            assertThat(aura.mappedReads().isMapped()).as("mapped without page-cache hits to count").isTrue();
+            assertThat(aura.mappedReads().served() - before).as("hot reads copied from the mapping").isGreaterThan(200);
+
+            // Evicted: read from the device again (through the ring), still FileChannel's bytes.
+            Posix.dropCachedPages(file);
+            readAllAndCompare(aura, jdk, random, 100);
+
+            // Another process writes through the overlay (the file is copied up): each file read
+            // what its own descriptor names, as FileChannel's does.
+            Process writer = new ProcessBuilder("dd", "if=/dev/zero", "of=" + file, "bs=4096", "count=1",
+                    "conv=notrunc", "status=none").inheritIO().start();
+            assertThat(writer.waitFor(30, TimeUnit.SECONDS) && writer.exitValue() == 0).as("dd").isTrue();
+            readAllAndCompare(aura, jdk, random, 100);
+        }
+        // A file opened after the copy-up reads the new bytes, mapped or not.
+        try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
+            ByteBuffer first = ByteBuffer.allocate(4096);
+            for (int i = 0; i < 3; i++) {
+                first.clear();
+                assertThat(aura.read(first, 0)).isEqualTo(4096);
+                assertThat(first.array()).containsOnly((byte) 0);
+            }
+        }
+    }
+
+    /** Reads {@code reads} random ranges of 1 B-32 KiB (some past the end) with both and compares. */
+    private void readAllAndCompare(AuraFile aura, FileChannel jdk, Random random, int reads) throws IOException {
+        for (int i = 0; i < reads; i++) {
+            int length = 1 + random.nextInt(32 * 1024);
+            long position = random.nextInt(FILE_BYTES + 8192);
+            ByteBuffer ours = ByteBuffer.allocate(length);
+            ByteBuffer theirs = ByteBuffer.allocate(length);
+            int n = aura.read(ours, position);
+            int m = jdk.read(theirs, position);
+            assertThat(n).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
+            assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
+        }
+    }
+
+    /**
+     * A file read a few times is mapped at its third read, which is copied from the mapping; a
+     * small file read whole (one short read, then the end) is not mapped at all, and the read that
+     * finds its end asks the file's size rather than the ring.
+     */
+    @Test
+    void aFileIsMappedAtItsThirdReadAndAReadAtTheEndNeedsNoRing() throws Exception {
+        Path file = merged.resolve("data");
+        Files.readAllBytes(file); // in memory
+        try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
+            assumeTrue(aura.mappedReads() != null, "mapped reads are off here");
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            for (int i = 1; i <= 3; i++) {
+                b.clear();
+                assertThat(aura.read(b, 8192L * i)).isEqualTo(4096);
+                assertThat(b.array()).isEqualTo(java.util.Arrays.copyOfRange(content, 8192 * i, 8192 * i + 4096));
+                assertThat(aura.mappedReads().isMapped()).as("mapped after read %d", i).isEqualTo(i == 3);
+            }
+            assertThat(aura.mappedReads().served()).as("the third read, copied from the mapping").isEqualTo(1);
+        }
+        try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
+            ByteBuffer whole = ByteBuffer.allocate(FILE_BYTES + 4096);
+            assertThat(aura.read(whole, 0)).isEqualTo(FILE_BYTES);
+            whole.clear();
+            assertThat(aura.read(whole, FILE_BYTES)).as("at the end").isEqualTo(-1);
+            assertThat(aura.mappedReads().isMapped()).as("read whole, not mapped").isFalse();
+        }
+    }
+}
