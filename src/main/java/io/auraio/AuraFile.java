@@ -155,13 +155,7 @@ public final class AuraFile implements AutoCloseable {
     private volatile boolean interruptible = true;
     /** Cleared for files whose reads cannot take the RWF_NOWAIT path (FIFOs, FUSE, /proc). */
     private volatile boolean fastPath;
-    /**
-     * overlayfs: a container's root (Docker's overlay2). It takes no {@code RWF_NOWAIT} read (so no
-     * fast path, and io_uring sends every read to an io-wq thread), but its files map: reads are
-     * copied from the mapping whenever their pages are in memory ({@link #mapsWithoutHits}).
-     */
-    private static final String OVERLAY = "overlay";
-    /** Whether the file is mapped at its first read rather than after page-cache hits it cannot see. */
+    /** Whether the file is mapped at its third read rather than after page-cache hits it cannot show. */
     private final boolean mapsWithoutHits;
     /**
      * Set once the file's type is known to be a FIFO, socket or character device
@@ -171,6 +165,12 @@ public final class AuraFile implements AutoCloseable {
     private volatile boolean stream;
     private static final int WRITE_UNDECIDED = -1;
     private static final int WRITE_RING = 0;
+    /**
+     * overlayfs: a container's root (Docker's overlay2). It takes no {@code RWF_NOWAIT} read (so no
+     * fast path, and io_uring sends every read to an io-wq thread), but its files map: reads are
+     * copied from the mapping whenever their pages are in memory ({@link #mapsWithoutHits}).
+     */
+    private static final String OVERLAY = "overlay";
     private static final Set<String> PAGE_CACHE_FILE_SYSTEMS =
             Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "bcachefs", OVERLAY);
     private static final int WRITE_NOWAIT = 1;

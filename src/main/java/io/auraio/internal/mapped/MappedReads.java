@@ -228,12 +228,12 @@ public final class MappedReads {
     }
 
     /**
-     * Maps the file at its third read if it is not mapped (nor refused), for a file whose reads cannot tell a
-     * page-cache hit: on overlayfs {@code preadv2(RWF_NOWAIT)} fails with EOPNOTSUPP, so no hit is
-     * ever counted, and every read not copied from the mapping goes to an io-wq thread of the
-     * kernel (about 40 µs; 0.04-0.06x FileChannel's cached reads measured). Its mapping is the
-     * underlying file's (overlayfs maps the lower or upper file itself), whose residency
-     * {@code mincore} reports as for any other file.
+     * Maps the file at its third read if it is not mapped (nor refused), for a file whose reads
+     * cannot show a page-cache hit: on overlayfs {@code preadv2(RWF_NOWAIT)} fails with
+     * EOPNOTSUPP, so no hit is ever counted, and every read not copied from the mapping goes to an
+     * io-wq thread of the kernel (about 40 µs; 0.04-0.06x FileChannel's cached reads measured).
+     * Its mapping is the underlying file's (overlayfs maps the lower or upper file itself), whose
+     * residency {@code mincore} reports as for any other file.
      */
     public void mapWithoutHits() {
         // At the third read: a small file opened, read whole (a short read, then the read that
