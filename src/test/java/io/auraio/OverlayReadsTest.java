@@ -30,15 +30,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith(IoUringAvailable.class)
 class OverlayReadsTest {
     private static final int FILE_BYTES = 1 << 20;
+    private static final int SMALL_BYTES = 12_000;
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
+    private Path lower;
     private Path merged;
     private byte[] content;
 
     @BeforeEach
     void mountAnOverlay() throws Exception {
-        Path lower = Files.createDirectories(dir.path().resolve("lower"));
+        lower = Files.createDirectories(dir.path().resolve("lower"));
         Path upper = Files.createDirectories(dir.path().resolve("upper"));
         Path work = Files.createDirectories(dir.path().resolve("work"));
         merged = Files.createDirectories(dir.path().resolve("merged"));
@@ -48,6 +50,7 @@ class OverlayReadsTest {
             content[i] |= 1; // no block ends in a zero byte: those are read with pread, not copied
         }
         Files.write(lower.resolve("data"), content);
+        Files.write(lower.resolve("small"), java.util.Arrays.copyOf(content, SMALL_BYTES));
         Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
                 "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString())
                 .redirectErrorStream(true).start();
@@ -77,7 +80,7 @@ class OverlayReadsTest {
             assertThat(aura.mappedReads().served() - before).as("hot reads copied from the mapping").isGreaterThan(200);
 
             // Evicted: read from the device again (through the ring), still FileChannel's bytes.
-            Posix.dropCachedPages(file);
+            Posix.dropCachedPages(lower.resolve("data")); // the pages an overlay read uses
             readAllAndCompare(aura, jdk, random, 100);
 
             // Another process writes through the overlay (the file is copied up): each file read
@@ -139,5 +142,47 @@ class OverlayReadsTest {
             assertThat(aura.read(whole, FILE_BYTES)).as("at the end").isEqualTo(-1);
             assertThat(aura.mappedReads().isMapped()).as("read whole, not mapped").isFalse();
         }
+    }
+
+    /**
+     * A small file opened, read whole and closed (a file server's pattern) while its pages are in
+     * memory needs no ring: its pages' residency is asked through a mapping of just them, and the
+     * read is a pread on the caller; the read that finds the end asks the size. FileChannel's bytes.
+     */
+    @Test
+    void aCachedSmallFileReadOnceWholeNeedsNoRing() throws Exception {
+        Path file = merged.resolve("small");
+        Files.readAllBytes(file); // in memory
+        Engine engine = AuraIO.defaultEngine();
+        long ringOpsBefore = ringOps(engine);
+        for (int i = 0; i < 5; i++) {
+            try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
+                ByteBuffer whole = ByteBuffer.allocate(16384);
+                assertThat(aura.read(whole, 0)).isEqualTo(SMALL_BYTES);
+                assertThat(java.util.Arrays.copyOf(whole.array(), SMALL_BYTES))
+                        .isEqualTo(java.util.Arrays.copyOf(content, SMALL_BYTES));
+                whole.clear();
+                assertThat(aura.read(whole, SMALL_BYTES)).as("at the end").isEqualTo(-1);
+            }
+        }
+        assertThat(ringOps(engine) - ringOpsBefore).as("ring requests for 5 cached small files").isZero();
+        // Not in memory: through the ring, still the file's bytes. (The lower file's pages are
+        // the ones an overlay read uses.)
+        Posix.dropCachedPages(lower.resolve("small"));
+        try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
+            ByteBuffer whole = ByteBuffer.allocate(16384);
+            assertThat(aura.read(whole, 0)).isEqualTo(SMALL_BYTES);
+            assertThat(java.util.Arrays.copyOf(whole.array(), SMALL_BYTES))
+                    .isEqualTo(java.util.Arrays.copyOf(content, SMALL_BYTES));
+        }
+        assertThat(ringOps(engine) - ringOpsBefore).as("the evicted file's read went to the ring").isPositive();
+    }
+
+    private static long ringOps(Engine engine) {
+        long ops = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            ops += engine.ringStats(i).opsCompleted();
+        }
+        return ops;
     }
 }

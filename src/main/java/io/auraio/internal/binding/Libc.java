@@ -520,6 +520,15 @@ public final class Libc {
     }
 
     /**
+     * As {@link #mmapReadOnly(int, long)}, from {@code offset} (a multiple of the page size).
+     *
+     * @return the mapping's address, or a negated errno
+     */
+    public static long mmapReadOnly(int fd, long offset, long length) {
+        return mmap(fd, offset, length, PROT_READ, MAP_SHARED);
+    }
+
+    /**
      * {@code munmap(2)} of a mapping from {@link #mmapReadOnly}.
      *
      * @return 0, or a negated errno

@@ -3,6 +3,7 @@ package io.auraio.internal.mapped;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 import io.auraio.internal.binding.Libc;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -224,6 +225,41 @@ public final class MappedReads {
         }
         if ((bytes <= SMALL_READ || readAgain(position)) && ++hits >= mapAfter) {
             map();
+        }
+    }
+
+    /**
+     * {@return whether every page of {@code [position, position + length)} of the file is in
+     * memory} Asked of {@code mincore} through a mapping of just those pages that is never
+     * touched: it gets no page-table entries, so its {@code munmap} flushes no other CPU's TLB
+     * (a mapping that was read from did, and made small files slower). For a read that nothing
+     * else can tell the residency of: a file on overlayfs not mapped (yet). At most
+     * {@link #MAX_READ} bytes; false for more, and when a call fails.
+     */
+    public static boolean inMemory(int fd, long position, long length) {
+        long start = position & -PAGE_SIZE;
+        long span = ((position + length + PAGE_SIZE - 1) & -PAGE_SIZE) - start;
+        if (!ENABLED || position < 0 || length <= 0 || length > MAX_READ) {
+            return false;
+        }
+        long address = Libc.mmapReadOnly(fd, start, span);
+        if (address < 0) {
+            return false;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            int pages = (int) (span >>> PAGE_SHIFT);
+            MemorySegment vector = arena.allocate(pages);
+            if (Libc.mincore(address, span, vector) != 0) {
+                return false;
+            }
+            for (int i = 0; i < pages; i++) {
+                if ((vector.get(JAVA_BYTE, i) & 1) == 0) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            Libc.munmap(address, span);
         }
     }
 
