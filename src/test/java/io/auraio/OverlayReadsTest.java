@@ -148,6 +148,7 @@ class OverlayReadsTest {
      * A small file opened, read whole and closed (a file server's pattern) while its pages are in
      * memory needs no ring: its pages' residency is asked through a mapping of just them, and the
      * read is a pread on the caller; the read that finds the end asks the size. FileChannel's bytes.
+     * So is a cached read larger than a mapping serves (256 KiB).
      */
     @Test
     void aCachedSmallFileReadOnceWholeNeedsNoRing() throws Exception {
@@ -166,6 +167,14 @@ class OverlayReadsTest {
             }
         }
         assertThat(ringOps(engine) - ringOpsBefore).as("ring requests for 5 cached small files").isZero();
+        // A read larger than a mapping serves (256 KiB of the larger file, in memory): on the caller too.
+        Files.readAllBytes(merged.resolve("data"));
+        try (AuraFile aura = AuraFile.open(merged.resolve("data"), StandardOpenOption.READ)) {
+            ByteBuffer large = ByteBuffer.allocate(256 * 1024);
+            assertThat(aura.read(large, 4096)).isEqualTo(256 * 1024);
+            assertThat(large.array()).isEqualTo(java.util.Arrays.copyOfRange(content, 4096, 4096 + 256 * 1024));
+        }
+        assertThat(ringOps(engine) - ringOpsBefore).as("ring requests for a cached 256 KiB read").isZero();
         // Not in memory: through the ring, still the file's bytes. (The lower file's pages are
         // the ones an overlay read uses.)
         Posix.dropCachedPages(lower.resolve("small"));
