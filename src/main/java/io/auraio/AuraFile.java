@@ -219,7 +219,9 @@ public final class AuraFile implements AutoCloseable {
         this.mode = mode;
         this.directMemoryAlignment = memAlign;
         this.directOffsetAlignment = offsetAlign;
-        this.fastPath = !mode.direct();
+        boolean overlay = fileSystem != null && OVERLAY.equals(fileSystem.type());
+        // On overlayfs preadv2(RWF_NOWAIT) would fail with EOPNOTSUPP at every read: no fast path.
+        this.fastPath = !mode.direct() && !overlay;
         // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
         this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
         this.fileType = type;
@@ -230,10 +232,7 @@ public final class AuraFile implements AutoCloseable {
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
-        this.mapsWithoutHits = mapped != null && OVERLAY.equals(fileSystemType);
-        if (OVERLAY.equals(fileSystemType)) {
-            this.fastPath = false; // preadv2(RWF_NOWAIT) would fail with EOPNOTSUPP at every read
-        }
+        this.mapsWithoutHits = mapped != null && overlay;
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
@@ -396,10 +395,11 @@ public final class AuraFile implements AutoCloseable {
                 && isPageCacheFileSystem(fileSystem.type()))) {
             // A FIFO or a device waits in reads and writes as the caller opened it to, and only a
             // local page-cache file system is known to ignore O_NONBLOCK in the reads and writes
-            // made on the caller (a FUSE daemon gets the flags with every request; overlay and
-            // network file systems are not known): cleared now. A regular file's on a local
-            // page-cache file system is cleared before its descriptor first goes to a ring
-            // (unblock()): most small files read from the page cache never go there.
+            // made on the caller (a FUSE daemon gets the flags with every request; network file
+            // systems are not known; overlayfs hands its flags to the local file beneath): cleared
+            // now. A regular file's on a local page-cache file system is cleared before its
+            // descriptor first goes to a ring (unblock()): most small files read from the page
+            // cache never go there.
             int r = Libc.setStatusFlags(fd, mode.flags());
             if (r < 0) {
                 Libc.close(fd);

@@ -90,7 +90,8 @@ public final class IoEngine implements AutoCloseable {
 
     /**
      * {@return whether a failure with {@code errno} is one the process may get over: it ran out of
-     * file descriptors (EMFILE, ENFILE), which it may free} Such a failure says nothing of whether
+     * file descriptors (EMFILE, ENFILE), which it may free, or could start no thread (EAGAIN: at
+     * its thread limit), which may end} Such a failure says nothing of whether
      * io_uring can be used, so it must not be kept as the answer.
      */
     public static boolean isTransient(int errno) {
