@@ -158,6 +158,14 @@ public final class AuraFile implements AutoCloseable {
     /** Whether the file is mapped at its third read rather than after page-cache hits it cannot show. */
     private final boolean mapsWithoutHits;
     /**
+     * A regular file on tmpfs, read with {@code pread} on the caller: its pages are its storage,
+     * so a read waits only for a page swapped out, as a read of the Java heap itself would; and
+     * tmpfs takes no {@code RWF_NOWAIT} read (EOPNOTSUPP, kernel 6.18), so the fast path cannot
+     * serve it and io_uring hands every ring read of it to an io-wq thread (0.12x FileChannel's
+     * cached reads with one reader, measured).
+     */
+    private final boolean readsOnCaller;
+    /**
      * Set once the file's type is known to be a FIFO, socket or character device
      * ({@link #fileType()}), or a positioned transfer says ESPIPE: a stream, whose reads may wait
      * forever and so must not count against the ring's in-flight limit other files need.
@@ -171,6 +179,7 @@ public final class AuraFile implements AutoCloseable {
      * copied from the mapping whenever their pages are in memory ({@link #mapsWithoutHits}).
      */
     private static final String OVERLAY = "overlay";
+    private static final String TMPFS = "tmpfs";
     private static final Set<String> PAGE_CACHE_FILE_SYSTEMS =
             Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "bcachefs", OVERLAY);
     private static final int WRITE_NOWAIT = 1;
@@ -220,8 +229,11 @@ public final class AuraFile implements AutoCloseable {
         this.directMemoryAlignment = memAlign;
         this.directOffsetAlignment = offsetAlign;
         boolean overlay = fileSystem != null && OVERLAY.equals(fileSystem.type());
-        // On overlayfs preadv2(RWF_NOWAIT) would fail with EOPNOTSUPP at every read: no fast path.
-        this.fastPath = !mode.direct() && !overlay;
+        this.readsOnCaller = !mode.direct() && type == REGULAR_FILE && fileSystem != null
+                && TMPFS.equals(fileSystem.type());
+        // On overlayfs and tmpfs preadv2(RWF_NOWAIT) would fail with EOPNOTSUPP at every read: no
+        // fast path.
+        this.fastPath = !mode.direct() && !overlay && !readsOnCaller;
         // SYNC/DSYNC writes wait for the device in the write itself: never on the caller's carrier.
         this.writePath = mode.direct() || (mode.flags() & OpenFlags.O_DSYNC) != 0 ? WRITE_RING : WRITE_UNDECIDED;
         this.fileType = type;
@@ -232,7 +244,7 @@ public final class AuraFile implements AutoCloseable {
         this.slow = slowKey == null ? null : new SlowFile(slowKey, fd);
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
-        this.mapsWithoutHits = mapped != null && overlay;
+        this.mapsWithoutHits = mapped != null && (overlay || readsOnCaller);
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 type == REGULAR_FILE, readOnlyOnPageCache()));
     }
@@ -281,6 +293,7 @@ public final class AuraFile implements AutoCloseable {
         this.fileSystemType = null;
         this.mapped = null;
         this.mapsWithoutHits = false;
+        this.readsOnCaller = false;
     }
 
     /**
@@ -931,7 +944,10 @@ public final class AuraFile implements AutoCloseable {
                         break;
                     }
                 }
-                long r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), n, 0);
+                long r = vectorOnCaller(read, iov, n, total, position);
+                if (r == NOT_ON_CALLER) {
+                    r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), n, 0);
+                }
                 if (r < 0) {
                     throw failure(read ? "readv" : "writev", r);
                 }
@@ -955,6 +971,107 @@ public final class AuraFile implements AutoCloseable {
         } finally {
             end();
         }
+    }
+
+    /** {@link #vectorOnCaller}'s answer when the transfer must go to the ring. */
+    private static final long NOT_ON_CALLER = Long.MIN_VALUE;
+
+    /**
+     * A vectored transfer made on the caller where a scalar one would be (the page cache, tmpfs,
+     * inline writes: {@link #readNative}, {@link #writeNative}), rather than a ring request, which
+     * a cached read waits a poller's round trip for and a buffered write on ext4 an io-wq thread
+     * (0.03-0.07x FileChannel's gathering writes and scattering reads, measured). The iovec's
+     * memory is the caller's own or the pool's (memory another thread could free was copied to
+     * the pool), so nothing needs holding.
+     *
+     * @param iov   {@code count} {@code struct iovec}s of {@code total} bytes in all
+     * @return the bytes transferred, a negated errno, or {@link #NOT_ON_CALLER}
+     */
+    private long vectorOnCaller(boolean read, MemorySegment iov, int count, long total, long position) {
+        if (core.isClosed()) {
+            return NOT_ON_CALLER; // the ring's answer: ESHUTDOWN
+        }
+        if (!read) {
+            int mode = decideWritePath();
+            if (mode == WRITE_RING) {
+                return NOT_ON_CALLER;
+            }
+            long r = Libc.pwritev2Vector(fd, iov.address(), count, position, mode == WRITE_NOWAIT ? Libc.RWF_NOWAIT : 0);
+            if (r >= 0) {
+                servedOnCaller(r);
+                return r;
+            }
+            int errno = (int) -r;
+            if (mode == WRITE_NOWAIT && errno == Errno.EOPNOTSUPP) {
+                writePath = WRITE_INLINE;
+                return vectorOnCaller(false, iov, count, total, position);
+            }
+            return afterWriteRefused(errno) ? NOT_ON_CALLER : r;
+        }
+        if (readsOnCaller) {
+            long r = Libc.preadv2Vector(fd, iov.address(), count, position, 0);
+            if (r >= 0) {
+                servedOnCaller(r);
+            }
+            return r;
+        }
+        if (!fastPath) {
+            return NOT_ON_CALLER;
+        }
+        long r = Libc.preadv2Vector(fd, iov.address(), count, position, Libc.RWF_NOWAIT);
+        if (r < 0) {
+            int errno = (int) -r;
+            if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+                stream |= errno == Errno.ESPIPE;
+                fastPath = false;
+                return NOT_ON_CALLER;
+            }
+            return errno == Errno.EAGAIN ? NOT_ON_CALLER : r;
+        }
+        servedOnCaller(r);
+        if (r > 0 && r < total && position != FILE_POSITION && ((position + r) & (PAGE - 1)) == 0) {
+            // Stopped at a page not in the page cache, or at an end of the file that is a page
+            // boundary (as readNative's, readRest): the rest into the rest of the buffers, from
+            // the page cache while it serves, then from the ring. An error there leaves the bytes
+            // read so far, for the caller's next read to report.
+            long done = r;
+            int first = 0;
+            while (done < total) {
+                first = consume(iov, first, r);
+                long at = iov.address() + 16L * first;
+                r = Libc.preadv2Vector(fd, at, count - first, position + done, Libc.RWF_NOWAIT);
+                if (r == -Errno.EAGAIN) {
+                    long rest = submit(Opcode.READV, position + done, at, count - first, 0);
+                    return rest > 0 ? done + rest : done;
+                }
+                if (r <= 0) {
+                    break;
+                }
+                core.countFastPath(r);
+                done += r;
+            }
+            return done;
+        }
+        return r;
+    }
+
+    /**
+     * Moves past {@code bytes} of the {@code struct iovec}s from index {@code first} on, changing
+     * the one it ends inside so that it starts after them. {@return the index of the first
+     * iovec with bytes left}
+     */
+    private static int consume(MemorySegment iov, int first, long bytes) {
+        while (bytes > 0) {
+            long length = iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * first + 1);
+            if (bytes < length) {
+                iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * first, iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * first) + bytes);
+                iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * first + 1, length - bytes);
+                return first;
+            }
+            bytes -= length;
+            first++;
+        }
+        return first;
     }
 
     /**
@@ -1035,7 +1152,11 @@ public final class AuraFile implements AutoCloseable {
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
         }
-        boolean inMemory = false; // an overlay file's read whose pages are in memory: pread on the caller
+        // Memory another thread may free meanwhile (CallerMemory): held through synchronous
+        // calls, copied through pool memory for ring requests.
+        boolean canHold = !CallerMemory.freeableByOthers(segment) || Libc.canHoldDuringCall();
+        // A read whose pages are in memory: pread on the caller (tmpfs: always; overlayfs: asked).
+        boolean inMemory = read && readsOnCaller && canHold && !core.isClosed();
         if (read && mapped != null && (fastPath || mapsWithoutHits) && !core.isClosed()) {
             // From the page cache without a system call, into the caller's memory itself (heap
             // memory included: no bounce). Not served: preadv2 below, into the same memory.
@@ -1047,7 +1168,7 @@ public final class AuraFile implements AutoCloseable {
                 servedOnCaller(r);
                 return r;
             }
-            if (mapsWithoutHits && position != FILE_POSITION) {
+            if (mapsWithoutHits && !readsOnCaller && position != FILE_POSITION && canHold) {
                 // What the mapping does not serve goes to an io-wq thread here (~40 µs). A read at
                 // or over the end (a small file read whole: its one short read, then the read that
                 // finds the end) is cut where the file ends now, which is where pread would stop.
@@ -1082,8 +1203,6 @@ public final class AuraFile implements AutoCloseable {
             }
             target = bounce;
         }
-        // Memory another thread may free meanwhile (CallerMemory): held through synchronous
-        // calls, copied through pool memory for ring requests.
         MemorySegment hold = bounce == null && CallerMemory.freeableByOthers(segment) ? segment : null;
         try {
             long r = !read ? writeNative(target.address(), length, position, hold)
@@ -1238,12 +1357,7 @@ public final class AuraFile implements AutoCloseable {
      * (io-wq, 0.06x) would cost every write for the rare one that blocks.
      */
     private long writeNative(long address, long length, long position, MemorySegment hold) {
-        int mode = writePath;
-        if (mode == WRITE_UNDECIDED) {
-            // A stream (a FIFO opened by name refuses RWF_NOWAIT) would be written inline, where
-            // a write waiting for its reader holds the carrier and no close can cancel it.
-            writePath = mode = !stream && pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
-        }
+        int mode = decideWritePath();
         if (mode == WRITE_RING || (hold != null && !Libc.canHoldDuringCall())) {
             return submitTransfer(Opcode.WRITE, position, address, length, hold);
         }
@@ -1260,14 +1374,33 @@ public final class AuraFile implements AutoCloseable {
             writePath = WRITE_INLINE; // no non-blocking buffered writes here: write as FileChannel does
             return writeNative(address, length, position, hold);
         }
-        if (errno == Errno.ESPIPE || errno == Errno.EINVAL || errno == Errno.EAGAIN) {
-            if (errno != Errno.EAGAIN) {
-                stream |= errno == Errno.ESPIPE;
-                writePath = WRITE_RING; // a FIFO, a device: the ring copes with what pwrite cannot
-            }
-            return submitTransfer(Opcode.WRITE, position, address, length, hold);
+        return afterWriteRefused(errno) ? submitTransfer(Opcode.WRITE, position, address, length, hold) : r;
+    }
+
+    /** {@return how this file's buffered writes go ({@link #writePath}), decided at its first write} */
+    private int decideWritePath() {
+        int mode = writePath;
+        if (mode == WRITE_UNDECIDED) {
+            // A stream (a FIFO opened by name refuses RWF_NOWAIT) would be written inline, where
+            // a write waiting for its reader holds the carrier and no close can cancel it.
+            writePath = mode = !stream && pageCacheFileSystem() ? WRITE_NOWAIT : WRITE_RING;
         }
-        return r;
+        return mode;
+    }
+
+    /**
+     * {@return whether a write the caller's {@code pwrite} failed with {@code errno} goes to the
+     * ring instead} EAGAIN (it would block) does; ESPIPE and EINVAL (a FIFO, a device) do, and so
+     * do this file's later writes: the ring copes with what pwrite cannot. Any other errno is the
+     * write's answer.
+     */
+    private boolean afterWriteRefused(int errno) {
+        if (errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+            stream |= errno == Errno.ESPIPE;
+            writePath = WRITE_RING;
+            return true;
+        }
+        return errno == Errno.EAGAIN;
     }
 
     /**

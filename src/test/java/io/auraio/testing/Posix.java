@@ -62,6 +62,9 @@ public final class Posix {
     private static final MethodHandle FADVISE = downcall("posix_fadvise",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final int POSIX_FADV_DONTNEED = 4;
+    private static final int POSIX_FADV_RANDOM = 1;
+    private static final MethodHandle PREAD = downcall("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     /** x86-64 / aarch64 value of {@code O_NONBLOCK}. */
     public static final int O_NONBLOCK = 04000;
 
@@ -96,8 +99,12 @@ public final class Posix {
      * Drops {@code path}'s pages from the page cache (written back first, then
      * {@code POSIX_FADV_DONTNEED} on a descriptor of its own), so that the next read of them waits
      * for the device.
+     *
+     * @return whether none of the file's pages is in memory afterwards: false where the file
+     *         system keeps them (tmpfs, whose pages are the file), which a test that needs a miss
+     *         takes as its assumption
      */
-    public static void dropCachedPages(Path path) throws IOException {
+    public static boolean dropCachedPages(Path path) throws IOException {
         try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(path)) {
             channel.force(true); // dirty pages are not dropped
         }
@@ -113,6 +120,62 @@ public final class Posix {
             throw new IllegalStateException(t);
         } finally {
             close(fd);
+        }
+        return !anyPageInMemory(path);
+    }
+
+    /**
+     * Drops the file's pages (as {@link #dropCachedPages}), then reads its first {@code pages}
+     * pages back through a descriptor that asks for no readahead ({@code POSIX_FADV_RANDOM}), so
+     * that exactly those are in memory.
+     *
+     * @return false where the pages could not be dropped (tmpfs)
+     */
+    public static boolean keepOnlyTheFirstPages(Path path, int pages) throws IOException {
+        if (!dropCachedPages(path)) {
+            return false;
+        }
+        int fd = open(path, O_RDONLY);
+        try (Arena arena = Arena.ofConfined()) {
+            int r = (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_RANDOM);
+            if (r != 0) {
+                throw new IOException("posix_fadvise " + path + " failed, error " + r);
+            }
+            long length = pages * 4096L;
+            long n = (long) PREAD.invokeExact(fd, arena.allocate(length), length, 0L);
+            if (n != length) {
+                throw new IOException("pread of the first " + pages + " pages of " + path + " gave " + n);
+            }
+            return true;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        } finally {
+            close(fd);
+        }
+    }
+
+    /**
+     * {@return whether any page of the file is in memory} Asked of {@code mincore} (through
+     * {@link MemorySegment#isLoaded()}) on a mapping of the file that is never read, so asking
+     * brings nothing in; for a file on overlayfs that is the underlying file's page cache, which
+     * its reads use.
+     */
+    public static boolean anyPageInMemory(Path path) throws IOException {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(path);
+             Arena arena = Arena.ofConfined()) {
+            long size = channel.size();
+            if (size == 0) {
+                return false;
+            }
+            MemorySegment mapping = channel.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            for (long page = 0; page < size; page += 4096) {
+                if (mapping.asSlice(page, Math.min(4096, size - page)).isLoaded()) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -1,0 +1,262 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Random;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Reads of regular files on tmpfs ({@code /dev/shm}, and {@code /tmp} on many systems), which takes
+ * no {@code preadv2(RWF_NOWAIT)} (EOPNOTSUPP), so that every read used to go to the ring, where
+ * io_uring hands it to an io-wq thread: they are made with {@code pread} on the caller (and copied
+ * from a mapping of the file from its third read), never through the ring, and are exactly
+ * FileChannel's, also after another writer shrinks or grows the file. A FIFO on tmpfs, whose read
+ * may wait forever, still goes to the ring. Uses {@code /dev/shm} where it is a tmpfs, else a tmpfs
+ * mounted for the test (root); skipped otherwise.
+ */
+@ExtendWith(IoUringAvailable.class)
+class TmpfsReadsTest {
+    private static final int FILE_BYTES = 1 << 20;
+    private static final int SMALL_BYTES = 12_000;
+    private static Engine engine;
+
+    @RegisterExtension
+    final TestDirectory build = new TestDirectory();
+    private Path dir;
+    private Path mounted;
+    private byte[] content;
+
+    @BeforeAll
+    static void createEngine() throws AuraIOException {
+        engine = Engine.create(Options.builder().ringCount(2).build());
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    @BeforeEach
+    void directoryOnTmpfs() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm) && "tmpfs".equals(Files.getFileStore(shm).type())) {
+            dir = Files.createTempDirectory(shm, "auraio-tmpfs-test");
+        } else {
+            mounted = Files.createDirectories(build.path().resolve("tmpfs"));
+            Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "tmpfs", mounted.toString())
+                    .redirectErrorStream(true).start();
+            String said = new String(mount.getInputStream().readAllBytes());
+            boolean ok = mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0;
+            if (!ok) {
+                mounted = null;
+            }
+            assumeTrue(ok, "no writable tmpfs /dev/shm here, and cannot mount one (root needed): " + said.trim());
+            dir = mounted;
+        }
+        content = new byte[FILE_BYTES];
+        new Random(13).nextBytes(content);
+        for (int i = 4095; i < FILE_BYTES; i += 4096) {
+            content[i] |= 1; // no block ends in a zero byte: those are read with pread, not copied
+        }
+        Files.write(dir.resolve("data"), content);
+    }
+
+    @AfterEach
+    void removeDirectory() throws Exception {
+        if (mounted != null) {
+            new ProcessBuilder("umount", "-l", mounted.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+        } else if (dir != null) {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    @Test
+    void readsAreFileChannelsAndNoneGoesToTheRing() throws Exception {
+        Path file = dir.resolve("data");
+        Random random = new Random(5);
+        long ringReads = 0;
+        try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
+             Arena shared = Arena.ofShared()) {
+            for (int i = 0; i < 600; i++) {
+                long before = ringOps();
+                int length = 1 + random.nextInt(64 * 1024);
+                long position = random.nextInt(FILE_BYTES + 8192);
+                ByteBuffer theirs = ByteBuffer.allocate(length);
+                int m = jdk.read(theirs, position);
+                // Heap, direct, and memory another thread could free (held through the call).
+                ByteBuffer ours = switch (i % 3) {
+                    case 0 -> ByteBuffer.allocate(length);
+                    case 1 -> ByteBuffer.allocateDirect(length);
+                    default -> shared.allocate(length).asByteBuffer();
+                };
+                int n = aura.read(ours, position);
+                assertThat(n).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
+                assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
+                // Native memory that is not the JVM's for good (direct buffers, arenas) goes
+                // through the ring where no system call can hold it (-Dauraio.syscalls=libc, an
+                // architecture whose numbers are not known), as for every file.
+                if (i % 3 == 0 || !"libc".equals(System.getProperty("auraio.syscalls"))) {
+                    ringReads += ringOps() - before;
+                }
+            }
+            if (aura.mappedReads() != null) {
+                assertThat(aura.mappedReads().isMapped()).as("mapped without page-cache hits to count").isTrue();
+                assertThat(aura.mappedReads().served()).as("reads copied from the mapping").isPositive();
+            }
+        }
+        assertThat(ringReads).as("ring requests for reads of a tmpfs file").isZero();
+    }
+
+    /** A file server's pattern: open, read whole, find the end, close; no ring request at all. */
+    @Test
+    void smallFilesReadWholeNeedNoRing() throws Exception {
+        byte[] small = Arrays.copyOf(content, SMALL_BYTES);
+        for (int i = 0; i < 5; i++) {
+            Files.write(dir.resolve("small" + i), small);
+        }
+        long before = ringOps();
+        for (int i = 0; i < 5; i++) {
+            try (AuraFile aura = AuraFile.open(engine, dir.resolve("small" + i), StandardOpenOption.READ)) {
+                ByteBuffer whole = ByteBuffer.allocate(16384);
+                assertThat(aura.read(whole, 0)).isEqualTo(SMALL_BYTES);
+                assertThat(Arrays.copyOf(whole.array(), SMALL_BYTES)).isEqualTo(small);
+                whole.clear();
+                assertThat(aura.read(whole, SMALL_BYTES)).as("at the end").isEqualTo(-1);
+            }
+        }
+        assertThat(ringOps() - before).as("ring requests for 5 small tmpfs files").isZero();
+    }
+
+    /** Reads at the file position (the channel's relative reads) are FileChannel's too, and off the ring. */
+    @Test
+    void relativeReadsThroughTheChannelAreFileChannels() throws Exception {
+        Path file = dir.resolve("data");
+        long before = ringOps();
+        try (FileChannel aura = AuraFileChannel.open(engine, file, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ)) {
+            Random random = new Random(3);
+            while (true) {
+                int length = 1 + random.nextInt(40_000);
+                ByteBuffer ours = ByteBuffer.allocate(length);
+                ByteBuffer theirs = ByteBuffer.allocate(length);
+                int m = jdk.read(theirs);
+                assertThat(aura.read(ours)).isEqualTo(m);
+                assertThat(ours.flip()).isEqualTo(theirs.flip());
+                assertThat(aura.position()).isEqualTo(jdk.position());
+                if (m < 0) {
+                    break;
+                }
+            }
+        }
+        assertThat(ringOps() - before).as("ring requests for relative reads of a tmpfs file").isZero();
+    }
+
+    /**
+     * Another writer shrinks the file under a mapped reader, then grows it again: every read
+     * returns what FileChannel's returns (no SIGBUS, no stale bytes past the new end).
+     */
+    @Test
+    void aFileShrunkAndGrownByAnotherWriterReadsAsFileChannel() throws Exception {
+        Path file = dir.resolve("data");
+        try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
+             FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            Random random = new Random(17);
+            compare(aura, jdk, random, 50, FILE_BYTES);
+            writer.truncate(FILE_BYTES / 3 + 100);
+            compare(aura, jdk, random, 100, FILE_BYTES);
+            byte[] more = new byte[FILE_BYTES];
+            new Random(99).nextBytes(more);
+            writer.write(ByteBuffer.wrap(more), FILE_BYTES / 2);
+            compare(aura, jdk, random, 100, FILE_BYTES * 3 / 2);
+            writer.truncate(0);
+            compare(aura, jdk, random, 20, FILE_BYTES);
+        }
+    }
+
+    private static void compare(AuraFile aura, FileChannel jdk, Random random, int reads, int span)
+            throws IOException {
+        for (int i = 0; i < reads; i++) {
+            int length = 1 + random.nextInt(32 * 1024);
+            long position = random.nextInt(span + 8192);
+            ByteBuffer ours = ByteBuffer.allocate(length);
+            ByteBuffer theirs = ByteBuffer.allocate(length);
+            int m = jdk.read(theirs, position);
+            assertThat(aura.read(ours, position)).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
+            assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
+        }
+    }
+
+    /** A FIFO on tmpfs is no regular file: its read, which waits for a writer, goes to the ring. */
+    @Test
+    void aFifoOnTmpfsIsReadThroughTheRing() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        // Read-write: a FIFO's open for reading alone would wait for a writer.
+        try (FileChannel aura = AuraFileChannel.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            long before = ringOps();
+            Future<Integer> reader = executor.submit(() -> aura.read(ByteBuffer.allocate(64)));
+            Thread.sleep(50); // the reader waits in its read meanwhile
+            try (FileChannel writer = FileChannel.open(fifo, StandardOpenOption.WRITE)) {
+                writer.write(ByteBuffer.wrap("through the ring".getBytes()));
+            }
+            assertThat(reader.get(30, TimeUnit.SECONDS)).isEqualTo(16);
+            assertThat(ringOps() - before).as("ring requests of the FIFO's read").isPositive();
+        }
+    }
+
+    /** After Engine.close() a tmpfs file's read fails as every request of a closed engine does. */
+    @Test
+    void aReadAfterTheEngineClosedFailsWithShutdown() throws Exception {
+        Engine own = Engine.create(Options.builder().ringCount(1).build());
+        AuraFile aura = AuraFile.open(own, dir.resolve("data"), StandardOpenOption.READ);
+        try {
+            assertThat(aura.read(ByteBuffer.allocate(10), 0)).isEqualTo(10);
+            own.close();
+            assertThatThrownBy(() -> aura.read(ByteBuffer.allocate(10), 0))
+                    .isInstanceOf(AuraIOException.class)
+                    .matches(t -> ((AuraIOException) t).isShutdown(), "isShutdown()");
+        } finally {
+            aura.close();
+            own.close();
+        }
+    }
+
+    private static long ringOps() {
+        long ops = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            ops += engine.ringStats(i).opsCompleted();
+        }
+        return ops;
+    }
+}
