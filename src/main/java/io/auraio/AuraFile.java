@@ -1540,6 +1540,16 @@ public final class AuraFile implements AutoCloseable {
                 }
                 return r;
             }
+            if (pageCacheFileSystem() && !core.isClosed()) {
+                // An open file's attributes are in memory on a local file system: fstat cannot
+                // wait for a device, and is FileChannel's own size() (~0.3 µs, where a ring's
+                // statx goes to an io-wq thread: 11,000 against 3.5 million calls a second).
+                long r = Libc.fstatSize(fd);
+                if (r < 0) {
+                    throw failure("fstat", r);
+                }
+                return r;
+            }
             try (Arena arena = Arena.ofConfined()) {
                 // Through submit, so an interrupt or a close also ends a wait for admission.
                 MemorySegment statx = arena.allocate(Statx.BYTES, 8);
