@@ -1415,7 +1415,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /** {@return whether mountinfo's file system type {@code type} (null: unknown) is a local page-cache one} */
-    private static boolean isPageCacheFileSystem(String type) {
+    static boolean isPageCacheFileSystem(String type) {
         return type != null && PAGE_CACHE_FILE_SYSTEMS.contains(type);
     }
 

@@ -510,6 +510,12 @@ public final class AuraFiles {
      */
     public static boolean exists(Path path, LinkOption... options) {
         Objects.requireNonNull(path, "path");
+        if (Thread.currentThread().isVirtual()) {
+            int cached = CachedMetadata.exists(path, Engine.followLinks(options));
+            if (cached >= 0) {
+                return cached == 1;
+            }
+        }
         Engine engine = ring(path);
         if (engine != null) {
             long r = attempt(engine, () -> engine.prepareStat(path, options), Engine.RESULT).result();
@@ -542,6 +548,12 @@ public final class AuraFiles {
             throws IOException {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(type, "type");
+        if (type == BasicFileAttributes.class && Thread.currentThread().isVirtual()) {
+            FileStat cached = CachedMetadata.stat(path, Engine.followLinks(options));
+            if (cached != null) {
+                return type.cast(cached);
+            }
+        }
         Engine engine = type == BasicFileAttributes.class ? ring(path) : null;
         if (engine != null) {
             Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(path, options), Engine.STAT);

@@ -959,7 +959,7 @@ public final class Engine implements AutoCloseable {
                 Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, Statx.AT_EMPTY_PATH, m), null, null, null);
     }
 
-    private static boolean followLinks(LinkOption... options) {
+    static boolean followLinks(LinkOption... options) {
         Objects.requireNonNull(options, "options");
         boolean follow = true;
         for (LinkOption o : options) {

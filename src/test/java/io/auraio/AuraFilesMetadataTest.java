@@ -407,7 +407,9 @@ class AuraFilesMetadataTest {
             long before = engine.stats().opsCompleted();
             String outcome = outcome(call, AURA, b);
             assertThat(outcome).as("call %d", i).startsWith("returned");
-            assertThat(engine.stats().opsCompleted()).as("ring requests made by call %d", i).isGreaterThan(before);
+            if (i >= 2) { // exists and readAttributes of cached names are answered on the caller (CachedMetadataTest)
+                assertThat(engine.stats().opsCompleted()).as("ring requests made by call %d", i).isGreaterThan(before);
+            }
         }
     }
 

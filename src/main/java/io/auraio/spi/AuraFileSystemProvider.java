@@ -362,6 +362,16 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
+     * {@return whether a stat-like call goes to {@link AuraFiles}, which answers it on the caller
+     * where the path's names are cached and its file system local (no wait: a small fraction of
+     * the offload's hand-off), else through the ring ({@link #ringReady()}) or the offload} From a
+     * virtual thread; not while this thread creates the engine where the ring would be asked.
+     */
+    private boolean statOnCaller() {
+        return Thread.currentThread().isVirtual() && (!MetadataRouting.ring || engine() != null);
+    }
+
+    /**
      * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code mkdirat}
      * through the ring, else on the offload's threads.
      */
@@ -533,7 +543,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public <A extends BasicFileAttributes> A readAttributes(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
-        if (ringReady()) {
+        if (statOnCaller()) {
             return AuraFiles.readAttributes(p, type, options);
         }
         return offload().call(p, () -> platform.readAttributes(p, type, options));
@@ -564,7 +574,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public boolean exists(Path path, LinkOption... options) {
         Path p = fileSystem.unwrap(path);
-        if (ringReady()) {
+        if (statOnCaller()) {
             return AuraFiles.exists(p, options);
         }
         return offload().call(p, () -> platform.exists(p, options));
@@ -578,7 +588,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public <A extends BasicFileAttributes> A readAttributesIfExists(Path path, Class<A> type, LinkOption... options)
             throws IOException {
         Path p = fileSystem.unwrap(path);
-        if (ringReady() && type == BasicFileAttributes.class) {
+        if (statOnCaller() && type == BasicFileAttributes.class) {
             try {
                 return AuraFiles.readAttributes(p, type, options);
             } catch (java.nio.file.NoSuchFileException e) {

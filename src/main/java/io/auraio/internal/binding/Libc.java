@@ -122,6 +122,76 @@ public final class Libc {
         }
     }
 
+    /** {@code O_PATH}: a descriptor that only names the file (nothing is opened, no open() of a driver runs). */
+    private static final int O_PATH = 010000000;
+
+    /** Reads a {@code struct statx} while the call's scratch memory holds it. */
+    @FunctionalInterface
+    public interface StatxReader<T> {
+        /** {@return what the caller wants of {@code statx}, or null for "not answered here"} */
+        T read(MemorySegment statx);
+    }
+
+    /**
+     * The attributes of the path whose bytes are {@code pathBytes}, if nothing in getting them
+     * can wait: {@code openat2(O_PATH, RESOLVE_CACHED)}, which fails with EAGAIN instead of
+     * looking up a name that is not in the dentry cache (and, with {@code O_PATH}, opens nothing:
+     * a FIFO or a device is not waited for); then {@code statx} of that descriptor with
+     * {@code AT_STATX_DONT_SYNC} (cached attributes: no FUSE daemon or NFS server is asked), read
+     * by {@code reader}, which decides whether they answer (for the file systems whose attributes
+     * are the file's own: {@link Statx#mountId}); then {@code close}.
+     *
+     * @param errno set to 0 when {@code reader}'s answer is returned; to EAGAIN when this cannot
+     *              answer (a name not cached, {@code reader} said null, no {@code openat2}); else
+     *              to the errno of the lookup, which is the path's answer (ENOENT: a cached
+     *              negative entry)
+     * @return {@code reader}'s answer, or null
+     */
+    public static <T> T statCached(byte[] pathBytes, boolean followLinks, int mask, StatxReader<T> reader,
+                                   int[] errno) {
+        errno[0] = Errno.EAGAIN;
+        if (!openat2Available || pathBytes.length == 0) {
+            return null;
+        }
+        try (CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment path = scratch.path(pathBytes);
+            if (path == null) {
+                return null; // longer than the scratch's path: not worth an arena here
+            }
+            MemorySegment how = scratch.openHow();
+            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(O_PATH | OpenFlags.O_CLOEXEC
+                    | (followLinks ? 0 : OpenFlags.O_NOFOLLOW)));
+            how.set(JAVA_LONG, 8, 0L);
+            how.set(JAVA_LONG, 16, RESOLVE_CACHED);
+            int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
+                    how.address(), 24, 0, 0, path);
+            if (fd < 0) {
+                int e = scratch.errno();
+                if (e == Errno.ENOSYS) {
+                    openat2Available = false;
+                }
+                errno[0] = e == Errno.ENOSYS || e == Errno.EINVAL || e == Errno.EPERM || e == E2BIG ? Errno.EAGAIN : e;
+                return null;
+            }
+            try {
+                MemorySegment statx = scratch.statx();
+                if (statx(scratch, fd, Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, mask | Statx.STATX_MNT_ID,
+                        statx) != 0) {
+                    return null;
+                }
+                T answer = reader.read(statx);
+                if (answer != null) {
+                    errno[0] = 0;
+                }
+                return answer;
+            } finally {
+                SystemCall.CLOSE.call(scratch.captureState(), fd); // an O_PATH descriptor: nothing to release
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@return {@code bytes} as a NUL-terminated C string in {@code arena}} */
     private static MemorySegment cString(Arena arena, byte[] bytes) {
         MemorySegment c = arena.allocate(bytes.length + 1L); // zeroed: the last byte is the NUL
