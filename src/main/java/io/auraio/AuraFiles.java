@@ -20,6 +20,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.charset.UnmappableCharacterException;
+import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitOption;
@@ -76,7 +77,9 @@ public final class AuraFiles {
 
     /**
      * {@return the size of the file at {@code path} in bytes, following symbolic links} As
-     * {@link Files#size(Path)}; with io_uring, {@code statx} goes through the default engine's ring.
+     * {@link Files#size(Path)}: answered on the caller when every name of the path is in the dentry
+     * cache and its file system is local (nothing to wait for); else, with io_uring, a {@code statx}
+     * through the default engine's ring.
      *
      * @param path the file
      * @throws NoSuchFileException if it does not exist
@@ -87,6 +90,10 @@ public final class AuraFiles {
         Objects.requireNonNull(path, "path");
         if (servedByFiles(path)) {
             return Files.size(path);
+        }
+        FileStat cached = CachedMetadata.stat(path, true);
+        if (cached != null) {
+            return cached.size(); // every name cached, a local file system: nothing to wait for
         }
         if (SlowFileSystems.isSlowPath(path)) {
             // A ring's STATX always runs in one of its few bounded io-wq workers; statx calls a
@@ -527,6 +534,43 @@ public final class AuraFiles {
             }
         }
         return offloaded(path) ? OFFLOAD.call(path, () -> Files.exists(path, options)) : Files.exists(path, options);
+    }
+
+    /**
+     * Checks that the file exists and that the real user may access it as {@code modes} ask, as
+     * {@link java.nio.file.spi.FileSystemProvider#checkAccess} of the platform's provider (what
+     * {@link Files#isReadable}, {@link Files#isWritable} and {@link Files#isExecutable} ask), following
+     * symbolic links. Answered on the caller when every name of the path is in the dentry cache and
+     * its file system is local (nothing to wait for); else, from a virtual thread, off the caller's
+     * carrier on the blocking offload, where a refusal's exception is the JDK's own.
+     *
+     * @param path  the file
+     * @param modes {@link AccessMode}s to check; none checks that the file exists
+     * @throws NoSuchFileException if it does not exist
+     * @throws java.nio.file.AccessDeniedException if an access asked for is denied
+     * @throws IOException if another I/O error occurs
+     */
+    public static void checkAccess(Path path, AccessMode... modes) throws IOException {
+        Objects.requireNonNull(path, "path");
+        int mode = 0;
+        for (AccessMode m : modes) {
+            mode |= switch (Objects.requireNonNull(m, "mode")) {
+                case READ -> 4;
+                case WRITE -> 2;
+                case EXECUTE -> 1;
+            };
+        }
+        if (CachedMetadata.accessible(path, mode)) {
+            return;
+        }
+        if (!offloaded(path)) {
+            path.getFileSystem().provider().checkAccess(path, modes);
+            return;
+        }
+        OFFLOAD.call(path, () -> {
+            path.getFileSystem().provider().checkAccess(path, modes);
+            return null;
+        });
     }
 
     /**

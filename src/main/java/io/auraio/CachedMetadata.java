@@ -44,6 +44,21 @@ final class CachedMetadata {
         return stat != null ? 1 : errno[0] == Errno.EAGAIN ? -1 : 0;
     }
 
+    /**
+     * {@return whether the real user may access {@code path} as {@code mode} asks ({@code R_OK} 4,
+     * {@code W_OK} 2, {@code X_OK} 1, or 0: it exists), following links, as {@code access(2)}; false
+     * when that cannot be told here without a wait, and for every refusal (whose exception is the
+     * JDK's to make)}
+     */
+    static boolean accessible(Path path, int mode) {
+        if (!answerable(path)) {
+            return false;
+        }
+        int[] errno = new int[1];
+        return Libc.statCached(NativePath.bytes(path), true, Statx.STATX_TYPE, mode, CachedMetadata::local,
+                errno) != null;
+    }
+
     /** A path of the host's file system, on none of the mounts whose metadata the offload serves (FUSE, NFS, ...). */
     private static boolean answerable(Path path) {
         return NativePath.isDefaultFileSystem(path) && !SlowFileSystems.isSlowPath(path);

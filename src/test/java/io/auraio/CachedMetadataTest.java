@@ -81,6 +81,43 @@ class CachedMetadataTest {
         assertThat(onAVirtualThread(() -> AuraFiles.exists(file.resolve("child")))).isFalse();
     }
 
+    /**
+     * checkAccess (what Files.isReadable and its siblings ask) and size are answered on the caller
+     * too for cached names; a refusal is the JDK's own exception, made on the offload.
+     */
+    @Test
+    void accessChecksAndSizesOfCachedNamesAreAnsweredOnTheCaller() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Path file = Files.write(base.resolve("f"), new byte[4321]);
+        Files.readAttributes(file, BasicFileAttributes.class);
+        long poolCalls = BlockingOffload.shared().callsOnPool();
+        onAVirtualThread(() -> {
+            AuraFiles.checkAccess(file);
+            AuraFiles.checkAccess(file, java.nio.file.AccessMode.READ, java.nio.file.AccessMode.WRITE);
+            AuraFiles.checkAccess(base, java.nio.file.AccessMode.EXECUTE);
+            assertThat(AuraFiles.size(file)).isEqualTo(4321);
+            return null;
+        });
+        assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
+        // Refused: the file is not executable (not even for root, with no x bit), and a missing name.
+        onAVirtualThread(() -> {
+            for (Path p : List.of(file, base.resolve("missing"))) {
+                java.nio.file.AccessMode[] modes = p == file
+                        ? new java.nio.file.AccessMode[] {java.nio.file.AccessMode.EXECUTE} : new java.nio.file.AccessMode[0];
+                AtomicReference<Throwable> jdk = new AtomicReference<>();
+                try {
+                    java.nio.file.FileSystems.getDefault().provider().checkAccess(p, modes);
+                } catch (IOException e) {
+                    jdk.set(e);
+                }
+                assertThat(jdk.get()).as("the JDK refuses %s", p).isNotNull();
+                assertThatThrownBy(() -> AuraFiles.checkAccess(p, modes))
+                        .isExactlyInstanceOf(jdk.get().getClass()).hasMessage(jdk.get().getMessage());
+            }
+            return null;
+        });
+    }
+
     /** What the cache cannot answer is the JDK's, exception and message included (through the offload). */
     @Test
     void failuresAreTheJdksOwn() throws Exception {

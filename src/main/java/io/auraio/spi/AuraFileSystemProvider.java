@@ -200,7 +200,13 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
                 .anyMatch(f -> f.getMethodName().equals("readAllBytes")));
     }
 
-    private static final StackWalker CALLERS = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    /**
+     * Frames are fetched from the VM in batches sized by the estimate: this method, the
+     * provider's newByteChannel, Files' two newByteChannel and readAllBytes, and one more (the
+     * default batch was a third of a readAllBytes of a small file, in a CPU profile).
+     */
+    private static final StackWalker CALLERS = StackWalker.getInstance(
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 6);
 
     /**
      * Opens an input stream on an {@link AuraFileChannel}, as
@@ -223,7 +229,8 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
                 throw new UnsupportedOperationException("'" + option + "' not allowed");
             }
         }
-        return Channels.newInputStream(shielded(newByteChannel(path, new HashSet<>(Arrays.asList(options)))));
+        // newFileChannel, not newByteChannel: no need to ask the stack whether Files.readAllBytes opens it.
+        return Channels.newInputStream(shielded(newFileChannel(path, new HashSet<>(Arrays.asList(options)))));
     }
 
     /**
@@ -519,6 +526,10 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public void checkAccess(Path path, AccessMode... modes) throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (Thread.currentThread().isVirtual()) {
+            AuraFiles.checkAccess(p, modes); // cached names on a local file system: on the caller
+            return;
+        }
         offload().call(p, () -> {
             platform.checkAccess(p, modes);
             return null;

@@ -149,6 +149,22 @@ public final class Libc {
      */
     public static <T> T statCached(byte[] pathBytes, boolean followLinks, int mask, StatxReader<T> reader,
                                    int[] errno) {
+        return statCached(pathBytes, followLinks, mask, -1, reader, errno);
+    }
+
+    private static volatile boolean faccessat2Available = true;
+
+    /**
+     * As {@link #statCached(byte[], boolean, int, StatxReader, int[])}, and where {@code reader}
+     * answers, {@code faccessat2(fd, "", accessMode, AT_EMPTY_PATH)} of the descriptor (the real
+     * user's permission, as {@code access(2)}): {@code reader}'s answer only if that allows
+     * {@code accessMode} ({@code R_OK} 4, {@code W_OK} 2, {@code X_OK} 1, or 0 for existence);
+     * any refusal leaves the question unanswered here (EAGAIN).
+     *
+     * @param accessMode the access to check, or -1 for none
+     */
+    public static <T> T statCached(byte[] pathBytes, boolean followLinks, int mask, int accessMode,
+                                   StatxReader<T> reader, int[] errno) {
         errno[0] = Errno.EAGAIN;
         if (!openat2Available || pathBytes.length == 0) {
             return null;
@@ -180,9 +196,22 @@ public final class Libc {
                     return null;
                 }
                 T answer = reader.read(statx);
-                if (answer != null) {
-                    errno[0] = 0;
+                if (answer == null) {
+                    return null;
                 }
+                if (accessMode >= 0) {
+                    if (!faccessat2Available) {
+                        return null;
+                    }
+                    if (SystemCall.FACCESSAT2.call(scratch.captureState(), fd, EMPTY_PATH.address(), accessMode,
+                            Statx.AT_EMPTY_PATH, 0, 0, MemorySegment.NULL) != 0) {
+                        if (scratch.errno() == Errno.ENOSYS) {
+                            faccessat2Available = false;
+                        }
+                        return null; // denied, a read-only file system, ...: the JDK's own answer elsewhere
+                    }
+                }
+                errno[0] = 0;
                 return answer;
             } finally {
                 SystemCall.CLOSE.call(scratch.captureState(), fd); // an O_PATH descriptor: nothing to release

@@ -65,6 +65,8 @@ enum SystemCall {
     STATX(332, 291, "statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
     /** The same number on every architecture (Linux 5.6+), and no libc wrapper. */
     OPENAT2(437, 437, null, null),
+    /** {@code faccessat2} (Linux 5.8+): the same number everywhere; libc's faccessat may not reach it. */
+    FACCESSAT2(439, 439, null, null),
     /** io_uring's three calls: the same numbers on every architecture since Linux 5.1. */
     IO_URING_SETUP(425, 425, null, null),
     IO_URING_ENTER(426, 426, null, null),
