@@ -170,7 +170,7 @@ class SystemCallTest {
     /** The calls with no libc wrapper go by number on every architecture, and have no function route. */
     @Test
     void callsWithoutALibcFunctionAreTheUniversalNumbers() {
-        Set<SystemCall> universal = EnumSet.of(SystemCall.OPENAT2, SystemCall.IO_URING_SETUP,
+        Set<SystemCall> universal = EnumSet.of(SystemCall.OPENAT2, SystemCall.FACCESSAT2, SystemCall.IO_URING_SETUP,
                 SystemCall.IO_URING_ENTER, SystemCall.IO_URING_REGISTER);
         for (SystemCall call : SystemCall.values()) {
             assertThat(call.hasFunction()).as(call.name()).isEqualTo(!universal.contains(call));
