@@ -191,22 +191,22 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
      * {@return whether the caller is {@code Files.readAllBytes} (or {@code readString}, which calls
      * it)} That method makes its channel ignore interrupts, but only when the channel is the JDK's
      * own class; it asks the provider for a plain {@code newByteChannel}, so the only public way to
-     * tell is the calling frames. A few frames are looked at, and only here.
+     * tell is the calling frames. A few frames are looked at, and only here: those of {@code Files}
+     * right above the provider's are {@code newByteChannel(Path, OpenOption...)}, then
+     * {@code newByteChannel(Path, Set, FileAttribute...)}, then, for {@code readAllBytes}, that
+     * method. Classes only ({@code DROP_METHOD_INFO}): resolving each frame's method was most of
+     * the walk's cost, itself 40% of a {@code readAllBytes} of a small file (CPU profile).
      */
     private static boolean openedForFilesReadAllBytes() {
         return CALLERS.walk(frames -> frames
                 .dropWhile(f -> f.getDeclaringClass() == AuraFileSystemProvider.class)
                 .takeWhile(f -> f.getDeclaringClass() == Files.class)
-                .anyMatch(f -> f.getMethodName().equals("readAllBytes")));
+                .count()) >= 3;
     }
 
-    /**
-     * Frames are fetched from the VM in batches sized by the estimate: this method, the
-     * provider's newByteChannel, Files' two newByteChannel and readAllBytes, and one more (the
-     * default batch was a third of a readAllBytes of a small file, in a CPU profile).
-     */
+    /** Frames are fetched in batches sized by the estimate: this method, the provider's, Files' three, one more. */
     private static final StackWalker CALLERS = StackWalker.getInstance(
-            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 6);
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE, StackWalker.Option.DROP_METHOD_INFO), 6);
 
     /**
      * Opens an input stream on an {@link AuraFileChannel}, as
