@@ -509,8 +509,10 @@ public final class AuraFiles {
 
     /**
      * {@return whether the file exists} As {@link Files#exists(Path, LinkOption...)}; from a virtual
-     * thread, off the caller's carrier: with {@code -Dauraio.metadata=ring} a {@code statx} through the
-     * default engine's ring, else on the blocking offload.
+     * thread, answered on the caller when the path's names are in the dentry cache (a cached
+     * negative entry too) on a local file system, else off the caller's carrier: with
+     * {@code -Dauraio.metadata=ring} a {@code statx} through the default engine's ring, else on the
+     * blocking offload.
      *
      * @param path    the file
      * @param options {@link LinkOption#NOFOLLOW_LINKS} not to follow a symbolic link
@@ -540,8 +542,8 @@ public final class AuraFiles {
      * Checks that the file exists and that the real user may access it as {@code modes} ask, as
      * {@link java.nio.file.spi.FileSystemProvider#checkAccess} of the platform's provider (what
      * {@link Files#isReadable}, {@link Files#isWritable} and {@link Files#isExecutable} ask), following
-     * symbolic links. Answered on the caller when every name of the path is in the dentry cache and
-     * its file system is local (nothing to wait for); else, from a virtual thread, off the caller's
+     * symbolic links. From a virtual thread, answered on the caller when every name of the path is
+     * in the dentry cache and its file system is local (nothing to wait for), else off the caller's
      * carrier on the blocking offload, where a refusal's exception is the JDK's own.
      *
      * @param path  the file
@@ -560,8 +562,8 @@ public final class AuraFiles {
                 case EXECUTE -> 1;
             };
         }
-        if (CachedMetadata.accessible(path, mode)) {
-            return;
+        if (Thread.currentThread().isVirtual() && CachedMetadata.accessible(path, mode)) {
+            return; // (a platform thread's own access(2) is one system call where this is four)
         }
         if (!offloaded(path)) {
             path.getFileSystem().provider().checkAccess(path, modes);
@@ -575,9 +577,11 @@ public final class AuraFiles {
 
     /**
      * Reads a file's attributes, as {@link Files#readAttributes(Path, Class, LinkOption...)}. From a
-     * virtual thread, {@link BasicFileAttributes} are read with a {@code statx} through the default
-     * engine's ring (a {@link FileStat}, with the JDK's values); other types, and failures, are read
-     * by {@code Files} off the caller's carrier.
+     * virtual thread, {@link BasicFileAttributes} (a {@link FileStat}, with the JDK's values) are
+     * read on the caller when every name of the path is in the dentry cache and its file system is
+     * local (nothing to wait for), else with {@code -Dauraio.metadata=ring} with a {@code statx}
+     * through the default engine's ring; other types, and failures, are read by {@code Files} off
+     * the caller's carrier.
      *
      * @param path    the file
      * @param type    {@code BasicFileAttributes.class}, {@code PosixFileAttributes.class}, ...

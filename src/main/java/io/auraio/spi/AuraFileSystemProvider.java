@@ -522,7 +522,11 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return new AuraFileStore(offload().call(p, () -> platform.getFileStore(p)), p);
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider; on a virtual thread, answered on the caller where every name of the
+     * path is in the dentry cache and its file system is local ({@link AuraFiles#checkAccess}),
+     * else made on the offload's threads.
+     */
     @Override
     public void checkAccess(Path path, AccessMode... modes) throws IOException {
         Path p = fileSystem.unwrap(path);
@@ -547,7 +551,9 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * As the platform provider; on a virtual thread, on the offload's threads (with
+     * As the platform provider; on a virtual thread, {@code BasicFileAttributes} of a path whose
+     * names are all in the dentry cache, on a local file system, are read on the caller
+     * ({@link AuraFiles#readAttributes}); the rest on the offload's threads (with
      * {@code -Dauraio.metadata=ring}, {@code BasicFileAttributes} with a {@code statx} through the ring).
      */
     @Override
@@ -579,8 +585,9 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code statx}
-     * through the ring, else on the offload's threads.
+     * As the platform provider; on a virtual thread, answered on the caller where the path's names
+     * are in the dentry cache on a local file system ({@link AuraFiles#exists}), else with
+     * {@code -Dauraio.metadata=ring} a {@code statx} through the ring, else on the offload's threads.
      */
     @Override
     public boolean exists(Path path, LinkOption... options) {
