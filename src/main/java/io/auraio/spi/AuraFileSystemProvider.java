@@ -5,6 +5,7 @@ import io.auraio.AuraFiles;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
+import io.auraio.FileStat;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.MetadataRouting;
 import java.io.IOException;
@@ -81,6 +82,8 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     private static final System.Logger LOG = System.getLogger(AuraFileSystemProvider.class.getName());
 
     private final FileSystemProvider platform;
+    /** Whether the platform provider is the JDK's own for Linux, whose {@code isHidden} looks at the name only. */
+    private final boolean hiddenByNameOnly;
     private final AuraFileSystem fileSystem;
     private final Object engineLock = new Object();
     private volatile Engine engine;
@@ -99,6 +102,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
      */
     public AuraFileSystemProvider(FileSystemProvider platform) {
         this.platform = Objects.requireNonNull(platform, "platform");
+        this.hiddenByNameOnly = platform.getClass().getName().equals("sun.nio.fs.LinuxFileSystemProvider");
         if (!"file".equalsIgnoreCase(platform.getScheme())) {
             throw new IllegalArgumentException("not a file: provider: " + platform.getScheme());
         }
@@ -497,20 +501,41 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         });
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider: equal paths are the same file without a look (as the platform's
+     * own first check); on a virtual thread, two paths whose attributes are both read on the caller
+     * ({@link AuraFiles#readAttributes}: cached names on a local file system) are compared by
+     * device and inode there, as the platform compares them; the rest is made on the offload's
+     * threads. A failure to read either path's attributes is the platform's exception for it.
+     */
     @Override
     public boolean isSameFile(Path path, Path path2) throws IOException {
         Path p = fileSystem.unwrap(path);
         Path p2 = fileSystem.unwrapIfOurs(path2);
+        if (p.equals(p2)) {
+            return true;
+        }
+        if (statOnCaller() && p2 != null && p2.getFileSystem() == p.getFileSystem()
+                && AuraFiles.readAttributes(p, BasicFileAttributes.class) instanceof FileStat a
+                && AuraFiles.readAttributes(p2, BasicFileAttributes.class) instanceof FileStat b) {
+            return a.device() == b.device() && a.inode() == b.inode();
+        }
         return offload().call(p, p2, () -> platform.isSameFile(p, p2));
     }
 
-    /** As the platform provider; on a virtual thread, made on the offload's threads. */
+    /**
+     * As the platform provider. The JDK's Linux provider tells from the name alone (a leading dot),
+     * with no system call, so it is asked on the caller; another platform's on the offload's threads.
+     */
     @Override
     public boolean isHidden(Path path) throws IOException {
         Path p = fileSystem.unwrap(path);
+        if (hiddenByNameOnly) {
+            return platform.isHidden(p);
+        }
         return offload().call(p, () -> platform.isHidden(p));
     }
+
 
     /**
      * As the platform provider; on a virtual thread, made on the offload's threads, as are the

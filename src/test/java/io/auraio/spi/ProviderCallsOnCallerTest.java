@@ -1,0 +1,104 @@
+package io.auraio.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.TestDirectory;
+import java.net.URI;
+import java.nio.file.AccessMode;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * From a virtual thread, the provider answers the stat-like calls of cached names on a local file
+ * system on the caller, with the platform's answers and no call on the blocking offload:
+ * {@code exists}, {@code size}, {@code isDirectory}, {@code isReadable}, {@code isSameFile}
+ * (compared by device and inode, as the platform does), {@code isHidden} (the name alone) and
+ * {@code Files.mismatch} of a file with itself. Each used to be a hand-off to the offload
+ * (0.00-0.03x the platform's rate, {@code bench/ProviderCalls.java}).
+ */
+class ProviderCallsOnCallerTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void statLikeCallsOfCachedNamesAreThePlatformsAndStayOffTheOffload() throws Exception {
+        FileSystem aura = new AuraFileSystemProvider(FileSystems.getDefault().provider())
+                .getFileSystem(URI.create("file:///"));
+        Path base = dir.path().toAbsolutePath();
+        Files.write(base.resolve("f"), new byte[123]);
+        Files.write(base.resolve("g"), new byte[123]);
+        Files.createLink(base.resolve("hard"), base.resolve("f"));
+        Path link = Files.createSymbolicLink(base.resolve("link"), Path.of("f"));
+        // A link whose access time is due for an update cannot be followed by the cached walk
+        // (CachedMetadataTest): accessed after it was modified, as any older link.
+        Files.getFileAttributeView(link, java.nio.file.attribute.BasicFileAttributeView.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).setTimes(
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)),
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now()), null);
+        Files.createDirectories(base.resolve(".hidden"));
+        List<Callable<Object>> calls = new ArrayList<>();
+        for (Path b : List.of(base, aura.getPath(base.toString()))) {
+            calls.add(() -> List.of(Files.exists(b.resolve("f")), Files.size(b.resolve("f")),
+                    Files.isDirectory(b.resolve(".hidden")), Files.isReadable(b.resolve("f")),
+                    Files.isSameFile(b.resolve("f"), b.resolve("hard")),
+                    Files.isSameFile(b.resolve("f"), b.resolve("link")),
+                    Files.isSameFile(b.resolve("f"), b.resolve("g")),
+                    Files.isSameFile(b.resolve("f"), b.resolve("f")),
+                    Files.isHidden(b.resolve(".hidden")), Files.isHidden(b.resolve("f")),
+                    Files.mismatch(b.resolve("f"), b.resolve("f")),
+                    Files.readAttributes(b.resolve("link"), BasicFileAttributes.class).size()));
+        }
+        Object platform = onAVirtualThread(calls.get(0)); // also puts every name in the dentry cache
+        long poolCalls = BlockingOffload.shared().callsOnPool();
+        Object ours = onAVirtualThread(calls.get(1));
+        assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
+        assertThat(ours).isEqualTo(platform);
+        assertThat(ours).isEqualTo(List.of(true, 123L, true, true, true, true, false, true, true, false, -1L, 123L));
+        // Checked access of a missing name, on either: the platform's exception, through the offload.
+        AtomicReference<String> failures = new AtomicReference<>();
+        onAVirtualThread(() -> {
+            List<String> got = new ArrayList<>();
+            for (Path b : List.of(base, aura.getPath(base.toString()))) {
+                try {
+                    b.getFileSystem().provider().checkAccess(b.resolve("nope"), AccessMode.READ);
+                    got.add("none");
+                } catch (java.io.IOException e) {
+                    got.add(e.getClass().getName() + ": " + e.getMessage());
+                }
+            }
+            failures.set(got.get(0) + " | " + got.get(1));
+            assertThat(got.get(1)).isEqualTo(got.get(0));
+            return null;
+        });
+        assertThat(failures.get()).contains("NoSuchFileException");
+    }
+
+    private static Object onAVirtualThread(Callable<Object> task) throws Exception {
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                outcome.set(task.call());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        t.join();
+        if (outcome.get() instanceof Exception e) {
+            throw e;
+        }
+        if (outcome.get() instanceof Error e) {
+            throw e;
+        }
+        return outcome.get();
+    }
+}
