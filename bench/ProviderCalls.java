@@ -39,6 +39,8 @@ public class ProviderCalls {
         calls.put("getLastModifiedTime", (d, i) -> Files.getLastModifiedTime(d.resolve("list/f1")));
         calls.put("readAttributes", (d, i) -> Files.readAttributes(d.resolve("list/f1"), BasicFileAttributes.class));
         calls.put("isReadable", (d, i) -> Files.isReadable(d.resolve("list/f1")));
+        calls.put("isSameFile", (d, i) -> Files.isSameFile(d.resolve("list/f1"), d.resolve("list/../list/f1")));
+        calls.put("isHidden", (d, i) -> Files.isHidden(d.resolve("list/f1")));
         calls.put("readAllBytes", (d, i) -> Files.readAllBytes(d.resolve("list/f1")));
         calls.put("newInputStream", (d, i) -> {
             try (var in = Files.newInputStream(d.resolve("list/f1"))) {
