@@ -1,0 +1,136 @@
+package io.auraio;
+
+import static java.nio.file.StandardOpenOption.APPEND;
+import static java.nio.file.StandardOpenOption.CREATE;
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code transferTo} from one AuraFileChannel into another is copied by the kernel
+ * ({@code copy_file_range}, off the carrier), as the JDK's own transfer between two files is,
+ * with the JDK's counts, bytes and positions; where the kernel cannot copy (an {@code APPEND}
+ * target) it reads and writes as before; an interrupt is the JDK's.
+ */
+@ExtendWith(IoUringAvailable.class)
+class AuraFileChannelTransferTest {
+    private static final int SIZE = 20 << 20; // more than one copy_file_range of at most 8 MiB
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void aTransferBetweenTwoFilesIsTheKernelsCopyWithTheJdksResults() throws Exception {
+        byte[] data = TestSupport.randomBytes(SIZE, 3);
+        Path source = Files.write(dir.resolve("source"), data);
+        List<Object> results = new ArrayList<>();
+        long poolCallsOfAura = 0;
+        for (boolean aura : new boolean[] {false, true}) {
+            Path target = Files.write(dir.resolve("target-" + aura), new byte[1000]);
+            long poolCalls = BlockingOffload.shared().callsOnPool();
+            results.add(onAVirtualThread(() -> {
+                try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, READ, WRITE)) {
+                    in.position(77);
+                    out.position(1000);
+                    long n = in.transferTo(5, SIZE, out); // to the end of the source: SIZE - 5
+                    long m = in.transferTo(SIZE + 10, 5, out); // past the end: nothing
+                    return List.of(n, m, in.position(), out.position(), out.size());
+                }
+            }));
+            if (aura) {
+                poolCallsOfAura = BlockingOffload.shared().callsOnPool() - poolCalls;
+            }
+            byte[] copy = Files.readAllBytes(target);
+            assertThat(Arrays.equals(copy, 1000, copy.length, data, 5, SIZE)).as("bytes copied by %s", aura).isTrue();
+        }
+        assertThat(results.get(1)).isEqualTo(results.get(0))
+                .isEqualTo(List.of((long) SIZE - 5, 0L, 77L, 1000L + SIZE - 5, 1000L + SIZE - 5));
+        assertThat(poolCallsOfAura).as("copy_file_range calls made off the carrier").isGreaterThanOrEqualTo(3);
+    }
+
+    /** An APPEND target cannot take copy_file_range (EBADF): read and written, appended as the JDK appends. */
+    @Test
+    void intoAnAppendingTargetTheBytesAreAppended() throws Exception {
+        byte[] data = TestSupport.randomBytes(100_000, 4);
+        Path source = Files.write(dir.resolve("source"), data);
+        for (boolean aura : new boolean[] {false, true}) {
+            Path target = Files.write(dir.resolve("target-" + aura), new byte[10]);
+            Object n = onAVirtualThread(() -> {
+                try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, WRITE, APPEND)) {
+                    return in.transferTo(0, data.length, out);
+                }
+            });
+            assertThat(n).isEqualTo((long) data.length);
+            byte[] copy = Files.readAllBytes(target);
+            assertThat(copy).hasSize(10 + data.length);
+            assertThat(Arrays.copyOfRange(copy, 10, copy.length)).isEqualTo(data);
+        }
+    }
+
+    /** An interrupted thread's transfer closes both channels and throws ClosedByInterruptException, as the JDK's. */
+    @Test
+    void anInterruptedThreadsTransferClosesBothChannelsAsTheJdks() throws Exception {
+        Path source = Files.write(dir.resolve("source"), TestSupport.randomBytes(100_000, 5));
+        for (boolean aura : new boolean[] {false, true}) {
+            Path target = dir.resolve("target-" + aura);
+            Object outcome = onAVirtualThread(() -> {
+                FileChannel in = open(aura, source, READ);
+                FileChannel out = open(aura, target, CREATE, WRITE);
+                Thread.currentThread().interrupt();
+                try {
+                    in.transferTo(0, 100_000, out);
+                    return "transferred";
+                } catch (ClosedByInterruptException e) {
+                    return "closed by interrupt, open: " + in.isOpen() + " " + out.isOpen() + ", interrupted: "
+                            + Thread.interrupted();
+                } finally {
+                    in.close();
+                    out.close();
+                }
+            });
+            assertThat(outcome).as("%s", aura ? "AuraFileChannel" : "FileChannel")
+                    .isEqualTo("closed by interrupt, open: false false, interrupted: true");
+        }
+    }
+
+    private static FileChannel open(boolean aura, Path path, OpenOption... options) throws Exception {
+        return aura ? AuraFileChannel.open(path, options) : FileChannel.open(path, options);
+    }
+
+    private static Object onAVirtualThread(Callable<Object> task) throws Exception {
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                outcome.set(task.call());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        t.join();
+        if (outcome.get() instanceof Exception e) {
+            throw e;
+        }
+        if (outcome.get() instanceof Error e) {
+            throw e;
+        }
+        return outcome.get();
+    }
+}
