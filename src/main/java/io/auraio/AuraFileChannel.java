@@ -780,18 +780,19 @@ public final class AuraFileChannel extends FileChannel {
             if (position > size) {
                 return 0;
             }
-            // Files that report size 0 (/proc) may still have content: read until end of file.
+            // Files that report size 0 (/proc) may still have content: read until end of file
+            // (and not with copy_file_range, which takes them for empty).
             if (size > 0) {
                 count = Math.min(count, size - position);
             }
-            return copyTo(position, count, target);
+            return copyTo(position, count, target, size > 0);
         } catch (ClosedChannelException e) {
             throw transferFailed(e, target);
         }
     }
 
-    private long copyTo(long position, long count, WritableByteChannel target) throws IOException {
-        if (target instanceof AuraFileChannel out && !out.append && !out.kernelPosition) {
+    private long copyTo(long position, long count, WritableByteChannel target, boolean sized) throws IOException {
+        if (sized && target instanceof AuraFileChannel out && !out.append && !out.kernelPosition) {
             long copied = copyInKernel(position, count, out);
             if (copied >= 0) {
                 return copied;
@@ -839,32 +840,58 @@ public final class AuraFileChannel extends FileChannel {
     private long copyInKernel(long position, long count, AuraFileChannel out) throws IOException {
         synchronized (out.positionLock) {
             long at = out.position;
-            long done = 0;
-            try {
-                while (done < count) {
-                    if (!uninterruptible && Thread.currentThread().isInterrupted()) {
-                        throw new ClosedByInterruptException();
-                    }
-                    long n = AuraFiles.copyRange(file, position + done, out.file, at + done, count - done);
-                    if (n < 0 && done == 0) {
-                        return -1;
-                    }
-                    if (n <= 0) {
-                        break;
-                    }
-                    done += n;
-                }
-            } catch (ClosedChannelException e) {
-                throw e;
-            } catch (IOException e) {
-                if (done == 0) {
-                    throw e;
-                }
-            } finally {
-                out.position = at + done;
-            }
+            long done = copyRanges(!uninterruptible, file, position, out.file, at, count);
+            out.position = at + Math.max(0, done);
             return done;
         }
+    }
+
+    /**
+     * As {@link #copyInKernel} for {@code target.transferFrom(this, ...)}: from this channel's
+     * position, which advances, into {@code target} at {@code position}.
+     */
+    private long copyFromPositionInKernel(AuraFileChannel target, long position, long count) throws IOException {
+        synchronized (positionLock) {
+            long at = this.position;
+            long done = copyRanges(!target.uninterruptible, file, at, target.file, position, count);
+            this.position = at + Math.max(0, done);
+            return done;
+        }
+    }
+
+    /**
+     * {@code copy_file_range} calls from {@code in} at {@code from} to {@code out} at {@code to}
+     * until {@code count} bytes are copied or {@code in} ends; with {@code interruptible}, an
+     * interrupt ends it before the next call with {@link ClosedByInterruptException}.
+     *
+     * @return the bytes copied (an I/O error after some were is left for the next call to report),
+     *         or -1 where the kernel cannot copy between these files (nothing was copied)
+     */
+    private static long copyRanges(boolean interruptible, AuraFile in, long from, AuraFile out, long to, long count)
+            throws IOException {
+        long done = 0;
+        try {
+            while (done < count) {
+                if (interruptible && Thread.currentThread().isInterrupted()) {
+                    throw new ClosedByInterruptException();
+                }
+                long n = AuraFiles.copyRange(in, from + done, out, to + done, count - done);
+                if (n < 0 && done == 0) {
+                    return -1;
+                }
+                if (n <= 0) {
+                    break;
+                }
+                done += n;
+            }
+        } catch (ClosedChannelException e) {
+            throw e;
+        } catch (IOException e) {
+            if (done == 0) {
+                throw e;
+            }
+        }
+        return done;
     }
 
     /**
@@ -907,6 +934,13 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     private long copyFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        // As the JDK: not from files that say they are empty (/proc), which copy_file_range takes for empty.
+        if (src instanceof AuraFileChannel in && !append && !in.kernelPosition && in.size() > 0) {
+            long copied = in.copyFromPositionInKernel(this, position, count);
+            if (copied >= 0) {
+                return copied;
+            }
+        }
         int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;

@@ -66,6 +66,52 @@ class AuraFileChannelTransferTest {
         assertThat(poolCallsOfAura).as("copy_file_range calls made off the carrier").isGreaterThanOrEqualTo(3);
     }
 
+    /** transferFrom another file: the kernel's copy too, from the source's position, which advances. */
+    @Test
+    void aTransferFromAnotherFileIsTheKernelsCopyWithTheJdksResults() throws Exception {
+        byte[] data = TestSupport.randomBytes(SIZE, 6);
+        Path source = Files.write(dir.resolve("source"), data);
+        List<Object> results = new ArrayList<>();
+        for (boolean aura : new boolean[] {false, true}) {
+            Path target = Files.write(dir.resolve("target-" + aura), new byte[10]);
+            long poolCalls = BlockingOffload.shared().callsOnPool();
+            results.add(onAVirtualThread(() -> {
+                try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, READ, WRITE)) {
+                    in.position(1000);
+                    out.position(3);
+                    long n = out.transferFrom(in, 10, SIZE); // to the source's end: SIZE - 1000
+                    return List.of(n, in.position(), out.position(), out.size());
+                }
+            }));
+            if (aura) {
+                assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("copy_file_range calls").isPositive();
+            }
+            byte[] copy = Files.readAllBytes(target);
+            assertThat(Arrays.equals(copy, 10, copy.length, data, 1000, SIZE)).as("bytes copied by %s", aura).isTrue();
+        }
+        assertThat(results.get(1)).isEqualTo(results.get(0))
+                .isEqualTo(List.of((long) SIZE - 1000, (long) SIZE, 3L, 10L + SIZE - 1000));
+    }
+
+    /** A /proc file says it is empty but is not: its bytes are transferred all the same, as the JDK's. */
+    @Test
+    void aFileThatSaysItIsEmptyIsTransferredWhole() throws Exception {
+        Path proc = Path.of("/proc/self/mountinfo");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(proc), "no /proc here");
+        for (boolean aura : new boolean[] {false, true}) {
+            Path target = dir.resolve("target-" + aura);
+            Object n = onAVirtualThread(() -> {
+                try (FileChannel in = open(aura, proc, READ); FileChannel again = open(aura, proc, READ);
+                     FileChannel out = open(aura, target, CREATE, READ, WRITE)) {
+                    long to = in.transferTo(0, 1 << 20, out);
+                    long from = out.transferFrom(again, to, 1 << 20);
+                    return List.of(to > 0, from > 0, out.size() == to + from);
+                }
+            });
+            assertThat(n).as("%s", aura ? "AuraFileChannel" : "FileChannel").isEqualTo(List.of(true, true, true));
+        }
+    }
+
     /** An APPEND target cannot take copy_file_range (EBADF): read and written, appended as the JDK appends. */
     @Test
     void intoAnAppendingTargetTheBytesAreAppended() throws Exception {
