@@ -182,6 +182,7 @@ class MetadataCarrierLivenessTest {
     void aHungMountStallsOnlyTheCallersThatTouchIt() throws Exception {
         try (FaultFs healthy = FixtureAvailability.mountFaultFs("metadata-healthy");
              FaultFs hung = FixtureAvailability.mountFaultFs("metadata-hung")) {
+            awaitOwnShare(healthy, hung);
             int stuckCallers = 48;
             for (int i = 0; i < stuckCallers; i++) {
                 Files.createDirectories(hung.backing().resolve("sub"));
@@ -243,6 +244,7 @@ class MetadataCarrierLivenessTest {
     @Test
     void everyRoutedCallWaitsForAHungMountOnThePoolNotOnACarrier() throws Exception {
         try (FaultFs hung = FixtureAvailability.mountFaultFs("metadata-every-call")) {
+            awaitOwnShare(hung);
             Files.createDirectories(hung.backing().resolve("sub/d"));
             // The calls run at once when released: each has files of its own to change.
             for (String name : List.of("f", "m", "c0", "k")) {
@@ -319,6 +321,7 @@ class MetadataCarrierLivenessTest {
     @Test
     void aCallerInterruptedWhileAMountHangsWaitsAndKeepsItsStatusAsTheJdks() throws Exception {
         try (FaultFs hung = FixtureAvailability.mountFaultFs("metadata-interrupt")) {
+            awaitOwnShare(hung);
             Files.createDirectories(hung.backing().resolve("sub"));
             Files.write(hung.backing().resolve("sub/f"), new byte[3]);
             hung.hangMeta();
@@ -357,5 +360,19 @@ class MetadataCarrierLivenessTest {
     @FunctionalInterface
     interface Callable {
         Object call() throws Exception;
+    }
+
+    /**
+     * Waits until the offload tells each mount's calls apart from the rest: its mount table is read
+     * again at most once a second, and a mount made within that second still counts as the file
+     * system it was made on, whose share of the pool a hung mount's callers would then take from
+     * every other caller there (seen once in a full run, right after a test that used the offload).
+     */
+    private static void awaitOwnShare(FaultFs... mounts) throws Exception {
+        for (FaultFs fs : mounts) {
+            TestSupport.awaitCondition("the offload to see mount " + fs.path(),
+                    () -> BlockingOffload.shared().mountOf(fs.path())
+                            .equals(fs.path().toAbsolutePath().normalize().toString()));
+        }
     }
 }

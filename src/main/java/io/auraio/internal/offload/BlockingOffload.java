@@ -421,6 +421,15 @@ public final class BlockingOffload {
         return permits.computeIfAbsent(mount, m -> new Semaphore(perMount, true));
     }
 
+    /**
+     * {@return the mount point whose share of the pool a call on {@code path} takes} For tests: the
+     * mount table is read again at most once a second ({@link MountTable#MAX_AGE_NANOS}), so a
+     * mount made within that second still counts as the one it was made on.
+     */
+    public String mountOf(Path path) {
+        return mounts.mountOf(path);
+    }
+
     /** {@return how many more calls on {@code path}'s mount may go to the pool now} For tests. */
     public int availablePermits(Path path) {
         return permits(mounts.mountOf(path)).availablePermits();
