@@ -41,6 +41,7 @@ public class ProviderCalls {
         calls.put("isReadable", (d, i) -> Files.isReadable(d.resolve("list/f1")));
         calls.put("isSameFile", (d, i) -> Files.isSameFile(d.resolve("list/f1"), d.resolve("list/../list/f1")));
         calls.put("isHidden", (d, i) -> Files.isHidden(d.resolve("list/f1")));
+        calls.put("createDirectories (exists)", (d, i) -> Files.createDirectories(d.resolve("list")));
         calls.put("readAllBytes", (d, i) -> Files.readAllBytes(d.resolve("list/f1")));
         calls.put("newInputStream", (d, i) -> {
             try (var in = Files.newInputStream(d.resolve("list/f1"))) {
@@ -66,7 +67,7 @@ public class ProviderCalls {
                 jdk = Math.max(jdk, rate(c.getValue(), platformDir));
                 ours = Math.max(ours, rate(c.getValue(), auraDir));
             }
-            System.out.printf("%-20s JDK %,12.0f/s  AuraFileSystemProvider %,12.0f/s  %.2fx%n",
+            System.out.printf("%-26s JDK %,12.0f/s  AuraFileSystemProvider %,12.0f/s  %.2fx%n",
                     c.getKey(), jdk, ours, ours / jdk);
         }
     }

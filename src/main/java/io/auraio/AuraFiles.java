@@ -678,8 +678,9 @@ public final class AuraFiles {
 
     /**
      * Creates a directory, as {@link Files#createDirectory(Path, FileAttribute...)}; from a virtual
-     * thread, a {@code mkdirat} through the default engine's ring with {@code -Dauraio.metadata=ring}, else off the
-     * carrier on the blocking offload.
+     * thread, a name that the dentry cache shows to exist is refused on the caller (no attributes
+     * given), else a {@code mkdirat} through the default engine's ring with
+     * {@code -Dauraio.metadata=ring}, else off the carrier on the blocking offload.
      *
      * @param dir   the directory
      * @param attrs {@code posix:permissions} at most
@@ -690,6 +691,12 @@ public final class AuraFiles {
      */
     public static Path createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
         Objects.requireNonNull(dir, "dir");
+        if (attrs.length == 0 && Thread.currentThread().isVirtual() && CachedMetadata.exists(dir, false) == 1) {
+            // mkdir's answer for a name that exists (even a dangling link), told from the cache:
+            // the JDK's exception, whose message is the path. (With attributes the JDK checks
+            // them first: left to it.) Files.createDirectories of an existing directory starts so.
+            throw new FileAlreadyExistsException(dir.toString());
+        }
         Engine engine = ring(dir);
         if (engine != null && attempt(engine, () -> engine.prepareMkdir(dir, attrs), Engine.RESULT).result() == 0) {
             return dir;

@@ -383,13 +383,14 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * As the platform provider; on a virtual thread, with {@code -Dauraio.metadata=ring} a {@code mkdirat}
-     * through the ring, else on the offload's threads.
+     * As the platform provider; on a virtual thread, a name the dentry cache shows to exist is
+     * refused on the caller ({@link AuraFiles#createDirectory}), else with
+     * {@code -Dauraio.metadata=ring} a {@code mkdirat} through the ring, else on the offload's threads.
      */
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
         Path p = fileSystem.unwrap(dir);
-        if (ringReady()) {
+        if (statOnCaller()) { // a name that exists is refused on the caller when the cache can tell
             AuraFiles.createDirectory(p, attrs);
             return;
         }

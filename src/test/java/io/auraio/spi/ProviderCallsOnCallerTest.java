@@ -22,8 +22,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * From a virtual thread, the provider answers the stat-like calls of cached names on a local file
  * system on the caller, with the platform's answers and no call on the blocking offload:
  * {@code exists}, {@code size}, {@code isDirectory}, {@code isReadable}, {@code isSameFile}
- * (compared by device and inode, as the platform does), {@code isHidden} (the name alone) and
- * {@code Files.mismatch} of a file with itself. Each used to be a hand-off to the offload
+ * (compared by device and inode, as the platform does), {@code isHidden} (the name alone),
+ * {@code Files.mismatch} of a file with itself, and {@code createDirectory}/{@code createDirectories}
+ * of a name that exists. Each used to be a hand-off to the offload
  * (0.00-0.03x the platform's rate, {@code bench/ProviderCalls.java}).
  */
 class ProviderCallsOnCallerTest {
@@ -56,14 +57,18 @@ class ProviderCallsOnCallerTest {
                     Files.isSameFile(b.resolve("f"), b.resolve("f")),
                     Files.isHidden(b.resolve(".hidden")), Files.isHidden(b.resolve("f")),
                     Files.mismatch(b.resolve("f"), b.resolve("f")),
-                    Files.readAttributes(b.resolve("link"), BasicFileAttributes.class).size()));
+                    Files.readAttributes(b.resolve("link"), BasicFileAttributes.class).size(),
+                    Files.createDirectories(b.resolve(".hidden")).toString(),
+                    failureOf(() -> Files.createDirectory(b.resolve("f")))));
         }
         Object platform = onAVirtualThread(calls.get(0)); // also puts every name in the dentry cache
         long poolCalls = BlockingOffload.shared().callsOnPool();
         Object ours = onAVirtualThread(calls.get(1));
         assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
         assertThat(ours).isEqualTo(platform);
-        assertThat(ours).isEqualTo(List.of(true, 123L, true, true, true, true, false, true, true, false, -1L, 123L));
+        assertThat(ours).isEqualTo(List.of(true, 123L, true, true, true, true, false, true, true, false, -1L, 123L,
+                base.resolve(".hidden").toString(),
+                "java.nio.file.FileAlreadyExistsException: " + base.resolve("f")));
         // Checked access of a missing name, on either: the platform's exception, through the offload.
         AtomicReference<String> failures = new AtomicReference<>();
         onAVirtualThread(() -> {
@@ -81,6 +86,16 @@ class ProviderCallsOnCallerTest {
             return null;
         });
         assertThat(failures.get()).contains("NoSuchFileException");
+    }
+
+    /** {@return the exception's class and message} */
+    private static String failureOf(Callable<?> call) {
+        try {
+            call.call();
+            return "none";
+        } catch (Exception e) {
+            return e.getClass().getName() + ": " + e.getMessage();
+        }
     }
 
     private static Object onAVirtualThread(Callable<Object> task) throws Exception {
