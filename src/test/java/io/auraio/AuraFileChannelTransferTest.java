@@ -18,8 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -46,7 +44,7 @@ class AuraFileChannelTransferTest {
         for (boolean aura : new boolean[] {false, true}) {
             Path target = Files.write(dir.resolve("target-" + aura), new byte[1000]);
             long poolCalls = BlockingOffload.shared().callsOnPool();
-            results.add(onAVirtualThread(() -> {
+            results.add(TestSupport.onVirtualThread(() -> {
                 try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, READ, WRITE)) {
                     in.position(77);
                     out.position(1000);
@@ -75,7 +73,7 @@ class AuraFileChannelTransferTest {
         for (boolean aura : new boolean[] {false, true}) {
             Path target = Files.write(dir.resolve("target-" + aura), new byte[10]);
             long poolCalls = BlockingOffload.shared().callsOnPool();
-            results.add(onAVirtualThread(() -> {
+            results.add(TestSupport.onVirtualThread(() -> {
                 try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, READ, WRITE)) {
                     in.position(1000);
                     out.position(3);
@@ -100,7 +98,7 @@ class AuraFileChannelTransferTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(proc), "no /proc here");
         for (boolean aura : new boolean[] {false, true}) {
             Path target = dir.resolve("target-" + aura);
-            Object n = onAVirtualThread(() -> {
+            Object n = TestSupport.onVirtualThread(() -> {
                 try (FileChannel in = open(aura, proc, READ); FileChannel again = open(aura, proc, READ);
                      FileChannel out = open(aura, target, CREATE, READ, WRITE)) {
                     long to = in.transferTo(0, 1 << 20, out);
@@ -119,7 +117,7 @@ class AuraFileChannelTransferTest {
         Path source = Files.write(dir.resolve("source"), data);
         for (boolean aura : new boolean[] {false, true}) {
             Path target = Files.write(dir.resolve("target-" + aura), new byte[10]);
-            Object n = onAVirtualThread(() -> {
+            Object n = TestSupport.onVirtualThread(() -> {
                 try (FileChannel in = open(aura, source, READ); FileChannel out = open(aura, target, WRITE, APPEND)) {
                     return in.transferTo(0, data.length, out);
                 }
@@ -137,7 +135,7 @@ class AuraFileChannelTransferTest {
         Path source = Files.write(dir.resolve("source"), TestSupport.randomBytes(100_000, 5));
         for (boolean aura : new boolean[] {false, true}) {
             Path target = dir.resolve("target-" + aura);
-            Object outcome = onAVirtualThread(() -> {
+            Object outcome = TestSupport.onVirtualThread(() -> {
                 FileChannel in = open(aura, source, READ);
                 FileChannel out = open(aura, target, CREATE, WRITE);
                 Thread.currentThread().interrupt();
@@ -159,24 +157,5 @@ class AuraFileChannelTransferTest {
 
     private static FileChannel open(boolean aura, Path path, OpenOption... options) throws Exception {
         return aura ? AuraFileChannel.open(path, options) : FileChannel.open(path, options);
-    }
-
-    private static Object onAVirtualThread(Callable<Object> task) throws Exception {
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
-            try {
-                outcome.set(task.call());
-            } catch (Throwable e) {
-                outcome.set(e);
-            }
-        });
-        t.join();
-        if (outcome.get() instanceof Exception e) {
-            throw e;
-        }
-        if (outcome.get() instanceof Error e) {
-            throw e;
-        }
-        return outcome.get();
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -15,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -59,7 +59,7 @@ class CachedMetadataTest {
         assertThat(Files.exists(base.resolve("nope"))).isFalse(); // negative entries
         assertThat(Files.exists(base.resolve("missing"))).isFalse();
         long poolCalls = BlockingOffload.shared().callsOnPool();
-        onAVirtualThread(() -> {
+        TestSupport.onVirtualThread(() -> {
             for (Path p : existing) {
                 for (LinkOption[] options : List.of(FOLLOW, NOFOLLOW)) {
                     BasicFileAttributes ours = AuraFiles.readAttributes(p, BasicFileAttributes.class, options);
@@ -78,7 +78,7 @@ class CachedMetadataTest {
         });
         assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
         // A name under a file: the kernel's cached walk does not answer ENOTDIR; the offload says no.
-        assertThat(onAVirtualThread(() -> AuraFiles.exists(file.resolve("child")))).isFalse();
+        assertThat(TestSupport.onVirtualThread(() -> AuraFiles.exists(file.resolve("child")))).isFalse();
     }
 
     /**
@@ -91,7 +91,7 @@ class CachedMetadataTest {
         Path file = Files.write(base.resolve("f"), new byte[4321]);
         Files.readAttributes(file, BasicFileAttributes.class);
         long poolCalls = BlockingOffload.shared().callsOnPool();
-        onAVirtualThread(() -> {
+        TestSupport.onVirtualThread(() -> {
             AuraFiles.checkAccess(file);
             AuraFiles.checkAccess(file, java.nio.file.AccessMode.READ, java.nio.file.AccessMode.WRITE);
             AuraFiles.checkAccess(base, java.nio.file.AccessMode.EXECUTE);
@@ -100,7 +100,7 @@ class CachedMetadataTest {
         });
         assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
         // Refused: the file is not executable (not even for root, with no x bit), and a missing name.
-        onAVirtualThread(() -> {
+        TestSupport.onVirtualThread(() -> {
             for (Path p : List.of(file, base.resolve("missing"))) {
                 java.nio.file.AccessMode[] modes = p == file
                         ? new java.nio.file.AccessMode[] {java.nio.file.AccessMode.EXECUTE} : new java.nio.file.AccessMode[0];
@@ -124,7 +124,7 @@ class CachedMetadataTest {
         Path base = dir.path().toAbsolutePath();
         Path file = Files.write(base.resolve("f"), new byte[1]);
         Path dangling = Files.createSymbolicLink(base.resolve("dangling"), Path.of("nope"));
-        onAVirtualThread(() -> {
+        TestSupport.onVirtualThread(() -> {
             for (Path p : List.of(base.resolve("missing"), dangling, file.resolve("child"))) {
                 AtomicReference<Throwable> jdk = new AtomicReference<>();
                 try {
@@ -155,7 +155,7 @@ class CachedMetadataTest {
         assumeTrue(CachedMetadata.stat(file, true) == null,
                 "the name stayed in the dentry cache after drop_caches (in use elsewhere)");
         long poolCalls = BlockingOffload.shared().callsOnPool();
-        BasicFileAttributes ours = onAVirtualThread(() -> AuraFiles.readAttributes(file, BasicFileAttributes.class));
+        BasicFileAttributes ours = TestSupport.onVirtualThread(() -> AuraFiles.readAttributes(file, BasicFileAttributes.class));
         assertThat(BlockingOffload.shared().callsOnPool()).as("answered by the offload").isGreaterThan(poolCalls);
         assertSameAttributes(file, ours, jdk);
     }
@@ -182,26 +182,5 @@ class CachedMetadataTest {
                     x.isOther(), x.lastModifiedTime(), x.lastAccessTime(), x.creationTime()));
         }
         assertThat(a).as("size, type and times of %s", p).isEqualTo(b);
-    }
-
-    private static <T> T onAVirtualThread(Callable<T> task) throws Exception {
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
-            try {
-                outcome.set(new Object[] {task.call()});
-            } catch (Throwable e) {
-                outcome.set(e);
-            }
-        });
-        t.join();
-        if (outcome.get() instanceof Throwable e) {
-            if (e instanceof Exception x) {
-                throw x;
-            }
-            throw (Error) e;
-        }
-        @SuppressWarnings("unchecked")
-        T value = (T) ((Object[]) outcome.get())[0];
-        return value;
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.net.URI;
 import java.nio.file.AccessMode;
 import java.nio.file.FileSystem;
@@ -61,9 +62,9 @@ class ProviderCallsOnCallerTest {
                     Files.createDirectories(b.resolve(".hidden")).toString(),
                     failureOf(() -> Files.createDirectory(b.resolve("f")))));
         }
-        Object platform = onAVirtualThread(calls.get(0)); // also puts every name in the dentry cache
+        Object platform = TestSupport.onVirtualThread(calls.get(0)); // also puts every name in the dentry cache
         long poolCalls = BlockingOffload.shared().callsOnPool();
-        Object ours = onAVirtualThread(calls.get(1));
+        Object ours = TestSupport.onVirtualThread(calls.get(1));
         assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
         assertThat(ours).isEqualTo(platform);
         assertThat(ours).isEqualTo(List.of(true, 123L, true, true, true, true, false, true, true, false, -1L, 123L,
@@ -71,7 +72,7 @@ class ProviderCallsOnCallerTest {
                 "java.nio.file.FileAlreadyExistsException: " + base.resolve("f")));
         // Checked access of a missing name, on either: the platform's exception, through the offload.
         AtomicReference<String> failures = new AtomicReference<>();
-        onAVirtualThread(() -> {
+        TestSupport.onVirtualThread(() -> {
             List<String> got = new ArrayList<>();
             for (Path b : List.of(base, aura.getPath(base.toString()))) {
                 try {
@@ -96,24 +97,5 @@ class ProviderCallsOnCallerTest {
         } catch (Exception e) {
             return e.getClass().getName() + ": " + e.getMessage();
         }
-    }
-
-    private static Object onAVirtualThread(Callable<Object> task) throws Exception {
-        AtomicReference<Object> outcome = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
-            try {
-                outcome.set(task.call());
-            } catch (Throwable e) {
-                outcome.set(e);
-            }
-        });
-        t.join();
-        if (outcome.get() instanceof Exception e) {
-            throw e;
-        }
-        if (outcome.get() instanceof Error e) {
-            throw e;
-        }
-        return outcome.get();
     }
 }

@@ -62,6 +62,31 @@ public final class TestSupport {
     }
 
     /**
+     * {@return what {@code task} returns, run on a fresh virtual thread} What it throws is thrown
+     * here (an exception as it is, an error as it is).
+     */
+    public static <T> T onVirtualThread(Callable<T> task) throws Exception {
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                outcome.set(new Object[] {task.call()});
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        t.join();
+        if (outcome.get() instanceof Exception e) {
+            throw e;
+        }
+        if (outcome.get() instanceof Error e) {
+            throw e;
+        }
+        @SuppressWarnings("unchecked")
+        T value = (T) ((Object[]) outcome.get())[0];
+        return value;
+    }
+
+    /**
      * Runs {@code task} on a fresh virtual thread, for differential tests that compare what two
      * implementations did. {@return "returned " and the result, or "threw ", the exception's class,
      * message and cause, with every {@code base} in it written {@code <base>}}
