@@ -112,10 +112,10 @@ public final class Libc {
         try (CallScratch scratch = CallScratch.acquire()) {
             MemorySegment path = scratch.path(pathBytes); // no arena per open for a path that fits
             if (path != null) {
-                return openCachedNonBlocking(scratch, path, flags);
+                return openCached(scratch, path, flags | OpenFlags.O_NONBLOCK);
             }
             try (Arena arena = Arena.ofConfined()) {
-                return openCachedNonBlocking(scratch, cString(arena, pathBytes), flags);
+                return openCached(scratch, cString(arena, pathBytes), flags | OpenFlags.O_NONBLOCK);
             }
         } catch (Throwable t) {
             throw rethrow(t);
@@ -174,19 +174,9 @@ public final class Libc {
             if (path == null) {
                 return null; // longer than the scratch's path: not worth an arena here
             }
-            MemorySegment how = scratch.openHow();
-            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(O_PATH | OpenFlags.O_CLOEXEC
-                    | (followLinks ? 0 : OpenFlags.O_NOFOLLOW)));
-            how.set(JAVA_LONG, 8, 0L);
-            how.set(JAVA_LONG, 16, RESOLVE_CACHED);
-            int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
-                    how.address(), 24, 0, 0, path);
+            int fd = openCached(scratch, path, O_PATH | OpenFlags.O_CLOEXEC | (followLinks ? 0 : OpenFlags.O_NOFOLLOW));
             if (fd < 0) {
-                int e = scratch.errno();
-                if (e == Errno.ENOSYS) {
-                    openat2Available = false;
-                }
-                errno[0] = e == Errno.ENOSYS || e == Errno.EINVAL || e == Errno.EPERM || e == E2BIG ? Errno.EAGAIN : e;
+                errno[0] = -fd;
                 return null;
             }
             try {
@@ -228,9 +218,14 @@ public final class Libc {
         return c;
     }
 
-    private static int openCachedNonBlocking(CallScratch scratch, MemorySegment path, int flags) throws Throwable {
+    /**
+     * {@code openat2(AT_FDCWD, path, flags, RESOLVE_CACHED)}. {@return the descriptor, a negated
+     * errno that is the open's answer, or {@code -EAGAIN} where it would wait or openat2 cannot be
+     * used here (then no later call tries it: ENOSYS)}
+     */
+    private static int openCached(CallScratch scratch, MemorySegment path, int flags) throws Throwable {
         MemorySegment how = scratch.openHow(); // struct open_how { flags, mode, resolve }
-        how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | OpenFlags.O_NONBLOCK));
+        how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags));
         how.set(JAVA_LONG, 8, 0L);
         how.set(JAVA_LONG, 16, RESOLVE_CACHED);
         int fd = (int) SystemCall.OPENAT2.call(scratch.captureState(), Statx.AT_FDCWD, path.address(),
