@@ -1020,13 +1020,7 @@ public final class AuraFile implements AutoCloseable {
         }
         long r = Libc.preadv2Vector(fd, iov.address(), count, position, Libc.RWF_NOWAIT);
         if (r < 0) {
-            int errno = (int) -r;
-            if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
-                stream |= errno == Errno.ESPIPE;
-                fastPath = false;
-                return NOT_ON_CALLER;
-            }
-            return errno == Errno.EAGAIN ? NOT_ON_CALLER : r;
+            return afterFastPathRefused((int) -r) ? NOT_ON_CALLER : r;
         }
         servedOnCaller(r);
         if (r > 0 && r < total && position != FILE_POSITION && ((position + r) & (PAGE - 1)) == 0) {
@@ -1154,7 +1148,8 @@ public final class AuraFile implements AutoCloseable {
         }
         // Memory another thread may free meanwhile (CallerMemory): held through synchronous
         // calls, copied through pool memory for ring requests.
-        boolean canHold = !CallerMemory.freeableByOthers(segment) || Libc.canHoldDuringCall();
+        boolean freeableByOthers = CallerMemory.freeableByOthers(segment);
+        boolean canHold = !freeableByOthers || Libc.canHoldDuringCall();
         // A read whose pages are in memory: pread on the caller (tmpfs: always; overlayfs: asked).
         boolean inMemory = read && readsOnCaller && canHold && !core.isClosed();
         if (read && mapped != null && (fastPath || mapsWithoutHits) && !core.isClosed()) {
@@ -1203,7 +1198,7 @@ public final class AuraFile implements AutoCloseable {
             }
             target = bounce;
         }
-        MemorySegment hold = bounce == null && CallerMemory.freeableByOthers(segment) ? segment : null;
+        MemorySegment hold = bounce == null && freeableByOthers ? segment : null;
         try {
             long r = !read ? writeNative(target.address(), length, position, hold)
                     : inMemory ? pread(target.address(), length, position, 0, hold)
@@ -1311,15 +1306,26 @@ public final class AuraFile implements AutoCloseable {
                 }
                 return r;
             }
-            int errno = (int) -r;
-            if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
-                stream |= errno == Errno.ESPIPE;
-                fastPath = false; // this file can never take the fast path; stop trying
-            } else if (errno != Errno.EAGAIN) {
+            if (!afterFastPathRefused((int) -r)) {
                 return r;
             }
         }
         return submitTransfer(Opcode.READ, position, address, length, hold);
+    }
+
+    /**
+     * {@return whether a read the caller's {@code preadv2(RWF_NOWAIT)} failed with {@code errno}
+     * goes to the ring instead} EAGAIN (not in the page cache) does; EOPNOTSUPP, ESPIPE and EINVAL
+     * (a file that can never take the fast path: FIFOs, FUSE, /proc) do, and this file stops
+     * trying. Any other errno is the read's answer.
+     */
+    private boolean afterFastPathRefused(int errno) {
+        if (errno == Errno.EOPNOTSUPP || errno == Errno.ESPIPE || errno == Errno.EINVAL) {
+            stream |= errno == Errno.ESPIPE;
+            fastPath = false;
+            return true;
+        }
+        return errno == Errno.EAGAIN;
     }
 
     /**
