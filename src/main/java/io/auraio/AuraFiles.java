@@ -576,6 +576,34 @@ public final class AuraFiles {
     }
 
     /**
+     * {@return whether the two paths name the same file} As {@link Files#isSameFile}: equal paths
+     * without a look; from a virtual thread, two paths of this file system whose names are all in
+     * the dentry cache, on a local file system, are compared by device and inode on the caller, as
+     * the platform compares them; else {@code Files.isSameFile} off the caller's carrier on the
+     * blocking offload, whose exceptions are the JDK's.
+     *
+     * @param path  a path
+     * @param path2 another path
+     * @throws IOException if either cannot be looked up
+     */
+    public static boolean isSameFile(Path path, Path path2) throws IOException {
+        Objects.requireNonNull(path, "path");
+        if (path.equals(path2)) {
+            return true;
+        }
+        Objects.requireNonNull(path2, "path2");
+        if (Thread.currentThread().isVirtual() && path2.getFileSystem() == path.getFileSystem()) {
+            FileStat a = CachedMetadata.stat(path, true);
+            FileStat b = a == null ? null : CachedMetadata.stat(path2, true);
+            if (b != null) {
+                return a.device() == b.device() && a.inode() == b.inode();
+            }
+        }
+        return offloaded(path) ? OFFLOAD.call(path, path2, () -> Files.isSameFile(path, path2))
+                : Files.isSameFile(path, path2);
+    }
+
+    /**
      * Reads a file's attributes, as {@link Files#readAttributes(Path, Class, LinkOption...)}. From a
      * virtual thread, {@link BasicFileAttributes} (a {@link FileStat}, with the JDK's values) are
      * read on the caller when every name of the path is in the dentry cache and its file system is

@@ -5,7 +5,6 @@ import io.auraio.AuraFiles;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
-import io.auraio.FileStat;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.MetadataRouting;
 import java.io.IOException;
@@ -503,23 +502,16 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * As the platform provider: equal paths are the same file without a look (as the platform's
-     * own first check); on a virtual thread, two paths whose attributes are both read on the caller
-     * ({@link AuraFiles#readAttributes}: cached names on a local file system) are compared by
-     * device and inode there, as the platform compares them; the rest is made on the offload's
-     * threads. A failure to read either path's attributes is the platform's exception for it.
+     * As the platform provider; on a virtual thread, {@link AuraFiles#isSameFile}: equal paths
+     * without a look, two cached names on a local file system compared by device and inode on the
+     * caller, the rest on the offload's threads.
      */
     @Override
     public boolean isSameFile(Path path, Path path2) throws IOException {
         Path p = fileSystem.unwrap(path);
         Path p2 = fileSystem.unwrapIfOurs(path2);
-        if (p.equals(p2)) {
-            return true;
-        }
-        if (statOnCaller() && p2 != null && p2.getFileSystem() == p.getFileSystem()
-                && AuraFiles.readAttributes(p, BasicFileAttributes.class) instanceof FileStat a
-                && AuraFiles.readAttributes(p2, BasicFileAttributes.class) instanceof FileStat b) {
-            return a.device() == b.device() && a.inode() == b.inode();
+        if (statOnCaller()) {
+            return AuraFiles.isSameFile(p, p2);
         }
         return offload().call(p, p2, () -> platform.isSameFile(p, p2));
     }
