@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
-import java.io.IOException;
+import io.auraio.testing.TestSupport;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -73,9 +73,10 @@ class OverlayReadsTest {
         try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ)) {
             assumeTrue(aura.mappedReads() != null, "mapped reads are off here (-Dio.auraio.mappedReads, not x86-64)");
-            readAllAndCompare(aura, jdk, random, 300); // cold first: the ring's reads fill the page cache
+            // Cold first: the ring's reads fill the page cache.
+            TestSupport.assertReadsAlike(aura, jdk, random, 300, FILE_BYTES);
             long before = aura.mappedReads().served();
-            readAllAndCompare(aura, jdk, random, 300);
+            TestSupport.assertReadsAlike(aura, jdk, random, 300, FILE_BYTES);
             assertThat(aura.mappedReads().isMapped()).as("mapped without page-cache hits to count").isTrue();
             assertThat(aura.mappedReads().served() - before).as("hot reads copied from the mapping").isGreaterThan(200);
 
@@ -83,14 +84,14 @@ class OverlayReadsTest {
             // The pages an overlay read uses; where they cannot be dropped (tmpfs) these reads
             // are from memory: compared all the same.
             Posix.dropCachedPages(lower.resolve("data"));
-            readAllAndCompare(aura, jdk, random, 100);
+            TestSupport.assertReadsAlike(aura, jdk, random, 100, FILE_BYTES);
 
             // Another process writes through the overlay (the file is copied up): each file read
             // what its own descriptor names, as FileChannel's does.
             Process writer = new ProcessBuilder("dd", "if=/dev/zero", "of=" + file, "bs=4096", "count=1",
                     "conv=notrunc", "status=none").inheritIO().start();
             assertThat(writer.waitFor(30, TimeUnit.SECONDS) && writer.exitValue() == 0).as("dd").isTrue();
-            readAllAndCompare(aura, jdk, random, 100);
+            TestSupport.assertReadsAlike(aura, jdk, random, 100, FILE_BYTES);
         }
         // A file opened after the copy-up reads the new bytes, mapped or not.
         try (AuraFile aura = AuraFile.open(file, StandardOpenOption.READ)) {
@@ -100,20 +101,6 @@ class OverlayReadsTest {
                 assertThat(aura.read(first, 0)).isEqualTo(4096);
                 assertThat(first.array()).containsOnly((byte) 0);
             }
-        }
-    }
-
-    /** Reads {@code reads} random ranges of 1 B-32 KiB (some past the end) with both and compares. */
-    private void readAllAndCompare(AuraFile aura, FileChannel jdk, Random random, int reads) throws IOException {
-        for (int i = 0; i < reads; i++) {
-            int length = 1 + random.nextInt(32 * 1024);
-            long position = random.nextInt(FILE_BYTES + 8192);
-            ByteBuffer ours = ByteBuffer.allocate(length);
-            ByteBuffer theirs = ByteBuffer.allocate(length);
-            int n = aura.read(ours, position);
-            int m = jdk.read(theirs, position);
-            assertThat(n).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
-            assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
         }
     }
 

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
-import java.io.IOException;
+import io.auraio.testing.TestSupport;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -192,28 +192,15 @@ class TmpfsReadsTest {
              FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
             Random random = new Random(17);
-            compare(aura, jdk, random, 50, FILE_BYTES);
+            TestSupport.assertReadsAlike(aura, jdk, random, 50, FILE_BYTES);
             writer.truncate(FILE_BYTES / 3 + 100);
-            compare(aura, jdk, random, 100, FILE_BYTES);
+            TestSupport.assertReadsAlike(aura, jdk, random, 100, FILE_BYTES);
             byte[] more = new byte[FILE_BYTES];
             new Random(99).nextBytes(more);
             writer.write(ByteBuffer.wrap(more), FILE_BYTES / 2);
-            compare(aura, jdk, random, 100, FILE_BYTES * 3 / 2);
+            TestSupport.assertReadsAlike(aura, jdk, random, 100, FILE_BYTES * 3 / 2);
             writer.truncate(0);
-            compare(aura, jdk, random, 20, FILE_BYTES);
-        }
-    }
-
-    private static void compare(AuraFile aura, FileChannel jdk, Random random, int reads, int span)
-            throws IOException {
-        for (int i = 0; i < reads; i++) {
-            int length = 1 + random.nextInt(32 * 1024);
-            long position = random.nextInt(span + 8192);
-            ByteBuffer ours = ByteBuffer.allocate(length);
-            ByteBuffer theirs = ByteBuffer.allocate(length);
-            int m = jdk.read(theirs, position);
-            assertThat(aura.read(ours, position)).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
-            assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
+            TestSupport.assertReadsAlike(aura, jdk, random, 20, FILE_BYTES);
         }
     }
 

@@ -110,18 +110,24 @@ public final class Posix {
         }
         int fd = open(path, O_RDONLY);
         try {
-            int r = (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED);
-            if (r != 0) {
-                throw new IOException("posix_fadvise " + path + " failed, error " + r);
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            fadvise(fd, POSIX_FADV_DONTNEED, path);
         } finally {
             close(fd);
         }
         return !anyPageInMemory(path);
+    }
+
+    /** {@code posix_fadvise(fd, 0, 0, advice)} of {@code path}'s descriptor {@code fd}. */
+    private static void fadvise(int fd, int advice, Path path) throws IOException {
+        int r;
+        try {
+            r = (int) FADVISE.invokeExact(fd, 0L, 0L, advice);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (r != 0) {
+            throw new IOException("posix_fadvise " + path + " failed, error " + r);
+        }
     }
 
     /**
@@ -137,10 +143,7 @@ public final class Posix {
         }
         int fd = open(path, O_RDONLY);
         try (Arena arena = Arena.ofConfined()) {
-            int r = (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_RANDOM);
-            if (r != 0) {
-                throw new IOException("posix_fadvise " + path + " failed, error " + r);
-            }
+            fadvise(fd, POSIX_FADV_RANDOM, path);
             long length = pages * 4096L;
             long n = (long) PREAD.invokeExact(fd, arena.allocate(length), length, 0L);
             if (n != length) {

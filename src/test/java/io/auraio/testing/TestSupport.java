@@ -62,6 +62,25 @@ public final class TestSupport {
     }
 
     /**
+     * Reads {@code reads} random ranges of 1 B-32 KiB at positions up to 8 KiB past {@code span}
+     * (some past the end) with {@code aura}, then with {@code jdk}, and checks that both read the
+     * same bytes. AuraFile reads first: on a cold file its reads are the ones that miss.
+     */
+    public static void assertReadsAlike(io.auraio.AuraFile aura, java.nio.channels.FileChannel jdk, Random random,
+                                        int reads, int span) throws java.io.IOException {
+        for (int i = 0; i < reads; i++) {
+            int length = 1 + random.nextInt(32 * 1024);
+            long position = random.nextInt(span + 8192);
+            java.nio.ByteBuffer ours = java.nio.ByteBuffer.allocate(length);
+            java.nio.ByteBuffer theirs = java.nio.ByteBuffer.allocate(length);
+            int n = aura.read(ours, position);
+            int m = jdk.read(theirs, position);
+            assertThat(n).as("bytes read at %d, %d asked", position, length).isEqualTo(m);
+            assertThat(ours.flip()).as("bytes at %d", position).isEqualTo(theirs.flip());
+        }
+    }
+
+    /**
      * {@return what {@code task} returns, run on a fresh virtual thread} What it throws is thrown
      * here (an exception as it is, an error as it is).
      */
