@@ -246,4 +246,33 @@ class TmpfsReadsTest {
         }
         return ops;
     }
+
+    /**
+     * Another writer shrinks a file this one has mapped: a read over the new end returns
+     * FileChannel's count and bytes, and leaves the buffer past the count as FileChannel does
+     * (untouched). The mapped read used to copy from the stale mapping first (zeros from the page
+     * past the new end) and ask after, so pread's short count left those zeros behind it.
+     */
+    @Test
+    void aReadOverTheNewEndOfAShrunkFileLeavesTheBufferPastTheCountAlone() throws Exception {
+        Path file = dir.resolve("data");
+        try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
+             FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < 3; i++) {
+                aura.read(ByteBuffer.allocate(4096), 4096L * i);
+            }
+            assertThat(aura.mappedReads() != null && aura.mappedReads().isMapped()).as("mapped at the third read").isTrue();
+            writer.truncate(100);
+            for (int length : new int[] {4096, 8192}) {
+                byte[] ours = new byte[length];
+                byte[] theirs = new byte[length];
+                Arrays.fill(ours, (byte) 0x55);
+                Arrays.fill(theirs, (byte) 0x55);
+                assertThat(aura.read(ByteBuffer.wrap(ours), 0)).isEqualTo(jdk.read(ByteBuffer.wrap(theirs), 0))
+                        .isEqualTo(100);
+                assertThat(ours).as("the whole buffer after a read of %d at 0", length).isEqualTo(theirs);
+            }
+        }
+    }
 }

@@ -173,8 +173,9 @@ public final class MappedReads {
      * Copies {@code length} bytes of the file at {@code position} into {@code destination} (at its
      * start) if the range lies in the mapping and its pages are in memory.
      *
-     * @return {@code length}, or {@link #NOT_SERVED}, having perhaps written into
-     *         {@code destination}: the caller then reads with {@code pread} into the same memory
+     * @return {@code length}, or {@link #NOT_SERVED}, then having written nothing into
+     *         {@code destination} unless the file was cut short during the copy: the caller then
+     *         reads with {@code pread} into the same memory
      * @throws IllegalStateException if {@code destination}'s memory was freed, as any copy into it
      */
     public long read(MemorySegment destination, long length, long position) {
@@ -209,8 +210,18 @@ public final class MappedReads {
         return length;
     }
 
-    /** The copy, its own method for {@link #copy}: {@return the last byte copied} */
+    /**
+     * The copy, its own method for {@link #copy}: {@return the last byte copied, or 0 with nothing
+     * copied} The range's last byte is read from the mapping first: a zero there (a page another
+     * process cut short, which the kernel zero-fills past the new end) or a fault (a page past
+     * that end) declines the read before the caller's memory is touched, so a read that pread
+     * then answers short leaves the memory past its count as the JDK's read does. Only a file cut
+     * short during the copy itself can still leave bytes copied past the count pread returns.
+     */
     private static byte copyFromMapping(MemorySegment mapping, long position, MemorySegment destination, long length) {
+        if (mapping.get(JAVA_BYTE, position + length - 1) == 0) {
+            return 0;
+        }
         MemorySegment.copy(mapping, position, destination, 0, length);
         return destination.get(JAVA_BYTE, length - 1);
     }
