@@ -903,6 +903,11 @@ public final class AuraFile implements AutoCloseable {
             ByteBuffer[] used = new ByteBuffer[n];
             MemorySegment[] segments = new MemorySegment[n];
             MemorySegment[] bounces = new MemorySegment[n];
+            // Each entry's position and length as the call starts: the same buffer may come twice
+            // (the JDK then leaves in it what the kernel wrote last, and each entry's position at
+            // its start plus what it took).
+            int[] starts = new int[n];
+            long[] lengths = new long[n];
             BufferPool pool = core.pool();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment iov = arena.allocate(16L * n, 8);
@@ -935,6 +940,8 @@ public final class AuraFile implements AutoCloseable {
                     }
                     used[k] = b;
                     segments[k] = segment;
+                    starts[k] = b.position();
+                    lengths[k] = length;
                     iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k, target.address());
                     iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k + 1, length);
                     total += length;
@@ -953,11 +960,11 @@ public final class AuraFile implements AutoCloseable {
                 }
                 long left = r;
                 for (int k = 0; k < n && left > 0; k++) {
-                    int take = (int) Math.min(left, used[k].remaining());
+                    int take = (int) Math.min(left, lengths[k]);
                     if (read && bounces[k] != null) {
                         MemorySegment.copy(bounces[k], 0, segments[k], 0, take);
                     }
-                    used[k].position(used[k].position() + take);
+                    used[k].position(starts[k] + take);
                     left -= take;
                 }
                 return r;
@@ -1076,7 +1083,11 @@ public final class AuraFile implements AutoCloseable {
     private long slowTransferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
             throws IOException {
         long total = 0;
+        int[] starts = new int[end - offset]; // as the call starts: a buffer may come twice
+        int[] lengths = new int[end - offset];
         for (int i = offset; i < end; i++) {
+            starts[i - offset] = bufs[i].position();
+            lengths[i - offset] = bufs[i].remaining();
             total = Math.min(MAX_TRANSFER, total + bufs[i].remaining());
         }
         if (total == 0) {
@@ -1101,11 +1112,11 @@ public final class AuraFile implements AutoCloseable {
             long at = 0;
             for (int i = offset; i < end && left > 0; i++) {
                 ByteBuffer b = bufs[i];
-                int take = (int) Math.min(left, b.remaining());
+                int take = (int) Math.min(left, lengths[i - offset]);
                 if (read) {
-                    MemorySegment.copy(gathered, at, MemorySegment.ofBuffer(b), 0, take);
+                    MemorySegment.copy(gathered, at, MemorySegment.ofBuffer(b.position(starts[i - offset])), 0, take);
                 }
-                b.position(b.position() + take);
+                b.position(starts[i - offset] + take);
                 at += take;
                 left -= take;
             }

@@ -203,6 +203,51 @@ class AuraFileChannelVectoredTest {
         }
     }
 
+    /**
+     * The same buffer twice in one scattering read: the kernel writes the second iovec over the
+     * first, and the JDK leaves that in the buffer, its position at its start plus one entry's
+     * length. The copy back from the pool's memory gave the second entry nothing once the first
+     * had filled the buffer (bytes 1-10 where the JDK has 11-20). Direct buffers (pool copies),
+     * a confined arena's (the caller's memory itself) and a shared arena's (pool copies), read on
+     * the caller from the page cache and, where the pages can be dropped, through the ring.
+     */
+    @Test
+    void aBufferGivenTwiceInAScatteringReadHoldsWhatTheKernelWroteLast() throws Exception {
+        byte[] data = new byte[20];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i + 1);
+        }
+        Path file = Files.write(dir.path().resolve("twice"), data);
+        for (boolean cold : new boolean[] {false, true}) {
+            for (String kind : new String[] {"direct", "confined", "shared"}) {
+                List<Object> outcomes = new ArrayList<>();
+                for (boolean aura : new boolean[] {false, true}) {
+                    if (cold && !io.auraio.testing.Posix.dropCachedPages(file)) {
+                        continue; // tmpfs: its pages are its storage; the cached case covers it
+                    }
+                    outcomes.add(TestSupport.onVirtualThread(() -> {
+                        try (Arena confined = Arena.ofConfined(); Arena shared = Arena.ofShared();
+                             FileChannel ch = aura ? AuraFileChannel.open(file, READ) : FileChannel.open(file, READ)) {
+                            ByteBuffer b = switch (kind) {
+                                case "direct" -> ByteBuffer.allocateDirect(10);
+                                case "confined" -> confined.allocate(10).asByteBuffer();
+                                default -> shared.allocate(10).asByteBuffer();
+                            };
+                            long n = ch.read(new ByteBuffer[] {b, b});
+                            byte[] held = new byte[10];
+                            b.get(0, held);
+                            return List.of(n, b.position(), ch.position(), Arrays.toString(held));
+                        }
+                    }));
+                }
+                if (outcomes.size() == 2) {
+                    assertThat(outcomes.get(1)).as("%s buffer twice, %s", kind, cold ? "pages dropped" : "cached")
+                            .isEqualTo(outcomes.get(0));
+                }
+            }
+        }
+    }
+
     /** A FIFO's gathering write, which may wait for its reader, is no inline write: the ring's. */
     @Test
     void aGatheringWriteToAFifoGoesThroughTheRing() throws Exception {

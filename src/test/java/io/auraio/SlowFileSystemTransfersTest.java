@@ -166,6 +166,14 @@ class SlowFileSystemTransfersTest {
             for (int i = 0; i < ax.length; i++) {
                 assertThat(ax[i].flip()).isEqualTo(jx[i].flip());
             }
+            // One direct buffer twice: the second entry's bytes are what it holds, as the JDK's
+            ByteBuffer twiceOurs = ByteBuffer.allocateDirect(10);
+            ByteBuffer twiceTheirs = ByteBuffer.allocateDirect(10);
+            assertThat(a.read(new ByteBuffer[] {twiceOurs, twiceOurs}, 0, 2))
+                    .isEqualTo(j.read(new ByteBuffer[] {twiceTheirs, twiceTheirs}, 0, 2));
+            assertThat(twiceOurs.position()).isEqualTo(twiceTheirs.position());
+            assertThat(twiceOurs.flip()).isEqualTo(twiceTheirs.flip());
+            assertThat(a.position()).isEqualTo(j.position());
             ByteBuffer[] w1 = {ByteBuffer.wrap("hello ".getBytes()), ByteBuffer.wrap("world".getBytes())};
             ByteBuffer[] w2 = {ByteBuffer.wrap("hello ".getBytes()), ByteBuffer.wrap("world".getBytes())};
             assertThat(a.write(w1)).isEqualTo(j.write(w2));
