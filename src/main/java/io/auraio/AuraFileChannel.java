@@ -862,7 +862,8 @@ public final class AuraFileChannel extends FileChannel {
     /**
      * {@code copy_file_range} calls from {@code in} at {@code from} to {@code out} at {@code to}
      * until {@code count} bytes are copied or {@code in} ends; with {@code interruptible}, an
-     * interrupt ends it before the next call with {@link ClosedByInterruptException}.
+     * interrupt ends it before the next call, or after the last, with
+     * {@link ClosedByInterruptException}.
      *
      * @return the bytes copied (an I/O error after some were is left for the next call to report),
      *         or -1 where the kernel cannot copy between these files (nothing was copied)
@@ -890,6 +891,11 @@ public final class AuraFileChannel extends FileChannel {
             if (done == 0) {
                 throw e;
             }
+        }
+        if (interruptible && Thread.currentThread().isInterrupted()) {
+            // As the JDK's end(): an interrupt while the copy ran (on the offload, which does not
+            // stop for it) closes the channels, whatever was copied.
+            throw new ClosedByInterruptException();
         }
         return done;
     }

@@ -155,6 +155,53 @@ class AuraFileChannelTransferTest {
         }
     }
 
+    /**
+     * An interrupt that comes while the kernel copies (the caller parked on the offload, which
+     * does not stop for it) closes both channels with ClosedByInterruptException once the copy
+     * returns, as the JDK's {@code end()} does whatever was copied: it used to be seen only before
+     * a next range, so a transfer of one range returned its count with both channels open. For
+     * {@code transferTo} and {@code transferFrom}, 8 MiB (one {@code copy_file_range}).
+     */
+    @Test
+    void anInterruptDuringTheKernelsLastCopyClosesBothChannels() throws Exception {
+        int size = 8 << 20;
+        Path source = Files.write(dir.resolve("big"), TestSupport.randomBytes(size, 2));
+        for (boolean from : new boolean[] {false, true}) {
+            String outcome = null;
+            for (int attempt = 0; attempt < 20 && outcome == null; attempt++) {
+                Path target = Files.write(dir.resolve("copy-" + from + "-" + attempt), new byte[0]);
+                try (FileChannel in = AuraFileChannel.open(source, READ);
+                     FileChannel out = AuraFileChannel.open(target, READ, WRITE)) {
+                    String[] got = new String[1];
+                    Thread t = Thread.ofVirtual().start(() -> {
+                        try {
+                            got[0] = "returned " + (from ? out.transferFrom(in, 0, size) : in.transferTo(0, size, out));
+                        } catch (Throwable e) {
+                            got[0] = "threw " + e.getClass().getSimpleName();
+                        }
+                        got[0] += ", open: " + in.isOpen() + " " + out.isOpen();
+                    });
+                    long deadline = System.nanoTime() + 2_000_000_000L;
+                    while (t.getState() != Thread.State.WAITING && t.isAlive() && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    }
+                    boolean parked = t.getState() == Thread.State.WAITING;
+                    if (parked) {
+                        t.interrupt();
+                    }
+                    t.join();
+                    if (parked) {
+                        outcome = got[0];
+                    }
+                }
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(outcome != null,
+                    "the copy never parked its caller in 20 tries (done before the test could interrupt it)");
+            assertThat(outcome).as(from ? "transferFrom" : "transferTo")
+                    .isEqualTo("threw ClosedByInterruptException, open: false false");
+        }
+    }
+
     private static FileChannel open(boolean aura, Path path, OpenOption... options) throws Exception {
         return aura ? AuraFileChannel.open(path, options) : FileChannel.open(path, options);
     }
