@@ -78,6 +78,14 @@ import java.util.Set;
  * {@link AuraFile}'s alignment rules; a misaligned position, length or buffer is an
  * {@link AuraIOException} (an {@code IOException}, as the JDK throws) that says what must be
  * aligned to what.
+ *
+ * <p><b>Memory another thread may free.</b> The JDK's channel keeps a buffer's arena open while a
+ * transfer uses it (its {@code close()} then throws {@link IllegalStateException}); public API
+ * cannot. A buffer of a shared or automatic arena, or a direct buffer, reaches a request in the
+ * kernel as an engine-owned copy, so closing its arena meanwhile succeeds and the read then
+ * throws {@code IllegalStateException} instead of writing into freed memory: the bytes that read
+ * took from a FIFO or another file without positions are lost with it (a regular file's can be
+ * read again).
  */
 public final class AuraFileChannel extends FileChannel {
     /** Chunk of the read/write loop of {@code transferTo} and {@code transferFrom}. */

@@ -605,7 +605,8 @@ public final class AuraFiles {
 
     /**
      * Reads a file's attributes, as {@link Files#readAttributes(Path, Class, LinkOption...)}. From a
-     * virtual thread, {@link BasicFileAttributes} (a {@link FileStat}, with the JDK's values) are
+     * virtual thread, {@link BasicFileAttributes} (the JDK's values, and the JDK's {@code fileKey()},
+     * asked for off the carrier when first called) are
      * read on the caller when every name of the path is in the dentry cache and its file system is
      * local (nothing to wait for), else with {@code -Dauraio.metadata=ring} with a {@code statx}
      * through the default engine's ring; other types, and failures, are read by {@code Files} off
@@ -627,14 +628,14 @@ public final class AuraFiles {
         if (type == BasicFileAttributes.class && Thread.currentThread().isVirtual()) {
             FileStat cached = CachedMetadata.stat(path, Engine.followLinks(options));
             if (cached != null) {
-                return type.cast(cached);
+                return type.cast(new JdkKeyedAttributes(cached, path, options));
             }
         }
         Engine engine = type == BasicFileAttributes.class ? ring(path) : null;
         if (engine != null) {
             Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(path, options), Engine.STAT);
             if (o.result() >= 0) {
-                return type.cast(o.value());
+                return type.cast(new JdkKeyedAttributes(o.value(), path, options));
             }
         }
         return offloaded(path) ? OFFLOAD.call(path, () -> Files.readAttributes(path, type, options))

@@ -89,6 +89,57 @@ class ProviderCallsOnCallerTest {
         assertThat(failures.get()).contains("NoSuchFileException");
     }
 
+    /**
+     * A file's key is the platform's whichever way its attributes were read: on a virtual thread
+     * from a cached name (read on the caller), on a platform thread, by the platform itself. The
+     * cached read used to give a key of its own kind, which equals no platform key: keys gathered
+     * on both kinds of thread did not match, and a walk following links compares a directory's key
+     * with its ancestors' to find a loop. The walk below finds the loop at the platform's place.
+     */
+    @Test
+    void fileKeysAreThePlatformsWhereverTheAttributesWereRead() throws Exception {
+        FileSystem aura = new AuraFileSystemProvider(FileSystems.getDefault().provider())
+                .getFileSystem(URI.create("file:///"));
+        Path base = dir.path().toAbsolutePath();
+        Path file = Files.write(base.resolve("f"), new byte[10]);
+        Path auraFile = aura.getPath(file.toString());
+        Object platformKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+        Object onVirtual = TestSupport.onVirtualThread(() -> {
+            Files.readAttributes(auraFile, BasicFileAttributes.class); // the name is cached now
+            long poolCalls = BlockingOffload.shared().callsOnPool();
+            BasicFileAttributes attributes = Files.readAttributes(auraFile, BasicFileAttributes.class);
+            assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("read on the caller").isZero();
+            return attributes.fileKey();
+        });
+        Object onPlatform = Files.readAttributes(auraFile, BasicFileAttributes.class).fileKey();
+        Object viaAuraFiles = TestSupport.onVirtualThread(
+                () -> io.auraio.AuraFiles.readAttributes(file, BasicFileAttributes.class).fileKey());
+        assertThat(List.of(onVirtual, onPlatform, viaAuraFiles)).allSatisfy(k -> assertThat(k).isEqualTo(platformKey));
+        assertThat(onVirtual.hashCode()).isEqualTo(platformKey.hashCode());
+
+        // A loop through a link: the platform's walk and this one's fail alike, at the same path.
+        Path top = Files.createDirectories(base.resolve("top/sub"));
+        Files.createSymbolicLink(top.resolve("up"), Path.of(".."));
+        List<String> outcomes = new ArrayList<>();
+        for (Path root : List.of(base.resolve("top"), aura.getPath(base.resolve("top").toString()))) {
+            outcomes.add(TestSupport.onVirtualThread(() -> {
+                for (int i = 0; i < 2; i++) { // the second walk finds every name cached
+                    try (var walk = Files.walk(root, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+                        walk.count();
+                    } catch (java.io.UncheckedIOException e) {
+                        if (i == 1) {
+                            return failureOf(() -> {
+                                throw e.getCause();
+                            });
+                        }
+                    }
+                }
+                return "no loop found";
+            }));
+        }
+        assertThat(outcomes.get(1)).isEqualTo(outcomes.get(0)).startsWith("java.nio.file.FileSystemLoopException");
+    }
+
     /** {@return the exception's class and message} */
     private static String failureOf(Callable<?> call) {
         try {
