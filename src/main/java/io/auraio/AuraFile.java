@@ -246,7 +246,7 @@ public final class AuraFile implements AutoCloseable {
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
         this.mapsWithoutHits = mapped != null && (overlay || readsOnCaller);
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
-                type == REGULAR_FILE, readOnlyOnPageCache()));
+                readOnlyOnPageCache()));
     }
 
     /**
@@ -259,7 +259,7 @@ public final class AuraFile implements AutoCloseable {
      * {@link #close()}.
      */
     private record CloseUnreachable(IoEngine core, int fd, AtomicLong state, SlowFile slow, MappedReads mapped,
-                                    Path path, boolean regular, boolean readOnlyOnPageCache) implements Runnable {
+                                    Path path, boolean readOnlyOnPageCache) implements Runnable {
         @Override
         public void run() {
             if ((state.getAndUpdate(s -> s | CLOSED) & CLOSED) != 0) {
@@ -271,7 +271,7 @@ public final class AuraFile implements AutoCloseable {
             cancelRequestsOnDescriptor(core, fd);
             core.forgetFile(fd);
             if (slow == null) {
-                closeLocalDescriptor(core, fd, path, regular, readOnlyOnPageCache);
+                closeLocalDescriptor(fd, path, readOnlyOnPageCache);
             } else {
                 slow.closeWhenUnused(onPoolThread -> closeSlowDescriptor(core, fd, onPoolThread));
             }
@@ -389,7 +389,14 @@ public final class AuraFile implements AutoCloseable {
             // reading a small file (issue 17); anything that would wait goes to the ring.
             fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCachedNonBlocking(bytes, mode.flags()); // closed: ESHUTDOWN
             nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
-            if (fd == -Errno.EAGAIN) {
+            if (fd == -Errno.EAGAIN && !core.isClosed()
+                    && (mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0) {
+                // A creating or truncating open, which the kernel never makes inline from a ring
+                // (it may wait for the journal): io-wq's thread is a hand-off from the poller,
+                // itself woken for the request; the offload's, one, for which the caller polls
+                // (a file written and closed by one virtual thread: 94 -> 21 µs, docs/design.md).
+                fd = BlockingOffload.shared().call(path, () -> Libc.open(bytes, mode.flags(), creationMode));
+            } else if (fd == -Errno.EAGAIN) {
                 try (Arena arena = Arena.ofConfined()) {
                     MemorySegment cPath = NativePath.allocate(arena, bytes);
                     // Not interruptible, as the JDK's open is not; the interrupt status is kept.
@@ -2014,7 +2021,7 @@ public final class AuraFile implements AutoCloseable {
      */
     private int closeOwnDescriptor() {
         if (slow == null) {
-            return closeLocalDescriptor(core, fd, path, fileType == REGULAR_FILE, readOnlyOnPageCache());
+            return closeLocalDescriptor(fd, path, readOnlyOnPageCache());
         }
         IoEngine c = core;
         int d = fd;
@@ -2046,22 +2053,27 @@ public final class AuraFile implements AutoCloseable {
      * user space; for a ring's {@code CLOSE}, whoever entered the ring to submit it, the poller,
      * whose ring then served nothing meanwhile (a reader on it waited 170-324 ms,
      * {@code bench/CloseStall.java}). Such a close is made on the blocking offload's pool, the
-     * caller parking, neither a carrier nor a ring held.
+     * caller polling or parking, neither a carrier nor a ring held; so are the closes of other
+     * files that may take time (open for writing: a release may start writeback; devices), which
+     * went through a ring's {@code CLOSE} until 2026-12-06 (a poller's wake-up, then its task
+     * work: a file created, written and closed by one virtual thread took 94 µs, 21 µs now).
      *
      * <p>A regular file open only for reading on a local page-cache file system, that still has a
      * name, is closed with {@code close(2)} on the caller: nothing to flush, nothing to free, and
      * the ring round trip it saves was a fifth of the cost of reading a small file (issue 17,
-     * {@code auraio hash -r}). Other files (open for writing: a release may start writeback)
-     * through the ring.
+     * {@code auraio hash -r}).
      *
      * {@return the close's result: 0, or a negated errno}
      */
-    private static int closeLocalDescriptor(IoEngine core, int fd, Path path, boolean regular,
-                                            boolean readOnlyOnPageCache) {
-        if (regular && Libc.linkCount(fd) == 0) {
-            return BlockingOffload.shared().call(path, () -> Libc.close(fd));
+    private static int closeLocalDescriptor(int fd, Path path, boolean readOnlyOnPageCache) {
+        if (readOnlyOnPageCache && Libc.linkCount(fd) > 0) {
+            return Libc.close(fd);
         }
-        return readOnlyOnPageCache ? Libc.close(fd) : closeDescriptor(core, fd);
+        // The last close of a file without a name frees it; a close of a file open for writing may
+        // start writeback (ext4 after O_TRUNC); a device's may wait for it: never on the caller,
+        // nor on a poller (whose ring would serve nothing meanwhile), but on the offload's pool,
+        // for which the caller polls (a ring CLOSE waited for a poller's wake-up first).
+        return BlockingOffload.shared().call(path, () -> Libc.close(fd));
     }
 
     private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {

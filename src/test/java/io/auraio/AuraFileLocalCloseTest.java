@@ -90,16 +90,27 @@ class AuraFileLocalCloseTest {
         }
     }
 
+    /**
+     * A writable file's close may start writeback (ext4 after O_TRUNC): off a virtual thread's
+     * carrier and off the pollers, on the blocking offload's pool (a ring CLOSE waited for a
+     * poller's wake-up, then ran on the poller).
+     */
     @Test
-    void aWritableFileIsClosedThroughTheRing() throws Exception {
+    void aWritableFileIsClosedOnTheOffloadNotThroughTheRing() throws Exception {
         assumeLocalPageCacheFileSystem();
         Path path = Files.write(dir.resolve("data"), "0123456789".getBytes());
         try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
             AuraFile writable = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             int fd = writable.fd();
-            long before = ringRequests(engine);
-            writable.close();
-            assertThat(ringRequests(engine)).as("ring requests made by close of a writable file").isEqualTo(before + 1);
+            long ringBefore = ringRequests(engine);
+            long poolBefore = io.auraio.internal.offload.BlockingOffload.shared().callsOnPool();
+            io.auraio.testing.TestSupport.onVirtualThread(() -> {
+                writable.close();
+                return null;
+            });
+            assertThat(ringRequests(engine)).as("ring requests made by close of a writable file").isEqualTo(ringBefore);
+            assertThat(io.auraio.internal.offload.BlockingOffload.shared().callsOnPool() - poolBefore)
+                    .as("calls on the offload's pool").isEqualTo(1);
             assertThat(openOn(fd, path)).isFalse();
         }
     }

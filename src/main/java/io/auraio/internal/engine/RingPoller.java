@@ -10,7 +10,7 @@ import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.SubmissionQueue;
 import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.jfr.RingEvents;
-import io.auraio.internal.sched.CarrierSharing;
+import io.auraio.internal.sched.CarrierPolling;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -218,13 +218,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile long sqesSubmitted;
     /** Requests whose caller saw them done while polling ({@link #pollWhileCarrierIsFree}), not parked. */
     private final LongAdder polledCompletions = new LongAdder();
-    /** Times a polling caller let its CPU go ({@link #POLL_YIELD_EVERY_NANOS}). */
+    /** Times a polling caller let its CPU go ({@link CarrierPolling#yieldIfDue}). */
     private final LongAdder pollYields = new LongAdder();
-    /**
-     * Until when ({@link System#nanoTime()}) polling callers do not yield. Static: what sets it, a
-     * CPU wanted by threads that run for long, is the machine's state, not one ring's.
-     */
-    private static volatile long yieldsPausedUntil = System.nanoTime();
     /** Requests the kernel cancelled though nobody asked it to, submitted again ({@link #cancelledByKernelAlone}). */
     private final LongAdder resubmittedAfterKernelCancel = new LongAdder();
     /**
@@ -457,8 +452,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * park loop then handles it.
      */
     private void pollWhileCarrierIsFree(Slot slot) {
-        if (!Thread.currentThread().isVirtual() || inKernelView > POLL_MAX_IN_KERNEL
-                || CarrierSharing.othersWaitForCarrier()) {
+        if (inKernelView > POLL_MAX_IN_KERNEL || !CarrierPolling.mayPoll()) {
             return;
         }
         CompletionQueue cq = ring.completionQueue();
@@ -480,17 +474,13 @@ public final class RingPoller implements CompletionQueue.Handler {
                 }
                 if ((spins & 31) == 0) {
                     long now = System.nanoTime();
-                    if (now - end > 0 || Thread.currentThread().isInterrupted()
-                            || CarrierSharing.othersWaitForCarrier()) {
+                    if (CarrierPolling.mustStop(now, end)) {
                         return;
                     }
-                    if (now - lastYield > POLL_YIELD_EVERY_NANOS && now - yieldsPausedUntil >= 0) {
-                        Libc.schedYield();
+                    long yielded = CarrierPolling.yieldIfDue(now, lastYield);
+                    if (yielded != lastYield) {
                         pollYields.increment();
-                        lastYield = System.nanoTime();
-                        if (lastYield - now > POLL_YIELD_LOST_NANOS) {
-                            yieldsPausedUntil = lastYield + YIELD_PAUSE_NANOS;
-                        }
+                        lastYield = yielded;
                     }
                 }
             }
@@ -703,31 +693,6 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     /** How long a caller polls for its completion at most before it parks ({@link #pollWhileCarrierIsFree}). */
     private static final long POLL_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
-    /**
-     * A polling caller lets the CPU go this often ({@code sched_yield}): a thread woken onto a CPU
-     * whose carrier spins waits for the spin's end otherwise, since the kernel lets a running thread
-     * finish its slice first (up to a 4 ms tick). The JDK's timer thread is one, so a 1 ms periodic
-     * virtual thread beside one polling O_DIRECT reader ran 2.6 ms late at p99 without the yields,
-     * 0.26 ms with them (FileChannel 0.18-0.19 ms; 20 us between yields: 0.9-1.1 ms; docs/design.md,
-     * "Callers polling"). A yield with nothing else runnable costs ~0.5 us.
-     */
-    private static final long POLL_YIELD_EVERY_NANOS = TimeUnit.MICROSECONDS.toNanos(5);
-    /**
-     * A yield that returns later than this gave the CPU to a thread that ran for long: another
-     * process's (a busy machine) or the JIT's, not one of the short hand-offs the yields are for.
-     * Each yield would then cost the polling caller that thread's whole slice (milliseconds): one
-     * O_DIRECT reader beside two busy processes fell from 8.8-14.9k IOPS (polling without yields)
-     * to 3.0-10.5k, 6.5k on average (FileChannel 11.6-15.4k). Polling callers then stop yielding
-     * for {@link #YIELD_PAUSE_NANOS}, and the kernel's tick shares the CPU as before the yields:
-     * 9.4-11.9k (docs/design.md, "Callers polling").
-     */
-    private static final long POLL_YIELD_LOST_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /**
-     * How long polling callers do not yield after a yield lost the CPU for long: each such yield
-     * costs a slice, so one in this long at most. On a quiet machine (a spinning thread beside
-     * nothing: 1-3 yields of ~525k over 1 ms) only the JIT's compiles make one, while it warms up.
-     */
-    private static final long YIELD_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** A caller polls only while at most this many requests are in the ring's kernel. */
     private static final int POLL_MAX_IN_KERNEL = 2;
 
@@ -1068,7 +1033,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             while (entering.get() > 0) {
                 // A caller still in io_uring_enter on this ring, or leaving its poll: microseconds,
                 // unless its carrier waits for this very CPU, which a spin would hold until the
-                // kernel's next tick (see POLL_YIELD_EVERY_NANOS). This thread is a platform
+                // kernel's next tick (see CarrierPolling). This thread is a platform
                 // thread: yield is sched_yield.
                 Thread.yield();
             }

@@ -1,5 +1,6 @@
 package io.auraio.internal.offload;
 
+import io.auraio.internal.sched.CarrierPolling;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -61,6 +63,15 @@ public final class BlockingOffload {
     static final int DEFAULT_TRANSFER_PER_MOUNT = Integer.getInteger("auraio.offload.transferPerMount", 256);
     /** {@link #callAbandonable}'s result when the caller gave up: interrupted, or its file closed. */
     public static final long ABANDONED = Long.MIN_VALUE;
+    /** How long a virtual caller polls for its call's end before it parks ({@link #pollWhileCarrierIsFree}). */
+    private static final long CALLER_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+    /**
+     * How long a pool thread that finished a call waits for the next one spinning, before it
+     * parks: only when its calls come one after another (the last came within this long of the
+     * call before it), as a virtual thread's file operations do; a trickle of calls never makes
+     * it spin. Without it each call of such a run waits for the pool thread's wake-up (20-40 µs).
+     */
+    private static final long WORKER_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(30);
     /** How often a caller waiting for a mount's permit looks whether its file was closed. */
     private static final long PERMIT_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -91,6 +102,8 @@ public final class BlockingOffload {
     private final AtomicLong callsOnPool = new AtomicLong();
     /** Calls made on their caller's thread because no pool thread could be started. */
     private final AtomicLong callsOnCaller = new AtomicLong();
+    /** Calls whose virtual caller saw them end while polling, without parking. */
+    private final LongAdder callsPolled = new LongAdder();
     private final int perMount;
     private final MountTable mounts = new MountTable();
     private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
@@ -131,6 +144,7 @@ public final class BlockingOffload {
         try {
             Worker w = idleWorkers.pollFirst();
             if (w != null) {
+                w.spinsNext = System.nanoTime() - w.finishedAt <= WORKER_SPIN_NANOS;
                 w.handed = task;
                 LockSupport.unpark(w.thread);
                 return;
@@ -166,8 +180,12 @@ public final class BlockingOffload {
     /** A pool thread: runs the call it was started for, then queued or handed calls, until idle too long. */
     private final class Worker implements Runnable {
         volatile Thread thread;
-        /** A call handed to this idle thread; read and written under lock. */
-        Job handed;
+        /** A call handed to this idle thread; written under lock, read under it or spinning. */
+        volatile Job handed;
+        /** When this thread last finished a call and went idle; under lock. */
+        long finishedAt;
+        /** Whether the call just handed came within {@link #WORKER_SPIN_NANOS} of the one before; under lock. */
+        boolean spinsNext;
         private final Job first;
 
         Worker(Job first) {
@@ -203,10 +221,15 @@ public final class BlockingOffload {
                     return queued;
                 }
                 idleWorkers.addFirst(this);
+                finishedAt = System.nanoTime();
+                boolean spin = spinsNext;
                 lock.unlock();
                 try {
                     done.finish();
                     finished = true;
+                    if (spin) {
+                        spinForNextCall(this);
+                    }
                 } finally {
                     lock.lock();
                 }
@@ -234,6 +257,26 @@ public final class BlockingOffload {
                 if (!finished) {
                     done.finish();
                 }
+            }
+        }
+    }
+
+    /**
+     * Spins up to {@link #WORKER_SPIN_NANOS} for a call to be handed to this idle thread, letting
+     * the CPU go every few microseconds ({@link CarrierPolling#yieldIfDue}): the caller that
+     * makes calls one after another is on the other CPU, or on this one.
+     */
+    private void spinForNextCall(Worker w) {
+        long lastYield = System.nanoTime();
+        long end = lastYield + WORKER_SPIN_NANOS;
+        for (int spins = 1; w.handed == null; spins++) {
+            Thread.onSpinWait();
+            if ((spins & 31) == 0) {
+                long now = System.nanoTime();
+                if (now - end > 0) {
+                    return;
+                }
+                lastYield = CarrierPolling.yieldIfDue(now, lastYield);
             }
         }
     }
@@ -337,6 +380,11 @@ public final class BlockingOffload {
         return callsOnPool.get();
     }
 
+    /** {@return how many calls' virtual callers saw them end while polling, without parking} For tests. */
+    public long callsPolled() {
+        return callsPolled.sum();
+    }
+
     /** {@return how many calls were made on their caller's thread for want of a pool thread} For tests. */
     public long callsOnCaller() {
         return callsOnCaller.get();
@@ -406,7 +454,9 @@ public final class BlockingOffload {
                 b.acquireUninterruptibly();
             }
             try {
-                return runOnPool(call);
+                // No polling for a call to a FUSE or network mount: its answer takes a daemon's or
+                // a server's round trip, far longer than the poll.
+                return runOnPool(call, !SlowFileSystems.isSlowPath(path));
             } finally {
                 if (b != null) {
                     b.release();
@@ -436,10 +486,13 @@ public final class BlockingOffload {
     }
 
     @SuppressWarnings("unchecked")
-    private <T, X extends Exception> T runOnPool(BlockingCall<T, X> call) throws X {
+    private <T, X extends Exception> T runOnPool(BlockingCall<T, X> call, boolean poll) throws X {
         Task<T, X> task = new Task<>(call, Thread.currentThread());
         callsOnPool.incrementAndGet();
         execute(task);
+        if (poll) {
+            pollWhileCarrierIsFree(task);
+        }
         boolean interrupted = false;
         while (!task.done) {
             LockSupport.park(task);
@@ -462,6 +515,37 @@ public final class BlockingOffload {
             throw e;
         }
         throw (X) failure; // the call declares only X besides unchecked ones
+    }
+
+    /**
+     * Before parking: while no other virtual thread waits for a carrier, the caller polls for the
+     * call's end for up to {@link #CALLER_POLL_NANOS} ({@link CarrierPolling}'s rules). Most calls
+     * here (an unlink, a stat of a name not cached, a create) take a few microseconds, and a park
+     * costs two sleeping hand-offs, the pool thread's wake-up and then the caller's carrier's
+     * (20-40 µs each here): a {@code Files.delete} from one virtual thread took 72 µs parking,
+     * 40 µs polling, 8 µs polling with the pool thread spinning between calls
+     * ({@code bench/CreateWriteDelete.java}; docs/design.md, "The offload's hand-offs").
+     */
+    private void pollWhileCarrierIsFree(Task<?, ?> task) {
+        if (!CarrierPolling.mayPoll()) {
+            return;
+        }
+        long lastYield = System.nanoTime();
+        long end = lastYield + CALLER_POLL_NANOS;
+        for (int spins = 1; ; spins++) {
+            if (task.done) {
+                callsPolled.increment();
+                return;
+            }
+            Thread.onSpinWait();
+            if ((spins & 31) == 0) {
+                long now = System.nanoTime();
+                if (CarrierPolling.mustStop(now, end)) {
+                    return;
+                }
+                lastYield = CarrierPolling.yieldIfDue(now, lastYield);
+            }
+        }
     }
 
     /**

@@ -251,6 +251,70 @@ class BlockingOffloadTest {
         assertThat(offload.poolSize()).isBetween(1, 8);
     }
 
+    /**
+     * A virtual caller polls for a short call's end instead of parking (a park and the wake-up
+     * after it were two sleeping hand-offs), and one that outlasts the poll parks and still gets
+     * its result; the pool thread that made calls back to back spins for the next one only
+     * briefly, then parks (an idle pool takes no CPU).
+     */
+    @Test
+    void aVirtualCallerPollsForAShortCallAndParksForALongOne() throws Exception {
+        long polledBefore = offload.callsPolled();
+        Object sum = virtually(() -> {
+            long total = 0;
+            for (int i = 0; i < 200; i++) {
+                int n = i;
+                total += offload.call(dir.path(), () -> n);
+            }
+            return total;
+        });
+        assertThat(sum).isEqualTo(199L * 200 / 2);
+        assertThat(offload.callsPolled() - polledBefore).as("calls seen done while polling").isPositive();
+        long polled = offload.callsPolled();
+        Object late = virtually(() -> offload.call(dir.path(), () -> {
+            Thread.sleep(20);
+            return "late";
+        }));
+        assertThat(late).isEqualTo("late");
+        assertThat(offload.callsPolled()).as("a 20 ms call is waited for parked").isEqualTo(polled);
+        TestSupport.awaitCondition("the idle pool thread parked", () -> Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("auraio-offload-"))
+                .allMatch(t -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING
+                        || !t.isAlive()));
+    }
+
+    /**
+     * A caller polling for its calls keeps its carrier only while no other virtual thread waits
+     * for one: a virtual thread sleeping 1 ms at a time beside callers on every carrier that make
+     * calls back to back still runs its 200 sleeps.
+     */
+    @Test
+    void pollingCallersLetOtherVirtualThreadsRun() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> callers = new ArrayList<>();
+        for (int i = 0; i < Runtime.getRuntime().availableProcessors(); i++) {
+            callers.add(Thread.ofVirtual().start(() -> {
+                while (!stop.get()) {
+                    offload.call(dir.path(), () -> null);
+                }
+            }));
+        }
+        java.util.concurrent.atomic.AtomicInteger ticks = new java.util.concurrent.atomic.AtomicInteger();
+        Thread ticker = Thread.ofVirtual().start(() -> {
+            for (int i = 0; i < 200; i++) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                ticks.incrementAndGet();
+            }
+        });
+        try {
+            assertThat(ticker.join(java.time.Duration.ofSeconds(20))).as("200 ticks of 1 ms beside polling callers, %d run",
+                    ticks.get()).isTrue();
+        } finally {
+            stop.set(true);
+            TestSupport.joinAll(callers);
+        }
+    }
+
     @Test
     void limitsAreChecked() {
         assertThatThrownBy(() -> new BlockingOffload(0, 1)).isInstanceOf(IllegalArgumentException.class);
