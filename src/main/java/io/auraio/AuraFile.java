@@ -430,7 +430,7 @@ public final class AuraFile implements AutoCloseable {
         int first = fd;
         fd = waitForFifoPartner(core, fd, type, bytes, mode, creationMode);
         if (fd < 0) {
-            throw Failures.open(path, -fd);
+            throw Failures.open(path, -fd, (mode.flags() & OpenFlags.O_NOFOLLOW) != 0);
         }
         if (first < 0) { // a FIFO's writer that waited for its reader: the type of the file it got
             type = Libc.fileTypeAndMount(fd, mountId);
@@ -448,9 +448,15 @@ public final class AuraFile implements AutoCloseable {
                     offsetAlign = Statx.directOffsetAlignment(statx) > 0 ? Statx.directOffsetAlignment(statx) : blockSize;
                 }
             }
-            if (mode.deleteOnClose()) {
-                // As the JDK does: unlink at once; the open descriptor keeps the data until close.
-                Files.deleteIfExists(path);
+            if (mode.deleteOnClose() && type != DIRECTORY) {
+                // As the JDK does: unlink at once (the open descriptor keeps the data until close),
+                // best effort: a failure is ignored, and a directory (which unlink refuses) stays.
+                // Off the carrier: an unlink may wait for the journal.
+                try {
+                    BlockingOffload.shared().call(path, () -> Files.deleteIfExists(path));
+                } catch (IOException ignored) {
+                    // best effort, as the JDK's
+                }
             }
         } catch (IOException | RuntimeException e) {
             closeDescriptor(core, fd);
@@ -586,7 +592,12 @@ public final class AuraFile implements AutoCloseable {
         if ((state.get() & CLOSED) != 0 && (errno == Errno.ECANCELED || errno == Errno.EINTR)) {
             return new AsynchronousCloseException();
         }
-        return Failures.io(op, errno);
+        if (errno == Errno.ESHUTDOWN || errno == Errno.EAGAIN || errno == Errno.ECANCELED) {
+            return Failures.io(op, errno); // the library's own conditions: said with the operation
+        }
+        // The kernel's answer to the transfer itself: the JDK's message (FileChannel's read of a
+        // directory says "Is a directory"), with the errno.
+        return new AuraIOException(Errno.message(errno), errno);
     }
 
     private static void checkPosition(long position) {
@@ -1721,6 +1732,8 @@ public final class AuraFile implements AutoCloseable {
 
     /** {@code S_IFREG}. */
     static final int REGULAR_FILE = 0x8000;
+    /** {@code S_IFDIR}. */
+    private static final int DIRECTORY = 0x4000;
     /** The smallest page size: a page-cache read that stops at a missing page stops at a multiple of it. */
     private static final long PAGE = 4096;
 

@@ -233,11 +233,19 @@ public final class AuraFiles {
             return Files.readString(path, charset);
         }
         byte[] bytes = readAllBytes(path);
-        return charset.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)
-                .decode(ByteBuffer.wrap(bytes))
-                .toString();
+        try {
+            return charset.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            // Files.readString decodes with String's own decoder, whose exceptions say other input
+            // lengths than a CharsetDecoder's (1 and 2 for a sequence cut short at the end, 4 and 1
+            // for an out-of-range one), and no public API reaches it: the JDK reads the file again
+            // (off the carrier) and answers, only on this error path.
+            return OFFLOAD.call(path, () -> Files.readString(path, charset));
+        }
     }
 
     // ---- writing ------------------------------------------------------------------------------
@@ -343,13 +351,11 @@ public final class AuraFiles {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .encode(CharBuffer.wrap(csq));
         } catch (MalformedInputException e) {
-            // Files.writeString encodes these three charsets with String's own coder, which calls a
-            // lone surrogate unmappable rather than malformed: answer as it does.
-            if (charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.ISO_8859_1)
-                    || charset.equals(StandardCharsets.US_ASCII)) {
-                UnmappableCharacterException unmappable = new UnmappableCharacterException(e.getInputLength());
-                unmappable.initCause(e);
-                throw unmappable;
+            // Files.writeString encodes UTF-8 and ISO-8859-1 with String's own coder, which calls a
+            // lone surrogate unmappable rather than malformed (US-ASCII's says malformed): answer
+            // as it does, without a cause, as its exception has none.
+            if (charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.ISO_8859_1)) {
+                throw new UnmappableCharacterException(e.getInputLength());
             }
             throw e;
         }

@@ -20,11 +20,23 @@ final class Failures {
 
     /** Maps an {@code open} failure as the JDK's {@code UnixException.translateToIOException} does. */
     static IOException open(Path path, int errno) {
+        return open(path, errno, false);
+    }
+
+    /**
+     * As {@link #open(Path, int)}, for an open that did not follow a last symbolic link
+     * ({@code O_NOFOLLOW}: {@code NOFOLLOW_LINKS}, {@code DELETE_ON_CLOSE}), whose ELOOP the JDK's
+     * {@code UnixChannelFactory} reports as a plain {@link IOException} saying so.
+     */
+    static IOException open(Path path, int errno, boolean noFollow) {
         String file = path.toString();
+        if (noFollow && errno == Errno.ELOOP) {
+            return new IOException(Errno.message(errno) + " (NOFOLLOW_LINKS specified)");
+        }
         return switch (errno) {
             case Errno.ENOENT -> new NoSuchFileException(file);
             case Errno.EEXIST -> new FileAlreadyExistsException(file);
-            case Errno.EACCES, Errno.EPERM -> new AccessDeniedException(file);
+            case Errno.EACCES -> new AccessDeniedException(file); // EPERM (an immutable file): the default's
             case Errno.ELOOP -> new FileSystemException(file, null,
                     Errno.message(errno) + " or unable to access attributes of symbolic link");
             case Errno.ESHUTDOWN -> io("open " + file, errno);

@@ -3,6 +3,7 @@ package io.auraio;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.file.CopyOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -13,10 +14,9 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * {@link AuraFiles#copy}: {@code Files.copy}'s rules, with a regular file's bytes copied in the
@@ -61,13 +61,19 @@ final class FileCopy {
             }
             Files.deleteIfExists(target);
         }
+        // The whole mode (setuid, setgid, sticky too), as the JDK's copy creates the target with.
+        int mode = (Integer) Files.getAttribute(source, "unix:mode", linkOptions) & 07777;
         boolean created = false;
         try (AuraFile in = AuraFiles.open(source, StandardOpenOption.READ)) {
-            try (AuraFile out = AuraFiles.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (AuraFile out = AuraFile.open(AuraIO.defaultEngine(), target,
+                    List.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
+                out.setUninterruptible();
                 created = true;
                 copyBytes(in, out);
             }
-            setAttributes(target, attrs, copyAttributes);
+            if (copyAttributes) {
+                copyAttributes(source, target, attrs, mode, linkOptions);
+            }
         } catch (IOException | RuntimeException | Error e) {
             if (created) {
                 deleteQuietly(target, e); // as Files.copy: no partial copy is left behind
@@ -131,31 +137,50 @@ final class FileCopy {
     }
 
     /**
-     * As the JDK's copy: the target gets the source's permission bits less the umask, or with
-     * {@code COPY_ATTRIBUTES} all of them, the owner where allowed, and the times.
+     * {@code COPY_ATTRIBUTES}, as the JDK's copy: the owner and group where the process may change
+     * them (first: a change of owner clears the setuid and setgid bits), the whole mode, the
+     * times, and the user-defined extended attributes (best effort, as the JDK's). The mode
+     * without it was given at creation, less the umask, as the JDK's.
      */
-    private static void setAttributes(Path target, PosixFileAttributes source, boolean copyAttributes)
-            throws IOException {
+    private static void copyAttributes(Path source, Path target, PosixFileAttributes attrs, int mode,
+                                       LinkOption[] linkOptions) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(target, PosixFileAttributeView.class);
         if (view == null) {
             return; // not a POSIX file system: nothing the JDK would copy either
         }
-        Set<PosixFilePermission> wanted = EnumSet.noneOf(PosixFilePermission.class);
-        wanted.addAll(source.permissions());
-        if (!copyAttributes) {
-            wanted.removeAll(Umask.permissions());
+        try {
+            view.setOwner(attrs.owner());
+            view.setGroup(attrs.group());
+        } catch (IOException ignored) {
+            // Like Files.copy: the owner is copied only where the process may change it.
         }
-        if (!wanted.equals(view.readAttributes().permissions())) {
-            view.setPermissions(wanted);
+        Files.setAttribute(target, "unix:mode", mode);
+        view.setTimes(attrs.lastModifiedTime(), attrs.lastAccessTime(), null);
+        copyUserAttributes(source, target, linkOptions);
+    }
+
+    /** The user-defined extended attributes ({@code user.*}), each on a best-effort basis, as the JDK's copy. */
+    private static void copyUserAttributes(Path source, Path target, LinkOption[] linkOptions) {
+        UserDefinedFileAttributeView from = Files.getFileAttributeView(source, UserDefinedFileAttributeView.class,
+                linkOptions);
+        UserDefinedFileAttributeView to = Files.getFileAttributeView(target, UserDefinedFileAttributeView.class);
+        if (from == null || to == null) {
+            return;
         }
-        if (copyAttributes) {
+        List<String> names;
+        try {
+            names = from.list();
+        } catch (IOException | UnsupportedOperationException e) {
+            return; // a file system without them
+        }
+        for (String name : names) {
             try {
-                view.setOwner(source.owner());
-                view.setGroup(source.group());
-            } catch (IOException ignored) {
-                // Like Files.copy: the owner is copied only where the process may change it.
+                ByteBuffer value = ByteBuffer.allocate(from.size(name));
+                from.read(name, value);
+                to.write(name, value.flip());
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException ignored) {
+                // best effort, as the JDK's
             }
-            view.setTimes(source.lastModifiedTime(), source.lastAccessTime(), null);
         }
     }
 

@@ -28,6 +28,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -165,6 +166,9 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     public FileChannel newFileChannel(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         Path file = fileSystem.unwrap(path);
+        if (attrs.length == 0 && options.contains(StandardOpenOption.CREATE_NEW) && createdForTempFileHelper()) {
+            attrs = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))};
+        }
         Engine e = engine();
         return e == null ? platform.newFileChannel(file, options, attrs) : AuraFileChannel.open(e, file, options, attrs);
     }
@@ -389,14 +393,38 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
         Path p = fileSystem.unwrap(dir);
+        if (attrs.length == 0 && createdForTempFileHelper()) {
+            attrs = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))};
+        }
+        FileAttribute<?>[] attributes = attrs;
         if (statOnCaller()) { // a name that exists is refused on the caller when the cache can tell
-            AuraFiles.createDirectory(p, attrs);
+            AuraFiles.createDirectory(p, attributes);
             return;
         }
         offload().call(p, () -> {
-            platform.createDirectory(p, attrs);
+            platform.createDirectory(p, attributes);
             return null;
         });
+    }
+
+    /** Frames looked at for {@link #createdForTempFileHelper()}: Files' two, the helper's three, and some room. */
+    private static final StackWalker TEMP_FILE_CALLERS = StackWalker.getInstance(
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE, StackWalker.Option.DROP_METHOD_INFO), 12);
+
+    /**
+     * {@return whether {@code Files.createTempFile} or {@code createTempDirectory} makes this file,
+     * on a file system of this provider that is not the default} The JDK's helper gives a temporary
+     * file owner-only permissions (0600, 0700) only on the default file system; on any other it
+     * asks for none, and the file would get the umask's (0644, 0755: readable by every user). So
+     * the provider asks for what the helper gives on the default one. Only for a creation with no
+     * attributes, when this is not the default file system; a few frames, classes only.
+     */
+    private boolean createdForTempFileHelper() {
+        if (java.nio.file.FileSystems.getDefault() == fileSystem) {
+            return false; // the helper asked for the private permissions itself, or for others
+        }
+        return TEMP_FILE_CALLERS.walk(frames -> frames.limit(12)
+                .anyMatch(f -> f.getDeclaringClass().getName().equals("java.nio.file.TempFileHelper")));
     }
 
     /**

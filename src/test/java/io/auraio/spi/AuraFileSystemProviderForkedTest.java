@@ -64,7 +64,8 @@ class AuraFileSystemProviderForkedTest {
                 .containsEntry("Files.readAllBytes.interrupted", "true true")
                 .containsEntry("Files.walk.count", "4")
                 .containsEntry("Files.walk.provider", provider)
-                .containsEntry("deleted", "true");
+                .containsEntry("deleted", "true")
+                .containsEntry("pagesDropped", "true");
         assertThat(Long.parseLong(v.get("ringOps"))).as("%s", r).isPositive();
         // At least the bytes the probe wrote through channels: 100,000 + 1,000 + 14 (Files.copy is the
         // platform's), through the engine: its rings, or its page-cache path on the calling thread.

@@ -42,6 +42,9 @@ public final class DefaultProviderProbe {
 
         Path a = dir.resolve("a.bin");
         Files.write(a, data);
+        // Its pages dropped, the first read misses the page cache and goes to a ring (whatever
+        // else the probe does may all be answered on the caller or the offload).
+        print("pagesDropped", io.auraio.testing.Posix.dropCachedPages(a));
         try (FileChannel ch = FileChannel.open(a, READ)) {
             print("FileChannel.open", ch.getClass().getName());
             ByteBuffer buf = ByteBuffer.allocate(data.length);
