@@ -81,17 +81,6 @@ class CallerPathEdgeCasesTest {
         return (String) out[0];
     }
 
-    /** Bytes with no zero byte at all (the mapped reads skip copies whose last byte is zero). */
-    private static byte[] noZeros(int n, long seed) {
-        byte[] b = TestSupport.randomBytes(n, seed);
-        for (int i = 0; i < n; i++) {
-            if (b[i] == 0) {
-                b[i] = 1;
-            }
-        }
-        return b;
-    }
-
     // ---- tmpfs: reads on the caller -------------------------------------------------------------
 
     private static Path tmpfsDirectory() throws Exception {
@@ -114,7 +103,7 @@ class CallerPathEdgeCasesTest {
     void vectoredTransfersOfATmpfsFileAreTheJdks() throws Exception {
         Path shm = tmpfsDirectory();
         try {
-            byte[] data = noZeros(50_000, 9);
+            byte[] data = TestSupport.nonZeroBytes(50_000, 9);
             List<Object> results = new ArrayList<>();
             for (boolean aura : new boolean[] {false, true}) {
                 Path file = Files.write(shm.resolve("v-" + aura), data);
@@ -164,7 +153,7 @@ class CallerPathEdgeCasesTest {
      */
     @Test
     void aScatteringReadOfAFilePartlyInThePageCacheIsTheJdks() throws Exception {
-        byte[] data = noZeros(64 * 1024, 21);
+        byte[] data = TestSupport.nonZeroBytes(64 * 1024, 21);
         Path file = Files.write(dir.resolve("partly"), data);
         int[][] layouts = {{1000, 3096, 5000, 100, 60000}, {3000, 3000, 3000, 70000}, {4096, 4096}, {1, 100000}};
         for (int[] layout : layouts) {
@@ -206,7 +195,7 @@ class CallerPathEdgeCasesTest {
 
     @Test
     void vectoredArgumentEdgeCasesAreTheJdks() throws Exception {
-        byte[] data = noZeros(20_000, 4);
+        byte[] data = TestSupport.nonZeroBytes(20_000, 4);
         List<List<String>> results = new ArrayList<>();
         for (boolean aura : new boolean[] {false, true}) {
             Path file = Files.write(dir.resolve("edges-" + aura), data);
@@ -268,7 +257,7 @@ class CallerPathEdgeCasesTest {
     /** More than IOV_MAX buffers: the first 1024 non-empty ones, as the JDK's readv/writev. */
     @Test
     void moreThanIovMaxBuffersAreTheJdks() throws Exception {
-        byte[] data = noZeros(30_000, 8);
+        byte[] data = TestSupport.nonZeroBytes(30_000, 8);
         List<Object> results = new ArrayList<>();
         for (boolean aura : new boolean[] {false, true}) {
             Path file = Files.write(dir.resolve("iov-" + aura), data);
@@ -305,7 +294,7 @@ class CallerPathEdgeCasesTest {
 
     @Test
     void transferEdgeCasesAreTheJdks() throws Exception {
-        byte[] data = noZeros(100_000, 12);
+        byte[] data = TestSupport.nonZeroBytes(100_000, 12);
         List<List<String>> results = new ArrayList<>();
         for (boolean aura : new boolean[] {false, true}) {
             Path src = Files.write(dir.resolve("src-" + aura), data);

@@ -7,6 +7,7 @@ import io.auraio.internal.mapped.MappedReads;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -71,17 +72,6 @@ class ChannelConcurrencyTest {
     }
 
     // ---- helpers --------------------------------------------------------------------------------
-
-    private static byte[] nonZero(int length, long seed) {
-        byte[] data = new byte[length];
-        new Random(seed).nextBytes(data);
-        for (int i = 0; i < length; i++) {
-            if (data[i] == 0) {
-                data[i] = 1;
-            }
-        }
-        return data;
-    }
 
     private static void warmUntilMapped(AuraFileChannel ch) throws IOException {
         MappedReads m = ch.file().mappedReads();
@@ -151,7 +141,7 @@ class ChannelConcurrencyTest {
     void closeWhileVirtualThreadsReadAMappedFileEndsEveryReaderWithACloseExceptionAndUnmapsAfterThem()
             throws Exception {
         Path path = dir.resolve("hot");
-        byte[] data = nonZero(1 << 20, 1);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 1);
         Files.write(path, data);
         for (int round = 0; round < 5; round++) {
             AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
@@ -290,7 +280,7 @@ class ChannelConcurrencyTest {
     @Test
     void interruptsOnEveryCallerSidePathAreFileChannels() throws Exception {
         Path ext4 = dir.resolve("ext4");
-        byte[] data = nonZero(1 << 20, 2);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 2);
         Files.write(ext4, data);
         int blocks = data.length / BLOCK;
         Op small = (ch, i) -> ch.read(ByteBuffer.allocate(BLOCK), (long) (i % blocks) * BLOCK);
@@ -347,7 +337,7 @@ class ChannelConcurrencyTest {
     void everyChangeByOthersThatReturnedIsSeenByTheNextMappedRead() throws Exception {
         Path path = dir.resolve("changing");
         int size = 256 * 1024;
-        byte[] data = nonZero(size, 3);
+        byte[] data = TestSupport.nonZeroBytes(size, 3);
         Files.write(path, data);
         Random random = new Random(4);
         try (AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
@@ -366,9 +356,9 @@ class ChannelConcurrencyTest {
                     assertThat(auraRead(ch, at, BLOCK)).isEqualTo(jdkRead(path, at, BLOCK));
                 }
                 switch (i % 4) {
-                    case 0 -> other.write(ByteBuffer.wrap(nonZero(BLOCK, 100 + i)), at);
+                    case 0 -> other.write(ByteBuffer.wrap(TestSupport.nonZeroBytes(BLOCK, 100 + i)), at);
                     case 1 -> {
-                        aligned.copyFrom(MemorySegment.ofArray(nonZero(BLOCK, 200 + i)));
+                        aligned.copyFrom(MemorySegment.ofArray(TestSupport.nonZeroBytes(BLOCK, 200 + i)));
                         assertThat(direct.write(aligned.asByteBuffer(), at)).isEqualTo(BLOCK);
                     }
                     case 2 -> shell("fallocate", "-p", "-o", Long.toString(at), "-l", Integer.toString(BLOCK),
@@ -377,7 +367,7 @@ class ChannelConcurrencyTest {
                         shell("truncate", "-s", Long.toString(at + 100), path.toString());
                         assertThat(auraRead(ch, at + 50, 200)).isEqualTo(jdkRead(path, at + 50, 200));
                         assertThat(auraRead(ch, at + BLOCK, 200)).isNull();
-                        other.write(ByteBuffer.wrap(nonZero(size - (int) at, 300 + i)), at);
+                        other.write(ByteBuffer.wrap(TestSupport.nonZeroBytes(size - (int) at, 300 + i)), at);
                     }
                 }
                 byte[] expected = jdkRead(path, at, BLOCK);
@@ -600,7 +590,7 @@ class ChannelConcurrencyTest {
     void truncateForcePositionAndSizeRacingMappedReadsAndWritesNeverFailOddly() throws Exception {
         Path path = dir.resolve("racing");
         int size = 64 * BLOCK;
-        byte[] data = nonZero(size, 5);
+        byte[] data = TestSupport.nonZeroBytes(size, 5);
         Files.write(path, data);
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
@@ -727,7 +717,7 @@ class ChannelConcurrencyTest {
     void oddBuffersAndPositionsAreFileChannels() throws Exception {
         Path a = dir.resolve("jdk-odd");
         Path b = dir.resolve("aura-odd");
-        byte[] data = nonZero(10_000, 6);
+        byte[] data = TestSupport.nonZeroBytes(10_000, 6);
         Files.write(a, data);
         Files.write(b, data);
         List<String> jdk;
@@ -747,7 +737,7 @@ class ChannelConcurrencyTest {
     @Test
     void aHugeDirectBufferReadsASmallFileAsFileChannel() throws Exception {
         Path path = dir.resolve("small");
-        byte[] data = nonZero(10_000, 7);
+        byte[] data = TestSupport.nonZeroBytes(10_000, 7);
         Files.write(path, data);
         long huge = 3L << 29;
         try (Arena arena = Arena.ofConfined()) {
@@ -781,7 +771,7 @@ class ChannelConcurrencyTest {
     @Test
     void engineCloseEndsThreadsOnEveryPathPromptly() throws Exception {
         Path hot = dir.resolve("hot-engine");
-        byte[] data = nonZero(1 << 20, 8);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 8);
         Files.write(hot, data);
         Path fifo = Fifo.create(dir.resolve("fifo"));
         Path shm = shmDir();

@@ -7,6 +7,7 @@ import io.auraio.internal.mapped.MappedReads;
 import io.auraio.testing.Direct;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -67,18 +67,6 @@ class MappedReadsTest {
     void mappedReadsOn() {
         assumeTrue(MappedReads.enabled(), "mapped reads are off in this JVM (not x86-64, or turned off)");
         dir = directory.path();
-    }
-
-    /** Bytes that are never zero, so that every block of them can be served from the mapping. */
-    private static byte[] nonZero(int length, long seed) {
-        byte[] data = new byte[length];
-        new Random(seed).nextBytes(data);
-        for (int i = 0; i < length; i++) {
-            if (data[i] == 0) {
-                data[i] = 1;
-            }
-        }
-        return data;
     }
 
     /** Reads the file's first block until it is mapped. */
@@ -139,7 +127,7 @@ class MappedReadsTest {
     @Test
     void hotReadsAreServedFromTheMappingIntoEveryKindOfMemoryAndMatchFileChannel() throws Exception {
         Path path = dir.resolve("hot");
-        byte[] data = nonZero(1 << 20, 1);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 1);
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
@@ -185,7 +173,7 @@ class MappedReadsTest {
     @Test
     void onePassOfLargerReadsDoesNotMapTheFileAndReadingItAgainDoes() throws Exception {
         Path path = dir.resolve("one-pass");
-        byte[] data = nonZero(4 << 20, 11);
+        byte[] data = TestSupport.nonZeroBytes(4 << 20, 11);
         Files.write(path, data);
         int size = 8 * 1024;
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
@@ -207,7 +195,7 @@ class MappedReadsTest {
     @Test
     void blocksEndingInAZeroByteAreReadCorrectlyToo() throws Exception {
         Path path = dir.resolve("zeros");
-        byte[] data = nonZero(256 * 1024, 2);
+        byte[] data = TestSupport.nonZeroBytes(256 * 1024, 2);
         for (int i = BLOCK - 1; i < data.length; i += 2 * BLOCK) {
             data[i] = 0;
         }
@@ -243,7 +231,7 @@ class MappedReadsTest {
     @Test
     void aFileTruncatedByAnotherProcessReadsAsFileChannelReadsIt() throws Exception {
         Path path = dir.resolve("truncated");
-        byte[] data = nonZero(1 << 20, 3);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 3);
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
             readUntilMapped(file);
@@ -267,7 +255,7 @@ class MappedReadsTest {
                         .isEqualTo(wholeBufferAfterFileChannelRead(path, position, BLOCK));
             }
             // The file grows back with other bytes: read as they are now.
-            byte[] regrown = nonZero(1 << 20, 4);
+            byte[] regrown = TestSupport.nonZeroBytes(1 << 20, 4);
             Files.write(path, regrown, StandardOpenOption.WRITE);
             for (int i = 0; i < 200; i++) {
                 long position = ThreadLocalRandom.current().nextLong(regrown.length - BLOCK);
@@ -280,12 +268,12 @@ class MappedReadsTest {
     @Test
     void aFileThatGrowsIsReadPastItsMappedSizeAndMappedAgainOnceItDoubled() throws Exception {
         Path path = dir.resolve("growing");
-        byte[] first = nonZero(256 * 1024, 5);
+        byte[] first = TestSupport.nonZeroBytes(256 * 1024, 5);
         Files.write(path, first);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             readUntilMapped(file);
             long mappingsBefore = MappedReads.mappingsMadeInThisJvm();
-            byte[] more = nonZero(768 * 1024, 6);
+            byte[] more = TestSupport.nonZeroBytes(768 * 1024, 6);
             assertThat(file.write(ByteBuffer.wrap(more), first.length)).isEqualTo(more.length);
             // Past the mapped size: read with pread, and counted towards a new mapping.
             for (int i = 0; i < 10 * 64; i++) {
@@ -309,7 +297,7 @@ class MappedReadsTest {
     @Test
     void writesByAnyoneAreSeenByTheNextRead() throws Exception {
         Path path = dir.resolve("written");
-        byte[] data = nonZero(1 << 20, 7);
+        byte[] data = TestSupport.nonZeroBytes(1 << 20, 7);
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
              FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE)) {
@@ -317,10 +305,10 @@ class MappedReadsTest {
             for (int round = 0; round < 50; round++) {
                 long position = (long) ThreadLocalRandom.current().nextInt(data.length / BLOCK) * BLOCK;
                 auraRead(file, position, BLOCK); // cached and known resident
-                byte[] viaOther = nonZero(BLOCK, 100 + round);
+                byte[] viaOther = TestSupport.nonZeroBytes(BLOCK, 100 + round);
                 other.write(ByteBuffer.wrap(viaOther), position);
                 assertThat(auraRead(file, position, BLOCK)).as("after a write through another channel").isEqualTo(viaOther);
-                byte[] viaThis = nonZero(BLOCK, 200 + round);
+                byte[] viaThis = TestSupport.nonZeroBytes(BLOCK, 200 + round);
                 file.write(ByteBuffer.wrap(viaThis), position);
                 assertThat(auraRead(file, position, BLOCK)).as("after a write through this file").isEqualTo(viaThis);
             }
@@ -334,7 +322,7 @@ class MappedReadsTest {
                 for (int round = 0; round < 20; round++) {
                     long position = (long) round * 8 * BLOCK;
                     auraRead(file, position, BLOCK);
-                    byte[] viaDirect = nonZero(BLOCK, 300 + round);
+                    byte[] viaDirect = TestSupport.nonZeroBytes(BLOCK, 300 + round);
                     MemorySegment.copy(MemorySegment.ofArray(viaDirect), 0, aligned, 0, BLOCK);
                     assertThat(direct.write(aligned, position)).isEqualTo(BLOCK);
                     assertThat(auraRead(file, position, BLOCK)).as("after an O_DIRECT write").isEqualTo(viaDirect);
@@ -461,7 +449,7 @@ class MappedReadsTest {
 
     /** Writes 256 KiB of {@link #nonZero} bytes to {@code path} and opens it, read until mapped. */
     private static AuraFile openMapped(Path path, long seed) throws IOException {
-        Files.write(path, nonZero(256 * 1024, seed));
+        Files.write(path, TestSupport.nonZeroBytes(256 * 1024, seed));
         AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
         readUntilMapped(file);
         return file;

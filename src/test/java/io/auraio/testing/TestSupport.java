@@ -31,6 +31,21 @@ public final class TestSupport {
         return b;
     }
 
+    /**
+     * {@return {@link #randomBytes} with every zero byte made 1} A mapped read whose last byte is
+     * zero is left to {@code pread} (it may lie past a shortened file's end): tests that want reads
+     * served from the mapping use bytes that are never zero.
+     */
+    public static byte[] nonZeroBytes(int n, long seed) {
+        byte[] b = randomBytes(n, seed);
+        for (int i = 0; i < n; i++) {
+            if (b[i] == 0) {
+                b[i] = 1;
+            }
+        }
+        return b;
+    }
+
     /** Polls {@code condition} until it holds; fails with {@code what} if it does not within {@link #HANG}. */
     public static void awaitCondition(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + HANG.toNanos();
