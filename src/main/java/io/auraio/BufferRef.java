@@ -22,7 +22,9 @@ public sealed interface BufferRef permits BufferRef.Memory, BufferRef.Fixed {
      * free it while the request runs.
      *
      * @param segment the memory; must be native
-     * @param owner   the pool buffer the segment belongs to, or null
+     * @param owner   the pool buffer the segment belongs to, or null; a request with an owner whose
+     *                memory does not hold the segment's bytes is refused with
+     *                {@link IllegalArgumentException} (the owner is what is kept allocated)
      */
     record Memory(MemorySegment segment, Buffer owner) implements BufferRef {
         /**

@@ -13,13 +13,16 @@ import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.binding.Statx;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.CopyOption;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -226,6 +229,57 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
+     * Refuses a chain in which a write's memory goes to the kernel as a copy (heap memory, a
+     * shared or automatic arena's, a direct buffer: {@link CallerMemory}) while an earlier read of
+     * the same chain fills that memory: the copy is made when the chain is submitted, before the
+     * read has run, so the write would write the bytes from before the read and report success.
+     * (A Buffer's memory, a confined arena's and global memory reach the kernel as they are; those
+     * chains work.)
+     *
+     * @throws IllegalArgumentException naming the two links
+     */
+    static void checkChainMemory(Prepared[] chain) {
+        for (int w = 0; w < chain.length; w++) {
+            Prepared write = chain[w];
+            if (write.bounce() == null || (write.opcode() != Opcode.WRITE && write.opcode() != Opcode.WRITEV)) {
+                continue;
+            }
+            for (int r = 0; r < w; r++) {
+                for (long[] range : readRanges(chain[r])) {
+                    for (MemorySegment source : write.bounce().callerMemory()) {
+                        long start = source.address();
+                        if (start < range[0] + range[1] && range[0] < start + source.byteSize()) {
+                            throw new IllegalArgumentException("link " + w + " of the chain writes memory that link " + r
+                                    + " reads into, and that memory reaches the kernel as a copy made when the chain"
+                                    + " is submitted, before the read: use a Buffer (Engine.allocateBuffer), a"
+                                    + " confined arena's or global memory");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@return the caller's memory a prepared read fills, as {address, length} pairs; none for other requests} */
+    private static List<long[]> readRanges(Prepared p) {
+        List<long[]> ranges = new ArrayList<>();
+        if (p.bounce() != null && (p.opcode() == Opcode.READ || p.opcode() == Opcode.READV)) {
+            for (MemorySegment m : p.bounce().callerMemory()) {
+                ranges.add(new long[] {m.address(), m.byteSize()});
+            }
+        } else if (p.opcode() == Opcode.READ || p.opcode() == Opcode.READ_FIXED) {
+            ranges.add(new long[] {p.address(), p.length()});
+        } else if (p.opcode() == Opcode.READV) {
+            MemorySegment iov = MemorySegment.ofAddress(p.address()).reinterpret(16L * p.length());
+            for (int i = 0; i < p.length(); i++) {
+                ranges.add(new long[] {iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * i),
+                        iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * i + 1)});
+            }
+        }
+        return ranges;
+    }
+
+    /**
      * The pool copy the kernel reads or writes instead of caller memory that another thread may
      * free while the request is in the kernel (see {@link CallerMemory}); {@code callerMemory}
      * are the caller's segments, in order, that {@code memory} stands for.
@@ -280,6 +334,13 @@ public final class Engine implements AutoCloseable {
             }
             return count;
         }
+    }
+
+    /** {@return whether the {@code length} bytes at {@code segment}'s start lie in {@code owner}'s memory} */
+    private static boolean within(MemorySegment segment, long length, Buffer owner) {
+        MemorySegment memory = owner.segment();
+        long start = segment.address() - memory.address();
+        return start >= 0 && start <= memory.byteSize() - length;
     }
 
     /**
@@ -352,6 +413,14 @@ public final class Engine implements AutoCloseable {
             if (m.owner() != null) {
                 if (!m.owner().retain()) {
                     throw new IllegalStateException("the Buffer is closed");
+                }
+                if (!within(segment, length, m.owner())) {
+                    // What the kernel would use is not what is held: another Buffer's memory (which
+                    // its close would hand back to the pool while the kernel writes it) or a
+                    // confined arena's, which the owner's hold would wave through.
+                    m.owner().releaseUse();
+                    throw new IllegalArgumentException("the segment is not memory of its owner " + m.owner()
+                            + ": use BufferRef.of(segment), or the Buffer's own ref()");
                 }
                 retained = new Buffer[] {m.owner()};
             } else if (needsBounce(segment, "buf")) {
@@ -2187,9 +2256,12 @@ public final class Engine implements AutoCloseable {
         if (shared) {
             throw new UnsupportedOperationException("the default engine is shared and cannot be closed");
         }
-        core.close();
-        releaseRegisteredOwners();
-        monitoring.stop();
+        try {
+            core.close(); // rethrows what a callback threw, once every callback ran
+        } finally {
+            releaseRegisteredOwners();
+            monitoring.stop();
+        }
     }
 
     @Override

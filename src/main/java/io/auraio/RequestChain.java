@@ -20,9 +20,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>When a request fails, the ones after it complete with {@code -ECANCELED} (125) without
  * running, as the kernel does; a read or write that transfers fewer bytes than asked counts as
  * failed there. {@link Engine#cancel(Request)} of any request of a chain that has not reached the
- * kernel yet completes the whole chain with {@code -ECANCELED}; in the kernel, the cancelled
- * request and the ones after it complete with {@code -ECANCELED}. Closing the engine completes a
- * queued chain with {@code -ESHUTDOWN} and cancels one in the kernel.
+ * kernel yet completes the whole chain with {@code -ECANCELED}. In the kernel, only the request
+ * the kernel has started can be cancelled (the first one still pending): it and the ones after it
+ * complete with {@code -ECANCELED}. A later request, waiting for the one before it, is not one
+ * the kernel's cancel can find (it says ENOENT): {@code cancel} of it returns true, as the cancel
+ * was sent, and the request runs when its turn comes; to stop a chain in the kernel, cancel its
+ * first pending request. Closing the engine completes a queued chain with {@code -ESHUTDOWN} and
+ * cancels one in the kernel.
  *
  * <p>A chain is built by one thread, submitted once, and then done with; a chain the ring refused
  * ({@linkplain AuraIOException#isAgain() EAGAIN}, {@linkplain AuraIOException#isShutdown()
@@ -36,7 +40,8 @@ public final class RequestChain {
         Engine.Prepared prepare() throws AuraIOException;
     }
 
-    private record Entry(String op, Step step) {}
+    /** One link: its operation's name, the descriptor the caller gave, and how to prepare it. */
+    private record Entry(String op, int fd, Step step) {}
 
     private final Engine engine;
     private final List<Entry> entries = new ArrayList<>();
@@ -46,11 +51,11 @@ public final class RequestChain {
         this.engine = engine;
     }
 
-    private RequestChain add(String op, Step step) {
+    private RequestChain add(String op, int fd, Step step) {
         if (submitted) {
             throw new IllegalStateException("the chain was submitted");
         }
-        entries.add(new Entry(op, step));
+        entries.add(new Entry(op, fd, step));
         return this;
     }
 
@@ -64,7 +69,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain read(int fd, BufferRef buf, long length, long offset) {
-        return add("read", () -> engine.prepareTransfer(true, fd, buf, length, offset));
+        return add("read", fd, () -> engine.prepareTransfer(true, fd, buf, length, offset));
     }
 
     /**
@@ -77,7 +82,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain write(int fd, BufferRef buf, long length, long offset) {
-        return add("write", () -> engine.prepareTransfer(false, fd, buf, length, offset));
+        return add("write", fd, () -> engine.prepareTransfer(false, fd, buf, length, offset));
     }
 
     /**
@@ -87,7 +92,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fsync(int fd) {
-        return add("fsync", () -> engine.prepareSync(fd, false));
+        return add("fsync", fd, () -> engine.prepareSync(fd, false));
     }
 
     /**
@@ -97,7 +102,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fdatasync(int fd) {
-        return add("fdatasync", () -> engine.prepareSync(fd, true));
+        return add("fdatasync", fd, () -> engine.prepareSync(fd, true));
     }
 
     /**
@@ -110,7 +115,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fallocate(int fd, long offset, long length, AllocateMode mode) {
-        return add("fallocate", () -> engine.prepareAllocate(fd, offset, length, mode).prepared());
+        return add("fallocate", fd, () -> engine.prepareAllocate(fd, offset, length, mode).prepared());
     }
 
     /**
@@ -123,7 +128,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain ftruncate(int fd, long length) {
-        return add("ftruncate", () -> {
+        return add("ftruncate", fd, () -> {
             if (!engine.truncateOnRing()) {
                 throw new UnsupportedOperationException("ftruncate cannot be linked: the kernel has no "
                         + "IORING_OP_FTRUNCATE (Linux 6.9)");
@@ -142,7 +147,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain syncFileRange(int fd, long offset, long length, SyncRangeFlag... flags) {
-        return add("sync_file_range", () -> engine.prepareSyncRange(fd, offset, length, flags).prepared());
+        return add("sync_file_range", fd, () -> engine.prepareSyncRange(fd, offset, length, flags).prepared());
     }
 
     /**
@@ -155,7 +160,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fadvise(int fd, long offset, long length, Advice advice) {
-        return add("fadvise", () -> engine.prepareAdvise(fd, offset, length, advice).prepared());
+        return add("fadvise", fd, () -> engine.prepareAdvise(fd, offset, length, advice).prepared());
     }
 
     /**
@@ -166,7 +171,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain close(int fd) {
-        return add("close", () -> engine.prepareClose(fd).prepared());
+        return add("close", fd, () -> engine.prepareClose(fd).prepared());
     }
 
     /** {@return how many requests the chain holds} */
@@ -198,6 +203,7 @@ public final class RequestChain {
                     }
                 }
             }
+            Engine.checkChainMemory(prepared);
         } catch (RuntimeException | AuraIOException e) {
             for (Engine.Prepared p : prepared) {
                 if (p != null) {
@@ -239,7 +245,7 @@ public final class RequestChain {
         Link[] links = new Link[n];
         for (int i = 0; i < n; i++) {
             Engine.Prepared p = prepared[i];
-            Request request = new Request(engine, p.fixedFile() ? -1 : p.fd(), attachment);
+            Request request = new Request(engine, entries.get(i).fd(), attachment); // the caller's, registered or not
             requests[i] = request;
             links[i] = link(p, new AsyncCompletion() {
                 @Override

@@ -240,10 +240,31 @@ final class EventLoop implements AutoCloseable {
         closed = true;
         signal();
         processing.lock();
+        Throwable first = null;
         try {
-            runReady();
+            // Every queued callback runs exactly once, whatever one of them throws: a throw ending
+            // the loop left the others uncalled and the engine half closed (its pool, event fd
+            // and registered buffers kept until close() was called again).
+            for (;;) {
+                try {
+                    runReady();
+                    break;
+                } catch (RuntimeException | Error e) {
+                    if (first == null) {
+                        first = e;
+                    } else if (first != e) {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
         } finally {
             processing.unlock();
+        }
+        if (first instanceof RuntimeException r) {
+            throw r;
+        }
+        if (first instanceof Error e) {
+            throw e;
         }
     }
 

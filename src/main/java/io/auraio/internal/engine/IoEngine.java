@@ -364,7 +364,7 @@ public final class IoEngine implements AutoCloseable {
         if (segs == null) {
             return -errno[0];
         }
-        if (index < 0 || index >= segs.length || offset < 0 || length < 0 || offset + length > segs[index].byteSize()) {
+        if (index < 0 || index >= segs.length || offset < 0 || length < 0 || offset > segs[index].byteSize() - length) {
             buffers.release();
             return -Errno.EINVAL;
         }
@@ -602,10 +602,13 @@ public final class IoEngine implements AutoCloseable {
             for (RingPoller r : rings) {
                 joinUninterruptibly(r);
             }
-            events.closeAndDeliverRest();
-            events.close();
-            pool.close();
-            terminated = true;
+            try {
+                events.closeAndDeliverRest(); // every callback runs; the first one's throw comes after
+            } finally {
+                events.close();
+                pool.close();
+                terminated = true;
+            }
         }
     }
 }
