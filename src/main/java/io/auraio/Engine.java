@@ -2014,9 +2014,12 @@ public final class Engine implements AutoCloseable {
         if (done == null) {
             return;
         }
-        done.whenComplete((v, e) -> releaseRegisteredOwners());
+        // The stage after the owners' release: `done` completes on the poller, which then runs the
+        // release, and a caller waiting for `done` alone could return (and find the buffers still
+        // counted) before it ran.
+        CompletableFuture<Void> released = done.whenComplete((v, e) -> releaseRegisteredOwners());
         if (!core.isCallbackThread()) {
-            IoEngine.awaitUninterruptibly(done);
+            IoEngine.awaitUninterruptibly(released);
         }
     }
 
