@@ -1627,10 +1627,20 @@ public final class AuraFile implements AutoCloseable {
 
     /** A system call of a {@link SlowFile} on the offload pool; the caller is inside begin/end. */
     private long slowCall(java.util.function.IntToLongFunction syscall) {
-        if (core.isClosed()) {
-            return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
+        // Registered before the look at isClosed(): an Engine.close() after it wakes this caller,
+        // which then sees the engine closed and leaves, as ring requests' callers do (a force the
+        // daemon of a hung mount held kept its caller parked through the close).
+        Runnable waker = slow::wakeAll;
+        core.addCloseWaker(waker);
+        try {
+            if (core.isClosed()) {
+                return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
+            }
+            long r = slow.call(syscall, interruptible, () -> (state.get() & CLOSED) != 0 || core.isClosed());
+            return r == -Errno.ECANCELED && core.isClosed() && (state.get() & CLOSED) == 0 ? -Errno.ESHUTDOWN : r;
+        } finally {
+            core.removeCloseWaker(waker);
         }
-        return slow.call(syscall, interruptible, () -> (state.get() & CLOSED) != 0);
     }
 
     /**

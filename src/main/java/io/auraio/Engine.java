@@ -121,7 +121,7 @@ public final class Engine implements AutoCloseable {
         SharedCleaner.start(); // its files' cleaner: started now, so that no open has to start a thread
         int rings = options.ringCount() > 0 ? options.ringCount() : Runtime.getRuntime().availableProcessors();
         RingConfig config = new RingConfig(options.queueDepth(), options.initialInFlight(), options.minInFlight(),
-                (long) (options.maxP99LatencyMs() * 1_000_000), !options.disableAdaptive(), options.enableSqpoll(),
+                targetP99Nanos(options.maxP99LatencyMs()), !options.disableAdaptive(), options.enableSqpoll(),
                 options.sqpollIdleMs(), shared);
         IoEngine.Selection selection = IoEngine.Selection.valueOf(options.ringSelect().name());
         try {
@@ -2154,6 +2154,22 @@ public final class Engine implements AutoCloseable {
     // ---- runtime tuning -------------------------------------------------------------------------
 
     /**
+     * {@return the controller's P99 target for {@link Options#maxP99LatencyMs()}} 0 (automatic)
+     * stays 0; any positive target is at least 1 ns (a target under 1 ns was truncated to 0, the
+     * automatic target) and at most a day, as {@link #setMaxP99Latency} makes it.
+     */
+    static long targetP99Nanos(double milliseconds) {
+        if (milliseconds <= 0) {
+            return 0;
+        }
+        double nanos = milliseconds * 1_000_000;
+        return nanos >= MAX_P99_TARGET_NANOS ? MAX_P99_TARGET_NANOS : Math.max(1, (long) nanos);
+    }
+
+    /** The largest P99 target: a day, as a target beyond it is no target. */
+    private static final long MAX_P99_TARGET_NANOS = java.time.Duration.ofDays(1).toNanos();
+
+    /**
      * Sets the P99 latency target of every ring's adaptive controller at runtime (the reference's
      * {@code auraio_set_max_p99_latency}; {@link Options.Builder#maxP99LatencyMs} at creation): the
      * controller backs off the in-flight limit when the P99 exceeds it. Applied from the next
@@ -2167,8 +2183,7 @@ public final class Engine implements AutoCloseable {
         if (target.isNegative()) {
             throw new IllegalArgumentException("the P99 target must be >= 0 (0 = auto), was " + target);
         }
-        long nanos = target.compareTo(java.time.Duration.ofDays(1)) > 0 ? java.time.Duration.ofDays(1).toNanos()
-                : target.toNanos();
+        long nanos = target.compareTo(java.time.Duration.ofDays(1)) > 0 ? MAX_P99_TARGET_NANOS : target.toNanos();
         for (int i = 0; i < core.ringCount(); i++) {
             core.ring(i).controller().setTargetP99Nanos(nanos);
         }

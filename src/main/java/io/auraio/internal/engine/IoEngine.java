@@ -49,6 +49,11 @@ public final class IoEngine implements AutoCloseable {
     private final LongAdder fastPathBytes = new LongAdder();
     private final Object closeLock = new Object();
     private volatile boolean closed;
+    /**
+     * Wakers of callers that wait off the rings for something the engine's close must end (a slow
+     * file's {@code fsync} the daemon holds), registered while they wait ({@link #addCloseWaker}).
+     */
+    private final java.util.Set<Runnable> closeWakers = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private boolean terminated;
 
     private IoEngine(int ringCount, Selection selection, long bufferAlignment) throws IoUring.SetupException {
@@ -186,6 +191,20 @@ public final class IoEngine implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Registers {@code waker}, run by {@link #close()} after {@link #isClosed()} turns true, until
+     * {@link #removeCloseWaker}: for a caller that waits off the rings, which registers before it
+     * looks at {@code isClosed()} and removes it when it stops waiting.
+     */
+    public void addCloseWaker(Runnable waker) {
+        closeWakers.add(waker);
+    }
+
+    /** Removes a waker {@link #addCloseWaker} registered. */
+    public void removeCloseWaker(Runnable waker) {
+        closeWakers.remove(waker);
     }
 
     public boolean isClosed() {
@@ -598,6 +617,9 @@ public final class IoEngine implements AutoCloseable {
             closed = true;
             for (RingPoller r : rings) {
                 r.beginClose();
+            }
+            for (Runnable waker : closeWakers) {
+                waker.run(); // callers waiting off the rings look at isClosed() and leave
             }
             for (RingPoller r : rings) {
                 joinUninterruptibly(r);
