@@ -337,7 +337,7 @@ final class EngineMonitoring {
                         + millis);
             }
             for (int i = 0; i < engine.ringCount(); i++) {
-                controller(i).setTargetP99Nanos((long) (millis * 1_000_000));
+                controller(i).setTargetP99Nanos(Engine.targetP99Nanos(millis)); // 1 ns to a day, as setMaxP99Latency
             }
         }
 

@@ -4,6 +4,11 @@ package io.auraio;
  * Engine-wide statistics (the reference's {@code auraio_stats_t}): an immutable snapshot, taken
  * from any thread at any time with {@link Engine#stats()}.
  *
+ * <p>Each counter is exact and never goes backwards, but a snapshot taken while requests complete
+ * reads them one after the other: it may count a request without its bytes, or bytes of a request
+ * it does not count yet. Bytes per request are to be taken over an interval (the differences of
+ * two snapshots) or once the engine is idle, not from one snapshot during I/O.
+ *
  * @param opsCompleted        requests completed, exact: through the rings plus reads served by
  *                            the caller-thread fast path
  * @param bytesTransferred    bytes read and written by those requests, exact

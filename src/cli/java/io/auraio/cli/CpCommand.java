@@ -102,13 +102,37 @@ final class CpCommand implements Callable<Integer> {
                 bar = new TransferProgress(err, terminal, "copied", m::bytes, m::files,
                         () -> walkDone ? walkedBytes.get() : -1);
             }
-            for (String sourceName : sources) {
+            // As cp: one source after the other. A source's copies finish before the next source
+            // is looked at, so the next sees what the last made (two trees merge; the same name
+            // twice is found just created), where the copies in flight used to race it.
+            Set<Object> sourcesSeen = new HashSet<>();
+            Set<Path> createdHere = new HashSet<>();
+            for (int i = 0; i < sources.size(); i++) {
+                if (i > 0) {
+                    m.awaitIdle();
+                }
+                String sourceName = sources.get(i);
                 Path source = Path.of(sourceName);
-                if (destIsDirectory) {
-                    String base = baseName(sourceName);
-                    copyEntry(source, sourceName, dest.resolve(base), join(destName, base), umask, true, false);
-                } else {
-                    copyEntry(source, sourceName, dest, destName, umask, true, false);
+                String base = baseName(sourceName);
+                Path target = destIsDirectory ? dest.resolve(base) : dest;
+                String targetName = destIsDirectory ? join(destName, base) : destName;
+                BasicFileAttributes sourceAttrs = attributesOrNull(source, recursive
+                        ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0]);
+                if (sourceAttrs != null && sourceAttrs.fileKey() != null && !sourcesSeen.add(sourceAttrs.fileKey())) {
+                    warning("source " + (sourceAttrs.isDirectory() ? "directory " : "file ")
+                            + Problems.quote(sourceName) + " specified more than once");
+                    continue;
+                }
+                Path where = target.toAbsolutePath().normalize();
+                if (sourceAttrs != null && !sourceAttrs.isDirectory() && createdHere.contains(where)) {
+                    problem("will not overwrite just-created " + Problems.quote(targetName) + " with "
+                            + Problems.quote(sourceName));
+                    continue;
+                }
+                boolean existedBefore = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+                copyEntry(source, sourceName, target, targetName, umask, true, false);
+                if (!existedBefore) {
+                    createdHere.add(where);
                 }
             }
             walkDone = true;
@@ -128,6 +152,13 @@ final class CpCommand implements Callable<Integer> {
                     ? "; " + mover.directFallbacks() + " files through the page cache (no O_DIRECT there)" : ""));
         }
         return failed.get() ? 1 : 0;
+    }
+
+    /** Prints a warning ("auraio cp: warning: " + cp's message); the exit status stays. */
+    private void warning(String message) {
+        synchronized (err) {
+            err.println("auraio cp: warning: " + message);
+        }
     }
 
     /** Prints one failure ("auraio cp: " + cp's message) and remembers that the exit status is 1. */
@@ -166,9 +197,11 @@ final class CpCommand implements Callable<Integer> {
             problem("-r not specified; omitting directory " + Problems.quote(sourceName));
             return;
         }
-        BasicFileAttributes existing = inNewDirectory ? null : attributesOrNull(target, new LinkOption[0]);
-        BasicFileAttributes existingLink = existing != null || inNewDirectory ? existing
+        // The target itself, then, for a symbolic link, what it leads to (null: dangling).
+        BasicFileAttributes existingLink = inNewDirectory ? null
                 : attributesOrNull(target, new LinkOption[] {LinkOption.NOFOLLOW_LINKS});
+        BasicFileAttributes existing = existingLink == null || !existingLink.isSymbolicLink() ? existingLink
+                : attributesOrNull(target, new LinkOption[0]);
         if (existing != null && existing.fileKey() != null && Objects.equals(existing.fileKey(), attrs.fileKey())) {
             problem(Problems.quote(sourceName) + " and " + Problems.quote(targetName) + " are the same file");
             return;
@@ -206,7 +239,9 @@ final class CpCommand implements Callable<Integer> {
                                PosixFileAttributes attrs, BasicFileAttributes existing,
                                BasicFileAttributes existingLink, Set<PosixFilePermission> umask, boolean top)
             throws InterruptedException {
-        if (existingLink != null && (existing == null || !existing.isDirectory())) {
+        // A symbolic link in the target, even to a directory, is not written through: cp -r
+        // refuses it as a non-directory (it would put the tree wherever the link leads).
+        if (existingLink != null && (existingLink.isSymbolicLink() || existing == null || !existing.isDirectory())) {
             problem("cannot overwrite non-directory " + Problems.quote(targetName) + " with directory "
                     + Problems.quote(sourceName));
             return;
@@ -248,13 +283,17 @@ final class CpCommand implements Callable<Integer> {
                     continue; // the copy being made: cp does not descend into it
                 }
             }
-            copyEntry(child, join(sourceName, name), target.resolve(name), join(targetName, name), umask, false,
-                    created);
+            // The child's own name as a Path, which keeps its bytes (a name that is not valid in the
+            // JVM's encoding became U+FFFD in the String, and resolved from it, another name).
+            copyEntry(child, join(sourceName, name), target.resolve(child.getFileName()), join(targetName, name),
+                    umask, false, created);
         }
         if (created || preserve) {
             finishDirectories.add(() -> {
                 try {
-                    FileMover.applyAttributes(target, attrs, !created, preserve, umask);
+                    // cp -r keeps a directory's sticky bit; cp -p its set-user/group-ID bits too.
+                    FileMover.applyAttributes(target, attrs, FileMover.specialBits(source) & (preserve ? 07000 : 01000),
+                            !created, preserve, umask);
                 } catch (IOException e) {
                     problem("preserving permissions for " + Problems.quote(targetName) + ": " + Problems.reason(e));
                 }
@@ -286,7 +325,7 @@ final class CpCommand implements Callable<Integer> {
         }
         if (preserve) {
             try {
-                FileMover.applyAttributes(target, attrs, existing != null, true, Set.of());
+                FileMover.applyAttributes(target, attrs, 0, existing != null, true, Set.of());
             } catch (IOException e) {
                 problem("preserving times for " + Problems.quote(targetName) + ": " + Problems.reason(e));
             }

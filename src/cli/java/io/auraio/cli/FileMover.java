@@ -110,6 +110,12 @@ final class FileMover implements AutoCloseable {
         });
     }
 
+    /** Waits until every file submitted so far is done, copied or failed. */
+    void awaitIdle() throws InterruptedException {
+        files.acquire(MAX_FILES);
+        files.release(MAX_FILES);
+    }
+
     /** Waits for every submitted file, then frees the buffers. */
     @Override
     public void close() {
@@ -188,7 +194,7 @@ final class FileMover implements AutoCloseable {
             throw new Failure("failed to close " + Problems.quote(sourceName) + ": " + Problems.reason(e));
         }
         try {
-            applyAttributes(target, attrs, existed, preserve, umask);
+            applyAttributes(target, attrs, preserve ? specialBits(source) : 0, existed, preserve, umask);
         } catch (IOException e) {
             throw new Failure("preserving permissions for " + Problems.quote(targetName) + ": " + Problems.reason(e));
         }
@@ -580,13 +586,37 @@ final class FileMover implements AutoCloseable {
         return created;
     }
 
+    /** {@return {@code permissions} as the nine low bits of a mode} */
+    private static int modeBits(Set<PosixFilePermission> permissions) {
+        int mode = 0;
+        for (PosixFilePermission p : permissions) {
+            mode |= 1 << (8 - p.ordinal()); // OWNER_READ (0400) first, OTHERS_EXECUTE (01) last
+        }
+        return mode;
+    }
+
+    /**
+     * {@return the set-user-ID, set-group-ID and sticky bits of {@code source}'s mode} (not in
+     * {@link PosixFilePermission}): 0 where they cannot be read.
+     */
+    static int specialBits(Path source) {
+        try {
+            return (Integer) Files.getAttribute(source, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07000;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return 0;
+        }
+    }
+
     /**
      * Gives a copy its attributes as cp does: a new file or directory the source's permission bits
      * less the umask; with {@code -p} (preserve) every permission bit, the owner and group where
      * the process may set them (cp -p ignores a refusal), and the access and modification times.
+     *
+     * @param special the set-user-ID, set-group-ID and sticky bits to set with the permissions
+     *                ({@link #specialBits}): cp -p keeps them, cp -r a directory's sticky bit
      */
-    static void applyAttributes(Path target, PosixFileAttributes source, boolean existed, boolean preserve,
-                                Set<PosixFilePermission> umask) throws IOException {
+    static void applyAttributes(Path target, PosixFileAttributes source, int special, boolean existed,
+                                boolean preserve, Set<PosixFilePermission> umask) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(target, PosixFileAttributeView.class,
                 LinkOption.NOFOLLOW_LINKS);
         if (view == null) {
@@ -606,7 +636,10 @@ final class FileMover implements AutoCloseable {
             if (!preserve) {
                 wanted.removeAll(umask);
             }
-            if (preserve || !wanted.equals(createdWith(source.isDirectory(), umask))) {
+            if (special != 0) {
+                // After the owner: a change of owner clears the set-user-ID and set-group-ID bits.
+                Files.setAttribute(target, "unix:mode", modeBits(wanted) | special, LinkOption.NOFOLLOW_LINKS);
+            } else if (preserve || !wanted.equals(createdWith(source.isDirectory(), umask))) {
                 view.setPermissions(wanted);
             }
         }

@@ -119,6 +119,12 @@ final class HashCommand implements Callable<Integer> {
                         System.nanoTime() - start));
             }
         }
+        if (out.checkError()) {
+            // A PrintStream keeps write errors to itself: the sums went nowhere (a full disk, a
+            // closed stdout), which sha256sum reports and fails on.
+            err.println("auraio hash: write error");
+            return 1;
+        }
         return failed ? 1 : 0;
     }
 

@@ -243,9 +243,9 @@ final class TreeCommand implements Callable<Integer> {
             if (showSizes) {
                 line.append(size(shownSize));
             }
-            line.append(c.name);
+            appendPrintable(line, c.name);
             if (c.linkTarget != null) {
-                line.append(" -> ").append(c.linkTarget);
+                appendPrintable(line.append(" -> "), c.linkTarget);
             }
             if (c.unreadable) {
                 line.append("  [error opening dir]");
@@ -253,6 +253,23 @@ final class TreeCommand implements Callable<Integer> {
             }
             out.println(line);
             print(c, indent + (last ? "    " : lines.through), showSizes);
+        }
+    }
+
+    /**
+     * Appends {@code name} as tree(1) prints it: a control character as a backslash and three
+     * octal digits ({@code \012} for a newline), so that a name cannot break the listing's lines
+     * or send escape sequences to the terminal.
+     */
+    static void appendPrintable(StringBuilder line, String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char ch = name.charAt(i);
+            if (ch < 0x20 || ch == 0x7f) {
+                line.append('\\').append((char) ('0' + (ch >> 6))).append((char) ('0' + ((ch >> 3) & 7)))
+                        .append((char) ('0' + (ch & 7)));
+            } else {
+                line.append(ch);
+            }
         }
     }
 
