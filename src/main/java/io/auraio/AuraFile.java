@@ -1185,7 +1185,7 @@ public final class AuraFile implements AutoCloseable {
             // From the page cache without a system call, into the caller's memory itself (heap
             // memory included: no bounce). Not served: preadv2 below, into the same memory.
             if (mapsWithoutHits) {
-                mapped.mapWithoutHits();
+                mapped.mapWithoutHits(position, length);
             }
             long r = mapped.read(segment, length, position);
             if (r > 0) {

@@ -285,12 +285,27 @@ public final class MappedReads {
      * EOPNOTSUPP, so no hit is ever counted, and every read not copied from the mapping goes to an
      * io-wq thread of the kernel (about 40 µs; 0.04-0.06x FileChannel's cached reads measured).
      * Its mapping is the underlying file's (overlayfs maps the lower or upper file itself), whose
-     * residency {@code mincore} reports as for any other file.
+     * residency {@code mincore} reports as for any other file. Reads past the mapped size count
+     * towards a new mapping as hits do, so a file that grew to twice that size is mapped again.
+     *
+     * @param position where the read starts ({@code < 0}: at the file position, not counted)
+     * @param length   its length
      */
-    public void mapWithoutHits() {
-        // At the third read: a small file opened, read whole (a short read, then the read that
-        // finds the end) and closed is not worth a mapping, whose munmap at close costs more.
-        if (mapping == null && eligible && !unmapped && ++hits >= MAP_WITHOUT_HITS_AFTER) {
+    public void mapWithoutHits(long position, long length) {
+        if (!eligible || unmapped) {
+            return;
+        }
+        Mapping m = mapping;
+        if (m == null) {
+            // At the third read: a small file opened, read whole (a short read, then the read that
+            // finds the end) and closed is not worth a mapping, whose munmap at close costs more.
+            // (After a refusal at the JVM's limits, mapAfter reads: map() raised it.)
+            if (++hits >= (mapAfter > MAP_AFTER_HITS ? mapAfter : MAP_WITHOUT_HITS_AFTER)) {
+                map();
+            }
+        } else if (position >= 0 && position + length > m.size && ++hits >= mapAfter) {
+            // Reads past the mapped size: the file grew. No hits to count here, so these reads are
+            // counted instead; map() maps it again once it has doubled, else asks later, less often.
             map();
         }
     }
@@ -340,8 +355,14 @@ public final class MappedReads {
             return;
         }
         long length = (size + PAGE_SIZE - 1) & -PAGE_SIZE;
-        if (made.size() >= MAX_MAPPINGS || !reserve(length)) {
-            eligible = false;
+        if (made.size() >= MAX_MAPPINGS) {
+            eligible = false; // this file's own cap: for good
+            return;
+        }
+        if (!reserve(length)) {
+            // The JVM's limits (live mappings, mapped bytes) are reached now, by other files that
+            // may close: ask again later, less often (it used to give this file up for good).
+            mapAfter = (int) Math.min(1 << 20, 2L * mapAfter);
             return;
         }
         long address = Libc.mmapReadOnly(fd, length);
