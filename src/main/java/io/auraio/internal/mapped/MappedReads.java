@@ -43,6 +43,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * caller: measured, about 1 in 200 faults escaped so in a C2-compiled loop); a call through a
  * method handle held in a non-final field is never inlined, and the callee's return poll is
  * inside the {@code try} (0 escapes in 1.8 million faults; {@code MappedReadsTest} checks it).
+ * The look at a read's last byte, made before the copy so that a declined read leaves the
+ * caller's memory alone, is such a call too: inlined into the copy, its fault (the load skipped,
+ * its register's old value taken for the byte) let the copy run before the error was thrown, and
+ * the bytes past the count pread then returned were the stale mapping's (seen once in CI).
  *
  * <p><b>Residency.</b> A copy from a page that is not in memory would read it from the device on
  * the caller's carrier, which is what the {@code RWF_NOWAIT} path exists to prevent. Each
@@ -129,7 +133,13 @@ public final class MappedReads {
     private static final LongAdder MAPPED = new LongAdder();
 
     /** The copy: not final, so never a constant the JIT could inline through (see the class comment). */
-    private static MethodHandle copy = copyHandle();
+    private static MethodHandle copy = handle("copyFromMapping", byte.class, MemorySegment.class, long.class,
+            MemorySegment.class, long.class);
+    /**
+     * The look at a read's last byte before the copy, a call of its own for the same reason: a
+     * fault there must be thrown before the copy writes the caller's memory, at this call's return.
+     */
+    private static MethodHandle lastByte = handle("byteOfMapping", byte.class, MemorySegment.class, long.class);
 
     private final int fd;
     /** What reads are served from; null until mapped, and after a fault until served anew. */
@@ -186,7 +196,14 @@ public final class MappedReads {
         }
         byte last;
         try {
-            last = (byte) copy.invokeExact(m.region.memory, position, destination, length);
+            // The last byte first, from the mapping: a zero (a page another process cut short,
+            // zero-filled past its new end) or a fault (a page past that end) declines the read
+            // before the caller's memory is touched, so that a read pread then answers short leaves
+            // the memory past its count as the JDK's read does.
+            last = (byte) lastByte.invokeExact(m.region.memory, position + length - 1);
+            if (last != 0) {
+                last = (byte) copy.invokeExact(m.region.memory, position, destination, length);
+            }
         } catch (InternalError e) {
             // SIGBUS: a page past the end of a file another process shortened, or a page that could
             // not be read in (an I/O error, which pread will report).
@@ -211,19 +228,18 @@ public final class MappedReads {
     }
 
     /**
-     * The copy, its own method for {@link #copy}: {@return the last byte copied, or 0 with nothing
-     * copied} The range's last byte is read from the mapping first: a zero there (a page another
-     * process cut short, which the kernel zero-fills past the new end) or a fault (a page past
-     * that end) declines the read before the caller's memory is touched, so a read that pread
-     * then answers short leaves the memory past its count as the JDK's read does. Only a file cut
-     * short during the copy itself can still leave bytes copied past the count pread returns.
+     * The copy, its own method for {@link #copy}: {@return the last byte copied} (Only a file cut
+     * short during the copy itself, after {@link #byteOfMapping} looked, can leave bytes copied
+     * past the count pread then returns.)
      */
     private static byte copyFromMapping(MemorySegment mapping, long position, MemorySegment destination, long length) {
-        if (mapping.get(JAVA_BYTE, position + length - 1) == 0) {
-            return 0;
-        }
         MemorySegment.copy(mapping, position, destination, 0, length);
         return destination.get(JAVA_BYTE, length - 1);
+    }
+
+    /** One byte of a mapping, its own method for {@link #lastByte}: {@return the byte at {@code offset}} */
+    private static byte byteOfMapping(MemorySegment mapping, long offset) {
+        return mapping.get(JAVA_BYTE, offset);
     }
 
     /**
@@ -508,10 +524,9 @@ public final class MappedReads {
         return ENABLED;
     }
 
-    private static MethodHandle copyHandle() {
+    private static MethodHandle handle(String name, Class<?> returns, Class<?>... parameters) {
         try {
-            return MethodHandles.lookup().findStatic(MappedReads.class, "copyFromMapping", MethodType.methodType(
-                    byte.class, MemorySegment.class, long.class, MemorySegment.class, long.class));
+            return MethodHandles.lookup().findStatic(MappedReads.class, name, MethodType.methodType(returns, parameters));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
