@@ -177,6 +177,12 @@ class ToolsAgainstCoreutilsTest {
      */
     @Test
     void inTheCLocaleNonAsciiNamesAreCopied() throws Exception {
+        try {
+            dir.resolve("é.txt");
+        } catch (java.nio.file.InvalidPathException e) {
+            org.junit.jupiter.api.Assumptions.abort("this test JVM's own locale cannot name é.txt ("
+                    + e.getMessage() + "): run the tests in a UTF-8 locale");
+        }
         Path src = Files.createDirectory(dir.resolve("src"));
         Files.writeString(src.resolve("é.txt"), "accent\n");
         Files.writeString(src.resolve("plain"), "plain\n");
