@@ -1938,6 +1938,26 @@ public final class AuraFile implements AutoCloseable {
             return null; // closed or closing already
         }
         cancelRequestsOnDescriptor();
+        if (state.get() != CLOSED + 1) {
+            // Others are inside. One that had entered but not yet put its request where a cancel
+            // finds it (the poller's stack, the SQ) would wait for ever, and the descriptor stay
+            // open, as close() avoids by cancelling again while it waits. This thread must return
+            // (its interrupt ends its call): a thread of its own cancels again, at most every
+            // CLOSE_RECANCEL_NANOS, until the others have left, keeping this thread's count
+            // meanwhile, so that the descriptor stays this file's while it cancels, then leaves
+            // (closing the descriptor if last).
+            Thread.ofVirtual().name("auraio-close-" + fd).start(() -> {
+                // The one missed is microseconds from the stack: soon at first, then less often.
+                long delay = TimeUnit.MILLISECONDS.toNanos(1);
+                while (state.get() != CLOSED + 1) {
+                    LockSupport.parkNanos(this, delay);
+                    cancelRequestsOnDescriptor();
+                    delay = Math.min(2 * delay, CLOSE_RECANCEL_NANOS);
+                }
+                leaveAndClose();
+            });
+            return null;
+        }
         return leaveAndClose();
     }
 

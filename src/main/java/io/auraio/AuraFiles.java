@@ -275,8 +275,10 @@ public final class AuraFiles {
         Set<OpenOption> set = writeOptions(options);
         try (AuraFile file = open(path, set.toArray(OpenOption[]::new))) {
             MemorySegment all = MemorySegment.ofArray(bytes);
-            if (set.contains(StandardOpenOption.APPEND)) {
-                file.writeFully(all, 0); // O_APPEND ignores the position: the order of writes is the order in the file
+            if (set.contains(StandardOpenOption.APPEND) || file.fileType() != AuraFile.REGULAR_FILE) {
+                // O_APPEND ignores the position, and so does a FIFO, a terminal, a socket: the order
+                // of writes is the order of the bytes there (chunks written at once arrived shuffled).
+                file.writeFully(all, 0);
             } else {
                 Chunks.forEach(bytes.length, (worker, offset, length) -> {
                     file.writeFully(all.asSlice(offset, length), offset);

@@ -55,8 +55,14 @@ final class JdkFile {
             // FileChannel requires O_DIRECT transfers aligned to the store's block size (statvfs
             // f_frsize); AuraFile checks the same value first and reports it its own way.
             int alignment = mode.direct() ? (int) Files.getFileStore(path).getBlockSize() : 0;
-            if (mode.deleteOnClose()) {
-                Files.deleteIfExists(path);
+            if (mode.deleteOnClose() && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                // Best effort, as the JDK's unlink: a failure is ignored, and a directory (which
+                // unlink refuses; deleteIfExists would remove an empty one) stays.
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException ignored) {
+                    // best effort
+                }
             }
             return new JdkFile(channel, alignment);
         } catch (IOException | RuntimeException e) {
