@@ -139,6 +139,12 @@ public final class AuraFile implements AutoCloseable {
      */
     static final long FILE_POSITION = -1;
     private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /**
+     * How long an interrupt's close ({@link #closeWithoutWaiting}) cancels again for the file's
+     * other threads: long enough for one that entered as the close came to reach the ring; the
+     * interrupted caller waits at most this (and only while others are inside).
+     */
+    private static final long RECANCEL_AFTER_INTERRUPT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /** Null in JDK mode. */
     private final Engine engine;
@@ -1938,25 +1944,16 @@ public final class AuraFile implements AutoCloseable {
             return null; // closed or closing already
         }
         cancelRequestsOnDescriptor();
-        if (state.get() != CLOSED + 1) {
-            // Others are inside. One that had entered but not yet put its request where a cancel
-            // finds it (the poller's stack, the SQ) would wait for ever, and the descriptor stay
-            // open, as close() avoids by cancelling again while it waits. This thread must return
-            // (its interrupt ends its call): a thread of its own cancels again, at most every
-            // CLOSE_RECANCEL_NANOS, until the others have left, keeping this thread's count
-            // meanwhile, so that the descriptor stays this file's while it cancels, then leaves
-            // (closing the descriptor if last).
-            Thread.ofVirtual().name("auraio-close-" + fd).start(() -> {
-                // The one missed is microseconds from the stack: soon at first, then less often.
-                long delay = TimeUnit.MILLISECONDS.toNanos(1);
-                while (state.get() != CLOSED + 1) {
-                    LockSupport.parkNanos(this, delay);
-                    cancelRequestsOnDescriptor();
-                    delay = Math.min(2 * delay, CLOSE_RECANCEL_NANOS);
-                }
-                leaveAndClose();
-            });
-            return null;
+        // Others inside: one that had entered but not yet put its request where a cancel finds it
+        // (the poller's stack, the SQ) would wait for ever, and the descriptor stay open, as
+        // close() avoids by cancelling again while it waits. Such a thread is microseconds from
+        // the stack: cancel again a few times over RECANCEL_AFTER_INTERRUPT_NANOS while others
+        // are inside, then leave (this thread must return: its interrupt ends its call). Still
+        // this file's descriptor meanwhile: this thread's count keeps it open.
+        long until = System.nanoTime() + RECANCEL_AFTER_INTERRUPT_NANOS;
+        while (state.get() != CLOSED + 1 && System.nanoTime() - until < 0) {
+            LockSupport.parkNanos(this, RECANCEL_AFTER_INTERRUPT_NANOS / 8);
+            cancelRequestsOnDescriptor();
         }
         return leaveAndClose();
     }

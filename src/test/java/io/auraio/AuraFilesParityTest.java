@@ -363,13 +363,18 @@ class AuraFilesParityTest {
                         .isEqualTo(outcome(() -> Files.readAllBytes(Files.copy(p, jdk))));
             }
         }
-        // A socket cannot be opened: ENXIO.
-        Path socket = dir.resolve("sock");
+        // A socket cannot be opened: ENXIO. In a short directory of its own: a socket's path has
+        // at most 107 bytes, and a clone's test directory may be deeper.
+        Path shortDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "sock");
+        Path socket = shortDir.resolve("s");
         try (ServerSocketChannel server = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socket));
             assertSameOutcome(() -> Files.readAllBytes(socket), () -> AuraFiles.readAllBytes(socket));
             assertSameOutcome(() -> Files.size(socket), () -> AuraFiles.size(socket));
             assertSameOutcome(() -> Files.write(socket, new byte[1]), () -> AuraFiles.write(socket, new byte[1]));
+        } finally {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(shortDir);
         }
     }
 
