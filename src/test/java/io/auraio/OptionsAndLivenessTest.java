@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Queue;
 import java.util.Random;
@@ -222,23 +221,7 @@ class OptionsAndLivenessTest {
     }
 
     private static void assertAllEnd(List<Thread> threads, Duration bound) throws InterruptedException {
-        long deadline = System.nanoTime() + bound.toNanos();
-        for (Thread t : threads) {
-            long left = deadline - System.nanoTime();
-            if (left > 0) {
-                t.join(Duration.ofNanos(left));
-            }
-        }
-        List<Thread> stuck = threads.stream().filter(Thread::isAlive).toList();
-        if (!stuck.isEmpty()) {
-            StringBuilder dump = new StringBuilder();
-            for (Thread t : stuck.subList(0, Math.min(3, stuck.size()))) {
-                dump.append("\n").append(t.getName()).append(":\n  ")
-                        .append(String.join("\n  ", Arrays.stream(t.getStackTrace()).map(String::valueOf).toList()));
-            }
-            throw new AssertionError(stuck.size() + " of " + threads.size() + " callers still parked after " + bound
-                    + dump);
-        }
+        TestSupport.assertAllEnd(threads, bound, () -> "callers parked");
     }
 
     @Test

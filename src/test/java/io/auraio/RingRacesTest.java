@@ -74,23 +74,7 @@ class RingRacesTest {
     /** As above, with the context made once the bound has passed (the state then). */
     private static void assertAllEnd(List<Thread> threads, Duration bound, java.util.function.Supplier<String> context)
             throws InterruptedException {
-        long deadline = System.nanoTime() + bound.toNanos();
-        for (Thread t : threads) {
-            long left = deadline - System.nanoTime();
-            if (left > 0) {
-                t.join(Duration.ofNanos(left));
-            }
-        }
-        List<Thread> stuck = threads.stream().filter(Thread::isAlive).toList();
-        if (!stuck.isEmpty()) {
-            StringBuilder dump = new StringBuilder();
-            for (Thread t : stuck.subList(0, Math.min(3, stuck.size()))) {
-                dump.append("\n").append(t.getName()).append(":\n  ")
-                        .append(String.join("\n  ", Arrays.stream(t.getStackTrace()).map(String::valueOf).toList()));
-            }
-            throw new AssertionError(stuck.size() + " of " + threads.size() + " threads still running after "
-                    + bound + " (" + context.get() + ")" + dump);
-        }
+        TestSupport.assertAllEnd(threads, bound, context);
     }
 
     private static long openDescriptors() throws IOException {

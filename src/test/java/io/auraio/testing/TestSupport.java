@@ -154,6 +154,32 @@ public final class TestSupport {
         assertThat(alive).as("threads still running after %s", HANG).isEmpty();
     }
 
+    /**
+     * Joins every thread within {@code bound} overall; fails, where some are still running, with
+     * how many, {@code context} (made once the bound has passed: the state then) and the stacks of
+     * the first three (where they are parked tells what they wait for).
+     */
+    public static void assertAllEnd(Collection<Thread> threads, Duration bound,
+                                    java.util.function.Supplier<String> context) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        for (Thread t : threads) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                t.join(Duration.ofNanos(left));
+            }
+        }
+        List<Thread> stuck = threads.stream().filter(Thread::isAlive).toList();
+        if (!stuck.isEmpty()) {
+            StringBuilder dump = new StringBuilder();
+            for (Thread t : stuck.subList(0, Math.min(3, stuck.size()))) {
+                dump.append("\n").append(t.getName()).append(":\n  ").append(String.join("\n  ",
+                        java.util.Arrays.stream(t.getStackTrace()).map(String::valueOf).toList()));
+            }
+            throw new AssertionError(stuck.size() + " of " + threads.size() + " threads still running after "
+                    + bound + " (" + context.get() + ")" + dump);
+        }
+    }
+
     /** Work for {@link #atOnce}. */
     @FunctionalInterface
     public interface Task {
