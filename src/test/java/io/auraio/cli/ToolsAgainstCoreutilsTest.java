@@ -210,33 +210,6 @@ class ToolsAgainstCoreutilsTest {
                 Files.readString(err, StandardCharsets.UTF_8));
     }
 
-    /**
-     * A copy that runs out of space (a 1 MiB tmpfs, an 8 MB file) leaves what cp leaves: a prefix
-     * of the source, and its message and exit status.
-     */
-    @Test
-    void aCopyCutShortByAFullDiskLeavesAPrefixOfTheSource() throws Exception {
-        Path small = Files.createDirectory(dir.resolve("small"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
-                .redirectErrorStream(true).start();
-        assumeTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0, "cannot mount a tmpfs here");
-        try {
-            byte[] bytes = new byte[8_000_000];
-            new java.util.Random(5).nextBytes(bytes);
-            Path source = Files.write(dir.resolve("big"), bytes);
-            Path target = small.resolve("copy");
-            Cli.Result ours = Cli.run("cp", source.toString(), target.toString());
-
-            assertThat(ours.exitCode()).isEqualTo(1);
-            assertThat(ours.err()).isEqualTo("auraio cp: error writing '" + target + "': No space left on device\n");
-            byte[] left = Files.readAllBytes(target);
-            assertThat(java.util.Arrays.mismatch(left, 0, left.length, bytes, 0, left.length))
-                    .as("the %d bytes left are a prefix of the source", left.length).isEqualTo(-1);
-        } finally {
-            new ProcessBuilder("umount", small.toString()).start().waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
     // ---- hash: cases that differed once ------------------------------------------------------------------------
 
     /** sha256sum > /dev/full: "sha256sum: write error", exit 1, as sha256sum (it exited 0 silently: PrintStream swallows the error). */
