@@ -37,6 +37,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * A file opened for positional blocking I/O through an {@link Engine}'s io_uring rings.
@@ -139,12 +140,6 @@ public final class AuraFile implements AutoCloseable {
      */
     static final long FILE_POSITION = -1;
     private static final long CLOSE_RECANCEL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    /**
-     * How long an interrupt's close ({@link #closeWithoutWaiting}) cancels again for the file's
-     * other threads: long enough for one that entered as the close came to reach the ring; the
-     * interrupted caller waits at most this (and only while others are inside).
-     */
-    private static final long RECANCEL_AFTER_INTERRUPT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /** Null in JDK mode. */
     private final Engine engine;
@@ -194,6 +189,12 @@ public final class AuraFile implements AutoCloseable {
     private volatile int writePath;
     /** Bit 62: closed; low bits: threads inside an operation. */
     private final AtomicLong state = new UserCount();
+    /**
+     * Whether the file is closed or closing; asked by a ring request once it is where a close's
+     * cancel finds it ({@code RingPoller.execute}), so that a request made as an interrupt's close
+     * ran, which that close does not wait for, cannot be left waiting for ever.
+     */
+    private final BooleanSupplier closing = () -> (state.get() & CLOSED) != 0;
     private final Object closeLock = new Object();
     private volatile Thread closer;
     private boolean fdClosed;
@@ -1291,7 +1292,7 @@ public final class AuraFile implements AutoCloseable {
             MemorySegment memory = hold != null ? hold.asSlice(address - hold.address(), length)
                     : MemorySegment.ofAddress(address).reinterpret(length);
             return slow.transfer(core.select(), opcode == Opcode.READ, memory, length, position, interruptible,
-                    () -> (state.get() & CLOSED) != 0);
+                    closing);
         }
         if (hold == null) {
             return submit(opcode, position, address, (int) length, 0);
@@ -1485,7 +1486,8 @@ public final class AuraFile implements AutoCloseable {
         if (nonBlocking) {
             unblock();
         }
-        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream);
+        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream,
+                closing);
     }
 
     private void checkDirectAlignment(MemorySegment segment, long length, long position) throws AuraIOException {
@@ -1642,7 +1644,7 @@ public final class AuraFile implements AutoCloseable {
             if (core.isClosed()) {
                 return -Errno.ESHUTDOWN; // as every ring request after Engine.close()
             }
-            long r = slow.call(syscall, interruptible, () -> (state.get() & CLOSED) != 0 || core.isClosed());
+            long r = slow.call(syscall, interruptible, () -> closing.getAsBoolean() || core.isClosed());
             return r == -Errno.ECANCELED && core.isClosed() && (state.get() & CLOSED) == 0 ? -Errno.ESHUTDOWN : r;
         } finally {
             core.removeCloseWaker(waker);
@@ -1943,18 +1945,9 @@ public final class AuraFile implements AutoCloseable {
         if ((s & CLOSED) != 0) {
             return null; // closed or closing already
         }
+        // Once: a thread that entered but had not yet put its request where this finds it sees
+        // CLOSED once it has, and cancels the request itself (the closing check of submit()).
         cancelRequestsOnDescriptor();
-        // Others inside: one that had entered but not yet put its request where a cancel finds it
-        // (the poller's stack, the SQ) would wait for ever, and the descriptor stay open, as
-        // close() avoids by cancelling again while it waits. Such a thread is microseconds from
-        // the stack: cancel again a few times over RECANCEL_AFTER_INTERRUPT_NANOS while others
-        // are inside, then leave (this thread must return: its interrupt ends its call). Still
-        // this file's descriptor meanwhile: this thread's count keeps it open.
-        long until = System.nanoTime() + RECANCEL_AFTER_INTERRUPT_NANOS;
-        while (state.get() != CLOSED + 1 && System.nanoTime() - until < 0) {
-            LockSupport.parkNanos(this, RECANCEL_AFTER_INTERRUPT_NANOS / 8);
-            cancelRequestsOnDescriptor();
-        }
         return leaveAndClose();
     }
 

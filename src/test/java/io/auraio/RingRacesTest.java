@@ -117,8 +117,10 @@ class RingRacesTest {
      * microseconds. It used to cancel once: a reader that entered the file before it was marked
      * closed, but whose request reached the poller's stack only after that pass (or when no slot
      * yet showed the descriptor, so the cancel was skipped), was never cancelled and waited for
-     * data for ever, holding the descriptor open. A thread of its own now cancels again until the
-     * others have left.
+     * data for ever, holding the descriptor open. Such a reader now cancels its own request once
+     * it is in the ring if the file is closing by then ({@code RingPoller.execute}'s
+     * {@code abandoned}); {@link #aReaderDescheduledOnItsWayToTheRingIsWokenByAnInterruptsClose}
+     * holds one there as long as it takes.
      */
     @Test
     void readersEnteringWhileAnInterruptClosesTheFifoAreAllWoken() throws Exception {
@@ -213,6 +215,95 @@ class RingRacesTest {
                 assertThat(engine.pendingCount()).isZero();
             }
             assertThat(engine.core().pool().outstandingBuffers()).isZero();
+        }
+    }
+
+    /**
+     * The deterministic form of the race above: a FIFO reader holds its slot but is held on its way
+     * to the ring (as a thread the scheduler deschedules there) while another reader of the file is
+     * interrupted, whose close cancels the file's requests once and returns without waiting. The
+     * held reader reaches the ring only after that: it must still end (AsynchronousCloseException)
+     * and the descriptor be closed by the last to leave. Until 2026-12-06 the interrupt's close
+     * cancelled again for 2 ms only, so a reader held longer waited for ever.
+     */
+    @Test
+    void aReaderDescheduledOnItsWayToTheRingIsWokenByAnInterruptsClose() throws Exception {
+        readerHeldOnItsWayToTheRing(false);
+    }
+
+    /** The same reader held while another thread's {@code close()} runs (and waits for it). */
+    @Test
+    void aReaderDescheduledOnItsWayToTheRingIsWokenByAClose() throws Exception {
+        readerHeldOnItsWayToTheRing(true);
+    }
+
+    private void readerHeldOnItsWayToTheRing(boolean closeInstead) throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build())) {
+            AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
+            int fd = pipe.fd();
+            CountDownLatch heldAtTheRing = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            engine.core().ring(0).beforeRingForTests = () -> {
+                if (Thread.currentThread().getName().equals("held")) {
+                    heldAtTheRing.countDown();
+                    boolean interrupted = false;
+                    while (true) {
+                        try {
+                            release.await();
+                            break;
+                        } catch (InterruptedException e) {
+                            interrupted = true;
+                        }
+                    }
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            AtomicReferenceArray<Throwable> outcome = new AtomicReferenceArray<>(2);
+            Thread held = Thread.ofVirtual().name("held").start(() -> outcome.set(0, readNothing(pipe)));
+            assertThat(heldAtTheRing.await(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            Thread other = Thread.ofVirtual().name("other").start(() -> outcome.set(1, readNothing(pipe)));
+            TestSupport.settle(() -> engine.core().ring(0).inKernel() == 1, BOUND); // the other's read waits for data
+            Thread closer;
+            if (closeInstead) {
+                closer = Thread.ofVirtual().start(() -> {
+                    try {
+                        pipe.close();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                TestSupport.settle(() -> outcome.get(1) != null, BOUND); // the close cancelled the other's read
+            } else {
+                closer = other;
+                other.interrupt();
+                assertAllEnd(List.of(other), BOUND, "the interrupted reader");
+                assertThat(outcome.get(1)).isInstanceOf(ClosedByInterruptException.class);
+            }
+            assertThat(descriptorNames(fd, fifo)).as("descriptor kept open for the held reader").isTrue();
+            release.countDown(); // the held reader's request reaches the ring after the close's cancel
+            assertAllEnd(List.of(held, closer), BOUND, () -> "the held reader; descriptor " + fd
+                    + (descriptorNames(fd, fifo) ? " still open" : " closed") + ", in the kernel "
+                    + engine.core().ring(0).inKernel());
+            assertThat(isCloseOutcome(outcome.get(0))).as("held reader: %s", outcome.get(0)).isTrue();
+            if (closeInstead) {
+                assertThat(isCloseOutcome(outcome.get(1))).as("other reader: %s", outcome.get(1)).isTrue();
+            }
+            TestSupport.settle(() -> !descriptorNames(fd, fifo) && engine.pendingCount() == 0, BOUND);
+            assertThat(descriptorNames(fd, fifo)).as("descriptor %d closed", fd).isFalse();
+            assertThat(engine.pendingCount()).isZero();
+        }
+    }
+
+    /** Reads a FIFO nobody writes. {@return what ended the read} */
+    private static Throwable readNothing(AuraFile pipe) {
+        try {
+            int n = pipe.read(ByteBuffer.allocate(8), 0);
+            return new AssertionError("read " + n + " bytes nobody wrote");
+        } catch (Throwable t) {
+            return t;
         }
     }
 

@@ -228,6 +228,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      * to exit on demand).
      */
     volatile Predicate<BooleanSupplier> submitterForTests;
+    /**
+     * Tests only, null otherwise: runs on the caller of a blocking request once it holds its slot,
+     * just before the request goes to the ring (where a caller the scheduler descheduled waits).
+     */
+    public volatile Runnable beforeRingForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -354,6 +359,24 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever) {
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, cancelOnInterrupt,
+                mayWaitForever, null);
+    }
+
+    /**
+     * As {@link #execute(int, int, int, long, long, int, int, int, boolean, boolean)}, for a request
+     * on a file that may be closed meanwhile without waiting for it (an interrupted thread's close
+     * returns at once): {@code abandoned} (may be null) says whether the file is closing, and is
+     * asked once the request is where {@link #cancelFd} finds it. If it is, the request is
+     * cancelled here. Together with the closer's order (mark the file closing, then
+     * {@link #cancelFd}) that leaves no request behind: either the closer's scan finds it, or
+     * this thread sees the mark (both sides write, then read the other's location: {@link Slot#fd}
+     * and the slot's state on this side).
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                        int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever, BooleanSupplier abandoned) {
         RequestTrace trace = RequestTrace.current(); // null unless a recording takes io.auraio.File* events
         long asked = trace == null ? 0 : System.nanoTime();
         // A CLOSE waits under no descriptor: cancelFd, sent for the file it closes by a closer
@@ -375,10 +398,17 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (trace != null) {
                 slot.submittedNanos = 0; // stays 0 if the request never reaches the kernel
             }
+            Runnable hook = beforeRingForTests;
+            if (hook != null) {
+                hook.run();
+            }
             // A request that may wait forever stays with the poller: it is exempt from the limit
             // and its task work must not tie it to a carrier thread's life.
             if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitOnThisThread(slot)) {
                 enqueue(slot);
+            }
+            if (abandoned != null && abandoned.getAsBoolean()) {
+                cancel(slot, slot.generation); // its file began closing before cancelFd could see it
             }
             awaitDone(slot, cancelOnInterrupt); // a request the kernel cancelled on its own is submitted again first
             if (trace != null) {

@@ -33,7 +33,12 @@ final class Slot {
     int kind;
     int opcode;
     int sqeFlags;
-    int fd;
+    /**
+     * Volatile: {@link RingPoller#cancelFd}'s scan reads it from the closing thread, and a
+     * closing file relies on that read seeing the descriptor of a request whose caller then
+     * missed the close (see {@link RingPoller#execute}'s {@code abandoned}).
+     */
+    volatile int fd;
     long offset;
     long address;
     int length;
