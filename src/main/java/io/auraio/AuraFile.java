@@ -354,7 +354,7 @@ public final class AuraFile implements AutoCloseable {
      */
     public static AuraFile open(Engine engine, Path path, OpenOption... options) throws IOException {
         Objects.requireNonNull(options, "options");
-        return open(engine, path, Arrays.asList(options), OpenMode.creationMode());
+        return open(engine, path, OpenMode.asGiven(options), OpenMode.creationMode());
     }
 
     /**
@@ -381,6 +381,7 @@ public final class AuraFile implements AutoCloseable {
         IoEngine core = engine.core();
         int fd;
         boolean nonBlocking = false; // O_NONBLOCK of the cached open, still to be cleared
+        boolean openedHere = false; // by this thread's own system call, not an io-wq worker's or the offload's
         byte[] bytes = NativePath.bytes(path);
         if (SlowFileSystems.isSlowPath(path)) {
             // On the blocking offload, whose per-mount share bounds what one mount can hold:
@@ -396,7 +397,17 @@ public final class AuraFile implements AutoCloseable {
             // reading a small file (issue 17); anything that would wait goes to the ring.
             fd = core.isClosed() ? -Errno.EAGAIN : Libc.openCachedNonBlocking(bytes, mode.flags()); // closed: ESHUTDOWN
             nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
-            if (fd == -Errno.EAGAIN && !core.isClosed()
+            openedHere = fd != -Errno.EAGAIN;
+            if (fd == -Errno.EAGAIN && !core.isClosed() && isProcName(bytes)
+                    && (mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) == 0) {
+                // A /proc name, opened on this thread as the JDK opens it: /proc/thread-self is the
+                // thread that looks it up, which for the ring's open is an io-wq worker (its status,
+                // its comm). Nothing there waits for a device; O_NONBLOCK as the cached open's, so
+                // that a FIFO reached through /proc/self/fd waits below, off this thread.
+                fd = Libc.open(bytes, mode.flags() | OpenFlags.O_NONBLOCK, creationMode);
+                nonBlocking = fd >= 0 && (mode.flags() & OpenFlags.O_NONBLOCK) == 0;
+                openedHere = true;
+            } else if (fd == -Errno.EAGAIN && !core.isClosed()
                     && (mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) != 0) {
                 // A creating or truncating open, which the kernel never makes inline from a ring
                 // (it may wait for the journal): io-wq's thread is a hand-off from the poller,
@@ -418,6 +429,17 @@ public final class AuraFile implements AutoCloseable {
         long[] mountId = {-1};
         int type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
         SlowFileSystems.FileSystem fileSystem = fileSystemOf(mountId[0]);
+        if (fd >= 0 && !openedHere && fileSystem != null && PROC.equals(fileSystem.type())) {
+            // A /proc file that another thread opened (an io-wq worker, or the offload's for a
+            // creating or truncating open), by a name that isProcName does not know (a symbolic
+            // link, a relative name) or not on this thread: opened again here, for the same reason
+            // (a procfs file's open waits for nothing).
+            int again = Libc.open(bytes, mode.flags(), creationMode);
+            Libc.close(fd); // a procfs file: its close waits for nothing
+            fd = again;
+            type = fd >= 0 ? Libc.fileTypeAndMount(fd, mountId) : 0;
+            fileSystem = fileSystemOf(mountId[0]);
+        }
         if (nonBlocking && !(type == REGULAR_FILE && fileSystem != null && fileSystem.offloadKey() == null
                 && isPageCacheFileSystem(fileSystem.type()))) {
             // A FIFO or a device waits in reads and writes as the caller opened it to, and only a
@@ -471,6 +493,20 @@ public final class AuraFile implements AutoCloseable {
         }
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), fileSystem,
                 nonBlocking);
+    }
+
+    /** mountinfo's type of procfs. */
+    private static final String PROC = "proc";
+    private static final byte[] PROC_PREFIX = {'/', 'p', 'r', 'o', 'c', '/'};
+
+    /**
+     * {@return whether {@code path} (a path's bytes, as {@link NativePath#bytes}: no repeated
+     * slash) names something under {@code /proc}, "/proc/thread-self" among them, or forms the
+     * kernel resolves to it ("/proc/self/../thread-self")} Opened on the caller: see the open.
+     */
+    static boolean isProcName(byte[] path) {
+        return path.length > PROC_PREFIX.length
+                && Arrays.equals(path, 0, PROC_PREFIX.length, PROC_PREFIX, 0, PROC_PREFIX.length);
     }
 
     /** {@return the file system of mount {@code mountId} ({@code STATX_MNT_ID}), or null when it is unknown (-1)} */

@@ -63,9 +63,13 @@ import java.util.stream.StreamSupport;
  * <p>All methods are safe to call from any number of threads.
  */
 public final class AuraFiles {
-    /** The largest array {@link Files#readAllBytes} allocates. */
-    private static final int MAX_ARRAY_SIZE = Integer.MAX_VALUE - 8;
-    /** Read size once the announced size has been read and the file turns out longer (it grew, or is a {@code /proc} file). */
+    /**
+     * The length past which {@link Files#readAllBytes} grows its array by the least it needs
+     * ({@code jdk.internal.util.ArraysSupport.SOFT_MAX_ARRAY_LENGTH}); it allocates a file's
+     * announced size up to {@code Integer.MAX_VALUE} (the VM may refuse some of the last bytes).
+     */
+    private static final int SOFT_MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
+    /** The least length of an array that grows past the announced size ({@code Files}' {@code BUFFER_SIZE}). */
     private static final int TAIL_READ = 8192;
     private static final OpenOption[] DEFAULT_WRITE_OPTIONS = {
         StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE
@@ -140,7 +144,9 @@ public final class AuraFiles {
      * @return its bytes
      * @throws NoSuchFileException if it does not exist
      * @throws java.nio.file.AccessDeniedException if it cannot be read
-     * @throws OutOfMemoryError with "Required array size too large" if it is larger than an array can be
+     * @throws OutOfMemoryError with "Required array size too large" if it is larger than
+     *         {@code Integer.MAX_VALUE} bytes, as {@code Files}; the VM's own if it cannot allocate
+     *         the array
      * @throws IOException if another I/O error occurs, e.g. "Is a directory"
      */
     public static byte[] readAllBytes(Path path) throws IOException {
@@ -150,7 +156,7 @@ public final class AuraFiles {
         }
         try (AuraFile file = open(path, StandardOpenOption.READ)) {
             long size = file.size();
-            if (size > MAX_ARRAY_SIZE) {
+            if (size > Integer.MAX_VALUE) { // as Files: a size up to Integer.MAX_VALUE is the VM's to refuse
                 throw new OutOfMemoryError("Required array size too large");
             }
             byte[] bytes = new byte[(int) size];
@@ -177,20 +183,28 @@ public final class AuraFiles {
         return done;
     }
 
-    /** Reads past {@code bytes.length} until the end of the file, growing the array as {@code Files} does. */
+    /**
+     * Reads past {@code bytes.length} until the end of the file, into the array {@code Files}
+     * returns: an array of 8192 bytes or more grows (to {@link #grownLength}) only once a byte past
+     * its end has been read, as {@code Files}' does, so a file that did not grow is returned with
+     * no larger copy made, and the limits are {@code Files}'; a smaller one grows at once, the
+     * result trimmed to the bytes read.
+     */
     private static byte[] readTail(AuraFile file, byte[] bytes) throws IOException {
         byte[] buf = bytes;
         int count = bytes.length;
         while (true) {
             if (count == buf.length) {
-                if (count == MAX_ARRAY_SIZE) {
-                    // Only an end of file read ends the loop: is there more than an array can hold?
-                    if (file.read(ByteBuffer.allocate(1), count) < 0) {
+                if (count >= TAIL_READ) {
+                    byte[] one = new byte[1];
+                    if (file.read(MemorySegment.ofArray(one), count) < 0) {
                         return buf;
                     }
-                    throw new OutOfMemoryError("Required array size too large");
+                    buf = Arrays.copyOf(buf, grownLength(count));
+                    buf[count++] = one[0];
+                    continue;
                 }
-                buf = Arrays.copyOf(buf, (int) Math.min(MAX_ARRAY_SIZE, Math.max((long) count << 1, TAIL_READ)));
+                buf = Arrays.copyOf(buf, grownLength(count));
             }
             int n = file.read(MemorySegment.ofArray(buf).asSlice(count), count);
             if (n < 0) {
@@ -198,6 +212,25 @@ public final class AuraFiles {
             }
             count += n;
         }
+    }
+
+    /**
+     * {@return the length {@code Files.readAllBytes} grows a full array of {@code length} bytes to,
+     * one more byte having been read} {@code ArraysSupport.newLength(length, 1, length)}, at least
+     * 8192: double, else the soft maximum, else one more.
+     *
+     * @throws OutOfMemoryError as that method, when {@code length} is {@code Integer.MAX_VALUE}
+     */
+    static int grownLength(int length) {
+        int preferred = length + Math.max(1, length);
+        if (preferred > 0 && preferred <= SOFT_MAX_ARRAY_LENGTH) {
+            return Math.max(preferred, TAIL_READ);
+        }
+        int least = length + 1;
+        if (least < 0) {
+            throw new OutOfMemoryError("Required array length " + length + " + 1 is too large");
+        }
+        return Math.max(least, SOFT_MAX_ARRAY_LENGTH);
     }
 
     /**
@@ -240,12 +273,82 @@ public final class AuraFiles {
                     .decode(ByteBuffer.wrap(bytes))
                     .toString();
         } catch (CharacterCodingException e) {
-            // Files.readString decodes with String's own decoder, whose exceptions say other input
-            // lengths than a CharsetDecoder's (1 and 2 for a sequence cut short at the end, 4 and 1
-            // for an out-of-range one), and no public API reaches it: the JDK reads the file again
-            // (off the carrier) and answers, only on this error path.
-            return OFFLOAD.call(path, () -> Files.readString(path, charset));
+            // Files.readString decodes UTF-8 with String's own decoder, which finds the same first
+            // error as a CharsetDecoder but says another input length for some (1 where it says 2
+            // for a sequence cut short at the end, 4 where it says 1 for an out-of-range one);
+            // other charsets' exceptions are the decoder's in both. (The file is not read again:
+            // a FIFO's or a /proc file's bytes would not be the same, or would never come.)
+            if (charset.equals(StandardCharsets.UTF_8)) {
+                int length = utf8MalformedLength(bytes);
+                if (length > 0) {
+                    throw new MalformedInputException(length);
+                }
+            }
+            throw e;
         }
+    }
+
+    /**
+     * {@return the input length that {@code Files.readString} reports for the first malformed
+     * sequence of {@code src} in UTF-8, or 0 if there is none} The checks and lengths of
+     * {@code java.lang.String}'s {@code decodeUTF8_UTF16} (JDK 17 to 25) where it does not
+     * replace: a sequence cut short is 1 long (2 for a 3-byte one whose second byte is already
+     * wrong), a bad 3-byte sequence or encoded surrogate 3, a bad or out-of-range 4-byte one 4,
+     * anything else 1.
+     */
+    static int utf8MalformedLength(byte[] src) {
+        int sp = 0;
+        int sl = src.length;
+        while (sp < sl) {
+            int b1 = src[sp++];
+            if (b1 >= 0) {
+                continue;
+            }
+            if ((b1 >> 5) == -2 && (b1 & 0x1e) != 0) { // C2..DF
+                if (sp < sl && isContinuation(src[sp])) {
+                    sp++;
+                    continue;
+                }
+                return 1;
+            } else if ((b1 >> 4) == -2) { // E0..EF
+                if (sp + 1 < sl) {
+                    int b2 = src[sp++];
+                    int b3 = src[sp++];
+                    if ((b1 == (byte) 0xe0 && (b2 & 0xe0) == 0x80) || !isContinuation(b2) || !isContinuation(b3)) {
+                        return 3; // overlong or not continued
+                    }
+                    char c = (char) (((b1 & 0x0f) << 12) | ((b2 & 0x3f) << 6) | (b3 & 0x3f));
+                    if (Character.isSurrogate(c)) {
+                        return 3;
+                    }
+                    continue;
+                }
+                if (sp < sl && ((b1 == (byte) 0xe0 && (src[sp] & 0xe0) == 0x80) || !isContinuation(src[sp]))) {
+                    return 2;
+                }
+                return 1;
+            } else if ((b1 >> 3) == -2) { // F0..F7
+                if (sp + 2 < sl) {
+                    int b2 = src[sp++];
+                    int b3 = src[sp++];
+                    int b4 = src[sp++];
+                    int uc = ((b1 & 0x07) << 18) | ((b2 & 0x3f) << 12) | ((b3 & 0x3f) << 6) | (b4 & 0x3f);
+                    if (!isContinuation(b2) || !isContinuation(b3) || !isContinuation(b4)
+                            || !Character.isSupplementaryCodePoint(uc)) {
+                        return 4; // not continued, overlong, or past U+10FFFF
+                    }
+                    continue;
+                }
+                return 1;
+            } else {
+                return 1; // a continuation byte, C0, C1, F8..FF
+            }
+        }
+        return 0;
+    }
+
+    private static boolean isContinuation(int b) {
+        return (b & 0xc0) == 0x80;
     }
 
     // ---- writing ------------------------------------------------------------------------------
@@ -301,7 +404,7 @@ public final class AuraFiles {
             if (option == StandardOpenOption.READ) {
                 throw new IllegalArgumentException("READ not allowed");
             }
-            set.add(Objects.requireNonNull(option, "options contains null"));
+            set.add(option); // a null one: the open's NullPointerException, once every option is checked for READ
         }
         set.add(StandardOpenOption.WRITE);
         return set;
@@ -333,8 +436,9 @@ public final class AuraFiles {
      * @param options as for {@link #write(Path, byte[], OpenOption...)}
      * @return {@code path}
      * @throws MalformedInputException if {@code csq} is malformed (a lone surrogate), except in
-     *         UTF-8, ISO-8859-1 and US-ASCII, where {@code Files} reports it as unmappable
-     * @throws UnmappableCharacterException if a character has no encoding in {@code charset}
+     *         UTF-8 and ISO-8859-1, where {@code Files} reports it as unmappable
+     * @throws UnmappableCharacterException if a character has no encoding in {@code charset}, with
+     *         {@code Files}' input length (in ISO-8859-1, 1 for a surrogate pair too)
      * @throws CharacterCodingException on another encoding error
      * @throws IOException as for {@link #write(Path, byte[], OpenOption...)}
      */
@@ -348,16 +452,19 @@ public final class AuraFiles {
         }
         ByteBuffer encoded;
         try {
+            // The text Files encodes: String.valueOf(csq), not the sequence's chars.
             encoded = charset.newEncoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .encode(CharBuffer.wrap(csq));
-        } catch (MalformedInputException e) {
-            // Files.writeString encodes UTF-8 and ISO-8859-1 with String's own coder, which calls a
-            // lone surrogate unmappable rather than malformed (US-ASCII's says malformed): answer
-            // as it does, without a cause, as its exception has none.
+                    .encode(CharBuffer.wrap(String.valueOf(csq)));
+        } catch (CharacterCodingException e) {
+            // Files.writeString encodes UTF-8 and ISO-8859-1 with String's own coder, which calls
+            // every char it cannot encode unmappable, with input length 1: a lone surrogate (which
+            // the encoder calls malformed) and, in ISO-8859-1, a surrogate pair too (the encoder
+            // says 2). Answered as it does, without a cause, as its exception has none. Other
+            // charsets (US-ASCII's malformed lone surrogate too) are the encoder's, as in Files.
             if (charset.equals(StandardCharsets.UTF_8) || charset.equals(StandardCharsets.ISO_8859_1)) {
-                throw new UnmappableCharacterException(e.getInputLength());
+                throw new UnmappableCharacterException(1);
             }
             throw e;
         }

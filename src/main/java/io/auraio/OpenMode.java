@@ -4,8 +4,9 @@ import io.auraio.internal.binding.OpenFlags;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collection;
-import java.util.Objects;
+import java.util.HashSet;
 
 /**
  * Open options turned into {@code open(2)} flags with the JDK's rules
@@ -19,11 +20,31 @@ record OpenMode(boolean read, boolean write, boolean append, boolean direct, boo
         return DEFAULT_MODE;
     }
 
+    /**
+     * {@return {@code options} as {@link java.nio.channels.FileChannel#open(java.nio.file.Path,
+     * OpenOption...)} hands them on} It collects them in a {@code HashSet}, whose order decides
+     * which of a null and an unsupported option is found first (a null is, almost always): an
+     * array of standard options and {@code NOFOLLOW_LINKS} alone, where the order changes
+     * nothing, is used as it is, without a set.
+     */
+    static Collection<OpenOption> asGiven(OpenOption[] options) {
+        for (OpenOption option : options) {
+            if (!(option instanceof StandardOpenOption) && option != LinkOption.NOFOLLOW_LINKS) {
+                return new HashSet<>(Arrays.asList(options));
+            }
+        }
+        return Arrays.asList(options);
+    }
+
     static OpenMode of(Collection<? extends OpenOption> options) {
         boolean read = false, write = false, append = false, truncate = false, create = false, createNew = false;
         boolean deleteOnClose = false, sync = false, dsync = false, noFollow = false, direct = false;
         for (OpenOption option : options) {
-            Objects.requireNonNull(option, "null option");
+            // As the JDK's UnixChannelFactory: each element in the collection's order, a null one
+            // a NullPointerException with no message (an unknown one before it is unsupported).
+            if (option == null) {
+                throw new NullPointerException();
+            }
             if (option instanceof StandardOpenOption o) {
                 switch (o) {
                     case READ -> read = true;

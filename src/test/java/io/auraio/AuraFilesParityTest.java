@@ -22,6 +22,7 @@ import java.io.RandomAccessFile;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
@@ -164,6 +165,335 @@ class AuraFilesParityTest {
         });
         writer.call();
         return reader.get(10, TimeUnit.SECONDS);
+    }
+
+    // ---- found by review: null options, readAllBytes' limit, text coding, /proc/thread-self ----
+
+    /** An option that no open knows: {@code UnsupportedOperationException}, unless a null is found first. */
+    private enum Unknown implements OpenOption { OPTION }
+
+    /**
+     * A null among the open options fails as in the JDK: with a {@code NullPointerException}
+     * without a message, found after every option was looked at for {@code READ} by
+     * {@code Files.write} (so null then {@code READ} is the {@code IllegalArgumentException}
+     * "READ not allowed"), and in {@code FileChannel.open}'s order otherwise (its {@code HashSet}
+     * for the array forms, the set's own order for the set forms): before or after an unknown option.
+     */
+    @Test
+    void aNullOpenOptionFailsAsInTheJdk() throws Exception {
+        Path p = Files.write(dir.resolve("f"), new byte[] {1, 2, 3});
+        Engine engine = AuraIO.defaultEngine();
+        java.util.Set<OpenOption> nullFirst = new java.util.LinkedHashSet<>(Arrays.asList(null, READ));
+        java.util.Set<OpenOption> nullLast = new java.util.LinkedHashSet<>(Arrays.asList(READ, null));
+        java.util.Set<OpenOption> unknownFirst = new java.util.LinkedHashSet<>(Arrays.asList(Unknown.OPTION, null));
+        java.util.Set<OpenOption> unknownLast = new java.util.LinkedHashSet<>(Arrays.asList(null, Unknown.OPTION));
+        for (OpenOption[] options : List.of(new OpenOption[] {null, READ}, new OpenOption[] {READ, null},
+                new OpenOption[] {null}, new OpenOption[] {null, WRITE, APPEND}, new OpenOption[] {null, READ, APPEND},
+                new OpenOption[] {Unknown.OPTION, null}, new OpenOption[] {null, Unknown.OPTION})) {
+            String what = Arrays.toString(options);
+            Callable<?> jdk = () -> opened(FileChannel.open(p, options));
+            assertThat(outcome(jdk)).as(what).startsWith("threw java.lang.NullPointerException");
+            assertThat(outcome(() -> opened(AuraFile.open(p, options)))).as(what).isEqualTo(outcome(jdk));
+            assertThat(outcome(() -> opened(AuraFile.open(engine, p, options)))).as(what).isEqualTo(outcome(jdk));
+            assertThat(outcome(() -> opened(AuraFileChannel.open(p, options)))).as(what).isEqualTo(outcome(jdk));
+            assertThat(outcome(() -> opened(AuraFileChannel.open(engine, p, options)))).as(what)
+                    .isEqualTo(outcome(jdk));
+        }
+        for (java.util.Set<OpenOption> options : List.of(nullFirst, nullLast, unknownFirst, unknownLast)) {
+            String what = options.toString();
+            Callable<?> jdk = () -> opened(FileChannel.open(p, options));
+            assertThat(outcome(() -> opened(AuraFile.open(engine, p, options)))).as(what).isEqualTo(outcome(jdk));
+            assertThat(outcome(() -> opened(AuraFileChannel.open(p, options)))).as(what).isEqualTo(outcome(jdk));
+            assertThat(outcome(() -> opened(AuraFileChannel.open(engine, p, options)))).as(what)
+                    .isEqualTo(outcome(jdk));
+        }
+        assertThat(outcome(() -> opened(FileChannel.open(p, unknownFirst))))
+                .isEqualTo("threw java.lang.UnsupportedOperationException: OPTION not supported");
+        for (OpenOption[] options : List.of(new OpenOption[] {null, READ}, new OpenOption[] {READ, null},
+                new OpenOption[] {null}, new OpenOption[] {null, CREATE}, new OpenOption[] {CREATE, null, READ})) {
+            String what = Arrays.toString(options);
+            assertSameOutcome(() -> Files.write(p, new byte[] {4}, options), () -> AuraFiles.write(p, new byte[] {4}, options));
+            assertSameOutcome(() -> Files.writeString(p, "x", options), () -> AuraFiles.writeString(p, "x", options));
+            assertSameOutcome(() -> Files.writeString(p, "x", StandardCharsets.UTF_16, options),
+                    () -> AuraFiles.writeString(p, "x", StandardCharsets.UTF_16, options));
+            assertThat(Files.readAllBytes(p)).as(what).containsExactly(1, 2, 3); // nothing written
+        }
+    }
+
+    /** {@return "open" after closing {@code c}} */
+    private static String opened(AutoCloseable c) throws Exception {
+        c.close();
+        return "open";
+    }
+
+    /**
+     * {@code readAllBytes} refuses a file over {@code Integer.MAX_VALUE} bytes before it allocates,
+     * with the JDK's {@code OutOfMemoryError("Required array size too large")}, and leaves sizes up
+     * to {@code Integer.MAX_VALUE} to the VM as the JDK does (it refused from
+     * {@code Integer.MAX_VALUE - 8}). Sparse files: no disk is used. In a JVM with a 256 MiB heap
+     * ({@link SmallHeap}), where no attempt to allocate an array of about 2 GiB can succeed.
+     */
+    @Test
+    void readAllBytesRefusesWhatTheJdkRefusesAtItsLimit() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(ForkedJUnit.class)
+                .jvmArgs("-Xmx256m")
+                .property("basedir", FixtureAvailability.projectDirectory().toString())
+                .args(SmallHeap.class.getName())
+                .run();
+        assertThat(r.stdout()).as("%s", r).contains("tests.found=1").contains("tests.failed=0")
+                .contains("tests.skipped=0").contains("tests.aborted=0");
+        assertThat(r.exitCode()).as("%s", r).isZero();
+    }
+
+    /** Run by {@link #readAllBytesRefusesWhatTheJdkRefusesAtItsLimit} with {@code -Xmx256m}. */
+    static class SmallHeap {
+        @RegisterExtension
+        final TestDirectory dir = new TestDirectory();
+
+        @Test
+        void hugeSparseFilesFailAsInTheJdk() throws Exception {
+            org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() <= 512L * MIB,
+                    "run with a small heap only");
+            Path p = dir.resolve("sparse");
+            for (long size : new long[] {3L << 30, Integer.MAX_VALUE + 1L, Integer.MAX_VALUE, Integer.MAX_VALUE - 7L}) {
+                try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+                    f.setLength(size);
+                }
+                String jdk = outcome(() -> Files.readAllBytes(p));
+                assertThat(jdk).as("size %d", size).startsWith("threw java.lang.OutOfMemoryError");
+                assertThat(outcome(() -> AuraFiles.readAllBytes(p))).as("size %d", size).isEqualTo(jdk);
+                assertThat(outcome(() -> AuraFiles.readString(p))).as("size %d", size)
+                        .isEqualTo(outcome(() -> Files.readString(p)));
+            }
+        }
+    }
+
+    /**
+     * A file read to its end with no byte past its size costs one array of its size, as with
+     * {@code Files}: the array grew (to twice the size, then a copy trimmed to it) before the read
+     * that found the end, so a file of half the heap could not be read where {@code Files} reads it.
+     */
+    @Test
+    void readAllBytesAllocatesOneArrayOfTheFilesSize() throws Exception {
+        Path p = dir.resolve("sparse");
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(16 * MIB);
+        }
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        AuraFiles.readAllBytes(p); // warm up: the engine, the classes
+        long before = threads.getCurrentThreadAllocatedBytes();
+        byte[] aura = AuraFiles.readAllBytes(p);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(aura).isEqualTo(Files.readAllBytes(p));
+        assertThat(allocated).as("bytes allocated reading 16 MiB").isLessThan(20L * MIB);
+    }
+
+    /** The length readAllBytes grows an array to once a file turns out longer: ArraysSupport.newLength's. */
+    @Test
+    void readAllBytesGrowsItsArrayAsTheJdk() {
+        int soft = Integer.MAX_VALUE - 8;
+        assertThat(AuraFiles.grownLength(0)).isEqualTo(8192);
+        assertThat(AuraFiles.grownLength(100)).isEqualTo(8192);
+        assertThat(AuraFiles.grownLength(8192)).isEqualTo(16384);
+        assertThat(AuraFiles.grownLength(1 << 29)).isEqualTo(1 << 30);
+        assertThat(AuraFiles.grownLength(1 << 30)).isEqualTo(soft);
+        assertThat(AuraFiles.grownLength(soft - 1)).isEqualTo(soft);
+        assertThat(AuraFiles.grownLength(soft)).isEqualTo(soft + 1);
+        assertThat(AuraFiles.grownLength(Integer.MAX_VALUE - 1)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(outcome(() -> AuraFiles.grownLength(Integer.MAX_VALUE)))
+                .isEqualTo("threw java.lang.OutOfMemoryError: Required array length 2147483647 + 1 is too large");
+    }
+
+    /** Charsets for the text tests: String's own coders (UTF-8, ISO-8859-1, US-ASCII) and encoders'. */
+    private static List<java.nio.charset.Charset> charsets() {
+        return java.util.stream.Stream.of("UTF-8", "ISO-8859-1", "US-ASCII", "UTF-16", "UTF-16BE", "UTF-16LE",
+                        "UTF-32", "windows-1252", "ISO-8859-15", "KOI8-R", "Shift_JIS", "EUC-JP", "ISO-2022-JP",
+                        "GB18030", "Big5", "IBM037", "ISO-2022-CN")
+                .filter(java.nio.charset.Charset::isSupported).map(java.nio.charset.Charset::forName).toList();
+    }
+
+    /**
+     * {@code writeString} fails as {@code Files.writeString} does, exception and input length, in
+     * every charset: String's coder calls each char ISO-8859-1 cannot encode unmappable with length
+     * 1, a surrogate pair too (an encoder says 2); lone surrogates, unmappable chars. Nothing written.
+     */
+    @Test
+    void writeStringEncodingErrorsAreTheJdks() throws Exception {
+        List<CharSequence> texts = List.of("a\uD83D\uDE00b", "\uD83D\uDE00", "a\uD800b", "a\uDC00b", "ab\uD800",
+                "\uDC00\uD800", "\uD800\uD800\uDC00", "é", "aé€b", "\u4E2D\u6587", "\u0100", "\uFFFD",
+                "plain", "", new StringBuilder("x\uD83D\uDE00"));
+        Path jdk = dir.resolve("jdk");
+        Path aura = dir.resolve("aura");
+        for (java.nio.charset.Charset cs : charsets()) {
+            for (CharSequence text : texts) {
+                for (Path p : List.of(jdk, aura)) { // new files: ext4 flushes one truncated and written again
+                    Files.deleteIfExists(p);
+                    Files.write(p, new byte[] {7});
+                }
+                String what = cs + " " + text.chars().mapToObj(Integer::toHexString).toList();
+                String expected = outcome(() -> Files.writeString(jdk, text, cs).getFileName());
+                assertThat(outcome(() -> AuraFiles.writeString(aura, text, cs).getFileName()).replace("aura", "jdk"))
+                        .as(what).isEqualTo(expected);
+                assertThat(Files.readAllBytes(aura)).as(what).isEqualTo(Files.readAllBytes(jdk));
+            }
+        }
+        for (CharSequence text : texts) { // UTF-8 by default, from a virtual thread too
+            assertSameOutcome(() -> Files.writeString(jdk, text) == jdk, () -> AuraFiles.writeString(aura, text) == aura);
+        }
+    }
+
+    /**
+     * {@code readString} fails as {@code Files.readString} does, input length included: in UTF-8
+     * (String's own decoder, whose lengths differ from a CharsetDecoder's) every sequence of up to
+     * four bytes built of bytes around the boundaries, alone and after other text; in other
+     * charsets, their decoders'.
+     */
+    @Test
+    void readStringDecodingErrorsAreTheJdks() throws Exception {
+        int[] leads = {0x41, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1,
+                0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF};
+        int[] follows = {0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0};
+        List<byte[]> inputs = new java.util.ArrayList<>();
+        for (int b1 : leads) {
+            inputs.add(new byte[] {(byte) b1});
+            for (int b2 : follows) {
+                inputs.add(new byte[] {(byte) b1, (byte) b2});
+                for (int b3 : follows) {
+                    inputs.add(new byte[] {(byte) b1, (byte) b2, (byte) b3});
+                    if (b1 >= 0xF0 && List.of(0x41, 0x80, 0xBF, 0xC0).contains(b3)) {
+                        for (int b4 : new int[] {0x41, 0x80, 0xBF, 0xC0}) {
+                            inputs.add(new byte[] {(byte) b1, (byte) b2, (byte) b3, (byte) b4});
+                        }
+                    }
+                }
+            }
+        }
+        Path p = dir.resolve("text");
+        int index = 0;
+        for (byte[] input : inputs) {
+            // Alone, after ASCII, after Latin-1 text (String's first pass), after other text.
+            byte[][] prefixes = index++ % 4 == 0
+                    ? new byte[][] {{}, {'a'}, {(byte) 0xC3, (byte) 0xA9}, {(byte) 0xE2, (byte) 0x82, (byte) 0xAC}}
+                    : new byte[][] {{}};
+            for (byte[] prefix : prefixes) {
+                byte[] bytes = Arrays.copyOf(prefix, prefix.length + input.length);
+                System.arraycopy(input, 0, bytes, prefix.length, input.length);
+                // A new file each time: ext4 flushes a file truncated and written again at its close.
+                Files.deleteIfExists(p);
+                Files.write(p, bytes);
+                assertThat(outcome(() -> AuraFiles.readString(p))).as("%s", HexFormat.of().formatHex(bytes))
+                        .isEqualTo(outcome(() -> Files.readString(p)));
+            }
+        }
+        List<byte[]> others = List.of(new byte[] {'a', (byte) 0x80}, new byte[] {'a', 0, 'b'},
+                new byte[] {(byte) 0xD8, 0x00}, new byte[] {0, (byte) 0xDC, 0, 'a'}, new byte[] {0, 'a', 0},
+                new byte[] {0, 0x11, 0, 0}, new byte[] {(byte) 0x81, 0x20}, new byte[] {(byte) 0x82, (byte) 0xA0},
+                new byte[] {0x1B, '$', 'B', 0x7F}, new byte[] {(byte) 0xFE}, new byte[] {(byte) 0xA1});
+        for (java.nio.charset.Charset cs : charsets()) {
+            for (byte[] bytes : others) {
+                Files.deleteIfExists(p);
+                Files.write(p, bytes);
+                assertThat(outcome(() -> AuraFiles.readString(p, cs))).as("%s %s", cs, HexFormat.of().formatHex(bytes))
+                        .isEqualTo(outcome(() -> Files.readString(p, cs)));
+            }
+        }
+        Files.write(p, new byte[] {'a', (byte) 0xE2, (byte) 0x82});
+        assertSameOutcome(() -> Files.readString(p), () -> AuraFiles.readString(p));
+    }
+
+    /**
+     * {@code readString} of a FIFO whose bytes are not UTF-8 fails as {@code Files.readString}
+     * does, at once: it read the file again with {@code Files} to learn the JDK's exception, and a
+     * FIFO's second open waited for a writer that never came.
+     */
+    @Test
+    void readStringOfMalformedBytesFromAFifoFailsAsInTheJdk() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        byte[] bytes = {'a', (byte) 0xE2, (byte) 0x82};
+        String expected = readThroughFifo(fifo, bytes, () -> Files.readString(fifo));
+        assertThat(expected).isEqualTo("threw java.nio.charset.MalformedInputException: Input length = 1");
+        assertThat(readThroughFifo(fifo, bytes, () -> AuraFiles.readString(fifo))).isEqualTo(expected);
+    }
+
+    /** {@return the outcome of {@code reader} on a platform thread while this thread writes {@code bytes} to the FIFO} */
+    private static String readThroughFifo(Path fifo, byte[] bytes, Callable<?> reader) throws Exception {
+        CompletableFuture<String> read = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().start(() -> read.complete(outcome(reader)));
+        try (FileChannel writer = FileChannel.open(fifo, WRITE)) { // waits for the reader
+            // Open a while before writing: a writer that came and went before AuraFile's open of a
+            // FIFO for reading started to wait for one is not seen (a difference of its own).
+            Thread.sleep(200);
+            writer.write(java.nio.ByteBuffer.wrap(bytes));
+        } // closed: EOF
+        try {
+            return read.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // A reader waiting to open the FIFO again: let it in, so that it ends.
+            try (FileChannel writer = FileChannel.open(fifo, WRITE)) {
+                writer.write(java.nio.ByteBuffer.wrap(bytes));
+            }
+            return "still reading after 10 s";
+        }
+    }
+
+    /** The {@code Name:} and {@code Pid:} (the thread's ID) lines of a {@code /proc/<pid>/task/<tid>/status}. */
+    private static String nameAndPid(byte[] status) {
+        return new String(status, StandardCharsets.UTF_8).lines()
+                .filter(l -> l.startsWith("Name:") || l.startsWith("Pid:")).toList().toString();
+    }
+
+    /** {@return what {@code task} returns on a new platform thread (whose /proc entries no lookup has cached yet)} */
+    private static <T> T onNewPlatformThread(Callable<T> task) throws Exception {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread.ofPlatform().name("parity-" + System.nanoTime()).start(() -> {
+            try {
+                result.complete(task.call());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result.get(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A {@code /proc/thread-self} name read through AuraFiles is the calling thread's, as with
+     * {@code Files}: opened by the ring, it was the io-wq worker's that opened it ("iou-wrk-N"),
+     * and a write of {@code comm} (created or truncated: opened on the offload) renamed an offload
+     * thread. Each name on a new thread, whose task entries are not yet in the dentry cache (a
+     * cached name was opened on the caller already), ours read first: the literal name, forms the
+     * kernel resolves to it (".", "..", a relative name), symbolic links to it and to /proc.
+     */
+    @Test
+    void procThreadSelfIsTheCallingThreadAsInTheJdk() throws Exception {
+        Path cwd = Path.of("").toAbsolutePath();
+        Files.createSymbolicLink(dir.resolve("thread-self"), Path.of("/proc/thread-self"));
+        Files.createSymbolicLink(dir.resolve("proc"), Path.of("/proc"));
+        List<Path> names = List.of(Path.of("/proc/thread-self"), Path.of("/proc/./thread-self"),
+                Path.of("/proc/self/../thread-self"), Path.of("/proc/self/task/../../thread-self"),
+                Path.of("../".repeat(cwd.getNameCount()) + "proc/thread-self"),
+                dir.resolve("thread-self"), dir.resolve("proc/thread-self"));
+        for (Path name : names) {
+            Path status = name.resolve("status");
+            List<String> both = onNewPlatformThread(() -> List.of(nameAndPid(AuraFiles.readAllBytes(status)),
+                    nameAndPid(Files.readAllBytes(status))));
+            assertThat(both.get(0)).as("%s", status).startsWith("[Name:\tparity-").isEqualTo(both.get(1));
+            Path comm = name.resolve("comm");
+            List<String> comms = onNewPlatformThread(() -> List.of(AuraFiles.readString(comm), Files.readString(comm)));
+            assertThat(comms.get(0)).as("%s", comm).isEqualTo(comms.get(1));
+            // A write: created or truncated, so never the cached open.
+            String renamed = onNewPlatformThread(() -> {
+                AuraFiles.writeString(comm, "aura-renamed");
+                return Files.readString(comm);
+            });
+            assertThat(renamed).as("%s", comm).isEqualTo("aura-renamed\n");
+            // From a virtual thread: its carrier's, whose name the JDK reads too (all carriers'
+            // names begin alike: "ForkJoinPool-N-worker-M", 15 bytes kept).
+            List<String> virtual = io.auraio.testing.TestSupport.onVirtualThread(() -> List.of(
+                    nameAndPid(AuraFiles.readAllBytes(status)).replaceAll("Pid:\\t\\d+", "Pid:"),
+                    nameAndPid(Files.readAllBytes(status)).replaceAll("Pid:\\t\\d+", "Pid:")));
+            assertThat(virtual.get(0)).as("%s from a virtual thread", status).isEqualTo(virtual.get(1));
+        }
     }
 
     /**

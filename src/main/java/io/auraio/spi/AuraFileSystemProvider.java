@@ -266,7 +266,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
                 if (option == StandardOpenOption.READ) {
                     throw new IllegalArgumentException("READ not allowed");
                 }
-                set.add(Objects.requireNonNull(option));
+                set.add(option); // a null one: the open's NullPointerException, after READ is looked for
             }
             set.add(StandardOpenOption.WRITE);
         }

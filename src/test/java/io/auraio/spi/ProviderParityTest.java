@@ -322,6 +322,87 @@ class ProviderParityTest {
         assertThat(modes.get(0).toString()).contains("100600", "40700");
     }
 
+    /**
+     * A null among the open options fails through the provider as through the platform's: a
+     * {@code NullPointerException} without a message (it said "null option"), and where an output
+     * stream's options hold {@code READ} after the null, the platform's
+     * {@code IllegalArgumentException("READ not allowed")} (the provider threw the null's first).
+     * Nothing is written.
+     */
+    @Test
+    void aNullOpenOptionFailsAsThePlatforms() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Path f = Files.write(base.resolve("f"), new byte[] {1, 2, 3});
+        Path ours = fs.getPath(f.toString());
+        StandardOpenOption R = StandardOpenOption.READ, W = StandardOpenOption.WRITE;
+        List<java.util.function.Function<Path, Callable<?>>> calls = List.of(
+                p -> () -> closed(Files.newByteChannel(p, null, R)),
+                p -> () -> closed(Files.newByteChannel(p, R, null)),
+                p -> () -> closed(Files.newByteChannel(p, new java.util.LinkedHashSet<>(Arrays.asList(null, R)))),
+                p -> () -> closed(Files.newByteChannel(p, new java.util.LinkedHashSet<>(Arrays.asList(R, null)))),
+                p -> () -> closed(java.nio.channels.FileChannel.open(p, null, R)),
+                p -> () -> closed(Files.newInputStream(p, null, R)),
+                p -> () -> closed(Files.newOutputStream(p, null, R)),
+                p -> () -> closed(Files.newOutputStream(p, (OpenOption) null)),
+                p -> () -> closed(Files.newOutputStream(p, W, null)),
+                p -> () -> closed(Files.newBufferedWriter(p, (OpenOption) null, R)),
+                p -> () -> Files.write(p, new byte[] {4}, null, R),
+                p -> () -> Files.write(p, new byte[] {4}, (OpenOption) null),
+                p -> () -> Files.writeString(p, "x", (OpenOption) null, R),
+                p -> () -> Files.write(p, List.of("x"), (OpenOption) null, StandardOpenOption.APPEND));
+        for (int i = 0; i < calls.size(); i++) {
+            String platform = outcome(calls.get(i).apply(f), base);
+            assertThat(outcome(calls.get(i).apply(ours), base)).as("call %d", i).isEqualTo(platform);
+            assertThat(Files.readAllBytes(f)).as("call %d", i).containsExactly(1, 2, 3);
+        }
+    }
+
+    private static String closed(java.io.Closeable c) throws IOException {
+        c.close();
+        return "opened";
+    }
+
+    /**
+     * {@code /proc/thread-self} read and written through the provider is the calling thread's, as
+     * through the platform's (the ring's io-wq worker's, or an offload thread's for a write).
+     * On a new platform thread, whose task entries no lookup has cached, the provider first.
+     */
+    @Test
+    void procThreadSelfIsTheCallingThreadAsThroughThePlatform() throws Exception {
+        Path status = Path.of("/proc/thread-self/status");
+        Path comm = Path.of("/proc/thread-self/comm");
+        Path ourStatus = fs.getPath(status.toString());
+        Path ourComm = fs.getPath(comm.toString());
+        List<String> read = onNewPlatformThread(() -> List.of(nameAndPid(Files.readAllBytes(ourStatus)),
+                nameAndPid(Files.readAllBytes(status))));
+        assertThat(read.get(0)).startsWith("[Name:\tprovider-").isEqualTo(read.get(1));
+        List<String> lines = onNewPlatformThread(() -> List.of(Files.readString(ourComm), Files.readString(comm)));
+        assertThat(lines.get(0)).isEqualTo(lines.get(1));
+        String renamed = onNewPlatformThread(() -> {
+            Files.writeString(ourComm, "aura-renamed");
+            return Files.readString(comm);
+        });
+        assertThat(renamed).isEqualTo("aura-renamed\n");
+    }
+
+    /** The {@code Name:} and {@code Pid:} (the thread's ID) lines of a task's {@code status}. */
+    private static String nameAndPid(byte[] status) {
+        return new String(status, StandardCharsets.UTF_8).lines()
+                .filter(l -> l.startsWith("Name:") || l.startsWith("Pid:")).toList().toString();
+    }
+
+    private static <T> T onNewPlatformThread(Callable<T> task) throws Exception {
+        java.util.concurrent.CompletableFuture<T> result = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().name("provider-" + System.nanoTime()).start(() -> {
+            try {
+                result.complete(task.call());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     // ---- edge cases checked: the platform's answers -------------------------------------------
 
     /**
