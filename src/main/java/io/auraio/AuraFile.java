@@ -517,12 +517,13 @@ public final class AuraFile implements AutoCloseable {
     /**
      * The ring tries an open inline with {@code O_NONBLOCK} first, which changes what opening a
      * FIFO does: for writing with no reader it fails with ENXIO, for reading it returns without
-     * waiting for a writer. {@code open(2)} (and the JDK) waits for the other end: so does this, on
-     * a {@link BlockingOpen}. A FIFO opened for reading stays open meanwhile, so that a writer it
-     * let in never finds the FIFO without a reader (one that opens, writes and closes all before
-     * the blocking open starts, within microseconds, leaves its bytes in the FIFO, and the open
-     * then waits for the next writer); a creating or truncating open, which the kernel always runs
-     * in a worker, and a read-write one, which never waits, need nothing.
+     * waiting for a writer. {@code open(2)} (and the JDK) waits for the other end: so does this,
+     * off the carrier ({@link BlockingOpen}). For writing, with a blocking open. For reading, by
+     * asking the descriptor already open whether a writer came: a second, blocking open would miss
+     * a writer this one let in that wrote and closed before it (one waiting for a reader does so
+     * within microseconds, its bytes left in the FIFO), and wait for the next one, for ever if none
+     * comes. A creating or truncating open, which the kernel always runs in a worker, and a
+     * read-write one, which never waits, need nothing.
      *
      * @return the descriptor to use, or a negated errno
      */
@@ -537,15 +538,17 @@ public final class AuraFile implements AutoCloseable {
         if (fd >= 0 && mode.read() && type == Statx.S_IFIFO) {
             int waited;
             try {
-                waited = BlockingOpen.open(path, mode.flags(), creationMode);
+                waited = BlockingOpen.awaitFifoWriter(fd);
             } catch (RuntimeException | Error e) {
-                // No thread for the blocking open (OutOfMemoryError) or open(2) failing oddly:
-                // the descriptor held meanwhile must not leak.
+                // No thread for the wait (OutOfMemoryError) or a system call failing oddly: the
+                // descriptor must not leak.
                 closeDescriptor(core, fd);
                 throw e;
             }
-            closeDescriptor(core, fd);
-            return waited;
+            if (waited < 0) {
+                closeDescriptor(core, fd);
+                return waited;
+            }
         }
         return fd;
     }

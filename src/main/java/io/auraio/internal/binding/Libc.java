@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -264,6 +265,73 @@ public final class Libc {
         try (CallScratch scratch = CallScratch.acquire()) {
             long r = SystemCall.CLOSE.call(scratch.captureState(), fd);
             return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code poll(2)} events. */
+    public static final short POLLIN = 0x1;
+    public static final short POLLHUP = 0x10;
+    /** {@code tee(2)}: do not wait for data or room. */
+    public static final int SPLICE_F_NONBLOCK = 2;
+
+    /**
+     * Waits up to {@code timeoutNanos} for {@code events} on {@code fd} ({@code ppoll(2)} without a
+     * signal mask); blocking, for platform threads only.
+     *
+     * @return the events reported (0 when the time ran out), or a negated errno
+     */
+    public static int poll(int fd, short events, long timeoutNanos) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment pollFd = arena.allocate(8, 8); // struct pollfd { int fd; short events, revents; }
+            pollFd.set(JAVA_INT, 0, fd);
+            pollFd.set(JAVA_SHORT, 4, events);
+            MemorySegment timeout = arena.allocate(16, 8); // struct timespec
+            timeout.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
+            timeout.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
+            long r = SystemCall.PPOLL.call(scratch.captureState(), pollFd.address(), 1, timeout.address(), 0, 8, 0,
+                    MemorySegment.NULL);
+            if (r < 0) {
+                return -scratch.errno();
+            }
+            return r == 0 ? 0 : pollFd.get(JAVA_SHORT, 6) & 0xffff;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code tee(2)}: duplicates up to {@code length} bytes of pipe {@code in} into pipe {@code out}
+     * without consuming them.
+     *
+     * @return the bytes duplicated, 0 when {@code in} is empty and has no writer, or a negated
+     *         errno: EAGAIN, with {@link #SPLICE_F_NONBLOCK}, when it is empty but a writer has it open
+     */
+    public static long tee(int in, int out, long length, int flags) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = SystemCall.TEE.call(scratch.captureState(), in, out, length, flags, 0, 0, MemorySegment.NULL);
+            return r >= 0 ? r : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code pipe2(2)}: {@code ends} gets the read end, then the write end.
+     *
+     * @return 0, or a negated errno
+     */
+    public static int pipe(int[] ends, int flags) {
+        try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
+            MemorySegment fds = arena.allocate(8, 4);
+            long r = SystemCall.PIPE2.call(scratch.captureState(), fds.address(), flags, 0);
+            if (r < 0) {
+                return -scratch.errno();
+            }
+            ends[0] = fds.get(JAVA_INT, 0);
+            ends[1] = fds.get(JAVA_INT, 4);
+            return 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -62,6 +62,10 @@ enum SystemCall {
             -1, 4),
     PWRITEV2(328, 287, "pwritev2", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT),
             -1, 4),
+    /** {@code ppoll(fds, nfds, timeout, sigmask, sigsetsize)}: libc's takes no {@code sigsetsize} (dropped). */
+    PPOLL(271, 73, "ppoll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS)),
+    TEE(276, 77, "tee", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
+    PIPE2(293, 59, "pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
     STATX(332, 291, "statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
     /** The same number on every architecture (Linux 5.6+), and no libc wrapper. */
     OPENAT2(437, 437, null, null),
