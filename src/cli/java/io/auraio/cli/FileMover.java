@@ -389,7 +389,12 @@ final class FileMover implements AutoCloseable {
         return position;
     }
 
-    /** {@return the end reached: {@code size}, or where the source was found to end if it shrank} */
+    /**
+     * Copies {@code [from, size)} in ranges, several threads at once. Should one fail (a full disk,
+     * an error reading), the others stop taking ranges and the copy is cut where the lowest failed
+     * range stopped ({@link #cutAfterFailure}), so that it holds a prefix of the source as cp's does.
+     * {@return the end reached: {@code size}, or where the source was found to end if it shrank}
+     */
     private long copyRangesInParallel(AuraFile in, String inName, AuraFile out, String outName, long from, long size)
             throws Failure, InterruptedException {
         long ranges = (size - from + KERNEL_RANGE - 1) / KERNEL_RANGE;
@@ -398,13 +403,15 @@ final class FileMover implements AutoCloseable {
         AtomicLong end = new AtomicLong(size);
         List<Thread> started = new ArrayList<>(workers);
         Failure[] failures = new Failure[workers];
+        long[] failedAt = new long[workers];
         for (int w = 0; w < workers; w++) {
             int index = w;
             started.add(Thread.ofVirtual().start(() -> {
+                long position = from;
                 try {
                     long range;
                     while ((range = next.getAndIncrement()) < ranges) {
-                        long position = from + range * KERNEL_RANGE;
+                        position = from + range * KERNEL_RANGE;
                         long stop = Math.min(position + KERNEL_RANGE, size);
                         while (position < stop) {
                             long n = copyMore(in, inName, out, outName, position, stop - position);
@@ -417,7 +424,9 @@ final class FileMover implements AutoCloseable {
                         }
                     }
                 } catch (Failure f) {
+                    // copy_file_range copied [range start, position) of this range before it failed.
                     failures[index] = f;
+                    failedAt[index] = position;
                     next.set(ranges);
                 }
             }));
@@ -425,11 +434,7 @@ final class FileMover implements AutoCloseable {
         for (Thread t : started) {
             t.join();
         }
-        for (Failure f : failures) {
-            if (f != null) {
-                throw f;
-            }
-        }
+        cutAfterFailure(out, outName, failures, failedAt);
         return end.get();
     }
 
@@ -468,6 +473,13 @@ final class FileMover implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies the announced {@code size} in chunks, up to {@link #WORKERS_PER_FILE} threads at once,
+     * each taking the next chunk: chunks are handed out in order, but written in whatever order
+     * their threads get there. Should one fail (a full disk, an error reading), the others stop
+     * taking chunks and the copy is cut at the lowest chunk not written ({@link #cutAfterFailure}),
+     * so that it holds a prefix of the source, as cp's does. {@return {@code size}}
+     */
     private long copyChunks(AuraFile in, String inName, AuraFile out, String outName, long size, boolean direct)
             throws Failure, InterruptedException {
         long chunks = (size + CHUNK - 1) / CHUNK;
@@ -475,6 +487,7 @@ final class FileMover implements AutoCloseable {
         AtomicLong next = new AtomicLong();
         List<Thread> started = new ArrayList<>(workers);
         Failure[] failures = new Failure[workers];
+        long[] failedAt = new long[workers];
         for (int w = 0; w < workers; w++) {
             int index = w;
             started.add(Thread.ofVirtual().start(() -> {
@@ -483,12 +496,14 @@ final class FileMover implements AutoCloseable {
                     buf = buffers.take();
                 } catch (InterruptedException e) {
                     failures[index] = new Failure("interrupted while copying " + Problems.quote(inName));
+                    failedAt[index] = size; // no chunk taken, none lost: the others go on
                     return;
                 }
+                long position = 0;
                 try {
                     long chunk;
                     while ((chunk = next.getAndIncrement()) < chunks) {
-                        long position = chunk * CHUNK;
+                        position = chunk * CHUNK;
                         int want = (int) Math.min(CHUNK, size - position);
                         int got = direct ? readDirect(in, inName, buf, want, position)
                                 : readFully(in, inName, buf, want, position);
@@ -498,7 +513,10 @@ final class FileMover implements AutoCloseable {
                         }
                     }
                 } catch (Failure f) {
+                    // Nothing of this chunk counts as written: a failed write may have written
+                    // part of it, a failed read none of it.
                     failures[index] = f;
+                    failedAt[index] = position;
                     next.set(chunks);
                 } finally {
                     buffers.give(buf);
@@ -508,12 +526,40 @@ final class FileMover implements AutoCloseable {
         for (Thread t : started) {
             t.join();
         }
-        for (Failure f : failures) {
-            if (f != null) {
-                throw f;
+        cutAfterFailure(out, outName, failures, failedAt);
+        return size;
+    }
+
+    /**
+     * After a file's workers have all stopped: if any failed, cuts the copy at the lowest offset
+     * that failed and throws that failure, the one cp, copying in order, would have met first.
+     * Chunks and ranges are handed out in order, so every one below the lowest failure was
+     * copied whole, while others above it may have been written before it failed: without the
+     * cut a copy stopped by a full disk or a bad read of the source had holes (zeros where the
+     * source has data) between data. With it, the copy is a prefix of the source, as cp leaves
+     * (on a full disk a shorter one than cp's: the space that chunks past the cut took is freed).
+     *
+     * @param failedAt where each worker's failure left its part: the copy holds the source up to there
+     */
+    private void cutAfterFailure(AuraFile out, String outName, Failure[] failures, long[] failedAt) throws Failure {
+        int first = -1;
+        for (int w = 0; w < failures.length; w++) {
+            if (failures[w] != null && (first < 0 || failedAt[w] < failedAt[first])) {
+                first = w;
             }
         }
-        return size;
+        if (first < 0) {
+            return;
+        }
+        try {
+            // FileChannel.truncate only shortens: a copy that ends before the cut (nothing past it written) stays.
+            truncate(out, outName, failedAt[first]);
+        } catch (Failure cut) {
+            // The copy may hold holes: say so, after cp's message for the failure itself.
+            problems.accept(failures[first].getMessage());
+            throw cut;
+        }
+        throw failures[first];
     }
 
     private static int read(AuraFile in, String name, MemorySegment buf, long position) throws Failure {

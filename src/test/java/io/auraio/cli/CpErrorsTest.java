@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -50,6 +52,44 @@ class CpErrorsTest {
             assertThat(ours.err()).isEqualTo("auraio cp: error writing '" + target + "': No space left on device\n");
             assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
             assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * An I/O error part way through a copy (faultfs fails the read of the source, or the write of
+     * the copy, that covers byte 1 MiB + 1000 with EIO) leaves what cp leaves: a prefix of the
+     * source, with cp's message and exit status. The file's chunks are read and written by
+     * several threads at once, and those past the bad one were written while it was not: the
+     * copy had a hole of zeros in the middle. Deterministic: the error is where it is whatever the
+     * timing; whether a chunk past it was written first is not (the 2 ms each read or write on
+     * faultfs takes lets most threads take theirs before the bad one fails, as on a slow disk), so
+     * the copy is made a few times, and every copy must be a prefix.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = FaultFs.Ops.class, names = {"READ", "WRITE"})
+    void anIoErrorPartWayLeavesAPrefixOfTheSourceAsCp(FaultFs.Ops failing) throws Exception {
+        Tools.assumePresent("cp");
+        byte[] bytes = FullDisk.nonZeroBytes(4 << 20, 4);
+        long bad = (1 << 20) + 1000;
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("CpErrorsTest")) {
+            boolean reads = failing == FaultFs.Ops.READ;
+            Path source = Files.write(reads ? fs.path("source") : dir.resolve("source"), bytes);
+            Path ours = reads ? dir.resolve("ours") : fs.path("ours");
+            Path theirs = reads ? dir.resolve("theirs") : fs.path("theirs");
+            fs.eioOps(failing).eioAtOffset(bad).latency(Duration.ofMillis(2));
+            Tools.Run theirRun = Tools.run("cp", source.toString(), theirs.toString());
+            FullDisk.assertPrefixOf(theirs, bytes); // faultfs fails only reads or only writes: a copy reads back whole
+            for (int round = 0; round < 3; round++) { // each a new interleaving of the chunks
+                Files.deleteIfExists(ours);
+                Cli.Result ourRun = Cli.run("cp", source.toString(), ours.toString());
+                assertThat(ourRun.err()).isEqualTo("auraio cp: " + (reads ? "error reading '" + source
+                        : "error writing '" + ours) + "': Input/output error\n");
+                assertThat(Tools.asTool(ourRun.err(), "auraio cp", "cp").replace(ours.toString(), theirs.toString()))
+                        .isEqualTo(theirRun.err());
+                assertThat(ourRun.exitCode()).isEqualTo(theirRun.exitCode()).isEqualTo(1);
+                FullDisk.assertPrefixOf(ours, bytes);
+                assertThat(Files.size(ours)).as("bytes copied: none from where the error is").isLessThanOrEqualTo(bad);
+            }
         }
     }
 

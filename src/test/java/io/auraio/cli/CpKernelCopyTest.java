@@ -187,4 +187,39 @@ class CpKernelCopyTest {
             Tools.run("umount", "-l", mnt.toString());
         }
     }
+
+    /**
+     * A copy in the kernel that runs out of space while several threads copy its ranges (25 MiB
+     * of non-zero bytes on a 40 MiB tmpfs, copied beside itself: the first 8 MiB range alone,
+     * then the rest two or more ranges at once, the space gone 7 MiB into them) leaves a prefix of
+     * the source, as cp: it had a hole where the range that failed first stopped, before the
+     * part a later range had copied, unless the range that failed first had taken all the space
+     * (so the copy is made a few times). Deterministic: the tmpfs is full at 15 MiB of copy
+     * whatever the timing, and every copy must be a prefix.
+     */
+    @Test
+    void aFullDiskDuringAParallelKernelCopyLeavesAPrefixOfTheSourceAsCp() throws Exception {
+        Tools.assumePresent("cp");
+        byte[] bytes = FullDisk.nonZeroBytes(3 * KERNEL_RANGE + (1 << 20), 11);
+        try (FullDisk disk = FullDisk.mount(dir.resolve("small-fs"), "40m")) {
+            Path source = Files.write(disk.path("source"), bytes);
+            Path target = disk.path("copy");
+            Cli.Result ours = null;
+            for (int round = 0; round < 3; round++) { // each a new interleaving of the ranges' copies
+                Files.deleteIfExists(target);
+                ours = Cli.run("cp", source.toString(), target.toString());
+                assertThat(ours.err()).isEqualTo("auraio cp: error copying '" + source + "' to '" + target
+                        + "': No space left on device\n");
+                assertThat(ours.exitCode()).isEqualTo(1);
+                FullDisk.assertPrefixOf(target, bytes);
+                assertThat(Files.size(target)).as("bytes copied before the disk was full").isPositive();
+            }
+
+            Files.delete(target);
+            Tools.Run theirs = Tools.run("cp", source.toString(), target.toString());
+            assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
+            assertThat(theirs.exitCode()).isEqualTo(1);
+            FullDisk.assertPrefixOf(target, bytes);
+        }
+    }
 }

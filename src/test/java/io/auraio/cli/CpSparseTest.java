@@ -17,6 +17,8 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code auraio cp} keeps a sparse file's holes, as coreutils' cp ({@code --sparse=auto}) does:
@@ -141,6 +143,64 @@ class CpSparseTest {
             fs.noLseek(); // before any lseek: the kernel then never asks this mount again
             Path source = sparseFile(fs.path("sparse"));
             copyAndCompare(source, dir.path(), "fuse-without-lseek", false);
+        }
+    }
+
+    /**
+     * A sparse file copied onto a file system that fills part way leaves a prefix of the source
+     * with the source's holes still holes, and cp's message and exit status: on one file system
+     * (a 32 MiB tmpfs holding the source; the space runs out while two threads copy the ranges of
+     * its 20 MiB extent in the kernel, which left a hole of zeros before a later range's data)
+     * and across two (onto an 8 MiB tmpfs: read and written, in order). The prefix rule is about
+     * data: the source's holes before the cut stay holes (no more blocks than its data there).
+     * Which range took the last of the space depends on timing, so the copy is made a few times;
+     * the space runs out at the same byte each time, and every copy must be such a prefix.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"on one file system", "across file systems"})
+    void aSparseCopyCutShortByAFullDiskLeavesAPrefixWithItsHoles(String where) throws Exception {
+        Tools.assumePresent("cp", "stat");
+        boolean one = where.startsWith("on one");
+        try (FullDisk disk = FullDisk.mount(dir.resolve("small-fs"), one ? "32m" : "8m")) {
+            Path source = one ? disk.path("sparse") : dir.resolve("sparse");
+            byte[] first = FullDisk.nonZeroBytes(64 * 1024, 1);
+            byte[] second = FullDisk.nonZeroBytes((int) (20 * MIB), 2);
+            try (FileChannel ch = FileChannel.open(source, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(first), 1 * MIB);
+                ch.write(ByteBuffer.wrap(second), 4 * MIB);
+            }
+            try (var file = new java.io.RandomAccessFile(source.toFile(), "rw")) {
+                file.setLength(40 * MIB);
+            }
+            assumeHoles(source);
+            byte[] bytes = Files.readAllBytes(source);
+            Path target = disk.path("copy");
+            Tools.Run theirs = Tools.run("cp", source.toString(), target.toString());
+            FullDisk.assertPrefixOf(target, bytes);
+            Files.delete(target);
+            for (int round = 0; round < 3; round++) { // each a new interleaving of the ranges' copies
+                Cli.Result ours = Cli.run("cp", source.toString(), target.toString());
+                if (one) {
+                    // In the kernel, as cp copies a file without holes; cp 9.1 reads and writes a
+                    // sparse one there, and says "error writing" for the same full disk.
+                    assertThat(ours.err()).isEqualTo("auraio cp: error copying '" + source + "' to '" + target
+                            + "': No space left on device\n");
+                    assertThat(theirs.err()).endsWith(": No space left on device\n").hasLineCount(1);
+                } else {
+                    assertThat(ours.err()).isEqualTo("auraio cp: error writing '" + target
+                            + "': No space left on device\n");
+                    assertThat(Tools.asTool(ours.err(), "auraio cp", "cp")).isEqualTo(theirs.err());
+                }
+                assertThat(ours.exitCode()).as(where).isEqualTo(theirs.exitCode()).isEqualTo(1);
+                FullDisk.assertPrefixOf(target, bytes);
+                // The source's data in the copy's prefix: what the copy may take, its holes nothing.
+                long size = Files.size(target);
+                long data = Math.max(0, Math.min(size, 1 * MIB + first.length) - 1 * MIB)
+                        + Math.max(0, Math.min(size, 4 * MIB + second.length) - 4 * MIB);
+                assertThat(blocks(target) * 512).as("%s: bytes allocated to our copy of %d bytes, %d of them data",
+                        where, size, data).isLessThanOrEqualTo(data + 64 * 1024);
+                Files.delete(target);
+            }
         }
     }
 }
