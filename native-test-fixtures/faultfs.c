@@ -40,7 +40,7 @@
 #define FAULT_LOG_PATH 96
 #define MAX_THREADS "max_threads=1024"
 
-enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4, OP_META = 8 };
+enum { OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 4, OP_META = 8, OP_FLUSH = 16 };
 /* Metadata operations with a latency knob each ("<name>_latency_us"); lookup is getattr in libfuse's high-level API. */
 enum { META_GETATTR, META_READDIR, META_UNLINK, META_RENAME, META_MKDIR, META_RMDIR, META_FSYNC, META_TRUNCATE,
        META_COUNT };
@@ -89,6 +89,7 @@ static struct {
     struct hang eio_fsync; /* fsyncs of these files fail with EIO */
     long long meta_latency_us[META_COUNT];
     struct hang hang_meta; /* metadata operations on these paths block until released */
+    struct hang hang_flush; /* flushes (each close(2) of a descriptor) of these files block until released */
 
     /* state */
     uint64_t rng;
@@ -100,7 +101,7 @@ static struct {
     /* counters */
     uint64_t reads, writes, bytes_read, bytes_written;
     long long outstanding, outstanding_reads, outstanding_writes, max_outstanding;
-    long long blocked_reads, blocked_writes, blocked_meta;
+    long long blocked_reads, blocked_writes, blocked_meta, blocked_flushes;
     uint64_t meta_ops, meta_delayed;
     uint64_t released;
     uint64_t delayed_ops, latency_us_total;
@@ -154,6 +155,7 @@ static void reset_knobs_locked(void) {
     st.eio_fsync.mode = HANG_OFF;
     memset(st.meta_latency_us, 0, sizeof st.meta_latency_us);
     st.hang_meta.mode = HANG_OFF;
+    st.hang_flush.mode = HANG_OFF;
     st.eio_candidates = 0;
     st.enospc_written = 0;
 }
@@ -233,7 +235,7 @@ static int parse_line(char *line) {
     }
     if (strcmp(key, "release") == 0) {
         if (value == NULL || strcmp(value, "all") == 0) {
-            st.hang_reads.mode = st.hang_writes.mode = st.hang_meta.mode = HANG_OFF;
+            st.hang_reads.mode = st.hang_writes.mode = st.hang_meta.mode = st.hang_flush.mode = HANG_OFF;
             release_all_locked();
             return 0;
         }
@@ -348,6 +350,9 @@ static int parse_line(char *line) {
     if (strcmp(key, "hang_meta") == 0) {
         return parse_hang(value, &st.hang_meta);
     }
+    if (strcmp(key, "hang_flush") == 0) {
+        return parse_hang(value, &st.hang_flush);
+    }
     if (strcmp(key, "meta_latency_us") == 0) {
         if (parse_ll(value, 0, &n) != 0) {
             return -EINVAL;
@@ -454,6 +459,7 @@ static char *render_control(size_t *len) {
         fprintf(f, "%s_latency_us=%lld\n", meta_names[i], st.meta_latency_us[i]);
     }
     fprintf(f, "hang_meta=%s\n", hang_text(&st.hang_meta));
+    fprintf(f, "hang_flush=%s\n", hang_text(&st.hang_flush));
     fprintf(f, "reads=%" PRIu64 "\n", st.reads);
     fprintf(f, "writes=%" PRIu64 "\n", st.writes);
     fprintf(f, "bytes_read=%" PRIu64 "\n", st.bytes_read);
@@ -465,6 +471,7 @@ static char *render_control(size_t *len) {
     fprintf(f, "blocked_reads=%lld\n", st.blocked_reads);
     fprintf(f, "blocked_writes=%lld\n", st.blocked_writes);
     fprintf(f, "blocked_meta=%lld\n", st.blocked_meta);
+    fprintf(f, "blocked_flushes=%lld\n", st.blocked_flushes);
     fprintf(f, "meta_ops=%" PRIu64 "\n", st.meta_ops);
     fprintf(f, "meta_delayed=%" PRIu64 "\n", st.meta_delayed);
     fprintf(f, "released=%" PRIu64 "\n", st.released);
@@ -513,7 +520,8 @@ static int session_exited(void) {
 /* Waits, st.lock held, until this op's ticket is released or the session ends. */
 static void hang_locked(int op) {
     uint64_t ticket = st.hang_next_ticket++;
-    long long *blocked = op == OP_READ ? &st.blocked_reads : op == OP_WRITE ? &st.blocked_writes : &st.blocked_meta;
+    long long *blocked = op == OP_READ ? &st.blocked_reads : op == OP_WRITE ? &st.blocked_writes
+                         : op == OP_FLUSH ? &st.blocked_flushes : &st.blocked_meta;
     (*blocked)++;
     pthread_cleanup_push(unlock_mutex, &st.lock);
     while (ticket >= st.hang_released_upto) {
@@ -1043,6 +1051,12 @@ static int ffs_flush(const char *path, struct fuse_file_info *fi) {
     if (h->control) {
         return 0;
     }
+    /* hang_flush: the close(2) that sent this flush waits (a hung daemon's close). */
+    pthread_mutex_lock(&st.lock);
+    if (hang_applies(&st.hang_flush, h->path)) {
+        hang_locked(OP_FLUSH);
+    }
+    pthread_mutex_unlock(&st.lock);
     /* close() of a duplicate reports delayed write errors of the backing file, as passthrough does. */
     int fd = dup(h->fd);
     if (fd < 0) {

@@ -280,7 +280,8 @@ public final class AuraFile implements AutoCloseable {
             if (slow == null) {
                 closeLocalDescriptor(fd, path, readOnlyOnPageCache);
             } else {
-                slow.closeWhenUnused(onPoolThread -> closeSlowDescriptor(core, fd, onPoolThread));
+                // Never waited for here: the Cleaner's one thread serves every other file too.
+                slow.closeWhenUnused(onPoolThread -> closeSlowDescriptorUnwaited(fd, onPoolThread, path.toString()));
             }
         }
     }
@@ -1936,7 +1937,7 @@ public final class AuraFile implements AutoCloseable {
             awaitUsersGone(this::cancelRequestsOnDescriptor);
             unmap();
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeOwnDescriptor();
+            int r = closeOwnDescriptor(true);
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 throw Failures.io("close", -r);
@@ -1999,7 +2000,7 @@ public final class AuraFile implements AutoCloseable {
             fdClosed = true;
             unmap();
             core.forgetFile(fd); // a registered descriptor must not outlive the file (Engine#registerFiles)
-            int r = closeOwnDescriptor();
+            int r = closeOwnDescriptor(false);
             cleanable.clean(); // deregisters; the action sees CLOSED and does nothing
             if (r < 0) {
                 IOException e = Failures.io("close", -r);
@@ -2090,22 +2091,27 @@ public final class AuraFile implements AutoCloseable {
      * Closes the descriptor, or, for a {@link SlowFile} whose system calls still use it (callers
      * that left them on interrupt or close), leaves that to the last of them.
      * {@return the close's result: 0, or a negated errno}
+     *
+     * @param mayWait whether this thread may wait for a slow file's {@code close(2)} ({@link #close()},
+     *                as {@code FileChannel.close()} waits); else (a close that must not block: an
+     *                interrupted caller's, {@link #closeWithoutWaiting}) it is handed to the pool
      */
-    private int closeOwnDescriptor() {
+    private int closeOwnDescriptor(boolean mayWait) {
         if (slow == null) {
             return closeLocalDescriptor(fd, path, readOnlyOnPageCache());
         }
-        IoEngine c = core;
+        String mount = slow.mountKey();
         int d = fd;
         String name = toString();
         Thread closing = Thread.currentThread();
         int[] result = {0};
         boolean now = slow.closeWhenUnused(onPoolThread -> {
-            result[0] = closeSlowDescriptor(c, d, onPoolThread);
-            if (result[0] < 0 && Thread.currentThread() != closing) {
-                // Closed by the thread whose system call returned last: nobody else to tell.
-                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
-                        "closing " + name, Failures.io("close", -result[0]));
+            if (mayWait && Thread.currentThread() == closing) {
+                result[0] = closeSlowDescriptor(mount, d);
+            } else {
+                // The thread whose system call returned last, or one that must not block: nobody
+                // waits for this close.
+                closeSlowDescriptorUnwaited(d, onPoolThread, name);
             }
         });
         return now ? result[0] : 0;
@@ -2155,13 +2161,40 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * Closes the descriptor of a slow file: on the pool thread of the abandoned call that used it
-     * last, with {@code close(2)} there (that thread is the one a slow close may hold, and a ring
-     * request made from it after its caller returned would be a request nobody waits for, counted
-     * in flight after the engine had none); on a caller, through the ring.
+     * Closes the descriptor of a slow file for {@link #close()}, which waits for it as
+     * {@code FileChannel.close()} does: on the shared offload pool under the mount's share (the
+     * virtual caller parks; a platform caller makes it itself), never through a ring. A FUSE
+     * file's close waits for the daemon's FLUSH; a ring's {@code CLOSE} of it ran on one of the
+     * ring's few bounded io-wq workers, which io_uring cannot cancel there, so a daemon holding
+     * the flush held that worker and {@link Engine#close()} (which waits for every request in the
+     * kernel) for as long: for ever on a hung mount.
+     * {@return the close's result: 0, or a negated errno}
      */
-    private static int closeSlowDescriptor(IoEngine core, int fd, boolean onPoolThread) {
-        return onPoolThread ? Libc.close(fd) : closeDescriptor(core, fd);
+    private static int closeSlowDescriptor(String mount, int fd) {
+        return BlockingOffload.shared().call(Path.of(mount), () -> Libc.close(fd));
+    }
+
+    /**
+     * Closes the descriptor of a slow file that nobody waits for: on the pool thread of the
+     * abandoned call that used it last, with {@code close(2)} there (that thread is the one a slow
+     * close may hold, and a ring request made from it after its caller returned would be a request
+     * nobody waits for, counted in flight after the engine had none); from any other thread (a
+     * caller leaving, the Cleaner), handed to a pool thread without waiting (a hung daemon's FLUSH
+     * must hold neither). A failure is logged: nobody else to tell.
+     */
+    private static void closeSlowDescriptorUnwaited(int fd, boolean onPoolThread, String name) {
+        Runnable close = () -> {
+            int r = Libc.close(fd);
+            if (r < 0) {
+                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing " + name, Failures.io("close", -r));
+            }
+        };
+        if (onPoolThread) {
+            close.run();
+        } else {
+            BlockingOffload.transfers().runDetached(close);
+        }
     }
 
     /** Closes through the ring (close may block on network filesystems), or directly once the engine is down. */

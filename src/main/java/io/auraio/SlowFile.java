@@ -203,6 +203,11 @@ final class SlowFile {
         return false;
     }
 
+    /** {@return the mount point whose share of the offload pools this file's calls take} */
+    String mountKey() {
+        return mountKey;
+    }
+
     /** {@return the system calls that still use the descriptor} For tests and toString. */
     int callsInKernel() {
         return holds.get() & (CLOSE_PENDING - 1);

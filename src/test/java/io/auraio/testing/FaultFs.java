@@ -399,6 +399,31 @@ public final class FaultFs implements AutoCloseable {
         return control("hang_meta=" + fusePath(file));
     }
 
+    /**
+     * Every flush of {@code file} (a file under the mount) blocks until {@linkplain #release()
+     * released}: the kernel sends one with each {@code close(2)} of a descriptor of it, and that
+     * close waits for it, as for a hung daemon. {@return this}
+     */
+    public FaultFs hangFlush(Path file) throws IOException {
+        return control("hang_flush=" + fusePath(file));
+    }
+
+    /** {@return how many flushes are blocked in the daemon by {@link #hangFlush} now} */
+    public long blockedFlushes() throws IOException {
+        return Long.parseLong(state().get("blocked_flushes"));
+    }
+
+    /** Waits until at least {@code n} flushes are blocked; fails after {@link TestSupport#HANG}. */
+    public void awaitBlockedFlushes(long n) throws InterruptedException {
+        TestSupport.awaitCondition(n + " flushes blocked in faultfs", () -> {
+            try {
+                return blockedFlushes() >= n;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
     /** {@return how many metadata operations are blocked in the daemon by {@link #hangMeta()} now} */
     public long blockedMeta() throws IOException {
         return Long.parseLong(state().get("blocked_meta"));

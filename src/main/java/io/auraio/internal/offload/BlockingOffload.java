@@ -365,6 +365,28 @@ public final class BlockingOffload {
         }
     }
 
+    /**
+     * Runs {@code call} on a pool thread and returns without waiting for it: for a system call
+     * nobody waits for that may wait for ever (the {@code close(2)} of a FUSE file, whose FLUSH a
+     * hung daemon holds, left to a caller that is leaving), which must hold neither that caller
+     * nor its carrier. It counts against no mount's share (one such call per file closed). Where
+     * no pool thread can be started it runs on the caller, as {@link #callAbandonable} does.
+     *
+     * @param call the call; what it throws is lost (it must report its own failures)
+     */
+    public void runDetached(Runnable call) {
+        callsOnPool.incrementAndGet();
+        execute(new Job() {
+            @Override
+            public void compute() {
+                call.run();
+            }
+
+            @Override
+            public void finish() {}
+        });
+    }
+
     /** {@return the number of pool threads now, idle ones included} */
     public int poolSize() {
         lock.lock();

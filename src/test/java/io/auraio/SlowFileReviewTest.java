@@ -1,0 +1,213 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestSupport;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A hostile review of files on slow or hung file systems ({@link SlowFile}, the blocking offload)
+ * on the faultfs fixture: closes the daemon holds, callers that leave, and the JDK's results on
+ * the same FUSE files. Each test names what it found failing before its fix, if it did.
+ */
+@ExtendWith(IoUringAvailable.class)
+class SlowFileReviewTest {
+    private static final int BLOCK = 4096;
+    /** Only a hang reaches it. */
+    private static final Duration BOUND = Duration.ofSeconds(20);
+    private static FaultFs fs;
+
+    @BeforeAll
+    static void mount() throws Exception {
+        fs = FixtureAvailability.mountFaultFs("slowreview");
+    }
+
+    @AfterAll
+    static void unmount() throws Exception {
+        if (fs != null) {
+            fs.close();
+        }
+    }
+
+    @BeforeEach
+    void resetKnobs() throws Exception {
+        fs.reset();
+    }
+
+    private static Path file(String name, byte[] content) throws Exception {
+        Files.write(fs.backing().resolve(name), content);
+        return fs.path(name);
+    }
+
+    private static void joinWithinBound(Thread t, String what) throws InterruptedException {
+        if (!t.join(BOUND)) {
+            AssertionError e = new AssertionError(what + ": still running after " + BOUND);
+            e.setStackTrace(t.getStackTrace());
+            throw e;
+        }
+    }
+
+    /**
+     * The close of a FUSE file waits for the daemon's FLUSH (FileChannel's close does too), and
+     * went through a ring's {@code CLOSE}, which io_uring cannot cancel once an io-wq worker runs
+     * it: {@link Engine#close()}, which waits for every request in the kernel, then waited for
+     * ever while the daemon held the flush (and each such close held one of the ring's few bounded
+     * io-wq workers, which every other blocking request of the ring needs). Failed before: the
+     * engine's close still running after the bound.
+     */
+    @Test
+    void anEnginesCloseIsNotHeldByAFileCloseTheDaemonHolds() throws Exception {
+        Path path = file("flush-engine-close", TestSupport.randomBytes(BLOCK, 1));
+        Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
+        int fd = f.fd();
+        Path link = Path.of("/proc/self/fd/" + fd);
+        fs.hangFlush(path);
+        AtomicReference<Throwable> closeOutcome = new AtomicReference<>();
+        Thread closer = Thread.ofVirtual().start(() -> closeOutcome.set(thrown(() -> {
+            f.close();
+            return null;
+        })));
+        Thread engineCloser = Thread.ofPlatform().daemon().unstarted(own::close);
+        try {
+            fs.awaitBlockedFlushes(1);
+            engineCloser.start();
+            joinWithinBound(engineCloser, "Engine.close() while the daemon holds a file's close");
+            assertThat(closer.isAlive()).as("the file's closer waits for the flush, as FileChannel's").isTrue();
+        } finally {
+            fs.release();
+        }
+        joinWithinBound(closer, "the file's close once the daemon answered");
+        joinWithinBound(engineCloser, "Engine.close() once the daemon answered");
+        assertThat(closeOutcome.get()).isNull();
+        assertThat(f.isOpen()).isFalse();
+        assertThat(readLink(link)).as("fd %d after the close", fd).doesNotEndWith("flush-engine-close");
+    }
+
+    /**
+     * The close of a FUSE file after its engine's close: the ring refused the {@code CLOSE}
+     * (ESHUTDOWN), and the closer made {@code close(2)} itself, a virtual thread holding its
+     * carrier in the system call while the daemon held the FLUSH. Failed before: the closer found
+     * in {@code Libc.close}.
+     */
+    @Test
+    void aCloseAfterTheEnginesCloseWaitsForTheDaemonOffTheCarrier() throws Exception {
+        Path path = file("flush-after-engine", TestSupport.randomBytes(BLOCK, 4));
+        Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
+        Path link = Path.of("/proc/self/fd/" + f.fd());
+        own.close();
+        fs.hangFlush(path);
+        AtomicReference<Throwable> closeOutcome = new AtomicReference<>();
+        Thread closer = Thread.ofVirtual().start(() -> closeOutcome.set(thrown(() -> {
+            f.close();
+            return null;
+        })));
+        try {
+            fs.awaitBlockedFlushes(1);
+            assertThat(closer.isAlive()).as("the closer waits for the flush, as FileChannel's").isTrue();
+            assertThat(inFrame(closer, "close", "io.auraio.internal.binding.Libc"))
+                    .as("the virtual closer in close(2) on its carrier").isFalse();
+        } finally {
+            fs.release();
+        }
+        joinWithinBound(closer, "the file's close once the daemon answered");
+        assertThat(closeOutcome.get()).isNull();
+        assertThat(readLink(link)).doesNotEndWith("flush-after-engine");
+    }
+
+    /**
+     * A FUSE file dropped without {@code close()}: its Cleaner closed the descriptor through a ring
+     * {@code CLOSE} and waited for it on the JVM's one {@code auraio-cleaner} thread, so a daemon
+     * holding the flush held that thread, and no other unreachable file (of any file system) had
+     * its descriptor closed meanwhile: a leak of every one of them for as long as the daemon held
+     * it. Failed before: the local file's descriptor still open after the bound.
+     */
+    @Test
+    void aDroppedFileWhoseCloseTheDaemonHoldsDoesNotStopTheClosingOfOthers(@TempDir Path local) throws Exception {
+        Path path = file("flush-cleaner", TestSupport.randomBytes(BLOCK, 2));
+        Path other = Files.write(local.resolve("other-dropped"), TestSupport.randomBytes(BLOCK, 3));
+        try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
+            AtomicReference<AuraFile> fuse = new AtomicReference<>(AuraFile.open(own, path, StandardOpenOption.READ));
+            Path fuseLink = Path.of("/proc/self/fd/" + fuse.get().fd());
+            fs.hangFlush(path);
+            try {
+                dropAndCollect(fuse);
+                fs.awaitBlockedFlushes(1); // the Cleaner's close of it is in the daemon
+                AtomicReference<AuraFile> dropped = new AtomicReference<>(AuraFile.open(own, other, StandardOpenOption.READ));
+                Path link = Path.of("/proc/self/fd/" + dropped.get().fd());
+                dropAndCollect(dropped);
+                long deadline = System.nanoTime() + BOUND.toNanos();
+                while (readLink(link).endsWith("other-dropped") && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(readLink(link)).as("a dropped local file's descriptor while the daemon holds"
+                        + " another dropped file's close").doesNotEndWith("other-dropped");
+            } finally {
+                fs.release();
+            }
+            TestSupport.awaitCondition("the held flush answered", () -> {
+                try {
+                    return fs.blockedFlushes() == 0;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertThat(readLink(fuseLink)).doesNotEndWith("flush-cleaner");
+        }
+    }
+
+    /** Drops the file {@code holder} holds, and waits until it is collected (its Cleaner then runs). */
+    private static void dropAndCollect(AtomicReference<AuraFile> holder) throws InterruptedException {
+        java.lang.ref.WeakReference<AuraFile> weak = new java.lang.ref.WeakReference<>(holder.getAndSet(null));
+        TestSupport.awaitCondition("the dropped file to be collected", () -> {
+            System.gc();
+            return weak.get() == null;
+        });
+    }
+
+    private static boolean inFrame(Thread t, String method, String className) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getMethodName().equals(method) && e.getClassName().equals(className)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    @FunctionalInterface
+    private interface Task {
+        Object run() throws Exception;
+    }
+
+    private static Throwable thrown(Task task) {
+        try {
+            task.run();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+}
