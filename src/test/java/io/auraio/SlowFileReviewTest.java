@@ -171,6 +171,89 @@ class SlowFileReviewTest {
         }
     }
 
+    /**
+     * Short answers of the daemon (at most 1000 bytes a read, at most 1500 a write) reach
+     * {@link AuraFile}, {@link AuraFileChannel} and {@link AuraFiles#readAllBytes} as they reach
+     * the JDK's {@code FileChannel} and {@code Files} on the same FUSE file: the same counts, the
+     * same bytes, whole files read whole.
+     */
+    @Test
+    void shortAnswersOfTheDaemonGiveTheJdksCounts() throws Exception {
+        byte[] content = TestSupport.randomBytes(5 * BLOCK + 123, 5);
+        Path path = file("short", content);
+        fs.shortReads(1000).shortWrites(1500);
+        try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+             AuraFileChannel a = AuraFileChannel.open(own, path, java.util.Set.of(StandardOpenOption.READ,
+                     StandardOpenOption.WRITE));
+             java.nio.channels.FileChannel j = java.nio.channels.FileChannel.open(path, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE)) {
+            for (long position : new long[] {0, 999, 5 * BLOCK, 5 * BLOCK + 123, 6 * BLOCK}) {
+                ByteBuffer x = ByteBuffer.allocate(BLOCK);
+                ByteBuffer y = ByteBuffer.allocate(BLOCK);
+                assertThat(a.read(x, position)).as("read at %d", position).isEqualTo(j.read(y, position));
+                assertThat(x.flip()).isEqualTo(y.flip());
+            }
+            ByteBuffer[] ax = {ByteBuffer.allocate(700), ByteBuffer.allocateDirect(700)};
+            ByteBuffer[] jx = {ByteBuffer.allocate(700), ByteBuffer.allocateDirect(700)};
+            assertThat(a.read(ax)).isEqualTo(j.read(jx));
+            assertThat(a.position()).isEqualTo(j.position());
+            assertThat(ax[1].flip()).isEqualTo(jx[1].flip());
+            assertThat(a.write(ByteBuffer.wrap(new byte[BLOCK]), 100)).isEqualTo(j.write(ByteBuffer.wrap(new byte[BLOCK]), 100));
+            assertThat(AuraFiles.readAllBytes(path)).isEqualTo(Files.readAllBytes(path));
+            byte[] viaStream;
+            try (var in = java.nio.channels.Channels.newInputStream(a.position(0))) {
+                viaStream = in.readAllBytes();
+            }
+            assertThat(viaStream).isEqualTo(Files.readAllBytes(path));
+        }
+    }
+
+    /**
+     * A file that shrinks under its reader (truncated behind the mount, in the backing file): a
+     * read at or past the new end gives the JDK's -1 and {@code size()} the new size; EIO and
+     * ENOSPC of the daemon fail the calls the JDK's fail, with {@link java.io.IOException}s, and a
+     * write cut short at the ENOSPC limit gives the JDK's short count.
+     */
+    @Test
+    void aShrinkingFileAndTheDaemonsErrorsGiveTheJdksResults() throws Exception {
+        byte[] content = TestSupport.randomBytes(4 * BLOCK, 6);
+        Path path = file("shrink", content);
+        try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+             AuraFileChannel a = AuraFileChannel.open(own, path, java.util.Set.of(StandardOpenOption.READ,
+                     StandardOpenOption.WRITE));
+             java.nio.channels.FileChannel j = java.nio.channels.FileChannel.open(path, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE)) {
+            try (java.nio.channels.FileChannel backing = java.nio.channels.FileChannel.open(fs.backing().resolve("shrink"),
+                    StandardOpenOption.WRITE)) {
+                backing.truncate(BLOCK + 10);
+            }
+            for (long position : new long[] {0, BLOCK, BLOCK + 10, 2 * BLOCK}) {
+                ByteBuffer x = ByteBuffer.allocate(BLOCK);
+                ByteBuffer y = ByteBuffer.allocate(BLOCK);
+                assertThat(a.read(x, position)).as("read at %d of the shrunk file", position)
+                        .isEqualTo(j.read(y, position));
+                assertThat(x.flip()).isEqualTo(y.flip());
+            }
+            assertThat(a.size()).isEqualTo(j.size()).isEqualTo(BLOCK + 10);
+            fs.eioEvery(1);
+            Throwable ours = thrown(() -> a.read(ByteBuffer.allocate(BLOCK), 0));
+            Throwable theirs = thrown(() -> j.read(ByteBuffer.allocate(BLOCK), 0));
+            assertThat(theirs).isInstanceOf(java.io.IOException.class);
+            assertThat(ours).isInstanceOf(java.io.IOException.class);
+            assertThat(a.isOpen()).as("open after an EIO, as the JDK's").isEqualTo(j.isOpen()).isTrue();
+            fs.reset();
+            fs.enospcAfter(1000);
+            long ourCount = a.write(ByteBuffer.wrap(new byte[BLOCK]), 0);
+            fs.enospcAfter(1000);
+            long theirCount = j.write(ByteBuffer.wrap(new byte[BLOCK]), 0);
+            assertThat(ourCount).as("a write cut at the ENOSPC limit").isEqualTo(theirCount);
+            ours = thrown(() -> a.write(ByteBuffer.wrap(new byte[BLOCK]), 0));
+            theirs = thrown(() -> j.write(ByteBuffer.wrap(new byte[BLOCK]), 0));
+            assertThat(theirs).isInstanceOf(java.io.IOException.class);
+            assertThat(ours).isInstanceOf(java.io.IOException.class).hasMessageContaining("No space left on device");
+        }
+    }
+
     /** Drops the file {@code holder} holds, and waits until it is collected (its Cleaner then runs). */
     private static void dropAndCollect(AtomicReference<AuraFile> holder) throws InterruptedException {
         java.lang.ref.WeakReference<AuraFile> weak = new java.lang.ref.WeakReference<>(holder.getAndSet(null));
