@@ -471,7 +471,7 @@ public final class AuraFile implements AutoCloseable {
         try {
             if (mode.direct()) {
                 try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment statx = statx(core, fd, Statx.STATX_DIOALIGN | Statx.STATX_TYPE, arena);
+                    MemorySegment statx = cachedStatx(fd, Statx.STATX_DIOALIGN | Statx.STATX_TYPE, arena);
                     // Filesystems that do not report DIOALIGN get the block size, as the JDK uses.
                     int blockSize = Math.max(512, Statx.blockSize(statx));
                     memAlign = Statx.directMemoryAlignment(statx) > 0 ? Statx.directMemoryAlignment(statx) : blockSize;
@@ -489,7 +489,7 @@ public final class AuraFile implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            closeDescriptor(core, fd);
+            closeUnopened(path, fd);
             throw e;
         }
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), fileSystem,
@@ -542,12 +542,12 @@ public final class AuraFile implements AutoCloseable {
                 waited = BlockingOpen.awaitFifoWriter(fd);
             } catch (RuntimeException | Error e) {
                 // No thread for the wait (OutOfMemoryError) or a system call failing oddly: the
-                // descriptor must not leak.
-                closeDescriptor(core, fd);
+                // descriptor must not leak. A FIFO's close waits for nothing.
+                Libc.close(fd);
                 throw e;
             }
             if (waited < 0) {
-                closeDescriptor(core, fd);
+                Libc.close(fd);
                 return waited;
             }
         }
@@ -559,13 +559,17 @@ public final class AuraFile implements AutoCloseable {
         return (mode.flags() & (OpenFlags.O_CREAT | OpenFlags.O_TRUNC)) == 0 && mode.read() != mode.write();
     }
 
-    private static MemorySegment statx(IoEngine core, int fd, int mask, Arena arena) throws IOException {
+    /**
+     * {@return the {@code statx} of the open descriptor {@code fd}, from cached attributes, on the
+     * caller} The descriptor is open, so its inode is in memory; a ring {@code STATX} of a FUSE or
+     * NFS file asked the daemon or server on an io-wq worker, which nobody can cancel there: a hung
+     * daemon held it, and {@link Engine#close()}, for ever.
+     */
+    private static MemorySegment cachedStatx(int fd, int mask, Arena arena) throws IOException {
         MemorySegment statx = arena.allocate(Statx.BYTES, 8);
-        MemorySegment empty = arena.allocateFrom("");
-        long r = core.select().execute(Opcode.STATX, 0, fd, statx.address(), empty.address(), mask,
-                Statx.AT_EMPTY_PATH, 0);
+        int r = Libc.statxCached(fd, mask, statx);
         if (r < 0) {
-            throw Failures.io("statx", (int) -r);
+            throw Failures.io("statx", -r);
         }
         return statx;
     }
@@ -2197,15 +2201,14 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    /** Closes through the ring (close may block on network filesystems), or directly once the engine is down. */
-    private static int closeDescriptor(IoEngine core, int fd) {
-        RingPoller ring = core.select();
-        long r = core.isClosed() ? -Errno.ESHUTDOWN : ring.execute(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0);
-        // ECANCELED: the CLOSE never ran (the ring cancelled it while closing); close it here.
-        if (r == -Errno.ESHUTDOWN || r == -Errno.ECANCELED) {
-            r = Libc.close(fd);
-        }
-        return (int) r;
+    /**
+     * Closes a descriptor the open made but does not hand out (the open failed after it), on the
+     * blocking offload under {@code path}'s mount share: a FUSE file's close waits for the
+     * daemon's FLUSH, which a ring {@code CLOSE} would wait for on an io-wq worker nobody can
+     * cancel, holding {@link Engine#close()} as long.
+     */
+    private static void closeUnopened(Path path, int fd) {
+        BlockingOffload.shared().call(path, () -> Libc.close(fd));
     }
 
     @Override

@@ -272,6 +272,41 @@ class SlowFileReviewTest {
         return false;
     }
 
+    /**
+     * An O_DIRECT open asks the file's alignment ({@code STATX_DIOALIGN}). It went through a ring
+     * {@code STATX} without {@code AT_STATX_DONT_SYNC}: on a FUSE file whose cached attributes had
+     * expired, that asked the daemon for them on an io-wq worker, where a daemon holding getattr
+     * held the open, the worker and {@link Engine#close()} (which waits for that request) for ever.
+     * A hang of getattr cannot show it alone (the open's own permission check asks the daemon
+     * too, as the JDK's), so this counts the daemon's metadata calls: an O_DIRECT open must make
+     * no more than a plain one. Failed before: one more.
+     */
+    @Test
+    void aDirectOpenAsksTheDaemonNothingMoreThanAPlainOpen() throws Exception {
+        // Attributes never cached: any statx that may ask the daemon (no AT_STATX_DONT_SYNC) does.
+        try (FaultFs noAttrCache = FixtureAvailability.mountFaultFs("directopen", "entry_timeout=60", "attr_timeout=0");
+             Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
+            Files.write(noAttrCache.backing().resolve("direct-open"), TestSupport.randomBytes(BLOCK, 5));
+            Path path = noAttrCache.path("direct-open");
+            AuraFile.open(own, path, StandardOpenOption.READ).close(); // the name is looked up now
+            for (int round = 0; round < 3; round++) {
+                long before = noAttrCache.metaOps();
+                AuraFile.open(own, path, StandardOpenOption.READ).close();
+                long plain = noAttrCache.metaOps() - before;
+                before = noAttrCache.metaOps();
+                try {
+                    AuraFile.open(own, path, StandardOpenOption.READ, io.auraio.testing.Direct.DIRECT).close();
+                } catch (java.io.IOException e) {
+                    // FUSE may refuse O_DIRECT (EINVAL): then the open never asked its alignment.
+                    org.junit.jupiter.api.Assumptions.abort("O_DIRECT open on FUSE: " + e);
+                }
+                long direct = noAttrCache.metaOps() - before;
+                assertThat(direct).as("round %d: the daemon's metadata calls for an O_DIRECT open (a plain one: %d)",
+                        round, plain).isEqualTo(plain);
+            }
+        }
+    }
+
     private static String readLink(Path link) {
         try {
             return Files.readSymbolicLink(link).toString();

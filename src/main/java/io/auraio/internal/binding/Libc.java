@@ -632,6 +632,21 @@ public final class Libc {
         }
     }
 
+    /**
+     * {@code statx(2)} of an open descriptor from cached attributes ({@code AT_STATX_DONT_SYNC}:
+     * never a FUSE daemon's or NFS server's round trip), into {@code statx} ({@link Statx#BYTES}).
+     *
+     * @return 0, or a negated errno
+     */
+    public static int statxCached(int fd, int mask, MemorySegment statx) {
+        try (CallScratch scratch = CallScratch.acquire()) {
+            long r = statx(scratch, fd, Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, mask, statx);
+            return r == 0 ? 0 : -scratch.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code statx(fd, "", flags, mask, buffer)}: of the descriptor itself ({@code AT_EMPTY_PATH} in flags). */
     private static long statx(CallScratch scratch, int fd, int flags, int mask, MemorySegment statx)
             throws Throwable {
