@@ -949,10 +949,25 @@ public final class AuraFileChannel extends FileChannel {
 
     private long copyFrom(ReadableByteChannel src, long position, long count) throws IOException {
         // As the JDK: not from files that say they are empty (/proc), which copy_file_range takes for empty.
-        if (src instanceof AuraFileChannel in && !append && !in.kernelPosition && in.size() > 0) {
-            long copied = in.copyFromPositionInKernel(this, position, count);
-            if (copied >= 0) {
-                return copied;
+        if (src instanceof AuraFileChannel in && !in.kernelPosition) {
+            long size = in.size();
+            if (size > 0) {
+                // No further than the source's end as the transfer starts, where the JDK's one
+                // copy_file_range (and its mapped transfer) stops: looping up to count copied, from a
+                // file into itself past the source position (or into an appending channel of it),
+                // the bytes just copied, again and again; with count Long.MAX_VALUE until the disk
+                // was full. (At or past its end the count stays: the kernel then says 0, or EFBIG
+                // for a position past the largest file, as to the JDK.)
+                long left = size - in.position();
+                if (left > 0) {
+                    count = Math.min(count, left);
+                }
+                if (!append) {
+                    long copied = in.copyFromPositionInKernel(this, position, count);
+                    if (copied >= 0) {
+                        return copied;
+                    }
+                }
             }
         }
         int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
