@@ -895,6 +895,12 @@ public final class AuraFileChannel extends FileChannel {
             }
         } catch (ClosedChannelException e) {
             throw e;
+        } catch (AuraIOException e) {
+            if (done == 0) {
+                // The kernel's answer in the JDK's words ("File too large"), as the channel's
+                // reads and writes report theirs, not AuraFiles.copyRange's "copy_file_range: ...".
+                throw e.errno() > 0 ? new AuraIOException(Errno.message(e.errno()), e.errno(), e) : e;
+            }
         } catch (IOException e) {
             if (done == 0) {
                 throw e;
