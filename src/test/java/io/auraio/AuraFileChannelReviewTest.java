@@ -28,6 +28,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -146,6 +147,249 @@ class AuraFileChannelReviewTest {
         // Before the fix: "copy_file_range: File too large" (ext4; tmpfs allows any position: EINVAL for the overflow).
         assertThat(transferFromPastTheLargestFile(AURA, "aura")).isEqualTo(transferFromPastTheLargestFile(JDK, "jdk"))
                 .startsWith("java.io.IOException: ").doesNotContain("copy_file_range");
+    }
+
+    /**
+     * Another channel grows, shrinks and rewrites the file between reads of an AuraFileChannel
+     * (mapped after its first small reads where the mapped path is on): each read returns what
+     * FileChannel's read at the same position returns at that moment, bytes and count, never a
+     * stale or zero byte where FileChannel has the real one, never bytes past a new end.
+     */
+    @Test
+    void readsBetweenAnotherWritersChangesAreFileChannelsReads() throws IOException {
+        Path path = dir.resolve("shared");
+        Random rnd = new Random(42);
+        byte[] initial = new byte[1 << 20];
+        for (int i = 0; i < initial.length; i++) {
+            initial[i] = (byte) (1 + rnd.nextInt(255)); // no zero: a mapped read's last byte is never 0 by content
+        }
+        Files.write(path, initial);
+        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, READ);
+             FileChannel jdk = FileChannel.open(path, READ);
+             FileChannel writer = FileChannel.open(path, READ, WRITE)) {
+            ByteBuffer small = ByteBuffer.allocate(512);
+            for (int i = 0; i < 300; i++) { // page-cache hits of small reads: the file gets mapped
+                small.clear();
+                aura.read(small, (i * 4096L) % initial.length);
+            }
+            long served = 0;
+            for (int round = 0; round < 3_000; round++) {
+                String what = switch (rnd.nextInt(24)) {
+                    case 0 -> {
+                        long size = rnd.nextInt(initial.length + 1);
+                        writer.truncate(size);
+                        yield "truncate " + size;
+                    }
+                    case 1 -> {
+                        byte[] data = new byte[1 + rnd.nextInt(20_000)];
+                        for (int i = 0; i < data.length; i++) {
+                            data[i] = (byte) (1 + rnd.nextInt(255));
+                        }
+                        long at = rnd.nextInt(initial.length + 50_000);
+                        writer.write(ByteBuffer.wrap(data), at);
+                        yield "write " + data.length + " at " + at;
+                    }
+                    case 2 -> {
+                        long size = writer.size() + rnd.nextInt(9_000);
+                        writer.write(ByteBuffer.wrap(new byte[] {(byte) 9}), size);
+                        yield "grow to " + (size + 1);
+                    }
+                    default -> "none";
+                };
+                for (int k = 0; k < 8; k++) {
+                    long size = writer.size();
+                    long at = rnd.nextInt(3) == 0 ? Math.max(0, size - rnd.nextInt(10_000)) : rnd.nextLong(size + 5_000);
+                    int length = rnd.nextInt(8) == 0 ? 1 + rnd.nextInt(40_000) : 1 + rnd.nextInt(4096);
+                    ByteBuffer a = ByteBuffer.allocate(length);
+                    ByteBuffer j = ByteBuffer.allocate(length);
+                    long before = aura.file().mappedReads() == null ? 0 : aura.file().mappedReads().served();
+                    int na = aura.read(a, at);
+                    int nj = jdk.read(j, at);
+                    if (aura.file().mappedReads() != null) {
+                        served += aura.file().mappedReads().served() - before;
+                    }
+                    String context = "round " + round + " after " + what + ": read " + length + " at " + at
+                            + " of " + size;
+                    assertThat(na).as(context).isEqualTo(nj);
+                    assertThat(a.array()).as(context).isEqualTo(j.array());
+                }
+            }
+            System.out.println("AuraFileChannelReviewTest: " + served + " reads served from the mapping");
+        }
+    }
+
+    /**
+     * Relative reads of one channel from many virtual threads while another thread truncates it:
+     * the position is taken and advanced under one lock, so no two reads return the same bytes,
+     * every read's bytes are the file's at the place it took, and every byte before the new end
+     * is read by exactly one of them.
+     */
+    @Test
+    void relativeReadsFromManyVirtualThreadsTakeEveryByteOnceWhileTheFileIsCut() throws Exception {
+        int ints = 1 << 20; // 4 MiB, int i at 4 i holds i
+        ByteBuffer content = ByteBuffer.allocate(ints * 4);
+        for (int i = 0; i < ints; i++) {
+            content.putInt(i);
+        }
+        Path path = Files.write(dir.resolve("ints"), content.array());
+        long cut = 3L * 1024 * 1024 + 4 * 1000; // a multiple of 4: every read stays aligned
+        java.util.concurrent.ConcurrentLinkedQueue<long[]> taken = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try (FileChannel ch = AuraFileChannel.open(engine, path, READ, WRITE)) {
+            List<Thread> threads = new ArrayList<>();
+            java.util.concurrent.CountDownLatch someRead = new java.util.concurrent.CountDownLatch(200);
+            for (int t = 0; t < 16; t++) {
+                Random rnd = new Random(t);
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        while (true) {
+                            ByteBuffer b = ByteBuffer.allocate(4 * (1 + rnd.nextInt(2048)));
+                            int n = ch.read(b);
+                            someRead.countDown();
+                            if (n < 0) {
+                                return;
+                            }
+                            if (n % 4 != 0) {
+                                wrong.add("a read of " + n + " bytes");
+                                return;
+                            }
+                            b.flip();
+                            int first = b.getInt(0);
+                            for (int i = 0; i < n / 4; i++) {
+                                if (b.getInt(4 * i) != first + i) {
+                                    wrong.add("read from " + 4L * first + " is not the file's bytes at " + (4 * i));
+                                    return;
+                                }
+                            }
+                            taken.add(new long[] {4L * first, 4L * first + n});
+                        }
+                    } catch (Throwable e) {
+                        wrong.add(e.toString());
+                    }
+                }));
+            }
+            someRead.await(60, TimeUnit.SECONDS);
+            ch.truncate(cut);
+            io.auraio.testing.TestSupport.assertAllEnd(threads, Duration.ofSeconds(60), () -> "readers");
+            assertThat(ch.position()).isLessThanOrEqualTo(cut);
+        }
+        assertThat(wrong).isEmpty();
+        List<long[]> ranges = new ArrayList<>(taken);
+        ranges.sort(java.util.Comparator.comparingLong(r -> r[0]));
+        long next = 0;
+        for (long[] r : ranges) {
+            assertThat(r[0]).as("a range read twice or skipped at %d", next).isEqualTo(next);
+            next = r[1];
+        }
+        assertThat(next).as("read up to the cut (or past it, read before the cut)").isGreaterThanOrEqualTo(cut);
+    }
+
+    /**
+     * Relative writes of one channel from many virtual threads, and a close from another thread
+     * while they write: every write that returned is in the file once, whole, at a place no other
+     * write took; the others end with AsynchronousCloseException or ClosedChannelException.
+     */
+    @Test
+    void relativeWritesRacingACloseLoseNoWriteThatReturned() throws Exception {
+        Path path = dir.resolve("records");
+        int recordSize = 64;
+        java.util.concurrent.ConcurrentLinkedQueue<Long> written = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        FileChannel ch = AuraFileChannel.open(engine, path, java.nio.file.StandardOpenOption.CREATE_NEW, WRITE);
+        List<Thread> threads = new ArrayList<>();
+        java.util.concurrent.CountDownLatch someWritten = new java.util.concurrent.CountDownLatch(500);
+        for (int t = 0; t < 16; t++) {
+            int id = t;
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int seq = 0; ; seq++) {
+                    ByteBuffer record = ByteBuffer.allocate(recordSize);
+                    long key = ((long) id << 32) | seq;
+                    while (record.hasRemaining()) {
+                        record.putLong(key);
+                    }
+                    record.flip();
+                    try {
+                        int n = ch.write(record);
+                        if (n != recordSize) {
+                            wrong.add("a short write of " + n);
+                        }
+                        written.add(key);
+                        someWritten.countDown();
+                    } catch (java.nio.channels.ClosedChannelException e) { // AsynchronousCloseException too
+                        someWritten.countDown();
+                        return;
+                    } catch (Throwable e) {
+                        wrong.add(e.toString());
+                        return;
+                    }
+                }
+            }));
+        }
+        someWritten.await(60, TimeUnit.SECONDS);
+        ch.close();
+        io.auraio.testing.TestSupport.assertAllEnd(threads, Duration.ofSeconds(60), () -> "writers");
+        assertThat(wrong).isEmpty();
+        assertThat(call(ch::position)).isEqualTo(java.nio.channels.ClosedChannelException.class.getName());
+        ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(path));
+        java.util.Map<Long, Integer> found = new java.util.HashMap<>();
+        for (int at = 0; at + recordSize <= file.limit(); at += recordSize) {
+            long key = file.getLong(at);
+            for (int i = 8; i < recordSize; i += 8) {
+                assertThat(file.getLong(at + i)).as("a torn record at %d", at).isEqualTo(key);
+            }
+            found.merge(key, 1, Integer::sum);
+        }
+        for (long key : written) {
+            assertThat(found.get(key)).as("record %x, whose write returned", key).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Locks of an AuraFileChannel are in the JVM's table of the file with other channels' locks:
+     * overlaps with a FileChannel's or another AuraFileChannel's lock on the same file are refused
+     * as between two FileChannels, its locks say it acquired them, and its close releases them.
+     */
+    @Test
+    void locksAcrossChannelsOfOneFileAreTheJdks() throws IOException {
+        Path path = file("locked", 10_000);
+        try (FileChannel jdk = FileChannel.open(path, READ, WRITE);
+             FileChannel other = AuraFileChannel.open(engine, path, READ, WRITE);
+             FileChannel writeOnly = AuraFileChannel.open(engine, path, WRITE);
+             FileChannel readOnly = AuraFileChannel.open(engine, path, READ)) {
+            FileChannel aura = AuraFileChannel.open(engine, path, READ, WRITE);
+            FileLock lock = aura.lock(100, 200, false);
+            assertThat(lock.acquiredBy()).isSameAs(aura);
+            assertThat(lock.channel()).isSameAs(aura);
+            assertThat(lock.overlaps(299, 1)).isTrue();
+            assertThat(lock.overlaps(300, 1)).isFalse();
+            assertThat(call(() -> jdk.tryLock(250, 10, true)))
+                    .isEqualTo(java.nio.channels.OverlappingFileLockException.class.getName());
+            assertThat(call(() -> other.lock(0, 101, false)))
+                    .isEqualTo(java.nio.channels.OverlappingFileLockException.class.getName());
+            assertThat(call(() -> writeOnly.tryLock(0, 10, true)))
+                    .isEqualTo(java.nio.channels.NonReadableChannelException.class.getName());
+            assertThat(call(() -> readOnly.lock(0, 10, false)))
+                    .isEqualTo(java.nio.channels.NonWritableChannelException.class.getName());
+            try (FileLock beside = jdk.tryLock(300, 10, false)) {
+                assertThat(beside).isNotNull();
+                assertThat(beside.isValid()).isTrue();
+            }
+            FileLock toEnd = other.lock(5_000, 0, true);
+            assertThat(toEnd.size()).isEqualTo(Long.MAX_VALUE - 5_000);
+            assertThat(call(() -> jdk.tryLock(1L << 40, 1, false)))
+                    .isEqualTo(java.nio.channels.OverlappingFileLockException.class.getName());
+            toEnd.release();
+            assertThat(toEnd.isValid()).isFalse();
+            aura.close();
+            assertThat(lock.isValid()).as("released by its channel's close").isFalse();
+            assertThat(call(() -> {
+                lock.release();
+                return "released";
+            })).isEqualTo(java.nio.channels.ClosedChannelException.class.getName());
+            try (FileLock again = jdk.tryLock(100, 200, false)) {
+                assertThat(again).as("the range is free once the channel is closed").isNotNull();
+            }
+        }
     }
 
     // ---- the differential run -------------------------------------------------------------
