@@ -63,6 +63,9 @@ class AuraFileChannelReviewTest {
 
     private static Engine engine;
     private static ExecutorService drains;
+    private static final java.nio.file.FileSystem PROVIDER =
+            new io.auraio.spi.AuraFileSystemProvider(java.nio.file.FileSystems.getDefault().provider())
+                    .getFileSystem(java.net.URI.create("file:///"));
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -345,6 +348,72 @@ class AuraFileChannelReviewTest {
     }
 
     /**
+     * An open-file-description lock ({@code F_OFD_SETLK}) on bytes 0..99 of {@code fd}: it conflicts
+     * with this process's own {@code fcntl} locks on another descriptor, so a channel's lock waits.
+     */
+    private static void ofdLock(int fd, boolean lock) throws Throwable {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        java.lang.invoke.MethodHandle fcntl = linker.downcallHandle(linker.defaultLookup().find("fcntl").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.ADDRESS),
+                java.lang.foreign.Linker.Option.firstVariadicArg(2));
+        try (Arena arena = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment flock = arena.allocate(32, 8); // struct flock, l_pid 0 as OFD locks need
+            flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) (lock ? 1 : 2)); // F_WRLCK, F_UNLCK
+            flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 2, (short) 0); // SEEK_SET
+            flock.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, 0L);
+            flock.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16, 100L);
+            int r = (int) fcntl.invokeExact(fd, 37, flock); // F_OFD_SETLK
+            assertThat(r).as("F_OFD_SETLK").isZero();
+        }
+    }
+
+    /** How a thread waiting in {@code lock()} for a range another holder has ends, on each kind of channel. */
+    private String blockedLockEnds(Opener opener, String name, String how) throws Throwable {
+        Path path = file(name, 1_000);
+        try (AuraFile holder = AuraFile.open(engine, path, READ, WRITE)) {
+            ofdLock(holder.fd(), true);
+            FileChannel ch = opener.open(path, READ, WRITE);
+            java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            // A platform thread: a virtual thread's lock() cannot be woken by a close or an interrupt,
+            // in the JDK's FileChannel as in AuraFileChannel (which takes its locks through one): both
+            // wait until the lock is granted (the review's report says so).
+            Thread waiter = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    FileLock l = ch.lock(10, 20, false);
+                    outcome.set("locked valid=" + l.isValid() + " channel=" + (l.channel() == ch));
+                } catch (Throwable e) {
+                    outcome.set(e.getClass().getName() + " interrupted=" + Thread.currentThread().isInterrupted());
+                }
+            });
+            // Until the waiter is in the kernel's wait for the lock: its stack shows the JDK's lock0.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Arrays.stream(waiter.getStackTrace()).noneMatch(f -> f.getMethodName().equals("lock0"))) {
+                assertThat(System.nanoTime() - deadline).as("the waiter reaches lock0").isNegative();
+                Thread.sleep(1);
+            }
+            switch (how) {
+                case "close" -> ch.close();
+                case "interrupt" -> waiter.interrupt();
+                default -> ofdLock(holder.fd(), false);
+            }
+            io.auraio.testing.TestSupport.assertAllEnd(List.of(waiter), Duration.ofSeconds(60), () -> how);
+            String result = outcome.get() + " open=" + ch.isOpen();
+            ch.close();
+            return result;
+        }
+    }
+
+    @Test
+    void aLockWaitingForAnotherHolderEndsAsFileChannelsOnCloseInterruptAndRelease() throws Throwable {
+        for (String how : List.of("close", "interrupt", "release")) {
+            assertThat(blockedLockEnds(AURA, "aura-" + how, how)).as(how)
+                    .isEqualTo(blockedLockEnds(JDK, "jdk-" + how, how));
+        }
+    }
+
+    /**
      * Locks of an AuraFileChannel are in the JVM's table of the file with other channels' locks:
      * overlaps with a FileChannel's or another AuraFileChannel's lock on the same file are refused
      * as between two FileChannels, its locks say it acquired them, and its close releases them.
@@ -432,7 +501,13 @@ class AuraFileChannelReviewTest {
             Files.write(other, otherInitial);
         }
 
+        /** Set for the sequences that go through the provider: {@code Files.newByteChannel} of its paths. */
+        java.nio.file.FileSystem provider;
+
         FileChannel open(Path p, Set<OpenOption> options) throws IOException {
+            if (provider != null) {
+                return (FileChannel) Files.newByteChannel(provider.getPath(p.toString()), options);
+            }
             return aura ? AuraFileChannel.open(engine, p, options) : FileChannel.open(p, options);
         }
 
@@ -461,7 +536,10 @@ class AuraFileChannelReviewTest {
         Side jdk = new Side("jdk-" + seed, false, initial, otherInitial);
         Side aura = new Side("aura-" + seed, true, initial, otherInitial);
         List<String> log = new ArrayList<>();
-        log.add("open " + options + " on " + initial.length + " bytes");
+        if (seed % 3 == 0) { // the channels the provider hands out, in a third of the sequences
+            aura.provider = PROVIDER;
+        }
+        log.add("open " + options + " on " + initial.length + " bytes" + (aura.provider != null ? " (provider)" : ""));
         jdk.ch = jdk.open(jdk.path, options);
         aura.ch = aura.open(aura.path, options);
         try {
