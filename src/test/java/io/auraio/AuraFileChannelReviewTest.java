@@ -222,6 +222,85 @@ class AuraFileChannelReviewTest {
     }
 
     /**
+     * Another channel appends to the file while an AuraFileChannel (mapped after its first small
+     * reads) reads it relatively, from a virtual thread, up to the end the writer reaches: every
+     * byte read is the one written there (the writer's bytes are never 0), none is missed or read
+     * twice, and a read returns -1 only at an end the writer had not yet passed.
+     */
+    @Test
+    void relativeReadsOfAFileAnotherChannelGrowsReturnEveryWrittenByteOnce() throws Exception {
+        Path path = dir.resolve("growing");
+        int total = 6 << 20;
+        byte[] first = new byte[64 * 1024];
+        for (int i = 0; i < first.length; i++) {
+            first[i] = pattern(i);
+        }
+        Files.write(path, first);
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong(first.length);
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try (FileChannel writer = FileChannel.open(path, WRITE, APPEND);
+             AuraFileChannel reader = AuraFileChannel.open(engine, path, READ)) {
+            ByteBuffer small = ByteBuffer.allocate(256);
+            for (int i = 0; i < 300; i++) {
+                reader.read(small.clear(), 0);
+            }
+            Thread readerThread = Thread.ofVirtual().start(() -> {
+                Random rnd = new Random(7);
+                long at = 0;
+                try {
+                    while (at < total) {
+                        long endBefore = written.get();
+                        ByteBuffer b = ByteBuffer.allocate(1 + rnd.nextInt(rnd.nextBoolean() ? 4096 : 40_000));
+                        int n = reader.read(b);
+                        if (n < 0) {
+                            if (at < endBefore) {
+                                wrong.add("-1 at " + at + " though " + endBefore + " bytes were written");
+                                return;
+                            }
+                            Thread.onSpinWait();
+                            continue;
+                        }
+                        for (int i = 0; i < n; i++) {
+                            if (b.get(i) != pattern(at + i)) {
+                                wrong.add("byte " + (at + i) + " is " + b.get(i) + ", written " + pattern(at + i));
+                                return;
+                            }
+                        }
+                        at += n;
+                        if (reader.position() != at) {
+                            wrong.add("position " + reader.position() + " after reading up to " + at);
+                            return;
+                        }
+                    }
+                } catch (Throwable e) {
+                    wrong.add(e.toString());
+                }
+            });
+            Random rnd = new Random(8);
+            while (written.get() < total && readerThread.isAlive()) {
+                long at = written.get();
+                int n = (int) Math.min(total - at, 1 + rnd.nextInt(30_000));
+                byte[] chunk = new byte[n];
+                for (int i = 0; i < n; i++) {
+                    chunk[i] = pattern(at + i);
+                }
+                ByteBuffer b = ByteBuffer.wrap(chunk);
+                while (b.hasRemaining()) {
+                    writer.write(b);
+                }
+                written.addAndGet(n);
+            }
+            io.auraio.testing.TestSupport.assertAllEnd(List.of(readerThread), Duration.ofSeconds(60), () -> "reader");
+        }
+        assertThat(wrong).isEmpty();
+    }
+
+    /** A byte for each position of the growing file, never 0. */
+    private static byte pattern(long at) {
+        return (byte) (1 + (at * 31 + (at >>> 9)) % 255);
+    }
+
+    /**
      * Relative reads of one channel from many virtual threads while another thread truncates it:
      * the position is taken and advanced under one lock, so no two reads return the same bytes,
      * every read's bytes are the file's at the place it took, and every byte before the new end
@@ -411,6 +490,36 @@ class AuraFileChannelReviewTest {
             assertThat(blockedLockEnds(AURA, "aura-" + how, how)).as(how)
                     .isEqualTo(blockedLockEnds(JDK, "jdk-" + how, how));
         }
+    }
+
+    /** What each operation on a channel of a directory (which opens for reading, as in the JDK) gives. */
+    private String onADirectory(Opener opener, String name) throws IOException {
+        Path d = Files.createDirectories(dir.resolve(name));
+        Files.write(d.resolve("f"), new byte[100]);
+        List<String> out = new ArrayList<>();
+        try (FileChannel ch = opener.open(d, READ)) {
+            out.add(call(ch::size).equals("0") ? "size 0" : "size > 0");
+            out.add(call(ch::position));
+            out.add(call(() -> ch.read(ByteBuffer.allocate(10))));
+            out.add(call(() -> ch.read(ByteBuffer.allocate(10), 0)));
+            out.add(call(() -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(10)})));
+            out.add(call(() -> ch.transferTo(0, 100, Channels.newChannel(new ByteArrayOutputStream()))));
+            out.add(call(() -> ch.position(5).position()));
+            // Not compared: map (the JDK: "No such device") and tryLock (the JDK: a lock) of a
+            // directory. AuraFileChannel does them through a java.io stream reopened on
+            // /proc/self/fd, which refuses a directory: FileNotFoundException (the review's report).
+            out.add(call(() -> Channels.newInputStream(ch).read()));
+            out.add(call(() -> {
+                ch.force(true);
+                return "forced";
+            }));
+        }
+        return String.join(", ", out);
+    }
+
+    @Test
+    void aDirectorysChannelAnswersAsFileChannel() throws IOException {
+        assertThat(onADirectory(AURA, "aura-dir")).isEqualTo(onADirectory(JDK, "jdk-dir"));
     }
 
     /**
