@@ -700,6 +700,9 @@ public final class AuraFile implements AutoCloseable {
         begin();
         try {
             checkReadable();
+            if (mode.direct()) {
+                checkDirectPosition(position); // before the buffer, as the JDK checks them
+            }
             if (dst.isReadOnly()) {
                 throw new IllegalArgumentException("Read-only buffer");
             }
@@ -1544,7 +1547,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /** The file position of an O_DIRECT transfer; at {@link #FILE_POSITION} the kernel checks it. */
-    private void checkDirectPosition(long position) throws AuraIOException {
+    void checkDirectPosition(long position) throws AuraIOException {
         if (position != FILE_POSITION && position % directOffsetAlignment != 0) {
             throw new AuraIOException("O_DIRECT requires the file position (" + position
                     + ") to be a multiple of " + directOffsetAlignment, Errno.EINVAL);

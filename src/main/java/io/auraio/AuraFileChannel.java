@@ -400,6 +400,10 @@ public final class AuraFileChannel extends FileChannel {
 
     /** The scattering read: buffers in order, stopping at the first that is not filled. */
     private long scatter(ByteBuffer[] dsts, int offset, int length, long at) throws IOException {
+        if (direct) {
+            // The JDK checks the position's alignment before the buffers (a read-only one: IAE).
+            file.checkDirectPosition(at);
+        }
         int end = usableRange(dsts, offset, length, true);
         boolean room = false;
         for (int i = offset; i < end; i++) {
@@ -583,6 +587,9 @@ public final class AuraFileChannel extends FileChannel {
 
     /** The gathering write: buffers in order, stopping at the first short write. */
     private long gather(ByteBuffer[] srcs, int offset, int length, long at) throws IOException {
+        if (direct) {
+            file.checkDirectPosition(at); // before the buffers (a null one: NPE), as the JDK
+        }
         int end = usableRange(srcs, offset, length, false);
         return file.transferVectored(false, srcs, offset, end, at); // one writev, as the JDK
     }

@@ -522,6 +522,33 @@ class AuraFileChannelReviewTest {
         assertThat(onADirectory(AURA, "aura-dir")).isEqualTo(onADirectory(JDK, "jdk-dir"));
     }
 
+    /** Reads into a read-only buffer at a position O_DIRECT refuses: which misuse is reported. */
+    private String directReadsIntoAReadOnlyBuffer(Opener opener, String name) throws IOException {
+        Path path = file(name, 20_000);
+        List<String> out = new ArrayList<>();
+        try (FileChannel ch = opener.open(path, READ, WRITE, io.auraio.testing.Direct.DIRECT)) {
+            ByteBuffer readOnly = ByteBuffer.allocateDirect(8192).asReadOnlyBuffer();
+            out.add(call(() -> ch.read(readOnly, 100)));
+            out.add(call(() -> ch.read(readOnly, 4096)));
+            ch.position(100);
+            out.add(call(() -> ch.read(readOnly)));
+            out.add(call(() -> ch.read(new ByteBuffer[] {readOnly})));
+            out.add(call(() -> ch.write(new ByteBuffer[] {null})));
+            ch.position(4096);
+            out.add(call(() -> ch.read(readOnly)));
+            out.add(call(() -> ch.read(new ByteBuffer[] {readOnly})));
+        }
+        // The JDK's message and AuraFileChannel's differ by design (both say what must be aligned): the types are compared.
+        return String.join(", ", out).replaceAll(": [^,]*", "");
+    }
+
+    @Test
+    void aDirectReadAtAMisalignedPositionIsRefusedForThePositionFirstAsByTheJdk() throws IOException {
+        // Before the fix: IllegalArgumentException (read-only buffer) where the JDK's position check says IOException.
+        assertThat(directReadsIntoAReadOnlyBuffer(AURA, "aura")).isEqualTo(directReadsIntoAReadOnlyBuffer(JDK, "jdk"))
+                .startsWith("java.io.IOException, java.lang.IllegalArgumentException, java.io.IOException");
+    }
+
     /**
      * Locks of an AuraFileChannel are in the JVM's table of the file with other channels' locks:
      * overlaps with a FileChannel's or another AuraFileChannel's lock on the same file are refused
