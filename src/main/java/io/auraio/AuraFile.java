@@ -1023,6 +1023,9 @@ public final class AuraFile implements AutoCloseable {
                         break;
                     }
                 }
+                if (position > Long.MAX_VALUE - total) {
+                    throw failure(read ? "readv" : "writev", -Errno.EINVAL); // as in transferUntraced
+                }
                 long r = vectorOnCaller(read, iov, n, total, position);
                 if (r == NOT_ON_CALLER) {
                     r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), n, 0);
@@ -1224,6 +1227,11 @@ public final class AuraFile implements AutoCloseable {
         }
         if (length == 0) {
             return 0;
+        }
+        if (position > Long.MAX_VALUE - length) {
+            // A range past the largest offset: the kernel's EINVAL, said here, for preadv2's or
+            // pwrite's EINVAL on the caller would take this file off the caller's paths for good.
+            throw failure(read ? "read" : "write", -Errno.EINVAL);
         }
         CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
         if (jdk != null) {

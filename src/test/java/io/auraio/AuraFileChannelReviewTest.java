@@ -549,6 +549,53 @@ class AuraFileChannelReviewTest {
                 .startsWith("java.io.IOException, java.lang.IllegalArgumentException, java.io.IOException");
     }
 
+    private static Object field(AuraFile file, String name) throws ReflectiveOperationException {
+        java.lang.reflect.Field f = AuraFile.class.getDeclaredField(name);
+        f.setAccessible(true);
+        return f.get(file);
+    }
+
+    /**
+     * A read or write whose range passes the largest offset (the kernel's EINVAL, as FileChannel
+     * reports it) leaves the file on the caller's paths: preadv2's EINVAL on the caller was taken
+     * for a file that can never be read there (a FIFO, /proc), and pwrite's for one never written
+     * there, for good: every later read of the file went to the ring, mapped reads included.
+     */
+    @Test
+    void aTransferPastTheLargestOffsetKeepsTheFileOnTheCallersPaths() throws Exception {
+        Path path = file("cached", 100_000);
+        Path jdkPath = file("cached-jdk", 100_000);
+        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, READ, WRITE);
+             FileChannel jdk = FileChannel.open(jdkPath, READ, WRITE)) {
+            for (FileChannel ch : List.of(aura, jdk)) {
+                ch.read(ByteBuffer.allocate(4096), 0);
+                ch.write(ByteBuffer.allocate(10), 0);
+            }
+            Object fastPath = field(aura.file(), "fastPath");
+            Object writePath = field(aura.file(), "writePath");
+            for (long at : new long[] {Long.MAX_VALUE - 10, Long.MAX_VALUE - 4095}) {
+                assertThat(call(() -> aura.read(ByteBuffer.allocate(4096), at)))
+                        .isEqualTo(call(() -> jdk.read(ByteBuffer.allocate(4096), at))).contains("Invalid argument");
+                assertThat(call(() -> aura.write(ByteBuffer.allocate(4096), at)))
+                        .isEqualTo(call(() -> jdk.write(ByteBuffer.allocate(4096), at))).contains("Invalid argument");
+                assertThat(call(() -> aura.read(new ByteBuffer[] {ByteBuffer.allocate(4096)}, 0, 1)))
+                        .isEqualTo(call(() -> jdk.read(new ByteBuffer[] {ByteBuffer.allocate(4096)}, 0, 1)));
+            }
+            // A scattering read or gathering write there: only where lseek takes such a position
+            // (tmpfs; ext4 refuses it past 16 TiB, as FileChannel's position() says).
+            if (call(() -> aura.position(Long.MAX_VALUE - 100).position())
+                    .equals(call(() -> jdk.position(Long.MAX_VALUE - 100).position()))
+                    && aura.position() == Long.MAX_VALUE - 100) {
+                assertThat(call(() -> aura.read(new ByteBuffer[] {ByteBuffer.allocate(4096)})))
+                        .isEqualTo(call(() -> jdk.read(new ByteBuffer[] {ByteBuffer.allocate(4096)})));
+                assertThat(call(() -> aura.write(new ByteBuffer[] {ByteBuffer.allocate(4096)})))
+                        .isEqualTo(call(() -> jdk.write(new ByteBuffer[] {ByteBuffer.allocate(4096)})));
+            }
+            assertThat(field(aura.file(), "fastPath")).as("fast path (page-cache reads on the caller)").isEqualTo(fastPath);
+            assertThat(field(aura.file(), "writePath")).as("write path").isEqualTo(writePath);
+        }
+    }
+
     /**
      * Locks of an AuraFileChannel are in the JVM's table of the file with other channels' locks:
      * overlaps with a FileChannel's or another AuraFileChannel's lock on the same file are refused
