@@ -1023,7 +1023,7 @@ public final class AuraFile implements AutoCloseable {
                         break;
                     }
                 }
-                if (position > Long.MAX_VALUE - total) {
+                if (position > Long.MAX_VALUE - total && !core.isClosed()) {
                     throw failure(read ? "readv" : "writev", -Errno.EINVAL); // as in transferUntraced
                 }
                 long r = vectorOnCaller(read, iov, n, total, position);
@@ -1228,14 +1228,15 @@ public final class AuraFile implements AutoCloseable {
         if (length == 0) {
             return 0;
         }
-        if (position > Long.MAX_VALUE - length) {
-            // A range past the largest offset: the kernel's EINVAL, said here, for preadv2's or
-            // pwrite's EINVAL on the caller would take this file off the caller's paths for good.
-            throw failure(read ? "read" : "write", -Errno.EINVAL);
-        }
         CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);
+        }
+        if (position > Long.MAX_VALUE - length && !core.isClosed()) {
+            // A range past the largest offset: the kernel's EINVAL, said here, for preadv2's or
+            // pwrite's EINVAL on the caller would take this file off the caller's paths for good.
+            // (A closed engine is said first, as for every other request.)
+            throw failure(read ? "read" : "write", -Errno.EINVAL);
         }
         // Memory another thread may free meanwhile (CallerMemory): held through synchronous
         // calls, copied through pool memory for ring requests.
