@@ -98,6 +98,8 @@ public final class AuraFileChannel extends FileChannel {
     private static final int DIRECT_TRANSFER_SIZE = 8192;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
+    /** From this count on, the JDK transfers from a file channel through a mapping ({@code MAPPED_TRANSFER_THRESHOLD}). */
+    private static final long MAPPED_TRANSFER_THRESHOLD = 16 * 1024;
 
     private final AuraFile file;
     private final boolean readable;
@@ -875,6 +877,44 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
+     * As the JDK's transfer from a file channel where the kernel cannot copy (a mapping of the
+     * source, from 16 KiB): from this channel's position, which advances by what was written
+     * (not by what was read, as a read-and-write loop of {@code src.read} would: a first write
+     * that fails, ENOSPC or a misaligned {@code DIRECT} target, then left the source up to 64 KiB
+     * further on, those bytes never written), into {@code target} at {@code position}.
+     */
+    private long copyFromPositionByReads(AuraFileChannel target, long position, long count) throws IOException {
+        synchronized (positionLock) {
+            long at = this.position;
+            int chunk = target.direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+            ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
+            long written = 0;
+            try {
+                while (written < count) {
+                    bb.limit((int) Math.min(count - written, chunk));
+                    int nr = read(bb, at + written);
+                    if (nr <= 0) {
+                        break;
+                    }
+                    bb.flip();
+                    int nw = target.write(bb, position + written);
+                    written += nw;
+                    if (nw != nr) {
+                        break;
+                    }
+                    bb.clear();
+                }
+            } catch (IOException e) {
+                if (written == 0) {
+                    throw e;
+                }
+            }
+            this.position = at + written;
+            return written;
+        }
+    }
+
+    /**
      * {@code copy_file_range} calls from {@code in} at {@code from} to {@code out} at {@code to}
      * until {@code count} bytes are copied or {@code in} ends; with {@code interruptible}, an
      * interrupt ends it before the next call, or after the last, with
@@ -980,6 +1020,9 @@ public final class AuraFileChannel extends FileChannel {
                     if (copied >= 0) {
                         return copied;
                     }
+                }
+                if (count >= MAPPED_TRANSFER_THRESHOLD) {
+                    return in.copyFromPositionByReads(this, position, count);
                 }
             }
         }

@@ -596,6 +596,30 @@ class AuraFileChannelReviewTest {
         }
     }
 
+    /** A transferFrom another file whose first write fails: where the source's position is left. */
+    private String transferFromWhoseWriteFails(Opener opener, String name) throws IOException {
+        Path src = file(name + "-src", 100_000);
+        Path dst = file(name + "-dst", 20_000);
+        List<String> out = new ArrayList<>();
+        try (FileChannel in = opener.open(src, READ);
+             FileChannel appending = opener.open(dst, APPEND);
+             FileChannel direct = opener.open(dst, READ, WRITE, io.auraio.testing.Direct.DIRECT)) {
+            in.position(1_000);
+            // Past the largest file (ext4): EFBIG, or EINVAL where the range overflows.
+            out.add(call(() -> direct.transferFrom(in, Long.MAX_VALUE - 4095, 40_000)) + " in at " + in.position());
+            out.add(call(() -> direct.transferFrom(in, 100, 40_000)) + " in at " + in.position()); // misaligned
+            out.add(call(() -> appending.transferFrom(in, 0, 40_000)) + " in at " + in.position());
+        }
+        return String.join(", ", out).replaceAll("IOException: [^,]*? in at", "IOException in at");
+    }
+
+    @Test
+    void aTransferFromAFileWhoseWriteFailsLeavesTheSourceWhereItWas() throws IOException {
+        // Before the fix: the source 8 KiB further on after each failed transfer (its first chunk read, never written).
+        assertThat(transferFromWhoseWriteFails(AURA, "aura")).isEqualTo(transferFromWhoseWriteFails(JDK, "jdk"))
+                .startsWith("java.io.IOException in at 1000, java.io.IOException in at 1000, 40000 in at 41000");
+    }
+
     /**
      * Locks of an AuraFileChannel are in the JVM's table of the file with other channels' locks:
      * overlaps with a FileChannel's or another AuraFileChannel's lock on the same file are refused
