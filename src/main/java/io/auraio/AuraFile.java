@@ -1665,21 +1665,25 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * Truncates a file of a slow file system to {@code newSize} with {@code ftruncate} on the
-     * offload pool ({@link SlowFile#call}), which its caller leaves on interrupt or close as it
-     * leaves a read; for {@link AuraFileChannel#truncate}, whose companion channel would hold its
-     * caller in the system call until the daemon or server answers.
-     * {@return false, having done nothing, for a file of any other file system}
+     * Truncates the file to {@code newSize} with {@code ftruncate} on this file's own descriptor,
+     * for {@link AuraFileChannel#truncate}: off the carrier (a shrink frees pages and blocks, as a
+     * last close does), on the offload pool; for a file of a slow file system through
+     * {@link SlowFile#call}, which its caller leaves on interrupt or close as it leaves a read.
+     * Not through a JDK channel reopened on {@code /proc/self/fd}: that reopen checks the file's
+     * permissions again, and a file created read-only or {@code chmod}ed since could then not be
+     * truncated through a descriptor open for writing (by a user other than root), where
+     * {@code FileChannel} can. {@return false, having done nothing, in JDK mode}
      *
      * @throws AuraIOException with the errno
      */
-    boolean truncateOffloaded(long newSize) throws IOException {
-        if (slow == null) {
+    boolean truncateOwnDescriptor(long newSize) throws IOException {
+        if (jdk != null) {
             return false;
         }
         begin();
         try {
-            long r = slowCall(d -> Libc.ftruncate(d, newSize));
+            long r = slow != null ? slowCall(d -> Libc.ftruncate(d, newSize))
+                    : BlockingOffload.shared().call(path, () -> Libc.ftruncate(fd, newSize));
             if (r < 0) {
                 throw failure("ftruncate", r);
             }

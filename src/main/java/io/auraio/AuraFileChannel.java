@@ -54,11 +54,11 @@ import java.util.Set;
  * with no position of its own (a FIFO, a character device such as {@code /dev/zero}) is read and
  * written at the kernel's file position, which {@code position()} reports, and positional
  * transfers on a FIFO fail with "Illegal seek", as with the JDK. {@code map}, {@code lock},
- * {@code tryLock} and the shrinking step of {@code truncate} are kernel work rather than I/O and
- * are delegated to a JDK {@code FileChannel} reopened on {@code /proc/self/fd/<fd>} on first use
- * (but {@code truncate} of a file of a slow file system, FUSE or NFS, whose {@code ftruncate}
- * goes to {@link AuraFile}'s offload pool as its reads do, so that the caller wakes on interrupt
- * and close while the daemon or server holds the call);
+ * {@code tryLock} are kernel work rather than I/O and are delegated to a JDK {@code FileChannel}
+ * reopened on {@code /proc/self/fd/<fd>} on first use (the shrinking step of {@code truncate}
+ * is an {@code ftruncate} of this channel's own descriptor on the offload pool; for a file of a
+ * slow file system, FUSE or NFS, as its reads are, so that the caller wakes on interrupt and close
+ * while the daemon or server holds the call);
  * locks are tracked in the JDK's per-file lock table, so {@link java.nio.channels.OverlappingFileLockException} is thrown as the JDK throws it,
  * and {@link FileLock#channel()} returns this channel.
  *
@@ -716,9 +716,9 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return null;
                 }
-                // A slow file system's ftruncate goes to the offload pool, which the caller can
-                // leave (the companion's would hold it until the daemon answers).
-                if (newSize < file.size() && !file.truncateOffloaded(newSize)) {
+                // On this channel's own descriptor, off the carrier (AuraFile#truncateOwnDescriptor);
+                // the JDK mode's own channel does it there.
+                if (newSize < file.size() && !file.truncateOwnDescriptor(newSize)) {
                     onCompanion(true, c -> c.truncate(newSize));
                 }
                 if (position > newSize) {

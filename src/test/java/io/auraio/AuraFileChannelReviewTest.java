@@ -137,6 +137,43 @@ class AuraFileChannelReviewTest {
                 .isEqualTo(transferFromTheSameFileAppending(JDK, "jdk-append")).startsWith("30000 ");
     }
 
+    /** {@return how many of this process's descriptors are open on {@code file}} */
+    private static long descriptorsOn(Path file) throws IOException {
+        Path target = file.toAbsolutePath();
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(target);
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    /**
+     * A shrinking truncate is made on the channel's own descriptor, and shrinks as FileChannel's.
+     * It went through a JDK channel reopened on /proc/self/fd, whose open checks the file's
+     * permissions again: a user other than root could not truncate a file created read-only
+     * through a descriptor open for writing (FileNotFoundException "Permission denied", seen with
+     * setpriv as nobody), where FileChannel can. Root passes that check, so this looks for the
+     * second descriptor the reopen left open. Failed before: two descriptors on the file.
+     */
+    @Test
+    void aShrinkingTruncateUsesTheChannelsOwnDescriptor() throws IOException {
+        for (Opener opener : List.of(JDK, AURA)) {
+            Path path = file(opener == JDK ? "truncate-jdk" : "truncate-aura", 10_000);
+            try (FileChannel ch = opener.open(path, READ, WRITE)) {
+                ch.position(9_000);
+                ch.truncate(4_000);
+                assertThat(ch.size()).isEqualTo(4_000);
+                assertThat(ch.position()).isEqualTo(4_000);
+                assertThat(Files.size(path)).isEqualTo(4_000);
+                assertThat(descriptorsOn(path)).as("descriptors on the file after the truncate").isEqualTo(1);
+            }
+        }
+    }
+
     /** A transfer between two files to a position past the largest file: copy_file_range's EFBIG. */
     private String transferFromPastTheLargestFile(Opener opener, String name) throws IOException {
         try (FileChannel in = opener.open(file(name + "-in", 1_000), READ);
