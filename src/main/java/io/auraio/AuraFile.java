@@ -1555,6 +1555,11 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
+    /** {@return the alignment O_DIRECT transfers need of file positions and lengths} Meaningful with {@code DIRECT} only. */
+    int directOffsetAlignment() {
+        return directOffsetAlignment;
+    }
+
     /** The file position of an O_DIRECT transfer; at {@link #FILE_POSITION} the kernel checks it. */
     void checkDirectPosition(long position) throws AuraIOException {
         if (position != FILE_POSITION && position % directOffsetAlignment != 0) {

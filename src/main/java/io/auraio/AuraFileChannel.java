@@ -815,6 +815,9 @@ public final class AuraFileChannel extends FileChannel {
                 return copied;
             }
         }
+        if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
+            return copyToThroughAlignedReads(position, count, target);
+        }
         int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
@@ -834,6 +837,44 @@ public final class AuraFileChannel extends FileChannel {
                 }
                 pos += nw;
                 bb.clear();
+            }
+            return written;
+        } catch (IOException e) {
+            if (written > 0) {
+                return written;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The JDK's transfer from an O_DIRECT file of {@link #MAPPED_TRANSFER_THRESHOLD} or more goes
+     * through a mapping of the file, which takes any position and count, where O_DIRECT reads need
+     * aligned ones: this reads the whole aligned blocks around the range and writes the range's
+     * bytes of them. (Below that count the JDK's transfer reads as this channel's do, and a
+     * misaligned position fails in both.)
+     */
+    private long copyToThroughAlignedReads(long position, long count, WritableByteChannel target) throws IOException {
+        int align = file.directOffsetAlignment();
+        ByteBuffer blocks = ByteBuffer.allocate(TRANSFER_SIZE); // a multiple of every alignment
+        long written = 0;
+        try {
+            while (written < count) {
+                long pos = position + written;
+                long start = pos - pos % align;
+                int skip = (int) (pos - start);
+                long wanted = Math.min(TRANSFER_SIZE, skip + (count - written));
+                blocks.clear().limit((int) ((wanted + align - 1) / align * align));
+                int nr = read(blocks, start);
+                if (nr <= skip) {
+                    break; // the end of the file
+                }
+                blocks.limit((int) Math.min(nr, wanted)).position(skip);
+                int nw = target.write(blocks);
+                written += nw;
+                if (blocks.hasRemaining()) {
+                    break; // a non-blocking target took part
+                }
             }
             return written;
         } catch (IOException e) {

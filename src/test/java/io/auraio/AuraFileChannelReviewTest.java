@@ -559,6 +559,63 @@ class AuraFileChannelReviewTest {
         assertThat(onADirectory(AURA, "aura-dir")).isEqualTo(onADirectory(JDK, "jdk-dir"));
     }
 
+    /**
+     * transferTo from an O_DIRECT file at positions and counts O_DIRECT reads refuse: from 16 KiB
+     * on, the JDK's transfer goes through a mapping and takes them; below, both refuse. Each
+     * result is the count and whether the bytes are the source's, or the exception's type.
+     */
+    private String directTransfersAtAnyPosition(Opener opener, String name) throws Exception {
+        Path path = file(name, 300_000);
+        byte[] source = Files.readAllBytes(path);
+        List<String> out = new ArrayList<>();
+        long[][] cases = {{100, 30_000}, {100, 200_000}, {4_095, 16_384}, {299_000, 16_384}, {100, 1 << 20},
+            {300_001, 20_000}, {100, 10_000}, {4_096, 8_192}};
+        try (FileChannel in = opener.open(path, READ, io.auraio.testing.Direct.DIRECT)) {
+            int i = 0;
+            for (long[] c : cases) {
+                Path target = dir.resolve(name + "-to-" + i++);
+                try (FileChannel to = FileChannel.open(target, java.nio.file.StandardOpenOption.CREATE, WRITE)) {
+                    String r = call(() -> in.transferTo(c[0], c[1], to));
+                    if (!r.contains("Exception")) {
+                        int n = Integer.parseInt(r);
+                        byte[] expected = Arrays.copyOfRange(source, (int) Math.min(c[0], source.length),
+                                (int) Math.min(c[0] + n, source.length));
+                        r += Arrays.equals(Files.readAllBytes(target), expected) ? " same bytes" : " OTHER BYTES";
+                    }
+                    out.add(c[0] + "+" + c[1] + ": " + r);
+                }
+            }
+            // A socket, as a file server sends: the same bytes arrive.
+            try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                 SocketChannel client = SocketChannel.open(server.getLocalAddress());
+                 SocketChannel accepted = server.accept()) {
+                ExecutorService reader = Executors.newSingleThreadExecutor();
+                try {
+                    Future<byte[]> received = reader.submit(() -> {
+                        ByteBuffer b = ByteBuffer.allocate(40_000);
+                        while (b.hasRemaining() && accepted.read(b) >= 0) {
+                            // until 40,000 bytes
+                        }
+                        return Arrays.copyOf(b.array(), b.position());
+                    });
+                    long n = in.transferTo(1_000, 40_000, client);
+                    out.add("socket: " + n + (Arrays.equals(received.get(20, TimeUnit.SECONDS),
+                            Arrays.copyOfRange(source, 1_000, 41_000)) ? " same bytes" : " OTHER BYTES"));
+                } finally {
+                    reader.shutdownNow();
+                }
+            }
+        }
+        return String.join("; ", out).replaceAll(": [^;]*Exception[^;]*", ": refused");
+    }
+
+    @Test
+    void directTransfersTakeThePositionsTheJdksMappedTransferTakes() throws Exception {
+        // Before the fix: every misaligned position refused ("O_DIRECT requires the file position (100) ...").
+        assertThat(directTransfersAtAnyPosition(AURA, "aura-dt")).isEqualTo(directTransfersAtAnyPosition(JDK, "jdk-dt"))
+                .contains("100+30000: 30000 same bytes", "socket: 40000 same bytes");
+    }
+
     /** Reads into a read-only buffer at a position O_DIRECT refuses: which misuse is reported. */
     private String directReadsIntoAReadOnlyBuffer(Opener opener, String name) throws IOException {
         Path path = file(name, 20_000);
