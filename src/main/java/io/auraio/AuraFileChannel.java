@@ -68,8 +68,10 @@ import java.util.Set;
  * cancels its requests in the kernel and their threads get {@link AsynchronousCloseException};
  * interrupting a thread blocked in an operation cancels its request, closes the channel and throws
  * {@link ClosedByInterruptException} with the interrupt status still set; {@link Thread#interrupt()}
- * itself returns at once, whatever the channel's threads wait for (the last of them to leave
- * closes the descriptor). Unlike the JDK's channel
+ * itself returns at once, whatever the channel's threads wait for in reads, writes and
+ * transfers (the last of them to leave closes the descriptor); a thread waiting in
+ * {@code lock()} for another process's lock holds {@code close()} and {@code interrupt()} until
+ * the lock is granted, as with {@code FileChannel} (locks are the JDK's). Unlike the JDK's channel
  * on a virtual thread, a blocked read or write here really is woken by the interrupt and does not
  * hold its carrier. A channel that becomes unreachable without being closed has its file closed
  * by a {@link Cleaner}, as the JDK's channels do.
