@@ -1733,7 +1733,7 @@ public final class AuraFile implements AutoCloseable {
                 try {
                     return jdk.channel().position(newPosition).position();
                 } catch (IOException e) {
-                    throw JdkFile.translate("lseek", e);
+                    throw JdkFile.translate(e);
                 }
             }
             return lseekOrThrow(newPosition, Libc.SEEK_SET);
@@ -1755,7 +1755,7 @@ public final class AuraFile implements AutoCloseable {
                 try {
                     return jdk.channel().position();
                 } catch (IOException e) {
-                    throw JdkFile.translate("lseek", e);
+                    throw JdkFile.translate(e);
                 }
             }
             return lseekOrThrow(0, Libc.SEEK_CUR);

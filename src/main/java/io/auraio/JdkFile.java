@@ -106,7 +106,7 @@ final class JdkFile {
             }
             return n;
         } catch (IOException e) {
-            throw translate(read ? "read" : "write", e);
+            throw translate(e);
         }
     }
 
@@ -154,7 +154,7 @@ final class JdkFile {
                 return Math.max(0, read ? channel.read(bufs, offset, length) : channel.write(bufs, offset, length));
             }
         } catch (IOException e) {
-            throw translate(read ? "readv" : "writev", e);
+            throw translate(e);
         }
     }
 
@@ -166,7 +166,7 @@ final class JdkFile {
         try {
             channel.force(metaData);
         } catch (IOException e) {
-            throw translate(metaData ? "fsync" : "fdatasync", e);
+            throw translate(e);
         }
     }
 
@@ -174,7 +174,7 @@ final class JdkFile {
         try {
             return channel.size();
         } catch (IOException e) {
-            throw translate("fstat", e);
+            throw translate(e);
         }
     }
 
@@ -186,14 +186,16 @@ final class JdkFile {
      * A plain {@link IOException} from {@link FileChannel} carries only the C library's message for
      * the errno: find the errno back, so the caller gets the {@link AuraIOException} the io_uring mode
      * would throw. Subclasses (ClosedChannelException, ClosedByInterruptException...) are the JDK's
-     * own answers and pass through.
+     * own answers and pass through. The message stays the JDK's ("Invalid argument", "Is a
+     * directory"), as the io_uring mode's is for the kernel's answer to a transfer or seek: it
+     * said "read: Invalid argument", "lseek: ...", differing from both FileChannel and io_uring mode.
      */
-    static IOException translate(String op, IOException e) {
+    static IOException translate(IOException e) {
         if (e.getClass() != IOException.class || e.getMessage() == null) {
             return e;
         }
         Integer errno = ErrnoByMessage.MAP.get(e.getMessage());
-        return errno == null ? e : new AuraIOException(op + ": " + e.getMessage(), errno, e);
+        return errno == null ? e : new AuraIOException(e.getMessage(), errno, e);
     }
 
     private static final class ErrnoByMessage {

@@ -1,0 +1,82 @@
+package io.auraio;
+
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Channels and files opened without an engine, so in the backend this JVM has, against the JDK's
+ * {@code FileChannel} as the oracle: io_uring in the test run itself, {@link Backend#JDK} when
+ * {@code FallbackReviewTest} runs this class again in a JVM with {@code -Dauraio.backend=jdk}. The
+ * same expected answers in both modes.
+ */
+class FallbackReviewContractTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @FunctionalInterface
+    private interface Opener {
+        FileChannel open(Path path, OpenOption... options) throws IOException;
+    }
+
+    private static final Opener JDK = FileChannel::open;
+    private static final Opener AURA = AuraFileChannel::open;
+
+    private Path file(String name, int size) throws IOException {
+        byte[] bytes = new byte[size];
+        new Random(size).nextBytes(bytes);
+        return Files.write(dir.resolve(name), bytes);
+    }
+
+    /** The result, or the exception's type, with its message where the type is a plain IOException. */
+    static String call(Callable<?> c) {
+        try {
+            return String.valueOf(c.call());
+        } catch (AuraIOException e) {
+            // The library's IOException subclass, by design: the type the JDK throws and its message.
+            return IOException.class.getName() + ": " + e.getMessage();
+        } catch (Exception e) {
+            return e.getClass().getName() + (e.getClass() == IOException.class ? ": " + e.getMessage() : "");
+        }
+    }
+
+    /** Failures the kernel reports for the transfer or seek itself. */
+    private String kernelRefusals(Opener opener, String name) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (FileChannel ch = opener.open(file(name, 1_000), READ, WRITE)) {
+            out.add(call(() -> ch.read(ByteBuffer.allocate(10), Long.MAX_VALUE)));
+            out.add(call(() -> ch.write(ByteBuffer.allocate(10), Long.MAX_VALUE - 5)));
+            out.add(call(() -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(10)})));
+            out.add(call(() -> ch.position(Long.MAX_VALUE)));
+            out.add(call(() -> ch.position(1_000).read(ByteBuffer.allocate(10))));
+        }
+        Path d = Files.createDirectories(dir.resolve(name + "-dir"));
+        try (FileChannel ch = opener.open(d, READ)) {
+            out.add(call(() -> ch.read(ByteBuffer.allocate(10))));
+            out.add(call(() -> ch.read(ByteBuffer.allocate(10), 0)));
+            out.add(call(() -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(10)})));
+        }
+        return String.join(", ", out);
+    }
+
+    @Test
+    void theKernelsRefusalsSayWhatTheJdkSays() throws IOException {
+        // Before the fix, in JDK mode: "read: Invalid argument", "lseek: Invalid argument", "readv: Is a directory"...
+        assertThat(kernelRefusals(AURA, "aura")).isEqualTo(kernelRefusals(JDK, "jdk"))
+                .contains("java.io.IOException: Invalid argument").contains("Is a directory");
+    }
+}
