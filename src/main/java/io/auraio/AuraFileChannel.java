@@ -811,6 +811,9 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     private long copyTo(long position, long count, WritableByteChannel target, boolean sized) throws IOException {
+        if (target instanceof AuraFileChannel out && bothOnJdkChannels(this, out)) {
+            return copyByJdk(position, count, out);
+        }
         if (sized && target instanceof AuraFileChannel out && !out.append && !out.kernelPosition) {
             long copied = copyInKernel(position, count, out);
             if (copied >= 0) {
@@ -903,6 +906,62 @@ public final class AuraFileChannel extends FileChannel {
             long done = copyRanges(!uninterruptible, file, position, out.file, at, count);
             out.position = at + Math.max(0, done);
             return done;
+        }
+    }
+
+    /**
+     * Whether both channels are in JDK mode ({@link AuraFile#backend()}) on files with a position
+     * of their own: their transfers are then the JDK's own between the two files' FileChannels
+     * ({@code copy_file_range}, its mapped transfer), with the channels' positions set on them
+     * first and read back after. Read and written here, a transfer the kernel refused (a position
+     * past the largest file) failed as the write's EINVAL, not the JDK's EFBIG, and
+     * {@code transferFrom} left the source advanced by what it had read and never written.
+     */
+    private static boolean bothOnJdkChannels(AuraFileChannel in, AuraFileChannel out) {
+        return in.file.jdkChannel() != null && out.file.jdkChannel() != null && !in.kernelPosition
+                && !out.kernelPosition;
+    }
+
+    /**
+     * {@code transferTo} in JDK mode ({@link #bothOnJdkChannels}): the JDK writes at its target
+     * channel's position, which is {@code out}'s, set first and read back (under {@code out}'s
+     * position lock, so its JDK channel's position serves nothing else meanwhile); an appending
+     * channel's is its size, the JDK's too.
+     */
+    private long copyByJdk(long position, long count, AuraFileChannel out) throws IOException {
+        FileChannel jdkOut = out.file.jdkChannel();
+        synchronized (out.positionLock) {
+            try {
+                if (!out.append) {
+                    jdkOut.position(out.position);
+                }
+                long n = file.jdkChannel().transferTo(position, count, jdkOut);
+                if (!out.append) {
+                    out.position = jdkOut.position();
+                }
+                return n;
+            } catch (IOException e) {
+                throw JdkFile.translate(e);
+            }
+        }
+    }
+
+    /**
+     * {@code target.transferFrom(this, ...)} in JDK mode ({@link #bothOnJdkChannels}): the JDK
+     * reads its source channel from its position, this channel's, set first and read back under
+     * this channel's position lock.
+     */
+    private long copyFromPositionByJdk(AuraFileChannel target, long position, long count) throws IOException {
+        FileChannel jdkIn = file.jdkChannel();
+        synchronized (positionLock) {
+            try {
+                jdkIn.position(this.position);
+                long n = target.file.jdkChannel().transferFrom(jdkIn, position, count);
+                this.position = jdkIn.position();
+                return n;
+            } catch (IOException e) {
+                throw JdkFile.translate(e);
+            }
         }
     }
 
@@ -1044,6 +1103,9 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     private long copyFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        if (src instanceof AuraFileChannel in && bothOnJdkChannels(in, this)) {
+            return in.copyFromPositionByJdk(this, position, count);
+        }
         // As the JDK: not from files that say they are empty (/proc), which copy_file_range takes for empty.
         if (src instanceof AuraFileChannel in && !in.kernelPosition) {
             long size = in.size();

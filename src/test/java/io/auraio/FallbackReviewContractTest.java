@@ -79,4 +79,23 @@ class FallbackReviewContractTest {
         assertThat(kernelRefusals(AURA, "aura")).isEqualTo(kernelRefusals(JDK, "jdk"))
                 .contains("java.io.IOException: Invalid argument").contains("Is a directory");
     }
+
+    /** Transfers between two files that the kernel refuses: a position past the largest file. */
+    private String transfersPastTheLargestFile(Opener opener, String name) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (FileChannel in = opener.open(file(name + "-in", 1_000), READ);
+             FileChannel to = opener.open(file(name + "-out", 10), READ, WRITE)) {
+            in.position(200);
+            out.add(call(() -> to.transferFrom(in, Long.MAX_VALUE - 100, 500)) + " in at " + in.position());
+            out.add("size " + to.size());
+        }
+        return String.join(", ", out);
+    }
+
+    @Test
+    void aTransferTheKernelRefusesLeavesTheSourceWhereItWasAsTheJdksDoes() throws IOException {
+        // Before the fix, in JDK mode: "write: Invalid argument in at 700": read, then lost.
+        assertThat(transfersPastTheLargestFile(AURA, "aura")).isEqualTo(transfersPastTheLargestFile(JDK, "jdk"))
+                .contains("in at 200");
+    }
 }
