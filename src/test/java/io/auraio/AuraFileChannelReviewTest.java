@@ -62,6 +62,20 @@ class AuraFileChannelReviewTest {
             Set.of(WRITE, APPEND), Set.of(READ, WRITE));
 
     private static Engine engine;
+
+    /**
+     * Set by {@code FallbackReviewTest}, which runs this class again in a JVM with
+     * {@code -Dauraio.backend=jdk}: the channels are then opened without an engine, so in JDK mode.
+     */
+    private static final boolean DEFAULT_BACKEND = Boolean.getBoolean("auraio.review.defaultBackend");
+
+    private static AuraFileChannel openAura(Path path, OpenOption... options) throws IOException {
+        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
+    }
+
+    private static AuraFileChannel openAura(Path path, Set<? extends OpenOption> options) throws IOException {
+        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
+    }
     private static ExecutorService drains;
     private static final java.nio.file.FileSystem PROVIDER =
             new io.auraio.spi.AuraFileSystemProvider(java.nio.file.FileSystems.getDefault().provider())
@@ -99,7 +113,7 @@ class AuraFileChannelReviewTest {
     }
 
     private static final Opener JDK = FileChannel::open;
-    private static final Opener AURA = (path, options) -> AuraFileChannel.open(engine, path, options);
+    private static final Opener AURA = (path, options) -> openAura(path, options);
 
     private Path file(String name, int size) throws IOException {
         byte[] bytes = new byte[size];
@@ -204,7 +218,7 @@ class AuraFileChannelReviewTest {
             initial[i] = (byte) (1 + rnd.nextInt(255)); // no zero: a mapped read's last byte is never 0 by content
         }
         Files.write(path, initial);
-        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, READ);
+        try (AuraFileChannel aura = openAura(path, READ);
              FileChannel jdk = FileChannel.open(path, READ);
              FileChannel writer = FileChannel.open(path, READ, WRITE)) {
             ByteBuffer small = ByteBuffer.allocate(512);
@@ -276,7 +290,7 @@ class AuraFileChannelReviewTest {
         java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong(first.length);
         java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
         try (FileChannel writer = FileChannel.open(path, WRITE, APPEND);
-             AuraFileChannel reader = AuraFileChannel.open(engine, path, READ)) {
+             AuraFileChannel reader = openAura(path, READ)) {
             ByteBuffer small = ByteBuffer.allocate(256);
             for (int i = 0; i < 300; i++) {
                 reader.read(small.clear(), 0);
@@ -354,7 +368,7 @@ class AuraFileChannelReviewTest {
         long cut = 3L * 1024 * 1024 + 4 * 1000; // a multiple of 4: every read stays aligned
         java.util.concurrent.ConcurrentLinkedQueue<long[]> taken = new java.util.concurrent.ConcurrentLinkedQueue<>();
         java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        try (FileChannel ch = AuraFileChannel.open(engine, path, READ, WRITE)) {
+        try (FileChannel ch = openAura(path, READ, WRITE)) {
             List<Thread> threads = new ArrayList<>();
             java.util.concurrent.CountDownLatch someRead = new java.util.concurrent.CountDownLatch(200);
             for (int t = 0; t < 16; t++) {
@@ -414,7 +428,7 @@ class AuraFileChannelReviewTest {
         int recordSize = 64;
         java.util.concurrent.ConcurrentLinkedQueue<Long> written = new java.util.concurrent.ConcurrentLinkedQueue<>();
         java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        FileChannel ch = AuraFileChannel.open(engine, path, java.nio.file.StandardOpenOption.CREATE_NEW, WRITE);
+        FileChannel ch = openAura(path, java.nio.file.StandardOpenOption.CREATE_NEW, WRITE);
         List<Thread> threads = new ArrayList<>();
         java.util.concurrent.CountDownLatch someWritten = new java.util.concurrent.CountDownLatch(500);
         for (int t = 0; t < 16; t++) {
@@ -659,7 +673,7 @@ class AuraFileChannelReviewTest {
     void aTransferPastTheLargestOffsetKeepsTheFileOnTheCallersPaths() throws Exception {
         Path path = file("cached", 100_000);
         Path jdkPath = file("cached-jdk", 100_000);
-        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, READ, WRITE);
+        try (AuraFileChannel aura = openAura(path, READ, WRITE);
              FileChannel jdk = FileChannel.open(jdkPath, READ, WRITE)) {
             for (FileChannel ch : List.of(aura, jdk)) {
                 ch.read(ByteBuffer.allocate(4096), 0);
@@ -723,10 +737,10 @@ class AuraFileChannelReviewTest {
     void locksAcrossChannelsOfOneFileAreTheJdks() throws IOException {
         Path path = file("locked", 10_000);
         try (FileChannel jdk = FileChannel.open(path, READ, WRITE);
-             FileChannel other = AuraFileChannel.open(engine, path, READ, WRITE);
-             FileChannel writeOnly = AuraFileChannel.open(engine, path, WRITE);
-             FileChannel readOnly = AuraFileChannel.open(engine, path, READ)) {
-            FileChannel aura = AuraFileChannel.open(engine, path, READ, WRITE);
+             FileChannel other = openAura(path, READ, WRITE);
+             FileChannel writeOnly = openAura(path, WRITE);
+             FileChannel readOnly = openAura(path, READ)) {
+            FileChannel aura = openAura(path, READ, WRITE);
             FileLock lock = aura.lock(100, 200, false);
             assertThat(lock.acquiredBy()).isSameAs(aura);
             assertThat(lock.channel()).isSameAs(aura);
@@ -809,7 +823,7 @@ class AuraFileChannelReviewTest {
             if (provider != null) {
                 return (FileChannel) Files.newByteChannel(provider.getPath(p.toString()), options);
             }
-            return aura ? AuraFileChannel.open(engine, p, options) : FileChannel.open(p, options);
+            return aura ? openAura(p, options) : FileChannel.open(p, options);
         }
 
         FileChannel otherChannel() throws IOException {
