@@ -98,4 +98,62 @@ class FallbackReviewContractTest {
         assertThat(transfersPastTheLargestFile(AURA, "aura")).isEqualTo(transfersPastTheLargestFile(JDK, "jdk"))
                 .contains("in at 200");
     }
+
+    /** An operation of a channel, made by a thread whose interrupt status is set. */
+    @FunctionalInterface
+    private interface ChannelOp {
+        Object apply(FileChannel ch, FileChannel other) throws Exception;
+    }
+
+    private static final java.util.Map<String, ChannelOp> INTERRUPTED_OPS = new java.util.LinkedHashMap<>();
+
+    static {
+        INTERRUPTED_OPS.put("read", (ch, o) -> ch.read(ByteBuffer.allocate(10)));
+        INTERRUPTED_OPS.put("readAt", (ch, o) -> ch.read(ByteBuffer.allocate(10), 5));
+        INTERRUPTED_OPS.put("readv", (ch, o) -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(10)}));
+        INTERRUPTED_OPS.put("write", (ch, o) -> ch.write(ByteBuffer.allocate(10)));
+        INTERRUPTED_OPS.put("writeAt", (ch, o) -> ch.write(ByteBuffer.allocate(10), 5));
+        INTERRUPTED_OPS.put("writev", (ch, o) -> ch.write(new ByteBuffer[] {ByteBuffer.allocate(10)}));
+        INTERRUPTED_OPS.put("position", (ch, o) -> ch.position());
+        INTERRUPTED_OPS.put("setPosition", (ch, o) -> ch.position(7).position());
+        INTERRUPTED_OPS.put("size", (ch, o) -> ch.size());
+        INTERRUPTED_OPS.put("truncate", (ch, o) -> ch.truncate(500).size());
+        INTERRUPTED_OPS.put("force", (ch, o) -> {
+            ch.force(true);
+            return "forced";
+        });
+        INTERRUPTED_OPS.put("transferTo", (ch, o) -> ch.transferTo(0, 100, o));
+        INTERRUPTED_OPS.put("transferFrom", (ch, o) -> ch.transferFrom(o, 0, 100));
+        INTERRUPTED_OPS.put("lock", (ch, o) -> ch.lock().isValid());
+        INTERRUPTED_OPS.put("tryLock", (ch, o) -> ch.tryLock().isValid());
+        INTERRUPTED_OPS.put("map", (ch, o) -> ch.map(FileChannel.MapMode.READ_ONLY, 0, 10).capacity());
+    }
+
+    /** Each operation on fresh channels by an interrupted thread: its answer, the channels' state, the status. */
+    private String interrupted(Opener opener, String name) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (var e : INTERRUPTED_OPS.entrySet()) {
+            Path path = file(name + "-" + e.getKey(), 1_000);
+            Path otherPath = file(name + "-" + e.getKey() + "-other", 300);
+            String[] result = new String[1];
+            try (FileChannel ch = opener.open(path, READ, WRITE); FileChannel other = opener.open(otherPath, READ, WRITE)) {
+                Thread t = Thread.ofVirtual().unstarted(() -> {
+                    Thread.currentThread().interrupt();
+                    String r = call(() -> e.getValue().apply(ch, other));
+                    result[0] = e.getKey() + " " + r + " open=" + ch.isOpen() + "/" + other.isOpen()
+                            + " interrupted=" + Thread.currentThread().isInterrupted();
+                });
+                t.start();
+                t.join();
+            }
+            out.add(result[0]);
+        }
+        return String.join("\n", out);
+    }
+
+    @Test
+    void anInterruptedThreadsOperationsAnswerAsTheJdks() throws Exception {
+        assertThat(interrupted(AURA, "aura")).isEqualTo(interrupted(JDK, "jdk"))
+                .contains("read java.nio.channels.ClosedByInterruptException open=false/true interrupted=true");
+    }
 }

@@ -2,19 +2,28 @@ package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.FallbackUsageProbe;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJUnit;
 import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.ProviderDescriptorExhaustionProbe;
+import io.auraio.testing.SeccompRefusal;
+import io.auraio.testing.TestDirectory;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A review of the JDK fallback: {@link FallbackReviewContractTest} (channels compared with the JDK's)
  * in a JVM whose backend is {@link Backend#JDK}, and checks that need such a JVM of their own.
  */
 class FallbackReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
     private static Properties stdout(ForkedJvm.Result r) {
         Properties p = new Properties();
         for (String line : r.stdout().lines().toList()) {
@@ -58,5 +67,42 @@ class FallbackReviewTest {
         Assumptions.assumeTrue(AuraIO.isAvailable(), () -> "io_uring is not usable here: "
                 + AuraIO.unavailabilityCause().orElse(""));
         assertAllPassed(inJdkMode(AuraFileChannelReviewTest.class), 10);
+    }
+
+    @Test
+    void underASeccompRefusalEveryWayInWorksWithoutLeaksAndOneWarning() throws Exception {
+        ForkedJvm.Result r = SeccompRefusal.jvm("EPERM")
+                .args(FallbackUsageProbe.class.getName(), dir.path().toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("backend")).as("%s", r).isEqualTo("JDK");
+        assertThat(out.getProperty("data")).as("%s", r).isEqualTo("ok");
+        assertThat(out.getProperty("fds.after")).as("descriptors: %s", r).isEqualTo(out.getProperty("fds.before"));
+        assertThat(out.getProperty("threads.after")).as("threads: %s", r).isEqualTo(out.getProperty("threads.before"));
+        assertThat(out.getProperty("defaultEngine")).as("%s", r).contains("Operation not permitted")
+                .contains("seccomp");
+        assertThat(out.getProperty("engineCreate")).as("%s", r).contains("Operation not permitted");
+        List<String> warnings = r.stderr().lines().filter(l -> l.startsWith("WARNING:")).toList();
+        assertThat(warnings).as("%s", r).filteredOn(w -> w.contains("fall back to the JDK's FileChannel"))
+                .singleElement().asString().contains("Operation not permitted");
+        assertThat(warnings).as("every warning names the cause: %s", r).allMatch(w -> w.contains("Operation not permitted"));
+    }
+
+    /**
+     * The provider's first channel asked for while the process is out of descriptors: that
+     * moment must not keep the provider on the platform's channels for good, as it keeps no
+     * file on the JDK (AuraIO.backend()).
+     */
+    @Test
+    void runningOutOfDescriptorsAtTheProvidersFirstOpenIsNoFallbackForGood() throws Exception {
+        Assumptions.assumeTrue(AuraIO.isAvailable(), () -> "io_uring is not usable here: "
+                + AuraIO.unavailabilityCause().orElse(""));
+        ForkedJvm.Result r = ForkedJvm.of(ProviderDescriptorExhaustionProbe.class).args(dir.path().toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Properties out = stdout(r);
+        assertThat(out.getProperty("first")).as("%s", r).contains("Too many open files");
+        // Before the fix: the platform's channel (sun.nio.ch.FileChannelImpl) for the rest of the JVM's life.
+        assertThat(out.getProperty("later")).as("%s", r).isEqualTo(AuraFileChannel.class.getName());
+        assertThat(r.stderr()).as("no fallback was announced: %s", r).doesNotContain("WARNING");
     }
 }

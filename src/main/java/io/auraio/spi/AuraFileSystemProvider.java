@@ -5,6 +5,7 @@ import io.auraio.AuraFiles;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
+import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.MetadataRouting;
 import java.io.IOException;
@@ -117,6 +118,15 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return BlockingOffload.shared();
     }
 
+    /**
+     * {@return whether io_uring was unavailable only for want of file descriptors (EMFILE, ENFILE),
+     * which may pass} A probe made now that finds it usable counts too: the next open tries again.
+     */
+    private static boolean transientlyUnavailable() {
+        IoEngine.Probe now = IoEngine.probe();
+        return now.cause() == null || now.isTransient();
+    }
+
     /** {@return the engine for new channels, or null while it is created or when io_uring is unusable} */
     private Engine engine() {
         Engine e = engine;
@@ -132,15 +142,26 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             try {
                 if (AuraIO.isAvailable()) {
                     engine = AuraIO.defaultEngine();
+                } else if (transientlyUnavailable()) {
+                    // Out of descriptors for a moment: this file is the platform's, and the next
+                    // one tries again. Deciding here kept every channel of the JVM the platform's
+                    // for good, as AuraIO.backend() does not (BackendChoice).
+                    LOG.log(System.Logger.Level.DEBUG, "io_uring not set up for now, the platform opens this file: "
+                            + AuraIO.unavailabilityCause().orElse(""));
                 } else {
                     platformOnly = true;
                     LOG.log(System.Logger.Level.WARNING, "io_uring unavailable, files are opened by the platform: "
                             + AuraIO.unavailabilityCause().orElse(""));
                 }
             } catch (AuraIOException failure) {
-                platformOnly = true;
-                LOG.log(System.Logger.Level.WARNING, "the default engine cannot be created, files are opened by"
-                        + " the platform", failure);
+                if (IoEngine.isTransient(failure.errno())) {
+                    LOG.log(System.Logger.Level.DEBUG, "io_uring not set up for now, the platform opens this file: "
+                            + failure.getMessage());
+                } else {
+                    platformOnly = true;
+                    LOG.log(System.Logger.Level.WARNING, "the default engine cannot be created, files are opened by"
+                            + " the platform", failure);
+                }
             } finally {
                 creatingEngine = null;
             }
