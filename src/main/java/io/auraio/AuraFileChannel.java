@@ -117,6 +117,8 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean kernelPosition;
     /** False for a FIFO or socket, where positional reads and writes fail with "Illegal seek". */
     private final boolean seekable;
+    /** Neither a regular file nor a directory: {@link #isOther()}. */
+    private final boolean other;
     private final JdkCompanionChannel companion;
     /** Set by {@link #setUninterruptible()}: interrupts are ignored, as by the JDK's file streams. */
     private volatile boolean uninterruptible;
@@ -136,6 +138,7 @@ public final class AuraFileChannel extends FileChannel {
         int type = fileType(file);
         this.kernelPosition = type != AuraFile.REGULAR_FILE && type != Statx.S_IFBLK && type != Statx.S_IFDIR;
         this.seekable = type != Statx.S_IFIFO && type != Statx.S_IFSOCK;
+        this.other = type != AuraFile.REGULAR_FILE && type != Statx.S_IFDIR;
         this.companion = new JdkCompanionChannel(file, readable, writable);
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(file));
     }
@@ -1314,6 +1317,18 @@ public final class AuraFileChannel extends FileChannel {
         if (!uninterruptible) {
             begin();
         }
+    }
+
+    /**
+     * {@return whether the file is neither a regular file nor a directory: a FIFO, a socket, a
+     * character or block device} The JDK's stream over its own channel to such a file
+     * ({@code Files.newInputStream}) reads it as a plain stream, never asking for its size or
+     * position (a FIFO has neither: "Illegal seek"), in {@code readAllBytes}, {@code readNBytes},
+     * {@code skip} and {@code transferTo}; {@link io.auraio.spi.AuraFileSystemProvider} asks this
+     * to give its streams the same reads.
+     */
+    public boolean isOther() {
+        return other;
     }
 
     /**

@@ -12,9 +12,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousFileChannel;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
@@ -258,7 +260,35 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             }
         }
         // newFileChannel, not newByteChannel: no need to ask the stack whether Files.readAllBytes opens it.
-        return Channels.newInputStream(shielded(newFileChannel(path, new HashSet<>(Arrays.asList(options)))));
+        SeekableByteChannel channel = shielded(newFileChannel(path, new HashSet<>(Arrays.asList(options))));
+        if (channel instanceof AuraFileChannel aura && aura.isOther()) {
+            // A FIFO, socket or device: the JDK's stream reads its own channel to such a file as a
+            // plain stream (ChannelInputStream's isOther), where for any other SeekableByteChannel
+            // readAllBytes, readNBytes and skip ask size() and position(), which a FIFO refuses
+            // ("Illegal seek": Files.newInputStream(Path.of("/dev/stdin")).readAllBytes() of a
+            // pipe failed) and /dev/zero answers 0 (skip(10) skipped nothing). Hidden behind a
+            // channel that is only readable, the stream reads as the JDK's.
+            return Channels.newInputStream(new StreamOnly(aura));
+        }
+        return Channels.newInputStream(channel);
+    }
+
+    /** {@code channel} as a plain {@link ReadableByteChannel}, not seekable: see {@link #newInputStream}. */
+    private record StreamOnly(AuraFileChannel channel) implements ReadableByteChannel {
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return channel.read(dst);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 
     /**
