@@ -74,8 +74,8 @@ final class BackendChoice {
                     }
                     chosen = Backend.JDK;
                     cause = e.getMessage();
-                    logger().log(Level.WARNING, "io_uring cannot be used, AuraFile and AuraFiles fall back to the"
-                            + " JDK's FileChannel: " + cause + " (-D" + AuraIO.BACKEND_PROPERTY
+                    logger().log(Level.WARNING, "io_uring cannot be used, AuraFile, AuraFiles and the provider fall"
+                            + " back to the JDK's FileChannel: " + cause + " (-D" + AuraIO.BACKEND_PROPERTY
                             + "=jdk chooses this without a warning, -D" + AuraIO.BACKEND_PROPERTY
                             + "=io_uring fails instead)");
                 }

@@ -63,8 +63,9 @@ import java.util.concurrent.ExecutorService;
  * <p>The provider is created very early, possibly before {@code main}: its constructor touches
  * neither io_uring nor the default engine. The {@linkplain AuraIO#defaultEngine() default engine}
  * is created when the first channel is opened; files opened while it is being created, and all
- * files when io_uring cannot be used here ({@link AuraIO#isAvailable()}), are opened by the
- * platform provider, so the JVM keeps working without io_uring.
+ * files when {@link AuraIO#backend()} is {@link io.auraio.Backend#JDK} (io_uring cannot be used
+ * here, with the one warning that says why, or {@code -Dauraio.backend=jdk} asked for it), are
+ * opened by the platform provider, so the JVM keeps working without io_uring.
  *
  * <p>The calls io_uring is not asked to make (attributes and attribute views, access checks,
  * directory listing, creating directories, deleting, moving, copying and linking files, file
@@ -120,15 +121,6 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         return BlockingOffload.shared();
     }
 
-    /**
-     * {@return whether io_uring was unavailable only for want of file descriptors (EMFILE, ENFILE),
-     * which may pass} A probe made now that finds it usable counts too: the next open tries again.
-     */
-    private static boolean transientlyUnavailable() {
-        IoEngine.Probe now = IoEngine.probe();
-        return now.cause() == null || now.isTransient();
-    }
-
     /** {@return the engine for new channels, or null while it is created or when io_uring is unusable} */
     private Engine engine() {
         Engine e = engine;
@@ -142,17 +134,16 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             }
             creatingEngine = Thread.currentThread();
             try {
-                if (AuraIO.isAvailable()) {
+                // The JVM's one choice (BackendChoice): decided once, with the one warning a
+                // fallback gets, and -Dauraio.backend=jdk followed as AuraFile follows it; not
+                // decided while the process is out of descriptors (this file is then the
+                // platform's, and the next tries again).
+                if (AuraIO.backend() == io.auraio.Backend.IO_URING) {
                     engine = AuraIO.defaultEngine();
-                } else if (transientlyUnavailable()) {
-                    // Out of descriptors for a moment: this file is the platform's, and the next
-                    // one tries again. Deciding here kept every channel of the JVM the platform's
-                    // for good, as AuraIO.backend() does not (BackendChoice).
-                    LOG.log(System.Logger.Level.DEBUG, "io_uring not set up for now, the platform opens this file: "
-                            + AuraIO.unavailabilityCause().orElse(""));
-                } else {
+                } else if (AuraIO.fallbackCause().isPresent()) {
                     platformOnly = true;
-                    LOG.log(System.Logger.Level.WARNING, "io_uring unavailable, files are opened by the platform: "
+                } else {
+                    LOG.log(System.Logger.Level.DEBUG, "io_uring not set up for now, the platform opens this file: "
                             + AuraIO.unavailabilityCause().orElse(""));
                 }
             } catch (AuraIOException failure) {
