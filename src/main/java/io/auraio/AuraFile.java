@@ -1555,6 +1555,11 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
+    /** {@return whether this file's engine is closed (its requests end with ESHUTDOWN); false in JDK mode} */
+    boolean engineClosed() {
+        return core != null && core.isClosed();
+    }
+
     /** {@return the alignment O_DIRECT transfers need of file positions and lengths} Meaningful with {@code DIRECT} only. */
     int directOffsetAlignment() {
         return directOffsetAlignment;

@@ -560,6 +560,11 @@ public final class AuraFiles {
                 || out.append()) {
             return -1; // O_DIRECT: copy_file_range would go through the page cache; O_APPEND: EBADF
         }
+        if (source.engineClosed() || target.engineClosed()) {
+            // As every request on a file of a closed engine (a read of the same files says this):
+            // the copy runs on the offload, not the engine, and went on as if nothing had closed.
+            throw Failures.io("copy_file_range", Errno.ESHUTDOWN);
+        }
         if (count == 0) {
             return 0;
         }

@@ -70,6 +70,28 @@ class AuraFilesCopyRangeTest {
         }
     }
 
+    /**
+     * After the files' engine closed, a copy says what a read of the same files says (ESHUTDOWN):
+     * it runs on the offload, not the engine, and copied on as if nothing had closed. Failed
+     * before: the copy made.
+     */
+    @Test
+    void aCopyBetweenFilesOfAClosedEngineFailsAsTheirReadsDo() throws IOException {
+        Path target = dir.resolve("after-close");
+        Engine own = Engine.create(Options.builder().ringCount(1).build());
+        try (AuraFile in = AuraFile.open(own, source, StandardOpenOption.READ);
+             AuraFile out = AuraFile.open(own, target, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
+            own.close();
+            AuraIOException read = org.junit.jupiter.api.Assertions.assertThrows(AuraIOException.class,
+                    () -> in.read(java.nio.ByteBuffer.allocate(10), 0));
+            AuraIOException copy = org.junit.jupiter.api.Assertions.assertThrows(AuraIOException.class,
+                    () -> AuraFiles.copyRange(in, 0, out, 0, 100));
+            assertThat(copy.isShutdown()).as("%s", copy).isTrue();
+            assertThat(copy.errno()).isEqualTo(read.errno());
+        }
+        assertThat(Files.size(target)).isZero();
+    }
+
     @Test
     void atOrPastTheEndCopiesNothingAndCountZeroIsZero() throws IOException {
         Path target = dir.resolve("t");
