@@ -1137,6 +1137,7 @@ public final class AuraFileChannel extends FileChannel {
         int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
+        long read = 0;
         long pos = position;
         try {
             while (written < count) {
@@ -1145,6 +1146,7 @@ public final class AuraFileChannel extends FileChannel {
                 if (nr <= 0) {
                     break;
                 }
+                read += nr;
                 bb.flip();
                 int nw = write(bb, pos);
                 written += nw;
@@ -1160,6 +1162,27 @@ public final class AuraFileChannel extends FileChannel {
                 return written;
             }
             throw e;
+        } finally {
+            if (read > written) {
+                giveBack(src, read - written);
+            }
+        }
+    }
+
+    /**
+     * Moves a file source back over {@code unwritten} bytes it gave a transfer that could not
+     * write them (a full disk, a position past the largest file): the JDK's transfer from a file
+     * copies in the kernel or from a mapping, and the source then advances by what was written
+     * only. A source without positions (a FIFO, a socket) cannot: those bytes are lost, as with
+     * the JDK's transfer from such a channel.
+     */
+    private static void giveBack(ReadableByteChannel src, long unwritten) {
+        if (src instanceof FileChannel file && !(src instanceof AuraFileChannel a && (a.kernelPosition || !a.isOpen()))) {
+            try {
+                file.position(file.position() - unwritten);
+            } catch (IOException | RuntimeException noPosition) {
+                // a FIFO or device (Illegal seek), or closed meanwhile: nothing to give back to
+            }
         }
     }
 

@@ -188,6 +188,25 @@ class AuraFileChannelReviewTest {
         }
     }
 
+    /**
+     * transferFrom a JDK FileChannel into a channel whose write fails (a position past the largest
+     * file): the JDK copies in the kernel and its source stays where it was; this read the source,
+     * then failed to write, and left it 500 bytes on, never written. Failed before: position 500.
+     */
+    @Test
+    void aFailedTransferFromAFileLeavesTheSourceWhereItWas() throws IOException {
+        List<String> outcomes = new ArrayList<>();
+        for (Opener opener : List.of(JDK, AURA)) {
+            String name = opener == JDK ? "jdk-giveback" : "aura-giveback";
+            try (FileChannel in = FileChannel.open(file(name + "-in", 10_000), READ);
+                 FileChannel out = opener.open(file(name + "-out", 10), READ, WRITE)) {
+                String r = call(() -> out.transferFrom(in, Long.MAX_VALUE - 100, 500));
+                outcomes.add(r.replaceAll(": .*", "") + " source at " + in.position() + ", target size " + out.size());
+            }
+        }
+        assertThat(outcomes.get(1)).isEqualTo(outcomes.get(0)).endsWith("source at 0, target size 10");
+    }
+
     /** A transfer between two files to a position past the largest file: copy_file_range's EFBIG. */
     private String transferFromPastTheLargestFile(Opener opener, String name) throws IOException {
         try (FileChannel in = opener.open(file(name + "-in", 1_000), READ);
