@@ -36,7 +36,7 @@ final class AuraFileSystem extends FileSystem {
 
     /**
      * {@return the platform path for {@code path}}: a path of this file system, or already one of
-     * the platform's (watch keys and events hand those out)
+     * the platform's
      *
      * @throws ProviderMismatchException for a path of any other file system
      */
@@ -120,7 +120,8 @@ final class AuraFileSystem extends FileSystem {
 
     @Override
     public WatchService newWatchService() throws IOException {
-        return delegate.newWatchService();
+        // Keys and events with this file system's paths (AuraWatchService says why).
+        return new AuraWatchService(this, delegate.newWatchService());
     }
 
     @Override

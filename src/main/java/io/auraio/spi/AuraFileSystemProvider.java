@@ -79,8 +79,8 @@ import java.util.concurrent.ExecutorService;
  *
  * <p>Thread-safe. Paths of other providers given to any method are refused with
  * {@link java.nio.file.ProviderMismatchException}, as the platform provider refuses them. Watch
- * keys and watch events report the platform's paths; {@code resolve} and the other path
- * operations of this provider's paths accept them.
+ * keys and watch events report this file system's paths; {@code resolve} and the other path
+ * operations of this provider's paths accept the platform's too.
  */
 public final class AuraFileSystemProvider extends FileSystemProvider {
     private static final System.Logger LOG = System.getLogger(AuraFileSystemProvider.class.getName());

@@ -124,6 +124,9 @@ final class AuraPath implements Path {
     @Override
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
+        if (watcher instanceof AuraWatchService ours) { // this file system's: its keys wrap the platform's
+            return ours.wrap(delegate.register(ours.platform(), events, modifiers));
+        }
         return delegate.register(watcher, events, modifiers);
     }
 

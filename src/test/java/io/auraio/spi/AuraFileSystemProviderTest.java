@@ -293,6 +293,41 @@ class AuraFileSystemProviderTest {
         }
     }
 
+    /**
+     * A watcher's usual code: the key polled is the one registered, its watchable equals the
+     * directory registered, an event's context equals the file's name as a path of the file
+     * system, and the two resolved find the file in a map keyed by its path. With the platform's
+     * paths in keys and events (each path's {@code equals} wants its own class) all but the first
+     * were false.
+     */
+    @Test
+    void watchKeysAndEventsGiveThePathsOfTheFileSystem() throws Exception {
+        Path file = root.resolve("watched.txt");
+        Map<Path, String> files = Map.of(file, "the file");
+        try (WatchService watcher = fs.newWatchService()) {
+            WatchKey registered = root.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+            assertThat(root.register(watcher, StandardWatchEventKinds.ENTRY_CREATE)).isSameAs(registered);
+            assertThat(registered.watchable()).isEqualTo(root);
+            Files.writeString(file, "x");
+            WatchKey key = watcher.poll(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS);
+            assertThat(key).as("a watch key within %s", TestSupport.HANG).isSameAs(registered);
+            var event = key.pollEvents().getFirst();
+            assertThat(event.kind()).isEqualTo(StandardWatchEventKinds.ENTRY_CREATE);
+            assertThat(event.count()).isEqualTo(1);
+            Path context = (Path) event.context();
+            assertThat(context).isEqualTo(fs.getPath("watched.txt"));
+            assertThat(context.getFileSystem()).isSameAs(fs);
+            Path resolved = ((Path) key.watchable()).resolve(context);
+            assertThat(resolved).isEqualTo(file);
+            assertThat(files).containsKey(resolved);
+            assertThat(key.reset()).isTrue();
+            key.cancel();
+            assertThat(key.isValid()).isFalse();
+            assertThat(key.reset()).isFalse();
+            assertThat(watcher.poll()).isNull();
+        }
+    }
+
     @Test
     void directoryStreamsListPathsOfTheFileSystem() throws IOException {
         Files.createDirectory(root.resolve("d"));
