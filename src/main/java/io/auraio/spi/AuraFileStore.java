@@ -23,6 +23,25 @@ final class AuraFileStore extends FileStore {
         this.path = path;
     }
 
+    /**
+     * {@return where {@code store} (a store of the platform's {@code getFileStores()}) is mounted,
+     * as a path of {@code platform}, for the offload's per-mount limit} The JDK's Unix store names
+     * it only in its {@code toString}, "{@code /mount/point (device)}"; the root where that cannot
+     * be read.
+     */
+    static Path mountPoint(FileStore store, java.nio.file.FileSystem platform) {
+        String s = store.toString();
+        int end = s.lastIndexOf(" (");
+        if (end > 0 && s.startsWith("/")) {
+            try {
+                return platform.getPath(s.substring(0, end));
+            } catch (RuntimeException e) {
+                // not a path: the root below
+            }
+        }
+        return platform.getPath("/");
+    }
+
     private static BlockingOffload offload() {
         return BlockingOffload.shared();
     }

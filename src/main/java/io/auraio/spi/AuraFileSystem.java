@@ -9,6 +9,7 @@ import java.nio.file.ProviderMismatchException;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 
@@ -94,7 +95,24 @@ final class AuraFileSystem extends FileSystem {
 
     @Override
     public Iterable<FileStore> getFileStores() {
-        return delegate.getFileStores();
+        // The stores as Files.getFileStore gives them (AuraFileStore): the platform's store is
+        // never equal to one of those (its equals wants its own class), so a store looked up in
+        // this list was not found. Lazy, as the platform's: each iteration reads the mounts again.
+        return () -> {
+            Iterator<FileStore> platformStores = delegate.getFileStores().iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return platformStores.hasNext();
+                }
+
+                @Override
+                public FileStore next() {
+                    FileStore store = platformStores.next();
+                    return new AuraFileStore(store, AuraFileStore.mountPoint(store, delegate));
+                }
+            };
+        };
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -369,5 +370,29 @@ class AuraFileSystemProviderTest {
         assertThat(Files.deleteIfExists(root.resolve("c"))).isTrue();
         Files.delete(link);
         assertThat(Files.notExists(link)).isTrue();
+    }
+
+    /**
+     * The store {@code Files.getFileStore} gives is one of {@code FileSystem.getFileStores()}, equal
+     * both ways: the platform's stores in that list were never equal to the provider's (their
+     * {@code equals} wants their own class), so a store looked up there was not found.
+     */
+    @Test
+    void theFileStoreOfAPathIsOneOfTheFileSystemsStores() throws IOException {
+        FileStore store = Files.getFileStore(root);
+        List<FileStore> matches = new ArrayList<>();
+        for (FileStore s : fs.getFileStores()) {
+            if (s.equals(store)) {
+                matches.add(s);
+            }
+        }
+        assertThat(matches).as("%s in %s", store, fs.getFileStores()).isNotEmpty();
+        FileStore listed = matches.getFirst();
+        assertThat(store).isEqualTo(listed);
+        assertThat(listed.hashCode()).isEqualTo(store.hashCode());
+        assertThat(listed.toString()).isEqualTo(store.toString());
+        assertThat(listed.type()).isEqualTo(store.type());
+        assertThat(listed.getTotalSpace()).isEqualTo(store.getTotalSpace());
+        assertThat(listed.getClass()).isEqualTo(store.getClass());
     }
 }
