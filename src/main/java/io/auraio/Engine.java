@@ -1923,10 +1923,10 @@ public final class Engine implements AutoCloseable {
                         + "allocated until unregistered, or memory of Arena.global()");
             }
         }
-        register(segments);
+        register(segments, null);
     }
 
-    private void register(MemorySegment[] segments) throws AuraIOException {
+    private void register(MemorySegment[] segments, Runnable onDropped) throws AuraIOException {
         if (segments.length == 0) {
             throw new IllegalArgumentException("registerBuffers needs at least one segment");
         }
@@ -1943,7 +1943,7 @@ public final class Engine implements AutoCloseable {
                 throw new IllegalStateException("segments[" + i + "]'s arena is closed");
             }
         }
-        int r = core.registerBuffers(segments);
+        int r = core.registerBuffers(segments, onDropped);
         if (r < 0) {
             throw Failures.io("registerBuffers", -r);
         }
@@ -1959,34 +1959,42 @@ public final class Engine implements AutoCloseable {
      */
     public void registerBuffers(Buffer... buffers) throws AuraIOException {
         Objects.requireNonNull(buffers, "buffers");
-        MemorySegment[] segments = new MemorySegment[buffers.length];
+        Buffer[] owners = buffers.clone();
+        MemorySegment[] segments = new MemorySegment[owners.length];
         int retained = 0;
         try {
-            for (Buffer b : buffers) {
+            for (Buffer b : owners) {
                 if (!Objects.requireNonNull(b, "buffer").retain()) {
                     throw new IllegalStateException("cannot register a closed Buffer");
                 }
                 segments[retained++] = b.segment();
             }
-            register(segments);
-        } catch (RuntimeException | AuraIOException e) {
-            for (int i = 0; i < retained; i++) {
-                buffers[i].releaseUse();
-            }
+        } catch (RuntimeException e) {
+            releaseUses(owners, retained);
             throw e;
         }
-        registeredOwners = buffers.clone();
+        // The owners are released by this registration's own drop (its unregister, or the
+        // engine's close), handed over with it. Released through a field shared by every
+        // registration, a deferred unregister that completed while another thread registered new
+        // buffers released those instead (freed while the kernel had them pinned) and leaked its
+        // own; and each requestUnregisterBuffers() call while draining added a stage to the future.
+        java.util.concurrent.atomic.AtomicBoolean dropped = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable release = () -> {
+            if (dropped.compareAndSet(false, true)) {
+                releaseUses(owners, owners.length);
+            }
+        };
+        try {
+            register(segments, release);
+        } catch (RuntimeException | AuraIOException e) {
+            release.run(); // a failed registration is not dropped by anyone else
+            throw e;
+        }
     }
 
-    private static final Buffer[] NO_BUFFERS = new Buffer[0];
-    /** Pool buffers kept allocated while registered; released once the kernel has dropped them. */
-    private volatile Buffer[] registeredOwners = NO_BUFFERS;
-
-    private synchronized void releaseRegisteredOwners() {
-        Buffer[] owners = registeredOwners;
-        registeredOwners = NO_BUFFERS;
-        for (Buffer b : owners) {
-            b.releaseUse();
+    private static void releaseUses(Buffer[] owners, int count) {
+        for (int i = 0; i < count; i++) {
+            owners[i].releaseUse();
         }
     }
 
@@ -1994,32 +2002,26 @@ public final class Engine implements AutoCloseable {
      * Starts a deferred unregister of the registered buffers (the reference's
      * {@code auraio_request_unregister_buffers}): new fixed-buffer requests fail with EBUSY from
      * now on, and the kernel drops the buffers once the fixed-buffer requests in flight complete.
-     * Safe in callbacks. Does nothing when no buffers are registered.
+     * Safe in callbacks. Does nothing when no buffers are registered, nor while another thread's
+     * {@code registerBuffers} has not returned yet.
      */
     public void requestUnregisterBuffers() {
-        CompletableFuture<Void> done = core.requestUnregisterBuffers();
-        if (done != null) {
-            done.whenComplete((v, e) -> releaseRegisteredOwners());
-        }
+        core.requestUnregisterBuffers(); // the registration's pool buffers are released with its drop
     }
 
     /**
      * Unregisters the registered buffers, waiting until the fixed-buffer requests in flight have
      * completed and the kernel has dropped them (the reference's
      * {@code auraio_unregister_buffers}). Inside a callback it only starts the deferred
-     * unregister, as {@link #requestUnregisterBuffers()}. Does nothing when none are registered.
+     * unregister, as {@link #requestUnregisterBuffers()}. Does nothing when none are registered
+     * (nor while another thread's {@code registerBuffers} has not returned yet).
      */
     public void unregisterBuffers() {
         CompletableFuture<Void> done = core.requestUnregisterBuffers();
-        if (done == null) {
-            return;
-        }
-        // The stage after the owners' release: `done` completes on the poller, which then runs the
-        // release, and a caller waiting for `done` alone could return (and find the buffers still
-        // counted) before it ran.
-        CompletableFuture<Void> released = done.whenComplete((v, e) -> releaseRegisteredOwners());
-        if (!core.isCallbackThread()) {
-            IoEngine.awaitUninterruptibly(released);
+        // `done` completes after the registration's pool buffers were released (Registration's
+        // onDropped runs first), so a caller that returns finds them back.
+        if (done != null && !core.isCallbackThread()) {
+            IoEngine.awaitUninterruptibly(done);
         }
     }
 
@@ -2275,9 +2277,8 @@ public final class Engine implements AutoCloseable {
             throw new UnsupportedOperationException("the default engine is shared and cannot be closed");
         }
         try {
-            core.close(); // rethrows what a callback threw, once every callback ran
+            core.close(); // rethrows what a callback threw, once every callback ran; releases registered Buffers
         } finally {
-            releaseRegisteredOwners();
             monitoring.stop();
         }
     }

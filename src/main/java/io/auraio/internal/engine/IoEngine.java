@@ -342,16 +342,19 @@ public final class IoEngine implements AutoCloseable {
     /**
      * Registers {@code segments} (native, each at most 1 GiB) as fixed buffers on every ring.
      *
+     * @param onDropped null, or what to run (once, idempotent) when the kernel has dropped these
+     *                  buffers: after their unregister, or at close; not run when this fails
      * @return 0 or a negated errno (EBUSY when buffers are already registered)
      */
-    public int registerBuffers(MemorySegment[] segments) {
-        int r = buffers.set(segments.clone());
+    public int registerBuffers(MemorySegment[] segments, Runnable onDropped) {
+        MemorySegment[] registered = segments.clone();
+        int r = buffers.set(registered, onDropped);
         if (r < 0) {
             return r;
         }
         MemorySegment iov = pool.acquire(16L * Math.max(1, segments.length));
         if (iov.equals(MemorySegment.NULL)) {
-            buffers.clear();
+            buffers.clear(registered);
             return -Errno.ENOMEM;
         }
         try {
@@ -366,7 +369,9 @@ public final class IoEngine implements AutoCloseable {
             pool.release(iov);
         }
         if (r < 0) {
-            buffers.clear();
+            buffers.clear(registered);
+        } else {
+            buffers.publish(registered);
         }
         return r;
     }
@@ -420,7 +425,8 @@ public final class IoEngine implements AutoCloseable {
                 indexOf.putIfAbsent(fds[i], i);
             }
         }
-        int r = files.set(new FileTable(new AtomicIntegerArray(fds), indexOf));
+        FileTable table = new FileTable(new AtomicIntegerArray(fds), indexOf);
+        int r = files.set(table);
         if (r < 0) {
             return r;
         }
@@ -430,7 +436,9 @@ public final class IoEngine implements AutoCloseable {
                     IoUring.UNREGISTER_FILES);
         }
         if (r < 0) {
-            files.clear();
+            files.clear(table);
+        } else {
+            files.publish(table);
         }
         return r;
     }
@@ -627,6 +635,7 @@ public final class IoEngine implements AutoCloseable {
             try {
                 events.closeAndDeliverRest(); // every callback runs; the first one's throw comes after
             } finally {
+                buffers.dropAtClose(); // the rings are gone: registered memory may be given back
                 events.close();
                 pool.close();
                 terminated = true;

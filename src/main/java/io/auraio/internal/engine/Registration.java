@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The lifecycle of one kind of registered resource (buffers or files) across all rings:
- * registered, draining (a deferred unregister waits for requests that use the resource; new ones
+ * being registered, registered, draining (a deferred unregister waits for requests that use the resource; new ones
  * are refused with EBUSY), unregistered. The kernel-side work is done by callbacks the engine
  * provides; this class only counts users and decides when the unregister may run.
  *
@@ -19,7 +19,16 @@ final class Registration<T> {
         CompletableFuture<Void> unregisterAll();
     }
 
-    private record State<T>(T resources, boolean draining, CompletableFuture<Void> unregistered) {}
+    /**
+     * One registration. {@code live} is false while the kernel registration is under way
+     * ({@link #set} to {@link #publish}): nothing may use or unregister it yet, as an unregister
+     * posted to a ring before the registration reached it would leave the kernel holding what this
+     * class calls unregistered. {@code onDropped} (may be null) runs once the kernel has dropped the
+     * resources, before {@code unregistered} completes: it belongs to this registration, so a later
+     * one's resources are never released by it.
+     */
+    private record State<T>(T resources, boolean live, boolean draining, CompletableFuture<Void> unregistered,
+                            Runnable onDropped) {}
 
     private final AtomicReference<State<T>> state = new AtomicReference<>();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -32,25 +41,45 @@ final class Registration<T> {
     /** {@return the registered resources, or null} */
     T current() {
         State<T> s = state.get();
-        return s == null || s.draining() ? null : s.resources();
+        return s == null || !s.live() || s.draining() ? null : s.resources();
     }
 
+    /** {@return whether something is registered, being registered or draining} */
     boolean isRegistered() {
         return state.get() != null;
     }
 
     /**
-     * Records {@code resources} as registered.
+     * Reserves the registration for {@code resources}, before the kernel registration; the caller
+     * then calls {@link #publish} or {@link #clear}.
      *
-     * @return 0, or -EBUSY when something is registered or still draining
+     * @return 0, or -EBUSY when something is registered, being registered or still draining
      */
     int set(T resources) {
-        return state.compareAndSet(null, new State<>(resources, false, new CompletableFuture<>())) ? 0 : -Errno.EBUSY;
+        return set(resources, null);
     }
 
-    /** Clears a registration whose kernel side failed, so a later attempt can be made. */
-    void clear() {
-        state.set(null);
+    /**
+     * As {@link #set(Object)}, with what to run (idempotent) once the kernel has dropped
+     * {@code resources}: after their unregister, or {@link #dropAtClose()}. Not run when the caller
+     * {@link #clear}s a registration that failed.
+     *
+     * @return 0, or -EBUSY when something is registered, being registered or still draining
+     */
+    int set(T resources, Runnable onDropped) {
+        return state.compareAndSet(null, new State<>(resources, false, false, new CompletableFuture<>(), onDropped))
+                ? 0 : -Errno.EBUSY;
+    }
+
+    /** The kernel registration of {@code resources} succeeded: requests may use them, and unregister them. */
+    void publish(T resources) {
+        state.updateAndGet(s -> s != null && s.resources() == resources && !s.live()
+                ? new State<>(resources, true, false, s.unregistered(), s.onDropped()) : s);
+    }
+
+    /** Clears the registration of {@code resources}, whose kernel side failed, so a later attempt can be made. */
+    void clear(T resources) {
+        state.updateAndGet(s -> s != null && s.resources() == resources ? null : s);
     }
 
     /**
@@ -62,8 +91,8 @@ final class Registration<T> {
     T acquire(int[] errnoOut) {
         inFlight.incrementAndGet();
         State<T> s = state.get();
-        if (s == null || s.draining()) {
-            errnoOut[0] = s == null ? Errno.ENOENT : Errno.EBUSY;
+        if (s == null || !s.live() || s.draining()) {
+            errnoOut[0] = s == null || !s.live() ? Errno.ENOENT : Errno.EBUSY;
             release();
             return null;
         }
@@ -81,18 +110,18 @@ final class Registration<T> {
      * Starts a deferred unregister.
      *
      * @return a future completed once the kernel has dropped the resources, or null when nothing
-     *         is registered
+     *         is registered (or its registration has not completed yet)
      */
     CompletableFuture<Void> requestUnregister() {
         while (true) {
             State<T> s = state.get();
-            if (s == null) {
+            if (s == null || !s.live()) {
                 return null;
             }
             if (s.draining()) {
                 return s.unregistered();
             }
-            if (state.compareAndSet(s, new State<>(s.resources(), true, s.unregistered()))) {
+            if (state.compareAndSet(s, new State<>(s.resources(), true, true, s.unregistered(), s.onDropped()))) {
                 maybeUnregister();
                 return s.unregistered();
             }
@@ -107,14 +136,36 @@ final class Registration<T> {
             return;
         }
         unregisterer.unregisterAll().whenComplete((v, e) -> {
-            state.set(null);
+            runOnDropped(s);
+            // Only this registration's state: a close may have dropped it already.
+            state.compareAndSet(s, null);
             unregistering.set(null);
             if (e != null) {
                 s.unregistered().completeExceptionally(e);
             } else {
                 s.unregistered().complete(null);
             }
+            // A registration made and drained since the state cleared found this unregister under
+            // way (the CAS above) and left; without this look it would drain forever.
+            maybeUnregister();
         });
+    }
+
+    /**
+     * The rings are closed, so the kernel holds nothing any more: runs the current registration's
+     * {@code onDropped} (its unregister may never have been asked for) and forgets it.
+     */
+    void dropAtClose() {
+        State<T> s = state.getAndSet(null);
+        if (s != null) {
+            runOnDropped(s);
+        }
+    }
+
+    private static void runOnDropped(State<?> s) {
+        if (s.onDropped() != null) {
+            s.onDropped().run(); // idempotent: the unregister and the close may both get here
+        }
     }
 
     int inFlight() {
