@@ -5,7 +5,8 @@ package io.auraio;
  * {@link Engine#ringStats(int)}.
  *
  * @param ringIndex        which ring, 0 to {@code ringCount() - 1}
- * @param opsCompleted     requests this ring completed, exact
+ * @param opsCompleted     requests this ring's kernel completed, exact (not those cancelled before
+ *                         they reached it: {@link Stats#opsCompleted()})
  * @param bytesTransferred bytes those requests moved, exact
  * @param pendingCount     requests of this ring queued, in the kernel or completing
  * @param inFlightLimit    the adaptive in-flight limit

@@ -9,8 +9,10 @@ package io.auraio;
  * it does not count yet. Bytes per request are to be taken over an interval (the differences of
  * two snapshots) or once the engine is idle, not from one snapshot during I/O.
  *
- * @param opsCompleted        requests completed, exact: through the rings plus reads served by
- *                            the caller-thread fast path
+ * @param opsCompleted        requests completed, exact: by the kernel through the rings (or off
+ *                            them for slow file systems) plus reads served by the caller-thread
+ *                            fast path; a request cancelled or shut down before it reached the
+ *                            kernel (its result ECANCELED or ESHUTDOWN) is not counted
  * @param bytesTransferred    bytes read and written by those requests, exact
  * @param throughputBps       current throughput over all rings, bytes per second
  * @param p99LatencyMs        the highest current P99 latency estimate of the rings, milliseconds
