@@ -489,7 +489,7 @@ public final class AuraFile implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            closeUnopened(path, fd);
+            closeOnOffload(path, fd); // the open failed after it: not handed out
             throw e;
         }
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), fileSystem,
@@ -2137,7 +2137,9 @@ public final class AuraFile implements AutoCloseable {
         int[] result = {0};
         boolean now = slow.closeWhenUnused(onPoolThread -> {
             if (mayWait && Thread.currentThread() == closing) {
-                result[0] = closeSlowDescriptor(mount, d);
+                // close() waits for it, as FileChannel.close() does: on the shared offload pool
+                // under the mount's share, never through a ring (closeOnOffload says why).
+                result[0] = closeOnOffload(Path.of(mount), d);
             } else {
                 // The thread whose system call returned last, or one that must not block: nobody
                 // waits for this close.
@@ -2181,27 +2183,13 @@ public final class AuraFile implements AutoCloseable {
         // start writeback (ext4 after O_TRUNC); a device's may wait for it: never on the caller,
         // nor on a poller (whose ring would serve nothing meanwhile), but on the offload's pool,
         // for which the caller polls (a ring CLOSE waited for a poller's wake-up first).
-        return BlockingOffload.shared().call(path, () -> Libc.close(fd));
+        return closeOnOffload(path, fd);
     }
 
     private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {
         for (int i = 0; i < core.ringCount(); i++) {
             core.ring(i).cancelFd(fd);
         }
-    }
-
-    /**
-     * Closes the descriptor of a slow file for {@link #close()}, which waits for it as
-     * {@code FileChannel.close()} does: on the shared offload pool under the mount's share (the
-     * virtual caller parks; a platform caller makes it itself), never through a ring. A FUSE
-     * file's close waits for the daemon's FLUSH; a ring's {@code CLOSE} of it ran on one of the
-     * ring's few bounded io-wq workers, which io_uring cannot cancel there, so a daemon holding
-     * the flush held that worker and {@link Engine#close()} (which waits for every request in the
-     * kernel) for as long: for ever on a hung mount.
-     * {@return the close's result: 0, or a negated errno}
-     */
-    private static int closeSlowDescriptor(String mount, int fd) {
-        return BlockingOffload.shared().call(Path.of(mount), () -> Libc.close(fd));
     }
 
     /**
@@ -2228,13 +2216,15 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * Closes a descriptor the open made but does not hand out (the open failed after it), on the
-     * blocking offload under {@code path}'s mount share: a FUSE file's close waits for the
-     * daemon's FLUSH, which a ring {@code CLOSE} would wait for on an io-wq worker nobody can
-     * cancel, holding {@link Engine#close()} as long.
+     * Closes {@code fd} on the blocking offload under {@code path}'s mount share, the caller
+     * polling or parked: for closes that may wait (a last close frees the file's pages and blocks,
+     * a written file's may start writeback, a FUSE file's waits for the daemon's FLUSH). Never
+     * through a ring: a {@code CLOSE} there holds the poller, or, handed to an io-wq worker that
+     * nobody can cancel, {@link Engine#close()} for as long as the daemon holds the flush (for
+     * ever on a hung mount). {@return the close's result: 0, or a negated errno}
      */
-    private static void closeUnopened(Path path, int fd) {
-        BlockingOffload.shared().call(path, () -> Libc.close(fd));
+    private static int closeOnOffload(Path path, int fd) {
+        return BlockingOffload.shared().call(path, () -> Libc.close(fd));
     }
 
     @Override
