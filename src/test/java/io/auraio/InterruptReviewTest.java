@@ -163,7 +163,7 @@ class InterruptReviewTest {
         try {
             return call.run();
         } finally {
-            joinKeepingStatus(writer);
+            InterruptRounds.joinKeepingStatus(writer);
         }
     }
 
@@ -183,31 +183,16 @@ class InterruptReviewTest {
         try {
             call.run();
         } finally {
-            joinKeepingStatus(reader);
+            InterruptRounds.joinKeepingStatus(reader);
         }
         return read.get();
     }
 
-    /** Joins {@code peer} (bounded), an interrupt meanwhile kept as the status. */
-    static void joinKeepingStatus(Thread peer) {
-        boolean interrupted = false;
-        long end = System.nanoTime() + TestSupport.HANG.toNanos();
-        while (peer.isAlive() && System.nanoTime() - end < 0) {
-            try {
-                peer.join(Duration.ofMillis(100));
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /**
      * {@link AuraFiles#copyRange} between files of an explicit engine closed meanwhile: every call
-     * ends (the copy is the kernel's, made on the offload, not an engine request, so it may go on
-     * to the end), and once the files are closed no descriptor is left.
+     * ends (a copy the kernel is making on the offload when the engine closes finishes; one asked
+     * for after fails with ESHUTDOWN, as a read does), and once the files are closed no descriptor
+     * is left.
      */
     @Test
     void copyRangeWhileTheFilesEngineCloses() throws Exception {

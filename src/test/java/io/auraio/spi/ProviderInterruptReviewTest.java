@@ -355,7 +355,7 @@ class ProviderInterruptReviewTest {
         try {
             return call.run();
         } finally {
-            joinKeepingStatus(writer);
+            InterruptRounds.joinKeepingStatus(writer);
         }
     }
 
@@ -375,25 +375,9 @@ class ProviderInterruptReviewTest {
         try {
             call.run();
         } finally {
-            joinKeepingStatus(reader);
+            InterruptRounds.joinKeepingStatus(reader);
         }
         return read.get();
-    }
-
-    /** Joins {@code peer} (bounded), an interrupt meanwhile kept as the status. */
-    private static void joinKeepingStatus(Thread peer) {
-        boolean interrupted = false;
-        long end = System.nanoTime() + TestSupport.HANG.toNanos();
-        while (peer.isAlive() && System.nanoTime() - end < 0) {
-            try {
-                peer.join(Duration.ofMillis(100));
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /**

@@ -124,6 +124,22 @@ public final class InterruptRounds {
         return o instanceof byte[] b ? b.length + " bytes, hash " + Arrays.hashCode(b) : String.valueOf(o);
     }
 
+    /** Joins {@code peer} (bounded), an interrupt meanwhile kept as the status. */
+    public static void joinKeepingStatus(Thread peer) {
+        boolean interrupted = false;
+        long end = System.nanoTime() + TestSupport.HANG.toNanos();
+        while (peer.isAlive() && System.nanoTime() - end < 0) {
+            try {
+                peer.join(Duration.ofMillis(100));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** {@return the number of this process's open descriptors} */
     public static int openDescriptors() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
