@@ -43,6 +43,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
@@ -63,7 +64,8 @@ import java.util.zip.ZipFile;
  * ({@code RandomAccessFile}, {@code FileInputStream}) mixed with its channels. Each workload
  * prints {@code round.key=value} lines, its directory written as {@code D}, for the test to compare.
  * Arguments: a directory to work in. Round 0 runs on the main thread, round 1 on a virtual
- * thread; the descriptors open after round 1 less those before it are printed as {@code fdDelta}.
+ * thread; the descriptors open after round 1 less those before it are printed as {@code fdDelta}
+ * (and, when that is not 0, which ones changed as {@code fdChanged}).
  */
 public final class WorkloadsProbe {
     private WorkloadsProbe() {}
@@ -75,8 +77,33 @@ public final class WorkloadsProbe {
         System.out.println(round + "." + key + "=" + String.valueOf(value).replace(dir.toString(), "D"));
     }
 
-    private static long openDescriptors() {
-        return new File("/proc/self/fd").list().length;
+    /**
+     * {@return how many descriptors this process has open, the listing's own included} The least
+     * of five listings 10 ms apart: a descriptor another thread holds for a moment (the JVM's, a
+     * pool thread's) while one listing is made is not counted as left open or closed; one that
+     * stays is.
+     */
+    private static long openDescriptors() throws InterruptedException {
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            if (i > 0) {
+                Thread.sleep(10);
+            }
+            least = Math.min(least, new File("/proc/self/fd").list().length);
+        }
+        return least;
+    }
+
+    /** {@return what each open descriptor names (a file, a pipe, an anonymous inode)} For a failure's message. */
+    private static Map<String, String> descriptorTargets() {
+        Map<String, String> targets = new TreeMap<>();
+        for (String fd : new File("/proc/self/fd").list()) {
+            try {
+                targets.put(fd, Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString());
+            } catch (IOException e) { // the listing's own descriptor, closed since
+            }
+        }
+        return targets;
     }
 
     private static String digest(byte[] bytes) throws Exception {
@@ -101,9 +128,26 @@ public final class WorkloadsProbe {
         System.out.println("provider=" + FileSystems.getDefault().provider().getClass().getName());
         runRound("0", base.resolve("r0"));
         long before = openDescriptors();
+        Map<String, String> targetsBefore = descriptorTargets();
         Thread t = Thread.ofVirtual().start(() -> runRound("1", base.resolve("r1")));
         t.join();
-        System.out.println("fdDelta=" + (openDescriptors() - before));
+        long delta = openDescriptors() - before;
+        System.out.println("fdDelta=" + delta);
+        if (delta != 0) { // which ones: a line only then, that the test shows as a difference
+            Map<String, String> targetsAfter = descriptorTargets();
+            Map<String, String> changed = new TreeMap<>();
+            targetsBefore.forEach((fd, target) -> {
+                if (!target.equals(targetsAfter.get(fd))) {
+                    changed.put(fd, target + " -> " + targetsAfter.get(fd));
+                }
+            });
+            targetsAfter.forEach((fd, target) -> {
+                if (!targetsBefore.containsKey(fd)) {
+                    changed.put(fd, "null -> " + target);
+                }
+            });
+            System.out.println("fdChanged=" + changed);
+        }
     }
 
     private static void runRound(String name, Path roundDir) {
