@@ -492,6 +492,11 @@ public final class AuraFile implements AutoCloseable {
             closeOnOffload(path, fd); // the open failed after it: not handed out
             throw e;
         }
+        // The engine's registered table may hold this number for a file closed since (a raw
+        // descriptor closed without unregistering, or one registered while its AuraFile closed):
+        // the Engine API's requests on the number would go to that file. No registration made
+        // before this open can be for this file: taken out, as close() takes out its own.
+        core.forgetFile(fd);
         return new AuraFile(engine, path, fd, mode, memAlign, offsetAlign, Math.max(0, type), fileSystem,
                 nonBlocking);
     }

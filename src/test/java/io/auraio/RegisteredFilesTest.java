@@ -123,6 +123,32 @@ class RegisteredFilesTest {
         assertThat(Files.readAllBytes(fPath)).as("the closed f is untouched").isEqualTo(randomBytes(SIZE, 1));
     }
 
+    /**
+     * A descriptor closed while still registered (here with close(2); also what a registerFiles
+     * racing the AuraFile's close leaves): the table holds that file under the number. An AuraFile
+     * opened later on the engine and given the number must be the one its requests reach (they
+     * read the old file before); the other registered descriptors stay registered.
+     */
+    @Test
+    void anAuraFileGivenTheNumberOfAStaleRegistrationIsTheFileItsRequestsReach() throws Exception {
+        Path stalePath = Files.write(dir.resolve("stale"), randomBytes(SIZE, 4));
+        Path newPath = Files.write(dir.resolve("new"), randomBytes(SIZE, 5));
+        int stale = Posix.open(stalePath, Posix.O_RDONLY);
+        int other = open("other", 6, Posix.O_RDONLY);
+        int b = open("b", 7, Posix.O_RDONLY);
+        engine.registerFiles(stale, other);
+        Posix.close(stale); // not unregistered: the ring's table keeps the file
+        try (AuraFile g = AuraFile.open(engine, newPath, java.nio.file.StandardOpenOption.READ)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(g.fd() == stale, "the next open got another number");
+            assertThat(readThroughFuture(g.fd())).as("the new file's bytes").isEqualTo(head(5));
+            assertThat(readThroughEngine(g.fd())).as("callback requests too").isEqualTo(head(5));
+        }
+        Posix.dup2(b, other); // the number names b in the process, the registered file in the ring
+        assertThat(readThroughEngine(other)).as("still through the registered table").isEqualTo(head(6));
+        engine.unregisterFiles();
+        assertNothingLeaked(engine);
+    }
+
     @Test
     void requestsOnARegisteredDescriptorGoThroughTheRegisteredTable() throws Exception {
         int a = open("a", 1, Posix.O_RDONLY);
