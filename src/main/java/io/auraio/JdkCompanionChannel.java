@@ -2,13 +2,19 @@ package io.auraio;
 
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.OpenFlags;
+import io.auraio.internal.binding.Statx;
+import io.auraio.internal.platform.PlatformProvider;
 import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.URI;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.spi.FileSystemProvider;
+import java.util.Set;
 
 /**
  * A JDK {@link FileChannel} on the same open file as an {@link AuraFileChannel}, for the work
@@ -18,7 +24,8 @@ import java.nio.channels.FileChannel;
  * {@code FileChannel}. Otherwise it is opened on first need by reopening {@code /proc/self/fd/<fd>}, which reaches the same
  * inode even after {@code DELETE_ON_CLOSE} unlinked the name or the file was renamed. Opened
  * through {@code java.io} rather than {@code java.nio.file}, so it never comes back through an
- * {@code AuraFileSystemProvider} installed as the default provider. File locks taken through it
+ * {@code AuraFileSystemProvider} installed as the default provider; a directory's, which
+ * {@code java.io} cannot open, through the platform's provider ({@link PlatformProvider}). File locks taken through it
  * live in the JDK's own per-file lock table, so overlapping locks with any other channel of this
  * JVM are detected as the JDK detects them.
  */
@@ -115,6 +122,14 @@ final class JdkCompanionChannel {
 
     private FileChannel openProc(int fd) throws IOException {
         String name = "/proc/self/fd/" + fd;
+        if (file.fileType() == Statx.S_IFDIR) {
+            // java.io opens no directory; the JDK's channel on one locks and maps as FileChannel
+            // does (a shared lock, an empty mapping, ENODEV for more). Read-only: a directory's
+            // descriptor can be nothing else.
+            FileSystemProvider platform = PlatformProvider.get();
+            return platform.newFileChannel(platform.getPath(URI.create("file://" + name)),
+                    Set.of(StandardOpenOption.READ));
+        }
         if (readable && writable) {
             return new RandomAccessFile(name, "rw").getChannel();
         }

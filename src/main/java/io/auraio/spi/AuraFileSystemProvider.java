@@ -8,6 +8,7 @@ import io.auraio.Engine;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.MetadataRouting;
+import io.auraio.internal.platform.PlatformProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -111,6 +112,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             throw new IllegalArgumentException("not a file: provider: " + platform.getScheme());
         }
         this.fileSystem = new AuraFileSystem(this, platform.getFileSystem(URI.create("file:///")));
+        PlatformProvider.wraps(platform); // for the JDK channels the core opens on a directory
     }
 
     /**

@@ -166,6 +166,17 @@ public final class WorkloadsProbe {
         workload("uri", WorkloadsProbe::uris);
         workload("logging", WorkloadsProbe::logging);
         workload("watch", WorkloadsProbe::watch);
+        workload("directory", WorkloadsProbe::directoryChannel);
+    }
+
+    /** A channel on a directory: a shared lock and an empty mapping, as the platform's channel gives. */
+    private static void directoryChannel() throws Exception {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            try (FileLock lock = ch.tryLock(0, Long.MAX_VALUE, true)) {
+                print("directory.lock", lock.isShared() + " " + lock.isValid());
+            }
+            print("directory.map", ch.map(FileChannel.MapMode.READ_ONLY, 0, 0).capacity());
+        }
     }
 
     /** A three-file package compiled by the system compiler, then loaded from the class directory. */
