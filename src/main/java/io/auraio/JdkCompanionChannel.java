@@ -12,6 +12,7 @@ import java.io.RandomAccessFile;
 import java.net.URI;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.Set;
@@ -99,19 +100,19 @@ final class JdkCompanionChannel {
 
     /**
      * Opens the companion; if that fails (out of descriptors, as the open's
-     * FileNotFoundException does not tell apart), spends the reserve descriptor and tries once
-     * more, then takes a new reserve if descriptors allow.
+     * FileNotFoundException, or a directory's FileSystemException, does not tell apart), spends
+     * the reserve descriptor and tries once more, then takes a new reserve if descriptors allow.
      */
     private FileChannel open(int fd) throws IOException {
         try {
             return openProc(fd);
-        } catch (FileNotFoundException e) {
+        } catch (FileNotFoundException | FileSystemException e) {
             if (!spendReserve()) {
                 throw e;
             }
             try {
                 return openProc(fd);
-            } catch (FileNotFoundException again) {
+            } catch (FileNotFoundException | FileSystemException again) {
                 again.addSuppressed(e);
                 throw again;
             } finally {

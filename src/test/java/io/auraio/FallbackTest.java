@@ -316,5 +316,7 @@ class FallbackTest {
         // The JDK's lock needs no descriptor; AuraFileChannel's must not fail where it works.
         assertThat(out.getProperty("exhausted.jdkLock")).as("%s", r).isEqualTo("ok true");
         assertThat(out.getProperty("exhausted.auraLock")).as("%s", r).isEqualTo("ok true");
+        assertThat(out.getProperty("exhausted.jdkDirectoryLock")).as("%s", r).isEqualTo("ok true true");
+        assertThat(out.getProperty("exhausted.auraDirectoryLock")).as("%s", r).isEqualTo("ok true true");
     }
 }

@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * errno), then {@code later.available}, {@code later.backend}, {@code later.create},
  * {@code later.open} (the backend of a file opened without an engine), then, out of descriptors
  * again, {@code exhausted.jdkLock} and {@code exhausted.auraLock}: FileChannel's and
- * AuraFileChannel's {@code lock()}.
+ * AuraFileChannel's {@code lock()}, and {@code exhausted.jdkDirectoryLock} and
+ * {@code exhausted.auraDirectoryLock}: a shared lock of a directory's channels.
  */
 public final class DescriptorExhaustionProbe {
     private DescriptorExhaustionProbe() {}
@@ -67,6 +68,21 @@ public final class DescriptorExhaustionProbe {
                 }
             }
         }
+        // Once more for a directory's channels (its companion is opened another way); the channel
+        // opened with descriptors to spare takes the reserve again, which the lock above spent.
+        Path dir = Path.of(args[0]);
+        try (FileChannel jdk = FileChannel.open(dir, StandardOpenOption.READ);
+             AuraFileChannel aura = AuraFileChannel.open(dir, StandardOpenOption.READ)) {
+            List<Integer> again = hoard();
+            try {
+                System.out.println("exhausted.jdkDirectoryLock=" + sharedLock(jdk));
+                System.out.println("exhausted.auraDirectoryLock=" + sharedLock(aura));
+            } finally {
+                for (int fd : again) {
+                    Posix.close(fd);
+                }
+            }
+        }
     }
 
     private static List<Integer> hoard() {
@@ -83,6 +99,14 @@ public final class DescriptorExhaustionProbe {
     private static String lock(FileChannel ch) {
         try (FileLock l = ch.lock()) {
             return "ok " + l.isValid();
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    private static String sharedLock(FileChannel ch) {
+        try (FileLock l = ch.lock(0, Long.MAX_VALUE, true)) {
+            return "ok " + l.isValid() + " " + l.isShared();
         } catch (IOException | RuntimeException e) {
             return e.toString();
         }
