@@ -27,6 +27,18 @@ public final class Auraio {
     private static final java.util.Set<String> COREUTILS_STYLE = java.util.Set.of("cp", "hash", "tree");
     private static final java.util.Set<String> SUBCOMMANDS = java.util.Set.of("bench", "cp", "hash", "tree", "top");
 
+    /** What {@code auraio --help} prints: the commands (each one's own --help lists its options). */
+    private static final String HELP = """
+            Usage: auraio [COMMAND] [OPTIONS]
+            AuraIO for Java tools. Commands:
+              bench  side-by-side benchmark of AuraFile and FileChannel (the default)
+              cp     copies files and directories, as cp
+              hash   prints or checks checksums, as sha256sum/sha1sum/md5sum
+              tree   lists directories, as tree(1)
+              top    live view of another JVM's AuraIO rings
+            'auraio COMMAND --help' lists a command's options.
+            """;
+
     private Auraio() {}
 
     /**
@@ -69,6 +81,11 @@ public final class Auraio {
      */
     public static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
         String[] effective = args.length == 0 ? new String[] {"bench"} : args;
+        if (effective.length == 1 && java.util.Set.of("--help", "-h", "help").contains(effective[0])) {
+            out.print(HELP);
+            out.flush();
+            return 0;
+        }
         if (effective[0].equals("cp") || effective[0].equals("hash")) {
             // The first use of the library sets up the default engine (native bindings, rings,
             // poller threads: a good part of a short run); let that overlap the parsing below.
@@ -125,7 +142,7 @@ public final class Auraio {
         cli.setParameterExceptionHandler((e, a) -> {
             String name = e.getCommandLine().getCommandName();
             if (e.getCommandLine() == cli) {
-                err.println("auraio: " + oneLine(e.getMessage()) + " (see: auraio bench --help)");
+                err.println("auraio: " + oneLine(e.getMessage()) + " (see: auraio --help)");
                 return USAGE;
             }
             if (!COREUTILS_STYLE.contains(name)) {

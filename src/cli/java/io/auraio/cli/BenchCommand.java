@@ -126,7 +126,12 @@ final class BenchCommand implements Callable<Integer> {
                 : BenchFile.temporary(directory != null ? directory : Path.of(System.getProperty("java.io.tmpdir")))) {
             boolean useDirect = !buffered;
             String note = null;
-            if (useDirect && !benchFile.supportsDirect(bs)) {
+            if (direct && bs % 512 != 0) {
+                throw new UsageException("--bs " + bs + ": O_DIRECT needs a multiple of 512 (or use --buffered)");
+            }
+            // An unaligned --bs fails any O_DIRECT read: the probe then asks the file system alone,
+            // and the check below names the block size (it said "no O_DIRECT support" before).
+            if (useDirect && !benchFile.supportsDirect(bs % 512 == 0 ? bs : 4096)) {
                 if (direct) {
                     throw new UsageException("--direct: " + benchFile.path() + " is on a file system without O_DIRECT "
                             + "support (use --buffered)");
@@ -143,6 +148,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (covered < bs) {
                     throw new UsageException("--size " + covered + " is smaller than --bs " + bs);
                 }
+                benchFile.checkSpace(covered, String.valueOf(covered));
                 covered -= covered % bs;
                 text.printf("filling %s with %s of random data...%n", benchFile.path(), Sizes.format(covered));
                 benchFile.fill(covered);
@@ -176,6 +182,11 @@ final class BenchCommand implements Callable<Integer> {
                 Files.writeString(plot, SvgPlot.render(config.rw().label() + " bs=" + Sizes.format(bs) + " threads="
                         + threads + (useDirect ? " O_DIRECT" : " buffered"), results), StandardCharsets.UTF_8);
             }
+        }
+        if (out.checkError()) {
+            // A PrintStream keeps write errors to itself: the report (or --json -) went nowhere.
+            err.println("auraio bench: write error");
+            return Auraio.FAILURE;
         }
         return 0;
     }
@@ -245,32 +256,40 @@ final class BenchCommand implements Callable<Integer> {
 
     private Options options() {
         Options.Builder b = Options.builder();
+        // Each value checked by the builder, its message prefixed with the option that gave it
+        // (the builder names its own parameters: "queueDepth must be ...").
+        option("--queue-depth", queueDepth, () -> b.queueDepth(queueDepth));
+        option("--rings", rings, () -> b.ringCount(rings));
+        option("--in-flight", inFlight, () -> b.initialInFlight(inFlight));
+        option("--target-p99", targetP99, () -> b.maxP99LatencyMs(targetP99));
+        if (ringSelect != null) {
+            b.ringSelect(ringSelect);
+        }
+        b.disableAdaptive(noAdaptive);
         try {
-            if (queueDepth != null) {
-                b.queueDepth(queueDepth);
-            }
-            if (rings != null) {
-                b.ringCount(rings);
-            }
-            if (inFlight != null) {
-                b.initialInFlight(inFlight);
-            }
-            if (targetP99 != null) {
-                b.maxP99LatencyMs(targetP99);
-            }
-            if (ringSelect != null) {
-                b.ringSelect(ringSelect);
-            }
-            b.disableAdaptive(noAdaptive);
             return b.build();
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new UsageException(e.getMessage());
         }
     }
 
+    private static void option(String name, Object value, Runnable set) {
+        if (value == null) {
+            return;
+        }
+        try {
+            set.run();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new UsageException(name + " " + value + ": " + e.getMessage());
+        }
+    }
+
     private static void checkOutput(String option, Path path) {
         if (path == null) {
             return;
+        }
+        if (Files.isDirectory(path)) {
+            throw new UsageException(option + " " + path + ": is a directory");
         }
         Path parent = path.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent)) {

@@ -18,10 +18,27 @@ final class BenchFile implements AutoCloseable {
 
     private final Path path;
     private final boolean temporary;
+    /**
+     * Deletes a temp file when the JVM exits before {@link #close()} (Ctrl-C, SIGTERM): the
+     * try-with-resources around the run never gets there, and a 256 MiB file was left behind.
+     */
+    private final Thread deleteAtExit;
 
     private BenchFile(Path path, boolean temporary) {
         this.path = path;
         this.temporary = temporary;
+        if (temporary) {
+            deleteAtExit = Thread.ofPlatform().name("auraio-bench-cleanup").unstarted(() -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    // exiting anyway; nothing to tell
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(deleteAtExit);
+        } else {
+            deleteAtExit = null;
+        }
     }
 
     Path path() {
@@ -91,6 +108,23 @@ final class BenchFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks that the file system can hold {@code size} more bytes, before filling: a --size
+     * beyond the free space filled the disk up to ENOSPC first.
+     */
+    void checkSpace(long size, String asked) {
+        long free;
+        try {
+            free = Files.getFileStore(path).getUsableSpace();
+        } catch (IOException e) {
+            return; // the fill reports what goes wrong
+        }
+        if (free > 0 && size > free) {
+            throw new UsageException("--size " + asked + ": more than the " + Sizes.format(free) + " free on the file "
+                    + "system of " + path.getParent());
+        }
+    }
+
     long size() throws IOException {
         return Files.size(path);
     }
@@ -104,6 +138,11 @@ final class BenchFile implements AutoCloseable {
     public void close() throws IOException {
         if (temporary) {
             Files.deleteIfExists(path);
+            try {
+                Runtime.getRuntime().removeShutdownHook(deleteAtExit);
+            } catch (IllegalStateException e) {
+                // the JVM is exiting: the hook runs, and finds the file gone
+            }
         }
     }
 }

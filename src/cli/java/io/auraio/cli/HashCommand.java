@@ -140,7 +140,7 @@ final class HashCommand implements Callable<Integer> {
                 continue;
             }
             Path path = Path.of(name);
-            if (recursive && Files.isDirectory(path)) {
+            if (recursive && !name.isEmpty() && Files.isDirectory(path)) {
                 walk(path, name, digester, threads, inFlight, pending);
             } else {
                 pending.add(submit(digester, threads, inFlight, name, path, null, -1));
@@ -220,6 +220,10 @@ final class HashCommand implements Callable<Integer> {
 
     private static String digestRegular(FileDigester digester, String name, Path path)
             throws IOException, InterruptedException {
+        if (name.isEmpty()) {
+            // "" names nothing (sha256sum: No such file or directory); Path.of("") is the current directory.
+            throw new java.nio.file.NoSuchFileException(name);
+        }
         if (name.endsWith("/") && !Files.isDirectory(path)) {
             // "NAME/" must be a directory; Path drops the slash, the kernel does not.
             throw new java.nio.file.FileSystemException(name, null, Files.exists(path) ? "Not a directory"

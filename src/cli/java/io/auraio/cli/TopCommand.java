@@ -70,6 +70,10 @@ final class TopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (pid <= 0) {
+            err.println("auraio top: PID must be a positive process id (was " + pid + ")");
+            return Auraio.USAGE;
+        }
         if (iterations < 0 || !(interval > 0)) {
             err.println("auraio top: --iterations must be >= 0 and --interval > 0");
             return Auraio.USAGE;

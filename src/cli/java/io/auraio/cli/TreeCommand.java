@@ -114,7 +114,8 @@ final class TreeCommand implements Callable<Integer> {
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             for (String name : paths.isEmpty() ? List.of(".") : paths) {
                 Path path = Path.of(name);
-                BasicFileAttributes attrs = attributes(path, new LinkOption[0]);
+                // "" names nothing (tree(1): error opening dir), where Path.of("") is the current directory.
+                BasicFileAttributes attrs = name.isEmpty() ? null : attributes(path, new LinkOption[0]);
                 Node root = new Node(name, attrs, null, false);
                 if (attrs == null) {
                     status = 2; // tree exits 2 when a named directory does not exist
