@@ -24,6 +24,10 @@ import picocli.CommandLine.Option;
 final class BenchCommand implements Callable<Integer> {
     /** Each worker keeps a ~10 KB latency histogram that the status line merges four times a second. */
     static final int MAX_THREADS = 16384;
+    /** The longest --runtime and --ramp: a year (1e300 s overflowed the run's deadline in nanoseconds). */
+    static final double MAX_SECONDS = 365 * 24 * 3600.0;
+    /** The longest --tick, in ms: an hour (Infinity was taken, and measured nothing). */
+    static final double MAX_TICK_MILLIS = 3600e3;
 
     @Option(names = "--rw", paramLabel = "PATTERN", description = "read|write|randread|randwrite|randrw (default: ${DEFAULT-VALUE})")
     Workload rw = Workload.RANDREAD;
@@ -234,8 +238,18 @@ final class BenchCommand implements Callable<Integer> {
         if (runtime <= 0) {
             throw new UsageException("--runtime must be positive (was " + runtime + ")");
         }
+        if (runtime < 1e-3) {
+            // Shorter, the run ended before its measured window began ("failed: IllegalStateException").
+            throw new UsageException("--runtime must be at least 1ms (was " + runtime + ")");
+        }
+        if (runtime > MAX_SECONDS) {
+            throw new UsageException("--runtime must be at most 365 days (was " + runtime + ")");
+        }
         if (ramp < 0) {
             throw new UsageException("--ramp must not be negative (was " + ramp + ")");
+        }
+        if (ramp > MAX_SECONDS) {
+            throw new UsageException("--ramp must be at most 365 days (was " + ramp + ")");
         }
         if (rounds <= 0) {
             throw new UsageException("--rounds must be positive (was " + rounds + ")");
@@ -245,6 +259,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (!(tickMillis > 0)) {
             throw new UsageException("--tick must be positive (was " + tickMillis + ")");
+        }
+        if (tickMillis > MAX_TICK_MILLIS) {
+            throw new UsageException("--tick must be at most " + (long) MAX_TICK_MILLIS + " ms (was " + tickMillis + ")");
         }
         if (direct && buffered) {
             throw new UsageException("--direct and --buffered exclude each other");

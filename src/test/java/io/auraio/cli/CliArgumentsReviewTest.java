@@ -141,6 +141,15 @@ class CliArgumentsReviewTest {
         }
     }
 
+    /** 1 ns of runtime ended before the measured window began, 1e300 s overflowed the deadline: both "failed: IllegalStateException". */
+    @Test
+    void benchRuntimesTooShortOrTooLongAreUsageErrors() {
+        assertUsageError(Cli.run("bench", "--runtime", "1e-9"), "--runtime must be at least 1ms");
+        assertUsageError(Cli.run("bench", "--runtime", "1e300"), "--runtime must be at most");
+        assertUsageError(Cli.run("bench", "--ramp", "1e300"), "--ramp must be at most");
+        assertUsageError(Cli.run("bench", "--liveness", "--tick", "Infinity"), "--tick must be at most");
+    }
+
     @Test
     void topPidMustBePositive() {
         for (String pid : List.of("0", "-1")) {
