@@ -170,6 +170,9 @@ final class BenchCommand implements Callable<Integer> {
             BenchRecording recording = BenchRecording.start(jfr);
             try {
                 results = run(config, text);
+            } catch (StatusLine.Broken e) {
+                err.println("auraio bench: write error");
+                return Auraio.FAILURE;
             } finally {
                 recording.close();
             }

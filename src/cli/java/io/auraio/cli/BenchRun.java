@@ -115,7 +115,8 @@ final class BenchRun {
         long nextTimeline = measureStart + TIMELINE_NANOS;
         long nextStatus = start + status.periodNanos();
         long now;
-        while ((now = System.nanoTime()) < end && state != STOP) {
+        boolean broken = false;
+        while ((now = System.nanoTime()) < end && state != STOP && !(broken = status.broken())) {
             if (state == RAMP && now >= measureStart) {
                 cpuBefore = ProcessCpu.seconds();
                 allocBefore = Allocation.totalBytes();
@@ -173,6 +174,9 @@ final class BenchRun {
             Throwable e = failure.get();
             throw e instanceof UncheckedIOException u ? u : new UncheckedIOException(
                     e instanceof IOException io ? io : new IOException(e.toString(), e));
+        }
+        if (broken) {
+            throw new StatusLine.Broken();
         }
         if (!measured) {
             throw new IllegalStateException("the run stopped before its measured window began");

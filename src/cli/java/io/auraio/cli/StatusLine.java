@@ -19,6 +19,23 @@ final class StatusLine {
         this.terminal = terminal;
     }
 
+    /**
+     * {@return whether the output failed (a closed pipe: {@code auraio bench | head}), so the bench
+     * stops instead of running on for nobody}
+     */
+    boolean broken() {
+        return out.checkError();
+    }
+
+    /** Thrown out of a run whose output {@linkplain #broken() broke}: the command then says "write error". */
+    static final class Broken extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Broken() {
+            super("write error", null, false, false);
+        }
+    }
+
     long periodNanos() {
         return terminal ? TERMINAL_PERIOD_NANOS : PLAIN_PERIOD_NANOS;
     }

@@ -150,6 +150,34 @@ class CliArgumentsReviewTest {
         assertUsageError(Cli.run("bench", "--liveness", "--tick", "Infinity"), "--tick must be at most");
     }
 
+    /** {@code auraio bench | head -3}: the bench ran on for its whole time into the closed pipe (SIGPIPE ends coreutils at once). */
+    @Test
+    void benchStopsSoonAfterItsStdoutIsClosed() throws Exception {
+        List<String> command = new ArrayList<>(Tools.auraioCommand(dir.path()));
+        command.addAll(List.of("bench", "--directory", dir.path().toString(), "--size", "4m", "--runtime", "60",
+                "--ramp", "0", "--rounds", "1", "--threads", "2", "--engine", "aura"));
+        Path err = dir.resolve("err");
+        Process p = new ProcessBuilder(command).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = lines.readLine()) != null && !line.contains("run(s) of")) {
+                // the header, up to the line that says the runs begin
+            }
+            assertThat(line).as("the bench started").isNotNull();
+            p.getInputStream().close();
+            assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("exited within 15 s of its stdout closing").isTrue();
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        String stderr = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(stderr).isEqualTo(1);
+        assertThat(stderr).isEqualTo("auraio bench: write error\n");
+        assertThat(tempFiles()).isEmpty();
+    }
+
     @Test
     void topPidMustBePositive() {
         for (String pid : List.of("0", "-1")) {
