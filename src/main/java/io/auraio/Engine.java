@@ -1789,7 +1789,9 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Runs the callbacks of every completed callback request, without waiting (the reference's
-     * {@code auraio_poll}). Calls from several threads are serialized.
+     * {@code auraio_poll}). Calls from several threads are serialized: callbacks run one thread at
+     * a time, so this waits while another thread runs callbacks (not while it waits for
+     * completions, as a {@link #run()} with nothing to do does).
      *
      * @return how many callbacks ran
      * @throws IllegalStateException when called from a callback
@@ -1802,7 +1804,10 @@ public final class Engine implements AutoCloseable {
      * Waits until at least one callback request completes or the timeout passes, then runs the
      * callbacks of completed requests (the reference's {@code auraio_wait}). Returns at once when
      * no callback request is outstanding. {@link #stop()} does not end the wait, nor does a stop
-     * still kept for the next {@link #run()}.
+     * still kept for the next {@link #run()}. Another thread may run the completions meanwhile (a
+     * {@code run()}, say): this then returns 0, at the timeout or once no callback request is
+     * outstanding; the timeout and an interrupt also bound the wait for a turn while another
+     * thread runs callbacks.
      *
      * @param timeoutMillis -1 to wait without limit, 0 not to wait
      * @return how many callbacks ran
@@ -1823,7 +1828,9 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Runs callbacks as requests complete until {@link #stop()} is called or the engine closes
-     * (the reference's {@code auraio_run}).
+     * (the reference's {@code auraio_run}). While it waits for completions it holds up no other
+     * caller: {@link #poll()}, {@link #await(long)} and {@link #drain(long)} on other threads run
+     * callbacks too, one thread at a time.
      *
      * @throws InterruptedException if the thread is interrupted while waiting
      * @throws IllegalStateException when called from a callback
@@ -1850,7 +1857,9 @@ public final class Engine implements AutoCloseable {
      * meanwhile are waited for too. A future request's result is delivered to its
      * {@code CompletableFuture} on a thread of its own once the request is done, so that future
      * may complete a moment after this method returns (its dependent stages, which may call this
-     * method, are not waited for).
+     * method, are not waited for). Callbacks that another thread runs meanwhile (a {@link #run()},
+     * say) are waited for, not counted; the timeout and an interrupt also bound the wait for a
+     * turn while another thread runs callbacks.
      *
      * @param timeoutMillis -1 to wait without limit, 0 to check once
      * @return how many callbacks ran

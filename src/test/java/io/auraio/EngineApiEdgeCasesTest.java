@@ -418,6 +418,8 @@ class EngineApiEdgeCasesTest {
                     }
                 });
                 Thread.sleep(30);
+                // On a loaded machine the submitters may not have submitted yet: the race needs some.
+                io.auraio.testing.TestSupport.awaitCondition("a submission accepted", () -> accepted.get() > 0);
                 e.close();
                 stop.set(true);
                 for (Thread t : threads) {

@@ -15,9 +15,12 @@ import java.util.function.IntSupplier;
 /**
  * Where callback completions wait for a thread to run them: the reference's poll, wait, run,
  * stop and drain, and its pollable fd. Pollers only queue completed slots here; user callbacks
- * run on the threads that call {@link #poll}, {@link #await} or {@link #run}, one such thread at a
- * time (others block, as the reference's C++ and Rust bindings do). A callback that calls them
- * again gets an {@link IllegalStateException} instead of a deadlock.
+ * run on the threads that call {@link #poll}, {@link #await}, {@link #run} or {@link #drain}, one
+ * such thread at a time (the others block for their turn, as the reference's C++ and Rust bindings
+ * do). A turn is held only while callbacks run, never while a caller waits for completions: a
+ * run() waiting on one thread holds up no poll, no await or drain past its timeout, and no
+ * interrupt. A callback that calls them again gets an {@link IllegalStateException} instead of a
+ * deadlock.
  *
  * <p>The poll fd is an eventfd in semaphore mode that counts queued completions, so it is readable
  * exactly while a completion waits (level-triggered).
@@ -85,22 +88,42 @@ final class EventLoop implements AutoCloseable {
         return processing.isHeldByCurrentThread();
     }
 
-    private void enter(String what) {
+    private void checkNotInCallback(String what) {
         if (processing.isHeldByCurrentThread()) {
             throw new IllegalStateException(what + " called from a completion callback: callbacks run inside "
                     + "poll/await/run and must not re-enter them (submit more I/O instead)");
         }
-        processing.lock();
     }
 
-    /** Runs every queued callback. {@return how many ran} */
-    int poll() {
-        enter("poll()");
+    /**
+     * Takes the turn to run callbacks for a call that may wait: interruptibly, and only until
+     * {@code deadline} when {@code timed}. The turn is held while callbacks run, never while a
+     * caller waits for completions, so it is only ever waited for while another thread runs them.
+     *
+     * @return whether the turn was had
+     */
+    private boolean takeTurn(boolean timed, long deadline) throws InterruptedException {
+        if (!timed) {
+            processing.lockInterruptibly();
+            return true;
+        }
+        return processing.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Runs the queued callbacks in a turn the caller has taken, and gives the turn back. */
+    private int runReadyAndLeave() {
         try {
             return runReady();
         } finally {
             processing.unlock();
         }
+    }
+
+    /** Runs every queued callback. {@return how many ran} */
+    int poll() {
+        checkNotInCallback("poll()");
+        processing.lock();
+        return runReadyAndLeave();
     }
 
     private int runReady() {
@@ -122,49 +145,60 @@ final class EventLoop implements AutoCloseable {
      * Waits until a callback completion is queued or the timeout passes, then runs what is queued.
      * {@link #stop()} does not end the wait: it is for {@link #run()} (the reference's
      * {@code auraio_wait} waits for a completion or its timeout only), and a stop that no run()
-     * has answered yet must not make every await return at once.
+     * has answered yet must not make every await return at once. The wait holds no turn: a
+     * {@link #run()} on another thread may run the completions meanwhile, and then this returns 0
+     * at its timeout or once no callback request is outstanding.
      *
      * @param timeoutNanos negative: no limit; 0: do not wait
      * @param outstanding  callback requests not yet completed; nothing to wait for when 0
      * @return how many callbacks ran
      */
     int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
-        enter("await()");
-        try {
-            int n = runReady();
-            if (n > 0 || timeoutNanos == 0) {
+        checkNotInCallback("await()");
+        boolean timed = timeoutNanos >= 0;
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (true) {
+            if (!takeTurn(timed, deadline)) {
+                return 0;
+            }
+            int n = runReadyAndLeave();
+            if (n > 0) {
                 return n;
             }
-            long deadline = System.nanoTime() + timeoutNanos;
             queueLock.lock();
             try {
-                while (ready.isEmpty() && !closed && outstanding.getAsInt() > 0) {
-                    if (timeoutNanos < 0) {
-                        changed.await(10, TimeUnit.MILLISECONDS); // re-checks `outstanding` now and then
-                    } else {
+                if (ready.isEmpty()) {
+                    if (closed || outstanding.getAsInt() == 0) {
+                        return 0;
+                    }
+                    long wait = TimeUnit.MILLISECONDS.toNanos(10); // re-checks `outstanding` now and then
+                    if (timed) {
                         long left = deadline - System.nanoTime();
                         if (left <= 0) {
-                            break;
+                            return 0;
                         }
-                        changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
+                        wait = Math.min(left, wait);
                     }
+                    changed.awaitNanos(wait);
                 }
             } finally {
                 queueLock.unlock();
             }
-            return runReady();
-        } finally {
-            processing.unlock();
         }
     }
 
     /** Processes callbacks until {@link #stop()} or close. */
     void run() throws InterruptedException {
-        long stopsBefore = answeredStops; // before waiting for the lock: a stop meanwhile ends this call too
-        enter("run()");
+        checkNotInCallback("run()");
+        long stopsBefore = answeredStops; // before the first turn: a stop meanwhile ends this call too
         try {
-            while (stops.get() == stopsBefore && !closed) {
-                runReady();
+            while (true) {
+                boolean last = stops.get() != stopsBefore || closed;
+                processing.lockInterruptibly();
+                runReadyAndLeave();
+                if (last) {
+                    return;
+                }
                 queueLock.lock();
                 try {
                     while (ready.isEmpty() && stops.get() == stopsBefore && !closed) {
@@ -174,10 +208,8 @@ final class EventLoop implements AutoCloseable {
                     queueLock.unlock();
                 }
             }
-            runReady();
         } finally {
             answeredStops = stops.get();
-            processing.unlock();
         }
     }
 
@@ -197,37 +229,38 @@ final class EventLoop implements AutoCloseable {
     }
 
     /**
-     * Waits until {@code pending} reports 0, running callbacks meanwhile.
+     * Waits until {@code pending} reports 0, running callbacks meanwhile (or letting a
+     * {@link #run()} on another thread run them).
      *
      * @param timeoutNanos negative: no limit
      * @return callbacks run, or -1 when the timeout passed first
      */
     int drain(long timeoutNanos, IntSupplier pending) throws InterruptedException {
-        enter("drain()");
-        try {
-            long deadline = System.nanoTime() + timeoutNanos;
-            int n = 0;
-            while (true) {
-                n += runReady();
-                if (pending.getAsInt() == 0) {
-                    return n;
-                }
-                long left = timeoutNanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime();
-                if (left <= 0) {
-                    return -1;
-                }
-                queueLock.lock();
-                try {
-                    if (ready.isEmpty()) {
-                        // Blocking and future completions do not signal: look again every millisecond.
-                        changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
-                    }
-                } finally {
-                    queueLock.unlock();
-                }
+        checkNotInCallback("drain()");
+        boolean timed = timeoutNanos >= 0;
+        long deadline = System.nanoTime() + timeoutNanos;
+        int n = 0;
+        while (true) {
+            if (!takeTurn(timed, deadline)) {
+                return pending.getAsInt() == 0 ? n : -1;
             }
-        } finally {
-            processing.unlock();
+            n += runReadyAndLeave();
+            if (pending.getAsInt() == 0) {
+                return n;
+            }
+            long left = timed ? deadline - System.nanoTime() : Long.MAX_VALUE;
+            if (left <= 0) {
+                return -1;
+            }
+            queueLock.lock();
+            try {
+                if (ready.isEmpty()) {
+                    // Blocking and future completions do not signal: look again every millisecond.
+                    changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
+                }
+            } finally {
+                queueLock.unlock();
+            }
         }
     }
 
