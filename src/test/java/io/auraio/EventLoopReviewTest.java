@@ -238,6 +238,15 @@ class EventLoopReviewTest {
         assertNothingLeaked(engine);
     }
 
+    /** Timeouts below -1 are refused before anything waits, for drain as for await. */
+    @Test
+    void negativeTimeoutsOtherThanMinusOneAreRefused() {
+        for (long t : new long[] {-2, Long.MIN_VALUE}) {
+            assertThatThrownBy(() -> engine.await(t)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> engine.drain(t)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
     /** Huge timeouts are no limit in practice: no overflow makes them return early or throw. */
     @Test
     void hugeTimeoutsWaitForTheCompletion() throws Exception {
@@ -339,6 +348,41 @@ class EventLoopReviewTest {
             for (Request r : fifoReads) {
                 assertThat(done.resultOf(r)).isIn(-125L, -108L);
             }
+        } finally {
+            fifo.close();
+        }
+    }
+
+    /**
+     * close() while run() on another thread is inside a callback blocked in a blocking read of a
+     * FIFO that no one writes: close ends that read (the callback sees an exception), then the
+     * callback returns, run() returns and close() returns; nothing waits forever.
+     */
+    @Test
+    void closeEndsABlockingReadInsideACallbackOfARun() throws Exception {
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
+        AtomicReference<Object> blockingOutcome = new AtomicReference<>();
+        CountDownLatch inside = new CountDownLatch(1);
+        try (AuraFile f = AuraFile.open(engine, file, READ)) {
+            Outcome loop = runLoop();
+            read(f.fd(), (req, result) -> {
+                inside.countDown();
+                try {
+                    blockingOutcome.set(fifo.file().read(ByteBuffer.allocate(8), 0));
+                } catch (Throwable t) {
+                    blockingOutcome.set(t);
+                }
+            });
+            assertThat(inside.await(HANG.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            awaitInKernel(engine, 1);
+            Outcome closer = new Outcome();
+            thread(closer, () -> {
+                engine.close();
+                return "closed";
+            });
+            assertThat(closer.ended("close()").thrown.get()).isNull();
+            assertThat(loop.ended("run()").thrown.get()).isNull();
+            assertThat(blockingOutcome.get()).as("the blocking read in the callback").isInstanceOf(Throwable.class);
         } finally {
             fifo.close();
         }
