@@ -272,6 +272,19 @@ final class BenchCommand implements Callable<Integer> {
         if (file != null && directory != null) {
             throw new UsageException("--directory is for the temp file; it makes no sense with --file");
         }
+        // An empty name is no file, as for the tools the others mirror: Path.of("") would be the
+        // current directory (a temp file created there, or "is a directory").
+        noEmptyName("--file", file);
+        noEmptyName("--directory", directory);
+        noEmptyName("--json", json == null ? null : Path.of(json));
+        noEmptyName("--plot", plot);
+        noEmptyName("--jfr", jfr);
+    }
+
+    private static void noEmptyName(String option, Path path) {
+        if (path != null && path.toString().isEmpty()) {
+            throw new UsageException(option + " '': No such file or directory");
+        }
     }
 
     private Options options() {

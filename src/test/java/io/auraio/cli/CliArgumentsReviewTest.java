@@ -55,6 +55,14 @@ class CliArgumentsReviewTest {
         assertThat(tree.out()).isEqualTo("  [error opening dir]\n\n0 directories, 0 files\n");
     }
 
+    /** An empty name for any path option is no file: not the current directory. */
+    @Test
+    void benchPathOptionsThatAreEmptyAreNoSuchFile() {
+        for (String option : List.of("--file", "--directory", "--json", "--plot", "--jfr")) {
+            assertUsageError(Cli.run("bench", "--runtime", "1", option, ""), option + " '': No such file or directory");
+        }
+    }
+
     @Test
     void benchOutputsThatAreDirectoriesAreRefusedBeforeTheRun() throws IOException {
         Path d = Files.createDirectory(dir.resolve("out"));
