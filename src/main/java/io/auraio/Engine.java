@@ -461,10 +461,13 @@ public final class Engine implements AutoCloseable {
                 throw new IllegalStateException("iov[" + i + "]'s arena is closed");
             }
             bounced |= needsBounce(s, "iov[" + i + "]");
+            // Checked as it adds up: segments made with reinterpret can be so large that the sum
+            // wraps negative and passes a check made at the end.
+            if (s.byteSize() > MAX_TRANSFER - total) {
+                throw new IllegalArgumentException("iov holds more than " + MAX_TRANSFER + " bytes, the most one"
+                        + " transfer moves (iov[" + i + "] alone holds " + s.byteSize() + ")");
+            }
             total += s.byteSize();
-        }
-        if (total > MAX_TRANSFER) {
-            throw new IllegalArgumentException("iov holds " + total + " bytes, more than " + MAX_TRANSFER);
         }
         String op = read ? "readv" : "writev";
         MemorySegment vec = core.pool().acquire(16L * iov.length);
