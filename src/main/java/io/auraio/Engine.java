@@ -229,30 +229,50 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Refuses a chain in which a write's memory goes to the kernel as a copy (heap memory, a
-     * shared or automatic arena's, a direct buffer: {@link CallerMemory}) while an earlier read of
-     * the same chain fills that memory: the copy is made when the chain is submitted, before the
-     * read has run, so the write would write the bytes from before the read and report success.
-     * (A Buffer's memory, a confined arena's and global memory reach the kernel as they are; those
-     * chains work.)
+     * Refuses a chain whose links would see caller memory out of order because one of them reaches
+     * the kernel as a copy (heap memory, a shared or automatic arena's, a Buffer's segment without
+     * its owner, a direct buffer: {@link CallerMemory}):
+     * <ul>
+     *   <li>a copied write of memory that an earlier read of the chain fills: the copy is made when
+     *       the chain is submitted, before the read has run, so the write would write the bytes
+     *       from before the read and report success;</li>
+     *   <li>a later link that uses, as it is, memory that an earlier read fills through a copy:
+     *       the copy reaches the caller's memory only when the read is reaped, and the kernel runs
+     *       the next link as soon as the read is done, often before that; a write then wrote the
+     *       bytes from before the read (seen), a read had its bytes overwritten.</li>
+     * </ul>
+     * (A Buffer's own {@link Buffer#ref() ref()}, a confined arena's memory and global memory
+     * reach the kernel as they are; chains of those work.)
      *
      * @throws IllegalArgumentException naming the two links
      */
     static void checkChainMemory(Prepared[] chain) {
-        for (int w = 0; w < chain.length; w++) {
-            Prepared write = chain[w];
-            if (write.bounce() == null || (write.opcode() != Opcode.WRITE && write.opcode() != Opcode.WRITEV)) {
-                continue;
-            }
+        for (int w = 1; w < chain.length; w++) {
+            Prepared later = chain[w];
+            boolean copiedWrite = later.bounce() != null
+                    && (later.opcode() == Opcode.WRITE || later.opcode() == Opcode.WRITEV);
+            List<long[]> used = memoryRanges(later);
             for (int r = 0; r < w; r++) {
-                for (long[] range : readRanges(chain[r])) {
-                    for (MemorySegment source : write.bounce().callerMemory()) {
-                        long start = source.address();
-                        if (start < range[0] + range[1] && range[0] < start + source.byteSize()) {
-                            throw new IllegalArgumentException("link " + w + " of the chain writes memory that link " + r
-                                    + " reads into, and that memory reaches the kernel as a copy made when the chain"
-                                    + " is submitted, before the read: use a Buffer (Engine.allocateBuffer), a"
-                                    + " confined arena's or global memory");
+                Prepared read = chain[r];
+                if (!isRead(read)) {
+                    continue;
+                }
+                boolean copiedRead = read.bounce() != null;
+                if (!copiedWrite && !(copiedRead && later.bounce() == null)) {
+                    continue;
+                }
+                for (long[] filled : memoryRanges(read)) {
+                    for (long[] range : used) {
+                        if (range[0] < filled[0] + filled[1] && filled[0] < range[0] + range[1]) {
+                            throw new IllegalArgumentException(copiedWrite
+                                    ? "link " + w + " of the chain writes memory that link " + r + " reads into, and"
+                                    + " that memory reaches the kernel as a copy made when the chain is submitted,"
+                                    + " before the read: use a Buffer's ref() (Engine.allocateBuffer), a confined"
+                                    + " arena's or global memory"
+                                    : "link " + w + " of the chain uses memory that link " + r + " reads into"
+                                    + " through a copy, which reaches that memory only once the read is reaped,"
+                                    + " after the kernel ran link " + w + ": use a Buffer's ref() (not"
+                                    + " BufferRef.of of its segment), a confined arena's or global memory");
                         }
                     }
                 }
@@ -260,16 +280,24 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** {@return the caller's memory a prepared read fills, as {address, length} pairs; none for other requests} */
-    private static List<long[]> readRanges(Prepared p) {
+    private static boolean isRead(Prepared p) {
+        return p.opcode() == Opcode.READ || p.opcode() == Opcode.READV || p.opcode() == Opcode.READ_FIXED;
+    }
+
+    /**
+     * {@return the caller's memory a prepared read or write uses, as {address, length} pairs (for
+     * a copied one, the caller's memory the copy stands for); none for other requests}
+     */
+    private static List<long[]> memoryRanges(Prepared p) {
         List<long[]> ranges = new ArrayList<>();
-        if (p.bounce() != null && (p.opcode() == Opcode.READ || p.opcode() == Opcode.READV)) {
+        int op = p.opcode();
+        if (p.bounce() != null) {
             for (MemorySegment m : p.bounce().callerMemory()) {
                 ranges.add(new long[] {m.address(), m.byteSize()});
             }
-        } else if (p.opcode() == Opcode.READ || p.opcode() == Opcode.READ_FIXED) {
+        } else if (op == Opcode.READ || op == Opcode.WRITE || op == Opcode.READ_FIXED || op == Opcode.WRITE_FIXED) {
             ranges.add(new long[] {p.address(), p.length()});
-        } else if (p.opcode() == Opcode.READV) {
+        } else if (op == Opcode.READV || op == Opcode.WRITEV) {
             MemorySegment iov = MemorySegment.ofAddress(p.address()).reinterpret(16L * p.length());
             for (int i = 0; i < p.length(); i++) {
                 ranges.add(new long[] {iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * i),
