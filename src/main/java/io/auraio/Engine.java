@@ -632,12 +632,21 @@ public final class Engine implements AutoCloseable {
 
     private CompletableFuture<Long> submitFuture(String op, Prepared p) {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        AsyncCompletion completion = r -> {
-            long result = finishRequest(p, r);
-            if (result < 0) {
-                future.completeExceptionally(Failures.io(op, (int) -result));
-            } else {
-                future.complete(result);
+        AsyncCompletion completion = new AsyncCompletion() {
+            @Override
+            public long kernelDone(long result) {
+                // On the poller, as for callbacks: the request's Buffers and copies go back before
+                // the engine's close returns, not later on the thread that completes the future.
+                return finishRequest(p, result);
+            }
+
+            @Override
+            public void complete(long result) {
+                if (result < 0) {
+                    future.completeExceptionally(Failures.io(op, (int) -result));
+                } else {
+                    future.complete(result);
+                }
             }
         };
         try {
