@@ -359,6 +359,57 @@ class BufferReviewTest {
     }
 
     /**
+     * Requests through a Buffer's ref racing its close from another thread, many rounds: each
+     * request either is refused (IllegalStateException) or completes with its bytes; the memory is
+     * given back exactly once (the pool never hands one block to two live buffers afterwards), and
+     * the counts end at zero.
+     */
+    @Test
+    void requestsRacingABuffersCloseGiveItsMemoryBackExactlyOnce() throws Exception {
+        Path path = dir.resolve("data");
+        byte[] data = randomBytes(4096, 6);
+        Files.write(path, data);
+        try (AuraFile file = AuraFile.open(engine, path, READ)) {
+            long refused = 0;
+            long completed = 0;
+            for (int round = 0; round < 200; round++) {
+                Buffer buf = engine.allocateBuffer(4096);
+                List<CompletableFuture<CompletableFuture<Long>>> submits = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    submits.add(CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return engine.readAsync(file.fd(), buf.ref(), 4096, 0);
+                        } catch (AuraIOException e) {
+                            return CompletableFuture.failedFuture(e);
+                        }
+                    }, r -> Thread.ofVirtual().start(r)));
+                }
+                buf.close();
+                for (CompletableFuture<CompletableFuture<Long>> submit : submits) {
+                    try {
+                        assertThat(get(get(submit))).isEqualTo(4096);
+                        completed++;
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        assertThat(e.getCause()).isInstanceOf(IllegalStateException.class)
+                                .hasMessageContaining("closed");
+                        refused++;
+                    }
+                }
+                awaitCondition("the buffer back", () -> engine.bufferStats().totalBuffers() == 0);
+            }
+            assertThat(refused + completed).isEqualTo(800);
+            // A block given back twice would sit twice in the free list: two live buffers would share it.
+            List<Buffer> live = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                live.add(engine.allocateBuffer(4096));
+            }
+            assertThat(live.stream().map(b -> b.segment().address()).distinct().count()).isEqualTo(64);
+            live.forEach(Buffer::close);
+            assertThat(engine.bufferStats().totalBuffers()).isZero();
+        }
+    }
+
+    /**
      * Threads write their own pattern through their own Buffers and read it back, while others
      * allocate and close Buffers of the same classes: no request sees another thread's bytes.
      */
