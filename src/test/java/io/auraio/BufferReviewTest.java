@@ -190,6 +190,33 @@ class BufferReviewTest {
         }
     }
 
+    /**
+     * A direct ByteBuffer's memory (freed by a Cleaner once the buffer is unreachable) whose only
+     * reference is the request: the buffer stays reachable through collections while the read
+     * waits, and the late bytes land in it.
+     */
+    @Test
+    void aDirectByteBufferReferencedOnlyByTheRequestSurvivesCollections() throws Exception {
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            ByteBuffer direct = ByteBuffer.allocateDirect(4096);
+            WeakReference<ByteBuffer> weak = new WeakReference<>(direct);
+            CompletableFuture<Long> f = engine.readAsync(fifo.fd(), BufferRef.of(MemorySegment.ofBuffer(direct)), 16, 0);
+            direct = null; // the request's reference is the only one left
+            awaitInKernel(engine, 1);
+            for (int i = 0; i < 10; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            ByteBuffer still = weak.get();
+            assertThat(still).as("the direct buffer, referenced only by the request").isNotNull();
+            fifo.write(ByteBuffer.wrap(ascii("0123456789abcdef")), 0);
+            assertThat(get(f)).isEqualTo(16);
+            byte[] got = new byte[16];
+            still.get(0, got);
+            assertThat(new String(got, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("0123456789abcdef");
+        }
+    }
+
     /** Bad lengths, offsets and memory: each refused before anything is submitted or held. */
     @Test
     void badArgumentsAreRefusedWithClearExceptionsAndHoldNothing() throws Exception {
