@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the kernel's cancel can find (it says ENOENT): {@code cancel} of it returns true, as the cancel
  * was sent, and the request runs when its turn comes; to stop a chain in the kernel, cancel its
  * first pending request. Closing the engine completes a queued chain with {@code -ESHUTDOWN} and
- * cancels one in the kernel.
+ * cancels one in the kernel. Closing an {@link AuraFile} whose {@link AuraFile#fd() descriptor} a
+ * link names cancels the chain, from its first pending request whatever descriptor that one
+ * names, so that no link runs on a file that reuses the number.
  *
  * <p>A chain is built by one thread, submitted once, and then done with; a chain the ring refused
  * ({@linkplain AuraIOException#isAgain() EAGAIN}, {@linkplain AuraIOException#isShutdown()

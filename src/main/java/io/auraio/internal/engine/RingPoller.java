@@ -911,7 +911,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      * file indexes), and returns once the poller has sent the cancellations, so that the caller may
      * close the descriptor without a late cancel hitting a new file that reuses its number. Best
      * effort: a request the kernel is already running may still finish normally. A CLOSE of the
-     * descriptor is never cancelled: cancelling it would leave the descriptor open.
+     * descriptor is never cancelled: cancelling it would leave the descriptor open; unless it is a
+     * later link of a chain, which would close it again after the caller, on a reused number. A
+     * chain with a later link on {@code fd} is cancelled from the link the kernel has started,
+     * whatever descriptor that one names (the kernel cannot cancel a link still waiting).
      */
     public void cancelFd(int fd) {
         gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
@@ -928,7 +931,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             takeSubmissions();
             for (Slot h = heldHead; h != null; h = h.next) {
                 for (Slot s = h; s != null; s = s.chainNext) { // every link of a chain
-                    if (s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 && s.opcode != Opcode.CLOSE) {
+                    // A later link's CLOSE too: run after the closer's close(2), it would close
+                    // whatever file got the number meanwhile.
+                    if (namesDescriptor(s, fd) && (s.opcode != Opcode.CLOSE || s != h)) {
                         s.cancelRequested = true;
                     }
                 }
@@ -936,8 +941,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             SubmissionQueue sq = u.submissionQueue();
             for (int i = 0; i < gate.slotCount(); i++) {
                 Slot s = gate.slot(i);
-                if (s.state == Slot.IN_KERNEL && s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0
-                        && s.opcode != Opcode.CLOSE) {
+                if (s.state == Slot.IN_KERNEL
+                        && ((namesDescriptor(s, fd) && s.opcode != Opcode.CLOSE) || laterLinkNames(s, fd))) {
                     if (sq.freeEntries() <= RESERVED_SQES) {
                         submitNow();
                     }
@@ -948,6 +953,30 @@ public final class RingPoller implements CompletionQueue.Handler {
             finishCancelledHeld();
             return 0;
         });
+    }
+
+    private static boolean namesDescriptor(Slot s, int fd) {
+        return s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0;
+    }
+
+    /**
+     * Whether a link after {@code s}, in the kernel, names {@code fd}. The kernel's cancel cannot
+     * find such a link while it waits for the one before it (ENOENT): it would start once that one
+     * completes, after the descriptor was closed, on whatever file reuses the number (a write into
+     * it, a CLOSE of it). Cancelling {@code s}, the link the kernel has started when it is the
+     * first still there, cancels every link after it. From a link in the kernel, the ones after it
+     * are too (the kernel completes them after it): their slots were not reused.
+     */
+    private static boolean laterLinkNames(Slot s, int fd) {
+        if (!s.linked) {
+            return false;
+        }
+        for (Slot l = s.chainNext; l != null && l.linked && l.state == Slot.IN_KERNEL; l = l.chainNext) {
+            if (namesDescriptor(l, fd)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -1,0 +1,287 @@
+package io.auraio;
+
+import static io.auraio.AsyncFixtures.awaitInKernel;
+import static io.auraio.AsyncFixtures.openFifo;
+import static io.auraio.Leaks.assertNothingLeaked;
+import static io.auraio.testing.TestSupport.HANG;
+import static java.nio.file.StandardOpenOption.CREATE;
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.AsyncFixtures.FifoFile;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review of linked requests and the request-level API: a chain's later link must not reach a
+ * descriptor its file's close gave to another file, chains at the queue depth, every link
+ * completing exactly once, cancel racing completion, and the sync requests' errno.
+ */
+@ExtendWith(IoUringAvailable.class)
+class RequestChainReviewTest {
+    private static final long ECANCELED = -125;
+    private static final long EBADF = -9;
+    private static final long EINVAL = -22;
+    private static final long EISDIR = -21;
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private Engine engine;
+    private Arena arena;
+
+    @BeforeEach
+    void createEngine() throws AuraIOException {
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
+        arena = Arena.ofShared();
+    }
+
+    @AfterEach
+    void closeEngine() {
+        try {
+            if (!engine.isClosed()) {
+                assertNothingLeaked(engine);
+            }
+        } finally {
+            engine.close();
+            arena.close();
+        }
+    }
+
+    private static <T> T get(CompletableFuture<T> f) throws Exception {
+        return f.get(HANG.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    private void awaitCallbacks(Map<Request, Long> results, int n) throws Exception {
+        long deadline = System.nanoTime() + HANG.toNanos();
+        while (results.size() < n) {
+            engine.await(100);
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("only " + results.size() + " of " + n + " callbacks ran");
+            }
+        }
+    }
+
+    private static long errno(CompletableFuture<?> f) throws Exception {
+        try {
+            Object v = get(f);
+            throw new AssertionError("completed normally with " + v);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(AuraIOException.class);
+            return -((AuraIOException) e.getCause()).errno();
+        }
+    }
+
+    /** Opens {@code path} until a file gets descriptor {@code fd}; the last one has it. */
+    private List<AuraFile> openUntilNumberReused(Path path, int fd) throws Exception {
+        List<AuraFile> files = new ArrayList<>();
+        for (int i = 0; i < 256; i++) {
+            AuraFile f = AuraFile.open(engine, path, WRITE);
+            files.add(f);
+            if (f.fd() == fd) {
+                return files;
+            }
+        }
+        closeAll(files);
+        throw new AssertionError("descriptor " + fd + " was not reused");
+    }
+
+    private static void closeAll(List<AuraFile> files) throws Exception {
+        for (AuraFile f : files) {
+            f.close();
+        }
+    }
+
+    @Test
+    void closingAFileStopsAChainWhoseLaterLinkWritesToIt() throws Exception {
+        Path a = Files.write(dir.resolve("a"), new byte[0]);
+        Path b = Files.write(dir.resolve("b"), new byte[0]);
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            AuraFile fileA = AuraFile.open(engine, a, WRITE);
+            int fdA = fileA.fd();
+            Map<Request, Long> results = new ConcurrentHashMap<>();
+            // The write waits in the kernel behind the FIFO read, for data nobody has sent yet.
+            Request[] rs = engine.chain().read(fifo.fd(), buf.ref(), 5, 0).write(fdA, buf.ref(), 5, 0)
+                    .submit(results::put, null);
+            awaitInKernel(engine, 2);
+            fileA.close();
+            List<AuraFile> reusers = openUntilNumberReused(b, fdA);
+            try {
+                fifo.write(ByteBuffer.wrap("fifo!".getBytes(StandardCharsets.US_ASCII)), 0);
+                awaitCallbacks(results, 2);
+            } finally {
+                closeAll(reusers);
+            }
+            assertThat(Files.size(b)).as("the chain's write went to the file that reused the descriptor")
+                    .isZero();
+            assertThat(results.get(rs[1])).isIn(ECANCELED, EBADF);
+        }
+    }
+
+    @Test
+    void closingAFileStopsAChainWhoseLaterLinkClosesIt() throws Exception {
+        Path a = Files.write(dir.resolve("a"), new byte[0]);
+        Path b = Files.write(dir.resolve("b"), new byte[0]);
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            AuraFile fileA = AuraFile.open(engine, a, WRITE);
+            int fdA = fileA.fd();
+            Map<Request, Long> results = new ConcurrentHashMap<>();
+            Request[] rs = engine.chain().read(fifo.fd(), buf.ref(), 5, 0).close(fdA).submit(results::put, null);
+            awaitInKernel(engine, 2);
+            fileA.close();
+            List<AuraFile> reusers = openUntilNumberReused(b, fdA);
+            try {
+                fifo.write(ByteBuffer.wrap("fifo!".getBytes(StandardCharsets.US_ASCII)), 0);
+                awaitCallbacks(results, 2);
+                assertThat(results.get(rs[1])).isIn(ECANCELED, EBADF);
+                // The file that reused the number is still open: a write through it works.
+                assertThat(reusers.getLast().write(ByteBuffer.wrap(new byte[] {1}), 0)).isEqualTo(1);
+            } finally {
+                closeAll(reusers);
+            }
+        }
+    }
+
+    @Test
+    void aChainAsLongAsTheQueueDepthRunsAndOneLongerIsRefused() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[0]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        try {
+            int depth = engine.options().queueDepth();
+            RequestChain chain = engine.chain();
+            for (int i = 0; i < depth; i++) {
+                chain.write(fd, BufferRef.of(arena.allocateFrom(String.valueOf((char) ('a' + i)),
+                        StandardCharsets.US_ASCII).asSlice(0, 1)), 1, i);
+            }
+            long[] r = get(chain.submitAsync());
+            assertThat(r).hasSize(depth).containsOnly(1L);
+            assertThat(Files.readString(file)).isEqualTo("abcdefghijklmnop".substring(0, depth));
+            RequestChain tooLong = engine.chain();
+            for (int i = 0; i <= depth; i++) {
+                tooLong.fsync(fd);
+            }
+            assertThatThrownBy(tooLong::submitAsync).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> engine.chain().submit(null, null)).isInstanceOf(IllegalStateException.class);
+            // A chain of one is a plain request.
+            assertThat(get(engine.chain().fsync(fd).submitAsync())).containsExactly(0);
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+    }
+
+    @Test
+    void aFirstLinkThatFailsCancelsEveryLaterOneExactlyOnce() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[8]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        try (Buffer buf = engine.allocateBuffer(8)) {
+            for (int badFd : new int[] {1_000_000, 999_999}) {
+                Map<Request, AtomicInteger> calls = new ConcurrentHashMap<>();
+                Map<Request, Long> results = new ConcurrentHashMap<>();
+                Request[] rs = engine.chain().read(badFd, buf.ref(), 8, 0).read(fd, buf.ref(), 8, 0).fsync(fd)
+                        .write(fd, buf.ref(), 8, 0).submit((r, res) -> {
+                            calls.computeIfAbsent(r, k -> new AtomicInteger()).incrementAndGet();
+                            results.put(r, res);
+                        }, null);
+                awaitCallbacks(results, 4);
+                engine.drain(100);
+                assertThat(results.get(rs[0])).isEqualTo(EBADF);
+                for (int i = 1; i < 4; i++) {
+                    assertThat(results.get(rs[i])).isEqualTo(ECANCELED);
+                    assertThat(rs[i].isPending()).isFalse();
+                    assertThat(engine.cancel(rs[i])).isFalse();
+                }
+                assertThat(calls.values()).allMatch(c -> c.get() == 1);
+            }
+            // A read of a directory: EISDIR, the future names it.
+            int dirFd = get(engine.openatAsync(dir.path(), READ));
+            try {
+                assertThat(errno(engine.chain().read(dirFd, buf.ref(), 8, 0).fsync(fd).submitAsync()))
+                        .isEqualTo(EISDIR);
+            } finally {
+                get(engine.closeAsync(dirFd));
+            }
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+        assertThat(engine.pendingCount()).isZero();
+    }
+
+    @Test
+    void cancelRacingCompletionNeverLosesNorRepeatsACallback() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[4096]);
+        int fd = get(engine.openatAsync(file, READ));
+        try (Buffer buf = engine.allocateBuffer(4096)) {
+            for (int i = 0; i < 1000; i++) {
+                AtomicInteger calls = new AtomicInteger();
+                long[] result = {Long.MIN_VALUE};
+                Request r = engine.read(fd, buf.ref(), 4096, 0, (q, res) -> {
+                    calls.incrementAndGet();
+                    result[0] = res;
+                });
+                CountDownLatch go = new CountDownLatch(1);
+                Thread canceller = Thread.ofPlatform().start(() -> {
+                    try {
+                        go.await();
+                        engine.cancel(r);
+                        engine.cancel(r);
+                    } catch (InterruptedException | AuraIOException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+                go.countDown();
+                TestSupport.awaitCondition("callback " + i, () -> {
+                    engine.poll();
+                    return calls.get() > 0;
+                });
+                canceller.join(HANG.toMillis());
+                engine.poll();
+                assertThat(calls.get()).isEqualTo(1);
+                assertThat(result[0]).isIn(4096L, ECANCELED);
+                assertThat(r.isPending()).isFalse();
+                assertThat(engine.cancel(r)).isFalse();
+            }
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+    }
+
+    @Test
+    void syncRequestsGiveTheErrnoOfFsync() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[8]);
+        int ro = get(engine.openatAsync(file, READ));
+        int dirFd = get(engine.openatAsync(dir.path(), READ));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            assertThat(get(engine.fsyncAsync(ro))).isZero();
+            assertThat(get(engine.fdatasyncAsync(ro))).isZero();
+            assertThat(get(engine.fsyncAsync(dirFd))).isZero();
+            assertThat(errno(engine.fsyncAsync(fifo.fd()))).isEqualTo(EINVAL);
+            assertThat(errno(engine.fdatasyncAsync(fifo.fd()))).isEqualTo(EINVAL);
+            assertThat(errno(engine.fsyncAsync(1_000_000))).isEqualTo(EBADF);
+        } finally {
+            get(engine.closeAsync(ro));
+            get(engine.closeAsync(dirFd));
+        }
+    }
+}
