@@ -45,6 +45,7 @@ class RequestChainReviewTest {
     private static final long EBADF = -9;
     private static final long EINVAL = -22;
     private static final long EISDIR = -21;
+    private static final long ESPIPE = -29;
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -279,9 +280,153 @@ class RequestChainReviewTest {
             assertThat(errno(engine.fsyncAsync(fifo.fd()))).isEqualTo(EINVAL);
             assertThat(errno(engine.fdatasyncAsync(fifo.fd()))).isEqualTo(EINVAL);
             assertThat(errno(engine.fsyncAsync(1_000_000))).isEqualTo(EBADF);
+            // As sync_file_range(2), fallocate(2), posix_fadvise(3) and ftruncate(2) answer (6.18).
+            int fifoFd = fifo.fd();
+            assertThat(errno(engine.syncFileRangeAsync(fifoFd, 0, 0, SyncRangeFlag.WRITE))).isEqualTo(ESPIPE);
+            assertThat(errno(engine.fallocateAsync(fifoFd, 0, 10, AllocateMode.ALLOCATE))).isEqualTo(ESPIPE);
+            assertThat(errno(engine.fadviseAsync(fifoFd, 0, 0, Advice.SEQUENTIAL))).isEqualTo(ESPIPE);
+            assertThat(errno(engine.ftruncateAsync(fifoFd, 1))).isEqualTo(EINVAL);
+            assertThat(get(engine.syncFileRangeAsync(ro, 0, 0, SyncRangeFlag.WRITE))).isZero();
+            assertThat(errno(engine.fallocateAsync(ro, 0, 10, AllocateMode.ALLOCATE))).isEqualTo(EBADF);
+            assertThat(errno(engine.ftruncateAsync(ro, 1))).isEqualTo(EINVAL);
+            assertThat(get(engine.fdatasyncAsync(dirFd))).isZero();
+            assertThat(get(engine.syncFileRangeAsync(dirFd, 0, 0, SyncRangeFlag.WRITE))).isZero();
+            assertThat(errno(engine.fallocateAsync(dirFd, 0, 10, AllocateMode.ALLOCATE))).isEqualTo(EBADF);
+            assertThat(errno(engine.ftruncateAsync(dirFd, 1))).isEqualTo(EINVAL);
+            assertThat(get(engine.fadviseAsync(dirFd, 0, 0, Advice.SEQUENTIAL))).isZero();
+            // In a chain, the same errno, and the links after it cancelled.
+            assertThat(errno(engine.chain().fsync(ro).fsync(fifoFd).fsync(ro).submitAsync())).isEqualTo(EINVAL);
         } finally {
             get(engine.closeAsync(ro));
             get(engine.closeAsync(dirFd));
         }
+    }
+    @Test
+    void cancellingChainLinksWhileTheyCompleteCompletesEachExactlyOnce() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[4096]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        try (Buffer buf = engine.allocateBuffer(4096)) {
+            for (int i = 0; i < 300; i++) {
+                Map<Request, AtomicInteger> calls = new ConcurrentHashMap<>();
+                Map<Request, Long> results = new ConcurrentHashMap<>();
+                Request[] rs = engine.chain().read(fd, buf.ref(), 4096, 0).write(fd, buf.ref(), 4096, 0).fsync(fd)
+                        .submit((r, res) -> {
+                            calls.computeIfAbsent(r, k -> new AtomicInteger()).incrementAndGet();
+                            results.put(r, res);
+                        }, null);
+                Request target = rs[i % 3];
+                Thread canceller = Thread.ofPlatform().start(() -> {
+                    try {
+                        engine.cancel(target);
+                        engine.cancel(target);
+                    } catch (AuraIOException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+                awaitCallbacks(results, 3);
+                canceller.join(HANG.toMillis());
+                engine.poll();
+                assertThat(calls.values()).as("iteration " + i).hasSize(3).allMatch(c -> c.get() == 1);
+                // Once a link failed, every later one is cancelled.
+                for (int k = 1; k < 3; k++) {
+                    if (results.get(rs[k - 1]) < 0) {
+                        assertThat(results.get(rs[k])).as("iteration " + i + " link " + k).isEqualTo(ECANCELED);
+                    }
+                }
+            }
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+        assertThat(engine.pendingCount()).isZero();
+    }
+
+    @Test
+    void cancellingALinkThatWaitsInTheKernelLetsItRunAsDocumented() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[0]);
+        int out = get(engine.openatAsync(file, WRITE));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            Map<Request, Long> results = new ConcurrentHashMap<>();
+            Request[] rs = engine.chain().read(fifo.fd(), buf.ref(), 5, 0).write(out, buf.ref(), 5, 0)
+                    .submit(results::put, null);
+            awaitInKernel(engine, 2);
+            assertThat(engine.cancel(rs[1])).isTrue();
+            assertThat(engine.cancel(rs[1])).isTrue();
+            fifo.write(ByteBuffer.wrap("fifo!".getBytes(StandardCharsets.US_ASCII)), 0);
+            awaitCallbacks(results, 2);
+            assertThat(results.get(rs[0])).isEqualTo(5);
+            assertThat(results.get(rs[1])).isEqualTo(5);
+            assertThat(engine.cancel(rs[0])).isFalse();
+            assertThat(engine.cancel(rs[1])).isFalse();
+        } finally {
+            get(engine.closeAsync(out));
+        }
+        assertThat(Files.readString(file)).isEqualTo("fifo!");
+    }
+
+    @Test
+    void callbacksOfAChainMaySubmitChains() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[0]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        try (Buffer buf = engine.allocateBuffer(1)) {
+            AtomicInteger done = new AtomicInteger();
+            AtomicInteger failures = new AtomicInteger();
+            Callback[] again = new Callback[1];
+            again[0] = (r, res) -> {
+                if (res < 0) {
+                    failures.incrementAndGet();
+                }
+                if (r.attachment() != null && done.incrementAndGet() < 100) {
+                    try {
+                        engine.chain().write(fd, buf.ref(), 1, done.get()).fdatasync(fd).submit(again[0], null);
+                        engine.chain().fsync(fd).submit(again[0], "next");
+                    } catch (AuraIOException e) {
+                        failures.incrementAndGet();
+                    }
+                }
+            };
+            engine.chain().fsync(fd).submit(again[0], "next");
+            long deadline = System.nanoTime() + HANG.toNanos();
+            while (done.get() < 100) {
+                engine.await(100);
+                assertThat(System.nanoTime()).isLessThan(deadline);
+            }
+            engine.drain(HANG.toMillis());
+            assertThat(failures).hasValue(0);
+            assertThat(Files.size(file)).isEqualTo(100);
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+    }
+
+    @Test
+    void aChainQueuedWhenTheEngineClosesEndsWithEshutdownOnEveryLink() throws Exception {
+        engine.close();
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(8).initialInFlight(1).minInFlight(1)
+                .disableAdaptive(true).build());
+        Path file = Files.write(dir.resolve("f"), new byte[1]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        FifoFile fifo = openFifo(engine, dir.resolve("fifo"));
+        Buffer buf = engine.allocateBuffer(5);
+        CompletableFuture<Long> read = engine.readAsync(fifo.fd(), buf.ref(), 5, 0);
+        awaitInKernel(engine, 1);
+        Map<Request, AtomicInteger> calls = new ConcurrentHashMap<>();
+        Map<Request, Long> results = new ConcurrentHashMap<>();
+        Request[] rs = engine.chain().fsync(fd).fdatasync(fd).write(fd, buf.ref(), 1, 0).submit((r, res) -> {
+            calls.computeIfAbsent(r, k -> new AtomicInteger()).incrementAndGet();
+            results.put(r, res);
+        }, null);
+        CompletableFuture<long[]> f = engine.chain().fsync(fd).fsync(fd).submitAsync();
+        engine.close();
+        assertThat(results).hasSize(3);
+        assertThat(calls.values()).allMatch(c -> c.get() == 1);
+        for (Request r : rs) {
+            assertThat(results.get(r)).isIn(-108L, ECANCELED); // ESHUTDOWN
+            assertThat(r.isPending()).isFalse();
+        }
+        assertThat(errno(f)).isEqualTo(-108L);
+        assertThat(errno(read)).isEqualTo(-108L);
+        fifo.file().close();
+        buf.close();
+        assertThatThrownBy(() -> engine.chain().fsync(fd).submit(null, null)).isInstanceOf(AuraIOException.class);
     }
 }
