@@ -429,4 +429,65 @@ class RequestChainReviewTest {
         buf.close();
         assertThatThrownBy(() -> engine.chain().fsync(fd).submit(null, null)).isInstanceOf(AuraIOException.class);
     }
+    @Test
+    void chainsSubmittedWhileTheEngineClosesAllCompleteExactlyOnce() throws Exception {
+        Path file = Files.write(dir.resolve("f"), new byte[1]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        for (int round = 0; round < 20; round++) {
+            Engine e = Engine.create(Options.builder().ringCount(2).queueDepth(16).build());
+            Map<Request, AtomicInteger> calls = new ConcurrentHashMap<>();
+            AtomicInteger submitted = new AtomicInteger();
+            List<CompletableFuture<long[]>> futures = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch started = new CountDownLatch(4);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int kind = t;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    started.countDown();
+                    while (true) {
+                        try {
+                            if (kind % 2 == 0) {
+                                Request[] rs = e.chain().fsync(fd).fdatasync(fd).fsync(fd).submit((r, res) ->
+                                        calls.computeIfAbsent(r, k -> new AtomicInteger()).incrementAndGet(), null);
+                                submitted.addAndGet(rs.length);
+                            } else {
+                                CompletableFuture<long[]> f = e.chain().fsync(fd).fsync(fd).submitAsync();
+                                futures.add(f);
+                                if (f.isCompletedExceptionally() && e.isClosed()) {
+                                    return; // refused: submitAsync tells ESHUTDOWN through the future
+                                }
+                            }
+                        } catch (AuraIOException x) {
+                            if (x.isShutdown()) {
+                                return;
+                            }
+                            Thread.onSpinWait(); // EAGAIN: the ring is full
+                            e.poll();
+                        }
+                        if (kind % 2 == 0) {
+                            e.poll();
+                        }
+                    }
+                }));
+            }
+            started.await();
+            Thread.sleep(round % 5);
+            e.close();
+            for (Thread t : threads) {
+                t.join(HANG.toMillis());
+                assertThat(t.isAlive()).isFalse();
+            }
+            TestSupport.awaitCondition("every link's callback", () -> calls.size() == submitted.get());
+            assertThat(calls.values()).allMatch(c -> c.get() == 1);
+            for (CompletableFuture<long[]> f : futures) {
+                try {
+                    get(f);
+                } catch (ExecutionException x) {
+                    AuraIOException cause = (AuraIOException) x.getCause();
+                    assertThat(cause.isShutdown() || cause.isAgain()).as(cause.toString()).isTrue();
+                }
+            }
+        }
+        get(engine.closeAsync(fd));
+    }
 }
