@@ -241,8 +241,8 @@ public final class Engine implements AutoCloseable {
      *       the next link as soon as the read is done, often before that; a write then wrote the
      *       bytes from before the read (seen), a read had its bytes overwritten.</li>
      * </ul>
-     * (A Buffer's own {@link Buffer#ref() ref()}, a confined arena's memory and global memory
-     * reach the kernel as they are; chains of those work.)
+     * (A Buffer's own {@link Buffer#ref() ref()} and global memory reach the kernel as they are;
+     * chains of those work. A confined arena's memory is refused in every request form.)
      *
      * @throws IllegalArgumentException naming the two links
      */
@@ -267,12 +267,12 @@ public final class Engine implements AutoCloseable {
                             throw new IllegalArgumentException(copiedWrite
                                     ? "link " + w + " of the chain writes memory that link " + r + " reads into, and"
                                     + " that memory reaches the kernel as a copy made when the chain is submitted,"
-                                    + " before the read: use a Buffer's ref() (Engine.allocateBuffer), a confined"
-                                    + " arena's or global memory"
+                                    + " before the read: use a Buffer's ref() (Engine.allocateBuffer) or the"
+                                    + " global arena's memory"
                                     : "link " + w + " of the chain uses memory that link " + r + " reads into"
                                     + " through a copy, which reaches that memory only once the read is reaped,"
                                     + " after the kernel ran link " + w + ": use a Buffer's ref() (not"
-                                    + " BufferRef.of of its segment), a confined arena's or global memory");
+                                    + " BufferRef.of of its segment) or the global arena's memory");
                         }
                     }
                 }

@@ -490,4 +490,64 @@ class RequestChainReviewTest {
         }
         get(engine.closeAsync(fd));
     }
+    @Test
+    void aChainMayMixRegisteredBuffersPoolBuffersAndPlainMemory() throws Exception {
+        Path src = Files.write(dir.resolve("src"), "0123456789abcdef".getBytes(StandardCharsets.US_ASCII));
+        Path dst = Files.write(dir.resolve("dst"), new byte[0]);
+        int in = get(engine.openatAsync(src, READ));
+        int out = get(engine.openatAsync(dst, WRITE));
+        try (Buffer registered = engine.allocateBuffer(4096); Buffer pooled = engine.allocateBuffer(4096);
+             Buffer more = engine.allocateBuffer(4096)) {
+            engine.registerBuffers(registered);
+            // Shared-arena memory: the write reaches the kernel as a copy made at submission.
+            java.lang.foreign.MemorySegment shared = arena.allocateFrom("XYZW", StandardCharsets.US_ASCII)
+                    .asSlice(0, 4);
+            // A link refused at submission: what the links before it took is given back (the
+            // engine's leak check after the test), and nothing is submitted.
+            RequestChain tooLong = engine.chain().read(in, BufferRef.fixed(0), 4, 0).read(in, pooled.ref(), 4, 4)
+                    .write(out, pooled.ref(), 8192, 0);
+            assertThatThrownBy(tooLong::submitAsync).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("exceeds");
+            long[] r = get(engine.chain()
+                    .read(in, BufferRef.fixed(0), 4, 0)
+                    .write(out, BufferRef.fixed(0), 4, 0)
+                    .read(in, pooled.ref(), 4, 4)
+                    .write(out, pooled.ref(), 4, 4)
+                    .read(in, more.ref(), 8, 8)
+                    .write(out, more.ref(), 8, 8)
+                    .write(out, BufferRef.of(shared), 4, 16)
+                    .fdatasync(out).submitAsync());
+            assertThat(r).containsExactly(4, 4, 4, 4, 8, 8, 4, 0);
+            assertThat(Files.readString(dst)).isEqualTo("0123456789abcdefXYZW");
+        } finally {
+            engine.unregisterBuffers();
+            get(engine.closeAsync(in));
+            get(engine.closeAsync(out));
+        }
+    }
+    /**
+     * The refusal of "read, then write" through copied memory named a confined arena's memory as
+     * a way out, which every chain refuses (a confined arena's owner may close it while the kernel
+     * uses it): the advice must name only memory a chain takes.
+     */
+    @Test
+    void aRefusedReadThenWriteChainAdvisesOnlyMemoryAChainTakes() throws Exception {
+        Path src = Files.write(dir.resolve("src"), new byte[8]);
+        int in = get(engine.openatAsync(src, READ, WRITE));
+        try (Arena confined = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(8);
+            assertThatThrownBy(engine.chain().read(in, BufferRef.of(seg), 8, 0).write(in, BufferRef.of(seg), 8, 0)
+                    ::submitAsync).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("use a Buffer").hasMessageNotContaining("confined");
+            java.lang.foreign.MemorySegment own = confined.allocate(8);
+            assertThatThrownBy(engine.chain().read(in, BufferRef.of(own), 8, 0).write(in, BufferRef.of(own), 8, 0)
+                    ::submitAsync).isInstanceOf(IllegalStateException.class).hasMessageContaining("confined");
+            // What it advises works: the global arena's memory (8 bytes, for the JVM's life).
+            java.lang.foreign.MemorySegment global = Arena.global().allocate(8);
+            assertThat(get(engine.chain().read(in, BufferRef.of(global), 8, 0).write(in, BufferRef.of(global), 8, 8)
+                    .submitAsync())).containsExactly(8, 8);
+        } finally {
+            get(engine.closeAsync(in));
+        }
+    }
 }
