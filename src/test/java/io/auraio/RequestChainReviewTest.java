@@ -550,4 +550,36 @@ class RequestChainReviewTest {
             get(engine.closeAsync(in));
         }
     }
+    @Test
+    void closingAFileCancelsAHeldBackChainWhoseLaterLinkClosesIt() throws Exception {
+        engine.close();
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(8).initialInFlight(1).minInFlight(1)
+                .disableAdaptive(true).build());
+        Path a = Files.write(dir.resolve("a"), new byte[0]);
+        Path b = Files.write(dir.resolve("b"), new byte[0]);
+        Path other = Files.write(dir.resolve("other"), new byte[1]);
+        int otherFd = get(engine.openatAsync(other, READ, WRITE));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            // The FIFO read takes the ring's one in-flight place: the chain is held back behind it.
+            CompletableFuture<Long> read = engine.readAsync(fifo.fd(), buf.ref(), 5, 0);
+            awaitInKernel(engine, 1);
+            AuraFile fileA = AuraFile.open(engine, a, WRITE);
+            int fdA = fileA.fd();
+            Map<Request, Long> results = new ConcurrentHashMap<>();
+            Request[] rs = engine.chain().fsync(otherFd).close(fdA).submit(results::put, null);
+            fileA.close();
+            List<AuraFile> reusers = openUntilNumberReused(b, fdA);
+            try {
+                fifo.write(ByteBuffer.wrap("fifo!".getBytes(StandardCharsets.US_ASCII)), 0);
+                assertThat(get(read)).isEqualTo(5);
+                awaitCallbacks(results, 2);
+                assertThat(results.get(rs[1])).isIn(ECANCELED, EBADF);
+                assertThat(reusers.getLast().write(ByteBuffer.wrap(new byte[] {1}), 0)).isEqualTo(1);
+            } finally {
+                closeAll(reusers);
+            }
+        } finally {
+            get(engine.closeAsync(otherFd));
+        }
+    }
 }
