@@ -582,4 +582,37 @@ class RequestChainReviewTest {
             get(engine.closeAsync(otherFd));
         }
     }
+    /**
+     * A cancelled chain held back behind another held-back request (behind a FIFO read that holds
+     * the ring's one in-flight place) completes at once, as a single request does there; it
+     * waited for the FIFO's data.
+     */
+    @Test
+    void cancellingAChainHeldBackBehindAnotherRequestCompletesItAtOnce() throws Exception {
+        engine.close();
+        engine = Engine.create(Options.builder().ringCount(1).queueDepth(8).initialInFlight(1).minInFlight(1)
+                .disableAdaptive(true).build());
+        Path file = Files.write(dir.resolve("f"), new byte[1]);
+        int fd = get(engine.openatAsync(file, READ, WRITE));
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo")); Buffer buf = engine.allocateBuffer(5)) {
+            CompletableFuture<Long> read = engine.readAsync(fifo.fd(), buf.ref(), 5, 0);
+            awaitInKernel(engine, 1);
+            CompletableFuture<Long> single = engine.fsyncAsync(fd); // held back: the head of the list
+            Map<Request, Long> results = new ConcurrentHashMap<>();
+            Request[] rs = engine.chain().fsync(fd).fdatasync(fd).submit(results::put, null);
+            assertThat(engine.cancel(rs[0])).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (results.size() < 2 && System.nanoTime() < deadline) {
+                engine.await(100);
+            }
+            assertThat(results).as("the cancelled chain's callbacks, with the FIFO still empty").hasSize(2);
+            assertThat(results.values()).containsOnly(ECANCELED);
+            assertThat(single).isNotDone();
+            fifo.write(ByteBuffer.wrap(new byte[5]), 0);
+            assertThat(get(read)).isEqualTo(5);
+            assertThat(get(single)).isZero();
+        } finally {
+            get(engine.closeAsync(fd));
+        }
+    }
 }
