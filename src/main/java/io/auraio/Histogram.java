@@ -81,7 +81,10 @@ public record Histogram(long[] buckets, long overflow, long totalCount, int buck
         if (total == 0) {
             return 0;
         }
-        long rank = Math.max(1, (long) Math.ceil(percentile / 100 * total));
+        // The rank in decimal, as the percentile is written: in binary 99.9 / 100 * 1000 is
+        // 999.0000000000001, whose ceiling made the P99.9 of 1000 samples the largest one.
+        long rank = Math.max(1, java.math.BigDecimal.valueOf(percentile).multiply(java.math.BigDecimal.valueOf(total))
+                .divide(java.math.BigDecimal.valueOf(100), 0, java.math.RoundingMode.CEILING).longValueExact());
         long seen = 0;
         for (int i = 0; i < buckets.length; i++) {
             seen += buckets[i];

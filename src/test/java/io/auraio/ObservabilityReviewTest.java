@@ -1,0 +1,303 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.micrometer.AuraMeterBinder;
+import io.auraio.testing.Direct;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A hostile review of what a user observes the engine through: exact counters under known
+ * workloads (transfers, failures, cancels), peaks, per-ring sums, monotonicity under concurrent
+ * snapshots, percentiles, and the Micrometer binder.
+ */
+@ExtendWith(IoUringAvailable.class)
+class ObservabilityReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private static final int BLOCK = Direct.ALIGN;
+
+    private static long ringOps(Engine engine) {
+        long sum = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            sum += engine.ringStats(i).opsCompleted();
+        }
+        return sum;
+    }
+
+    private static long ringBytes(Engine engine) {
+        long sum = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            sum += engine.ringStats(i).bytesTransferred();
+        }
+        return sum;
+    }
+
+    /**
+     * Writes, reads, an fsync, failures the kernel answers (EBADF, EINVAL) and a cancelled read
+     * the kernel held: each one operation, bytes only for the transfers, the rings' sums equal to
+     * the engine's (O_DIRECT: no fast path), nothing in flight afterwards.
+     */
+    @Test
+    void aKnownMixOfRequestsIsCountedExactly() throws Exception {
+        Path path = dir.resolve("mix");
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT);
+             AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             Arena arena = Arena.ofShared()) {
+            MemorySegment block = Direct.aligned(arena, 2 * BLOCK);
+            Stats before = engine.stats();
+            for (int i = 0; i < 10; i++) {
+                assertThat(file.write(block.asSlice(0, BLOCK), (long) i * BLOCK)).isEqualTo(BLOCK);
+            }
+            for (int i = 0; i < 7; i++) {
+                assertThat(file.read(block.asSlice(0, BLOCK), (long) i * BLOCK)).isEqualTo(BLOCK);
+            }
+            // A read at the end of the file (-1, as FileChannel): one operation, 0 bytes.
+            assertThat(file.read(block.asSlice(0, BLOCK), 10L * BLOCK)).isEqualTo(-1);
+            List<Long> results = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Callback collect = (r, result) -> results.add(result);
+            engine.fsync(file.fd(), collect);
+            // EINVAL from the kernel: an O_DIRECT read at an unaligned offset.
+            engine.read(file.fd(), BufferRef.of(block), BLOCK, 1, collect);
+            // EBADF from the kernel: a descriptor that is not open (far above any this process holds).
+            engine.read(1_000_000, BufferRef.of(block), BLOCK, 0, collect);
+            engine.drain(-1);
+            // A FIFO read the kernel holds, cancelled there: one operation ending ECANCELED.
+            Request held = engine.read(pipe.fd(), BufferRef.of(block), 8, 0, collect);
+            TestSupport.awaitCondition("the FIFO read to reach the kernel", () -> engine.stats().currentInFlight() == 1);
+            assertThat(engine.cancel(held)).isTrue();
+            engine.drain(-1);
+            assertThat(results).containsExactlyInAnyOrder(0L, -22L, -9L, -125L);
+
+            Stats after = engine.stats();
+            assertThat(after.opsCompleted() - before.opsCompleted()).as("ops").isEqualTo(10 + 7 + 1 + 1 + 2 + 1);
+            assertThat(after.bytesTransferred() - before.bytesTransferred()).as("bytes").isEqualTo(17L * BLOCK);
+            assertThat(after.currentInFlight()).isZero();
+            assertThat(ringOps(engine)).isEqualTo(after.opsCompleted());
+            assertThat(ringBytes(engine)).isEqualTo(after.bytesTransferred());
+            for (int i = 0; i < engine.ringCount(); i++) {
+                assertThat(engine.ringStats(i).pendingCount()).isZero();
+            }
+        }
+    }
+
+    /** Reads parked in the kernel on one ring: the peak is exactly their number, and stays after they end. */
+    @Test
+    void peakInFlightIsTheMostRequestsHeldAtOnce() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("peak"));
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             Arena arena = Arena.ofShared()) {
+            assertThat(engine.stats().peakInFlight()).isZero();
+            List<Request> held = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                held.add(engine.read(pipe.fd(), BufferRef.of(arena.allocate(8)), 8, 0, null));
+            }
+            TestSupport.awaitCondition("5 FIFO reads in flight", () -> engine.stats().currentInFlight() == 5);
+            assertThat(engine.stats().peakInFlight()).isEqualTo(5);
+            assertThat(engine.ringStats(0).pendingCount()).isEqualTo(5);
+            for (Request r : held) {
+                engine.cancel(r);
+            }
+            engine.drain(-1);
+            Stats s = engine.stats();
+            assertThat(s.currentInFlight()).isZero();
+            assertThat(s.peakInFlight()).isEqualTo(5);
+        }
+    }
+
+    /**
+     * Snapshots taken by several threads while many virtual threads read (page cache and ring)
+     * and write: every counter of every snapshot is at least that of the snapshot before it on
+     * the same thread, and at quiescence the totals are exact.
+     */
+    @Test
+    void countersNeverGoBackwardsUnderConcurrentSnapshots() throws Exception {
+        Path buffered = dir.resolve("buffered");
+        Path direct = dir.resolve("direct");
+        int writers = 8;
+        int perThread = 40;
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build());
+             AuraFile cached = AuraFile.open(engine, buffered, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE);
+             AuraFile odirect = AuraFile.open(engine, direct, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT)) {
+            Stats before = engine.stats();
+            AtomicBoolean done = new AtomicBoolean();
+            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            AtomicInteger snapshots = new AtomicInteger();
+            List<Thread> watchers = new ArrayList<>();
+            for (int w = 0; w < 3; w++) {
+                watchers.add(Thread.ofPlatform().start(() -> {
+                    long ops = 0;
+                    long bytes = 0;
+                    long spills = 0;
+                    int peak = 0;
+                    long[] rOps = new long[engine.ringCount()];
+                    long[] rBytes = new long[engine.ringCount()];
+                    try {
+                        while (!done.get()) {
+                            Stats s = engine.stats();
+                            check("opsCompleted", ops, s.opsCompleted());
+                            check("bytesTransferred", bytes, s.bytesTransferred());
+                            check("adaptiveSpills", spills, s.adaptiveSpills());
+                            check("peakInFlight", peak, s.peakInFlight());
+                            assertThat(s.currentInFlight()).isNotNegative();
+                            ops = s.opsCompleted();
+                            bytes = s.bytesTransferred();
+                            spills = s.adaptiveSpills();
+                            peak = s.peakInFlight();
+                            for (int i = 0; i < rOps.length; i++) {
+                                RingStats r = engine.ringStats(i);
+                                check("ring opsCompleted", rOps[i], r.opsCompleted());
+                                check("ring bytesTransferred", rBytes[i], r.bytesTransferred());
+                                rOps[i] = r.opsCompleted();
+                                rBytes[i] = r.bytesTransferred();
+                            }
+                            snapshots.incrementAndGet();
+                        }
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < writers; t++) {
+                int id = t;
+                workers.add(Thread.ofVirtual().start(() -> {
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment block = Direct.aligned(arena, BLOCK);
+                        for (int i = 0; i < perThread; i++) {
+                            long at = (long) (id * perThread + i) * BLOCK;
+                            odirect.write(block, at);
+                            cached.write(block, at);
+                            cached.read(block, at);
+                            odirect.read(block, at);
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            TestSupport.joinAll(workers);
+            done.set(true);
+            TestSupport.joinAll(watchers);
+            assertThat(failures).isEmpty();
+            assertThat(snapshots.get()).isPositive();
+            Stats after = engine.stats();
+            long ops = 4L * writers * perThread;
+            assertThat(after.opsCompleted() - before.opsCompleted()).isEqualTo(ops);
+            assertThat(after.bytesTransferred() - before.bytesTransferred()).isEqualTo(ops * BLOCK);
+            assertThat(after.currentInFlight()).isZero();
+            // The rings served at least the O_DIRECT half; the rest went through the fast path or a ring.
+            assertThat(ringOps(engine)).isBetween(2L * writers * perThread, after.opsCompleted());
+        }
+    }
+
+    private static void check(String what, long previous, long now) {
+        if (now < previous) {
+            throw new AssertionError(what + " went backwards: " + previous + " -> " + now);
+        }
+    }
+
+    /** Heap arrays read and written through the pool's bounce buffers: the pool is back at its baseline after. */
+    @Test
+    void bufferStatsReturnToTheirBaselineAfterBounceBuffersAndClosedBuffers() throws Exception {
+        Path path = dir.resolve("bounce");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT)) {
+            BufferStats baseline = engine.bufferStats();
+            MemorySegment heap = MemorySegment.ofArray(new byte[BLOCK]);
+            for (int i = 0; i < 20; i++) {
+                file.write(heap, (long) i * BLOCK);
+                file.read(heap, (long) i * BLOCK);
+            }
+            List<Buffer> buffers = new ArrayList<>();
+            for (int size : new int[] {1, 4096, 4097, 65536, 1 << 20}) {
+                buffers.add(engine.allocateBuffer(size));
+            }
+            BufferStats five = engine.bufferStats();
+            assertThat(five.totalBuffers() - baseline.totalBuffers()).isEqualTo(5);
+            assertThat(five.totalAllocatedBytes() - baseline.totalAllocatedBytes())
+                    .isGreaterThanOrEqualTo(1 + 4096 + 4097 + 65536 + (1 << 20));
+            buffers.forEach(Buffer::close);
+            assertThat(engine.bufferStats()).isEqualTo(baseline);
+        }
+    }
+
+    /** The reference's percentile: the rank is ceil(p/100 * n), so P99.9 of 1000 samples is the 999th. */
+    @Test
+    void histogramPercentileRanksAreNotOffByOneFromFloatingPoint() {
+        long[] buckets = new long[Histogram.BUCKET_COUNT];
+        buckets[0] = 999;
+        buckets[199] = 1;
+        Histogram h = new Histogram(buckets, 0, 1000, Histogram.BUCKET_WIDTH_US, 10_000);
+        assertThat(h.percentile(99.9)).isEqualTo(0.05);
+        assertThat(h.percentile(100)).isEqualTo(10.0);
+        buckets[0] = 99;
+        buckets[199] = 1;
+        h = new Histogram(buckets, 0, 100, Histogram.BUCKET_WIDTH_US, 10_000);
+        assertThat(h.percentile(99)).isEqualTo(0.05);
+        buckets[0] = 9_999;
+        h = new Histogram(buckets, 0, 10_000, Histogram.BUCKET_WIDTH_US, 10_000);
+        assertThat(h.percentile(99.99)).isEqualTo(0.05);
+        assertThatThrownBy(() -> new Histogram(new long[200], 0, 0, 50, 10_000).percentile(Double.NaN))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** A bad ring index says what the count is. */
+    @Test
+    void aBadRingIndexNamesTheRingCount() throws Exception {
+        try (Engine engine = Engine.create(Options.builder().ringCount(3).build())) {
+            assertThatThrownBy(() -> engine.ringStats(3)).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("3");
+            assertThatThrownBy(() -> engine.ringStats(-1)).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("-1").hasMessageContaining("3");
+        }
+    }
+
+    /** Binding one engine twice to one registry adds no meter and counts nothing twice. */
+    @Test
+    void bindingAnEngineTwiceAddsNoMeters() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Path path = dir.resolve("twice");
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).name("review-twice").build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            new AuraMeterBinder(engine).bindTo(registry);
+            int meters = registry.getMeters().size();
+            new AuraMeterBinder(engine).bindTo(registry);
+            assertThat(registry.getMeters()).hasSize(meters);
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            for (int i = 0; i < 5; i++) {
+                file.write(block, (long) i * BLOCK);
+            }
+            assertThat(registry.get("auraio.bytes").functionCounter().count())
+                    .isEqualTo((double) engine.stats().bytesTransferred());
+            registry.getMeters().forEach(m -> assertThat(m.getId().getName()).matches("[a-z0-9.]+"));
+        }
+    }
+}
