@@ -298,7 +298,8 @@ final class EngineMonitoring {
         public EngineStatistics getStats() {
             Stats s = engine.stats();
             return new EngineStatistics(s.opsCompleted(), s.bytesTransferred(), s.throughputBps(), s.p99LatencyMs(),
-                    s.currentInFlight(), s.optimalInFlight(), s.optimalBatchSize(), s.adaptiveSpills());
+                    s.currentInFlight(), s.optimalInFlight(), s.optimalBatchSize(), s.adaptiveSpills(),
+                    s.peakInFlight());
         }
 
         @Override

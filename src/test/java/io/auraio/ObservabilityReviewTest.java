@@ -300,4 +300,93 @@ class ObservabilityReviewTest {
             registry.getMeters().forEach(m -> assertThat(m.getId().getName()).matches("[a-z0-9.]+"));
         }
     }
+
+    /**
+     * Throughput while a known load runs is of the order of the bytes moved over the time taken;
+     * once the engine has been idle for a second it is "current": zero, not the last busy window's.
+     */
+    @Test
+    void throughputFollowsTheLoadAndFallsToZeroWhenIdle() throws Exception {
+        Path path = dir.resolve("throughput");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment block = Direct.aligned(arena, 64 * 1024);
+            long start = System.nanoTime();
+            long startBytes = engine.stats().bytesTransferred();
+            double seen = 0;
+            int i = 0;
+            while (System.nanoTime() - start < 400_000_000L) {
+                file.write(block, (long) (i++ % 256) * block.byteSize());
+                seen = Math.max(seen, engine.ringStats(0).throughputBps());
+            }
+            double rate = (engine.stats().bytesTransferred() - startBytes) * 1e9 / (System.nanoTime() - start);
+            assertThat(seen).as("highest throughput seen vs the %.0f B/s measured", rate)
+                    .isBetween(rate / 4, rate * 4);
+            long idleSince = System.nanoTime();
+            TestSupport.settle(() -> engine.stats().throughputBps() == 0, java.time.Duration.ofSeconds(3));
+            assertThat(engine.stats().throughputBps()).as("throughput %.1f s after the last request",
+                    (System.nanoTime() - idleSince) / 1e9).isZero();
+            assertThat(engine.ringStats(0).throughputBps()).isZero();
+        }
+    }
+
+    /**
+     * Over a real JMX connector: the engine's Stats attribute is every field of
+     * {@link Engine#stats()}, as its javadoc says, the peak included; the ring beans sum to it;
+     * once the engine is closed its beans are gone, not left answering.
+     */
+    @Test
+    void theMXBeansOverAConnectorAreTheEnginesStatistics() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("jmx-fifo"));
+        javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.remote.JMXConnectorServer connector = javax.management.remote.JMXConnectorServerFactory
+                .newJMXConnectorServer(new javax.management.remote.JMXServiceURL("service:jmx:rmi://localhost"),
+                        null, server);
+        connector.start();
+        javax.management.ObjectName engineName = EngineMonitoring.engineObjectName("review-jmx");
+        try (javax.management.remote.JMXConnector client = javax.management.remote.JMXConnectorFactory
+                .connect(connector.getAddress())) {
+            javax.management.MBeanServerConnection remote = client.getMBeanServerConnection();
+            Engine engine = Engine.create(Options.builder().ringCount(2).name("review-jmx").build());
+            try (AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 Arena arena = Arena.ofShared()) {
+                EngineMonitoring.awaitRegistrations();
+                List<Request> held = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    held.add(engine.read(pipe.fd(), BufferRef.of(arena.allocate(8)), 8, 0, null, null));
+                }
+                TestSupport.awaitCondition("3 reads in flight", () -> engine.stats().currentInFlight() == 3);
+                Stats stats = engine.stats();
+                javax.management.openmbean.CompositeData c =
+                        (javax.management.openmbean.CompositeData) remote.getAttribute(engineName, "Stats");
+                for (java.lang.reflect.RecordComponent rc : Stats.class.getRecordComponents()) {
+                    String key = rc.getName().replace("throughputBps", "throughputBytesPerSecond")
+                            .replace("p99LatencyMs", "p99LatencyMillis");
+                    assertThat(c.containsKey(key)).as("Stats attribute has " + key).isTrue();
+                }
+                assertThat(c.get("currentInFlight")).isEqualTo(3);
+                assertThat(c.get("peakInFlight")).isEqualTo(stats.peakInFlight());
+                long inFlight = 0;
+                for (int i = 0; i < 2; i++) {
+                    inFlight += ((Number) remote.getAttribute(EngineMonitoring.ringObjectName("review-jmx", i),
+                            "InFlight")).longValue();
+                }
+                assertThat(inFlight).isEqualTo(3);
+                for (Request r : held) {
+                    engine.cancel(r);
+                }
+                engine.drain(-1);
+            } finally {
+                engine.close();
+            }
+            EngineMonitoring.awaitRegistrations();
+            assertThat(remote.isRegistered(engineName)).isFalse();
+            assertThat(remote.queryNames(new javax.management.ObjectName("io.auraio:engine=review-jmx,*"), null))
+                    .isEmpty();
+        } finally {
+            connector.stop();
+        }
+    }
 }

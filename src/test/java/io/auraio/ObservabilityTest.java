@@ -321,7 +321,7 @@ class ObservabilityTest {
                     assertThat(keys).as(m.group()).containsAll(wanted);
                 }
             }
-            assertThat(rules).isEqualTo(17);
+            assertThat(rules).isEqualTo(18);
         }
     }
 }

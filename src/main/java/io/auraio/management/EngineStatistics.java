@@ -11,7 +11,9 @@ package io.auraio.management;
  * @param optimalInFlight          the rings' in-flight limits, summed
  * @param optimalBatchSize         the rings' batch thresholds, summed
  * @param adaptiveSpills           requests sent to another ring than their own by adaptive selection
+ * @param peakInFlight             the most requests one ring has held at once since the engine was
+ *                                 created, the highest over the rings
  */
 public record EngineStatistics(long opsCompleted, long bytesTransferred, double throughputBytesPerSecond,
                                double p99LatencyMillis, int currentInFlight, int optimalInFlight,
-                               int optimalBatchSize, long adaptiveSpills) {}
+                               int optimalBatchSize, long adaptiveSpills, int peakInFlight) {}
