@@ -389,4 +389,70 @@ class ObservabilityReviewTest {
             connector.stop();
         }
     }
+
+    /**
+     * {@code io.auraio.RingStatistics} reports what a ring did "since the last event": over a
+     * recording started after the engine had already worked, the events add up to what the ring
+     * did during the recording, not since the engine was created.
+     */
+    @Test
+    void ringStatisticsEventsCountOnlyWhatHappenedDuringTheRecording() throws Exception {
+        Path path = dir.resolve("jfr-delta");
+        Path dump = dir.resolve("delta.jfr");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).name("review-jfr-delta").build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            for (int i = 0; i < 50; i++) {
+                file.write(block, (long) i * BLOCK); // before any recording
+            }
+            long during;
+            long lateOps;
+            try (jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+                recording.enable("io.auraio.RingStatistics").withPeriod(java.time.Duration.ofMillis(50));
+                recording.start();
+                Thread.sleep(200);
+                long before = engine.ringStats(0).opsCompleted();
+                for (int i = 0; i < 7; i++) {
+                    file.write(block, (long) i * BLOCK);
+                }
+                during = engine.ringStats(0).opsCompleted() - before;
+                // An engine created during the recording: its events count from its creation.
+                try (Engine late = Engine.create(Options.builder().ringCount(1).name("review-jfr-late").build());
+                     AuraFile lateFile = AuraFile.open(late, dir.resolve("jfr-late"), StandardOpenOption.CREATE,
+                             StandardOpenOption.WRITE, Direct.DIRECT)) {
+                    for (int i = 0; i < 3; i++) {
+                        lateFile.write(block, (long) i * BLOCK);
+                    }
+                    lateOps = late.ringStats(0).opsCompleted();
+                    Thread.sleep(300); // a few periods: the last event comes after the last write
+                }
+                recording.stop();
+                recording.dump(dump);
+            }
+            long ops = 0;
+            long bytes = 0;
+            int events = 0;
+            long lateSum = 0;
+            for (jdk.jfr.consumer.RecordedEvent e : jdk.jfr.consumer.RecordingFile.readAllEvents(dump)) {
+                if (e.getEventType().getName().equals("io.auraio.RingStatistics")
+                        && "review-jfr-late".equals(e.getString("engine"))) {
+                    lateSum += e.getLong("operations");
+                }
+                if (e.getEventType().getName().equals("io.auraio.RingStatistics")
+                        && "review-jfr-delta".equals(e.getString("engine"))) {
+                    events++;
+                    ops += e.getLong("operations");
+                    bytes += e.getLong("bytes");
+                }
+            }
+            assertThat(events).isGreaterThan(2);
+            assertThat(during).isEqualTo(7);
+            assertThat(ops).as("operations over the recording").isEqualTo(7);
+            assertThat(bytes).as("bytes over the recording").isEqualTo(7L * BLOCK);
+            assertThat(lateOps).isGreaterThanOrEqualTo(3);
+            assertThat(lateSum).as("operations of the engine created during the recording").isEqualTo(lateOps);
+        }
+    }
 }

@@ -2,6 +2,8 @@ package io.auraio.internal.jfr;
 
 import jdk.jfr.FlightRecorder;
 import jdk.jfr.FlightRecorderListener;
+import jdk.jfr.Recording;
+import jdk.jfr.RecordingState;
 
 /**
  * Whether Flight Recorder has initialized in this JVM. Until it has, nothing can record AuraIO's
@@ -22,6 +24,13 @@ final class JfrState {
                 public void recorderInitialized(FlightRecorder recorder) {
                     RingEvents.addPeriodicHooks();
                     initialized = true;
+                }
+
+                @Override
+                public void recordingStateChanged(Recording recording) {
+                    if (recording.getState() == RecordingState.RUNNING) {
+                        RingEvents.recordingStarted(recording);
+                    }
                 }
             });
         }

@@ -68,6 +68,12 @@ public final class RingEvents {
         private final IntFunction<RingSample> sampler;
         private final long[] lastOps;
         private final long[] lastBytes;
+        /** Guarded by this: when the last event was emitted, or the engine registered (its counters 0). */
+        private java.time.Instant lastEvent = java.time.Instant.now();
+        /** Guarded by this: the counters when a recording started, and when they were read (null: none pending). */
+        private final long[] startOps;
+        private final long[] startBytes;
+        private java.time.Instant startedAt;
 
         private Source(Object owner, String name, Configuration configuration, IntFunction<RingSample> sampler) {
             this.owner = owner;
@@ -76,6 +82,8 @@ public final class RingEvents {
             this.sampler = sampler;
             this.lastOps = new long[configuration.rings()];
             this.lastBytes = new long[configuration.rings()];
+            this.startOps = new long[configuration.rings()];
+            this.startBytes = new long[configuration.rings()];
         }
 
         @Override
@@ -144,9 +152,58 @@ public final class RingEvents {
         return null; // an engine still starting or already closed
     }
 
+    /**
+     * A recording started: the rings' counters now, which its first event counts from unless a
+     * recording already running took an event since it started (the next one then counts since
+     * that one). Without this the first event of a recording counted everything since the engine
+     * started or since an earlier recording's last event: hours of work reported as one period's.
+     * JFR may run the periodic hook for the new recording before it tells its listeners; the hook
+     * then starts the count itself ({@link #emitRingStatistics}).
+     */
+    static void recordingStarted(jdk.jfr.Recording started) {
+        for (Source s : SOURCES) {
+            synchronized (s) {
+                if (s.lastEvent.isBefore(started.getStartTime())) {
+                    for (int i = 0; i < s.lastOps.length; i++) {
+                        RingSample sample = s.sampler.apply(i);
+                        s.startOps[i] = sample.opsCompleted();
+                        s.startBytes[i] = sample.bytes();
+                    }
+                    s.startedAt = java.time.Instant.now();
+                }
+            }
+        }
+    }
+
+    /** {@return when the longest-running recording started, or null if none runs} */
+    private static java.time.Instant earliestRunningStart() {
+        java.time.Instant earliest = null;
+        for (jdk.jfr.Recording r : FlightRecorder.getFlightRecorder().getRecordings()) {
+            java.time.Instant start = r.getStartTime();
+            if (r.getState() == jdk.jfr.RecordingState.RUNNING && start != null
+                    && (earliest == null || start.isBefore(earliest))) {
+                earliest = start;
+            }
+        }
+        return earliest;
+    }
+
     private static void emitRingStatistics() {
+        java.time.Instant earliest = earliestRunningStart();
         for (Source s : SOURCES) {
             synchronized (s) { // the "since the last event" counters; JFR may run hooks of two periods
+                if (earliest != null && s.lastEvent.isBefore(earliest)) {
+                    // No running recording holds the last event: count from the recording's start
+                    // (its listener's counters), or from now if the listener has not run yet.
+                    boolean fromStart = s.startedAt != null && !s.startedAt.isBefore(earliest);
+                    for (int i = 0; i < s.lastOps.length; i++) {
+                        RingSample sample = fromStart ? null : s.sampler.apply(i);
+                        s.lastOps[i] = fromStart ? s.startOps[i] : sample.opsCompleted();
+                        s.lastBytes[i] = fromStart ? s.startBytes[i] : sample.bytes();
+                    }
+                }
+                s.lastEvent = java.time.Instant.now();
+                s.startedAt = null;
                 for (int i = 0; i < s.lastOps.length; i++) {
                     RingSample sample = s.sampler.apply(i);
                     RingStatisticsEvent e = new RingStatisticsEvent();
