@@ -455,4 +455,41 @@ class ObservabilityReviewTest {
             assertThat(lateSum).as("operations of the engine created during the recording").isEqualTo(lateOps);
         }
     }
+
+    /**
+     * A registry that outlives an engine, and a new engine under the same name bound to it (a
+     * service restarting its engine): the meters are the new engine's, not the closed one's
+     * frozen values.
+     */
+    @Test
+    void anEngineBoundUnderTheNameOfAClosedOneGetsItsOwnMeters() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            try (Engine first = Engine.create(Options.builder().ringCount(1).name("review-reuse").build());
+                 AuraFile file = AuraFile.open(first, dir.resolve("reuse-1"), StandardOpenOption.CREATE,
+                         StandardOpenOption.WRITE, Direct.DIRECT)) {
+                new AuraMeterBinder(first).bindTo(registry);
+                for (int i = 0; i < 5; i++) {
+                    file.write(block, (long) i * BLOCK);
+                }
+            }
+            int meters = registry.getMeters().size();
+            try (Engine second = Engine.create(Options.builder().ringCount(1).name("review-reuse").build());
+                 AuraFile file = AuraFile.open(second, dir.resolve("reuse-2"), StandardOpenOption.CREATE,
+                         StandardOpenOption.WRITE, Direct.DIRECT)) {
+                new AuraMeterBinder(second).bindTo(registry);
+                for (int i = 0; i < 3; i++) {
+                    file.write(block, (long) i * BLOCK);
+                }
+                assertThat(registry.getMeters()).hasSize(meters);
+                assertThat(registry.get("auraio.bytes").functionCounter().count())
+                        .isEqualTo((double) second.stats().bytesTransferred());
+                assertThat(registry.get("auraio.ring.bytes").functionCounter().count())
+                        .isEqualTo((double) second.ringStats(0).bytesTransferred());
+                assertThat(registry.get("auraio.operations").functionCounter().count())
+                        .isEqualTo((double) second.stats().opsCompleted());
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
@@ -43,7 +44,9 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>The meters hold the engine strongly and read it when the registry asks; after the engine is
  * closed they report its last values. Remove them with {@link MeterRegistry#remove} if the
- * registry outlives the engine.
+ * registry outlives the engine. Binding an engine to a registry that still holds these meters
+ * for a closed engine of the same name and tags (names are unique among open engines only)
+ * replaces them: the registry would otherwise hand back the closed engine's meters, frozen.
  */
 public final class AuraMeterBinder implements MeterBinder {
     private final Engine engine;
@@ -69,8 +72,12 @@ public final class AuraMeterBinder implements MeterBinder {
         this.tags = Tags.concat(tags, "engine", engine.name());
     }
 
+    private static final java.util.Set<String> ENGINE_METERS = java.util.Set.of("auraio.operations", "auraio.bytes",
+            "auraio.inflight", "auraio.buffers.allocated");
+
     @Override
     public void bindTo(MeterRegistry registry) {
+        removeEarlierMeters(registry);
         FunctionCounter.builder("auraio.operations", engine, e -> e.stats().opsCompleted()).tags(tags)
                 .baseUnit("operations").description("Requests completed, the page cache fast path included")
                 .register(registry);
@@ -84,6 +91,27 @@ public final class AuraMeterBinder implements MeterBinder {
                 .register(registry);
         for (int i = 0; i < engine.ringCount(); i++) {
             bindRing(registry, i);
+        }
+    }
+
+    /**
+     * Removes the meters this binder registers that the registry holds already: an earlier
+     * binding's, of this engine (registered again below) or of a closed engine of the same name.
+     */
+    private void removeEarlierMeters(MeterRegistry registry) {
+        java.util.Set<Tag> base = new java.util.HashSet<>();
+        tags.forEach(base::add);
+        for (io.micrometer.core.instrument.Meter m : List.copyOf(registry.getMeters())) {
+            String name = m.getId().getName();
+            java.util.Set<Tag> own = new java.util.HashSet<>(m.getId().getTags());
+            if (name.startsWith("auraio.ring.")) {
+                own.removeIf(t -> t.getKey().equals("ring"));
+            } else if (!ENGINE_METERS.contains(name)) {
+                continue;
+            }
+            if (name.startsWith("auraio.") && own.equals(base)) {
+                registry.remove(m);
+            }
         }
     }
 
