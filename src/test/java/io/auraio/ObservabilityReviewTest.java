@@ -492,4 +492,90 @@ class ObservabilityReviewTest {
             }
         }
     }
+
+    /** 500 engines created and closed, half of them registered first: no MXBean and no name is left. */
+    @Test
+    void fiveHundredEnginesLeaveNoMXBeanBehind() throws Exception {
+        javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.ObjectName ours = new javax.management.ObjectName("io.auraio:*");
+        java.util.Set<javax.management.ObjectName> before = server.queryNames(ours, null);
+        for (int i = 0; i < 500; i++) {
+            try (Engine engine = Engine.create(Options.builder().ringCount(1).queueDepth(8).build())) {
+                if (i % 50 == 0) {
+                    EngineMonitoring.awaitRegistrations();
+                    assertThat(server.isRegistered(EngineMonitoring.engineObjectName(engine.name()))).isTrue();
+                }
+            }
+        }
+        EngineMonitoring.awaitRegistrations();
+        assertThat(server.queryNames(ours, null)).isEqualTo(before);
+        // Two open engines never share an ObjectName.
+        try (Engine a = Engine.create(Options.builder().ringCount(1).build());
+             Engine b = Engine.create(Options.builder().ringCount(1).build())) {
+            EngineMonitoring.awaitRegistrations();
+            assertThat(a.name()).isNotEqualTo(b.name());
+            assertThat(server.getAttribute(EngineMonitoring.engineObjectName(a.name()), "Name")).isEqualTo(a.name());
+            assertThat(server.getAttribute(EngineMonitoring.engineObjectName(b.name()), "Name")).isEqualTo(b.name());
+        }
+    }
+
+    /**
+     * With adaptive tuning off the P99 estimate covers every sample, as the histogram does: it
+     * lies within the bucket that {@link Histogram#percentile} names (its upper edge), and the
+     * engine's P99 is the highest ring's.
+     */
+    @Test
+    void theP99EstimateAgreesWithTheHistogramWithinABucket() throws Exception {
+        Path path = dir.resolve("p99");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).disableAdaptive(true).build());
+             AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                     StandardOpenOption.WRITE, Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            for (int i = 0; i < 300; i++) {
+                file.write(block, (long) (i % 64) * BLOCK);
+            }
+            Histogram h = engine.histogram(0);
+            assertThat(h.totalCount()).isGreaterThanOrEqualTo(300);
+            double edge = h.percentile(99);
+            double p99 = engine.ringStats(0).p99LatencyMs();
+            assertThat(p99).isPositive().isLessThanOrEqualTo(edge)
+                    .isGreaterThanOrEqualTo(edge - Histogram.BUCKET_WIDTH_US / 1000.0 - 1e-9);
+            assertThat(engine.stats().p99LatencyMs()).isEqualTo(p99);
+        }
+    }
+
+    /**
+     * Reads into heap arrays (through pool bounce buffers) parked on FIFOs, their threads
+     * interrupted: once they have ended nothing is in flight and the pool is back at its baseline.
+     */
+    @Test
+    void interruptedReadsLeaveNothingInFlightNorHandedOut() throws Exception {
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            BufferStats baseline = engine.bufferStats();
+            List<Thread> readers = new ArrayList<>();
+            ConcurrentLinkedQueue<Throwable> outcomes = new ConcurrentLinkedQueue<>();
+            for (int t = 0; t < 4; t++) {
+                Path fifo = Fifo.create(dir.resolve("intr-" + t));
+                AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try (pipe) {
+                        pipe.read(MemorySegment.ofArray(new byte[4096]), 0);
+                        outcomes.add(new AssertionError("read returned"));
+                    } catch (Throwable e) {
+                        outcomes.add(e);
+                    }
+                }));
+            }
+            TestSupport.awaitCondition("4 reads in flight", () -> engine.stats().currentInFlight() == 4);
+            assertThat(engine.bufferStats().totalBuffers() - baseline.totalBuffers()).isEqualTo(4);
+            readers.forEach(Thread::interrupt);
+            TestSupport.assertAllEnd(readers, java.time.Duration.ofSeconds(10), () -> "interrupted FIFO readers");
+            assertThat(outcomes).hasSize(4).allSatisfy(e -> assertThat(e)
+                    .isInstanceOf(java.nio.channels.ClosedByInterruptException.class));
+            TestSupport.settle(() -> engine.stats().currentInFlight() == 0, java.time.Duration.ofSeconds(5));
+            assertThat(engine.stats().currentInFlight()).isZero();
+            assertThat(engine.bufferStats()).isEqualTo(baseline);
+        }
+    }
 }
