@@ -578,4 +578,44 @@ class ObservabilityReviewTest {
             assertThat(engine.bufferStats()).isEqualTo(baseline);
         }
     }
+
+    /**
+     * A registry that outlives its engine: once the engine is closed the meters report its last
+     * values, without error, and do not keep it reachable.
+     */
+    @Test
+    void metersOfAClosedEngineKeepItsLastValuesButNotTheEngine() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        java.lang.ref.WeakReference<Engine> ref = bindWriteAndClose(registry, dir.resolve("weak"));
+        EngineMonitoring.awaitRegistrations();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (ref.get() != null && System.nanoTime() < deadline) {
+            registry.getMeters().forEach(m -> m.measure().forEach(ms -> assertThat(ms.getValue()).isNotNaN()));
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertThat(ref.get()).as("closed engine still reachable from its meters").isNull();
+        assertThat(registry.get("auraio.bytes").functionCounter().count()).isEqualTo(4.0 * BLOCK);
+        assertThat(registry.get("auraio.ring.bytes").functionCounter().count()).isEqualTo(4.0 * BLOCK);
+        assertThat(registry.get("auraio.inflight").gauge().value()).isZero();
+        assertThat(registry.get("auraio.ring.queue.depth").gauge().value()).isPositive();
+        registry.getMeters().forEach(m -> m.measure().forEach(ms -> assertThat(ms.getValue()).isNotNaN()));
+    }
+
+    private static java.lang.ref.WeakReference<Engine> bindWriteAndClose(SimpleMeterRegistry registry, Path path)
+            throws Exception {
+        Engine engine = Engine.create(Options.builder().ringCount(1).name("review-weak").build());
+        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            new AuraMeterBinder(engine).bindTo(registry);
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            for (int i = 0; i < 4; i++) {
+                file.write(block, (long) i * BLOCK);
+            }
+        } finally {
+            engine.close();
+        }
+        return new java.lang.ref.WeakReference<>(engine);
+    }
 }

@@ -1,7 +1,9 @@
 package io.auraio.micrometer;
 
 import io.auraio.Engine;
+import io.auraio.BufferStats;
 import io.auraio.RingStats;
+import io.auraio.Stats;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,15 +44,74 @@ import java.util.function.ToDoubleFunction;
  * </tbody>
  * </table>
  *
- * <p>The meters hold the engine strongly and read it when the registry asks; after the engine is
- * closed they report its last values. Remove them with {@link MeterRegistry#remove} if the
- * registry outlives the engine. Binding an engine to a registry that still holds these meters
+ * <p>The meters read the engine when the registry asks. After the engine is closed they report
+ * its last values, and from their first reading after the close they no longer hold the engine,
+ * which can then be collected. Remove them with {@link MeterRegistry#remove} if the registry
+ * outlives the engine. Binding an engine to a registry that still holds these meters
  * for a closed engine of the same name and tags (names are unique among open engines only)
  * replaces them: the registry would otherwise hand back the closed engine's meters, frozen.
  */
 public final class AuraMeterBinder implements MeterBinder {
     private final Engine engine;
     private final Tags tags;
+
+    /**
+     * What the meters read: the engine while it is open; once it is closed, its last values,
+     * taken at the first reading after the close has ended every request, and the engine is let
+     * go.
+     */
+    private static final class Source {
+        private volatile Engine engine;
+        private final int rings;
+        private volatile Stats lastStats;
+        private volatile RingStats[] lastRings;
+        private volatile BufferStats lastBuffers;
+
+        Source(Engine engine) {
+            this.engine = engine;
+            this.rings = engine.ringCount();
+        }
+
+        /** {@return the engine to read, or null once it is closed and its last values are frozen} */
+        private Engine open() {
+            Engine e = engine;
+            if (e == null) {
+                return null;
+            }
+            if (!e.isClosed()) {
+                return e;
+            }
+            synchronized (this) {
+                // Closed, and done: the requests its close ended have been counted.
+                if (engine != null && e.stats().currentInFlight() == 0) {
+                    RingStats[] last = new RingStats[rings];
+                    for (int i = 0; i < rings; i++) {
+                        last[i] = e.ringStats(i);
+                    }
+                    lastStats = e.stats();
+                    lastRings = last;
+                    lastBuffers = e.bufferStats();
+                    engine = null;
+                }
+                return engine;
+            }
+        }
+
+        Stats stats() {
+            Engine e = open();
+            return e != null ? e.stats() : lastStats;
+        }
+
+        RingStats ringStats(int ring) {
+            Engine e = open();
+            return e != null ? e.ringStats(ring) : lastRings[ring];
+        }
+
+        BufferStats bufferStats() {
+            Engine e = open();
+            return e != null ? e.bufferStats() : lastBuffers;
+        }
+    }
 
     /**
      * A binder for {@code engine}, tagged {@code engine=<name>}.
@@ -78,19 +139,20 @@ public final class AuraMeterBinder implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         removeEarlierMeters(registry);
-        FunctionCounter.builder("auraio.operations", engine, e -> e.stats().opsCompleted()).tags(tags)
+        Source source = new Source(engine);
+        FunctionCounter.builder("auraio.operations", source, e -> e.stats().opsCompleted()).tags(tags)
                 .baseUnit("operations").description("Requests completed, the page cache fast path included")
                 .register(registry);
-        FunctionCounter.builder("auraio.bytes", engine, e -> e.stats().bytesTransferred()).tags(tags)
+        FunctionCounter.builder("auraio.bytes", source, e -> e.stats().bytesTransferred()).tags(tags)
                 .baseUnit("bytes").description("Bytes transferred, the page cache fast path included")
                 .register(registry);
-        Gauge.builder("auraio.inflight", engine, e -> e.stats().currentInFlight()).tags(tags).strongReference(true)
+        Gauge.builder("auraio.inflight", source, e -> e.stats().currentInFlight()).tags(tags).strongReference(true)
                 .baseUnit("requests").description("Requests queued, in the kernel or completing").register(registry);
-        Gauge.builder("auraio.buffers.allocated", engine, e -> e.bufferStats().totalAllocatedBytes()).tags(tags)
+        Gauge.builder("auraio.buffers.allocated", source, e -> e.bufferStats().totalAllocatedBytes()).tags(tags)
                 .strongReference(true).baseUnit("bytes").description("Pool buffer bytes handed out")
                 .register(registry);
         for (int i = 0; i < engine.ringCount(); i++) {
-            bindRing(registry, i);
+            bindRing(registry, source, i);
         }
     }
 
@@ -115,34 +177,34 @@ public final class AuraMeterBinder implements MeterBinder {
         }
     }
 
-    private void bindRing(MeterRegistry registry, int ring) {
+    private void bindRing(MeterRegistry registry, Source source, int ring) {
         Tags ringTags = tags.and("ring", Integer.toString(ring));
-        FunctionCounter.builder("auraio.ring.operations", engine, e -> e.ringStats(ring).opsCompleted())
+        FunctionCounter.builder("auraio.ring.operations", source, e -> e.ringStats(ring).opsCompleted())
                 .tags(ringTags).baseUnit("operations").description("Requests the ring completed").register(registry);
-        FunctionCounter.builder("auraio.ring.bytes", engine, e -> e.ringStats(ring).bytesTransferred())
+        FunctionCounter.builder("auraio.ring.bytes", source, e -> e.ringStats(ring).bytesTransferred())
                 .tags(ringTags).baseUnit("bytes").description("Bytes the ring transferred").register(registry);
         gauge(registry, "auraio.ring.inflight", ringTags, "requests", "Requests admitted to the ring",
-                s -> s.pendingCount(), ring);
+                s -> s.pendingCount(), source, ring);
         gauge(registry, "auraio.ring.inflight.limit", ringTags, "requests", "The ring's admission limit",
-                s -> s.inFlightLimit(), ring);
+                s -> s.inFlightLimit(), source, ring);
         gauge(registry, "auraio.ring.throughput", ringTags, "bytes.per.second",
-                "Throughput over the controller's last window", s -> s.throughputBps(), ring);
+                "Throughput over the controller's last window", s -> s.throughputBps(), source, ring);
         gauge(registry, "auraio.ring.phase", ringTags, null,
                 "AIMD phase code: 0 BASELINE, 1 PROBING, 2 STEADY, 3 BACKOFF, 4 SETTLING, 5 CONVERGED",
-                s -> s.aimdPhase(), ring);
+                s -> s.aimdPhase(), source, ring);
         gauge(registry, "auraio.ring.batch.threshold", ringTags, "requests", "The batch threshold in force",
-                s -> s.batchThreshold(), ring);
+                s -> s.batchThreshold(), source, ring);
         gauge(registry, "auraio.ring.queue.depth", ringTags, "requests", "The ring's queue depth",
-                s -> s.queueDepth(), ring);
-        TimeGauge.builder("auraio.ring.latency.p99", engine, TimeUnit.MILLISECONDS,
+                s -> s.queueDepth(), source, ring);
+        TimeGauge.builder("auraio.ring.latency.p99", source, TimeUnit.MILLISECONDS,
                         e -> e.ringStats(ring).p99LatencyMs())
                 .tags(ringTags).strongReference(true).description("P99 latency of the controller's last window")
                 .register(registry);
     }
 
     private void gauge(MeterRegistry registry, String name, Tags ringTags, String unit, String description,
-                       ToDoubleFunction<RingStats> value, int ring) {
-        Gauge.Builder<Engine> b = Gauge.builder(name, engine, e -> value.applyAsDouble(e.ringStats(ring)))
+                       ToDoubleFunction<RingStats> value, Source source, int ring) {
+        Gauge.Builder<Source> b = Gauge.builder(name, source, e -> value.applyAsDouble(e.ringStats(ring)))
                 .tags(ringTags).strongReference(true).description(description);
         if (unit != null) {
             b.baseUnit(unit);
