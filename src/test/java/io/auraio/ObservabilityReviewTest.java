@@ -618,4 +618,56 @@ class ObservabilityReviewTest {
         }
         return new java.lang.ref.WeakReference<>(engine);
     }
+
+    /**
+     * Meters scraped from another thread while requests run and the engine closes: no reading
+     * throws or is NaN, counters never go back, and the P99 time gauge is the ring's P99.
+     */
+    @Test
+    void metersScrapedDuringIoAndCloseNeitherThrowNorGoBack() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Engine engine = Engine.create(Options.builder().ringCount(2).disableAdaptive(true).name("review-scrape").build());
+        new AuraMeterBinder(engine).bindTo(registry);
+        AtomicBoolean done = new AtomicBoolean();
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        Thread scraper = Thread.ofPlatform().start(() -> {
+            double bytes = 0;
+            try {
+                while (!done.get()) {
+                    registry.getMeters().forEach(m -> m.measure().forEach(ms -> {
+                        if (Double.isNaN(ms.getValue())) {
+                            throw new AssertionError(m.getId() + " is NaN");
+                        }
+                    }));
+                    double now = registry.get("auraio.bytes").functionCounter().count();
+                    check("auraio.bytes", (long) bytes, (long) now);
+                    bytes = now;
+                }
+            } catch (Throwable t) {
+                failures.add(t);
+            }
+        });
+        try (AuraFile file = AuraFile.open(engine, dir.resolve("scrape"), StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE, Direct.DIRECT);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment block = Direct.aligned(arena, BLOCK);
+            for (int i = 0; i < 200; i++) {
+                file.write(block, (long) (i % 32) * BLOCK);
+            }
+            for (int r = 0; r < 2; r++) {
+                assertThat(registry.get("auraio.ring.latency.p99").tag("ring", Integer.toString(r)).timeGauge()
+                        .value(java.util.concurrent.TimeUnit.MILLISECONDS))
+                        .isCloseTo(engine.ringStats(r).p99LatencyMs(), org.assertj.core.data.Offset.offset(1e-9));
+            }
+        } finally {
+            engine.close();
+            Thread.sleep(50);
+            done.set(true);
+            scraper.join(10_000);
+        }
+        assertThat(scraper.isAlive()).isFalse();
+        assertThat(failures).isEmpty();
+        assertThat(registry.get("auraio.bytes").functionCounter().count())
+                .isEqualTo((double) engine.stats().bytesTransferred());
+    }
 }
