@@ -670,4 +670,20 @@ class ObservabilityReviewTest {
         assertThat(registry.get("auraio.bytes").functionCounter().count())
                 .isEqualTo((double) engine.stats().bytesTransferred());
     }
+
+    /** Buffers still held when the engine closes, closed after it: the pool's counts never go negative. */
+    @Test
+    void buffersClosedAfterTheirEngineLeaveSaneBufferStats() throws Exception {
+        Engine engine = Engine.create(Options.builder().ringCount(1).build());
+        Buffer a = engine.allocateBuffer(4096);
+        Buffer b = engine.allocateBuffer(8192);
+        engine.close();
+        BufferStats atClose = engine.bufferStats();
+        a.close();
+        b.close();
+        BufferStats after = engine.bufferStats();
+        assertThat(atClose.totalBuffers()).isBetween(0L, 2L);
+        assertThat(after.totalBuffers()).isZero();
+        assertThat(after.totalAllocatedBytes()).isZero();
+    }
 }
