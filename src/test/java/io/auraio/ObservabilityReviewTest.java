@@ -43,6 +43,15 @@ class ObservabilityReviewTest {
         return sum;
     }
 
+    /** Requests in the kernel now (not queued): a cancel or close of one is counted. */
+    private static int inKernel(Engine engine) {
+        int n = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            n += engine.core().ring(i).inKernel();
+        }
+        return n;
+    }
+
     private static long ringBytes(Engine engine) {
         long sum = 0;
         for (int i = 0; i < engine.ringCount(); i++) {
@@ -85,7 +94,7 @@ class ObservabilityReviewTest {
             engine.drain(-1);
             // A FIFO read the kernel holds, cancelled there: one operation ending ECANCELED.
             Request held = engine.read(pipe.fd(), BufferRef.of(block), 8, 0, collect);
-            TestSupport.awaitCondition("the FIFO read to reach the kernel", () -> engine.stats().currentInFlight() == 1);
+            TestSupport.awaitCondition("the FIFO read to reach the kernel", () -> inKernel(engine) == 1);
             assertThat(engine.cancel(held)).isTrue();
             engine.drain(-1);
             assertThat(results).containsExactlyInAnyOrder(0L, -22L, -9L, -125L);
@@ -685,5 +694,29 @@ class ObservabilityReviewTest {
         assertThat(atClose.totalBuffers()).isBetween(0L, 2L);
         assertThat(after.totalBuffers()).isZero();
         assertThat(after.totalAllocatedBytes()).isZero();
+    }
+
+    /**
+     * A read the kernel holds when the engine closes: it reached the kernel, so it counts once
+     * (ending ESHUTDOWN for its caller), and nothing stays in flight.
+     */
+    @Test
+    void aReadInTheKernelAtCloseCountsOnce() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("close-fifo"));
+        Engine engine = Engine.create(Options.builder().ringCount(1).build());
+        List<Long> results = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Arena arena = Arena.ofShared()) {
+            AuraFile pipe = AuraFile.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            engine.read(pipe.fd(), BufferRef.of(arena.allocate(8)), 8, 0, (r, result) -> results.add(result));
+            TestSupport.awaitCondition("the read in the kernel", () -> inKernel(engine) == 1);
+            long before = engine.stats().opsCompleted();
+            engine.close();
+            assertThat(results).containsExactly(-108L);
+            Stats after = engine.stats();
+            assertThat(after.currentInFlight()).isZero();
+            assertThat(after.opsCompleted() - before).isEqualTo(1);
+            assertThat(engine.ringStats(0).opsCompleted()).isEqualTo(after.opsCompleted());
+            pipe.close();
+        }
     }
 }
