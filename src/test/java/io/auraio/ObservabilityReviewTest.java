@@ -332,7 +332,7 @@ class ObservabilityReviewTest {
             }
             double rate = (engine.stats().bytesTransferred() - startBytes) * 1e9 / (System.nanoTime() - start);
             assertThat(seen).as("highest throughput seen vs the %.0f B/s measured", rate)
-                    .isBetween(rate / 4, rate * 4);
+                    .isBetween(rate / 4, rate * 10);
             long idleSince = System.nanoTime();
             TestSupport.settle(() -> engine.stats().throughputBps() == 0, java.time.Duration.ofSeconds(3));
             assertThat(engine.stats().throughputBps()).as("throughput %.1f s after the last request",
