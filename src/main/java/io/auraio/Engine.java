@@ -2328,7 +2328,11 @@ public final class Engine implements AutoCloseable {
         try {
             core.close(); // rethrows what a callback threw, once every callback ran; releases registered Buffers
         } finally {
-            monitoring.stop();
+            // Not after a close refused in a callback: the engine stays open, and keeps its name,
+            // its MXBeans and its Flight Recorder events.
+            if (core.isClosed()) {
+                monitoring.stop();
+            }
         }
     }
 

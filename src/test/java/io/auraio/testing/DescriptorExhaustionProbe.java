@@ -127,7 +127,7 @@ public final class DescriptorExhaustionProbe {
      * opens its file, which a process without descriptors cannot do, and the point is the
      * library's own first-use behaviour, not the class loader's.
      */
-    static void preloadLibraryClasses() throws IOException, URISyntaxException, ClassNotFoundException {
+    public static void preloadLibraryClasses() throws IOException, URISyntaxException, ClassNotFoundException {
         Path root = Path.of(AuraIO.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         List<String> names;
         try (Stream<Path> files = Files.walk(root)) {

@@ -1,0 +1,376 @@
+package io.auraio;
+
+import static io.auraio.testing.TestSupport.HANG;
+import static io.auraio.testing.TestSupport.awaitCondition;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.testing.DescriptorExhaustionProbe;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.UringFailShim;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Hostile review of the engine's life cycle: create, failed creates, close in odd places, reuse after close. */
+@ExtendWith(IoUringAvailable.class)
+class EngineLifecycleReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private static long openDescriptors() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    /** close() from a callback is refused; the engine keeps its name, its MXBean and its service. */
+    @Test
+    void aCloseRefusedInACallbackLeavesTheEngineWholeAndItsNameTaken() throws Exception {
+        String name = "review-close-in-callback";
+        Engine engine = Engine.create(Options.builder().ringCount(1).name(name).build());
+        try {
+            EngineMonitoring.awaitRegistrations();
+            ObjectName bean = new ObjectName("io.auraio:type=Engine,name=" + name);
+            assertThat(ManagementFactory.getPlatformMBeanServer().isRegistered(bean)).isTrue();
+            Path path = dir.resolve("f");
+            Files.write(path, new byte[16]);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            try (AuraFile file = AuraFile.open(engine, path, java.nio.file.StandardOpenOption.READ)) {
+                engine.fsync(file.fd(), (r, res) -> {
+                    try {
+                        engine.close();
+                    } catch (Throwable t) {
+                        thrown.set(t);
+                    }
+                });
+                assertThat(engine.drain(HANG.toMillis())).isEqualTo(1);
+                assertThat(thrown.get()).isInstanceOf(IllegalStateException.class);
+                assertThat(engine.isClosed()).isFalse();
+                // still serving
+                assertThat(file.read(java.nio.ByteBuffer.allocate(16), 0)).isEqualTo(16);
+            }
+            EngineMonitoring.awaitRegistrations();
+            assertThat(ManagementFactory.getPlatformMBeanServer().isRegistered(bean))
+                    .as("the open engine's MXBean").isTrue();
+            assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(1).name(name).build()).close())
+                    .as("a second open engine with the same name")
+                    .isInstanceOf(IllegalArgumentException.class);
+        } finally {
+            engine.close();
+        }
+    }
+
+    /**
+     * A create that runs out of descriptors at each step of its set-up in turn (one descriptor
+     * more free each time) fails with EMFILE naming the limit, and leaves no descriptor, no poller
+     * thread and no pool memory behind.
+     */
+    @Test
+    void aCreateOutOfDescriptorsAtAnyStepLeavesNothingBehind() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(HalfwayProbe.class).args("descriptors").run();
+                assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.stdout()).as("%s", r).contains("failures=").doesNotContain("LEAK").contains("done");
+    }
+
+    /** The 3rd of 4 rings refused by io_uring_setup (ENOMEM): the exception says so, nothing is left behind. */
+    @Test
+    void aCreateWhoseThirdRingIsRefusedLeavesNothingBehind() throws Exception {
+        FixtureAvailability.assumeUringFailShim();
+        ForkedJvm.Result r = ForkedJvm.of(HalfwayProbe.class).args("shim")
+                .property(AuraIO.BINDING_PROPERTY, "liburing")
+                .env(UringFailShim.environment("ENOMEM", 2, UringFailShim.Mechanism.PRELOAD))
+                .env(UringFailShim.VERBOSE_VARIABLE, "1")
+                .run();
+                assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.stderr()).as("the third setup failed, the first two passed: %s", r)
+                .contains("call 2: passed through").contains("call 3: Cannot allocate memory");
+        assertThat(r.stdout()).as("%s", r).contains("errno=12").contains("RLIMIT_MEMLOCK")
+                .doesNotContain("LEAK").doesNotContain("created").contains("done");
+    }
+
+    /** Main class for a {@link ForkedJvm}: failed creates, each followed by a count of what is left. */
+    static final class HalfwayProbe {
+        private HalfwayProbe() {}
+
+        static String descriptorTargets() throws IOException {
+            try (var s = Files.list(Path.of("/proc/self/fd"))) {
+                return s.map(p -> {
+                    try {
+                        return p.getFileName() + "=" + Files.readSymbolicLink(p);
+                    } catch (IOException gone) {
+                        return p.getFileName() + "=?";
+                    }
+                }).toList().toString();
+            }
+        }
+
+        static long pollers() {
+            return Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
+        }
+
+        static void check(String what, long fdsBefore, long pollersBefore) throws Exception {
+            long fds = openDescriptors();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while ((fds != fdsBefore || pollers() != pollersBefore) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+                fds = openDescriptors();
+            }
+            if (fds != fdsBefore || pollers() != pollersBefore) {
+                System.out.println("LEAK after " + what + ": descriptors " + fdsBefore + " -> " + fds
+                        + ", pollers " + pollersBefore + " -> " + pollers() + " " + descriptorTargets());
+            }
+        }
+
+        public static void main(String[] args) throws Exception {
+            DescriptorExhaustionProbe.preloadLibraryClasses();
+            if (args[0].equals("shim")) {
+                long fds = openDescriptors();
+                long threads = pollers();
+                try (Engine e = Engine.create(Options.builder().ringCount(4).build())) {
+                    System.out.println("created " + e);
+                } catch (AuraIOException e) {
+                    System.out.println("errno=" + e.errno() + " " + e.getMessage());
+                }
+                check("a refused ring", fds, threads);
+                System.out.println("done");
+                return;
+            }
+            // Warm up: every class and thread the library starts once is started.
+            Engine.create(Options.builder().ringCount(4).build()).close();
+            int failures = 0;
+            for (int spare = 0; spare < 40; spare++) {
+                long fds = openDescriptors();
+                long threads = pollers();
+                List<Integer> hoard = new ArrayList<>();
+                try {
+                    while (true) {
+                        hoard.add(io.auraio.testing.Posix.open(Path.of("/dev/null"), io.auraio.testing.Posix.O_RDONLY));
+                    }
+                } catch (IOException exhausted) {
+                    // out of descriptors
+                }
+                for (int i = 0; i < spare && !hoard.isEmpty(); i++) {
+                    io.auraio.testing.Posix.close(hoard.removeLast());
+                }
+                String outcome;
+                try (Engine e = Engine.create(Options.builder().ringCount(4).build())) {
+                    outcome = "ok " + e.ringCount();
+                } catch (AuraIOException e) {
+                    outcome = "errno=" + e.errno() + " " + e.getMessage();
+                    failures++;
+                } catch (Throwable t) {
+                    outcome = "UNEXPECTED " + t;
+                    t.printStackTrace(System.out);
+                }
+                for (int fd : hoard) {
+                    io.auraio.testing.Posix.close(fd);
+                }
+                System.out.println("spare=" + spare + " " + outcome);
+                check("spare=" + spare, fds, threads);
+                if (outcome.startsWith("ok")) {
+                    break;
+                }
+            }
+            System.out.println("failures=" + failures);
+            System.out.println("done");
+        }
+    }
+
+    private static long pollerThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
+    }
+
+    private static long residentKb() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new AssertionError("no VmRSS");
+    }
+
+    /**
+     * 2,000 engines created and closed, some used on every request form first, leave no
+     * descriptor, poller thread, MXBean or name behind, and the resident memory does not grow
+     * with them.
+     */
+    @Test
+    void twoThousandEnginesLeaveNothingBehind() throws Exception {
+        javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName ours = new ObjectName("io.auraio:name=review-loop*,*");
+        Path path = dir.resolve("loop");
+        Files.write(path, new byte[8192]);
+        Engine.create(Options.builder().ringCount(1).build()).close(); // warm up
+        long fds = openDescriptors();
+        long pollers = pollerThreads();
+        long rss = 0;
+        for (int i = 0; i < 2000; i++) {
+            if (i == 500) {
+                System.gc();
+                rss = residentKb();
+            }
+            Engine engine = Engine.create(Options.builder().ringCount(1 + i % 3).queueDepth(64)
+                    .name("review-loop").build()); // the name is free again each time
+            try {
+                if (i % 10 == 0) {
+                    try (AuraFile file = AuraFile.open(engine, path)) {
+                        assertThat(file.read(java.nio.ByteBuffer.allocate(100), 0)).isEqualTo(100);
+                        assertThat(engine.fsyncAsync(file.fd()).get(HANG.toSeconds(), TimeUnit.SECONDS)).isZero();
+                        engine.fsync(file.fd(), null);
+                    }
+                    engine.allocateBuffer(1 << 16).close();
+                }
+                if (i % 50 == 0) {
+                    EngineMonitoring.awaitRegistrations(); // some are registered before they close
+                }
+            } finally {
+                engine.close();
+            }
+        }
+        EngineMonitoring.awaitRegistrations();
+        System.gc();
+        assertThat(openDescriptors()).as("descriptors").isEqualTo(fds);
+        assertThat(pollerThreads()).as("poller threads").isEqualTo(pollers);
+        assertThat(server.queryNames(ours, null)).as("MXBeans").isEmpty();
+        assertThat(residentKb() - rss).as("resident memory growth over 1,500 engines, KiB").isLessThan(128 * 1024);
+    }
+
+    /**
+     * close() wakes every thread waiting in the event loop (run, await and drain without a
+     * bound) and a callback blocked at close time, whose blocking read then fails with ESHUTDOWN.
+     */
+    @Test
+    void closeWakesEveryEventLoopWaiterAndACallbackBlockedMeanwhile() throws Exception {
+        Engine engine = Engine.create(Options.builder().ringCount(2).build());
+        Path path = dir.resolve("w");
+        Files.write(path, new byte[100]);
+        java.util.Map<String, Object> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
+        List<Thread> waiters = new ArrayList<>();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (AuraFile file = AuraFile.open(engine, path)) {
+            engine.fsync(file.fd(), (r, res) -> {
+                inCallback.countDown();
+                try {
+                    release.await();
+                    file.read(java.nio.ByteBuffer.allocate(10), 0);
+                    outcomes.put("callback", "read after close");
+                } catch (Throwable t) {
+                    outcomes.put("callback", t);
+                }
+            });
+            waiters.add(Thread.ofPlatform().start(() -> record(outcomes, "run", () -> {
+                engine.run();
+                return "returned";
+            })));
+            assertThat(inCallback.await(HANG.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            waiters.add(Thread.ofVirtual().start(() -> record(outcomes, "await", () -> engine.await(-1))));
+            waiters.add(Thread.ofPlatform().start(() -> record(outcomes, "awaitMax", () -> engine.await(Long.MAX_VALUE))));
+            waiters.add(Thread.ofVirtual().start(() -> record(outcomes, "drain", () -> engine.drain(-1))));
+            Thread.sleep(100);
+            Thread closer = Thread.ofPlatform().start(engine::close);
+            awaitCondition("closing", engine::isClosed);
+            release.countDown();
+            waiters.add(closer);
+            for (Thread t : waiters) {
+                t.join(HANG.toMillis());
+                assertThat(t.isAlive()).as("%s still waiting: %s", t, outcomes).isFalse();
+            }
+        }
+        assertThat(outcomes.get("callback")).isInstanceOfSatisfying(AuraIOException.class,
+                e -> assertThat(e.isShutdown()).isTrue());
+        assertThat(outcomes).containsEntry("run", "returned").containsEntry("await", 0).containsEntry("awaitMax", 0)
+                .containsEntry("drain", 0);
+    }
+
+    private static void record(java.util.Map<String, Object> outcomes, String key, java.util.concurrent.Callable<?> c) {
+        try {
+            outcomes.put(key, c.call());
+        } catch (Throwable t) {
+            outcomes.put(key, t);
+        }
+    }
+
+    /** Every submission of a closed engine fails with ESHUTDOWN: thrown, or the future failed with it. */
+    @Test
+    void aClosedEngineRefusesEveryRequestWithShutdown() throws Exception {
+        Path path = dir.resolve("closed");
+        Files.write(path, new byte[8192]);
+        Engine engine = Engine.create(Options.builder().ringCount(2).build());
+        AuraFile file = AuraFile.open(engine, path, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE);
+        int fd = file.fd();
+        engine.close();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            BufferRef ref = BufferRef.of(arena.allocate(4096, 4096));
+            java.util.Map<String, java.util.concurrent.Callable<?>> calls = new java.util.LinkedHashMap<>();
+            calls.put("read", () -> engine.read(fd, ref, 10, 0, null));
+            calls.put("write", () -> engine.write(fd, ref, 10, 0, null));
+            calls.put("fsync", () -> engine.fsync(fd, null));
+            calls.put("readAsync", () -> engine.readAsync(fd, ref, 10, 0));
+            calls.put("fsyncAsync", () -> engine.fsyncAsync(fd));
+            calls.put("statxAsync", () -> engine.statxAsync(path));
+            calls.put("openatAsync", () -> engine.openatAsync(path));
+            calls.put("ftruncateAsync", () -> engine.ftruncateAsync(fd, 10));
+            calls.put("chain", () -> engine.chain().read(fd, ref, 10, 0).submitAsync());
+            calls.put("registerFiles", () -> {
+                engine.registerFiles(fd);
+                return null;
+            });
+            calls.put("file.read", () -> file.read(java.nio.ByteBuffer.allocate(10), 0));
+            calls.put("AuraFile.open", () -> AuraFile.open(engine, path));
+            for (var call : calls.entrySet()) {
+                Throwable failure;
+                try {
+                    Object result = call.getValue().call();
+                    assertThat(result).as(call.getKey()).isInstanceOf(java.util.concurrent.CompletableFuture.class);
+                    failure = org.assertj.core.api.Assertions.catchThrowable(() ->
+                            ((java.util.concurrent.CompletableFuture<?>) result).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                            .getCause();
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                assertThat(failure).as(call.getKey()).isInstanceOfSatisfying(AuraIOException.class,
+                        e -> assertThat(e.isShutdown()).as(call.getKey()).isTrue());
+            }
+        }
+        assertThat(engine.poll()).isZero();
+        assertThat(engine.drain(10)).isZero();
+        engine.close(); // again: nothing
+        file.close();   // the descriptor still closes
+        assertThat(engine.toString()).contains("closed");
+    }
+
+    /** The default engine refuses close, and stays open and serving. */
+    @Test
+    void theDefaultEngineRefusesCloseAndServesOn() throws Exception {
+        Engine engine = AuraIO.defaultEngine();
+        assertThatThrownBy(engine::close).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(engine.isClosed()).isFalse();
+        assertThat(AuraIO.defaultEngine()).isSameAs(engine);
+        Path path = dir.resolve("default");
+        Files.write(path, new byte[10]);
+        try (AuraFile file = AuraFile.open(path)) {
+            assertThat(file.read(java.nio.ByteBuffer.allocate(10), 0)).isEqualTo(10);
+        }
+        EngineMonitoring.awaitRegistrations();
+        assertThat(ManagementFactory.getPlatformMBeanServer().isRegistered(
+                new ObjectName("io.auraio:type=Engine,name=default"))).isTrue();
+    }
+}
