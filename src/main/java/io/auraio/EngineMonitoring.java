@@ -78,7 +78,7 @@ final class EngineMonitoring {
      */
     static String reserveName(String requested, boolean shared) {
         if (!requested.isEmpty() || shared) {
-            String name = requested.isEmpty() ? "default" : requested;
+            String name = requested.isEmpty() ? Options.DEFAULT_ENGINE_NAME : requested;
             if (!NAMES.add(name)) {
                 throw new IllegalArgumentException("an open engine is already named \"" + name
                         + "\": give this one another Options.name, or close that one first");

@@ -18,6 +18,9 @@ public final class Options {
     /** Largest queue depth: the kernel's limit on SQ entries. */
     public static final int MAX_QUEUE_DEPTH = 32768;
 
+    /** The {@linkplain AuraIO#defaultEngine() default engine}'s name, which no other engine may take. */
+    static final String DEFAULT_ENGINE_NAME = "default";
+
     private final int queueDepth;
     private final int ringCount;
     private final int initialInFlight;
@@ -321,9 +324,11 @@ public final class Options {
          * share a name: {@link Engine#create(Options)} refuses the second.
          *
          * @param name 1 to 64 characters, none of them a control character or one of
-         *             {@code , = : " * ? \}, which a JMX object name would have to quote
+         *             {@code , = : " * ? \}, which a JMX object name would have to quote; not
+         *             {@code default}, the {@linkplain AuraIO#defaultEngine() default engine}'s name
          * @return this builder
-         * @throws IllegalArgumentException if {@code name} is empty, too long or holds such a character
+         * @throws IllegalArgumentException if {@code name} is empty, too long, holds such a character
+         *         or is {@code default}
          */
         public Builder name(String name) {
             Objects.requireNonNull(name, "name");
@@ -335,6 +340,12 @@ public final class Options {
                 if (Character.isISOControl(c) || ",=:\"*?\\".indexOf(c) >= 0) {
                     throw invalid("name", "free of control characters and of , = : \" * ? \\", "\"" + name + "\"");
                 }
+            }
+            if (name.equals(DEFAULT_ENGINE_NAME)) {
+                // Taken by an engine while open, it would make AuraIO.defaultEngine() (and every
+                // AuraFile.open without an engine) fail with IllegalArgumentException.
+                throw invalid("name", "other than \"" + DEFAULT_ENGINE_NAME + "\", the default engine's name",
+                        "\"" + name + "\"");
             }
             this.name = name;
             return this;

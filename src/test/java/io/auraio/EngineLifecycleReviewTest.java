@@ -191,6 +191,52 @@ class EngineLifecycleReviewTest {
         }
     }
 
+    /**
+     * {@code default} is the default engine's name: an engine of the caller's named so would take
+     * it while open, and {@link AuraIO#defaultEngine()} (and every {@code AuraFile.open} without
+     * an engine) would then fail with an IllegalArgumentException its contract does not name.
+     */
+    @Test
+    void theDefaultEnginesNameIsNotGivenToAnotherEngine() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(DefaultNameProbe.class).args(dir.resolve("d").toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.stdout()).as("%s", r).contains("default engine: default").contains("read 3");
+        assertThatThrownBy(() -> Options.builder().name("default"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("name")
+                .hasMessageContaining("default engine");
+    }
+
+    /** Main class for a {@link ForkedJvm}: an engine named "default" first, then the default engine. */
+    static final class DefaultNameProbe {
+        private DefaultNameProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            try {
+                Engine.create(Options.builder().name("default").ringCount(1).build()).close();
+                System.out.println("an engine named default was created");
+            } catch (IllegalArgumentException refused) {
+                System.out.println("refused: " + refused.getMessage());
+            }
+            Engine mine;
+            try {
+                mine = Engine.create(Options.builder().name("default").ringCount(1).build());
+            } catch (IllegalArgumentException refused) {
+                mine = null;
+            }
+            try {
+                System.out.println("default engine: " + AuraIO.defaultEngine().name());
+                Files.writeString(Path.of(args[0]), "abc");
+                try (AuraFile f = AuraFile.open(Path.of(args[0]))) {
+                    System.out.println("read " + f.read(java.nio.ByteBuffer.allocate(10), 0));
+                }
+            } finally {
+                if (mine != null) {
+                    mine.close();
+                }
+            }
+        }
+    }
+
     private static long pollerThreads() {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
