@@ -1993,6 +1993,15 @@ public final class Engine implements AutoCloseable {
             }
         }
         int r = core.registerBuffers(segments, onDropped);
+        if (r == -Errno.ENOMEM) {
+            long bytes = 0;
+            for (MemorySegment s : segments) {
+                bytes += s.byteSize();
+            }
+            throw new AuraIOException("registerBuffers: " + Errno.message(Errno.ENOMEM) + "; pinning " + bytes
+                    + " bytes is likely beyond the locked-memory limit (ulimit -l, RLIMIT_MEMLOCK): raise it,"
+                    + " or register less", Errno.ENOMEM);
+        }
         if (r < 0) {
             throw Failures.io("registerBuffers", -r);
         }

@@ -419,4 +419,79 @@ class EngineLifecycleReviewTest {
         assertThat(ManagementFactory.getPlatformMBeanServer().isRegistered(
                 new ObjectName("io.auraio:type=Engine,name=default"))).isTrue();
     }
+
+    private static String underMemlock(String limit, String mode) throws Exception {
+        List<String> command = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setpriv"))) {
+            // Without CAP_IPC_LOCK (root's), which would let the pinning past the limit.
+            command.addAll(List.of("/usr/bin/setpriv", "--bounding-set", "-ipc_lock"));
+        }
+        command.addAll(List.of("/usr/bin/prlimit", "--memlock=" + limit + ":" + limit));
+        command.addAll(ForkedJvm.of(MemlockProbe.class).args(mode).command());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(process.waitFor(HANG.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output).as(output).contains("done").doesNotContain("Exception").doesNotContain("LEAK");
+        return output;
+    }
+
+    /**
+     * A low RLIMIT_MEMLOCK (prlimit on a forked JVM without CAP_IPC_LOCK): with room for two
+     * rings of four, the create fails with ENOMEM naming the limit and leaves nothing behind;
+     * with room for the rings, pinning a buffer beyond it fails with ENOMEM naming the limit (it
+     * said "Cannot allocate memory" alone before), and the engine serves on.
+     * Where the process keeps CAP_IPC_LOCK the limit does not bind, and the engine simply serves.
+     */
+    @Test
+    void aLowMemlockLimitFailsCleanly() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/prlimit")), "no prlimit");
+        String rings = underMemlock("1048576", "rings");
+        if (!rings.contains("created")) {
+            assertThat(rings).contains("create: errno=12").contains("RLIMIT_MEMLOCK");
+        }
+        String pin = underMemlock("8388608", "pin");
+        assertThat(pin).contains("read 100").containsAnyOf("registered", "register: errno=12");
+        if (pin.contains("register: ")) {
+            assertThat(pin).as("the refusal names the limit").contains("16777216 bytes").contains("RLIMIT_MEMLOCK");
+        }
+    }
+
+    /** Main class for the memlock checks: {@code rings} or {@code pin}. */
+    static final class MemlockProbe {
+        private MemlockProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            Engine.create(Options.builder().ringCount(1).queueDepth(8).build()).close(); // warm up
+            Path path = Files.createTempFile("memlock", ".bin"); // before the count: it opens /dev/random
+            Files.write(path, new byte[100]);
+            long fds = openDescriptors();
+            long pollers = HalfwayProbe.pollers();
+            Options options = args[0].equals("rings") ? Options.builder().ringCount(4).queueDepth(4096).build()
+                    : Options.builder().ringCount(1).queueDepth(64).build();
+            try (Engine engine = Engine.create(options)) {
+                System.out.println("created " + engine);
+                if (args[0].equals("pin")) {
+                    try (Buffer buffer = engine.allocateBuffer(16 << 20)) {
+                        try {
+                            engine.registerBuffers(buffer);
+                            System.out.println("registered");
+                            engine.unregisterBuffers();
+                        } catch (AuraIOException e) {
+                            System.out.println("register: errno=" + e.errno() + " " + e.getMessage());
+                        }
+                    }
+                    try (AuraFile file = AuraFile.open(engine, path)) {
+                        System.out.println("read " + file.read(java.nio.ByteBuffer.allocate(100), 0));
+                    }
+                }
+            } catch (AuraIOException e) {
+                System.out.println("create: errno=" + e.errno() + " " + e.getMessage());
+            } finally {
+                Files.delete(path);
+            }
+            HalfwayProbe.check(args[0], fds, pollers);
+            System.out.println("done");
+        }
+    }
 }
