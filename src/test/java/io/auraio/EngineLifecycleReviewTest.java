@@ -494,4 +494,64 @@ class EngineLifecycleReviewTest {
             System.out.println("done");
         }
     }
+
+    /**
+     * close() with waiters of kinds the close tests leave out: linked chains (future and callback)
+     * in the kernel, a READ_FIXED future in the kernel with a thread in unregisterBuffers() waiting
+     * for it, and blocking readers beyond the ring's slots waiting for one. Every one ends, with
+     * ESHUTDOWN where it had a request.
+     */
+    @Test
+    void closeEndsChainsFixedRequestsTheirUnregisterAndCallersWaitingForASlot() throws Exception {
+        Path fifo = io.auraio.testing.Fifo.create(dir.resolve("fifo"));
+        Engine engine = Engine.create(Options.builder().ringCount(1).queueDepth(8).build());
+        java.util.Map<String, Object> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
+        List<Thread> waiters = new ArrayList<>();
+        try (AuraFile file = AuraFile.open(engine, fifo, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             Buffer buffer = engine.allocateBuffer(4096)) {
+            engine.registerBuffers(buffer);
+            var fixed = engine.readAsync(file.fd(), BufferRef.fixed(0, 0), 16, 0);
+            var chain = engine.chain().read(file.fd(), BufferRef.of(arena.allocate(16)), 16, 0).fsync(file.fd())
+                    .submitAsync();
+            java.util.Queue<Long> chained = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            engine.chain().read(file.fd(), BufferRef.of(arena.allocate(16)), 16, 0).fsync(file.fd())
+                    .submit((r, result) -> chained.add(result), null);
+            for (int i = 0; i < 6; i++) { // 3 slots are left: 3 readers wait for one
+                String key = "reader" + i;
+                waiters.add(Thread.ofVirtual().start(() -> record(outcomes, key,
+                        () -> file.read(java.nio.ByteBuffer.allocate(8), 0))));
+            }
+            waiters.add(Thread.ofPlatform().start(() -> record(outcomes, "unregister", () -> {
+                engine.unregisterBuffers();
+                return "returned";
+            })));
+            awaitCondition("every slot taken", () -> engine.pendingCount() >= 8);
+            Thread.sleep(100);
+            assertThat(outcomes).as("nothing ends before close").isEmpty();
+            Thread closer = Thread.ofPlatform().start(engine::close);
+            waiters.add(closer);
+            for (Thread t : waiters) {
+                t.join(HANG.toMillis());
+                assertThat(t.isAlive()).as("%s still waiting: %s", t, outcomes).isFalse();
+            }
+            assertThat(outcomes).containsEntry("unregister", "returned").hasSize(7);
+            outcomes.forEach((key, outcome) -> {
+                if (key.startsWith("reader")) {
+                    assertThat(outcome).as(key).isInstanceOfSatisfying(AuraIOException.class,
+                            e -> assertThat(e.isShutdown()).isTrue());
+                }
+            });
+            for (var future : List.of(fixed, chain)) {
+                assertThat(org.assertj.core.api.Assertions.catchThrowable(() ->
+                        future.get(HANG.toSeconds(), TimeUnit.SECONDS)).getCause())
+                        .isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.isShutdown()).isTrue());
+            }
+            assertThat(chained).containsExactly((long) -io.auraio.internal.binding.Errno.ESHUTDOWN,
+                    (long) -io.auraio.internal.binding.Errno.ESHUTDOWN);
+        } finally {
+            engine.close();
+        }
+    }
 }
