@@ -49,8 +49,10 @@ import java.util.concurrent.TimeUnit;
  * limit, so they do not hold up other files' requests.
  *
  * <p>An engine is safe for use by any number of threads. It owns native memory and threads, so
- * close it when done; {@link AuraIO#defaultEngine()} is a shared engine for scripts that is never
- * closed.
+ * close it when done: its poller threads are not daemon threads, so an engine left open keeps the
+ * JVM from exiting when {@code main} returns (as an executor that is never shut down does;
+ * {@link System#exit} still ends it). {@link AuraIO#defaultEngine()} is a shared engine for scripts
+ * that is never closed, and whose pollers are daemon threads.
  */
 public final class Engine implements AutoCloseable {
     private final IoEngine core;

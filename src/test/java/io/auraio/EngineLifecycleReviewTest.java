@@ -554,4 +554,72 @@ class EngineLifecycleReviewTest {
             engine.close();
         }
     }
+
+    /**
+     * An engine closed by a shutdown hook at System.exit, with blocking readers (virtual and
+     * platform threads), a future and a callback request in the kernel: the hook's close ends
+     * them all and the JVM exits promptly with its status.
+     */
+    @Test
+    void aShutdownHookClosesAnEngineWithRequestsInTheKernelAndTheJvmExits() throws Exception {
+        Path fifo = io.auraio.testing.Fifo.create(dir.resolve("exit-fifo"));
+        ForkedJvm.Result r = ForkedJvm.of(ExitHookProbe.class).args(fifo.toString())
+                .timeout(java.time.Duration.ofSeconds(60)).run();
+        assertThat(r.timedOut()).as("%s", r).isFalse();
+        assertThat(r.exitCode()).as("%s", r).isEqualTo(3);
+        assertThat(r.stdout()).as("%s", r).contains("closed by the hook").contains("future: ESHUTDOWN");
+    }
+
+    /** Main class for a {@link ForkedJvm}: System.exit(3) with requests in the kernel, the engine closed by a hook. */
+    static final class ExitHookProbe {
+        private ExitHookProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            Engine engine = Engine.create(Options.builder().ringCount(2).build());
+            AuraFile file = AuraFile.open(engine, Path.of(args[0]), java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.StandardOpenOption.WRITE);
+            Buffer buffer = engine.allocateBuffer(16);
+            java.util.concurrent.CompletableFuture<Long> future = engine.readAsync(file.fd(), buffer.ref(), 16, 0);
+            engine.read(file.fd(), buffer.ref(), 16, 0, (request, result) -> { });
+            Runnable read = () -> {
+                try {
+                    file.read(java.nio.ByteBuffer.allocate(8), 0);
+                } catch (IOException expected) {
+                    // ESHUTDOWN at close
+                }
+            };
+            Thread.ofVirtual().start(read);
+            Thread.ofPlatform().start(read);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                engine.close();
+                System.out.println("closed by the hook");
+                future.handle((v, t) -> t != null && t.getCause() instanceof AuraIOException e && e.isShutdown()
+                        || t instanceof AuraIOException e2 && e2.isShutdown()).thenAccept(shutdown ->
+                        System.out.println("future: " + (shutdown ? "ESHUTDOWN" : "other"))).join();
+                System.out.flush();
+            }));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (engine.pendingCount() < 4 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            System.exit(3);
+        }
+    }
+
+    /**
+     * What the Engine javadoc now says: a created engine's pollers are not daemon threads (an
+     * engine left open keeps the JVM from exiting when main returns), the default engine's are.
+     */
+    @Test
+    void aCreatedEnginesPollersKeepTheJvmAliveTheDefaultEnginesDoNot() throws Exception {
+        AuraIO.defaultEngine();
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            List<Thread> pollers = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("auraio-ring-") && !before.contains(t)).toList();
+            assertThat(pollers).hasSize(engine.ringCount()).noneMatch(Thread::isDaemon);
+        }
+        assertThat(before.stream().filter(t -> t.getName().startsWith("auraio-ring-") && t.isAlive()))
+                .as("the default engine's pollers").isNotEmpty().allMatch(Thread::isDaemon);
+    }
 }
