@@ -2099,7 +2099,8 @@ public final class Engine implements AutoCloseable {
      *
      * @param fds open descriptors; -1 leaves a slot empty
      * @throws IllegalArgumentException if {@code fds} is empty
-     * @throws AuraIOException EBUSY when files are already registered, EBADF for a bad descriptor
+     * @throws AuraIOException EBUSY when files are already registered, EBADF for a bad descriptor,
+     *         ESHUTDOWN when closed
      */
     public void registerFiles(int... fds) throws AuraIOException {
         Objects.requireNonNull(fds, "fds");
@@ -2120,7 +2121,7 @@ public final class Engine implements AutoCloseable {
      * @param fd    the new descriptor, or -1 to empty the slot
      * @throws IllegalArgumentException if {@code index} is outside the registered table
      * @throws AuraIOException ENOENT when no files are registered, EBUSY while they drain, EBADF
-     *         for a bad descriptor
+     *         for a bad descriptor, ESHUTDOWN when closed
      */
     public void updateFile(int index, int fd) throws AuraIOException {
         int r = core.updateFile(index, fd);

@@ -622,4 +622,31 @@ class EngineLifecycleReviewTest {
         assertThat(before.stream().filter(t -> t.getName().startsWith("auraio-ring-") && t.isAlive()))
                 .as("the default engine's pollers").isNotEmpty().allMatch(Thread::isDaemon);
     }
+
+    /**
+     * An engine closed with files and buffers registered answers registerFiles and updateFile
+     * with ESHUTDOWN, as registerBuffers does, where registerFiles said EBUSY ("files are already
+     * registered") and updateFile ENOENT once the table was dropped.
+     */
+    @Test
+    void registrationsOfAnEngineClosedWithFilesRegisteredFailWithShutdown() throws Exception {
+        Path path = dir.resolve("registered");
+        Files.write(path, new byte[100]);
+        Engine engine = Engine.create(Options.builder().ringCount(2).build());
+        try (AuraFile file = AuraFile.open(engine, path); Buffer buffer = engine.allocateBuffer(4096)) {
+            engine.registerFiles(file.fd());
+            engine.registerBuffers(buffer);
+            engine.close();
+            for (int round = 0; round < 2; round++) {
+                for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : List.<org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
+                        () -> engine.registerFiles(file.fd()), () -> engine.updateFile(0, file.fd()),
+                        () -> engine.registerBuffers(buffer))) {
+                    assertThatThrownBy(call).as("round %d", round).isInstanceOfSatisfying(AuraIOException.class,
+                            e -> assertThat(e.isShutdown()).as("%s", e).isTrue());
+                }
+                engine.unregisterFiles(); // returns: nothing to wait for
+                engine.unregisterBuffers();
+            }
+        }
+    }
 }

@@ -419,6 +419,9 @@ public final class IoEngine implements AutoCloseable {
      * @return 0 or a negated errno
      */
     public int registerFiles(int[] fds) {
+        if (closed) {
+            return -Errno.ESHUTDOWN; // not EBUSY for a table registered when the engine closed
+        }
         Map<Integer, Integer> indexOf = new ConcurrentHashMap<>();
         for (int i = 0; i < fds.length; i++) {
             if (fds[i] >= 0) {
@@ -446,9 +449,12 @@ public final class IoEngine implements AutoCloseable {
     /**
      * Replaces the descriptor at {@code index} of the registered table ({@code -1} empties it).
      *
-     * @return 0 or a negated errno (ENOENT: no table; EINVAL: index out of range)
+     * @return 0 or a negated errno (ENOENT: no table; EINVAL: index out of range; ESHUTDOWN: closed)
      */
     public int updateFile(int index, int fd) {
+        if (closed) {
+            return -Errno.ESHUTDOWN; // not ENOENT once the rings (and their tables) are gone
+        }
         FileTable table = files.current();
         if (table == null) {
             return files.isRegistered() ? -Errno.EBUSY : -Errno.ENOENT;
