@@ -124,7 +124,11 @@ class CliArgumentsReviewTest {
     @Test
     void benchInterruptedDeletesItsTempFileAndExitsPromptly() throws Exception {
         for (String signal : List.of("INT", "TERM")) {
-            List<String> command = new ArrayList<>(Tools.auraioCommand(dir.path()));
+            // As from a terminal's Ctrl-C: a shell that starts a job in the background without job
+            // control (a CI runner's `... &`) leaves SIGINT ignored in everything under it, the
+            // JVM then keeps it ignored, and the bench would run its 60 s (coreutils' env resets it).
+            List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT"));
+            command.addAll(Tools.auraioCommand(dir.path()));
             command.addAll(List.of("bench", "--directory", dir.path().toString(), "--size", "4m", "--runtime", "60",
                     "--ramp", "0", "--rounds", "1", "--threads", "2", "--engine", "aura"));
             Path out = dir.resolve("out-" + signal);
