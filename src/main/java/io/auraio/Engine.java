@@ -602,17 +602,30 @@ public final class Engine implements AutoCloseable {
                 p.opFlags(), p.bufIndex(), completion, p.ownedMemory(), p.fixedBuffer(), p.fixedFile());
     }
 
+    /**
+     * A callback's or future's completion whose request is finished ({@link #finishRequest}) on
+     * the poller, before it stops being pending: a caller that sees it done finds a read's bytes
+     * in its memory, as when the kernel wrote there itself, and the request's Buffers and copies
+     * are back before the engine's close returns (not later, on the thread that runs the callback
+     * or completes the future).
+     */
+    private abstract class FinishedOnPoller implements AsyncCompletion {
+        private final Prepared prepared;
+
+        FinishedOnPoller(Prepared prepared) {
+            this.prepared = prepared;
+        }
+
+        @Override
+        public final long kernelDone(long result) {
+            return finishRequest(prepared, result);
+        }
+    }
+
     private Request submitCallback(String op, int fd, Prepared p, Callback callback, Object attachment)
             throws AuraIOException {
         Request request = new Request(this, fd, attachment);
-        AsyncCompletion completion = new AsyncCompletion() {
-            @Override
-            public long kernelDone(long result) {
-                // On the poller, before the request stops being pending: a caller that sees it done
-                // finds the bytes in its memory, as when the kernel wrote there itself.
-                return finishRequest(p, result);
-            }
-
+        AsyncCompletion completion = new FinishedOnPoller(p) {
             @Override
             public void complete(long result) {
                 if (callback != null) {
@@ -634,14 +647,7 @@ public final class Engine implements AutoCloseable {
 
     private CompletableFuture<Long> submitFuture(String op, Prepared p) {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        AsyncCompletion completion = new AsyncCompletion() {
-            @Override
-            public long kernelDone(long result) {
-                // On the poller, as for callbacks: the request's Buffers and copies go back before
-                // the engine's close returns, not later on the thread that completes the future.
-                return finishRequest(p, result);
-            }
-
+        AsyncCompletion completion = new FinishedOnPoller(p) {
             @Override
             public void complete(long result) {
                 if (result < 0) {
