@@ -152,7 +152,8 @@ public final class AimdController {
     private volatile long evaluations;
 
     // Poller-thread state: the open window.
-    private long windowStart;
+    /** When the open window began; volatile for {@link #throughputBytesPerSecond()}, read on any thread. */
+    private volatile long windowStart;
     private boolean windowTimed = true;
     private long windowOps;
     private long windowBytes;
@@ -621,9 +622,16 @@ public final class AimdController {
         return n < MIN_SAMPLES ? -1 : all.percentileNanos(n < P99_MIN_SAMPLES ? 0.95 : 0.99);
     }
 
-    /** {@return bytes per second completed over the last closed window, 0 before the first} Any thread. */
+    /**
+     * {@return bytes per second completed over the last closed window, 0 before the first} Any
+     * thread. 0 too once the open window is older than twice the longest one: windows are closed
+     * by ticks that come with completions (the poller's, or a caller's that reaps), so none came
+     * since; the last closed window's rate would otherwise be reported for as long as the ring
+     * stays idle (830 MB/s seen 3 s after the last write).
+     */
     public double throughputBytesPerSecond() {
-        return throughput;
+        long open = clock.getAsLong() - windowStart;
+        return open > 2 * MAX_WINDOW_NANOS ? 0 : throughput;
     }
 
     /**

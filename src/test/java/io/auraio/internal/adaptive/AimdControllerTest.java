@@ -65,6 +65,24 @@ class AimdControllerTest {
         assertThat(new AimdController(64, 4, 256, 0, true, () -> 0).targetP99Nanos()).isZero();
     }
 
+    /**
+     * Windows close on ticks, which come with completions: once none come the last window's rate
+     * is not the ring's throughput (it was reported for as long as the ring stayed idle).
+     */
+    @Test
+    void throughputIsZeroOnceNoTickHasClosedAWindowForTwiceTheLongestOne() {
+        AimdController c = controller(64, 4, 256, 0);
+        window(c, 20, 100 * US, 10, 0);
+        window(c, 20, 100 * US, 10, 0);
+        assertThat(c.throughputBytesPerSecond()).isCloseTo(20 * 4096 / 0.010, within(1.0));
+        now += 2 * AimdController.MAX_WINDOW_NANOS;
+        assertThat(c.throughputBytesPerSecond()).as("at twice the longest window").isPositive();
+        now += 1;
+        assertThat(c.throughputBytesPerSecond()).as("past it, no tick since").isZero();
+        window(c, 20, 100 * US, 10, 0); // a tick closes the long idle window: its own rate
+        assertThat(c.throughputBytesPerSecond()).isCloseTo(20 * 4096 / (0.210 + 1e-9), within(1.0));
+    }
+
     @Test
     void aWindowClosesWithTwentySamplesOrAfterOneHundredMilliseconds() {
         AimdController c = controller(64, 4, 256, 0);
