@@ -1829,10 +1829,11 @@ public final class Engine implements AutoCloseable {
 
     /**
      * {@return a file descriptor that {@code poll(2)}/{@code epoll} report readable while callback
-     * completions wait to be run by {@link #poll()} (level-triggered); valid until close}
+     * completions wait to be run by {@link #poll()} (level-triggered); valid until close, -1 once
+     * the engine is closed (the number was closed with it and may name another file by then)}
      */
     public int pollFd() {
-        return core.pollFd();
+        return core.isClosed() ? -1 : core.pollFd();
     }
 
     /**
@@ -1933,11 +1934,15 @@ public final class Engine implements AutoCloseable {
      * @param size bytes, {@code >= 0}
      * @return the buffer
      * @throws IllegalArgumentException if {@code size} is negative
-     * @throws AuraIOException with ENOMEM when native memory cannot be had
+     * @throws AuraIOException with ENOMEM when native memory cannot be had, ESHUTDOWN when the
+     *         engine is closed
      */
     public Buffer allocateBuffer(long size) throws AuraIOException {
         if (size < 0) {
             throw new IllegalArgumentException("size must be >= 0, was " + size);
+        }
+        if (core.isClosed()) {
+            throw new AuraIOException("allocateBuffer: the engine is closed", Errno.ESHUTDOWN);
         }
         MemorySegment raw = core.pool().acquire(size);
         if (raw.equals(MemorySegment.NULL)) {
@@ -2261,7 +2266,10 @@ public final class Engine implements AutoCloseable {
     /**
      * Sets the floor of every ring's in-flight limit at runtime (the reference's
      * {@code auraio_set_min_in_flight}; {@link Options.Builder#minInFlight} at creation); a limit
-     * below it is raised at the next controller tick.
+     * below it is raised at the next controller tick, which comes with the ring's next
+     * completions. The floor of the adaptive controller: with
+     * {@link Options.Builder#disableAdaptive(boolean) disableAdaptive(true)} the limit stays where
+     * it was set.
      *
      * @param min 1 to {@link Options#queueDepth()}
      * @throws IllegalArgumentException if {@code min} is out of that range; no ring is changed then

@@ -11,7 +11,8 @@ package io.auraio;
  * @param pendingCount     requests of this ring queued, in the kernel or completing
  * @param inFlightLimit    the adaptive in-flight limit
  * @param batchThreshold   the adaptive submit batch threshold
- * @param p99LatencyMs     current P99 latency estimate, milliseconds
+ * @param p99LatencyMs     current P99 latency estimate, milliseconds (of the controller's last window
+ *                         with enough samples; below 100 samples in it, their P95)
  * @param throughputBps    current throughput, bytes per second
  * @param aimdPhase        the controller phase, 0 to 5 ({@link AimdPhase#value()})
  * @param queueDepth       request slots of the ring

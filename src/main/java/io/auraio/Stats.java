@@ -16,6 +16,7 @@ package io.auraio;
  * @param bytesTransferred    bytes read and written by those requests, exact
  * @param throughputBps       current throughput over all rings, bytes per second
  * @param p99LatencyMs        the highest current P99 latency estimate of the rings, milliseconds
+ *                            ({@link RingStats#p99LatencyMs()}: a P95 below 100 samples in a window)
  * @param currentInFlight     requests queued or in the kernel now
  * @param optimalInFlight     sum of the rings' adaptive in-flight limits
  * @param optimalBatchSize    sum of the rings' adaptive batch thresholds

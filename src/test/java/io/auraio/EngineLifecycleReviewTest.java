@@ -381,6 +381,7 @@ class EngineLifecycleReviewTest {
             });
             calls.put("file.read", () -> file.read(java.nio.ByteBuffer.allocate(10), 0));
             calls.put("AuraFile.open", () -> AuraFile.open(engine, path));
+            calls.put("allocateBuffer", () -> engine.allocateBuffer(4096));
             for (var call : calls.entrySet()) {
                 Throwable failure;
                 try {
@@ -398,6 +399,8 @@ class EngineLifecycleReviewTest {
         }
         assertThat(engine.poll()).isZero();
         assertThat(engine.drain(10)).isZero();
+        // Its number was closed with the engine and may name another file by now.
+        assertThat(engine.pollFd()).as("pollFd after close").isEqualTo(-1);
         engine.close(); // again: nothing
         file.close();   // the descriptor still closes
         assertThat(engine.toString()).contains("closed");
