@@ -33,6 +33,48 @@ class EngineConcurrencyReviewTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
+    /** One registration, as a test thread makes it. */
+    private interface Registration {
+        void registerOnce() throws Exception;
+    }
+
+    /**
+     * One thread makes 2,000 registrations one after another while two others unregister until it
+     * is done, one with the blocking {@code unregister}, one with the deferred {@code request}
+     * form, 20 µs apart; fails if any of them threw or did not end within the bound.
+     */
+    private static void raceRegistrations(Registration registration, Runnable unregister, Runnable request)
+            throws InterruptedException {
+        AtomicBoolean done = new AtomicBoolean();
+        Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> threads = new ArrayList<>();
+        threads.add(Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                for (int i = 0; i < 2000; i++) {
+                    registration.registerOnce();
+                }
+            } catch (Throwable t) {
+                failures.add(t);
+            } finally {
+                done.set(true);
+            }
+        }));
+        for (Runnable unregistering : List.of(unregister, request)) {
+            threads.add(Thread.ofPlatform().daemon(true).start(() -> {
+                try {
+                    while (!done.get()) {
+                        unregistering.run();
+                        LockSupport.parkNanos(20_000);
+                    }
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
+        }
+        assertAllEnd(threads, HANG.plusSeconds(10), () -> "register/unregister threads");
+        assertThat(failures).isEmpty();
+    }
+
     /**
      * One thread registers pool buffers, one after another, closing each at once (the registration
      * keeps it allocated); others start deferred and blocking unregisters meanwhile. Every buffer
@@ -43,42 +85,11 @@ class EngineConcurrencyReviewTest {
     @Test
     void registrationsRacingUnregistersFromOtherThreadsGiveEveryBufferBackOnce() throws Exception {
         try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
-            int rounds = 2000;
-            AtomicBoolean done = new AtomicBoolean();
-            Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
-            List<Thread> threads = new ArrayList<>();
-            threads.add(Thread.ofPlatform().daemon(true).start(() -> {
-                try {
-                    for (int i = 0; i < rounds; i++) {
-                        Buffer b = engine.allocateBuffer(4096);
-                        AsyncFixtures.registerWhenFree(() -> engine.registerBuffers(b));
-                        b.close();
-                    }
-                } catch (Throwable t) {
-                    failures.add(t);
-                } finally {
-                    done.set(true);
-                }
-            }));
-            for (int u = 0; u < 2; u++) {
-                boolean blocking = u == 0;
-                threads.add(Thread.ofPlatform().daemon(true).start(() -> {
-                    try {
-                        while (!done.get()) {
-                            if (blocking) {
-                                engine.unregisterBuffers();
-                            } else {
-                                engine.requestUnregisterBuffers();
-                            }
-                            LockSupport.parkNanos(20_000);
-                        }
-                    } catch (Throwable t) {
-                        failures.add(t);
-                    }
-                }));
-            }
-            assertAllEnd(threads, HANG.plusSeconds(10), () -> "register/unregister threads");
-            assertThat(failures).isEmpty();
+            raceRegistrations(() -> {
+                Buffer b = engine.allocateBuffer(4096);
+                AsyncFixtures.registerWhenFree(() -> engine.registerBuffers(b));
+                b.close();
+            }, engine::unregisterBuffers, engine::requestUnregisterBuffers);
             engine.unregisterBuffers();
             assertNothingLeaked(engine);
             // Still usable: the kernel holds no registration the engine forgot.
@@ -102,40 +113,8 @@ class EngineConcurrencyReviewTest {
         Files.write(path, randomBytes(4096, 7));
         try (Engine engine = Engine.create(Options.builder().ringCount(2).build());
                 AuraFile file = AuraFile.open(engine, path, READ)) {
-            int rounds = 2000;
-            AtomicBoolean done = new AtomicBoolean();
-            Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
-            List<Thread> threads = new ArrayList<>();
-            threads.add(Thread.ofPlatform().daemon(true).start(() -> {
-                try {
-                    for (int i = 0; i < rounds; i++) {
-                        AsyncFixtures.registerWhenFree(() -> engine.registerFiles(file.fd()));
-                    }
-                } catch (Throwable t) {
-                    failures.add(t);
-                } finally {
-                    done.set(true);
-                }
-            }));
-            for (int u = 0; u < 2; u++) {
-                boolean blocking = u == 0;
-                threads.add(Thread.ofPlatform().daemon(true).start(() -> {
-                    try {
-                        while (!done.get()) {
-                            if (blocking) {
-                                engine.unregisterFiles();
-                            } else {
-                                engine.requestUnregisterFiles();
-                            }
-                            LockSupport.parkNanos(20_000);
-                        }
-                    } catch (Throwable t) {
-                        failures.add(t);
-                    }
-                }));
-            }
-            assertAllEnd(threads, HANG.plusSeconds(10), () -> "register/unregister threads");
-            assertThat(failures).isEmpty();
+            raceRegistrations(() -> AsyncFixtures.registerWhenFree(() -> engine.registerFiles(file.fd())),
+                    engine::unregisterFiles, engine::requestUnregisterFiles);
             engine.unregisterFiles();
             engine.registerFiles(file.fd());
             try (Buffer b = engine.allocateBuffer(4096)) {
