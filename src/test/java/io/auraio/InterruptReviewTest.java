@@ -1,5 +1,7 @@
 package io.auraio;
 
+import static io.auraio.testing.InterruptRounds.withReader;
+import static io.auraio.testing.InterruptRounds.withWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.testing.Fifo;
@@ -8,10 +10,6 @@ import io.auraio.testing.InterruptRounds.Kind;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -146,46 +144,6 @@ class InterruptReviewTest {
                         () -> bytes),
                 call("write to a FIFO", () -> withReader(fifo, () -> AuraFiles.write(fifo, bytes)), () -> bytes)),
                 Duration.ofMillis(4));
-    }
-
-    /** {@return what {@code call} returns} A platform thread opens {@code fifo} 2 ms later and writes {@code bytes}. */
-    static Object withWriter(Path fifo, byte[] bytes, InterruptRounds.Call call) throws Exception {
-        Thread writer = Thread.ofPlatform().start(() -> {
-            try {
-                Thread.sleep(2);
-                try (OutputStream out = new FileOutputStream(fifo.toFile())) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                // the reader went away: the round's own check tells
-            }
-        });
-        try {
-            return call.run();
-        } finally {
-            InterruptRounds.joinKeepingStatus(writer);
-        }
-    }
-
-    /** {@return the bytes a platform thread read from {@code fifo}, which it opened 2 ms later, while {@code call} ran} */
-    static Object withReader(Path fifo, InterruptRounds.Call call) throws Exception {
-        AtomicReference<byte[]> read = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try {
-                Thread.sleep(2);
-                try (InputStream in = new FileInputStream(fifo.toFile())) {
-                    read.set(in.readAllBytes());
-                }
-            } catch (Exception e) {
-                // the writer went away: the round's own check tells
-            }
-        });
-        try {
-            call.run();
-        } finally {
-            InterruptRounds.joinKeepingStatus(reader);
-        }
-        return read.get();
     }
 
     /**

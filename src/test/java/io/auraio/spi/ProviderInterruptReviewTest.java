@@ -1,5 +1,7 @@
 package io.auraio.spi;
 
+import static io.auraio.testing.InterruptRounds.withReader;
+import static io.auraio.testing.InterruptRounds.withWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.AuraIO;
@@ -12,7 +14,6 @@ import io.auraio.testing.TestSupport;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -338,46 +339,6 @@ class ProviderInterruptReviewTest {
         TestSupport.settle(() -> engine.stats().currentInFlight() == 0, Duration.ofSeconds(10));
         assertThat(engine.stats().currentInFlight()).as("requests in flight").isZero();
         assertThat(engine.bufferStats().totalBuffers()).as("pool buffers not returned").isZero();
-    }
-
-    /** {@return what {@code call} returns} A platform thread opens {@code fifo} 2 ms later and writes {@code bytes}. */
-    private static Object withWriter(Path fifo, byte[] bytes, InterruptRounds.Call call) throws Exception {
-        Thread writer = Thread.ofPlatform().start(() -> {
-            try {
-                Thread.sleep(2);
-                try (OutputStream out = new FileOutputStream(fifo.toFile())) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                // the reader went away (interrupted channel): a broken pipe
-            }
-        });
-        try {
-            return call.run();
-        } finally {
-            InterruptRounds.joinKeepingStatus(writer);
-        }
-    }
-
-    /** {@return the bytes a platform thread read from {@code fifo}, which it opened 2 ms later, while {@code call} ran} */
-    private static Object withReader(Path fifo, InterruptRounds.Call call) throws Exception {
-        AtomicReference<byte[]> read = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try {
-                Thread.sleep(2);
-                try (InputStream in = new FileInputStream(fifo.toFile())) {
-                    read.set(in.readAllBytes());
-                }
-            } catch (Exception e) {
-                // the round's own check tells
-            }
-        });
-        try {
-            call.run();
-        } finally {
-            InterruptRounds.joinKeepingStatus(reader);
-        }
-        return read.get();
     }
 
     /**

@@ -1,6 +1,10 @@
 package io.auraio.testing;
 
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.channels.ClosedByInterruptException;
@@ -138,6 +142,50 @@ public final class InterruptRounds {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * {@return what {@code call} returned} While it runs, a platform thread opens {@code fifo} for
+     * writing 2 ms later and writes {@code bytes} (a call reading the FIFO has a writer to wait for);
+     * joined after, an interrupt meanwhile kept as the status.
+     */
+    public static Object withWriter(Path fifo, byte[] bytes, Call call) throws Exception {
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(2);
+                try (OutputStream out = new FileOutputStream(fifo.toFile())) {
+                    out.write(bytes);
+                }
+            } catch (Exception e) {
+                // the reader went away (an interrupted call): the round's own check tells
+            }
+        });
+        try {
+            return call.run();
+        } finally {
+            joinKeepingStatus(writer);
+        }
+    }
+
+    /** {@return the bytes a platform thread read from {@code fifo}, which it opened 2 ms later, while {@code call} ran} */
+    public static Object withReader(Path fifo, Call call) throws Exception {
+        AtomicReference<byte[]> read = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(2);
+                try (InputStream in = new FileInputStream(fifo.toFile())) {
+                    read.set(in.readAllBytes());
+                }
+            } catch (Exception e) {
+                // the writer went away (an interrupted call): the round's own check tells
+            }
+        });
+        try {
+            call.run();
+        } finally {
+            joinKeepingStatus(reader);
+        }
+        return read.get();
     }
 
     /** {@return the number of this process's open descriptors} */
