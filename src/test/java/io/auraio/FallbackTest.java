@@ -50,14 +50,9 @@ class FallbackTest {
         return jvm.run();
     }
 
-    private static Properties stdout(ForkedJvm.Result r) throws IOException {
+    private static Properties stdout(ForkedJvm.Result r) {
         Properties p = new Properties();
-        for (String line : r.stdout().lines().toList()) {
-            int eq = line.indexOf('=');
-            if (eq > 0) {
-                p.setProperty(line.substring(0, eq), line.substring(eq + 1));
-            }
-        }
+        p.putAll(r.values());
         return p;
     }
 

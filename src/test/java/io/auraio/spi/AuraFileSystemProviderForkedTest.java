@@ -10,7 +10,6 @@ import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.SeccompRefusal;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.UringFailShim;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,13 +27,6 @@ class AuraFileSystemProviderForkedTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    private static Map<String, String> parse(String stdout) {
-        Map<String, String> values = new LinkedHashMap<>();
-        stdout.lines().filter(l -> l.contains("=")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
-                l.substring(l.indexOf('=') + 1)));
-        return values;
-    }
-
     @Test
     @ExtendWith(IoUringAvailable.class)
     void theJdksEntryPointsOpenAuraFileChannelsThatGoThroughTheRing() throws Exception {
@@ -43,7 +35,7 @@ class AuraFileSystemProviderForkedTest {
                 .args(dir.path().toString())
                 .run();
         assertThat(r.exitCode()).as("%s", r).isZero();
-        Map<String, String> v = parse(r.stdout());
+        Map<String, String> v = r.values();
         String provider = AuraFileSystemProvider.class.getName();
         String channel = AuraFileChannel.class.getName();
         assertThat(v).as("%s", r)
@@ -80,7 +72,7 @@ class AuraFileSystemProviderForkedTest {
                 .args(dir.path().toString())
                 .run();
         assertThat(r.exitCode()).as("%s", r).isZero();
-        Map<String, String> v = parse(r.stdout());
+        Map<String, String> v = r.values();
         assertThat(v).as("%s", r).containsEntry("javac", "0");
         assertThat(Long.parseLong(v.get("classFile"))).as("%s", r).isPositive();
         assertThat(v.get("zipped")).as("%s", r).isEqualTo(v.get("classFile"));
@@ -105,12 +97,12 @@ class AuraFileSystemProviderForkedTest {
                 .args(PlatformFallbackProbe.class.getName(), dir.path().toString())
                 .run();
         assertPlatformChannels(r);
-        assertThat(parse(r.stdout()).get("cause")).as("%s", r).contains("Operation not permitted");
+        assertThat(r.values().get("cause")).as("%s", r).contains("Operation not permitted");
     }
 
     private static void assertPlatformChannels(ForkedJvm.Result r) {
         assertThat(r.exitCode()).as("%s", r).isZero();
-        Map<String, String> v = parse(r.stdout());
+        Map<String, String> v = r.values();
         assertThat(v).as("%s", r)
                 .containsEntry("defaultProvider", AuraFileSystemProvider.class.getName())
                 .containsEntry("available", "false")

@@ -28,13 +28,6 @@ class DefaultProviderWorkloadsTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    private static Map<String, String> parse(String stdout) {
-        Map<String, String> values = new LinkedHashMap<>();
-        stdout.lines().filter(l -> l.contains("=")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
-                l.substring(l.indexOf('=') + 1)));
-        return values;
-    }
-
     @Test
     void theJdksToolsAndLibrariesAnswerAsOnThePlatformProvider() throws Exception {
         ForkedJvm.Result oracle = ForkedJvm.of(WorkloadsProbe.class)
@@ -47,8 +40,8 @@ class DefaultProviderWorkloadsTest {
         assertThat(oracle.exitCode()).as("%s", oracle).isZero();
         assertThat(aura.exitCode()).as("%s", aura).isZero();
         assertThat(aura.stderr()).as("%s", aura).isEqualTo(oracle.stderr()).isEmpty();
-        Map<String, String> expected = parse(oracle.stdout());
-        Map<String, String> actual = parse(aura.stdout());
+        Map<String, String> expected = oracle.values();
+        Map<String, String> actual = aura.values();
         assertThat(expected.remove("provider")).isEqualTo("sun.nio.fs.LinuxFileSystemProvider");
         assertThat(actual.remove("provider")).isEqualTo(AuraFileSystemProvider.class.getName());
         Map<String, String> differences = new java.util.TreeMap<>();

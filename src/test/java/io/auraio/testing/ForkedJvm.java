@@ -43,6 +43,21 @@ public final class ForkedJvm {
      * @param timedOut whether it was killed for exceeding the timeout
      */
     public record Result(int exitCode, String stdout, String stderr, boolean timedOut) {
+        /**
+         * {@return the {@code key=value} lines of standard output, in order, as a probe prints
+         * them (split at the first {@code =}; a key printed again keeps its last value)}
+         */
+        public java.util.Map<String, String> values() {
+            java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+            for (String line : stdout.lines().toList()) {
+                int eq = line.indexOf('=');
+                if (eq > 0) {
+                    values.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+            }
+            return values;
+        }
+
         @Override
         public String toString() {
             return "forked JVM " + (timedOut ? "timed out" : "exited with " + exitCode)
