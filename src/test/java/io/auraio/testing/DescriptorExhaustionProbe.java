@@ -58,29 +58,31 @@ public final class DescriptorExhaustionProbe {
         Path other = Files.writeString(Path.of(args[0]).resolve("probe2.txt"), "y");
         try (FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
              AuraFileChannel aura = AuraFileChannel.open(other, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            List<Integer> again = hoard();
-            try {
+            whileOutOfDescriptors(() -> {
                 System.out.println("exhausted.jdkLock=" + lock(jdk));
                 System.out.println("exhausted.auraLock=" + lock(aura));
-            } finally {
-                for (int fd : again) {
-                    Posix.close(fd);
-                }
-            }
+            });
         }
         // Once more for a directory's channels (its companion is opened another way); the channel
         // opened with descriptors to spare takes the reserve again, which the lock above spent.
         Path dir = Path.of(args[0]);
         try (FileChannel jdk = FileChannel.open(dir, StandardOpenOption.READ);
              AuraFileChannel aura = AuraFileChannel.open(dir, StandardOpenOption.READ)) {
-            List<Integer> again = hoard();
-            try {
+            whileOutOfDescriptors(() -> {
                 System.out.println("exhausted.jdkDirectoryLock=" + sharedLock(jdk));
                 System.out.println("exhausted.auraDirectoryLock=" + sharedLock(aura));
-            } finally {
-                for (int fd : again) {
-                    Posix.close(fd);
-                }
+            });
+        }
+    }
+
+    /** Runs {@code probe} while this process has no descriptor to spare, then frees them. */
+    private static void whileOutOfDescriptors(Runnable probe) throws IOException {
+        List<Integer> hoarded = hoard();
+        try {
+            probe.run();
+        } finally {
+            for (int fd : hoarded) {
+                Posix.close(fd);
             }
         }
     }
