@@ -48,14 +48,7 @@ class InterruptReviewTest {
             wrong.append(InterruptRounds.run(c.name(), seed++, ROUNDS, maxSpin, Kind.IGNORES, c.call(), c.expected()));
         }
         assertThat(wrong.toString()).isEmpty();
-        TestSupport.settle(() -> {
-            try {
-                return InterruptRounds.openDescriptors() <= descriptors;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        }, Duration.ofSeconds(10));
-        assertThat(InterruptRounds.openDescriptors()).as("open descriptors").isLessThanOrEqualTo(descriptors);
+        InterruptRounds.assertDescriptorsBackTo(descriptors);
         Leaks.assertNothingLeaked(engine);
     }
 
@@ -189,13 +182,6 @@ class InterruptReviewTest {
             }
             Files.delete(target);
         }
-        TestSupport.settle(() -> {
-            try {
-                return InterruptRounds.openDescriptors() <= descriptors;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        }, Duration.ofSeconds(10));
-        assertThat(InterruptRounds.openDescriptors()).as("open descriptors").isLessThanOrEqualTo(descriptors);
+        InterruptRounds.assertDescriptorsBackTo(descriptors);
     }
 }

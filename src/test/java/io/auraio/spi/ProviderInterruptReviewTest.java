@@ -15,7 +15,6 @@ import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
@@ -327,14 +326,7 @@ class ProviderInterruptReviewTest {
             wrong.append(InterruptRounds.run(r.name(), seed++, 12, maxSpin, r.kind(), r.call(), r.expected()));
         }
         assertThat(wrong.toString()).isEmpty();
-        TestSupport.settle(() -> {
-            try {
-                return InterruptRounds.openDescriptors() <= descriptors;
-            } catch (IOException e) {
-                return false;
-            }
-        }, Duration.ofSeconds(10));
-        assertThat(InterruptRounds.openDescriptors()).as("open descriptors").isLessThanOrEqualTo(descriptors);
+        InterruptRounds.assertDescriptorsBackTo(descriptors);
         var engine = AuraIO.defaultEngine();
         TestSupport.settle(() -> engine.stats().currentInFlight() == 0, Duration.ofSeconds(10));
         assertThat(engine.stats().currentInFlight()).as("requests in flight").isZero();

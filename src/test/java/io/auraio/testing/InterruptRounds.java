@@ -188,6 +188,24 @@ public final class InterruptRounds {
         return read.get();
     }
 
+    /**
+     * Waits (up to 10 s: a close the offload makes for an interrupted caller ends a little later)
+     * until this process has no more than {@code descriptors} open, then asserts it.
+     */
+    public static void assertDescriptorsBackTo(int descriptors) throws IOException {
+        TestSupport.settle(() -> {
+            try {
+                return openDescriptors() <= descriptors;
+            } catch (IOException e) {
+                return false;
+            }
+        }, Duration.ofSeconds(10));
+        int open = openDescriptors();
+        if (open > descriptors) {
+            throw new AssertionError("open descriptors: " + open + ", more than the " + descriptors + " before");
+        }
+    }
+
     /** {@return the number of this process's open descriptors} */
     public static int openDescriptors() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
