@@ -281,7 +281,7 @@ public final class AuraFile implements AutoCloseable {
                 closeLocalDescriptor(fd, path, readOnlyOnPageCache);
             } else {
                 // Never waited for here: the Cleaner's one thread serves every other file too.
-                slow.closeWhenUnused(onPoolThread -> closeSlowDescriptorUnwaited(fd, onPoolThread, path.toString()));
+                slow.closeWhenUnused(() -> closeSlowDescriptorUnwaited(slow.mountKey(), fd, path.toString()));
             }
         }
     }
@@ -2140,7 +2140,7 @@ public final class AuraFile implements AutoCloseable {
         String name = toString();
         Thread closing = Thread.currentThread();
         int[] result = {0};
-        boolean now = slow.closeWhenUnused(onPoolThread -> {
+        boolean now = slow.closeWhenUnused(() -> {
             if (mayWait && Thread.currentThread() == closing) {
                 // close() waits for it, as FileChannel.close() does: on the shared offload pool
                 // under the mount's share, never through a ring (closeOnOffload says why).
@@ -2148,7 +2148,7 @@ public final class AuraFile implements AutoCloseable {
             } else {
                 // The thread whose system call returned last, or one that must not block: nobody
                 // waits for this close.
-                closeSlowDescriptorUnwaited(d, onPoolThread, name);
+                closeSlowDescriptorUnwaited(mount, d, name);
             }
         });
         return now ? result[0] : 0;
@@ -2198,26 +2198,20 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * Closes the descriptor of a slow file that nobody waits for: on the pool thread of the
-     * abandoned call that used it last, with {@code close(2)} there (that thread is the one a slow
-     * close may hold, and a ring request made from it after its caller returned would be a request
-     * nobody waits for, counted in flight after the engine had none); from any other thread (a
-     * caller leaving, the Cleaner), handed to a pool thread without waiting (a hung daemon's FLUSH
-     * must hold neither). A failure is logged: nobody else to tell.
+     * Closes the descriptor of a slow file that nobody waits for (a caller leaving, the Cleaner, the
+     * pool thread of an abandoned call that used it last): handed to a pool thread without waiting
+     * (a hung daemon's FLUSH must hold none of those), under the mount's share of the pool, so
+     * that the closes of one hung mount's files hold at most that share's threads. A failure is
+     * logged: nobody else to tell.
      */
-    private static void closeSlowDescriptorUnwaited(int fd, boolean onPoolThread, String name) {
-        Runnable close = () -> {
+    private static void closeSlowDescriptorUnwaited(String mount, int fd, String name) {
+        BlockingOffload.transfers().runDetached(mount, () -> {
             int r = Libc.close(fd);
             if (r < 0) {
                 System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
                         "closing " + name, Failures.io("close", -r));
             }
-        };
-        if (onPoolThread) {
-            close.run();
-        } else {
-            BlockingOffload.transfers().runDetached(close);
-        }
+        });
     }
 
     /**

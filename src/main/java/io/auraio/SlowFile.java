@@ -58,15 +58,10 @@ final class SlowFile {
     private final AtomicInteger holds = new AtomicInteger();
     private volatile DescriptorClose deferredClose;
 
-    /** Closes the descriptor. */
+    /** Closes the descriptor (on whichever thread lets it go last: it must not block there). */
     @FunctionalInterface
     interface DescriptorClose {
-        /**
-         * @param onPoolThread whether this runs on the offload pool's thread of an abandoned call,
-         *                     where a blocking {@code close(2)} holds only that thread; else it runs
-         *                     on a caller, whose carrier it must not block
-         */
-        void close(boolean onPoolThread);
+        void close();
     }
 
     SlowFile(String mountKey, int fd) {
@@ -136,7 +131,7 @@ final class SlowFile {
             }
             return r;
         } finally {
-            call.free(false);
+            call.free();
         }
     }
 
@@ -162,7 +157,7 @@ final class SlowFile {
         if (r == BlockingOffload.ABANDONED) {
             return -Errno.ECANCELED; // the pool lets go of the descriptor when the call returns
         }
-        call.free(false);
+        call.free();
         return r;
     }
 
@@ -197,7 +192,7 @@ final class SlowFile {
         deferredClose = close; // before CLOSE_PENDING: the last call to return reads it
         if (holds.getAndAdd(CLOSE_PENDING) == 0) {
             deferredClose = null;
-            close.close(false);
+            close.close();
             return true;
         }
         return false;
@@ -213,32 +208,32 @@ final class SlowFile {
         return holds.get() & (CLOSE_PENDING - 1);
     }
 
-    private void letGo(boolean onPoolThread) {
+    private void letGo() {
         if (holds.decrementAndGet() == CLOSE_PENDING) {
             DescriptorClose close = deferredClose;
             deferredClose = null;
             if (close != null) {
-                close.close(onPoolThread);
+                close.close();
             }
         }
     }
 
     /**
      * A call that uses the descriptor: released once, by the caller that took its result
-     * ({@code free(false)}) or by the pool when its caller abandoned it ({@link #release()}).
+     * ({@link #free()}) or by the pool when its caller abandoned it ({@link #release()}).
      */
     private abstract class DescriptorCall extends AbandonableCall {
         private final AtomicInteger released = new AtomicInteger();
 
         @Override
         protected final void release() {
-            free(true);
+            free();
         }
 
-        final void free(boolean onPoolThread) {
+        final void free() {
             if (released.compareAndSet(0, 1)) {
                 freeOwned();
-                letGo(onPoolThread);
+                letGo();
             }
         }
 

@@ -172,6 +172,35 @@ class SlowFileReviewTest {
     }
 
     /**
+     * The closes of dropped FUSE files whose FLUSH the daemon holds take places in the mount's
+     * share of the transfer pool, as the mount's reads and writes do, so that the files of one
+     * hung mount hold at most that share's threads and other mounts keep the rest of the pool.
+     * Failed before: the share's free places unchanged while two closes hung (each took a pool
+     * thread outside any share, up to the whole pool).
+     */
+    @Test
+    void closesTheDaemonHoldsTakeTheMountsShareOfThePool() throws Exception {
+        Path first = file("flush-share", TestSupport.randomBytes(BLOCK, 7));
+        io.auraio.internal.offload.BlockingOffload pool = io.auraio.internal.offload.BlockingOffload.transfers();
+        try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
+            int free = pool.availablePermits(first);
+            AtomicReference<AuraFile> a = new AtomicReference<>(AuraFile.open(own, first, StandardOpenOption.READ));
+            AtomicReference<AuraFile> b = new AtomicReference<>(AuraFile.open(own, first, StandardOpenOption.READ));
+            fs.hangFlush(first);
+            try {
+                dropAndCollect(a);
+                dropAndCollect(b);
+                fs.awaitBlockedFlushes(2);
+                assertThat(pool.availablePermits(first)).as("the mount's free places while two closes hang")
+                        .isEqualTo(free - 2);
+            } finally {
+                fs.release();
+            }
+            TestSupport.awaitCondition("the closes to return their places", () -> pool.availablePermits(first) == free);
+        }
+    }
+
+    /**
      * Short answers of the daemon (at most 1000 bytes a read, at most 1500 a write) reach
      * {@link AuraFile}, {@link AuraFileChannel} and {@link AuraFiles#readAllBytes} as they reach
      * the JDK's {@code FileChannel} and {@code Files} on the same FUSE file: the same counts, the

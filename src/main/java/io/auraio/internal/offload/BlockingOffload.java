@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -106,7 +107,7 @@ public final class BlockingOffload {
     private final LongAdder callsPolled = new LongAdder();
     private final int perMount;
     private final MountTable mounts = new MountTable();
-    private final ConcurrentHashMap<String, Semaphore> permits = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, MountShare> permits = new ConcurrentHashMap<>();
 
     /**
      * A pool of its own (the library uses {@link #shared()}).
@@ -369,22 +370,74 @@ public final class BlockingOffload {
      * Runs {@code call} on a pool thread and returns without waiting for it: for a system call
      * nobody waits for that may wait for ever (the {@code close(2)} of a FUSE file, whose FLUSH a
      * hung daemon holds, left to a caller that is leaving), which must hold neither that caller
-     * nor its carrier. It counts against no mount's share (one such call per file closed). Where
-     * no pool thread can be started it runs on the caller, as {@link #callAbandonable} does.
+     * nor its carrier. It takes a place in {@code mount}'s share of the pool as any call there
+     * does; while the share is full it waits in a queue of that mount, holding no thread, and
+     * starts when one of the mount's calls returns. (Counted against no share, the closes of
+     * files of one hung mount took a pool thread each until the whole pool was theirs, and
+     * every other mount's calls waited in its queue.) Where no pool thread can be started it runs
+     * on the caller, as {@link #callAbandonable} does.
      *
-     * @param call the call; what it throws is lost (it must report its own failures)
+     * @param mount the mount the call touches (a key: calls with equal keys share permits)
+     * @param call  the call; what it throws is lost (it must report its own failures)
      */
-    public void runDetached(Runnable call) {
-        callsOnPool.incrementAndGet();
-        execute(new Job() {
-            @Override
-            public void compute() {
-                call.run();
-            }
+    public void runDetached(String mount, Runnable call) {
+        MountShare share = permits(mount);
+        share.unwaited.add(call);
+        share.startUnwaited();
+    }
 
-            @Override
-            public void finish() {}
-        });
+    /**
+     * One mount's share of the pool: {@code perMount} permits, and the calls nobody waits for
+     * ({@link #runDetached}) that wait for one without holding a thread. Every permit given back
+     * starts the next of those, so none is left queued while the share has room: a queued call
+     * either finds a permit when it is queued, or every permit is held then and each holder, on
+     * giving it back, looks at the queue.
+     */
+    private final class MountShare extends Semaphore {
+        @java.io.Serial
+        private static final long serialVersionUID = 1L;
+        final transient ConcurrentLinkedQueue<Runnable> unwaited = new ConcurrentLinkedQueue<>();
+
+        MountShare() {
+            super(perMount, true);
+        }
+
+        @Override
+        public void release() {
+            super.release();
+            if (!unwaited.isEmpty()) {
+                startUnwaited();
+            }
+        }
+
+        void startUnwaited() {
+            while (!unwaited.isEmpty() && tryAcquire()) {
+                Runnable next = unwaited.poll();
+                if (next == null) { // another thread took it: give the permit back and look again
+                    super.release();
+                    continue;
+                }
+                callsOnPool.incrementAndGet();
+                execute(new Job() {
+                    @Override
+                    public void compute() {
+                        try {
+                            next.run();
+                        } finally {
+                            release();
+                        }
+                    }
+
+                    @Override
+                    public void finish() {}
+                });
+            }
+        }
+    }
+
+    /** {@return how many calls nobody waits for are queued for a permit of {@code mount}} For tests. */
+    public int unwaitedQueued(String mount) {
+        return permits(mount).unwaited.size();
     }
 
     /** {@return the number of pool threads now, idle ones included} */
@@ -468,8 +521,8 @@ public final class BlockingOffload {
             first = second;
             second = t;
         }
-        Semaphore a = permits(first);
-        Semaphore b = second == null ? null : permits(second);
+        MountShare a = permits(first);
+        MountShare b = second == null ? null : permits(second);
         a.acquireUninterruptibly(); // keeps the interrupt status, as the JDK's call would
         try {
             if (b != null) {
@@ -489,8 +542,8 @@ public final class BlockingOffload {
         }
     }
 
-    private Semaphore permits(String mount) {
-        return permits.computeIfAbsent(mount, m -> new Semaphore(perMount, true));
+    private MountShare permits(String mount) {
+        return permits.computeIfAbsent(mount, m -> new MountShare());
     }
 
     /**

@@ -382,6 +382,41 @@ class BlockingOffloadTest {
     }
 
     /**
+     * Calls nobody waits for ({@link BlockingOffload#runDetached}: the closes of a slow mount's
+     * files that callers left) take their mount's share: those of a hung mount beyond its share
+     * wait in a queue holding no thread, another mount's calls still run, and once the hung ones
+     * return every queued one runs, once. Failed before: the detached calls took a pool thread
+     * each, counted against no share (here 5 threads of the hung mount where its share is 2).
+     */
+    @Test
+    void detachedCallsOfAHungMountHoldOnlyItsShare() throws Exception {
+        CountDownLatch hung = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger started = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+        for (int i = 0; i < 5; i++) {
+            offload.runDetached("dead", () -> {
+                started.incrementAndGet();
+                await(hung);
+                ran.incrementAndGet();
+            });
+        }
+        TestSupport.awaitCondition("the share's two calls on pool threads", () -> started.get() >= 2);
+        assertThat(offload.active()).as("pool threads the hung mount holds").isEqualTo(2);
+        assertThat(offload.unwaitedQueued("dead")).isEqualTo(3);
+        CountDownLatch aliveRan = new CountDownLatch(1);
+        offload.runDetached("alive", aliveRan::countDown);
+        assertThat(aliveRan.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("another mount's call").isTrue();
+        assertThat(virtually(() -> offload.callAbandonable("alive", new LatchCall(new CountDownLatch(0)), true,
+                () -> false))).isEqualTo(42L);
+        Thread.sleep(50); // time for a wrongly started call to show
+        assertThat(started.get()).as("calls of the hung mount started").isEqualTo(2);
+        hung.countDown();
+        TestSupport.awaitCondition("every detached call to run", () -> ran.get() == 5 && offload.active() == 0);
+        assertThat(started.get()).isEqualTo(5);
+        assertThat(offload.unwaitedQueued("dead")).isZero();
+    }
+
+    /**
      * Where the process may start no more threads (a container's pids limit), a call is made on
      * its caller's thread, as FileChannel makes it, rather than failing with the JDK's
      * OutOfMemoryError ("unable to create native thread"): an abandonable call (a slow file's
