@@ -1830,6 +1830,31 @@ public final class AuraFile implements AutoCloseable {
     /** The smallest page size: a page-cache read that stops at a missing page stops at a multiple of it. */
     private static final long PAGE = 4096;
 
+    /**
+     * {@return whether this file and {@code other} are one file: same device and inode, from
+     * cached attributes} For a transfer within one file, which {@code copy_file_range} refuses.
+     * False where either is served by the JDK or has no attributes to compare.
+     */
+    boolean isSameFileAs(AuraFile other) throws IOException {
+        if (jdk != null || other.jdk != null) {
+            return false;
+        }
+        FileStat.Key mine = key();
+        return mine != null && mine.equals(other.key());
+    }
+
+    private FileStat.Key key() throws IOException {
+        return withDescriptor(fd -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment statx = arena.allocate(Statx.BYTES, 8);
+                if (Libc.statxCached(fd, Statx.STATX_BASIC_STATS, statx) != 0) {
+                    return null;
+                }
+                return new FileStat.Key(Statx.deviceNumber(statx), Statx.inode(statx));
+            }
+        });
+    }
+
     /** Work on the descriptor number outside the ring, for {@link #withDescriptor}. */
     @FunctionalInterface
     interface DescriptorWork<T> {

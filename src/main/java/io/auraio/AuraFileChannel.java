@@ -18,6 +18,7 @@ import java.nio.channels.FileLockInterruptionException;
 import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -98,6 +99,16 @@ public final class AuraFileChannel extends FileChannel {
      * alignment (a 10,000-byte file transfers 8192 bytes).
      */
     private static final int DIRECT_TRANSFER_SIZE = 8192;
+    /**
+     * The JDK's chunk ({@code FileChannelImpl.TRANSFER_SIZE}) where it reads and writes another
+     * channel itself: a {@code transferTo} target that is neither a file nor a selectable channel,
+     * a {@code transferFrom} source that is not a file of its own (a pipe, a socket, the
+     * application's channel), and a copy within one file that the kernel refuses below
+     * {@link #MAPPED_TRANSFER_THRESHOLD}. Such a channel sees every call: the count a failure
+     * midway leaves, the bytes a source loses to a write that fails, and what a copy within one
+     * file reads of what it wrote are the JDK's only with its chunk.
+     */
+    private static final int JDK_TRANSFER_SIZE = 8192;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
     /** From this count on, the JDK transfers from a file channel through a mapping ({@code MAPPED_TRANSFER_THRESHOLD}). */
@@ -826,7 +837,8 @@ public final class AuraFileChannel extends FileChannel {
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
             return copyToThroughAlignedReads(position, count, target);
         }
-        int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+        int chunk = direct ? DIRECT_TRANSFER_SIZE
+                : target instanceof FileChannel || target instanceof SelectableChannel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long pos = position;
@@ -907,8 +919,76 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (out.positionLock) {
             long at = out.position;
             long done = copyRanges(!uninterruptible, file, position, out.file, at, count);
+            if (done < 0 && at > position && at < position + count && file.isSameFileAs(out.file)) {
+                // The JDK's sendfile after copy_file_range's EINVAL for the overlap, at any count.
+                done = copyForwardWithinFile(position, count, out, at);
+            }
             out.position = at + Math.max(0, done);
             return done;
+        }
+    }
+
+    /**
+     * A copy within one file from {@code from} to {@code out}'s {@code to}, past {@code from} and
+     * before {@code from + count}: where {@code copy_file_range} refuses overlapping ranges, the
+     * JDK's {@code sendfile} ({@code transferTo}) and its write from a mapping of the file
+     * ({@code transferFrom}) copy front to back through the page cache, so the bytes written past
+     * {@code to} are read again further on, and the target range ends up as the first
+     * {@code to - from} source bytes over and over. (Reading it all first, as a copy to another file
+     * does, left the source's bytes there instead.) Written as that: the pattern read once, then
+     * whole repetitions of it a chunk at a time; a distance of more than a chunk is copied a chunk
+     * at a time, each read after the writes before it, so that it reads what they wrote.
+     *
+     * @return the bytes written, as the read-and-write loop's count
+     */
+    private long copyForwardWithinFile(long from, long count, AuraFileChannel out, long to) throws IOException {
+        long distance = to - from;
+        long written = 0;
+        try {
+            if (distance >= TRANSFER_SIZE) {
+                ByteBuffer bb = ByteBuffer.allocate(TRANSFER_SIZE);
+                while (written < count) {
+                    bb.clear().limit((int) Math.min(count - written, TRANSFER_SIZE));
+                    int nr = read(bb, from + written);
+                    if (nr <= 0) {
+                        break;
+                    }
+                    bb.flip();
+                    int nw = out.write(bb, to + written);
+                    written += nw;
+                    if (nw != nr) {
+                        break;
+                    }
+                }
+                return written;
+            }
+            int d = (int) distance;
+            ByteBuffer pattern = ByteBuffer.allocate(d);
+            while (pattern.hasRemaining() && read(pattern, from + pattern.position()) > 0) {
+                // the whole pattern: a read may be short
+            }
+            if (pattern.hasRemaining()) {
+                return 0; // cut meanwhile: the copy would read nothing either
+            }
+            ByteBuffer repeated = ByteBuffer.allocate(TRANSFER_SIZE / d * d);
+            while (repeated.hasRemaining()) {
+                repeated.put(pattern.array());
+            }
+            while (written < count) {
+                repeated.clear().limit((int) Math.min(count - written, repeated.capacity()));
+                int n = repeated.remaining();
+                int nw = out.write(repeated, to + written);
+                written += nw;
+                if (nw != n) {
+                    break;
+                }
+            }
+            return written;
+        } catch (IOException e) {
+            if (written > 0) {
+                return written;
+            }
+            throw e;
         }
     }
 
@@ -991,6 +1071,11 @@ public final class AuraFileChannel extends FileChannel {
     private long copyFromPositionByReads(AuraFileChannel target, long position, long count) throws IOException {
         synchronized (positionLock) {
             long at = this.position;
+            if (position > at && position < at + count && !target.append && file.isSameFileAs(target.file)) {
+                long written = copyForwardWithinFile(at, count, target, position);
+                this.position = at + written;
+                return written;
+            }
             int chunk = target.direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
             ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
             long written = 0;
@@ -1032,6 +1117,11 @@ public final class AuraFileChannel extends FileChannel {
             throws IOException {
         long done = 0;
         try {
+            if (count == 0) {
+                // As the JDK's copy_file_range of no bytes: the kernel still checks the target
+                // position, and refuses one past the largest file ("File too large").
+                return AuraFiles.copyRange(in, from, out, to, 0, true) < 0 ? -1 : 0;
+            }
             while (done < count) {
                 if (interruptible && Thread.currentThread().isInterrupted()) {
                     throw new ClosedByInterruptException();
@@ -1109,6 +1199,8 @@ public final class AuraFileChannel extends FileChannel {
         if (src instanceof AuraFileChannel in && bothOnJdkChannels(in, this)) {
             return in.copyFromPositionByJdk(this, position, count);
         }
+        // The JDK's mapped transfer is chosen by the count asked for, before the source's end cuts it.
+        long asked = count;
         // As the JDK: not from files that say they are empty (/proc), which copy_file_range takes for empty.
         if (src instanceof AuraFileChannel in && !in.kernelPosition) {
             long size = in.size();
@@ -1129,12 +1221,16 @@ public final class AuraFileChannel extends FileChannel {
                         return copied;
                     }
                 }
-                if (count >= MAPPED_TRANSFER_THRESHOLD) {
+                if (asked >= MAPPED_TRANSFER_THRESHOLD) {
                     return in.copyFromPositionByReads(this, position, count);
                 }
             }
+        } else if (src instanceof FileChannel in && !kernelPosition && file.jdkChannel() == null && in.size() > 0) {
+            checkWithinLargestFile(position);
         }
-        int chunk = direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+        // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result.
+        int chunk = !direct && src instanceof FileChannel && !(src instanceof AuraFileChannel) ? TRANSFER_SIZE
+                : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long read = 0;
@@ -1166,6 +1262,25 @@ public final class AuraFileChannel extends FileChannel {
             if (read > written) {
                 giveBack(src, read - written);
             }
+        }
+    }
+
+    /**
+     * For a transfer from a file channel of the JDK, which the JDK makes with one
+     * {@code copy_file_range}: the kernel refuses a target position past the largest file with
+     * "File too large" for any count, 0 included, before a byte is read, where a write there says
+     * "Invalid argument" once position and count overflow, and nothing for no bytes. {@code lseek}
+     * on this channel's own descriptor (whose kernel position a regular file's channel does not
+     * use) checks the same limit.
+     */
+    private void checkWithinLargestFile(long position) throws IOException {
+        try {
+            file.seek(position);
+        } catch (AuraIOException e) {
+            if (e.errno() != Errno.EINVAL) {
+                throw e;
+            }
+            throw new AuraIOException(Errno.message(Errno.EFBIG), Errno.EFBIG);
         }
     }
 

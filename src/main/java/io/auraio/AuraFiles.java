@@ -539,6 +539,16 @@ public final class AuraFiles {
      */
     public static long copyRange(AuraFile source, long sourcePosition, AuraFile target, long targetPosition,
                                  long count) throws IOException {
+        return copyRange(source, sourcePosition, target, targetPosition, count, false);
+    }
+
+    /**
+     * {@link #copyRange(AuraFile, long, AuraFile, long, long)}; with {@code callForNone}, a count
+     * of 0 is the kernel's call too, whose checks of the positions a channel's transfer reports as
+     * the JDK's does ("File too large" past the largest file).
+     */
+    static long copyRange(AuraFile source, long sourcePosition, AuraFile target, long targetPosition, long count,
+                          boolean callForNone) throws IOException {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(target, "target");
         if (sourcePosition < 0 || targetPosition < 0 || count < 0) {
@@ -565,7 +575,7 @@ public final class AuraFiles {
             // the copy runs on the offload, not the engine, and went on as if nothing had closed.
             throw Failures.io("copy_file_range", Errno.ESHUTDOWN);
         }
-        if (count == 0) {
+        if (count == 0 && !callForNone) {
             return 0;
         }
         long length = Math.min(count, COPY_RANGE_MAX);
