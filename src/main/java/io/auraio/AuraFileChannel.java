@@ -1267,20 +1267,26 @@ public final class AuraFileChannel extends FileChannel {
 
     /**
      * For a transfer from a file channel of the JDK, which the JDK makes with one
-     * {@code copy_file_range}: the kernel refuses a target position past the largest file with
-     * "File too large" for any count, 0 included, before a byte is read, where a write there says
-     * "Invalid argument" once position and count overflow, and nothing for no bytes. {@code lseek}
-     * on this channel's own descriptor (whose kernel position a regular file's channel does not
-     * use) checks the same limit.
+     * {@code copy_file_range}: the kernel refuses a target position at or past the largest file, or
+     * the process's file size limit ({@code RLIMIT_FSIZE}), with "File too large" for any count, 0
+     * included, before a byte is read, where a write there says "Invalid argument" once position
+     * and count overflow, and nothing for no bytes. The same call of no bytes from this file into
+     * itself makes the same checks; where this channel cannot make it (not readable, {@code APPEND},
+     * {@code DIRECT}), {@code lseek} on its own descriptor (whose kernel position a regular file's
+     * channel does not use) checks the largest file.
      */
     private void checkWithinLargestFile(long position) throws IOException {
         try {
+            if (readable && AuraFiles.copyRange(file, 0, file, position, 0, true) >= 0) {
+                return;
+            }
             file.seek(position);
         } catch (AuraIOException e) {
-            if (e.errno() != Errno.EINVAL) {
+            int errno = e.errno() == Errno.EINVAL ? Errno.EFBIG : e.errno(); // lseek's answer past the largest file
+            if (errno <= 0) {
                 throw e;
             }
-            throw new AuraIOException(Errno.message(Errno.EFBIG), Errno.EFBIG);
+            throw new AuraIOException(Errno.message(errno), errno, e);
         }
     }
 

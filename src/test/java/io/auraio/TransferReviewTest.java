@@ -5,8 +5,10 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.InterruptRounds;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,7 +21,9 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.assertj.core.api.SoftAssertions;
@@ -261,6 +265,103 @@ class TransferReviewTest {
                         return r + " left in pipe " + rest + state(out, file);
                     }
                 });
+            }
+        }
+    }
+
+    // ---- RLIMIT_FSIZE ----------------------------------------------------------------------------
+
+    /** The file size limit of {@link FileSizeLimitProbe}'s JVM. */
+    private static final long FILE_SIZE_LIMIT = 200_000;
+
+    /**
+     * Under a file size limit ({@code ulimit -f}; the JVM ignores {@code SIGXFSZ}), in a JVM of its
+     * own: writes and transfers that reach the limit stop at it, and those past it fail with "File
+     * too large", count 0 included, as FileChannel's.
+     */
+    @Test
+    void transfersAndWritesUnderAFileSizeLimitAreFileChannels() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(FileSizeLimitProbe.class).args(dir.path().toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Map<String, String> values = r.values();
+        assertThat(values).as("%s", r).containsKey("cases");
+        int cases = Integer.parseInt(values.get("cases"));
+        for (int i = 0; i < cases; i++) {
+            softly.assertThat(values.get(i + ".aura")).as(values.get(i + ".name")).isEqualTo(values.get(i + ".jdk"));
+        }
+        assertThat(values.get("limited")).as("the limit holds in the probe: %s", r).startsWith("java.io.IOException: File too large");
+    }
+
+    /** {@link #transfersAndWritesUnderAFileSizeLimitAreFileChannels}'s JVM: {@code i.name}, {@code i.jdk}, {@code i.aura} lines. */
+    static final class FileSizeLimitProbe {
+        private FileSizeLimitProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            Path dir = Path.of(args[0]);
+            Posix.limitFileSize(FILE_SIZE_LIMIT);
+            Opener aura = AuraFileChannel::open;
+            Map<String, Case> cases = new LinkedHashMap<>();
+            for (long position : new long[] {FILE_SIZE_LIMIT - 1_000, FILE_SIZE_LIMIT, FILE_SIZE_LIMIT + 100_000}) {
+                for (long count : new long[] {0, 5_000, 20_000}) {
+                    String at = position + "-" + count;
+                    cases.put("from-file-" + at, (opener, file) -> {
+                        try (FileChannel in = opener.open(file.resolveSibling(file.getFileName() + "-src"), READ);
+                             FileChannel out = opener.open(file, READ, WRITE)) {
+                            return call(() -> out.transferFrom(in, position, count)) + " in at " + in.position()
+                                    + state(out, file);
+                        }
+                    });
+                    cases.put("from-jdk-file-" + at, (opener, file) -> {
+                        try (FileChannel in = FileChannel.open(file.resolveSibling(file.getFileName() + "-src"), READ);
+                             FileChannel out = opener.open(file, READ, WRITE)) {
+                            return call(() -> out.transferFrom(in, position, count)) + " in at " + in.position()
+                                    + state(out, file);
+                        }
+                    });
+                    cases.put("from-pipe-" + at, (opener, file) -> {
+                        Pipe pipe = Pipe.open();
+                        try (Pipe.SourceChannel source = pipe.source(); Pipe.SinkChannel sink = pipe.sink();
+                             FileChannel out = opener.open(file, READ, WRITE)) {
+                            sink.write(ByteBuffer.wrap(new byte[30_000]));
+                            sink.close();
+                            String n = call(() -> out.transferFrom(source, position, count));
+                            long left = 0;
+                            for (int k; (k = source.read(ByteBuffer.allocate(1 << 16))) > 0; ) {
+                                left += k;
+                            }
+                            return n + " left in pipe " + left + state(out, file);
+                        }
+                    });
+                    cases.put("to-file-" + at, (opener, file) -> {
+                        try (FileChannel in = opener.open(file.resolveSibling(file.getFileName() + "-src"), READ);
+                             FileChannel out = opener.open(file, READ, WRITE)) {
+                            out.position(position);
+                            return call(() -> in.transferTo(0, count, out)) + state(out, file);
+                        }
+                    });
+                    cases.put("write-" + at, (opener, file) -> {
+                        try (FileChannel out = opener.open(file, READ, WRITE)) {
+                            String positional = call(() -> out.write(ByteBuffer.allocate((int) count), position));
+                            out.position(position);
+                            return positional + " " + call(() -> out.write(ByteBuffer.allocate((int) count))) + state(out, file);
+                        }
+                    });
+                }
+            }
+            int i = 0;
+            for (var c : cases.entrySet()) {
+                System.out.println(i + ".name=" + c.getKey());
+                for (String side : new String[] {"jdk", "aura"}) {
+                    Path file = dir.resolve(i + "-" + side);
+                    Files.write(file.resolveSibling(file.getFileName() + "-src"), new byte[50_000]);
+                    Files.write(file, new byte[SIZE]);
+                    System.out.println(i + "." + side + "=" + call(() -> c.getValue().run(side.equals("jdk") ? JDK : aura, file)));
+                }
+                i++;
+            }
+            System.out.println("cases=" + i);
+            try (FileChannel ch = FileChannel.open(dir.resolve("limited"), READ, WRITE, java.nio.file.StandardOpenOption.CREATE)) {
+                System.out.println("limited=" + call(() -> ch.write(ByteBuffer.allocate(10), FILE_SIZE_LIMIT)));
             }
         }
     }

@@ -67,6 +67,9 @@ public final class Posix {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     /** x86-64 / aarch64 value of {@code O_NONBLOCK}. */
     public static final int O_NONBLOCK = 04000;
+    private static final MethodHandle SETRLIMIT = downcall("setrlimit",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), Linker.Option.captureCallState("errno"));
+    private static final int RLIMIT_FSIZE = 1;
 
     private Posix() {}
 
@@ -220,6 +223,27 @@ public final class Posix {
             MemorySegment state = arena.allocate(CALL_STATE);
             if ((int) CLOSE.invokeExact(state, fd) < 0) {
                 throw new IOException("close " + fd + " failed, errno " + errno(state));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Limits the size of the files this process writes ({@code setrlimit(RLIMIT_FSIZE)}, soft and
+     * hard): a write past it fails with "File too large" (the JVM ignores the {@code SIGXFSZ} that
+     * comes with it). For a JVM of its own: it cannot be raised again.
+     */
+    public static void limitFileSize(long bytes) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment limit = arena.allocate(JAVA_LONG, 2);
+            limit.setAtIndex(JAVA_LONG, 0, bytes);
+            limit.setAtIndex(JAVA_LONG, 1, bytes);
+            if ((int) SETRLIMIT.invokeExact(state, RLIMIT_FSIZE, limit) < 0) {
+                throw new IOException("setrlimit RLIMIT_FSIZE failed, errno " + errno(state));
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
