@@ -803,8 +803,8 @@ public final class AuraFileChannel extends FileChannel {
         try {
             if (target instanceof AuraFileChannel a) {
                 a.checkWritable();
-            } else if (target instanceof FileChannel f) {
-                f.write(ByteBuffer.allocate(0), 0); // NonWritableChannelException up front, as the JDK
+            } else if (isJdkFileChannel(target)) {
+                ((FileChannel) target).write(ByteBuffer.allocate(0), 0); // NonWritableChannelException up front, as the JDK
             }
             if (position < 0 || count < 0) {
                 throw new IllegalArgumentException();
@@ -837,8 +837,8 @@ public final class AuraFileChannel extends FileChannel {
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
             return copyToThroughAlignedReads(position, count, target);
         }
-        int chunk = direct ? DIRECT_TRANSFER_SIZE
-                : target instanceof FileChannel || target instanceof SelectableChannel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
+        int chunk = direct ? DIRECT_TRANSFER_SIZE : target instanceof AuraFileChannel || isJdkFileChannel(target)
+                || target instanceof SelectableChannel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long pos = position;
@@ -1182,8 +1182,8 @@ public final class AuraFileChannel extends FileChannel {
         try {
             if (src instanceof AuraFileChannel a) {
                 a.checkReadable();
-            } else if (src instanceof FileChannel f) {
-                f.read(ByteBuffer.allocate(0), 0); // NonReadableChannelException up front, as the JDK
+            } else if (isJdkFileChannel(src)) {
+                ((FileChannel) src).read(ByteBuffer.allocate(0), 0); // NonReadableChannelException up front, as the JDK
             }
             checkWritable();
             if (position < 0 || count < 0) {
@@ -1225,12 +1225,11 @@ public final class AuraFileChannel extends FileChannel {
                     return in.copyFromPositionByReads(this, position, count);
                 }
             }
-        } else if (src instanceof FileChannel in && !kernelPosition && file.jdkChannel() == null && in.size() > 0) {
+        } else if (isJdkFileChannel(src) && !kernelPosition && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
             checkWithinLargestFile(position);
         }
         // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result.
-        int chunk = !direct && src instanceof FileChannel && !(src instanceof AuraFileChannel) ? TRANSFER_SIZE
-                : JDK_TRANSFER_SIZE;
+        int chunk = !direct && isJdkFileChannel(src) ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long read = 0;
@@ -1291,14 +1290,27 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
+     * {@return whether {@code channel} is a file channel of the JDK's own ({@code FileChannel.open},
+     * a file stream's {@code getChannel()})} Only those have the JDK's transfers check their access
+     * mode up front and copy their file in the kernel; any other {@code FileChannel} is the
+     * application's, which the JDK reads and writes with its relative calls alone, as any channel
+     * (its positional ones may not even be supported).
+     */
+    private static boolean isJdkFileChannel(Channel channel) {
+        return channel instanceof FileChannel && channel.getClass().getModule() == FileChannel.class.getModule();
+    }
+
+    /**
      * Moves a file source back over {@code unwritten} bytes it gave a transfer that could not
      * write them (a full disk, a position past the largest file): the JDK's transfer from a file
      * copies in the kernel or from a mapping, and the source then advances by what was written
-     * only. A source without positions (a FIFO, a socket) cannot: those bytes are lost, as with
-     * the JDK's transfer from such a channel.
+     * only. A source without positions (a FIFO, a socket) cannot, and the application's own
+     * {@code FileChannel} is not asked to: those bytes are lost, as with the JDK's transfer from
+     * such a channel.
      */
     private static void giveBack(ReadableByteChannel src, long unwritten) {
-        if (src instanceof FileChannel file && !(src instanceof AuraFileChannel a && (a.kernelPosition || !a.isOpen()))) {
+        if ((isJdkFileChannel(src) || src instanceof AuraFileChannel a && !a.kernelPosition && a.isOpen())
+                && src instanceof FileChannel file) {
             try {
                 file.position(file.position() - unwritten);
             } catch (IOException | RuntimeException noPosition) {

@@ -503,6 +503,144 @@ class TransferReviewTest {
         }
     }
 
+    /**
+     * The application's own FileChannel over a JDK one, without positional reads and writes (a
+     * stream-like channel): FileChannel's transfers read and write it with its relative calls
+     * only, and check the access mode of the JDK's own channels alone.
+     */
+    private static final class SequentialChannel extends FileChannel {
+        private final FileChannel inner;
+        private final List<String> calls = new ArrayList<>();
+
+        SequentialChannel(FileChannel inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            calls.add("read");
+            return inner.read(dst);
+        }
+
+        @Override
+        public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+            calls.add("read[]");
+            return inner.read(dsts, offset, length);
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            calls.add("write");
+            return inner.write(src);
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+            calls.add("write[]");
+            return inner.write(srcs, offset, length);
+        }
+
+        @Override
+        public long position() throws IOException {
+            calls.add("position");
+            return inner.position();
+        }
+
+        @Override
+        public FileChannel position(long newPosition) throws IOException {
+            calls.add("position(" + newPosition + ")");
+            inner.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws IOException {
+            calls.add("size");
+            return inner.size();
+        }
+
+        @Override
+        public FileChannel truncate(long size) {
+            throw new UnsupportedOperationException("truncate");
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            inner.force(metaData);
+        }
+
+        @Override
+        public long transferTo(long position, long count, WritableByteChannel target) {
+            throw new UnsupportedOperationException("transferTo");
+        }
+
+        @Override
+        public long transferFrom(ReadableByteChannel src, long position, long count) {
+            throw new UnsupportedOperationException("transferFrom");
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) {
+            throw new UnsupportedOperationException("positional read");
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) {
+            throw new UnsupportedOperationException("positional write");
+        }
+
+        @Override
+        public java.nio.MappedByteBuffer map(MapMode mode, long position, long size) {
+            throw new UnsupportedOperationException("map");
+        }
+
+        @Override
+        public java.nio.channels.FileLock lock(long position, long size, boolean shared) {
+            throw new UnsupportedOperationException("lock");
+        }
+
+        @Override
+        public java.nio.channels.FileLock tryLock(long position, long size, boolean shared) {
+            throw new UnsupportedOperationException("tryLock");
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            inner.close();
+        }
+    }
+
+    @Test
+    void transfersWithTheApplicationsOwnFileChannelUseItsRelativeCallsOnly() throws Exception {
+        for (long count : new long[] {0, 1_000, 20_000, Long.MAX_VALUE}) {
+            for (long position : new long[] {0, 50_000, -1}) {
+                assertAlike("own-target-" + count + "-" + position, (opener, file) -> {
+                    Path other = file(file.getFileName() + "-other", 30_000);
+                    try (FileChannel ch = opener.open(file, READ, WRITE);
+                         SequentialChannel writable = new SequentialChannel(FileChannel.open(other, WRITE));
+                         SequentialChannel readOnly = new SequentialChannel(FileChannel.open(other, READ))) {
+                        writable.position(10_000);
+                        String r = call(() -> ch.transferTo(position, count, writable)) + " "
+                                + call(() -> ch.transferTo(position, count, readOnly));
+                        return r + " " + writable.calls + readOnly.calls + state(ch, file) + " " + disk(other);
+                    }
+                });
+                assertAlike("own-source-" + count + "-" + position, (opener, file) -> {
+                    Path other = file(file.getFileName() + "-other", 30_000);
+                    try (FileChannel ch = opener.open(file, READ, WRITE);
+                         SequentialChannel readable = new SequentialChannel(FileChannel.open(other, READ));
+                         SequentialChannel writeOnly = new SequentialChannel(FileChannel.open(other, WRITE))) {
+                        readable.position(10_000);
+                        String r = call(() -> ch.transferFrom(readable, position, count)) + " "
+                                + call(() -> ch.transferFrom(writeOnly, position, count)) + " "
+                                + call(() -> ch.transferFrom(readable, Long.MAX_VALUE - 10, count));
+                        return r + " " + readable.calls + writeOnly.calls + state(ch, file);
+                    }
+                });
+            }
+        }
+    }
+
     @Test
     void transfersWithPipesBlockingAndNot() throws Exception {
         for (boolean blocking : new boolean[] {true, false}) {
