@@ -1199,6 +1199,15 @@ public final class AuraFileChannel extends FileChannel {
         if (src instanceof AuraFileChannel in && bothOnJdkChannels(in, this)) {
             return in.copyFromPositionByJdk(this, position, count);
         }
+        if (isJdkFileChannel(src) && file.jdkChannel() != null && !kernelPosition) {
+            // JDK mode, from the JDK's own channel: the JDK's transfer between the two, which
+            // copies in the kernel (its checks of the position: checkWithinLargestFile).
+            try {
+                return file.jdkChannel().transferFrom(src, position, count);
+            } catch (IOException e) {
+                throw JdkFile.translate(e);
+            }
+        }
         // The JDK's mapped transfer is chosen by the count asked for, before the source's end cuts it.
         long asked = count;
         // As the JDK: not from files that say they are empty (/proc), which copy_file_range takes for empty.

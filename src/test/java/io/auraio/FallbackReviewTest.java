@@ -65,6 +65,14 @@ class FallbackReviewTest {
         assertAllPassed(inJdkMode(AuraFileChannelReviewTest.class), 10);
     }
 
+    /** TransferReviewTest (transfers, positions, size, truncate against FileChannel), likewise. */
+    @Test
+    void theTransferReviewHoldsInJdkMode() throws Exception {
+        Assumptions.assumeTrue(AuraIO.isAvailable(), () -> "io_uring is not usable here: "
+                + AuraIO.unavailabilityCause().orElse(""));
+        assertAllPassed(inJdkMode(TransferReviewTest.class), 15);
+    }
+
     @Test
     void underASeccompRefusalEveryWayInWorksWithoutLeaksAndOneWarning() throws Exception {
         ForkedJvm.Result r = SeccompRefusal.jvm("EPERM")

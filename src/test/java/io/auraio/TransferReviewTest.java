@@ -11,10 +11,14 @@ import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.Pipe;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
@@ -93,7 +97,14 @@ class TransferReviewTest {
     }
 
     private static final Opener JDK = FileChannel::open;
-    private static final Opener AURA = (path, options) -> AuraFileChannel.open(engine, path, options);
+    /**
+     * With {@code -Dauraio.review.defaultBackend=true} (and {@code -Dauraio.backend=jdk}) the
+     * channels are opened on the default engine, so in JDK mode, as {@code FallbackReviewTest}
+     * runs {@link AuraFileChannelReviewTest}.
+     */
+    private static final boolean DEFAULT_BACKEND = Boolean.getBoolean("auraio.review.defaultBackend");
+    private static final Opener AURA = (path, options) ->
+            DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
 
     /** One case, run once per opener on a file of its own. */
     @FunctionalInterface
@@ -672,6 +683,56 @@ class TransferReviewTest {
                         }
                         String r = call(() -> ch.transferFrom(source, 40_000, count));
                         return r + state(ch, file);
+                    }
+                });
+            }
+        }
+    }
+
+    @Test
+    void transfersWithAConnectedSocketPairAreFileChannels() throws Exception {
+        for (boolean blocking : new boolean[] {true, false}) {
+            for (long count : new long[] {0, 1_000, SIZE, Long.MAX_VALUE}) {
+                assertAlike("socket-to-" + blocking + "-" + count, (opener, file) -> {
+                    try (var server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                         SocketChannel out = SocketChannel.open(server.getLocalAddress());
+                         SocketChannel in = server.accept();
+                         FileChannel ch = opener.open(file, READ)) {
+                        out.configureBlocking(blocking);
+                        // Drained meanwhile: a blocking socket's write waits for room.
+                        Thread drain = Thread.ofPlatform().start(() -> {
+                            ByteBuffer b = ByteBuffer.allocate(1 << 16);
+                            try {
+                                while (in.read(b.clear()) > 0) {
+                                    // count nothing: the transfer's count is the check
+                                }
+                            } catch (IOException closed) {
+                                // the test's end
+                            }
+                        });
+                        // Non-blocking, what a transfer takes depends on how fast the other end drains.
+                        String r = blocking || count <= 1_000 ? call(() -> ch.transferTo(0, count, out)) : "not made";
+                        out.shutdownOutput();
+                        drain.join();
+                        return r + state(ch, file);
+                    }
+                });
+                assertAlike("socket-from-" + blocking + "-" + count, (opener, file) -> {
+                    try (var server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                         SocketChannel out = SocketChannel.open(server.getLocalAddress());
+                         SocketChannel in = server.accept();
+                         FileChannel ch = opener.open(file, READ, WRITE)) {
+                        in.configureBlocking(blocking);
+                        out.write(ByteBuffer.wrap(new byte[20_000]));
+                        out.shutdownOutput();
+                        // On loopback the bytes are at the other end once write returns, even to a non-blocking read.
+                        String r = call(() -> ch.transferFrom(in, 30_000, count));
+                        long rest = 0;
+                        in.configureBlocking(true);
+                        for (int n; (n = in.read(ByteBuffer.allocate(1 << 16))) > 0; ) {
+                            rest += n;
+                        }
+                        return r + " rest " + rest + state(ch, file);
                     }
                 });
             }
