@@ -10,6 +10,7 @@ import io.auraio.testing.InterruptRounds;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,6 +24,7 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -85,10 +87,21 @@ class TransferReviewTest {
     private final SoftAssertions softly = new SoftAssertions();
 
     @AfterEach
-    void noDescriptorLeft() throws IOException {
+    void nothingLeft() throws IOException {
         softly.assertAll();
         InterruptRounds.assertDescriptorsBackTo(descriptors);
         Leaks.assertNothingLeaked(engine);
+        TestSupport.settle(() -> threadsInsideAFile().isEmpty(), Duration.ofSeconds(10));
+        assertThat(threadsInsideAFile()).as("threads left in a read, write or transfer").isEmpty();
+    }
+
+    /** {@return the (platform) threads but this one with a frame of AuraFile, AuraFiles or AuraFileChannel} */
+    private static List<String> threadsInsideAFile() {
+        return Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> e.getKey() != Thread.currentThread())
+                .filter(e -> Arrays.stream(e.getValue()).anyMatch(f -> f.getClassName().startsWith("io.auraio.AuraFile")))
+                .map(e -> e.getKey() + " " + Arrays.toString(e.getValue()))
+                .toList();
     }
 
     @FunctionalInterface
@@ -379,6 +392,9 @@ class TransferReviewTest {
 
     // ---- non-file channels ---------------------------------------------------------------------
 
+    /** Given as a {@link Target}'s or {@link Source}'s failure: it interrupts its thread then, and goes on. */
+    private static final RuntimeException INTERRUPT = new RuntimeException("interrupts its thread instead");
+
     /** A target that takes at most {@code most} bytes a write and fails (or throws) after {@code writes} writes. */
     private static final class Target implements WritableByteChannel {
         private final int most;
@@ -396,10 +412,13 @@ class TransferReviewTest {
         @Override
         public int write(ByteBuffer src) throws IOException {
             if (calls++ == writes) {
-                if (unchecked != null) {
+                if (unchecked == INTERRUPT) {
+                    Thread.currentThread().interrupt();
+                } else if (unchecked != null) {
                     throw unchecked;
+                } else {
+                    throw new IOException("target failed");
                 }
-                throw new IOException("target failed");
             }
             int n = Math.min(most, src.remaining());
             src.position(src.position() + n);
@@ -439,10 +458,13 @@ class TransferReviewTest {
         @Override
         public int read(ByteBuffer dst) throws IOException {
             if (calls++ == reads) {
-                if (unchecked != null) {
+                if (unchecked == INTERRUPT) {
+                    Thread.currentThread().interrupt();
+                } else if (unchecked != null) {
                     throw unchecked;
+                } else {
+                    throw new IOException("source failed");
                 }
-                throw new IOException("source failed");
             }
             if (left == 0) {
                 return -1;
@@ -475,7 +497,8 @@ class TransferReviewTest {
                 () -> new Target(0, Integer.MAX_VALUE, null), () -> new Target(100, Integer.MAX_VALUE, null),
                 () -> new Target(Integer.MAX_VALUE, Integer.MAX_VALUE, null), () -> new Target(Integer.MAX_VALUE, 0, null),
                 () -> new Target(Integer.MAX_VALUE, 1, null), () -> new Target(Integer.MAX_VALUE, 1, new IllegalStateException()),
-                () -> new Target(Integer.MAX_VALUE, 0, new IllegalStateException()));
+                () -> new Target(Integer.MAX_VALUE, 0, new IllegalStateException()),
+                () -> new Target(Integer.MAX_VALUE, 0, INTERRUPT), () -> new Target(Integer.MAX_VALUE, 2, INTERRUPT));
         for (int t = 0; t < targets.size(); t++) {
             Callable<Target> target = targets.get(t);
             for (long count : new long[] {0, 10, 70_000, SIZE, Long.MAX_VALUE}) {
@@ -483,7 +506,9 @@ class TransferReviewTest {
                     Target out = target.call();
                     try (FileChannel ch = opener.open(file, READ)) {
                         ch.position(7);
-                        return call(() -> ch.transferTo(1_000, count, out)) + " " + out + state(ch, file);
+                        String r = call(() -> ch.transferTo(1_000, count, out));
+                        return r + " " + out + " interrupted " + Thread.interrupted() + " open " + ch.isOpen()
+                                + (ch.isOpen() ? state(ch, file) : " " + disk(file));
                     }
                 });
             }
@@ -497,7 +522,8 @@ class TransferReviewTest {
                 () -> new Source(SIZE, Integer.MAX_VALUE, Integer.MAX_VALUE, null), () -> new Source(0, 10, Integer.MAX_VALUE, null),
                 () -> new Source(SIZE, Integer.MAX_VALUE, 0, null), () -> new Source(SIZE, Integer.MAX_VALUE, 1, null),
                 () -> new Source(SIZE, 5_000, 3, new IllegalStateException()),
-                () -> new Source(SIZE, 5_000, 0, new IllegalStateException()));
+                () -> new Source(SIZE, 5_000, 0, new IllegalStateException()),
+                () -> new Source(SIZE, 5_000, 0, INTERRUPT), () -> new Source(SIZE, 5_000, 2, INTERRUPT));
         for (int s = 0; s < sources.size(); s++) {
             Callable<Source> source = sources.get(s);
             for (long count : new long[] {0, 10, 70_000, 3 * SIZE, Long.MAX_VALUE}) {
@@ -506,7 +532,9 @@ class TransferReviewTest {
                         Source in = source.call();
                         try (FileChannel ch = opener.open(file, READ, WRITE)) {
                             ch.position(7);
-                            return call(() -> ch.transferFrom(in, position, count)) + " " + in + state(ch, file);
+                            String r = call(() -> ch.transferFrom(in, position, count));
+                            return r + " " + in + " interrupted " + Thread.interrupted() + " open " + ch.isOpen()
+                                    + (ch.isOpen() ? state(ch, file) : " " + disk(file));
                         }
                     });
                 }
