@@ -919,7 +919,8 @@ public final class AuraFileChannel extends FileChannel {
         synchronized (out.positionLock) {
             long at = out.position;
             long done = copyRanges(!uninterruptible, file, position, out.file, at, count);
-            if (done < 0 && at > position && at < position + count && file.isSameFileAs(out.file)) {
+            if (done < 0 && !direct && !out.direct && at > position && at < position + count
+                    && file.isSameFileAs(out.file)) {
                 // The JDK's sendfile after copy_file_range's EINVAL for the overlap, at any count.
                 done = copyForwardWithinFile(position, count, out, at);
             }
@@ -937,7 +938,8 @@ public final class AuraFileChannel extends FileChannel {
      * {@code to - from} source bytes over and over. (Reading it all first, as a copy to another file
      * does, left the source's bytes there instead.) Written as that: the pattern read once, then
      * whole repetitions of it a chunk at a time; a distance of more than a chunk is copied a chunk
-     * at a time, each read after the writes before it, so that it reads what they wrote.
+     * at a time, each read after the writes before it, so that it reads what they wrote. (Not for
+     * {@code DIRECT}, whose aligned transfers take their own ways.)
      *
      * @return the bytes written, as the read-and-write loop's count
      */
@@ -1071,7 +1073,8 @@ public final class AuraFileChannel extends FileChannel {
     private long copyFromPositionByReads(AuraFileChannel target, long position, long count) throws IOException {
         synchronized (positionLock) {
             long at = this.position;
-            if (position > at && position < at + count && !target.append && file.isSameFileAs(target.file)) {
+            if (position > at && position < at + count && !direct && !target.direct && !target.append
+                    && file.isSameFileAs(target.file)) {
                 long written = copyForwardWithinFile(at, count, target, position);
                 this.position = at + written;
                 return written;
