@@ -1237,8 +1237,8 @@ public final class AuraFileChannel extends FileChannel {
                     return in.copyFromPositionByReads(this, position, count);
                 }
             }
-        } else if (isJdkFileChannel(src) && !kernelPosition && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
-            checkWithinLargestFile(position);
+        } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
+            checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
         }
         // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result.
         int chunk = !direct && isJdkFileChannel(src) ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
