@@ -1240,15 +1240,18 @@ public final class AuraFileChannel extends FileChannel {
         } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
             checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
         }
-        // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result.
-        int chunk = !direct && isJdkFileChannel(src) ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
+        // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result,
+        // and the kernel's copy stops at the largest offset (tmpfs: Long.MAX_VALUE) where a write
+        // across it fails ("Invalid argument").
+        boolean copiedInKernel = isJdkFileChannel(src);
+        int chunk = !direct && copiedInKernel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long read = 0;
         long pos = position;
         try {
             while (written < count) {
-                bb.limit((int) Math.min(count - written, chunk));
+                bb.limit((int) Math.min(Math.min(count - written, chunk), copiedInKernel ? Long.MAX_VALUE - pos : chunk));
                 int nr = src.read(bb);
                 if (nr <= 0) {
                     break;

@@ -34,6 +34,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -133,10 +134,13 @@ class TransferReviewTest {
         return jdk;
     }
 
+    /** Where {@link #file} creates files: the test's directory, or one on tmpfs. */
+    private Path base;
+
     private Path file(String name, int size) throws IOException {
         byte[] bytes = new byte[size];
         new Random(size).nextBytes(bytes);
-        return Files.write(dir.resolve(name), bytes);
+        return Files.write((base == null ? dir.path() : base).resolve(name), bytes);
     }
 
     /**
@@ -258,6 +262,33 @@ class TransferReviewTest {
 
     @Test
     void transferFromWithCountZeroOrAtHugePositionsIsFileChannels() throws Exception {
+        transfersFromToHugePositions();
+    }
+
+    /**
+     * As on the test's file system (ext4 refuses positions from 16 TiB), on tmpfs, whose largest
+     * offset is Long.MAX_VALUE: the JDK's copy from a file there stops at it where a write across
+     * it fails with "Invalid argument".
+     */
+    @Test
+    void transferFromAtHugePositionsOnTmpfsIsFileChannels() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && "tmpfs".equals(Files.getFileStore(shm).type()), "no writable tmpfs at /dev/shm");
+        base = Files.createTempDirectory(shm, "auraio-transfer-review");
+        try {
+            transfersFromToHugePositions();
+        } finally {
+            try (var files = Files.list(base)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(base);
+        }
+    }
+
+    private void transfersFromToHugePositions() throws Exception {
         long[] positions = {0, SIZE, SIZE + 1, 1L << 40, 1L << 44, (1L << 44) - 10, Long.MAX_VALUE - 1_000,
             Long.MAX_VALUE - 1, Long.MAX_VALUE};
         for (long position : positions) {
