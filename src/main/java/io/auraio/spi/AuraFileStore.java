@@ -26,15 +26,17 @@ final class AuraFileStore extends FileStore {
     /**
      * {@return where {@code store} (a store of the platform's {@code getFileStores()}) is mounted,
      * as a path of {@code platform}, for the offload's per-mount limit} The JDK's Unix store names
-     * it only in its {@code toString}, "{@code /mount/point (device)}"; the root where that cannot
-     * be read.
+     * it only in its {@code toString}, "{@code /mount/point (name)}"; the root where that cannot
+     * be read. The store's name is cut off as a whole: either part may hold " (" (a mount point,
+     * or a source such as {@code mount -t tmpfs "a (b)" /mnt}), so no search for it can tell where
+     * the point ends.
      */
     static Path mountPoint(FileStore store, java.nio.file.FileSystem platform) {
         String s = store.toString();
-        int end = s.lastIndexOf(" (");
-        if (end > 0 && s.startsWith("/")) {
+        String name = " (" + store.name() + ")";
+        if (s.endsWith(name) && s.startsWith("/")) {
             try {
-                return platform.getPath(s.substring(0, end));
+                return platform.getPath(s.substring(0, s.length() - name.length()));
             } catch (RuntimeException e) {
                 // not a path: the root below
             }

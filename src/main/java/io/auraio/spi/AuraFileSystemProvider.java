@@ -402,7 +402,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
     @Override
     public DirectoryStream<Path> newDirectoryStream(Path dir, DirectoryStream.Filter<? super Path> filter)
             throws IOException {
-        Objects.requireNonNull(filter, "filter");
+        Objects.requireNonNull(filter); // as the platform's: no message
         Path platformDir = fileSystem.unwrap(dir);
         DirectoryStream<Path> stream = offload().call(platformDir,
                 () -> platform.newDirectoryStream(platformDir, entry -> true));

@@ -1,0 +1,755 @@
+package io.auraio.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessMode;
+import java.nio.file.CopyOption;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A hostile review of the provider's calls that open no channel (attributes, access checks,
+ * listing, copy, move, delete, links, file stores) and of {@code AuraFiles}' cached-metadata path
+ * under them: awkward names, links that loop or dangle, a tree changed between two calls, option
+ * combinations and stores of odd mounts. Each case runs through the platform's provider and
+ * through {@link AuraFileSystemProvider}, each on a virtual and on a platform thread, on four
+ * identical trees, and requires the same outcome (result, or exception type and message) and the
+ * same tree left behind.
+ */
+class ProviderPathsReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private FileSystem fs;
+
+    @BeforeEach
+    void createProvider() {
+        fs = new AuraFileSystemProvider(FileSystems.getDefault().provider()).getFileSystem(URI.create("file:///"));
+    }
+
+    @FunctionalInterface
+    interface Scenario {
+        Object run(Path base) throws Exception;
+    }
+
+    /** A name that is 255 bytes long, the most a Linux name may be. */
+    private static final String NAME_255 = "n".repeat(255);
+
+    /**
+     * f (5 bytes, mode 0640), d/ with d/a.txt, e/ empty, full/ with one file, a link to f, a
+     * dangling link, a link to itself, a link to d/, names with a newline, a space, a leading dash.
+     */
+    private static void populate(Path base) throws IOException {
+        Files.createDirectories(base);
+        Files.write(base.resolve("f"), new byte[] {1, 2, 3, 4, 5});
+        Files.setPosixFilePermissions(base.resolve("f"), PosixFilePermissions.fromString("rw-r-----"));
+        Files.setLastModifiedTime(base.resolve("f"), FileTime.fromMillis(1_000_000_000_000L));
+        Files.createDirectories(base.resolve("d"));
+        Files.write(base.resolve("d/a.txt"), new byte[] {9});
+        Files.createDirectories(base.resolve("e"));
+        Files.createDirectories(base.resolve("full"));
+        Files.write(base.resolve("full/x"), new byte[] {1});
+        Files.createSymbolicLink(base.resolve("link"), Path.of("f"));
+        Files.createSymbolicLink(base.resolve("dangling"), Path.of("nope"));
+        Files.createSymbolicLink(base.resolve("loop"), Path.of("loop"));
+        Files.createSymbolicLink(base.resolve("dl"), Path.of("d"));
+        Files.write(base.resolve("new\nline"), new byte[] {1});
+        Files.write(base.resolve("sp ace"), new byte[] {1, 2});
+        Files.write(base.resolve("-dash"), new byte[] {1, 2, 3});
+    }
+
+    /** The names under {@code base} with their kind and size, sorted; names as the platform gives them. */
+    private static String tree(Path base) throws IOException {
+        TreeMap<String, String> all = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(base)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String kind = Files.isSymbolicLink(p) ? "l" : Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "d"
+                        : Files.size(p) + "";
+                all.put(base.relativize(p).toString(), kind);
+            }
+        }
+        return all.toString();
+    }
+
+    /** Runs {@code task} on a new virtual or platform thread: {@return "returned ..." or "threw ..."} */
+    private static String outcome(Callable<?> task, Path base, boolean virtual) throws InterruptedException {
+        AtomicReference<String> out = new AtomicReference<>();
+        Runnable r = () -> {
+            String text;
+            try {
+                text = "returned " + task.call();
+            } catch (Throwable e) {
+                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
+                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
+            }
+            out.set(text.replace(base.toString(), "<base>"));
+        };
+        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
+        TestSupport.joinAll(List.of(t));
+        return out.get();
+    }
+
+    /**
+     * Runs {@code scenario} on four fresh trees {@code name}: through the platform and the
+     * provider, each on a virtual and a platform thread; {@return "" if every outcome and tree is
+     * the platform's on a platform thread, else all four}
+     */
+    private String differs(String name, Scenario scenario) throws Exception {
+        List<String> outcomes = new ArrayList<>();
+        for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
+            Path plain = dir.path().toAbsolutePath().resolve(kind).resolve(name);
+            populate(plain);
+            Path base = kind.startsWith("aura") ? fs.getPath(plain.toString()) : plain;
+            outcomes.add(kind + ": " + outcome(() -> scenario.run(base), plain, kind.endsWith("virtual")) + " "
+                    + tree(plain));
+        }
+        String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
+        boolean alike = outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
+        return alike ? "" : name + "\n   " + String.join("\n   ", outcomes);
+    }
+
+    /** Runs every scenario through {@link #differs} and requires no difference. */
+    private void assertAllAlike(String prefix, List<Scenario> scenarios) throws Exception {
+        List<String> diffs = new ArrayList<>();
+        for (int i = 0; i < scenarios.size(); i++) {
+            String d = differs(prefix + i, scenarios.get(i));
+            if (!d.isEmpty()) {
+                diffs.add(d);
+            }
+        }
+        assertThat(diffs).isEmpty();
+    }
+
+    private static String attrs(Path p, LinkOption... o) throws IOException {
+        var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, o);
+        return (a.isRegularFile() ? "f" : a.isDirectory() ? "d" : a.isSymbolicLink() ? "l" : "o") + a.size();
+    }
+
+    /** What the common calls answer for {@code p}: exists, attributes, access, a listing's view of it. */
+    private static String probe(Path p) throws Exception {
+        List<String> out = new ArrayList<>();
+        Callable<?>[] calls = {
+            () -> Files.exists(p),
+            () -> Files.exists(p, LinkOption.NOFOLLOW_LINKS),
+            () -> Files.notExists(p),
+            () -> attrs(p),
+            () -> attrs(p, LinkOption.NOFOLLOW_LINKS),
+            () -> Files.isDirectory(p) + " " + Files.isRegularFile(p) + " " + Files.isSymbolicLink(p),
+            () -> Files.isReadable(p) + " " + Files.isWritable(p) + " " + Files.isExecutable(p),
+            () -> {
+                p.getFileSystem().provider().checkAccess(p);
+                return "ok";
+            },
+            () -> {
+                p.getFileSystem().provider().checkAccess(p, AccessMode.EXECUTE);
+                return "ok";
+            },
+            () -> Files.isSameFile(p, p.resolveSibling("f")),
+            () -> Files.size(p),
+            () -> new TreeMap<>(Files.readAttributes(p, "unix:mode,size,nlink")),
+            () -> Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS).size(),
+            () -> Files.readSymbolicLink(p),
+        };
+        for (Callable<?> c : calls) {
+            try {
+                out.add(String.valueOf(c.call()));
+            } catch (Exception e) {
+                out.add(e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+        }
+        return String.join(" | ", out);
+    }
+
+    // ---- names -------------------------------------------------------------------------------
+
+    @Test
+    void awkwardNamesAreAnsweredAsByThePlatform() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (String name : List.of("new\nline", "sp ace", "-dash", NAME_255, "n".repeat(256), "nope", "f/", "f/.",
+                "f/x", "d/..", "dl/..", "dl/../f", "dl/../d/a.txt", "loop", "loop/x", "dangling", "dangling/x",
+                "link", "dl")) {
+            s.add(b -> probe(b.resolve(name)));
+        }
+        for (String name : List.of("new\nline", "sp ace", "-dash")) {
+            s.add(b -> Files.copy(b.resolve(name), b.resolve(name + "2")).getFileName());
+            s.add(b -> Files.move(b.resolve(name), b.resolve("d").resolve(name)).getFileName());
+            s.add(b -> {
+                Files.delete(b.resolve(name));
+                return Files.exists(b.resolve(name));
+            });
+            s.add(b -> Files.createDirectory(b.resolve(name)));
+            s.add(b -> Files.createDirectory(b.resolve(name + "-dir")).getFileName());
+            s.add(b -> Files.createSymbolicLink(b.resolve(name + "-l"), Path.of(name)).getFileName());
+            s.add(b -> Files.createLink(b.resolve(name + "-h"), b.resolve(name)).getFileName());
+        }
+        s.add(b -> Files.createFile(b.resolve(NAME_255 + "x")));
+        s.add(b -> Files.createDirectory(b.resolve(NAME_255 + "x")));
+        s.add(b -> Files.createDirectory(b.resolve(NAME_255)).getFileName().toString().length());
+        s.add(b -> Files.copy(b.resolve("f"), b.resolve(NAME_255 + "x")));
+        s.add(b -> Files.move(b.resolve("f"), b.resolve(NAME_255 + "x")));
+        s.add(b -> Files.move(b.resolve("f"), b.resolve(NAME_255)).getFileName().toString().length());
+        s.add(b -> Files.deleteIfExists(b.resolve(NAME_255 + "x")));
+        s.add(b -> Files.createSymbolicLink(b.resolve("long"), Path.of("x".repeat(5000))));
+        s.add(b -> {
+            Files.createSymbolicLink(b.resolve("long"), Path.of("x".repeat(4000)));
+            return probe(b.resolve("long"));
+        });
+        assertAllAlike("n", s);
+    }
+
+    /** A path longer than PATH_MAX (4096 bytes) fails with the platform's ENAMETOOLONG; one just under it is looked up. */
+    @Test
+    void pathsOverPathMaxFailAsThePlatform() throws Exception {
+        String deep = ("d".repeat(200) + "/").repeat(25); // 5,025 bytes
+        String under = ("d".repeat(200) + "/").repeat(19); // with the base, under 4,096
+        List<Scenario> s = new ArrayList<>();
+        s.add(b -> probe(b.resolve(deep + "f")));
+        s.add(b -> Files.createDirectories(b.resolve(deep)));
+        s.add(b -> Files.createDirectory(b.resolve(deep)));
+        s.add(b -> Files.deleteIfExists(b.resolve(deep)));
+        s.add(b -> Files.copy(b.resolve("f"), b.resolve(deep + "f")));
+        s.add(b -> Files.move(b.resolve("f"), b.resolve(deep + "f")));
+        s.add(b -> {
+            Files.createDirectories(b.resolve(under));
+            return probe(b.resolve(under)) + " " + Files.createDirectory(b.resolve(under + "x")).getFileName();
+        });
+        assertAllAlike("m", s);
+    }
+
+    /**
+     * A name that is not UTF-8 (a Latin-1 {@code é}, byte 0xE9) made by the shell: listed, then
+     * looked up, copied, moved and deleted by the path the listing gave, as the platform does.
+     */
+    @Test
+    void aNameThatIsNotUtf8IsServedAsByThePlatform() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (int k = 0; k < 6; k++) {
+            int which = k;
+            s.add(b -> {
+                Process p = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'lat\\351n')\"")
+                        .directory(b.toFile()).redirectErrorStream(true).start();
+                assertThat(p.waitFor()).isZero();
+                Path odd;
+                try (Stream<Path> list = Files.list(b)) {
+                    odd = list.filter(e -> e.getFileName().toString().startsWith("lat")).findFirst().orElseThrow();
+                }
+                return switch (which) {
+                    case 0 -> probe(odd);
+                    case 1 -> Files.copy(odd, b.resolve("copy")).getFileName() + " " + Files.size(b.resolve("copy"));
+                    case 2 -> Files.move(odd, b.resolve("d").resolve(odd.getFileName())).getFileName().toString()
+                            .length() + " " + Files.exists(odd);
+                    case 3 -> Files.deleteIfExists(odd) + " " + Files.exists(odd, LinkOption.NOFOLLOW_LINKS);
+                    case 4 -> Files.readString(odd) + " " + Files.createDirectory(odd.resolveSibling(
+                            odd.getFileName() + "-d")).getFileName().toString().length();
+                    default -> Files.isSameFile(odd, b.resolve(odd.getFileName().toString())) + " "
+                            + Files.exists(b.resolve(odd.getFileName().toString()));
+                };
+            });
+        }
+        assertAllAlike("u", s);
+    }
+
+    // ---- a tree changed between two calls ----------------------------------------------------
+
+    /** Runs {@code command} in {@code dir} with sh: another process changes the tree. */
+    private static void shell(Path dir, String command) throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+    }
+
+    /**
+     * A name looked up (so in the dentry cache), then changed by another process: a directory
+     * replaced by a file, a file renamed or deleted, a link retargeted. The second call answers
+     * for the tree as it is now, as the platform's.
+     */
+    @Test
+    void callsAfterAnotherProcessChangedTheTreeSeeTheNewTree() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        s.add(b -> probe(b.resolve("d/a.txt")) + " " + probe(b.resolve("d")) + " // "
+                + run(b, "rm -r d && printf 123 > d") + probe(b.resolve("d/a.txt")) + " " + probe(b.resolve("d")));
+        s.add(b -> probe(b.resolve("f")) + " // " + run(b, "rm f && mkdir f") + probe(b.resolve("f"))
+                + " " + Files.isDirectory(b.resolve("f")));
+        s.add(b -> probe(b.resolve("f")) + " // " + run(b, "mv f g") + probe(b.resolve("f")) + " " + probe(b.resolve("g")));
+        s.add(b -> probe(b.resolve("nope")) + " // " + run(b, "printf 12 > nope") + probe(b.resolve("nope")));
+        s.add(b -> probe(b.resolve("link")) + " // " + run(b, "rm link && ln -s d link") + probe(b.resolve("link")));
+        s.add(b -> probe(b.resolve("dl/a.txt")) + " // " + run(b, "rm -r d && mkdir d") + probe(b.resolve("dl/a.txt")));
+        s.add(b -> {
+            Files.exists(b.resolve("e"));
+            shell(b, "rmdir e && printf 1 > e");
+            return Files.createDirectory(b.resolve("e"));
+        });
+        s.add(b -> {
+            Files.exists(b.resolve("e"));
+            shell(b, "rmdir e");
+            return Files.createDirectory(b.resolve("e")).getFileName() + " " + Files.isDirectory(b.resolve("e"));
+        });
+        s.add(b -> {
+            Files.exists(b.resolve("e/x"));
+            shell(b, "mkdir e/x");
+            return Files.createDirectories(b.resolve("e/x/y")).getFileName();
+        });
+        s.add(b -> {
+            boolean before = Files.isSameFile(b.resolve("f"), b.resolve("link"));
+            shell(b, "rm f && printf 1 > f");
+            return before + " " + Files.isSameFile(b.resolve("f"), b.resolve("link")) + " "
+                    + Files.isSameFile(b.resolve("f"), b.resolve("d/a.txt"));
+        });
+        assertAllAlike("c", s);
+    }
+
+    private static String run(Path b, String command) throws Exception {
+        shell(b, command);
+        return "";
+    }
+
+    // ---- copy and move -----------------------------------------------------------------------
+
+    @Test
+    void copyAndMoveWithEveryOptionCombinationAreThePlatforms() throws Exception {
+        List<CopyOption[]> combinations = new ArrayList<>();
+        CopyOption[] all = {StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
+            StandardCopyOption.ATOMIC_MOVE, LinkOption.NOFOLLOW_LINKS};
+        for (int mask = 0; mask < 16; mask++) {
+            List<CopyOption> c = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                if ((mask & 1 << i) != 0) {
+                    c.add(all[i]);
+                }
+            }
+            combinations.add(c.toArray(CopyOption[]::new));
+        }
+        List<Scenario> s = new ArrayList<>();
+        for (CopyOption[] o : combinations) {
+            for (String[] pair : new String[][] {{"f", "g"}, {"f", "full"}, {"f", "e"}, {"f", "d/a.txt"},
+                    {"link", "g"}, {"dangling", "g"}, {"loop", "g"}, {"d", "full"}, {"d", "e"}, {"e", "f"},
+                    {"f", "link"}, {"nope", "g"}, {"f", "nope/g"}}) {
+                s.add(b -> "copy " + outcomeOf(() -> Files.copy(b.resolve(pair[0]), b.resolve(pair[1]), o))
+                        + " " + after(b.resolve(pair[1])));
+                s.add(b -> "move " + outcomeOf(() -> Files.move(b.resolve(pair[0]), b.resolve(pair[1]), o))
+                        + " " + after(b.resolve(pair[1])));
+            }
+        }
+        assertAllAlike("o", s);
+    }
+
+    private static String outcomeOf(Callable<?> c) {
+        try {
+            Object r = c.call();
+            return "-> " + (r instanceof Path p ? p.getFileName() : r);
+        } catch (Exception e) {
+            return e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
+    /** The target's mode, time (to the second) and kind, as copied, without following a link. */
+    private static String after(Path p) throws IOException {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            return "absent";
+        }
+        return Integer.toOctalString((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                + " " + (Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() == 1_000_000_000_000L);
+    }
+
+    /**
+     * {@code ATOMIC_MOVE} from one file system to another (a tmpfs to the test directory's) fails
+     * with {@code AtomicMoveNotSupportedException} naming both files, and a plain move copies, as
+     * the platform's.
+     */
+    @Test
+    void anAtomicMoveAcrossFileSystemsFailsAsThePlatforms() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no writable /dev/shm");
+        Path other = Files.createTempDirectory(shm, "auraio-review-");
+        try {
+            assumeTrue(!Files.getFileStore(other).equals(Files.getFileStore(dir.path())),
+                    "/dev/shm and the test directory are one file system");
+            List<String> outcomes = new ArrayList<>();
+            for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
+                Path src = other.resolve(kind);
+                Files.writeString(src, "x");
+                Files.createDirectories(other.resolve(kind + "-d/sub"));
+                Path target = dir.path().toAbsolutePath().resolve(kind);
+                Path s = kind.startsWith("aura") ? fs.getPath(src.toString()) : src;
+                Path t = kind.startsWith("aura") ? fs.getPath(target.toString()) : target;
+                Path sd = kind.startsWith("aura") ? fs.getPath(src + "-d") : Path.of(src + "-d");
+                boolean virtual = kind.endsWith("virtual");
+                String o = outcome(() -> outcomeOf(() -> Files.move(s, t, StandardCopyOption.ATOMIC_MOVE)) + " "
+                        + Files.exists(s) + " " + Files.exists(t) + " "
+                        + outcomeOf(() -> Files.move(s, t)) + " " + Files.exists(s) + " " + Files.readString(t) + " "
+                        + outcomeOf(() -> Files.move(sd, t.resolveSibling(kind + "-d")))
+                        + outcomeOf(() -> Files.move(sd, t.resolveSibling(kind + "-e"), StandardCopyOption.ATOMIC_MOVE)),
+                        dir.path().toAbsolutePath(), virtual);
+                outcomes.add(o.replace(other.toString(), "<other>").replace(kind, "<kind>"));
+            }
+            assertThat(new HashSet<>(outcomes)).as("%s", outcomes).hasSize(1);
+        } finally {
+            TestDirectory.deleteRecursively(other);
+        }
+    }
+
+    // ---- directory streams -------------------------------------------------------------------
+
+    @Test
+    void directoryStreamMisuseIsAnsweredAsByThePlatform() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        s.add(b -> {
+            try (var ds = Files.newDirectoryStream(b, p -> {
+                throw new IOException("filter says no to " + p.getFileName());
+            })) {
+                return ds.iterator().hasNext();
+            }
+        });
+        s.add(b -> {
+            try (var ds = Files.newDirectoryStream(b)) {
+                ds.iterator();
+                return ds.iterator();
+            }
+        });
+        s.add(b -> {
+            var ds = Files.newDirectoryStream(b);
+            ds.close();
+            ds.close();
+            return ds.iterator();
+        });
+        s.add(b -> {
+            var ds = Files.newDirectoryStream(b.resolve("d"));
+            var it = ds.iterator();
+            ds.close();
+            return it.hasNext() + " " + outcomeOf(it::next);
+        });
+        s.add(b -> {
+            // Entries removed while the stream is read: none is returned twice, and it ends.
+            try (var ds = Files.newDirectoryStream(b)) {
+                Set<Path> seen = new HashSet<>();
+                for (Path p : ds) {
+                    if (!seen.add(p)) {
+                        return "twice: " + p;
+                    }
+                    if (seen.size() == 1) {
+                        shell(b, "rm -rf d e full && mkdir m1 m2");
+                    }
+                }
+                return "ended";
+            }
+        });
+        s.add(b -> {
+            // The directory itself removed while its stream is open.
+            try (var ds = Files.newDirectoryStream(b.resolve("e"))) {
+                shell(b, "rmdir e");
+                return ds.iterator().hasNext();
+            }
+        });
+        s.add(b -> Files.newDirectoryStream(b.resolve("loop")));
+        s.add(b -> Files.newDirectoryStream(b.resolve("dangling")));
+        s.add(b -> Files.newDirectoryStream(b.resolve("f")));
+        s.add(b -> Files.newDirectoryStream(b, (DirectoryStream.Filter<Path>) null));
+        s.add(b -> {
+            try (var ds = Files.newDirectoryStream(b.resolve("dl"), "*.txt")) {
+                List<String> n = new ArrayList<>();
+                ds.forEach(p -> n.add(p.toString()));
+                return n;
+            }
+        });
+        s.add(b -> {
+            try (var ds = Files.newDirectoryStream(b, "{new?line,sp ace,-*}")) {
+                List<String> n = new ArrayList<>();
+                ds.forEach(p -> n.add(p.getFileName().toString()));
+                n.sort(null);
+                return n;
+            }
+        });
+        assertAllAlike("s", s);
+    }
+
+    // ---- attributes --------------------------------------------------------------------------
+
+    @Test
+    void unknownAndReadOnlyAttributesFailAsThePlatform() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (String a : List.of("bogus:x", "bogus:*", "basic:bogus", "posix:", ":size", "basic:size,", "size,,mode",
+                "unix:nope", "dos:*", "owner:owner", "acl:*", "user:nope", "posix:permissions,bogus", "basic:*,size")) {
+            s.add(b -> new TreeMap<>(Files.readAttributes(b.resolve("f"), a)).keySet());
+            s.add(b -> Files.getAttribute(b.resolve("f"), a));
+        }
+        for (String a : List.of("basic:size", "basic:isDirectory", "basic:fileKey", "unix:ino", "unix:nlink",
+                "unix:ctime", "posix:group", "bogus:x", "basic:bogus", "size", "posix:permissions",
+                "unix:mode", "basic:lastModifiedTime", "owner:owner")) {
+            for (Object value : new Object[] {null, 5L, "text"}) {
+                s.add(b -> {
+                    Files.setAttribute(b.resolve("f"), a, value);
+                    return after(b.resolve("f"));
+                });
+            }
+        }
+        s.add(b -> {
+            Files.setAttribute(b.resolve("link"), "basic:lastModifiedTime", FileTime.fromMillis(5000),
+                    LinkOption.NOFOLLOW_LINKS);
+            return Files.getLastModifiedTime(b.resolve("link"), LinkOption.NOFOLLOW_LINKS) + " " + after(b.resolve("f"));
+        });
+        s.add(b -> {
+            Files.setAttribute(b.resolve("dangling"), "posix:permissions", PosixFilePermissions.fromString("rwx------"));
+            return "set";
+        });
+        s.add(b -> {
+            Files.setAttribute(b.resolve("loop"), "basic:lastModifiedTime", FileTime.fromMillis(5000));
+            return "set";
+        });
+        s.add(b -> Files.readAttributes(b.resolve("loop"), "unix:mode", LinkOption.NOFOLLOW_LINKS).get("mode") + " "
+                + outcomeOf(() -> Files.readAttributes(b.resolve("loop"), "unix:mode")));
+        s.add(b -> Files.readAttributes(b.resolve("f"), java.nio.file.attribute.DosFileAttributes.class).isHidden());
+        s.add(b -> Files.getFileAttributeView(b.resolve("f"), java.nio.file.attribute.AclFileAttributeView.class));
+        assertAllAlike("a", s);
+    }
+
+    /**
+     * Access checks the cached path answers and those it leaves to the platform agree: execute of
+     * a file without an execute bit is denied even to root, a mode-000 file and directory as the
+     * platform says for this user.
+     */
+    @Test
+    void accessChecksOfUnusualModesAreThePlatforms() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (String mode : List.of("---------", "r--------", "-w-------", "--x------", "------r-x", "rwxrwxrwx")) {
+            s.add(b -> {
+                Files.setPosixFilePermissions(b.resolve("f"), PosixFilePermissions.fromString(mode));
+                Files.setPosixFilePermissions(b.resolve("d"), PosixFilePermissions.fromString(mode));
+                try {
+                    return probe(b.resolve("f")) + " // " + probe(b.resolve("d")) + " // " + probe(b.resolve("d/a.txt"))
+                            + " // " + outcomeOf(() -> Files.createDirectory(b.resolve("d/n")))
+                            + outcomeOf(() -> Files.createDirectory(b.resolve("d/a.txt")));
+                } finally {
+                    Files.setPosixFilePermissions(b.resolve("d"), PosixFilePermissions.fromString("rwx------"));
+                }
+            });
+        }
+        assertAllAlike("p", s);
+    }
+
+    // ---- channels: option sets ---------------------------------------------------------------
+
+    private static String open(Path p, OpenOption... options) throws IOException {
+        try (SeekableByteChannel ch = Files.newByteChannel(p, new HashSet<>(Arrays.asList(options)))) {
+            return "size " + ch.size();
+        }
+    }
+
+    @Test
+    void illegalOpenOptionSetsFailAsThePlatforms() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        StandardOpenOption[] o = StandardOpenOption.values();
+        s.add(b -> open(b.resolve("f"), StandardOpenOption.APPEND, StandardOpenOption.READ));
+        s.add(b -> open(b.resolve("f"), StandardOpenOption.APPEND, StandardOpenOption.TRUNCATE_EXISTING));
+        s.add(b -> open(b.resolve("f"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        s.add(b -> open(b.resolve("dangling"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        s.add(b -> open(b.resolve("dangling"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+                + " " + Files.exists(b.resolve("nope")));
+        s.add(b -> open(b.resolve("loop"), StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+        s.add(b -> open(b.resolve(NAME_255 + "x"), StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+        s.add(b -> open(b.resolve("f/"), StandardOpenOption.READ));
+        s.add(b -> open(b.resolve("f/x"), StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+        s.add(b -> open(b.resolve("f"), StandardOpenOption.READ, StandardOpenOption.TRUNCATE_EXISTING));
+        s.add(b -> open(b.resolve("f"), StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.SPARSE, StandardOpenOption.DSYNC, StandardOpenOption.SYNC));
+        s.add(b -> {
+            Files.newInputStream(b.resolve("f"), StandardOpenOption.APPEND).close();
+            return "opened";
+        });
+        s.add(b -> {
+            Files.newOutputStream(b.resolve("f"), StandardOpenOption.CREATE_NEW).close();
+            return "opened";
+        });
+        s.add(b -> {
+            // Deleted by another process while open with DELETE_ON_CLOSE: close does not fail.
+            try (SeekableByteChannel ch = Files.newByteChannel(b.resolve("f"), Set.of(StandardOpenOption.READ,
+                    StandardOpenOption.DELETE_ON_CLOSE))) {
+                shell(b, "rm f");
+                return ch.read(ByteBuffer.allocate(8));
+            }
+        });
+        s.add(b -> {
+            // Replaced by another process while open with DELETE_ON_CLOSE: the new file is deleted, as by the platform.
+            try (SeekableByteChannel ch = Files.newByteChannel(b.resolve("f"), Set.of(StandardOpenOption.READ,
+                    StandardOpenOption.DELETE_ON_CLOSE))) {
+                shell(b, "rm f && printf 12 > f");
+                return ch.size();
+            }
+        });
+        for (StandardOpenOption a : o) {
+            s.add(b -> open(b.resolve("link"), a, LinkOption.NOFOLLOW_LINKS));
+        }
+        assertAllAlike("c", s);
+    }
+
+    // ---- file stores -------------------------------------------------------------------------
+
+    private static String store(Path p) throws IOException {
+        FileStore s = Files.getFileStore(p);
+        FileStore jdk = Files.getFileStore(Path.of(p.toString()));
+        return s + " name=" + s.name() + " type=" + s.type() + " ro=" + s.isReadOnly() + " equal="
+                + (s.equals(jdk) && jdk.equals(s) == (s.getClass() == jdk.getClass()) && s.hashCode() == jdk.hashCode())
+                + " block=" + s.getBlockSize();
+    }
+
+    @Test
+    void fileStoresOfOddFilesAreThePlatforms() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        s.add(b -> {
+            Fifo.create(b.resolve("fifo"));
+            return store(b.resolve("fifo"));
+        });
+        s.add(b -> store(b.getFileSystem().getPath("/proc/self")));
+        s.add(b -> store(b.getFileSystem().getPath("/proc/self/fd/0")));
+        s.add(b -> store(b.getFileSystem().getPath("/proc")));
+        s.add(b -> store(b.getFileSystem().getPath("/dev/null")));
+        s.add(b -> store(b.resolve("loop")));
+        s.add(b -> store(b.resolve("dangling")));
+        s.add(b -> store(b.resolve("new\nline")));
+        assertAllAlike("st", s);
+    }
+
+    /**
+     * Mounts at awkward points (spaces, parentheses, names the mount table escapes as
+     * {@code \040}) and with awkward sources: each store of {@code getFileStores()} is found at
+     * its mount point, and its name, type, text and identity are the platform store's. The mount
+     * point is read from the platform store's text: a source with " (" in its name once made the
+     * store's offload key a path that is no mount.
+     */
+    @Test
+    void storesOfMountsAtAwkwardPointsAreThePlatforms() throws Exception {
+        Path root = dir.path().toAbsolutePath();
+        List<Path> points = List.of(root.resolve("m sp (x)"), root.resolve("m2"), root.resolve("m3 (a) (b)"),
+                root.resolve("m4\ttab"));
+        List<String> sources = List.of("src (y)", "a b", "(", "x) (y");
+        List<Path> mounted = new ArrayList<>();
+        try {
+            for (int i = 0; i < points.size(); i++) {
+                Files.createDirectories(points.get(i));
+                Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", sources.get(i),
+                        points.get(i).toString()).redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assumeTrue(p.waitFor() == 0, "mounting a tmpfs is refused here: " + out);
+                mounted.add(points.get(i));
+            }
+            Path bindPoint = root.resolve("bind (z)");
+            Files.createDirectories(bindPoint);
+            if (new ProcessBuilder("mount", "--bind", points.get(0).toString(), bindPoint.toString()).start()
+                    .waitFor() == 0) {
+                mounted.add(bindPoint);
+            }
+            FileSystem platform = FileSystems.getDefault();
+            Map<String, FileStore> platformStores = new TreeMap<>();
+            for (FileStore st : platform.getFileStores()) {
+                platformStores.put(st.toString(), st);
+            }
+            int found = 0;
+            for (FileStore ours : fs.getFileStores()) {
+                FileStore theirs = platformStores.get(ours.toString());
+                assertThat(theirs).as("%s", ours).isNotNull();
+                assertThat(ours.name()).isEqualTo(theirs.name());
+                assertThat(ours.type()).isEqualTo(theirs.type());
+                assertThat(ours.equals(theirs)).isTrue();
+                assertThat(ours.hashCode()).isEqualTo(theirs.hashCode());
+                if (sources.contains(ours.name())) {
+                    found++;
+                    Path point = AuraFileStore.mountPoint(theirs, platform);
+                    assertThat(mounted).as("mount point of %s", theirs).contains(point);
+                    // (the offload's mount table is read again within a second of a mount)
+                    TestSupport.settle(() -> BlockingOffload.shared().mountOf(point).equals(point.toString()),
+                            Duration.ofSeconds(5));
+                    assertThat(BlockingOffload.shared().mountOf(point)).isEqualTo(point.toString());
+                    assertThat(Files.getFileStore(point)).isEqualTo(theirs);
+                    FileStore byPath = Files.getFileStore(fs.getPath(point.toString()));
+                    assertThat(byPath).isEqualTo(ours);
+                    assertThat(byPath.toString()).isEqualTo(theirs.toString());
+                    assertThat(ours.getTotalSpace()).isEqualTo(theirs.getTotalSpace());
+                }
+            }
+            assertThat(found).as("the stores of the mounts made here").isEqualTo(mounted.size());
+        } finally {
+            for (Path p : mounted.reversed()) {
+                new ProcessBuilder("umount", "-l", p.toString()).start().waitFor();
+            }
+        }
+    }
+
+    // ---- leaks and interrupts ----------------------------------------------------------------
+
+    private static long openDescriptors() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    /**
+     * The failing calls of this class, repeated on virtual threads whose interrupt status is set:
+     * each keeps the status, no descriptor is left open and no call is left on the offload.
+     */
+    @Test
+    void failingCallsLeaveNoDescriptorAndNoOffloadedCallAfterAnInterrupt() throws Exception {
+        Path plain = dir.path().toAbsolutePath().resolve("leaks");
+        populate(plain);
+        Path b = fs.getPath(plain.toString());
+        Callable<Object> round = () -> {
+            Thread.currentThread().interrupt();
+            for (String name : List.of("loop/x", "dangling", "f/x", "n".repeat(256), ("d".repeat(200) + "/").repeat(25))) {
+                probe(b.resolve(name));
+                outcomeOf(() -> Files.copy(b.resolve("f"), b.resolve(name)));
+                outcomeOf(() -> Files.move(b.resolve(name), b.resolve("g"), StandardCopyOption.ATOMIC_MOVE));
+                outcomeOf(() -> Files.newDirectoryStream(b.resolve(name)));
+                outcomeOf(() -> Files.getFileStore(b.resolve(name)));
+                outcomeOf(() -> Files.readAttributes(b.resolve(name), "unix:*"));
+            }
+            outcomeOf(() -> {
+                try (var ds = Files.newDirectoryStream(b, p -> {
+                    throw new IOException("no");
+                })) {
+                    return ds.iterator().hasNext();
+                }
+            });
+            return Thread.currentThread().isInterrupted();
+        };
+        assertThat(TestSupport.onVirtualThread(round)).isEqualTo(true); // warm up: the engine, the pool
+        long before = openDescriptors();
+        for (int k = 0; k < 10; k++) {
+            assertThat(TestSupport.onVirtualThread(round)).isEqualTo(true);
+        }
+        TestSupport.settle(() -> BlockingOffload.shared().active() == 0, Duration.ofSeconds(10));
+        assertThat(BlockingOffload.shared().active()).isZero();
+        assertThat(openDescriptors()).isLessThanOrEqualTo(before);
+    }
+}
