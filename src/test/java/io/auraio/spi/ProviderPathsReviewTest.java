@@ -129,11 +129,22 @@ class ProviderPathsReviewTest {
      * the platform's on a platform thread, else all four}
      */
     private String differs(String name, Scenario scenario) throws Exception {
+        return differs(name, scenario, scenario, true);
+    }
+
+    /**
+     * Runs {@code jdk} on two fresh trees {@code name} (on a platform and a virtual thread), and
+     * {@code ours} on two more, given the provider's path to each where {@code providerPaths}, else
+     * the platform's; {@return "" if every outcome and tree is alike, else all four}
+     */
+    private String differs(String name, Scenario jdk, Scenario ours, boolean providerPaths) throws Exception {
         List<String> outcomes = new ArrayList<>();
         for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
             Path plain = dir.path().toAbsolutePath().resolve(kind).resolve(name);
             populate(plain);
-            Path base = kind.startsWith("aura") ? fs.getPath(plain.toString()) : plain;
+            boolean aura = kind.startsWith("aura");
+            Path base = aura && providerPaths ? fs.getPath(plain.toString()) : plain;
+            Scenario scenario = aura ? ours : jdk;
             outcomes.add(kind + ": " + outcome(() -> scenario.run(base), plain, kind.endsWith("virtual")) + " "
                     + tree(plain));
         }
@@ -281,6 +292,77 @@ class ProviderPathsReviewTest {
             });
         }
         assertAllAlike("u", s);
+    }
+
+    /**
+     * {@code AuraFiles}' path calls (on the caller from the dentry cache, or on the offload) on
+     * the awkward names and links, against the {@code Files} calls they stand for.
+     */
+    @Test
+    void auraFilesPathCallsOnAwkwardNamesAreFiles() throws Exception {
+        List<String> names = List.of("new\nline", "sp ace", "-dash", NAME_255, "n".repeat(256), "nope", "f/", "f/x",
+                "dl/..", "dl/../f", "loop", "loop/x", "dangling", "dangling/x", "link", "dl", "d", "e", "full",
+                ("d".repeat(200) + "/").repeat(25) + "f");
+        List<String> diffs = new ArrayList<>();
+        int i = 0;
+        for (String name : names) {
+            for (int call = 0; call < 12; call++) {
+                int c = call;
+                String d = differs("af" + i++, b -> pathCall(b.resolve(name), c, false),
+                        b -> pathCall(b.resolve(name), c, true), false);
+                if (!d.isEmpty()) {
+                    diffs.add(d);
+                }
+            }
+        }
+        assertThat(diffs).isEmpty();
+    }
+
+    /** Call {@code which} of {@code AuraFiles} where {@code aura}, else of {@code Files}, on {@code p}. */
+    private static Object pathCall(Path p, int which, boolean aura) throws Exception {
+        Path f = p.resolveSibling("f");
+        return switch (which) {
+            case 0 -> (aura ? io.auraio.AuraFiles.exists(p) : Files.exists(p)) + " "
+                    + (aura ? io.auraio.AuraFiles.exists(p, LinkOption.NOFOLLOW_LINKS)
+                    : Files.exists(p, LinkOption.NOFOLLOW_LINKS));
+            case 1 -> {
+                var a = aura ? io.auraio.AuraFiles.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class)
+                        : Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+                yield a.size() + " " + a.isDirectory() + " " + a.isSymbolicLink() + " " + a.fileKey().equals(
+                        Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey());
+            }
+            case 2 -> {
+                var a = aura ? io.auraio.AuraFiles.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                        LinkOption.NOFOLLOW_LINKS) : Files.readAttributes(p,
+                        java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                yield a.size() + " " + a.isDirectory() + " " + a.isSymbolicLink() + " " + a.isOther();
+            }
+            case 3 -> {
+                if (aura) {
+                    io.auraio.AuraFiles.checkAccess(p, AccessMode.READ, AccessMode.EXECUTE);
+                } else {
+                    p.getFileSystem().provider().checkAccess(p, AccessMode.READ, AccessMode.EXECUTE);
+                }
+                yield "ok";
+            }
+            case 4 -> aura ? io.auraio.AuraFiles.isSameFile(p, f) : Files.isSameFile(p, f);
+            case 5 -> aura ? io.auraio.AuraFiles.size(p) : Files.size(p);
+            case 6 -> (aura ? io.auraio.AuraFiles.createDirectory(p) : Files.createDirectory(p)).getFileName();
+            case 7 -> (aura ? io.auraio.AuraFiles.createDirectories(p) : Files.createDirectories(p)).getFileName();
+            case 8 -> {
+                if (aura) {
+                    io.auraio.AuraFiles.delete(p);
+                } else {
+                    Files.delete(p);
+                }
+                yield "deleted";
+            }
+            case 9 -> aura ? io.auraio.AuraFiles.deleteIfExists(p) : Files.deleteIfExists(p);
+            case 10 -> (aura ? io.auraio.AuraFiles.move(p, p.resolveSibling("moved"))
+                    : Files.move(p, p.resolveSibling("moved"))).getFileName();
+            default -> (aura ? io.auraio.AuraFiles.copy(p, p.resolveSibling("copied"), LinkOption.NOFOLLOW_LINKS)
+                    : Files.copy(p, p.resolveSibling("copied"), LinkOption.NOFOLLOW_LINKS)).getFileName();
+        };
     }
 
     // ---- a tree changed between two calls ----------------------------------------------------
@@ -560,6 +642,57 @@ class ProviderPathsReviewTest {
         assertAllAlike("p", s);
     }
 
+    /**
+     * Refusals for an unprivileged user (nobody, through {@code setpriv}, in a JVM of its own: root
+     * may do everything): a directory it cannot search or read, a file it cannot read, a link into
+     * a closed directory. The cached path must not answer where the platform refuses, nor refuse
+     * where it answers ({@link PermissionProbe} prints both providers' outcomes).
+     */
+    @Test
+    void refusalsForAnUnprivilegedUserAreThePlatforms() throws Exception {
+        assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "no setpriv");
+        assumeTrue(Files.readString(Path.of("/proc/self/status")).lines()
+                .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0")), "not root: cannot become nobody");
+        Path project = io.auraio.testing.FixtureAvailability.projectDirectory();
+        Files.setPosixFilePermissions(dir.path(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        assumeTrue(TestDirectory.othersCanEnter(dir.path()) && TestDirectory.othersCanEnter(project.resolve(
+                "target/test-classes")), "nobody cannot enter the test directory or read the classes");
+        Path base = dir.path().toAbsolutePath().resolve("perm");
+        Files.createDirectories(base.resolve("closed"));
+        Files.writeString(base.resolve("closed/f"), "closed");
+        Files.createDirectories(base.resolve("noexec"));
+        Files.writeString(base.resolve("noexec/f"), "noexec");
+        Files.createDirectories(base.resolve("ro"));
+        Files.writeString(base.resolve("ro/f"), "ro");
+        Files.createDirectories(base.resolve("open"));
+        Files.writeString(base.resolve("f600"), "secret");
+        Files.writeString(base.resolve("f644"), "public");
+        Files.createSymbolicLink(base.resolve("lnk"), Path.of("closed/f"));
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(base.resolve("closed"), PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(base.resolve("noexec"), PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(base.resolve("open"), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(base.resolve("f600"), PosixFilePermissions.fromString("rw-------"));
+        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes"),
+                PermissionProbe.class.getName(), base.toString()));
+        command.addAll(List.of("closed", "closed/f", "closed/nope", "noexec", "noexec/f", "f600", "f644", "ro", "ro/f",
+                "lnk"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        Map<String, Set<String>> byName = new TreeMap<>();
+        for (String line : out.lines().toList()) {
+            int space = line.indexOf(' ');
+            int colon = line.indexOf(": ");
+            assertThat(space).as(out).isPositive();
+            byName.computeIfAbsent(line.substring(space + 1, colon), k -> new HashSet<>()).add(line.substring(colon));
+        }
+        assertThat(byName).as(out).hasSize(10);
+        assertThat(byName.values()).as(out).allMatch(outcomes -> outcomes.size() == 1);
+    }
+
     // ---- channels: option sets ---------------------------------------------------------------
 
     private static String open(Path p, OpenOption... options) throws IOException {
@@ -597,7 +730,7 @@ class ProviderPathsReviewTest {
             // Deleted by another process while open with DELETE_ON_CLOSE: close does not fail.
             try (SeekableByteChannel ch = Files.newByteChannel(b.resolve("f"), Set.of(StandardOpenOption.READ,
                     StandardOpenOption.DELETE_ON_CLOSE))) {
-                shell(b, "rm f");
+                shell(b, "rm -f f");
                 return ch.read(ByteBuffer.allocate(8));
             }
         });
@@ -605,7 +738,7 @@ class ProviderPathsReviewTest {
             // Replaced by another process while open with DELETE_ON_CLOSE: the new file is deleted, as by the platform.
             try (SeekableByteChannel ch = Files.newByteChannel(b.resolve("f"), Set.of(StandardOpenOption.READ,
                     StandardOpenOption.DELETE_ON_CLOSE))) {
-                shell(b, "rm f && printf 12 > f");
+                shell(b, "rm -f f && printf 12 > f");
                 return ch.size();
             }
         });

@@ -1,0 +1,110 @@
+package io.auraio.spi;
+
+import java.net.URI;
+import java.nio.file.AccessMode;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+/**
+ * Run as an unprivileged user by {@code ProviderPathsReviewTest} (classes only: that user cannot
+ * read root's Maven repository). Argument: a tree root prepared by root. For each name given after
+ * it, the same calls through the platform's provider and through {@link AuraFileSystemProvider},
+ * each on a platform and a virtual thread; prints {@code kind name: outcomes} lines, the tree root
+ * written {@code <base>} and the kind {@code <kind>}.
+ */
+public final class PermissionProbe {
+    private PermissionProbe() {}
+
+    public static void main(String[] args) throws Exception {
+        Path plain = Path.of(args[0]);
+        FileSystem aura = new AuraFileSystemProvider(FileSystems.getDefault().provider())
+                .getFileSystem(URI.create("file:///"));
+        for (int i = 1; i < args.length; i++) {
+            String name = args[i];
+            for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
+                Path base = kind.startsWith("aura") ? aura.getPath(plain.toString()) : plain;
+                String out = onThread(() -> calls(base, name, kind), kind.endsWith("virtual"));
+                System.out.println(kind + " " + name + ": "
+                        + out.replace(plain.toString(), "<base>").replace(kind, "<kind>").replace("\n", "\\n"));
+            }
+        }
+    }
+
+    private static String onThread(Callable<String> task, boolean virtual) throws InterruptedException {
+        AtomicReference<String> out = new AtomicReference<>();
+        Runnable r = () -> {
+            try {
+                out.set(task.call());
+            } catch (Throwable e) {
+                out.set("threw " + e);
+            }
+        };
+        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
+        t.join();
+        return out.get();
+    }
+
+    private static String calls(Path base, String name, String kind) {
+        Path p = base.resolve(name);
+        Path scratch = base.resolve("open").resolve(kind);
+        List<Function<Path, Object>> calls = List.of(
+                q -> Files.exists(q) + " " + Files.notExists(q),
+                q -> Files.isReadable(q) + " " + Files.isWritable(q) + " " + Files.isExecutable(q),
+                q -> call(() -> {
+                    q.getFileSystem().provider().checkAccess(q);
+                    return "ok";
+                }),
+                q -> call(() -> {
+                    q.getFileSystem().provider().checkAccess(q, AccessMode.READ, AccessMode.WRITE);
+                    return "ok";
+                }),
+                q -> call(() -> Files.readAttributes(q, BasicFileAttributes.class).size()),
+                q -> call(() -> Files.readAttributes(q, "unix:mode,uid").toString()),
+                q -> call(() -> Files.isSameFile(q, base.resolve(name))),
+                q -> call(() -> Files.isSameFile(q, base.resolve("open"))),
+                q -> call(() -> {
+                    try (var s = Files.newDirectoryStream(q)) {
+                        List<String> n = new ArrayList<>();
+                        s.forEach(e -> n.add(e.getFileName().toString()));
+                        n.sort(null);
+                        return n;
+                    }
+                }),
+                q -> call(() -> Files.getFileStore(q).type()),
+                q -> call(() -> Files.readString(q)),
+                q -> call(() -> Files.copy(q, scratch).getFileName()),
+                q -> call(() -> Files.createDirectory(q.resolve("new")).getFileName()),
+                q -> call(() -> Files.createDirectories(q.resolve("a/b")).getFileName()),
+                q -> call(() -> Files.setLastModifiedTime(q, FileTime.fromMillis(0)).getFileName()),
+                q -> call(() -> Files.createSymbolicLink(q.resolve("l"), Path.of("x")).getFileName()),
+                q -> call(() -> Files.move(q, scratch.resolveSibling(kind + "-moved"),
+                        StandardCopyOption.ATOMIC_MOVE).getFileName()),
+                q -> call(() -> Files.deleteIfExists(q)),
+                q -> Files.exists(q) + " " + Thread.currentThread().isInterrupted());
+        List<String> out = new ArrayList<>();
+        for (Function<Path, Object> c : calls) {
+            out.add(String.valueOf(c.apply(p)));
+        }
+        return String.join(" | ", out);
+    }
+
+    private static Object call(Callable<?> c) {
+        try {
+            return c.call();
+        } catch (Exception e) {
+            // AuraIOException is the IOException the platform throws, with the errno as well
+            String type = e instanceof io.auraio.AuraIOException ? "IOException" : e.getClass().getSimpleName();
+            return type + ": " + e.getMessage();
+        }
+    }
+}
