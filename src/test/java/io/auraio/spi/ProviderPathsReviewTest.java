@@ -578,6 +578,104 @@ class ProviderPathsReviewTest {
         assertAllAlike("s", s);
     }
 
+    /** Runs {@code call} on the secure directory stream of {@code dir} (Linux's streams are secure). */
+    private static Object secure(Path dir, SecureCall call) throws Exception {
+        try (var ds = Files.newDirectoryStream(dir)) {
+            assertThat(ds).isInstanceOf(java.nio.file.SecureDirectoryStream.class);
+            return call.run((java.nio.file.SecureDirectoryStream<Path>) ds);
+        }
+    }
+
+    @FunctionalInterface
+    interface SecureCall {
+        Object run(java.nio.file.SecureDirectoryStream<Path> ds) throws Exception;
+    }
+
+    /** The secure directory stream's operations, relative to the open directory, as the platform's. */
+    @Test
+    void secureDirectoryStreamOperationsAreThePlatforms() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        Path rel = Path.of("f");
+        s.add(b -> secure(b, ds -> {
+            ds.deleteFile(b.getFileSystem().getPath("d"));
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.deleteDirectory(b.getFileSystem().getPath("f"));
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.deleteDirectory(b.getFileSystem().getPath("full"));
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.deleteFile(b.getFileSystem().getPath("nope"));
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.deleteFile(b.getFileSystem().getPath("loop"));
+            ds.deleteFile(b.getFileSystem().getPath("dl"));
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.deleteFile(rel); // a path of the platform's, not this file system's
+            return "deleted";
+        }));
+        s.add(b -> secure(b, ds -> {
+            ds.move(b.getFileSystem().getPath("f"), ds, b.getFileSystem().getPath("g"));
+            return "moved";
+        }));
+        s.add(b -> secure(b, ds -> {
+            try (var sub = ds.newDirectoryStream(b.getFileSystem().getPath("d"))) {
+                ds.move(b.getFileSystem().getPath("f"), sub, b.getFileSystem().getPath("g"));
+                sub.move(b.getFileSystem().getPath("a.txt"), ds, b.getFileSystem().getPath("a2"));
+                return "moved";
+            }
+        }));
+        s.add(b -> secure(b, ds -> {
+            try (var sub = ds.newDirectoryStream(b.getFileSystem().getPath("dl"), LinkOption.NOFOLLOW_LINKS)) {
+                return sub;
+            }
+        }));
+        s.add(b -> secure(b, ds -> {
+            try (var sub = ds.newDirectoryStream(b.getFileSystem().getPath("dl"))) {
+                List<String> n = new ArrayList<>();
+                sub.forEach(p -> n.add(p.toString()));
+                return n;
+            }
+        }));
+        s.add(b -> secure(b, ds -> {
+            try (var ch = ds.newByteChannel(b.getFileSystem().getPath("link"), Set.of(StandardOpenOption.READ))) {
+                return ch.size();
+            }
+        }));
+        s.add(b -> secure(b, ds -> {
+            var v = ds.getFileAttributeView(b.getFileSystem().getPath("link"),
+                    java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            var a = v.readAttributes();
+            return a.isSymbolicLink() + " " + a.size() + " " + v.name();
+        }));
+        s.add(b -> secure(b, ds -> {
+            var v = ds.getFileAttributeView(java.nio.file.attribute.BasicFileAttributeView.class);
+            ds.close();
+            return outcomeOf(v::readAttributes) + " " + outcomeOf(() -> ds.newDirectoryStream(
+                    b.getFileSystem().getPath("d"))) + outcomeOf(() -> {
+                        ds.deleteFile(b.getFileSystem().getPath("f"));
+                        return "deleted";
+                    });
+        }));
+        s.add(b -> secure(b, ds -> {
+            // The directory renamed by another process while open: names stay relative to it.
+            shell(b, "mv d d2 && mkdir d");
+            ds.deleteFile(b.getFileSystem().getPath("f"));
+            try (var sub = ds.newDirectoryStream(b.getFileSystem().getPath("d2"))) {
+                sub.deleteFile(b.getFileSystem().getPath("a.txt"));
+            }
+            return "deleted";
+        }));
+        assertAllAlike("sds", s);
+    }
+
     // ---- attributes --------------------------------------------------------------------------
 
     @Test
@@ -786,8 +884,8 @@ class ProviderPathsReviewTest {
     void storesOfMountsAtAwkwardPointsAreThePlatforms() throws Exception {
         Path root = dir.path().toAbsolutePath();
         List<Path> points = List.of(root.resolve("m sp (x)"), root.resolve("m2"), root.resolve("m3 (a) (b)"),
-                root.resolve("m4\ttab"));
-        List<String> sources = List.of("src (y)", "a b", "(", "x) (y");
+                root.resolve("m4\ttab"), root.resolve("m5 back\\040slash\nline"));
+        List<String> sources = List.of("src (y)", "a b", "(", "x) (y", "s5 \\134");
         List<Path> mounted = new ArrayList<>();
         try {
             for (int i = 0; i < points.size(); i++) {
