@@ -940,8 +940,10 @@ public final class AuraFiles {
         for (CopyOption o : Objects.requireNonNull(options, "options")) {
             if (o == StandardCopyOption.REPLACE_EXISTING || o == StandardCopyOption.ATOMIC_MOVE) {
                 replace = true; // an atomic move replaces an existing target, as rename(2)
-            } else if (o != StandardCopyOption.COPY_ATTRIBUTES && o != LinkOption.NOFOLLOW_LINKS) {
-                return null; // unknown: Files throws the JDK's exception for it
+            } else if (o != LinkOption.NOFOLLOW_LINKS) {
+                // COPY_ATTRIBUTES too: the JDK's move refuses it ("Unsupported option"), where a
+                // rename would move the file. Files throws the JDK's exception for each.
+                return null;
             }
         }
         return replace ? new CopyOption[] {StandardCopyOption.REPLACE_EXISTING} : new CopyOption[0];

@@ -209,6 +209,28 @@ class ProviderPathsReviewTest {
 
     @Test
     void awkwardNamesAreAnsweredAsByThePlatform() throws Exception {
+        assertAllAlike("n", awkwardNameScenarios());
+    }
+
+    /**
+     * The calls that {@code -Dauraio.metadata=ring} sends through the ring from a virtual thread
+     * (stat, unlink, mkdir, rename, symlink, link), on awkward names, a changed tree and with every
+     * copy option: as the platform's.
+     */
+    @Test
+    void withRingRoutingCallsAreThePlatforms() throws Exception {
+        boolean routing = io.auraio.internal.offload.MetadataRouting.ring;
+        try {
+            io.auraio.internal.offload.MetadataRouting.ring = true;
+            assertAllAlike("rn", awkwardNameScenarios());
+            assertAllAlike("rc", changedTreeScenarios());
+            assertAllAlike("ro", copyAndMoveScenarios());
+        } finally {
+            io.auraio.internal.offload.MetadataRouting.ring = routing;
+        }
+    }
+
+    private static List<Scenario> awkwardNameScenarios() {
         List<Scenario> s = new ArrayList<>();
         for (String name : List.of("new\nline", "sp ace", "-dash", NAME_255, "n".repeat(256), "nope", "f/", "f/.",
                 "f/x", "d/..", "dl/..", "dl/../f", "dl/../d/a.txt", "loop", "loop/x", "dangling", "dangling/x",
@@ -239,7 +261,7 @@ class ProviderPathsReviewTest {
             Files.createSymbolicLink(b.resolve("long"), Path.of("x".repeat(4000)));
             return probe(b.resolve("long"));
         });
-        assertAllAlike("n", s);
+        return s;
     }
 
     /** A path longer than PATH_MAX (4096 bytes) fails with the platform's ENAMETOOLONG; one just under it is looked up. */
@@ -381,6 +403,10 @@ class ProviderPathsReviewTest {
      */
     @Test
     void callsAfterAnotherProcessChangedTheTreeSeeTheNewTree() throws Exception {
+        assertAllAlike("c", changedTreeScenarios());
+    }
+
+    private static List<Scenario> changedTreeScenarios() {
         List<Scenario> s = new ArrayList<>();
         s.add(b -> probe(b.resolve("d/a.txt")) + " " + probe(b.resolve("d")) + " // "
                 + run(b, "rm -r d && printf 123 > d") + probe(b.resolve("d/a.txt")) + " " + probe(b.resolve("d")));
@@ -411,7 +437,7 @@ class ProviderPathsReviewTest {
             return before + " " + Files.isSameFile(b.resolve("f"), b.resolve("link")) + " "
                     + Files.isSameFile(b.resolve("f"), b.resolve("d/a.txt"));
         });
-        assertAllAlike("c", s);
+        return s;
     }
 
     private static String run(Path b, String command) throws Exception {
@@ -421,8 +447,8 @@ class ProviderPathsReviewTest {
 
     // ---- copy and move -----------------------------------------------------------------------
 
-    @Test
-    void copyAndMoveWithEveryOptionCombinationAreThePlatforms() throws Exception {
+    /** Every combination of the four copy options, and the none. */
+    private static List<CopyOption[]> copyOptionCombinations() {
         List<CopyOption[]> combinations = new ArrayList<>();
         CopyOption[] all = {StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
             StandardCopyOption.ATOMIC_MOVE, LinkOption.NOFOLLOW_LINKS};
@@ -435,18 +461,68 @@ class ProviderPathsReviewTest {
             }
             combinations.add(c.toArray(CopyOption[]::new));
         }
+        return combinations;
+    }
+
+    /** Sources and targets: files, links, directories empty and not, missing ones, a file as a parent. */
+    private static final String[][] PAIRS = {{"f", "g"}, {"f", "full"}, {"f", "e"}, {"f", "d/a.txt"},
+        {"link", "g"}, {"dangling", "g"}, {"loop", "g"}, {"d", "full"}, {"d", "e"}, {"e", "f"}, {"f", "link"},
+        {"nope", "g"}, {"f", "nope/g"}, {"f", "f/g"}, {"f", "f"}, {"link", "f"}, {"f", "dl/../f"}, {"f", "dangling"},
+        {"d", "d/sub"}, {"f", "sp ace"}};
+
+    @Test
+    void copyAndMoveWithEveryOptionCombinationAreThePlatforms() throws Exception {
+        assertAllAlike("o", copyAndMoveScenarios());
+    }
+
+    private static List<Scenario> copyAndMoveScenarios() {
         List<Scenario> s = new ArrayList<>();
-        for (CopyOption[] o : combinations) {
-            for (String[] pair : new String[][] {{"f", "g"}, {"f", "full"}, {"f", "e"}, {"f", "d/a.txt"},
-                    {"link", "g"}, {"dangling", "g"}, {"loop", "g"}, {"d", "full"}, {"d", "e"}, {"e", "f"},
-                    {"f", "link"}, {"nope", "g"}, {"f", "nope/g"}}) {
+        for (CopyOption[] o : copyOptionCombinations()) {
+            for (String[] pair : PAIRS) {
                 s.add(b -> "copy " + outcomeOf(() -> Files.copy(b.resolve(pair[0]), b.resolve(pair[1]), o))
                         + " " + after(b.resolve(pair[1])));
                 s.add(b -> "move " + outcomeOf(() -> Files.move(b.resolve(pair[0]), b.resolve(pair[1]), o))
                         + " " + after(b.resolve(pair[1])));
             }
         }
-        assertAllAlike("o", s);
+        return s;
+    }
+
+    /**
+     * {@code AuraFiles.copy} (a copy of its own, in the kernel) and {@code AuraFiles.move} with
+     * every option combination, against {@code Files.copy} and {@code Files.move}; with the
+     * metadata calls routed to the offload (the default) and to the ring.
+     */
+    @Test
+    void auraFilesCopyAndMoveWithEveryOptionCombinationAreFiles() throws Exception {
+        List<String> diffs = new ArrayList<>();
+        boolean routing = io.auraio.internal.offload.MetadataRouting.ring;
+        try {
+            for (boolean ring : new boolean[] {false, true}) {
+                io.auraio.internal.offload.MetadataRouting.ring = ring;
+                int i = 0;
+                for (CopyOption[] o : copyOptionCombinations()) {
+                    for (String[] pair : PAIRS) {
+                        for (boolean move : ring ? new boolean[] {true} : new boolean[] {false, true}) {
+                            // (AuraFiles.copy asks the ring nothing: once is enough)
+                            String d = differs((ring ? "ar" : "ao") + i++, b -> (move ? "move " : "copy ") + outcomeOf(
+                                    () -> move ? Files.move(b.resolve(pair[0]), b.resolve(pair[1]), o)
+                                            : Files.copy(b.resolve(pair[0]), b.resolve(pair[1]), o))
+                                    + " " + after(b.resolve(pair[1])), b -> (move ? "move " : "copy ") + outcomeOf(
+                                    () -> move ? io.auraio.AuraFiles.move(b.resolve(pair[0]), b.resolve(pair[1]), o)
+                                            : io.auraio.AuraFiles.copy(b.resolve(pair[0]), b.resolve(pair[1]), o))
+                                    + " " + after(b.resolve(pair[1])), false);
+                            if (!d.isEmpty()) {
+                                diffs.add(d);
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            io.auraio.internal.offload.MetadataRouting.ring = routing;
+        }
+        assertThat(diffs).isEmpty();
     }
 
     private static String outcomeOf(Callable<?> c) {
