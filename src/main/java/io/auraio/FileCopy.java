@@ -51,20 +51,23 @@ final class FileCopy {
         if (!attrs.isRegularFile()) {
             return Files.copy(source, target, options);
         }
-        BasicFileAttributes existing = targetAttributes(target);
-        if (existing != null) {
-            if (Objects.equals(existing.fileKey(), attrs.fileKey()) && existing.fileKey() != null) {
-                return target; // the same file: Files.copy does nothing
-            }
-            if (!replace) {
-                throw new FileAlreadyExistsException(target.toString());
-            }
-            Files.deleteIfExists(target);
-        }
-        // The whole mode (setuid, setgid, sticky too), as the JDK's copy creates the target with.
-        int mode = (Integer) Files.getAttribute(source, "unix:mode", linkOptions) & 07777;
         boolean created = false;
+        // The source is opened before the target is looked at, as the JDK checks that it can be
+        // read first: a source this user cannot read fails with AccessDeniedException and leaves
+        // an existing target alone (REPLACE_EXISTING deleted it before the open failed).
         try (AuraFile in = AuraFiles.open(source, StandardOpenOption.READ)) {
+            BasicFileAttributes existing = targetAttributes(target);
+            if (existing != null) {
+                if (Objects.equals(existing.fileKey(), attrs.fileKey()) && existing.fileKey() != null) {
+                    return target; // the same file: Files.copy does nothing
+                }
+                if (!replace) {
+                    throw new FileAlreadyExistsException(target.toString());
+                }
+                Files.deleteIfExists(target);
+            }
+            // The whole mode (setuid, setgid, sticky too), as the JDK's copy creates the target with.
+            int mode = (Integer) Files.getAttribute(source, "unix:mode", linkOptions) & 07777;
             try (AuraFile out = AuraFile.open(AuraIO.defaultEngine(), target,
                     List.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
                 out.setUninterruptible();

@@ -83,6 +83,27 @@ public final class PermissionProbe {
                 q -> call(() -> Files.getFileStore(q).type()),
                 q -> call(() -> Files.readString(q)),
                 q -> call(() -> Files.copy(q, scratch).getFileName()),
+                q -> call(() -> (kind.startsWith("aura") ? io.auraio.AuraFiles.copy(q, scratch.resolveSibling(kind + "-c"))
+                        : Files.copy(q, scratch.resolveSibling(kind + "-c"))).getFileName()),
+                q -> call(() -> {
+                    // An existing target, replaced: left alone where the source cannot be read.
+                    Path t = Files.writeString(scratch.resolveSibling(kind + "-r-" + name.replace('/', '_')), "kept");
+                    Object copied = call(() -> (kind.startsWith("aura")
+                            ? io.auraio.AuraFiles.copy(q, t, StandardCopyOption.REPLACE_EXISTING)
+                            : Files.copy(q, t, StandardCopyOption.REPLACE_EXISTING)).getFileName());
+                    return copied + " target " + (Files.isRegularFile(t) ? Files.readString(t) : Files.exists(t));
+                }),
+                q -> call(() -> kind.startsWith("aura") ? io.auraio.AuraFiles.exists(q) + " "
+                        + io.auraio.AuraFiles.readAttributes(q, BasicFileAttributes.class).size()
+                        : Files.exists(q) + " " + Files.readAttributes(q, BasicFileAttributes.class).size()),
+                q -> call(() -> {
+                    if (kind.startsWith("aura")) {
+                        io.auraio.AuraFiles.checkAccess(q, AccessMode.READ);
+                    } else {
+                        q.getFileSystem().provider().checkAccess(q, AccessMode.READ);
+                    }
+                    return "readable";
+                }),
                 q -> call(() -> Files.createDirectory(q.resolve("new")).getFileName()),
                 q -> call(() -> Files.createDirectories(q.resolve("a/b")).getFileName()),
                 q -> call(() -> Files.setLastModifiedTime(q, FileTime.fromMillis(0)).getFileName()),

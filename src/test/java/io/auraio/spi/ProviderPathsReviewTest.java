@@ -225,6 +225,7 @@ class ProviderPathsReviewTest {
             assertAllAlike("rn", awkwardNameScenarios());
             assertAllAlike("rc", changedTreeScenarios());
             assertAllAlike("ro", copyAndMoveScenarios());
+            assertThat(auraFilesPathCallDifferences("ra")).isEmpty();
         } finally {
             io.auraio.internal.offload.MetadataRouting.ring = routing;
         }
@@ -322,6 +323,11 @@ class ProviderPathsReviewTest {
      */
     @Test
     void auraFilesPathCallsOnAwkwardNamesAreFiles() throws Exception {
+        assertThat(auraFilesPathCallDifferences("af")).isEmpty();
+    }
+
+    /** {@link #pathCall} on each awkward name through AuraFiles and through Files: {@return the differences} */
+    private List<String> auraFilesPathCallDifferences(String prefix) throws Exception {
         List<String> names = List.of("new\nline", "sp ace", "-dash", NAME_255, "n".repeat(256), "nope", "f/", "f/x",
                 "dl/..", "dl/../f", "loop", "loop/x", "dangling", "dangling/x", "link", "dl", "d", "e", "full",
                 ("d".repeat(200) + "/").repeat(25) + "f");
@@ -330,14 +336,14 @@ class ProviderPathsReviewTest {
         for (String name : names) {
             for (int call = 0; call < 12; call++) {
                 int c = call;
-                String d = differs("af" + i++, b -> pathCall(b.resolve(name), c, false),
+                String d = differs(prefix + i++, b -> pathCall(b.resolve(name), c, false),
                         b -> pathCall(b.resolve(name), c, true), false);
                 if (!d.isEmpty()) {
                     diffs.add(d);
                 }
             }
         }
-        assertThat(diffs).isEmpty();
+        return diffs;
     }
 
     /** Call {@code which} of {@code AuraFiles} where {@code aura}, else of {@code Files}, on {@code p}. */
@@ -847,24 +853,27 @@ class ProviderPathsReviewTest {
         Files.setPosixFilePermissions(base.resolve("noexec"), PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(base.resolve("open"), PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.setPosixFilePermissions(base.resolve("f600"), PosixFilePermissions.fromString("rw-------"));
-        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes"),
-                PermissionProbe.class.getName(), base.toString()));
-        command.addAll(List.of("closed", "closed/f", "closed/nope", "noexec", "noexec/f", "f600", "f644", "ro", "ro/f",
-                "lnk"));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-        Map<String, Set<String>> byName = new TreeMap<>();
-        for (String line : out.lines().toList()) {
-            int space = line.indexOf(' ');
-            int colon = line.indexOf(": ");
-            assertThat(space).as(out).isPositive();
-            byName.computeIfAbsent(line.substring(space + 1, colon), k -> new HashSet<>()).add(line.substring(colon));
+        for (String routing : List.of("offload", "ring")) {
+            List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534",
+                    "--clear-groups", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-Dauraio.metadata=" + routing,
+                    "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes"),
+                    PermissionProbe.class.getName(), base.toString()));
+            command.addAll(List.of("closed", "closed/f", "closed/nope", "noexec", "noexec/f", "f600", "f644", "ro",
+                    "ro/f", "lnk"));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out).isZero();
+            Map<String, Set<String>> byName = new TreeMap<>();
+            for (String line : out.lines().toList()) {
+                int space = line.indexOf(' ');
+                int colon = line.indexOf(": ");
+                assertThat(space).as(out).isPositive();
+                byName.computeIfAbsent(line.substring(space + 1, colon), k -> new HashSet<>()).add(line.substring(colon));
+            }
+            assertThat(byName).as(out).hasSize(10);
+            assertThat(byName.values()).as("%s, %s", routing, out).allMatch(outcomes -> outcomes.size() == 1);
         }
-        assertThat(byName).as(out).hasSize(10);
-        assertThat(byName.values()).as(out).allMatch(outcomes -> outcomes.size() == 1);
     }
 
     // ---- channels: option sets ---------------------------------------------------------------
