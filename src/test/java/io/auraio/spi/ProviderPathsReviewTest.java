@@ -90,6 +90,7 @@ class ProviderPathsReviewTest {
         Files.write(base.resolve("new\nline"), new byte[] {1});
         Files.write(base.resolve("sp ace"), new byte[] {1, 2});
         Files.write(base.resolve("-dash"), new byte[] {1, 2, 3});
+        Files.createLink(base.resolve("hl"), base.resolve("f"));
     }
 
     /** The names under {@code base} with their kind and size, sorted; names as the platform gives them. */
@@ -388,6 +389,47 @@ class ProviderPathsReviewTest {
         return out.toString();
     }
 
+    /**
+     * {@code AuraFiles}' path calls on a thread whose interrupt status is set: as the {@code Files}
+     * calls they stand for, they run to the end and keep the status (a copy's source is read
+     * whole, not closed by the interrupt).
+     */
+    @Test
+    void auraFilesCallsOnAnInterruptedThreadAreFiles() throws Exception {
+        List<String> diffs = new ArrayList<>();
+        for (int call = 5; call < 12; call++) {
+            int c = call;
+            String d = differs("ai" + c, b -> interrupted(() -> pathCalls(b.resolve("f"), c, false)),
+                    b -> interrupted(() -> pathCalls(b.resolve("f"), c, true)), false);
+            if (!d.isEmpty()) {
+                diffs.add(d);
+            }
+        }
+        String d = differs("ai-big", b -> interrupted(() -> {
+            Files.write(b.resolve("big"), new byte[8 << 20]);
+            return Files.copy(b.resolve("big"), b.resolve("big2")).getFileName() + " " + Files.size(b.resolve("big2"))
+                    + " " + Files.readAllBytes(b.resolve("big2")).length;
+        }), b -> interrupted(() -> {
+            io.auraio.AuraFiles.write(b.resolve("big"), new byte[8 << 20]);
+            return io.auraio.AuraFiles.copy(b.resolve("big"), b.resolve("big2")).getFileName() + " "
+                    + io.auraio.AuraFiles.size(b.resolve("big2")) + " "
+                    + io.auraio.AuraFiles.readAllBytes(b.resolve("big2")).length;
+        }), false);
+        if (!d.isEmpty()) {
+            diffs.add(d);
+        }
+        assertThat(diffs).isEmpty();
+        TestSupport.settle(() -> BlockingOffload.shared().active() == 0, Duration.ofSeconds(10));
+        assertThat(BlockingOffload.shared().active()).isZero();
+    }
+
+    /** Runs {@code call} with this thread's interrupt status set: {@return its outcome and the status after} */
+    private static String interrupted(Callable<?> call) {
+        Thread.currentThread().interrupt();
+        Object r = outcomeOf(call);
+        return r + " interrupted " + Thread.interrupted();
+    }
+
     /** Call {@code which} of {@code AuraFiles} where {@code aura}, else of {@code Files}, on {@code p}. */
     private static Object pathCall(Path p, int which, boolean aura) throws Exception {
         Path f = p.resolveSibling("f");
@@ -533,7 +575,7 @@ class ProviderPathsReviewTest {
     private static final String[][] PAIRS = {{"f", "g"}, {"f", "full"}, {"f", "e"}, {"f", "d/a.txt"},
         {"link", "g"}, {"dangling", "g"}, {"loop", "g"}, {"d", "full"}, {"d", "e"}, {"e", "f"}, {"f", "link"},
         {"nope", "g"}, {"f", "nope/g"}, {"f", "f/g"}, {"f", "f"}, {"link", "f"}, {"f", "dl/../f"}, {"f", "dangling"},
-        {"d", "d/sub"}, {"f", "sp ace"}};
+        {"d", "d/sub"}, {"f", "hl"}, {"hl", "f"}};
 
     @Test
     void copyAndMoveWithEveryOptionCombinationAreThePlatforms() throws Exception {
@@ -1013,7 +1055,13 @@ class ProviderPathsReviewTest {
         FileStore jdk = Files.getFileStore(Path.of(p.toString()));
         return s + " name=" + s.name() + " type=" + s.type() + " ro=" + s.isReadOnly() + " equal="
                 + (s.equals(jdk) && jdk.equals(s) == (s.getClass() == jdk.getClass()) && s.hashCode() == jdk.hashCode())
-                + " block=" + s.getBlockSize();
+                + " block=" + s.getBlockSize() + " views=" + s.supportsFileAttributeView("posix")
+                + s.supportsFileAttributeView("user") + s.supportsFileAttributeView("bogus")
+                + s.supportsFileAttributeView(java.nio.file.attribute.PosixFileAttributeView.class)
+                + s.supportsFileAttributeView(java.nio.file.attribute.DosFileAttributeView.class)
+                + " store view=" + s.getFileStoreAttributeView(java.nio.file.attribute.FileStoreAttributeView.class)
+                + " " + outcomeOf(() -> s.getAttribute("bogus")) + " " + outcomeOf(() -> s.getAttribute("basic:x"))
+                + " " + outcomeOf(() -> s.getAttribute("totalSpace").equals(s.getTotalSpace()));
     }
 
     @Test
@@ -1095,6 +1143,50 @@ class ProviderPathsReviewTest {
             for (Path p : mounted.reversed()) {
                 new ProcessBuilder("umount", "-l", p.toString()).start().waitFor();
             }
+        }
+    }
+
+    /** Null arguments to the provider's calls: a NullPointerException where the platform's throws one. */
+    @Test
+    void nullArgumentsFailAsThePlatforms() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        s.add(b -> npe(() -> b.getFileSystem().provider().isSameFile(b.resolve("f"), null)));
+        s.add(b -> npe(() -> b.getFileSystem().provider().isSameFile(b.resolve("f"), b.resolve("f"))));
+        s.add(b -> npe(() -> {
+            b.getFileSystem().provider().checkAccess(b.resolve("f"), (AccessMode) null);
+            return "ok";
+        }));
+        s.add(b -> npe(() -> {
+            b.getFileSystem().provider().checkAccess(b.resolve("nope"), (AccessMode) null);
+            return "ok";
+        }));
+        s.add(b -> npe(() -> Files.readAttributes(b.resolve("f"), (String) null)));
+        s.add(b -> npe(() -> Files.readAttributes(b.resolve("f"), (Class<java.nio.file.attribute.BasicFileAttributes>) null)));
+        s.add(b -> npe(() -> Files.setAttribute(b.resolve("f"), null, 1L)));
+        s.add(b -> npe(() -> Files.getFileAttributeView(b.resolve("f"), null)));
+        s.add(b -> npe(() -> Files.newDirectoryStream(b, (String) null)));
+        s.add(b -> npe(() -> Files.copy(b.resolve("f"), (Path) null)));
+        s.add(b -> npe(() -> Files.move(b.resolve("f"), null)));
+        s.add(b -> npe(() -> Files.createSymbolicLink(b.resolve("l"), null)));
+        s.add(b -> npe(() -> Files.createLink(b.resolve("l"), null)));
+        s.add(b -> npe(() -> Files.copy(b.resolve("f"), b.resolve("g"), (CopyOption) null)));
+        s.add(b -> npe(() -> Files.move(b.resolve("f"), b.resolve("g"), (CopyOption) null)));
+        s.add(b -> npe(() -> Files.exists(b.resolve("f"), (LinkOption) null)));
+        s.add(b -> npe(() -> Files.readAttributes(b.resolve("f"), java.nio.file.attribute.BasicFileAttributes.class,
+                (LinkOption) null).size()));
+        s.add(b -> npe(() -> Files.createDirectory(b.resolve("n"), (java.nio.file.attribute.FileAttribute<?>) null)));
+        s.add(b -> npe(() -> Files.createDirectory(b.resolve("d"), (java.nio.file.attribute.FileAttribute<?>) null)));
+        assertAllAlike("null", s);
+    }
+
+    /** {@return the outcome of {@code c}, a NullPointerException's message left out (the JDK's own differ by call site)} */
+    private static String npe(Callable<?> c) {
+        try {
+            return "returned " + c.call();
+        } catch (NullPointerException e) {
+            return "NullPointerException";
+        } catch (Exception e) {
+            return e.getClass().getSimpleName() + ": " + e.getMessage();
         }
     }
 
