@@ -17,9 +17,9 @@ import java.util.function.Function;
 
 /**
  * Run as an unprivileged user by {@code ProviderPathsReviewTest} (classes only: that user cannot
- * read root's Maven repository). Argument: a tree root prepared by root. For each name given after
- * it, the same calls through the platform's provider and through {@link AuraFileSystemProvider},
- * each on a platform and a virtual thread; prints {@code kind name: outcomes} lines, the tree root
+ * read root's Maven repository), and under {@code LANG=C}. Argument: a tree root prepared by root.
+ * For each name given after it (or listed in it), the same calls through the platform's provider
+ * and through {@link AuraFileSystemProvider}, each on a platform and a virtual thread; prints {@code kind name: outcomes} lines, the tree root
  * written {@code <base>} and the kind {@code <kind>}.
  */
 public final class PermissionProbe {
@@ -27,15 +27,32 @@ public final class PermissionProbe {
 
     public static void main(String[] args) throws Exception {
         Path plain = Path.of(args[0]);
+        // With -Dprobe.treePerKind=true each kind works on a tree of its own, <root>/<kind> (the
+        // calls then succeed, and change it); with no names given, the names are those listed in
+        // the first tree (as the platform's paths: under LANG=C a non-ASCII name cannot be spelt).
+        boolean perKind = Boolean.getBoolean("probe.treePerKind");
         FileSystem aura = new AuraFileSystemProvider(FileSystems.getDefault().provider())
                 .getFileSystem(URI.create("file:///"));
+        List<String> kinds = List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual");
+        List<Path> names = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
-            String name = args[i];
-            for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
-                Path base = kind.startsWith("aura") ? aura.getPath(plain.toString()) : plain;
-                String out = onThread(() -> calls(base, name, kind), kind.endsWith("virtual"));
+            names.add(Path.of(args[i]));
+        }
+        if (names.isEmpty()) {
+            Path first = perKind ? plain.resolve(kinds.getFirst()) : plain;
+            try (var entries = Files.list(first)) {
+                entries.map(Path::getFileName).filter(n -> !n.toString().equals("open")).sorted().forEach(names::add);
+            }
+        }
+        for (int i = 0; i < names.size(); i++) {
+            Path name = names.get(i);
+            int index = i;
+            for (String kind : kinds) {
+                Path tree = perKind ? plain.resolve(kind) : plain;
+                Path base = kind.startsWith("aura") ? aura.getPath(tree.toString()) : tree;
+                String out = onThread(() -> calls(base, name, index, kind), kind.endsWith("virtual"));
                 System.out.println(kind + " " + name + ": "
-                        + out.replace(plain.toString(), "<base>").replace(kind, "<kind>").replace("\n", "\\n"));
+                        + out.replace(tree.toString(), "<base>").replace(kind, "<kind>").replace("\n", "\\n"));
             }
         }
     }
@@ -54,7 +71,7 @@ public final class PermissionProbe {
         return out.get();
     }
 
-    private static String calls(Path base, String name, String kind) {
+    private static String calls(Path base, Path name, int index, String kind) {
         Path p = base.resolve(name);
         Path scratch = base.resolve("open").resolve(kind);
         List<Function<Path, Object>> calls = List.of(
@@ -87,7 +104,7 @@ public final class PermissionProbe {
                         : Files.copy(q, scratch.resolveSibling(kind + "-c"))).getFileName()),
                 q -> call(() -> {
                     // An existing target, replaced: left alone where the source cannot be read.
-                    Path t = Files.writeString(scratch.resolveSibling(kind + "-r-" + name.replace('/', '_')), "kept");
+                    Path t = Files.writeString(scratch.resolveSibling(kind + "-r-" + index), "kept");
                     Object copied = call(() -> (kind.startsWith("aura")
                             ? io.auraio.AuraFiles.copy(q, t, StandardCopyOption.REPLACE_EXISTING)
                             : Files.copy(q, t, StandardCopyOption.REPLACE_EXISTING)).getFileName());

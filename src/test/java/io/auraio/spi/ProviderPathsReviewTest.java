@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.testing.Fifo;
+import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -981,16 +982,42 @@ class ProviderPathsReviewTest {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(p.waitFor()).as(out).isZero();
-            Map<String, Set<String>> byName = new TreeMap<>();
-            for (String line : out.lines().toList()) {
-                int space = line.indexOf(' ');
-                int colon = line.indexOf(": ");
-                assertThat(space).as(out).isPositive();
-                byName.computeIfAbsent(line.substring(space + 1, colon), k -> new HashSet<>()).add(line.substring(colon));
-            }
-            assertThat(byName).as(out).hasSize(10);
-            assertThat(byName.values()).as("%s, %s", routing, out).allMatch(outcomes -> outcomes.size() == 1);
+            assertProbedAlike(routing, out, 10);
         }
+    }
+
+    /** Requires {@link PermissionProbe}'s output {@code out} to hold {@code names} names, each with one outcome for every kind. */
+    private static void assertProbedAlike(String what, String out, int names) {
+        Map<String, Set<String>> byName = new TreeMap<>();
+        for (String line : out.lines().toList()) {
+            int space = line.indexOf(' ');
+            int colon = line.indexOf(": ");
+            assertThat(space).as(out).isPositive();
+            byName.computeIfAbsent(line.substring(space + 1, colon), k -> new HashSet<>()).add(line.substring(colon));
+        }
+        assertThat(byName).as("%s: %s", what, out).hasSize(names);
+        assertThat(byName.values()).as("%s: %s", what, out).allMatch(outcomes -> outcomes.size() == 1);
+    }
+
+    /**
+     * Under {@code LANG=C} (the path charset ASCII: every non-ASCII name's {@code toString} is
+     * lossy, so the cached path and the library take its bytes from its URI), a forked JVM's
+     * calls on names made by the shell, as listed: through both providers, on both kinds of thread,
+     * each on a tree of its own, alike.
+     */
+    @Test
+    void underTheCLocaleNonAsciiNamesAreServedAsByThePlatform() throws Exception {
+        Path root = dir.path().toAbsolutePath().resolve("c-locale");
+        for (String kind : List.of("jdk-platform", "jdk-virtual", "aura-platform", "aura-virtual")) {
+            Path tree = Files.createDirectories(root.resolve(kind).resolve("open"));
+            shell(tree.getParent(), "printf one > \"$(printf 'caf\\303\\251')\" && printf two > \"$(printf 'bad\\377n')\""
+                    + " && mkdir \"$(printf 'd\\303\\251')\" && printf 3 > \"$(printf 'd\\303\\251/\\303\\251')\""
+                    + " && ln -s \"$(printf 'caf\\303\\251')\" \"$(printf 'l\\303\\251')\" && printf 4 > plain");
+        }
+        ForkedJvm.Result r = ForkedJvm.of(PermissionProbe.class).env("LC_ALL", "C").env("LANG", "C")
+                .property("probe.treePerKind", "true").args(root.toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertProbedAlike("LANG=C", r.stdout(), 5);
     }
 
     // ---- channels: option sets ---------------------------------------------------------------
