@@ -217,7 +217,7 @@ class ProviderPathsReviewTest {
     /**
      * The calls that {@code -Dauraio.metadata=ring} sends through the ring from a virtual thread
      * (stat, unlink, mkdir, rename, symlink, link), on awkward names, a changed tree and with every
-     * copy option: as the platform's.
+     * move option set: as the platform's.
      */
     @Test
     void withRingRoutingCallsAreThePlatforms() throws Exception {
@@ -579,7 +579,7 @@ class ProviderPathsReviewTest {
         {"d", "d/sub"}, {"f", "hl"}, {"hl", "f"}};
 
     @Test
-    void copyAndMoveWithEveryOptionCombinationAreThePlatforms() throws Exception {
+    void copyAndMoveWithEachOptionSetAreThePlatforms() throws Exception {
         assertAllAlike("o", copyAndMoveScenarios());
     }
 
@@ -608,11 +608,11 @@ class ProviderPathsReviewTest {
 
     /**
      * {@code AuraFiles.copy} (a copy of its own, in the kernel) and {@code AuraFiles.move} with
-     * every option combination, against {@code Files.copy} and {@code Files.move}; with the
+     * each option set, against {@code Files.copy} and {@code Files.move}; with the
      * metadata calls routed to the offload (the default) and to the ring.
      */
     @Test
-    void auraFilesCopyAndMoveWithEveryOptionCombinationAreFiles() throws Exception {
+    void auraFilesCopyAndMoveWithEachOptionSetAreFiles() throws Exception {
         List<String> diffs = new ArrayList<>();
         boolean routing = io.auraio.internal.offload.MetadataRouting.ring;
         try {
