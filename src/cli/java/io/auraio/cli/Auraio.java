@@ -1,9 +1,6 @@
 package io.auraio.cli;
 
 import io.auraio.AuraIOException;
-import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -56,15 +53,21 @@ public final class Auraio {
         boolean terminal = console != null && console.isTerminal();
         // System.out flushes at every line: one write(2) per line, ~15,000 for a tree or a hash of
         // the JDK's sources. Into a pipe or a file the tools write in blocks, as coreutils do.
-        PrintStream out = !terminal && args.length > 0 && COREUTILS_STYLE.contains(args[0])
-                ? new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16), false,
-                        System.out.charset())
-                : System.out;
+        // Both streams note a reader gone away (ToolOutput): the command then exits 141, silently.
+        ToolOutput out = !terminal && args.length > 0 && COREUTILS_STYLE.contains(args[0])
+                ? ToolOutput.of(1, 1 << 16, false, System.out.charset())
+                : ToolOutput.of(1, 8192, true, System.out.charset());
+        ToolOutput err = ToolOutput.of(2, 8192, true, System.err.charset());
         int code;
         try {
-            code = run(args, out, System.err, terminal);
+            code = run(args, out, err, terminal);
         } finally {
             out.flush();
+            err.flush();
+        }
+        if (out.brokenPipe() || err.brokenPipe()) {
+            // Also where the last block only failed in the flush above, after the command returned.
+            code = ToolOutput.BROKEN_PIPE;
         }
         ToolEngine.close(); // its pollers out of io_uring_enter: the JVM's exit then does not wait for them
         System.exit(code);
@@ -77,7 +80,8 @@ public final class Auraio {
      * @param out      standard output
      * @param err      standard error
      * @param terminal whether {@code out} is a terminal (live status line) or not (one line per second)
-     * @return the exit code: 0 success, 1 failure while running, 2 bad usage
+     * @return the exit code: 0 success, 1 failure while running, 2 bad usage, 141 output into a pipe
+     *         whose reader is gone (only with the {@link ToolOutput} streams of {@link #main})
      */
     public static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
         String[] effective = args.length == 0 ? new String[] {"bench"} : args;
@@ -153,6 +157,19 @@ public final class Auraio {
         });
         cli.setExecutionExceptionHandler((e, command, parsed) -> failed(command.getCommandName(), e, err));
         return cli.execute(effective);
+    }
+
+    /**
+     * What a command whose output {@code broken} failed says, and its exit code: nothing and 141
+     * where the reader went away ({@code | head}: the C tools die of SIGPIPE there, see
+     * {@link ToolOutput}), otherwise "write error" on {@code err} and 1.
+     */
+    static int writeError(String name, PrintStream broken, PrintStream err) {
+        if (ToolOutput.brokenPipe(broken)) {
+            return ToolOutput.BROKEN_PIPE;
+        }
+        err.println("auraio " + name + ": write error");
+        return FAILURE;
     }
 
     /** What a command that threw says, and its exit code: a usage problem, or a failure while it ran. */

@@ -155,7 +155,16 @@ final class BenchCommand implements Callable<Integer> {
                 benchFile.checkSpace(covered, String.valueOf(covered));
                 covered -= covered % bs;
                 text.printf("filling %s with %s of random data...%n", benchFile.path(), Sizes.format(covered));
-                benchFile.fill(covered);
+                try {
+                    benchFile.fill(covered);
+                } catch (IOException e) {
+                    // The space checked above went meanwhile (another writer took it), or the
+                    // device failed: a failure of the run, not of the options. Returning closes
+                    // (deletes) the temp file.
+                    err.println("auraio bench: " + benchFile.path() + ": cannot fill the bench file: "
+                            + Problems.reason(e));
+                    return Auraio.FAILURE;
+                }
             } else {
                 long fileSize = benchFile.size();
                 covered = size != null ? Math.min(size, fileSize) : fileSize;
@@ -171,8 +180,7 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 results = run(config, text);
             } catch (StatusLine.Broken e) {
-                err.println("auraio bench: write error");
-                return Auraio.FAILURE;
+                return Auraio.writeError("bench", text, err);
             } finally {
                 recording.close();
             }
@@ -192,8 +200,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (out.checkError()) {
             // A PrintStream keeps write errors to itself: the report (or --json -) went nowhere.
-            err.println("auraio bench: write error");
-            return Auraio.FAILURE;
+            return Auraio.writeError("bench", out, err);
         }
         return 0;
     }

@@ -90,7 +90,11 @@ final class BenchFile implements AutoCloseable {
         }
     }
 
-    /** Writes {@code size} bytes of random data (random so that no layer can compress or dedupe them). */
+    /**
+     * Writes {@code size} bytes of random data (random so that no layer can compress or dedupe them).
+     *
+     * @throws IOException what failed: a full disk ("No space left on device"), the device
+     */
     void fill(long size) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
             ByteBuffer chunk = ByteBuffer.allocateDirect(FILL_CHUNK);
@@ -103,8 +107,6 @@ final class BenchFile implements AutoCloseable {
                 }
             }
             ch.force(true);
-        } catch (FileSystemException e) {
-            throw new UsageException(path + ": cannot fill the bench file: " + reason(e));
         }
     }
 

@@ -96,6 +96,7 @@ final class CpCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         Set<PosixFilePermission> umask = Umasks.current();
+        boolean progressReaderGone = false;
         try (FileMover m = new FileMover(direct, preserve, umask, this::problem)) {
             mover = m;
             if (progress) {
@@ -136,6 +137,11 @@ final class CpCommand implements Callable<Integer> {
                 }
             }
             walkDone = true;
+        } catch (StatusLine.Broken e) {
+            // --progress into a pipe whose reader is gone (2>&1 | head): no new file is started,
+            // those in flight finish whole (the mover's close waits for them), and the exit is
+            // 141, as a cp killed by SIGPIPE at its next line would report.
+            progressReaderGone = true;
         } finally {
             // The mover's close waited for every file; now the directories can take their final state.
             if (bar != null) {
@@ -145,6 +151,9 @@ final class CpCommand implements Callable<Integer> {
         }
         for (Runnable finish : finishDirectories) {
             finish.run();
+        }
+        if (progressReaderGone) {
+            return ToolOutput.BROKEN_PIPE;
         }
         if (progress) {
             err.println("auraio cp: " + TransferProgress.summary("copied", mover.files(), mover.bytes(),
@@ -184,13 +193,25 @@ final class CpCommand implements Callable<Integer> {
     private void copyEntry(Path source, String sourceName, Path target, String targetName,
                            Set<PosixFilePermission> umask, boolean top, boolean inNewDirectory)
             throws InterruptedException {
+        TransferProgress live = bar;
+        if (live != null && live.brokenPipe()) {
+            throw new StatusLine.Broken();
+        }
+        // "SRC/" promises a directory, and the kernel resolves it through a symbolic link; Path
+        // drops the slash, and cp -r then copied the link, or a file, as if it had none.
+        boolean slash = top && sourceName.length() > 1 && sourceName.endsWith("/");
         // cp -r copies symbolic links as links, also those named on the command line; plain cp follows them.
-        LinkOption[] sourceLinks = recursive ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS} : new LinkOption[0];
+        LinkOption[] sourceLinks = recursive && !slash ? new LinkOption[] {LinkOption.NOFOLLOW_LINKS}
+                : new LinkOption[0];
         PosixFileAttributes attrs;
         try {
             attrs = Files.readAttributes(source, PosixFileAttributes.class, sourceLinks);
         } catch (IOException e) {
             problem("cannot stat " + Problems.quote(sourceName) + ": " + Problems.reason(e));
+            return;
+        }
+        if (slash && !attrs.isDirectory()) {
+            problem("cannot stat " + Problems.quote(sourceName) + ": Not a directory");
             return;
         }
         if (attrs.isDirectory() && !recursive) {

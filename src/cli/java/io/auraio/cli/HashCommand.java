@@ -107,6 +107,10 @@ final class HashCommand implements Callable<Integer> {
                 } else {
                     hashPaths(digester, threads);
                 }
+            } catch (StatusLine.Broken e) {
+                // Nobody reads the sums any more: stop, as sha256sum | head does (SIGPIPE). The
+                // executor's close waits for the few files in flight.
+                return ToolOutput.BROKEN_PIPE;
             } finally {
                 if (bar != null) {
                     bar.close();
@@ -122,8 +126,7 @@ final class HashCommand implements Callable<Integer> {
         if (out.checkError()) {
             // A PrintStream keeps write errors to itself: the sums went nowhere (a full disk, a
             // closed stdout), which sha256sum reports and fails on.
-            err.println("auraio hash: write error");
-            return 1;
+            return Auraio.writeError("hash", out, err);
         }
         return failed ? 1 : 0;
     }
@@ -239,6 +242,9 @@ final class HashCommand implements Callable<Integer> {
     private void printReady(Deque<Job> pending, boolean all) throws InterruptedException {
         while (!pending.isEmpty() && (all || pending.peekFirst().result().isDone()
                 || pending.size() > 4 * FILES_IN_FLIGHT)) {
+            if (ToolOutput.brokenPipe(out) || (bar != null && bar.brokenPipe())) {
+                throw new StatusLine.Broken();
+            }
             Job job = pending.pollFirst();
             Object r = outcome(job);
             if (job.expected() == null) {
@@ -295,13 +301,30 @@ final class HashCommand implements Callable<Integer> {
     private int unreadable;
 
     private void checkList(FileDigester digester, ExecutorService threads) throws InterruptedException, IOException {
-        List<String> lines;
+        String listName = check.equals("-") ? "standard input" : check;
+        InputStream list;
         try {
-            byte[] content = check.equals("-") ? in.readAllBytes() : Files.readAllBytes(Path.of(check));
-            lines = new String(content, StandardCharsets.UTF_8).lines().toList();
+            if (check.isEmpty()) {
+                // "" names nothing (sha256sum -c ''); Path.of("") is the current directory.
+                throw new java.nio.file.NoSuchFileException(check);
+            }
+            list = check.equals("-") ? in : Files.newInputStream(Path.of(check));
         } catch (IOException e) {
             problem(Problems.quoteIfNeeded(check) + ": " + Problems.reason(e));
             return;
+        }
+        List<String> lines;
+        try {
+            lines = new String(list.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        } catch (IOException e) {
+            // Opened, then unreadable (a directory's EISDIR, EIO): sha256sum -c says "read error",
+            // without the errno's text.
+            problem(Problems.quoteIfNeeded(listName) + ": read error");
+            return;
+        } finally {
+            if (list != in) {
+                list.close();
+            }
         }
         Semaphore inFlight = new Semaphore(FILES_IN_FLIGHT);
         Deque<Job> pending = new ArrayDeque<>();
@@ -319,7 +342,6 @@ final class HashCommand implements Callable<Integer> {
             printReady(pending, false);
         }
         printReady(pending, true);
-        String listName = check.equals("-") ? "standard input" : check;
         if (proper == 0) {
             problem(Problems.quoteIfNeeded(listName) + ": no properly formatted checksum lines found");
             return;

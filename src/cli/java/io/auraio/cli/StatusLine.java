@@ -27,6 +27,11 @@ final class StatusLine {
         return out.checkError();
     }
 
+    /** {@return whether the output failed because its reader is gone (a pipe into {@code head}), see {@link ToolOutput}} */
+    boolean brokenPipe() {
+        return ToolOutput.brokenPipe(out);
+    }
+
     /** Thrown out of a run whose output {@linkplain #broken() broke}: the command then says "write error". */
     static final class Broken extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -71,6 +71,14 @@ final class TransferProgress implements AutoCloseable {
                 percent.isEmpty() ? "" : " (" + percent.strip() + ")", bytes((long) rate), eta, files.getAsLong());
     }
 
+    /**
+     * {@return whether the progress output's reader is gone ({@code 2>&1 | head}): the command
+     * then stops, as a C tool killed by SIGPIPE at its next progress line would}
+     */
+    boolean brokenPipe() {
+        return status.brokenPipe();
+    }
+
     /** Prints a message of its own (a failed file) on a line of its own: the live line is wiped first and redrawn at the next tick. */
     synchronized void interject(Runnable print) {
         status.clear();

@@ -140,6 +140,9 @@ final class TreeCommand implements Callable<Integer> {
                         + (root.unreadable ? "  [error opening dir]" : ""));
                 unreadable |= root.unreadable;
                 print(root, "", showSizes);
+                if (ToolOutput.brokenPipe(out)) {
+                    return ToolOutput.BROKEN_PIPE; // nobody reads the rest (| head): as tree killed by SIGPIPE
+                }
             }
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
