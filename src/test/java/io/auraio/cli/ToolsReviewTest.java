@@ -184,15 +184,20 @@ class ToolsReviewTest {
         }
     }
 
-    /** {@code auraio hash -r | head -1}: it hashed on to the end and said "write error", exit 1; sha256sum dies of SIGPIPE (141). */
+    /**
+     * {@code auraio hash -r | head -1}: it hashed on to the end and said "write error", exit 1;
+     * {@code auraio tree | head -1} exited 0. sha256sum and tree die of SIGPIPE (141). The output
+     * of each is far more than a pipe holds, so the writes after the close fail.
+     */
     @Test
-    void hashIntoAClosedPipeStopsSilentlyWith141() throws Exception {
+    void hashAndTreeIntoAClosedPipeStopSilentlyWith141() throws Exception {
         Path d = Files.createDirectory(dir.resolve("many"));
         for (int i = 0; i < 20_000; i++) {
             Files.writeString(d.resolve("f" + i), Integer.toString(i));
         }
-        // Everything after the first line goes into the closed pipe: the exit status is all there is to see.
+        // Everything after the first line goes into the closed pipe (stderr too): the exit status is all there is to see.
         assertThat(closeAfter("  " + d + "/f0", "hash", "-r", d.toString())).isEqualTo(KILLED_BY_SIGPIPE);
+        assertThat(closeAfter(d.toString(), "tree", d.toString())).isEqualTo(KILLED_BY_SIGPIPE);
     }
 
     /** {@code auraio cp --progress 2>&1 | head -1}: the copy stops starting files, those in flight finish whole, exit 141. */
