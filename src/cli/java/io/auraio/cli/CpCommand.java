@@ -223,6 +223,23 @@ final class CpCommand implements Callable<Integer> {
                 : attributesOrNull(target, new LinkOption[] {LinkOption.NOFOLLOW_LINKS});
         BasicFileAttributes existing = existingLink == null || !existingLink.isSymbolicLink() ? existingLink
                 : attributesOrNull(target, new LinkOption[0]);
+        if (top && targetName.endsWith("/") && !attrs.isSymbolicLink() && (existing == null || !existing.isDirectory())) {
+            // "DEST/" promises a directory; Path drops the slash, cp does not: its stat of "DEST/"
+            // fails (Not a directory), or, where nothing (or a dangling link) is there, its create.
+            String quoted = Problems.quote(targetName);
+            if (existing != null) {
+                problem("cannot stat " + quoted + ": Not a directory");
+                return;
+            }
+            if (!attrs.isDirectory()) {
+                problem("cannot create regular file " + quoted + ": Not a directory");
+                return;
+            }
+            if (existingLink != null) {
+                problem("cannot create directory " + quoted + ": File exists");
+                return;
+            }
+        }
         if (existing != null && existing.fileKey() != null && Objects.equals(existing.fileKey(), attrs.fileKey())) {
             problem(Problems.quote(sourceName) + " and " + Problems.quote(targetName) + " are the same file");
             return;
@@ -238,12 +255,6 @@ final class CpCommand implements Callable<Integer> {
             }
             if (existing == null && existingLink != null) {
                 problem("not writing through dangling symlink " + Problems.quote(targetName));
-                return;
-            }
-            if (top && targetName.endsWith("/")) {
-                // "DEST/" promises a directory; Path drops the slash, cp does not.
-                problem(existingLink != null ? "cannot stat " + Problems.quote(targetName) + ": Not a directory"
-                        : "cannot create regular file " + Problems.quote(targetName) + ": Not a directory");
                 return;
             }
             if (recursive && !attrs.isRegularFile()) {

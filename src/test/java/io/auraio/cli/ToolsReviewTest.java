@@ -95,6 +95,28 @@ class ToolsReviewTest {
         assertThat(cpSideBySide(setup, option, source, "@/e")).isEqualTo(1);
     }
 
+    /**
+     * "DEST/" that is no directory: cp's stat of it fails, or its create. auraio cp said "not writing
+     * through dangling symlink", "cannot overwrite non-directory ... with directory", or "are the
+     * same file" (for "cp f f/").
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "echo a > f; ln -s nowhere dl | @/f | @/dl/",
+        "echo a > f; ln -s nowhere dl | -r @/f | @/dl/",
+        "mkdir d; ln -s nowhere dl | -r @/d | @/dl/",
+        "mkdir d; echo b > g | -r @/d | @/g/",
+        "mkdir d; echo b > g; ln -s g gl | -r @/d | @/gl/",
+        "echo a > f | @/f | @/f/",
+        "echo a > f | -r @/f | @/f/",
+    })
+    void aDestinationWithATrailingSlashMustBeADirectoryAsCp(String setup, String sources, String dest)
+            throws Exception {
+        List<String> args = new ArrayList<>(List.of(sources.split(" ")));
+        args.add(dest);
+        assertThat(cpSideBySide(setup, args.toArray(String[]::new))).isEqualTo(1);
+    }
+
     /** cp -r "LINK/" of a link to a directory copies the directory (the slash resolves the link); auraio cp copied the link. */
     @Test
     void recursiveCopyOfALinkWithATrailingSlashCopiesTheDirectoryAsCp() throws Exception {
@@ -247,6 +269,11 @@ class ToolsReviewTest {
         // trailing slashes
         "echo a > f | @/f | @/g/",
         "echo a > f; mkdir g | @/f | @/g/",
+        "echo a > f; echo b > g | @/f | @/g/",
+        "echo a > f; echo b > g; ln -s g gl | @/f | @/gl/",
+        "mkdir d | -r @/d | @/new/",
+        "echo a > f; mkdir d; ln -s d dl | @/f | @/dl/",
+        "mkdir d; ln -s d dl | -r @/d | @/dl/",
         "mkdir d; echo a > d/f | -r @/d/ | @/e",
         "mkdir d; echo a > d/f; mkdir e | -r @/d/ | @/e/",
         "echo a > f | @/missing/ | @/e",
