@@ -299,6 +299,8 @@ final class HashCommand implements Callable<Integer> {
 
     private int mismatched;
     private int unreadable;
+    /** Which shape of untagged line this list uses, as sha256sum's: -1 none yet, 0 "HEX  NAME", 1 BSD's "HEX NAME". */
+    private int bsdReversed = -1;
 
     private void checkList(FileDigester digester, ExecutorService threads) throws InterruptedException, IOException {
         String listName = check.equals("-") ? "standard input" : check;
@@ -331,6 +333,9 @@ final class HashCommand implements Callable<Integer> {
         int improper = 0;
         int proper = 0;
         for (String line : lines) {
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue; // sha256sum -c skips empty lines and comments, without a warning
+            }
             String[] entry = parse(line);
             if (entry == null) {
                 improper++;
@@ -381,8 +386,12 @@ final class HashCommand implements Callable<Integer> {
      * ({@code SHA256 (NAME) = HEX}); null if the line is neither}
      */
     String[] parse(String line) {
-        boolean escaped = line.startsWith("\\");
-        String s = escaped ? line.substring(1) : line;
+        int start = 0;
+        while (start < line.length() && (line.charAt(start) == ' ' || line.charAt(start) == '\t')) {
+            start++; // as sha256sum: white space before the line's fields is skipped
+        }
+        boolean escaped = line.startsWith("\\", start);
+        String s = line.substring(escaped ? start + 1 : start);
         String hex;
         String name;
         String tagPrefix = algorithm.tag + " (";
@@ -392,11 +401,24 @@ final class HashCommand implements Callable<Integer> {
             hex = s.substring(close + 4);
         } else {
             int n = algorithm.hexLength;
-            if (s.length() < n + 2 || s.charAt(n) != ' ' || (s.charAt(n + 1) != ' ' && s.charAt(n + 1) != '*')) {
+            if (s.length() < n + 2 || (s.charAt(n) != ' ' && s.charAt(n) != '\t')) {
                 return null;
             }
             hex = s.substring(0, n);
-            name = s.substring(n + 2);
+            // "HEX  NAME" / "HEX *NAME", or BSD's reversed "HEX NAME" (md5 -r): sha256sum takes
+            // whichever shape the first such line has, and calls a line of the other improper.
+            if (s.length() == n + 2 || (s.charAt(n + 1) != ' ' && s.charAt(n + 1) != '*')) {
+                if (bsdReversed == 0) {
+                    return null;
+                }
+                bsdReversed = 1;
+                name = s.substring(n + 1);
+            } else if (bsdReversed != 1) {
+                bsdReversed = 0;
+                name = s.substring(n + 2);
+            } else {
+                name = s.substring(n + 1);
+            }
         }
         if (hex.length() != algorithm.hexLength || !hex.chars().allMatch(c -> Character.digit(c, 16) >= 0)
                 || name.isEmpty()) {

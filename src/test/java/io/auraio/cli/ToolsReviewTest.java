@@ -153,6 +153,42 @@ class ToolsReviewTest {
         assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
     }
 
+    /**
+     * Lists as sha256sum -c reads them: comments and empty lines skipped (auraio hash warned of
+     * improper lines), white space before the fields, BSD's reversed "HEX NAME" (md5 -r) as long
+     * as the list does not mix it with "HEX  NAME" (auraio hash refused it).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "# made by hand%n%nHEX  @a%n",
+        "HEX  @a%r%n%r%n# x%r%n",
+        "%s%sHEX  @a%n",
+        "%t\\HEX  @a%n",
+        "HEX @a%n",
+        "HEX%t@a%n",
+        "HEX @a%nHEX  @b%n",
+        "HEX  @a%nHEX @a%n",
+        "HEX *@a%nHEX @b%n",
+        "HEX  @a%n   %n",
+    })
+    void checkListsOfHandMadeShapesAreReadAsSha256sum(String shape) throws Exception {
+        Tools.assumePresent("sha256sum");
+        Path d = Files.createDirectory(dir.resolve("files"));
+        Files.writeString(d.resolve("a"), "abc");
+        Files.writeString(d.resolve("b"), "def");
+        String hex = Tools.sha256(d.resolve("a"));
+        // %s: a space where CsvSource would trim one
+        String list = shape.replace("%n", "\n").replace("%r", "\r").replace("%t", "\t").replace("%s", " ")
+                .replace("HEX", hex).replace("@a", d.resolve("a").toString()).replace("@b", d.resolve("b").toString());
+        Path file = Files.writeString(dir.resolve("list"), list);
+        Tools.Run theirs = Tools.run("sha256sum", "-c", file.toString());
+        Cli.Result ours = Cli.run("hash", "-c", file.toString());
+        assertThat(ours.out()).as("stdout for %s", shape).isEqualTo(theirs.out());
+        assertThat(Tools.asTool(ours.err(), "auraio hash", "sha256sum")).as("stderr for %s", shape)
+                .isEqualTo(theirs.err());
+        assertThat(ours.exitCode()).isEqualTo(theirs.exitCode());
+    }
+
     // ---- fixed: the bench's fill ---------------------------------------------------------------------------
 
     /**
