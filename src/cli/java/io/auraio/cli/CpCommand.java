@@ -223,7 +223,8 @@ final class CpCommand implements Callable<Integer> {
                 : attributesOrNull(target, new LinkOption[] {LinkOption.NOFOLLOW_LINKS});
         BasicFileAttributes existing = existingLink == null || !existingLink.isSymbolicLink() ? existingLink
                 : attributesOrNull(target, new LinkOption[0]);
-        if (top && targetName.endsWith("/") && !attrs.isSymbolicLink() && (existing == null || !existing.isDirectory())) {
+        if (top && targetName.endsWith("/") && !attrs.isSymbolicLink()
+                && (existing == null || !existing.isDirectory())) {
             // "DEST/" promises a directory; Path drops the slash, cp does not: its stat of "DEST/"
             // fails (Not a directory), or, where nothing (or a dangling link) is there, its create.
             String quoted = Problems.quote(targetName);

@@ -13,6 +13,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -351,13 +352,13 @@ class ToolsReviewTest {
         Tools.assumeRootWithSetpriv();
         Tools.assumePresent("cp");
         Path scratch = Files.createDirectory(dir.resolve("scratch"));
-        Files.setPosixFilePermissions(dir.path(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-        Files.setPosixFilePermissions(scratch, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(dir.path(), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path src = Files.createDirectory(dir.resolve("src"));
         for (String n : List.of("a", "m", "z")) {
             Files.writeString(src.resolve(n), n);
         }
-        Files.setPosixFilePermissions(src.resolve("m"), java.nio.file.attribute.PosixFilePermissions.fromString("---------"));
+        Files.setPosixFilePermissions(src.resolve("m"), PosixFilePermissions.fromString("---------"));
         List<String> auraio = new ArrayList<>(Tools.auraioCommand(scratch));
         auraio.addAll(List.of("cp", "-r", src.toString(), scratch.resolve("ours").toString()));
         Tools.Run ours = Tools.runAsNobody(auraio);
