@@ -750,6 +750,7 @@ public final class AuraFile implements AutoCloseable {
             if (dst.isReadOnly()) {
                 throw new IllegalArgumentException("Read-only segment");
             }
+            requireAlive(dst); // an empty segment too: the contract says so (no FileChannel call takes one)
             long n = transfer(true, dst, position);
             return n == 0 && dst.byteSize() > 0 ? -1 : (int) n;
         } finally {
@@ -872,6 +873,7 @@ public final class AuraFile implements AutoCloseable {
         begin();
         try {
             checkWritable();
+            requireAlive(src); // an empty segment too, as for read(MemorySegment, long)
             return (int) transfer(false, src, position);
         } finally {
             end();
@@ -1220,19 +1222,24 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    private long transferUntraced(boolean read, MemorySegment segment, long position) throws IOException {
-        // A segment (or direct buffer) of a closed arena still reports its address, and the kernel
-        // would write into freed memory: refuse it as FileChannel does.
+    /** Throws IllegalStateException, FileChannel's "Already closed", for memory of a closed arena. */
+    private static void requireAlive(MemorySegment segment) {
         if (!segment.scope().isAlive()) {
             throw new IllegalStateException("Already closed");
         }
+    }
+
+    private long transferUntraced(boolean read, MemorySegment segment, long position) throws IOException {
         long length = Math.min(segment.byteSize(), MAX_TRANSFER);
         if (mode.direct()) {
             checkDirectAlignment(segment, length, position); // as the JDK: an empty transfer too
         }
         if (length == 0) {
-            return 0;
+            return 0; // as FileChannel: an empty buffer is not touched, one of a closed arena included
         }
+        // A segment (or direct buffer) of a closed arena still reports its address, and the kernel
+        // would write into freed memory: refuse it as FileChannel does.
+        requireAlive(segment);
         CallerMemory.checkUsable(segment); // a confined arena's memory, from another thread: as FileChannel
         if (jdk != null) {
             return jdk.transfer(read, segment.asSlice(0, length), position);

@@ -1,0 +1,559 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.Posix;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Hostile review of page-cache reads copied from a mapping ({@link MappedReads}) and the caller's
+ * {@code preadv2(RWF_NOWAIT)} path: files changed under the mapping by other processes (extent
+ * shifts, holes, truncation and rewrites while virtual threads read), positions at the mapping's
+ * end and near {@code Long.MAX_VALUE}, odd and freed buffers, the 64 GiB cap of a huge sparse file,
+ * residency after pages were dropped, and mappings released at close. {@link FileChannel} is the
+ * oracle wherever it can be run side by side.
+ */
+@ExtendWith(IoUringAvailable.class)
+class MappedReadsReviewTest {
+    private static final int BLOCK = 4096;
+    private static final byte UNREAD = 0x55;
+    private static Engine engine;
+
+    @RegisterExtension
+    final TestDirectory directory = new TestDirectory();
+    private Path dir;
+
+    @BeforeAll
+    static void startEngine() throws IOException {
+        engine = Engine.create(Options.builder().ringCount(1).build());
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+    }
+
+    @AfterEach
+    void nothingLeaked() {
+        Leaks.assertNothingLeaked(engine);
+    }
+
+    @BeforeEach
+    void mappedReadsOn() {
+        assumeTrue(MappedReads.enabled(), "mapped reads are off in this JVM (not x86-64, or turned off)");
+        dir = directory.path();
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private static void readUntilMapped(AuraFile file, long position) throws IOException {
+        assumeTrue(file.mappedReads() != null, "no mapped reads for " + file + ": not a local page-cache file system");
+        ByteBuffer block = ByteBuffer.allocate(BLOCK);
+        for (int i = 0; i < 10 * 64 && !file.mappedReads().isMapped(); i++) {
+            block.clear();
+            file.read(block, position);
+        }
+        assertThat(file.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
+    }
+
+    /** Runs a command; {@return its exit status} with its output in {@code out} (first element). */
+    private static int run(String[] out, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", String.join(" ", command)).isTrue();
+        if (out != null) {
+            out[0] = text;
+        }
+        return p.exitValue();
+    }
+
+    private static void shell(String... command) throws Exception {
+        String[] out = new String[1];
+        assertThat(run(out, command)).as("%s: %s", String.join(" ", command), out[0]).isZero();
+    }
+
+    interface Read {
+        int read() throws Exception;
+    }
+
+    /** {@return the count, or the exception's class and message} */
+    private static Object outcome(Read read) {
+        try {
+            return read.read();
+        } catch (IOException e) {
+            // AuraIOException and the JDK's IOException for one errno: compared by message.
+            return "IOException: " + e.getMessage();
+        } catch (Exception e) {
+            return e.getClass().getName() + ": " + e.getMessage();
+        }
+    }
+
+    private static ByteBuffer filled(ByteBuffer b) {
+        for (int i = 0; i < b.capacity(); i++) {
+            b.put(i, UNREAD);
+        }
+        return b;
+    }
+
+    /** {@return the buffer's bytes, all of them; null for a buffer whose memory was freed} */
+    private static byte[] whole(ByteBuffer b) {
+        byte[] out = new byte[b.capacity()];
+        try {
+            b.duplicate().clear().get(0, out);
+        } catch (IllegalStateException freed) {
+            return null;
+        }
+        return out;
+    }
+
+    /** Reads with both into twin buffers made by {@code make}; asserts the same outcome, position and whole buffer. */
+    private static void assertSameRead(AuraFile aura, FileChannel jdk, long position, java.util.function.Supplier<ByteBuffer> make,
+                                       String what) {
+        ByteBuffer ours = make.get();
+        ByteBuffer theirs = make.get();
+        int ourStart = ours.position();
+        Object n = outcome(() -> aura.read(ours, position));
+        Object m = outcome(() -> jdk.read(theirs, position));
+        String as = what + " at " + position;
+        assertThat(n).as("outcome of the read %s", as).isEqualTo(m);
+        assertThat(ours.position()).as("buffer position after the read %s", as).isEqualTo(theirs.position());
+        assertThat(ours.position()).as("moved from %d", ourStart).isGreaterThanOrEqualTo(ourStart);
+        if (!ours.isReadOnly()) {
+            assertThat(whole(ours)).as("whole buffer after the read %s", as).isEqualTo(whole(theirs));
+        }
+    }
+
+    private static void assertSameReads(AuraFile aura, FileChannel jdk, long[] positions, int[] lengths, String what) {
+        for (long p : positions) {
+            for (int length : lengths) {
+                assertSameRead(aura, jdk, p, () -> filled(ByteBuffer.allocate(length + 3)).position(1).limit(length + 1),
+                        what + " (" + length + " bytes, heap)");
+                assertSameRead(aura, jdk, p, () -> filled(ByteBuffer.allocateDirect(length + 3)).position(2).limit(length + 2),
+                        what + " (" + length + " bytes, direct)");
+            }
+        }
+    }
+
+    private static long inode(Path path) throws IOException {
+        return ((Number) Files.getAttribute(path, "unix:ino")).longValue();
+    }
+
+    /** {@return the lines of /proc/self/maps that map the file with inode {@code ino}} */
+    private static long mapsOfInode(long ino) throws IOException {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.map(l -> l.trim().split("\\s+")).filter(f -> f.length >= 6 && f[4].equals(Long.toString(ino)))
+                    .count();
+        }
+    }
+
+    /** Reads every block (and block straddling reads) of the first {@code size} bytes, so the mapping has touched them. */
+    private static void readAll(AuraFile aura, long size) throws IOException {
+        for (long p = 0; p < size; p += BLOCK) {
+            aura.read(ByteBuffer.allocate(BLOCK), p);
+        }
+    }
+
+    // ---- files changed by other processes ---------------------------------------------------
+
+    /**
+     * ext4's {@code fallocate} modes run by another process on a mapped, read-hot file: a
+     * collapsed range (the rest of the file shifts down, the file shrinks), an inserted range
+     * (shifts up, a hole appears), a zeroed range and a punched hole. Every read, at every block
+     * and across each range's edges, must be FileChannel's at that moment.
+     */
+    @Test
+    void extentShiftsAndHolesMadeByAnotherProcessReadAsFileChannel() throws Exception {
+        Path path = dir.resolve("shifted");
+        int size = 1 << 20;
+        Files.write(path, TestSupport.nonZeroBytes(size, 21));
+        String[][] changes = {
+                {"fallocate", "-c", "-o", "65536", "-l", "131072"}, // collapse: 128 KiB gone from 64 KiB
+                {"fallocate", "-i", "-o", "131072", "-l", "65536"}, // insert: a 64 KiB hole at 128 KiB
+                {"fallocate", "-z", "-o", "262144", "-l", "10000"}, // zero a range ending inside a page
+                {"fallocate", "-p", "-o", "401408", "-l", "8192"}, // punch a hole
+                {"fallocate", "-c", "-o", "0", "-l", "4096"}, // collapse the first block
+        };
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, size);
+            readAll(aura, size);
+            for (String[] change : changes) {
+                String[] command = Arrays.copyOf(change, change.length + 1);
+                command[change.length] = path.toString();
+                String[] out = new String[1];
+                assumeTrue(run(out, command) == 0, String.join(" ", command) + " is not supported here: " + out[0]);
+                long now = jdk.size();
+                List<Long> positions = new ArrayList<>();
+                for (long p = 0; p < size + 2 * BLOCK; p += BLOCK) {
+                    positions.add(p);
+                }
+                for (long p : new long[] {65_535, 65_536 + 4000, 131_071, 196_607, 262_143, 262_144 + 9_999, 272_143,
+                        401_407, 409_599, now - 1, now, now + 1, now - 4095}) {
+                    positions.add(p);
+                }
+                String what = "after " + String.join(" ", change);
+                assertSameReads(aura, jdk, positions.stream().mapToLong(Long::longValue).toArray(),
+                        new int[] {1, 100, BLOCK, 3 * BLOCK + 5}, what);
+            }
+            assertThat(aura.mappedReads().served()).as("reads served from the mapping").isPositive();
+        }
+    }
+
+    /**
+     * Another process truncates the file (to zero and to sizes inside a page) and rewrites it
+     * with one of two contents, over and over, while virtual threads read it at random (every
+     * buffer kind, lengths up to the mapping's limit and past it). The file at any moment is a
+     * prefix of what was written, so every byte a read returns is one of the two contents' byte
+     * at that offset (never a zero: both are zero-free), a count never goes past the written
+     * size, and nothing but counts comes back: no InternalError, no crash, no hang.
+     */
+    @Test
+    void aFileTruncatedAndRewrittenByAnotherProcessWhileVirtualThreadsReadNeverReadsWhatWasNotThere() throws Exception {
+        Path path = dir.resolve("churned");
+        int size = 1 << 20;
+        byte[] a = TestSupport.nonZeroBytes(size, 31);
+        byte[] b = TestSupport.nonZeroBytes(size, 32);
+        Files.write(path, a);
+        Path srcA = dir.resolve("a");
+        Path srcB = dir.resolve("b");
+        Files.write(srcA, a);
+        Files.write(srcB, b);
+        Path stop = dir.resolve("stop");
+        String script = "i=0; while [ ! -e " + stop + " ]; do i=$((i+1)); "
+                + "truncate -s $(( (RANDOM * 37) % " + size + " )) " + path + "; "
+                + "if [ $((i % 2)) -eq 0 ]; then s=" + srcA + "; else s=" + srcB + "; fi; "
+                + "dd if=$s of=" + path + " bs=65536 conv=notrunc status=none; "
+                + "if [ $((i % 5)) -eq 0 ]; then truncate -s 0 " + path + "; dd if=$s of=" + path
+                + " bs=65536 conv=notrunc status=none; fi; done";
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, size);
+            Process churn = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
+            ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+            AtomicLong reads = new AtomicLong();
+            AtomicBoolean done = new AtomicBoolean();
+            List<Thread> readers = new ArrayList<>();
+            int[] lengths = {1, 100, 4095, BLOCK, 8192, 32 * 1024, 32 * 1024 + 1};
+            try (Arena arena = Arena.ofShared()) {
+                for (int t = 0; t < 8; t++) {
+                    int kind = t % 3;
+                    readers.add(Thread.ofVirtual().start(() -> {
+                        ThreadLocalRandom random = ThreadLocalRandom.current();
+                        while (!done.get()) {
+                            int length = lengths[random.nextInt(lengths.length)];
+                            long position = random.nextLong(size + BLOCK);
+                            ByteBuffer buf = switch (kind) {
+                                case 0 -> ByteBuffer.allocate(length);
+                                case 1 -> ByteBuffer.allocateDirect(length);
+                                default -> arena.allocate(length).asByteBuffer();
+                            };
+                            int n;
+                            try {
+                                n = aura.read(buf, position);
+                            } catch (Throwable e) {
+                                wrong.add("read of " + length + " at " + position + " threw " + e);
+                                return;
+                            }
+                            reads.incrementAndGet();
+                            if (n == 0 || n > length || (n > 0 && position + n > size)) {
+                                wrong.add("read of " + length + " at " + position + " returned " + n);
+                                continue;
+                            }
+                            for (int i = 0; i < n; i++) {
+                                byte got = buf.get(i);
+                                int at = (int) position + i;
+                                if (got != a[at] && got != b[at]) {
+                                    wrong.add("read of " + length + " at " + position + " returned " + n + ", byte "
+                                            + i + " is " + got + ", neither content's (" + a[at] + ", " + b[at] + ")");
+                                    break;
+                                }
+                            }
+                        }
+                    }));
+                }
+                try {
+                    TestSupport.awaitCondition("enough reads during the churn",
+                            () -> reads.get() > 200_000 || !wrong.isEmpty() || !churn.isAlive());
+                } finally {
+                    done.set(true);
+                    Files.createFile(stop);
+                    TestSupport.assertAllEnd(readers, TestSupport.HANG, () -> "readers of the churned file");
+                    assertThat(churn.waitFor(60, TimeUnit.SECONDS)).as("the churning process stopped").isTrue();
+                }
+            }
+            String churnOut = new String(churn.getInputStream().readAllBytes());
+            assertThat(churn.exitValue()).as("the churning process: %s", churnOut).isZero();
+            assertThat(wrong).as("reads that returned what the file never held").isEmpty();
+            assertThat(aura.mappedReads().served()).as("reads served from the mapping").isPositive();
+        }
+    }
+
+    /**
+     * Writes into the range being read by another process: through its own shared writable
+     * mapping, with {@code copy_file_range} from another file, and with {@code O_DIRECT}. Each is
+     * seen by the next read exactly as by FileChannel's.
+     */
+    @Test
+    void writesByAnotherProcessThroughItsMappingCopyFileRangeAndODirectAreSeen() throws Exception {
+        String[] out = new String[1];
+        assumeTrue(run(out, "python3", "-c", "import os, mmap; os.copy_file_range") == 0,
+                "python3 with os.copy_file_range is needed to write from another process: " + out[0]);
+        Path path = dir.resolve("written");
+        int size = 1 << 20;
+        Files.write(path, TestSupport.nonZeroBytes(size, 41));
+        Path other = dir.resolve("other");
+        Files.write(other, TestSupport.nonZeroBytes(size, 42));
+        String[] writers = {
+                // a shared writable mapping of the file, written and flushed by another process
+                "import mmap, os\nfd = os.open('" + path + "', os.O_RDWR)\nm = mmap.mmap(fd, 0)\n"
+                        + "m[4000:12300] = bytes((i % 250) + 3 for i in range(8300))\nm.flush()\nm.close()\n",
+                // copy_file_range from another file into the range
+                "import os\ns = os.open('" + other + "', os.O_RDONLY)\nd = os.open('" + path + "', os.O_WRONLY)\n"
+                        + "n = os.copy_file_range(s, d, 65536, 8192, 20000)\nassert n == 65536, n\n",
+                // O_DIRECT write of aligned blocks (drops the cached pages it covers)
+                "import os, mmap\nfd = os.open('" + path + "', os.O_WRONLY | os.O_DIRECT)\nb = mmap.mmap(-1, 16384)\n"
+                        + "b.write(bytes((i % 200) + 7 for i in range(16384)))\nassert os.pwritev(fd, [b], 81920) == 16384\n",
+        };
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, 128 * 1024);
+            readAll(aura, 128 * 1024);
+            long[] positions = {0, 3999, 4000, 4096, 8192, 12299, 12300, 16384, 20000, 24576, 65536, 77824, 81920,
+                    98303, 98304};
+            for (String writer : writers) {
+                shell("python3", "-c", writer);
+                assertSameReads(aura, jdk, positions, new int[] {1, 300, BLOCK, 32 * 1024}, "after " + writer.lines()
+                        .reduce((x, y) -> y).orElse(""));
+            }
+            assertThat(aura.mappedReads().served()).as("reads served from the mapping").isPositive();
+        }
+    }
+
+    // ---- positions and buffers --------------------------------------------------------------
+
+    /**
+     * Positions at the mapping's end (inside its last page, at the page's end, past it), past
+     * the end by a lot, and near {@code Long.MAX_VALUE}; lengths 0, 1, a block, the mapping's
+     * limit and one more: every outcome (count, or exception and message) and buffer as
+     * FileChannel's.
+     */
+    @Test
+    void positionsAtTheMappingsEndAndNearLongMaxReadAsFileChannel() throws Exception {
+        Path path = dir.resolve("edges");
+        int size = (1 << 20) + 123;
+        Files.write(path, TestSupport.nonZeroBytes(size, 51));
+        long pageEnd = (size + BLOCK - 1) & -BLOCK;
+        long[] positions = {size - 32 * 1024, size - BLOCK, size - 124, size - 123, size - 1, size, size + 1,
+                pageEnd - 1, pageEnd, pageEnd + 1, 1L << 40, (1L << 62) + 5, Long.MAX_VALUE - 32 * 1024,
+                Long.MAX_VALUE - BLOCK, Long.MAX_VALUE - 1, Long.MAX_VALUE};
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, size);
+            assertSameReads(aura, jdk, positions, new int[] {0, 1, BLOCK, 32 * 1024, 32 * 1024 + 1}, "near the end");
+            for (long negative : new long[] {-1, Long.MIN_VALUE}) {
+                assertThat(outcome(() -> aura.read(ByteBuffer.allocate(BLOCK), negative)))
+                        .isEqualTo(outcome(() -> jdk.read(ByteBuffer.allocate(BLOCK), negative)));
+            }
+        }
+    }
+
+    /**
+     * Odd buffers into a mapped file, as FileChannel takes them: read-only heap and direct
+     * buffers (IllegalArgumentException, nothing read), slices and duplicates of a direct buffer
+     * with odd positions and limits, empty buffers at and past the end, and buffers of a closed
+     * arena (IllegalStateException, not a crash), empty or not.
+     */
+    @Test
+    void oddAndFreedBuffersReadAsFileChannel() throws Exception {
+        Path path = dir.resolve("buffers");
+        int size = 256 * 1024 + 77;
+        Files.write(path, TestSupport.nonZeroBytes(size, 61));
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, size);
+            long served = aura.mappedReads().served();
+            for (long p : new long[] {0, 4093, 65_536, size - 3, size, size + 9}) {
+                assertSameRead(aura, jdk, p, () -> ByteBuffer.allocate(BLOCK).asReadOnlyBuffer(), "read-only heap");
+                assertSameRead(aura, jdk, p, () -> ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer(), "read-only direct");
+                assertSameRead(aura, jdk, p, () -> filled(ByteBuffer.allocateDirect(3 * BLOCK)).slice(3, 2 * BLOCK + 1)
+                        .position(5).limit(BLOCK + 2), "a slice of a direct buffer");
+                assertSameRead(aura, jdk, p, () -> filled(ByteBuffer.allocateDirect(3 * BLOCK)).position(7).limit(8000)
+                        .duplicate(), "a duplicate of a direct buffer");
+                assertSameRead(aura, jdk, p, () -> filled(ByteBuffer.allocate(3 * BLOCK)).slice(1, 2 * BLOCK).position(3)
+                        .limit(2 * BLOCK - 1).slice(), "a slice of a heap slice");
+                assertSameRead(aura, jdk, p, () -> ByteBuffer.allocateDirect(16).position(16), "an empty direct buffer");
+                assertSameRead(aura, jdk, p, () -> ByteBuffer.allocate(0), "an empty heap buffer");
+                assertSameRead(aura, jdk, p, () -> closedArenaBuffer(BLOCK, 0), "a buffer of a closed arena");
+                assertSameRead(aura, jdk, p, () -> closedArenaBuffer(BLOCK, BLOCK), "an empty buffer of a closed arena");
+            }
+            assertThat(aura.mappedReads().served()).as("reads served from the mapping").isGreaterThan(served);
+            // Segments of a closed arena, and read-only ones: no FileChannel call takes segments;
+            // the AuraFile contract (IllegalStateException, IllegalArgumentException).
+            Arena closed = Arena.ofShared();
+            MemorySegment freed = closed.allocate(BLOCK);
+            closed.close();
+            assertThat(outcome(() -> aura.read(freed, 0))).asString().startsWith(IllegalStateException.class.getName());
+            MemorySegment readOnly = Arena.ofAuto().allocate(BLOCK).asReadOnly();
+            assertThat(outcome(() -> aura.read(readOnly, 0))).asString()
+                    .startsWith(IllegalArgumentException.class.getName());
+        }
+        // Writes take an empty buffer of a closed arena as FileChannel does too (nothing to write).
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.WRITE);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            for (int position : new int[] {0, BLOCK}) {
+                assertThat(outcome(() -> aura.write(closedArenaBuffer(BLOCK, position), 0)))
+                        .isEqualTo(outcome(() -> jdk.write(closedArenaBuffer(BLOCK, position), 0)));
+            }
+        }
+    }
+
+    private static ByteBuffer closedArenaBuffer(int capacity, int position) {
+        Arena arena = Arena.ofShared();
+        ByteBuffer b = arena.allocate(capacity).asByteBuffer().position(position);
+        arena.close();
+        return b;
+    }
+
+    // ---- limits and lifetime ------------------------------------------------------------------
+
+    /**
+     * A 1 TiB sparse file: mapped up to its first 64 GiB only. Reads inside the cap, across it,
+     * past it and at the end read as FileChannel's (data windows and holes alike), and the one
+     * mapping is gone at close.
+     */
+    @Test
+    void aHugeSparseFileIsMappedUpToTheCapAndReadsAsFileChannel() throws Exception {
+        Path path = dir.resolve("huge");
+        long size = 1L << 40;
+        long cap = 64L << 30;
+        long[] windows = {0, cap - 64 * 1024, size - 64 * 1024};
+        try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
+            try {
+                raf.setLength(size);
+            } catch (IOException e) {
+                assumeTrue(false, "a 1 TiB sparse file cannot be made here: " + e);
+            }
+            for (int i = 0; i < windows.length; i++) {
+                raf.seek(windows[i]);
+                raf.write(TestSupport.nonZeroBytes(128 * 1024 - (i == 2 ? 64 * 1024 : 0), 70 + i));
+            }
+        }
+        long ino = inode(path);
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            for (int round = 0; round < 2; round++) {
+                for (long w : windows) {
+                    for (long p = w; p < w + 128 * 1024 && p < size; p += BLOCK) {
+                        aura.read(ByteBuffer.allocate(BLOCK), p);
+                    }
+                }
+            }
+            long served = aura.mappedReads().served();
+            long[] positions = {0, 1, cap - 64 * 1024, cap - BLOCK, cap - 1000, cap - 1, cap, cap + 100, 1L << 39,
+                    size - 64 * 1024, size - BLOCK, size - 1, size, size + 1};
+            assertSameReads(aura, jdk, positions, new int[] {1, BLOCK, 32 * 1024}, "of a 1 TiB sparse file");
+            assertThat(aura.mappedReads().served()).as("reads inside the cap served from the mapping")
+                    .isGreaterThan(served);
+            assertThat(mapsOfInode(ino)).as("mappings of the huge file while open").isEqualTo(1);
+        }
+        assertThat(mapsOfInode(ino)).as("mappings of the huge file after close").isZero();
+    }
+
+    /**
+     * Many hot files mapped at once: one mapping each (counted in /proc/self/maps and in the
+     * JVM's live count), every one gone at close.
+     */
+    @Test
+    void manyMappedFilesAreAllUnmappedAtClose() throws Exception {
+        int files = 100;
+        long liveBefore = MappedReads.liveMappingsInThisJvm();
+        List<AuraFile> open = new ArrayList<>();
+        List<Long> inodes = new ArrayList<>();
+        try {
+            for (int i = 0; i < files; i++) {
+                Path path = dir.resolve("many-" + i);
+                Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 80 + i));
+                inodes.add(inode(path));
+                AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+                open.add(aura);
+                readUntilMapped(aura, (i % 16) * (long) BLOCK);
+            }
+            assertThat(MappedReads.liveMappingsInThisJvm() - liveBefore).isEqualTo(files);
+            for (long ino : inodes) {
+                assertThat(mapsOfInode(ino)).as("mappings of inode %d while open", ino).isEqualTo(1);
+            }
+        } finally {
+            for (AuraFile f : open) {
+                f.close();
+            }
+        }
+        assertThat(MappedReads.liveMappingsInThisJvm()).isEqualTo(liveBefore);
+        for (long ino : inodes) {
+            assertThat(mapsOfInode(ino)).as("mappings of inode %d after close", ino).isZero();
+        }
+    }
+
+    /**
+     * Pages dropped from the page cache ({@code POSIX_FADV_DONTNEED}) are not copied from the
+     * mapping once what {@code mincore} said has been asked again: the read goes to the ring
+     * (which waits for the device off the carrier), and returns FileChannel's bytes.
+     */
+    @Test
+    void pagesDroppedFromTheCacheAreNotCopiedFromTheMapping() throws Exception {
+        Path path = dir.resolve("dropped");
+        int size = 4 << 20;
+        byte[] data = TestSupport.nonZeroBytes(size, 91);
+        Files.write(path, data);
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            // Only the first block was touched through the mapping: the pages of the second 2 MiB
+            // chunk are page cache no one maps, which DONTNEED drops.
+            Posix.dropCachedPages(path);
+            int fd = Posix.open(path, Posix.O_RDONLY);
+            try {
+                assumeTrue(!MappedReads.inMemory(fd, 3 << 20, BLOCK), "the dropped page is still in memory");
+            } finally {
+                Posix.close(fd);
+            }
+            long served = aura.mappedReads().served();
+            ByteBuffer b = ByteBuffer.allocate(BLOCK);
+            assertThat(aura.read(b, 3 << 20)).isEqualTo(BLOCK);
+            assertThat(Arrays.equals(b.array(), 0, BLOCK, data, 3 << 20, (3 << 20) + BLOCK)).isTrue();
+            assertThat(aura.mappedReads().served()).as("a read of a page not in memory served from the mapping")
+                    .isEqualTo(served);
+        }
+    }
+}
