@@ -443,6 +443,10 @@ public final class AuraFileChannel extends FileChannel {
             if (forRead && b.isReadOnly()) {
                 throw new IllegalArgumentException("Read-only buffer");
             }
+            if (b.isDirect() && !MemorySegment.ofBuffer(b).scope().isAlive()) {
+                // The JDK acquires every buffer's memory it walks, an empty one's too.
+                throw new IllegalStateException("Already closed");
+            }
             if (b.hasRemaining()) {
                 nonEmpty++;
             }

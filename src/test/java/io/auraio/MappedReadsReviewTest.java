@@ -314,6 +314,8 @@ class MappedReadsReviewTest {
             assertThat(churn.exitValue()).as("the churning process: %s", churnOut).isZero();
             assertThat(wrong).as("reads that returned what the file never held").isEmpty();
             assertThat(aura.mappedReads().served()).as("reads served from the mapping").isPositive();
+            assertThat(aura.mappedReads().faults()).as("copies that faulted past a new end, caught in the read")
+                    .isPositive();
         }
     }
 
@@ -435,6 +437,50 @@ class MappedReadsReviewTest {
             for (int position : new int[] {0, BLOCK}) {
                 assertThat(outcome(() -> aura.write(closedArenaBuffer(BLOCK, position), 0)))
                         .isEqualTo(outcome(() -> jdk.write(closedArenaBuffer(BLOCK, position), 0)));
+            }
+        }
+    }
+
+    /**
+     * The channel's calls with buffers of a closed arena, empty or not, alone or among others in
+     * a scattering read or gathering write: FileChannel's outcome and position for each.
+     */
+    @Test
+    void channelCallsWithBuffersOfAClosedArenaMatchFileChannel() throws Exception {
+        Path path = dir.resolve("channel");
+        Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 62));
+        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            for (int empty = 0; empty < 2; empty++) {
+                int at = empty * BLOCK;
+                String what = empty == 1 ? "an empty buffer of a closed arena" : "a buffer of a closed arena";
+                assertThat(outcome(() -> aura.read(closedArenaBuffer(BLOCK, at))))
+                        .as("relative read of %s", what).isEqualTo(outcome(() -> jdk.read(closedArenaBuffer(BLOCK, at))));
+                assertThat(outcome(() -> aura.write(closedArenaBuffer(BLOCK, at))))
+                        .as("relative write of %s", what).isEqualTo(outcome(() -> jdk.write(closedArenaBuffer(BLOCK, at))));
+                assertThat(outcome(() -> aura.read(closedArenaBuffer(BLOCK, at), 100)))
+                        .as("positioned read of %s", what).isEqualTo(outcome(() -> jdk.read(closedArenaBuffer(BLOCK, at), 100)));
+                assertThat(outcome(() -> aura.write(closedArenaBuffer(BLOCK, at), 100)))
+                        .as("positioned write of %s", what).isEqualTo(outcome(() -> jdk.write(closedArenaBuffer(BLOCK, at), 100)));
+                assertThat(aura.position()).isEqualTo(jdk.position());
+                for (int layout = 0; layout < 3; layout++) {
+                    int l = layout;
+                    java.util.function.Supplier<ByteBuffer[]> make = () -> switch (l) {
+                        case 0 -> new ByteBuffer[] {closedArenaBuffer(BLOCK, at)};
+                        case 1 -> new ByteBuffer[] {closedArenaBuffer(BLOCK, at), ByteBuffer.allocate(100)};
+                        default -> new ByteBuffer[] {ByteBuffer.allocate(100), closedArenaBuffer(BLOCK, at)};
+                    };
+                    ByteBuffer[] ours = make.get();
+                    ByteBuffer[] theirs = make.get();
+                    assertThat(outcome(() -> (int) aura.read(ours))).as("scattering read, layout %d, of %s", l, what)
+                            .isEqualTo(outcome(() -> (int) jdk.read(theirs)));
+                    assertThat(aura.position()).isEqualTo(jdk.position());
+                    ByteBuffer[] ourSources = make.get();
+                    ByteBuffer[] theirSources = make.get();
+                    assertThat(outcome(() -> (int) aura.write(ourSources))).as("gathering write, layout %d, of %s", l, what)
+                            .isEqualTo(outcome(() -> (int) jdk.write(theirSources)));
+                    assertThat(aura.position()).isEqualTo(jdk.position());
+                }
             }
         }
     }
