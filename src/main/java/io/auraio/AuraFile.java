@@ -159,6 +159,15 @@ public final class AuraFile implements AutoCloseable {
     /** Whether the file is mapped at its third read rather than after page-cache hits it cannot show. */
     private final boolean mapsWithoutHits;
     /**
+     * An overlayfs file: its mapping tells which pages are in memory, and reads are never copied
+     * from it. A mapping made through an overlay descriptor maps the real file that descriptor
+     * opened (the lower layer's, for a file not yet copied up) for good, while {@code pread}
+     * through it reads the upper copy once another process has opened the file for writing: a
+     * copy from the mapping would return the bytes from before the copy-up, which FileChannel's
+     * read does not (kernel 6.18; overlayfs documents that mappings do not follow a copy-up).
+     */
+    private final boolean residencyOnlyMapping;
+    /**
      * A regular file on tmpfs, read with {@code pread} on the caller: its pages are its storage,
      * so a read waits only for a page swapped out, as a read of the Java heap itself would; and
      * tmpfs takes no {@code RWF_NOWAIT} read (EOPNOTSUPP, kernel 6.18), so the fast path cannot
@@ -176,8 +185,9 @@ public final class AuraFile implements AutoCloseable {
     private static final int WRITE_RING = 0;
     /**
      * overlayfs: a container's root (Docker's overlay2). It takes no {@code RWF_NOWAIT} read (so no
-     * fast path, and io_uring sends every read to an io-wq thread), but its files map: reads are
-     * copied from the mapping whenever their pages are in memory ({@link #mapsWithoutHits}).
+     * fast path, and io_uring sends every read to an io-wq thread), but its files map: a read is a
+     * {@code pread} on the caller whenever the mapping says its pages are in memory
+     * ({@link #mapsWithoutHits}, {@link #residencyOnlyMapping}).
      */
     private static final String OVERLAY = "overlay";
     private static final String TMPFS = "tmpfs";
@@ -252,6 +262,7 @@ public final class AuraFile implements AutoCloseable {
         this.mapped = !mode.direct() && mode.read() && (type == 0 || type == REGULAR_FILE) && slow == null
                 && pageCacheFileSystem() ? MappedReads.forFile(fd) : null;
         this.mapsWithoutHits = mapped != null && (overlay || readsOnCaller);
+        this.residencyOnlyMapping = mapped != null && overlay;
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(core, fd, state, slow, mapped, path,
                 readOnlyOnPageCache()));
     }
@@ -301,6 +312,7 @@ public final class AuraFile implements AutoCloseable {
         this.fileSystemType = null;
         this.mapped = null;
         this.mapsWithoutHits = false;
+        this.residencyOnlyMapping = false;
         this.readsOnCaller = false;
     }
 
@@ -1262,31 +1274,32 @@ public final class AuraFile implements AutoCloseable {
             if (mapsWithoutHits) {
                 mapped.mapWithoutHits(position, length);
             }
-            long r = mapped.read(segment, length, position);
-            if (r > 0) {
-                servedOnCaller(r);
-                return r;
-            }
-            if (mapsWithoutHits && !readsOnCaller && position != FILE_POSITION && canHold) {
-                // What the mapping does not serve goes to an io-wq thread here (~40 µs). A read at
-                // or over the end (a small file read whole: its one short read, then the read that
-                // finds the end) is cut where the file ends now, which is where pread would stop.
-                long size = Libc.regularFileSize(fd);
-                if (size >= 0 && position >= size) {
-                    servedOnCaller(0);
-                    return 0;
+            if (!residencyOnlyMapping) {
+                long r = mapped.read(segment, length, position);
+                if (r > 0) {
+                    servedOnCaller(r);
+                    return r;
                 }
-                if (size >= 0 && position + length > size) {
-                    r = mapped.read(segment, size - position, position);
-                    if (r > 0) {
-                        servedOnCaller(r);
-                        return r;
+            } else if (position != FILE_POSITION && canHold) {
+                // overlayfs: a read the mapping says is in memory is a pread here, which cannot
+                // wait (the mapping's residency is the lower file's until a copy-up, the upper's
+                // pages then being the ones the copy-up just wrote), where an io-wq thread costs
+                // ~40 µs. Otherwise a read at or over the end (a small file read whole: its one
+                // short read, then the read that finds the end) is cut where the file ends now,
+                // which is where pread would stop.
+                inMemory = mapped.knownInMemory(position, length);
+                if (!inMemory) {
+                    long size = Libc.regularFileSize(fd);
+                    if (size >= 0 && position >= size) {
+                        servedOnCaller(0);
+                        return 0;
                     }
+                    // Not mapped (a file read once, whole), or past the mapped size: its pages'
+                    // residency asked through a mapping of just them.
+                    long within = Math.min(length, size - position);
+                    inMemory = size >= 0 && (mapped.knownInMemory(position, within)
+                            || MappedReads.inMemory(fd, position, within));
                 }
-                // Not mapped (a file read once, whole) or a read the mapping does not take: if its
-                // pages are in memory, pread here cannot wait (~3 µs) where an io-wq thread
-                // costs ~30.
-                inMemory = size >= 0 && MappedReads.inMemory(fd, position, Math.min(length, size - position));
             }
         }
         BufferPool pool = core.pool();

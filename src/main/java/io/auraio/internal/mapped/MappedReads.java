@@ -228,6 +228,19 @@ public final class MappedReads {
     }
 
     /**
+     * {@return whether every page of {@code [position, position + length)} of the file was in
+     * memory when the mapping's residency was last asked} For a file whose reads are not copied
+     * from its mapping (an overlay's, whose mapping may not be the file {@code pread} reads): the
+     * read is then a {@code pread} that cannot wait for the device. False where the file is not
+     * mapped, the range is past the mapped size, or longer than {@link #MAX_PROBED}.
+     */
+    public boolean knownInMemory(long position, long length) {
+        Mapping m = mapping;
+        return m != null && position >= 0 && length > 0 && length <= MAX_PROBED && length <= m.size - position
+                && resident(m, position, length);
+    }
+
+    /**
      * The copy, its own method for {@link #copy}: {@return the last byte copied} (Only a file cut
      * short during the copy itself, after {@link #byteOfMapping} looked, can leave bytes copied
      * past the count pread then returns.)
@@ -301,7 +314,9 @@ public final class MappedReads {
      * EOPNOTSUPP, so no hit is ever counted, and every read not copied from the mapping goes to an
      * io-wq thread of the kernel (about 40 µs; 0.04-0.06x FileChannel's cached reads measured).
      * Its mapping is the underlying file's (overlayfs maps the lower or upper file itself), whose
-     * residency {@code mincore} reports as for any other file. Reads past the mapped size count
+     * residency {@code mincore} reports as for any other file; an overlay file's reads are not
+     * copied from it ({@link #knownInMemory}): the mapping stays on the file the descriptor opened
+     * while {@code pread} follows a copy-up. Reads past the mapped size count
      * towards a new mapping as hits do, so a file that grew to twice that size is mapped again.
      *
      * @param position where the read starts ({@code < 0}: at the file position, not counted)
