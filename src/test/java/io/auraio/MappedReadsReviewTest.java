@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Overlay;
 import io.auraio.testing.Posix;
@@ -428,6 +429,35 @@ class MappedReadsReviewTest {
     }
 
     /**
+     * Another process appends to a mapped file (not enough to map it again): reads across the
+     * mapped size, across the old last page's end and wholly in the new bytes read as
+     * FileChannel's (the mapping serves only what lies within the size it was made at); then it
+     * shortens the file into the old last page and the same reads follow.
+     */
+    @Test
+    void readsAcrossTheMappedSizeAfterAnotherProcessAppendsReadAsFileChannel() throws Exception {
+        Path path = dir.resolve("appended");
+        int size = 256 * 1024 + 100;
+        Files.write(path, TestSupport.nonZeroBytes(size, 64));
+        Path more = dir.resolve("more");
+        Files.write(more, TestSupport.nonZeroBytes(64 * 1024, 65));
+        long pageEnd = (size + BLOCK - 1) & -BLOCK;
+        long[] positions = {size - 4000, size - 100, size - 1, size, size + 1, pageEnd - 50, pageEnd, pageEnd + 3,
+                size + 60 * 1024, size + 64 * 1024 - 1, size + 64 * 1024};
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, size);
+            shell("sh", "-c", "cat " + more + " >> " + path);
+            int[] lengths = {1, 200, BLOCK, 5000, 32 * 1024};
+            assertSameReads(aura, jdk, positions, lengths, "after an append");
+            assertSameReads(aura, jdk, positions, lengths, "after an append, again");
+            shell("truncate", "-s", String.valueOf(size - 50), path.toString());
+            assertSameReads(aura, jdk, positions, lengths, "after a truncation into the old last page");
+        }
+    }
+
+    /**
      * Odd buffers into a mapped file, as FileChannel takes them: read-only heap and direct
      * buffers (IllegalArgumentException, nothing read), slices and duplicates of a direct buffer
      * with odd positions and limits, empty buffers at and past the end, and buffers of a closed
@@ -519,6 +549,70 @@ class MappedReadsReviewTest {
                     assertThat(aura.position()).isEqualTo(jdk.position());
                 }
             }
+        }
+    }
+
+    /**
+     * {@code -Dio.auraio.mappedReads=false}: no mapping is made, and every read (hot, past the
+     * end, after another process shortened the file) is FileChannel's, as with the path on.
+     */
+    @Test
+    void mappedReadsTurnedOffGiveTheSameAnswersWithoutAMapping() throws Exception {
+        Path path = dir.resolve("parity");
+        Files.write(path, TestSupport.nonZeroBytes(512 * 1024, 63));
+        for (String setting : new String[] {"false", "true"}) {
+            Files.write(path, TestSupport.nonZeroBytes(512 * 1024, 63));
+            ForkedJvm.Result r = ForkedJvm.of(MappedParityProbe.class).property(MappedReads.PROPERTY, setting)
+                    .args(path.toString()).run();
+            assertThat(r.exitCode()).as("%s", r).isZero();
+            var values = r.values();
+            assertThat(values.get("mismatches")).as("reads unlike FileChannel's, mapped reads %s: %s", setting, r)
+                    .isEqualTo("0");
+            assertThat(values.get("enabled")).isEqualTo(setting);
+            if (setting.equals("false")) {
+                assertThat(values.get("mappedReads")).as("the file's mapped reads").isEqualTo("none");
+                assertThat(values.get("mappingsMade")).isEqualTo("0");
+            } else {
+                assertThat(Long.parseLong(values.get("served"))).as("reads served from the mapping").isPositive();
+            }
+        }
+    }
+
+    /** Reads a file (args[0]) hot, past its end and after a truncation, beside FileChannel; prints key=value lines. */
+    static final class MappedParityProbe {
+        private MappedParityProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            Path path = Path.of(args[0]);
+            long mismatches = 0;
+            String mapped;
+            long served;
+            try (Engine own = Engine.create(Options.builder().ringCount(1).build());
+                 AuraFile aura = AuraFile.open(own, path, StandardOpenOption.READ);
+                 FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+                java.util.Random random = new java.util.Random(7);
+                for (int phase = 0; phase < 2; phase++) {
+                    if (phase == 1) {
+                        shell("truncate", "-s", "100000", path.toString());
+                    }
+                    for (int i = 0; i < 3000; i++) {
+                        int length = 1 + random.nextInt(32 * 1024);
+                        long position = random.nextInt(512 * 1024 + 8192);
+                        ByteBuffer ours = filled(ByteBuffer.allocate(length));
+                        ByteBuffer theirs = filled(ByteBuffer.allocate(length));
+                        if (aura.read(ours, position) != jdk.read(theirs, position) || !ours.clear().equals(theirs.clear())) {
+                            mismatches++;
+                        }
+                    }
+                }
+                mapped = aura.mappedReads() == null ? "none" : Boolean.toString(aura.mappedReads().isMapped());
+                served = aura.mappedReads() == null ? 0 : aura.mappedReads().served();
+            }
+            System.out.println("enabled=" + MappedReads.enabled());
+            System.out.println("mappedReads=" + mapped);
+            System.out.println("served=" + served);
+            System.out.println("mappingsMade=" + MappedReads.mappingsMadeInThisJvm());
+            System.out.println("mismatches=" + mismatches);
         }
     }
 
