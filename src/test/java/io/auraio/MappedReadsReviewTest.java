@@ -616,6 +616,41 @@ class MappedReadsReviewTest {
         }
     }
 
+    /**
+     * A mapped read into memory that faults: a {@code MappedByteBuffer} of another file that
+     * another process truncated. FileChannel's read fails (EFAULT); so must this one, with no
+     * crash and no InternalError, and the source file's mapping keeps serving.
+     */
+    @Test
+    void aReadIntoAMappingOfATruncatedFileFailsAsFileChannelAndTheSourceStaysServed() throws Exception {
+        Path path = dir.resolve("source");
+        Files.write(path, TestSupport.nonZeroBytes(256 * 1024, 66));
+        Path target = dir.resolve("target");
+        Files.write(target, new byte[64 * 1024]);
+        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
+             FileChannel targetChannel = FileChannel.open(target, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            readUntilMapped(aura, 0);
+            readAll(aura, 256 * 1024);
+            java.nio.MappedByteBuffer faulting = targetChannel.map(FileChannel.MapMode.READ_WRITE, 0, 64 * 1024);
+            shell("truncate", "-s", "0", target.toString());
+            for (int length : new int[] {1, 100, BLOCK, 32 * 1024}) {
+                for (long position : new long[] {0, 5000}) {
+                    Object ours = outcome(() -> aura.read(faulting.clear().position(8192).limit(8192 + length), position));
+                    Object theirs = outcome(() -> jdk.read(faulting.clear().position(8192).limit(8192 + length), position));
+                    assertThat(ours).as("read of %d at %d into a truncated file's mapping", length, position)
+                            .isEqualTo(theirs);
+                }
+            }
+            long served = aura.mappedReads().served();
+            for (int i = 0; i < 2 * 64 * 10; i++) {
+                aura.read(ByteBuffer.allocate(BLOCK), (i % 64) * (long) BLOCK);
+            }
+            assertThat(aura.mappedReads().served()).as("reads served from the source's mapping afterwards")
+                    .isGreaterThan(served);
+        }
+    }
+
     private static ByteBuffer closedArenaBuffer(int capacity, int position) {
         Arena arena = Arena.ofShared();
         ByteBuffer b = arena.allocate(capacity).asByteBuffer().position(position);
