@@ -399,6 +399,43 @@ class MappedReadsReviewTest {
         }
     }
 
+    /**
+     * The caller's {@code preadv2(RWF_NOWAIT)} stops at the first page not in memory; the rest
+     * of the buffer is read on (from the page cache, then the ring): counts and whole buffers as
+     * FileChannel's, from page-aligned and unaligned positions, across the cached part's end, to
+     * the end of files that end inside a page and at a page's end.
+     */
+    @Test
+    void readsThatMissPartWayAreContinuedToFileChannelsCount() throws Exception {
+        long ringOpsBefore = ringOps();
+        for (int size : new int[] {64 * 1024 + 500, 64 * 1024}) {
+            Path path = dir.resolve("partly-" + size);
+            Files.write(path, TestSupport.nonZeroBytes(size, 68));
+            for (int cached : new int[] {1, 3, 15}) {
+                for (long position : new long[] {0, 100, BLOCK, cached * (long) BLOCK - 10}) {
+                    for (int length : new int[] {2 * BLOCK, 20_000, 64 * 1024 + 4096}) {
+                        assumeTrue(Posix.keepOnlyTheFirstPages(path, cached), "pages cannot be dropped here");
+                        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+                             FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
+                            assertSameRead(aura, jdk, position,
+                                    () -> filled(ByteBuffer.allocateDirect(length + 8)).position(3).limit(length + 3),
+                                    "of " + length + " bytes, " + cached + " pages cached, file of " + size);
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(ringOps() - ringOpsBefore).as("ring reads for the parts not in memory").isPositive();
+    }
+
+    private static long ringOps() {
+        long ops = 0;
+        for (int i = 0; i < engine.ringCount(); i++) {
+            ops += engine.ringStats(i).opsCompleted();
+        }
+        return ops;
+    }
+
     // ---- positions and buffers --------------------------------------------------------------
 
     /**
