@@ -1386,12 +1386,14 @@ public final class AuraFile implements AutoCloseable {
         try {
             long offset = address - hold.address();
             boolean read = opcode == Opcode.READ;
-            if (!read) {
-                MemorySegment.copy(hold, offset, bounce, 0, length);
+            // The caller's memory may fault (a MappedByteBuffer of a file another process cut
+            // short): EFAULT, as the kernel says of such memory, never the copy's InternalError.
+            if (!read && !MappedReads.copyUnlessFaulted(hold, offset, bounce, 0, length)) {
+                return -Errno.EFAULT;
             }
             long r = submit(opcode, position, bounce.address(), (int) length, 0);
-            if (read && r > 0) {
-                MemorySegment.copy(bounce, 0, hold, offset, r);
+            if (read && r > 0 && !MappedReads.copyUnlessFaulted(bounce, 0, hold, offset, r)) {
+                return -Errno.EFAULT;
             }
             return r;
         } finally {

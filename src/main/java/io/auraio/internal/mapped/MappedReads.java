@@ -140,6 +140,9 @@ public final class MappedReads {
      * fault there must be thrown before the copy writes the caller's memory, at this call's return.
      */
     private static MethodHandle lastByte = handle("byteOfMapping", byte.class, MemorySegment.class, long.class);
+    /** {@link #copyUnlessFaulted}'s copy, a call of its own for the same reason. */
+    private static MethodHandle plainCopy = handle("copyBetween", void.class, MemorySegment.class, long.class,
+            MemorySegment.class, long.class, long.class);
 
     private final int fd;
     /** What reads are served from; null until mapped, and after a fault until served anew. */
@@ -248,6 +251,35 @@ public final class MappedReads {
     private static byte copyFromMapping(MemorySegment mapping, long position, MemorySegment destination, long length) {
         MemorySegment.copy(mapping, position, destination, 0, length);
         return destination.get(JAVA_BYTE, length - 1);
+    }
+
+    /**
+     * {@return whether {@code length} bytes were copied, as
+     * {@link MemorySegment#copy(MemorySegment, long, MemorySegment, long, long)}; false, some or
+     * none of them copied, where the memory faulted (SIGBUS), where the kernel's own access to it
+     * would have failed with EFAULT} Either side may be a mapping of a file another process
+     * shortened (a caller's {@code MappedByteBuffer}). The fault is caught inside the call, as a
+     * mapped read's is (see the class comment): an InternalError never reaches the caller.
+     *
+     * @throws IllegalStateException if either side's memory was freed
+     */
+    public static boolean copyUnlessFaulted(MemorySegment from, long fromOffset, MemorySegment to, long toOffset,
+                                            long length) {
+        try {
+            plainCopy.invokeExact(from, fromOffset, to, toOffset, length);
+            return true;
+        } catch (InternalError fault) {
+            return false;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The copy, its own method for {@link #plainCopy}. */
+    private static void copyBetween(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
+        MemorySegment.copy(from, fromOffset, to, toOffset, length);
     }
 
     /** One byte of a mapping, its own method for {@link #lastByte}: {@return the byte at {@code offset}} */
