@@ -1024,8 +1024,15 @@ public final class AuraFile implements AutoCloseable {
                         if (bounces[k].equals(MemorySegment.NULL)) {
                             throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
                         }
-                        if (!read) {
-                            MemorySegment.copy(segment, 0, bounces[k], 0, length);
+                        // A buffer whose memory faults (a MappedByteBuffer of a file another
+                        // process cut short): as the kernel's writev, the buffers before it are
+                        // written, and with none, EFAULT.
+                        if (!read && !MappedReads.copyUnlessFaulted(segment, 0, bounces[k], 0, length)) {
+                            if (k == 0) {
+                                throw failure("writev", -Errno.EFAULT);
+                            }
+                            n = k;
+                            break;
                         }
                         target = bounces[k];
                     }
@@ -1053,11 +1060,23 @@ public final class AuraFile implements AutoCloseable {
                     throw failure(read ? "readv" : "writev", r);
                 }
                 long left = r;
+                for (int k = 0; k < n && left > 0 && read; k++) {
+                    int take = (int) Math.min(left, lengths[k]);
+                    if (bounces[k] != null && !MappedReads.copyUnlessFaulted(bounces[k], 0, segments[k], 0, take)) {
+                        // Memory that faults (a MappedByteBuffer of a file another process cut
+                        // short): as the kernel's readv, the bytes of the buffers before it
+                        // count, and with none, EFAULT.
+                        if (r == left) {
+                            throw failure("readv", -Errno.EFAULT);
+                        }
+                        r -= left;
+                        break;
+                    }
+                    left -= take;
+                }
+                left = r;
                 for (int k = 0; k < n && left > 0; k++) {
                     int take = (int) Math.min(left, lengths[k]);
-                    if (read && bounces[k] != null) {
-                        MemorySegment.copy(bounces[k], 0, segments[k], 0, take);
-                    }
                     used[k].position(starts[k] + take);
                     left -= take;
                 }

@@ -688,6 +688,19 @@ class MappedReadsReviewTest {
                 assertThat(outcome(() -> out.write(faulting.clear().limit(BLOCK), 0))).as("write from that memory")
                         .isEqualTo(outcome(() -> jdkOut.write(faulting.clear().limit(BLOCK), 0)));
             }
+            // Scattering reads and gathering writes through the channel, the faulting buffer second.
+            try (AuraFileChannel channel = AuraFileChannel.open(engine, written, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+                 FileChannel jdkChannel = FileChannel.open(written, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                assertThat(outcome(() -> (int) channel.read(new ByteBuffer[] {ByteBuffer.allocate(10),
+                        faulting.clear().limit(BLOCK)})))
+                        .as("scattering read into that memory").isEqualTo(outcome(() -> (int) jdkChannel.read(
+                                new ByteBuffer[] {ByteBuffer.allocate(10), faulting.clear().limit(BLOCK)})));
+                assertThat(outcome(() -> (int) channel.write(new ByteBuffer[] {ByteBuffer.allocate(10),
+                        faulting.clear().limit(BLOCK)})))
+                        .as("gathering write from that memory").isEqualTo(outcome(() -> (int) jdkChannel.write(
+                                new ByteBuffer[] {ByteBuffer.allocate(10), faulting.clear().limit(BLOCK)})));
+            }
             long served = aura.mappedReads().served();
             for (int i = 0; i < 2 * 64 * 10; i++) {
                 aura.read(ByteBuffer.allocate(BLOCK), (i % 64) * (long) BLOCK);
