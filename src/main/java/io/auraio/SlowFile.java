@@ -3,6 +3,7 @@ package io.auraio;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.engine.RingPoller;
+import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.offload.AbandonableCall;
 import io.auraio.internal.offload.BlockingOffload;
 import java.lang.foreign.MemorySegment;
@@ -113,11 +114,18 @@ final class SlowFile {
             return -Errno.ENOMEM;
         }
         if (!read) {
+            boolean copied;
             try {
-                MemorySegment.copy(memory, 0, owned, 0, length);
+                // The caller's memory may fault (a MappedByteBuffer of a file another process cut
+                // short): EFAULT, as the kernel says of such memory, never the copy's InternalError.
+                copied = MappedReads.copyUnlessFaulted(memory, 0, owned, 0, length);
             } catch (RuntimeException | Error e) {
                 Libc.free(owned);
                 throw e;
+            }
+            if (!copied) {
+                Libc.free(owned);
+                return -Errno.EFAULT;
             }
         }
         Call call = new Call(read, owned, length, position);
@@ -126,8 +134,8 @@ final class SlowFile {
             return -Errno.ECANCELED; // the pool frees the memory and lets go of the descriptor
         }
         try {
-            if (read && r > 0) {
-                MemorySegment.copy(owned, 0, memory, 0, r);
+            if (read && r > 0 && !MappedReads.copyUnlessFaulted(owned, 0, memory, 0, r)) {
+                return -Errno.EFAULT; // as above
             }
             return r;
         } finally {

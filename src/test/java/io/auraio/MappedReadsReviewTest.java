@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Overlay;
@@ -707,6 +709,31 @@ class MappedReadsReviewTest {
             }
             assertThat(aura.mappedReads().served()).as("reads served from the source's mapping afterwards")
                     .isGreaterThan(served);
+        }
+    }
+
+    /**
+     * The same faulting memory for a file of a slow (FUSE) file system, whose transfers go
+     * through the blocking offload with a copy of their own: FileChannel's outcome for a read
+     * into it and a write from it.
+     */
+    @Test
+    void aSlowFileReadIntoOrWrittenFromMemoryThatFaultsFailsAsFileChannel() throws Exception {
+        Path target = dir.resolve("target");
+        Files.write(target, new byte[64 * 1024]);
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("mapped-review");
+             FileChannel targetChannel = FileChannel.open(target, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            Path path = fs.path("slow");
+            Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 69));
+            java.nio.MappedByteBuffer faulting = targetChannel.map(FileChannel.MapMode.READ_WRITE, 0, 64 * 1024);
+            shell("truncate", "-s", "0", target.toString());
+            try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                assertThat(outcome(() -> aura.read(faulting.clear().limit(BLOCK), 0))).as("read into that memory")
+                        .isEqualTo(outcome(() -> jdk.read(faulting.clear().limit(BLOCK), 0)));
+                assertThat(outcome(() -> aura.write(faulting.clear().limit(BLOCK), 0))).as("write from that memory")
+                        .isEqualTo(outcome(() -> jdk.write(faulting.clear().limit(BLOCK), 0)));
+            }
         }
     }
 
