@@ -1213,7 +1213,15 @@ public final class AuraFile implements AutoCloseable {
                 for (int i = offset; i < end && at < total; i++) {
                     MemorySegment b = MemorySegment.ofBuffer(bufs[i]);
                     long take = Math.min(b.byteSize(), total - at);
-                    MemorySegment.copy(b, 0, gathered, at, take);
+                    if (!MappedReads.copyUnlessFaulted(b, 0, gathered, at, take)) {
+                        // Memory that faults (a MappedByteBuffer of a file another process cut
+                        // short): as the kernel's writev, the buffers before it, or EFAULT.
+                        if (at == 0) {
+                            throw failure("writev", -Errno.EFAULT);
+                        }
+                        total = at;
+                        break;
+                    }
                     at += take;
                 }
             }
@@ -1226,8 +1234,13 @@ public final class AuraFile implements AutoCloseable {
             for (int i = offset; i < end && left > 0; i++) {
                 ByteBuffer b = bufs[i];
                 int take = (int) Math.min(left, lengths[i - offset]);
-                if (read) {
-                    MemorySegment.copy(gathered, at, MemorySegment.ofBuffer(b.position(starts[i - offset])), 0, take);
+                if (read && !MappedReads.copyUnlessFaulted(gathered, at,
+                        MemorySegment.ofBuffer(b.position(starts[i - offset])), 0, take)) {
+                    // As for a write above: the bytes of the buffers before it, or EFAULT.
+                    if (at == 0) {
+                        throw failure("readv", -Errno.EFAULT);
+                    }
+                    return at;
                 }
                 b.position(starts[i - offset] + take);
                 at += take;

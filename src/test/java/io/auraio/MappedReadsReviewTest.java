@@ -734,6 +734,23 @@ class MappedReadsReviewTest {
                 assertThat(outcome(() -> aura.write(faulting.clear().limit(BLOCK), 0))).as("write from that memory")
                         .isEqualTo(outcome(() -> jdk.write(faulting.clear().limit(BLOCK), 0)));
             }
+            try (AuraFileChannel channel = AuraFileChannel.open(engine, path, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+                 FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                for (int first : new int[] {0, 10}) {
+                    assertThat(outcome(() -> (int) channel.read(new ByteBuffer[] {ByteBuffer.allocate(first),
+                            faulting.clear().limit(BLOCK)}, 0, 2)))
+                            .as("scattering read into that memory after %d bytes", first)
+                            .isEqualTo(outcome(() -> (int) jdk.read(new ByteBuffer[] {ByteBuffer.allocate(first),
+                                    faulting.clear().limit(BLOCK)}, 0, 2)));
+                    assertThat(outcome(() -> (int) channel.write(new ByteBuffer[] {ByteBuffer.allocate(first),
+                            faulting.clear().limit(BLOCK)}, 0, 2)))
+                            .as("gathering write from that memory after %d bytes", first)
+                            .isEqualTo(outcome(() -> (int) jdk.write(new ByteBuffer[] {ByteBuffer.allocate(first),
+                                    faulting.clear().limit(BLOCK)}, 0, 2)));
+                    assertThat(channel.position()).isEqualTo(jdk.position());
+                }
+            }
         }
     }
 
