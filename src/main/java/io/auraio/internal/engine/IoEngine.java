@@ -462,6 +462,12 @@ public final class IoEngine implements AutoCloseable {
         if (index < 0 || index >= table.fds().length()) {
             return -Errno.EINVAL;
         }
+        if (fd < -1) {
+            // The kernel takes -2 (IORING_REGISTER_FILES_SKIP) as "leave the slot as it is" and
+            // succeeds: the table here would then say the slot is empty while the kernel keeps
+            // the old file, which no close would take out any more.
+            return -Errno.EBADF;
+        }
         int r;
         try (Arena arena = Arena.ofShared()) {
             // struct io_uring_files_update { __u32 offset; __u32 resv; __aligned_u64 fds; }
@@ -479,7 +485,17 @@ public final class IoEngine implements AutoCloseable {
         }
         if (r >= 0) {
             int old = table.fds().getAndSet(index, fd);
-            table.indexOf().remove(old, index);
+            if (old >= 0 && table.indexOf().remove(old, index)) {
+                // The same descriptor may sit in another slot (registerFiles(fd, fd)): forgetFile
+                // finds slots through this map, so it must keep naming one of them, or a close
+                // leaves that slot holding the file open.
+                for (int i = 0; i < table.fds().length(); i++) {
+                    if (table.fds().get(i) == old) {
+                        table.indexOf().putIfAbsent(old, i);
+                        break;
+                    }
+                }
+            }
             if (fd >= 0) {
                 table.indexOf().put(fd, index);
             }

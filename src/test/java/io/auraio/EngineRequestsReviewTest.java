@@ -1,0 +1,333 @@
+package io.auraio;
+
+import static io.auraio.Leaks.assertNothingLeaked;
+import static io.auraio.testing.TestSupport.HANG;
+import static io.auraio.testing.TestSupport.randomBytes;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.Posix;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Hostile review of the engine's request API beyond plain reads and writes: metadata requests
+ * with awkward arguments, registered files and buffers misused, request handles used after the
+ * fact. Each case ends with the engine still serving and nothing leaked.
+ */
+@ExtendWith(IoUringAvailable.class)
+class EngineRequestsReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private Engine engine;
+    private final List<Integer> openFds = new ArrayList<>();
+
+    @BeforeEach
+    void createEngine() throws AuraIOException {
+        engine = Engine.create(Options.builder().ringCount(2).build());
+    }
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        try {
+            assertServing(engine);
+            assertNothingLeaked(engine);
+        } finally {
+            engine.close();
+            for (int fd : openFds) {
+                Posix.close(fd);
+            }
+        }
+    }
+
+    /** The engine still answers a request: a statx of the test directory. */
+    private void assertServing(Engine e) throws Exception {
+        assertThat(e.statxAsync(dir.path()).get(HANG.toSeconds(), TimeUnit.SECONDS).isDirectory())
+                .as("the engine still serves").isTrue();
+    }
+
+    private int open(Path path, int flags) throws IOException {
+        int fd = Posix.open(path, flags);
+        openFds.add(fd);
+        return fd;
+    }
+
+    private static <T> T await(CompletableFuture<T> f) throws Exception {
+        return f.get(HANG.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    /** {@return the exception {@code f} failed with} */
+    private static Throwable failure(CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(HANG.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+        throw new AssertionError("the request succeeded");
+    }
+
+    // ---- paths ----------------------------------------------------------------------------------
+
+    /** A path longer than PATH_MAX fails as the JDK's: a FileSystemException, "File name too long". */
+    @Test
+    void aPathOverPathMaxFailsAsTheJdks() throws Exception {
+        Path longPath = dir.resolve("x".repeat(200) + "/" + "y".repeat(200)).resolve("z".repeat(4000));
+        Throwable jdk = org.assertj.core.api.Assertions.catchThrowable(
+                () -> Files.readAttributes(longPath, java.nio.file.attribute.BasicFileAttributes.class));
+        assertThat(jdk).isInstanceOf(FileSystemException.class);
+        Throwable ours = failure(engine.statxAsync(longPath));
+        assertThat(ours).isExactlyInstanceOf(jdk.getClass());
+        assertThat(((FileSystemException) ours).getReason()).isEqualTo(((FileSystemException) jdk).getReason());
+        assertThat(failure(engine.openatAsync(longPath))).isExactlyInstanceOf(jdk.getClass());
+        assertThat(failure(engine.unlinkatAsync(longPath, false))).isExactlyInstanceOf(jdk.getClass());
+    }
+
+    /** Paths with a NUL never reach the engine: the JDK refuses to make them. */
+    @Test
+    void aPathWithANulIsRefusedBeforeTheEngine() {
+        assertThatThrownBy(() -> Path.of(dir.path() + "/a\0b"))
+                .isInstanceOf(java.nio.file.InvalidPathException.class).hasMessageContaining("Nul character");
+    }
+
+    /** The empty path names the working directory, as for the JDK: a directory for statx. */
+    @Test
+    void theEmptyPathIsTheWorkingDirectory() throws Exception {
+        assertThat(await(engine.statxAsync(Path.of(""))).isDirectory())
+                .isEqualTo(Files.isDirectory(Path.of("")));
+    }
+
+    // ---- fd requests with awkward ranges --------------------------------------------------------
+
+    /** ftruncate beyond the largest file: the JDK's RandomAccessFile.setLength fails with EFBIG too. */
+    @Test
+    void truncateBeyondTheLargestFileFailsAsTheJdk() throws Exception {
+        Path f = Files.write(dir.resolve("t"), randomBytes(100, 1));
+        int fd = open(f, Posix.O_RDWR);
+        String jdk;
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(Long.MAX_VALUE);
+            jdk = null;
+        } catch (IOException e) {
+            jdk = e.getMessage();
+        }
+        assertThat(jdk).isEqualTo("File too large");
+        Throwable ours = failure(engine.ftruncateAsync(fd, Long.MAX_VALUE));
+        assertThat(ours).isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.errno()).isEqualTo(27))
+                .hasMessage("ftruncate: " + jdk);
+        assertThat(Files.size(f)).isEqualTo(100);
+    }
+
+    /**
+     * Ranges that run past the largest offset: answered as libc answers them (sync_file_range
+     * EINVAL, posix_fadvise 0, fallocate EFBIG), not refused up front nor wrapped.
+     */
+    @Test
+    void rangesPastTheLargestOffsetAreAnsweredAsLibcAnswersThem() throws Exception {
+        Path f = Files.write(dir.resolve("s"), randomBytes(100, 1));
+        int fd = open(f, Posix.O_RDWR);
+        CompletableFuture<Long> s = engine.syncFileRangeAsync(fd, Long.MAX_VALUE - 5, 10);
+        CompletableFuture<Long> a = engine.fadviseAsync(fd, Long.MAX_VALUE - 5, 10, Advice.DONT_NEED);
+        assertThat(failure(s)).isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.isInvalid()).isTrue());
+        assertThat(await(a)).isZero();
+        CompletableFuture<Long> al = engine.fallocateAsync(fd, Long.MAX_VALUE - 5, 5, AllocateMode.ALLOCATE);
+        assertThat(failure(al)).isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.errno()).isEqualTo(27));
+        assertThat(Files.size(f)).isEqualTo(100);
+        assertThatThrownBy(() -> engine.fallocateAsync(fd, Long.MAX_VALUE - 5, 10, AllocateMode.ALLOCATE))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.syncFileRangeAsync(fd, -1, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.fadviseAsync(fd, 0, -1, Advice.NORMAL))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.ftruncateAsync(fd, -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void fdRequestsOnANumberThatIsNoDescriptorFailWithEbadf() throws Exception {
+        // A number no descriptor has (beyond any open-files limit): a closed one could be reused
+        // meanwhile by another thread's open.
+        int fd = 1 << 30;
+        for (CompletableFuture<?> c : List.of(engine.fsyncAsync(fd), engine.fdatasyncAsync(fd),
+                engine.ftruncateAsync(fd, 1), engine.fallocateAsync(fd, 0, 1, AllocateMode.ALLOCATE),
+                engine.syncFileRangeAsync(fd, 0, 0), engine.fadviseAsync(fd, 0, 0, Advice.NORMAL),
+                engine.statxAsync(fd), engine.closeAsync(fd))) {
+            assertThat(failure(c)).isInstanceOfSatisfying(AuraIOException.class,
+                    e -> assertThat(e.errno()).isEqualTo(9)).hasMessageEndingWith(": Bad file descriptor");
+        }
+    }
+
+    // ---- request handles ------------------------------------------------------------------------
+
+    @Test
+    void cancelAfterCompletionAndTwiceAnswersFalseAndTheCallbackRunsOnce() throws Exception {
+        Completions done = new Completions();
+        Request r = engine.fsync(open(Files.write(dir.resolve("c"), new byte[1]), Posix.O_RDWR), done, null);
+        done.awaitCount(engine, 1);
+        assertThat(r.isPending()).isFalse();
+        assertThat(engine.cancel(r)).isFalse();
+        assertThat(engine.cancel(r)).isFalse();
+        engine.await(10);
+        assertThat(done.count()).isEqualTo(1);
+        assertThat(done.resultOf(r)).isZero();
+    }
+
+    @Test
+    void aRequestOfAnotherEngineIsRefusedAndIsPendingAfterCloseIsFalse() throws Exception {
+        Completions done = new Completions();
+        Engine other = Engine.create();
+        try {
+            Request r = other.fsync(open(Files.write(dir.resolve("o"), new byte[1]), Posix.O_RDWR), done, null);
+            assertThatThrownBy(() -> engine.cancel(r)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("another engine");
+            done.awaitCount(other, 1);
+            other.close();
+            assertThat(r.isPending()).isFalse();
+            assertThat(other.cancel(r)).isFalse();
+        } finally {
+            other.close();
+        }
+    }
+
+    /**
+     * A callback that throws: as Callback documents, the exception comes out of the call that ran
+     * it; the request completed once, and the engine goes on serving.
+     */
+    @Test
+    void aThrowingCallbackSurfacesFromAwaitAndTheEngineGoesOn() throws Exception {
+        int fd = open(Files.write(dir.resolve("th"), new byte[1]), Posix.O_RDWR);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        IllegalStateException thrown = new IllegalStateException("from the callback");
+        Request r = engine.fsync(fd, (req, res) -> {
+            calls.incrementAndGet();
+            throw thrown;
+        }, null);
+        Throwable seen = null;
+        long deadline = System.nanoTime() + HANG.toNanos();
+        while (seen == null && System.nanoTime() < deadline) {
+            try {
+                engine.await(20);
+            } catch (IllegalStateException e) {
+                seen = e;
+            }
+        }
+        assertThat(seen).isSameAs(thrown);
+        assertThat(calls.get()).isEqualTo(1);
+        assertThat(r.isPending()).isFalse();
+        assertThat(engine.fatalError()).isNull();
+        assertThat(engine.await(0)).isZero();
+        assertThat(calls.get()).as("run once").isEqualTo(1);
+    }
+
+    // ---- registered files -----------------------------------------------------------------------
+
+    @Test
+    void updateFileRefusesBadIndexesAndDescriptors() throws Exception {
+        Path f = Files.write(dir.resolve("u"), randomBytes(100, 1));
+        int fd = open(f, Posix.O_RDONLY);
+        assertThatThrownBy(() -> engine.updateFile(0, fd)).isInstanceOfSatisfying(AuraIOException.class,
+                e -> assertThat(e.isNotFound()).isTrue());
+        engine.registerFiles(fd, -1);
+        assertThatThrownBy(() -> engine.updateFile(-1, fd)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.updateFile(2, fd)).isInstanceOf(IllegalArgumentException.class);
+        int closed = 1 << 30; // no such descriptor, race free where a closed number could be reused
+        assertThatThrownBy(() -> engine.updateFile(1, closed)).isInstanceOfSatisfying(AuraIOException.class,
+                e -> assertThat(e.errno()).isEqualTo(9));
+        assertThatThrownBy(() -> engine.updateFile(1, -3)).isInstanceOfSatisfying(AuraIOException.class,
+                e -> assertThat(e.errno()).isEqualTo(9));
+        // -2 is the kernel's "skip this slot": taken as a descriptor, the slot kept the file while
+        // the engine thought it empty, and a close left the file open.
+        assertThatThrownBy(() -> engine.updateFile(0, -2)).isInstanceOfSatisfying(AuraIOException.class,
+                e -> assertThat(e.errno()).isEqualTo(9));
+        assertThat(engine.core().acquireFixedFile(fd)).as("fd still in slot 0").isZero();
+        engine.core().releaseFixedFile();
+        engine.unregisterFiles();
+    }
+
+    /**
+     * A descriptor registered in two slots, one of them emptied: closing it through the engine
+     * must empty the other slot too, or the kernel keeps the file open (a FIFO's reader never
+     * sees the end of file).
+     */
+    @Test
+    void closeEmptiesEverySlotOfADescriptorRegisteredTwice() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int reader = open(fifo, Posix.O_RDONLY | Posix.O_NONBLOCK);
+        int writer = Posix.open(fifo, Posix.O_WRONLY);
+        engine.registerFiles(writer, writer);
+        engine.updateFile(0, -1);
+        assertThat(await(engine.closeAsync(writer))).isZero();
+        MemorySegment into = Arena.ofAuto().allocate(8);
+        assertThat(await(engine.readAsync(reader, BufferRef.of(into), 8, 0)))
+                .as("the reader sees the end of file: no writer is left").isZero();
+        engine.unregisterFiles();
+    }
+
+    // ---- registered buffers ---------------------------------------------------------------------
+
+    @Test
+    void registerBuffersRefusesHeapEmptyHugeAndFreeableMemory() throws Exception {
+        assertThatThrownBy(() -> engine.registerBuffers(MemorySegment.ofArray(new byte[16])))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.registerBuffers(new MemorySegment[0]))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> engine.registerBuffers(Arena.global().allocate(1).asSlice(0, 0)))
+                .isInstanceOf(IllegalArgumentException.class);
+        MemorySegment huge = MemorySegment.ofAddress(Arena.global().allocate(1).address()).reinterpret((1L << 30) + 1);
+        assertThatThrownBy(() -> engine.registerBuffers(huge)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("1 GiB");
+        try (Arena confined = Arena.ofConfined()) {
+            MemorySegment c = confined.allocate(4096);
+            assertThatThrownBy(() -> engine.registerBuffers(c)).isInstanceOf(IllegalArgumentException.class);
+        }
+        Arena closedArena = Arena.ofShared();
+        MemorySegment gone = closedArena.allocate(4096);
+        closedArena.close();
+        assertThatThrownBy(() -> engine.registerBuffers(gone)).isInstanceOf(IllegalStateException.class);
+        Buffer b = engine.allocateBuffer(4096);
+        b.close();
+        assertThatThrownBy(() -> engine.registerBuffers(b)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void fixedRequestsOutsideTheRegisteredBufferAreRefused() throws Exception {
+        Path f = Files.write(dir.resolve("fx"), randomBytes(8192, 3));
+        int fd = open(f, Posix.O_RDWR);
+        try (Buffer b = engine.allocateBuffer(4096); Buffer same = b) {
+            engine.registerBuffers(b, same);
+            Throwable t1 = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> engine.readAsync(fd, BufferRef.fixed(0, 1), 4096, 0).join());
+            Throwable t2 = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> engine.readAsync(fd, BufferRef.fixed(2, 0), 1, 0).join());
+            Throwable t3 = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> engine.readAsync(fd, BufferRef.fixed(-1, 0), 1, 0).join());
+            Throwable t4 = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> engine.readAsync(fd, BufferRef.fixed(0, -1), 1, 0).join());
+            // Refused at once, before anything reaches the kernel: none is a CompletionException.
+            for (Throwable t : List.of(t1, t2, t3, t4)) {
+                assertThat(t).isExactlyInstanceOf(IllegalArgumentException.class);
+            }
+            assertThat(await(engine.readAsync(fd, BufferRef.fixed(1, 0), 4096, 4096))).isEqualTo(4096);
+            engine.unregisterBuffers();
+            assertThat(b.segment().toArray(JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(
+                    randomBytes(8192, 3), 4096, 8192));
+        }
+    }
+}
