@@ -416,10 +416,14 @@ public final class Engine implements AutoCloseable {
         Bounce bounce = null;
         if (buf instanceof BufferRef.Fixed f) {
             long[] addr = new long[1];
-            int r = core.acquireFixedBuffer(f.index(), f.offset(), length, addr);
+            int r = core.acquireFixedBuffer(f.index(), f.offset(), length, read, addr);
             if (r == -Errno.EINVAL) {
                 throw new IllegalArgumentException("registered buffer " + f.index() + " at offset " + f.offset()
                         + " has no room for " + length + " bytes (or no such index)");
+            }
+            if (r == -Errno.EROFS) {
+                throw new IllegalArgumentException("cannot read into a read-only segment (registered buffer "
+                        + f.index() + ")");
             }
             if (r < 0) {
                 throw submitFailure(read ? "read" : "write", -r, -r == Errno.ENOENT ? "no buffers are registered"
@@ -1964,7 +1968,8 @@ public final class Engine implements AutoCloseable {
      * segment of the global scope the caller made with {@code MemorySegment.reinterpret}, at its
      * own risk). For memory that is given back, register {@link Buffer}s with
      * {@link #registerBuffers(Buffer...)}: the library keeps them allocated until they are
-     * unregistered.
+     * unregistered. A read-only segment serves {@code WRITE_FIXED} only: a read into it is refused
+     * with {@link IllegalArgumentException}, as a read into a read-only segment given directly.
      *
      * @param segments native segments of the global scope, 1 byte to 1 GiB each
      * @throws IllegalArgumentException if none is given, or one is not native, is empty or larger

@@ -330,4 +330,59 @@ class EngineRequestsReviewTest {
                     randomBytes(8192, 3), 4096, 8192));
         }
     }
+
+    /**
+     * Cancelling a request's future, as the JDK's cancel(false), stops nothing in the kernel: the
+     * request runs on, completes once (its memory back to the pool), and the future stays
+     * cancelled. A future that completed first is not cancelled after.
+     */
+    @Test
+    void aCancelledFutureLeavesItsRequestToCompleteOnce() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int reader = open(fifo, Posix.O_RDONLY | Posix.O_NONBLOCK);
+        int writer = open(fifo, Posix.O_WRONLY);
+        MemorySegment into = Arena.ofAuto().allocate(8);
+        CompletableFuture<Long> read = engine.readAsync(reader, BufferRef.of(into), 8, 0);
+        io.auraio.AsyncFixtures.awaitInKernel(engine, 1);
+        assertThat(read.cancel(true)).isTrue();
+        assertThat(engine.pendingCount()).as("still in the kernel").isEqualTo(1);
+        Files.write(fifo, new byte[] {1, 2, 3});
+        io.auraio.testing.TestSupport.settle(() -> engine.pendingCount() == 0, HANG);
+        assertThat(engine.pendingCount()).isZero();
+        assertThat(read.isCancelled()).isTrue();
+        assertThat(into.asSlice(0, 3).toArray(JAVA_BYTE)).as("the read took the bytes").containsExactly(1, 2, 3);
+        CompletableFuture<Long> sync = engine.fsyncAsync(open(Files.write(dir.resolve("s"), new byte[1]),
+                Posix.O_RDWR));
+        assertThat(await(sync)).isZero();
+        assertThat(sync.cancel(true)).isFalse();
+        assertThat(sync.isCancelled()).isFalse();
+        assertThat(writer).isNotNegative();
+    }
+
+    /**
+     * A read-only segment registered (for WRITE_FIXED) is refused as a READ_FIXED destination, as
+     * it is for a plain read: the kernel wrote into it before.
+     */
+    @Test
+    void aReadOnlyRegisteredSegmentServesWritesButNoReadInto() throws Exception {
+        Path f = Files.write(dir.resolve("ro"), randomBytes(4096, 3));
+        int fd = open(f, Posix.O_RDWR);
+        MemorySegment g = Arena.global().allocate(4096);
+        g.fill((byte) 9);
+        MemorySegment ro = g.asReadOnly();
+        assertThatThrownBy(() -> engine.readAsync(fd, BufferRef.of(ro), 4096, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read-only");
+        engine.registerBuffers(ro);
+        try {
+            assertThatThrownBy(() -> engine.readAsync(fd, BufferRef.fixed(0, 0), 4096, 0))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read-only");
+            assertThatThrownBy(() -> engine.read(fd, BufferRef.fixed(0, 0), 4096, 0, null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read-only");
+            assertThat(g.toArray(JAVA_BYTE)).as("the read-only memory is untouched").containsOnly(9);
+            assertThat(await(engine.writeAsync(fd, BufferRef.fixed(0, 0), 4096, 0))).isEqualTo(4096);
+            assertThat(Files.readAllBytes(f)).containsOnly(9);
+        } finally {
+            engine.unregisterBuffers();
+        }
+    }
 }

@@ -379,10 +379,12 @@ public final class IoEngine implements AutoCloseable {
     /**
      * Counts a fixed-buffer request and checks its range.
      *
+     * @param read whether the kernel writes into the buffer (READ_FIXED)
      * @return 0, or a negated errno: ENOENT (nothing registered), EBUSY (unregister draining),
-     *         EINVAL (index or range outside the registered buffer)
+     *         EINVAL (index or range outside the registered buffer), EROFS (a read into a
+     *         read-only segment)
      */
-    public int acquireFixedBuffer(int index, long offset, long length, long[] addressOut) {
+    public int acquireFixedBuffer(int index, long offset, long length, boolean read, long[] addressOut) {
         int[] errno = new int[1];
         MemorySegment[] segs = buffers.acquire(errno);
         if (segs == null) {
@@ -391,6 +393,11 @@ public final class IoEngine implements AutoCloseable {
         if (index < 0 || index >= segs.length || offset < 0 || length < 0 || offset > segs[index].byteSize() - length) {
             buffers.release();
             return -Errno.EINVAL;
+        }
+        if (read && segs[index].isReadOnly()) {
+            // Registered for WRITE_FIXED, it may be read-only; the kernel would write into it.
+            buffers.release();
+            return -Errno.EROFS;
         }
         addressOut[0] = segs[index].address() + offset;
         return 0;
