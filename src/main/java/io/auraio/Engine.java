@@ -4,6 +4,7 @@ import io.auraio.internal.adaptive.AimdController;
 import io.auraio.internal.adaptive.LatencyHistogram;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
+import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.engine.AsyncCompletion;
 import io.auraio.internal.engine.IoEngine;
@@ -992,10 +993,18 @@ public final class Engine implements AutoCloseable {
     /**
      * A prepared metadata request: its SQE, and what its failure names (see {@link Failures#path}).
      *
-     * @param target the path EEXIST or ENOTEMPTY names, when not {@code file}
+     * @param target   the path EEXIST or ENOTEMPTY names, when not {@code file}
+     * @param noFollow an open with {@code O_NOFOLLOW}, whose ELOOP the JDK reports apart
      */
-    record Meta(String op, Prepared prepared, Path file, Path other, Path target) {
+    record Meta(String op, Prepared prepared, Path file, Path other, Path target, boolean noFollow) {
+        Meta(String op, Prepared prepared, Path file, Path other, Path target) {
+            this(op, prepared, file, other, target, false);
+        }
+
         IOException failure(int errno) {
+            if (noFollow && errno == Errno.ELOOP) {
+                return Failures.open(file, errno, true);
+            }
             return Failures.path(op, file, other, errno, target);
         }
     }
@@ -1054,11 +1063,15 @@ public final class Engine implements AutoCloseable {
         byte[] b = pathBytes(path, "path");
         MemorySegment m = requestMemory("openat", 0, b, null);
         return new Meta("openat", pathRequest(Opcode.OPENAT, Statx.AT_FDCWD, 0, m.address(), OpenMode.creationMode(),
-                mode.flags(), m), path, null, null);
+                mode.flags(), m), path, null, null, (mode.flags() & OpenFlags.O_NOFOLLOW) != 0);
     }
 
     Meta prepareClose(int fd) {
         checkFd(fd);
+        if (core.ownsDescriptor(fd)) {
+            throw new IllegalArgumentException("fd " + fd + " is the engine's own (its pollFd or a ring's): closed, "
+                    + "its number would go to another file, which the engine would write into");
+        }
         // A registered slot would keep the file open after the close (see registerFiles).
         core.forgetFile(fd);
         return new Meta("close", new Prepared(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0, null, null, false, false), null,
@@ -1417,7 +1430,8 @@ public final class Engine implements AutoCloseable {
      * @param callback   receives the result; may be null
      * @param attachment any object, or null
      * @return the request
-     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalArgumentException if {@code fd} is negative or one of the engine's own
+     *         descriptors ({@link #pollFd()}, a ring's) while it is open
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request close(int fd, Callback callback, Object attachment) throws AuraIOException {
@@ -1430,7 +1444,7 @@ public final class Engine implements AutoCloseable {
      *
      * @param fd the descriptor
      * @return the future result
-     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalArgumentException as for {@link #close(int, Callback, Object)}
      */
     public CompletableFuture<Long> closeAsync(int fd) {
         return submitMetaFuture(prepareClose(fd), RESULT);

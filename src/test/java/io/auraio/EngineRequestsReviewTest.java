@@ -16,6 +16,9 @@ import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -384,5 +387,137 @@ class EngineRequestsReviewTest {
         } finally {
             engine.unregisterBuffers();
         }
+    }
+
+    /**
+     * An open with NOFOLLOW_LINKS of a symbolic link fails as FileChannel's: a plain IOException
+     * saying NOFOLLOW_LINKS was specified (it was a FileSystemException with another message).
+     */
+    @Test
+    void anOpenWithNoFollowLinksOfALinkFailsAsTheJdks() throws Exception {
+        Path f = Files.write(dir.resolve("m"), randomBytes(10, 3));
+        Path link = Files.createSymbolicLink(dir.resolve("l"), f);
+        Throwable jdk = org.assertj.core.api.Assertions.catchThrowable(
+                () -> Files.newByteChannel(link, LinkOption.NOFOLLOW_LINKS).close());
+        assertThat(jdk).isNotNull();
+        Throwable ours = failure(engine.openatAsync(link, LinkOption.NOFOLLOW_LINKS));
+        assertThat(ours).isExactlyInstanceOf(jdk.getClass()).hasMessage(jdk.getMessage());
+        Completions done = new Completions();
+        Request r = engine.openat(link, done, null, LinkOption.NOFOLLOW_LINKS);
+        done.awaitCount(engine, 1);
+        assertThat(done.resultOf(r)).isEqualTo(-40); // ELOOP
+        // CREATE_NEW turns NOFOLLOW_LINKS off, as for the JDK: the link exists, so EEXIST.
+        assertThat(failure(engine.openatAsync(link, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW,
+                LinkOption.NOFOLLOW_LINKS))).isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+    }
+
+    /** Open options, good and contradictory, are judged as Files.newByteChannel judges them. */
+    @Test
+    void openOptionsAreJudgedAsTheJdkJudgesThem() throws Exception {
+        Path f = Files.write(dir.resolve("o"), randomBytes(10, 3));
+        for (OpenOption[] opts : List.<OpenOption[]>of(
+                new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.APPEND},
+                new OpenOption[] {StandardOpenOption.APPEND, StandardOpenOption.TRUNCATE_EXISTING},
+                new OpenOption[] {StandardOpenOption.TRUNCATE_EXISTING},
+                new OpenOption[] {StandardOpenOption.CREATE_NEW},
+                new OpenOption[] {StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW},
+                new OpenOption[] {new OpenOption() {}})) {
+            Throwable jdk = org.assertj.core.api.Assertions.catchThrowable(() -> Files.newByteChannel(f, opts).close());
+            Throwable ours = org.assertj.core.api.Assertions.catchThrowable(() -> {
+                int fd = await(engine.openatAsync(f, opts));
+                await(engine.closeAsync(fd));
+            });
+            if (ours instanceof ExecutionException e) {
+                ours = e.getCause();
+            }
+            if (jdk == null) {
+                assertThat(ours).as("%s", List.of(opts)).isNull();
+            } else {
+                assertThat(ours).as("%s", List.of(opts)).isExactlyInstanceOf(jdk.getClass());
+                if (!(jdk instanceof UnsupportedOperationException)) {
+                    assertThat(ours).hasMessage(jdk.getMessage());
+                }
+            }
+        }
+        assertThat(Files.size(f)).as("TRUNCATE_EXISTING without WRITE truncates nothing").isEqualTo(10);
+    }
+
+    /** Link to a directory and a mkdir attribute of the wrong type fail as the JDK's. */
+    @Test
+    void linkToADirectoryAndABadMkdirAttributeFailAsTheJdks() throws Exception {
+        Throwable jdk = org.assertj.core.api.Assertions.catchThrowable(
+                () -> Files.createLink(dir.resolve("hl"), dir.path()));
+        Throwable ours = failure(engine.linkatAsync(dir.resolve("hl"), dir.path()));
+        assertThat(ours).isExactlyInstanceOf(jdk.getClass()).hasMessage(jdk.getMessage());
+        java.nio.file.attribute.FileAttribute<String> bad = new java.nio.file.attribute.FileAttribute<>() {
+            @Override
+            public String name() {
+                return "posix:permissions";
+            }
+
+            @Override
+            public String value() {
+                return "rwx";
+            }
+        };
+        Throwable jm = org.assertj.core.api.Assertions.catchThrowable(
+                () -> Files.createDirectory(dir.resolve("d"), bad));
+        assertThatThrownBy(() -> engine.mkdiratAsync(dir.resolve("d"), bad)).isExactlyInstanceOf(jm.getClass());
+        assertThat(dir.resolve("d")).doesNotExist();
+    }
+
+    /**
+     * The engine's own descriptors (its pollFd, its rings and their eventfds) are refused by
+     * close: closed, the number went to the caller's next file, and the engine wrote its 8-byte
+     * wake-ups into that file.
+     */
+    @Test
+    void closeRefusesTheEnginesOwnDescriptors() throws Exception {
+        int pollFd = engine.pollFd();
+        assertThatThrownBy(() -> engine.closeAsync(pollFd)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("engine's own");
+        assertThatThrownBy(() -> engine.close(pollFd, null, null)).isInstanceOf(IllegalArgumentException.class);
+        Throwable chained = org.assertj.core.api.Assertions.catchThrowable(() -> engine.chain().close(pollFd).submitAsync());
+        assertThat(chained).isInstanceOf(IllegalArgumentException.class);
+        java.util.Set<Integer> before = anonymousDescriptors();
+        Engine other = Engine.create(Options.builder().ringCount(2).build());
+        try {
+            java.util.Set<Integer> owned = anonymousDescriptors();
+            owned.removeAll(before);
+            assertThat(owned).as("two rings and their eventfds, the poll eventfd").hasSizeGreaterThanOrEqualTo(5);
+            for (int fd : owned) {
+                assertThatThrownBy(() -> other.closeAsync(fd)).as("fd %d", fd)
+                        .isInstanceOf(IllegalArgumentException.class);
+            }
+            assertServing(other);
+        } finally {
+            other.close();
+        }
+        // The engine goes on with its callbacks, and writes into no file of the caller's.
+        Path victim = Files.write(dir.resolve("victim"), new byte[0]);
+        int vfd = open(victim, Posix.O_RDWR);
+        Completions done = new Completions();
+        Request r = engine.fsync(vfd, done, null);
+        done.awaitCount(engine, 1);
+        assertThat(done.resultOf(r)).isZero();
+        assertThat(Files.size(victim)).isZero();
+    }
+
+    /** {@return this process's io_uring and eventfd descriptors} */
+    private static java.util.Set<Integer> anonymousDescriptors() throws IOException {
+        java.util.Set<Integer> fds = new java.util.HashSet<>();
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(p).toString();
+                    if (target.equals("anon_inode:[io_uring]") || target.equals("anon_inode:[eventfd]")) {
+                        fds.add(Integer.parseInt(p.getFileName().toString()));
+                    }
+                } catch (IOException gone) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        }
+        return fds;
     }
 }

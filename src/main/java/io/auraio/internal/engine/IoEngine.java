@@ -312,6 +312,26 @@ public final class IoEngine implements AutoCloseable {
         return events.pollFd();
     }
 
+    /**
+     * {@return whether {@code fd} is one of the engine's own descriptors (its poll eventfd, a
+     * ring or a ring's eventfd) while the engine is open} Closed by a caller, the number would be
+     * given to the caller's next file, which the engine would then write its wake-ups into.
+     */
+    public boolean ownsDescriptor(int fd) {
+        if (closed) {
+            return false;
+        }
+        if (fd == events.pollFd()) {
+            return true;
+        }
+        for (RingPoller ring : rings) {
+            if (ring.ownsDescriptor(fd)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public int poll() {
         return events.poll();
     }

@@ -185,6 +185,9 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile Throwable fatal;
     private final AimdController controller;
 
+    /** The ring's descriptor while it is open, else -1: for {@link #ownsDescriptor}, from any thread. */
+    private volatile int ringFd = -1;
+
     // Poller-thread state.
     private IoUring ring;
     private Arena pollerArena;
@@ -246,6 +249,16 @@ public final class RingPoller implements CompletionQueue.Handler {
                 config.targetP99Nanos(), !config.adaptive(), System::nanoTime);
         this.gate = new AdmissionGate(this, config.queueDepth(), controller.inFlightLimit());
         this.thread = Thread.ofPlatform().name("auraio-ring-" + index).daemon(config.daemon()).unstarted(this::run);
+    }
+
+    /** {@return whether {@code fd} is this poller's ring or eventfd, while they are open} */
+    boolean ownsDescriptor(int fd) {
+        if (fd == ringFd) {
+            return true;
+        }
+        synchronized (eventFdLock) {
+            return !eventFdClosed && fd == eventFd;
+        }
     }
 
     /**
@@ -1074,6 +1087,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return;
         }
         ringSetupFlags = ring.setupFlags();
+        ringFd = ring.fd();
         wakeBuffer = pollerArena.allocate(8, 8);
         callerSubmit = config.callerSubmit()
                 && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
@@ -1096,6 +1110,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                 // thread: yield is sched_yield.
                 Thread.yield();
             }
+            ringFd = -1;
             ring.close();
             sqLock.unlock();
             LIVE.remove(this);
