@@ -503,6 +503,66 @@ class EngineRequestsReviewTest {
         assertThat(Files.size(victim)).isZero();
     }
 
+    /**
+     * Cancel of a request parked in the kernel, twice: the callback runs once, with ECANCELED,
+     * and later cancels answer false.
+     */
+    @Test
+    void cancelTwiceOfAParkedRequestCompletesItOnceWithEcanceled() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        int reader = open(fifo, Posix.O_RDONLY | Posix.O_NONBLOCK);
+        open(fifo, Posix.O_WRONLY); // a writer, so the read waits for data rather than ending
+        MemorySegment into = Arena.ofAuto().allocate(8);
+        Completions done = new Completions();
+        Request r = engine.read(reader, BufferRef.of(into), 8, 0, done);
+        io.auraio.AsyncFixtures.awaitInKernel(engine, 1);
+        assertThat(r.isPending()).isTrue();
+        assertThat(engine.cancel(r)).isTrue();
+        // True while the first cancel has not reached the slot, false once it has: either way one
+        // completion.
+        engine.cancel(r);
+        done.awaitCount(engine, 1);
+        assertThat(done.resultOf(r)).isEqualTo(-AuraIOException.ECANCELED);
+        assertThat(r.isPending()).isFalse();
+        assertThat(engine.cancel(r)).isFalse();
+        engine.await(0);
+        assertThat(done.count()).isEqualTo(1);
+    }
+
+    /** A ring's descriptor (another engine's) is refused by the kernel as a registered file: EBADF. */
+    @Test
+    void aRingDescriptorIsRefusedAsARegisteredFile() throws Exception {
+        int writer = open(Files.write(dir.resolve("w"), new byte[1]), Posix.O_RDWR);
+        java.util.Set<Integer> before = anonymousDescriptors();
+        Engine other = Engine.create(Options.builder().ringCount(1).build());
+        try {
+            java.util.Set<Integer> rings = anonymousDescriptors();
+            rings.removeAll(before);
+            rings.removeIf(fd -> !linkOf(fd).equals("anon_inode:[io_uring]"));
+            org.junit.jupiter.api.Assumptions.assumeTrue(!rings.isEmpty(), "no new io_uring descriptor seen");
+            int ringFd = rings.iterator().next();
+            assertThatThrownBy(() -> engine.registerFiles(ringFd)).isInstanceOfSatisfying(AuraIOException.class,
+                    e -> assertThat(e.errno()).isEqualTo(9));
+            engine.registerFiles(writer);
+            assertThatThrownBy(() -> engine.updateFile(0, ringFd)).isInstanceOfSatisfying(AuraIOException.class,
+                    e -> assertThat(e.errno()).isEqualTo(9));
+            assertThat(engine.core().acquireFixedFile(writer)).as("the slot kept its file").isZero();
+            engine.core().releaseFixedFile();
+            engine.unregisterFiles();
+            assertServing(other);
+        } finally {
+            other.close();
+        }
+    }
+
+    private static String linkOf(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (IOException gone) {
+            return "";
+        }
+    }
+
     /** {@return this process's io_uring and eventfd descriptors} */
     private static java.util.Set<Integer> anonymousDescriptors() throws IOException {
         java.util.Set<Integer> fds = new java.util.HashSet<>();
