@@ -49,6 +49,11 @@ import java.util.concurrent.TimeUnit;
  * explain, such as reads of a hung FUSE or NFS file) stop counting against the ring's in-flight
  * limit, so they do not hold up other files' requests.
  *
+ * <p>Requests on paths take paths of the default file system; a path whose string holds a NUL
+ * character (only a {@code Path} implementation other than the JDK's can) is refused with
+ * {@link java.nio.file.InvalidPathException}, as the JDK refuses such a string, before anything is
+ * submitted.
+ *
  * <p>An engine is safe for use by any number of threads. It owns native memory and threads, so
  * close it when done: its poller threads are not daemon threads, so an engine left open keeps the
  * JVM from exiting when {@code main} returns (as an executor that is never shut down does;

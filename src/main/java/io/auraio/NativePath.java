@@ -11,6 +11,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.ProviderMismatchException;
 
@@ -79,6 +80,11 @@ final class NativePath {
     /** {@return the bytes of {@code path} (a path of the default file system), as the kernel knows them} */
     static byte[] bytes(Path path) {
         String s = path.toString();
+        if (s.indexOf('\0') >= 0) {
+            // Only a Path implementation other than the JDK's holds one (Path.of refuses it): the
+            // kernel would stop at the NUL and act on another file, a prefix of this one.
+            throw new InvalidPathException(s, "Nul character not allowed");
+        }
         if (s.isEmpty()) {
             // The empty path names the current directory, as everywhere in the JDK
             // (Files.readAllBytes(Path.of("")) says "Is a directory"); the kernel refuses "" with ENOENT.
@@ -123,6 +129,11 @@ final class NativePath {
             }
         }
         byte[] bytes = out.toByteArray();
+        for (byte b : bytes) {
+            if (b == 0) {
+                throw new InvalidPathException(path.toString(), "Nul character not allowed");
+            }
+        }
         if (bytes.length > 1 && bytes[bytes.length - 1] == '/') {
             return java.util.Arrays.copyOf(bytes, bytes.length - 1);
         }

@@ -112,6 +112,52 @@ class EngineRequestsReviewTest {
                 .isInstanceOf(java.nio.file.InvalidPathException.class).hasMessageContaining("Nul character");
     }
 
+    /**
+     * A Path implementation of its own that claims the default file system and holds a NUL (the
+     * JDK's Path.of refuses one): refused as the JDK refuses such a string, InvalidPathException
+     * "Nul character not allowed". The kernel stopped at the NUL: it deleted, opened, renamed a
+     * different file, the path's prefix.
+     */
+    @Test
+    void aForeignPathWithANulNeverReachesTheFileItsPrefixNames() throws Exception {
+        Path victim = Files.write(dir.resolve("victim"), randomBytes(10, 1));
+        Path nul = pathOfString(victim + "\0.tmp");
+        Path nulDir = pathOfString(dir.resolve("newdir") + "\0x");
+        List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> calls = List.of(
+                () -> engine.unlinkatAsync(nul, false),
+                () -> engine.unlinkat(nul, false, null, null),
+                () -> engine.openatAsync(nul, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+                () -> engine.statxAsync(nul),
+                () -> engine.renameatAsync(nul, dir.resolve("moved")),
+                () -> engine.renameatAsync(dir.resolve("moved"), nul, java.nio.file.StandardCopyOption.REPLACE_EXISTING),
+                () -> engine.linkatAsync(dir.resolve("hard"), nul),
+                () -> engine.symlinkatAsync(dir.resolve("sym"), nul),
+                () -> engine.mkdiratAsync(nulDir),
+                () -> AuraFile.open(engine, nul, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
+        for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : calls) {
+            assertThatThrownBy(call).isInstanceOf(java.nio.file.InvalidPathException.class)
+                    .hasMessageContaining("Nul character not allowed");
+        }
+        assertThat(Files.readAllBytes(victim)).isEqualTo(randomBytes(10, 1));
+        assertThat(dir.resolve("newdir")).doesNotExist();
+        assertThat(dir.resolve("hard")).doesNotExist();
+        assertThat(Files.exists(dir.resolve("sym"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+    }
+
+    /** {@return a Path of its own, of the default file system, whose string is {@code s}} */
+    private static Path pathOfString(String s) {
+        return (Path) java.lang.reflect.Proxy.newProxyInstance(Path.class.getClassLoader(),
+                new Class<?>[] {Path.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "toString" -> s;
+                    case "getFileSystem" -> java.nio.file.FileSystems.getDefault();
+                    case "hashCode" -> s.hashCode();
+                    case "equals" -> proxy == args[0];
+                    case "isAbsolute" -> s.startsWith("/");
+                    case "toAbsolutePath", "normalize" -> proxy;
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
     /** The empty path names the working directory, as for the JDK: a directory for statx. */
     @Test
     void theEmptyPathIsTheWorkingDirectory() throws Exception {
