@@ -158,11 +158,19 @@ class EngineRequestsReviewTest {
                 });
     }
 
-    /** The empty path names the working directory, as for the JDK: a directory for statx. */
+    /**
+     * The empty path names the working directory, as for the JDK: a directory for statx, and
+     * removing it fails as Files.delete(Path.of("")) fails (rmdir of "." is EINVAL).
+     */
     @Test
     void theEmptyPathIsTheWorkingDirectory() throws Exception {
         assertThat(await(engine.statxAsync(Path.of(""))).isDirectory())
                 .isEqualTo(Files.isDirectory(Path.of("")));
+        Throwable jdk = org.assertj.core.api.Assertions.catchThrowable(() -> Files.delete(Path.of("")));
+        assertThat(jdk).isInstanceOf(FileSystemException.class);
+        assertThat(failure(engine.unlinkatAsync(Path.of(""), true))).isExactlyInstanceOf(jdk.getClass())
+                .hasMessage(jdk.getMessage());
+        assertThat(Path.of("").toAbsolutePath()).isDirectory();
     }
 
     // ---- fd requests with awkward ranges --------------------------------------------------------
@@ -378,6 +386,34 @@ class EngineRequestsReviewTest {
             assertThat(b.segment().toArray(JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(
                     randomBytes(8192, 3), 4096, 8192));
         }
+    }
+
+    /**
+     * A Buffer of another engine, registered here, stays allocated when that engine closes (the
+     * registration holds it): READ_FIXED into it still lands in live memory, until unregistered.
+     */
+    @Test
+    void aRegisteredBufferOfAnotherEngineOutlivesThatEngine() throws Exception {
+        Path f = Files.write(dir.resolve("ob"), randomBytes(4096, 8));
+        int fd = open(f, Posix.O_RDONLY);
+        Engine other = Engine.create();
+        Buffer b;
+        try {
+            b = other.allocateBuffer(4096);
+            engine.registerBuffers(b);
+            b.close();
+        } finally {
+            other.close();
+        }
+        assertThat(await(engine.readAsync(fd, BufferRef.fixed(0, 0), 4096, 0))).isEqualTo(4096);
+        // The closed Buffer's segment is no longer readable from Java: its bytes are checked by a
+        // WRITE_FIXED of them into another file.
+        Path copy = Files.createFile(dir.resolve("copy"));
+        int out = open(copy, Posix.O_RDWR);
+        assertThat(await(engine.writeAsync(out, BufferRef.fixed(0, 0), 4096, 0))).isEqualTo(4096);
+        assertThat(Files.readAllBytes(copy)).isEqualTo(randomBytes(4096, 8));
+        engine.unregisterBuffers();
+        assertThat(other.core().pool().outstandingBuffers()).as("given back once unregistered").isZero();
     }
 
     /**
