@@ -191,6 +191,18 @@ class EngineRequestsReviewTest {
         Throwable ours = failure(engine.ftruncateAsync(fd, Long.MAX_VALUE));
         assertThat(ours).isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.errno()).isEqualTo(27))
                 .hasMessage("ftruncate: " + jdk);
+        // The same where the kernel lacks IORING_OP_FTRUNCATE and the offload makes the call.
+        Engine.forceTruncateOffload = true;
+        try {
+            assertThat(failure(engine.ftruncateAsync(fd, Long.MAX_VALUE))).isInstanceOfSatisfying(
+                    AuraIOException.class, e -> assertThat(e.errno()).isEqualTo(27)).hasMessage("ftruncate: " + jdk);
+            Completions done = new Completions();
+            Request r = engine.ftruncate(fd, Long.MAX_VALUE, done, null);
+            done.awaitCount(engine, 1);
+            assertThat(done.resultOf(r)).isEqualTo(-27);
+        } finally {
+            Engine.forceTruncateOffload = false;
+        }
         assertThat(Files.size(f)).isEqualTo(100);
     }
 
