@@ -129,7 +129,8 @@ class EngineRequestsReviewTest {
                 () -> engine.openatAsync(nul, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
                 () -> engine.statxAsync(nul),
                 () -> engine.renameatAsync(nul, dir.resolve("moved")),
-                () -> engine.renameatAsync(dir.resolve("moved"), nul, java.nio.file.StandardCopyOption.REPLACE_EXISTING),
+                () -> engine.renameatAsync(dir.resolve("moved"), nul,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING),
                 () -> engine.linkatAsync(dir.resolve("hard"), nul),
                 () -> engine.symlinkatAsync(dir.resolve("sym"), nul),
                 () -> engine.mkdiratAsync(nulDir),
@@ -400,6 +401,25 @@ class EngineRequestsReviewTest {
         }
     }
 
+    /** Overlapping and repeated segments register (the kernel allows it) and each index is its own. */
+    @Test
+    void overlappingAndRepeatedSegmentsServeEachByItsOwnIndex() throws Exception {
+        Path f = Files.write(dir.resolve("ov"), randomBytes(4096, 5));
+        int fd = open(f, Posix.O_RDONLY);
+        MemorySegment g = Arena.global().allocate(8192);
+        MemorySegment first = g.asSlice(0, 4096);
+        engine.registerBuffers(first, g.asSlice(2048, 4096), first);
+        try {
+            assertThat(await(engine.readAsync(fd, BufferRef.fixed(1, 0), 4096, 0))).isEqualTo(4096);
+            assertThat(g.asSlice(2048, 4096).toArray(JAVA_BYTE)).isEqualTo(randomBytes(4096, 5));
+            assertThat(await(engine.readAsync(fd, BufferRef.fixed(2, 0), 1024, 0))).isEqualTo(1024);
+            assertThat(g.asSlice(0, 1024).toArray(JAVA_BYTE))
+                    .isEqualTo(java.util.Arrays.copyOf(randomBytes(4096, 5), 1024));
+        } finally {
+            engine.unregisterBuffers();
+        }
+    }
+
     /**
      * A Buffer of another engine, registered here, stays allocated when that engine closes (the
      * registration holds it): READ_FIXED into it still lands in live memory, until unregistered.
@@ -571,7 +591,8 @@ class EngineRequestsReviewTest {
         assertThatThrownBy(() -> engine.closeAsync(pollFd)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("engine's own");
         assertThatThrownBy(() -> engine.close(pollFd, null, null)).isInstanceOf(IllegalArgumentException.class);
-        Throwable chained = org.assertj.core.api.Assertions.catchThrowable(() -> engine.chain().close(pollFd).submitAsync());
+        Throwable chained = org.assertj.core.api.Assertions.catchThrowable(
+                () -> engine.chain().close(pollFd).submitAsync());
         assertThat(chained).isInstanceOf(IllegalArgumentException.class);
         java.util.Set<Integer> before = anonymousDescriptors();
         Engine other = Engine.create(Options.builder().ringCount(2).build());
