@@ -467,6 +467,132 @@ class ChannelConcurrencyReviewTest {
         assertThat(openDescriptors()).as("descriptors after every round").containsExactlyInAnyOrderElementsOf(before);
     }
 
+    @Test
+    void closeRacingWritesAndFileToFileTransfersNeverReachAnotherFileOnAReusedDescriptor() throws Exception {
+        int size = 256 * 1024;
+        byte[] as = new byte[size];
+        java.util.Arrays.fill(as, (byte) 'A');
+        byte[] bs = new byte[size];
+        java.util.Arrays.fill(bs, (byte) 'B');
+        Path source = Files.write(dir.resolve("source"), as);
+        Path target = dir.resolve("target");
+        Path other = Files.write(dir.resolve("other"), new byte[size]);
+        Set<String> before = openDescriptors();
+        rounds((opener, round) -> {
+            Files.write(target, bs);
+            FileChannel in = opener.open(source, READ);
+            FileChannel out = opener.open(target, READ, WRITE);
+            AtomicBoolean closed = new AtomicBoolean();
+            AtomicInteger index = new AtomicInteger();
+            noFailures(TestSupport.atOnce(THREADS, () -> {
+                int me = index.getAndIncrement();
+                if (me == 0) { // closes one of the two, then the other
+                    Thread.sleep(0, ThreadLocalRandom.current().nextInt(500_000));
+                    (round % 2 == 0 ? in : out).close();
+                    (round % 2 == 0 ? out : in).close();
+                    closed.set(true);
+                    return;
+                }
+                if (me == 1) { // takes each closed descriptor's number at once, open for writing
+                    while (!closed.get()) {
+                        try (FileChannel c = FileChannel.open(other, READ, WRITE)) {
+                            c.size();
+                        }
+                    }
+                    return;
+                }
+                try {
+                    for (int i = 0; ; i++) {
+                        long at = ThreadLocalRandom.current().nextInt(size / 4096) * 4096L;
+                        switch ((me + i) % 4) {
+                            case 0 -> in.transferTo(at, 64 * 1024, out);
+                            case 1 -> out.transferFrom(in, at, 64 * 1024);
+                            case 2 -> out.write(ByteBuffer.wrap(as, 0, 4096), at);
+                            default -> {
+                                ByteBuffer b = ByteBuffer.allocate(4096);
+                                int n = in.read(b, at);
+                                for (int k = 0; k < n; k++) {
+                                    assertThat(b.get(k)).as("a read of the source").isEqualTo((byte) 'A');
+                                }
+                            }
+                        }
+                    }
+                } catch (ClosedChannelException e) {
+                    assertThat(e).isNotInstanceOf(ClosedByInterruptException.class);
+                }
+            }));
+            assertThat(Files.readAllBytes(other)).as("the other file, open on reused descriptors").isEqualTo(new byte[size]);
+            byte[] written = Files.readAllBytes(target);
+            assertThat(written.length).as("the target grows only where transfers go past its end").isGreaterThanOrEqualTo(size);
+            for (int k = 0; k < written.length; k++) {
+                if (written[k] != 'A' && written[k] != 'B') {
+                    throw new AssertionError("byte " + k + " of the target: " + written[k]);
+                }
+            }
+        });
+        assertThat(openDescriptors()).as("descriptors after every round").containsExactlyInAnyOrderElementsOf(before);
+    }
+
+    @Test
+    void interruptingOneReaderOfASharedProviderStreamLeavesItOpenForAllAsFilesNewInputStream() throws Exception {
+        int ints = 64 * 1024;
+        Path file = indexedFile("stream-interrupted", ints);
+        AuraFileSystemProvider provider = new AuraFileSystemProvider(FileSystems.getDefault().provider());
+        Path path = provider.getFileSystem(URI.create("file:///")).getPath(file.toAbsolutePath().toString());
+        rounds((opener, round) -> {
+            BitSet seen = new BitSet(ints);
+            AtomicBoolean stillInterrupted = new AtomicBoolean(true);
+            try (InputStream in = Files.newInputStream(opener == JDK ? file : path)) {
+                CountDownLatch reading = new CountDownLatch(THREADS);
+                List<Thread> threads = new ArrayList<>();
+                ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+                for (int t = 0; t < THREADS; t++) {
+                    int me = t;
+                    Runnable work = () -> {
+                        try {
+                            while (me == 0 && !Thread.currentThread().isInterrupted()) {
+                                Thread.onSpinWait(); // reads with its interrupt status set, whoever is first
+                            }
+                            byte[] b = new byte[4 * (1 + ThreadLocalRandom.current().nextInt(256))];
+                            int n;
+                            boolean first = true;
+                            while ((n = in.read(b)) > 0) {
+                                if (first) {
+                                    reading.countDown();
+                                    first = false;
+                                }
+                                ByteBuffer bb = ByteBuffer.wrap(b, 0, n);
+                                synchronized (seen) {
+                                    for (int i = 0; i < n; i += 4) {
+                                        int v = bb.getInt(i);
+                                        assertThat(seen.get(v)).as("int %d read twice", v).isFalse();
+                                        seen.set(v);
+                                    }
+                                }
+                            }
+                            if (first) {
+                                reading.countDown();
+                            }
+                            if (me == 0 && !Thread.currentThread().isInterrupted()) {
+                                stillInterrupted.set(false);
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    };
+                    threads.add(t % 2 == 0 ? Thread.ofVirtual().start(work) : Thread.ofPlatform().start(work));
+                }
+                threads.get(0).interrupt();
+                reading.await();
+                TestSupport.assertAllEnd(threads, TestSupport.HANG, () -> "readers of " + in);
+                assertThat(failures).isEmpty();
+                assertThat(stillInterrupted.get()).as("the interrupt status kept").isTrue();
+                assertThat(in.read()).as("the stream still open, at its end").isEqualTo(-1);
+            }
+            assertThat(seen.cardinality()).as("every int read once").isEqualTo(ints);
+        });
+    }
+
     // ---- locks -----------------------------------------------------------------------------------
 
     @Test
