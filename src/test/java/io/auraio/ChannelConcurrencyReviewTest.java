@@ -738,6 +738,52 @@ class ChannelConcurrencyReviewTest {
     // ---- other ways to the channel ---------------------------------------------------------------
 
     @Test
+    void appendsThroughAuraFilesFromManyThreadsLandWholeAndReadAllBytesSeesOnlyPrefixes() throws Exception {
+        int each = 60;
+        rounds((opener, round) -> {
+            Path file = Files.write(dir.resolve("files-appended-" + round), new byte[0]);
+            boolean jdk = opener == JDK;
+            AtomicInteger writers = new AtomicInteger();
+            ConcurrentLinkedQueue<byte[]> snapshots = new ConcurrentLinkedQueue<>();
+            AtomicBoolean done = new AtomicBoolean();
+            AtomicInteger finished = new AtomicInteger();
+            noFailures(TestSupport.atOnce(THREADS + 1, () -> {
+                int w = writers.getAndIncrement();
+                if (w == THREADS) { // reads the whole file while it grows
+                    for (int i = 0; !done.get(); i++) {
+                        byte[] snapshot = jdk ? Files.readAllBytes(file) : AuraFiles.readAllBytes(file);
+                        if (i < 200) { // a bounded sample to compare with the final file
+                            snapshots.add(snapshot);
+                        }
+                    }
+                    return;
+                }
+                for (int s = 0; s < each; s++) {
+                    byte[] r = record(w, s).array();
+                    if (jdk) {
+                        Files.write(file, r, APPEND);
+                    } else {
+                        AuraFiles.write(file, r, APPEND);
+                    }
+                }
+                if (finished.incrementAndGet() == THREADS) { // the last writer
+                    done.set(true);
+                }
+            }));
+            byte[] all = Files.readAllBytes(file);
+            assertRecords(all, THREADS, each);
+            for (byte[] snapshot : snapshots) {
+                // Appends only add: every whole read of the file is a prefix of what it ends as.
+                assertThat(snapshot.length).isLessThanOrEqualTo(all.length);
+                assertThat(java.util.Arrays.mismatch(snapshot, java.util.Arrays.copyOf(all, snapshot.length)))
+                        .as("first byte of a read of %d bytes that differs from the final file", snapshot.length)
+                        .isEqualTo(-1);
+            }
+            Files.delete(file);
+        });
+    }
+
+    @Test
     void streamsOverOneProviderChannelFromManyThreadsReadEachByteOnce() throws Exception {
         int ints = 16 * 1024;
         Path file = indexedFile("streamed", ints);
