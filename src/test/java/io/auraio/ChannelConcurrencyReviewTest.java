@@ -593,6 +593,90 @@ class ChannelConcurrencyReviewTest {
         });
     }
 
+    @Test
+    void relativeWritesToAFifoFromManyThreadsArriveEachInOnePieceLargerThanThePipe() throws Exception {
+        int record = 100_000; // more than a pipe holds: each write waits for the reader midway
+        int each = 3;
+        rounds((opener, round) -> {
+            Path fifo = io.auraio.testing.Fifo.create(dir.resolve("fifo-" + round));
+            try (FileChannel reader = FileChannel.open(fifo, READ, WRITE); FileChannel ch = opener.open(fifo, WRITE)) {
+                AtomicInteger writers = new AtomicInteger();
+                AtomicReference<Throwable> drained = new AtomicReference<>();
+                Thread drain = Thread.ofPlatform().start(() -> {
+                    try {
+                        ByteBuffer all = ByteBuffer.allocate(THREADS * each * record);
+                        while (all.hasRemaining()) {
+                            reader.read(all);
+                        }
+                        for (int r = 0; r < THREADS * each; r++) {
+                            byte first = all.get(r * record);
+                            for (int k = 1; k < record; k++) {
+                                if (all.get(r * record + k) != first) {
+                                    throw new AssertionError("record " + r + " torn at byte " + k);
+                                }
+                            }
+                        }
+                    } catch (Throwable e) {
+                        drained.set(e);
+                    }
+                });
+                noFailures(TestSupport.atOnce(THREADS, () -> {
+                    int w = writers.getAndIncrement();
+                    for (int s = 0; s < each; s++) {
+                        byte[] r = new byte[record];
+                        java.util.Arrays.fill(r, (byte) (w * each + s));
+                        ByteBuffer b = ByteBuffer.wrap(r);
+                        assertThat(s % 2 == 0 ? ch.write(b) : ch.write(new ByteBuffer[] {b})).isEqualTo(record);
+                    }
+                }));
+                TestSupport.joinAll(List.of(drain));
+                assertThat(drained.get()).isNull();
+            }
+            Files.delete(fifo);
+        });
+    }
+
+    @Test
+    void closeWhileAFifoReadBlocksEndsItAndEveryCallQueuedBehindItWithAsynchronousClose() throws Exception {
+        // AuraFileChannel only: FileChannel's read of a FIFO on a virtual thread is not woken by close.
+        for (int round = 0; round < 5; round++) {
+            Path fifo = io.auraio.testing.Fifo.create(dir.resolve("blocked-fifo-" + round));
+            AuraFileChannel ch = AuraFileChannel.open(engine, fifo, READ, WRITE);
+            List<AtomicReference<Throwable>> thrown = new ArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                int me = t;
+                AtomicReference<Throwable> out = new AtomicReference<>();
+                thrown.add(out);
+                Runnable call = () -> {
+                    try {
+                        switch (me % 4) {
+                            case 0 -> ch.read(ByteBuffer.allocate(16)); // nothing is ever written: blocks
+                            case 1 -> ch.read(new ByteBuffer[] {ByteBuffer.allocate(16)});
+                            case 2 -> ch.position();
+                            default -> ch.size();
+                        }
+                        out.set(new AssertionError("returned"));
+                    } catch (Throwable e) {
+                        out.set(e);
+                    }
+                };
+                threads.add(t % 2 == 0 ? Thread.ofVirtual().start(call) : Thread.ofPlatform().start(call));
+                if (t == 0) {
+                    TestSupport.awaitCondition("the first read in flight", () -> engine.pendingCount() == 1);
+                }
+            }
+            // The others wait for the position lock the blocked read holds.
+            TestSupport.awaitCondition("the others queued", () -> threads.stream().skip(1)
+                    .allMatch(th -> th.getState() == Thread.State.BLOCKED || th.getState() == Thread.State.WAITING));
+            ch.close();
+            TestSupport.assertAllEnd(threads, TestSupport.HANG, () -> "callers of " + ch);
+            for (int t = 0; t < THREADS; t++) {
+                assertThat(thrown.get(t).get()).as("thread %d", t).isExactlyInstanceOf(AsynchronousCloseException.class);
+            }
+        }
+    }
+
     // ---- locks -----------------------------------------------------------------------------------
 
     @Test
@@ -733,6 +817,49 @@ class ChannelConcurrencyReviewTest {
             }
             Files.delete(target);
         });
+    }
+
+    @Test
+    void anInterruptDuringTransfersClosesTheSameChannelsAsFileChannel() throws Exception {
+        byte[] bytes = TestSupport.randomBytes(1 << 20, 7);
+        Path source = Files.write(dir.resolve("interrupted-source"), bytes);
+        Path target = dir.resolve("interrupted-target");
+        List<String> outcomes = new ArrayList<>();
+        for (Opener opener : List.of(JDK, AURA)) {
+            for (int kind = 0; kind < 2; kind++) {
+                FileChannel in = opener.open(source, READ);
+                FileChannel out = opener.open(target, CREATE, READ, WRITE);
+                FileChannel reader = opener.open(source, READ); // a third channel of the same file: untouched
+                int k = kind;
+                AtomicReference<Throwable> thrown = new AtomicReference<>();
+                CountDownLatch started = new CountDownLatch(1);
+                Thread t = Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; ; i++) {
+                            if (k == 0) {
+                                in.transferTo(0, bytes.length, out);
+                            } else {
+                                in.position(0);
+                                out.transferFrom(in, 0, bytes.length);
+                            }
+                            started.countDown();
+                        }
+                    } catch (Throwable e) {
+                        thrown.set(e);
+                    }
+                });
+                started.await();
+                t.interrupt();
+                TestSupport.joinAll(List.of(t));
+                outcomes.add((k == 0 ? "transferTo" : "transferFrom") + ": " + thrown.get().getClass().getSimpleName()
+                        + ", source open " + in.isOpen() + ", target open " + out.isOpen()
+                        + ", other channel open " + reader.isOpen());
+                in.close();
+                out.close();
+                reader.close();
+            }
+        }
+        assertThat(outcomes.subList(2, 4)).as("AuraFileChannel's outcomes, FileChannel's expected").isEqualTo(outcomes.subList(0, 2));
     }
 
     // ---- other ways to the channel ---------------------------------------------------------------
