@@ -109,6 +109,14 @@ public final class AuraFileChannel extends FileChannel {
      * file reads of what it wrote are the JDK's only with its chunk.
      */
     private static final int JDK_TRANSFER_SIZE = 8192;
+    /**
+     * The chunk of a transfer of {@link #MAPPED_TRANSFER_THRESHOLD} or more into an {@code APPEND}
+     * channel: the JDK's ({@code FileChannelImpl.MAPPED_TRANSFER_SIZE}), which the kernel cannot
+     * copy into such a file and writes a mapped chunk of with one {@code write}, so that threads
+     * appending to the file meanwhile never land inside it. Written in {@link #TRANSFER_SIZE}
+     * pieces instead, their records came between the pieces.
+     */
+    private static final int APPEND_TRANSFER_SIZE = 8 * 1024 * 1024;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
     /** From this count on, the JDK transfers from a file channel through a mapping ({@code MAPPED_TRANSFER_THRESHOLD}). */
@@ -841,7 +849,9 @@ public final class AuraFileChannel extends FileChannel {
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
             return copyToThroughAlignedReads(position, count, target);
         }
-        int chunk = direct ? DIRECT_TRANSFER_SIZE : target instanceof AuraFileChannel || isJdkFileChannel(target)
+        boolean whole = !direct && count >= MAPPED_TRANSFER_THRESHOLD && target instanceof AuraFileChannel a && a.append;
+        int chunk = direct ? DIRECT_TRANSFER_SIZE : whole ? APPEND_TRANSFER_SIZE
+                : target instanceof AuraFileChannel || isJdkFileChannel(target)
                 || target instanceof SelectableChannel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
@@ -849,7 +859,7 @@ public final class AuraFileChannel extends FileChannel {
         try {
             while (written < count) {
                 bb.limit((int) Math.min(count - written, chunk));
-                int nr = read(bb, pos);
+                int nr = readChunk(bb, pos, whole);
                 if (nr <= 0) {
                     break;
                 }
@@ -869,6 +879,23 @@ public final class AuraFileChannel extends FileChannel {
             }
             throw e;
         }
+    }
+
+    /**
+     * Reads at {@code position} into {@code bb}; with {@code whole}, until it is full or the file
+     * ends, so that the chunk goes to an {@code APPEND} target in one write as the JDK's mapped
+     * chunk does. {@return the bytes read, or -1 at the end of the file}
+     */
+    private int readChunk(ByteBuffer bb, long position, boolean whole) throws IOException {
+        int nr = read(bb, position);
+        while (whole && nr > 0 && bb.hasRemaining()) {
+            int more = read(bb, position + nr);
+            if (more <= 0) {
+                break;
+            }
+            nr += more;
+        }
+        return nr;
     }
 
     /**
@@ -1083,13 +1110,14 @@ public final class AuraFileChannel extends FileChannel {
                 this.position = at + written;
                 return written;
             }
-            int chunk = target.direct ? DIRECT_TRANSFER_SIZE : TRANSFER_SIZE;
+            boolean whole = !target.direct && target.append; // a mapped chunk's one write, as the JDK's
+            int chunk = target.direct ? DIRECT_TRANSFER_SIZE : whole ? APPEND_TRANSFER_SIZE : TRANSFER_SIZE;
             ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
             long written = 0;
             try {
                 while (written < count) {
                     bb.limit((int) Math.min(count - written, chunk));
-                    int nr = read(bb, at + written);
+                    int nr = readChunk(bb, at + written, whole);
                     if (nr <= 0) {
                         break;
                     }
@@ -1248,7 +1276,9 @@ public final class AuraFileChannel extends FileChannel {
         // and the kernel's copy stops at the largest offset (tmpfs: Long.MAX_VALUE) where a write
         // across it fails ("Invalid argument").
         boolean copiedInKernel = isJdkFileChannel(src);
-        int chunk = !direct && copiedInKernel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
+        // Into an APPEND file the JDK writes each mapped chunk of a file channel with one write.
+        boolean whole = copiedInKernel && append && !direct && asked >= MAPPED_TRANSFER_THRESHOLD;
+        int chunk = whole ? APPEND_TRANSFER_SIZE : !direct && copiedInKernel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
         ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
         long written = 0;
         long read = 0;
@@ -1257,6 +1287,18 @@ public final class AuraFileChannel extends FileChannel {
             while (written < count) {
                 bb.limit((int) Math.min(Math.min(count - written, chunk), copiedInKernel ? Long.MAX_VALUE - pos : chunk));
                 int nr = src.read(bb);
+                while (whole && nr > 0 && bb.hasRemaining()) {
+                    int more;
+                    try {
+                        more = src.read(bb);
+                    } catch (IOException e) {
+                        break; // what was read is written; the source's next read reports it
+                    }
+                    if (more <= 0) {
+                        break;
+                    }
+                    nr += more;
+                }
                 if (nr <= 0) {
                     break;
                 }

@@ -284,6 +284,43 @@ class ChannelConcurrencyReviewTest {
     }
 
     @Test
+    void transfersIntoAnAppendChannelFromManyThreadsLandWholeAsFileChannel() throws Exception {
+        int length = 300 * 1024; // several of the chunks a transfer may be cut into
+        List<Path> sources = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            byte[] b = new byte[length];
+            java.util.Arrays.fill(b, (byte) ('a' + t));
+            sources.add(Files.write(dir.resolve("append-source-" + t), b));
+        }
+        rounds((opener, round) -> {
+            Path file = Files.write(dir.resolve("append-target-" + round), new byte[0]);
+            AtomicInteger index = new AtomicInteger();
+            try (FileChannel log = opener.open(file, APPEND)) {
+                noFailures(TestSupport.atOnce(THREADS, () -> {
+                    int me = index.getAndIncrement();
+                    // From this kind of channel both ways, and from a JDK channel.
+                    try (FileChannel in = (me % 3 == 2 ? JDK : opener).open(sources.get(me), READ)) {
+                        long n = me % 3 == 0 ? in.transferTo(0, length, log) : log.transferFrom(in, 0, length);
+                        assertThat(n).isEqualTo(length);
+                    }
+                }));
+            }
+            byte[] all = Files.readAllBytes(file);
+            assertThat(all.length).isEqualTo(THREADS * length);
+            for (int r = 0; r < THREADS; r++) {
+                byte first = all[r * length];
+                for (int k = 1; k < length; k++) {
+                    if (all[r * length + k] != first) {
+                        throw new AssertionError("a transfer (" + (first - 'a') % 3 + ") torn at its byte " + k + ": "
+                                + (char) all[r * length + k] + " in " + (char) first);
+                    }
+                }
+            }
+            Files.delete(file);
+        });
+    }
+
+    @Test
     void truncateSizeAndPositionRacingRelativeWritesAndReadsStayConsistent() throws Exception {
         rounds((opener, round) -> {
             Path file = dir.resolve("truncated-" + round);
@@ -824,42 +861,43 @@ class ChannelConcurrencyReviewTest {
         byte[] bytes = TestSupport.randomBytes(1 << 20, 7);
         Path source = Files.write(dir.resolve("interrupted-source"), bytes);
         Path target = dir.resolve("interrupted-target");
-        List<String> outcomes = new ArrayList<>();
-        for (Opener opener : List.of(JDK, AURA)) {
-            for (int kind = 0; kind < 2; kind++) {
-                FileChannel in = opener.open(source, READ);
-                FileChannel out = opener.open(target, CREATE, READ, WRITE);
-                FileChannel reader = opener.open(source, READ); // a third channel of the same file: untouched
-                int k = kind;
-                AtomicReference<Throwable> thrown = new AtomicReference<>();
-                CountDownLatch started = new CountDownLatch(1);
-                Thread t = Thread.ofVirtual().start(() -> {
-                    try {
-                        for (int i = 0; ; i++) {
-                            if (k == 0) {
-                                in.transferTo(0, bytes.length, out);
-                            } else {
-                                in.position(0);
-                                out.transferFrom(in, 0, bytes.length);
+        for (int repeat = 0; repeat < 10; repeat++) {
+            List<String> outcomes = new ArrayList<>();
+            for (Opener opener : List.of(JDK, AURA)) {
+                for (int kind = 0; kind < 2; kind++) {
+                    FileChannel in = opener.open(source, READ);
+                    FileChannel out = opener.open(target, CREATE, READ, WRITE);
+                    FileChannel reader = opener.open(source, READ); // a third channel of the same file: untouched
+                    int k = kind;
+                    AtomicReference<Throwable> thrown = new AtomicReference<>();
+                    CountDownLatch started = new CountDownLatch(1);
+                    Thread t = Thread.ofVirtual().start(() -> {
+                        try {
+                            for (int i = 0; ; i++) {
+                                if (k == 0) {
+                                    in.transferTo(0, bytes.length, out);
+                                } else { // from the source's position: its end after the first (a call of its own
+                                    out.transferFrom(in, 0, bytes.length); // to rewind would meet the interrupt alone)
+                                }
+                                started.countDown();
                             }
-                            started.countDown();
+                        } catch (Throwable e) {
+                            thrown.set(e);
                         }
-                    } catch (Throwable e) {
-                        thrown.set(e);
-                    }
-                });
-                started.await();
-                t.interrupt();
-                TestSupport.joinAll(List.of(t));
-                outcomes.add((k == 0 ? "transferTo" : "transferFrom") + ": " + thrown.get().getClass().getSimpleName()
-                        + ", source open " + in.isOpen() + ", target open " + out.isOpen()
-                        + ", other channel open " + reader.isOpen());
-                in.close();
-                out.close();
-                reader.close();
+                    });
+                    started.await();
+                    t.interrupt();
+                    TestSupport.joinAll(List.of(t));
+                    outcomes.add((k == 0 ? "transferTo" : "transferFrom") + ": " + thrown.get().getClass().getSimpleName()
+                            + ", source open " + in.isOpen() + ", target open " + out.isOpen()
+                            + ", other channel open " + reader.isOpen());
+                    in.close();
+                    out.close();
+                    reader.close();
+                }
             }
+            assertThat(outcomes.subList(2, 4)).as("AuraFileChannel's outcomes, FileChannel's expected").isEqualTo(outcomes.subList(0, 2));
         }
-        assertThat(outcomes.subList(2, 4)).as("AuraFileChannel's outcomes, FileChannel's expected").isEqualTo(outcomes.subList(0, 2));
     }
 
     // ---- other ways to the channel ---------------------------------------------------------------
