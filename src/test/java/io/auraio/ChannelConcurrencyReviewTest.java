@@ -949,6 +949,67 @@ class ChannelConcurrencyReviewTest {
     }
 
     @Test
+    void appendingProviderOutputStreamsFromManyThreadsWriteEachArrayWhole() throws Exception {
+        int length = 300 * 1024;
+        AuraFileSystemProvider provider = new AuraFileSystemProvider(FileSystems.getDefault().provider());
+        rounds((opener, round) -> {
+            Path file = Files.write(dir.resolve("streamed-appends-" + round), new byte[0]);
+            Path p = opener == JDK ? file : provider.getFileSystem(URI.create("file:///")).getPath(file.toString());
+            AtomicInteger index = new AtomicInteger();
+            try (java.io.OutputStream shared = Files.newOutputStream(p, APPEND)) {
+                noFailures(TestSupport.atOnce(THREADS, () -> {
+                    int me = index.getAndIncrement();
+                    byte[] b = new byte[length];
+                    java.util.Arrays.fill(b, (byte) ('a' + me));
+                    if (me % 2 == 0) {
+                        shared.write(b); // one stream shared by half the threads
+                    } else {
+                        try (java.io.OutputStream own = Files.newOutputStream(p, APPEND)) {
+                            own.write(b);
+                        }
+                    }
+                }));
+            }
+            byte[] all = Files.readAllBytes(file);
+            assertThat(all.length).isEqualTo(THREADS * length);
+            for (int r = 0; r < THREADS; r++) {
+                for (int k = 1; k < length; k++) {
+                    if (all[r * length + k] != all[r * length]) {
+                        throw new AssertionError("array " + r + " torn at its byte " + k);
+                    }
+                }
+            }
+            Files.delete(file);
+        });
+    }
+
+    @Test
+    void locksOfAnAuraChannelAndAJdkChannelOfOneFileOverlapAsTwoFileChannels() throws Exception {
+        Path file = indexedFile("locked-twice", 1024);
+        for (Opener first : List.of(JDK, AURA)) {
+            try (FileChannel a = first.open(file, READ, WRITE); FileChannel b = FileChannel.open(file, READ, WRITE)) {
+                List<Throwable> failures = TestSupport.atOnce(THREADS, () -> {
+                    for (int i = 0; i < 50; i++) {
+                        FileChannel ch = ThreadLocalRandom.current().nextBoolean() ? a : b;
+                        try (FileLock lock = ch.tryLock(0, 10, false)) {
+                            assertThat(lock).isNotNull();
+                        } catch (OverlappingFileLockException held) {
+                            // by the other channel or another thread: this JVM's lock table spans both
+                        }
+                    }
+                });
+                noFailures(failures);
+                try (FileLock lock = a.lock(0, 10, false)) {
+                    assertThat(lock.channel()).isSameAs(a);
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.tryLock(5, 10, true))
+                            .isInstanceOf(OverlappingFileLockException.class);
+                }
+                assertThat(b.tryLock(5, 10, true)).isNotNull();
+            }
+        }
+    }
+
+    @Test
     void streamsOverOneProviderChannelFromManyThreadsReadEachByteOnce() throws Exception {
         int ints = 16 * 1024;
         Path file = indexedFile("streamed", ints);
