@@ -374,6 +374,7 @@ class ChannelConcurrencyReviewTest {
             case 7 -> ch.force(false);
             case 8 -> ch.transferTo(0, 20000, target);
             case 9 -> ch.truncate(1 << 20);
+            case 10 -> ch.map(FileChannel.MapMode.READ_ONLY, 0, 4096).get(0);
             default -> {
                 FileLock lock = ch.tryLock((1 << 20) + me, 1, false); // each thread its own byte: no overlap
                 if (lock != null) {
@@ -414,7 +415,7 @@ class ChannelConcurrencyReviewTest {
                         return;
                     }
                     for (int i = 0; ; i++) {
-                        int which = (me + i) % 11;
+                        int which = (me + i) % 12;
                         boolean afterClose = closed.get();
                         try {
                             ByteBuffer b = ByteBuffer.allocate(512);
