@@ -256,6 +256,57 @@ class ChannelConcurrencyReviewTest {
     }
 
     @Test
+    void hundredsOfVirtualThreadsWritingAndReadingRelativelyKeepThePositionExact() throws Exception {
+        int threads = 200;
+        int each = 10;
+        rounds((opener, round) -> {
+            Path file = dir.resolve("many-" + round);
+            AtomicInteger writers = new AtomicInteger();
+            try (FileChannel ch = opener.open(file, CREATE, READ, WRITE)) {
+                List<Thread> all = new ArrayList<>();
+                ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+                for (int t = 0; t < threads; t++) {
+                    all.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            int w = writers.getAndIncrement();
+                            for (int s = 0; s < each; s++) {
+                                assertThat(ch.write(record(w, s))).isEqualTo(RECORD);
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    }));
+                }
+                TestSupport.assertAllEnd(all, TestSupport.HANG, () -> "writers of " + ch);
+                assertThat(failures).isEmpty();
+                assertThat(ch.position()).isEqualTo((long) threads * each * RECORD);
+                // Then as many readers, from the start: each record read once, whole.
+                ch.position(0);
+                Set<Long> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                all.clear();
+                for (int t = 0; t < threads; t++) {
+                    all.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            ByteBuffer b = ByteBuffer.allocate(RECORD);
+                            while (ch.read(b.clear()) > 0) {
+                                assertThat(b.position()).as("a record read whole").isEqualTo(RECORD);
+                                assertThat(seen.add(((long) b.getInt(0) << 32) | b.getInt(4))).isTrue();
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    }));
+                }
+                TestSupport.assertAllEnd(all, TestSupport.HANG, () -> "readers of " + ch);
+                assertThat(failures).isEmpty();
+                assertThat(seen).hasSize(threads * each);
+            }
+            assertRecords(Files.readAllBytes(file), threads, each);
+            Files.delete(file);
+        });
+    }
+
+    @Test
     void appendWritersOnOneAndOnSeveralChannelsLandWholeAndContiguous() throws Exception {
         int each = 100;
         rounds((opener, round) -> {
