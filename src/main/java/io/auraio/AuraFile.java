@@ -788,9 +788,9 @@ public final class AuraFile implements AutoCloseable {
         long p = position;
         while (dst.hasRemaining()) {
             int n = read(dst, p);
-            if (n < 0) {
-                throw new EOFException("end of file at position " + p + " with " + dst.remaining()
-                        + " bytes still to read");
+            if (n < 0 || dst.hasRemaining() && endedShortOfABlock(p + n)) {
+                throw new EOFException("end of file at position " + (p + Math.max(n, 0)) + " with "
+                        + dst.remaining() + " bytes still to read");
             }
             p += n;
         }
@@ -812,12 +812,21 @@ public final class AuraFile implements AutoCloseable {
         long done = 0;
         while (done < dst.byteSize()) {
             int n = read(dst.asSlice(done), position + done);
-            if (n < 0) {
+            done += Math.max(n, 0);
+            if (n < 0 || done < dst.byteSize() && endedShortOfABlock(position + done)) {
                 throw new EOFException("end of file at position " + (position + done) + " with "
                         + (dst.byteSize() - done) + " bytes still to read");
             }
-            done += n;
         }
+    }
+
+    /**
+     * Whether an O_DIRECT read that ended at {@code end}, short of what was asked, ended at the end
+     * of the file: the kernel cuts such a read short of a block only there, and the next read, at a
+     * misaligned position, would be refused instead of telling the end of the file.
+     */
+    private boolean endedShortOfABlock(long end) {
+        return mode.direct() && end % directOffsetAlignment != 0;
     }
 
     // ---- writes ---------------------------------------------------------------------------
@@ -994,6 +1003,7 @@ public final class AuraFile implements AutoCloseable {
             ByteBuffer[] used = new ByteBuffer[n];
             MemorySegment[] segments = new MemorySegment[n];
             MemorySegment[] bounces = new MemorySegment[n];
+            MemorySegment[] copies = new MemorySegment[n]; // the part of each bounce the kernel sees
             // Each entry's position and length as the call starts: the same buffer may come twice
             // (the JDK then leaves in it what the kernel wrote last, and each entry's position at
             // its start plus what it took).
@@ -1020,21 +1030,27 @@ public final class AuraFile implements AutoCloseable {
                     // Heap memory, and memory another thread may free while the kernel works
                     // (CallerMemory), reach the kernel as pool copies only.
                     if (!segment.isNative() || CallerMemory.freeableByOthers(segment)) {
-                        bounces[k] = pool.acquire(length);
+                        // With DIRECT a native buffer's copy (pool memory is page-aligned) sits at its
+                        // address's offset in a page, so that the kernel judges the alignment it would
+                        // judge of the buffer itself: a page-aligned copy took a misaligned direct
+                        // buffer that FileChannel's readv/writev (and the kernel) refuse.
+                        long shift = mode.direct() && segment.isNative() ? segment.address() & (PAGE - 1) : 0;
+                        bounces[k] = pool.acquire(length + shift);
                         if (bounces[k].equals(MemorySegment.NULL)) {
                             throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
                         }
+                        copies[k] = bounces[k].asSlice(shift, length);
                         // A buffer whose memory faults (a MappedByteBuffer of a file another
                         // process cut short): as the kernel's writev, the buffers before it are
                         // written, and with none, EFAULT.
-                        if (!read && !MappedReads.copyUnlessFaulted(segment, 0, bounces[k], 0, length)) {
+                        if (!read && !MappedReads.copyUnlessFaulted(segment, 0, copies[k], 0, length)) {
                             if (k == 0) {
                                 throw failure("writev", -Errno.EFAULT);
                             }
                             n = k;
                             break;
                         }
-                        target = bounces[k];
+                        target = copies[k];
                     }
                     used[k] = b;
                     segments[k] = segment;
@@ -1062,7 +1078,7 @@ public final class AuraFile implements AutoCloseable {
                 long left = r;
                 for (int k = 0; k < n && left > 0 && read; k++) {
                     int take = (int) Math.min(left, lengths[k]);
-                    if (bounces[k] != null && !MappedReads.copyUnlessFaulted(bounces[k], 0, segments[k], 0, take)) {
+                    if (copies[k] != null && !MappedReads.copyUnlessFaulted(copies[k], 0, segments[k], 0, take)) {
                         // Memory that faults (a MappedByteBuffer of a file another process cut
                         // short): as the kernel's readv, the bytes of the buffers before it
                         // count, and with none, EFAULT.
