@@ -847,7 +847,7 @@ public final class AuraFileChannel extends FileChannel {
             }
         }
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
-            return copyToThroughAlignedReads(position, count, target);
+            return copyThroughAlignedReads(position, count, (blocks, done) -> target.write(blocks));
         }
         boolean whole = !direct && count >= MAPPED_TRANSFER_THRESHOLD && target instanceof AuraFileChannel a && a.append;
         int chunk = direct ? DIRECT_TRANSFER_SIZE : whole ? APPEND_TRANSFER_SIZE
@@ -903,9 +903,10 @@ public final class AuraFileChannel extends FileChannel {
      * through a mapping of the file, which takes any position and count, where O_DIRECT reads need
      * aligned ones: this reads the whole aligned blocks around the range and writes the range's
      * bytes of them. (Below that count the JDK's transfer reads as this channel's do, and a
-     * misaligned position fails in both.)
+     * misaligned position fails in both.) The JDK's transfer from such a file into another
+     * ({@code transferFrom}) maps it too: {@link #copyFromPositionByReads} reads it so as well.
      */
-    private long copyToThroughAlignedReads(long position, long count, WritableByteChannel target) throws IOException {
+    private long copyThroughAlignedReads(long position, long count, BlockWriter target) throws IOException {
         int align = file.directOffsetAlignment();
         ByteBuffer blocks = ByteBuffer.allocate(TRANSFER_SIZE); // a multiple of every alignment
         long written = 0;
@@ -921,7 +922,7 @@ public final class AuraFileChannel extends FileChannel {
                     break; // the end of the file
                 }
                 blocks.limit((int) Math.min(nr, wanted)).position(skip);
-                int nw = target.write(blocks);
+                int nw = target.write(blocks, written);
                 written += nw;
                 if (blocks.hasRemaining()) {
                     break; // a non-blocking target took part
@@ -934,6 +935,12 @@ public final class AuraFileChannel extends FileChannel {
             }
             throw e;
         }
+    }
+
+    /** Where {@link #copyThroughAlignedReads} writes: the bytes of {@code src}, {@code done} bytes into the transfer. */
+    @FunctionalInterface
+    private interface BlockWriter {
+        int write(ByteBuffer src, long done) throws IOException;
     }
 
     /**
@@ -1107,6 +1114,12 @@ public final class AuraFileChannel extends FileChannel {
             if (position > at && position < at + count && !direct && !target.direct && !target.append
                     && file.isSameFileAs(target.file)) {
                 long written = copyForwardWithinFile(at, count, target, position);
+                this.position = at + written;
+                return written;
+            }
+            if (direct) {
+                // O_DIRECT reads need aligned positions and lengths, where the JDK's mapping takes any.
+                long written = copyThroughAlignedReads(at, count, (blocks, done) -> target.write(blocks, position + done));
                 this.position = at + written;
                 return written;
             }

@@ -425,6 +425,64 @@ class DirectIoReviewTest {
         }
     }
 
+    // ---- transfers between two files, DIRECT on either side ---------------------------------------
+
+    /** A transfer between a 20,000-byte file and an empty one, opened as {@code aura} says. */
+    interface Transfer {
+        long run(FileChannel from, FileChannel to) throws IOException;
+    }
+
+    private String transfer(boolean aura, String name, OpenOption[] fromOptions, OpenOption[] toOptions,
+            Transfer transfer) throws IOException {
+        Path from = Files.write(dir.resolve(name + (aura ? "-aura-from" : "-jdk-from")), TestSupport.randomBytes(20_000, 11));
+        Path to = Files.write(dir.resolve(name + (aura ? "-aura-to" : "-jdk-to")), new byte[0]);
+        String result;
+        try (FileChannel in = open(aura, from, fromOptions); FileChannel out = open(aura, to, toOptions)) {
+            try {
+                result = "ok " + transfer.run(in, out);
+            } catch (IOException e) {
+                result = "IOException";
+            }
+            result += ", positions " + in.position() + " " + out.position();
+        }
+        return result + ", target " + Files.size(to) + " bytes " + Arrays.hashCode(Files.readAllBytes(to));
+    }
+
+    /**
+     * The JDK's transfer from a file channel of 16 KiB or more maps the source, which takes any
+     * position and count where O_DIRECT reads need aligned ones; a transfer from a DIRECT
+     * AuraFileChannel read from the source's position with the transfer's length, and was refused
+     * ("O_DIRECT requires the transfer length (20000 bytes) ..."): it reads the aligned blocks
+     * around the range now, as its transferTo does.
+     */
+    @Test
+    void transfersBetweenFilesWithDirectOnEitherSideEndAsTheJdksDo() throws IOException {
+        OpenOption[] directRead = {READ, Direct.DIRECT};
+        OpenOption[] bufferedRead = {READ};
+        OpenOption[] directWrite = {WRITE, Direct.DIRECT};
+        OpenOption[] bufferedWrite = {WRITE};
+        record Case(String name, OpenOption[] from, OpenOption[] to, Transfer transfer) {}
+        List<Case> cases = List.of(
+                new Case("from a DIRECT file", directRead, bufferedWrite, (in, out) -> out.transferFrom(in, 0, 20_000)),
+                new Case("from a DIRECT file at 100", directRead, bufferedWrite,
+                        (in, out) -> out.transferFrom(in.position(100), 0, 20_000)),
+                new Case("from a DIRECT file at 4096, at most", directRead, bufferedWrite,
+                        (in, out) -> out.transferFrom(in.position(4096), 10, Long.MAX_VALUE)),
+                new Case("8 KiB from a DIRECT file", directRead, bufferedWrite, (in, out) -> out.transferFrom(in, 0, 8192)),
+                new Case("5,000 bytes from a DIRECT file at 100", directRead, bufferedWrite,
+                        (in, out) -> out.transferFrom(in.position(100), 0, 5000)),
+                new Case("16 KiB into a DIRECT file", bufferedRead, directWrite, (in, out) -> in.transferTo(0, 16_384, out)),
+                new Case("20,000 bytes into a DIRECT file", bufferedRead, directWrite, (in, out) -> in.transferTo(0, 20_000, out)),
+                new Case("16 KiB DIRECT to DIRECT", directRead, directWrite, (in, out) -> in.transferTo(0, 16_384, out)),
+                new Case("20,000 bytes DIRECT to DIRECT", directRead, directWrite, (in, out) -> in.transferTo(0, 20_000, out)),
+                new Case("from a DIRECT file at 100, to", directRead, bufferedWrite, (in, out) -> in.transferTo(100, 19_000, out)));
+        for (Case c : cases) {
+            String jdk = transfer(false, "transfer", c.from(), c.to(), c.transfer());
+            String aura = transfer(true, "transfer", c.from(), c.to(), c.transfer());
+            assertThat(aura).as(c.name()).isEqualTo(jdk);
+        }
+    }
+
     // ---- page-cache coherence -------------------------------------------------------------------
 
     @Test
