@@ -661,6 +661,53 @@ class DirectIoReviewTest {
         }
     }
 
+    /**
+     * overlayfs (a container's root) hands O_DIRECT to the file below it: a file of the lower layer
+     * is read as it is, a DIRECT write copies it up first, and each misuse is refused as on the
+     * layer's own file system. Needs root to mount an overlay; skipped otherwise.
+     */
+    @Test
+    void onOverlayfsDirectIsTheLayersAndMisusesAreRefusedAsFileChannelRefusesThem() throws Exception {
+        Path lower = Files.createDirectories(dir.resolve("lower"));
+        Path upper = Files.createDirectories(dir.resolve("upper"));
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Path merged = Files.createDirectories(dir.resolve("merged"));
+        Files.write(lower.resolve("data"), DATA);
+        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
+                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes());
+        assumeTrue(mount.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && mount.exitValue() == 0,
+                "cannot mount an overlay here (root needed): " + said.trim());
+        try {
+            Path data = merged.resolve("data");
+            try (AuraFile file = AuraFile.open(engine, data, READ, WRITE, Direct.DIRECT);
+                 FileChannel jdk = FileChannel.open(data, READ, Direct.DIRECT);
+                 Arena arena = Arena.ofConfined()) {
+                ByteBuffer aura = Direct.aligned(arena, 4L * ALIGN).asByteBuffer();
+                ByteBuffer expected = Direct.aligned(arena, 4L * ALIGN).asByteBuffer();
+                assertThat(file.read(aura, 0)).isEqualTo(jdk.read(expected, 0)).isEqualTo(DATA.length);
+                assertThat(aura.flip()).isEqualTo(expected.flip()).isEqualTo(ByteBuffer.wrap(DATA));
+                MemorySegment block = Direct.aligned(arena, ALIGN).fill((byte) 0x33);
+                assertThat(file.write(block, ALIGN)).isEqualTo(ALIGN); // the copy-up, then the write
+            }
+            byte[] written = DATA.clone();
+            Arrays.fill(written, ALIGN, 2 * ALIGN, (byte) 0x33);
+            assertThat(Files.readAllBytes(data)).isEqualTo(written);
+            assertThat(Files.readAllBytes(lower.resolve("data"))).as("the lower layer").isEqualTo(DATA);
+            for (Map.Entry<String, Call> e : misuses().entrySet()) {
+                List<String> messages = new ArrayList<>();
+                String jdk = outcome(false, merged, "misuse", DATA, e.getValue(), messages, READ, WRITE, Direct.DIRECT);
+                String aura = outcome(true, merged, "misuse", DATA, e.getValue(), messages, READ, WRITE, Direct.DIRECT);
+                assertThat(aura).as("%s %s", e.getKey(), messages).isEqualTo(jdk)
+                        .startsWith("IOException at ").endsWith(", then 4096; file 10000 bytes unchanged");
+            }
+        } finally {
+            new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start()
+                    .waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     /** The provider's channels with DIRECT are AuraFileChannels with the same rules. */
     @Test
     void theProvidersChannelsTakeDirectWithTheSameRules() throws Exception {
