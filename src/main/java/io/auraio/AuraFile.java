@@ -1648,6 +1648,19 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
+    /**
+     * The checks of an O_DIRECT write of {@code length} bytes from memory at {@code addressOffset}
+     * in an aligned page, made before the write: for a transfer the JDK makes in one write that the
+     * library makes in several.
+     */
+    void checkDirectWrite(long addressOffset, long length) throws AuraIOException {
+        checkDirectLength(length);
+        if (addressOffset % directMemoryAlignment != 0) {
+            throw new AuraIOException("O_DIRECT requires the buffer address (a page + " + addressOffset
+                    + ") to be a multiple of " + directMemoryAlignment, Errno.EINVAL);
+        }
+    }
+
     private void checkDirectLength(long length) throws AuraIOException {
         if (length % directOffsetAlignment != 0) {
             throw new AuraIOException("O_DIRECT requires the transfer length (" + length

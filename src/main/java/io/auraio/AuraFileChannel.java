@@ -121,6 +121,10 @@ public final class AuraFileChannel extends FileChannel {
     private static final int IOV_MAX = 1024;
     /** From this count on, the JDK transfers from a file channel through a mapping ({@code MAPPED_TRANSFER_THRESHOLD}). */
     private static final long MAPPED_TRANSFER_THRESHOLD = 16 * 1024;
+    /** The most the JDK's transfer from a file maps and writes at once ({@code MAPPED_TRANSFER_SIZE}). */
+    private static final long MAPPED_TRANSFER_SIZE = 8L * 1024 * 1024;
+    /** A mapping starts at a page: its first byte's address is the position's offset in one. */
+    private static final long MAPPING_PAGE = 4096;
 
     private final AuraFile file;
     private final boolean readable;
@@ -1279,11 +1283,19 @@ public final class AuraFileChannel extends FileChannel {
                     }
                 }
                 if (asked >= MAPPED_TRANSFER_THRESHOLD) {
+                    if (direct && left > 0) {
+                        checkMappedWrite(size - left, count);
+                    }
                     return in.copyFromPositionByReads(this, position, count);
                 }
             }
         } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
             checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
+            FileChannel in = (FileChannel) src;
+            long left = in.size() - in.position();
+            if (direct && asked >= MAPPED_TRANSFER_THRESHOLD && left > 0) {
+                checkMappedWrite(in.position(), Math.min(count, left));
+            }
         }
         // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result,
         // and the kernel's copy stops at the largest offset (tmpfs: Long.MAX_VALUE) where a write
@@ -1336,6 +1348,18 @@ public final class AuraFileChannel extends FileChannel {
                 giveBack(src, read - written);
             }
         }
+    }
+
+    /**
+     * The JDK's transfer of {@link #MAPPED_TRANSFER_THRESHOLD} or more from a file writes a mapping
+     * of the source, up to {@link #MAPPED_TRANSFER_SIZE} bytes, in one write: into a {@code DIRECT}
+     * channel that write is refused as a whole, before a byte moves, where its length or its
+     * address (the source position's offset in its page) is not aligned. Written chunk by chunk,
+     * the aligned chunks went in and their count came back, the file changed where
+     * {@code FileChannel} changes nothing.
+     */
+    private void checkMappedWrite(long sourcePosition, long count) throws AuraIOException {
+        file.checkDirectWrite(sourcePosition % MAPPING_PAGE, Math.min(count, MAPPED_TRANSFER_SIZE));
     }
 
     /**

@@ -475,12 +475,37 @@ class DirectIoReviewTest {
                 new Case("20,000 bytes into a DIRECT file", bufferedRead, directWrite, (in, out) -> in.transferTo(0, 20_000, out)),
                 new Case("16 KiB DIRECT to DIRECT", directRead, directWrite, (in, out) -> in.transferTo(0, 16_384, out)),
                 new Case("20,000 bytes DIRECT to DIRECT", directRead, directWrite, (in, out) -> in.transferTo(0, 20_000, out)),
-                new Case("from a DIRECT file at 100, to", directRead, bufferedWrite, (in, out) -> in.transferTo(100, 19_000, out)));
+                new Case("from a DIRECT file at 100, to", directRead, bufferedWrite, (in, out) -> in.transferTo(100, 19_000, out)),
+                // The JDK writes its mapping of the source in one write, which DIRECT refuses as a whole.
+                new Case("16 KiB from a file into a DIRECT one", bufferedRead, directWrite,
+                        (in, out) -> out.transferFrom(in, 0, 16_384)),
+                new Case("20,000 bytes from a file into a DIRECT one", bufferedRead, directWrite,
+                        (in, out) -> out.transferFrom(in, 0, 20_000)),
+                new Case("16 KiB from a file at 100 into a DIRECT one", bufferedRead, directWrite,
+                        (in, out) -> out.transferFrom(in.position(100), 0, 16_384)),
+                new Case("16 KiB from a file at 4096 into a DIRECT one, at most", bufferedRead, directWrite,
+                        (in, out) -> out.transferFrom(in.position(ALIGN), 0, Long.MAX_VALUE)),
+                new Case("from the end of a file into a DIRECT one", bufferedRead, directWrite,
+                        (in, out) -> out.transferFrom(in.position(20_000), 0, 20_000)),
+                new Case("20,000 bytes from a DIRECT file into a DIRECT one", directRead, directWrite,
+                        (in, out) -> out.transferFrom(in, 0, 20_000)));
         for (Case c : cases) {
             String jdk = transfer(false, "transfer", c.from(), c.to(), c.transfer());
             String aura = transfer(true, "transfer", c.from(), c.to(), c.transfer());
             assertThat(aura).as(c.name()).isEqualTo(jdk);
         }
+        // From the JDK's own channel into a DIRECT AuraFileChannel: the same refusal, nothing written.
+        Path from = Files.write(dir.resolve("jdk-source"), TestSupport.randomBytes(20_000, 12));
+        Path to = Files.write(dir.resolve("aura-target"), new byte[0]);
+        try (FileChannel in = FileChannel.open(from, READ); FileChannel out = open(true, to, directWrite)) {
+            assertThatThrownBy(() -> out.transferFrom(in, 0, 20_000)).isInstanceOf(AuraIOException.class)
+                    .hasMessageStartingWith("O_DIRECT requires the transfer length (20000 bytes)");
+            assertThat(in.position()).isZero();
+            assertThatThrownBy(() -> out.transferFrom(in.position(100), 0, 16_384)).isInstanceOf(AuraIOException.class)
+                    .hasMessageStartingWith("O_DIRECT requires the buffer address (a page + 100)");
+            assertThat(out.transferFrom(in.position(0), 0, 16_384)).isEqualTo(16_384);
+        }
+        assertThat(Files.readAllBytes(to)).isEqualTo(Arrays.copyOf(Files.readAllBytes(from), 16_384));
     }
 
     // ---- page-cache coherence -------------------------------------------------------------------
