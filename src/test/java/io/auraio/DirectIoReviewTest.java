@@ -528,18 +528,28 @@ class DirectIoReviewTest {
             for (int i = 0; i < 10 * 64 && (buffered.mappedReads() == null || !buffered.mappedReads().isMapped()); i++) {
                 buffered.read(heap.clear(), (i % 16) * (long) ALIGN);
             }
+            if (buffered.mappedReads() != null) { // else mapped reads are off in this JVM: the page cache serves
+                assertThat(buffered.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
+            }
+            long served = buffered.mappedReads() == null ? 0 : buffered.mappedReads().served();
             MappedByteBuffer map = jdk.map(FileChannel.MapMode.READ_ONLY, 0, 16 * ALIGN);
             map.get(3 * ALIGN); // its page in memory, as the stale copy would be
             // A DIRECT write drops the cached pages: every reader then sees the new bytes.
             byte[] second = TestSupport.nonZeroBytes(ALIGN, 10);
             MemorySegment.copy(second, 0, block, ValueLayout.JAVA_BYTE, 0, ALIGN);
             assertThat(direct.write(block, 3L * ALIGN)).isEqualTo(ALIGN);
-            for (int i = 0; i < 3; i++) { // each read alike: mapped, page cache, ring
+            // Each read alike, from the ring, the page cache, then the mapping again once the pages are back.
+            for (int i = 0; i < 10 * 64 && (i < 3 || buffered.mappedReads() != null
+                    && buffered.mappedReads().served() == served); i++) {
                 assertThat(buffered.read(heap.clear(), 3L * ALIGN)).isEqualTo(ALIGN);
                 assertThat(heap.array()).isEqualTo(second);
                 ByteBuffer part = ByteBuffer.allocate(100);
                 assertThat(buffered.read(part, 3L * ALIGN + 7)).isEqualTo(100);
                 assertThat(part.array()).isEqualTo(Arrays.copyOfRange(second, 7, 107));
+            }
+            if (buffered.mappedReads() != null) {
+                assertThat(buffered.mappedReads().served()).as("reads the mapping served after the write")
+                        .isGreaterThan(served);
             }
             byte[] mapped = new byte[ALIGN];
             map.get(3 * ALIGN, mapped);
