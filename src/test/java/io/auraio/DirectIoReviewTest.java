@@ -516,7 +516,8 @@ class DirectIoReviewTest {
 
     @Test
     void directReadsSeeBufferedWritesAndBufferedAndMappedReadsSeeDirectWrites() throws IOException {
-        Path path = Files.write(dir.resolve("coherence"), TestSupport.randomBytes(16 * ALIGN, 8));
+        byte[] contents = TestSupport.nonZeroBytes(16 * ALIGN, 8);
+        Path path = Files.write(dir.resolve("coherence"), contents);
         try (AuraFile direct = AuraFile.open(engine, path, READ, WRITE, Direct.DIRECT);
              AuraFile buffered = AuraFile.open(engine, path, READ);
              FileChannel jdk = FileChannel.open(path, READ, WRITE);
@@ -542,14 +543,20 @@ class DirectIoReviewTest {
             byte[] second = TestSupport.nonZeroBytes(ALIGN, 10);
             MemorySegment.copy(second, 0, block, ValueLayout.JAVA_BYTE, 0, ALIGN);
             assertThat(direct.write(block, 3L * ALIGN)).isEqualTo(ALIGN);
-            // Each read alike, from the ring, the page cache, then the mapping again once the pages are back.
-            for (int i = 0; i < 10 * 64 && (i < 3 || buffered.mappedReads() != null
+            System.arraycopy(first, 0, contents, 2 * ALIGN, ALIGN);
+            System.arraycopy(second, 0, contents, 3 * ALIGN, ALIGN);
+            // Each read alike, from the ring, the page cache, then the mapping again once the pages
+            // are back (the file read over, as it was to be mapped).
+            for (int i = 0; i < 20 * 64 && (i < 3 || buffered.mappedReads() != null
                     && buffered.mappedReads().served() == served); i++) {
                 assertThat(buffered.read(heap.clear(), 3L * ALIGN)).isEqualTo(ALIGN);
                 assertThat(heap.array()).isEqualTo(second);
                 ByteBuffer part = ByteBuffer.allocate(100);
                 assertThat(buffered.read(part, 3L * ALIGN + 7)).isEqualTo(100);
                 assertThat(part.array()).isEqualTo(Arrays.copyOfRange(second, 7, 107));
+                int at = (i % 16) * ALIGN;
+                assertThat(buffered.read(heap.clear(), at)).isEqualTo(ALIGN);
+                assertThat(heap.array()).as("block at %d", at).isEqualTo(Arrays.copyOfRange(contents, at, at + ALIGN));
             }
             if (buffered.mappedReads() != null) {
                 assertThat(buffered.mappedReads().served()).as("reads the mapping served after the write")
