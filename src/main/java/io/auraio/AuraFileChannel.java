@@ -1291,10 +1291,13 @@ public final class AuraFileChannel extends FileChannel {
             }
         } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
             checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
-            FileChannel in = (FileChannel) src;
-            long left = in.size() - in.position();
-            if (direct && asked >= MAPPED_TRANSFER_THRESHOLD && left > 0) {
-                checkMappedWrite(in.position(), Math.min(count, left));
+            if (direct && asked >= MAPPED_TRANSFER_THRESHOLD) {
+                FileChannel in = (FileChannel) src;
+                long at = in.position();
+                long left = in.size() - at;
+                if (left > 0) {
+                    checkMappedWrite(at, Math.min(count, left));
+                }
             }
         }
         // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result,
