@@ -73,8 +73,14 @@ class DirectIoReviewTest {
         engine.close();
     }
 
+    /** Directories this test made on tmpfs, removed after it. */
+    private final List<Path> tmpfsDirectories = new ArrayList<>();
+
     @AfterEach
-    void nothingLeaked() {
+    void nothingLeaked() throws IOException {
+        for (Path d : tmpfsDirectories) {
+            TestDirectory.deleteRecursively(d);
+        }
         Leaks.assertNothingLeaked(engine);
     }
 
@@ -129,7 +135,8 @@ class DirectIoReviewTest {
             Path probe = Files.createTempFile(shm, "auraio-direct", ".probe");
             try {
                 FileChannel.open(probe, READ, Direct.DIRECT).close();
-                dirs.add(Files.createTempDirectory(shm, "auraio-direct"));
+                tmpfsDirectories.add(Files.createTempDirectory(shm, "auraio-direct"));
+                dirs.add(tmpfsDirectories.getLast());
             } catch (IOException e) {
                 // this kernel's tmpfs refuses O_DIRECT: openOnTmpfsFailsOrWorksAsFileChannel compares that
             } finally {
