@@ -36,7 +36,7 @@ class ToolsReviewTest {
     private static final int KILLED_BY_SIGPIPE = 141;
 
     @RegisterExtension
-    final TestDirectory dir = new TestDirectory();
+    final TestDirectory dir = TestDirectory.enterableByOthers(); // one case runs the tools as an unprivileged user
 
     /** Runs {@code script} with {@code sh} in {@code cwd}: the set-up of one side of a comparison. */
     private static void sh(String script, Path cwd) throws IOException, InterruptedException {
