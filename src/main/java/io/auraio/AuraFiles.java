@@ -34,8 +34,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.Objects;
 import java.util.Set;
 import java.util.Spliterator;
@@ -383,13 +383,44 @@ public final class AuraFiles {
                 // of writes is the order of the bytes there (chunks written at once arrived shuffled).
                 file.writeFully(all, 0);
             } else {
-                Chunks.forEach(bytes.length, (worker, offset, length) -> {
-                    file.writeFully(all.asSlice(offset, length), offset);
-                    return length;
-                });
+                writeChunks(file, all, set);
             }
         }
         return path;
+    }
+
+    /**
+     * Writes {@code all} at 0 in chunks with several requests in flight. When a chunk fails (no
+     * space, a quota, an I/O error), chunks past it may have been written, leaving a file longer
+     * than {@code Files}' one writer in order would (holes included): the file is cut back to the
+     * first chunk not written (never below its size before the write) and written on from there
+     * in order, so the file left and the exception are those of {@code Files.write}.
+     */
+    private static void writeChunks(AuraFile file, MemorySegment all, Set<OpenOption> options) throws IOException {
+        long before = options.contains(StandardOpenOption.TRUNCATE_EXISTING)
+                || options.contains(StandardOpenOption.CREATE_NEW) || all.byteSize() <= Chunks.CHUNK ? 0 : file.size();
+        BitSet written = new BitSet();
+        try {
+            Chunks.forEach(all.byteSize(), (worker, offset, length) -> {
+                file.writeFully(all.asSlice(offset, length), offset);
+                synchronized (written) {
+                    written.set((int) (offset / Chunks.CHUNK));
+                }
+                return length;
+            });
+        } catch (IOException e) {
+            long resume;
+            synchronized (written) {
+                resume = Math.min((long) written.nextClearBit(0) * Chunks.CHUNK, all.byteSize());
+            }
+            try {
+                file.truncateOwnDescriptor(Math.max(resume, before)); // never past its size: those bytes are written
+                file.writeFully(all.asSlice(resume), resume);
+            } catch (IOException | RuntimeException again) {
+                again.addSuppressed(e);
+                throw again;
+            }
+        }
     }
 
     /** {@link Files#newOutputStream}'s rules for the options of {@code write}. */
@@ -1061,8 +1092,11 @@ public final class AuraFiles {
 
     /** {@return {@code stream}'s elements drawn in batches on the offload; closing it closes {@code stream}} */
     private static Stream<Path> batched(Path path, Stream<Path> stream, int characteristics) {
-        Iterator<Path> entries = new BatchedIterator<>(OFFLOAD, path, stream.iterator());
+        BatchedIterator<Path> entries = new BatchedIterator<>(OFFLOAD, path, stream.iterator());
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(entries, characteristics), false)
-                .onClose(stream::close);
+                .onClose(() -> {
+                    stream.close();
+                    entries.discardTaken();
+                });
     }
 }

@@ -71,6 +71,15 @@ public final class BatchedIterator<T> implements Iterator<T> {
         return false;
     }
 
+    /**
+     * Drops the elements taken and not yet returned, for the source's close: the iterator then
+     * answers as the closed source does (a directory stream's is at its end, a walk's throws
+     * {@link IllegalStateException}), rather than returning up to a batch read ahead.
+     */
+    public void discardTaken() {
+        taken.clear();
+    }
+
     @Override
     public T next() {
         if (!hasNext()) {

@@ -1,0 +1,375 @@
+package io.auraio;
+
+import static io.auraio.testing.TestSupport.randomBytes;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.testing.FaultFs;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.FixtureAvailability;
+import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A hostile review of {@link AuraFiles}' content calls ({@code readAllBytes}, {@code readString},
+ * {@code write}, {@code writeString}, {@code size}, {@code list}, {@code walk}) with {@link Files}
+ * side by side as the oracle, from platform and virtual threads: full file systems, devices that
+ * never end, FIFOs whose reader is interrupted, streams closed early or iterated after close, walks
+ * that loop or are cut by depth. What is already pinned by {@link AuraFilesParityTest} and
+ * {@link AuraFilesTest} is not repeated.
+ */
+class AuraFilesContentReviewTest {
+    private static final int MIB = 1024 * 1024;
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /** {@return what {@code c} did: its value, or "threw " its class (an AuraIOException as IOException) and message} */
+    private static String outcome(Callable<?> c) {
+        try {
+            Object v = c.call();
+            if (v instanceof byte[] b) {
+                return "returned " + b.length + " bytes";
+            }
+            return "returned " + v;
+        } catch (Throwable t) {
+            String type = t instanceof AuraIOException ? IOException.class.getName() : t.getClass().getName();
+            String cause = t.getCause() == null ? "" : " caused by " + outcome(() -> {
+                throw (Exception) t.getCause();
+            });
+            return "threw " + type + ": " + t.getMessage() + cause;
+        }
+    }
+
+    /** {@code aura} does what {@code files} does, on this (platform) thread and on a virtual thread. */
+    private static void assertSameOutcome(String what, Callable<?> files, Callable<?> aura) throws Exception {
+        String expected = outcome(files);
+        assertThat(outcome(aura)).as("%s, platform thread", what).isEqualTo(expected);
+        assertThat(TestSupport.onVirtualThread(() -> outcome(aura))).as("%s, virtual thread", what).isEqualTo(expected);
+    }
+
+    /** {@return the descriptors this process has open} */
+    private static long openDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    /** {@return a tmpfs of {@code size} mounted at a new directory, or a skip if it cannot be mounted} */
+    private Path tinyTmpfs(String name, String size) throws Exception {
+        Path mount = Files.createDirectory(dir.resolve(name));
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mount.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assumeTrue(p.waitFor() == 0, "cannot mount a tmpfs (root and CAP_SYS_ADMIN needed): " + out);
+        return mount;
+    }
+
+    private static void unmount(Path mount) throws Exception {
+        new ProcessBuilder("umount", mount.toString()).inheritIO().start().waitFor();
+    }
+
+    // ---- writes to a full file system ----------------------------------------------------------
+
+    /**
+     * A write that fills the file system fails as the JDK's does, and leaves the file the JDK
+     * leaves: the bytes written before the failure, from the start of the file, and no more.
+     */
+    @Test
+    void aWriteToAFullFileSystemLeavesWhatFilesLeaves() throws Exception {
+        Path mount = tinyTmpfs("full", "1m");
+        try {
+            byte[] bytes = randomBytes(4 * MIB, 7);
+            for (int round = 0; round < 4; round++) {
+                boolean virtual = round % 2 == 1;
+                Path theirs = mount.resolve("theirs");
+                Path ours = mount.resolve("ours");
+                String expected = outcome(() -> Files.write(theirs, bytes));
+                long theirSize = Files.size(theirs);
+                Files.delete(theirs);
+                String actual = virtual ? TestSupport.onVirtualThread(() -> outcome(() -> AuraFiles.write(ours, bytes)))
+                        : outcome(() -> AuraFiles.write(ours, bytes));
+                assertThat(actual).as("virtual=%s", virtual).isEqualTo(expected).contains("No space left on device");
+                assertThat(Files.size(ours)).as("virtual=%s: the partial file's size", virtual).isEqualTo(theirSize);
+                byte[] left = Files.readAllBytes(ours);
+                assertThat(left).as("what was written is a prefix of the bytes")
+                        .isEqualTo(java.util.Arrays.copyOf(bytes, left.length));
+                Files.delete(ours);
+            }
+        } finally {
+            unmount(mount);
+        }
+    }
+
+    /**
+     * On a slow file system (FaultFs, latency per write) the chunks of a write are in flight at
+     * once; when the space runs out, the file left must still be as the JDK leaves it: the bytes
+     * written, from the start, with no chunk of a later offset written past a hole. (Before the
+     * fix the file was 1311720 bytes, chunks past the failure included, where Files left 1049576.)
+     */
+    @Test
+    void aChunkedWriteThatRunsOutOfSpaceOnASlowFileSystemLeavesWhatFilesLeaves() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("enospc")) {
+            byte[] bytes = randomBytes(4 * MIB, 9);
+            fs.latency(Duration.ofMillis(1), Duration.ofMillis(20));
+            for (boolean virtual : new boolean[] {false, true}) {
+                Path theirs = fs.path("theirs-" + virtual);
+                Path ours = fs.path("ours-" + virtual);
+                fs.enospcAfter(MIB + 1000);
+                String expected = outcome(() -> Files.write(theirs, bytes));
+                fs.enospcAfter(MIB + 1000);
+                String actual = virtual ? TestSupport.onVirtualThread(() -> outcome(() -> AuraFiles.write(ours, bytes)))
+                        : outcome(() -> AuraFiles.write(ours, bytes));
+                fs.noEnospc();
+                assertThat(actual).as("virtual=%s", virtual).isEqualTo(expected).contains("No space left on device");
+                // FaultFs counts the bytes written, not the space held: what the chunks past the
+                // failure wrote is not given back when they are cut off, so the write on from the
+                // first gap stops sooner than Files' did; the file is still a prefix, never longer.
+                byte[] left = Files.readAllBytes(ours);
+                assertThat((long) left.length).as("virtual=%s: the partial file's size", virtual)
+                        .isLessThanOrEqualTo(Files.size(theirs));
+                assertThat(left).as("what was written is a prefix of the bytes")
+                        .isEqualTo(java.util.Arrays.copyOf(bytes, left.length));
+            }
+        }
+    }
+
+    // ---- devices and FIFOs ----------------------------------------------------------------------
+
+    /** Reads /dev/zero (size 0, never ends) with the given reader, in a JVM of 64 MiB of heap. */
+    public static final class DevZero {
+        private DevZero() {}
+
+        /**
+         * Prints {@code files=} and {@code aura=} outcomes (the Throwable's class and message).
+         *
+         * @param args ignored
+         * @throws Exception never expected
+         */
+        public static void main(String[] args) throws Exception {
+            Path zero = Path.of("/dev/zero");
+            System.out.println("files=" + outcome(() -> Files.readAllBytes(zero)));
+            System.out.println("aura=" + outcome(() -> AuraFiles.readAllBytes(zero)));
+            System.out.println("auraVirtual=" + TestSupport.onVirtualThread(() -> outcome(() -> AuraFiles.readAllBytes(zero))));
+        }
+    }
+
+    /**
+     * {@code /dev/zero} has size 0 and never ends: {@code Files.readAllBytes} grows its array until
+     * the heap (or the array limit) refuses, and so must this; in a small heap, the same error.
+     */
+    @Test
+    void devZeroIsReadUntilTheHeapRefusesAsByFiles() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(DevZero.class).jvmArgs("-Xmx64m").timeout(Duration.ofSeconds(60)).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        String files = r.values().get("files");
+        assertThat(files).as("%s", r).startsWith("threw java.lang.OutOfMemoryError");
+        assertThat(r.values().get("aura")).as("%s", r).isEqualTo(files);
+        assertThat(r.values().get("auraVirtual")).as("%s", r).isEqualTo(files);
+    }
+
+    /** {@code /dev/null} reads as empty and takes any write, as with Files. */
+    @Test
+    void devNullReadsEmptyAndTakesWrites() throws Exception {
+        Path dn = Path.of("/dev/null");
+        byte[] bytes = randomBytes(3 * MIB, 1);
+        assertSameOutcome("readAllBytes", () -> Files.readAllBytes(dn), () -> AuraFiles.readAllBytes(dn));
+        assertSameOutcome("readString", () -> Files.readString(dn), () -> AuraFiles.readString(dn));
+        assertSameOutcome("write", () -> Files.write(dn, bytes), () -> AuraFiles.write(dn, bytes));
+        assertSameOutcome("write APPEND", () -> Files.write(dn, bytes, StandardOpenOption.APPEND),
+                () -> AuraFiles.write(dn, bytes, StandardOpenOption.APPEND));
+        assertSameOutcome("size", () -> Files.size(dn), () -> AuraFiles.size(dn));
+    }
+
+    /**
+     * A reader of a FIFO with no writer yet blocks in the open; interrupted there it goes on, as
+     * {@code Files.readAllBytes} does (its channel is not interruptible), reads what a writer then
+     * writes, and keeps its interrupt status.
+     */
+    @Test
+    void aFifoReaderInterruptedBeforeAnyWriterReadsOnAsFilesDoes() throws Exception {
+        for (boolean virtual : new boolean[] {false, true}) {
+            for (boolean aura : new boolean[] {false, true}) {
+                Path fifo = Fifo.create(dir.resolve("fifo-" + virtual + "-" + aura));
+                String[] result = new String[2];
+                Thread reader = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
+                    result[0] = outcome(() -> new String(aura ? AuraFiles.readAllBytes(fifo) : Files.readAllBytes(fifo)));
+                    result[1] = "interrupted=" + Thread.currentThread().isInterrupted();
+                });
+                TestSupport.awaitCondition("the reader to block", () -> reader.getState() == Thread.State.WAITING
+                        || reader.getState() == Thread.State.RUNNABLE && isBlockedInOpen(reader));
+                reader.interrupt();
+                Thread.sleep(100); // let an interrupt that would end the read do so before a writer comes
+                try (OutputStream out = Files.newOutputStream(fifo)) {
+                    out.write("hello".getBytes());
+                }
+                assertThat(reader.join(TestSupport.HANG)).as("reader ended").isTrue();
+                assertThat(result).as("virtual=%s aura=%s", virtual, aura)
+                        .containsExactly("returned hello", "interrupted=true");
+            }
+        }
+    }
+
+    private static boolean isBlockedInOpen(Thread t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getMethodName().contains("open")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- list and walk ----------------------------------------------------------------------------
+
+    private Path tree() throws IOException {
+        Path root = Files.createDirectories(dir.resolve("tree"));
+        for (int i = 0; i < 5; i++) {
+            Path d = Files.createDirectories(root.resolve("d" + i + "/e/f"));
+            for (int j = 0; j < 40; j++) {
+                Files.writeString(d.resolve("file" + j), "x");
+            }
+        }
+        return root;
+    }
+
+    @Test
+    void walkDepthsAgreeWithFiles() throws Exception {
+        Path root = tree();
+        for (int depth : new int[] {-1, 0, 1, 2, Integer.MAX_VALUE}) {
+            assertSameOutcome("walk depth " + depth, () -> sorted(Files.walk(root, depth)),
+                    () -> sorted(AuraFiles.walk(root, depth)));
+        }
+        assertSameOutcome("walk", () -> sorted(Files.walk(root)), () -> sorted(AuraFiles.walk(root)));
+        Path missing = root.resolve("missing");
+        assertSameOutcome("walk missing", () -> sorted(Files.walk(missing)), () -> sorted(AuraFiles.walk(missing)));
+        assertSameOutcome("list missing", () -> sorted(Files.list(missing)), () -> sorted(AuraFiles.list(missing)));
+        Path file = root.resolve("d0/e/f/file0");
+        assertSameOutcome("list a file", () -> sorted(Files.list(file)), () -> sorted(AuraFiles.list(file)));
+        assertSameOutcome("walk a file", () -> sorted(Files.walk(file)), () -> sorted(AuraFiles.walk(file)));
+    }
+
+    private static List<Path> sorted(Stream<Path> s) {
+        try (s) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** A loop of links is a FileSystemLoopException with FOLLOW_LINKS, a link without; as in Files. */
+    @Test
+    void symlinkLoopsWithFollowLinksFailAsInFiles() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("loop/a"));
+        Files.createSymbolicLink(root.resolve("up"), root.getParent());
+        Files.createSymbolicLink(root.resolve("self"), Path.of("self"));
+        Path start = root.getParent();
+        assertSameOutcome("walk FOLLOW_LINKS", () -> sorted(Files.walk(start, FileVisitOption.FOLLOW_LINKS)),
+                () -> sorted(AuraFiles.walk(start, FileVisitOption.FOLLOW_LINKS)));
+        assertSameOutcome("walk", () -> sorted(Files.walk(start)), () -> sorted(AuraFiles.walk(start)));
+        Path self = root.resolve("self");
+        assertSameOutcome("walk self FOLLOW_LINKS", () -> sorted(Files.walk(self, FileVisitOption.FOLLOW_LINKS)),
+                () -> sorted(AuraFiles.walk(self, FileVisitOption.FOLLOW_LINKS)));
+        assertSameOutcome("list self", () -> sorted(Files.list(self)), () -> sorted(AuraFiles.list(self)));
+    }
+
+    /** A stream closed early, or never iterated, leaves no descriptor open; iterating after close ends. */
+    @Test
+    void streamsClosedEarlyLeaveNoDescriptor() throws Exception {
+        Path root = tree();
+        for (boolean virtual : new boolean[] {false, true}) {
+            Callable<String> run = () -> {
+                long before = openDescriptors();
+                List<String> seen = new ArrayList<>();
+                for (int take : new int[] {0, 1, 40}) {
+                    try (Stream<Path> s = AuraFiles.walk(root)) {
+                        s.limit(take).forEach(p -> { });
+                    }
+                    try (Stream<Path> s = AuraFiles.list(root.resolve("d0/e/f"))) {
+                        s.limit(take).forEach(p -> { });
+                    }
+                }
+                // Iterating after close: the JDK's ends (a directory stream closed is at its end).
+                Stream<Path> theirs = Files.list(root.resolve("d0/e/f"));
+                theirs.close();
+                Stream<Path> ours = AuraFiles.list(root.resolve("d0/e/f"));
+                ours.close();
+                seen.add("list after close: files " + outcome(() -> theirs.count()) + ", aura " + outcome(() -> ours.count()));
+                Stream<Path> theirWalk = Files.walk(root);
+                theirWalk.close();
+                Stream<Path> ourWalk = AuraFiles.walk(root);
+                ourWalk.close();
+                seen.add("walk after close: files " + outcome(() -> theirWalk.count()) + ", aura "
+                        + outcome(() -> ourWalk.count()));
+                seen.add("descriptors left " + (openDescriptors() - before));
+                return String.join("\n", seen);
+            };
+            String r = virtual ? TestSupport.onVirtualThread(run) : run.call();
+            List<String> lines = r.lines().toList();
+            assertThat(lines.get(2)).as("virtual=%s", virtual).isEqualTo("descriptors left 0");
+            for (String line : lines.subList(0, 2)) {
+                String[] parts = line.split(": files |, aura ");
+                assertThat(parts[2]).as("virtual=%s %s", virtual, line).isEqualTo(parts[1]);
+            }
+        }
+        Leaks.assertNothingLeaked(AuraIO.defaultEngine());
+    }
+
+    /**
+     * An iterator drawn from, then its stream closed, answers as the JDK's: a list's is at its end,
+     * a walk's throws {@code IllegalStateException}. (A virtual caller's iterator returned the 31
+     * entries it had read ahead in its batch before the fix.)
+     */
+    @Test
+    void anIteratorDrawnAfterItsStreamClosedEndsOrThrowsAsFilesDoes() throws Exception {
+        Path root = tree();
+        Path flat = root.resolve("d0/e/f");
+        assertSameOutcome("list", () -> afterClose(Files.list(flat)), () -> afterClose(AuraFiles.list(flat)));
+        assertSameOutcome("walk", () -> afterClose(Files.walk(root)), () -> afterClose(AuraFiles.walk(root)));
+        assertThat(outcome(() -> afterClose(Files.list(flat)))).isEqualTo("returned more 0");
+        assertThat(outcome(() -> afterClose(Files.walk(root)))).startsWith("threw java.lang.IllegalStateException");
+    }
+
+    private static String afterClose(Stream<Path> s) {
+        Iterator<Path> it = s.iterator();
+        it.next();
+        s.close();
+        int more = 0;
+        while (it.hasNext()) {
+            it.next();
+            more++;
+        }
+        return "more " + more;
+    }
+
+    /** An interrupt status set before the call is ignored and kept by list, walk and size, as by Files. */
+    @Test
+    void anInterruptStatusSetBeforeListWalkOrSizeIsIgnoredAndKept() throws Exception {
+        Path root = tree();
+        for (Callable<?> c : List.<Callable<?>>of(
+                () -> sorted(AuraFiles.list(root)), () -> sorted(AuraFiles.walk(root)),
+                () -> AuraFiles.size(root.resolve("d0/e/f/file0")))) {
+            String expected = outcome(c) + " interrupted=true";
+            String got = TestSupport.onVirtualThread(() -> {
+                Thread.currentThread().interrupt();
+                String o = outcome(c);
+                return o + " interrupted=" + Thread.interrupted();
+            });
+            assertThat(got).isEqualTo(expected);
+        }
+    }
+}
