@@ -151,6 +151,78 @@ class AuraFilesContentReviewTest {
         }
     }
 
+    /**
+     * An interrupt while the chunks of a write wait on a slow file system is ignored, as by
+     * {@code Files.write} (its channel is not interruptible): the write completes, with every
+     * byte, and the caller keeps its status; from a platform and from a virtual thread.
+     */
+    @Test
+    void anInterruptDuringAChunkedWriteIsIgnoredAndKept() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("interrupt")) {
+            byte[] bytes = randomBytes(3 * MIB + 5, 11);
+            for (boolean virtual : new boolean[] {false, true}) {
+                Path file = fs.path("w-" + virtual);
+                Files.writeString(file, "old");
+                fs.hangWrites(file);
+                String[] result = new String[2];
+                Thread caller = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
+                    result[0] = outcome(() -> AuraFiles.write(file, bytes).getFileName());
+                    result[1] = "interrupted=" + Thread.currentThread().isInterrupted();
+                });
+                fs.awaitBlockedWrites(1);
+                caller.interrupt();
+                assertThat(caller.join(Duration.ofMillis(200))).as("the interrupt ended the write: %s", result[0])
+                        .isFalse();
+                fs.release();
+                fs.reset();
+                assertThat(caller.join(TestSupport.HANG)).as("writer ended").isTrue();
+                assertThat(result).as("virtual=%s", virtual)
+                        .containsExactly("returned " + file.getFileName(), "interrupted=true");
+                assertThat(Files.readAllBytes(file)).as("virtual=%s", virtual).isEqualTo(bytes);
+            }
+        }
+    }
+
+    /** Option sets of a multi-chunk write side by side with Files, on missing, shorter and longer files. */
+    @Test
+    void writeOptionSetsOfAMultiChunkWriteAgreeWithFiles() throws Exception {
+        byte[] bytes = randomBytes(Chunks.CHUNK * 3 + 7, 3);
+        byte[] longer = randomBytes(Chunks.CHUNK * 5, 4);
+        List<StandardOpenOption[]> sets = List.of(
+                new StandardOpenOption[] {},
+                new StandardOpenOption[] {StandardOpenOption.WRITE},
+                new StandardOpenOption[] {StandardOpenOption.READ},
+                new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE},
+                new StandardOpenOption[] {StandardOpenOption.CREATE},
+                new StandardOpenOption[] {StandardOpenOption.CREATE_NEW},
+                new StandardOpenOption[] {StandardOpenOption.CREATE_NEW, StandardOpenOption.CREATE},
+                new StandardOpenOption[] {StandardOpenOption.APPEND, StandardOpenOption.CREATE},
+                new StandardOpenOption[] {StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.DSYNC},
+                new StandardOpenOption[] {StandardOpenOption.SYNC, StandardOpenOption.CREATE},
+                new StandardOpenOption[] {StandardOpenOption.SPARSE, StandardOpenOption.CREATE_NEW});
+        for (StandardOpenOption[] options : sets) {
+            for (byte[] before : new byte[][] {null, new byte[10], longer}) {
+                String what = java.util.Arrays.toString(options) + " before " + (before == null ? "none" : before.length);
+                Path theirs = dir.resolve("theirs");
+                Path ours = dir.resolve("ours");
+                for (Path p : List.of(theirs, ours)) {
+                    Files.deleteIfExists(p);
+                    if (before != null) {
+                        Files.write(p, before);
+                    }
+                }
+                String expected = outcome(() -> Files.write(theirs, bytes, options).getFileName()).replace("theirs", "X");
+                String actual = outcome(() -> AuraFiles.write(ours, bytes, options).getFileName()).replace("ours", "X");
+                assertThat(actual.replace(ours.toString(), "X")).as(what)
+                        .isEqualTo(expected.replace(theirs.toString(), "X"));
+                assertThat(outcome(() -> java.util.HexFormat.of().formatHex(java.security.MessageDigest
+                        .getInstance("SHA-256").digest(Files.readAllBytes(ours)))).replace(ours.toString(), "X"))
+                        .as(what).isEqualTo(outcome(() -> java.util.HexFormat.of().formatHex(java.security.MessageDigest
+                        .getInstance("SHA-256").digest(Files.readAllBytes(theirs)))).replace(theirs.toString(), "X"));
+            }
+        }
+    }
+
     // ---- devices and FIFOs ----------------------------------------------------------------------
 
     /** Reads /dev/zero (size 0, never ends) with the given reader, in a JVM of 64 MiB of heap. */
