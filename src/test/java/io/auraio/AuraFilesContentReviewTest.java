@@ -227,6 +227,66 @@ class AuraFilesContentReviewTest {
         }
     }
 
+    // ---- text ----------------------------------------------------------------------------------
+
+    private static final List<java.nio.charset.Charset> CHARSETS = java.util.stream.Stream.of("UTF-8", "UTF-16",
+            "UTF-16LE", "UTF-32", "US-ASCII", "ISO-8859-1", "windows-1252", "Shift_JIS", "EUC-JP", "GB18030",
+            "ISO-2022-JP", "Big5", "CESU-8", "x-UTF-16LE-BOM", "windows-1253")
+            .filter(java.nio.charset.Charset::isSupported).map(java.nio.charset.Charset::forName).toList();
+
+    /** Bytes that are mostly the lead and continuation bytes of multi-byte sequences, cut anywhere. */
+    private static byte[] nastyBytes(java.util.Random random) {
+        byte[] b = new byte[random.nextInt(9)];
+        int[] pool = {0x41, 0x80, 0x8f, 0x9f, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xf8,
+            0xff, 0x00, 0x1b, 0x24, 0x42, 0x28, 0xa1, 0xfe, 0x81, 0x30};
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (random.nextInt(4) == 0 ? random.nextInt(256) : pool[random.nextInt(pool.length)]);
+        }
+        return b;
+    }
+
+    /** Decoding errors of readString: the JDK's exception type and input length, for many byte strings and charsets. */
+    @Test
+    void readStringOfFuzzedBytesFailsOrDecodesAsFiles() throws Exception {
+        java.util.Random random = new java.util.Random(2026);
+        Path file = dir.resolve("text");
+        for (int i = 0; i < 800; i++) {
+            byte[] b = nastyBytes(random);
+            Files.write(file, b);
+            for (java.nio.charset.Charset cs : CHARSETS) {
+                String expected = outcome(() -> Files.readString(file, cs));
+                assertThat(outcome(() -> AuraFiles.readString(file, cs))).as("%s %s", cs, java.util.HexFormat.of()
+                        .formatHex(b)).isEqualTo(expected);
+            }
+        }
+    }
+
+    /** Encoding errors of writeString: the JDK's exception type and input length, and the file it leaves. */
+    @Test
+    void writeStringOfFuzzedTextFailsOrEncodesAsFiles() throws Exception {
+        java.util.Random random = new java.util.Random(2027);
+        char[] pool = {'a', '\u00e9', '\u20ac', '\u3042', '\ud83d', '\ude00', '\udc00', '\ud800', '\uffff', '\u0391', '\u00ff',
+            '\u0100', '\u0000'};
+        Path theirs = dir.resolve("theirs");
+        Path ours = dir.resolve("ours");
+        for (int i = 0; i < 300; i++) {
+            char[] c = new char[random.nextInt(6)];
+            for (int j = 0; j < c.length; j++) {
+                c[j] = pool[random.nextInt(pool.length)];
+            }
+            String text = new String(c);
+            for (java.nio.charset.Charset cs : CHARSETS) {
+                Files.writeString(theirs, "old");
+                Files.writeString(ours, "old");
+                String expected = outcome(() -> Files.writeString(theirs, text, cs).getFileName()).replace("theirs", "X");
+                String actual = outcome(() -> AuraFiles.writeString(ours, text, cs).getFileName()).replace("ours", "X");
+                String what = cs + " " + text.chars().mapToObj(Integer::toHexString).toList();
+                assertThat(actual).as(what).isEqualTo(expected);
+                assertThat(Files.readAllBytes(ours)).as(what).isEqualTo(Files.readAllBytes(theirs));
+            }
+        }
+    }
+
     // ---- devices and FIFOs ----------------------------------------------------------------------
 
     /** Reads /dev/zero (size 0, never ends) with the given reader, in a JVM of 64 MiB of heap. */
@@ -275,129 +335,56 @@ class AuraFilesContentReviewTest {
     }
 
     /**
-     * A reader of a FIFO with no writer yet blocks in the open; interrupted there it goes on, as
-     * {@code Files.readAllBytes} does (its channel is not interruptible), reads what a writer then
-     * writes, and keeps its interrupt status.
+     * A reader of a FIFO blocks in the open while there is no writer, and in a read while the
+     * writer writes nothing; interrupted there it goes on, as {@code Files.readAllBytes} does (its
+     * channel is not interruptible), reads what the writer then writes, and keeps its interrupt
+     * status; from platform and virtual threads.
      */
     @Test
-    void aFifoReaderInterruptedBeforeAnyWriterReadsOnAsFilesDoes() throws Exception {
-        for (boolean virtual : new boolean[] {false, true}) {
-            for (boolean aura : new boolean[] {false, true}) {
-                Path fifo = Fifo.create(dir.resolve("fifo-" + virtual + "-" + aura));
-                String[] result = new String[2];
-                Thread reader = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
-                    result[0] = outcome(() -> new String(aura ? AuraFiles.readAllBytes(fifo) : Files.readAllBytes(fifo)));
-                    result[1] = "interrupted=" + Thread.currentThread().isInterrupted();
-                });
-                TestSupport.awaitCondition("the reader to block", () -> reader.getState() == Thread.State.WAITING
-                        || reader.getState() == Thread.State.RUNNABLE && isBlockedInOpen(reader));
-                reader.interrupt();
-                Thread.sleep(100); // let an interrupt that would end the read do so before a writer comes
-                try (OutputStream out = Files.newOutputStream(fifo)) {
-                    out.write("hello".getBytes());
+    void aFifoReaderInterruptedWhileWaitingReadsOnAsFilesDoes() throws Exception {
+        for (boolean writerFirst : new boolean[] {false, true}) {
+            for (boolean virtual : new boolean[] {false, true}) {
+                for (boolean aura : new boolean[] {false, true}) {
+                    String what = "writerFirst=" + writerFirst + " virtual=" + virtual + " aura=" + aura;
+                    Path fifo = Fifo.create(dir.resolve("fifo-" + writerFirst + "-" + virtual + "-" + aura));
+                    String[] result = new String[2];
+                    // O_RDWR opens a FIFO without waiting for a reader: the writer that holds it open.
+                    java.nio.channels.FileChannel writer = writerFirst ? java.nio.channels.FileChannel.open(fifo,
+                            StandardOpenOption.READ, StandardOpenOption.WRITE) : null;
+                    Thread reader = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
+                        result[0] = outcome(() -> new String(aura ? AuraFiles.readAllBytes(fifo) : Files.readAllBytes(fifo)));
+                        result[1] = "interrupted=" + Thread.currentThread().isInterrupted();
+                    });
+                    TestSupport.awaitCondition("the reader to block: " + what, () -> isBlockedIn(reader,
+                            writerFirst ? "read" : "open"));
+                    reader.interrupt();
+                    assertThat(reader.join(Duration.ofMillis(100))).as("the interrupt ended the read: %s %s", what,
+                            result[0]).isFalse();
+                    if (writer == null) {
+                        try (OutputStream out = Files.newOutputStream(fifo)) {
+                            out.write("hello".getBytes());
+                        }
+                    } else {
+                        writer.write(java.nio.ByteBuffer.wrap("hello".getBytes()));
+                        writer.close(); // the last writer gone: the reader's end of file
+                    }
+                    assertThat(reader.join(TestSupport.HANG)).as("reader ended: %s", what).isTrue();
+                    assertThat(result).as(what).containsExactly("returned hello", "interrupted=true");
                 }
-                assertThat(reader.join(TestSupport.HANG)).as("reader ended").isTrue();
-                assertThat(result).as("virtual=%s aura=%s", virtual, aura)
-                        .containsExactly("returned hello", "interrupted=true");
             }
         }
     }
 
-    private static boolean isBlockedInOpen(Thread t) {
+    private static boolean isBlockedIn(Thread t, String method) {
+        if (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING) {
+            return true; // a virtual thread parked while its call is made elsewhere
+        }
         for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getMethodName().contains("open")) {
+            if (e.isNativeMethod() && e.getMethodName().toLowerCase(java.util.Locale.ROOT).contains(method)) {
                 return true;
             }
         }
         return false;
-    }
-
-    // ---- an unprivileged user -----------------------------------------------------------------
-
-    /**
-     * For {@link #refusalsForNobodyAreTheJdks}: prints, for each call on {@code args[0]}'s tree, a
-     * line {@code name: same} and the outcome when AuraFiles (on a platform and on a virtual thread) did what
-     * Files did, else the three outcomes.
-     */
-    public static final class Unprivileged {
-        private Unprivileged() {}
-
-        /**
-         * Runs the calls.
-         *
-         * @param args the tree's root
-         * @throws Exception never expected
-         */
-        public static void main(String[] args) throws Exception {
-            Path base = Path.of(args[0]);
-            Path closed = base.resolve("closed");
-            java.util.Map<String, Callable<?>[]> calls = new java.util.LinkedHashMap<>();
-            calls.put("walk", new Callable<?>[] {() -> sorted(Files.walk(base)), () -> sorted(AuraFiles.walk(base))});
-            calls.put("walk depth 1", new Callable<?>[] {() -> sorted(Files.walk(base, 1)),
-                    () -> sorted(AuraFiles.walk(base, 1))});
-            calls.put("walk closed depth 0", new Callable<?>[] {() -> sorted(Files.walk(closed, 0)),
-                    () -> sorted(AuraFiles.walk(closed, 0))});
-            calls.put("list closed", new Callable<?>[] {() -> sorted(Files.list(closed)),
-                    () -> sorted(AuraFiles.list(closed))});
-            calls.put("readAllBytes f600", new Callable<?>[] {() -> Files.readAllBytes(base.resolve("f600")),
-                    () -> AuraFiles.readAllBytes(base.resolve("f600"))});
-            calls.put("readString closed/f", new Callable<?>[] {() -> Files.readString(closed.resolve("f")),
-                    () -> AuraFiles.readString(closed.resolve("f"))});
-            calls.put("size closed/f", new Callable<?>[] {() -> Files.size(closed.resolve("f")),
-                    () -> AuraFiles.size(closed.resolve("f"))});
-            calls.put("write f644", new Callable<?>[] {() -> Files.write(base.resolve("f644"), new byte[3 * MIB]),
-                    () -> AuraFiles.write(base.resolve("f644"), new byte[3 * MIB])});
-            calls.put("writeString new", new Callable<?>[] {() -> Files.writeString(base.resolve("new"), "x"),
-                    () -> AuraFiles.writeString(base.resolve("new"), "x")});
-            for (var e : calls.entrySet()) {
-                String files = outcome(e.getValue()[0]);
-                String aura = outcome(e.getValue()[1]);
-                String virtual = TestSupport.onVirtualThread(() -> outcome(e.getValue()[1]));
-                System.out.println(e.getKey() + ": " + (files.equals(aura) && files.equals(virtual) ? "same " + files
-                        : "files " + files + " | aura " + aura + " | virtual " + virtual));
-            }
-            System.out.println("f644 size " + Files.size(base.resolve("f644")));
-        }
-    }
-
-    /**
-     * As nobody (in a JVM of its own through {@code setpriv}: root may do everything), a walk that
-     * meets a directory it cannot read, a list of it, reads of files it cannot read and writes it
-     * may not make fail as the JDK's do, with the same exception (an UncheckedIOException from
-     * the walk's stream) and message.
-     */
-    @Test
-    void refusalsForNobodyAreTheJdks() throws Exception {
-        assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "no setpriv");
-        assumeTrue(Files.readString(Path.of("/proc/self/status")).lines()
-                .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0")), "not root: cannot become nobody");
-        Path project = FixtureAvailability.projectDirectory();
-        assumeTrue(TestDirectory.othersCanEnter(others.path()) && TestDirectory.othersCanEnter(
-                project.resolve("target/test-classes")), "nobody cannot enter the test directory or read the classes");
-        Path base = Files.createDirectories(others.path().toAbsolutePath().resolve("perm/closed"));
-        Files.writeString(base.resolve("f"), "closed");
-        base = base.getParent();
-        Files.createDirectories(base.resolve("open/sub"));
-        Files.writeString(base.resolve("f600"), "secret");
-        Files.writeString(base.resolve("f644"), "public");
-        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.setPosixFilePermissions(base.resolve("closed"), PosixFilePermissions.fromString("rwx------"));
-        Files.setPosixFilePermissions(base.resolve("f600"), PosixFilePermissions.fromString("rw-------"));
-        List<String> command = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes")
-                        + ":" + System.getProperty("java.class.path"),
-                Unprivileged.class.getName(), base.toString());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-        List<String> lines = out.lines().filter(l -> l.contains(": ")).toList();
-        assertThat(lines).as(out).hasSize(9).allMatch(l -> l.contains(": same "));
-        assertThat(lines.getFirst()).as(out).contains("UncheckedIOException", "AccessDeniedException");
-        assertThat(out).as(out).contains("list closed: same threw java.nio.file.AccessDeniedException",
-                "readAllBytes f600: same threw java.nio.file.AccessDeniedException",
-                "write f644: same threw java.nio.file.AccessDeniedException");
-        assertThat(out).as("the refused writes left the file alone").contains("f644 size 6");
     }
 
     // ---- list and walk ----------------------------------------------------------------------------
