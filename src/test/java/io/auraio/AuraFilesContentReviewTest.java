@@ -387,6 +387,38 @@ class AuraFilesContentReviewTest {
         return false;
     }
 
+    /**
+     * Calls that fail (a directory read, a missing file, CREATE_NEW on an existing one, READ among
+     * write options, an unmappable character, a walk into a loop, a FIFO's multi-chunk write with no
+     * reader) leave no descriptor, request or pool buffer behind, on platform and virtual threads.
+     */
+    @Test
+    void failingCallsLeaveNothingBehind() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Path f = Files.writeString(dir.resolve("f"), "x");
+        Files.createSymbolicLink(d.resolve("loop"), d);
+        byte[] big = new byte[3 * MIB];
+        List<Callable<?>> calls = List.of(
+                () -> AuraFiles.readAllBytes(d),
+                () -> AuraFiles.readString(dir.resolve("missing")),
+                () -> AuraFiles.write(f, big, StandardOpenOption.CREATE_NEW),
+                () -> AuraFiles.write(f, big, StandardOpenOption.READ),
+                () -> AuraFiles.write(dir.resolve("missing"), big, StandardOpenOption.WRITE),
+                () -> AuraFiles.writeString(f, "\u20ac", java.nio.charset.StandardCharsets.US_ASCII),
+                () -> sorted(AuraFiles.walk(d, FileVisitOption.FOLLOW_LINKS)),
+                () -> AuraFiles.size(d.resolve("missing")));
+        // The default engine's ring and the offload's threads, started by a first call, stay.
+        AuraFiles.readAllBytes(f);
+        TestSupport.onVirtualThread(() -> sorted(AuraFiles.walk(dir.path())));
+        for (Callable<?> c : calls) {
+            long before = openDescriptors();
+            assertThat(outcome(c)).startsWith("threw");
+            assertThat(TestSupport.onVirtualThread(() -> outcome(c))).startsWith("threw");
+            assertThat(openDescriptors()).as("descriptors after %s", outcome(c)).isEqualTo(before);
+        }
+        Leaks.assertNothingLeaked(AuraIO.defaultEngine());
+    }
+
     // ---- list and walk ----------------------------------------------------------------------------
 
     private Path tree() throws IOException {
@@ -442,6 +474,9 @@ class AuraFilesContentReviewTest {
     @Test
     void streamsClosedEarlyLeaveNoDescriptor() throws Exception {
         Path root = tree();
+        // The default engine's ring and the offload's threads, started by a first call, stay.
+        sorted(AuraFiles.walk(root));
+        TestSupport.onVirtualThread(() -> sorted(AuraFiles.walk(root)));
         for (boolean virtual : new boolean[] {false, true}) {
             Callable<String> run = () -> {
                 long before = openDescriptors();
