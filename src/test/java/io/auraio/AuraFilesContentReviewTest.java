@@ -287,6 +287,61 @@ class AuraFilesContentReviewTest {
         }
     }
 
+    /**
+     * For {@link #aWritePastTheFileSizeLimitLeavesWhatFilesLeaves}: writes 4 MiB to {@code args[0]}
+     * with Files, and to {@code args[1]} with AuraFiles from a platform and a virtual thread,
+     * printing each outcome and the digest of the file left.
+     */
+    public static final class SizeLimited {
+        private SizeLimited() {}
+
+        /**
+         * Runs the writes.
+         *
+         * @param args the two files
+         * @throws Exception never expected
+         */
+        public static void main(String[] args) throws Exception {
+            byte[] bytes = randomBytes(4 * MIB, 5);
+            Path theirs = Path.of(args[0]);
+            Path ours = Path.of(args[1]);
+            System.out.println("files=" + outcome(() -> Files.write(theirs, bytes).getFileName()) + " " + left(theirs));
+            System.out.println("aura=" + outcome(() -> AuraFiles.write(ours, bytes).getFileName()) + " " + left(ours));
+            Files.delete(ours);
+            System.out.println("auraVirtual=" + TestSupport.onVirtualThread(
+                    () -> outcome(() -> AuraFiles.write(ours, bytes).getFileName())) + " " + left(ours));
+        }
+
+        private static String left(Path p) throws Exception {
+            byte[] b = Files.readAllBytes(p);
+            return b.length + " bytes " + java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(b));
+        }
+    }
+
+    /**
+     * A process's file size limit (RLIMIT_FSIZE, under {@code prlimit}) cuts a write as the JDK's
+     * is cut: "File too large", the file left the bytes up to the limit, in order, no hole where a
+     * chunk was stopped.
+     */
+    @Test
+    void aWritePastTheFileSizeLimitLeavesWhatFilesLeaves() throws Exception {
+        assumeTrue(new ProcessBuilder("prlimit", "--version").start().waitFor() == 0, "no prlimit");
+        List<String> command = List.of("prlimit", "--fsize=" + (3 * MIB / 2 + 100),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"),
+                SizeLimited.class.getName(), dir.resolve("theirs").toString(), dir.resolve("ours").toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        java.util.Map<String, String> values = new java.util.HashMap<>();
+        out.lines().filter(l -> l.contains("=")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
+                l.substring(l.indexOf('=') + 1).replace("ours", "X").replace("theirs", "X")));
+        assertThat(values.get("files")).as(out).contains("File too large", (3 * MIB / 2 + 100) + " bytes");
+        assertThat(values.get("aura")).as(out).isEqualTo(values.get("files"));
+        assertThat(values.get("auraVirtual")).as(out).isEqualTo(values.get("files"));
+    }
+
     // ---- devices and FIFOs ----------------------------------------------------------------------
 
     /** Reads /dev/zero (size 0, never ends) with the given reader, in a JVM of 64 MiB of heap. */
