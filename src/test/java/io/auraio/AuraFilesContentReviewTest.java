@@ -342,6 +342,29 @@ class AuraFilesContentReviewTest {
         assertThat(values.get("auraVirtual")).as(out).isEqualTo(values.get("files"));
     }
 
+    /**
+     * On a file system whose reads come short (a FUSE daemon's) or fail at one offset, a chunked
+     * {@code readAllBytes} returns every byte, or fails with the JDK's message, as Files.
+     */
+    @Test
+    void shortAndFailingReadsOfAChunkedReadAgreeWithFiles() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("reads")) {
+            byte[] bytes = randomBytes(3 * MIB + 17, 13);
+            Path file = fs.path("f");
+            Files.write(file, bytes);
+            fs.shortReads(1000);
+            assertSameOutcome("short reads", () -> java.util.Arrays.hashCode(Files.readAllBytes(file)),
+                    () -> java.util.Arrays.hashCode(AuraFiles.readAllBytes(file)));
+            assertThat(AuraFiles.readAllBytes(file)).isEqualTo(bytes);
+            fs.reset();
+            fs.eioAtOffset(2 * MIB + 5);
+            assertSameOutcome("EIO", () -> Files.readAllBytes(file), () -> AuraFiles.readAllBytes(file));
+            assertThat(outcome(() -> AuraFiles.readString(file))).contains("Input/output error");
+            fs.reset();
+        }
+        Leaks.assertNothingLeaked(AuraIO.defaultEngine());
+    }
+
     // ---- devices and FIFOs ----------------------------------------------------------------------
 
     /** Reads /dev/zero (size 0, never ends) with the given reader, in a JVM of 64 MiB of heap. */
