@@ -269,7 +269,7 @@ class AuraFilesContentReviewTest {
             '\u0100', '\u0000'};
         Path theirs = dir.resolve("theirs");
         Path ours = dir.resolve("ours");
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < 100; i++) {
             char[] c = new char[random.nextInt(6)];
             for (int j = 0; j < c.length; j++) {
                 c[j] = pool[random.nextInt(pool.length)];
