@@ -497,6 +497,34 @@ class AuraFilesContentReviewTest {
         Leaks.assertNothingLeaked(AuraIO.defaultEngine());
     }
 
+    /**
+     * A FIFO's writer whose reader goes away after the first bytes fails with the JDK's "Broken
+     * pipe", from platform and virtual threads, and the process lives on (SIGPIPE is ignored).
+     */
+    @Test
+    void aFifoWriterWhoseReaderLeavesGetsBrokenPipeAsFilesDoes() throws Exception {
+        byte[] bytes = randomBytes(4 * MIB, 21);
+        for (boolean virtual : new boolean[] {false, true}) {
+            List<String> outcomes = new ArrayList<>();
+            for (boolean aura : new boolean[] {false, true}) {
+                Path fifo = Fifo.create(dir.resolve("pipe-" + virtual + "-" + aura));
+                Thread reader = Thread.ofPlatform().start(() -> {
+                    try (var in = Files.newInputStream(fifo)) {
+                        in.readNBytes(1000);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                Callable<String> write = () -> outcome(() -> (aura ? AuraFiles.write(fifo, bytes)
+                        : Files.write(fifo, bytes)).getFileName()).replace(fifo.getFileName().toString(), "X");
+                outcomes.add(virtual ? TestSupport.onVirtualThread(write) : write.call());
+                assertThat(reader.join(TestSupport.HANG)).isTrue();
+            }
+            assertThat(outcomes.getFirst()).as("virtual=%s", virtual).contains("Broken pipe");
+            assertThat(outcomes.get(1)).as("virtual=%s", virtual).isEqualTo(outcomes.getFirst());
+        }
+    }
+
     // ---- list and walk ----------------------------------------------------------------------------
 
     private Path tree() throws IOException {
