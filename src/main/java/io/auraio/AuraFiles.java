@@ -356,7 +356,12 @@ public final class AuraFiles {
     /**
      * Writes {@code bytes} to the file, as {@link Files#write(Path, byte[], OpenOption...)}: with no
      * options {@code CREATE}, {@code TRUNCATE_EXISTING} and {@code WRITE}; with options, those plus
-     * {@code WRITE}. Without {@code APPEND} the chunks are written with several requests in flight.
+     * {@code WRITE}. Without {@code APPEND} the chunks are written with several requests in flight;
+     * when one fails (no space left, a quota, the file size limit), the file is cut back to the
+     * first chunk not written (never below its size before the call) and written on from there in
+     * order, so that it is left as {@code Files.write} leaves it: the bytes from the start that
+     * could be written. (Of a longer file not truncated first, bytes past that point may already
+     * be new ones where {@code Files} leaves the old.)
      *
      * @param path    the file
      * @param bytes   the bytes to write
