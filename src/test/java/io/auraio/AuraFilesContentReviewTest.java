@@ -413,6 +413,28 @@ class AuraFilesContentReviewTest {
     }
 
     /**
+     * sysfs files announce 4096 bytes and hold fewer, procfs files announce 0 and hold more: read
+     * to their end, as by Files, from both kinds of threads.
+     */
+    @Test
+    void sysfsAndProcfsFilesReadAsFilesReadsThem() throws Exception {
+        List<Path> files = Stream.of("/sys/devices/system/cpu/online",
+                "/sys/kernel/mm/transparent_hugepage/enabled", "/proc/self/mountinfo", "/proc/cpuinfo")
+                .map(Path::of).filter(Files::isReadable).toList();
+        assumeTrue(!files.isEmpty(), "no readable sysfs or procfs file");
+        for (Path p : files) {
+            // procfs text may change between two reads: compared by whether there is any.
+            assertSameOutcome("readString " + p, () -> Files.readString(p).length() > 0,
+                    () -> AuraFiles.readString(p).length() > 0);
+            if (p.startsWith("/sys")) {
+                assertSameOutcome("readAllBytes " + p, () -> new String(Files.readAllBytes(p)),
+                        () -> new String(AuraFiles.readAllBytes(p)));
+                assertSameOutcome("size " + p, () -> Files.size(p), () -> AuraFiles.size(p));
+            }
+        }
+    }
+
+    /**
      * A reader of a FIFO blocks in the open while there is no writer, and in a read while the
      * writer writes nothing; interrupted there it goes on, as {@code Files.readAllBytes} does (its
      * channel is not interruptible), reads what the writer then writes, and keeps its interrupt
