@@ -16,6 +16,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousFileChannel;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
@@ -261,7 +262,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             // ("Illegal seek": Files.newInputStream(Path.of("/dev/stdin")).readAllBytes() of a
             // pipe failed) and /dev/zero answers 0 (skip(10) skipped nothing). Hidden behind a
             // channel that is only readable, the stream reads as the JDK's.
-            return Channels.newInputStream(new StreamOnly(aura));
+            return new OtherFileStream(Channels.newInputStream(new StreamOnly(aura)), aura);
         }
         return Channels.newInputStream(channel);
     }
@@ -281,6 +282,75 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
         @Override
         public void close() throws IOException {
             channel.close();
+        }
+    }
+
+    /**
+     * The stream on a FIFO, socket or device: the JDK's stream on {@link StreamOnly}, but for
+     * {@code available()}. The JDK's stream answers 0 for a channel that is not seekable, even a
+     * closed one, where its stream on its own channel to such a file throws
+     * {@code ClosedChannelException} once closed, as every other call on the closed stream does.
+     */
+    private static final class OtherFileStream extends InputStream {
+        private final InputStream in;
+        private final AuraFileChannel channel;
+
+        OtherFileStream(InputStream in, AuraFileChannel channel) {
+            this.in = in;
+            this.channel = channel;
+        }
+
+        @Override
+        public int available() throws IOException {
+            if (!channel.isOpen()) {
+                throw new ClosedChannelException();
+            }
+            return in.available();
+        }
+
+        @Override
+        public int read() throws IOException {
+            return in.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return in.read(b, off, len);
+        }
+
+        @Override
+        public byte[] readAllBytes() throws IOException {
+            return in.readAllBytes();
+        }
+
+        @Override
+        public byte[] readNBytes(int len) throws IOException {
+            return in.readNBytes(len);
+        }
+
+        @Override
+        public int readNBytes(byte[] b, int off, int len) throws IOException {
+            return in.readNBytes(b, off, len);
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            return in.skip(n);
+        }
+
+        @Override
+        public void skipNBytes(long n) throws IOException {
+            in.skipNBytes(n);
+        }
+
+        @Override
+        public long transferTo(OutputStream out) throws IOException {
+            return in.transferTo(out);
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
         }
     }
 
