@@ -732,7 +732,8 @@ public final class AuraFileChannel extends FileChannel {
      * @throws ClosedChannelException if this channel is closed
      * @throws AsynchronousCloseException if another thread closes it meanwhile
      * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
-     * @throws IOException on an I/O error
+     * @throws IOException "Illegal seek" on a FIFO or socket, as the JDK's {@code lseek}; or
+     *         another I/O error
      */
     @Override
     public AuraFileChannel truncate(long newSize) throws IOException {
@@ -748,10 +749,16 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return null;
                 }
+                // A device's position is the kernel's: asked first and set back after, as the
+                // JDK's truncate does with lseek, which refuses a FIFO or socket ("Illegal seek").
+                long kernel = kernelPosition ? file.filePosition() : -1;
                 // On this channel's own descriptor, off the carrier (AuraFile#truncateOwnDescriptor);
                 // the JDK mode's own channel does it there.
                 if (newSize < file.size() && !file.truncateOwnDescriptor(newSize)) {
                     onCompanion(true, c -> c.truncate(newSize));
+                }
+                if (kernel > newSize) {
+                    file.seek(newSize);
                 }
                 if (position > newSize) {
                     position = newSize;

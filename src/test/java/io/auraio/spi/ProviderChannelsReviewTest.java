@@ -427,6 +427,14 @@ class ProviderChannelsReviewTest {
                     return "done";
                 });
             }
+            try (SeekableByteChannel ch = Files.newByteChannel(devNull, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                steps.step("channelWrite", () -> ch.write(ByteBuffer.allocate(5)))
+                        .step("channelPosition", ch::position).step("channelSize", ch::size)
+                        .step("channelSetPosition", () -> ch.position(7).position())
+                        .step("channelTruncate", () -> ch.truncate(0).position())
+                        .step("channelRead", () -> ch.read(ByteBuffer.allocate(1)));
+            }
             try (InputStream in = Files.newInputStream(devZero)) {
                 steps.step("zeroSkip", () -> in.skip(10)).step("zeroReadN", () -> in.readNBytes(3))
                         .step("zeroAvailable", () -> in.available() >= 0);
@@ -458,7 +466,113 @@ class ProviderChannelsReviewTest {
                 Files.delete(fifo);
             }
         });
+        s.put("fifoTransfers", base -> {
+            Path fifo = Fifo.create(Path.of(base.toString()).resolve("q"));
+            int holder = Posix.open(fifo, Posix.O_RDWR | Posix.O_CLOEXEC);
+            Steps steps = new Steps();
+            try (InputStream in = Files.newInputStream(base.resolve("q"))) {
+                try (OutputStream out = Files.newOutputStream(base.resolve("q"));
+                        InputStream file = Files.newInputStream(base.resolve("f"))) {
+                    // A file's stream into the FIFO's stream (the file channel's transferTo).
+                    steps.step("fileIntoFifo", () -> file.transferTo(out));
+                }
+                Posix.close(holder); // now the stream above was the last writer: the FIFO ends
+                holder = -1;
+                try (OutputStream copy = Files.newOutputStream(base.resolve("copy"))) {
+                    // The FIFO's stream into a file's stream (the file channel's transferFrom).
+                    steps.step("fifoIntoFile", () -> in.transferTo(copy));
+                }
+            } finally {
+                if (holder >= 0) {
+                    Posix.close(holder);
+                }
+                Files.delete(fifo);
+            }
+            return steps;
+        });
+        s.put("fifoChannel", base -> {
+            Path fifo = Fifo.create(Path.of(base.toString()).resolve("r"));
+            int holder = Posix.open(fifo, Posix.O_RDWR | Posix.O_CLOEXEC);
+            try (SeekableByteChannel ch = Files.newByteChannel(base.resolve("r"), StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                return new Steps().step("write", () -> ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3})))
+                        .step("position", ch::position).step("size", ch::size)
+                        .step("setPosition", () -> ch.position(5) == ch)
+                        .step("read", () -> ch.read(ByteBuffer.allocate(2)))
+                        .step("truncate", () -> ch.truncate(0) == ch);
+            } finally {
+                Posix.close(holder);
+                Files.delete(fifo);
+            }
+        });
+        s.put("brokenPipe", base -> {
+            Path fifo = Fifo.create(Path.of(base.toString()).resolve("b"));
+            int holder = Posix.open(fifo, Posix.O_RDWR | Posix.O_CLOEXEC);
+            try (OutputStream out = Files.newOutputStream(base.resolve("b"))) {
+                Posix.close(holder); // no reader left
+                holder = -1;
+                return new Steps().step("write", () -> {
+                    out.write(new byte[] {1});
+                    return "done";
+                }).step("writeAgain", () -> {
+                    out.write(new byte[] {1});
+                    return "done";
+                });
+            } finally {
+                if (holder >= 0) {
+                    Posix.close(holder);
+                }
+                Files.delete(fifo);
+            }
+        });
+        s.put("devFull", base -> {
+            Path devFull = base.getFileSystem().getPath("/dev/full");
+            if (!Files.exists(devFull)) {
+                return "no /dev/full";
+            }
+            try (OutputStream out = Files.newOutputStream(devFull)) {
+                return new Steps().step("write", () -> {
+                    out.write(new byte[10]);
+                    return "done";
+                }).step("flush", () -> {
+                    out.flush();
+                    return "done";
+                });
+            }
+        });
         assertAlike(s);
+    }
+
+    @Test
+    void twoThreadsWritingOneAppendingStreamLoseNoByte() throws Exception {
+        Path file = fs.getPath(dir.path().toAbsolutePath().resolve("appended").toString());
+        try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                byte value = (byte) (i + 1);
+                threads.add(Thread.ofVirtual().start(() -> {
+                    byte[] chunk = new byte[1000];
+                    Arrays.fill(chunk, value);
+                    try {
+                        for (int n = 0; n < 200; n++) {
+                            out.write(chunk);
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }));
+            }
+            TestSupport.joinAll(threads);
+        }
+        byte[] all = Files.readAllBytes(file);
+        assertThat(all).hasSize(400_000);
+        // Each write is whole: every 1000-byte block holds one writer's bytes.
+        for (int block = 0; block < 400; block++) {
+            byte first = all[block * 1000];
+            for (int i = 1; i < 1000; i++) {
+                assertThat(all[block * 1000 + i]).as("block %d", block).isEqualTo(first);
+            }
+        }
     }
 
     @Test
