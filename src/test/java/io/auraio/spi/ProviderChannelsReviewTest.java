@@ -82,6 +82,12 @@ class ProviderChannelsReviewTest {
         }, java.time.Duration.ofSeconds(10));
         assertThat(openDescriptors()).as("descriptors open after the test").hasSizeLessThanOrEqualTo(
                 (int) descriptorsBefore);
+        // The default engine the provider's channels use: no request left pending, no buffer out.
+        io.auraio.Engine engine = io.auraio.AuraIO.defaultEngine();
+        TestSupport.settle(() -> engine.stats().currentInFlight() == 0 && engine.bufferStats().totalBuffers() == 0,
+                java.time.Duration.ofSeconds(10));
+        assertThat(engine.stats().currentInFlight()).as("requests in flight").isZero();
+        assertThat(engine.bufferStats().totalBuffers()).as("pool buffers not returned").isZero();
     }
 
     /** {@return the files and FIFOs under test that this process holds open} */
@@ -238,6 +244,22 @@ class ProviderChannelsReviewTest {
                         .step("readNBytesBad", () -> in.readNBytes(b, 3, 2))
                         .step("readNBytesMore", () -> in.readNBytes(Integer.MAX_VALUE));
             }
+        });
+        s.put("beyondIntegerMax", base -> {
+            Path big = base.resolve("sparse");
+            try (SeekableByteChannel ch = Files.newByteChannel(big, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                ch.position(3L << 30).write(ByteBuffer.wrap(new byte[] {1})); // a hole of 3 GiB, then one byte
+            }
+            Steps steps = new Steps().step("readAllBytes", () -> Files.readAllBytes(big))
+                    .step("readString", () -> Files.readString(big));
+            try (InputStream in = Files.newInputStream(big)) {
+                steps.step("available", in::available).step("streamReadAllBytes", in::readAllBytes)
+                        .step("skipMax", () -> in.skip(Long.MAX_VALUE)).step("read", in::read)
+                        .step("availableAtEnd", in::available);
+            }
+            Files.delete(big);
+            return steps;
         });
         s.put("markReset", base -> {
             try (InputStream in = Files.newInputStream(base.resolve("f"))) {
@@ -845,6 +867,24 @@ class ProviderChannelsReviewTest {
                 }
             });
             assertThat(called.await(10, TimeUnit.SECONDS)).isTrue();
+            // A handler that starts another read and waits for it, on the channel's own threads.
+            java.util.concurrent.CompletableFuture<Integer> nested = new java.util.concurrent.CompletableFuture<>();
+            ch.read(ByteBuffer.allocate(2), 0, null, new CompletionHandler<Integer, Void>() {
+                @Override
+                public void completed(Integer result, Void attachment) {
+                    try {
+                        nested.complete(result + ch.read(ByteBuffer.allocate(3), 5).get(10, TimeUnit.SECONDS));
+                    } catch (Exception e) {
+                        nested.completeExceptionally(e);
+                    }
+                }
+
+                @Override
+                public void failed(Throwable exc, Void attachment) {
+                    nested.completeExceptionally(exc);
+                }
+            });
+            assertThat(nested.get(20, TimeUnit.SECONDS)).isEqualTo(5);
             assertThat(ch.read(ByteBuffer.allocate(1), 1).get(10, TimeUnit.SECONDS)).isEqualTo(1);
         } finally {
             executor.shutdown();
