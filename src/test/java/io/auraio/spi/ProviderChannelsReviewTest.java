@@ -18,6 +18,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.Channels;
 import java.nio.channels.CompletionHandler;
 import java.nio.channels.FileLock;
 import java.nio.channels.SeekableByteChannel;
@@ -308,6 +309,33 @@ class ProviderChannelsReviewTest {
             }
             return steps;
         });
+        s.put("transferToPipeAndSocket", base -> {
+            Steps steps = new Steps();
+            java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+            try (InputStream in = Files.newInputStream(base.resolve("f"));
+                    java.nio.channels.Pipe.SinkChannel sink = pipe.sink();
+                    java.nio.channels.Pipe.SourceChannel source = pipe.source()) {
+                in.skip(1);
+                steps.step("pipe", () -> in.transferTo(Channels.newOutputStream(sink)));
+                ByteBuffer got = ByteBuffer.allocate(20);
+                source.read(got);
+                steps.step("pipeGot", () -> Arrays.toString(Arrays.copyOf(got.array(), got.position())));
+                sink.configureBlocking(false);
+                steps.step("nonBlockingPipe", () -> in.transferTo(Channels.newOutputStream(sink)));
+            }
+            try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open()
+                    .bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+                    java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(),
+                            ((java.net.InetSocketAddress) server.getLocalAddress()).getPort());
+                    java.nio.channels.SocketChannel accepted = server.accept();
+                    InputStream in = Files.newInputStream(base.resolve("f"))) {
+                in.skip(4);
+                steps.step("socket", () -> in.transferTo(client.getOutputStream()));
+                client.shutdownOutput();
+                steps.step("socketGot", () -> Arrays.toString(Channels.newInputStream(accepted).readAllBytes()));
+            }
+            return steps;
+        });
         s.put("interruptSetBeforeRead", base -> {
             try (InputStream in = Files.newInputStream(base.resolve("f"))) {
                 Thread.currentThread().interrupt();
@@ -563,6 +591,55 @@ class ProviderChannelsReviewTest {
             }
         });
         assertAlike(s);
+    }
+
+    /**
+     * A stream on a FIFO that another thread closes while a virtual thread waits in a read (no
+     * data) or a write (the pipe full): the call ends with the close. Not compared with the
+     * platform: its stream's read on a virtual thread went on waiting after the close (JDK 25,
+     * more than a minute), until the FIFO's last writer went.
+     */
+    @Test
+    void closingAFifoStreamEndsTheCallWaitingOnIt() throws Exception {
+        Path base = fs.getPath(dir.path().toAbsolutePath().toString());
+        assertThat(closedWhileWaiting(base, "c", true)).isEqualTo("closed");
+        assertThat(closedWhileWaiting(base, "w", false)).isEqualTo("closed");
+    }
+
+    /**
+     * {@return how the call waiting on {@code name}, a new FIFO under {@code base}, ended when its
+     * stream was closed: a close exception, whether the close came before or during the wait, as
+     * "closed"}
+     */
+    private static String closedWhileWaiting(Path base, String name, boolean reading) throws Exception {
+        Path fifo = Fifo.create(Path.of(base.toString()).resolve(name));
+        int holder = Posix.open(fifo, Posix.O_RDWR | Posix.O_CLOEXEC);
+        try {
+            java.io.Closeable stream = reading ? Files.newInputStream(base.resolve(name))
+                    : Files.newOutputStream(base.resolve(name));
+            java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread waiter = Thread.ofVirtual().start(() -> {
+                try {
+                    if (stream instanceof InputStream in) {
+                        outcome.set("read " + in.read());
+                    } else {
+                        ((OutputStream) stream).write(new byte[1 << 20]);
+                        outcome.set("wrote");
+                    }
+                } catch (java.nio.channels.ClosedChannelException e) {
+                    outcome.set("closed"); // AsynchronousCloseException too, where the close came during the wait
+                } catch (Throwable e) {
+                    outcome.set(e.toString());
+                }
+            });
+            Thread.sleep(200); // usually long enough for the call to wait; "closed" either way
+            stream.close();
+            waiter.join(TestSupport.HANG);
+            return waiter.isAlive() ? "still waiting after the close" : outcome.get();
+        } finally {
+            Posix.close(holder);
+            Files.delete(fifo);
+        }
     }
 
     @Test
