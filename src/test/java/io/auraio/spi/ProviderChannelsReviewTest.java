@@ -361,7 +361,37 @@ class ProviderChannelsReviewTest {
                         return in.read();
                     }
                 })
-                .step("existsAfterDeleteOnClose", () -> Files.exists(base.resolve("f"))));
+                .step("existsAfterDeleteOnClose", () -> Files.exists(base.resolve("f")))
+                .step("createIgnoredForReading", () -> Files.newInputStream(base.resolve("new"),
+                        StandardOpenOption.CREATE))
+                .step("noFollowOnLink", () -> {
+                    Files.write(base.resolve("target"), new byte[] {4});
+                    Files.createSymbolicLink(base.resolve("link"), base.resolve("target").getFileName());
+                    return Files.newInputStream(base.resolve("link"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                })
+                .step("dangling", () -> {
+                    Files.createSymbolicLink(base.resolve("dangling"), base.resolve("none").getFileName());
+                    return Files.newInputStream(base.resolve("dangling"));
+                })
+                .step("outputNoFollowOnLink", () -> Files.newOutputStream(base.resolve("link"),
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                .step("outputThroughDangling", () -> {
+                    try (OutputStream out = Files.newOutputStream(base.resolve("dangling"))) {
+                        out.write(5);
+                    }
+                    return Files.readAllBytes(base.resolve("none"));
+                }));
+        s.put("copySameFile", base -> {
+            Path f = base.resolve("f");
+            Steps steps = new Steps();
+            try (InputStream in = Files.newInputStream(f)) {
+                steps.step("streamOntoItsFile", () -> Files.copy(in, f, StandardCopyOption.REPLACE_EXISTING));
+            }
+            try (OutputStream out = Files.newOutputStream(f)) {
+                steps.step("fileIntoItsTruncatingStream", () -> Files.copy(f, out));
+            }
+            return steps;
+        });
         assertAlike(s);
     }
 
