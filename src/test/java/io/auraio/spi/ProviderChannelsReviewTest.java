@@ -672,6 +672,40 @@ class ProviderChannelsReviewTest {
         }
     }
 
+    /**
+     * A stream closed by another thread while a virtual thread reads it whole: the read returns
+     * the whole file or ends with a close exception, never a short or altered result, and no
+     * request or buffer is left behind (checked after each test).
+     */
+    @Test
+    void closingAStreamWhileAnotherThreadReadsItEndsTheReadCleanly() throws Exception {
+        Path file = fs.getPath(dir.path().toAbsolutePath().resolve("raced").toString());
+        byte[] data = TestSupport.randomBytes(1 << 20, 11);
+        Files.write(file, data);
+        Map<String, Integer> outcomes = new java.util.TreeMap<>();
+        for (int round = 0; round < 100; round++) {
+            InputStream in = Files.newInputStream(file);
+            java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    byte[] got = in.readAllBytes();
+                    outcome.set(Arrays.equals(got, data) ? "whole file" : "wrong bytes: " + got.length);
+                } catch (java.nio.channels.ClosedChannelException e) {
+                    outcome.set("closed"); // AsynchronousCloseException too
+                } catch (Throwable e) {
+                    outcome.set(e.toString());
+                }
+            });
+            for (int spin = 0; spin < round * 10; spin++) {
+                Thread.onSpinWait();
+            }
+            in.close();
+            TestSupport.joinAll(List.of(reader));
+            outcomes.merge(outcome.get(), 1, Integer::sum);
+        }
+        assertThat(outcomes.keySet()).as("outcomes %s", outcomes).isSubsetOf("whole file", "closed");
+    }
+
     @Test
     void twoThreadsWritingOneAppendingStreamLoseNoByte() throws Exception {
         Path file = fs.getPath(dir.path().toAbsolutePath().resolve("appended").toString());
