@@ -1857,6 +1857,27 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
+    /**
+     * {@return the size of the block device this file is, from {@code lseek(SEEK_END)}} The
+     * inode's size, which {@link #size()} answers, is 0 for a device node, where the JDK's
+     * {@code FileChannel.size()} asks the device ({@code BLKGETSIZE64}). The descriptor's offset
+     * is put back; a block device's end is known to the kernel without I/O.
+     */
+    long deviceSize() throws IOException {
+        begin();
+        try {
+            if (jdk != null) {
+                return jdk.size();
+            }
+            long here = lseekOrThrow(0, Libc.SEEK_CUR);
+            long end = lseekOrThrow(0, Libc.SEEK_END);
+            lseekOrThrow(here, Libc.SEEK_SET);
+            return end;
+        } finally {
+            end();
+        }
+    }
+
     private long lseekOrThrow(long offset, int whence) throws AuraIOException {
         long r = Libc.lseek(fd, offset, whence);
         if (r < 0) {

@@ -140,6 +140,8 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean kernelPosition;
     /** False for a FIFO or socket, where positional reads and writes fail with "Illegal seek". */
     private final boolean seekable;
+    /** A block device: its size is the device's, not its inode's 0 ({@link #size()}). */
+    private final boolean blockDevice;
     /** Neither a regular file nor a directory: {@link #isOther()}. */
     private final boolean other;
     private final JdkCompanionChannel companion;
@@ -162,6 +164,7 @@ public final class AuraFileChannel extends FileChannel {
         this.kernelPosition = type != AuraFile.REGULAR_FILE && type != Statx.S_IFBLK && type != Statx.S_IFDIR;
         this.seekable = type != Statx.S_IFIFO && type != Statx.S_IFSOCK;
         this.other = type != AuraFile.REGULAR_FILE && type != Statx.S_IFDIR;
+        this.blockDevice = type == Statx.S_IFBLK;
         this.companion = new JdkCompanionChannel(file, readable, writable);
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(file));
     }
@@ -696,7 +699,8 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
-     * {@return the file's current size, from {@code statx} through the ring}
+     * {@return the file's current size, from {@code statx} through the ring; a block device's
+     * size, as the JDK's (its inode says 0)}
      *
      * @throws ClosedChannelException if this channel is closed
      * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
@@ -712,7 +716,7 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return -1;
                 }
-                s = file.size();
+                s = blockDevice ? file.deviceSize() : file.size();
                 return s;
             } finally {
                 endBlocking(s > -1);

@@ -287,9 +287,11 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
 
     /**
      * The stream on a FIFO, socket or device: the JDK's stream on {@link StreamOnly}, but for
-     * {@code available()}. The JDK's stream answers 0 for a channel that is not seekable, even a
-     * closed one, where its stream on its own channel to such a file throws
-     * {@code ClosedChannelException} once closed, as every other call on the closed stream does.
+     * {@code available()}, which that stream answers 0 for a channel that is not seekable. The
+     * JDK's stream on its own channel to such a file throws {@code ClosedChannelException} once
+     * closed, as every other call on the closed stream does, and answers what is left of a block
+     * device (its size from {@code lseek}); FIFOs, sockets and character devices, whose size is 0,
+     * 0 (JDK 25 loses its {@code FIONREAD} answer).
      */
     private static final class OtherFileStream extends InputStream {
         private final InputStream in;
@@ -305,7 +307,11 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
             if (!channel.isOpen()) {
                 throw new ClosedChannelException();
             }
-            return in.available();
+            long size = channel.size();
+            if (size == 0) {
+                return in.available(); // and no position() asked: a FIFO's is "Illegal seek"
+            }
+            return (int) Math.min(Math.max(0, size - channel.position()), Integer.MAX_VALUE);
         }
 
         @Override

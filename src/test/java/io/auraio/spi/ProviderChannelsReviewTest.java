@@ -524,6 +524,67 @@ class ProviderChannelsReviewTest {
         assertAlike(s);
     }
 
+    /**
+     * A block device, read only: a loop device on a file of 1 MiB made here, set up with
+     * {@code losetup} (skipped where that cannot be done: not root, no loop devices, a container's
+     * device rules). Its size is the device's (the JDK asks {@code BLKGETSIZE64}), not the inode's 0.
+     */
+    @Test
+    void blockDeviceStreamsAndChannelsAnswerAsThePlatforms() throws Exception {
+        Path image = dir.path().toAbsolutePath().resolve("image");
+        Files.write(image, TestSupport.randomBytes(1 << 20, 5));
+        String device = losetup("--find", "--show", "--read-only", image.toString());
+        org.junit.jupiter.api.Assumptions.assumeTrue(device != null && device.startsWith("/dev/")
+                && opens(Path.of(device)), "no loop device could be set up: " + device);
+        try {
+            Map<String, Scenario> s = new LinkedHashMap<>();
+            s.put("blockDevice", base -> {
+                Path dev = base.getFileSystem().getPath(device);
+                Steps steps = new Steps();
+                try (InputStream in = Files.newInputStream(dev)) {
+                    steps.step("available", in::available).step("read", () -> in.read() >= 0)
+                            .step("availableAfterRead", in::available).step("skip", () -> in.skip(511))
+                            .step("skipBack", () -> in.skip(-1)).step("availableAfterSkip", in::available)
+                            .step("readN", () -> in.readNBytes(7).length)
+                            .step("transferTo", () -> in.transferTo(new ByteArrayOutputStream()))
+                            .step("availableAtEnd", in::available);
+                }
+                try (SeekableByteChannel ch = Files.newByteChannel(dev)) {
+                    steps.step("size", ch::size).step("position", () -> ch.position(4096).position())
+                            .step("read", () -> ch.read(ByteBuffer.allocate(16)))
+                            .step("positionAfterRead", ch::position)
+                            .step("readAtEnd", () -> ch.position(ch.size()).read(ByteBuffer.allocate(16)));
+                }
+                return steps;
+            });
+            assertAlike(s);
+        } finally {
+            losetup("--detach", device);
+        }
+    }
+
+    /** {@return what {@code losetup} printed, trimmed, or null where it failed or is missing} */
+    private static String losetup(String... args) throws InterruptedException {
+        List<String> command = new ArrayList<>(List.of("losetup"));
+        command.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            return p.waitFor() == 0 ? out : null;
+        } catch (IOException missing) {
+            return null;
+        }
+    }
+
+    /** {@return whether {@code device} opens for reading} A container's device rules may refuse it (EPERM). */
+    private static boolean opens(Path device) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(device)) {
+            return ch.isOpen();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @Test
     void fifoStreamsAnswerAsThePlatformsStreams() throws Exception {
         Map<String, Scenario> s = new LinkedHashMap<>();

@@ -538,6 +538,8 @@ public final class Libc {
     public static final int SEEK_SET = 0;
     /** {@code SEEK_CUR} from {@code <unistd.h>}. */
     public static final int SEEK_CUR = 1;
+    /** {@code SEEK_END} from {@code <unistd.h>}. */
+    public static final int SEEK_END = 2;
 
     /**
      * {@return the new file offset from {@code lseek(2)}, or a negated errno} Never waits for I/O
