@@ -758,7 +758,10 @@ public final class AuraFileChannel extends FileChannel {
                 long kernel = kernelPosition ? file.filePosition() : -1;
                 // On this channel's own descriptor, off the carrier (AuraFile#truncateOwnDescriptor);
                 // the JDK mode's own channel does it there.
-                if (newSize < file.size() && !file.truncateOwnDescriptor(newSize)) {
+                // A block device's size is the device's: the kernel refuses its ftruncate
+                // ("Invalid argument"), as the JDK's truncate finds.
+                long size = blockDevice ? file.deviceSize() : file.size();
+                if (newSize < size && !file.truncateOwnDescriptor(newSize)) {
                     onCompanion(true, c -> c.truncate(newSize));
                 }
                 if (kernel > newSize) {

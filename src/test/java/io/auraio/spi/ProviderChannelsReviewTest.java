@@ -525,7 +525,7 @@ class ProviderChannelsReviewTest {
     }
 
     /**
-     * A block device, read only: a loop device on a file of 1 MiB made here, set up with
+     * A block device: a loop device on a file of 1 MiB made here, set up with
      * {@code losetup} (skipped where that cannot be done: not root, no loop devices, a container's
      * device rules). Its size is the device's (the JDK asks {@code BLKGETSIZE64}), not the inode's 0.
      */
@@ -533,7 +533,7 @@ class ProviderChannelsReviewTest {
     void blockDeviceStreamsAndChannelsAnswerAsThePlatforms() throws Exception {
         Path image = dir.path().toAbsolutePath().resolve("image");
         Files.write(image, TestSupport.randomBytes(1 << 20, 5));
-        String device = losetup("--find", "--show", "--read-only", image.toString());
+        String device = losetup("--find", "--show", image.toString());
         org.junit.jupiter.api.Assumptions.assumeTrue(device != null && device.startsWith("/dev/")
                 && opens(Path.of(device)), "no loop device could be set up: " + device);
         try {
@@ -554,6 +554,11 @@ class ProviderChannelsReviewTest {
                             .step("read", () -> ch.read(ByteBuffer.allocate(16)))
                             .step("positionAfterRead", ch::position)
                             .step("readAtEnd", () -> ch.position(ch.size()).read(ByteBuffer.allocate(16)));
+                }
+                try (SeekableByteChannel ch = Files.newByteChannel(dev, StandardOpenOption.WRITE)) {
+                    // The kernel refuses to truncate a block device: nothing is written here.
+                    steps.step("truncate", () -> ch.truncate(0) == ch).step("sizeAfter", ch::size)
+                            .step("truncateLarger", () -> ch.truncate(Long.MAX_VALUE) == ch);
                 }
                 return steps;
             });
