@@ -1,0 +1,347 @@
+package io.auraio;
+
+import static io.auraio.testing.TestSupport.HANG;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Hostile review of engine creation, {@link Options}, the runtime settings and what the adaptive
+ * controller does with extreme inputs: every refusal names the parameter and the value, every
+ * accepted extreme serves, and nothing is left behind.
+ */
+@ExtendWith(IoUringAvailable.class)
+class EngineOptionsReviewTest {
+    private static final int BLOCK = 4096;
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private static long openDescriptors() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    private static void refused(Consumer<Options.Builder> setting, String field, String value) {
+        assertThatThrownBy(() -> setting.accept(Options.builder()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(field)
+                .hasMessageContaining(value);
+    }
+
+    // ------------------------------------------------------------------ the builder's extremes
+
+    @Test
+    void everyBuilderExtremeIsRefusedNamingTheParameterAndTheValue() {
+        refused(b -> b.queueDepth(0), "queueDepth", "0");
+        refused(b -> b.queueDepth(-1), "queueDepth", "-1");
+        refused(b -> b.queueDepth(Options.MAX_QUEUE_DEPTH + 1), "queueDepth", "32769");
+        refused(b -> b.queueDepth(Integer.MAX_VALUE), "queueDepth", String.valueOf(Integer.MAX_VALUE));
+        refused(b -> b.queueDepth(Integer.MIN_VALUE), "queueDepth", String.valueOf(Integer.MIN_VALUE));
+        refused(b -> b.ringCount(-1), "ringCount", "-1");
+        refused(b -> b.ringCount(1025), "ringCount", "1025");
+        refused(b -> b.ringCount(Integer.MAX_VALUE), "ringCount", String.valueOf(Integer.MAX_VALUE));
+        refused(b -> b.initialInFlight(-1), "initialInFlight", "-1");
+        refused(b -> b.initialInFlight(Integer.MAX_VALUE).build(), "initialInFlight",
+                String.valueOf(Integer.MAX_VALUE));
+        refused(b -> b.queueDepth(1).initialInFlight(2).build(), "initialInFlight", "2");
+        refused(b -> b.minInFlight(0), "minInFlight", "0");
+        refused(b -> b.minInFlight(Integer.MIN_VALUE), "minInFlight", String.valueOf(Integer.MIN_VALUE));
+        refused(b -> b.minInFlight(Integer.MAX_VALUE).build(), "minInFlight", String.valueOf(Integer.MAX_VALUE));
+        refused(b -> b.queueDepth(8).initialInFlight(2).minInFlight(3).build(), "minInFlight", "3");
+        refused(b -> b.maxP99LatencyMs(Double.NaN), "maxP99LatencyMs", "NaN");
+        refused(b -> b.maxP99LatencyMs(Double.POSITIVE_INFINITY), "maxP99LatencyMs", "Infinity");
+        refused(b -> b.maxP99LatencyMs(Double.NEGATIVE_INFINITY), "maxP99LatencyMs", "-Infinity");
+        refused(b -> b.maxP99LatencyMs(-Double.MIN_VALUE), "maxP99LatencyMs", "-4.9E-324");
+        refused(b -> b.bufferAlignment(0), "bufferAlignment", "0");
+        refused(b -> b.bufferAlignment(-4096), "bufferAlignment", "-4096");
+        refused(b -> b.bufferAlignment(4), "bufferAlignment", "4");
+        refused(b -> b.bufferAlignment(4097), "bufferAlignment", "4097");
+        refused(b -> b.bufferAlignment(1L << 21), "bufferAlignment", "2097152");
+        refused(b -> b.bufferAlignment(Long.MIN_VALUE), "bufferAlignment", String.valueOf(Long.MIN_VALUE));
+        refused(b -> b.sqpollIdleMs(-1), "sqpollIdleMs", "-1");
+        refused(b -> b.name(""), "name", "\"\"");
+        refused(b -> b.name("x".repeat(65)), "name", "x".repeat(65));
+        refused(b -> b.name("a\u0000b"), "name", "a\u0000b");
+        assertThatThrownBy(() -> Options.builder().name(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("name");
+        assertThatThrownBy(() -> Engine.create(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("options");
+    }
+
+    @Test
+    void theBuilderAcceptsEveryBoundaryValue() {
+        Options o = Options.builder().queueDepth(Options.MAX_QUEUE_DEPTH).ringCount(1024)
+                .initialInFlight(Options.MAX_QUEUE_DEPTH).minInFlight(Options.MAX_QUEUE_DEPTH)
+                .maxP99LatencyMs(Double.MAX_VALUE).bufferAlignment(1 << 20).sqpollIdleMs(Integer.MAX_VALUE)
+                .name("x".repeat(64)).build();
+        assertThat(o.queueDepth()).isEqualTo(32768);
+        assertThat(o.initialInFlight()).isEqualTo(32768);
+        assertThat(o.minInFlight()).isEqualTo(32768);
+        assertThat(o.maxP99LatencyMs()).isEqualTo(Double.MAX_VALUE);
+        // A target of -0.0 is the automatic target, as 0.
+        assertThat(Options.builder().maxP99LatencyMs(-0.0).build().maxP99LatencyMs()).isZero();
+        Options one = Options.builder().queueDepth(1).initialInFlight(1).minInFlight(1).build();
+        assertThat(one.initialInFlight()).isEqualTo(1);
+        assertThat(Options.builder().queueDepth(1).build().initialInFlight()).isEqualTo(1);
+        assertThat(Options.builder().queueDepth(1).build().minInFlight()).isEqualTo(1);
+    }
+
+    @Test
+    void extremeP99TargetsReachTheControllersWithinOneNanosecondAndADay() throws Exception {
+        long day = Duration.ofDays(1).toNanos();
+        try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(4)
+                .maxP99LatencyMs(Double.MAX_VALUE).build())) {
+            assertThat(e.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(day);
+            e.setMaxP99Latency(Duration.ofNanos(1));
+            assertThat(e.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(1);
+            // Duration's largest value: no overflow in toNanos.
+            e.setMaxP99Latency(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999));
+            assertThat(e.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(day);
+            e.setMaxP99Latency(Duration.ofHours(1));
+            assertThat(e.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(Duration.ofHours(1).toNanos());
+            assertThatThrownBy(() -> e.setMaxP99Latency(Duration.ofSeconds(Long.MIN_VALUE)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("P99");
+            assertThatThrownBy(() -> e.setMaxP99Latency(Duration.ofNanos(-1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("-0.000000001");
+            assertThatThrownBy(() -> e.setMaxP99Latency(null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("target");
+            assertThatThrownBy(() -> e.setMinInFlight(5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("minInFlight").hasMessageContaining("5");
+            assertThatThrownBy(() -> e.setMinInFlight(Integer.MIN_VALUE)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("minInFlight").hasMessageContaining(String.valueOf(Integer.MIN_VALUE));
+            assertThatThrownBy(() -> e.setBatchThreshold(-1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("batchThreshold").hasMessageContaining("-1");
+        }
+        try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(4)
+                .maxP99LatencyMs(Double.MIN_VALUE).build())) {
+            assertThat(e.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(1);
+        }
+    }
+
+    // ------------------------------------------------------------------ the kernel's maxima
+
+    @Test
+    void theKernelsLargestAndOddQueueDepthsStartAndServe() throws Exception {
+        Path file = Files.write(dir.resolve("f"), TestSupport.randomBytes(BLOCK, 7));
+        for (int depth : new int[] {Options.MAX_QUEUE_DEPTH, Options.MAX_QUEUE_DEPTH - 1, 3, 1000}) {
+            try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(depth).build());
+                    AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+                ByteBuffer back = ByteBuffer.allocate(BLOCK);
+                assertThat(f.read(back, 0)).as("queueDepth %d", depth).isEqualTo(BLOCK);
+                assertThat(back.array()).isEqualTo(Files.readAllBytes(file));
+            }
+        }
+    }
+
+    @Test
+    void athousandAndTwentyFourRingsStartServeAndCloseLeavingNothing() throws Exception {
+        Path file = Files.write(dir.resolve("f"), TestSupport.randomBytes(BLOCK, 8));
+        long fdsBefore = openDescriptors();
+        long threadsBefore = Thread.getAllStackTraces().size();
+        try (Engine e = Engine.create(Options.builder().ringCount(1024).queueDepth(1)
+                .ringSelect(RingSelect.ROUND_ROBIN).build())) {
+            assertThat(e.ringCount()).isEqualTo(1024);
+            List<Throwable> failures = TestSupport.atOnce(64, () -> {
+                try (AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+                    ByteBuffer back = ByteBuffer.allocate(BLOCK);
+                    assertThat(f.read(back, 0)).isEqualTo(BLOCK);
+                }
+            });
+            assertThat(failures).containsOnlyNulls();
+        }
+        TestSupport.awaitCondition("descriptors and threads back to where they were",
+                () -> {
+                    try {
+                        return openDescriptors() <= fdsBefore && Thread.getAllStackTraces().size() <= threadsBefore + 2;
+                    } catch (IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                });
+    }
+
+    // ------------------------------------------------------------------ settings after close
+
+    @Test
+    void runtimeSettersOnAClosedEngineNeitherCrashNorReopenIt() throws Exception {
+        Engine e = Engine.create(Options.builder().ringCount(2).queueDepth(8).build());
+        e.close();
+        e.setMaxP99Latency(Duration.ofMillis(3));
+        e.setMinInFlight(8);
+        e.setBatchThreshold(4);
+        assertThatThrownBy(() -> e.setMinInFlight(9)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(e.isClosed()).isTrue();
+        assertThat(e.stats()).isNotNull();
+        assertThat(e.ringStats(1)).isNotNull();
+        assertThatThrownBy(() -> e.fsyncAsync(0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                .hasCauseInstanceOf(AuraIOException.class);
+    }
+
+    // ------------------------------------------------------------------ liveness at depth 1 and 2
+
+    /**
+     * Runs {@code submit} again while it is refused with EAGAIN, which the callback, future and
+     * chain forms throw (or complete with) when the ring's slots are all taken.
+     */
+    private static <T> T untilAdmitted(AtomicInteger refusals, java.util.concurrent.Callable<T> submit)
+            throws Exception {
+        while (true) {
+            try {
+                return submit.call();
+            } catch (AuraIOException | java.util.concurrent.ExecutionException ex) {
+                Throwable cause = ex instanceof java.util.concurrent.ExecutionException ? ex.getCause() : ex;
+                if (!(cause instanceof AuraIOException a && a.isAgain())) {
+                    throw ex;
+                }
+                refusals.incrementAndGet();
+                Thread.sleep(1);
+            }
+        }
+    }
+
+    /**
+     * 100 virtual threads at once on a ring of depth 1 or 2 (in-flight limit 1): blocking reads and
+     * writes, futures, callbacks driven by {@link Engine#await}, and chains as long as the queue
+     * depth (longer than the in-flight limit). Everything ends; a chain is refused only with EAGAIN,
+     * as its javadoc says, and then submitted again.
+     */
+    private void hundredMixedCallers(Options options) throws Exception {
+        Path file = Files.write(dir.resolve("mixed"), new byte[BLOCK * 128]);
+        try (Engine e = Engine.create(options);
+                AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            int fd = f.fd();
+            int depth = options.queueDepth();
+            AtomicInteger eagain = new AtomicInteger();
+            AtomicBoolean callbacksDone = new AtomicBoolean();
+            AtomicLong outstandingCallbacks = new AtomicLong();
+            Thread driver = Thread.ofPlatform().start(() -> {
+                try {
+                    while (!callbacksDone.get() || outstandingCallbacks.get() > 0) {
+                        e.await(10);
+                    }
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                int n = i;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try (Arena arena = Arena.ofShared()) {
+                        go.await();
+                        byte[] data = TestSupport.randomBytes(BLOCK, n);
+                        long offset = (long) n * BLOCK;
+                        MemorySegment seg = arena.allocate(BLOCK, BLOCK);
+                        seg.copyFrom(MemorySegment.ofArray(data));
+                        switch (n % 4) {
+                            case 0 -> {
+                                assertThat(f.write(ByteBuffer.wrap(data), offset)).isEqualTo(BLOCK);
+                                ByteBuffer back = ByteBuffer.allocate(BLOCK);
+                                assertThat(f.read(back, offset)).isEqualTo(BLOCK);
+                                assertThat(back.array()).isEqualTo(data);
+                            }
+                            case 1 -> {
+                                assertThat(untilAdmitted(eagain, () -> e.writeAsync(fd, BufferRef.of(seg), BLOCK, offset)
+                                        .get(HANG.toSeconds(), TimeUnit.SECONDS))).isEqualTo(BLOCK);
+                                assertThat(untilAdmitted(eagain, () -> e.readAsync(fd, BufferRef.of(seg), BLOCK, offset)
+                                        .get(HANG.toSeconds(), TimeUnit.SECONDS))).isEqualTo(BLOCK);
+                            }
+                            case 2 -> {
+                                CompletableFuture<Long> done = new CompletableFuture<>();
+                                untilAdmitted(eagain, () -> {
+                                    outstandingCallbacks.incrementAndGet();
+                                    try {
+                                        return e.write(fd, BufferRef.of(seg), BLOCK, offset, (req, result) -> {
+                                            outstandingCallbacks.decrementAndGet();
+                                            done.complete(result);
+                                        });
+                                    } catch (AuraIOException refused) {
+                                        outstandingCallbacks.decrementAndGet();
+                                        throw refused;
+                                    }
+                                });
+                                assertThat(done.get(HANG.toSeconds(), TimeUnit.SECONDS)).isEqualTo(BLOCK);
+                            }
+                            default -> {
+                                // Engine memory: the chain's reads and writes share it, which
+                                // arena memory (copied at submission) may not.
+                                long[] results;
+                                try (Buffer buf = e.allocateBuffer(BLOCK)) {
+                                    buf.segment().copyFrom(seg);
+                                    results = untilAdmitted(eagain, () -> {
+                                        RequestChain chain = e.chain();
+                                        for (int k = 0; k < depth; k++) {
+                                            if (k % 2 == 0) {
+                                                chain.write(fd, buf.ref(), BLOCK, offset);
+                                            } else {
+                                                chain.read(fd, buf.ref(), BLOCK, offset);
+                                            }
+                                        }
+                                        return chain.submitAsync().get(HANG.toSeconds(), TimeUnit.SECONDS);
+                                    });
+                                }
+                                assertThat(results).containsOnly((long) BLOCK);
+                            }
+                        }
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            go.countDown();
+            TestSupport.assertAllEnd(threads, Duration.ofSeconds(60), () -> "callers parked");
+            assertThat(failures).isEmpty();
+            callbacksDone.set(true);
+            driver.join(HANG.toMillis());
+            assertThat(driver.isAlive()).as("callback driver ended; outstanding %d, stack %s", outstandingCallbacks.get(),
+                    java.util.Arrays.toString(driver.getStackTrace())).isFalse();
+            assertThat(e.stats().currentInFlight()).isZero();
+        }
+    }
+
+    @Test
+    void queueDepthOneServesAHundredMixedCallers() throws Exception {
+        hundredMixedCallers(Options.builder().ringCount(1).queueDepth(1).build());
+    }
+
+    @Test
+    void queueDepthTwoWithLimitOneServesAHundredMixedCallersAndChainsOfTwo() throws Exception {
+        hundredMixedCallers(Options.builder().ringCount(1).queueDepth(2).initialInFlight(1).minInFlight(1)
+                .disableAdaptive(true).build());
+    }
+
+    @Test
+    void adaptiveLimitCutToOneByAOneNanosecondTargetStillServesChainsOfTheQueueDepth() throws Exception {
+        Options options = Options.builder().ringCount(1).queueDepth(4).initialInFlight(4).minInFlight(1)
+                .maxP99LatencyMs(1e-6).build();
+        hundredMixedCallers(options);
+    }
+}
