@@ -139,7 +139,10 @@ final class EngineMonitoring {
         }
         Options o = engine.options();
         this.events = RingEvents.register(engine.core(), name, new RingEvents.Configuration(engine.ringCount(),
-                o.queueDepth(), o.initialInFlight(), o.minInFlight(), (long) (o.maxP99LatencyMs() * 1_000_000),
+                o.queueDepth(), o.initialInFlight(), o.minInFlight(),
+                // The target the controllers were given: a positive target under 1 ns is 1 ns, not
+                // 0 (detected), and one beyond a day a day, not Long.MAX_VALUE.
+                Engine.targetP99Nanos(o.maxP99LatencyMs()),
                 !o.disableAdaptive(), o.enableSqpoll(), o.ringSelect().name(), o.bufferAlignment()),
                 i -> sample(engine, i));
     }

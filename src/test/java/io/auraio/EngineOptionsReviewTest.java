@@ -344,4 +344,166 @@ class EngineOptionsReviewTest {
                 .maxP99LatencyMs(1e-6).build();
         hundredMixedCallers(options);
     }
+    // ------------------------------------------------------------------ what monitoring reports
+
+    /**
+     * The Flight Recorder's EngineConfiguration event reports the P99 target the controller keeps
+     * under: a target of a tenth of a nanosecond is 1 ns there too (it was truncated to 0, which
+     * the event calls "detected"), and one beyond a day a day (it was Long.MAX_VALUE ns).
+     */
+    @Test
+    void theConfigurationEventReportsTheTargetTheControllerKeeps() throws Exception {
+        java.util.Map<String, Long> targets = new java.util.concurrent.ConcurrentHashMap<>();
+        CountDownLatch both = new CountDownLatch(2);
+        try (jdk.jfr.consumer.RecordingStream rs = new jdk.jfr.consumer.RecordingStream();
+                Engine tiny = Engine.create(Options.builder().ringCount(1).queueDepth(4).maxP99LatencyMs(1e-7)
+                        .name("review-p99-tiny").build());
+                Engine huge = Engine.create(Options.builder().ringCount(1).queueDepth(4).maxP99LatencyMs(1e300)
+                        .name("review-p99-huge").build())) {
+            rs.enable("io.auraio.EngineConfiguration");
+            rs.onEvent("io.auraio.EngineConfiguration", ev -> {
+                String engine = ev.getString("engine");
+                if (engine.startsWith("review-p99-") && targets.putIfAbsent(engine, ev.getLong("targetP99Latency")) == null) {
+                    both.countDown();
+                }
+            });
+            rs.startAsync();
+            assertThat(both.await(HANG.toSeconds(), TimeUnit.SECONDS)).as("configuration events %s", targets).isTrue();
+            assertThat(targets.get("review-p99-tiny"))
+                    .isEqualTo(tiny.core().ring(0).controller().userTargetP99Nanos()).isEqualTo(1);
+            assertThat(targets.get("review-p99-huge"))
+                    .isEqualTo(huge.core().ring(0).controller().userTargetP99Nanos())
+                    .isEqualTo(Duration.ofDays(1).toNanos());
+        }
+    }
+
+    // ------------------------------------------------------------------ create racing close
+
+    /**
+     * Creating an engine under the name of one being closed on another thread: the create either
+     * is refused naming the name (the old engine still held it) or succeeds, and the engine that
+     * ends up with the name has its MXBean, which the old one's unregistration does not take away.
+     */
+    @Test
+    void createRacingCloseOfTheSameNameEndsWithTheNewEngineRegistered() throws Exception {
+        javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        String name = "review-create-close";
+        javax.management.ObjectName beanName = EngineMonitoring.engineObjectName(name);
+        long fdsBefore = openDescriptors();
+        for (int round = 0; round < 10; round++) {
+            Engine old = Engine.create(Options.builder().ringCount(1).queueDepth(4).name(name).build());
+            if (round % 2 == 0) {
+                EngineMonitoring.awaitRegistrations(); // half the rounds: the old one is registered
+            }
+            CountDownLatch go = new CountDownLatch(1);
+            Thread closer = Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    old.close();
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            go.countDown();
+            Engine created = null;
+            long deadline = System.nanoTime() + HANG.toNanos();
+            while (created == null) {
+                try {
+                    created = Engine.create(Options.builder().ringCount(1).queueDepth(4).name(name).build());
+                } catch (IllegalArgumentException taken) {
+                    assertThat(taken).hasMessageContaining("\"" + name + "\"");
+                    assertThat(System.nanoTime() - deadline).as("name never released").isNegative();
+                    Thread.onSpinWait();
+                }
+            }
+            try (Engine e = created) {
+                assertThat(e.name()).isEqualTo(name);
+                closer.join(HANG.toMillis());
+                assertThat(closer.isAlive()).isFalse();
+                EngineMonitoring.awaitRegistrations();
+                assertThat(server.isRegistered(beanName)).as("round %d: the new engine's MXBean", round).isTrue();
+                assertThat(server.getAttribute(beanName, "RingCount")).isEqualTo(1);
+            }
+            EngineMonitoring.awaitRegistrations();
+            assertThat(server.isRegistered(beanName)).as("round %d: unregistered after close", round).isFalse();
+        }
+        assertThat(openDescriptors()).as("descriptors (others may close meanwhile)").isLessThanOrEqualTo(fdsBefore);
+    }
+
+    // ------------------------------------------------------------------ settings under load
+
+    /**
+     * The runtime setters hammered with their extremes from several threads while 32 virtual
+     * threads read and write: every request completes with its bytes, and every ring's limit stays
+     * within 1 and the queue depth.
+     */
+    @Test
+    void settersHammeredWithExtremesUnderLoadKeepEveryRequestServed() throws Exception {
+        int depth = 8;
+        Path file = Files.write(dir.resolve("load"), new byte[BLOCK * 32]);
+        try (Engine e = Engine.create(Options.builder().ringCount(2).queueDepth(depth).minInFlight(1)
+                .initialInFlight(1).build());
+                AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger refusals = new AtomicInteger();
+            AtomicInteger slots = new AtomicInteger();
+            Queue<Throwable> setterFailures = new ConcurrentLinkedQueue<>();
+            List<Thread> setters = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                int seed = t;
+                setters.add(Thread.ofPlatform().start(() -> {
+                    java.util.Random random = new java.util.Random(seed);
+                    try {
+                        while (!stop.get()) {
+                            switch (random.nextInt(3)) {
+                                case 0 -> e.setMinInFlight(random.nextBoolean() ? 1 : depth);
+                                case 1 -> e.setMaxP99Latency(random.nextBoolean() ? Duration.ofNanos(1)
+                                        : random.nextBoolean() ? Duration.ofHours(1) : Duration.ZERO);
+                                default -> e.setBatchThreshold(random.nextBoolean() ? 0 : 64);
+                            }
+                            for (int r = 0; r < e.ringCount(); r++) {
+                                int limit = e.ringStats(r).inFlightLimit();
+                                assertThat(limit).isBetween(1, depth);
+                            }
+                        }
+                    } catch (Throwable ex) {
+                        setterFailures.add(ex);
+                    }
+                }));
+            }
+            List<Throwable> failures = TestSupport.atOnce(32, () -> {
+                int n = slots.getAndIncrement(); // a block of its own
+                byte[] data = TestSupport.randomBytes(BLOCK, n);
+                long offset = (long) n * BLOCK;
+                // The engine's own requests: AuraFile serves page-cache reads without the ring.
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment seg = arena.allocate(BLOCK, BLOCK);
+                    for (int i = 0; i < 50; i++) {
+                        seg.copyFrom(MemorySegment.ofArray(data));
+                        assertThat(untilAdmitted(refusals, () -> e.writeAsync(f.fd(), BufferRef.of(seg), BLOCK, offset)
+                                .get(HANG.toSeconds(), TimeUnit.SECONDS))).isEqualTo(BLOCK);
+                        seg.fill((byte) 0);
+                        assertThat(untilAdmitted(refusals, () -> e.readAsync(f.fd(), BufferRef.of(seg), BLOCK, offset)
+                                .get(HANG.toSeconds(), TimeUnit.SECONDS))).isEqualTo(BLOCK);
+                        assertThat(seg.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(data);
+                    }
+                }
+            });
+            stop.set(true);
+            for (Thread t : setters) {
+                t.join(HANG.toMillis());
+                assertThat(t.isAlive()).isFalse();
+            }
+            assertThat(setterFailures).isEmpty();
+            assertThat(failures).containsOnlyNulls();
+            // A floor of the queue depth, set last, lifts every limit to it at the next ticks.
+            e.setMinInFlight(depth);
+            long deadline = System.nanoTime() + HANG.toNanos();
+            while (e.ringStats(0).inFlightLimit() < depth || e.ringStats(1).inFlightLimit() < depth) {
+                assertThat(System.nanoTime() - deadline).as("limits still below %d: %s, %s", depth, e.ringStats(0), e.ringStats(1)).isNegative();
+                e.fadviseAsync(f.fd(), 0, 0, Advice.NORMAL).get(HANG.toSeconds(), TimeUnit.SECONDS);
+            }
+            assertThat(e.stats().opsCompleted()).isPositive();
+        }
+    }
 }
