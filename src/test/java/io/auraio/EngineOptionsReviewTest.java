@@ -506,4 +506,113 @@ class EngineOptionsReviewTest {
             assertThat(e.stats().opsCompleted()).isPositive();
         }
     }
+    // ------------------------------------------------------------------ the controller's extremes
+
+    /** Futures from {@code callers} virtual threads, each until {@code until} holds. */
+    private static List<Thread> loadUntil(Engine e, int fd, int callers, AtomicBoolean until) {
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment seg = arena.allocate(BLOCK, BLOCK);
+                    AtomicInteger ignored = new AtomicInteger();
+                    while (!until.get()) {
+                        assertThat(untilAdmitted(ignored, () -> e.readAsync(fd, BufferRef.of(seg), BLOCK, 0)
+                                .get(HANG.toSeconds(), TimeUnit.SECONDS))).isEqualTo(BLOCK);
+                    }
+                } catch (Exception ex) {
+                    throw new AssertionError(ex);
+                }
+            }));
+        }
+        return threads;
+    }
+
+    /**
+     * A target of 1 ns, which no request meets, cuts the adaptive limit to the floor of 1 under
+     * load, and requests keep completing there; a floor of the queue depth then raises the limit
+     * to it, and a target of an hour lets it stay.
+     */
+    @Test
+    void aOneNanosecondTargetCutsTheLimitToOneAndARaisedFloorLiftsItUnderLoad() throws Exception {
+        int depth = 16;
+        Path file = Files.write(dir.resolve("aimd"), new byte[BLOCK]);
+        try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(depth).initialInFlight(depth)
+                .minInFlight(1).build());
+                AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+            e.setMaxP99Latency(Duration.ofNanos(1));
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> load = loadUntil(e, f.fd(), 64, stop);
+            try {
+                long deadline = System.nanoTime() + HANG.toNanos();
+                while (e.ringStats(0).inFlightLimit() > 1) {
+                    assertThat(System.nanoTime() - deadline).as("limit not cut to 1: %s", e.ringStats(0)).isNegative();
+                    Thread.sleep(5);
+                }
+                long before = e.ringStats(0).opsCompleted();
+                TestSupport.awaitCondition("requests complete at a limit of 1",
+                        () -> e.ringStats(0).opsCompleted() > before + 100);
+                e.setMaxP99Latency(Duration.ofHours(1));
+                e.setMinInFlight(depth);
+                deadline = System.nanoTime() + HANG.toNanos();
+                while (e.ringStats(0).inFlightLimit() < depth) {
+                    assertThat(System.nanoTime() - deadline).as("limit not raised: %s", e.ringStats(0)).isNegative();
+                    Thread.sleep(5);
+                }
+            } finally {
+                stop.set(true);
+                TestSupport.assertAllEnd(load, Duration.ofSeconds(60), () -> "readers parked");
+            }
+            assertThat(e.ringStats(0).inFlightLimit()).isEqualTo(depth);
+        }
+    }
+
+    /**
+     * Without adaptive tuning the limit stays at initialInFlight, as the javadoc says, whatever
+     * floor or target is set at runtime, and requests beyond it wait rather than fail.
+     */
+    @Test
+    void withoutAdaptiveTuningTheLimitStaysWhereItWasSet() throws Exception {
+        Path file = Files.write(dir.resolve("fixed"), new byte[BLOCK]);
+        try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(8).initialInFlight(2).minInFlight(1)
+                .disableAdaptive(true).build());
+                AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+            e.setMinInFlight(8);
+            e.setMaxP99Latency(Duration.ofNanos(1));
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> load = loadUntil(e, f.fd(), 16, stop);
+            try {
+                long before = e.ringStats(0).opsCompleted();
+                TestSupport.awaitCondition("requests complete", () -> e.ringStats(0).opsCompleted() > before + 200);
+                assertThat(e.ringStats(0).inFlightLimit()).isEqualTo(2);
+            } finally {
+                stop.set(true);
+                TestSupport.assertAllEnd(load, Duration.ofSeconds(60), () -> "readers parked");
+            }
+        }
+    }
+
+    /** SQPOLL with an idle time of 0 and of Integer.MAX_VALUE ms starts, serves and closes. */
+    @Test
+    void sqpollAtItsIdleExtremesServes() throws Exception {
+        Path file = Files.write(dir.resolve("sq"), TestSupport.randomBytes(BLOCK, 3));
+        for (int idle : new int[] {0, Integer.MAX_VALUE}) {
+            Engine e;
+            try {
+                e = Engine.create(Options.builder().ringCount(1).queueDepth(4).enableSqpoll(true).sqpollIdleMs(idle)
+                        .build());
+            } catch (AuraIOException refused) {
+                assertThat(refused).hasMessageContaining("enableSqpoll");
+                org.junit.jupiter.api.Assumptions.abort("the kernel refuses SQPOLL here: " + refused.getMessage());
+                return;
+            }
+            try (e; Arena arena = Arena.ofShared();
+                    AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+                MemorySegment seg = arena.allocate(BLOCK, BLOCK);
+                assertThat(e.readAsync(f.fd(), BufferRef.of(seg), BLOCK, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                        .as("sqpollIdleMs %d", idle).isEqualTo(BLOCK);
+                assertThat(seg.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(Files.readAllBytes(file));
+            }
+        }
+    }
 }
