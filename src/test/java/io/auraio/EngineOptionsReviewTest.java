@@ -615,4 +615,45 @@ class EngineOptionsReviewTest {
             }
         }
     }
+    // ------------------------------------------------------------------ creation failing midway
+
+    /**
+     * 1024 rings of the kernel's largest depth in a JVM of a small heap: the create either
+     * succeeds or fails midway (the heap or the kernel's memory runs out), and a failure leaves no
+     * descriptor, no poller and not the name behind: an engine of that name starts afterwards.
+     */
+    @Test
+    void theLargestRingsTimesTheLargestDepthFailMidwayLeavingNothing() throws Exception {
+        io.auraio.testing.ForkedJvm.Result r = io.auraio.testing.ForkedJvm.of(MidwayProbe.class).jvmArgs("-Xmx48m")
+                .run();
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stdout()).as(r.toString()).contains("done").containsAnyOf("created", "refused")
+                .doesNotContain("LEAK").doesNotContain("UNEXPECTED");
+    }
+
+    /** Main class for {@link #theLargestRingsTimesTheLargestDepthFailMidwayLeavingNothing}. */
+    static final class MidwayProbe {
+        private MidwayProbe() {}
+
+        public static void main(String[] args) throws Exception {
+            Engine.create(Options.builder().ringCount(2).queueDepth(8).name("midway").build()).close(); // warm up
+            long fds = openDescriptors();
+            long pollers = EngineLifecycleReviewTest.HalfwayProbe.pollers();
+            Options huge = Options.builder().ringCount(1024).queueDepth(Options.MAX_QUEUE_DEPTH).name("midway").build();
+            try (Engine e = Engine.create(huge)) {
+                System.out.println("created " + e);
+            } catch (AuraIOException | OutOfMemoryError refused) {
+                System.out.println("refused: " + refused + " at " + refused.getStackTrace()[0]);
+            } catch (Throwable t) {
+                System.out.println("UNEXPECTED " + t);
+                t.printStackTrace(System.out);
+            }
+            EngineLifecycleReviewTest.HalfwayProbe.check("the huge create", fds, pollers);
+            try (Engine e = Engine.create(Options.builder().ringCount(2).queueDepth(8).name("midway").build())) {
+                System.out.println("after: " + e);
+            }
+            System.out.println("done");
+        }
+    }
 }

@@ -272,7 +272,15 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (efd < 0) {
             throw new IoUring.SetupException(-efd, "eventfd failed: " + Errno.message(-efd));
         }
-        RingPoller poller = new RingPoller(index, owner, config, efd, wakeValue);
+        RingPoller poller;
+        try {
+            poller = new RingPoller(index, owner, config, efd, wakeValue);
+        } catch (RuntimeException | Error e) {
+            // Its arrays sized by the queue depth may not fit the heap (OutOfMemoryError): the
+            // eventfd is no one else's to close.
+            Libc.close(efd);
+            throw e;
+        }
         try {
             poller.thread.start();
         } catch (OutOfMemoryError e) {
