@@ -615,6 +615,49 @@ class EngineOptionsReviewTest {
             }
         }
     }
+    /**
+     * A batch threshold of 64 pinned on rings of depth 1 and 2, which can never gather 64
+     * submissions: the poller submits when it would otherwise sleep, so every request completes.
+     */
+    @Test
+    void aBatchThresholdAboveTheQueueDepthStrandsNoRequest() throws Exception {
+        Path file = Files.write(dir.resolve("batch"), new byte[BLOCK]);
+        for (int depth = 1; depth <= 2; depth++) {
+            try (Engine e = Engine.create(Options.builder().ringCount(1).queueDepth(depth).build());
+                    AuraFile f = AuraFile.open(e, file, StandardOpenOption.READ)) {
+                e.setBatchThreshold(64);
+                assertThat(e.ringStats(0).batchThreshold()).isEqualTo(64);
+                AtomicBoolean stop = new AtomicBoolean();
+                List<Thread> load = loadUntil(e, f.fd(), 32, stop);
+                try {
+                    long before = e.ringStats(0).opsCompleted();
+                    TestSupport.awaitCondition("requests complete at depth " + depth,
+                            () -> e.ringStats(0).opsCompleted() > before + 200);
+                } finally {
+                    stop.set(true);
+                    TestSupport.assertAllEnd(load, Duration.ofSeconds(60), () -> "readers parked");
+                }
+                // One caller alone, the ring otherwise idle: its request is not held for company.
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment seg = arena.allocate(BLOCK, BLOCK);
+                    assertThat(e.readAsync(f.fd(), BufferRef.of(seg), BLOCK, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                            .isEqualTo(BLOCK);
+                }
+            }
+        }
+    }
+
+    /** ringCount 0 is one ring per available processor, and the engine hands back its options. */
+    @Test
+    void ringCountZeroIsOneRingPerProcessor() throws Exception {
+        Options options = Options.builder().queueDepth(2).build();
+        try (Engine e = Engine.create(options)) {
+            assertThat(e.ringCount()).isEqualTo(Runtime.getRuntime().availableProcessors());
+            assertThat(e.options()).isSameAs(options);
+            assertThat(e.options().ringCount()).isZero();
+        }
+    }
+
     // ------------------------------------------------------------------ creation failing midway
 
     /**
