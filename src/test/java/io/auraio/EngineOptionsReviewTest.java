@@ -226,8 +226,8 @@ class EngineOptionsReviewTest {
     }
 
     /**
-     * 100 virtual threads at once on a ring of depth 1 or 2 (in-flight limit 1): blocking reads and
-     * writes, futures, callbacks driven by {@link Engine#await}, and chains as long as the queue
+     * 100 virtual threads at once on a ring of depth 1 to 4 (in-flight limit down to 1): blocking
+     * reads and writes, futures, callbacks driven by {@link Engine#await}, and chains as long as the queue
      * depth (longer than the in-flight limit). Everything ends; a chain is refused only with EAGAIN,
      * as its javadoc says, and then submitted again.
      */
@@ -363,7 +363,8 @@ class EngineOptionsReviewTest {
             rs.enable("io.auraio.EngineConfiguration");
             rs.onEvent("io.auraio.EngineConfiguration", ev -> {
                 String engine = ev.getString("engine");
-                if (engine.startsWith("review-p99-") && targets.putIfAbsent(engine, ev.getLong("targetP99Latency")) == null) {
+                if (engine.startsWith("review-p99-")
+                        && targets.putIfAbsent(engine, ev.getLong("targetP99Latency")) == null) {
                     both.countDown();
                 }
             });
@@ -500,7 +501,8 @@ class EngineOptionsReviewTest {
             e.setMinInFlight(depth);
             long deadline = System.nanoTime() + HANG.toNanos();
             while (e.ringStats(0).inFlightLimit() < depth || e.ringStats(1).inFlightLimit() < depth) {
-                assertThat(System.nanoTime() - deadline).as("limits still below %d: %s, %s", depth, e.ringStats(0), e.ringStats(1)).isNegative();
+                assertThat(System.nanoTime() - deadline)
+                        .as("limits still below %d: %s, %s", depth, e.ringStats(0), e.ringStats(1)).isNegative();
                 e.fadviseAsync(f.fd(), 0, 0, Advice.NORMAL).get(HANG.toSeconds(), TimeUnit.SECONDS);
             }
             assertThat(e.stats().opsCompleted()).isPositive();
