@@ -547,6 +547,94 @@ class AuraFilesContentReviewTest {
         }
     }
 
+    // ---- an unprivileged user -----------------------------------------------------------------
+
+    /**
+     * For {@link #refusalsForNobodyAreTheJdks}: prints, for each call on {@code args[0]}'s tree, a
+     * line {@code name: same} and the outcome when AuraFiles (on a platform and on a virtual thread) did what
+     * Files did, else the three outcomes.
+     */
+    public static final class Unprivileged {
+        private Unprivileged() {}
+
+        /**
+         * Runs the calls.
+         *
+         * @param args the tree's root
+         * @throws Exception never expected
+         */
+        public static void main(String[] args) throws Exception {
+            Path base = Path.of(args[0]);
+            Path closed = base.resolve("closed");
+            java.util.Map<String, Callable<?>[]> calls = new java.util.LinkedHashMap<>();
+            calls.put("walk", new Callable<?>[] {() -> sorted(Files.walk(base)), () -> sorted(AuraFiles.walk(base))});
+            calls.put("walk depth 1", new Callable<?>[] {() -> sorted(Files.walk(base, 1)),
+                    () -> sorted(AuraFiles.walk(base, 1))});
+            calls.put("walk closed depth 0", new Callable<?>[] {() -> sorted(Files.walk(closed, 0)),
+                    () -> sorted(AuraFiles.walk(closed, 0))});
+            calls.put("list closed", new Callable<?>[] {() -> sorted(Files.list(closed)),
+                    () -> sorted(AuraFiles.list(closed))});
+            calls.put("readAllBytes f600", new Callable<?>[] {() -> Files.readAllBytes(base.resolve("f600")),
+                    () -> AuraFiles.readAllBytes(base.resolve("f600"))});
+            calls.put("readString closed/f", new Callable<?>[] {() -> Files.readString(closed.resolve("f")),
+                    () -> AuraFiles.readString(closed.resolve("f"))});
+            calls.put("size closed/f", new Callable<?>[] {() -> Files.size(closed.resolve("f")),
+                    () -> AuraFiles.size(closed.resolve("f"))});
+            calls.put("write f644", new Callable<?>[] {() -> Files.write(base.resolve("f644"), new byte[3 * MIB]),
+                    () -> AuraFiles.write(base.resolve("f644"), new byte[3 * MIB])});
+            calls.put("writeString new", new Callable<?>[] {() -> Files.writeString(base.resolve("new"), "x"),
+                    () -> AuraFiles.writeString(base.resolve("new"), "x")});
+            for (var e : calls.entrySet()) {
+                String files = outcome(e.getValue()[0]);
+                String aura = outcome(e.getValue()[1]);
+                String virtual = TestSupport.onVirtualThread(() -> outcome(e.getValue()[1]));
+                System.out.println(e.getKey() + ": " + (files.equals(aura) && files.equals(virtual) ? "same " + files
+                        : "files " + files + " | aura " + aura + " | virtual " + virtual));
+            }
+            System.out.println("f644 size " + Files.size(base.resolve("f644")));
+        }
+    }
+
+    /**
+     * As nobody (in a JVM of its own through {@code setpriv}: root may do everything), a walk that
+     * meets a directory it cannot read, a list of it, reads of files it cannot read and writes it
+     * may not make fail as the JDK's do, with the same exception (an UncheckedIOException from
+     * the walk's stream) and message.
+     */
+    @Test
+    void refusalsForNobodyAreTheJdks() throws Exception {
+        assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "no setpriv");
+        assumeTrue(Files.readString(Path.of("/proc/self/status")).lines()
+                .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0")), "not root: cannot become nobody");
+        Path project = FixtureAvailability.projectDirectory();
+        assumeTrue(TestDirectory.othersCanEnter(others.path()) && TestDirectory.othersCanEnter(
+                project.resolve("target/test-classes")), "nobody cannot enter the test directory or read the classes");
+        Path base = Files.createDirectories(others.path().toAbsolutePath().resolve("perm/closed"));
+        Files.writeString(base.resolve("f"), "closed");
+        base = base.getParent();
+        Files.createDirectories(base.resolve("open/sub"));
+        Files.writeString(base.resolve("f600"), "secret");
+        Files.writeString(base.resolve("f644"), "public");
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(base.resolve("closed"), PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(base.resolve("f600"), PosixFilePermissions.fromString("rw-------"));
+        List<String> command = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes")
+                        + ":" + System.getProperty("java.class.path"),
+                Unprivileged.class.getName(), base.toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        List<String> lines = out.lines().filter(l -> l.contains(": ")).toList();
+        assertThat(lines).as(out).hasSize(9).allMatch(l -> l.contains(": same "));
+        assertThat(lines.getFirst()).as(out).contains("UncheckedIOException", "AccessDeniedException");
+        assertThat(out).as(out).contains("list closed: same threw java.nio.file.AccessDeniedException",
+                "readAllBytes f600: same threw java.nio.file.AccessDeniedException",
+                "write f644: same threw java.nio.file.AccessDeniedException");
+        assertThat(out).as("the refused writes left the file alone").contains("f644 size 6");
+    }
+
     // ---- list and walk ----------------------------------------------------------------------------
 
     private Path tree() throws IOException {
