@@ -975,16 +975,21 @@ class ChannelConcurrencyReviewTest {
                     }
                     return;
                 }
-                for (int s = 0; s < each; s++) {
-                    byte[] r = record(w, s).array();
-                    if (jdk) {
-                        Files.write(file, r, APPEND);
-                    } else {
-                        AuraFiles.write(file, r, APPEND);
+                try {
+                    for (int s = 0; s < each; s++) {
+                        byte[] r = record(w, s).array();
+                        if (jdk) {
+                            Files.write(file, r, APPEND);
+                        } else {
+                            AuraFiles.write(file, r, APPEND);
+                        }
                     }
-                }
-                if (finished.incrementAndGet() == THREADS) { // the last writer
-                    done.set(true);
+                } finally {
+                    // The last writer stops the reader, also when a writer failed (its failure
+                    // is then reported rather than the reader left reading).
+                    if (finished.incrementAndGet() == THREADS) {
+                        done.set(true);
+                    }
                 }
             }));
             byte[] all = Files.readAllBytes(file);

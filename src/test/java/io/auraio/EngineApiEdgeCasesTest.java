@@ -424,7 +424,7 @@ class EngineApiEdgeCasesTest {
                 stop.set(true);
                 for (Thread t : threads) {
                     t.join(5000);
-                    assertThat(t.isAlive()).isFalse();
+                    assertThat(t.getState() != Thread.State.TERMINATED).isFalse();
                 }
                 poller.join(5000);
                 assertThat(called.get()).as("callbacks called vs accepted").isEqualTo(accepted.get());

@@ -336,7 +336,7 @@ class EngineLifecycleReviewTest {
             waiters.add(closer);
             for (Thread t : waiters) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).as("%s still waiting: %s", t, outcomes).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).as("%s still waiting: %s", t, outcomes).isFalse();
             }
         }
         assertThat(outcomes.get("callback")).isInstanceOfSatisfying(AuraIOException.class,
@@ -537,7 +537,7 @@ class EngineLifecycleReviewTest {
             waiters.add(closer);
             for (Thread t : waiters) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).as("%s still waiting: %s", t, outcomes).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).as("%s still waiting: %s", t, outcomes).isFalse();
             }
             assertThat(outcomes).containsEntry("unregister", "returned").hasSize(7);
             outcomes.forEach((key, outcome) -> {
@@ -718,11 +718,11 @@ class EngineLifecycleReviewTest {
             Thread.sleep(20 + round % 4 * 10);
             Thread closer = Thread.ofPlatform().start(engine::close);
             closer.join(HANG.toMillis());
-            assertThat(closer.isAlive()).as("close of round %d", round).isFalse();
+            assertThat(closer.getState() != Thread.State.TERMINATED).as("close of round %d", round).isFalse();
             stop.set(true);
             for (Thread t : workers) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).as("a worker of round %d", round).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).as("a worker of round %d", round).isFalse();
             }
             file.close();
         }
@@ -756,7 +756,7 @@ class EngineLifecycleReviewTest {
             start.countDown();
             for (Thread t : creators) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).isFalse();
             }
             assertThat(created).hasSize(1);
             assertThat(refused).hasSize(15).allSatisfy(t -> assertThat(t).isInstanceOf(IllegalArgumentException.class)

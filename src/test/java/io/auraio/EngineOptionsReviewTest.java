@@ -420,7 +420,7 @@ class EngineOptionsReviewTest {
             try (Engine e = created) {
                 assertThat(e.name()).isEqualTo(name);
                 closer.join(HANG.toMillis());
-                assertThat(closer.isAlive()).isFalse();
+                assertThat(closer.getState() != Thread.State.TERMINATED).isFalse();
                 EngineMonitoring.awaitRegistrations();
                 assertThat(server.isRegistered(beanName)).as("round %d: the new engine's MXBean", round).isTrue();
                 assertThat(server.getAttribute(beanName, "RingCount")).isEqualTo(1);
@@ -493,7 +493,7 @@ class EngineOptionsReviewTest {
             stop.set(true);
             for (Thread t : setters) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).isFalse();
             }
             assertThat(setterFailures).isEmpty();
             assertThat(failures).containsOnlyNulls();

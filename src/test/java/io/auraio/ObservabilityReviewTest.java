@@ -674,7 +674,7 @@ class ObservabilityReviewTest {
             done.set(true);
             scraper.join(10_000);
         }
-        assertThat(scraper.isAlive()).isFalse();
+        assertThat(scraper.getState() != Thread.State.TERMINATED).isFalse();
         assertThat(failures).isEmpty();
         assertThat(registry.get("auraio.bytes").functionCounter().count())
                 .isEqualTo((double) engine.stats().bytesTransferred());

@@ -475,7 +475,7 @@ class RequestChainReviewTest {
             e.close();
             for (Thread t : threads) {
                 t.join(HANG.toMillis());
-                assertThat(t.isAlive()).isFalse();
+                assertThat(t.getState() != Thread.State.TERMINATED).isFalse();
             }
             TestSupport.awaitCondition("every link's callback", () -> calls.size() == submitted.get());
             assertThat(calls.values()).allMatch(c -> c.get() == 1);

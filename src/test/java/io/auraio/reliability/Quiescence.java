@@ -44,7 +44,7 @@ final class Quiescence {
                 t.join(Duration.ofNanos(left));
             }
         }
-        List<Thread> alive = threads.stream().filter(Thread::isAlive).toList();
+        List<Thread> alive = threads.stream().filter(t -> t.getState() != Thread.State.TERMINATED).toList();
         if (!alive.isEmpty()) {
             // The engine's own threads (pollers) too: what they are stuck in explains the rest.
             Map<Thread, StackTraceElement[]> stacks = new java.util.LinkedHashMap<>();

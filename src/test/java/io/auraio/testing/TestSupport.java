@@ -150,7 +150,12 @@ public final class TestSupport {
                 t.join(Duration.ofNanos(left));
             }
         }
-        List<Thread> alive = threads.stream().filter(Thread::isAlive).toList();
+        // Whether each ended as join tells it (its state), not isAlive(): at a platform thread's
+        // exit the JVM marks it terminated, wakes its joiners, and only then clears what isAlive()
+        // reads, so a thread join had seen end was still "alive" to a look just after (seen as
+        // "still running after PT1M" in a test that ran for a second, the thread printed without
+        // its group, which a terminated thread no longer has).
+        List<Thread> alive = threads.stream().filter(t -> t.getState() != Thread.State.TERMINATED).toList();
         assertThat(alive).as("threads still running after %s", HANG).isEmpty();
     }
 
@@ -168,7 +173,7 @@ public final class TestSupport {
                 t.join(Duration.ofNanos(left));
             }
         }
-        List<Thread> stuck = threads.stream().filter(Thread::isAlive).toList();
+        List<Thread> stuck = threads.stream().filter(t -> t.getState() != Thread.State.TERMINATED).toList(); // as joinAll
         if (!stuck.isEmpty()) {
             StringBuilder dump = new StringBuilder();
             for (Thread t : stuck.subList(0, Math.min(3, stuck.size()))) {

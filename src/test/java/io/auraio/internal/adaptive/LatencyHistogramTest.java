@@ -223,7 +223,7 @@ class LatencyHistogramTest {
         });
         writer.join();
         reader.join(TimeUnit.SECONDS.toMillis(30));
-        assertThat(reader.isAlive()).isFalse();
+        assertThat(reader.getState() != Thread.State.TERMINATED).isFalse();
         assertThat(failure.get()).isNull();
         assertThat(h.snapshot().totalCount()).isEqualTo(samples);
     }
