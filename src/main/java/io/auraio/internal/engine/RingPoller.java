@@ -1442,11 +1442,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * {@return false when it must wait (no room in the SQ, or the ring at its limit)}
      */
     private boolean fillChain(SubmissionQueue sq, Slot head, boolean shuttingDown, int limit) {
-        boolean cancelled = false;
-        for (Slot l = head; l != null; l = l.chainNext) {
-            cancelled |= l.cancelRequested;
-        }
-        if (shuttingDown || cancelled) {
+        if (shuttingDown || anyLinkCancelled(head)) {
             popHeld();
             for (Slot l = head; l != null; ) {
                 Slot next = l.chainNext; // read first: finish may release the slot
@@ -1517,8 +1513,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      * Finishes, with ECANCELED, every held-back request marked cancelled, wherever it is in the
      * list. The submission loop only looks at the head, which may wait for the ring to be under
      * its limit: a cancelled request behind it (an interrupted caller, a closed file) would wait
-     * that long too, where a caller parked at the gate woke at once. Chains are left to the
-     * submission loop (all of a chain or none). Poller thread only.
+     * that long too, where a caller parked at the gate woke at once. A chain with a cancelled link
+     * ends whole, every link with ECANCELED, as the submission loop ends it at the head (it waited
+     * for the head before: behind a FIFO read holding the ring's one place, until that read went
+     * stale a second later). Poller thread only.
      */
     private void finishCancelledHeld() {
         takeSubmissions(); // pushed before the cancel: in the list now, so that they are seen
@@ -1526,14 +1524,28 @@ public final class RingPoller implements CompletionQueue.Handler {
         Slot s = heldHead;
         while (s != null) {
             Slot next = s.next;
-            if (s.cancelRequested && s.chainLength == 0) {
+            if (anyLinkCancelled(s)) {
                 unlinkHeld(previous, s);
-                finish(s, -Errno.ECANCELED);
+                for (Slot l = s; l != null; ) { // a single request is a chain of one
+                    Slot following = l.chainNext; // read first: finish may release the slot
+                    finish(l, -Errno.ECANCELED);
+                    l = following;
+                }
             } else {
                 previous = s;
             }
             s = next;
         }
+    }
+
+    /** {@return whether {@code head}, a held-back request or a chain's first link, or any later link, is cancelled} */
+    private static boolean anyLinkCancelled(Slot head) {
+        for (Slot l = head; l != null; l = l.chainNext) {
+            if (l.cancelRequested) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
