@@ -1,5 +1,6 @@
 package io.auraio;
 
+import static io.auraio.MappedFixtures.readUntilMapped;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -74,16 +75,6 @@ class MappedReadsEdgeCasesTest {
     }
 
     // ---- helpers ---------------------------------------------------------------------------
-
-    private static void readUntilMapped(AuraFile file, long position) throws IOException {
-        assumeTrue(file.mappedReads() != null, "no mapped reads for " + file);
-        ByteBuffer block = ByteBuffer.allocate(BLOCK);
-        for (int i = 0; i < 10 * 64 && !file.mappedReads().isMapped(); i++) {
-            block.clear();
-            file.read(block, position);
-        }
-        assertThat(file.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
-    }
 
     /** A buffer of {@code kind} with {@code length} bytes between position {@code offset} and its limit, the rest {@link #UNREAD}. */
     private static ByteBuffer buffer(int kind, int offset, int length, Arena arena) {

@@ -1,5 +1,6 @@
 package io.auraio;
 
+import static io.auraio.MappedFixtures.readUntilMapped;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -77,16 +78,6 @@ class MappedReadsReviewTest {
     }
 
     // ---- helpers ---------------------------------------------------------------------------
-
-    private static void readUntilMapped(AuraFile file, long position) throws IOException {
-        assumeTrue(file.mappedReads() != null, "no mapped reads for " + file + ": not a local page-cache file system");
-        ByteBuffer block = ByteBuffer.allocate(BLOCK);
-        for (int i = 0; i < 10 * 64 && !file.mappedReads().isMapped(); i++) {
-            block.clear();
-            file.read(block, position);
-        }
-        assertThat(file.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
-    }
 
     /** Runs a command; {@return its exit status} with its output in {@code out} (first element). */
     private static int run(String[] out, String... command) throws Exception {

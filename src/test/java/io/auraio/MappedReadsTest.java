@@ -1,5 +1,6 @@
 package io.auraio;
 
+import static io.auraio.MappedFixtures.readUntilMapped;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -69,18 +70,6 @@ class MappedReadsTest {
         dir = directory.path();
     }
 
-    /** Reads the file's first block until it is mapped. */
-    private static void readUntilMapped(AuraFile file) throws IOException {
-        assumeTrue(file.mappedReads() != null, "mapped reads do not serve " + file
-                + ": not on a local page-cache file system");
-        ByteBuffer block = ByteBuffer.allocate(BLOCK);
-        for (int i = 0; i < 10 * 64 && !file.mappedReads().isMapped(); i++) {
-            block.clear();
-            file.read(block, 0);
-        }
-        assertThat(file.mappedReads().isMapped()).as("mapped after repeated page-cache hits").isTrue();
-    }
-
     /** {@return what FileChannel reads: the bytes, or null at the end of the file} */
     private static byte[] oracle(Path path, long position, int length) throws IOException {
         try (FileChannel fc = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -131,7 +120,7 @@ class MappedReadsTest {
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             long before = file.mappedReads().served();
             ThreadLocalRandom random = ThreadLocalRandom.current();
             for (int i = 0; i < 2000; i++) {
@@ -201,7 +190,7 @@ class MappedReadsTest {
         }
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             for (int b = 0; b < data.length / BLOCK; b++) {
                 assertThat(auraRead(file, (long) b * BLOCK, BLOCK))
                         .isEqualTo(Arrays.copyOfRange(data, b * BLOCK, (b + 1) * BLOCK));
@@ -217,7 +206,7 @@ class MappedReadsTest {
         data[0] = 1; // the first block too ends in a zero
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             for (int i = 0; i < 1000; i++) {
                 long position = (long) (i % 64) * BLOCK;
                 assertThat(auraRead(file, position, BLOCK))
@@ -234,7 +223,7 @@ class MappedReadsTest {
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 3);
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             // Warm every block the checks below read, so their residency says "in memory" (whether
             // a copy then faults depends on whether that was asked again since: either way, the
             // bytes must be FileChannel's).
@@ -271,7 +260,7 @@ class MappedReadsTest {
         byte[] first = TestSupport.nonZeroBytes(256 * 1024, 5);
         Files.write(path, first);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             long mappingsBefore = MappedReads.mappingsMadeInThisJvm();
             byte[] more = TestSupport.nonZeroBytes(768 * 1024, 6);
             assertThat(file.write(ByteBuffer.wrap(more), first.length)).isEqualTo(more.length);
@@ -301,7 +290,7 @@ class MappedReadsTest {
         Files.write(path, data);
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
              FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             for (int round = 0; round < 50; round++) {
                 long position = (long) ThreadLocalRandom.current().nextInt(data.length / BLOCK) * BLOCK;
                 auraRead(file, position, BLOCK); // cached and known resident
@@ -350,7 +339,7 @@ class MappedReadsTest {
         AtomicLong reads = new AtomicLong();
         try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE)) {
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             List<Thread> readers = new ArrayList<>();
             for (int t = 0; t < 4; t++) {
                 readers.add(Thread.ofVirtual().start(() -> {
@@ -395,7 +384,7 @@ class MappedReadsTest {
             assertThat(reads.get()).isPositive();
             assertThat(file.mappedReads().faults()).as("copies that faulted, each read again with pread").isPositive();
             // Still served from a mapping afterwards.
-            readUntilMapped(file);
+            readUntilMapped(file, 0);
             assertThat(auraRead(file, 0, BLOCK)).isEqualTo(Arrays.copyOf(data, BLOCK));
         }
     }
@@ -451,7 +440,7 @@ class MappedReadsTest {
     private static AuraFile openMapped(Path path, long seed) throws IOException {
         Files.write(path, TestSupport.nonZeroBytes(256 * 1024, seed));
         AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
-        readUntilMapped(file);
+        readUntilMapped(file, 0);
         return file;
     }
 

@@ -426,6 +426,21 @@ class TransferReviewTest {
     /** Given as a {@link Target}'s or {@link Source}'s failure: it interrupts its thread then, and goes on. */
     private static final RuntimeException INTERRUPT = new RuntimeException("interrupts its thread instead");
 
+    /**
+     * What a {@link Target} or {@link Source} does at its failing call: with {@code INTERRUPT}
+     * interrupts its thread (and goes on), else throws {@code unchecked}, or an IOException saying
+     * {@code message}.
+     */
+    private static void failCall(RuntimeException unchecked, String message) throws IOException {
+        if (unchecked == INTERRUPT) {
+            Thread.currentThread().interrupt();
+        } else if (unchecked != null) {
+            throw unchecked;
+        } else {
+            throw new IOException(message);
+        }
+    }
+
     /** A target that takes at most {@code most} bytes a write and fails (or throws) after {@code writes} writes. */
     private static final class Target implements WritableByteChannel {
         private final int most;
@@ -443,13 +458,7 @@ class TransferReviewTest {
         @Override
         public int write(ByteBuffer src) throws IOException {
             if (calls++ == writes) {
-                if (unchecked == INTERRUPT) {
-                    Thread.currentThread().interrupt();
-                } else if (unchecked != null) {
-                    throw unchecked;
-                } else {
-                    throw new IOException("target failed");
-                }
+                failCall(unchecked, "target failed");
             }
             int n = Math.min(most, src.remaining());
             src.position(src.position() + n);
@@ -489,13 +498,7 @@ class TransferReviewTest {
         @Override
         public int read(ByteBuffer dst) throws IOException {
             if (calls++ == reads) {
-                if (unchecked == INTERRUPT) {
-                    Thread.currentThread().interrupt();
-                } else if (unchecked != null) {
-                    throw unchecked;
-                } else {
-                    throw new IOException("source failed");
-                }
+                failCall(unchecked, "source failed");
             }
             if (left == 0) {
                 return -1;
