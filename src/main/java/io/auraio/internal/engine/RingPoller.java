@@ -1274,7 +1274,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         lastTick = now;
         int waiting = gate.waiting();
-        controller.observePending(gate.meteredInUse(), waiting);
+        controller.observePending(gate.meteredInUse(), waiting, inKernel - uncountedInKernel);
         // Threads queue at the gate: the ring is saturated, and requests are better gathered by
         // the poller into batches than entered one by one (measured at 256 O_DIRECT readers on 2
         // cores: caller submits there doubled CPU/op and the controller settled at a third of the

@@ -188,6 +188,30 @@ class AimdControllerSimulationTest {
     }
 
     @Test
+    void cCallersSlowToRunAtStartDoNotSetTheTarget() {
+        // A JVM's first second: callers hold their slots long after their requests completed (a
+        // cold JIT, a busy CPU), so every slot is in use while the device has about one request.
+        // Its P99 then is the bare service time; 10x that (2.4 ms) is under what the device gives
+        // at the limit (64 on 4 channels: 3.2 ms), and the rings were cut from 64 to 8-25 in
+        // flight, below what the device needed (256 O_DIRECT readers, 0.73x FileChannel).
+        Run run = start(200 * US, 4, 0, 256);
+        run.device().setCallerReturnNanos(100 * MS);
+        run.device().runTicks(100);
+        List<TickSample> warm = run.history();
+        assertThat(warm.subList(50, 100)).allSatisfy(s -> assertThat(s.exactP99Nanos()).isLessThan(500 * US));
+        run.device().setCallerReturnNanos(0);
+        run.device().runTicks(300);
+        List<TickSample> h = run.history();
+        report("c) callers slow to run at start", h, 100, 400, ticksToSettle(h, 100, 400));
+
+        // The target comes from windows in which the device held the limit (at the start, 64
+        // requests at once: P99 3.2 ms), never from the warm-up's bare service time, so nothing is
+        // cut for a P99 the limit itself gives; the probe walks down to the knee instead.
+        assertThat(run.controller().transitions()).noneMatch(t -> t.to() == Phase.BACKOFF);
+        assertThat(h.getLast().limit()).isBetween(4, 5);
+    }
+
+    @Test
     void cLateReapsUnderAUserTargetAreObeyedAsTheReferenceDoes() {
         // A user's target is a requirement: the controller cuts for it whatever the cause.
         Run run = start(200 * US, 32, 2 * MS, 256);

@@ -121,6 +121,32 @@ class AimdControllerTest {
     }
 
     @Test
+    void autoTargetIgnoresWindowsWhoseSlotsAreInUseButNotInTheDevice() {
+        AimdController c = controller(64, 4, 256, 0);
+        // Every slot in use and callers waiting, but the device holds 2 requests: the others
+        // completed and their callers have not run yet (a cold JIT). Not the latency at the limit.
+        for (int i = 0; i < 3; i++) {
+            windowInDevice(c, 200, 50 * US, 64, 200, 2);
+        }
+        assertThat(c.targetP99Nanos()).isEqualTo(AimdController.DEFAULT_TARGET_NANOS);
+        windowInDevice(c, 200, 800 * US, 64, 200, 60); // the device at the limit (60 of 64 is over 3/4)
+        assertThat(c.targetP99Nanos()).isEqualTo(8 * MS);
+        windowInDevice(c, 200, 50 * US, 64, 200, 47); // under 3/4 of the limit
+        assertThat(c.targetP99Nanos()).isEqualTo(8 * MS);
+        windowInDevice(c, 200, 600 * US, 64, 200, 48); // exactly 3/4
+        assertThat(c.targetP99Nanos()).isEqualTo(6 * MS);
+    }
+
+    private void windowInDevice(AimdController c, int n, long latency, int inFlight, int waiting, int inDevice) {
+        for (int i = 0; i < n; i++) {
+            c.recordCompletion(latency, 4096);
+        }
+        c.observePending(inFlight, waiting, inDevice);
+        now += 10 * MS;
+        c.tick();
+    }
+
+    @Test
     void windowsOfFewerThanOneHundredSamplesUseP95() {
         AimdController c = controller(64, 4, 256, 0);
         for (int i = 0; i < 48; i++) {

@@ -39,6 +39,9 @@ final class ModelDevice {
     private long lateReapNanos;
     private final LongHeap servers = new LongHeap();
     private final LongHeap completions = new LongHeap();
+    /** Callers whose request completed but who have not run yet: keyed by when they do. */
+    private final LongHeap returning = new LongHeap();
+    private long callerReturnNanos;
     private final List<TickSample> history = new ArrayList<>();
     private long[] tickLatencies = new long[1024];
     private int tickCount;
@@ -72,7 +75,7 @@ final class ModelDevice {
 
     void setDemand(int callers) {
         demand = callers;
-        int outstanding = inFlight + waiting;
+        int outstanding = inFlight + waiting + returning.size();
         if (outstanding < callers) {
             waiting += callers - outstanding;
         } else {
@@ -123,10 +126,19 @@ final class ModelDevice {
         lateReapNanos = nanos;
     }
 
+    /**
+     * From now on a caller whose request completed runs {@code nanos} later (0: at once), holding
+     * its slot meanwhile, as a virtual thread does until it returns: a cold JIT or a busy CPU.
+     * The slot counts as in use, but the device no longer has the request.
+     */
+    void setCallerReturnNanos(long nanos) {
+        callerReturnNanos = nanos;
+    }
+
     void runTicks(int n) {
         for (int i = 0; i < n; i++) {
             runUntil(now + Math.round(TICK_NANOS * (1 + tickJitter * (2 * tickRandom.nextDouble() - 1))));
-            controller.observePending(inFlight, waiting);
+            controller.observePending(inFlight + returning.size(), waiting, inFlight);
             controller.tick();
             admit();
             history.add(new TickSample(ticks++, controller.inFlightLimit(), controller.phase(),
@@ -136,7 +148,17 @@ final class ModelDevice {
     }
 
     private void runUntil(long until) {
-        while (completions.size() > 0 && completions.peekKey() <= until) {
+        while (true) {
+            boolean completion = completions.size() > 0 && completions.peekKey() <= until;
+            boolean callerRuns = returning.size() > 0 && returning.peekKey() <= until;
+            if (callerRuns && (!completion || returning.peekKey() <= completions.peekKey())) {
+                now = returning.poll();
+                reissue();
+                continue;
+            }
+            if (!completion) {
+                break;
+            }
             long submittedAt = completions.peekA();
             long clockAtSubmit = completions.peekB();
             now = completions.poll();
@@ -148,12 +170,21 @@ final class ModelDevice {
                 tickLatencies = Arrays.copyOf(tickLatencies, tickCount * 2);
             }
             tickLatencies[tickCount++] = exact;
-            if (inFlight + waiting < demand) {
-                waiting++;
+            if (callerReturnNanos > 0) {
+                returning.add(now + callerReturnNanos, 0, 0);
+            } else {
+                reissue();
             }
-            admit();
         }
         now = until;
+    }
+
+    /** A caller whose request completed runs: it issues its next one, if demand still wants it. */
+    private void reissue() {
+        if (inFlight + waiting + returning.size() < demand) {
+            waiting++;
+        }
+        admit();
     }
 
     private void admit() {
