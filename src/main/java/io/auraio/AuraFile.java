@@ -1716,8 +1716,10 @@ public final class AuraFile implements AutoCloseable {
     }
 
     /**
-     * {@return the file's current size in bytes, from {@code statx} through the ring} For a file
-     * of a slow file system, from {@code fstat} on the offload pool, as {@link #force}.
+     * {@return the file's current size in bytes} As {@code FileChannel.size()}: a block device's is
+     * the device's size (the inode's is 0), asked without I/O; on a local file system, {@code fstat}
+     * on the caller (an open file's attributes are in memory); for a file of a slow file system,
+     * {@code fstat} on the offload pool, as {@link #force}; otherwise {@code statx} through the ring.
      *
      * @throws ClosedChannelException if this file is closed
      * @throws AsynchronousCloseException if another thread closes the file meanwhile
@@ -1729,6 +1731,9 @@ public final class AuraFile implements AutoCloseable {
         try {
             if (jdk != null) {
                 return jdk.size();
+            }
+            if (fileType() == Statx.S_IFBLK) {
+                return deviceSize();
             }
             if (slow != null) {
                 long r = slowCall(Libc::fstatSize);
@@ -1859,11 +1864,11 @@ public final class AuraFile implements AutoCloseable {
 
     /**
      * {@return the size of the block device this file is, from {@code lseek(SEEK_END)}} The
-     * inode's size, which {@link #size()} answers, is 0 for a device node, where the JDK's
-     * {@code FileChannel.size()} asks the device ({@code BLKGETSIZE64}). The descriptor's offset
-     * is put back; a block device's end is known to the kernel without I/O.
+     * inode's size is 0 for a device node, where the JDK's {@code FileChannel.size()} asks the
+     * device ({@code BLKGETSIZE64}). The descriptor's offset is put back; a block device's end is
+     * known to the kernel without I/O.
      */
-    long deviceSize() throws IOException {
+    private long deviceSize() throws IOException {
         begin();
         try {
             if (jdk != null) {

@@ -140,8 +140,6 @@ public final class AuraFileChannel extends FileChannel {
     private final boolean kernelPosition;
     /** False for a FIFO or socket, where positional reads and writes fail with "Illegal seek". */
     private final boolean seekable;
-    /** A block device: its size is the device's, not its inode's 0 ({@link #size()}). */
-    private final boolean blockDevice;
     /** Neither a regular file nor a directory: {@link #isOther()}. */
     private final boolean other;
     private final JdkCompanionChannel companion;
@@ -164,7 +162,6 @@ public final class AuraFileChannel extends FileChannel {
         this.kernelPosition = type != AuraFile.REGULAR_FILE && type != Statx.S_IFBLK && type != Statx.S_IFDIR;
         this.seekable = type != Statx.S_IFIFO && type != Statx.S_IFSOCK;
         this.other = type != AuraFile.REGULAR_FILE && type != Statx.S_IFDIR;
-        this.blockDevice = type == Statx.S_IFBLK;
         this.companion = new JdkCompanionChannel(file, readable, writable);
         this.cleanable = SharedCleaner.get().register(this, new CloseUnreachable(file));
     }
@@ -699,8 +696,8 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
-     * {@return the file's current size, from {@code statx} through the ring; a block device's
-     * size, as the JDK's (its inode says 0)}
+     * {@return the file's current size, {@link AuraFile#size()}: a block device's is the device's,
+     * as the JDK's (its inode says 0)}
      *
      * @throws ClosedChannelException if this channel is closed
      * @throws ClosedByInterruptException if the thread is interrupted: the channel is closed
@@ -716,7 +713,7 @@ public final class AuraFileChannel extends FileChannel {
                 if (!isOpen()) {
                     return -1;
                 }
-                s = blockDevice ? file.deviceSize() : file.size();
+                s = file.size();
                 return s;
             } finally {
                 endBlocking(s > -1);
@@ -760,7 +757,7 @@ public final class AuraFileChannel extends FileChannel {
                 // the JDK mode's own channel does it there.
                 // A block device's size is the device's: the kernel refuses its ftruncate
                 // ("Invalid argument"), as the JDK's truncate finds.
-                long size = blockDevice ? file.deviceSize() : file.size();
+                long size = file.size();
                 if (newSize < size && !file.truncateOwnDescriptor(newSize)) {
                     onCompanion(true, c -> c.truncate(newSize));
                 }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.LoopDevice;
 import io.auraio.testing.TestDirectory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -49,6 +50,26 @@ class AuraFileSizeTest {
                 assertThat(channel.size()).as("AuraFileChannel's size").isEqualTo(size);
             }
             assertThat(ringOps(engine) - before).as("ring requests of size()").isZero();
+        }
+    }
+
+    /**
+     * A block device's size is the device's, as FileChannel's (which asks {@code BLKGETSIZE64}),
+     * not its inode's 0, for AuraFile as for the channel; the file's offset is left where it was.
+     */
+    @Test
+    void aBlockDevicesSizeIsTheDevicesAsFileChannels() throws Exception {
+        Path image = Files.write(dir.resolve("image"), new byte[3 << 20]);
+        try (LoopDevice loop = LoopDevice.over(image);
+             FileChannel jdk = FileChannel.open(loop.path(), READ);
+             AuraFile aura = AuraFile.open(loop.path(), READ);
+             FileChannel channel = AuraFileChannel.open(loop.path(), READ)) {
+            assertThat(jdk.size()).isEqualTo(3 << 20);
+            assertThat(aura.size()).isEqualTo(jdk.size());
+            channel.position(4096);
+            assertThat(channel.size()).isEqualTo(jdk.size());
+            assertThat(channel.read(ByteBuffer.allocate(16))).isEqualTo(16);
+            assertThat(channel.position()).isEqualTo(4096 + 16);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.LoopDevice;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -525,18 +526,15 @@ class ProviderChannelsReviewTest {
     }
 
     /**
-     * A block device: a loop device on a file of 1 MiB made here, set up with
-     * {@code losetup} (skipped where that cannot be done: not root, no loop devices, a container's
-     * device rules). Its size is the device's (the JDK asks {@code BLKGETSIZE64}), not the inode's 0.
+     * A block device: a loop device on a file of 1 MiB made here ({@link LoopDevice}: skipped
+     * where none can be set up). Its size is the device's (the JDK asks {@code BLKGETSIZE64}), not the inode's 0.
      */
     @Test
     void blockDeviceStreamsAndChannelsAnswerAsThePlatforms() throws Exception {
         Path image = dir.path().toAbsolutePath().resolve("image");
         Files.write(image, TestSupport.randomBytes(1 << 20, 5));
-        String device = losetup("--find", "--show", image.toString());
-        org.junit.jupiter.api.Assumptions.assumeTrue(device != null && device.startsWith("/dev/")
-                && opens(Path.of(device)), "no loop device could be set up: " + device);
-        try {
+        try (LoopDevice loop = LoopDevice.over(image)) {
+            String device = loop.path().toString();
             Map<String, Scenario> s = new LinkedHashMap<>();
             s.put("blockDevice", base -> {
                 Path dev = base.getFileSystem().getPath(device);
@@ -563,30 +561,6 @@ class ProviderChannelsReviewTest {
                 return steps;
             });
             assertAlike(s);
-        } finally {
-            losetup("--detach", device);
-        }
-    }
-
-    /** {@return what {@code losetup} printed, trimmed, or null where it failed or is missing} */
-    private static String losetup(String... args) throws InterruptedException {
-        List<String> command = new ArrayList<>(List.of("losetup"));
-        command.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor() == 0 ? out : null;
-        } catch (IOException missing) {
-            return null;
-        }
-    }
-
-    /** {@return whether {@code device} opens for reading} A container's device rules may refuse it (EPERM). */
-    private static boolean opens(Path device) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(device)) {
-            return ch.isOpen();
-        } catch (IOException e) {
-            return false;
         }
     }
 
