@@ -149,7 +149,8 @@ class OptionsAndLivenessTest {
                         };
                         c.recordCompletion(latency, random.nextInt(3) == 0 ? -1 : random.nextInt(1 << 20));
                     }
-                    c.observePending(random.nextInt(depth + 1), random.nextInt(3) == 0 ? random.nextInt(1000) : 0);
+                    int inUse = random.nextInt(depth + 1);
+                    c.observePending(inUse, random.nextInt(3) == 0 ? random.nextInt(1000) : 0, random.nextInt(inUse + 1));
                     long advance = switch (random.nextInt(20)) {
                         case 0 -> -5_000_000_000L; // steps back
                         case 1 -> 60_000_000_000L; // a long stall

@@ -256,26 +256,15 @@ public final class AimdController {
     }
 
     /**
-     * Reports the ring's demand; call just before each {@link #tick()}. Poller thread only.
-     * Without these reports the controller never sees demand reach the limit and stays in
-     * passthrough.
-     *
-     * @param inFlight slots in use (admitted requests not yet released)
-     * @param waiting  callers parked at the admission gate
-     */
-    public void observePending(int inFlight, int waiting) {
-        observePending(inFlight, waiting, inFlight);
-    }
-
-    /**
      * Reports the ring's demand and what of it is in the device; call just before each
-     * {@link #tick()}. Poller thread only. The two differ where the engine holds a slot from
-     * admission to the caller's return: a request that completed but whose caller has not run yet
-     * (the CPU is busy, the JIT is still compiling) holds its slot while the device has nothing
-     * of it. Only windows in which the device itself held at least
-     * {@value #DEVICE_AT_LIMIT_PERCENT}% of the limit feed the baseline the detected target is
-     * made from: a P99 of a device given fewer requests than the limit is not what it gives at
-     * the limit.
+     * {@link #tick()}. Poller thread only. Without these reports the controller never sees demand
+     * reach the limit and stays in passthrough. Slots in use and requests in the device differ
+     * where the engine holds a slot from admission to the caller's return: a request that
+     * completed but whose caller has not run yet (the CPU is busy, the JIT is still compiling)
+     * holds its slot while the device has nothing of it. Only windows in which the device itself
+     * held at least {@value #DEVICE_AT_LIMIT_PERCENT}% of the limit feed the baseline the detected
+     * target is made from: a P99 of a device given fewer requests than the limit is not what it
+     * gives at the limit.
      *
      * @param inFlight slots in use (admitted requests not yet released)
      * @param waiting  callers parked at the admission gate

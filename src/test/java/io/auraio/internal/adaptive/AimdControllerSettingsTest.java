@@ -22,7 +22,7 @@ class AimdControllerSettingsTest {
         for (int i = 0; i < n; i++) {
             c.recordCompletion(latency, 4096);
         }
-        c.observePending(c.inFlightLimit(), 8);
+        c.observePending(c.inFlightLimit(), 8, c.inFlightLimit());
         now += 10 * MS;
         c.tick();
     }

@@ -18,12 +18,20 @@ class AimdControllerTest {
         return new AimdController(initial, min, max, target, false, () -> now);
     }
 
-    /** One 10 ms window: {@code n} completions of {@code latency} and 4 KiB each, then a tick. */
+    /**
+     * One 10 ms window: {@code n} completions of {@code latency} and 4 KiB each, then a tick; every
+     * slot in use is in the device.
+     */
     private void window(AimdController c, int n, long latency, int inFlight, int waiting) {
+        windowInDevice(c, n, latency, inFlight, waiting, inFlight);
+    }
+
+    /** As {@link #window}, with {@code inDevice} of the slots in use in the device. */
+    private void windowInDevice(AimdController c, int n, long latency, int inFlight, int waiting, int inDevice) {
         for (int i = 0; i < n; i++) {
             c.recordCompletion(latency, 4096);
         }
-        c.observePending(inFlight, waiting);
+        c.observePending(inFlight, waiting, inDevice);
         now += 10 * MS;
         c.tick();
     }
@@ -135,15 +143,6 @@ class AimdControllerTest {
         assertThat(c.targetP99Nanos()).isEqualTo(8 * MS);
         windowInDevice(c, 200, 600 * US, 64, 200, 48); // exactly 3/4
         assertThat(c.targetP99Nanos()).isEqualTo(6 * MS);
-    }
-
-    private void windowInDevice(AimdController c, int n, long latency, int inFlight, int waiting, int inDevice) {
-        for (int i = 0; i < n; i++) {
-            c.recordCompletion(latency, 4096);
-        }
-        c.observePending(inFlight, waiting, inDevice);
-        now += 10 * MS;
-        c.tick();
     }
 
     @Test
