@@ -29,8 +29,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -54,23 +52,11 @@ class AuraFileChannelDifferentialTest {
             Set.of(READ), Set.of(WRITE), Set.of(READ, WRITE), Set.of(APPEND), Set.of(WRITE, APPEND),
             Set.of(READ, WRITE, TRUNCATE_EXISTING), Set.of(WRITE, CREATE), Set.of(READ, WRITE, DSYNC));
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    @BeforeAll
-    static void createEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            Leaks.assertNothingLeaked(engine);
-            engine.close();
-        }
-    }
 
     @Test
     void randomOperationSequencesGiveTheJdksAnswers() throws IOException {
@@ -101,7 +87,7 @@ class AuraFileChannelDifferentialTest {
         List<String> log = new ArrayList<>();
         log.add("open " + options + " on " + initial.length + " bytes");
         try (FileChannel jdk = FileChannel.open(jdkPath, options);
-             FileChannel aura = AuraFileChannel.open(engine, auraPath, options)) {
+             FileChannel aura = AuraFileChannel.open(shared.engine(), auraPath, options)) {
             for (int i = 0; i < OPS_PER_SEQUENCE; i++) {
                 Op op = Op.random(rnd);
                 log.add(op.toString());

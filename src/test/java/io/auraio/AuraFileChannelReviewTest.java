@@ -61,7 +61,8 @@ class AuraFileChannelReviewTest {
             Set.of(READ), Set.of(WRITE), Set.of(READ, WRITE), Set.of(READ, WRITE), Set.of(APPEND),
             Set.of(WRITE, APPEND), Set.of(READ, WRITE));
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     /**
      * Set by {@code FallbackReviewTest}, which runs this class again in a JVM with
@@ -70,11 +71,11 @@ class AuraFileChannelReviewTest {
     private static final boolean DEFAULT_BACKEND = Boolean.getBoolean("auraio.review.defaultBackend");
 
     private static AuraFileChannel openAura(Path path, OpenOption... options) throws IOException {
-        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
+        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(shared.engine(), path, options);
     }
 
     private static AuraFileChannel openAura(Path path, Set<? extends OpenOption> options) throws IOException {
-        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
+        return DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(shared.engine(), path, options);
     }
     private static ExecutorService drains;
     private static final java.nio.file.FileSystem PROVIDER =
@@ -85,8 +86,7 @@ class AuraFileChannelReviewTest {
     final TestDirectory dir = new TestDirectory();
 
     @BeforeAll
-    static void createEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
+    static void startDrains() {
         drains = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "review-drain");
             t.setDaemon(true);
@@ -95,13 +95,9 @@ class AuraFileChannelReviewTest {
     }
 
     @AfterAll
-    static void closeEngine() {
+    static void stopDrains() {
         if (drains != null) {
             drains.shutdownNow();
-        }
-        if (engine != null) {
-            Leaks.assertNothingLeaked(engine);
-            engine.close();
         }
     }
 
@@ -521,7 +517,7 @@ class AuraFileChannelReviewTest {
     /** How a thread waiting in {@code lock()} for a range another holder has ends, on each kind of channel. */
     private String blockedLockEnds(Opener opener, String name, String how) throws Throwable {
         Path path = file(name, 1_000);
-        try (AuraFile holder = AuraFile.open(engine, path, READ, WRITE)) {
+        try (AuraFile holder = AuraFile.open(shared.engine(), path, READ, WRITE)) {
             ofdLock(holder.fd(), true);
             FileChannel ch = opener.open(path, READ, WRITE);
             java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();

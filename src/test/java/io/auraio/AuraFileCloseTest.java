@@ -1,6 +1,5 @@
 package io.auraio;
 
-import static io.auraio.Leaks.assertNothingLeaked;
 import static io.auraio.testing.TestSupport.awaitCondition;
 import static io.auraio.testing.TestSupport.joinAll;
 import static java.nio.file.StandardOpenOption.READ;
@@ -23,9 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,32 +29,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** {@link AuraFile#close()}: from another thread while reads wait, repeatedly, concurrently. */
 @ExtendWith(IoUringAvailable.class)
 class AuraFileCloseTest {
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(2).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(2).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertNothingLeaked(engine);
-    }
-
     @Test
     void closeFromAnotherThreadWakesBlockedReadersWithAsynchronousCloseException() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        AuraFile file = AuraFile.open(engine, fifo, READ, WRITE);
+        AuraFile file = AuraFile.open(shared.engine(), fifo, READ, WRITE);
         int readers = 9;
         AtomicReferenceArray<Throwable> outcomes = new AtomicReferenceArray<>(readers);
         List<Thread> threads = new ArrayList<>();
@@ -74,7 +54,7 @@ class AuraFileCloseTest {
             };
             threads.add(i == 0 ? Thread.ofPlatform().start(read) : Thread.ofVirtual().start(read));
         }
-        awaitCondition("every FIFO read is pending", () -> engine.pendingCount() == readers);
+        awaitCondition("every FIFO read is pending", () -> shared.engine().pendingCount() == readers);
 
         Thread closer = Thread.ofPlatform().start(() -> {
             try {
@@ -98,7 +78,7 @@ class AuraFileCloseTest {
     void closeIsIdempotentAndConcurrentCallersAllReturn() throws Exception {
         Path path = dir.resolve("f");
         Files.write(path, new byte[4096]);
-        AuraFile file = AuraFile.open(engine, path, READ);
+        AuraFile file = AuraFile.open(shared.engine(), path, READ);
         List<Throwable> failures = TestSupport.atOnce(8, () -> {
             file.close();
             if (file.isOpen()) {
@@ -116,7 +96,7 @@ class AuraFileCloseTest {
     @Test
     void theEngineServesOtherFilesAfterAFileIsClosedUnderItsReaders() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
+        AuraFile pipe = AuraFile.open(shared.engine(), fifo, READ, WRITE);
         AtomicReferenceArray<Throwable> outcome = new AtomicReferenceArray<>(1);
         Thread reader = Thread.ofVirtual().start(() -> {
             try {
@@ -125,14 +105,14 @@ class AuraFileCloseTest {
                 outcome.set(0, t);
             }
         });
-        awaitCondition("the FIFO read is pending", () -> engine.pendingCount() == 1);
+        awaitCondition("the FIFO read is pending", () -> shared.engine().pendingCount() == 1);
         pipe.close();
         joinAll(List.of(reader));
         assertThat(outcome.get(0)).isExactlyInstanceOf(AsynchronousCloseException.class);
 
         Path path = dir.resolve("f");
         Files.write(path, new byte[] {1, 2, 3});
-        try (AuraFile file = AuraFile.open(engine, path, READ)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, READ)) {
             ByteBuffer b = ByteBuffer.allocate(3);
             assertThat(file.read(b, 0)).isEqualTo(3);
             assertThat(b.array()).containsExactly(1, 2, 3);
@@ -154,7 +134,7 @@ class AuraFileCloseTest {
     private static List<Integer> openAndDrop(Path path, int count) throws IOException {
         List<Integer> fds = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            fds.add(AuraFile.open(engine, path, READ).fd());
+            fds.add(AuraFile.open(shared.engine(), path, READ).fd());
         }
         assertThat(openDescriptorsOf(path, fds)).isEqualTo(count);
         return fds;

@@ -1,6 +1,5 @@
 package io.auraio;
 
-import static io.auraio.Leaks.assertNothingLeaked;
 import static io.auraio.testing.TestSupport.randomBytes;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
@@ -21,9 +20,6 @@ import java.nio.channels.NonWritableChannelException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -38,7 +34,8 @@ class AuraFileMisuseTest {
     private static final int ALIGN = Direct.ALIGN;
     private static final int FILE_SIZE = 8 * ALIGN;
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -46,28 +43,11 @@ class AuraFileMisuseTest {
     private Path file;
     private byte[] content;
 
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
     @BeforeEach
     void writeFile() throws IOException {
         content = randomBytes(FILE_SIZE, 3);
         file = dir.resolve("data");
         Files.write(file, content);
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertNothingLeaked(engine);
     }
 
     /** Asserts that both calls throw {@code type}. */
@@ -78,7 +58,7 @@ class AuraFileMisuseTest {
 
     @Test
     void everyOperationOnAClosedFileThrowsClosedChannelException() throws IOException {
-        AuraFile af = AuraFile.open(engine, file, READ, WRITE);
+        AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE);
         FileChannel fc = FileChannel.open(file, READ, WRITE);
         af.close();
         fc.close();
@@ -99,10 +79,10 @@ class AuraFileMisuseTest {
 
     @Test
     void negativePositionThrowsIllegalArgumentExceptionEvenOnAClosedFile() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file, READ, WRITE); FileChannel fc = FileChannel.open(file, READ, WRITE)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE); FileChannel fc = FileChannel.open(file, READ, WRITE)) {
             negativePositionIsRefused(af, fc);
         }
-        AuraFile af = AuraFile.open(engine, file, READ, WRITE);
+        AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE);
         FileChannel fc = FileChannel.open(file, READ, WRITE);
         af.close();
         fc.close();
@@ -126,7 +106,7 @@ class AuraFileMisuseTest {
     @Test
     void readIntoReadOnlyMemoryThrowsIllegalArgumentException() throws IOException {
         try (Arena arena = Arena.ofConfined();
-             AuraFile af = AuraFile.open(engine, file, READ);
+             AuraFile af = AuraFile.open(shared.engine(), file, READ);
              FileChannel fc = FileChannel.open(file, READ)) {
             bothThrow(IllegalArgumentException.class, () -> af.read(ByteBuffer.allocate(8).asReadOnlyBuffer(), 0),
                     () -> fc.read(ByteBuffer.allocate(8).asReadOnlyBuffer(), 0));
@@ -141,7 +121,7 @@ class AuraFileMisuseTest {
 
     @Test
     void writeToAFileOpenedForReadingOnlyThrowsNonWritableChannelException() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file, READ); FileChannel fc = FileChannel.open(file, READ)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file, READ); FileChannel fc = FileChannel.open(file, READ)) {
             Class<NonWritableChannelException> type = NonWritableChannelException.class;
             bothThrow(type, () -> af.write(ByteBuffer.allocate(8), 0), () -> fc.write(ByteBuffer.allocate(8), 0));
             bothThrow(type, () -> af.write(ByteBuffer.allocate(0), 0), () -> fc.write(ByteBuffer.allocate(0), 0));
@@ -154,7 +134,7 @@ class AuraFileMisuseTest {
 
     @Test
     void readFromAFileOpenedForWritingOnlyThrowsNonReadableChannelException() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file, WRITE); FileChannel fc = FileChannel.open(file, WRITE)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file, WRITE); FileChannel fc = FileChannel.open(file, WRITE)) {
             Class<NonReadableChannelException> type = NonReadableChannelException.class;
             bothThrow(type, () -> af.read(ByteBuffer.allocate(8), 0), () -> fc.read(ByteBuffer.allocate(8), 0));
             bothThrow(type, () -> af.read(ByteBuffer.allocate(0), 0), () -> fc.read(ByteBuffer.allocate(0), 0));
@@ -170,8 +150,8 @@ class AuraFileMisuseTest {
         MemorySegment segment = closedArena.allocate(ALIGN, ALIGN);
         ByteBuffer buffer = closedArena.allocate(ALIGN, ALIGN).asByteBuffer();
         closedArena.close();
-        try (AuraFile af = AuraFile.open(engine, file, READ, WRITE);
-             AuraFile direct = AuraFile.open(engine, file, READ, WRITE, Direct.DIRECT);
+        try (AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE);
+             AuraFile direct = AuraFile.open(shared.engine(), file, READ, WRITE, Direct.DIRECT);
              FileChannel fc = FileChannel.open(file, READ, WRITE)) {
             Class<IllegalStateException> ise = IllegalStateException.class;
             bothThrow(ise, () -> af.read(buffer, 0), () -> fc.read(buffer, 0));
@@ -186,7 +166,7 @@ class AuraFileMisuseTest {
 
     @Test
     void nullBuffersThrowNullPointerException() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file, READ, WRITE); FileChannel fc = FileChannel.open(file, READ, WRITE)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE); FileChannel fc = FileChannel.open(file, READ, WRITE)) {
             Class<NullPointerException> npe = NullPointerException.class;
             bothThrow(npe, () -> af.read((ByteBuffer) null, 0), () -> fc.read(null, 0));
             bothThrow(npe, () -> af.write((ByteBuffer) null, 0), () -> fc.write(null, 0));
@@ -203,7 +183,7 @@ class AuraFileMisuseTest {
 
     @Test
     void misalignedDirectPositionIsRefusedWithAMessageSayingWhatToAlign() throws IOException {
-        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(engine, file, READ, WRITE, Direct.DIRECT)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE, Direct.DIRECT)) {
             MemorySegment block = Direct.aligned(arena, ALIGN);
             assertInvalid(() -> af.read(block, 1), "file position (1)");
             assertInvalid(() -> af.write(block, 1), "file position (1)");
@@ -215,7 +195,7 @@ class AuraFileMisuseTest {
 
     @Test
     void misalignedDirectLengthIsRefusedWithAMessageSayingWhatToAlign() throws IOException {
-        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(engine, file, READ, WRITE, Direct.DIRECT)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE, Direct.DIRECT)) {
             MemorySegment shortBlock = Direct.aligned(arena, ALIGN).asSlice(0, ALIGN - 1);
             assertInvalid(() -> af.read(shortBlock, 0), "transfer length (" + (ALIGN - 1) + " bytes)");
             assertInvalid(() -> af.write(shortBlock, 0), "transfer length (" + (ALIGN - 1) + " bytes)");
@@ -230,7 +210,7 @@ class AuraFileMisuseTest {
 
     @Test
     void misalignedDirectBufferAddressIsRefusedWithAMessageSayingWhatToAlign() throws IOException {
-        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(engine, file, READ, WRITE, Direct.DIRECT)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(shared.engine(), file, READ, WRITE, Direct.DIRECT)) {
             MemorySegment shifted = Direct.aligned(arena, 2 * ALIGN).asSlice(1, ALIGN);
             assertInvalid(() -> af.read(shifted, 0), "buffer address (0x" + Long.toHexString(shifted.address()) + ")");
             assertInvalid(() -> af.write(shifted, 0), "buffer address");

@@ -1,6 +1,5 @@
 package io.auraio;
 
-import static io.auraio.Leaks.assertNothingLeaked;
 import static io.auraio.testing.TestSupport.randomBytes;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.nio.file.StandardOpenOption.CREATE_NEW;
@@ -23,9 +22,6 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -49,7 +45,8 @@ class AuraFileReadTest {
     /** Bytes the reads must leave alone. */
     private static final byte SENTINEL = (byte) 0xA5;
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(2).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -57,28 +54,11 @@ class AuraFileReadTest {
     private Path file;
     private byte[] content;
 
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(2).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
     @BeforeEach
     void writeFile() throws IOException {
         content = randomBytes(FILE_SIZE, 42);
         file = dir.resolve("data");
         Files.write(file, content);
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertNothingLeaked(engine);
     }
 
     static Stream<Arguments> bufferedCases() {
@@ -124,7 +104,7 @@ class AuraFileReadTest {
         int capacity = length + 2 * ALIGN;
         try (Arena arena = Arena.ofConfined();
              FileChannel fc = FileChannel.open(file, READ);
-             AuraFile af = AuraFile.open(engine, file, options)) {
+             AuraFile af = AuraFile.open(shared.engine(), file, options)) {
             ByteBuffer expected = sentinelFilled(ByteBuffer.allocate(capacity));
             expected.position(ALIGN).limit(ALIGN + length);
             int expectedCount = fc.read(expected, position);
@@ -222,7 +202,7 @@ class AuraFileReadTest {
         Path empty = dir.resolve("empty");
         Files.createFile(empty);
         try (Arena arena = Arena.ofConfined();
-             AuraFile af = direct ? AuraFile.open(engine, empty, READ, Direct.DIRECT) : AuraFile.open(engine, empty)) {
+             AuraFile af = direct ? AuraFile.open(shared.engine(), empty, READ, Direct.DIRECT) : AuraFile.open(shared.engine(), empty)) {
             assertThat(af.read(Direct.aligned(arena, ALIGN).asByteBuffer(), 0)).isEqualTo(-1);
             assertThat(af.read(ByteBuffer.allocate(ALIGN), 0)).isEqualTo(-1);
             assertThat(af.size()).isZero();
@@ -237,7 +217,7 @@ class AuraFileReadTest {
         byte[] big = randomBytes(size, 7);
         Path bigFile = dir.resolve("big");
         Files.write(bigFile, big);
-        try (AuraFile af = direct ? AuraFile.open(engine, bigFile, READ, Direct.DIRECT) : AuraFile.open(engine, bigFile)) {
+        try (AuraFile af = direct ? AuraFile.open(shared.engine(), bigFile, READ, Direct.DIRECT) : AuraFile.open(shared.engine(), bigFile)) {
             ByteBuffer buffer = ByteBuffer.allocate(size);
             af.readFully(buffer, 0);
             assertThat(buffer.array()).isEqualTo(big);
@@ -250,7 +230,7 @@ class AuraFileReadTest {
     @ParameterizedTest
     @EnumSource(BufferKind.class)
     void readFullyFillsTheBuffer(BufferKind kind) throws IOException {
-        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(engine, file)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(shared.engine(), file)) {
             int length = 3 * ALIGN + 17;
             if (kind.isSegment()) {
                 MemorySegment segment = kind.newSegment(arena, length);
@@ -272,7 +252,7 @@ class AuraFileReadTest {
         byte[] array = new byte[300];
         Arrays.fill(array, SENTINEL);
         ByteBuffer slice = ByteBuffer.wrap(array).position(100).slice().limit(50);
-        try (AuraFile af = AuraFile.open(engine, file)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file)) {
             assertThat(af.read(slice, 7)).isEqualTo(50);
         }
         assertThat(slice.position()).isEqualTo(50);
@@ -283,7 +263,7 @@ class AuraFileReadTest {
 
     @Test
     void readFullyThrowsEofExceptionWhenTheFileIsShortAndLeavesWhatItRead() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file)) {
             ByteBuffer buffer = ByteBuffer.allocate(200);
             assertThatThrownBy(() -> af.readFully(buffer, FILE_SIZE - 50)).isInstanceOf(EOFException.class)
                     .hasMessageContaining(String.valueOf(FILE_SIZE));
@@ -298,7 +278,7 @@ class AuraFileReadTest {
 
     @Test
     void readFullyOfEmptyBufferAtEndOfFileReturnsNormally() throws IOException {
-        try (AuraFile af = AuraFile.open(engine, file)) {
+        try (AuraFile af = AuraFile.open(shared.engine(), file)) {
             af.readFully(ByteBuffer.allocate(0), FILE_SIZE + 100);
             af.readFully(MemorySegment.ofArray(new byte[0]), FILE_SIZE + 100);
         }
@@ -313,7 +293,7 @@ class AuraFileReadTest {
             assertThat(fc.write(ByteBuffer.wrap(data), FIVE_GIB)).isEqualTo(data.length);
         }
         try (Arena arena = Arena.ofConfined();
-             AuraFile af = direct ? AuraFile.open(engine, sparse, READ, Direct.DIRECT) : AuraFile.open(engine, sparse)) {
+             AuraFile af = direct ? AuraFile.open(shared.engine(), sparse, READ, Direct.DIRECT) : AuraFile.open(shared.engine(), sparse)) {
             assertThat(af.size()).isEqualTo(FIVE_GIB + data.length);
 
             MemorySegment segment = Direct.aligned(arena, data.length);
@@ -333,6 +313,6 @@ class AuraFileReadTest {
     }
 
     private AuraFile open(boolean direct) throws IOException {
-        return direct ? AuraFile.open(engine, file, READ, Direct.DIRECT) : AuraFile.open(engine, file, READ);
+        return direct ? AuraFile.open(shared.engine(), file, READ, Direct.DIRECT) : AuraFile.open(shared.engine(), file, READ);
     }
 }

@@ -1,6 +1,5 @@
 package io.auraio;
 
-import static io.auraio.Leaks.assertNothingLeaked;
 import static io.auraio.testing.TestSupport.randomBytes;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.nio.file.StandardOpenOption.APPEND;
@@ -22,9 +21,6 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -46,7 +42,8 @@ class AuraFileWriteTest {
     private static final int FILE_SIZE = 16 * ALIGN + 1234;
     private static final long FIVE_GIB = 5L << 30;
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(2).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -56,18 +53,6 @@ class AuraFileWriteTest {
     /** The same writes through FileChannel. */
     private Path reference;
 
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(2).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
     @BeforeEach
     void writeFiles() throws IOException {
         byte[] content = randomBytes(FILE_SIZE, 42);
@@ -75,11 +60,6 @@ class AuraFileWriteTest {
         reference = dir.resolve("reference");
         Files.write(file, content);
         Files.write(reference, content);
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertNothingLeaked(engine);
     }
 
     static Stream<Arguments> bufferedCases() {
@@ -123,7 +103,7 @@ class AuraFileWriteTest {
         byte[] data = randomBytes(length + 2 * ALIGN, position + length);
         try (Arena arena = Arena.ofConfined();
              FileChannel fc = FileChannel.open(reference, WRITE);
-             AuraFile af = AuraFile.open(engine, file, options)) {
+             AuraFile af = AuraFile.open(shared.engine(), file, options)) {
             ByteBuffer expected = ByteBuffer.wrap(data.clone()).position(ALIGN).limit(ALIGN + length);
             int expectedCount = fc.write(expected, position);
             assertThat(expectedCount).isEqualTo(length);
@@ -148,7 +128,7 @@ class AuraFileWriteTest {
     @EnumSource(BufferKind.class)
     void writeFullyWritesEverythingAndFileChannelReadsItBack(BufferKind kind) throws IOException {
         byte[] data = randomBytes(3 * ALIGN + 17, 9);
-        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(engine, file, WRITE)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile af = AuraFile.open(shared.engine(), file, WRITE)) {
             if (kind.isSegment()) {
                 MemorySegment segment = kind.newSegment(arena, data.length);
                 MemorySegment.copy(data, 0, segment, JAVA_BYTE, 0, data.length);
@@ -171,8 +151,8 @@ class AuraFileWriteTest {
         byte[] data = randomBytes(3 * ALIGN, 11);
         Files.createFile(sparse);
         try (Arena arena = Arena.ofConfined();
-             AuraFile af = direct ? AuraFile.open(engine, sparse, WRITE, Direct.DIRECT)
-                     : AuraFile.open(engine, sparse, WRITE)) {
+             AuraFile af = direct ? AuraFile.open(shared.engine(), sparse, WRITE, Direct.DIRECT)
+                     : AuraFile.open(shared.engine(), sparse, WRITE)) {
             MemorySegment segment = Direct.aligned(arena, data.length);
             MemorySegment.copy(data, 0, segment, JAVA_BYTE, 0, data.length);
             assertThat(af.write(segment, FIVE_GIB)).isEqualTo(data.length);
@@ -197,7 +177,7 @@ class AuraFileWriteTest {
     @Test
     void writeFromReadOnlyMemoryIsAllowedAsWithFileChannel() throws IOException {
         byte[] data = randomBytes(1000, 17);
-        try (FileChannel fc = FileChannel.open(reference, WRITE); AuraFile af = AuraFile.open(engine, file, WRITE)) {
+        try (FileChannel fc = FileChannel.open(reference, WRITE); AuraFile af = AuraFile.open(shared.engine(), file, WRITE)) {
             ByteBuffer heap = ByteBuffer.wrap(data).asReadOnlyBuffer();
             assertThat(fc.write(heap.duplicate(), 10)).isEqualTo(data.length);
             assertThat(af.write(heap, 10)).isEqualTo(data.length);
@@ -213,7 +193,7 @@ class AuraFileWriteTest {
 
     @Test
     void writeOfEmptyBufferReturnsZeroAndLeavesTheSizeAlone() throws IOException {
-        try (FileChannel fc = FileChannel.open(reference, WRITE); AuraFile af = AuraFile.open(engine, file, WRITE)) {
+        try (FileChannel fc = FileChannel.open(reference, WRITE); AuraFile af = AuraFile.open(shared.engine(), file, WRITE)) {
             assertThat(fc.write(ByteBuffer.allocate(0), FILE_SIZE + 100)).isZero();
             assertThat(af.write(ByteBuffer.allocate(0), FILE_SIZE + 100)).isZero();
             assertThat(af.write(MemorySegment.ofArray(new byte[0]), FILE_SIZE + 100)).isZero();
@@ -224,7 +204,7 @@ class AuraFileWriteTest {
     @Test
     void appendModeAppendsWhateverThePositionAsFileChannelDoes() throws IOException {
         byte[] data = randomBytes(300, 3);
-        try (FileChannel fc = FileChannel.open(reference, APPEND); AuraFile af = AuraFile.open(engine, file, APPEND)) {
+        try (FileChannel fc = FileChannel.open(reference, APPEND); AuraFile af = AuraFile.open(shared.engine(), file, APPEND)) {
             assertThat(fc.write(ByteBuffer.wrap(data), 0)).isEqualTo(data.length);
             assertThat(af.write(ByteBuffer.wrap(data), 0)).isEqualTo(data.length);
             assertThat(af.size()).isEqualTo(FILE_SIZE + data.length);
@@ -237,8 +217,8 @@ class AuraFileWriteTest {
     void forceWithAndWithoutMetadataSucceedsAndKeepsTheData(boolean direct) throws IOException {
         byte[] data = randomBytes(ALIGN, 13);
         try (Arena arena = Arena.ofConfined();
-             AuraFile af = direct ? AuraFile.open(engine, file, WRITE, Direct.DIRECT)
-                     : AuraFile.open(engine, file, WRITE)) {
+             AuraFile af = direct ? AuraFile.open(shared.engine(), file, WRITE, Direct.DIRECT)
+                     : AuraFile.open(shared.engine(), file, WRITE)) {
             MemorySegment segment = Direct.aligned(arena, ALIGN);
             MemorySegment.copy(data, 0, segment, JAVA_BYTE, 0, ALIGN);
             af.write(segment, 0);
@@ -254,7 +234,7 @@ class AuraFileWriteTest {
 
     @Test
     void forceOfFileOpenedForReadingSucceedsAsWithFileChannel() throws IOException {
-        try (FileChannel fc = FileChannel.open(file, READ); AuraFile af = AuraFile.open(engine, file, READ)) {
+        try (FileChannel fc = FileChannel.open(file, READ); AuraFile af = AuraFile.open(shared.engine(), file, READ)) {
             fc.force(true);
             af.force(true);
             af.force(false);
@@ -265,7 +245,7 @@ class AuraFileWriteTest {
     @Test
     void sizeFollowsWritesAndTruncationByOthers() throws IOException {
         Path empty = dir.resolve("empty");
-        try (AuraFile af = AuraFile.open(engine, empty, CREATE_NEW, READ, WRITE);
+        try (AuraFile af = AuraFile.open(shared.engine(), empty, CREATE_NEW, READ, WRITE);
              FileChannel fc = FileChannel.open(empty, WRITE)) {
             assertThat(af.size()).isZero();
             af.write(ByteBuffer.wrap(new byte[10]), 1 << 20);

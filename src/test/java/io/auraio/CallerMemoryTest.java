@@ -1,6 +1,5 @@
 package io.auraio;
 
-import static io.auraio.Leaks.assertNothingLeaked;
 import static io.auraio.testing.TestSupport.awaitCondition;
 import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
@@ -23,9 +22,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,27 +38,11 @@ class CallerMemoryTest {
     private static final int BIG = 64 << 20;
     private static final byte MARK = 0x5a;
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        assertNothingLeaked(engine);
-    }
 
     // ---- a shared arena closed while a read waits ---------------------------------------------
 
@@ -95,7 +75,7 @@ class CallerMemoryTest {
     @Test
     void anAuraFileChannelReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, fifo, READ, WRITE)) {
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), fifo, READ, WRITE)) {
             assertReadIntoClosedArenaWritesNothing(dst -> ch.read(dst.asByteBuffer()), () -> feed(fifo));
         }
     }
@@ -103,7 +83,7 @@ class CallerMemoryTest {
     @Test
     void anAuraFileReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        try (AuraFile file = AuraFile.open(engine, fifo, READ, WRITE)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), fifo, READ, WRITE)) {
             assertReadIntoClosedArenaWritesNothing(dst -> file.read(dst, 0), () -> feed(fifo));
         }
     }
@@ -111,11 +91,11 @@ class CallerMemoryTest {
     @Test
     void aFutureReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        try (AuraFile file = AuraFile.open(engine, fifo, READ, WRITE)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), fifo, READ, WRITE)) {
             Arena arena = Arena.ofShared();
             MemorySegment dst = arena.allocate(BIG);
-            CompletableFuture<Long> read = engine.readAsync(file.fd(), BufferRef.of(dst), BIG, 0);
-            awaitCondition("the read to wait in the kernel", () -> engine.pendingCount() == 1);
+            CompletableFuture<Long> read = shared.engine().readAsync(file.fd(), BufferRef.of(dst), BIG, 0);
+            awaitCondition("the read to wait in the kernel", () -> shared.engine().pendingCount() == 1);
             MemorySegment reused = closeAndReallocate(arena, dst);
             feed(fifo);
             assertThatThrownBy(() -> read.get(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS))
@@ -136,17 +116,17 @@ class CallerMemoryTest {
         Path mapped = Files.write(dir.resolve("mapped"), new byte[8192]);
         try (Arena arena = Arena.ofShared();
              java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mapped, READ, WRITE);
-             AuraFile file = AuraFile.open(engine, source, READ)) {
+             AuraFile file = AuraFile.open(shared.engine(), source, READ)) {
             MemorySegment dst = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 8192, arena);
             ch.truncate(0); // the mapping's pages are gone: touching them raises SIGBUS
-            CompletableFuture<Long> read = engine.readAsync(file.fd(), BufferRef.of(dst), 8192, 0);
+            CompletableFuture<Long> read = shared.engine().readAsync(file.fd(), BufferRef.of(dst), 8192, 0);
             assertThatThrownBy(() -> read.get(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS))
                     .hasCauseInstanceOf(AuraIOException.class)
                     .satisfies(e -> assertThat(((AuraIOException) e.getCause()).errno()).isEqualTo(14)); // EFAULT
-            assertThat(engine.fatalError()).isNull();
+            assertThat(shared.engine().fatalError()).isNull();
             try (Arena own = Arena.ofShared()) {
                 MemorySegment ok = own.allocate(8192);
-                assertThat(engine.readAsync(file.fd(), BufferRef.of(ok), 8192, 0)
+                assertThat(shared.engine().readAsync(file.fd(), BufferRef.of(ok), 8192, 0)
                         .get(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(8192);
             }
         }
@@ -163,17 +143,17 @@ class CallerMemoryTest {
         Path mapped = Files.write(dir.resolve("mapped"), new byte[8192]);
         try (Arena arena = Arena.ofShared();
              java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mapped, READ, WRITE);
-             AuraFile file = AuraFile.open(engine, target, WRITE)) {
+             AuraFile file = AuraFile.open(shared.engine(), target, WRITE)) {
             MemorySegment src = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 8192, arena);
             ch.truncate(0);
-            long before = engine.core().pool().outstandingBuffers();
-            assertThatThrownBy(() -> engine.writeAsync(file.fd(), BufferRef.of(src), 8192, 0))
+            long before = shared.engine().core().pool().outstandingBuffers();
+            assertThatThrownBy(() -> shared.engine().writeAsync(file.fd(), BufferRef.of(src), 8192, 0))
                     .isInstanceOf(AuraIOException.class)
                     .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14)); // EFAULT
-            assertThatThrownBy(() -> engine.writevAsync(file.fd(), new MemorySegment[] {src}, 0))
+            assertThatThrownBy(() -> shared.engine().writevAsync(file.fd(), new MemorySegment[] {src}, 0))
                     .isInstanceOf(AuraIOException.class)
                     .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(14));
-            assertThat(engine.core().pool().outstandingBuffers()).as("pool buffers not returned").isEqualTo(before);
+            assertThat(shared.engine().core().pool().outstandingBuffers()).as("pool buffers not returned").isEqualTo(before);
             assertThat(Files.size(target)).isZero();
         }
     }
@@ -181,15 +161,15 @@ class CallerMemoryTest {
     @Test
     void aCallbackReadNeverWritesIntoASharedArenaClosedWhileItWaits() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        try (AuraFile file = AuraFile.open(engine, fifo, READ, WRITE)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), fifo, READ, WRITE)) {
             Arena arena = Arena.ofShared();
             MemorySegment dst = arena.allocate(BIG);
             AtomicLong result = new AtomicLong(Long.MIN_VALUE);
-            engine.read(file.fd(), BufferRef.of(dst), BIG, 0, (request, r) -> result.set(r));
-            awaitCondition("the read to wait in the kernel", () -> engine.pendingCount() == 1);
+            shared.engine().read(file.fd(), BufferRef.of(dst), BIG, 0, (request, r) -> result.set(r));
+            awaitCondition("the read to wait in the kernel", () -> shared.engine().pendingCount() == 1);
             MemorySegment reused = closeAndReallocate(arena, dst);
             feed(fifo);
-            engine.drain(TestSupport.HANG.toMillis());
+            shared.engine().drain(TestSupport.HANG.toMillis());
             assertThat(result.get()).isEqualTo(-14); // -EFAULT: the bytes had nowhere to go
             assertUntouched(reused);
         }
@@ -200,15 +180,15 @@ class CallerMemoryTest {
         Path path = dir.resolve("r");
         byte[] content = TestSupport.randomBytes(3 * 4096, 11);
         Files.write(path, content);
-        try (Arena arena = Arena.ofShared(); AuraFile file = AuraFile.open(engine, path, READ)) {
+        try (Arena arena = Arena.ofShared(); AuraFile file = AuraFile.open(shared.engine(), path, READ)) {
             MemorySegment dst = arena.allocate(content.length);
             AtomicLong result = new AtomicLong(Long.MIN_VALUE);
-            Request request = engine.read(file.fd(), BufferRef.of(dst), content.length, 0, (r, n) -> result.set(n));
+            Request request = shared.engine().read(file.fd(), BufferRef.of(dst), content.length, 0, (r, n) -> result.set(n));
             // No poll yet: the callback has not run, but the request is done, so the bytes must be
             // where the caller asked for them (the kernel read into a copy of the caller's memory).
             awaitCondition("the read to complete", () -> !request.isPending());
             assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(content);
-            engine.drain(TestSupport.HANG.toMillis());
+            shared.engine().drain(TestSupport.HANG.toMillis());
             assertThat(result.get()).isEqualTo(content.length);
         }
     }
@@ -218,18 +198,18 @@ class CallerMemoryTest {
         Path path = dir.resolve("w");
         byte[] content = TestSupport.randomBytes(3 * 4096, 7);
         try (Arena arena = Arena.ofShared();
-             AuraFile file = AuraFile.open(engine, path, READ, WRITE, java.nio.file.StandardOpenOption.CREATE)) {
+             AuraFile file = AuraFile.open(shared.engine(), path, READ, WRITE, java.nio.file.StandardOpenOption.CREATE)) {
             MemorySegment src = arena.allocate(content.length);
             MemorySegment.copy(content, 0, src, ValueLayout.JAVA_BYTE, 0, content.length);
-            assertThat(engine.writeAsync(file.fd(), BufferRef.of(src.asSlice(0, 4096)), 4096, 0).join()).isEqualTo(4096);
+            assertThat(shared.engine().writeAsync(file.fd(), BufferRef.of(src.asSlice(0, 4096)), 4096, 0).join()).isEqualTo(4096);
             MemorySegment[] iov = {src.asSlice(4096, 100), src.asSlice(4196, 8092)};
-            assertThat(engine.writevAsync(file.fd(), iov, 4096).join()).isEqualTo(8192);
+            assertThat(shared.engine().writevAsync(file.fd(), iov, 4096).join()).isEqualTo(8192);
             MemorySegment back = arena.allocate(content.length);
-            assertThat(engine.readvAsync(file.fd(), new MemorySegment[] {back.asSlice(0, 5000), back.asSlice(5000)}, 0)
+            assertThat(shared.engine().readvAsync(file.fd(), new MemorySegment[] {back.asSlice(0, 5000), back.asSlice(5000)}, 0)
                     .join()).isEqualTo(content.length);
             assertThat(back.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(content);
             MemorySegment again = arena.allocate(content.length);
-            assertThat(engine.readAsync(file.fd(), BufferRef.of(again), content.length, 0).join())
+            assertThat(shared.engine().readAsync(file.fd(), BufferRef.of(again), content.length, 0).join())
                     .isEqualTo(content.length);
             assertThat(again.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(content);
         }
@@ -243,8 +223,8 @@ class CallerMemoryTest {
         Path path = Files.write(dir.resolve("f"), new byte[100]);
         try (Arena arena = Arena.ofConfined();
              FileChannel jdk = FileChannel.open(path, READ, WRITE);
-             AuraFileChannel ours = AuraFileChannel.open(engine, path, READ, WRITE);
-             AuraFile file = AuraFile.open(engine, path, READ, WRITE)) {
+             AuraFileChannel ours = AuraFileChannel.open(shared.engine(), path, READ, WRITE);
+             AuraFile file = AuraFile.open(shared.engine(), path, READ, WRITE)) {
             MemorySegment segment = arena.allocate(10);
             ByteBuffer buffer = segment.asByteBuffer();
             AtomicReference<Object> jdkRead = new AtomicReference<>();
@@ -280,15 +260,15 @@ class CallerMemoryTest {
     @Test
     void theEnginesCallbackAndFutureFormsRefuseAConfinedArenasMemory() throws Exception {
         Path path = Files.write(dir.resolve("f"), new byte[100]);
-        try (Arena arena = Arena.ofConfined(); AuraFile file = AuraFile.open(engine, path, READ, WRITE)) {
+        try (Arena arena = Arena.ofConfined(); AuraFile file = AuraFile.open(shared.engine(), path, READ, WRITE)) {
             MemorySegment segment = arena.allocate(10);
-            assertThatThrownBy(() -> engine.readAsync(file.fd(), BufferRef.of(segment), 10, 0))
+            assertThatThrownBy(() -> shared.engine().readAsync(file.fd(), BufferRef.of(segment), 10, 0))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("confined");
-            assertThatThrownBy(() -> engine.write(file.fd(), BufferRef.of(segment), 10, 0, null))
+            assertThatThrownBy(() -> shared.engine().write(file.fd(), BufferRef.of(segment), 10, 0, null))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("confined");
-            assertThatThrownBy(() -> engine.readvAsync(file.fd(), new MemorySegment[] {segment}, 0))
+            assertThatThrownBy(() -> shared.engine().readvAsync(file.fd(), new MemorySegment[] {segment}, 0))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("confined");
-            assertThatThrownBy(() -> engine.writev(file.fd(), new MemorySegment[] {segment}, 0, null))
+            assertThatThrownBy(() -> shared.engine().writev(file.fd(), new MemorySegment[] {segment}, 0, null))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("confined");
         }
     }
@@ -320,7 +300,7 @@ class CallerMemoryTest {
         MemorySegment dst = arena.allocate(BIG);
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread reader = Thread.ofVirtual().start(() -> outcome.set(outcomeOf(() -> read.into(dst))));
-        awaitCondition("the read to wait in the kernel", () -> engine.pendingCount() == 1);
+        awaitCondition("the read to wait in the kernel", () -> shared.engine().pendingCount() == 1);
         MemorySegment reused = closeAndReallocate(arena, dst);
         feed.run();
         reader.join(TestSupport.HANG.toMillis());

@@ -30,8 +30,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,25 +43,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @ExtendWith(IoUringAvailable.class)
 class CallerPathEdgeCasesTest {
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
     private static FileChannel open(boolean aura, Path path, OpenOption... options) throws Exception {
-        return aura ? AuraFileChannel.open(engine, path, options) : FileChannel.open(path, options);
+        return aura ? AuraFileChannel.open(shared.engine(), path, options) : FileChannel.open(path, options);
     }
 
     /** "returned x" or "threw Class: message", run on a virtual thread. */

@@ -38,9 +38,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -58,25 +55,11 @@ class ChannelConcurrencyReviewTest {
     /** How long each race runs its rounds, per channel kind. */
     private static final Duration RACE = Duration.ofMillis(1000);
     private static final int THREADS = 6;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        Leaks.assertNothingLeaked(engine);
-    }
 
     /** Opens a channel: the JDK's or this library's, so that each race runs on both. */
     @FunctionalInterface
@@ -85,7 +68,7 @@ class ChannelConcurrencyReviewTest {
     }
 
     private static final Opener JDK = FileChannel::open;
-    private static final Opener AURA = (path, options) -> AuraFileChannel.open(engine, path, options);
+    private static final Opener AURA = (path, options) -> AuraFileChannel.open(shared.engine(), path, options);
 
     /** Runs {@code round} for {@link #RACE} on each kind of channel, as many rounds as fit (at least one). */
     private static void rounds(Round round) throws Exception {
@@ -124,7 +107,7 @@ class ChannelConcurrencyReviewTest {
      * is opened and closed first, so that it is counted.
      */
     private Set<String> openDescriptors() throws IOException {
-        AuraFileChannel.open(engine, Files.write(dir.resolve("reserve"), new byte[1]), READ).close();
+        AuraFileChannel.open(shared.engine(), Files.write(dir.resolve("reserve"), new byte[1]), READ).close();
         Set<String> open = new java.util.TreeSet<>();
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : (Iterable<Path>) fds::iterator) {
@@ -730,7 +713,7 @@ class ChannelConcurrencyReviewTest {
         // AuraFileChannel only: FileChannel's read of a FIFO on a virtual thread is not woken by close.
         for (int round = 0; round < 5; round++) {
             Path fifo = io.auraio.testing.Fifo.create(dir.resolve("blocked-fifo-" + round));
-            AuraFileChannel ch = AuraFileChannel.open(engine, fifo, READ, WRITE);
+            AuraFileChannel ch = AuraFileChannel.open(shared.engine(), fifo, READ, WRITE);
             List<AtomicReference<Throwable>> thrown = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {
@@ -752,7 +735,7 @@ class ChannelConcurrencyReviewTest {
                 };
                 threads.add(t % 2 == 0 ? Thread.ofVirtual().start(call) : Thread.ofPlatform().start(call));
                 if (t == 0) {
-                    TestSupport.awaitCondition("the first read in flight", () -> engine.pendingCount() == 1);
+                    TestSupport.awaitCondition("the first read in flight", () -> shared.engine().pendingCount() == 1);
                 }
             }
             // The others wait for the position lock the blocked read holds.

@@ -32,8 +32,6 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -50,21 +48,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith(IoUringAvailable.class)
 class ChannelConcurrencyTest {
     private static final int BLOCK = 4096;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory directory = new TestDirectory();
     private Path dir;
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
 
     @BeforeEach
     void setUp() {
@@ -144,7 +133,7 @@ class ChannelConcurrencyTest {
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 1);
         Files.write(path, data);
         for (int round = 0; round < 5; round++) {
-            AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
+            AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ);
             warmUntilMapped(ch);
             assertThat(mappedInThisProcess(path)).isTrue();
             int readers = 8;
@@ -263,7 +252,7 @@ class ChannelConcurrencyTest {
                 jdk = before ? interruptedBefore(fc, op) : interruptedDuring(fc, op);
             }
             Outcome aura;
-            try (AuraFileChannel ch = AuraFileChannel.open(engine, path, options)) {
+            try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, options)) {
                 if (warm) {
                     warmUntilMapped(ch);
                 }
@@ -340,7 +329,7 @@ class ChannelConcurrencyTest {
         byte[] data = TestSupport.nonZeroBytes(size, 3);
         Files.write(path, data);
         Random random = new Random(4);
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE);
              FileChannel direct = FileChannel.open(path, StandardOpenOption.WRITE,
                      io.auraio.testing.Direct.DIRECT);
@@ -396,7 +385,7 @@ class ChannelConcurrencyTest {
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentLinkedQueue<String> stale = new ConcurrentLinkedQueue<>();
         ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ)) {
             warmUntilMapped(ch);
             long served = ch.file().mappedReads().served();
             List<Thread> threads = new ArrayList<>();
@@ -508,7 +497,7 @@ class ChannelConcurrencyTest {
                 jdk = appendScript(fc);
             }
             List<Object> aura;
-            try (AuraFileChannel ch = AuraFileChannel.open(engine, b, options)) {
+            try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), b, options)) {
                 aura = appendScript(ch);
             }
             assertThat(aura).as("%s", Arrays.toString(options)).isEqualTo(jdk);
@@ -524,9 +513,9 @@ class ChannelConcurrencyTest {
         int writers = 6;
         int each = 400;
         List<AuraFileChannel> channels = List.of(
-                AuraFileChannel.open(engine, path, StandardOpenOption.APPEND),
-                AuraFileChannel.open(engine, path, StandardOpenOption.APPEND),
-                AuraFileChannel.open(engine, path, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+                AuraFileChannel.open(shared.engine(), path, StandardOpenOption.APPEND),
+                AuraFileChannel.open(shared.engine(), path, StandardOpenOption.APPEND),
+                AuraFileChannel.open(shared.engine(), path, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         try {
             List<Thread> threads = new ArrayList<>();
@@ -594,7 +583,7 @@ class ChannelConcurrencyTest {
         Files.write(path, data);
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             warmUntilMapped(ch);
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 3; r++) {
@@ -725,7 +714,7 @@ class ChannelConcurrencyTest {
             jdk = oddBufferScript(fc);
         }
         List<String> aura;
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, b, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), b, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             warmUntilMapped(ch);
             aura = oddBufferScript(ch);
         }
@@ -743,7 +732,7 @@ class ChannelConcurrencyTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment memory = arena.allocate(huge, 4096);
             for (boolean aura : new boolean[] {false, true}) {
-                try (FileChannel ch = aura ? AuraFileChannel.open(engine, path, StandardOpenOption.READ)
+                try (FileChannel ch = aura ? AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ)
                         : FileChannel.open(path, StandardOpenOption.READ)) {
                     ByteBuffer b = memory.asByteBuffer();
                     assertThat(ch.read(b)).as("aura %s", aura).isEqualTo(data.length);
@@ -864,7 +853,7 @@ class ChannelConcurrencyTest {
         AtomicLong published = new AtomicLong(1);
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        try (AuraFileChannel ch = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
+        try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE)) {
             warmUntilMapped(ch);
             List<Thread> readers = new ArrayList<>();

@@ -38,9 +38,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -58,30 +56,20 @@ class DirectIoReviewTest {
     private static final int ALIGN = Direct.ALIGN;
     private static final byte[] DATA = TestSupport.randomBytes(10_000, 25);
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
 
     /** Directories this test made on tmpfs, removed after it. */
     private final List<Path> tmpfsDirectories = new ArrayList<>();
 
     @AfterEach
-    void nothingLeaked() throws IOException {
+    void removeTmpfsDirectories() throws IOException {
         for (Path d : tmpfsDirectories) {
             TestDirectory.deleteRecursively(d);
         }
-        Leaks.assertNothingLeaked(engine);
     }
 
     /** One call on an open channel, with an arena for its buffers. */
@@ -91,7 +79,7 @@ class DirectIoReviewTest {
 
     private FileChannel open(boolean aura, Path path, OpenOption... options) throws IOException {
         var set = new HashSet<>(Arrays.asList(options));
-        return aura ? AuraFileChannel.open(engine, path, set) : FileChannel.open(path, set);
+        return aura ? AuraFileChannel.open(shared.engine(), path, set) : FileChannel.open(path, set);
     }
 
     /**
@@ -327,7 +315,7 @@ class DirectIoReviewTest {
     @Test
     void transfersAlignedToTheKernelsAlignmentAreServedWithTheFilesBytes() throws IOException {
         Path path = Files.write(dir.resolve("dioalign"), DATA);
-        try (AuraFile file = AuraFile.open(engine, path, READ, WRITE, Direct.DIRECT); Arena arena = Arena.ofConfined()) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, READ, WRITE, Direct.DIRECT); Arena arena = Arena.ofConfined()) {
             int align = file.directOffsetAlignment();
             long blockSize = Files.getFileStore(path).getBlockSize();
             assumeTrue(align < blockSize, () -> "this file system's O_DIRECT alignment (" + align
@@ -394,7 +382,7 @@ class DirectIoReviewTest {
     @Test
     void readFullyPastTheEndOfADirectFileThrowsEofException() throws IOException {
         Path path = Files.write(dir.resolve("fully"), DATA);
-        try (AuraFile file = AuraFile.open(engine, path, READ, Direct.DIRECT); Arena arena = Arena.ofConfined()) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, READ, Direct.DIRECT); Arena arena = Arena.ofConfined()) {
             ByteBuffer buffer = Direct.aligned(arena, 3L * ALIGN).asByteBuffer();
             assertThatThrownBy(() -> file.readFully(buffer, 0)).isInstanceOf(EOFException.class)
                     .hasMessageContaining("end of file at position 10000");
@@ -525,8 +513,8 @@ class DirectIoReviewTest {
     void directReadsSeeBufferedWritesAndBufferedAndMappedReadsSeeDirectWrites() throws IOException {
         byte[] contents = TestSupport.nonZeroBytes(16 * ALIGN, 8);
         Path path = Files.write(dir.resolve("coherence"), contents);
-        try (AuraFile direct = AuraFile.open(engine, path, READ, WRITE, Direct.DIRECT);
-             AuraFile buffered = AuraFile.open(engine, path, READ);
+        try (AuraFile direct = AuraFile.open(shared.engine(), path, READ, WRITE, Direct.DIRECT);
+             AuraFile buffered = AuraFile.open(shared.engine(), path, READ);
              FileChannel jdk = FileChannel.open(path, READ, WRITE);
              Arena arena = Arena.ofConfined()) {
             // A buffered write through another descriptor, still in the page cache: the DIRECT read sees it.
@@ -591,7 +579,7 @@ class DirectIoReviewTest {
         int blocks = 64;
         Path path = dir.resolve("truncated");
         try (FileChannel writer = FileChannel.open(path, java.nio.file.StandardOpenOption.CREATE, READ, WRITE);
-             AuraFile file = AuraFile.open(engine, path, READ, Direct.DIRECT)) {
+             AuraFile file = AuraFile.open(shared.engine(), path, READ, Direct.DIRECT)) {
             byte[] block = new byte[ALIGN];
             for (int i = 0; i < blocks; i++) {
                 Arrays.fill(block, (byte) 1);
@@ -658,7 +646,7 @@ class DirectIoReviewTest {
             if (round == 1) {
                 before = openDescriptors(); // after one round: what the JDK opens once (a pipe's first use) stays
             }
-            try (AuraFileChannel ch = AuraFileChannel.open(engine, path, READ, WRITE, Direct.DIRECT);
+            try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, READ, WRITE, Direct.DIRECT);
                  Arena arena = Arena.ofConfined()) {
                 for (Map.Entry<String, Call> e : misuses().entrySet()) {
                     if (e.getKey().startsWith("(kernel)") && !kernelRefusesMisalignedMemory(dir.path())) {
@@ -683,7 +671,7 @@ class DirectIoReviewTest {
                                 .isInstanceOf(IOException.class).hasMessage("Invalid argument");
                     }
                 }
-                assertThat(engine.core().pool().outstandingBuffers()).as("pool buffers after refusals").isZero();
+                assertThat(shared.engine().core().pool().outstandingBuffers()).as("pool buffers after refusals").isZero();
             }
         }
         assertThat(openDescriptors()).isEqualTo(before);
@@ -739,7 +727,7 @@ class DirectIoReviewTest {
                 "cannot mount an overlay here (root needed): " + said.trim());
         try {
             Path data = merged.resolve("data");
-            try (AuraFile file = AuraFile.open(engine, data, READ, WRITE, Direct.DIRECT);
+            try (AuraFile file = AuraFile.open(shared.engine(), data, READ, WRITE, Direct.DIRECT);
                  FileChannel jdk = FileChannel.open(data, READ, Direct.DIRECT);
                  Arena arena = Arena.ofConfined()) {
                 ByteBuffer aura = Direct.aligned(arena, 4L * ALIGN).asByteBuffer();

@@ -28,9 +28,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -47,26 +44,12 @@ class MappedReadsEdgeCasesTest {
     private static final int BLOCK = 4096;
     private static final long GIB = 1L << 30;
     private static final byte UNREAD = 0x55;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory directory = new TestDirectory();
     private Path dir;
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        Leaks.assertNothingLeaked(engine);
-    }
 
     @BeforeEach
     void mappedReadsOn() {
@@ -159,7 +142,7 @@ class MappedReadsEdgeCasesTest {
         long size = 4 * GIB + 8 * BLOCK + 123; // past 2^32, its last page partial
         long[] centres = {0, 1L << 31, 1L << 32, size};
         sparseWithWindows(path, size, centres, 96 * 1024);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
             readUntilMapped(aura, 0);
@@ -252,7 +235,7 @@ class MappedReadsEdgeCasesTest {
             full[i] = pattern(i);
         }
         Files.write(path, Arrays.copyOf(full, 1 << 20));
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE)) {
             readUntilMapped(aura, 0);
@@ -322,7 +305,7 @@ class MappedReadsEdgeCasesTest {
         Path path = dir.resolve("punched");
         byte[] data = TestSupport.nonZeroBytes(4 << 20, 9);
         Files.write(path, data);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
             readUntilMapped(aura, 0);
@@ -358,7 +341,7 @@ class MappedReadsEdgeCasesTest {
         List<AuraFile> files = new ArrayList<>();
         try {
             for (int i = 0; i < 40; i++) {
-                AuraFile f = AuraFile.open(engine, path, StandardOpenOption.READ);
+                AuraFile f = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                 files.add(f);
                 readUntilMapped(f, 0);
             }
@@ -380,7 +363,7 @@ class MappedReadsEdgeCasesTest {
         byte[] data = TestSupport.nonZeroBytes(512 * 1024, 12);
         Files.write(path, data);
         long ino = inode(path);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE)) {
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.DELETE_ON_CLOSE)) {
             readUntilMapped(aura, 0);
             Files.deleteIfExists(path); // gone already or not: either way still mapped
             for (int i = 0; i < 500; i++) {
@@ -403,7 +386,7 @@ class MappedReadsEdgeCasesTest {
         byte[] old = TestSupport.nonZeroBytes(256 * 1024, 13);
         Files.write(path, old);
         long oldIno = inode(path);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
             readUntilMapped(aura, 0);
@@ -456,7 +439,7 @@ class MappedReadsEdgeCasesTest {
         int slots = 6;
         AtomicReferenceArray<AuraFile> files = new AtomicReferenceArray<>(slots);
         for (int i = 0; i < slots; i++) {
-            AuraFile f = AuraFile.open(engine, path, StandardOpenOption.READ);
+            AuraFile f = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
             readUntilMapped(f, 0);
             files.set(i, f);
         }
@@ -501,7 +484,7 @@ class MappedReadsEdgeCasesTest {
                 while (!stop.get()) {
                     int slot = r.nextInt(slots);
                     try {
-                        AuraFile fresh = AuraFile.open(engine, path, StandardOpenOption.READ);
+                        AuraFile fresh = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                         ByteBuffer warm = ByteBuffer.allocate(BLOCK);
                         for (int i = 0; i < 80 && !fresh.mappedReads().isMapped(); i++) {
                             warm.clear();
@@ -537,7 +520,7 @@ class MappedReadsEdgeCasesTest {
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 17);
         Files.write(path, data);
         Random random = new Random(18);
-        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
+        try (AuraFileChannel aura = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE);
              Arena arena = Arena.ofShared()) {
@@ -575,7 +558,7 @@ class MappedReadsEdgeCasesTest {
         Path path = dir.resolve("direct-big");
         long centre = (1L << 32) + 64 * 1024;
         byte[][] windows = sparseWithWindows(path, 5 * GIB, new long[] {0, centre}, 64 * 1024);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
             readUntilMapped(aura, 0);
@@ -617,7 +600,7 @@ class MappedReadsEdgeCasesTest {
         try {
             byte[] data = TestSupport.nonZeroBytes(1 << 20, 20);
             Files.write(path, Arrays.copyOf(data, 64 * 1024));
-            try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
                 readUntilMapped(aura, 0);
                 try (FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE)) {
                     writer.write(ByteBuffer.wrap(data, 64 * 1024, data.length - 64 * 1024), 64 * 1024);
@@ -656,14 +639,14 @@ class MappedReadsEdgeCasesTest {
             Files.write(path, TestSupport.nonZeroBytes(16 * 1024, 21));
             ByteBuffer b = ByteBuffer.allocate(BLOCK);
             for (int i = 0; MappedReads.liveMappingsInThisJvm() < 4096 && i < 4200; i++) {
-                AuraFile f = AuraFile.open(engine, path, StandardOpenOption.READ);
+                AuraFile f = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                 filler.add(f);
                 for (int r = 0; r < 4 && !f.mappedReads().isMapped(); r++) {
                     f.read(b.clear(), 0);
                 }
             }
             assertThat(MappedReads.liveMappingsInThisJvm()).isGreaterThanOrEqualTo(4096);
-            try (AuraFile late = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+            try (AuraFile late = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
                 for (int r = 0; r < 10; r++) {
                     late.read(b.clear(), 0);
                 }
@@ -704,7 +687,7 @@ class MappedReadsEdgeCasesTest {
         int rounds = 0;
         while (System.nanoTime() < deadline && wrong.isEmpty()) {
             rounds++;
-            AuraFileChannel channel = AuraFileChannel.open(engine, path, StandardOpenOption.READ);
+            AuraFileChannel channel = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ);
             ByteBuffer warm = ByteBuffer.allocate(BLOCK);
             for (int i = 0; i < 80; i++) {
                 channel.read(warm.clear(), (long) (i % 16) * BLOCK);

@@ -30,9 +30,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -50,26 +47,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class MappedReadsReviewTest {
     private static final int BLOCK = 4096;
     private static final byte UNREAD = 0x55;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory directory = new TestDirectory();
     private Path dir;
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        Leaks.assertNothingLeaked(engine);
-    }
 
     @BeforeEach
     void mappedReadsOn() {
@@ -199,7 +182,7 @@ class MappedReadsReviewTest {
                 {"fallocate", "-p", "-o", "401408", "-l", "8192"}, // punch a hole
                 {"fallocate", "-c", "-o", "0", "-l", "4096"}, // collapse the first block
         };
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, size);
@@ -252,7 +235,7 @@ class MappedReadsReviewTest {
                 + "dd if=$s of=" + path + " bs=65536 conv=notrunc status=none; "
                 + "if [ $((i % 5)) -eq 0 ]; then truncate -s 0 " + path + "; dd if=$s of=" + path
                 + " bs=65536 conv=notrunc status=none; fi; done";
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, size);
             Process churn = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
@@ -343,7 +326,7 @@ class MappedReadsReviewTest {
                 "import os, mmap\nfd = os.open('" + path + "', os.O_WRONLY | os.O_DIRECT)\nb = mmap.mmap(-1, 16384)\n"
                         + "b.write(bytes((i % 200) + 7 for i in range(16384)))\nassert os.pwritev(fd, [b], 81920) == 16384\n",
         };
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, 128 * 1024);
@@ -373,7 +356,7 @@ class MappedReadsReviewTest {
             Files.write(overlay.lower().resolve("layered"), TestSupport.nonZeroBytes(size, 43));
             overlay.mount();
             Path path = overlay.merged().resolve("layered");
-            try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+            try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                  FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
                 assumeTrue(aura.mappedReads() != null, "mapped reads are off here");
                 for (int round = 0; round < 2; round++) {
@@ -408,7 +391,7 @@ class MappedReadsReviewTest {
                 for (long position : new long[] {0, 100, BLOCK, cached * (long) BLOCK - 10}) {
                     for (int length : new int[] {2 * BLOCK, 20_000, 64 * 1024 + 4096}) {
                         assumeTrue(Posix.keepOnlyTheFirstPages(path, cached), "pages cannot be dropped here");
-                        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+                        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
                             assertSameRead(aura, jdk, position,
                                     () -> filled(ByteBuffer.allocateDirect(length + 8)).position(3).limit(length + 3),
@@ -423,8 +406,8 @@ class MappedReadsReviewTest {
 
     private static long ringOps() {
         long ops = 0;
-        for (int i = 0; i < engine.ringCount(); i++) {
-            ops += engine.ringStats(i).opsCompleted();
+        for (int i = 0; i < shared.engine().ringCount(); i++) {
+            ops += shared.engine().ringStats(i).opsCompleted();
         }
         return ops;
     }
@@ -446,7 +429,7 @@ class MappedReadsReviewTest {
         long[] positions = {size - 32 * 1024, size - BLOCK, size - 124, size - 123, size - 1, size, size + 1,
                 pageEnd - 1, pageEnd, pageEnd + 1, 1L << 40, (1L << 62) + 5, Long.MAX_VALUE - 32 * 1024,
                 Long.MAX_VALUE - BLOCK, Long.MAX_VALUE - 1, Long.MAX_VALUE};
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, size);
@@ -474,7 +457,7 @@ class MappedReadsReviewTest {
         long pageEnd = (size + BLOCK - 1) & -BLOCK;
         long[] positions = {size - 4000, size - 100, size - 1, size, size + 1, pageEnd - 50, pageEnd, pageEnd + 3,
                 size + 60 * 1024, size + 64 * 1024 - 1, size + 64 * 1024};
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, size);
@@ -498,7 +481,7 @@ class MappedReadsReviewTest {
         Path path = dir.resolve("buffers");
         int size = 256 * 1024 + 77;
         Files.write(path, TestSupport.nonZeroBytes(size, 61));
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             readAll(aura, size);
@@ -529,7 +512,7 @@ class MappedReadsReviewTest {
                     .startsWith(IllegalArgumentException.class.getName());
         }
         // Writes take an empty buffer of a closed arena as FileChannel does too (nothing to write).
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.WRITE);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.WRITE);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.WRITE)) {
             for (int position : new int[] {0, BLOCK}) {
                 assertThat(outcome(() -> aura.write(closedArenaBuffer(BLOCK, position), 0)))
@@ -546,7 +529,7 @@ class MappedReadsReviewTest {
     void channelCallsWithBuffersOfAClosedArenaMatchFileChannel() throws Exception {
         Path path = dir.resolve("channel");
         Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 62));
-        try (AuraFileChannel aura = AuraFileChannel.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try (AuraFileChannel aura = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.WRITE);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             for (int empty = 0; empty < 2; empty++) {
                 int at = empty * BLOCK;
@@ -659,7 +642,7 @@ class MappedReadsReviewTest {
         Files.write(path, TestSupport.nonZeroBytes(256 * 1024, 66));
         Path target = dir.resolve("target");
         Files.write(target, new byte[64 * 1024]);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ);
              FileChannel targetChannel = FileChannel.open(target, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             readUntilMapped(aura, 0);
@@ -676,13 +659,13 @@ class MappedReadsReviewTest {
             }
             Path written = dir.resolve("written-from-faulting");
             Files.write(written, new byte[BLOCK]);
-            try (AuraFile out = AuraFile.open(engine, written, StandardOpenOption.WRITE);
+            try (AuraFile out = AuraFile.open(shared.engine(), written, StandardOpenOption.WRITE);
                  FileChannel jdkOut = FileChannel.open(written, StandardOpenOption.WRITE)) {
                 assertThat(outcome(() -> out.write(faulting.clear().limit(BLOCK), 0))).as("write from that memory")
                         .isEqualTo(outcome(() -> jdkOut.write(faulting.clear().limit(BLOCK), 0)));
             }
             // Scattering reads and gathering writes through the channel, the faulting buffer second.
-            try (AuraFileChannel channel = AuraFileChannel.open(engine, written, StandardOpenOption.READ,
+            try (AuraFileChannel channel = AuraFileChannel.open(shared.engine(), written, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
                  FileChannel jdkChannel = FileChannel.open(written, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 assertThat(outcome(() -> (int) channel.read(new ByteBuffer[] {ByteBuffer.allocate(10),
@@ -718,14 +701,14 @@ class MappedReadsReviewTest {
             Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 69));
             java.nio.MappedByteBuffer faulting = targetChannel.map(FileChannel.MapMode.READ_WRITE, 0, 64 * 1024);
             shell("truncate", "-s", "0", target.toString());
-            try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.WRITE);
                  FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 assertThat(outcome(() -> aura.read(faulting.clear().limit(BLOCK), 0))).as("read into that memory")
                         .isEqualTo(outcome(() -> jdk.read(faulting.clear().limit(BLOCK), 0)));
                 assertThat(outcome(() -> aura.write(faulting.clear().limit(BLOCK), 0))).as("write from that memory")
                         .isEqualTo(outcome(() -> jdk.write(faulting.clear().limit(BLOCK), 0)));
             }
-            try (AuraFileChannel channel = AuraFileChannel.open(engine, path, StandardOpenOption.READ,
+            try (AuraFileChannel channel = AuraFileChannel.open(shared.engine(), path, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
                  FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 for (int first : new int[] {0, 10}) {
@@ -777,7 +760,7 @@ class MappedReadsReviewTest {
             }
         }
         long ino = inode(path);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             for (int round = 0; round < 2; round++) {
@@ -813,7 +796,7 @@ class MappedReadsReviewTest {
                 Path path = dir.resolve("many-" + i);
                 Files.write(path, TestSupport.nonZeroBytes(64 * 1024, 80 + i));
                 inodes.add(inode(path));
-                AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ);
+                AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
                 open.add(aura);
                 readUntilMapped(aura, (i % 16) * (long) BLOCK);
             }
@@ -843,7 +826,7 @@ class MappedReadsReviewTest {
         int size = 4 << 20;
         byte[] data = TestSupport.nonZeroBytes(size, 91);
         Files.write(path, data);
-        try (AuraFile aura = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile aura = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             readUntilMapped(aura, 0);
             // Only the first block was touched through the mapping: the pages of the second 2 MiB
             // chunk are page cache no one maps, which DONTNEED drops.

@@ -26,9 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -43,26 +40,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith(IoUringAvailable.class)
 class MappedReadsTest {
     private static final int BLOCK = 4096;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory directory = new TestDirectory();
     private Path dir;
-
-    @BeforeAll
-    static void startEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-    }
-
-    @AfterEach
-    void nothingLeaked() {
-        Leaks.assertNothingLeaked(engine);
-    }
 
     @BeforeEach
     void mappedReadsOn() {
@@ -118,7 +101,7 @@ class MappedReadsTest {
         Path path = dir.resolve("hot");
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 1);
         Files.write(path, data);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              Arena arena = Arena.ofShared()) {
             readUntilMapped(file, 0);
             long before = file.mappedReads().served();
@@ -165,7 +148,7 @@ class MappedReadsTest {
         byte[] data = TestSupport.nonZeroBytes(4 << 20, 11);
         Files.write(path, data);
         int size = 8 * 1024;
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             assumeTrue(file.mappedReads() != null, "mapped reads do not serve this file system's files");
             for (int position = 0; position < data.length; position += size) {
                 assertThat(auraRead(file, position, size)).isEqualTo(Arrays.copyOfRange(data, position, position + size));
@@ -189,7 +172,7 @@ class MappedReadsTest {
             data[i] = 0;
         }
         Files.write(path, data);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             readUntilMapped(file, 0);
             for (int b = 0; b < data.length / BLOCK; b++) {
                 assertThat(auraRead(file, (long) b * BLOCK, BLOCK))
@@ -205,7 +188,7 @@ class MappedReadsTest {
         byte[] data = new byte[256 * 1024];
         data[0] = 1; // the first block too ends in a zero
         Files.write(path, data);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             readUntilMapped(file, 0);
             for (int i = 0; i < 1000; i++) {
                 long position = (long) (i % 64) * BLOCK;
@@ -222,7 +205,7 @@ class MappedReadsTest {
         Path path = dir.resolve("truncated");
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 3);
         Files.write(path, data);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ)) {
             readUntilMapped(file, 0);
             // Warm every block the checks below read, so their residency says "in memory" (whether
             // a copy then faults depends on whether that was asked again since: either way, the
@@ -259,7 +242,7 @@ class MappedReadsTest {
         Path path = dir.resolve("growing");
         byte[] first = TestSupport.nonZeroBytes(256 * 1024, 5);
         Files.write(path, first);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             readUntilMapped(file, 0);
             long mappingsBefore = MappedReads.mappingsMadeInThisJvm();
             byte[] more = TestSupport.nonZeroBytes(768 * 1024, 6);
@@ -288,7 +271,7 @@ class MappedReadsTest {
         Path path = dir.resolve("written");
         byte[] data = TestSupport.nonZeroBytes(1 << 20, 7);
         Files.write(path, data);
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ, StandardOpenOption.WRITE);
              FileChannel other = FileChannel.open(path, StandardOpenOption.WRITE)) {
             readUntilMapped(file, 0);
             for (int round = 0; round < 50; round++) {
@@ -304,7 +287,7 @@ class MappedReadsTest {
             long served = file.mappedReads().served();
             assertThat(served).isPositive();
             // O_DIRECT: the kernel writes to the device and drops the cached pages it covers.
-            try (AuraFile direct = AuraFile.open(engine, path, StandardOpenOption.WRITE,
+            try (AuraFile direct = AuraFile.open(shared.engine(), path, StandardOpenOption.WRITE,
                     Direct.DIRECT);
                  Arena arena = Arena.ofConfined()) {
                 MemorySegment aligned = arena.allocate(BLOCK, BLOCK);
@@ -337,7 +320,7 @@ class MappedReadsTest {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong reads = new AtomicLong();
-        try (AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        try (AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(path, StandardOpenOption.WRITE)) {
             readUntilMapped(file, 0);
             List<Thread> readers = new ArrayList<>();
@@ -439,7 +422,7 @@ class MappedReadsTest {
     /** Writes 256 KiB of {@link #nonZero} bytes to {@code path} and opens it, read until mapped. */
     private static AuraFile openMapped(Path path, long seed) throws IOException {
         Files.write(path, TestSupport.nonZeroBytes(256 * 1024, seed));
-        AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ);
+        AuraFile file = AuraFile.open(shared.engine(), path, StandardOpenOption.READ);
         readUntilMapped(file, 0);
         return file;
     }

@@ -20,9 +20,7 @@ import java.util.Random;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -41,25 +39,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TmpfsReadsTest {
     private static final int FILE_BYTES = 1 << 20;
     private static final int SMALL_BYTES = 12_000;
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(2).build());
 
     @RegisterExtension
     final TestDirectory build = new TestDirectory();
     private Path dir;
     private Path mounted;
     private byte[] content;
-
-    @BeforeAll
-    static void createEngine() throws AuraIOException {
-        engine = Engine.create(Options.builder().ringCount(2).build());
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            engine.close();
-        }
-    }
 
     @BeforeEach
     void directoryOnTmpfs() throws Exception {
@@ -104,7 +91,7 @@ class TmpfsReadsTest {
         Path file = dir.resolve("data");
         Random random = new Random(5);
         long ringReads = 0;
-        try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), file, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
              Arena shared = Arena.ofShared()) {
             for (int i = 0; i < 600; i++) {
@@ -146,7 +133,7 @@ class TmpfsReadsTest {
         }
         long before = ringOps();
         for (int i = 0; i < 5; i++) {
-            try (AuraFile aura = AuraFile.open(engine, dir.resolve("small" + i), StandardOpenOption.READ)) {
+            try (AuraFile aura = AuraFile.open(shared.engine(), dir.resolve("small" + i), StandardOpenOption.READ)) {
                 ByteBuffer whole = ByteBuffer.allocate(16384);
                 assertThat(aura.read(whole, 0)).isEqualTo(SMALL_BYTES);
                 assertThat(Arrays.copyOf(whole.array(), SMALL_BYTES)).isEqualTo(small);
@@ -162,7 +149,7 @@ class TmpfsReadsTest {
     void relativeReadsThroughTheChannelAreFileChannels() throws Exception {
         Path file = dir.resolve("data");
         long before = ringOps();
-        try (FileChannel aura = AuraFileChannel.open(engine, file, StandardOpenOption.READ);
+        try (FileChannel aura = AuraFileChannel.open(shared.engine(), file, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ)) {
             Random random = new Random(3);
             while (true) {
@@ -188,7 +175,7 @@ class TmpfsReadsTest {
     @Test
     void aFileShrunkAndGrownByAnotherWriterReadsAsFileChannel() throws Exception {
         Path file = dir.resolve("data");
-        try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+        try (AuraFile aura = AuraFile.open(shared.engine(), file, StandardOpenOption.READ);
              FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
              FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
             Random random = new Random(17);
@@ -209,7 +196,7 @@ class TmpfsReadsTest {
     void aFifoOnTmpfsIsReadThroughTheRing() throws Exception {
         Path fifo = Fifo.create(dir.resolve("fifo"));
         // Read-write: a FIFO's open for reading alone would wait for a writer.
-        try (FileChannel aura = AuraFileChannel.open(engine, fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try (FileChannel aura = AuraFileChannel.open(shared.engine(), fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
              var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             long before = ringOps();
             Future<Integer> reader = executor.submit(() -> aura.read(ByteBuffer.allocate(64)));
@@ -241,8 +228,8 @@ class TmpfsReadsTest {
 
     private static long ringOps() {
         long ops = 0;
-        for (int i = 0; i < engine.ringCount(); i++) {
-            ops += engine.ringStats(i).opsCompleted();
+        for (int i = 0; i < shared.engine().ringCount(); i++) {
+            ops += shared.engine().ringStats(i).opsCompleted();
         }
         return ops;
     }
@@ -260,7 +247,7 @@ class TmpfsReadsTest {
         // Many rounds: a fault in JIT-compiled code is thrown at the thread's next safepoint poll,
         // not at the faulting load, so a look at the last byte inlined into the copy let the copy
         // run (seen once in CI, after the JIT had compiled the path); every round must hold.
-        try (AuraFile warm = AuraFile.open(engine, dir.resolve("data"), StandardOpenOption.READ)) {
+        try (AuraFile warm = AuraFile.open(shared.engine(), dir.resolve("data"), StandardOpenOption.READ)) {
             ByteBuffer page = ByteBuffer.allocate(4096);
             for (int i = 0; i < 300_000; i++) { // the mapped path compiled by C2, as after a long run
                 warm.read(page.clear(), 4096L * (i & 15));
@@ -268,7 +255,7 @@ class TmpfsReadsTest {
         }
         for (int round = 0; round < 200; round++) {
             Files.write(file, data);
-            try (AuraFile aura = AuraFile.open(engine, file, StandardOpenOption.READ);
+            try (AuraFile aura = AuraFile.open(shared.engine(), file, StandardOpenOption.READ);
                  FileChannel jdk = FileChannel.open(file, StandardOpenOption.READ);
                  FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 for (int i = 0; i < 3; i++) {

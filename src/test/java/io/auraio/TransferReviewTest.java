@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,7 +52,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TransferReviewTest {
     private static final int SIZE = 100_000;
 
-    private static Engine engine;
+    @RegisterExtension
+    static final SharedEngine shared = new SharedEngine(Options.builder().ringCount(1).build());
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
@@ -61,22 +61,13 @@ class TransferReviewTest {
     private int descriptors;
 
     @BeforeAll
-    static void createEngine() throws IOException {
-        engine = Engine.create(Options.builder().ringCount(1).build());
+    static void takeLifelongDescriptors() throws IOException {
         // Descriptors kept for the JVM's life, taken before the first count: the JDK's on its
         // first pipe, and the reserve the first AuraFileChannel takes (JdkCompanionChannel).
         Pipe pipe = Pipe.open();
         pipe.source().close();
         pipe.sink().close();
-        AuraFileChannel.open(engine, Path.of("/dev/null"), READ).close();
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        if (engine != null) {
-            Leaks.assertNothingLeaked(engine);
-            engine.close();
-        }
+        AuraFileChannel.open(shared.engine(), Path.of("/dev/null"), READ).close();
     }
 
     @BeforeEach
@@ -87,11 +78,11 @@ class TransferReviewTest {
     /** Every case of a test runs; the mismatches are reported together. */
     private final SoftAssertions softly = new SoftAssertions();
 
+    /** Checks beyond {@link SharedEngine}'s, which checks the engine after these. */
     @AfterEach
     void nothingLeft() throws IOException {
         softly.assertAll();
         InterruptRounds.assertDescriptorsBackTo(descriptors);
-        Leaks.assertNothingLeaked(engine);
         TestSupport.settle(() -> threadsInsideAFile().isEmpty(), Duration.ofSeconds(10));
         assertThat(threadsInsideAFile()).as("threads left in a read, write or transfer").isEmpty();
     }
@@ -118,7 +109,7 @@ class TransferReviewTest {
      */
     private static final boolean DEFAULT_BACKEND = Boolean.getBoolean("auraio.review.defaultBackend");
     private static final Opener AURA = (path, options) ->
-            DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(engine, path, options);
+            DEFAULT_BACKEND ? AuraFileChannel.open(path, options) : AuraFileChannel.open(shared.engine(), path, options);
 
     /** One case, run once per opener on a file of its own. */
     @FunctionalInterface
