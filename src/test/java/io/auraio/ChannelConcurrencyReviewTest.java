@@ -394,6 +394,17 @@ class ChannelConcurrencyReviewTest {
 
     // ---- close and interrupts racing every call -------------------------------------------------
 
+    /**
+     * Whether the calling thread takes {@code role}: the first platform thread to ask does. The
+     * threads that end a round (the closer) or run until it ends must not be virtual threads: the
+     * workers call the channel in a loop until it is closed, and a JDK FileChannel's calls never
+     * give their carrier up, so a virtual closer could wait that long for a carrier (seen once on
+     * a loaded machine: "FileChannel, round 4: threads still running after PT1M").
+     */
+    private static boolean takes(AtomicBoolean role) {
+        return !Thread.currentThread().isVirtual() && role.compareAndSet(false, true);
+    }
+
     /** One call of the channel under the race; any of them may meet the close. */
     private static void anyCall(FileChannel ch, FileChannel target, int which, int me) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(512);
@@ -432,15 +443,17 @@ class ChannelConcurrencyReviewTest {
                 AtomicBoolean closed = new AtomicBoolean();
                 ConcurrentLinkedQueue<String> odd = new ConcurrentLinkedQueue<>();
                 AtomicInteger index = new AtomicInteger();
+                AtomicBoolean closer = new AtomicBoolean();
+                AtomicBoolean reopener = new AtomicBoolean();
                 List<Throwable> failures = TestSupport.atOnce(THREADS + 2, () -> {
                     int me = index.getAndIncrement();
-                    if (me == 0) { // the closer
+                    if (takes(closer)) {
                         Thread.sleep(0, ThreadLocalRandom.current().nextInt(200_000));
                         ch.close();
                         closed.set(true);
                         return;
                     }
-                    if (me == 1) { // opens other files, so a closed descriptor's number is taken at once
+                    if (takes(reopener)) { // opens other files, so a closed descriptor's number is taken at once
                         while (!closed.get()) {
                             try (FileChannel c = FileChannel.open(other, READ)) {
                                 c.size();
@@ -556,16 +569,18 @@ class ChannelConcurrencyReviewTest {
             FileChannel out = opener.open(target, READ, WRITE);
             AtomicBoolean closed = new AtomicBoolean();
             AtomicInteger index = new AtomicInteger();
+            AtomicBoolean closer = new AtomicBoolean();
+            AtomicBoolean reopener = new AtomicBoolean();
             noFailures(TestSupport.atOnce(THREADS, () -> {
                 int me = index.getAndIncrement();
-                if (me == 0) { // closes one of the two, then the other
+                if (takes(closer)) { // closes one of the two, then the other
                     Thread.sleep(0, ThreadLocalRandom.current().nextInt(500_000));
                     (round % 2 == 0 ? in : out).close();
                     (round % 2 == 0 ? out : in).close();
                     closed.set(true);
                     return;
                 }
-                if (me == 1) { // takes each closed descriptor's number at once, open for writing
+                if (takes(reopener)) { // takes each closed descriptor's number at once, open for writing
                     while (!closed.get()) {
                         try (FileChannel c = FileChannel.open(other, READ, WRITE)) {
                             c.size();
@@ -801,9 +816,10 @@ class ChannelConcurrencyReviewTest {
             ConcurrentLinkedQueue<Throwable> odd = new ConcurrentLinkedQueue<>();
             FileChannel ch = opener.open(file, READ, WRITE);
             AtomicInteger index = new AtomicInteger();
+            AtomicBoolean closer = new AtomicBoolean();
             noFailures(TestSupport.atOnce(THREADS, () -> {
                 int me = index.getAndIncrement();
-                if (me == 0) {
+                if (takes(closer)) {
                     Thread.sleep(0, ThreadLocalRandom.current().nextInt(300_000));
                     ch.close();
                     return;
