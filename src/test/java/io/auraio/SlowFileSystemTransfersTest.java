@@ -184,6 +184,68 @@ class SlowFileSystemTransfersTest {
         assertThat(Files.readAllBytes(fs.backing().resolve("ours"))).isEqualTo(Files.readAllBytes(fs.backing().resolve("theirs")));
     }
 
+    /**
+     * A transfer of 16 KiB or more into an {@code APPEND} channel writes each chunk with one write,
+     * as the JDK writes each chunk it maps, so that other appenders never land inside it: also
+     * where the source's reads come short, read until the chunk is full.
+     */
+    @Test
+    void transfersIntoAnAppendChannelWriteEachChunkOnceWhereTheSourceReadsShort() throws Exception {
+        int size = 40_000;
+        byte[] content = TestSupport.randomBytes(size, 11);
+        Path source = file("short-source", content);
+        Path target = file("append-target", new byte[0]);
+        fs.shortReads(1000);
+        List<String> forms = List.of("transferTo", "transferFrom", "transferFrom a FileChannel");
+        try (AuraFileChannel in = AuraFileChannel.open(engine, source, Set.of(StandardOpenOption.READ));
+             FileChannel jdkIn = FileChannel.open(source, StandardOpenOption.READ);
+             AuraFileChannel out = AuraFileChannel.open(engine, target,
+                     Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND))) {
+            for (String form : forms) {
+                fs.resetCounters();
+                long n = switch (form) {
+                    case "transferTo" -> in.transferTo(0, size, out);
+                    case "transferFrom" -> out.transferFrom(in.position(0), 0, size);
+                    default -> out.transferFrom(jdkIn, 0, size);
+                };
+                FaultFs.Counters counters = fs.counters();
+                assertThat(n).as(form).isEqualTo(size);
+                assertThat(counters.shortReadsInjected()).as("%s: the reads were short", form).isPositive();
+                assertThat(counters.writes()).as("%s: writes", form).isEqualTo(1);
+                assertThat(counters.bytesWritten()).as(form).isEqualTo(size);
+            }
+        }
+        byte[] expected = new byte[forms.size() * size];
+        for (int i = 0; i < forms.size(); i++) {
+            System.arraycopy(content, 0, expected, i * size, size);
+        }
+        assertThat(Files.readAllBytes(fs.backing().resolve("append-target"))).isEqualTo(expected);
+    }
+
+    /**
+     * Into an {@code APPEND} channel from a file's channel of the JDK, whose reads move its
+     * position: a read that fails after others filled part of a chunk ends that chunk, and what
+     * they read is written, so that no byte the source gave is lost; the next chunk's first read
+     * reports an error that lasts. (Failing the chunk instead lost those bytes, or gave them back
+     * and failed the transfer. The JDK maps such a source and has no read to fail.)
+     */
+    @Test
+    void aReadFailingWithinAChunkIntoAnAppendChannelEndsTheChunkWithWhatWasReadWritten() throws Exception {
+        int size = 40_000;
+        byte[] content = TestSupport.randomBytes(size, 12);
+        Path source = file("failing-source", content);
+        Path target = fs.backing().resolve("append-after-eio"); // beside the mount: only the source's reads fail
+        try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+             AuraFileChannel out = AuraFileChannel.open(engine, target,
+                     Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND))) {
+            fs.shortReads(1000).eioOps(FaultFs.Ops.READ).eioEvery(3);
+            assertThat(out.transferFrom(in, 0, size)).isEqualTo(size);
+            assertThat(fs.counters().eioInjected()).as("every third read failed").isPositive();
+            assertThat(in.position()).isEqualTo(size);
+        }
+        assertThat(Files.readAllBytes(target)).isEqualTo(content);
+    }
+
     @Test
     void aReaderTheDaemonHoldsWakesOnInterruptAndItsMemoryIsNeverTouchedAfterwards() throws Exception {
         Path path = file("hung-interrupt", TestSupport.randomBytes(BLOCK, 5));
