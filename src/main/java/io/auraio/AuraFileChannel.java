@@ -91,32 +91,6 @@ import java.util.Set;
  * read again).
  */
 public final class AuraFileChannel extends FileChannel {
-    /** Chunk of the read/write loop of {@code transferTo} and {@code transferFrom}. */
-    private static final int TRANSFER_SIZE = 64 * 1024;
-    /**
-     * The chunk with {@code DIRECT}: the JDK's ({@code FileChannelImpl.TRANSFER_SIZE}), so that a
-     * transfer stops where the JDK's does, at the first chunk that is not a multiple of the
-     * alignment (a 10,000-byte file transfers 8192 bytes).
-     */
-    private static final int DIRECT_TRANSFER_SIZE = 8192;
-    /**
-     * The JDK's chunk ({@code FileChannelImpl.TRANSFER_SIZE}) where it reads and writes another
-     * channel itself: a {@code transferTo} target that is neither a file nor a selectable channel,
-     * a {@code transferFrom} source that is not a file of its own (a pipe, a socket, the
-     * application's channel), and a copy within one file that the kernel refuses below
-     * {@link #MAPPED_TRANSFER_THRESHOLD}. Such a channel sees every call: the count a failure
-     * midway leaves, the bytes a source loses to a write that fails, and what a copy within one
-     * file reads of what it wrote are the JDK's only with its chunk.
-     */
-    private static final int JDK_TRANSFER_SIZE = 8192;
-    /**
-     * The chunk of a transfer of {@link #MAPPED_TRANSFER_THRESHOLD} or more into an {@code APPEND}
-     * channel: the JDK's ({@code FileChannelImpl.MAPPED_TRANSFER_SIZE}), which the kernel cannot
-     * copy into such a file and writes a mapped chunk of with one {@code write}, so that threads
-     * appending to the file meanwhile never land inside it. Written in {@link #TRANSFER_SIZE}
-     * pieces instead, their records came between the pieces.
-     */
-    private static final int APPEND_TRANSFER_SIZE = 8 * 1024 * 1024;
     /** Linux's {@code IOV_MAX}: the JDK hands at most this many non-empty buffers to one readv/writev. */
     private static final int IOV_MAX = 1024;
     /** From this count on, the JDK transfers from a file channel through a mapping ({@code MAPPED_TRANSFER_THRESHOLD}). */
@@ -861,101 +835,17 @@ public final class AuraFileChannel extends FileChannel {
                 return copied;
             }
         }
+        ChunkedTransfer.Writer out = (bb, done) -> target.write(bb);
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
-            return copyThroughAlignedReads(position, count, (blocks, done) -> target.write(blocks));
+            return ChunkedTransfer.copyThroughAlignedReads(this, file.directOffsetAlignment(), position, count, out);
         }
         boolean whole = !direct && count >= MAPPED_TRANSFER_THRESHOLD && target instanceof AuraFileChannel a && a.append;
-        int chunk = direct ? DIRECT_TRANSFER_SIZE : whole ? APPEND_TRANSFER_SIZE
-                : target instanceof AuraFileChannel || isJdkFileChannel(target)
-                || target instanceof SelectableChannel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
-        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
-        long written = 0;
-        long pos = position;
-        try {
-            while (written < count) {
-                bb.limit((int) Math.min(count - written, chunk));
-                int nr = readChunk(bb, pos, whole);
-                if (nr <= 0) {
-                    break;
-                }
-                bb.flip();
-                int nw = target.write(bb);
-                written += nw;
-                if (nw != nr) {
-                    break;
-                }
-                pos += nw;
-                bb.clear();
-            }
-            return written;
-        } catch (IOException e) {
-            if (written > 0) {
-                return written;
-            }
-            throw e;
-        }
-    }
-
-    /**
-     * Reads at {@code position} into {@code bb}; with {@code whole}, until it is full or the file
-     * ends, so that the chunk goes to an {@code APPEND} target in one write as the JDK's mapped
-     * chunk does. {@return the bytes read, or -1 at the end of the file}
-     */
-    private int readChunk(ByteBuffer bb, long position, boolean whole) throws IOException {
-        int nr = read(bb, position);
-        while (whole && nr > 0 && bb.hasRemaining()) {
-            int more = read(bb, position + nr);
-            if (more <= 0) {
-                break;
-            }
-            nr += more;
-        }
-        return nr;
-    }
-
-    /**
-     * The JDK's transfer from an O_DIRECT file of {@link #MAPPED_TRANSFER_THRESHOLD} or more goes
-     * through a mapping of the file, which takes any position and count, where O_DIRECT reads need
-     * aligned ones: this reads the whole aligned blocks around the range and writes the range's
-     * bytes of them. (Below that count the JDK's transfer reads as this channel's do, and a
-     * misaligned position fails in both.) The JDK's transfer from such a file into another
-     * ({@code transferFrom}) maps it too: {@link #copyFromPositionByReads} reads it so as well.
-     */
-    private long copyThroughAlignedReads(long position, long count, BlockWriter target) throws IOException {
-        int align = file.directOffsetAlignment();
-        ByteBuffer blocks = ByteBuffer.allocate(TRANSFER_SIZE); // a multiple of every alignment
-        long written = 0;
-        try {
-            while (written < count) {
-                long pos = position + written;
-                long start = pos - pos % align;
-                int skip = (int) (pos - start);
-                long wanted = Math.min(TRANSFER_SIZE, skip + (count - written));
-                blocks.clear().limit((int) ((wanted + align - 1) / align * align));
-                int nr = read(blocks, start);
-                if (nr <= skip) {
-                    break; // the end of the file
-                }
-                blocks.limit((int) Math.min(nr, wanted)).position(skip);
-                int nw = target.write(blocks, written);
-                written += nw;
-                if (blocks.hasRemaining()) {
-                    break; // a non-blocking target took part
-                }
-            }
-            return written;
-        } catch (IOException e) {
-            if (written > 0) {
-                return written;
-            }
-            throw e;
-        }
-    }
-
-    /** Where {@link #copyThroughAlignedReads} writes: the bytes of {@code src}, {@code done} bytes into the transfer. */
-    @FunctionalInterface
-    private interface BlockWriter {
-        int write(ByteBuffer src, long done) throws IOException;
+        // The JDK copies to its own file channels and to selectable ones in the kernel or from a
+        // mapping, in chunks nobody sees; to any other channel it writes a chunk at a time.
+        boolean jdkLoops = !(target instanceof AuraFileChannel || isJdkFileChannel(target)
+                || target instanceof SelectableChannel);
+        return ChunkedTransfer.copy(count, ChunkedTransfer.chunk(direct, whole, jdkLoops),
+                ChunkedTransfer.fileAt(this, position, whole), out);
     }
 
     /**
@@ -975,75 +865,10 @@ public final class AuraFileChannel extends FileChannel {
             if (done < 0 && !direct && !out.direct && at > position && at < position + count
                     && file.isSameFileAs(out.file)) {
                 // The JDK's sendfile after copy_file_range's EINVAL for the overlap, at any count.
-                done = copyForwardWithinFile(position, count, out, at);
+                done = ChunkedTransfer.copyForwardWithinFile(this, position, count, out, at);
             }
             out.position = at + Math.max(0, done);
             return done;
-        }
-    }
-
-    /**
-     * A copy within one file from {@code from} to {@code out}'s {@code to}, past {@code from} and
-     * before {@code from + count}: where {@code copy_file_range} refuses overlapping ranges, the
-     * JDK's {@code sendfile} ({@code transferTo}) and its write from a mapping of the file
-     * ({@code transferFrom}) copy front to back through the page cache, so the bytes written past
-     * {@code to} are read again further on, and the target range ends up as the first
-     * {@code to - from} source bytes over and over. (Reading it all first, as a copy to another file
-     * does, left the source's bytes there instead.) Written as that: the pattern read once, then
-     * whole repetitions of it a chunk at a time; a distance of more than a chunk is copied a chunk
-     * at a time, each read after the writes before it, so that it reads what they wrote. (Not for
-     * {@code DIRECT}, whose aligned transfers take their own ways.)
-     *
-     * @return the bytes written, as the read-and-write loop's count
-     */
-    private long copyForwardWithinFile(long from, long count, AuraFileChannel out, long to) throws IOException {
-        long distance = to - from;
-        long written = 0;
-        try {
-            if (distance >= TRANSFER_SIZE) {
-                ByteBuffer bb = ByteBuffer.allocate(TRANSFER_SIZE);
-                while (written < count) {
-                    bb.clear().limit((int) Math.min(count - written, TRANSFER_SIZE));
-                    int nr = read(bb, from + written);
-                    if (nr <= 0) {
-                        break;
-                    }
-                    bb.flip();
-                    int nw = out.write(bb, to + written);
-                    written += nw;
-                    if (nw != nr) {
-                        break;
-                    }
-                }
-                return written;
-            }
-            int d = (int) distance;
-            ByteBuffer pattern = ByteBuffer.allocate(d);
-            while (pattern.hasRemaining() && read(pattern, from + pattern.position()) > 0) {
-                // the whole pattern: a read may be short
-            }
-            if (pattern.hasRemaining()) {
-                return 0; // cut meanwhile: the copy would read nothing either
-            }
-            ByteBuffer repeated = ByteBuffer.allocate(TRANSFER_SIZE / d * d);
-            while (repeated.hasRemaining()) {
-                repeated.put(pattern.array());
-            }
-            while (written < count) {
-                repeated.clear().limit((int) Math.min(count - written, repeated.capacity()));
-                int n = repeated.remaining();
-                int nw = out.write(repeated, to + written);
-                written += nw;
-                if (nw != n) {
-                    break;
-                }
-            }
-            return written;
-        } catch (IOException e) {
-            if (written > 0) {
-                return written;
-            }
-            throw e;
         }
     }
 
@@ -1126,40 +951,19 @@ public final class AuraFileChannel extends FileChannel {
     private long copyFromPositionByReads(AuraFileChannel target, long position, long count) throws IOException {
         synchronized (positionLock) {
             long at = this.position;
+            long written;
             if (position > at && position < at + count && !direct && !target.direct && !target.append
                     && file.isSameFileAs(target.file)) {
-                long written = copyForwardWithinFile(at, count, target, position);
-                this.position = at + written;
-                return written;
-            }
-            if (direct) {
-                // O_DIRECT reads need aligned positions and lengths, where the JDK's mapping takes any.
-                long written = copyThroughAlignedReads(at, count, (blocks, done) -> target.write(blocks, position + done));
-                this.position = at + written;
-                return written;
-            }
-            boolean whole = !target.direct && target.append; // a mapped chunk's one write, as the JDK's
-            int chunk = target.direct ? DIRECT_TRANSFER_SIZE : whole ? APPEND_TRANSFER_SIZE : TRANSFER_SIZE;
-            ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
-            long written = 0;
-            try {
-                while (written < count) {
-                    bb.limit((int) Math.min(count - written, chunk));
-                    int nr = readChunk(bb, at + written, whole);
-                    if (nr <= 0) {
-                        break;
-                    }
-                    bb.flip();
-                    int nw = target.write(bb, position + written);
-                    written += nw;
-                    if (nw != nr) {
-                        break;
-                    }
-                    bb.clear();
-                }
-            } catch (IOException e) {
-                if (written == 0) {
-                    throw e;
+                written = ChunkedTransfer.copyForwardWithinFile(this, at, count, target, position);
+            } else {
+                ChunkedTransfer.Writer out = (bb, done) -> target.write(bb, position + done);
+                if (direct) {
+                    // O_DIRECT reads need aligned positions and lengths, where the JDK's mapping takes any.
+                    written = ChunkedTransfer.copyThroughAlignedReads(this, file.directOffsetAlignment(), at, count, out);
+                } else {
+                    boolean whole = !target.direct && target.append; // a mapped chunk's one write, as the JDK's
+                    written = ChunkedTransfer.copy(count, ChunkedTransfer.chunk(target.direct, whole, false),
+                            ChunkedTransfer.fileAt(this, at, whole), out);
                 }
             }
             this.position = at + written;
@@ -1311,55 +1115,20 @@ public final class AuraFileChannel extends FileChannel {
                 }
             }
         }
-        // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its result,
-        // and the kernel's copy stops at the largest offset (tmpfs: Long.MAX_VALUE) where a write
-        // across it fails ("Invalid argument").
+        // A file's channel of the JDK, which it copies from in the kernel: any chunk gives its
+        // result. From any other channel the JDK reads a chunk at a time.
         boolean copiedInKernel = isJdkFileChannel(src);
         // Into an APPEND file the JDK writes each mapped chunk of a file channel with one write.
         boolean whole = copiedInKernel && append && !direct && asked >= MAPPED_TRANSFER_THRESHOLD;
-        int chunk = whole ? APPEND_TRANSFER_SIZE : !direct && copiedInKernel ? TRANSFER_SIZE : JDK_TRANSFER_SIZE;
-        ByteBuffer bb = ByteBuffer.allocate((int) Math.min(count, chunk));
+        ChunkedTransfer.ChannelReads reads = new ChunkedTransfer.ChannelReads(src, whole, copiedInKernel, position);
         long written = 0;
-        long read = 0;
-        long pos = position;
         try {
-            while (written < count) {
-                bb.limit((int) Math.min(Math.min(count - written, chunk), copiedInKernel ? Long.MAX_VALUE - pos : chunk));
-                int nr = src.read(bb);
-                while (whole && nr > 0 && bb.hasRemaining()) {
-                    int more;
-                    try {
-                        more = src.read(bb);
-                    } catch (IOException e) {
-                        break; // what was read is written; the source's next read reports it
-                    }
-                    if (more <= 0) {
-                        break;
-                    }
-                    nr += more;
-                }
-                if (nr <= 0) {
-                    break;
-                }
-                read += nr;
-                bb.flip();
-                int nw = write(bb, pos);
-                written += nw;
-                if (nw != nr) {
-                    break;
-                }
-                pos += nw;
-                bb.clear();
-            }
+            written = ChunkedTransfer.copy(count, ChunkedTransfer.chunk(direct, whole, !copiedInKernel), reads,
+                    (bb, done) -> write(bb, position + done));
             return written;
-        } catch (IOException e) {
-            if (written > 0) {
-                return written;
-            }
-            throw e;
         } finally {
-            if (read > written) {
-                giveBack(src, read - written);
+            if (reads.read() > written) {
+                giveBack(src, reads.read() - written);
             }
         }
     }
