@@ -20,6 +20,10 @@ import java.util.Set;
  * The platform's directory stream with its entries as paths of the {@link AuraFileSystem}. Its
  * entries are read in batches on the {@link BlockingOffload} (a virtual caller parks meanwhile),
  * and the filter is applied here, on the caller's thread.
+ *
+ * <p>As the platform's, the iterator is thread-safe, and once the stream is closed it returns no
+ * more entries than the one a {@code hasNext} already found: the rest of a batch read ahead is
+ * dropped.
  */
 class AuraDirectoryStream implements DirectoryStream<Path> {
     final AuraFileSystem fileSystem;
@@ -28,6 +32,8 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
     final Path dir;
     private final DirectoryStream<Path> delegate;
     private final DirectoryStream.Filter<? super Path> filter;
+    /** Set by {@link #close()}: the iterator is then at its end, read-ahead and all, as the platform's. */
+    private volatile boolean closed;
 
     private AuraDirectoryStream(AuraFileSystem fileSystem, BlockingOffload offload, Path dir,
                                 DirectoryStream<Path> delegate, DirectoryStream.Filter<? super Path> filter) {
@@ -54,12 +60,14 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
     @Override
     public Iterator<Path> iterator() {
         Iterator<Path> entries = new BatchedIterator<>(offload, dir, delegate.iterator());
+        // Synchronized, as the platform's iterator: DirectoryStream's iterator is thread-safe,
+        // and neither the batch nor the entry found ahead here may be taken by two threads.
         return new Iterator<>() {
             private Path next;
 
             @Override
-            public boolean hasNext() {
-                while (next == null && entries.hasNext()) {
+            public synchronized boolean hasNext() {
+                while (next == null && !closed && entries.hasNext()) {
                     Path entry = fileSystem.wrap(entries.next());
                     try {
                         if (filter.accept(entry)) {
@@ -73,7 +81,7 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
             }
 
             @Override
-            public Path next() {
+            public synchronized Path next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
@@ -91,6 +99,7 @@ class AuraDirectoryStream implements DirectoryStream<Path> {
 
     @Override
     public void close() throws IOException {
+        closed = true;
         delegate.close();
     }
 

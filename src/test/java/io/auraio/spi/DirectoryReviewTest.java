@@ -1,0 +1,590 @@
+package io.auraio.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.AuraFiles;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessMode;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A hostile review of directory listing, walking and the attribute calls beside them, as a user
+ * porting from {@code java.nio.file.Files} meets them: thousands of entries, names with a newline,
+ * bytes that are not UTF-8, 255-byte names, a tree deeper than {@code PATH_MAX}, links that loop
+ * or dangle, streams closed while read (from the reader's thread and from another), filters that
+ * throw, interrupts during a long walk. Each case runs through {@code Files} on the platform's
+ * paths (the oracle), through {@link AuraFiles} on the same paths, and through {@code Files} on
+ * {@link AuraFileSystemProvider}'s paths, each on a platform and a virtual thread, on six identical
+ * trees, and requires the oracle's outcome (result, or exception type and message) and no
+ * descriptor left open.
+ */
+class DirectoryReviewTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private FileSystem fs;
+
+    @BeforeEach
+    void createProvider() throws Exception {
+        fs = new AuraFileSystemProvider(FileSystems.getDefault().provider()).getFileSystem(URI.create("file:///"));
+        // The default engine's ring and the offload's threads, started by a first call, stay open.
+        Path warm = Files.writeString(dir.path().resolve("warm"), "warm");
+        AuraFiles.size(warm);
+        AuraFiles.readAllBytes(warm);
+        TestSupport.onVirtualThread(() -> {
+            try (Stream<Path> s = AuraFiles.list(dir.path())) {
+                return s.count() + AuraFiles.size(warm) + AuraFiles.readAllBytes(warm).length;
+            }
+        });
+    }
+
+    /** How a side lists, walks and looks at files: {@code Files}, or {@code AuraFiles}. */
+    interface Ops {
+        Stream<Path> list(Path p) throws IOException;
+
+        Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException;
+
+        boolean exists(Path p, LinkOption... o);
+
+        long size(Path p) throws IOException;
+
+        BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException;
+
+        void checkAccess(Path p, AccessMode... modes) throws IOException;
+
+        Path createDirectory(Path p) throws IOException;
+
+        void delete(Path p) throws IOException;
+    }
+
+    private static final Ops FILES = new Ops() {
+        public Stream<Path> list(Path p) throws IOException {
+            return Files.list(p);
+        }
+
+        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
+            return Files.walk(p, depth, o);
+        }
+
+        public boolean exists(Path p, LinkOption... o) {
+            return Files.exists(p, o);
+        }
+
+        public long size(Path p) throws IOException {
+            return Files.size(p);
+        }
+
+        public BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException {
+            return Files.readAttributes(p, BasicFileAttributes.class, o);
+        }
+
+        public void checkAccess(Path p, AccessMode... modes) throws IOException {
+            p.getFileSystem().provider().checkAccess(p, modes);
+        }
+
+        public Path createDirectory(Path p) throws IOException {
+            return Files.createDirectory(p);
+        }
+
+        public void delete(Path p) throws IOException {
+            Files.delete(p);
+        }
+    };
+
+    private static final Ops AURA_FILES = new Ops() {
+        public Stream<Path> list(Path p) throws IOException {
+            return AuraFiles.list(p);
+        }
+
+        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
+            return AuraFiles.walk(p, depth, o);
+        }
+
+        public boolean exists(Path p, LinkOption... o) {
+            return AuraFiles.exists(p, o);
+        }
+
+        public long size(Path p) throws IOException {
+            return AuraFiles.size(p);
+        }
+
+        public BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException {
+            return AuraFiles.readAttributes(p, BasicFileAttributes.class, o);
+        }
+
+        public void checkAccess(Path p, AccessMode... modes) throws IOException {
+            AuraFiles.checkAccess(p, modes);
+        }
+
+        public Path createDirectory(Path p) throws IOException {
+            return AuraFiles.createDirectory(p);
+        }
+
+        public void delete(Path p) throws IOException {
+            AuraFiles.delete(p);
+        }
+    };
+
+    @FunctionalInterface
+    interface Scenario {
+        Object run(Ops ops, Path base) throws Exception;
+    }
+
+    /** A name that is 255 bytes long, the most a Linux name may be. */
+    private static final String NAME_255 = "n".repeat(255);
+    /** How many entries the big directory holds: many batches of the offload's 32. */
+    private static final int MANY = 300;
+
+    /**
+     * f (5 bytes), d/ with d/a.txt, e/ empty, big/ with {@value #MANY} files, a link to f, a
+     * dangling link, a link to itself, a link to d/, a link from d/ up to the base (a cycle when
+     * followed), names with a newline, a 255-byte name, a name whose bytes are not UTF-8.
+     */
+    private static void populate(Path base) throws Exception {
+        Files.createDirectories(base);
+        Files.write(base.resolve("f"), new byte[] {1, 2, 3, 4, 5});
+        Files.setLastModifiedTime(base.resolve("f"), FileTime.fromMillis(1_000_000_000_000L));
+        Files.createDirectories(base.resolve("d"));
+        Files.write(base.resolve("d/a.txt"), new byte[] {9});
+        Files.createDirectories(base.resolve("e"));
+        Path big = Files.createDirectories(base.resolve("big"));
+        for (int i = 0; i < MANY; i++) {
+            Files.write(big.resolve("file" + i), new byte[0]);
+        }
+        Files.createSymbolicLink(base.resolve("link"), Path.of("f"));
+        Files.createSymbolicLink(base.resolve("dangling"), Path.of("nope"));
+        Files.createSymbolicLink(base.resolve("loop"), Path.of("loop"));
+        Files.createSymbolicLink(base.resolve("dl"), Path.of("d"));
+        Files.createSymbolicLink(base.resolve("d/up"), Path.of(".."));
+        Files.write(base.resolve("new\nline"), new byte[] {1});
+        Files.write(base.resolve(NAME_255), new byte[] {1, 2});
+        shell(base, "printf x > \"$(printf 'bad\\377\\376name')\"");
+    }
+
+    /** Runs {@code command} in {@code dir} with sh: another process changes the tree. */
+    private static void shell(Path dir, String command) throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    /** Runs {@code task} on a new virtual or platform thread: {@return "returned ..." or "threw ..."} */
+    private static String outcome(Callable<?> task, Path base, boolean virtual) throws InterruptedException {
+        AtomicReference<String> out = new AtomicReference<>();
+        Runnable r = () -> {
+            String text;
+            try {
+                text = "returned " + task.call();
+            } catch (Throwable e) {
+                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
+                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
+            }
+            out.set(text.replace(base.toString(), "<base>"));
+        };
+        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
+        TestSupport.joinAll(List.of(t));
+        return out.get();
+    }
+
+    /** {@return "returned ..." or the exception's type and message, for a step inside a scenario} */
+    static String outcomeOf(Callable<?> c) {
+        try {
+            return "returned " + c.call();
+        } catch (Throwable e) {
+            return "threw " + e.getClass().getName() + ": " + e.getMessage();
+        }
+    }
+
+    /**
+     * Runs {@code scenario} on six fresh trees: through {@code Files} on the platform's paths,
+     * {@code AuraFiles} on them and {@code Files} on the provider's, each on a platform and a
+     * virtual thread; {@return "" if every outcome is the first's and no descriptor was left open,
+     * else all six}
+     */
+    private String differs(String name, Scenario scenario) throws Exception {
+        List<String> outcomes = new ArrayList<>();
+        for (String side : List.of("files", "aura-files", "provider")) {
+            for (boolean virtual : new boolean[] {false, true}) {
+                Path plain = dir.path().toAbsolutePath().resolve(side + "-" + virtual).resolve(name);
+                populate(plain);
+                Path base = side.equals("provider") ? fs.getPath(plain.toString()) : plain;
+                Ops ops = side.equals("aura-files") ? AURA_FILES : FILES;
+                long before = openDescriptors();
+                String o = outcome(() -> scenario.run(ops, base), plain, virtual);
+                long left = openDescriptors() - before;
+                outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
+                        + (left > 0 ? " (descriptors left: " + left + ")" : ""));
+                shell(plain.getParent(), "rm -rf '" + name + "'");
+            }
+        }
+        String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
+        boolean alike = outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
+        return alike ? "" : name + "\n   " + String.join("\n   ", outcomes);
+    }
+
+    private void assertAllAlike(String prefix, List<Scenario> scenarios) throws Exception {
+        List<String> diffs = new ArrayList<>();
+        for (int i = 0; i < scenarios.size(); i++) {
+            String d = differs(prefix + i, scenarios.get(i));
+            if (!d.isEmpty()) {
+                diffs.add(d);
+            }
+        }
+        assertThat(diffs).isEmpty();
+    }
+
+    /** {@return the stream's entries relative to {@code base}, sorted, and how many} */
+    private static String names(Path base, Stream<Path> s) {
+        try (s) {
+            List<String> n = s.map(p -> base.relativize(p).toString()).sorted().toList();
+            return n.size() + " " + (n.size() > 40 ? n.hashCode() : n);
+        }
+    }
+
+    // ---- listing and walking ----------------------------------------------------------------
+
+    @Test
+    void listingsAndWalksOfAwkwardTreesAreTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        s.add((o, b) -> names(b, o.list(b)));
+        s.add((o, b) -> names(b, o.list(b.resolve("big"))));
+        s.add((o, b) -> names(b, o.walk(b, Integer.MAX_VALUE)));
+        s.add((o, b) -> names(b, o.walk(b, Integer.MAX_VALUE, FileVisitOption.FOLLOW_LINKS)));
+        s.add((o, b) -> names(b, o.walk(b.resolve("d"), Integer.MAX_VALUE, FileVisitOption.FOLLOW_LINKS)));
+        for (String start : List.of("dl", "link", "dangling", "loop", "f", "d", "nope")) {
+            for (int depth : new int[] {-1, 0, 1}) {
+                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth)));
+                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth, FileVisitOption.FOLLOW_LINKS)));
+            }
+            s.add((o, b) -> names(b, o.list(b.resolve(start))));
+        }
+        // Each listed name leads back to its file: a newline, 255 bytes, bytes that are not UTF-8.
+        s.add((o, b) -> {
+            try (Stream<Path> entries = o.list(b)) {
+                List<String> n = new ArrayList<>();
+                for (Path p : (Iterable<Path>) entries::iterator) {
+                    n.add(p.getFileName().toString().length() + ":" + o.exists(p, LinkOption.NOFOLLOW_LINKS) + ":"
+                            + outcomeOf(() -> o.attributes(p, LinkOption.NOFOLLOW_LINKS).size()));
+                }
+                n.sort(null);
+                return n;
+            }
+        });
+        assertAllAlike("w", s);
+    }
+
+    /** A tree deeper than PATH_MAX (4096 bytes) of 255-byte names: the walk fails where the JDK's fails. */
+    @Test
+    void aWalkPastPathMaxFailsAsTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        Scenario deep = (o, b) -> {
+            shell(b, "mkdir deep && cd deep && for i in $(seq 20); do mkdir " + NAME_255 + " && cd " + NAME_255
+                    + "; done && touch end");
+            return names(b, o.walk(b.resolve("deep"), Integer.MAX_VALUE));
+        };
+        s.add(deep);
+        s.add((o, b) -> {
+            deep.run(o, b);
+            return "unreached";
+        });
+        s.add((o, b) -> {
+            shell(b, "mkdir deep && cd deep && for i in $(seq 20); do mkdir " + NAME_255 + " && cd " + NAME_255
+                    + "; done");
+            Path far = b.resolve("deep");
+            for (int i = 0; i < 17; i++) {
+                far = far.resolve(NAME_255);
+            }
+            Path p = far;
+            return outcomeOf(() -> o.exists(p)) + " " + outcomeOf(() -> o.size(p)) + " "
+                    + outcomeOf(() -> o.attributes(p).isDirectory()) + " " + outcomeOf(() -> {
+                        o.checkAccess(p);
+                        return "ok";
+                    }) + " " + outcomeOf(() -> names(b, o.list(p))) + " " + outcomeOf(() -> o.createDirectory(p))
+                    + " " + outcomeOf(() -> {
+                        o.delete(p);
+                        return "deleted";
+                    });
+        });
+        s.add((o, b) -> {
+            Path p = b.resolve(NAME_255 + "x");
+            return outcomeOf(() -> o.exists(p)) + " " + outcomeOf(() -> o.size(p)) + " "
+                    + outcomeOf(() -> o.attributes(p)) + " " + outcomeOf(() -> {
+                        o.checkAccess(p);
+                        return "ok";
+                    }) + " " + outcomeOf(() -> names(b, o.list(p))) + " " + outcomeOf(() -> o.createDirectory(p))
+                    + " " + outcomeOf(() -> {
+                        o.delete(p);
+                        return "deleted";
+                    });
+        });
+        assertAllAlike("deep", s);
+    }
+
+    // ---- streams closed, changed or interrupted while read ----------------------------------
+
+    @Test
+    void streamsClosedChangedOrInterruptedWhileReadAreAnsweredAsTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        // Entries removed while the big directory is listed: none twice, and it ends.
+        s.add((o, b) -> {
+            try (Stream<Path> entries = o.list(b.resolve("big"))) {
+                Set<Path> seen = new HashSet<>();
+                for (Path p : (Iterable<Path>) entries::iterator) {
+                    if (!seen.add(p)) {
+                        return "twice: " + p;
+                    }
+                    if (seen.size() == 1) {
+                        shell(b, "rm -rf big");
+                    }
+                }
+                return "ended";
+            }
+        });
+        // The interrupt of a long walk is ignored and kept.
+        s.add((o, b) -> {
+            try (Stream<Path> entries = o.walk(b, Integer.MAX_VALUE)) {
+                Iterator<Path> it = entries.iterator();
+                int n = 0;
+                while (it.hasNext()) {
+                    it.next();
+                    if (++n == 100) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return n + " interrupted=" + Thread.interrupted();
+            }
+        });
+        // Closed from another thread in the middle of the walk.
+        s.add((o, b) -> {
+            Stream<Path> entries = o.walk(b, Integer.MAX_VALUE);
+            Iterator<Path> it = entries.iterator();
+            it.next();
+            Thread closer = Thread.ofPlatform().start(entries::close);
+            closer.join();
+            int more = 0;
+            try {
+                while (it.hasNext()) {
+                    it.next();
+                    more++;
+                }
+            } catch (IllegalStateException e) {
+                return "after " + more + ": " + e;
+            }
+            return "more " + more;
+        });
+        assertAllAlike("c", s);
+    }
+
+    // ---- directory streams ------------------------------------------------------------------
+
+    @Test
+    void directoryStreamsClosedOrFilteredWhileReadAreTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        // Closed after one entry: the rest of the stream is at its end, read ahead or not.
+        s.add((o, b) -> {
+            DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("big"));
+            Iterator<Path> it = ds.iterator();
+            it.next();
+            ds.close();
+            int more = 0;
+            while (it.hasNext()) {
+                it.next();
+                more++;
+            }
+            return "more " + more + " " + outcomeOf(it::next);
+        });
+        // Closed by another thread after one entry.
+        s.add((o, b) -> {
+            DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("big"));
+            try {
+                Iterator<Path> it = ds.iterator();
+                it.next();
+                Thread closer = Thread.ofPlatform().start(() -> {
+                    try {
+                        ds.close();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                closer.join();
+                int more = 0;
+                while (it.hasNext()) {
+                    it.next();
+                    more++;
+                }
+                return "more " + more;
+            } finally {
+                ds.close();
+            }
+        });
+        // hasNext, then closed: the entry hasNext found is still returned, as the JDK's.
+        s.add((o, b) -> {
+            DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("big"));
+            Iterator<Path> it = ds.iterator();
+            it.next();
+            boolean had = it.hasNext();
+            ds.close();
+            return had + " " + outcomeOf(() -> it.next() != null) + " " + it.hasNext();
+        });
+        // One iterator shared by four threads (the iterator is thread-safe): each entry once.
+        s.add((o, b) -> {
+            shell(b, "mkdir many && cd many && seq -f 'e%.0f' 5000 | xargs touch");
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("many"))) {
+                Iterator<Path> it = ds.iterator();
+                List<Path> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<Throwable> failures = TestSupport.atOnce(4, () -> {
+                    while (true) {
+                        Path p;
+                        try {
+                            if (!it.hasNext()) {
+                                return;
+                            }
+                            p = it.next();
+                        } catch (java.util.NoSuchElementException e) {
+                            return; // another thread took the last one between hasNext and next
+                        }
+                        seen.add(p);
+                    }
+                });
+                return failures + " " + seen.size() + " distinct " + new HashSet<>(seen).size() + " null "
+                        + seen.contains(null);
+            }
+        });
+        // A filter that throws an unchecked exception at its 3rd entry: the iterator goes on after it.
+        s.add((o, b) -> {
+            int[] calls = {0};
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("big"), p -> {
+                if (++calls[0] == 3) {
+                    throw new IllegalStateException("filter fails");
+                }
+                return true;
+            })) {
+                Iterator<Path> it = ds.iterator();
+                int n = 0;
+                List<String> seen = new ArrayList<>();
+                while (true) {
+                    try {
+                        if (!it.hasNext()) {
+                            break;
+                        }
+                        it.next();
+                        n++;
+                    } catch (IllegalStateException e) {
+                        seen.add("at " + n + ": " + e.getMessage());
+                    }
+                }
+                return seen + " then " + n + " calls " + calls[0];
+            }
+        });
+        // A filter that reads attributes of what it is given, and one that sees the link loop.
+        s.add((o, b) -> {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(b, p -> Files.isDirectory(p))) {
+                List<String> n = new ArrayList<>();
+                ds.forEach(p -> n.add(p.getFileName().toString()));
+                n.sort(null);
+                return n;
+            }
+        });
+        s.add((o, b) -> {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(b, p -> Files.size(p) > 100)) {
+                List<String> n = new ArrayList<>();
+                ds.forEach(p -> n.add(p.getFileName().toString()));
+                return n;
+            }
+        });
+        // Exhausted: hasNext stays false, next throws, remove is refused.
+        s.add((o, b) -> {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(b.resolve("d"))) {
+                Iterator<Path> it = ds.iterator();
+                int n = 0;
+                while (it.hasNext()) {
+                    it.next();
+                    n++;
+                }
+                return n + " " + it.hasNext() + " " + outcomeOf(it::next) + " " + outcomeOf(() -> {
+                    it.remove();
+                    return "removed";
+                }) + " " + outcomeOf(ds::iterator);
+            }
+        });
+        assertAllAlike("ds", s);
+    }
+
+    // ---- attributes -------------------------------------------------------------------------
+
+    @Test
+    void attributeCallsOnLinksAndAwkwardNamesAreTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (String name : List.of("f", "d", "link", "dangling", "loop", "dl", "nope", "f/x", "loop/x", "dangling/x",
+                "new\nline", NAME_255, NAME_255 + "x", "d/up/d/up/f")) {
+            s.add((o, b) -> {
+                Path p = b.resolve(name);
+                List<String> out = new ArrayList<>();
+                out.add(outcomeOf(() -> o.exists(p) + " " + o.exists(p, LinkOption.NOFOLLOW_LINKS)));
+                out.add(outcomeOf(() -> o.size(p)));
+                for (LinkOption[] lo : new LinkOption[][] {{}, {LinkOption.NOFOLLOW_LINKS}}) {
+                    out.add(outcomeOf(() -> {
+                        BasicFileAttributes a = o.attributes(p, lo);
+                        return a.isDirectory() + " " + a.isRegularFile() + " " + a.isSymbolicLink() + " "
+                                + a.isOther() + " " + (a.isDirectory() ? "-" : a.size()) + " "
+                                + a.lastModifiedTime().equals(Files.getLastModifiedTime(p, lo)) + " "
+                                + a.fileKey().equals(Files.readAttributes(p, BasicFileAttributes.class, lo).fileKey());
+                    }));
+                }
+                out.add(outcomeOf(() -> {
+                    o.checkAccess(p);
+                    return "ok";
+                }));
+                out.add(outcomeOf(() -> {
+                    o.checkAccess(p, AccessMode.READ, AccessMode.WRITE);
+                    return "ok";
+                }));
+                out.add(outcomeOf(() -> Files.getLastModifiedTime(p).toMillis() > 0));
+                out.add(outcomeOf(() -> Files.isDirectory(p) + " " + Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                        + " " + Files.isSymbolicLink(p) + " " + Files.isRegularFile(p)));
+                out.add(outcomeOf(() -> Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName()));
+                out.add(outcomeOf(() -> Files.setLastModifiedTime(p, FileTime.fromMillis(7000)) != null));
+                out.add(outcomeOf(() -> Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)));
+                out.add(outcomeOf(() -> Files.setAttribute(p, "basic:lastAccessTime", FileTime.fromMillis(9000),
+                        LinkOption.NOFOLLOW_LINKS) != null));
+                out.add(outcomeOf(() -> o.createDirectory(p)));
+                out.add(outcomeOf(() -> {
+                    o.delete(p);
+                    return "deleted";
+                }));
+                out.add(outcomeOf(() -> o.exists(p, LinkOption.NOFOLLOW_LINKS)));
+                return String.join(" | ", out);
+            });
+        }
+        assertAllAlike("attr", s);
+    }
+}
