@@ -287,6 +287,41 @@ class DirectoryReviewTest {
             }
             s.add((o, b) -> names(b, o.list(b.resolve(start))));
         }
+        // walkFileTree and find, which read each entry's attributes (FOLLOW_LINKS: the cycle d/up
+        // and the loop are failures handed to the visitor, by fileKey comparison).
+        for (Set<FileVisitOption> options : List.of(Set.<FileVisitOption>of(), Set.of(FileVisitOption.FOLLOW_LINKS))) {
+            s.add((o, b) -> {
+                List<String> events = new ArrayList<>();
+                Files.walkFileTree(b, options, 3, new java.nio.file.SimpleFileVisitor<>() {
+                    @Override
+                    public java.nio.file.FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
+                        events.add("pre " + b.relativize(d));
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult visitFile(Path f, BasicFileAttributes a) {
+                        events.add("file " + b.relativize(f) + " " + a.isSymbolicLink() + a.isRegularFile());
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) {
+                        events.add("failed " + b.relativize(f) + " " + e);
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                });
+                events.sort(null);
+                return events.size() + " " + events.stream().filter(e -> !e.startsWith("file big/")).toList();
+            });
+            s.add((o, b) -> names(b, Files.find(b, Integer.MAX_VALUE, (p, a) -> a.isDirectory() || a.size() > 1,
+                    options.toArray(FileVisitOption[]::new))));
+        }
+        // Thousands of entries in one directory, listed and walked.
+        s.add((o, b) -> {
+            shell(b, "mkdir many && cd many && seq -f 'e%.0f' 5000 | xargs touch");
+            return names(b, o.list(b.resolve("many"))) + " " + names(b, o.walk(b.resolve("many"), 1));
+        });
         // Each listed name leads back to its file: a newline, 255 bytes, bytes that are not UTF-8.
         s.add((o, b) -> {
             try (Stream<Path> entries = o.list(b)) {
@@ -367,6 +402,22 @@ class DirectoryReviewTest {
                     }
                 }
                 return "ended";
+            }
+        });
+        // Every entry renamed as it is listed: the listing ends, each original name seen once.
+        s.add((o, b) -> {
+            try (Stream<Path> entries = o.list(b.resolve("big"))) {
+                Set<String> seen = new HashSet<>();
+                for (Path p : (Iterable<Path>) entries::iterator) {
+                    String n = p.getFileName().toString();
+                    if (!n.startsWith("moved-") && !seen.add(n)) {
+                        return "twice: " + n;
+                    }
+                    if (!n.startsWith("moved-")) {
+                        Files.move(p, p.resolveSibling("moved-" + n));
+                    }
+                }
+                return "ended, " + seen.size() + " seen";
             }
         });
         // The interrupt of a long walk is ignored and kept.
