@@ -3,6 +3,7 @@ package io.auraio.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.AuraFiles;
+import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -37,9 +38,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * or dangle, streams closed while read (from the reader's thread and from another), filters that
  * throw, interrupts during a long walk. Each case runs through {@code Files} on the platform's
  * paths (the oracle), through {@link AuraFiles} on the same paths, and through {@code Files} on
- * {@link AuraFileSystemProvider}'s paths, each on a platform and a virtual thread, on six identical
- * trees, and requires the oracle's outcome (result, or exception type and message) and no
- * descriptor left open.
+ * {@link AuraFileSystemProvider}'s paths, each on a platform and a virtual thread, and the last two
+ * again on a virtual thread with {@code -Dauraio.metadata=ring} (stat, mkdir, unlink, rename through
+ * the ring), on eight identical trees, and requires the oracle's outcome (result, or exception type
+ * and message) and no descriptor left open.
  */
 class DirectoryReviewTest {
     @RegisterExtension
@@ -78,6 +80,10 @@ class DirectoryReviewTest {
         Path createDirectory(Path p) throws IOException;
 
         void delete(Path p) throws IOException;
+
+        Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
+
+        Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
     }
 
     private static final Ops FILES = new Ops() {
@@ -111,6 +117,14 @@ class DirectoryReviewTest {
 
         public void delete(Path p) throws IOException {
             Files.delete(p);
+        }
+
+        public Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
+            return Files.copy(source, target, o);
+        }
+
+        public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
+            return Files.move(source, target, o);
         }
     };
 
@@ -146,6 +160,14 @@ class DirectoryReviewTest {
         public void delete(Path p) throws IOException {
             AuraFiles.delete(p);
         }
+
+        public Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
+            return AuraFiles.copy(source, target, o);
+        }
+
+        public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
+            return AuraFiles.move(source, target, o);
+        }
     };
 
     @FunctionalInterface
@@ -156,7 +178,7 @@ class DirectoryReviewTest {
     /** A name that is 255 bytes long, the most a Linux name may be. */
     private static final String NAME_255 = "n".repeat(255);
     /** How many entries the big directory holds: many batches of the offload's 32. */
-    private static final int MANY = 300;
+    private static final int MANY = 100;
 
     /**
      * f (5 bytes), d/ with d/a.txt, e/ empty, big/ with {@value #MANY} files, a link to f, a
@@ -225,26 +247,33 @@ class DirectoryReviewTest {
     }
 
     /**
-     * Runs {@code scenario} on six fresh trees: through {@code Files} on the platform's paths,
+     * Runs {@code scenario} on eight fresh trees: through {@code Files} on the platform's paths,
      * {@code AuraFiles} on them and {@code Files} on the provider's, each on a platform and a
-     * virtual thread; {@return "" if every outcome is the first's and no descriptor was left open,
-     * else all six}
+     * virtual thread, and the last two with the ring routing on a virtual thread; {@return "" if
+     * every outcome is the first's and no descriptor was left open, else all eight}
      */
     private String differs(String name, Scenario scenario) throws Exception {
         List<String> outcomes = new ArrayList<>();
-        for (String side : List.of("files", "aura-files", "provider")) {
-            for (boolean virtual : new boolean[] {false, true}) {
-                Path plain = dir.path().toAbsolutePath().resolve(side + "-" + virtual).resolve(name);
-                populate(plain);
-                Path base = side.equals("provider") ? fs.getPath(plain.toString()) : plain;
-                Ops ops = side.equals("aura-files") ? AURA_FILES : FILES;
-                long before = openDescriptors();
-                String o = outcome(() -> scenario.run(ops, base), plain, virtual);
-                long left = openDescriptors() - before;
-                outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
-                        + (left > 0 ? " (descriptors left: " + left + ")" : ""));
-                shell(plain.getParent(), "rm -rf '" + name + "'");
+        boolean routing = MetadataRouting.ring;
+        try {
+            for (String side : List.of("files", "aura-files", "provider", "aura-files-ring", "provider-ring")) {
+                // The ring is asked from virtual threads only: a platform thread's calls are the offload's.
+                MetadataRouting.ring = side.endsWith("-ring");
+                for (boolean virtual : MetadataRouting.ring ? new boolean[] {true} : new boolean[] {false, true}) {
+                    Path plain = dir.path().toAbsolutePath().resolve(side + "-" + virtual).resolve(name);
+                    populate(plain);
+                    Path base = side.startsWith("provider") ? fs.getPath(plain.toString()) : plain;
+                    Ops ops = side.startsWith("aura-files") ? AURA_FILES : FILES;
+                    long before = openDescriptors();
+                    String o = outcome(() -> scenario.run(ops, base), plain, virtual);
+                    long left = openDescriptors() - before;
+                    outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
+                            + (left > 0 ? " (descriptors left: " + left + ")" : ""));
+                    shell(plain.getParent(), "rm -rf '" + name + "'");
+                }
             }
+        } finally {
+            MetadataRouting.ring = routing;
         }
         String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
         boolean alike = outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
@@ -637,5 +666,47 @@ class DirectoryReviewTest {
             });
         }
         assertAllAlike("attr", s);
+    }
+
+    // ---- copies and moves of directories ----------------------------------------------------
+
+    @Test
+    void copiesAndMovesOfDirectoriesAndLinksToThemAreTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        java.nio.file.CopyOption[][] optionSets = {{}, {java.nio.file.StandardCopyOption.REPLACE_EXISTING},
+            {java.nio.file.StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS},
+            {java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES}};
+        for (String[] pair : new String[][] {{"d", "g"}, {"dl", "g"}, {"d", "d"}, {"d", "dl"},
+                {"e", "d/a.txt"}, {"e", "big"}, {"e", "dangling"}, {"d", "e"}, {"d", "d/sub/deeper"},
+                {"big", "e"}, {"loop", "e"}}) {
+            for (java.nio.file.CopyOption[] options : optionSets) {
+                s.add((o, b) -> outcomeOf(() -> b.relativize(o.copy(b.resolve(pair[0]), b.resolve(pair[1]), options)))
+                        + " " + kinds(b, pair));
+                s.add((o, b) -> outcomeOf(() -> b.relativize(o.move(b.resolve(pair[0]), b.resolve(pair[1]), options)))
+                        + " " + kinds(b, pair));
+            }
+            s.add((o, b) -> outcomeOf(() -> b.relativize(o.move(b.resolve(pair[0]), b.resolve(pair[1]),
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE))) + " " + kinds(b, pair));
+        }
+        assertAllAlike("cm", s);
+    }
+
+    /** {@return what each name of {@code pair} is now, not following links: kind and entries} */
+    private static String kinds(Path base, String[] pair) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String name : pair) {
+            Path p = base.resolve(name);
+            if (Files.isSymbolicLink(p)) {
+                out.add(name + " link " + Files.readSymbolicLink(p));
+            } else if (Files.isDirectory(p)) {
+                try (Stream<Path> entries = Files.list(p)) {
+                    out.add(name + " dir " + entries.count() + " " + Integer.toOctalString(
+                            (Integer) Files.getAttribute(p, "unix:mode")));
+                }
+            } else {
+                out.add(name + (Files.exists(p) ? " file" : " absent"));
+            }
+        }
+        return String.join(", ", out);
     }
 }
