@@ -84,6 +84,12 @@ class DirectoryReviewTest {
         Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
 
         Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
+
+        Path createDirectories(Path p) throws IOException;
+
+        boolean deleteIfExists(Path p) throws IOException;
+
+        boolean isSameFile(Path p, Path p2) throws IOException;
     }
 
     private static final Ops FILES = new Ops() {
@@ -126,6 +132,18 @@ class DirectoryReviewTest {
         public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
             return Files.move(source, target, o);
         }
+
+        public Path createDirectories(Path p) throws IOException {
+            return Files.createDirectories(p);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return Files.deleteIfExists(p);
+        }
+
+        public boolean isSameFile(Path p, Path p2) throws IOException {
+            return Files.isSameFile(p, p2);
+        }
     };
 
     private static final Ops AURA_FILES = new Ops() {
@@ -167,6 +185,18 @@ class DirectoryReviewTest {
 
         public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
             return AuraFiles.move(source, target, o);
+        }
+
+        public Path createDirectories(Path p) throws IOException {
+            return AuraFiles.createDirectories(p);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return AuraFiles.deleteIfExists(p);
+        }
+
+        public boolean isSameFile(Path p, Path p2) throws IOException {
+            return AuraFiles.isSameFile(p, p2);
         }
     };
 
@@ -309,13 +339,6 @@ class DirectoryReviewTest {
         s.add((o, b) -> names(b, o.walk(b, Integer.MAX_VALUE)));
         s.add((o, b) -> names(b, o.walk(b, Integer.MAX_VALUE, FileVisitOption.FOLLOW_LINKS)));
         s.add((o, b) -> names(b, o.walk(b.resolve("d"), Integer.MAX_VALUE, FileVisitOption.FOLLOW_LINKS)));
-        for (String start : List.of("dl", "link", "dangling", "loop", "f", "d", "nope")) {
-            for (int depth : new int[] {-1, 0, 1}) {
-                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth)));
-                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth, FileVisitOption.FOLLOW_LINKS)));
-            }
-            s.add((o, b) -> names(b, o.list(b.resolve(start))));
-        }
         // walkFileTree and find, which read each entry's attributes (FOLLOW_LINKS: the cycle d/up
         // and the loop are failures handed to the visitor, by fileKey comparison).
         for (Set<FileVisitOption> options : List.of(Set.<FileVisitOption>of(), Set.of(FileVisitOption.FOLLOW_LINKS))) {
@@ -364,6 +387,19 @@ class DirectoryReviewTest {
             }
         });
         assertAllAlike("w", s);
+    }
+
+    @Test
+    void walksAndListsFromLinksAndFilesAtEachDepthAreTheJdks() throws Exception {
+        List<Scenario> s = new ArrayList<>();
+        for (String start : List.of("dl", "link", "dangling", "loop", "f", "d", "nope")) {
+            for (int depth : new int[] {-1, 0, 1}) {
+                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth)));
+                s.add((o, b) -> names(b, o.walk(b.resolve(start), depth, FileVisitOption.FOLLOW_LINKS)));
+            }
+            s.add((o, b) -> names(b, o.list(b.resolve(start))));
+        }
+        assertAllAlike("ws", s);
     }
 
     /** A tree deeper than PATH_MAX (4096 bytes) of 255-byte names: the walk fails where the JDK's fails. */
@@ -656,12 +692,19 @@ class DirectoryReviewTest {
                 out.add(outcomeOf(() -> Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)));
                 out.add(outcomeOf(() -> Files.setAttribute(p, "basic:lastAccessTime", FileTime.fromMillis(9000),
                         LinkOption.NOFOLLOW_LINKS) != null));
+                out.add(outcomeOf(() -> o.isSameFile(p, b.resolve("f")) + " " + o.isSameFile(p, b.resolve("d"))));
                 out.add(outcomeOf(() -> o.createDirectory(p)));
+                out.add(outcomeOf(() -> o.createDirectories(p)));
+                out.add(outcomeOf(() -> o.createDirectories(p.resolve("sub/deeper"))));
+                out.add(outcomeOf(() -> o.deleteIfExists(p.resolve("sub/deeper"))));
+                out.add(outcomeOf(() -> o.deleteIfExists(p.resolve("sub"))));
                 out.add(outcomeOf(() -> {
                     o.delete(p);
                     return "deleted";
                 }));
                 out.add(outcomeOf(() -> o.exists(p, LinkOption.NOFOLLOW_LINKS)));
+                out.add(outcomeOf(() -> o.deleteIfExists(p)));
+                out.add(outcomeOf(() -> o.createDirectories(p)));
                 return String.join(" | ", out);
             });
         }
