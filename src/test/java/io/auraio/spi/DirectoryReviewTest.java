@@ -499,6 +499,26 @@ class DirectoryReviewTest {
                 return n + " interrupted=" + Thread.interrupted();
             }
         });
+        // Interrupted again and again by another thread while it walks and lists: each ends with
+        // every entry, as the JDK's, which ignore interrupts (the status kept: the case above).
+        s.add((o, b) -> {
+            shell(b, "mkdir many && cd many && seq -f 'e%.0f' 3000 | xargs touch");
+            Thread walker = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread interrupter = Thread.ofPlatform().start(() -> {
+                while (!done.get()) {
+                    walker.interrupt();
+                    Thread.onSpinWait();
+                }
+            });
+            try {
+                return names(b, o.walk(b, Integer.MAX_VALUE)) + " " + names(b, o.list(b.resolve("many")));
+            } finally {
+                done.set(true);
+                interrupter.join();
+                Thread.interrupted();
+            }
+        });
         // Closed from another thread in the middle of the walk.
         s.add((o, b) -> {
             Stream<Path> entries = o.walk(b, Integer.MAX_VALUE);
