@@ -207,6 +207,16 @@ class DirectoryReviewTest {
 
     /** A name that is 255 bytes long, the most a Linux name may be. */
     private static final String NAME_255 = "n".repeat(255);
+    /** Stands for the name whose bytes are not UTF-8, which a path can only be given by a listing. */
+    private static final String NOT_UTF_8 = "<not UTF-8>";
+
+    /** {@return the entry of {@code base} whose name is not UTF-8, as the listing gives it} */
+    private static Path notUtf8(Ops o, Path base) throws IOException {
+        try (Stream<Path> entries = o.list(base)) {
+            return entries.filter(p -> p.getFileName().toString().startsWith("bad")).findFirst().orElseThrow();
+        }
+    }
+
     /** How many entries the big directory holds: many batches of the offload's 32. */
     private static final int MANY = 100;
 
@@ -681,9 +691,9 @@ class DirectoryReviewTest {
     void attributeCallsOnLinksAndAwkwardNamesAreTheJdks() throws Exception {
         List<Scenario> s = new ArrayList<>();
         for (String name : List.of("f", "d", "link", "dangling", "loop", "dl", "nope", "f/x", "loop/x", "dangling/x",
-                "new\nline", NAME_255, NAME_255 + "x", "d/up/d/up/f")) {
+                "new\nline", NAME_255, NAME_255 + "x", "d/up/d/up/f", NOT_UTF_8)) {
             s.add((o, b) -> {
-                Path p = b.resolve(name);
+                Path p = name.equals(NOT_UTF_8) ? notUtf8(o, b) : b.resolve(name);
                 List<String> out = new ArrayList<>();
                 out.add(outcomeOf(() -> o.exists(p) + " " + o.exists(p, LinkOption.NOFOLLOW_LINKS)));
                 out.add(outcomeOf(() -> o.size(p)));
@@ -724,6 +734,8 @@ class DirectoryReviewTest {
                 }));
                 out.add(outcomeOf(() -> o.exists(p, LinkOption.NOFOLLOW_LINKS)));
                 out.add(outcomeOf(() -> o.deleteIfExists(p)));
+                out.add(outcomeOf(() -> b.relativize(o.move(b.resolve("d/a.txt"), p)).toString().length()));
+                out.add(outcomeOf(() -> b.relativize(o.move(p, b.resolve("back"))).toString()));
                 out.add(outcomeOf(() -> o.createDirectories(p)));
                 return String.join(" | ", out);
             });
