@@ -412,23 +412,43 @@ class DirectoryReviewTest {
         assertAllAlike("ws", s);
     }
 
+    /**
+     * Makes {@code base/deep} and 20 levels of 255-byte names below it, with a file {@code end} at
+     * the bottom: deeper than PATH_MAX (4096 bytes), so made with paths relative to a directory
+     * halfway down (a shell's {@code cd} refuses a directory whose whole path is too long).
+     */
+    private static void deepTree(Path base) throws Exception {
+        String ten = String.join("/", java.util.Collections.nCopies(10, NAME_255));
+        shell(base, "set -e; mkdir -p deep/" + ten + "; cd deep/" + ten + "; mkdir -p " + ten + "; touch " + ten + "/end");
+    }
+
     /** A tree deeper than PATH_MAX (4096 bytes) of 255-byte names: the walk fails where the JDK's fails. */
     @Test
     void aWalkPastPathMaxFailsAsTheJdks() throws Exception {
         List<Scenario> s = new ArrayList<>();
         Scenario deep = (o, b) -> {
-            shell(b, "mkdir deep && cd deep && for i in $(seq 20); do mkdir " + NAME_255 + " && cd " + NAME_255
-                    + "; done && touch end");
+            deepTree(b);
             return names(b, o.walk(b.resolve("deep"), Integer.MAX_VALUE));
         };
         s.add(deep);
         s.add((o, b) -> {
-            deep.run(o, b);
-            return "unreached";
+            deepTree(b);
+            try (Stream<Path> entries = o.walk(b.resolve("deep"), Integer.MAX_VALUE)) {
+                Iterator<Path> it = entries.iterator();
+                int n = 0;
+                try {
+                    while (it.hasNext()) {
+                        it.next();
+                        n++;
+                    }
+                } catch (java.io.UncheckedIOException e) {
+                    return "after " + n + ": " + e.getCause() + " " + outcomeOf(it::hasNext);
+                }
+                return n;
+            }
         });
         s.add((o, b) -> {
-            shell(b, "mkdir deep && cd deep && for i in $(seq 20); do mkdir " + NAME_255 + " && cd " + NAME_255
-                    + "; done");
+            deepTree(b);
             Path far = b.resolve("deep");
             for (int i = 0; i < 17; i++) {
                 far = far.resolve(NAME_255);
@@ -457,6 +477,11 @@ class DirectoryReviewTest {
                     });
         });
         assertAllAlike("deep", s);
+        // Not a case that fails alike in setting up: the JDK's walk itself meets the long name.
+        Path base = dir.path().toAbsolutePath().resolve("oracle");
+        Files.createDirectories(base);
+        assertThat(outcome(() -> deep.run(FILES, base), base, false)).contains("UncheckedIOException", "File name too long");
+        shell(base, "rm -rf deep");
     }
 
     // ---- streams closed, changed or interrupted while read ----------------------------------
