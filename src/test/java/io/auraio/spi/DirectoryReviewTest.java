@@ -546,13 +546,21 @@ class DirectoryReviewTest {
                     Thread.onSpinWait();
                 }
             });
+            String walked;
             try {
-                return names(b, o.walk(b, Integer.MAX_VALUE)) + " " + names(b, o.list(b.resolve("many")));
+                walked = names(b, o.walk(b, Integer.MAX_VALUE)) + " " + names(b, o.list(b.resolve("many")));
             } finally {
                 done.set(true);
-                interrupter.join();
+                while (interrupter.isAlive()) {
+                    try {
+                        interrupter.join();
+                    } catch (InterruptedException stillComing) {
+                        // the storm's last interrupts: wait on
+                    }
+                }
                 Thread.interrupted();
             }
+            return walked;
         });
         // Closed from another thread in the middle of the walk.
         s.add((o, b) -> {
