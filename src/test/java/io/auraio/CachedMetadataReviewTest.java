@@ -1,0 +1,274 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.net.StandardProtocolFamily;
+import java.net.URI;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.AccessMode;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Hostile review of the metadata answered on a virtual thread's own carrier from the dentry cache
+ * ({@link CachedMetadata}): every stat-like call of {@link AuraFiles}, and the provider's, on
+ * awkward names (links in chains and loops, FIFOs, sockets, device nodes, "." and "..", names under
+ * a file, too long a name, relative names, {@code /proc/self/fd} and {@code /proc/self/cwd}),
+ * answered as the JDK's {@code Files} answers them on a platform thread, values and exceptions
+ * alike, with no descriptor left open. {@link CachedMetadataTest} checks that the plain cases are
+ * answered on the caller; this checks that the odd ones are answered right wherever they are.
+ */
+class CachedMetadataReviewTest {
+    private static final LinkOption[] FOLLOW = {};
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    private final FileSystem aura =
+            new AuraFileSystemProvider(FileSystems.getDefault().provider()).getFileSystem(URI.create("file:///"));
+
+    /** The calls compared, each a function of a path to its answer (an exception is an answer). */
+    private interface Call {
+        Object apply(Path p) throws Exception;
+    }
+
+    private static Map<String, Call> jdkCalls(Path same) {
+        Map<String, Call> calls = new LinkedHashMap<>();
+        calls.put("exists", p -> Files.exists(p));
+        calls.put("existsNoFollow", p -> Files.exists(p, NOFOLLOW));
+        calls.put("notExists", p -> Files.notExists(p));
+        calls.put("isDirectory", p -> Files.isDirectory(p));
+        calls.put("isDirectoryNoFollow", p -> Files.isDirectory(p, NOFOLLOW));
+        calls.put("isRegularFile", p -> Files.isRegularFile(p));
+        calls.put("isSymbolicLink", p -> Files.isSymbolicLink(p));
+        calls.put("size", p -> Files.size(p));
+        calls.put("attributes", p -> summary(Files.readAttributes(p, BasicFileAttributes.class)));
+        calls.put("attributesNoFollow", p -> summary(Files.readAttributes(p, BasicFileAttributes.class, NOFOLLOW)));
+        calls.put("lastModified", p -> Files.getLastModifiedTime(p));
+        calls.put("lastModifiedNoFollow", p -> Files.getLastModifiedTime(p, NOFOLLOW));
+        calls.put("isReadable", p -> Files.isReadable(p));
+        calls.put("isWritable", p -> Files.isWritable(p));
+        calls.put("isExecutable", p -> Files.isExecutable(p));
+        calls.put("checkAccess", p -> {
+            p.getFileSystem().provider().checkAccess(p);
+            return "ok";
+        });
+        calls.put("checkAccessRWX", p -> {
+            p.getFileSystem().provider().checkAccess(p, AccessMode.READ, AccessMode.WRITE, AccessMode.EXECUTE);
+            return "ok";
+        });
+        calls.put("isSameFile", p -> Files.isSameFile(p, p.getFileSystem().getPath(same.toString())));
+        calls.put("isSameFileReversed", p -> Files.isSameFile(p.getFileSystem().getPath(same.toString()), p));
+        calls.put("isHidden", p -> Files.isHidden(p));
+        return calls;
+    }
+
+    /** The same calls through {@link AuraFiles} where it has them. */
+    private static Map<String, Call> auraFilesCalls(Path same) {
+        Map<String, Call> calls = new LinkedHashMap<>();
+        calls.put("exists", p -> AuraFiles.exists(p));
+        calls.put("existsNoFollow", p -> AuraFiles.exists(p, NOFOLLOW));
+        calls.put("size", p -> AuraFiles.size(p));
+        calls.put("attributes", p -> summary(AuraFiles.readAttributes(p, BasicFileAttributes.class)));
+        calls.put("attributesNoFollow",
+                p -> summary(AuraFiles.readAttributes(p, BasicFileAttributes.class, NOFOLLOW)));
+        calls.put("checkAccess", p -> {
+            AuraFiles.checkAccess(p);
+            return "ok";
+        });
+        calls.put("checkAccessRWX", p -> {
+            AuraFiles.checkAccess(p, AccessMode.READ, AccessMode.WRITE, AccessMode.EXECUTE);
+            return "ok";
+        });
+        calls.put("isSameFile", p -> AuraFiles.isSameFile(p, same));
+        calls.put("isSameFileReversed", p -> AuraFiles.isSameFile(same, p));
+        return calls;
+    }
+
+    private static String summary(BasicFileAttributes a) {
+        return List.of(a.size(), a.isRegularFile(), a.isDirectory(), a.isSymbolicLink(), a.isOther(),
+                a.lastModifiedTime(), a.creationTime(), a.fileKey()).toString();
+    }
+
+    private static String outcome(Call call, Path p) {
+        try {
+            return "returned " + call.apply(p);
+        } catch (Exception e) {
+            return "threw " + e.getClass().getName() + ": " + e.getMessage();
+        }
+    }
+
+    /** Each awkward name, by a label. */
+    private Map<String, Path> awkwardNames(Path base) throws Exception {
+        Path file = Files.write(base.resolve("f"), new byte[321]);
+        Path sub = Files.createDirectories(base.resolve("d/e"));
+        Files.write(sub.resolve("g"), new byte[5]);
+        Path noAccess = Files.write(base.resolve("mode000"), new byte[3]);
+        Files.setPosixFilePermissions(noAccess, java.util.Set.of());
+        Path exec = Files.write(base.resolve("exec"), new byte[3]);
+        Files.setPosixFilePermissions(exec, java.nio.file.attribute.PosixFilePermissions.fromString("r-x------"));
+        List<Path> links = new ArrayList<>();
+        links.add(Files.createSymbolicLink(base.resolve("l1"), Path.of("f")));
+        links.add(Files.createSymbolicLink(base.resolve("l2"), Path.of("l1")));
+        links.add(Files.createSymbolicLink(base.resolve("l3"), base.resolve("l2")));
+        links.add(Files.createSymbolicLink(base.resolve("ld"), Path.of("d")));
+        links.add(Files.createSymbolicLink(base.resolve("loopA"), Path.of("loopB")));
+        links.add(Files.createSymbolicLink(base.resolve("loopB"), Path.of("loopA")));
+        links.add(Files.createSymbolicLink(base.resolve("self"), Path.of("self")));
+        links.add(Files.createSymbolicLink(base.resolve("dangling"), Path.of("nope")));
+        links.add(Files.createSymbolicLink(base.resolve("toProc"), Path.of("/proc/self")));
+        links.add(Files.createSymbolicLink(base.resolve("trailing"), Path.of("d/")));
+        links.add(Files.createSymbolicLink(base.resolve("toFileChild"), Path.of("f/x")));
+        for (Path l : links) {
+            // Accessed after it was modified, as any older link: following a link whose access
+            // time is due is refused by the cached walk (CachedMetadataTest).
+            Files.getFileAttributeView(l, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(FileTime.from(Instant.now().minusSeconds(3600)), FileTime.from(Instant.now()), null);
+        }
+        Path fifo = Fifo.create(base.resolve("fifo"));
+        Path socket = base.resolve("sock");
+        Map<String, Path> names = new LinkedHashMap<>();
+        names.put("base", base);
+        names.put("file", file);
+        names.put("dir", base.resolve("d"));
+        names.put("dot", base.resolve("d/."));
+        names.put("dotdot", base.resolve("d/e/.."));
+        names.put("dotdotThroughLink", base.resolve("ld/e/../e/g"));
+        names.put("root", Path.of("/"));
+        names.put("rootDotDot", Path.of("/.."));
+        names.put("mode000", noAccess);
+        names.put("exec", exec);
+        for (Path l : links) {
+            names.put("link " + l.getFileName(), l);
+            names.put("link " + l.getFileName() + "/x", l.resolve("x"));
+        }
+        names.put("fifo", fifo);
+        names.put("socket", socket);
+        names.put("fileChild", file.resolve("x"));
+        names.put("fileChildDotDot", file.resolve("..").resolve("f"));
+        names.put("missing", base.resolve("missing"));
+        names.put("missingChild", base.resolve("missing/x"));
+        names.put("tooLongName", base.resolve("n".repeat(300)));
+        names.put("tooLongPath", base.resolve(("a/".repeat(2100)) + "b"));
+        names.put("nul", base.resolve("f").resolveSibling("no\u0001ne"));
+        names.put("relative", Path.of("").toAbsolutePath().relativize(file));
+        names.put("relativeDir", Path.of("").toAbsolutePath().relativize(sub));
+        names.put("empty", Path.of(""));
+        names.put("dotAlone", Path.of("."));
+        names.put("procSelfFd", Path.of("/proc/self/fd/" + fdOf(base.resolve("open"))));
+        names.put("procSelfCwd", Path.of("/proc/self/cwd"));
+        names.put("procSelfCwdFile", Path.of("/proc/self/cwd").resolve(Path.of("").toAbsolutePath().relativize(file)));
+        names.put("devNull", Path.of("/dev/null"));
+        names.put("proc", Path.of("/proc/self/stat"));
+        return names;
+    }
+
+    /** {@return the descriptor number of {@code channel}, found by its path in /proc/self/fd} */
+    private static int fdOf(Path file) throws Exception {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(file)) {
+                        return Integer.parseInt(fd.getFileName().toString());
+                    }
+                } catch (java.io.IOException closedMeanwhile) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        }
+        throw new AssertionError("no descriptor of " + file);
+    }
+
+    @Test
+    void everyAwkwardNameIsAnsweredAsTheJdkAnswersIt() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        try (FileChannel open = FileChannel.open(Files.write(base.resolve("open"), new byte[77]), StandardOpenOption.READ);
+             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            assertThat(open.size()).isEqualTo(77); // named below through /proc/self/fd
+            Map<String, Path> names = awkwardNames(base);
+            // A socket's path must be short: bound in /tmp, linked into the test directory.
+            Path shortDir = Files.createTempDirectory(Path.of("/tmp"), "cmr");
+            server.bind(UnixDomainSocketAddress.of(shortDir.resolve("s")));
+            Files.createLink(names.get("socket"), shortDir.resolve("s"));
+            Files.delete(shortDir.resolve("s"));
+            Files.delete(shortDir);
+            Path same = base.resolve("f");
+            Map<String, Call> jdk = jdkCalls(same);
+            List<String> platform = answers(names, jdk, Function.identity());
+            // Twice on the virtual thread: the first call may miss the cache; the second is the cached one.
+            List<String> differences = new ArrayList<>();
+            List<String> descriptors = null;
+            for (int round = 0; round < 2; round++) {
+                if (round == 1) {
+                    descriptors = openDescriptors(); // the engine and the offload started in round 0
+                }
+                List<String> viaProvider = TestSupport.onVirtualThread(
+                        () -> answers(names, jdk, p -> aura.getPath(p.toString())));
+                List<String> viaAuraFiles = TestSupport.onVirtualThread(
+                        () -> answers(names, auraFilesCalls(same), Function.identity()));
+                diff("provider", platform, viaProvider, differences);
+                diff("AuraFiles", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
+                        viaAuraFiles, differences);
+            }
+            assertThat(differences).as("answers unlike the JDK's").isEmpty();
+            assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
+        }
+    }
+
+    private static Map<String, Call> onlyKeys(Map<String, Call> from, Map<String, Call> keys) {
+        Map<String, Call> out = new LinkedHashMap<>();
+        for (String k : keys.keySet()) {
+            out.put(k, from.get(k));
+        }
+        return out;
+    }
+
+    private static void diff(String who, List<String> expected, List<String> actual, List<String> differences) {
+        for (int i = 0; i < expected.size(); i++) {
+            if (!expected.get(i).equals(actual.get(i))) {
+                differences.add(who + ": " + actual.get(i) + "\n      JDK: " + expected.get(i));
+            }
+        }
+    }
+
+    private static List<String> answers(Map<String, Path> names, Map<String, Call> calls, Function<Path, Path> in) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, Path> n : names.entrySet()) {
+            for (Map.Entry<String, Call> c : calls.entrySet()) {
+                out.add(n.getKey() + " " + c.getKey() + ": " + outcome(c.getValue(), in.apply(n.getValue())));
+            }
+        }
+        return out;
+    }
+
+    /** Descriptors open in this process, by number. */
+    static List<String> openDescriptors() throws Exception {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+}
