@@ -1,9 +1,11 @@
 package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.spi.AuraFileSystemProvider;
 import io.auraio.testing.Fifo;
+import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.net.StandardProtocolFamily;
@@ -271,4 +273,83 @@ class CachedMetadataReviewTest {
         }
     }
 
+    /**
+     * A process out of descriptors cannot make the cached lookup's {@code O_PATH} descriptor
+     * (EMFILE), where the JDK's {@code access}/{@code stat} need none: that is no answer about the
+     * path. {@code exists} took every failure of the lookup but EAGAIN for "no": a file that
+     * exists was reported missing while descriptors ran short.
+     */
+    @Test
+    void runningOutOfDescriptorsIsNoAnswerAboutThePath() throws Exception {
+        assumeTrue(AuraIO.isAvailable(), "io_uring is not usable here: " + AuraIO.unavailabilityCause().orElse(""));
+        ForkedJvm.Result r = ForkedJvm.of(ExhaustionProbe.class).args(dir.path().toAbsolutePath().toString()).run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Map<String, String> out = r.values();
+        assertThat(out.get("hoarded")).as("%s", r).isNotNull();
+        for (String call : List.of("exists", "existsNoFollow", "size", "checkAccess", "isSameFile", "createDirectory")) {
+            assertThat(out.get("aura." + call)).as("%s while out of descriptors: %s", call, r)
+                    .isNotNull().isEqualTo(out.get("jdk." + call));
+        }
+        assertThat(out.get("aura.exists")).isEqualTo("returned true");
+    }
+
+    /** Main class of a {@link ForkedJvm}: the calls above, on a virtual thread, out of descriptors. */
+    public static final class ExhaustionProbe {
+        private ExhaustionProbe() {}
+
+        /** {@code args[0]}: a directory to make the file in. Prints {@code key=value} lines. */
+        public static void main(String[] args) throws Exception {
+            io.auraio.testing.DescriptorExhaustionProbe.preloadLibraryClasses();
+            Path file = Files.write(Path.of(args[0]).resolve("f"), new byte[9]);
+            Path other = Files.createLink(Path.of(args[0]).resolve("g"), file);
+            Map<String, Call> aura = new LinkedHashMap<>();
+            aura.put("exists", p -> AuraFiles.exists(p));
+            aura.put("existsNoFollow", p -> AuraFiles.exists(p, NOFOLLOW));
+            aura.put("size", p -> AuraFiles.size(p));
+            aura.put("checkAccess", p -> {
+                AuraFiles.checkAccess(p, AccessMode.READ);
+                return "ok";
+            });
+            aura.put("isSameFile", p -> AuraFiles.isSameFile(p, other));
+            aura.put("createDirectory", p -> AuraFiles.createDirectory(p));
+            Map<String, Call> jdk = new LinkedHashMap<>();
+            jdk.put("exists", p -> Files.exists(p));
+            jdk.put("existsNoFollow", p -> Files.exists(p, NOFOLLOW));
+            jdk.put("size", p -> Files.size(p));
+            jdk.put("checkAccess", p -> {
+                p.getFileSystem().provider().checkAccess(p, AccessMode.READ);
+                return "ok";
+            });
+            jdk.put("isSameFile", p -> Files.isSameFile(p, other));
+            jdk.put("createDirectory", p -> Files.createDirectory(p));
+            TestSupport.onVirtualThread(() -> { // the engine, the offload and the cache warmed up
+                for (Call c : aura.values()) {
+                    outcome(c, file);
+                }
+                return null;
+            });
+            List<Integer> hoard = new ArrayList<>();
+            try {
+                while (true) {
+                    hoard.add(io.auraio.testing.Posix.open(Path.of("/dev/null"), io.auraio.testing.Posix.O_RDONLY));
+                }
+            } catch (java.io.IOException outOfDescriptors) {
+                System.out.println("hoarded=" + hoard.size());
+            }
+            List<String> lines = new ArrayList<>();
+            TestSupport.onVirtualThread(() -> {
+                for (Map.Entry<String, Call> c : aura.entrySet()) {
+                    lines.add("aura." + c.getKey() + "=" + outcome(c.getValue(), file));
+                }
+                return null;
+            });
+            for (Map.Entry<String, Call> c : jdk.entrySet()) {
+                lines.add("jdk." + c.getKey() + "=" + outcome(c.getValue(), file));
+            }
+            for (int fd : hoard) {
+                io.auraio.testing.Posix.close(fd);
+            }
+            lines.forEach(System.out::println);
+        }
+    }
 }

@@ -143,9 +143,10 @@ public final class Libc {
      * are the file's own: {@link Statx#mountId}); then {@code close}.
      *
      * @param errno set to 0 when {@code reader}'s answer is returned; to EAGAIN when this cannot
-     *              answer (a name not cached, {@code reader} said null, no {@code openat2}); else
-     *              to the errno of the lookup, which is the path's answer (ENOENT: a cached
-     *              negative entry)
+     *              answer (a name not cached, {@code reader} said null, no {@code openat2}, or a
+     *              failure of this process's, such as EMFILE); else to the errno of the lookup,
+     *              which is the path's answer (ENOENT: a cached negative entry; ENOTDIR, ELOOP,
+     *              ENAMETOOLONG, EACCES)
      * @return {@code reader}'s answer, or null
      */
     public static <T> T statCached(byte[] pathBytes, boolean followLinks, int mask, StatxReader<T> reader,
@@ -177,7 +178,9 @@ public final class Libc {
             }
             int fd = openCached(scratch, path, O_PATH | OpenFlags.O_CLOEXEC | (followLinks ? 0 : OpenFlags.O_NOFOLLOW));
             if (fd < 0) {
-                errno[0] = -fd;
+                // Only the lookup's own verdicts answer for the path; EMFILE, ENFILE, ENOMEM are
+                // about this process (the JDK's access/stat need no descriptor): not answered here.
+                errno[0] = isAnswerAboutPath(-fd) ? -fd : Errno.EAGAIN;
                 return null;
             }
             try {
@@ -210,6 +213,12 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@return whether a failed lookup's {@code errno} says something of the path itself (no such name, ...)} */
+    private static boolean isAnswerAboutPath(int errno) {
+        return errno == Errno.ENOENT || errno == Errno.ENOTDIR || errno == Errno.ELOOP || errno == Errno.ENAMETOOLONG
+                || errno == Errno.EACCES;
     }
 
     /** {@return {@code bytes} as a NUL-terminated C string in {@code arena}} */
