@@ -64,9 +64,15 @@ final class CachedMetadata {
         return NativePath.isDefaultFileSystem(path) && !SlowFileSystems.isSlowPath(path);
     }
 
-    /** The attributes, where the file's mount is of a local page-cache file system; else null. */
+    /**
+     * The attributes, where the file's mount is of a local page-cache file system (an overlay only
+     * where none of its layers is on a FUSE or network mount: its permission checks are the
+     * layer's, and wait for that daemon or server); else null.
+     */
     private static FileStat local(java.lang.foreign.MemorySegment statx) {
-        SlowFileSystems.FileSystem fs = SlowFileSystems.of(Statx.mountId(statx));
-        return fs.offloadKey() == null && AuraFile.isPageCacheFileSystem(fs.type()) ? FileStat.of(statx) : null;
+        long mountId = Statx.mountId(statx);
+        SlowFileSystems.FileSystem fs = SlowFileSystems.of(mountId);
+        return fs.offloadKey() == null && AuraFile.isPageCacheFileSystem(fs.type())
+                && !("overlay".equals(fs.type()) && SlowFileSystems.hasSlowLayer(mountId)) ? FileStat.of(statx) : null;
     }
 }

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
+import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -291,6 +293,88 @@ class CachedMetadataReviewTest {
                     .isNotNull().isEqualTo(out.get("jdk." + call));
         }
         assertThat(out.get("aura.exists")).isEqualTo("returned true");
+    }
+
+    /**
+     * An overlay whose layer is a FUSE mount is an overlay in the mount table, a local page-cache
+     * file system by its type; but its permission checks are the layer's: {@code faccessat2} of
+     * the overlay's root, whose real inode is the FUSE mount's root (no upper layer), sends
+     * {@code FUSE_ACCESS} to the daemon and waits for it. With the daemon stopped, checkAccess
+     * answered on the callers' carriers held every one of them: no other virtual thread ran.
+     */
+    @Test
+    void accessChecksOnAnOverlayOfAHungFuseMountHoldNoCarrier() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("cached-ovl")) {
+            Path other = Files.createDirectories(dir.path().toAbsolutePath().resolve("lower2"));
+            Path merged = Files.createDirectories(dir.path().toAbsolutePath().resolve("merged"));
+            Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=" + fs.path() + ":" + other, merged.toString()).redirectErrorStream(true).start();
+            String said = new String(mount.getInputStream().readAllBytes());
+            assumeTrue(mount.waitFor() == 0, "cannot mount an overlay of a FUSE mount here: " + said.trim());
+            long daemon = -1;
+            List<Thread> callers = new ArrayList<>();
+            try {
+                assertThat(TestSupport.onVirtualThread(() -> {
+                    AuraFiles.checkAccess(merged, AccessMode.READ); // its mount is in the table now
+                    return AuraFiles.exists(merged);
+                })).isTrue();
+                daemon = ProcessHandle.current().descendants()
+                        .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
+                        .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
+                signal("STOP", daemon);
+                int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                        Runtime.getRuntime().availableProcessors());
+                java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+                for (int i = 0; i < carriers + 1; i++) {
+                    callers.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            AuraFiles.checkAccess(merged, AccessMode.READ);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        } finally {
+                            done.incrementAndGet();
+                        }
+                    }));
+                }
+                Thread.sleep(200); // the callers are in their checks (on the offload's threads, or on their carriers)
+                java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+                Thread.ofVirtual().start(ran::countDown);
+                assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                        .as("a virtual thread ran while %d callers checked access on the hung mount", callers.size())
+                        .isTrue();
+                assertThat(done.get()).as("callers done before the daemon went on").isZero();
+            } finally {
+                if (daemon > 0) {
+                    signal("CONT", daemon);
+                }
+                TestSupport.joinAll(callers);
+                new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start().waitFor();
+            }
+        }
+    }
+
+    /** An overlay of local layers is still answered on the caller: the check above is per layer. */
+    @Test
+    void anOverlayOfLocalLayersIsAnsweredOnTheCaller() throws Exception {
+        try (io.auraio.testing.Overlay overlay = io.auraio.testing.Overlay.layers(dir.path().toAbsolutePath())) {
+            Files.write(overlay.lower().resolve("f"), new byte[17]);
+            overlay.mount();
+            Path file = overlay.merged().resolve("f");
+            Files.readAttributes(file, BasicFileAttributes.class); // cached
+            long poolCalls = io.auraio.internal.offload.BlockingOffload.shared().callsOnPool();
+            long size = TestSupport.onVirtualThread(() -> {
+                AuraFiles.checkAccess(file, AccessMode.READ);
+                return AuraFiles.size(file);
+            });
+            assertThat(size).isEqualTo(17);
+            assertThat(io.auraio.internal.offload.BlockingOffload.shared().callsOnPool() - poolCalls)
+                    .as("calls made on the offload's pool").isZero();
+        }
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor())
+                .as("kill -%s %d", name, pid).isZero();
     }
 
     /** Main class of a {@link ForkedJvm}: the calls above, on a virtual thread, out of descriptors. */

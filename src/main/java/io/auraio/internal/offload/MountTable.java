@@ -24,11 +24,16 @@ final class MountTable {
     static final long MAX_AGE_NANOS = 1_000_000_000L;
     private static final String MOUNTINFO = "/proc/self/mountinfo";
 
-    /** One line of the table: mount ID (as {@code statx}'s {@code STATX_MNT_ID}), mount point, file system type. */
-    record Mount(long id, String point, String type) {}
+    /**
+     * One line of the table: mount ID (as {@code statx}'s {@code STATX_MNT_ID}), mount point, file
+     * system type, and an overlay's layers (its lower, upper and data directories, as its super
+     * options name them; empty for other file systems).
+     */
+    record Mount(long id, String point, String type, List<String> layers) {}
 
     private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId,
-                            java.util.Map<String, String> typeByPoint, Set<String> types, long readAt) {}
+                            java.util.Map<String, String> typeByPoint, java.util.Map<String, Mount> byPoint,
+                            Set<String> types, long readAt) {}
 
     private volatile Snapshot snapshot;
 
@@ -40,8 +45,12 @@ final class MountTable {
         if (!"file".equals(path.getFileSystem().provider().getScheme())) {
             return path.getFileSystem().toString();
         }
-        String name = path.toAbsolutePath().normalize().toString();
-        for (String mountPoint : current()) {
+        return pointOf(current(), path.toAbsolutePath().normalize().toString());
+    }
+
+    /** {@return the longest of {@code points} (longest first) that is {@code name} or a directory above it} */
+    private static String pointOf(List<String> points, String name) {
+        for (String mountPoint : points) {
             if (name.startsWith(mountPoint)
                     && (name.length() == mountPoint.length() || mountPoint.equals("/")
                         || name.charAt(mountPoint.length()) == '/')) {
@@ -49,6 +58,66 @@ final class MountTable {
             }
         }
         return "/";
+    }
+
+    /**
+     * {@return whether the overlay with mount ID {@code id} has a layer on a mount whose type
+     * {@code test} accepts, through the overlays beneath it too, or a layer that cannot be placed
+     * (a relative name, overlays nested too deep)} False for a mount that is not an overlay, or
+     * not in the table. Lexical, as {@link #typeOf}: a layer named through a symbolic link into
+     * another mount is taken for the mount its name is on.
+     */
+    boolean anyLayer(long id, Predicate<String> test) {
+        Snapshot s = snapshot(MAX_AGE_NANOS);
+        Mount m = s.byId().get(id);
+        return m != null && anyLayer(s, m, test, 0);
+    }
+
+    private static boolean anyLayer(Snapshot s, Mount overlay, Predicate<String> test, int depth) {
+        for (String layer : overlay.layers()) {
+            if (!layer.startsWith("/") || depth > 8) {
+                return true;
+            }
+            Mount under = s.byPoint().get(pointOf(s.mountPoints(), Path.of(layer).normalize().toString()));
+            if (under == null || test.test(under.type()) || anyLayer(s, under, test, depth + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@return the layer directories an overlay's super options name ({@code lowerdir=a:b},
+     * {@code lowerdir+=a}, {@code upperdir=}, {@code datadir+=}), with mountinfo's escapes undone}
+     * Options are separated by commas (a comma in a name is escaped); lower directories by colons
+     * not escaped with a backslash.
+     */
+    static List<String> overlayLayers(String superOptions) {
+        List<String> layers = new ArrayList<>();
+        for (String option : superOptions.split(",")) {
+            int eq = option.indexOf('=');
+            String key = eq < 0 ? option : option.substring(0, eq);
+            if (!(key.equals("lowerdir") || key.equals("lowerdir+") || key.equals("upperdir")
+                    || key.equals("datadir+"))) {
+                continue;
+            }
+            String value = unescape(option.substring(eq + 1));
+            StringBuilder layer = new StringBuilder();
+            for (int i = 0; i <= value.length(); i++) {
+                char c = i < value.length() ? value.charAt(i) : ':';
+                if (c == '\\' && i + 1 < value.length()) {
+                    layer.append(value.charAt(++i));
+                } else if (c == ':') {
+                    if (!layer.isEmpty()) { // "::" marks the data-only layers that follow
+                        layers.add(layer.toString());
+                    }
+                    layer.setLength(0);
+                } else {
+                    layer.append(c);
+                }
+            }
+        }
+        return List.copyOf(layers);
     }
 
     /**
@@ -121,11 +190,12 @@ final class MountTable {
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), Set.of(), now);
+            return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), Set.of(), now);
         }
         List<String> points = new ArrayList<>();
         java.util.Map<Long, Mount> byId = new java.util.HashMap<>();
         java.util.Map<String, String> typeByPoint = new java.util.HashMap<>(); // later lines: mounted on top
+        java.util.Map<String, Mount> byPoint = new java.util.HashMap<>();
         for (String line : text.split("\n")) {
             // mount ID, parent ID, major:minor, root, mount point, options, optional fields...,
             // "-", file system type, source, super options (proc(5))
@@ -137,8 +207,13 @@ final class MountTable {
                 if (dash > 0 && dash + 1 < fields.length) {
                     try {
                         long id = Long.parseLong(fields[0]);
-                        byId.put(id, new Mount(id, point, unescape(fields[dash + 1])));
-                        typeByPoint.put(point, unescape(fields[dash + 1]));
+                        String type = unescape(fields[dash + 1]);
+                        List<String> layers = type.equals("overlay") && dash + 3 < fields.length
+                                ? overlayLayers(fields[dash + 3]) : List.of();
+                        Mount mount = new Mount(id, point, type, layers);
+                        byId.put(id, mount);
+                        typeByPoint.put(point, type);
+                        byPoint.put(point, mount);
                     } catch (NumberFormatException e) {
                         // not a mountinfo line
                     }
@@ -147,7 +222,7 @@ final class MountTable {
         }
         points.sort(Comparator.comparingInt(String::length).reversed());
         return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), java.util.Map.copyOf(typeByPoint),
-                Set.copyOf(typeByPoint.values()), now);
+                java.util.Map.copyOf(byPoint), Set.copyOf(typeByPoint.values()), now);
     }
 
     /** Undoes mountinfo's octal escapes ({@code \040} for a space, {@code \011}, {@code \012}, {@code \134}). */

@@ -67,6 +67,16 @@ public final class SlowFileSystems {
     }
 
     /**
+     * {@return whether the mount with ID {@code mountId} is an overlay with a layer on a file
+     * system of this set (or one that cannot be placed)} Such an overlay's type is local, but its
+     * permission checks, lookups and reads of that layer's files are that layer's: a hung FUSE
+     * daemon beneath an overlay holds a {@code faccessat2} of the overlay's file.
+     */
+    public static boolean hasSlowLayer(long mountId) {
+        return MOUNTS.anyLayer(mountId, IS_SLOW);
+    }
+
+    /**
      * {@return whether {@code path} names a file on a file system of this set, by its name (a
      * symbolic link into such a mount is not seen)} For opens, which happen before there is a
      * descriptor to ask.

@@ -51,4 +51,19 @@ class MountTableTest {
             assertThat(SlowFileSystems.isSlowPath(Path.of("/"))).isFalse();
         }
     }
+
+    /**
+     * An overlay's layers as its super options name them: the old single {@code lowerdir} with
+     * colons (an escaped one kept in the name, {@code ::} before data-only layers), the new
+     * {@code lowerdir+}/{@code datadir+} options, the upper directory, and mountinfo's octal escapes
+     * (a space, a comma); work directories and other options are no layers.
+     */
+    @Test
+    void overlayLayersAreReadFromTheSuperOptions() {
+        assertThat(MountTable.overlayLayers("rw,lowerdir=/a:/b\\:c::/data,upperdir=/u\\040v,workdir=/w,"
+                + "redirect_dir=on,uuid=on")).containsExactly("/a", "/b:c", "/data", "/u v");
+        assertThat(MountTable.overlayLayers("ro,lowerdir+=/x\\054y,lowerdir+=/z,datadir+=/d"))
+                .containsExactly("/x,y", "/z", "/d");
+        assertThat(MountTable.overlayLayers("rw,relatime")).isEmpty();
+    }
 }
