@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -268,10 +269,20 @@ class CachedMetadataReviewTest {
         return out;
     }
 
-    /** Descriptors open in this process, by number. */
+    /**
+     * Descriptors open in this process on files (what a lookup's {@code O_PATH} descriptor names),
+     * by number and target; not the rings and eventfds an engine makes as it is used from more
+     * CPUs, nor this listing's own.
+     */
     static List<String> openDescriptors() throws Exception {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.map(p -> p.getFileName().toString()).sorted().toList();
+            return fds.map(p -> {
+                try {
+                    return p.getFileName() + " -> " + Files.readSymbolicLink(p);
+                } catch (java.io.IOException closedMeanwhile) {
+                    return null;
+                }
+            }).filter(l -> l != null && !l.contains(" -> anon_inode:") && !l.endsWith("/fd")).sorted().toList();
         }
     }
 
@@ -350,6 +361,87 @@ class CachedMetadataReviewTest {
                 TestSupport.joinAll(callers);
                 new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start().waitFor();
             }
+        }
+    }
+
+    /**
+     * One name, swapped by a platform thread among a 100-byte file, a 200-byte file, a directory, a
+     * link to the small file, and a FIFO (each renamed in and out again, so the name is missing in
+     * between), while virtual threads ask for it. Each answer must be one the name had at some
+     * moment: a type and size of one of the five (never a mix), "missing" as the JDK says it, no
+     * other failure; and no descriptor left open.
+     */
+    @Test
+    void aNameSwappedWhileAskedIsAnsweredAsOneOfItsStates() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Path name = base.resolve("name");
+        Path held = Files.createDirectories(base.resolve("held"));
+        List<Path> states = List.of(Files.write(held.resolve("small"), new byte[100]),
+                Files.write(held.resolve("large"), new byte[200]), Files.createDirectories(held.resolve("dir")),
+                Files.createSymbolicLink(held.resolve("link"), base.resolve("held/small")),
+                Fifo.create(held.resolve("fifo")));
+        java.util.Set<String> allowed = new java.util.HashSet<>();
+        for (Path state : states) {
+            BasicFileAttributes a = Files.readAttributes(state, BasicFileAttributes.class);
+            allowed.add("attributes " + a.size() + " " + a.isRegularFile() + a.isDirectory() + a.isOther());
+            allowed.add("size " + a.size());
+        }
+        allowed.addAll(List.of("exists true", "exists false", "access ok", "noFollow true", "noFollow false"));
+        allowed.add("attributes " + missingText(name));
+        allowed.add("size " + missingText(name));
+        allowed.add("access " + missingText(name));
+        TestSupport.onVirtualThread(() -> AuraFiles.exists(name)); // the engine and the offload started
+        List<String> descriptors = openDescriptors();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ConcurrentHashMap<String, Boolean> seen = new java.util.concurrent.ConcurrentHashMap<>();
+        Thread swapper = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; !stop.get(); i++) {
+                    Path state = states.get(i % states.size());
+                    Files.move(state, name, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(name, state, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        List<Thread> askers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            askers.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 3_000; i++) {
+                    seen.put("exists " + AuraFiles.exists(name), true);
+                    seen.put("noFollow " + AuraFiles.exists(name, NOFOLLOW), true);
+                    seen.put("attributes " + answer(() -> {
+                        BasicFileAttributes a = AuraFiles.readAttributes(name, BasicFileAttributes.class);
+                        return a.size() + " " + a.isRegularFile() + a.isDirectory() + a.isOther();
+                    }), true);
+                    seen.put("size " + answer(() -> AuraFiles.size(name)), true);
+                    seen.put("access " + answer(() -> {
+                        AuraFiles.checkAccess(name);
+                        return "ok";
+                    }), true);
+                }
+            }));
+        }
+        try {
+            TestSupport.joinAll(askers);
+        } finally {
+            stop.set(true);
+            TestSupport.joinAll(List.of(swapper));
+        }
+        assertThat(seen.keySet()).as("answers").isSubsetOf(allowed).contains("exists true", "size 100");
+        assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
+    }
+
+    private static String missingText(Path p) {
+        return "threw " + java.nio.file.NoSuchFileException.class.getName() + ": " + p;
+    }
+
+    private static String answer(Callable<?> call) {
+        try {
+            return String.valueOf(call.call());
+        } catch (Exception e) {
+            return "threw " + e.getClass().getName() + ": " + e.getMessage();
         }
     }
 
