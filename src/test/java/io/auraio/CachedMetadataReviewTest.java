@@ -88,6 +88,7 @@ class CachedMetadataReviewTest {
         calls.put("isSameFile", p -> Files.isSameFile(p, p.getFileSystem().getPath(same.toString())));
         calls.put("isSameFileReversed", p -> Files.isSameFile(p.getFileSystem().getPath(same.toString()), p));
         calls.put("isHidden", p -> Files.isHidden(p));
+        calls.put("createDirectoryOfExisting", p -> existsForTheJdk(p) ? Files.createDirectory(p) : "not tried");
         return calls;
     }
 
@@ -110,7 +111,16 @@ class CachedMetadataReviewTest {
         });
         calls.put("isSameFile", p -> AuraFiles.isSameFile(p, same));
         calls.put("isSameFileReversed", p -> AuraFiles.isSameFile(same, p));
+        calls.put("createDirectoryOfExisting", p -> existsForTheJdk(p) ? AuraFiles.createDirectory(p) : "not tried");
         return calls;
+    }
+
+    /**
+     * {@return whether the JDK's own provider sees {@code p} (not following a link)} Only such
+     * names are given to createDirectory: a missing one would be made by the first caller.
+     */
+    private static boolean existsForTheJdk(Path p) {
+        return Files.exists(Path.of(p.toString()), NOFOLLOW);
     }
 
     private static String summary(BasicFileAttributes a) {
@@ -517,6 +527,63 @@ class CachedMetadataReviewTest {
             } finally {
                 signal("CONT", daemon);
                 TestSupport.joinAll(callers);
+            }
+        }
+    }
+
+    /**
+     * A link on a local file system to a FUSE mount's root is followed by the cached walk (a
+     * mount's root needs no revalidation), past the check of the path's name: the answer must
+     * still come from the offload, where the daemon is waited for, and with the daemon stopped no
+     * stat-like call of the link (exists, attributes, size, access, same file) holds a carrier.
+     */
+    @Test
+    void aLinkToAStoppedFuseMountHoldsNoCarrier() throws Exception {
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("cached-link")) {
+            Path link = Files.createSymbolicLink(dir.path().toAbsolutePath().resolve("tofuse"), fs.path());
+            Files.getFileAttributeView(link, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(FileTime.from(Instant.now().minusSeconds(3600)), FileTime.from(Instant.now()), null);
+            Path local = Files.write(dir.path().toAbsolutePath().resolve("local"), new byte[1]);
+            List<Call> calls = List.of(p -> AuraFiles.exists(p), p -> AuraFiles.readAttributes(p, BasicFileAttributes.class),
+                    p -> AuraFiles.size(p), p -> {
+                        AuraFiles.checkAccess(p, AccessMode.READ);
+                        return null;
+                    }, p -> AuraFiles.isSameFile(local, p), p -> Files.isReadable(aura.getPath(p.toString())),
+                    p -> Files.exists(aura.getPath(p.toString())));
+            TestSupport.onVirtualThread(() -> { // every name cached, the mount in the table
+                for (Call c : calls) {
+                    c.apply(link);
+                }
+                return null;
+            });
+            long daemon = ProcessHandle.current().descendants()
+                    .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
+                    .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
+            int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                    Runtime.getRuntime().availableProcessors());
+            for (Call c : calls) {
+                List<Thread> callers = new ArrayList<>();
+                java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+                signal("STOP", daemon);
+                try {
+                    for (int i = 0; i < carriers + 1; i++) {
+                        callers.add(Thread.ofVirtual().start(() -> {
+                            outcome(c, link);
+                            done.incrementAndGet();
+                        }));
+                    }
+                    Thread.sleep(100); // the callers are in their calls
+                    java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+                    Thread.ofVirtual().start(ran::countDown);
+                    assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                            .as("a virtual thread ran while %d callers of call %d waited on the hung mount",
+                                    callers.size(), calls.indexOf(c)).isTrue();
+                    assertThat(done.get()).as("callers of call %d done before the daemon went on", calls.indexOf(c))
+                            .isZero();
+                } finally {
+                    signal("CONT", daemon);
+                    TestSupport.joinAll(callers);
+                }
             }
         }
     }
