@@ -236,14 +236,17 @@ class CachedMetadataReviewTest {
             // Twice on the virtual thread: the first call may miss the cache; the second is the cached one.
             List<String> differences = new ArrayList<>();
             List<String> descriptors = null;
-            for (int round = 0; round < 2; round++) {
+            // Round 2 with the caller's interrupt status set: the JDK's metadata calls ignore it
+            // (and keep it), wherever the answer is made.
+            for (int round = 0; round < 3; round++) {
                 if (round == 1) {
                     descriptors = openDescriptors(); // the engine and the offload started in round 0
                 }
+                boolean interrupted = round == 2;
                 List<String> viaProvider = TestSupport.onVirtualThread(
-                        () -> answers(names, jdk, p -> aura.getPath(p.toString())));
+                        () -> keepsInterrupt(interrupted, () -> answers(names, jdk, p -> aura.getPath(p.toString()))));
                 List<String> viaAuraFiles = TestSupport.onVirtualThread(
-                        () -> answers(names, auraFilesCalls(same), Function.identity()));
+                        () -> keepsInterrupt(interrupted, () -> answers(names, auraFilesCalls(same), Function.identity())));
                 diff("provider", platform, viaProvider, differences);
                 diff("AuraFiles", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
                         viaAuraFiles, differences);
@@ -251,6 +254,16 @@ class CachedMetadataReviewTest {
             assertThat(differences).as("answers unlike the JDK's").isEmpty();
             assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
         }
+    }
+
+    /** {@return what {@code task} returns, run with the interrupt status set if {@code interrupted}, which it must keep} */
+    private static <T> T keepsInterrupt(boolean interrupted, Callable<T> task) throws Exception {
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        T answer = task.call();
+        assertThat(Thread.interrupted()).as("the interrupt status kept").isEqualTo(interrupted);
+        return answer;
     }
 
     private static Map<String, Call> onlyKeys(Map<String, Call> from, Map<String, Call> keys) {
