@@ -614,9 +614,26 @@ class CachedMetadataReviewTest {
         return id;
     }
 
+    /** Sends signal {@code name} to {@code pid}; after STOP, waits until every thread of it is stopped (it acts later). */
     private static void signal(String name, long pid) throws Exception {
         assertThat(new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor())
                 .as("kill -%s %d", name, pid).isZero();
+        if (name.equals("STOP")) {
+            TestSupport.awaitCondition("the daemon stopped", () -> {
+                try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                    return tasks.allMatch(t -> {
+                        try {
+                            String stat = Files.readString(t.resolve("stat"));
+                            return stat.charAt(stat.lastIndexOf(')') + 2) == 'T'; // state, after "(comm) "
+                        } catch (java.io.IOException gone) {
+                            return true; // a thread that ended
+                        }
+                    });
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
     }
 
     /** Main class of a {@link ForkedJvm}: the calls above, on a virtual thread, out of descriptors. */
