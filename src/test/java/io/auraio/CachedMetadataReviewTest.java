@@ -230,30 +230,58 @@ class CachedMetadataReviewTest {
             Files.createLink(names.get("socket"), shortDir.resolve("s"));
             Files.delete(shortDir.resolve("s"));
             Files.delete(shortDir);
-            Path same = base.resolve("f");
-            Map<String, Call> jdk = jdkCalls(same);
-            List<String> platform = answers(names, jdk, Function.identity());
-            // Twice on the virtual thread: the first call may miss the cache; the second is the cached one.
-            List<String> differences = new ArrayList<>();
-            List<String> descriptors = null;
-            // Round 2 with the caller's interrupt status set: the JDK's metadata calls ignore it
-            // (and keep it), wherever the answer is made.
-            for (int round = 0; round < 3; round++) {
-                if (round == 1) {
-                    descriptors = openDescriptors(); // the engine and the offload started in round 0
-                }
-                boolean interrupted = round == 2;
-                List<String> viaProvider = TestSupport.onVirtualThread(
-                        () -> keepsInterrupt(interrupted, () -> answers(names, jdk, p -> aura.getPath(p.toString()))));
-                List<String> viaAuraFiles = TestSupport.onVirtualThread(
-                        () -> keepsInterrupt(interrupted, () -> answers(names, auraFilesCalls(same), Function.identity())));
-                diff("provider", platform, viaProvider, differences);
-                diff("AuraFiles", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
-                        viaAuraFiles, differences);
-            }
-            assertThat(differences).as("answers unlike the JDK's").isEmpty();
-            assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
+            assertAnsweredAsTheJdk(names, base.resolve("f"));
         }
+    }
+
+    /**
+     * Device nodes made in the test directory (on its local file system, so answered on the
+     * caller): a character device and a block device, neither opened (an {@code O_PATH} lookup
+     * runs no driver's {@code open}), answered as the JDK answers them.
+     */
+    @Test
+    void deviceNodesAreAnsweredAsTheJdkAnswersThem() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Files.write(base.resolve("f"), new byte[1]);
+        Map<String, Path> names = new LinkedHashMap<>();
+        for (String[] node : new String[][] {{"char", "c", "1", "3"}, {"block", "b", "7", "0"}}) {
+            Path p = base.resolve(node[0]);
+            Process mknod = new ProcessBuilder("mknod", p.toString(), node[1], node[2], node[3]).redirectErrorStream(true)
+                    .start();
+            String said = new String(mknod.getInputStream().readAllBytes());
+            assumeTrue(mknod.waitFor() == 0, "cannot make a device node here (root needed): " + said.trim());
+            names.put(node[0], p);
+            names.put(node[0] + "/x", p.resolve("x"));
+        }
+        assertAnsweredAsTheJdk(names, base.resolve("f"));
+    }
+
+    /**
+     * Asks every call of {@link #jdkCalls} for every name: on a platform thread of the JDK's
+     * provider, and on virtual threads through the provider and {@link AuraFiles}, three rounds
+     * (the first may miss the cache; the third with the interrupt status set, which the JDK's
+     * metadata calls ignore and keep); all must answer alike, and leave no descriptor open.
+     */
+    private void assertAnsweredAsTheJdk(Map<String, Path> names, Path same) throws Exception {
+        Map<String, Call> jdk = jdkCalls(same);
+        List<String> platform = answers(names, jdk, Function.identity());
+        List<String> differences = new ArrayList<>();
+        List<String> descriptors = null;
+        for (int round = 0; round < 3; round++) {
+            if (round == 1) {
+                descriptors = openDescriptors(); // the engine and the offload started in round 0
+            }
+            boolean interrupted = round == 2;
+            List<String> viaProvider = TestSupport.onVirtualThread(
+                    () -> keepsInterrupt(interrupted, () -> answers(names, jdk, p -> aura.getPath(p.toString()))));
+            List<String> viaAuraFiles = TestSupport.onVirtualThread(
+                    () -> keepsInterrupt(interrupted, () -> answers(names, auraFilesCalls(same), Function.identity())));
+            diff("provider", platform, viaProvider, differences);
+            diff("AuraFiles", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
+                    viaAuraFiles, differences);
+        }
+        assertThat(differences).as("answers unlike the JDK's").isEmpty();
+        assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
     }
 
     /** {@return what {@code task} returns, run with the interrupt status set if {@code interrupted}, which it must keep} */
