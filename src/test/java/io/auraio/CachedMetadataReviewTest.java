@@ -257,6 +257,47 @@ class CachedMetadataReviewTest {
     }
 
     /**
+     * Mount points: a tmpfs mounted in the test directory and a bind mount of a directory of it,
+     * their roots, files in them, ".." out of them, answered as the JDK answers them (a mount made
+     * a moment ago: the mount table is read again for its unknown ID).
+     */
+    @Test
+    void mountPointsAndBindMountsAreAnsweredAsTheJdkAnswersThem() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Path tmpfs = Files.createDirectories(base.resolve("tmpfs"));
+        Path bound = Files.createDirectories(base.resolve("bound"));
+        Path source = Files.createDirectories(base.resolve("source"));
+        Files.write(source.resolve("g"), new byte[3]);
+        mount(List.of("mount", "-t", "tmpfs", "tmpfs", tmpfs.toString()));
+        try {
+            mount(List.of("mount", "--bind", source.toString(), bound.toString()));
+            try {
+                Files.write(tmpfs.resolve("f"), new byte[11]);
+                Map<String, Path> names = new LinkedHashMap<>();
+                names.put("tmpfs", tmpfs);
+                names.put("tmpfs/f", tmpfs.resolve("f"));
+                names.put("tmpfs/..", tmpfs.resolve(".."));
+                names.put("tmpfs/missing", tmpfs.resolve("missing"));
+                names.put("bound", bound);
+                names.put("bound/g", bound.resolve("g"));
+                names.put("bound/../source/g", bound.resolve("../source/g"));
+                assertAnsweredAsTheJdk(names, source.resolve("g")); // isSameFile: through the bind mount or not
+            } finally {
+                new ProcessBuilder("umount", "-l", bound.toString()).inheritIO().start().waitFor();
+            }
+        } finally {
+            new ProcessBuilder("umount", "-l", tmpfs.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    /** Runs a mount command; skips the test where it fails (not root). */
+    private static void mount(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes());
+        assumeTrue(p.waitFor() == 0, "cannot mount here (root needed): " + said.trim());
+    }
+
+    /**
      * Asks every call of {@link #jdkCalls} for every name: on a platform thread of the JDK's
      * provider, and on virtual threads through the provider and {@link AuraFiles}, three rounds
      * (the first may miss the cache; the third with the interrupt status set, which the JDK's
