@@ -680,6 +680,61 @@ class CachedMetadataReviewTest {
         }
     }
 
+    /**
+     * Following a link whose access time is due (relatime: not after its change, as a link made a
+     * moment ago) updates that time; the cached walk refuses such a link and the answer is made
+     * elsewhere, where the JDK's update happens as well. Each call, given its own such link,
+     * leaves its access time as the JDK's call leaves the JDK's link.
+     */
+    @Test
+    void accessTimesOfFollowedLinksAreUpdatedAsTheJdkUpdatesThem() throws Exception {
+        Path base = dir.path().toAbsolutePath();
+        Files.write(base.resolve("f"), new byte[5]);
+        Map<String, Call> calls = new LinkedHashMap<>();
+        calls.put("exists", p -> AuraFiles.exists(p));
+        calls.put("size", p -> AuraFiles.size(p));
+        calls.put("attributes", p -> AuraFiles.readAttributes(p, BasicFileAttributes.class).size());
+        calls.put("checkAccess", p -> {
+            AuraFiles.checkAccess(p, AccessMode.READ);
+            return "ok";
+        });
+        Map<String, Call> jdk = new LinkedHashMap<>();
+        jdk.put("exists", p -> Files.exists(p));
+        jdk.put("size", p -> Files.size(p));
+        jdk.put("attributes", p -> Files.readAttributes(p, BasicFileAttributes.class).size());
+        jdk.put("checkAccess", p -> {
+            p.getFileSystem().provider().checkAccess(p, AccessMode.READ);
+            return "ok";
+        });
+        List<String> ours = new ArrayList<>();
+        List<String> theirs = new ArrayList<>();
+        for (String call : calls.keySet()) {
+            Path a = dueLink(base.resolve("aura-" + call));
+            Path j = dueLink(base.resolve("jdk-" + call));
+            FileTime aBefore = accessTime(a);
+            FileTime jBefore = accessTime(j);
+            ours.add(call + " " + TestSupport.onVirtualThread(() -> outcome(calls.get(call), a)) + " updated "
+                    + !accessTime(a).equals(aBefore));
+            theirs.add(call + " " + outcome(jdk.get(call), j) + " updated " + !accessTime(j).equals(jBefore));
+        }
+        assumeTrue(theirs.stream().allMatch(l -> l.endsWith("updated true")),
+                "this file system does not update links' access times (noatime?): " + theirs);
+        assertThat(ours).isEqualTo(theirs);
+    }
+
+    /** {@return a link at {@code link} to "f" whose access time is due: set before its change time} */
+    private static Path dueLink(Path link) throws Exception {
+        Files.createSymbolicLink(link, Path.of("f"));
+        Files.getFileAttributeView(link, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .setTimes(FileTime.from(Instant.now().minusSeconds(7200)), FileTime.from(Instant.now().minusSeconds(7200)),
+                        null);
+        return link;
+    }
+
+    private static FileTime accessTime(Path link) throws Exception {
+        return Files.readAttributes(link, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).lastAccessTime();
+    }
+
     /** {@return the mount ID of the mount at {@code point}, from mountinfo} */
     private static long mountIdOf(Path point) throws Exception {
         long id = -1;
