@@ -301,7 +301,8 @@ class CachedMetadataReviewTest {
      * Asks every call of {@link #jdkCalls} for every name: on a platform thread of the JDK's
      * provider, and on virtual threads through the provider and {@link AuraFiles}, three rounds
      * (the first may miss the cache; the third with the interrupt status set, which the JDK's
-     * metadata calls ignore and keep); all must answer alike, and leave no descriptor open.
+     * metadata calls ignore and keep), then through both on a platform thread; all must answer
+     * alike, and leave no descriptor open.
      */
     private void assertAnsweredAsTheJdk(Map<String, Path> names, Path same) throws Exception {
         Map<String, Call> jdk = jdkCalls(same);
@@ -321,6 +322,10 @@ class CachedMetadataReviewTest {
             diff("AuraFiles", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
                     viaAuraFiles, differences);
         }
+        // And on this platform thread, where nothing is answered from the cache.
+        diff("provider on a platform thread", platform, answers(names, jdk, p -> aura.getPath(p.toString())), differences);
+        diff("AuraFiles on a platform thread", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
+                answers(names, auraFilesCalls(same), Function.identity()), differences);
         assertThat(differences).as("answers unlike the JDK's").isEmpty();
         assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
     }
