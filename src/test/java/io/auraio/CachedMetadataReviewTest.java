@@ -415,7 +415,8 @@ class CachedMetadataReviewTest {
      * file system by its type; but its permission checks are the layer's: {@code faccessat2} of
      * the overlay's root, whose real inode is the FUSE mount's root (no upper layer), sends
      * {@code FUSE_ACCESS} to the daemon and waits for it. With the daemon stopped, checkAccess
-     * answered on the callers' carriers held every one of them: no other virtual thread ran.
+     * answered on the callers' carriers held every one of them: no other virtual thread ran. An
+     * overlay of that overlay is asked too (its layer's layer is the FUSE mount).
      */
     @Test
     void accessChecksOnAnOverlayOfAHungFuseMountHoldNoCarrier() throws Exception {
@@ -426,43 +427,60 @@ class CachedMetadataReviewTest {
                     "lowerdir=" + fs.path() + ":" + other, merged.toString()).redirectErrorStream(true).start();
             String said = new String(mount.getInputStream().readAllBytes());
             assumeTrue(mount.waitFor() == 0, "cannot mount an overlay of a FUSE mount here: " + said.trim());
+            // An overlay of that overlay: its layer is no FUSE mount, the layer beneath is.
+            Path other2 = Files.createDirectories(dir.path().toAbsolutePath().resolve("lower3"));
+            Path nested = Files.createDirectories(dir.path().toAbsolutePath().resolve("nested"));
+            Process mount2 = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=" + merged + ":" + other2, nested.toString()).redirectErrorStream(true).start();
+            String said2 = new String(mount2.getInputStream().readAllBytes());
+            boolean nestedMounted = mount2.waitFor() == 0;
             long daemon = -1;
             List<Thread> callers = new ArrayList<>();
             try {
+                assertThat(nestedMounted).as("an overlay of the overlay mounted: %s", said2.trim()).isTrue();
                 assertThat(TestSupport.onVirtualThread(() -> {
                     AuraFiles.checkAccess(merged, AccessMode.READ); // its mount is in the table now
-                    return AuraFiles.exists(merged);
+                    AuraFiles.checkAccess(nested, AccessMode.READ);
+                    return AuraFiles.exists(merged) && AuraFiles.exists(nested);
                 })).isTrue();
                 daemon = ProcessHandle.current().descendants()
                         .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
                         .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
-                signal("STOP", daemon);
                 int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
                         Runtime.getRuntime().availableProcessors());
-                java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-                for (int i = 0; i < carriers + 1; i++) {
-                    callers.add(Thread.ofVirtual().start(() -> {
-                        try {
-                            AuraFiles.checkAccess(merged, AccessMode.READ);
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        } finally {
-                            done.incrementAndGet();
-                        }
-                    }));
+                for (Path target : List.of(merged, nested)) { // every carrier's caller on one overlay at a time
+                    signal("STOP", daemon);
+                    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+                    for (int i = 0; i < carriers + 1; i++) {
+                        callers.add(Thread.ofVirtual().start(() -> {
+                            try {
+                                AuraFiles.checkAccess(target, AccessMode.READ);
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            } finally {
+                                done.incrementAndGet();
+                            }
+                        }));
+                    }
+                    Thread.sleep(200); // the callers are in their checks (on the offload's threads, or on their carriers)
+                    java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+                    Thread.ofVirtual().start(ran::countDown);
+                    assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                            .as("a virtual thread ran while %d callers checked access on %s", callers.size(), target)
+                            .isTrue();
+                    assertThat(done.get()).as("callers done before the daemon went on").isZero();
+                    signal("CONT", daemon);
+                    TestSupport.joinAll(callers);
+                    callers.clear();
                 }
-                Thread.sleep(200); // the callers are in their checks (on the offload's threads, or on their carriers)
-                java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-                Thread.ofVirtual().start(ran::countDown);
-                assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
-                        .as("a virtual thread ran while %d callers checked access on the hung mount", callers.size())
-                        .isTrue();
-                assertThat(done.get()).as("callers done before the daemon went on").isZero();
             } finally {
                 if (daemon > 0) {
                     signal("CONT", daemon);
                 }
                 TestSupport.joinAll(callers);
+                if (nestedMounted) {
+                    new ProcessBuilder("umount", "-l", nested.toString()).inheritIO().start().waitFor();
+                }
                 new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start().waitFor();
             }
         }
