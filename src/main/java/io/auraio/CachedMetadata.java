@@ -55,7 +55,7 @@ final class CachedMetadata {
             return false;
         }
         int[] errno = new int[1];
-        return Libc.statCached(NativePath.bytes(path), true, Statx.STATX_TYPE, mode, CachedMetadata::localNow,
+        return Libc.statCached(NativePath.bytes(path), true, Statx.STATX_TYPE, mode, CachedMetadata::local,
                 errno) != null;
     }
 
@@ -71,16 +71,6 @@ final class CachedMetadata {
      */
     private static FileStat local(java.lang.foreign.MemorySegment statx) {
         return local(statx, SlowFileSystems.of(Statx.mountId(statx)));
-    }
-
-    /**
-     * As {@link #local(java.lang.foreign.MemorySegment)}, with the mount table as it is now: for
-     * an access check, whose {@code faccessat2} on a FUSE mount waits for its daemon, where a
-     * {@code statx} with {@code AT_STATX_DONT_SYNC} does not (a FUSE mount made a moment ago can
-     * have a reused mount ID that an older table gives another file system).
-     */
-    private static FileStat localNow(java.lang.foreign.MemorySegment statx) {
-        return local(statx, SlowFileSystems.ofNow(Statx.mountId(statx)));
     }
 
     private static FileStat local(java.lang.foreign.MemorySegment statx, SlowFileSystems.FileSystem fs) {

@@ -392,8 +392,8 @@ class CachedMetadataReviewTest {
     @Test
     void runningOutOfDescriptorsIsNoAnswerAboutThePath() throws Exception {
         assumeTrue(AuraIO.isAvailable(), "io_uring is not usable here: " + AuraIO.unavailabilityCause().orElse(""));
-        // "cold": the access check's first use (which opens mountinfo to watch it) with one
-        // descriptor to spare, which the lookup takes
+        // "cold": the access check's first use comes out of descriptors, with one to spare,
+        // which the lookup takes
         for (String mode : List.of("warm", "cold")) {
             Path in = Files.createDirectories(dir.path().toAbsolutePath().resolve(mode));
             ForkedJvm.Result r = ForkedJvm.of(ExhaustionProbe.class).args(in.toString(), mode).run();
@@ -583,66 +583,6 @@ class CachedMetadataReviewTest {
             assertThat(size).isEqualTo(17);
             assertThat(io.auraio.internal.offload.BlockingOffload.shared().callsOnPool() - poolCalls)
                     .as("calls made on the offload's pool").isZero();
-        }
-    }
-
-    /**
-     * Mount IDs are reused (the lowest free one): a FUSE mount made just after a tmpfs was
-     * unmounted gets the tmpfs's ID, and a mount table read within the second before still says
-     * tmpfs for it. checkAccess of the FUSE mount's root (found in the cache: a mount's root needs
-     * no revalidation) was then answered on the caller, whose {@code faccessat2} waits for the
-     * daemon: with it stopped, every carrier was held.
-     */
-    @Test
-    void aFuseMountWithAReusedMountIdHoldsNoCarrier() throws Exception {
-        FixtureAvailability.faultFsUnavailable().ifPresent(why -> assumeTrue(false, why));
-        Path point = Files.createDirectories(dir.path().toAbsolutePath().resolve("tmpfs"));
-        Process tmpfs = new ProcessBuilder("mount", "-t", "tmpfs", "tmpfs", point.toString()).redirectErrorStream(true)
-                .start();
-        String said = new String(tmpfs.getInputStream().readAllBytes());
-        assumeTrue(tmpfs.waitFor() == 0, "cannot mount a tmpfs here: " + said.trim());
-        long tmpfsId = mountIdOf(point);
-        // Older than MountTable.MAX_AGE_NANOS (1 s), the table is read again at the next look: the
-        // check below reads it, whatever the tests before left (an older table may know the ID).
-        Thread.sleep(1_100);
-        long tableRead = System.nanoTime();
-        TestSupport.onVirtualThread(() -> { // answered on the caller: the table is read now, with the tmpfs
-            AuraFiles.checkAccess(point, AccessMode.READ);
-            return null;
-        });
-        assertThat(new ProcessBuilder("umount", point.toString()).inheritIO().start().waitFor()).isZero();
-        try (FaultFs fs = FaultFs.mount("cached-reuse")) {
-            long fuseId = mountIdOf(fs.path());
-            long elapsed = System.nanoTime() - tableRead;
-            assumeTrue(fuseId == tmpfsId, "the FUSE mount got another mount ID than the tmpfs had (another mount between)");
-            assumeTrue(elapsed < 800_000_000L, "mounting took " + elapsed / 1_000_000 + " ms: the table is re-read by now");
-            long daemon = ProcessHandle.current().descendants()
-                    .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
-                    .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
-            List<Thread> callers = new ArrayList<>();
-            signal("STOP", daemon);
-            try {
-                int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                        Runtime.getRuntime().availableProcessors());
-                for (int i = 0; i < carriers + 1; i++) {
-                    callers.add(Thread.ofVirtual().start(() -> {
-                        try {
-                            AuraFiles.checkAccess(fs.path(), AccessMode.READ);
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        }
-                    }));
-                }
-                Thread.sleep(200); // the callers are in their checks
-                java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-                Thread.ofVirtual().start(ran::countDown);
-                assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
-                        .as("a virtual thread ran while %d callers checked access on the hung mount", callers.size())
-                        .isTrue();
-            } finally {
-                signal("CONT", daemon);
-                TestSupport.joinAll(callers);
-            }
         }
     }
 
@@ -842,7 +782,7 @@ class CachedMetadataReviewTest {
             } catch (java.io.IOException outOfDescriptors) {
                 System.out.println("hoarded=" + hoard.size());
             }
-            if (cold) { // one to spare: the lookup's own, not the mount table's
+            if (cold) { // one to spare: the lookup's own
                 io.auraio.testing.Posix.close(hoard.removeLast());
             }
             List<String> lines = new ArrayList<>();

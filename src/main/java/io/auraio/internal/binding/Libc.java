@@ -281,8 +281,6 @@ public final class Libc {
 
     /** {@code poll(2)} events. */
     public static final short POLLIN = 0x1;
-    /** Priority data; of {@code /proc/self/mountinfo}: the mount table changed (reported with {@code POLLERR}). */
-    public static final short POLLPRI = 0x2;
     public static final short POLLHUP = 0x10;
     /** {@code tee(2)}: do not wait for data or room. */
     public static final int SPLICE_F_NONBLOCK = 2;

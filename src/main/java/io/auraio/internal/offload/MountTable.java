@@ -1,7 +1,5 @@
 package io.auraio.internal.offload;
 
-import io.auraio.internal.binding.Libc;
-import io.auraio.internal.binding.OpenFlags;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -181,38 +179,6 @@ final class MountTable {
     Mount byId(long id) {
         Mount m = snapshot(MAX_AGE_NANOS).byId().get(id);
         return m != null ? m : snapshot(MISS_REREAD_NANOS).byId().get(id);
-    }
-
-    /**
-     * A descriptor of mountinfo held open for {@link #byIdNow}, whose {@code poll(2)} reports
-     * {@code POLLPRI | POLLERR} once the mount table changed since the last poll; -1 until it is
-     * opened. Guarded by this.
-     */
-    private int changes = -1;
-
-    /**
-     * {@return the mount with ID {@code id} as the table is now, or null when the table has none
-     * or cannot tell} As {@link #byId}, but a table older than a mount or unmount made since is
-     * read again first: mount IDs are reused (the lowest free one), so a table up to
-     * {@link #MAX_AGE_NANOS} old can give a FUSE mount made a moment ago the ID of a tmpfs
-     * unmounted just before, and a call that waits for a FUSE daemon must not be made on the
-     * caller. One {@code poll} of a held descriptor (no wait); the table is read under this
-     * object's lock, so no caller uses the old one after another saw the change.
-     */
-    synchronized Mount byIdNow(long id) {
-        if (changes < 0) {
-            int fd = Libc.open(MOUNTINFO, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
-            if (fd < 0) {
-                return null; // no descriptor now (EMFILE, ...): this cannot tell; tried again next time
-            }
-            changes = fd;
-            snapshot = read(System.nanoTime()); // changes before the open are not reported
-        }
-        int events = Libc.poll(changes, Libc.POLLPRI, 0); // no wait: a timeout of 0
-        if (events != 0) { // a change, or poll failed: read again
-            snapshot = read(System.nanoTime());
-        }
-        return snapshot(MAX_AGE_NANOS).byId().get(id);
     }
 
     /** How old a table may be when a mount ID is not in it before it is read again. */

@@ -67,17 +67,6 @@ public final class SlowFileSystems {
     }
 
     /**
-     * {@return the file system of the mount with ID {@code mountId} as the mount table is now, or
-     * an unknown one when that cannot be told} As {@link #of}, with no table older than a mount
-     * made since ({@link MountTable#byIdNow}: mount IDs are reused): for a call that would wait for
-     * a FUSE daemon if it were made on a FUSE mount taken for another.
-     */
-    public static FileSystem ofNow(long mountId) {
-        MountTable.Mount m = MOUNTS.byIdNow(mountId);
-        return m == null ? UNKNOWN : new FileSystem(m.type(), isSlow(m.type()) ? m.point() : null);
-    }
-
-    /**
      * {@return whether the mount with ID {@code mountId} is an overlay with a layer on a file
      * system of this set (or one that cannot be placed)} Such an overlay's type is local, but its
      * permission checks, lookups and reads of that layer's files are that layer's: a hung FUSE
