@@ -25,7 +25,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -280,24 +279,6 @@ class DirectoryReviewTest {
         }
     }
 
-    /** Runs {@code task} on a new virtual or platform thread: {@return "returned ..." or "threw ..."} */
-    private static String outcome(Callable<?> task, Path base, boolean virtual) throws InterruptedException {
-        AtomicReference<String> out = new AtomicReference<>();
-        Runnable r = () -> {
-            String text;
-            try {
-                text = "returned " + task.call();
-            } catch (Throwable e) {
-                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
-                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
-            }
-            out.set(text.replace(base.toString(), "<base>"));
-        };
-        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
-        TestSupport.joinAll(List.of(t));
-        return out.get();
-    }
-
     /** {@return "returned ..." or the exception's type and message, for a step inside a scenario} */
     static String outcomeOf(Callable<?> c) {
         try {
@@ -326,7 +307,7 @@ class DirectoryReviewTest {
                     Path base = side.startsWith("provider") ? fs.getPath(plain.toString()) : plain;
                     Ops ops = side.startsWith("aura-files") ? AURA_FILES : FILES;
                     long before = openDescriptors();
-                    String o = outcome(() -> scenario.run(ops, base), plain, virtual);
+                    String o = TestSupport.outcome(() -> scenario.run(ops, base), plain, virtual);
                     long left = descriptorsLeftOver(before);
                     outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
                             + (left > 0 ? " (descriptors left: " + left + ")" : ""));
@@ -501,7 +482,7 @@ class DirectoryReviewTest {
         // Not a case that fails alike in setting up: the JDK's walk itself meets the long name.
         Path base = dir.path().toAbsolutePath().resolve("oracle");
         Files.createDirectories(base);
-        assertThat(outcome(() -> deep.run(FILES, base), base, false)).contains("UncheckedIOException", "File name too long");
+        assertThat(TestSupport.outcome(() -> deep.run(FILES, base), base, false)).contains("UncheckedIOException", "File name too long");
         shell(base, "rm -rf deep");
     }
 

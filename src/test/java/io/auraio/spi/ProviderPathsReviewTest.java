@@ -36,7 +36,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,24 +106,6 @@ class ProviderPathsReviewTest {
         return all.toString();
     }
 
-    /** Runs {@code task} on a new virtual or platform thread: {@return "returned ..." or "threw ..."} */
-    private static String outcome(Callable<?> task, Path base, boolean virtual) throws InterruptedException {
-        AtomicReference<String> out = new AtomicReference<>();
-        Runnable r = () -> {
-            String text;
-            try {
-                text = "returned " + task.call();
-            } catch (Throwable e) {
-                text = "threw " + e.getClass().getName() + ": " + e.getMessage()
-                        + (e.getCause() == null ? "" : " caused by " + e.getCause());
-            }
-            out.set(text.replace(base.toString(), "<base>"));
-        };
-        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
-        TestSupport.joinAll(List.of(t));
-        return out.get();
-    }
-
     /**
      * Runs {@code scenario} on four fresh trees {@code name}: through the platform and the
      * provider, each on a virtual and a platform thread; {@return "" if every outcome and tree is
@@ -147,7 +128,7 @@ class ProviderPathsReviewTest {
             boolean aura = kind.startsWith("aura");
             Path base = aura && providerPaths ? fs.getPath(plain.toString()) : plain;
             Scenario scenario = aura ? ours : jdk;
-            outcomes.add(kind + ": " + outcome(() -> scenario.run(base), plain, kind.endsWith("virtual")) + " "
+            outcomes.add(kind + ": " + TestSupport.outcome(() -> scenario.run(base), plain, kind.endsWith("virtual")) + " "
                     + tree(plain));
         }
         String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
@@ -690,7 +671,7 @@ class ProviderPathsReviewTest {
                 Path t = kind.startsWith("aura") ? fs.getPath(target.toString()) : target;
                 Path sd = kind.startsWith("aura") ? fs.getPath(src + "-d") : Path.of(src + "-d");
                 boolean virtual = kind.endsWith("virtual");
-                String o = outcome(() -> outcomeOf(() -> Files.move(s, t, StandardCopyOption.ATOMIC_MOVE)) + " "
+                String o = TestSupport.outcome(() -> outcomeOf(() -> Files.move(s, t, StandardCopyOption.ATOMIC_MOVE)) + " "
                         + Files.exists(s) + " " + Files.exists(t) + " "
                         + outcomeOf(() -> Files.move(s, t)) + " " + Files.exists(s) + " " + Files.readString(t) + " "
                         + outcomeOf(() -> Files.move(sd, t.resolveSibling(kind + "-d")))

@@ -126,8 +126,13 @@ public final class TestSupport {
      * message and cause, with every {@code base} in it written {@code <base>}}
      */
     public static String outcomeOnVirtualThread(Callable<?> task, Path base) throws InterruptedException {
+        return outcome(task, base, true);
+    }
+
+    /** As {@link #outcomeOnVirtualThread}, on a fresh virtual or platform thread. */
+    public static String outcome(Callable<?> task, Path base, boolean virtual) throws InterruptedException {
         AtomicReference<String> out = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
+        Runnable r = () -> {
             String text;
             try {
                 text = "returned " + task.call();
@@ -136,7 +141,8 @@ public final class TestSupport {
                         + (e.getCause() == null ? "" : " caused by " + e.getCause());
             }
             out.set(text.replace(base.toString(), "<base>"));
-        });
+        };
+        Thread t = virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
         joinAll(List.of(t));
         return out.get();
     }
