@@ -70,11 +70,8 @@ final class CachedMetadata {
      * layer's, and wait for that daemon or server); else null.
      */
     private static FileStat local(java.lang.foreign.MemorySegment statx) {
-        return local(statx, SlowFileSystems.of(Statx.mountId(statx)));
-    }
-
-    private static FileStat local(java.lang.foreign.MemorySegment statx, SlowFileSystems.FileSystem fs) {
         long mountId = Statx.mountId(statx);
+        SlowFileSystems.FileSystem fs = SlowFileSystems.of(mountId);
         return fs.offloadKey() == null && AuraFile.isPageCacheFileSystem(fs.type())
                 && !("overlay".equals(fs.type()) && SlowFileSystems.hasSlowLayer(mountId)) ? FileStat.of(statx) : null;
     }
