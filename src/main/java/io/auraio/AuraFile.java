@@ -18,7 +18,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
@@ -132,7 +131,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class AuraFile implements AutoCloseable {
     /** Linux transfers at most this many bytes in one read or write ({@code MAX_RW_COUNT}). */
-    private static final int MAX_TRANSFER = 0x7ffff000;
+    static final int MAX_TRANSFER = 0x7ffff000;
     private static final long CLOSED = 1L << 62;
     /**
      * The position of a transfer at the kernel's file position: {@code -1}, as {@code preadv2(2)}
@@ -663,9 +662,7 @@ public final class AuraFile implements AutoCloseable {
         if (errno == Errno.ESHUTDOWN || errno == Errno.EAGAIN || errno == Errno.ECANCELED) {
             return Failures.io(op, errno); // the library's own conditions: said with the operation
         }
-        // The kernel's answer to the transfer itself: the JDK's message (FileChannel's read of a
-        // directory says "Is a directory"), with the errno.
-        return new AuraIOException(Errno.message(errno), errno);
+        return Failures.transfer(errno);
     }
 
     private static void checkPosition(long position) {
@@ -989,124 +986,39 @@ public final class AuraFile implements AutoCloseable {
                 return jdk.transferVectored(read, bufs, offset, end - offset, position);
             }
             if (slow != null) {
-                return slowTransferVectored(read, bufs, offset, end, position);
+                return VectoredTransfer.throughOneBuffer(read, bufs, offset, end, (address, length) -> {
+                    long r = submitTransfer(read ? Opcode.READ : Opcode.WRITE, position, address, length, null);
+                    if (r < 0) {
+                        throw failure(read ? "readv" : "writev", r);
+                    }
+                    return r;
+                });
             }
-            int n = 0;
-            for (int i = offset; i < end; i++) {
-                if (bufs[i].hasRemaining()) {
-                    n++;
-                }
-            }
-            if (n == 0) {
-                return 0;
-            }
-            ByteBuffer[] used = new ByteBuffer[n];
-            MemorySegment[] segments = new MemorySegment[n];
-            MemorySegment[] bounces = new MemorySegment[n];
-            MemorySegment[] copies = new MemorySegment[n]; // the part of each bounce the kernel sees
-            // Each entry's position and length as the call starts: the same buffer may come twice
-            // (the JDK then leaves in it what the kernel wrote last, and each entry's position at
-            // its start plus what it took).
-            int[] starts = new int[n];
-            long[] lengths = new long[n];
-            BufferPool pool = core.pool();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment iov = arena.allocate(16L * n, 8);
-                long total = 0;
-                for (int i = offset, k = 0; i < end; i++) {
-                    ByteBuffer b = bufs[i];
-                    if (!b.hasRemaining()) {
-                        continue;
-                    }
-                    MemorySegment segment = MemorySegment.ofBuffer(b);
-                    if (!segment.scope().isAlive()) {
-                        throw new IllegalStateException("Already closed");
-                    }
-                    CallerMemory.checkUsable(segment);
-                    long length = Math.min(segment.byteSize(), MAX_TRANSFER - total);
-                    // With DIRECT the buffer addresses are the kernel's to judge, as in the JDK's
-                    // readv/writev: it takes what the file system takes (tmpfs any, ext4 512).
-                    MemorySegment target = segment;
-                    // Heap memory, and memory another thread may free while the kernel works
-                    // (CallerMemory), reach the kernel as pool copies only.
-                    if (!segment.isNative() || CallerMemory.freeableByOthers(segment)) {
-                        // With DIRECT a native buffer's copy (pool memory is page-aligned) sits at its
-                        // address's offset in a page, so that the kernel judges the alignment it would
-                        // judge of the buffer itself: a page-aligned copy took a misaligned direct
-                        // buffer that FileChannel's readv/writev (and the kernel) refuse.
-                        long shift = mode.direct() && segment.isNative() ? segment.address() & (PAGE - 1) : 0;
-                        bounces[k] = pool.acquire(length + shift);
-                        if (bounces[k].equals(MemorySegment.NULL)) {
-                            throw Failures.io(read ? "readv" : "writev", Errno.ENOMEM);
-                        }
-                        copies[k] = bounces[k].asSlice(shift, length);
-                        // A buffer whose memory faults (a MappedByteBuffer of a file another
-                        // process cut short): as the kernel's writev, the buffers before it are
-                        // written, and with none, EFAULT.
-                        if (!read && !MappedReads.copyUnlessFaulted(segment, 0, copies[k], 0, length)) {
-                            if (k == 0) {
-                                throw failure("writev", -Errno.EFAULT);
-                            }
-                            n = k;
-                            break;
-                        }
-                        target = copies[k];
-                    }
-                    used[k] = b;
-                    segments[k] = segment;
-                    starts[k] = b.position();
-                    lengths[k] = length;
-                    iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k, target.address());
-                    iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * k + 1, length);
-                    total += length;
-                    k++;
-                    if (total >= MAX_TRANSFER) {
-                        n = k; // Linux stops at MAX_RW_COUNT anyway: leave the rest out
-                        break;
-                    }
-                }
-                if (position > Long.MAX_VALUE - total && !core.isClosed()) {
-                    throw failure(read ? "readv" : "writev", -Errno.EINVAL); // as in transferUntraced
-                }
-                long r = vectorOnCaller(read, iov, n, total, position);
-                if (r == NOT_ON_CALLER) {
-                    r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), n, 0);
-                }
-                if (r < 0) {
-                    throw failure(read ? "readv" : "writev", r);
-                }
-                long left = r;
-                for (int k = 0; k < n && left > 0 && read; k++) {
-                    int take = (int) Math.min(left, lengths[k]);
-                    if (copies[k] != null && !MappedReads.copyUnlessFaulted(copies[k], 0, segments[k], 0, take)) {
-                        // Memory that faults (a MappedByteBuffer of a file another process cut
-                        // short): as the kernel's readv, the bytes of the buffers before it
-                        // count, and with none, EFAULT.
-                        if (r == left) {
-                            throw failure("readv", -Errno.EFAULT);
-                        }
-                        r -= left;
-                        break;
-                    }
-                    left -= take;
-                }
-                left = r;
-                for (int k = 0; k < n && left > 0; k++) {
-                    int take = (int) Math.min(left, lengths[k]);
-                    used[k].position(starts[k] + take);
-                    left -= take;
-                }
-                return r;
-            } finally {
-                for (MemorySegment bounce : bounces) {
-                    if (bounce != null && !bounce.equals(MemorySegment.NULL)) {
-                        pool.release(bounce);
-                    }
-                }
-            }
+            return VectoredTransfer.throughIovec(read, bufs, offset, end, core.pool(), mode.direct(),
+                    (iov, count, total) -> transferIovec(read, iov, count, total, position));
         } finally {
             end();
         }
+    }
+
+    /**
+     * One {@code preadv}/{@code pwritev} of {@code count} {@code struct iovec}s of {@code total}
+     * bytes in all: on the caller where a scalar transfer would be ({@link #vectorOnCaller}), else a
+     * ring request. {@return the bytes transferred}
+     */
+    private long transferIovec(boolean read, MemorySegment iov, int count, long total, long position)
+            throws IOException {
+        if (position > Long.MAX_VALUE - total && !core.isClosed()) {
+            throw failure(read ? "readv" : "writev", -Errno.EINVAL); // as in transferUntraced
+        }
+        long r = vectorOnCaller(read, iov, count, total, position);
+        if (r == NOT_ON_CALLER) {
+            r = submit(read ? Opcode.READV : Opcode.WRITEV, position, iov.address(), count, 0);
+        }
+        if (r < 0) {
+            throw failure(read ? "readv" : "writev", r);
+        }
+        return r;
     }
 
     /** {@link #vectorOnCaller}'s answer when the transfer must go to the ring. */
@@ -1167,7 +1079,7 @@ public final class AuraFile implements AutoCloseable {
             long done = r;
             int first = 0;
             while (done < total) {
-                first = consume(iov, first, r);
+                first = VectoredTransfer.consume(iov, first, r);
                 long at = iov.address() + 16L * first;
                 r = Libc.preadv2Vector(fd, at, count - first, position + done, Libc.RWF_NOWAIT);
                 if (r == -Errno.EAGAIN) {
@@ -1183,87 +1095,6 @@ public final class AuraFile implements AutoCloseable {
             return done;
         }
         return r;
-    }
-
-    /**
-     * Moves past {@code bytes} of the {@code struct iovec}s from index {@code first} on, changing
-     * the one it ends inside so that it starts after them. {@return the index of the first
-     * iovec with bytes left}
-     */
-    private static int consume(MemorySegment iov, int first, long bytes) {
-        while (bytes > 0) {
-            long length = iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * first + 1);
-            if (bytes < length) {
-                iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * first, iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * first) + bytes);
-                iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * first + 1, length - bytes);
-                return first;
-            }
-            bytes -= length;
-            first++;
-        }
-        return first;
-    }
-
-    /**
-     * A vectored transfer of a {@link SlowFile}: one {@code pread}/{@code pwrite} of one buffer
-     * that gathers (before a write) or scatters (after a read) the caller's buffers, so that it is
-     * one system call, as {@code preadv}/{@code pwritev} (an APPEND write lands in one piece).
-     */
-    private long slowTransferVectored(boolean read, ByteBuffer[] bufs, int offset, int end, long position)
-            throws IOException {
-        long total = 0;
-        int[] starts = new int[end - offset]; // as the call starts: a buffer may come twice
-        int[] lengths = new int[end - offset];
-        for (int i = offset; i < end; i++) {
-            starts[i - offset] = bufs[i].position();
-            lengths[i - offset] = bufs[i].remaining();
-            total = Math.min(MAX_TRANSFER, total + bufs[i].remaining());
-        }
-        if (total == 0) {
-            return 0;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment gathered = arena.allocate(total, 64);
-            if (!read) {
-                long at = 0;
-                for (int i = offset; i < end && at < total; i++) {
-                    MemorySegment b = MemorySegment.ofBuffer(bufs[i]);
-                    long take = Math.min(b.byteSize(), total - at);
-                    if (!MappedReads.copyUnlessFaulted(b, 0, gathered, at, take)) {
-                        // Memory that faults (a MappedByteBuffer of a file another process cut
-                        // short): as the kernel's writev, the buffers before it, or EFAULT.
-                        if (at == 0) {
-                            throw failure("writev", -Errno.EFAULT);
-                        }
-                        total = at;
-                        break;
-                    }
-                    at += take;
-                }
-            }
-            long r = submitTransfer(read ? Opcode.READ : Opcode.WRITE, position, gathered.address(), total, null);
-            if (r < 0) {
-                throw failure(read ? "readv" : "writev", r);
-            }
-            long left = r;
-            long at = 0;
-            for (int i = offset; i < end && left > 0; i++) {
-                ByteBuffer b = bufs[i];
-                int take = (int) Math.min(left, lengths[i - offset]);
-                if (read && !MappedReads.copyUnlessFaulted(gathered, at,
-                        MemorySegment.ofBuffer(b.position(starts[i - offset])), 0, take)) {
-                    // As for a write above: the bytes of the buffers before it, or EFAULT.
-                    if (at == 0) {
-                        throw failure("readv", -Errno.EFAULT);
-                    }
-                    return at;
-                }
-                b.position(starts[i - offset] + take);
-                at += take;
-                left -= take;
-            }
-            return r;
-        }
     }
 
     // ---- the transfer itself ----------------------------------------------------------------
@@ -1937,7 +1768,7 @@ public final class AuraFile implements AutoCloseable {
     /** {@code S_IFDIR}. */
     private static final int DIRECTORY = 0x4000;
     /** The smallest page size: a page-cache read that stops at a missing page stops at a multiple of it. */
-    private static final long PAGE = 4096;
+    static final long PAGE = 4096;
 
     /**
      * {@return whether this file and {@code other} are one file: same device and inode, from

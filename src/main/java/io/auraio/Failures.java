@@ -18,6 +18,14 @@ final class Failures {
         return new AuraIOException(op + ": " + Errno.message(errno), errno);
     }
 
+    /**
+     * {@return the kernel's answer to a read or write itself} The JDK's message ({@code FileChannel}'s
+     * read of a directory says "Is a directory"), with the errno.
+     */
+    static AuraIOException transfer(int errno) {
+        return new AuraIOException(Errno.message(errno), errno);
+    }
+
     /** Maps an {@code open} failure as the JDK's {@code UnixException.translateToIOException} does. */
     static IOException open(Path path, int errno) {
         return open(path, errno, false);
