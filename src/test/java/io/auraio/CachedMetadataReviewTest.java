@@ -587,6 +587,71 @@ class CachedMetadataReviewTest {
     }
 
     /**
+     * Mount IDs of mountinfo are reused (the lowest free one): a FUSE mount made just after a
+     * tmpfs was unmounted gets the tmpfs's ID, and a mount table read within the second before
+     * said tmpfs for that ID. checkAccess of the FUSE mount's root (found in the cache: a mount's
+     * root needs no revalidation) was then answered on the caller, whose {@code faccessat2} waits
+     * for the daemon: with it stopped, every carrier was held. Mounts are now known by their
+     * unique IDs (Linux 6.8+), which no later mount gets, and an ID the table does not know is not
+     * answered on the caller.
+     */
+    @Test
+    void aFuseMountWithAReusedMountIdHoldsNoCarrier() throws Exception {
+        FixtureAvailability.assumeFaultFs();
+        Path point = Files.createDirectories(dir.path().toAbsolutePath().resolve("tmpfs"));
+        mount(List.of("mount", "-t", "tmpfs", "tmpfs", point.toString()));
+        long tmpfsId = mountIdOf(point);
+        // Older than MountTable.MAX_AGE_NANOS (1 s), the table is read again at the next look: the
+        // check below reads it, whatever the tests before left (an older table may know the ID).
+        Thread.sleep(1_100);
+        long tableRead = System.nanoTime();
+        TestSupport.onVirtualThread(() -> { // answered on the caller: the table is read now, with the tmpfs
+            AuraFiles.checkAccess(point, AccessMode.READ);
+            return null;
+        });
+        assertThat(new ProcessBuilder("umount", point.toString()).inheritIO().start().waitFor()).isZero();
+        try (FaultFs fs = FixtureAvailability.mountFaultFs("cached-reuse")) {
+            long fuseId = mountIdOf(fs.path());
+            long daemon = ProcessHandle.current().descendants()
+                    .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
+                    .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
+            List<Thread> callers = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            signal("STOP", daemon);
+            try {
+                long elapsed = System.nanoTime() - tableRead;
+                assumeTrue(fuseId == tmpfsId,
+                        "the FUSE mount got another mount ID than the tmpfs had (another mount between)");
+                assumeTrue(elapsed < 800_000_000L, "mounting took " + elapsed / 1_000_000
+                        + " ms: the table is read again by now, and the reused ID not tried");
+                int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                        Runtime.getRuntime().availableProcessors());
+                for (int i = 0; i < carriers + 1; i++) {
+                    callers.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            AuraFiles.checkAccess(fs.path(), AccessMode.READ);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        } finally {
+                            done.incrementAndGet();
+                        }
+                    }));
+                }
+                Thread.sleep(100); // the callers are in their checks (on the offload's threads, or on their carriers)
+                java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+                Thread.ofVirtual().start(ran::countDown);
+                assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                        .as("a virtual thread ran while %d callers checked access on the hung mount", callers.size())
+                        .isTrue();
+                assertThat(done.get()).as("callers done before the daemon went on").isZero();
+            } finally {
+                signal("CONT", daemon);
+                TestSupport.joinAll(callers);
+            }
+        }
+    }
+
+    /**
      * A link on a local file system to a FUSE mount's root is followed by the cached walk (a
      * mount's root needs no revalidation), past the check of the path's name: the answer must
      * still come from the offload, where the daemon is waited for, and with the daemon stopped no

@@ -185,7 +185,7 @@ public final class Libc {
             }
             try {
                 MemorySegment statx = scratch.statx();
-                if (statx(scratch, fd, Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, mask | Statx.STATX_MNT_ID,
+                if (statx(scratch, fd, Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, mask | MountIds.statxMask(),
                         statx) != 0) {
                     return null;
                 }
@@ -603,7 +603,7 @@ public final class Libc {
     }
 
     /**
-     * As {@link #fileType(int)}, and the descriptor's mount ID ({@code STATX_MNT_ID}) into
+     * As {@link #fileType(int)}, and the descriptor's mount ID ({@link Statx#mountId}) into
      * {@code mountId[0]} (-1 when the kernel does not report it); cached attributes only, safe on a
      * virtual thread.
      *
@@ -615,7 +615,7 @@ public final class Libc {
         try (CallScratch scratch = CallScratch.acquire()) {
             MemorySegment statx = scratch.statx();
             long r = statx(scratch, fd,
-                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | Statx.STATX_MNT_ID, statx);
+                    Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, Statx.STATX_TYPE | MountIds.statxMask(), statx);
             if (r != 0) {
                 mountId[0] = -1;
                 return -scratch.errno();

@@ -22,6 +22,11 @@ public final class Statx {
     public static final int STATX_DIOALIGN = 0x2000;
     /** {@code STATX_MNT_ID} (Linux 5.8): the mount ID, as in {@code /proc/self/mountinfo}. */
     public static final int STATX_MNT_ID = 0x1000;
+    /**
+     * {@code STATX_MNT_ID_UNIQUE} (Linux 6.8): {@code stx_mnt_id} is the mount's unique 64-bit ID
+     * (as {@code listmount}/{@code statmount} give it), which no other mount gets after it.
+     */
+    public static final int STATX_MNT_ID_UNIQUE = 0x4000;
     /** {@code STATX_BASIC_STATS}: what {@code stat(2)} returns. */
     public static final int STATX_BASIC_STATS = 0x7ff;
     public static final int STATX_BTIME = 0x800;
@@ -89,9 +94,13 @@ public final class Statx {
         return Short.toUnsignedInt(statx.get(JAVA_SHORT, STX_MODE)) & S_IFMT;
     }
 
-    /** {@return the mount ID, or -1 when the kernel did not give one} */
+    /**
+     * {@return the mount ID, of the kind this process knows mounts by ({@link MountIds}), or -1
+     * when the kernel gave none of that kind} The {@code statx} must have asked for
+     * {@link MountIds#statxMask()}.
+     */
     public static long mountId(MemorySegment statx) {
-        return (mask(statx) & STATX_MNT_ID) != 0 ? statx.get(JAVA_LONG, STX_MNT_ID) : -1;
+        return (mask(statx) & MountIds.statxMask()) != 0 ? statx.get(JAVA_LONG, STX_MNT_ID) : -1;
     }
 
     /** {@return the memory alignment O_DIRECT needs, or 0 when the kernel or filesystem did not say} */

@@ -71,6 +71,9 @@ enum SystemCall {
     OPENAT2(437, 437, null, null),
     /** {@code faccessat2} (Linux 5.8+): the same number everywhere; libc's faccessat may not reach it. */
     FACCESSAT2(439, 439, null, null),
+    /** {@code statmount} and {@code listmount} (Linux 6.8+): the same numbers everywhere, no libc wrapper. */
+    STATMOUNT(457, 457, null, null),
+    LISTMOUNT(458, 458, null, null),
     /** io_uring's three calls: the same numbers on every architecture since Linux 5.1. */
     IO_URING_SETUP(425, 425, null, null),
     IO_URING_ENTER(426, 426, null, null),

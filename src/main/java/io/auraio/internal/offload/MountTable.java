@@ -1,5 +1,6 @@
 package io.auraio.internal.offload;
 
+import io.auraio.internal.binding.MountIds;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,11 @@ import java.util.function.Predicate;
  * apart. A symbolic link that leads to another mount is attributed to the mount its name is on.
  *
  * <p>The table is read again when older than {@link #MAX_AGE_NANOS}, so mounts made or removed
- * meanwhile are seen within that time. Thread-safe.
+ * meanwhile are seen within that time. Mounts are found by ID ({@link #byId}) by the kind of ID
+ * this process's {@code statx} calls ask for ({@link MountIds}): unique IDs where the kernel has
+ * them, which no later mount gets, so that an ID the table knows is that mount's whatever its
+ * age; else mountinfo's, which a mount made after the table was read may have taken from one
+ * removed before. Thread-safe.
  */
 final class MountTable {
     /** How long a parsed table is used before {@code /proc/self/mountinfo} is read again. */
@@ -25,17 +30,30 @@ final class MountTable {
     private static final String MOUNTINFO = "/proc/self/mountinfo";
 
     /**
-     * One line of the table: mount ID (as {@code statx}'s {@code STATX_MNT_ID}), mount point, file
-     * system type, and an overlay's layers (its lower, upper and data directories, as its super
-     * options name them; empty for other file systems).
+     * One line of the table: mountinfo's mount ID, mount point, file system type, and an overlay's
+     * layers (its lower, upper and data directories, as its super options name them; empty for
+     * other file systems).
      */
     record Mount(long id, String point, String type, List<String> layers) {}
 
+    /** @param byId the mounts by the IDs {@link #byId} is asked with: unique ones or mountinfo's */
     private record Snapshot(List<String> mountPoints, java.util.Map<Long, Mount> byId,
                             java.util.Map<String, String> typeByPoint, java.util.Map<String, Mount> byPoint,
                             Set<String> types, long readAt) {}
 
     private volatile Snapshot snapshot;
+    /** Whether {@link #byId} is asked with unique mount IDs ({@code STATX_MNT_ID_UNIQUE}) or mountinfo's. */
+    private final boolean uniqueIds;
+
+    /** A table asked with the kind of mount ID this process's {@code statx} calls get ({@link MountIds#unique()}). */
+    MountTable() {
+        this(MountIds.unique());
+    }
+
+    /** A table asked with unique mount IDs, or with mountinfo's: for tests of either. */
+    MountTable(boolean uniqueIds) {
+        this.uniqueIds = uniqueIds;
+    }
 
     /**
      * {@return the mount point {@code path} is on, or {@code "/"} when the table cannot be read} A
@@ -172,9 +190,9 @@ final class MountTable {
     }
 
     /**
-     * {@return the mount with ID {@code id} ({@code statx}'s {@code stx_mnt_id}), or null when the
-     * table has none} A mount made since the table was read is found by reading it again, at most
-     * every {@link #MISS_REREAD_NANOS}.
+     * {@return the mount with ID {@code id} ({@code statx}'s {@code stx_mnt_id}, of this table's
+     * kind), or null when the table has none} A mount made since the table was read is found by
+     * reading it again, at most every {@link #MISS_REREAD_NANOS}; until then it is unknown.
      */
     Mount byId(long id) {
         Mount m = snapshot(MAX_AGE_NANOS).byId().get(id);
@@ -184,8 +202,23 @@ final class MountTable {
     /** How old a table may be when a mount ID is not in it before it is read again. */
     static final long MISS_REREAD_NANOS = 10_000_000L;
 
-    /** {@return the mount points, longest first, and the mounts by ID} Read with {@code java.io}, which no provider serves. */
-    private static Snapshot read(long now) {
+    /**
+     * {@return the mount points, longest first, and the mounts by ID} Read with {@code java.io},
+     * which no provider serves.
+     *
+     * <p>By unique ID, the table is made of two reads: first {@code listmount}/{@code statmount},
+     * each mount's unique ID and mountinfo ID, then mountinfo, what each mount is, joined by the
+     * mountinfo ID. In that order the join cannot give a unique ID another mount's line: a mount's
+     * mountinfo ID is freed only with the mount itself (its last reference gone), so while anything
+     * can still ask for a file of a listed mount its ID is its own in the mountinfo read after; a
+     * mount made after the listing is not in the table (read again, and unknown until then). Not
+     * {@code statmount} alone: its type is the file system's ({@code fuse} where mountinfo says
+     * {@code fuse.sshfs}) and an overlay's layers are not in its basic fields. Not a {@code statx}
+     * of each mount point either: that walks the mounts above it and asks the file system beneath
+     * (a hung FUSE daemon), and where mounts are stacked it gives the top one.
+     */
+    private Snapshot read(long now) {
+        java.util.Map<Long, Long> oldIdByUnique = uniqueIds ? MountIds.list() : null; // before mountinfo: above
         String text;
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -193,7 +226,7 @@ final class MountTable {
             return new Snapshot(List.of("/"), java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), Set.of(), now);
         }
         List<String> points = new ArrayList<>();
-        java.util.Map<Long, Mount> byId = new java.util.HashMap<>();
+        java.util.Map<Long, Mount> byOldId = new java.util.HashMap<>();
         java.util.Map<String, String> typeByPoint = new java.util.HashMap<>(); // later lines: mounted on top
         java.util.Map<String, Mount> byPoint = new java.util.HashMap<>();
         for (String line : text.split("\n")) {
@@ -211,7 +244,7 @@ final class MountTable {
                         List<String> layers = type.equals("overlay") && dash + 3 < fields.length
                                 ? overlayLayers(fields[dash + 3]) : List.of();
                         Mount mount = new Mount(id, point, type, layers);
-                        byId.put(id, mount);
+                        byOldId.put(id, mount);
                         typeByPoint.put(point, type);
                         byPoint.put(point, mount);
                     } catch (NumberFormatException e) {
@@ -221,6 +254,19 @@ final class MountTable {
             }
         }
         points.sort(Comparator.comparingInt(String::length).reversed());
+        java.util.Map<Long, Mount> byId = byOldId;
+        if (uniqueIds) {
+            // No list (ENOMEM, ...): no mount is known by ID until the next read; none is taken for another.
+            byId = new java.util.HashMap<>();
+            if (oldIdByUnique != null) {
+                for (java.util.Map.Entry<Long, Long> e : oldIdByUnique.entrySet()) {
+                    Mount m = byOldId.get(e.getValue());
+                    if (m != null) {
+                        byId.put(e.getKey(), m);
+                    }
+                }
+            }
+        }
         return new Snapshot(List.copyOf(points), java.util.Map.copyOf(byId), java.util.Map.copyOf(typeByPoint),
                 java.util.Map.copyOf(byPoint), Set.copyOf(typeByPoint.values()), now);
     }

@@ -56,12 +56,16 @@ public final class SlowFileSystems {
     private static final FileSystem UNKNOWN = new FileSystem(null, null);
 
     /**
-     * {@return the file system of the mount behind {@code statx}'s {@code stx_mnt_id}} One look
-     * at the mount table per open.
+     * {@return the file system of the mount behind {@code statx}'s {@code stx_mnt_id}, unknown
+     * (a null type) for a mount the table does not know yet} One look at the mount table per open.
      *
-     * @param mountId the mount ID
+     * @param mountId the mount ID, as {@code Statx.mountId} reads it (unique where the kernel has
+     *                unique IDs), or -1 when the kernel gave none
      */
     public static FileSystem of(long mountId) {
+        if (mountId < 0) {
+            return UNKNOWN; // no ID: nothing to look up, nor to read the table again for
+        }
         MountTable.Mount m = MOUNTS.byId(mountId);
         return m == null ? UNKNOWN : new FileSystem(m.type(), isSlow(m.type()) ? m.point() : null);
     }
