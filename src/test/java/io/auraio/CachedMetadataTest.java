@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -158,6 +159,79 @@ class CachedMetadataTest {
         BasicFileAttributes ours = TestSupport.onVirtualThread(() -> AuraFiles.readAttributes(file, BasicFileAttributes.class));
         assertThat(BlockingOffload.shared().callsOnPool()).as("answered by the offload").isGreaterThan(poolCalls);
         assertSameAttributes(file, ours, jdk);
+    }
+
+    /**
+     * Mounts are known by their unique IDs where the kernel has them (Linux 6.8+), by mountinfo's
+     * where it has not: forced here with {@code -Dauraio.uniqueMountIds=false} in a fresh JVM (the
+     * choice is made once). Either way the file's mount is found (statx's ID is the kind the table
+     * is keyed by: mountinfo's ID of the mount, or the unique ID listmount gives for it) and a
+     * cached name on it is answered on the caller.
+     */
+    @Test
+    void cachedNamesAreAnsweredOnTheCallerByEitherKindOfMountId() throws Exception {
+        Path file = Files.write(dir.path().toAbsolutePath().resolve("f"), new byte[321]);
+        long mountinfoId = mountinfoIdOf(file);
+        for (String unique : List.of("false", "true")) {
+            io.auraio.testing.ForkedJvm.Result r = io.auraio.testing.ForkedJvm.of(MountIdProbe.class)
+                    .property("auraio.uniqueMountIds", unique).args(file.toString()).run();
+            assertThat(r.exitCode()).as("%s", r).isZero();
+            Map<String, String> out = r.values();
+            if (unique.equals("false")) {
+                assertThat(out.get("unique")).as("%s", r).isEqualTo("false");
+                assertThat(out.get("mountId")).as("statx's ID: mountinfo's, %s", r).isEqualTo(Long.toString(mountinfoId));
+            } else if (io.auraio.internal.binding.MountIds.unique()) {
+                assertThat(out.get("unique")).as("%s", r).isEqualTo("true");
+                Long listed = io.auraio.internal.binding.MountIds.list().entrySet().stream()
+                        .filter(e -> e.getValue() == mountinfoId).map(Map.Entry::getKey).findFirst().orElseThrow();
+                assertThat(out.get("mountId")).as("statx's ID: the listed unique one, %s", r)
+                        .isEqualTo(Long.toString(listed));
+            }
+            assertThat(out.get("type")).as("%s", r).isNotEqualTo("null");
+            assertThat(out.get("size")).as("%s", r).isEqualTo("321");
+            assertThat(out.get("onPool")).as("answered on the caller, unique IDs %s: %s", unique, r).isEqualTo("0");
+        }
+    }
+
+    /** {@return mountinfo's ID of the mount {@code file} is on: the last mount at the longest mount point above it} */
+    private static long mountinfoIdOf(Path file) throws Exception {
+        String name = file.toRealPath().toString();
+        long id = -1;
+        int longest = -1;
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] fields = line.split(" ");
+            String point = fields[4];
+            boolean above = point.equals("/") || name.equals(point) || name.startsWith(point + "/");
+            if (above && point.length() >= longest) {
+                longest = point.length();
+                id = Long.parseLong(fields[0]);
+            }
+        }
+        return id;
+    }
+
+    /** Main class of a {@link io.auraio.testing.ForkedJvm}: asks for {@code args[0]} on a virtual thread. */
+    public static final class MountIdProbe {
+        private MountIdProbe() {}
+
+        /** Prints {@code unique}, {@code mountId} (statx's, of the table's kind), {@code type}, {@code size} and {@code onPool}. */
+        public static void main(String[] args) throws Exception {
+            Path file = Path.of(args[0]);
+            Files.readAttributes(file, BasicFileAttributes.class); // cached
+            int[] errno = new int[1];
+            Long id = io.auraio.internal.binding.Libc.statCached(args[0].getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    true, io.auraio.internal.binding.Statx.STATX_TYPE, io.auraio.internal.binding.Statx::mountId, errno);
+            long poolCalls = BlockingOffload.shared().callsOnPool();
+            long size = TestSupport.onVirtualThread(() -> {
+                AuraFiles.checkAccess(file, java.nio.file.AccessMode.READ);
+                return AuraFiles.size(file);
+            });
+            System.out.println("unique=" + io.auraio.internal.binding.MountIds.unique());
+            System.out.println("mountId=" + id);
+            System.out.println("type=" + io.auraio.internal.offload.SlowFileSystems.of(id == null ? -1 : id).type());
+            System.out.println("size=" + size);
+            System.out.println("onPool=" + (BlockingOffload.shared().callsOnPool() - poolCalls));
+        }
     }
 
     private static boolean dropDentries() throws Exception {
