@@ -597,6 +597,8 @@ class CachedMetadataReviewTest {
      */
     @Test
     void aFuseMountWithAReusedMountIdHoldsNoCarrier() throws Exception {
+        assumeTrue(io.auraio.internal.binding.MountIds.unique(), "mounts are known by mountinfo's reused IDs here"
+                + " (Linux before 6.8, listmount refused, or -Dauraio.uniqueMountIds=false): the hole stays open");
         FixtureAvailability.assumeFaultFs();
         Path point = Files.createDirectories(dir.path().toAbsolutePath().resolve("tmpfs"));
         mount(List.of("mount", "-t", "tmpfs", "tmpfs", point.toString()));
