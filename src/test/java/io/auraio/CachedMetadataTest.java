@@ -163,23 +163,33 @@ class CachedMetadataTest {
 
     /**
      * Mounts are known by their unique IDs where the kernel has them (Linux 6.8+), by mountinfo's
-     * where it has not: forced here with {@code -Dauraio.uniqueMountIds=false} in a fresh JVM (the
-     * choice is made once). Either way the file's mount is found (statx's ID is the kind the table
-     * is keyed by: mountinfo's ID of the mount, or the unique ID listmount gives for it) and a
-     * cached name on it is answered on the caller.
+     * where it has not: forced here in fresh JVMs (the choice is made once) by a seccomp filter
+     * that refuses {@code listmount} and {@code statmount} with ENOSYS (as a kernel before 6.8) or
+     * EPERM (as a container runtime's profile that does not know them), and with
+     * {@code -Dauraio.uniqueMountIds=false}. Either way the file's mount is found (statx's ID is
+     * the kind the table is keyed by: mountinfo's ID of the mount, or the unique ID listmount gives
+     * for it) and a cached name on it is answered on the caller.
      */
     @Test
     void cachedNamesAreAnsweredOnTheCallerByEitherKindOfMountId() throws Exception {
         Path file = Files.write(dir.path().toAbsolutePath().resolve("f"), new byte[321]);
         long mountinfoId = mountinfoIdOf(file);
-        for (String unique : List.of("false", "true")) {
-            io.auraio.testing.ForkedJvm.Result r = io.auraio.testing.ForkedJvm.of(MountIdProbe.class)
-                    .property("auraio.uniqueMountIds", unique).args(file.toString()).run();
-            assertThat(r.exitCode()).as("%s", r).isZero();
+        Map<String, io.auraio.testing.ForkedJvm> ways = new java.util.LinkedHashMap<>();
+        ways.put("listmount ENOSYS", io.auraio.testing.SeccompRefusal.jvm("ENOSYS", 457, 458)
+                .args(MountIdProbe.class.getName(), file.toString()));
+        ways.put("listmount EPERM", io.auraio.testing.SeccompRefusal.jvm("EPERM", 457, 458)
+                .args(MountIdProbe.class.getName(), file.toString()));
+        ways.put("uniqueMountIds=false", io.auraio.testing.ForkedJvm.of(MountIdProbe.class)
+                .property("auraio.uniqueMountIds", "false").args(file.toString()));
+        ways.put("as the kernel has it", io.auraio.testing.ForkedJvm.of(MountIdProbe.class).args(file.toString()));
+        for (Map.Entry<String, io.auraio.testing.ForkedJvm> way : ways.entrySet()) {
+            io.auraio.testing.ForkedJvm.Result r = way.getValue().run();
+            assertThat(r.exitCode()).as("%s: %s", way.getKey(), r).isZero();
             Map<String, String> out = r.values();
-            if (unique.equals("false")) {
-                assertThat(out.get("unique")).as("%s", r).isEqualTo("false");
-                assertThat(out.get("mountId")).as("statx's ID: mountinfo's, %s", r).isEqualTo(Long.toString(mountinfoId));
+            if (!way.getKey().equals("as the kernel has it")) {
+                assertThat(out.get("unique")).as("%s: %s", way.getKey(), r).isEqualTo("false");
+                assertThat(out.get("mountId")).as("statx's ID: mountinfo's, %s: %s", way.getKey(), r)
+                        .isEqualTo(Long.toString(mountinfoId));
             } else if (io.auraio.internal.binding.MountIds.unique()) {
                 assertThat(out.get("unique")).as("%s", r).isEqualTo("true");
                 Long listed = io.auraio.internal.binding.MountIds.list().entrySet().stream()
@@ -187,9 +197,9 @@ class CachedMetadataTest {
                 assertThat(out.get("mountId")).as("statx's ID: the listed unique one, %s", r)
                         .isEqualTo(Long.toString(listed));
             }
-            assertThat(out.get("type")).as("%s", r).isNotEqualTo("null");
-            assertThat(out.get("size")).as("%s", r).isEqualTo("321");
-            assertThat(out.get("onPool")).as("answered on the caller, unique IDs %s: %s", unique, r).isEqualTo("0");
+            assertThat(out.get("type")).as("%s: %s", way.getKey(), r).isNotEqualTo("null");
+            assertThat(out.get("size")).as("%s: %s", way.getKey(), r).isEqualTo("321");
+            assertThat(out.get("onPool")).as("answered on the caller, %s: %s", way.getKey(), r).isEqualTo("0");
         }
     }
 

@@ -29,15 +29,16 @@ import org.junit.jupiter.api.Assumptions;
  * default profile (EPERM) or for a runtime that hides the calls (ENOSYS); the sysctl
  * {@code kernel.io_uring_disabled}, which also answers EPERM, is global and never touched by a test.
  *
- * <p>Arguments: the errno ({@code EPERM} or {@code ENOSYS}), the main class, its arguments.
+ * <p>Arguments: the errno ({@code EPERM} or {@code ENOSYS}; {@code EPERM@457-458} refuses those
+ * system call numbers instead), the main class, its arguments.
  *
  * <p>The filter is a classic BPF program ({@code struct sock_filter}, {@code <linux/filter.h>}):
  * <pre>
  *   ld  [4]              ; seccomp_data.arch
  *   jeq AUDIT_ARCH, 0, 4 ; another ABI: allow
  *   ld  [0]              ; seccomp_data.nr
- *   jge 425, 0, 2        ; below io_uring_setup: allow
- *   jgt 427, 1, 0        ; above io_uring_register: allow
+ *   jge 425, 0, 2        ; below io_uring_setup (or the first refused): allow
+ *   jgt 427, 1, 0        ; above io_uring_register (or the last refused): allow
  *   ret ERRNO | errno
  *   ret ALLOW
  * </pre>
@@ -102,9 +103,24 @@ public final class SeccompRefusal {
         return ForkedJvm.of(SeccompRefusal.class).args(errno);
     }
 
+    /**
+     * As {@link #jvm(String)}, refusing the system calls numbered {@code first} to {@code last}
+     * instead (the same numbers on x86-64 and aarch64 from 403 on: statmount 457, listmount 458).
+     */
+    public static ForkedJvm jvm(String errno, int first, int last) {
+        unsupported().ifPresent(Assumptions::abort);
+        return ForkedJvm.of(SeccompRefusal.class).args(errno + "@" + first + "-" + last);
+    }
+
     /** Installs the filter, then runs {@code args[1]}'s main with {@code args[2..]}. */
     public static void main(String[] args) throws Throwable {
-        install(errno(args[0]));
+        int at = args[0].indexOf('@');
+        if (at < 0) {
+            install(errno(args[0]));
+        } else {
+            String[] range = args[0].substring(at + 1).split("-");
+            install(errno(args[0].substring(0, at)), Integer.parseInt(range[0]), Integer.parseInt(range[1]));
+        }
         Class<?> main = Class.forName(args[1]);
         try {
             main.getMethod("main", String[].class).invoke(null, (Object) Arrays.copyOfRange(args, 2, args.length));
@@ -123,6 +139,11 @@ public final class SeccompRefusal {
 
     /** Makes io_uring_setup, io_uring_enter and io_uring_register fail with {@code errno} in every thread of this process. */
     public static void install(int errno) throws Throwable {
+        install(errno, 425, 427);
+    }
+
+    /** Makes the system calls numbered {@code first} to {@code last} fail with {@code errno} in every thread of this process. */
+    public static void install(int errno, int first, int last) throws Throwable {
         boolean x86 = !System.getProperty("os.arch").equals("aarch64");
         int auditArch = x86 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
         long nrSeccomp = x86 ? NR_SECCOMP_X86_64 : NR_SECCOMP_AARCH64;
@@ -131,8 +152,8 @@ public final class SeccompRefusal {
                 {LD_W_ABS, 0, 0, DATA_ARCH},
                 {JEQ_K, 0, 4, auditArch},
                 {LD_W_ABS, 0, 0, DATA_NR},
-                {JGE_K, 0, 2, 425},
-                {JGT_K, 1, 0, 427},
+                {JGE_K, 0, 2, first},
+                {JGT_K, 1, 0, last},
                 {RET_K, 0, 0, SECCOMP_RET_ERRNO | errno},
                 {RET_K, 0, 0, SECCOMP_RET_ALLOW},
             };
