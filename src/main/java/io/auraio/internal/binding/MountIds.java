@@ -54,7 +54,7 @@ public final class MountIds {
         static final boolean UNIQUE = !"false".equals(System.getProperty(PROPERTY)) && listsAny();
 
         private static boolean listsAny() {
-            Map<Long, Long> some = list(1);
+            Map<Long, Long> some = list(Map.of(), 1);
             return some != null && !some.isEmpty();
         }
     }
@@ -72,14 +72,24 @@ public final class MountIds {
     /**
      * {@return every mount reachable from this process's root, unique ID to mountinfo ID, or null
      * when the kernel would not list them} A mount removed between the listing and its
-     * {@code statmount} is left out. Two system calls and one per mount; no descriptor.
+     * {@code statmount} is left out. One system call per 256 mounts, and a {@code statmount} per
+     * mount; no descriptor.
      */
     public static Map<Long, Long> list() {
-        return list(Integer.MAX_VALUE);
+        return list(Map.of(), Integer.MAX_VALUE);
     }
 
-    /** As {@link #list()}, stopping after about {@code most} mounts (the first use's probe asks for 1). */
-    private static Map<Long, Long> list(int most) {
+    /**
+     * As {@link #list()}, taking the mountinfo ID of a mount listed in {@code known} (an earlier
+     * list) from there, with no {@code statmount}: a unique ID is never another mount's, and a
+     * mount's mountinfo ID is its own for its whole life.
+     */
+    public static Map<Long, Long> list(Map<Long, Long> known) {
+        return list(known, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #list(Map)}, stopping after about {@code most} mounts (the first use's probe asks for 1). */
+    private static Map<Long, Long> list(Map<Long, Long> known, int most) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment req = arena.allocate(MNT_ID_REQ_SIZE_VER0, 8);
             MemorySegment ids = arena.allocate(JAVA_LONG, BATCH);
@@ -95,6 +105,11 @@ public final class MountIds {
                 }
                 for (int i = 0; i < n; i++) {
                     long unique = ids.getAtIndex(JAVA_LONG, i);
+                    Long old = known.get(unique);
+                    if (old != null) {
+                        byUnique.put(unique, old);
+                        continue;
+                    }
                     setRequest(req, unique, STATMOUNT_MNT_BASIC);
                     long r = SystemCall.STATMOUNT.call(scratch.captureState(), req.address(), statmount.address(),
                             STATMOUNT_BYTES, 0, 0, 0, MemorySegment.NULL);

@@ -44,6 +44,12 @@ final class MountTable {
     private volatile Snapshot snapshot;
     /** Whether {@link #byId} is asked with unique mount IDs ({@code STATX_MNT_ID_UNIQUE}) or mountinfo's. */
     private final boolean uniqueIds;
+    /**
+     * The last list of mounts, unique ID to mountinfo ID, from which the next read takes the
+     * mountinfo IDs of the mounts it lists again (a {@code statmount} per new mount only). Two
+     * reads at once may each set it: either list is true.
+     */
+    private volatile java.util.Map<Long, Long> listed = java.util.Map.of();
 
     /** A table asked with the kind of mount ID this process's {@code statx} calls get ({@link MountIds#unique()}). */
     MountTable() {
@@ -218,7 +224,11 @@ final class MountTable {
      * (a hung FUSE daemon), and where mounts are stacked it gives the top one.
      */
     private Snapshot read(long now) {
-        java.util.Map<Long, Long> oldIdByUnique = uniqueIds ? MountIds.list() : null; // before mountinfo: above
+        java.util.Map<Long, Long> oldIdByUnique = null;
+        if (uniqueIds) { // before mountinfo: above
+            oldIdByUnique = MountIds.list(listed);
+            listed = oldIdByUnique != null ? oldIdByUnique : java.util.Map.of();
+        }
         String text;
         try (FileInputStream in = new FileInputStream(MOUNTINFO)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
