@@ -197,7 +197,11 @@ class MountTableTest {
         try (FaultFs fs = FixtureAvailability.mountFaultFs("mounttable")) {
             long id = statxMountId(fs.path()); // a mount's root needs no revalidation: cached
             assumeTrue(id >= 0, "the FUSE mount's root was not in the cache");
-            MountTable.Mount m = table.byId(id); // read again if the first read is 10 ms old
+            MountTable.Mount now = table.byId(id); // read again only if the first read is 10 ms old
+            assertThat(now == null ? "unknown" : now.type()).as("the new mount's ID in the table read before it")
+                    .isIn("unknown", "fuse.faultfs");
+            Thread.sleep(MountTable.MISS_REREAD_NANOS / 1_000_000 + 1);
+            MountTable.Mount m = table.byId(id); // unknown: read again
             assertThat(m).as("the FUSE mount, once the table is read again").isNotNull();
             assertThat(m.type()).isEqualTo("fuse.faultfs");
             assertThat(m.point()).isEqualTo(fs.path().toString());
