@@ -176,7 +176,7 @@ record OpenedDescriptor(int fd, int type, SlowFileSystems.FileSystem fileSystem,
                 && Arrays.equals(path, 0, PROC_PREFIX.length, PROC_PREFIX, 0, PROC_PREFIX.length);
     }
 
-    /** {@return the file system of mount {@code mountId} ({@code STATX_MNT_ID}), or null when it is unknown (-1)} */
+    /** {@return the file system of mount {@code mountId} ({@code Statx.mountId}), or null when it is unknown (-1)} */
     private static SlowFileSystems.FileSystem fileSystemOf(long mountId) {
         return mountId < 0 ? null : SlowFileSystems.of(mountId);
     }
