@@ -54,7 +54,7 @@ public final class MountIds {
         static final boolean UNIQUE = !"false".equals(System.getProperty(PROPERTY)) && listsAny();
 
         private static boolean listsAny() {
-            Map<Long, Long> some = list(Map.of(), 1);
+            Map<Long, Long> some = list(Map.of(), 1, BATCH);
             return some != null && !some.isEmpty();
         }
     }
@@ -76,7 +76,7 @@ public final class MountIds {
      * mount; no descriptor.
      */
     public static Map<Long, Long> list() {
-        return list(Map.of(), Integer.MAX_VALUE);
+        return list(Map.of(), Integer.MAX_VALUE, BATCH);
     }
 
     /**
@@ -85,20 +85,24 @@ public final class MountIds {
      * mount's mountinfo ID is its own for its whole life.
      */
     public static Map<Long, Long> list(Map<Long, Long> known) {
-        return list(known, Integer.MAX_VALUE);
+        return list(known, Integer.MAX_VALUE, BATCH);
     }
 
-    /** As {@link #list(Map)}, stopping after about {@code most} mounts (the first use's probe asks for 1). */
-    private static Map<Long, Long> list(Map<Long, Long> known, int most) {
+    /**
+     * As {@link #list(Map)}, stopping after about {@code most} mounts (the first use's probe asks
+     * for 1), asking listmount for {@code batch} IDs at a time (tests ask for few, to go on from one
+     * call's last ID as more than {@link #BATCH} mounts would).
+     */
+    static Map<Long, Long> list(Map<Long, Long> known, int most, int batch) {
         try (Arena arena = Arena.ofConfined(); CallScratch scratch = CallScratch.acquire()) {
             MemorySegment req = arena.allocate(MNT_ID_REQ_SIZE_VER0, 8);
-            MemorySegment ids = arena.allocate(JAVA_LONG, BATCH);
+            MemorySegment ids = arena.allocate(JAVA_LONG, batch);
             MemorySegment statmount = arena.allocate(STATMOUNT_BYTES, 8);
             Map<Long, Long> byUnique = new HashMap<>();
             long last = 0;
             while (true) {
                 setRequest(req, LSMT_ROOT, last);
-                long n = SystemCall.LISTMOUNT.call(scratch.captureState(), req.address(), ids.address(), BATCH, 0,
+                long n = SystemCall.LISTMOUNT.call(scratch.captureState(), req.address(), ids.address(), batch, 0,
                         0, 0, MemorySegment.NULL);
                 if (n < 0) {
                     return null; // ENOSYS, EPERM, ...: no list
@@ -117,7 +121,7 @@ public final class MountIds {
                         byUnique.put(unique, Integer.toUnsignedLong(statmount.get(JAVA_INT, SM_MNT_ID_OLD)));
                     } // else gone since it was listed (ENOENT): left out
                 }
-                if (n < BATCH || byUnique.size() >= most) {
+                if (n < batch || byUnique.size() >= most) {
                     return byUnique;
                 }
                 last = ids.getAtIndex(JAVA_LONG, n - 1); // listed in ID order: the next call goes on after it
