@@ -1056,7 +1056,7 @@ public final class AuraFile implements AutoCloseable {
             // is pool memory or memory that stays alive while this thread is in the call.
             MemorySegment memory = hold != null ? hold.asSlice(address - hold.address(), length)
                     : MemorySegment.ofAddress(address).reinterpret(length);
-            return slow.transfer(core.select(), opcode == Opcode.READ, memory, length, position, interruptible,
+            return slow.transfer(core, opcode == Opcode.READ, memory, length, position, interruptible,
                     closing);
         }
         if (hold == null) {
@@ -1253,7 +1253,7 @@ public final class AuraFile implements AutoCloseable {
         if (nonBlocking) {
             unblock();
         }
-        return core.select().execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream,
+        return core.execute(opcode, 0, fd, position, address, length, opFlags, 0, interruptible, stream,
                 closing);
     }
 

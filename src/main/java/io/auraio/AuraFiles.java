@@ -108,7 +108,7 @@ public final class AuraFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment statx = arena.allocate(Statx.BYTES, 8);
             MemorySegment cPath = NativePath.allocate(arena, path);
-            long r = core.select().execute(Opcode.STATX, 0, Statx.AT_FDCWD, statx.address(), cPath.address(),
+            long r = core.execute(Opcode.STATX, 0, Statx.AT_FDCWD, statx.address(), cPath.address(),
                     Statx.STATX_SIZE, 0, 0);
             if (r < 0) {
                 // As Files.size (the JDK's readAttributes): "file/x" where file is no directory

@@ -608,7 +608,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private RequestHandle submit(int kind, Prepared p, AsyncCompletion completion) throws RingPoller.Refused {
-        return core.select().submit(kind, p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
+        return core.submit(kind, p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
                 p.opFlags(), p.bufIndex(), completion, p.ownedMemory(), p.fixedBuffer(), p.fixedFile());
     }
 
@@ -1262,7 +1262,7 @@ public final class Engine implements AutoCloseable {
             if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
                 r = truncateOffloaded(p);
             } else {
-                r = core.select().execute(p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
+                r = core.execute(p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
                         p.opFlags(), 0);
             }
             return new Outcome<>(r, r < 0 ? null : decoder.decode(p.ownedMemory(), r));

@@ -81,7 +81,7 @@ record OpenedDescriptor(int fd, int type, SlowFileSystems.FileSystem fileSystem,
                 try (Arena arena = Arena.ofConfined()) {
                     MemorySegment cPath = NativePath.allocate(arena, bytes);
                     // Not interruptible, as the JDK's open is not; the interrupt status is kept.
-                    fd = (int) core.select().execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
+                    fd = (int) core.execute(Opcode.OPENAT, 0, Statx.AT_FDCWD, 0, cPath.address(),
                             creationMode, mode.flags(), 0);
                 }
             }

@@ -267,7 +267,7 @@ public final class RequestChain {
             engine.core().callbackSubmitting();
         }
         try {
-            RequestHandle[] handles = engine.core().select().submitChain(RingPoller.KIND_CALLBACK, links);
+            RequestHandle[] handles = engine.core().submitChain(RingPoller.KIND_CALLBACK, links);
             for (int i = 0; i < n; i++) {
                 requests[i].bind(handles[i]);
             }
@@ -327,7 +327,7 @@ public final class RequestChain {
             });
         }
         try {
-            engine.core().select().submitChain(RingPoller.KIND_FUTURE, links);
+            engine.core().submitChain(RingPoller.KIND_FUTURE, links);
         } catch (RingPoller.Refused e) {
             for (Engine.Prepared p : prepared) {
                 engine.unprepare(p);

@@ -2,6 +2,7 @@ package io.auraio;
 
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.offload.AbandonableCall;
@@ -80,9 +81,11 @@ final class SlowFile {
      * @param closed        whether the file is closed (checked after every wake-up)
      * @throws IllegalStateException if {@code memory}'s arena is closed (by another thread)
      */
-    long transfer(RingPoller ring, boolean read, MemorySegment memory, long length, long position,
+    long transfer(IoEngine core, boolean read, MemorySegment memory, long length, long position,
                   boolean interruptible, BooleanSupplier closed) {
-        // The ring's in-flight limit (and its controller) governs these transfers as its own.
+        // The chosen ring's in-flight limit (and its controller) governs these transfers as its own.
+        int choice = core.choose();
+        RingPoller ring = core.chosen(choice);
         RingPoller.Offloaded admitted = ring.admitOffloaded(fd, interruptible);
         if (admitted == null) {
             return -Errno.ESHUTDOWN;
@@ -90,6 +93,7 @@ final class SlowFile {
         if (admitted == RingPoller.OFFLOAD_CANCELLED) {
             return -Errno.ECANCELED; // interrupted, or the file closed, while waiting for admission
         }
+        core.countSpill(choice);
         long r = BlockingOffload.ABANDONED;
         try {
             // The engine's close ends the wait too (the ring wakes its off-ring callers): it ends

@@ -63,8 +63,8 @@ class ReliabilityAdaptiveKneeTest {
                     try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                         long address = arena.allocate(BLOCK, BLOCK).address();
                         while (!stop.get()) {
-                            long n = engine.core().select().execute(io.auraio.internal.binding.Opcode.READ, 0,
-                                    file.fd(), position, address, BLOCK, 0, 0, true, false);
+                            long n = engine.core().execute(io.auraio.internal.binding.Opcode.READ, 0,
+                                    file.fd(), position, address, BLOCK, 0, 0, true, false, null);
                             assertThat(n).isEqualTo(BLOCK);
                             reads.incrementAndGet();
                         }

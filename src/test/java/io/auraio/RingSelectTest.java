@@ -199,4 +199,59 @@ class RingSelectTest {
             assertNothingLeaked(engine);
         }
     }
+    /**
+     * A submission ADAPTIVE moves off the local ring counts as a spill only once that ring takes
+     * it. With the in-flight limit held at 4, a ring holding more than 3 reads that never complete
+     * sends each submission to the other; once the other's 8 request slots are all taken, each is
+     * refused ("every request slot of the ring is taken"), and the count stays where it was but
+     * for the few a move between CPUs lets in. (Before, each refused one counted.)
+     */
+    @Test
+    void adaptiveCountsNoSpillForASubmissionTheRingRefused() throws Exception {
+        int rings = 2;
+        Options options = Options.builder().ringCount(rings).queueDepth(8).initialInFlight(4).disableAdaptive(true)
+                .ringSelect(RingSelect.ADAPTIVE).build();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Request> requests = new ArrayList<>();
+        List<String> refusals = new ArrayList<>();
+        long[] spills = new long[2];
+        int[] acceptedMeanwhile = {0};
+        try (Engine engine = Engine.create(options); Arena arena = Arena.ofShared();
+             FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            Thread submitter = Thread.ofPlatform().start(() -> {
+                try {
+                    for (int i = 0; refusals.size() < 50 && i < 1_000; i++) {
+                        if (refusals.size() == 10 && spills[0] == 0) {
+                            spills[0] = engine.stats().adaptiveSpills();
+                        }
+                        try {
+                            requests.add(engine.read(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0, null));
+                            if (refusals.size() >= 10) {
+                                acceptedMeanwhile[0]++;
+                            }
+                        } catch (AuraIOException e) {
+                            refusals.add(e.getMessage());
+                        }
+                    }
+                    spills[1] = engine.stats().adaptiveSpills();
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            joinAll(List.of(submitter));
+            assertThat(failure.get()).isNull();
+            assertThat(refusals).hasSize(50).allMatch(m -> m.contains("every request slot of the ring is taken"));
+            assertThat(spills[0]).as("spills before: at least the reads past the local ring's 4, at most all")
+                    .isBetween(1L, (long) requests.size());
+            assertThat(spills[1] - spills[0]).as("spills counted over 40 refused submissions (%d accepted meanwhile)",
+                    acceptedMeanwhile[0]).isLessThanOrEqualTo(acceptedMeanwhile[0]);
+
+            for (Request r : requests) {
+                engine.cancel(r);
+            }
+            engine.drain(-1);
+            assertThat(requests).noneMatch(Request::isPending);
+            assertNothingLeaked(engine);
+        }
+    }
 }

@@ -21,6 +21,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 
 /**
  * The rings of one engine, how a request picks its ring, the callback event loop, registered
@@ -225,17 +226,92 @@ public final class IoEngine implements AutoCloseable {
 
     // ---- ring selection ---------------------------------------------------------------------
 
-    /** {@return the ring the calling thread should submit to, per the selection mode} */
-    public RingPoller select() {
+    /**
+     * Runs one blocking request on the ring the calling thread should submit to, as
+     * {@link RingPoller#execute(int, int, int, long, long, int, int, int)}.
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                        int bufIndex) {
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, false, false, null);
+    }
+
+    /**
+     * As {@link RingPoller#execute(int, int, int, long, long, int, int, int, boolean, boolean, BooleanSupplier)}
+     * on the ring the calling thread should submit to.
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                        int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever, BooleanSupplier abandoned) {
+        int choice = choose();
+        // A spill counts once the ring admits the request, not when the ring turns it away.
+        return chosen(choice).execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex,
+                cancelOnInterrupt, mayWaitForever, abandoned, choice < 0 ? adaptiveSpills : null);
+    }
+
+    /**
+     * As {@link RingPoller#submit} on the ring the calling thread should submit to.
+     *
+     * @return a handle for {@code isPending} and {@code cancel}
+     * @throws RingPoller.Refused as {@link RingPoller#submit}: then no spill is counted
+     */
+    public RequestHandle submit(int kind, int opcode, int sqeFlags, int fd, long offset, long address, int length,
+                                int opFlags, int bufIndex, AsyncCompletion completion, MemorySegment ownedMemory,
+                                boolean usesFixedBuffer, boolean usesFixedFile) throws RingPoller.Refused {
+        int choice = choose();
+        RequestHandle handle = chosen(choice).submit(kind, opcode, sqeFlags, fd, offset, address, length, opFlags,
+                bufIndex, completion, ownedMemory, usesFixedBuffer, usesFixedFile);
+        countSpill(choice);
+        return handle;
+    }
+
+    /**
+     * As {@link RingPoller#submitChain} on the ring the calling thread should submit to: a chain
+     * moved off the local ring counts as one spill.
+     *
+     * @return a handle per link, in order
+     * @throws RingPoller.Refused as {@link RingPoller#submitChain}: then no spill is counted
+     */
+    public RequestHandle[] submitChain(int kind, Link[] links) throws RingPoller.Refused {
+        int choice = choose();
+        RequestHandle[] handles = chosen(choice).submitChain(kind, links);
+        countSpill(choice);
+        return handles;
+    }
+
+    /**
+     * Picks the ring for one submission, as {@link #execute}, {@link #submit} and
+     * {@link #submitChain} do, for a caller that hands it to the ring itself (a transfer admitted
+     * to the ring and served off it): {@link #chosen} is the ring, and {@link #countSpill} counts
+     * the choice once the ring took the submission.
+     *
+     * @return the ring's index, or {@code -1 - index} where {@link Selection#ADAPTIVE} moved it off
+     *         the local ring
+     */
+    public int choose() {
         int n = rings.length;
         if (n == 1) {
-            return rings[0];
+            return 0;
         }
         return switch (selection) {
-            case ROUND_ROBIN -> rings[Math.floorMod(roundRobin.getAndIncrement(), n)];
-            case CPU_LOCAL -> rings[localIndex(n)];
-            case ADAPTIVE -> selectAdaptive(n);
+            case ROUND_ROBIN -> Math.floorMod(roundRobin.getAndIncrement(), n);
+            case CPU_LOCAL -> localIndex(n);
+            case ADAPTIVE -> chooseAdaptive(n);
         };
+    }
+
+    /** {@return the ring {@code choice} (of {@link #choose}) names} */
+    public RingPoller chosen(int choice) {
+        return rings[choice < 0 ? -1 - choice : choice];
+    }
+
+    /** Counts {@code choice} (of {@link #choose}) as a spill where it was one: call once the ring took the submission. */
+    public void countSpill(int choice) {
+        if (choice < 0) {
+            adaptiveSpills.increment();
+        }
     }
 
     private static int localIndex(int n) {
@@ -246,30 +322,29 @@ public final class IoEngine implements AutoCloseable {
     /**
      * The reference's ADAPTIVE rule: stay on the local ring until it is above 75% of its
      * in-flight limit; stay anyway if it is an outlier (more than twice the average load); else
-     * spill to the lighter of two randomly chosen other rings.
+     * spill to the lighter of two randomly chosen other rings ({@code -1 - index}, as {@link #choose}).
      */
-    private RingPoller selectAdaptive(int n) {
+    private int chooseAdaptive(int n) {
         int local = localIndex(n);
         RingPoller localRing = rings[local];
         int load = localRing.inUse();
         if (load * 4 <= localRing.limit() * 3) {
-            return localRing;
+            return local;
         }
         long total = 0;
         for (RingPoller r : rings) {
             total += r.inUse();
         }
         if ((long) load * n > 2 * total) {
-            return localRing;
+            return local;
         }
         ThreadLocalRandom random = ThreadLocalRandom.current();
         int a = (local + 1 + random.nextInt(n - 1)) % n;
         int b = (local + 1 + random.nextInt(n - 1)) % n;
-        RingPoller choice = rings[a].inUse() <= rings[b].inUse() ? rings[a] : rings[b];
-        adaptiveSpills.increment();
-        return choice;
+        return -1 - (rings[a].inUse() <= rings[b].inUse() ? a : b);
     }
 
+    /** {@return the submissions {@link Selection#ADAPTIVE} moved off the local ring that their ring took} */
     public long adaptiveSpills() {
         return adaptiveSpills.sum();
     }

@@ -398,6 +398,20 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                         int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever, BooleanSupplier abandoned) {
+        return execute(opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex, cancelOnInterrupt,
+                mayWaitForever, abandoned, null);
+    }
+
+    /**
+     * As {@link #execute(int, int, int, long, long, int, int, int, boolean, boolean, BooleanSupplier)},
+     * incrementing {@code admitted} (may be null) once the ring takes the request: not when it
+     * turns it away (shut down, or the wait for admission given up).
+     *
+     * @return bytes transferred or the operation's result, or a negated errno
+     */
+    long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
+                 int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever, BooleanSupplier abandoned,
+                 LongAdder admitted) {
         RequestTrace trace = RequestTrace.current(); // null unless a recording takes io.auraio.File* events
         long asked = trace == null ? 0 : System.nanoTime();
         // A CLOSE waits under no descriptor: cancelFd, sent for the file it closes by a closer
@@ -412,6 +426,9 @@ public final class RingPoller implements CompletionQueue.Handler {
         try {
             if (closing) {
                 return -Errno.ESHUTDOWN;
+            }
+            if (admitted != null) {
+                admitted.increment();
             }
             slot.prepare(Slot.BLOCKING, opcode, sqeFlags, fd, offset, address, length, opFlags, bufIndex);
             slot.usesFixedBuffer = false;

@@ -33,13 +33,13 @@ class IoEngineTest {
     @Test
     void roundRobinTakesTheRingsInTurn() throws IoUring.SetupException {
         engine = IoEngine.start(3, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
-        RingPoller first = engine.select();
+        RingPoller first = engine.chosen(engine.choose());
         int start = first.index();
         for (int i = 1; i < 9; i++) {
-            assertThat(engine.select().index()).isEqualTo((start + i) % 3);
+            assertThat(engine.chosen(engine.choose()).index()).isEqualTo((start + i) % 3);
         }
         for (int i = 0; i < 30; i++) {
-            assertThat(nop(engine.select())).isZero();
+            assertThat(nop(engine.chosen(engine.choose()))).isZero();
         }
         for (int r = 0; r < 3; r++) {
             assertThat(engine.ring(r).opsCompleted()).as("ring %d", r).isEqualTo(10);
@@ -67,7 +67,7 @@ class IoEngineTest {
     private boolean stableSelection() {
         for (int attempt = 0; attempt < 10_000; attempt++) {
             int before = Libc.schedGetCpu();
-            RingPoller ring = engine.select();
+            RingPoller ring = engine.chosen(engine.choose());
             int after = Libc.schedGetCpu();
             if (before == after) {
                 assertThat(ring.index()).isEqualTo(before % engine.ringCount());
