@@ -712,6 +712,138 @@ class DirectoryReviewTest {
         assertAllAlike("ds", s);
     }
 
+    /** The entries of the directory {@link #listingsClosedByAnotherThreadWhileReadEndWithTheirFirstEntries} lists: 10 batches. */
+    private static final int ENTRIES = 320;
+
+    /** A listing as a side opens it: its iterator and how it is closed. */
+    private record Listing(Iterator<Path> iterator, AutoCloseable closer) {}
+
+    @FunctionalInterface
+    private interface Lister {
+        Listing open(Path dir) throws IOException;
+    }
+
+    private static Listing ofStream(Stream<Path> s) {
+        return new Listing(s.iterator(), s);
+    }
+
+    private static Listing ofDirectoryStream(DirectoryStream<Path> ds) {
+        return new Listing(ds.iterator(), ds);
+    }
+
+    /**
+     * A reader on one thread (platform, or virtual: then the entries come in batches from the
+     * offload) and a closer on another, which closes the listing once the reader has taken a
+     * random number of entries and a random while more (up to some 50 us), as the reader is in a
+     * {@code hasNext} (reading a batch, or the next entry), for many rounds over a directory of
+     * 320 entries: each round the
+     * reader gets the first entries of the listing, in its order, each once, none from a
+     * {@code hasNext} begun after the close returned, and no exception, as from the JDK's
+     * {@code Files.list} (run the same way first). {@code AuraFiles.list}'s close dropped the
+     * batch read ahead while a pool thread could be filling it for the reader.
+     */
+    @Test
+    void listingsClosedByAnotherThreadWhileReadEndWithTheirFirstEntries() throws Exception {
+        Path plain = dir.path().toAbsolutePath().resolve("closed-while-read");
+        Files.createDirectories(plain);
+        shell(plain, "seq -f 'e%.0f' " + ENTRIES + " | xargs touch");
+        Path wrapped = fs.getPath(plain.toString());
+        java.util.Map<String, Lister> sides = new java.util.LinkedHashMap<>();
+        sides.put("files", d -> ofStream(Files.list(plain)));
+        sides.put("aura-files", d -> ofStream(AuraFiles.list(plain)));
+        sides.put("provider-list", d -> ofStream(Files.list(wrapped)));
+        sides.put("provider-stream", d -> ofDirectoryStream(Files.newDirectoryStream(wrapped)));
+        java.util.Random random = new java.util.Random(42);
+        List<String> failures = new ArrayList<>();
+        long before = openDescriptors();
+        for (var side : sides.entrySet()) {
+            List<String> all = new ArrayList<>();
+            Listing full = side.getValue().open(plain);
+            full.iterator().forEachRemaining(p -> all.add(p.toString()));
+            full.closer().close();
+            assertThat(all).as(side.getKey()).hasSize(ENTRIES).doesNotHaveDuplicates();
+            for (boolean virtual : new boolean[] {false, true}) {
+                for (int round = 0; round < 150; round++) {
+                    // Mostly at a batch's end, where a virtual reader's next hasNext takes a batch.
+                    int closeAt = random.nextInt(4) > 0 ? 32 * random.nextInt(all.size() / 32 + 1)
+                            : random.nextInt(all.size() + 10);
+                    int spins = random.nextInt(2_000);
+                    String f = closedWhileRead(side.getValue().open(plain), closeAt, spins, all, virtual);
+                    if (!f.isEmpty() && failures.size() < 20) {
+                        failures.add(side.getKey() + (virtual ? " virtual" : " platform") + " round " + round
+                                + " closed at " + closeAt + " + " + spins + " spins: " + f);
+                    }
+                }
+            }
+        }
+        assertThat(failures).isEmpty();
+        assertThat(descriptorsLeftOver(before)).as("descriptors left open").isLessThanOrEqualTo(0);
+    }
+
+    /**
+     * One round of {@link #listingsClosedByAnotherThreadWhileReadEndWithTheirFirstEntries}.
+     * {@return "" if the reader got the first entries of {@code all}, each once, none after the
+     * close returned, and no exception; else what it got}
+     */
+    private static String closedWhileRead(Listing listing, int closeAt, int spins, List<String> all,
+                                          boolean virtual) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean readerDone = new java.util.concurrent.atomic.AtomicBoolean();
+        List<String> got = new ArrayList<>();
+        int[] afterClose = {0};
+        Throwable[] thrown = new Throwable[2];
+        Thread reader = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).unstarted(() -> {
+            try {
+                Iterator<Path> it = listing.iterator();
+                while (true) {
+                    boolean wasClosed = closed.get();
+                    if (!it.hasNext()) {
+                        break;
+                    }
+                    got.add(it.next().toString());
+                    if (wasClosed) {
+                        afterClose[0]++;
+                    }
+                    taken.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                thrown[0] = t;
+            } finally {
+                readerDone.set(true);
+            }
+        });
+        Thread closer = Thread.ofPlatform().unstarted(() -> {
+            try {
+                while (taken.get() < closeAt && !readerDone.get()) {
+                    Thread.onSpinWait();
+                }
+                for (int i = 0; i < spins; i++) {
+                    Thread.onSpinWait();
+                }
+                listing.closer().close();
+                closed.set(true);
+            } catch (Throwable t) {
+                thrown[1] = t;
+            }
+        });
+        closer.start();
+        reader.start();
+        TestSupport.joinAll(List.of(reader, closer));
+        List<String> problems = new ArrayList<>();
+        if (thrown[0] != null || thrown[1] != null) {
+            problems.add("reader threw " + thrown[0] + ", closer threw " + thrown[1]);
+        }
+        if (got.size() > all.size() || !got.equals(all.subList(0, got.size()))) {
+            problems.add("not the listing's first " + got.size() + " entries, " + new HashSet<>(got).size()
+                    + " distinct");
+        }
+        if (afterClose[0] > 0) {
+            problems.add(afterClose[0] + " entries from a hasNext begun after the close");
+        }
+        return String.join("; ", problems);
+    }
+
     // ---- attributes -------------------------------------------------------------------------
 
     @Test
