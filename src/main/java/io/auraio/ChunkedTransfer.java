@@ -2,6 +2,7 @@ package io.auraio;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 
@@ -121,15 +122,26 @@ final class ChunkedTransfer {
     /**
      * Chunks of {@code in} from {@code from} on, read at their positions; with {@code whole}, each
      * until it is full or the file ends, so that it goes to an {@code APPEND} target in one write as
-     * the JDK's mapped chunk does. (A read that fails fails the chunk, whatever its first reads
-     * gave: a file's bytes stay where they are, and the count returned is what was written.)
+     * the JDK's mapped chunk does. A read that fails after others filled part of the chunk ends the
+     * chunk with what they read, as the JDK's write of a mapped chunk stops at the page that fails:
+     * the transfer writes it and counts it, and the next chunk's first read, at the failing
+     * position, reports the error (failing the chunk instead dropped up to 8 MiB that were read,
+     * and a transfer that had written nothing before it threw where the same transfer into a
+     * channel without {@code APPEND} returned those bytes).
      */
     static Reader fileAt(FileChannel in, long from, boolean whole) {
         return (bb, done) -> {
             long at = from + done;
             int nr = in.read(bb, at);
             while (whole && nr > 0 && bb.hasRemaining()) {
-                int more = in.read(bb, at + nr);
+                int more;
+                try {
+                    more = in.read(bb, at + nr);
+                } catch (ClosedChannelException e) {
+                    throw e; // closed, or interrupted: the transfer ends as the JDK's does
+                } catch (IOException e) {
+                    break;
+                }
                 if (more <= 0) {
                     break;
                 }

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Reads and writes of files on FUSE go to the offload pool ({@link SlowFile}), on the faultfs
@@ -223,25 +224,37 @@ class SlowFileSystemTransfersTest {
     }
 
     /**
-     * Into an {@code APPEND} channel from a file's channel of the JDK, whose reads move its
-     * position: a read that fails after others filled part of a chunk ends that chunk, and what
-     * they read is written, so that no byte the source gave is lost; the next chunk's first read
-     * reports an error that lasts. (Failing the chunk instead lost those bytes, or gave them back
-     * and failed the transfer. The JDK maps such a source and has no read to fail.)
+     * Into an {@code APPEND} channel, from a file's channel of the JDK (whose reads move its
+     * position), and from an AuraFileChannel by {@code transferFrom} and by {@code transferTo}
+     * (read at positions): a read that fails after others filled part of a chunk ends that chunk,
+     * and what they read is written and counted, so that no byte the source gave is lost; the next
+     * chunk's first read reports an error that lasts. (Failing the chunk instead lost those bytes,
+     * or gave them back and failed the transfer; from an AuraFileChannel it threw, nothing written,
+     * where the same transfer into a channel without {@code APPEND} returns the bytes read. The
+     * JDK maps such a source and has no read to fail; this FUSE mount it cannot map.)
      */
-    @Test
-    void aReadFailingWithinAChunkIntoAnAppendChannelEndsTheChunkWithWhatWasReadWritten() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"transferFrom a FileChannel", "transferFrom", "transferTo"})
+    void aReadFailingWithinAChunkIntoAnAppendChannelEndsTheChunkWithWhatWasReadWritten(String form) throws Exception {
         int size = 40_000;
         byte[] content = TestSupport.randomBytes(size, 12);
         Path source = file("failing-source", content);
         Path target = fs.backing().resolve("append-after-eio"); // beside the mount: only the source's reads fail
-        try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+        Files.deleteIfExists(target);
+        try (FileChannel jdkIn = FileChannel.open(source, StandardOpenOption.READ);
+             AuraFileChannel in = AuraFileChannel.open(engine, source, Set.of(StandardOpenOption.READ));
              AuraFileChannel out = AuraFileChannel.open(engine, target,
                      Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND))) {
             fs.shortReads(1000).eioOps(FaultFs.Ops.READ).eioEvery(3);
-            assertThat(out.transferFrom(in, 0, size)).isEqualTo(size);
+            long n = switch (form) {
+                case "transferTo" -> in.transferTo(0, size, out);
+                case "transferFrom" -> out.transferFrom(in, 0, size);
+                default -> out.transferFrom(jdkIn, 0, size);
+            };
+            assertThat(n).isEqualTo(size);
             assertThat(fs.counters().eioInjected()).as("every third read failed").isPositive();
-            assertThat(in.position()).isEqualTo(size);
+            FileChannel read = form.equals("transferFrom a FileChannel") ? jdkIn : in;
+            assertThat(read.position()).as("the source's position").isEqualTo(form.equals("transferTo") ? 0 : size);
         }
         assertThat(Files.readAllBytes(target)).isEqualTo(content);
     }

@@ -568,6 +568,33 @@ class TransferReviewTest {
     }
 
     /**
+     * {@code transferFrom} a channel that gives some bytes and then fails (or throws) into an
+     * {@code APPEND} channel, whose transfers of 16 KiB or more write whole chunks: what the
+     * source gave before the failure is written and counted, and the failure thrown only where
+     * nothing was, as by FileChannel, which reads such a channel 8 KiB at a time and writes each
+     * read before the next.
+     */
+    @Test
+    void transferFromACustomChannelThatFailsMidwayIntoAnAppendChannelIsFileChannels() throws Exception {
+        List<Callable<Source>> sources = List.of(
+                () -> new Source(SIZE, 5_000, 3, null), () -> new Source(SIZE, Integer.MAX_VALUE, 1, null),
+                () -> new Source(SIZE, 100, 50, null), () -> new Source(SIZE, Integer.MAX_VALUE, 0, null),
+                () -> new Source(SIZE, 5_000, 3, new IllegalStateException()));
+        for (int s = 0; s < sources.size(); s++) {
+            Callable<Source> source = sources.get(s);
+            for (long count : new long[] {10, 20_000, 70_000, 3 * SIZE, Long.MAX_VALUE}) {
+                assertAlike("append-failing-source-" + s + "-" + count, (opener, file) -> {
+                    Source in = source.call();
+                    try (FileChannel ch = opener.open(file, WRITE, APPEND)) {
+                        String r = call(() -> ch.transferFrom(in, 0, count));
+                        return r + " " + in + state(ch, file);
+                    }
+                });
+            }
+        }
+    }
+
+    /**
      * The application's own FileChannel over a JDK one, without positional reads and writes (a
      * stream-like channel): FileChannel's transfers read and write it with its relative calls
      * only, and check the access mode of the JDK's own channels alone.
