@@ -14,16 +14,13 @@ import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.binding.Statx;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.CopyOption;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -210,429 +207,32 @@ public final class Engine implements AutoCloseable {
 
     // ---- requests ---------------------------------------------------------------------------
 
-    /** The most bytes Linux moves in one read or write ({@code MAX_RW_COUNT}). */
-    static final long MAX_TRANSFER = 0x7ffff000L;
-
-    private static void checkFd(int fd) {
-        if (fd < 0) {
-            throw new IllegalArgumentException("fd must be >= 0, was " + fd);
-        }
-    }
-
-    private static void checkOffset(long offset) {
-        if (offset < 0) {
-            throw new IllegalArgumentException("offset must be >= 0, was " + offset);
-        }
-    }
-
-    /** What a request needs from its caller; made once per submission. */
-    record Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
-                            int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,
-                            boolean fixedFile, Bounce bounce) {
-        Prepared(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex, int opFlags,
-                 MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer, boolean fixedFile) {
-            this(opcode, sqeFlags, fd, offset, address, length, bufIndex, opFlags, ownedMemory, retained, fixedBuffer,
-                    fixedFile, null);
-        }
-    }
-
-    /**
-     * Refuses a chain whose links would see caller memory out of order because one of them reaches
-     * the kernel as a copy (heap memory, a shared or automatic arena's, a Buffer's segment without
-     * its owner, a direct buffer: {@link CallerMemory}):
-     * <ul>
-     *   <li>a copied write of memory that an earlier read of the chain fills: the copy is made when
-     *       the chain is submitted, before the read has run, so the write would write the bytes
-     *       from before the read and report success;</li>
-     *   <li>a later link that uses, as it is, memory that an earlier read fills through a copy:
-     *       the copy reaches the caller's memory only when the read is reaped, and the kernel runs
-     *       the next link as soon as the read is done, often before that; a write then wrote the
-     *       bytes from before the read (seen), a read had its bytes overwritten.</li>
-     * </ul>
-     * (A Buffer's own {@link Buffer#ref() ref()} and global memory reach the kernel as they are;
-     * chains of those work. A confined arena's memory is refused in every request form.)
-     *
-     * @throws IllegalArgumentException naming the two links
-     */
-    static void checkChainMemory(Prepared[] chain) {
-        for (int w = 1; w < chain.length; w++) {
-            Prepared later = chain[w];
-            boolean copiedWrite = later.bounce() != null
-                    && (later.opcode() == Opcode.WRITE || later.opcode() == Opcode.WRITEV);
-            List<long[]> used = memoryRanges(later);
-            for (int r = 0; r < w; r++) {
-                Prepared read = chain[r];
-                if (!isRead(read)) {
-                    continue;
-                }
-                boolean copiedRead = read.bounce() != null;
-                if (!copiedWrite && !(copiedRead && later.bounce() == null)) {
-                    continue;
-                }
-                for (long[] filled : memoryRanges(read)) {
-                    for (long[] range : used) {
-                        if (range[0] < filled[0] + filled[1] && filled[0] < range[0] + range[1]) {
-                            throw new IllegalArgumentException(copiedWrite
-                                    ? "link " + w + " of the chain writes memory that link " + r + " reads into, and"
-                                    + " that memory reaches the kernel as a copy made when the chain is submitted,"
-                                    + " before the read: use a Buffer's ref() (Engine.allocateBuffer) or the"
-                                    + " global arena's memory"
-                                    : "link " + w + " of the chain uses memory that link " + r + " reads into"
-                                    + " through a copy, which reaches that memory only once the read is reaped,"
-                                    + " after the kernel ran link " + w + ": use a Buffer's ref() (not"
-                                    + " BufferRef.of of its segment) or the global arena's memory");
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private static boolean isRead(Prepared p) {
-        return p.opcode() == Opcode.READ || p.opcode() == Opcode.READV || p.opcode() == Opcode.READ_FIXED;
-    }
-
-    /**
-     * {@return the caller's memory a prepared read or write uses, as {address, length} pairs (for
-     * a copied one, the caller's memory the copy stands for); none for other requests}
-     */
-    private static List<long[]> memoryRanges(Prepared p) {
-        List<long[]> ranges = new ArrayList<>();
-        int op = p.opcode();
-        if (p.bounce() != null) {
-            for (MemorySegment m : p.bounce().callerMemory()) {
-                ranges.add(new long[] {m.address(), m.byteSize()});
-            }
-        } else if (op == Opcode.READ || op == Opcode.WRITE || op == Opcode.READ_FIXED || op == Opcode.WRITE_FIXED) {
-            ranges.add(new long[] {p.address(), p.length()});
-        } else if (op == Opcode.READV || op == Opcode.WRITEV) {
-            MemorySegment iov = MemorySegment.ofAddress(p.address()).reinterpret(16L * p.length());
-            for (int i = 0; i < p.length(); i++) {
-                ranges.add(new long[] {iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * i),
-                        iov.getAtIndex(ValueLayout.JAVA_LONG, 2L * i + 1)});
-            }
-        }
-        return ranges;
-    }
-
-    /**
-     * The pool copy the kernel reads or writes instead of caller memory that another thread may
-     * free while the request is in the kernel (see {@link CallerMemory}); {@code callerMemory}
-     * are the caller's segments, in order, that {@code memory} stands for.
-     */
-    private record Bounce(MemorySegment memory, MemorySegment[] callerMemory) {
-        /**
-         * Copies the caller's bytes in, for a write; gives the copy back to {@code pool} if that
-         * fails (the caller's arena closed meanwhile: IllegalStateException).
-         *
-         * @throws AuraIOException EFAULT when the caller's memory faults (SIGBUS: a mapped file
-         *         truncated under its mapping), as the kernel's write of it would say
-         */
-        void fillOrRelease(io.auraio.internal.pool.BufferPool pool, String op) throws AuraIOException {
-            try {
-                long at = 0;
-                for (MemorySegment s : callerMemory) {
-                    MemorySegment.copy(s, 0, memory, at, s.byteSize());
-                    at += s.byteSize();
-                }
-            } catch (RuntimeException e) {
-                pool.release(memory);
-                throw e;
-            } catch (InternalError fault) {
-                pool.release(memory);
-                throw submitFailure(op, Errno.EFAULT, "the buffer's memory faulted");
-            }
-        }
-
-        /**
-         * Copies the {@code count} bytes the kernel read out to the caller's memory. {@return
-         * {@code count}, or -EFAULT when the caller's memory was freed meanwhile (the bytes are
-         * lost, never written into memory that is no longer the caller's) or faults}
-         */
-        long drain(long count) {
-            long left = count;
-            try {
-                for (MemorySegment s : callerMemory) {
-                    if (left <= 0) {
-                        break;
-                    }
-                    long n = Math.min(left, s.byteSize());
-                    MemorySegment.copy(memory, count - left, s, 0, n);
-                    left -= n;
-                }
-            } catch (IllegalStateException closed) {
-                return -Errno.EFAULT;
-            } catch (InternalError fault) {
-                // The memory faulted (SIGBUS: a mapped file truncated under its mapping), where the
-                // kernel would have said EFAULT. Not a failure of the ring: this runs on the thread
-                // that completes requests, which must not die of a caller's memory.
-                return -Errno.EFAULT;
-            }
-            return count;
-        }
-    }
-
-    /** {@return whether the {@code length} bytes at {@code segment}'s start lie in {@code owner}'s memory} */
-    private static boolean within(MemorySegment segment, long length, Buffer owner) {
-        MemorySegment memory = owner.segment();
-        long start = segment.address() - memory.address();
-        return start >= 0 && start <= memory.byteSize() - length;
-    }
-
-    /**
-     * Checks caller memory for a callback or future request, whose caller goes on running while
-     * the kernel works, and {@return whether it must be copied through a {@link Bounce}}.
-     *
-     * @throws IllegalStateException for memory of a confined arena, as the JDK's asynchronous
-     *         channels: its owner could close the arena while the kernel writes into it
-     */
-    private static boolean needsBounce(MemorySegment segment, String what) {
-        if (CallerMemory.isConfined(segment)) {
-            throw new IllegalStateException(what + " is memory of a confined arena, which its owner thread may close "
-                    + "while the request is in the kernel: use a Buffer from allocateBuffer, or memory of a shared, "
-                    + "automatic or the global arena");
-        }
-        return CallerMemory.freeableByOthers(segment);
-    }
-
-    private MemorySegment bounceMemory(String op, long size) throws AuraIOException {
-        MemorySegment m = core.pool().acquire(size);
-        if (m.equals(MemorySegment.NULL)) {
-            throw submitFailure(op, Errno.ENOMEM, "no memory for the copy of the caller's buffer");
-        }
-        return m;
-    }
-
-    Prepared prepareTransfer(boolean read, int fd, BufferRef buf, long length, long offset)
-            throws AuraIOException {
-        checkFd(fd);
-        Objects.requireNonNull(buf, "buf");
-        checkOffset(offset);
-        if (length < 0 || length > MAX_TRANSFER) {
-            throw new IllegalArgumentException("length must be between 0 and " + MAX_TRANSFER + ", was " + length);
-        }
-        if (offset > Long.MAX_VALUE - length) {
-            throw new AuraIOException("offset + length overflows a file offset: " + offset + " + " + length,
-                    Errno.EOVERFLOW);
-        }
-        boolean fixed = buf instanceof BufferRef.Fixed;
-        long address;
-        int bufIndex = 0;
-        Buffer[] retained = null;
-        Bounce bounce = null;
-        if (buf instanceof BufferRef.Fixed f) {
-            long[] addr = new long[1];
-            int r = core.acquireFixedBuffer(f.index(), f.offset(), length, read, addr);
-            if (r == -Errno.EINVAL) {
-                throw new IllegalArgumentException("registered buffer " + f.index() + " at offset " + f.offset()
-                        + " has no room for " + length + " bytes (or no such index)");
-            }
-            if (r == -Errno.EROFS) {
-                throw new IllegalArgumentException("cannot read into a read-only segment (registered buffer "
-                        + f.index() + ")");
-            }
-            if (r < 0) {
-                throw submitFailure(read ? "read" : "write", -r, -r == Errno.ENOENT ? "no buffers are registered"
-                        : "a deferred unregister of the registered buffers is draining");
-            }
-            address = addr[0];
-            bufIndex = f.index();
-        } else {
-            BufferRef.Memory m = (BufferRef.Memory) buf;
-            MemorySegment segment = m.segment();
-            if (length > segment.byteSize()) {
-                throw new IllegalArgumentException("length " + length + " exceeds the buffer's " + segment.byteSize()
-                        + " bytes");
-            }
-            if (read && segment.isReadOnly()) {
-                throw new IllegalArgumentException("cannot read into a read-only segment");
-            }
-            if (!segment.scope().isAlive()) {
-                throw new IllegalStateException("the buffer's arena is closed");
-            }
-            if (m.owner() != null) {
-                if (!m.owner().retain()) {
-                    throw new IllegalStateException("the Buffer is closed");
-                }
-                if (!within(segment, length, m.owner())) {
-                    // What the kernel would use is not what is held: another Buffer's memory (which
-                    // its close would hand back to the pool while the kernel writes it) or a
-                    // confined arena's, which the owner's hold would wave through.
-                    m.owner().releaseUse();
-                    throw new IllegalArgumentException("the segment is not memory of its owner " + m.owner()
-                            + ": use BufferRef.of(segment), or the Buffer's own ref()");
-                }
-                retained = new Buffer[] {m.owner()};
-            } else if (needsBounce(segment, "buf")) {
-                Bounce b = new Bounce(bounceMemory(read ? "read" : "write", length),
-                        new MemorySegment[] {segment.asSlice(0, length)});
-                if (!read) {
-                    b.fillOrRelease(core.pool(), "write");
-                }
-                bounce = b;
-            }
-            address = bounce != null ? bounce.memory().address() : segment.address();
-        }
-        int opcode = fixed ? (read ? Opcode.READ_FIXED : Opcode.WRITE_FIXED) : (read ? Opcode.READ : Opcode.WRITE);
-        return withFile(new Prepared(opcode, 0, fd, offset, address, (int) length, bufIndex, 0, null, retained,
-                fixed, false, bounce));
-    }
-
-    private Prepared prepareVector(boolean read, int fd, MemorySegment[] iov, long offset) throws AuraIOException {
-        checkFd(fd);
-        Objects.requireNonNull(iov, "iov");
-        checkOffset(offset);
-        if (iov.length == 0 || iov.length > 1024) {
-            throw new IllegalArgumentException("iov must hold 1 to 1024 (IOV_MAX) buffers, held " + iov.length);
-        }
-        long total = 0;
-        boolean bounced = false;
-        for (int i = 0; i < iov.length; i++) {
-            MemorySegment s = Objects.requireNonNull(iov[i], "iov[" + i + "]");
-            if (!s.isNative()) {
-                throw new IllegalArgumentException("iov[" + i + "] must be native memory");
-            }
-            if (read && s.isReadOnly()) {
-                throw new IllegalArgumentException("iov[" + i + "] is read-only");
-            }
-            // As for read/write: a closed arena's segment still reports its address, and the
-            // kernel would read or write freed memory.
-            if (!s.scope().isAlive()) {
-                throw new IllegalStateException("iov[" + i + "]'s arena is closed");
-            }
-            bounced |= needsBounce(s, "iov[" + i + "]");
-            // Checked as it adds up: segments made with reinterpret can be so large that the sum
-            // wraps negative and passes a check made at the end.
-            if (s.byteSize() > MAX_TRANSFER - total) {
-                throw new IllegalArgumentException("iov holds more than " + MAX_TRANSFER + " bytes, the most one"
-                        + " transfer moves (iov[" + i + "] alone holds " + s.byteSize() + ")");
-            }
-            total += s.byteSize();
-        }
-        String op = read ? "readv" : "writev";
-        MemorySegment vec = core.pool().acquire(16L * iov.length);
-        if (vec.equals(MemorySegment.NULL)) {
-            throw submitFailure(op, Errno.ENOMEM, "no memory for the iovec array");
-        }
-        Bounce bounce = null;
-        if (bounced) {
-            // One copy for the whole vector: the kernel sees consecutive slices of it.
-            try {
-                bounce = new Bounce(bounceMemory(op, total), iov.clone());
-            } catch (AuraIOException e) {
-                core.pool().release(vec);
-                throw e;
-            }
-            if (!read) {
-                try {
-                    bounce.fillOrRelease(core.pool(), op);
-                } catch (RuntimeException | AuraIOException e) {
-                    core.pool().release(vec);
-                    throw e;
-                }
-            }
-        }
-        long at = 0;
-        for (int i = 0; i < iov.length; i++) {
-            long address = bounce != null ? bounce.memory().address() + at : iov[i].address();
-            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, address);
-            vec.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, iov[i].byteSize());
-            at += iov[i].byteSize();
-        }
-        return withFile(new Prepared(read ? Opcode.READV : Opcode.WRITEV, 0, fd, offset, vec.address(), iov.length,
-                0, 0, vec, null, false, false, bounce));
-    }
-
-    Prepared prepareSync(int fd, boolean dataOnly) {
-        checkFd(fd);
-        return withFile(new Prepared(Opcode.FSYNC, 0, fd, 0, 0, 0, 0, dataOnly ? Opcode.FSYNC_DATASYNC : 0, null,
-                null, false, false));
-    }
-
-    /** Uses the registered index of {@code fd}, with {@code IOSQE_FIXED_FILE}, when it has one. */
-    Prepared withFile(Prepared p) {
-        int index = core.acquireFixedFile(p.fd());
-        if (index < 0) {
-            return p;
-        }
-        return new Prepared(p.opcode(), p.sqeFlags() | Opcode.SQE_FIXED_FILE, index, p.offset(), p.address(),
-                p.length(), p.bufIndex(), p.opFlags(), p.ownedMemory(), p.retained(), p.fixedBuffer(), true, p.bounce());
-    }
-
-    /** Undoes what {@link #prepareTransfer} took when the request is not submitted after all. */
-    void unprepare(Prepared p) {
-        if (p.fixedBuffer()) {
-            core.releaseFixedBuffer();
-        }
-        if (p.fixedFile()) {
-            core.releaseFixedFile();
-        }
-        if (p.ownedMemory() != null) {
-            core.pool().release(p.ownedMemory());
-        }
-        if (p.bounce() != null) {
-            core.pool().release(p.bounce().memory());
-        }
-        releaseRetained(p);
-    }
-
-    /**
-     * What a completed request leaves to do before its caller hears of it: the read bytes copied
-     * out of its {@link Bounce}, whose memory goes back to the pool (the kernel is done with it).
-     * {@return the result the caller gets}
-     */
-    long finishRequest(Prepared p, long result) {
-        releaseRetained(p);
-        Bounce b = p.bounce();
-        if (b == null) {
-            return result;
-        }
-        try {
-            boolean read = p.opcode() == Opcode.READ || p.opcode() == Opcode.READV;
-            return read && result > 0 ? b.drain(result) : result;
-        } finally {
-            core.pool().release(b.memory());
-        }
-    }
-
-    private static void releaseRetained(Prepared p) {
-        if (p.retained() != null) {
-            for (Buffer b : p.retained()) {
-                b.releaseUse();
-            }
-        }
-    }
-
-    private static AuraIOException submitFailure(String op, int errno, String why) {
-        return new AuraIOException(op + ": " + why + " (" + Errno.message(errno) + ")", errno);
-    }
-
-    private RequestHandle submit(int kind, Prepared p, AsyncCompletion completion) throws RingPoller.Refused {
+    private RequestHandle submit(int kind, PreparedRequest p, AsyncCompletion completion) throws RingPoller.Refused {
         return core.submit(kind, p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(),
                 p.opFlags(), p.bufIndex(), completion, p.ownedMemory(), p.fixedBuffer(), p.fixedFile());
     }
 
     /**
-     * A callback's or future's completion whose request is finished ({@link #finishRequest}) on
+     * A callback's or future's completion whose request is finished ({@link PreparedRequest#finish}) on
      * the poller, before it stops being pending: a caller that sees it done finds a read's bytes
      * in its memory, as when the kernel wrote there itself, and the request's Buffers and copies
      * are back before the engine's close returns (not later, on the thread that runs the callback
      * or completes the future).
      */
     private abstract class FinishedOnPoller implements AsyncCompletion {
-        private final Prepared prepared;
+        private final PreparedRequest prepared;
 
-        FinishedOnPoller(Prepared prepared) {
+        FinishedOnPoller(PreparedRequest prepared) {
             this.prepared = prepared;
         }
 
         @Override
         public final long kernelDone(long result) {
-            return finishRequest(prepared, result);
+            return prepared.finish(core, result);
         }
     }
 
-    private Request submitCallback(String op, int fd, Prepared p, Callback callback, Object attachment)
+    private Request submitCallback(String op, int fd, PreparedRequest p, Callback callback, Object attachment)
             throws AuraIOException {
         Request request = new Request(this, fd, attachment);
         AsyncCompletion completion = new FinishedOnPoller(p) {
@@ -648,14 +248,14 @@ public final class Engine implements AutoCloseable {
             request.bind(submit(RingPoller.KIND_CALLBACK, p, completion));
         } catch (RingPoller.Refused e) {
             core.callbackNotSubmitted();
-            unprepare(p);
-            throw submitFailure(op, e.errno(), e.errno() == Errno.EAGAIN ? "every request slot of the ring is taken"
+            p.unprepare(core);
+            throw Failures.request(op, e.errno(), e.errno() == Errno.EAGAIN ? "every request slot of the ring is taken"
                     : "the engine is closed");
         }
         return request;
     }
 
-    private CompletableFuture<Long> submitFuture(String op, Prepared p) {
+    private CompletableFuture<Long> submitFuture(String op, PreparedRequest p) {
         CompletableFuture<Long> future = new CompletableFuture<>();
         AsyncCompletion completion = new FinishedOnPoller(p) {
             @Override
@@ -670,8 +270,8 @@ public final class Engine implements AutoCloseable {
         try {
             submit(RingPoller.KIND_FUTURE, p, completion);
         } catch (RingPoller.Refused e) {
-            unprepare(p);
-            future.completeExceptionally(submitFailure(op, e.errno(), e.errno() == Errno.EAGAIN
+            p.unprepare(core);
+            future.completeExceptionally(Failures.request(op, e.errno(), e.errno() == Errno.EAGAIN
                     ? "every request slot of the ring is taken" : "the engine is closed"));
         }
         return future;
@@ -702,7 +302,8 @@ public final class Engine implements AutoCloseable {
      */
     public Request read(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitCallback("read", fd, prepareTransfer(true, fd, buf, length, offset), callback, attachment);
+        return submitCallback("read", fd, PreparedRequest.transfer(core, true, fd, buf, length, offset), callback,
+                attachment);
     }
 
     /**
@@ -741,7 +342,8 @@ public final class Engine implements AutoCloseable {
      */
     public Request write(int fd, BufferRef buf, long length, long offset, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitCallback("write", fd, prepareTransfer(false, fd, buf, length, offset), callback, attachment);
+        return submitCallback("write", fd, PreparedRequest.transfer(core, false, fd, buf, length, offset), callback,
+                attachment);
     }
 
     /**
@@ -780,7 +382,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request readv(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitCallback("readv", fd, prepareVector(true, fd, iov, offset), callback, attachment);
+        return submitCallback("readv", fd, PreparedRequest.vector(core, true, fd, iov, offset), callback, attachment);
     }
 
     /**
@@ -816,7 +418,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request writev(int fd, MemorySegment[] iov, long offset, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitCallback("writev", fd, prepareVector(false, fd, iov, offset), callback, attachment);
+        return submitCallback("writev", fd, PreparedRequest.vector(core, false, fd, iov, offset), callback, attachment);
     }
 
     /**
@@ -846,7 +448,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request fsync(int fd, Callback callback, Object attachment) throws AuraIOException {
-        return submitCallback("fsync", fd, prepareSync(fd, false), callback, attachment);
+        return submitCallback("fsync", fd, PreparedRequest.sync(core, fd, false), callback, attachment);
     }
 
     /**
@@ -874,7 +476,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException as for {@link #fsync(int, Callback, Object)}
      */
     public Request fdatasync(int fd, Callback callback, Object attachment) throws AuraIOException {
-        return submitCallback("fdatasync", fd, prepareSync(fd, true), callback, attachment);
+        return submitCallback("fdatasync", fd, PreparedRequest.sync(core, fd, true), callback, attachment);
     }
 
     /**
@@ -908,7 +510,7 @@ public final class Engine implements AutoCloseable {
      *         while nothing is registered or an unregister drains
      */
     public CompletableFuture<Long> readAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
-        return submitFuture("read", prepareTransfer(true, fd, buf, length, offset));
+        return submitFuture("read", PreparedRequest.transfer(core, true, fd, buf, length, offset));
     }
 
     /**
@@ -925,7 +527,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException as for {@link #readAsync}
      */
     public CompletableFuture<Long> writeAsync(int fd, BufferRef buf, long length, long offset) throws AuraIOException {
-        return submitFuture("write", prepareTransfer(false, fd, buf, length, offset));
+        return submitFuture("write", PreparedRequest.transfer(core, false, fd, buf, length, offset));
     }
 
     /**
@@ -940,7 +542,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> readvAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
-        return submitFuture("readv", prepareVector(true, fd, iov, offset));
+        return submitFuture("readv", PreparedRequest.vector(core, true, fd, iov, offset));
     }
 
     /**
@@ -955,7 +557,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM when the iovec array cannot be allocated
      */
     public CompletableFuture<Long> writevAsync(int fd, MemorySegment[] iov, long offset) throws AuraIOException {
-        return submitFuture("writev", prepareVector(false, fd, iov, offset));
+        return submitFuture("writev", PreparedRequest.vector(core, false, fd, iov, offset));
     }
 
     /**
@@ -966,7 +568,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fsyncAsync(int fd) {
-        return submitFuture("fsync", prepareSync(fd, false));
+        return submitFuture("fsync", PreparedRequest.sync(core, fd, false));
     }
 
     /**
@@ -977,7 +579,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fdatasyncAsync(int fd) {
-        return submitFuture("fdatasync", prepareSync(fd, true));
+        return submitFuture("fdatasync", PreparedRequest.sync(core, fd, true));
     }
 
     // ---- metadata requests ----------------------------------------------------------------------
@@ -1001,8 +603,8 @@ public final class Engine implements AutoCloseable {
      * @param target   the path EEXIST or ENOTEMPTY names, when not {@code file}
      * @param noFollow an open with {@code O_NOFOLLOW}, whose ELOOP the JDK reports apart
      */
-    record Meta(String op, Prepared prepared, Path file, Path other, Path target, boolean noFollow) {
-        Meta(String op, Prepared prepared, Path file, Path other, Path target) {
+    record Meta(String op, PreparedRequest prepared, Path file, Path other, Path target, boolean noFollow) {
+        Meta(String op, PreparedRequest prepared, Path file, Path other, Path target) {
             this(op, prepared, file, other, target, false);
         }
 
@@ -1031,7 +633,7 @@ public final class Engine implements AutoCloseable {
         long size = outBytes + first.length + 1 + (second == null ? 0 : second.length + 1L);
         MemorySegment m = core.pool().acquire(size);
         if (m.equals(MemorySegment.NULL)) {
-            throw submitFailure(op, Errno.ENOMEM, "no memory for the request's paths");
+            throw Failures.request(op, Errno.ENOMEM, "no memory for the request's paths");
         }
         MemorySegment.copy(first, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes, first.length);
         m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes + first.length, (byte) 0);
@@ -1049,9 +651,9 @@ public final class Engine implements AutoCloseable {
         return NativePath.bytes(path);
     }
 
-    private static Prepared pathRequest(int opcode, int dirFd, long offset, long address, int length, int opFlags,
-                                        MemorySegment memory) {
-        return new Prepared(opcode, 0, dirFd, offset, address, length, 0, opFlags, memory, null, false, false);
+    private static PreparedRequest pathRequest(int opcode, int dirFd, long offset, long address, int length,
+                                               int opFlags, MemorySegment memory) {
+        return new PreparedRequest(opcode, 0, dirFd, offset, address, length, 0, opFlags, memory, null, false, false);
     }
 
     Meta prepareOpen(Path path, OpenOption... options) throws AuraIOException {
@@ -1072,15 +674,15 @@ public final class Engine implements AutoCloseable {
     }
 
     Meta prepareClose(int fd) {
-        checkFd(fd);
+        PreparedRequest.checkFd(fd);
         if (core.ownsDescriptor(fd)) {
             throw new IllegalArgumentException("fd " + fd + " is the engine's own (its pollFd or a ring's): closed, "
                     + "its number would go to another file, which the engine would write into");
         }
         // A registered slot would keep the file open after the close (see registerFiles).
         core.forgetFile(fd);
-        return new Meta("close", new Prepared(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0, null, null, false, false), null,
-                null, null);
+        return new Meta("close", new PreparedRequest(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0, null, null, false, false),
+                null, null, null);
     }
 
     Meta prepareStat(Path path, LinkOption... options) throws AuraIOException {
@@ -1092,7 +694,7 @@ public final class Engine implements AutoCloseable {
     }
 
     Meta prepareStat(int fd) throws AuraIOException {
-        checkFd(fd);
+        PreparedRequest.checkFd(fd);
         MemorySegment m = requestMemory("statx", Statx.BYTES, new byte[0], null);
         return new Meta("statx", pathRequest(Opcode.STATX, fd, m.address(), m.address() + Statx.BYTES,
                 Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, Statx.AT_EMPTY_PATH, m), null, null, null);
@@ -1110,13 +712,13 @@ public final class Engine implements AutoCloseable {
     }
 
     private Meta fdRequest(String op, int opcode, int fd, long offset, long address, int length, int opFlags) {
-        return new Meta(op, withFile(new Prepared(opcode, 0, fd, offset, address, length, 0, opFlags, null, null,
-                false, false)), null, null, null);
+        return new Meta(op, new PreparedRequest(opcode, 0, fd, offset, address, length, 0, opFlags, null, null,
+                false, false).withFile(core), null, null, null);
     }
 
     Meta prepareAllocate(int fd, long offset, long length, AllocateMode mode) {
-        checkFd(fd);
-        checkOffset(offset);
+        PreparedRequest.checkFd(fd);
+        PreparedRequest.checkOffset(offset);
         Objects.requireNonNull(mode, "mode");
         if (length <= 0 || offset > Long.MAX_VALUE - length) {
             throw new IllegalArgumentException("length must be > 0 and offset + length a file offset, was " + offset
@@ -1126,7 +728,7 @@ public final class Engine implements AutoCloseable {
     }
 
     Meta prepareTruncate(int fd, long length) {
-        checkFd(fd);
+        PreparedRequest.checkFd(fd);
         if (length < 0) {
             throw new IllegalArgumentException("length must be >= 0, was " + length);
         }
@@ -1137,8 +739,8 @@ public final class Engine implements AutoCloseable {
     private static final long MAX_RANGE = 0xFFFF_FFFFL;
 
     Meta prepareSyncRange(int fd, long offset, long length, SyncRangeFlag... flags) {
-        checkFd(fd);
-        checkOffset(offset);
+        PreparedRequest.checkFd(fd);
+        PreparedRequest.checkOffset(offset);
         Objects.requireNonNull(flags, "flags");
         checkRange(length);
         int bits = 0;
@@ -1156,8 +758,8 @@ public final class Engine implements AutoCloseable {
     }
 
     Meta prepareAdvise(int fd, long offset, long length, Advice advice) {
-        checkFd(fd);
-        checkOffset(offset);
+        PreparedRequest.checkFd(fd);
+        PreparedRequest.checkOffset(offset);
         Objects.requireNonNull(advice, "advice");
         checkRange(length);
         return fdRequest("fadvise", Opcode.FADVISE, fd, offset, 0, (int) length, advice.value);
@@ -1256,7 +858,7 @@ public final class Engine implements AutoCloseable {
 
     /** As {@link #execute}, but a failure is returned as its negated errno, for callers that try another way. */
     <T> Outcome<T> attempt(Meta meta, Decoder<T> decoder) {
-        Prepared p = meta.prepared();
+        PreparedRequest p = meta.prepared();
         try {
             long r;
             if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
@@ -1267,7 +869,7 @@ public final class Engine implements AutoCloseable {
             }
             return new Outcome<>(r, r < 0 ? null : decoder.decode(p.ownedMemory(), r));
         } finally {
-            unprepare(p);
+            p.unprepare(core);
         }
     }
 
@@ -1275,7 +877,7 @@ public final class Engine implements AutoCloseable {
      * {@code ftruncate} where the kernel has no {@code IORING_OP_FTRUNCATE} (before 6.9): made on
      * the blocking offload's threads while a virtual caller parks. {@return 0 or a negated errno}
      */
-    private static long truncateOffloaded(Prepared p) {
+    private static long truncateOffloaded(PreparedRequest p) {
         int fd = p.fixedFile() ? -1 : p.fd();
         if (fd < 0) {
             return -Errno.EBADF; // not reached: the fixed index is only taken when the ring has the opcode
@@ -1286,16 +888,16 @@ public final class Engine implements AutoCloseable {
 
     private <T> Request submitMetaCallback(Meta meta, Decoder<T> decoder, MetaListener<T> listener,
                                            Object attachment) throws AuraIOException {
-        Prepared p = meta.prepared();
+        PreparedRequest p = meta.prepared();
         long offloaded = 0;
         if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
             // Made now, on the offload; the result reaches the callback through a NOP, so the
             // callback still runs where callbacks run.
             offloaded = truncateOffloaded(p);
-            unprepare(p);
-            p = new Prepared(Opcode.NOP, 0, 0, 0, 0, 0, 0, 0, null, null, false, false);
+            p.unprepare(core);
+            p = new PreparedRequest(Opcode.NOP, 0, 0, 0, 0, 0, 0, 0, null, null, false, false);
         }
-        Prepared q = p;
+        PreparedRequest q = p;
         long substitute = offloaded;
         boolean nop = q.opcode() == Opcode.NOP;
         Request request = new Request(this, q.fd(), attachment);
@@ -1321,8 +923,8 @@ public final class Engine implements AutoCloseable {
             request.bind(submit(RingPoller.KIND_CALLBACK, q, completion));
         } catch (RingPoller.Refused e) {
             core.callbackNotSubmitted();
-            unprepare(q);
-            throw submitFailure(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
+            q.unprepare(core);
+            throw Failures.request(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
                     ? "every request slot of the ring is taken" : "the engine is closed");
         }
         return request;
@@ -1344,7 +946,7 @@ public final class Engine implements AutoCloseable {
 
     private <T> CompletableFuture<T> submitMetaFuture(Meta meta, Decoder<T> decoder) {
         CompletableFuture<T> future = new CompletableFuture<>();
-        Prepared p = meta.prepared();
+        PreparedRequest p = meta.prepared();
         if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
             Thread.ofVirtual().name("auraio-ftruncate").start(() -> {
                 try {
@@ -1378,8 +980,8 @@ public final class Engine implements AutoCloseable {
         try {
             submit(RingPoller.KIND_FUTURE, p, completion);
         } catch (RingPoller.Refused e) {
-            unprepare(p);
-            future.completeExceptionally(submitFailure(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
+            p.unprepare(core);
+            future.completeExceptionally(Failures.request(meta.op(), e.errno(), e.errno() == Errno.EAGAIN
                     ? "every request slot of the ring is taken" : "the engine is closed"));
         }
         return future;

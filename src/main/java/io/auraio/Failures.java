@@ -19,6 +19,14 @@ final class Failures {
     }
 
     /**
+     * {@return an exception for request {@code op} that did not reach the kernel because of
+     * {@code why}, with {@code errno}} (a ring refused it, or memory for it could not be had).
+     */
+    static AuraIOException request(String op, int errno, String why) {
+        return new AuraIOException(op + ": " + why + " (" + Errno.message(errno) + ")", errno);
+    }
+
+    /**
      * {@return the kernel's answer to a read or write itself} The JDK's message ({@code FileChannel}'s
      * read of a directory says "Is a directory"), with the errno.
      */

@@ -39,7 +39,7 @@ public final class RequestChain {
     /** One request of the chain, prepared only at submission, so an abandoned builder holds nothing. */
     @FunctionalInterface
     private interface Step {
-        Engine.Prepared prepare() throws AuraIOException;
+        PreparedRequest prepare() throws AuraIOException;
     }
 
     /** One link: its operation's name, the descriptor the caller gave, and how to prepare it. */
@@ -71,7 +71,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain read(int fd, BufferRef buf, long length, long offset) {
-        return add("read", fd, () -> engine.prepareTransfer(true, fd, buf, length, offset));
+        return add("read", fd, () -> PreparedRequest.transfer(engine.core(), true, fd, buf, length, offset));
     }
 
     /**
@@ -84,7 +84,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain write(int fd, BufferRef buf, long length, long offset) {
-        return add("write", fd, () -> engine.prepareTransfer(false, fd, buf, length, offset));
+        return add("write", fd, () -> PreparedRequest.transfer(engine.core(), false, fd, buf, length, offset));
     }
 
     /**
@@ -94,7 +94,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fsync(int fd) {
-        return add("fsync", fd, () -> engine.prepareSync(fd, false));
+        return add("fsync", fd, () -> PreparedRequest.sync(engine.core(), fd, false));
     }
 
     /**
@@ -104,7 +104,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fdatasync(int fd) {
-        return add("fdatasync", fd, () -> engine.prepareSync(fd, true));
+        return add("fdatasync", fd, () -> PreparedRequest.sync(engine.core(), fd, true));
     }
 
     /**
@@ -182,7 +182,7 @@ public final class RequestChain {
     }
 
     /** Prepares every request, undoing those already prepared if one fails. */
-    private Engine.Prepared[] prepareAll() throws AuraIOException {
+    private PreparedRequest[] prepareAll() throws AuraIOException {
         if (submitted) {
             throw new IllegalStateException("the chain was submitted");
         }
@@ -194,7 +194,7 @@ public final class RequestChain {
             throw new IllegalArgumentException("a chain holds at most the queue depth (" + max + ") requests, this "
                     + "one " + entries.size());
         }
-        Engine.Prepared[] prepared = new Engine.Prepared[entries.size()];
+        PreparedRequest[] prepared = new PreparedRequest[entries.size()];
         try {
             // Closes first: preparing one empties the registered-file slot of its descriptor, so
             // the links before it must name the plain descriptor, not the slot it empties.
@@ -205,11 +205,11 @@ public final class RequestChain {
                     }
                 }
             }
-            Engine.checkChainMemory(prepared);
+            PreparedRequest.checkChainMemory(prepared);
         } catch (RuntimeException | AuraIOException e) {
-            for (Engine.Prepared p : prepared) {
+            for (PreparedRequest p : prepared) {
                 if (p != null) {
-                    engine.unprepare(p);
+                    p.unprepare(engine.core());
                 }
             }
             throw e;
@@ -218,7 +218,7 @@ public final class RequestChain {
         return prepared;
     }
 
-    private static Link link(Engine.Prepared p, AsyncCompletion completion) {
+    private static Link link(PreparedRequest p, AsyncCompletion completion) {
         return new Link(p.opcode(), p.sqeFlags(), p.fd(), p.offset(), p.address(), p.length(), p.opFlags(),
                 p.bufIndex(), completion, p.ownedMemory(), p.fixedBuffer(), p.fixedFile());
     }
@@ -241,18 +241,18 @@ public final class RequestChain {
      *         {@linkplain AuraIOException#isShutdown() ESHUTDOWN} when the engine is closed
      */
     public Request[] submit(Callback callback, Object attachment) throws AuraIOException {
-        Engine.Prepared[] prepared = prepareAll();
+        PreparedRequest[] prepared = prepareAll();
         int n = prepared.length;
         Request[] requests = new Request[n];
         Link[] links = new Link[n];
         for (int i = 0; i < n; i++) {
-            Engine.Prepared p = prepared[i];
+            PreparedRequest p = prepared[i];
             Request request = new Request(engine, entries.get(i).fd(), attachment); // the caller's, registered or not
             requests[i] = request;
             links[i] = link(p, new AsyncCompletion() {
                 @Override
                 public long kernelDone(long result) {
-                    return engine.finishRequest(p, result);
+                    return p.finish(engine.core(), result);
                 }
 
                 @Override
@@ -274,7 +274,7 @@ public final class RequestChain {
         } catch (RingPoller.Refused e) {
             for (int i = 0; i < n; i++) {
                 engine.core().callbackNotSubmitted();
-                engine.unprepare(prepared[i]);
+                prepared[i].unprepare(engine.core());
             }
             submitted = false; // nothing reached the ring: EAGAIN means "again later", as for a single request
             throw refusal(e);
@@ -302,19 +302,19 @@ public final class RequestChain {
      * @throws AuraIOException as the single requests' future forms at preparation (ENOMEM...)
      */
     public CompletableFuture<long[]> submitAsync() throws AuraIOException {
-        Engine.Prepared[] prepared = prepareAll();
+        PreparedRequest[] prepared = prepareAll();
         int n = prepared.length;
         long[] results = new long[n];
         AtomicInteger left = new AtomicInteger(n);
         CompletableFuture<long[]> future = new CompletableFuture<>();
         Link[] links = new Link[n];
         for (int i = 0; i < n; i++) {
-            Engine.Prepared p = prepared[i];
+            PreparedRequest p = prepared[i];
             int index = i;
             links[i] = link(p, new AsyncCompletion() {
                 @Override
                 public long kernelDone(long result) {
-                    return engine.finishRequest(p, result);
+                    return p.finish(engine.core(), result);
                 }
 
                 @Override
@@ -329,8 +329,8 @@ public final class RequestChain {
         try {
             engine.core().submitChain(RingPoller.KIND_FUTURE, links);
         } catch (RingPoller.Refused e) {
-            for (Engine.Prepared p : prepared) {
-                engine.unprepare(p);
+            for (PreparedRequest p : prepared) {
+                p.unprepare(engine.core());
             }
             submitted = false; // nothing reached the ring: it may be submitted again
             future.completeExceptionally(refusal(e));
@@ -339,7 +339,7 @@ public final class RequestChain {
     }
 
     /** Completes {@code future} once every link has completed (the decrement orders their results). */
-    private void settle(CompletableFuture<long[]> future, long[] results, Engine.Prepared[] prepared) {
+    private void settle(CompletableFuture<long[]> future, long[] results, PreparedRequest[] prepared) {
         for (int i = 0; i < results.length; i++) {
             if (results[i] < 0) {
                 int errno = (int) -results[i];
