@@ -1,5 +1,9 @@
 package io.auraio;
 
+import static io.auraio.MetadataRequest.RESULT;
+import static io.auraio.MetadataRequest.STAT;
+
+import io.auraio.MetadataRequest.Decoder;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.Opcode;
@@ -660,9 +664,9 @@ public final class AuraFiles {
     }
 
     /** {@return the request's result, or a negated errno; ENOMEM when its memory could not be had} */
-    private static <T> Engine.Outcome<T> attempt(Engine engine, MetaRequest request, Engine.Decoder<T> decoder) {
+    private static <T> Engine.Outcome<T> attempt(Engine engine, MetaRequest request, Decoder<T> decoder) {
         try {
-            return engine.attempt(request.prepare(), decoder);
+            return engine.attempt(request.prepare(engine.core()), decoder);
         } catch (AuraIOException e) {
             return new Engine.Outcome<>(-e.errno(), null);
         }
@@ -670,7 +674,7 @@ public final class AuraFiles {
 
     @FunctionalInterface
     private interface MetaRequest {
-        Engine.Meta prepare() throws AuraIOException;
+        MetadataRequest prepare(IoEngine core) throws AuraIOException;
     }
 
     /**
@@ -686,14 +690,14 @@ public final class AuraFiles {
     public static boolean exists(Path path, LinkOption... options) {
         Objects.requireNonNull(path, "path");
         if (Thread.currentThread().isVirtual()) {
-            int cached = CachedMetadata.exists(path, Engine.followLinks(options));
+            int cached = CachedMetadata.exists(path, MetadataRequest.followLinks(options));
             if (cached >= 0) {
                 return cached == 1;
             }
         }
         Engine engine = ring(path);
         if (engine != null) {
-            long r = attempt(engine, () -> engine.prepareStat(path, options), Engine.RESULT).result();
+            long r = attempt(engine, core -> MetadataRequest.stat(core, path, options), RESULT).result();
             if (r >= 0) {
                 return true;
             }
@@ -792,14 +796,14 @@ public final class AuraFiles {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(type, "type");
         if (type == BasicFileAttributes.class && Thread.currentThread().isVirtual()) {
-            FileStat cached = CachedMetadata.stat(path, Engine.followLinks(options));
+            FileStat cached = CachedMetadata.stat(path, MetadataRequest.followLinks(options));
             if (cached != null) {
                 return type.cast(new JdkKeyedAttributes(cached, path, options));
             }
         }
         Engine engine = type == BasicFileAttributes.class ? ring(path) : null;
         if (engine != null) {
-            Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(path, options), Engine.STAT);
+            Engine.Outcome<FileStat> o = attempt(engine, core -> MetadataRequest.stat(core, path, options), STAT);
             if (o.result() >= 0) {
                 return type.cast(new JdkKeyedAttributes(o.value(), path, options));
             }
@@ -864,9 +868,9 @@ public final class AuraFiles {
         if (engine == null) {
             return -Errno.ENOSYS;
         }
-        long r = attempt(engine, () -> engine.prepareUnlink(path, false), Engine.RESULT).result();
+        long r = attempt(engine, core -> MetadataRequest.unlink(core, path, false), RESULT).result();
         if (r == -Errno.EISDIR) {
-            r = attempt(engine, () -> engine.prepareUnlink(path, true), Engine.RESULT).result();
+            r = attempt(engine, core -> MetadataRequest.unlink(core, path, true), RESULT).result();
         }
         return r;
     }
@@ -893,7 +897,7 @@ public final class AuraFiles {
             throw new FileAlreadyExistsException(dir.toString());
         }
         Engine engine = ring(dir);
-        if (engine != null && attempt(engine, () -> engine.prepareMkdir(dir, attrs), Engine.RESULT).result() == 0) {
+        if (engine != null && attempt(engine, core -> MetadataRequest.mkdir(core, dir, attrs), RESULT).result() == 0) {
             return dir;
         }
         return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectory(dir, attrs))
@@ -917,12 +921,12 @@ public final class AuraFiles {
         Objects.requireNonNull(dir, "dir");
         Engine engine = ring(dir);
         if (engine != null) {
-            long r = attempt(engine, () -> engine.prepareMkdir(dir, attrs), Engine.RESULT).result();
+            long r = attempt(engine, core -> MetadataRequest.mkdir(core, dir, attrs), RESULT).result();
             if (r == 0) {
                 return dir;
             }
             if (r == -Errno.EEXIST) {
-                Engine.Outcome<FileStat> o = attempt(engine, () -> engine.prepareStat(dir), Engine.STAT);
+                Engine.Outcome<FileStat> o = attempt(engine, core -> MetadataRequest.stat(core, dir), STAT);
                 if (o.result() >= 0 && o.value().isDirectory()) {
                     return dir;
                 }
@@ -957,8 +961,9 @@ public final class AuraFiles {
         Engine engine = ring(source);
         if (engine != null && NativePath.isDefaultFileSystem(target)) {
             CopyOption[] renameOptions = renameOptions(options);
-            if (renameOptions != null && attempt(engine, () -> engine.prepareRename(source, target, renameOptions),
-                    Engine.RESULT).result() == 0) {
+            if (renameOptions != null
+                    && attempt(engine, core -> MetadataRequest.rename(core, source, target, renameOptions), RESULT)
+                    .result() == 0) {
                 return target;
             }
         }
@@ -1003,7 +1008,7 @@ public final class AuraFiles {
         Objects.requireNonNull(target, "target");
         Engine engine = Objects.requireNonNull(attrs, "attrs").length == 0 ? ring(link) : null;
         if (engine != null && NativePath.isDefaultFileSystem(target)
-                && attempt(engine, () -> engine.prepareSymlink(link, target), Engine.RESULT).result() == 0) {
+                && attempt(engine, core -> MetadataRequest.symlink(core, link, target), RESULT).result() == 0) {
             return link;
         }
         return offloaded(link) ? OFFLOAD.call(link, () -> Files.createSymbolicLink(link, target, attrs))
@@ -1027,7 +1032,7 @@ public final class AuraFiles {
         Objects.requireNonNull(existing, "existing");
         Engine engine = ring(link);
         if (engine != null && NativePath.isDefaultFileSystem(existing) && attempt(engine,
-                () -> engine.prepareLink(link, existing, LinkOption.NOFOLLOW_LINKS), Engine.RESULT).result() == 0) {
+                core -> MetadataRequest.link(core, link, existing, LinkOption.NOFOLLOW_LINKS), RESULT).result() == 0) {
             return link;
         }
         return offloaded(link) ? OFFLOAD.call(link, existing, () -> Files.createLink(link, existing))

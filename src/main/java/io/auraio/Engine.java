@@ -1,17 +1,20 @@
 package io.auraio;
 
+import static io.auraio.MetadataRequest.DESCRIPTOR;
+import static io.auraio.MetadataRequest.RESULT;
+import static io.auraio.MetadataRequest.STAT;
+
+import io.auraio.MetadataRequest.Decoder;
 import io.auraio.internal.adaptive.AimdController;
 import io.auraio.internal.adaptive.LatencyHistogram;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
-import io.auraio.internal.binding.OpenFlags;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.engine.AsyncCompletion;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RequestHandle;
 import io.auraio.internal.engine.RingConfig;
 import io.auraio.internal.engine.RingPoller;
-import io.auraio.internal.binding.Statx;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.CopyOption;
@@ -20,9 +23,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
-import java.util.HashSet;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -584,38 +585,6 @@ public final class Engine implements AutoCloseable {
 
     // ---- metadata requests ----------------------------------------------------------------------
 
-    /**
-     * Reads what a completed request left in its memory: on the poller for callback and future
-     * requests, before that memory goes back to the pool; on the caller for blocking ones.
-     */
-    @FunctionalInterface
-    interface Decoder<T> {
-        T decode(MemorySegment memory, long result);
-    }
-
-    static final Decoder<Long> RESULT = (m, r) -> r;
-    static final Decoder<Integer> DESCRIPTOR = (m, r) -> (int) r;
-    static final Decoder<FileStat> STAT = (m, r) -> FileStat.of(m);
-
-    /**
-     * A prepared metadata request: its SQE, and what its failure names (see {@link Failures#path}).
-     *
-     * @param target   the path EEXIST or ENOTEMPTY names, when not {@code file}
-     * @param noFollow an open with {@code O_NOFOLLOW}, whose ELOOP the JDK reports apart
-     */
-    record Meta(String op, PreparedRequest prepared, Path file, Path other, Path target, boolean noFollow) {
-        Meta(String op, PreparedRequest prepared, Path file, Path other, Path target) {
-            this(op, prepared, file, other, target, false);
-        }
-
-        IOException failure(int errno) {
-            if (noFollow && errno == Errno.ELOOP) {
-                return Failures.open(file, errno, true);
-            }
-            return Failures.path(op, file, other, errno, target);
-        }
-    }
-
     /** Whether {@code ftruncate} goes to the offload: forced by tests; else where the kernel lacks the opcode. */
     static volatile boolean forceTruncateOffload;
 
@@ -624,223 +593,11 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * {@return pool memory holding {@code outBytes} for the kernel's answer, then each path's bytes
-     * NUL-terminated} It stays allocated until the request's slot is released, after the kernel's
-     * completion, whatever the caller does meanwhile.
-     */
-    private MemorySegment requestMemory(String op, long outBytes, byte[] first, byte[] second)
-            throws AuraIOException {
-        long size = outBytes + first.length + 1 + (second == null ? 0 : second.length + 1L);
-        MemorySegment m = core.pool().acquire(size);
-        if (m.equals(MemorySegment.NULL)) {
-            throw Failures.request(op, Errno.ENOMEM, "no memory for the request's paths");
-        }
-        MemorySegment.copy(first, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes, first.length);
-        m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, outBytes + first.length, (byte) 0);
-        if (second != null) {
-            long at = outBytes + first.length + 1;
-            MemorySegment.copy(second, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, at, second.length);
-            m.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + second.length, (byte) 0);
-        }
-        return m;
-    }
-
-    private static byte[] pathBytes(Path path, String name) {
-        Objects.requireNonNull(path, name);
-        NativePath.checkDefaultFileSystem(path);
-        return NativePath.bytes(path);
-    }
-
-    private static PreparedRequest pathRequest(int opcode, int dirFd, long offset, long address, int length,
-                                               int opFlags, MemorySegment memory) {
-        return new PreparedRequest(opcode, 0, dirFd, offset, address, length, 0, opFlags, memory, null, false, false);
-    }
-
-    Meta prepareOpen(Path path, OpenOption... options) throws AuraIOException {
-        Objects.requireNonNull(options, "options");
-        Set<OpenOption> set = new HashSet<>();
-        for (OpenOption o : options) {
-            set.add(Objects.requireNonNull(o, "option"));
-        }
-        OpenMode mode = OpenMode.of(set);
-        if (mode.deleteOnClose()) {
-            throw new UnsupportedOperationException("DELETE_ON_CLOSE needs the path when the descriptor is closed: "
-                    + "open with AuraFile.open");
-        }
-        byte[] b = pathBytes(path, "path");
-        MemorySegment m = requestMemory("openat", 0, b, null);
-        return new Meta("openat", pathRequest(Opcode.OPENAT, Statx.AT_FDCWD, 0, m.address(), OpenMode.creationMode(),
-                mode.flags(), m), path, null, null, (mode.flags() & OpenFlags.O_NOFOLLOW) != 0);
-    }
-
-    Meta prepareClose(int fd) {
-        PreparedRequest.checkFd(fd);
-        if (core.ownsDescriptor(fd)) {
-            throw new IllegalArgumentException("fd " + fd + " is the engine's own (its pollFd or a ring's): closed, "
-                    + "its number would go to another file, which the engine would write into");
-        }
-        // A registered slot would keep the file open after the close (see registerFiles).
-        core.forgetFile(fd);
-        return new Meta("close", new PreparedRequest(Opcode.CLOSE, 0, fd, 0, 0, 0, 0, 0, null, null, false, false),
-                null, null, null);
-    }
-
-    Meta prepareStat(Path path, LinkOption... options) throws AuraIOException {
-        int flags = followLinks(options) ? 0 : Statx.AT_SYMLINK_NOFOLLOW;
-        byte[] b = pathBytes(path, "path");
-        MemorySegment m = requestMemory("statx", Statx.BYTES, b, null);
-        return new Meta("statx", pathRequest(Opcode.STATX, Statx.AT_FDCWD, m.address(), m.address() + Statx.BYTES,
-                Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, flags, m), path, null, null);
-    }
-
-    Meta prepareStat(int fd) throws AuraIOException {
-        PreparedRequest.checkFd(fd);
-        MemorySegment m = requestMemory("statx", Statx.BYTES, new byte[0], null);
-        return new Meta("statx", pathRequest(Opcode.STATX, fd, m.address(), m.address() + Statx.BYTES,
-                Statx.STATX_BASIC_STATS | Statx.STATX_BTIME, Statx.AT_EMPTY_PATH, m), null, null, null);
-    }
-
-    static boolean followLinks(LinkOption... options) {
-        Objects.requireNonNull(options, "options");
-        boolean follow = true;
-        for (LinkOption o : options) {
-            if (Objects.requireNonNull(o, "option") == LinkOption.NOFOLLOW_LINKS) {
-                follow = false;
-            }
-        }
-        return follow;
-    }
-
-    private Meta fdRequest(String op, int opcode, int fd, long offset, long address, int length, int opFlags) {
-        return new Meta(op, new PreparedRequest(opcode, 0, fd, offset, address, length, 0, opFlags, null, null,
-                false, false).withFile(core), null, null, null);
-    }
-
-    Meta prepareAllocate(int fd, long offset, long length, AllocateMode mode) {
-        PreparedRequest.checkFd(fd);
-        PreparedRequest.checkOffset(offset);
-        Objects.requireNonNull(mode, "mode");
-        if (length <= 0 || offset > Long.MAX_VALUE - length) {
-            throw new IllegalArgumentException("length must be > 0 and offset + length a file offset, was " + offset
-                    + " + " + length);
-        }
-        return fdRequest("fallocate", Opcode.FALLOCATE, fd, offset, length, mode.bits, 0);
-    }
-
-    Meta prepareTruncate(int fd, long length) {
-        PreparedRequest.checkFd(fd);
-        if (length < 0) {
-            throw new IllegalArgumentException("length must be >= 0, was " + length);
-        }
-        return fdRequest("ftruncate", Opcode.FTRUNCATE, fd, length, 0, 0, 0);
-    }
-
-    /** The kernel reads these lengths from a 32-bit field. */
-    private static final long MAX_RANGE = 0xFFFF_FFFFL;
-
-    Meta prepareSyncRange(int fd, long offset, long length, SyncRangeFlag... flags) {
-        PreparedRequest.checkFd(fd);
-        PreparedRequest.checkOffset(offset);
-        Objects.requireNonNull(flags, "flags");
-        checkRange(length);
-        int bits = 0;
-        for (SyncRangeFlag f : flags) {
-            bits |= Objects.requireNonNull(f, "flag").bits;
-        }
-        return fdRequest("sync_file_range", Opcode.SYNC_FILE_RANGE, fd, offset, 0, (int) length, bits);
-    }
-
-    private static void checkRange(long length) {
-        if (length < 0 || length > MAX_RANGE) {
-            throw new IllegalArgumentException("length must be between 0 (to the end of the file) and " + MAX_RANGE
-                    + ", was " + length);
-        }
-    }
-
-    Meta prepareAdvise(int fd, long offset, long length, Advice advice) {
-        PreparedRequest.checkFd(fd);
-        PreparedRequest.checkOffset(offset);
-        Objects.requireNonNull(advice, "advice");
-        checkRange(length);
-        return fdRequest("fadvise", Opcode.FADVISE, fd, offset, 0, (int) length, advice.value);
-    }
-
-    Meta prepareUnlink(Path path, boolean directory) throws AuraIOException {
-        byte[] b = pathBytes(path, "path");
-        MemorySegment m = requestMemory("unlinkat", 0, b, null);
-        return new Meta("unlinkat", pathRequest(Opcode.UNLINKAT, Statx.AT_FDCWD, 0, m.address(), 0,
-                directory ? Statx.AT_REMOVEDIR : 0, m), path, null, null);
-    }
-
-    Meta prepareRename(Path source, Path target, CopyOption... options) throws AuraIOException {
-        Objects.requireNonNull(options, "options");
-        boolean replace = false;
-        for (CopyOption o : options) {
-            Objects.requireNonNull(o, "option");
-            if (o == StandardCopyOption.REPLACE_EXISTING) {
-                replace = true;
-            } else if (o != StandardCopyOption.ATOMIC_MOVE && o != LinkOption.NOFOLLOW_LINKS) {
-                // rename(2) is atomic and never follows links; it copies nothing.
-                throw new UnsupportedOperationException("Unsupported copy option: " + o);
-            }
-        }
-        byte[] from = pathBytes(source, "source");
-        byte[] to = pathBytes(target, "target");
-        MemorySegment m = requestMemory("renameat", 0, from, to);
-        long toAddress = m.address() + from.length + 1;
-        return new Meta("renameat", pathRequest(Opcode.RENAMEAT, Statx.AT_FDCWD, toAddress, m.address(),
-                Statx.AT_FDCWD, replace ? 0 : Statx.RENAME_NOREPLACE, m), source, target, target);
-    }
-
-    Meta prepareMkdir(Path dir, FileAttribute<?>... attrs) throws AuraIOException {
-        Objects.requireNonNull(attrs, "attrs");
-        int mode = 0777;
-        for (FileAttribute<?> a : attrs) {
-            Objects.requireNonNull(a, "attribute");
-            if (!a.name().equals("posix:permissions") && !a.name().equals("unix:permissions")) {
-                throw new UnsupportedOperationException("'" + a.name() + "' not supported as initial attribute");
-            }
-            mode = 0;
-            for (Object p : (Set<?>) a.value()) {
-                mode |= 1 << (8 - ((java.nio.file.attribute.PosixFilePermission) p).ordinal());
-            }
-        }
-        byte[] b = pathBytes(dir, "dir");
-        MemorySegment m = requestMemory("mkdirat", 0, b, null);
-        return new Meta("mkdirat", pathRequest(Opcode.MKDIRAT, Statx.AT_FDCWD, 0, m.address(), mode, 0, m), dir,
-                null, null);
-    }
-
-    Meta prepareSymlink(Path link, Path target) throws AuraIOException {
-        byte[] l = pathBytes(link, "link");
-        Objects.requireNonNull(target, "target");
-        NativePath.checkDefaultFileSystem(target); // as the JDK: ProviderMismatchException
-        // The target is stored as given, relative or not: its bytes, not a resolved file; the
-        // empty path stays empty (the kernel refuses it, as for the JDK), not the "." that names
-        // the current directory where a path is looked up.
-        byte[] t = target.toString().isEmpty() ? new byte[0] : NativePath.bytes(target);
-        MemorySegment m = requestMemory("symlinkat", 0, t, l);
-        long linkAddress = m.address() + t.length + 1;
-        return new Meta("symlinkat", pathRequest(Opcode.SYMLINKAT, Statx.AT_FDCWD, linkAddress, m.address(), 0, 0,
-                m), link, null, null);
-    }
-
-    Meta prepareLink(Path link, Path existing, LinkOption... options) throws AuraIOException {
-        int flags = followLinks(options) ? Statx.AT_SYMLINK_FOLLOW : 0;
-        byte[] l = pathBytes(link, "link");
-        byte[] e = pathBytes(existing, "existing");
-        MemorySegment m = requestMemory("linkat", 0, e, l);
-        long linkAddress = m.address() + e.length + 1;
-        return new Meta("linkat", pathRequest(Opcode.LINKAT, Statx.AT_FDCWD, linkAddress, m.address(),
-                Statx.AT_FDCWD, flags, m), link, existing, link);
-    }
-
-    /**
      * Runs a metadata request with the caller parked until the kernel completes it: the blocking
      * form, for {@link AuraFiles} and the file system provider. Not interruptible, as the JDK's
      * calls are not; the interrupt status is kept.
      */
-    <T> T execute(Meta meta, Decoder<T> decoder) throws IOException {
+    <T> T execute(MetadataRequest meta, Decoder<T> decoder) throws IOException {
         Outcome<T> o = attempt(meta, decoder);
         if (o.result() < 0) {
             throw meta.failure((int) -o.result());
@@ -857,7 +614,7 @@ public final class Engine implements AutoCloseable {
     record Outcome<T>(long result, T value) {}
 
     /** As {@link #execute}, but a failure is returned as its negated errno, for callers that try another way. */
-    <T> Outcome<T> attempt(Meta meta, Decoder<T> decoder) {
+    <T> Outcome<T> attempt(MetadataRequest meta, Decoder<T> decoder) {
         PreparedRequest p = meta.prepared();
         try {
             long r;
@@ -886,7 +643,7 @@ public final class Engine implements AutoCloseable {
                 () -> (long) io.auraio.internal.binding.Libc.ftruncate(fd, p.offset()));
     }
 
-    private <T> Request submitMetaCallback(Meta meta, Decoder<T> decoder, MetaListener<T> listener,
+    private <T> Request submitMetaCallback(MetadataRequest meta, Decoder<T> decoder, MetaListener<T> listener,
                                            Object attachment) throws AuraIOException {
         PreparedRequest p = meta.prepared();
         long offloaded = 0;
@@ -936,7 +693,8 @@ public final class Engine implements AutoCloseable {
         void completed(Request request, long result, T value);
     }
 
-    private Request submitMetaCallback(Meta meta, Callback callback, Object attachment) throws AuraIOException {
+    private Request submitMetaCallback(MetadataRequest meta, Callback callback, Object attachment)
+            throws AuraIOException {
         return submitMetaCallback(meta, RESULT, (request, result, value) -> {
             if (callback != null) {
                 callback.completed(request, result);
@@ -944,7 +702,7 @@ public final class Engine implements AutoCloseable {
         }, attachment);
     }
 
-    private <T> CompletableFuture<T> submitMetaFuture(Meta meta, Decoder<T> decoder) {
+    private <T> CompletableFuture<T> submitMetaFuture(MetadataRequest meta, Decoder<T> decoder) {
         CompletableFuture<T> future = new CompletableFuture<>();
         PreparedRequest p = meta.prepared();
         if (p.opcode() == Opcode.FTRUNCATE && !truncateOnRing()) {
@@ -1008,7 +766,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request openat(Path path, Callback callback, Object attachment, OpenOption... options)
             throws AuraIOException {
-        return submitMetaCallback(prepareOpen(path, options), callback, attachment);
+        return submitMetaCallback(MetadataRequest.open(core, path, options), callback, attachment);
     }
 
     /**
@@ -1026,7 +784,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM for the path's memory
      */
     public CompletableFuture<Integer> openatAsync(Path path, OpenOption... options) throws AuraIOException {
-        return submitMetaFuture(prepareOpen(path, options), DESCRIPTOR);
+        return submitMetaFuture(MetadataRequest.open(core, path, options), DESCRIPTOR);
     }
 
     /**
@@ -1042,7 +800,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request close(int fd, Callback callback, Object attachment) throws AuraIOException {
-        return submitMetaCallback(prepareClose(fd), callback, attachment);
+        return submitMetaCallback(MetadataRequest.close(core, fd), callback, attachment);
     }
 
     /**
@@ -1054,7 +812,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for {@link #close(int, Callback, Object)}
      */
     public CompletableFuture<Long> closeAsync(int fd) {
-        return submitMetaFuture(prepareClose(fd), RESULT);
+        return submitMetaFuture(MetadataRequest.close(core, fd), RESULT);
     }
 
     /**
@@ -1071,7 +829,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request statx(Path path, StatCallback callback, Object attachment, LinkOption... options)
             throws AuraIOException {
-        return submitMetaCallback(prepareStat(path, options), STAT, statListener(callback), attachment);
+        return submitMetaCallback(MetadataRequest.stat(core, path, options), STAT, statListener(callback), attachment);
     }
 
     private static MetaListener<FileStat> statListener(StatCallback callback) {
@@ -1092,7 +850,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM
      */
     public CompletableFuture<FileStat> statxAsync(Path path, LinkOption... options) throws AuraIOException {
-        return submitMetaFuture(prepareStat(path, options), STAT);
+        return submitMetaFuture(MetadataRequest.stat(core, path, options), STAT);
     }
 
     /**
@@ -1106,7 +864,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
      */
     public Request statx(int fd, StatCallback callback, Object attachment) throws AuraIOException {
-        return submitMetaCallback(prepareStat(fd), STAT, statListener(callback), attachment);
+        return submitMetaCallback(MetadataRequest.stat(core, fd), STAT, statListener(callback), attachment);
     }
 
     /**
@@ -1118,7 +876,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM
      */
     public CompletableFuture<FileStat> statxAsync(int fd) throws AuraIOException {
-        return submitMetaFuture(prepareStat(fd), STAT);
+        return submitMetaFuture(MetadataRequest.stat(core, fd), STAT);
     }
 
     /**
@@ -1138,7 +896,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request fallocate(int fd, long offset, long length, AllocateMode mode, Callback callback,
                              Object attachment) throws AuraIOException {
-        return submitMetaCallback(prepareAllocate(fd, offset, length, mode), callback, attachment);
+        return submitMetaCallback(MetadataRequest.allocate(core, fd, offset, length, mode), callback, attachment);
     }
 
     /**
@@ -1152,7 +910,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> fallocateAsync(int fd, long offset, long length, AllocateMode mode) {
-        return submitMetaFuture(prepareAllocate(fd, offset, length, mode), RESULT);
+        return submitMetaFuture(MetadataRequest.allocate(core, fd, offset, length, mode), RESULT);
     }
 
     /**
@@ -1169,7 +927,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request ftruncate(int fd, long length, Callback callback, Object attachment) throws AuraIOException {
-        return submitMetaCallback(prepareTruncate(fd, length), callback, attachment);
+        return submitMetaCallback(MetadataRequest.truncate(core, fd, length), callback, attachment);
     }
 
     /**
@@ -1181,7 +939,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} or {@code length} is negative
      */
     public CompletableFuture<Long> ftruncateAsync(int fd, long length) {
-        return submitMetaFuture(prepareTruncate(fd, length), RESULT);
+        return submitMetaFuture(MetadataRequest.truncate(core, fd, length), RESULT);
     }
 
     /**
@@ -1201,7 +959,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request syncFileRange(int fd, long offset, long length, Callback callback, Object attachment,
                                  SyncRangeFlag... flags) throws AuraIOException {
-        return submitMetaCallback(prepareSyncRange(fd, offset, length, flags), callback, attachment);
+        return submitMetaCallback(MetadataRequest.syncRange(core, fd, offset, length, flags), callback, attachment);
     }
 
     /**
@@ -1215,7 +973,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> syncFileRangeAsync(int fd, long offset, long length, SyncRangeFlag... flags) {
-        return submitMetaFuture(prepareSyncRange(fd, offset, length, flags), RESULT);
+        return submitMetaFuture(MetadataRequest.syncRange(core, fd, offset, length, flags), RESULT);
     }
 
     /**
@@ -1234,7 +992,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request fadvise(int fd, long offset, long length, Advice advice, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitMetaCallback(prepareAdvise(fd, offset, length, advice), callback, attachment);
+        return submitMetaCallback(MetadataRequest.advise(core, fd, offset, length, advice), callback, attachment);
     }
 
     /**
@@ -1248,7 +1006,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> fadviseAsync(int fd, long offset, long length, Advice advice) {
-        return submitMetaFuture(prepareAdvise(fd, offset, length, advice), RESULT);
+        return submitMetaFuture(MetadataRequest.advise(core, fd, offset, length, advice), RESULT);
     }
 
     /**
@@ -1264,7 +1022,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request unlinkat(Path path, boolean directory, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitMetaCallback(prepareUnlink(path, directory), callback, attachment);
+        return submitMetaCallback(MetadataRequest.unlink(core, path, directory), callback, attachment);
     }
 
     /**
@@ -1278,7 +1036,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM
      */
     public CompletableFuture<Long> unlinkatAsync(Path path, boolean directory) throws AuraIOException {
-        return submitMetaFuture(prepareUnlink(path, directory), RESULT);
+        return submitMetaFuture(MetadataRequest.unlink(core, path, directory), RESULT);
     }
 
     /**
@@ -1298,7 +1056,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request renameat(Path source, Path target, Callback callback, Object attachment, CopyOption... options)
             throws AuraIOException {
-        return submitMetaCallback(prepareRename(source, target, options), callback, attachment);
+        return submitMetaCallback(MetadataRequest.rename(core, source, target, options), callback, attachment);
     }
 
     /**
@@ -1316,7 +1074,7 @@ public final class Engine implements AutoCloseable {
      */
     public CompletableFuture<Long> renameatAsync(Path source, Path target, CopyOption... options)
             throws AuraIOException {
-        return submitMetaFuture(prepareRename(source, target, options), RESULT);
+        return submitMetaFuture(MetadataRequest.rename(core, source, target, options), RESULT);
     }
 
     /**
@@ -1333,7 +1091,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request mkdirat(Path dir, Callback callback, Object attachment, FileAttribute<?>... attrs)
             throws AuraIOException {
-        return submitMetaCallback(prepareMkdir(dir, attrs), callback, attachment);
+        return submitMetaCallback(MetadataRequest.mkdir(core, dir, attrs), callback, attachment);
     }
 
     /**
@@ -1347,7 +1105,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM
      */
     public CompletableFuture<Long> mkdiratAsync(Path dir, FileAttribute<?>... attrs) throws AuraIOException {
-        return submitMetaFuture(prepareMkdir(dir, attrs), RESULT);
+        return submitMetaFuture(MetadataRequest.mkdir(core, dir, attrs), RESULT);
     }
 
     /**
@@ -1362,7 +1120,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN, ESHUTDOWN, or ENOMEM
      */
     public Request symlinkat(Path link, Path target, Callback callback, Object attachment) throws AuraIOException {
-        return submitMetaCallback(prepareSymlink(link, target), callback, attachment);
+        return submitMetaCallback(MetadataRequest.symlink(core, link, target), callback, attachment);
     }
 
     /**
@@ -1375,7 +1133,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException ENOMEM
      */
     public CompletableFuture<Long> symlinkatAsync(Path link, Path target) throws AuraIOException {
-        return submitMetaFuture(prepareSymlink(link, target), RESULT);
+        return submitMetaFuture(MetadataRequest.symlink(core, link, target), RESULT);
     }
 
     /**
@@ -1393,7 +1151,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request linkat(Path link, Path existing, Callback callback, Object attachment, LinkOption... options)
             throws AuraIOException {
-        return submitMetaCallback(prepareLink(link, existing, options), callback, attachment);
+        return submitMetaCallback(MetadataRequest.link(core, link, existing, options), callback, attachment);
     }
 
     /**
@@ -1408,7 +1166,7 @@ public final class Engine implements AutoCloseable {
      */
     public CompletableFuture<Long> linkatAsync(Path link, Path existing, LinkOption... options)
             throws AuraIOException {
-        return submitMetaFuture(prepareLink(link, existing, options), RESULT);
+        return submitMetaFuture(MetadataRequest.link(core, link, existing, options), RESULT);
     }
 
     /**

@@ -14,9 +14,9 @@ import java.util.Objects;
  * What a request needs from its caller, made once per submission: its SQE's fields, and what the
  * engine holds for it until the kernel is done (pool memory it owns, Buffers it retains, the
  * registered buffer or file it uses, the pool copy of caller memory: {@link Bounce}). Made by
- * {@link #transfer}, {@link #vector} and {@link #sync} (and by the engine's metadata requests); a
- * request that is not submitted after all is {@linkplain #unprepare undone}, one that completed is
- * {@linkplain #finish finished}.
+ * {@link #transfer}, {@link #vector} and {@link #sync} (and by {@link MetadataRequest}'s
+ * factories); a request that is not submitted after all is {@linkplain #unprepare undone}, one
+ * that completed is {@linkplain #finish finished}.
  */
 record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long address, int length, int bufIndex,
                        int opFlags, MemorySegment ownedMemory, Buffer[] retained, boolean fixedBuffer,

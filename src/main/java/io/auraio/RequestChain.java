@@ -117,7 +117,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fallocate(int fd, long offset, long length, AllocateMode mode) {
-        return add("fallocate", fd, () -> engine.prepareAllocate(fd, offset, length, mode).prepared());
+        return add("fallocate", fd, () -> MetadataRequest.allocate(engine.core(), fd, offset, length, mode).prepared());
     }
 
     /**
@@ -135,7 +135,7 @@ public final class RequestChain {
                 throw new UnsupportedOperationException("ftruncate cannot be linked: the kernel has no "
                         + "IORING_OP_FTRUNCATE (Linux 6.9)");
             }
-            return engine.prepareTruncate(fd, length).prepared();
+            return MetadataRequest.truncate(engine.core(), fd, length).prepared();
         });
     }
 
@@ -149,7 +149,8 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain syncFileRange(int fd, long offset, long length, SyncRangeFlag... flags) {
-        return add("sync_file_range", fd, () -> engine.prepareSyncRange(fd, offset, length, flags).prepared());
+        return add("sync_file_range", fd,
+                () -> MetadataRequest.syncRange(engine.core(), fd, offset, length, flags).prepared());
     }
 
     /**
@@ -162,7 +163,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fadvise(int fd, long offset, long length, Advice advice) {
-        return add("fadvise", fd, () -> engine.prepareAdvise(fd, offset, length, advice).prepared());
+        return add("fadvise", fd, () -> MetadataRequest.advise(engine.core(), fd, offset, length, advice).prepared());
     }
 
     /**
@@ -173,7 +174,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain close(int fd) {
-        return add("close", fd, () -> engine.prepareClose(fd).prepared());
+        return add("close", fd, () -> MetadataRequest.close(engine.core(), fd).prepared());
     }
 
     /** {@return how many requests the chain holds} */

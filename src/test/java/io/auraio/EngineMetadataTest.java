@@ -1,6 +1,9 @@
 package io.auraio;
 
 import static io.auraio.Leaks.assertNothingLeaked;
+import static io.auraio.MetadataRequest.DESCRIPTOR;
+import static io.auraio.MetadataRequest.RESULT;
+import static io.auraio.MetadataRequest.STAT;
 import static io.auraio.testing.TestSupport.HANG;
 import static java.nio.file.StandardOpenOption.CREATE;
 import static java.nio.file.StandardOpenOption.CREATE_NEW;
@@ -131,7 +134,7 @@ class EngineMetadataTest {
         assertSameAttributes(get(engine.statxAsync(link)), link);
         assertSameAttributes(get(engine.statxAsync(link, LinkOption.NOFOLLOW_LINKS)), link, LinkOption.NOFOLLOW_LINKS);
         assertSameAttributes(get(engine.statxAsync(Path.of("/dev/null"))), Path.of("/dev/null"));
-        assertSameAttributes(engine.execute(engine.prepareStat(file), Engine.STAT), file);
+        assertSameAttributes(engine.execute(MetadataRequest.stat(engine.core(), file), STAT), file);
         try (FileChannel ch = FileChannel.open(file)) {
             // The descriptor form, on a descriptor the engine opened itself.
             int fd = get(engine.openatAsync(file));
@@ -168,7 +171,7 @@ class EngineMetadataTest {
             for (int i = 0; i < 2; i++) { // both rings
                 assertSameAttributes(get(engine.statxAsync(file)), file);
             }
-            assertSameAttributes(engine.execute(engine.prepareStat(file), Engine.STAT), file);
+            assertSameAttributes(engine.execute(MetadataRequest.stat(engine.core(), file), STAT), file);
             assertThat(engine.fatalError()).isNull();
             assertSameAttributes(get(engine.statxAsync(dir.path())), dir.path());
         } finally {
@@ -181,7 +184,7 @@ class EngineMetadataTest {
         Path missing = dir.resolve("missing");
         sameOutcome(() -> get(engine.statxAsync(missing)),
                 () -> Files.readAttributes(missing, BasicFileAttributes.class));
-        sameOutcome(() -> engine.execute(engine.prepareStat(missing), Engine.STAT),
+        sameOutcome(() -> engine.execute(MetadataRequest.stat(engine.core(), missing), STAT),
                 () -> Files.readAttributes(missing, BasicFileAttributes.class));
         assertThatThrownBy(() -> get(engine.statxAsync(123_456))).isInstanceOf(AuraIOException.class)
                 .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(9)); // EBADF
@@ -235,8 +238,8 @@ class EngineMetadataTest {
         assertThatThrownBy(() -> get(engine.closeAsync(fd))).isInstanceOf(AuraIOException.class)
                 .satisfies(e -> assertThat(((AuraIOException) e).errno()).isEqualTo(9));
         // The blocking form.
-        int fd2 = engine.execute(engine.prepareOpen(file, READ), Engine.DESCRIPTOR);
-        assertThat(engine.execute(engine.prepareClose(fd2), Engine.RESULT)).isZero();
+        int fd2 = engine.execute(MetadataRequest.open(engine.core(), file, READ), DESCRIPTOR);
+        assertThat(engine.execute(MetadataRequest.close(engine.core(), fd2), RESULT)).isZero();
     }
 
     @Test
@@ -275,10 +278,10 @@ class EngineMetadataTest {
             engine.drain(HANG.toMillis());
             assertThat(result[0]).isZero();
             assertThat(Files.size(file)).isEqualTo(30);
-            assertThat(engine.execute(engine.prepareTruncate(fd, 40), Engine.RESULT)).isZero();
+            assertThat(engine.execute(MetadataRequest.truncate(engine.core(), fd, 40), RESULT)).isZero();
             assertThat(Files.size(file)).isEqualTo(40);
             Engine.forceTruncateOffload = false;
-            assertThat(engine.execute(engine.prepareTruncate(fd, 50), Engine.RESULT)).isZero();
+            assertThat(engine.execute(MetadataRequest.truncate(engine.core(), fd, 50), RESULT)).isZero();
             assertThat(Files.size(file)).isEqualTo(50);
         } finally {
             get(engine.closeAsync(fd));
@@ -344,7 +347,7 @@ class EngineMetadataTest {
         sameOutcome(() -> get(engine.unlinkatAsync(full, true)), () -> Files.delete(full));
         assertThatThrownBy(() -> get(engine.unlinkatAsync(full, true))).isInstanceOf(DirectoryNotEmptyException.class);
         Path empty = Files.createDirectory(dir.resolve("empty"));
-        assertThat(engine.execute(engine.prepareUnlink(empty, true), Engine.RESULT)).isZero();
+        assertThat(engine.execute(MetadataRequest.unlink(engine.core(), empty, true), RESULT)).isZero();
         assertThat(Files.exists(empty)).isFalse();
         long[] result = {1};
         engine.unlinkat(full.resolve("x"), false, (r, res) -> result[0] = res, null);
@@ -370,7 +373,7 @@ class EngineMetadataTest {
         Path other = Files.createDirectory(dir.resolve("other"));
         sameOutcome(() -> get(engine.renameatAsync(other, full, StandardCopyOption.REPLACE_EXISTING)),
                 () -> Files.move(other, full, StandardCopyOption.REPLACE_EXISTING));
-        assertThat(engine.execute(engine.prepareRename(b, a), Engine.RESULT)).isZero();
+        assertThat(engine.execute(MetadataRequest.rename(engine.core(), b, a), RESULT)).isZero();
         assertThat(Files.readString(a)).isEqualTo("A");
     }
 
@@ -456,7 +459,7 @@ class EngineMetadataTest {
                 .satisfies(e -> assertThat(((AuraIOException) e).isShutdown()).isTrue());
         assertThatThrownBy(() -> other.mkdirat(file, null, null)).isInstanceOf(AuraIOException.class)
                 .satisfies(e -> assertThat(((AuraIOException) e).isShutdown()).isTrue());
-        assertThatThrownBy(() -> other.execute(other.prepareUnlink(file, false), Engine.RESULT))
+        assertThatThrownBy(() -> other.execute(MetadataRequest.unlink(other.core(), file, false), RESULT))
                 .isInstanceOf(AuraIOException.class)
                 .satisfies(e -> assertThat(((AuraIOException) e).isShutdown()).isTrue());
         assertThat(other.core().pool().outstandingBuffers()).isZero();
@@ -469,7 +472,7 @@ class EngineMetadataTest {
         try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             var futures = new java.util.ArrayList<java.util.concurrent.Future<FileStat>>();
             for (int i = 0; i < 200; i++) {
-                futures.add(executor.submit(() -> engine.execute(engine.prepareStat(file), Engine.STAT)));
+                futures.add(executor.submit(() -> engine.execute(MetadataRequest.stat(engine.core(), file), STAT)));
             }
             for (var f : futures) {
                 FileStat s = f.get(HANG.toSeconds(), TimeUnit.SECONDS);
