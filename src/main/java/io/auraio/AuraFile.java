@@ -285,13 +285,13 @@ public final class AuraFile implements AutoCloseable {
             if (mapped != null) {
                 mapped.unmapAll();
             }
-            cancelRequestsOnDescriptor(core, fd);
+            DescriptorClose.cancelRequests(core, fd);
             core.forgetFile(fd);
             if (slow == null) {
-                closeLocalDescriptor(fd, path, readOnlyOnPageCache);
+                DescriptorClose.closeLocal(fd, path, readOnlyOnPageCache);
             } else {
                 // Never waited for here: the Cleaner's one thread serves every other file too.
-                slow.closeWhenUnused(() -> closeSlowDescriptorUnwaited(slow.mountKey(), fd, path.toString()));
+                slow.closeWhenUnused(() -> DescriptorClose.closeSlowUnwaited(slow.mountKey(), fd, path.toString()));
             }
         }
     }
@@ -1884,7 +1884,7 @@ public final class AuraFile implements AutoCloseable {
     }
 
     private void cancelRequestsOnDescriptor() {
-        cancelRequestsOnDescriptor(core, fd);
+        DescriptorClose.cancelRequests(core, fd);
         if (slow != null) {
             slow.wakeAll(); // callers parked on the offload pool see CLOSED and leave
         }
@@ -1901,97 +1901,14 @@ public final class AuraFile implements AutoCloseable {
      */
     private int closeOwnDescriptor(boolean mayWait) {
         if (slow == null) {
-            return closeLocalDescriptor(fd, path, readOnlyOnPageCache());
+            return DescriptorClose.closeLocal(fd, path, readOnlyOnPageCache());
         }
-        String mount = slow.mountKey();
-        int d = fd;
-        String name = toString();
-        Thread closing = Thread.currentThread();
-        int[] result = {0};
-        boolean now = slow.closeWhenUnused(() -> {
-            if (mayWait && Thread.currentThread() == closing) {
-                // close() waits for it, as FileChannel.close() does: on the shared offload pool
-                // under the mount's share, never through a ring (closeOnOffload says why).
-                result[0] = closeOnOffload(Path.of(mount), d);
-            } else {
-                // The thread whose system call returned last, or one that must not block: nobody
-                // waits for this close.
-                closeSlowDescriptorUnwaited(mount, d, name);
-            }
-        });
-        return now ? result[0] : 0;
+        return DescriptorClose.closeSlow(slow, fd, toString(), mayWait);
     }
 
     /** {@return whether this is a regular file open only for reading on a local page-cache file system} */
     private boolean readOnlyOnPageCache() {
         return !mode.write() && fileType == REGULAR_FILE && pageCacheFileSystem();
-    }
-
-    /**
-     * Closes the descriptor of a file that is not on a slow file system ({@link SlowFile}).
-     *
-     * <p>The last close of a regular file whose last name is gone frees its pages and blocks: 30 ms
-     * per GiB of cached pages, 200-350 ms per GiB of written blocks on ext4 with {@code discard}
-     * (measured here, 2026-12-05). The kernel does that on the thread that closes, as it returns to
-     * user space; for a ring's {@code CLOSE}, whoever entered the ring to submit it, the poller,
-     * whose ring then served nothing meanwhile (a reader on it waited 170-324 ms,
-     * {@code bench/CloseStall.java}). Such a close is made on the blocking offload's pool, the
-     * caller polling or parking, neither a carrier nor a ring held; so are the closes of other
-     * files that may take time (open for writing: a release may start writeback; devices), which
-     * went through a ring's {@code CLOSE} until 2026-12-06 (a poller's wake-up, then its task
-     * work: a file created, written and closed by one virtual thread took 94 µs, 21 µs now).
-     *
-     * <p>A regular file open only for reading on a local page-cache file system, that still has a
-     * name, is closed with {@code close(2)} on the caller: nothing to flush, nothing to free, and
-     * the ring round trip it saves was a fifth of the cost of reading a small file (issue 17,
-     * {@code auraio hash -r}).
-     *
-     * {@return the close's result: 0, or a negated errno}
-     */
-    private static int closeLocalDescriptor(int fd, Path path, boolean readOnlyOnPageCache) {
-        if (readOnlyOnPageCache && Libc.linkCount(fd) > 0) {
-            return Libc.close(fd);
-        }
-        // The last close of a file without a name frees it; a close of a file open for writing may
-        // start writeback (ext4 after O_TRUNC); a device's may wait for it: never on the caller,
-        // nor on a poller (whose ring would serve nothing meanwhile), but on the offload's pool,
-        // for which the caller polls (a ring CLOSE waited for a poller's wake-up first).
-        return closeOnOffload(path, fd);
-    }
-
-    private static void cancelRequestsOnDescriptor(IoEngine core, int fd) {
-        for (int i = 0; i < core.ringCount(); i++) {
-            core.ring(i).cancelFd(fd);
-        }
-    }
-
-    /**
-     * Closes the descriptor of a slow file that nobody waits for (a caller leaving, the Cleaner, the
-     * pool thread of an abandoned call that used it last): handed to a pool thread without waiting
-     * (a hung daemon's FLUSH must hold none of those), under the mount's share of the pool, so
-     * that the closes of one hung mount's files hold at most that share's threads. A failure is
-     * logged: nobody else to tell.
-     */
-    private static void closeSlowDescriptorUnwaited(String mount, int fd, String name) {
-        BlockingOffload.transfers().runDetached(mount, () -> {
-            int r = Libc.close(fd);
-            if (r < 0) {
-                System.getLogger(AuraFile.class.getName()).log(System.Logger.Level.WARNING,
-                        "closing " + name, Failures.io("close", -r));
-            }
-        });
-    }
-
-    /**
-     * Closes {@code fd} on the blocking offload under {@code path}'s mount share, the caller
-     * polling or parked: for closes that may wait (a last close frees the file's pages and blocks,
-     * a written file's may start writeback, a FUSE file's waits for the daemon's FLUSH). Never
-     * through a ring: a {@code CLOSE} there holds the poller, or, handed to an io-wq worker that
-     * nobody can cancel, {@link Engine#close()} for as long as the daemon holds the flush (for
-     * ever on a hung mount). {@return the close's result: 0, or a negated errno}
-     */
-    static int closeOnOffload(Path path, int fd) {
-        return BlockingOffload.shared().call(path, () -> Libc.close(fd));
     }
 
     @Override

@@ -151,7 +151,7 @@ record OpenedDescriptor(int fd, int type, SlowFileSystems.FileSystem fileSystem,
                 }
             }
         } catch (IOException | RuntimeException e) {
-            AuraFile.closeOnOffload(path, fd); // the open failed after it: not handed out
+            DescriptorClose.closeOnOffload(path, fd); // the open failed after it: not handed out
             throw e;
         }
         // The engine's registered table may hold this number for a file closed since (a raw
