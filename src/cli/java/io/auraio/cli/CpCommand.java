@@ -138,9 +138,10 @@ final class CpCommand implements Callable<Integer> {
             }
             walkDone = true;
         } catch (StatusLine.Broken e) {
-            // --progress into a pipe whose reader is gone (2>&1 | head): no new file is started,
-            // those in flight finish whole (the mover's close waits for them), and the exit is
-            // 141, as a cp killed by SIGPIPE at its next line would report.
+            // --progress into a pipe whose reader is gone (2>&1 | head), or a target pipe's reader
+            // gone (cp FILE /dev/stdout | head): no new file is started, those in flight finish
+            // (the mover's close waits for them), and the exit is 141, as a cp killed by SIGPIPE
+            // at its next write would report.
             progressReaderGone = true;
         } finally {
             // The mover's close waited for every file; now the directories can take their final state.
@@ -152,7 +153,7 @@ final class CpCommand implements Callable<Integer> {
         for (Runnable finish : finishDirectories) {
             finish.run();
         }
-        if (progressReaderGone) {
+        if (progressReaderGone || mover.readerGone()) {
             return ToolOutput.BROKEN_PIPE;
         }
         if (progress) {
@@ -194,7 +195,7 @@ final class CpCommand implements Callable<Integer> {
                            Set<PosixFilePermission> umask, boolean top, boolean inNewDirectory)
             throws InterruptedException {
         TransferProgress live = bar;
-        if (live != null && live.brokenPipe()) {
+        if ((live != null && live.brokenPipe()) || mover.readerGone()) {
             throw new StatusLine.Broken();
         }
         // "SRC/" promises a directory, and the kernel resolves it through a symbolic link; Path

@@ -2,6 +2,7 @@ package io.auraio.cli;
 
 import io.auraio.AuraFile;
 import io.auraio.AuraFiles;
+import io.auraio.AuraIOException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
@@ -47,6 +48,8 @@ final class FileMover implements AutoCloseable {
     static final int KERNEL_WORKERS_PER_FILE = Math.max(2, Runtime.getRuntime().availableProcessors());
     /** O_DIRECT transfers are padded to this; 4096 satisfies every local file system's DIOALIGN. */
     private static final int DIRECT_ALIGNMENT = 4096;
+    /** {@code EPIPE}: a write into a pipe whose reader is gone. */
+    private static final int EPIPE = 32;
 
     private final ChunkBuffers buffers = new ChunkBuffers(BUFFERS, CHUNK, DIRECT_ALIGNMENT);
     private final Semaphore files = new Semaphore(MAX_FILES);
@@ -58,6 +61,8 @@ final class FileMover implements AutoCloseable {
     private final LongAdder bytes = new LongAdder();
     private final LongAdder filesDone = new LongAdder();
     private final LongAdder directFallbacks = new LongAdder();
+    /** A target that is a pipe lost its reader (EPIPE): the copy stops, as cp killed by SIGPIPE. */
+    private volatile boolean readerGone;
 
     /**
      * @param direct   open both ends with O_DIRECT where the file system allows it
@@ -100,7 +105,9 @@ final class FileMover implements AutoCloseable {
             try {
                 copy(source, sourceName, target, targetName, attrs, existed);
             } catch (Failure f) {
-                problems.accept(f.getMessage());
+                if (!f.readerGone) {
+                    problems.accept(f.getMessage());
+                }
             } catch (InterruptedException e) {
                 problems.accept("interrupted while copying " + Problems.quote(sourceName));
             } finally {
@@ -108,6 +115,15 @@ final class FileMover implements AutoCloseable {
                 files.release();
             }
         });
+    }
+
+    /**
+     * {@return whether a write into a target pipe (cp FILE /dev/stdout | head) found its reader gone}
+     * cp dies of SIGPIPE there, silently; the JVM ignores the signal, so the failure is not
+     * reported and the command stops and exits as the shell would report cp's death (141).
+     */
+    boolean readerGone() {
+        return readerGone;
     }
 
     /** Waits until every file submitted so far is done, copied or failed. */
@@ -127,8 +143,16 @@ final class FileMover implements AutoCloseable {
     static final class Failure extends Exception {
         private static final long serialVersionUID = 1L;
 
+        /** The target is a pipe whose reader is gone: nothing to report (cp would die of SIGPIPE). */
+        final boolean readerGone;
+
         Failure(String message) {
+            this(message, false);
+        }
+
+        Failure(String message, boolean readerGone) {
             super(message, null, false, false);
+            this.readerGone = readerGone;
         }
     }
 
@@ -466,6 +490,11 @@ final class FileMover implements AutoCloseable {
     }
 
     private static void truncate(AuraFile out, String outName, long length) throws Failure {
+        if (!Files.isRegularFile(out.path())) {
+            // A FIFO or a device keeps what was written, as cp leaves it; and opening a FIFO
+            // again for writing waits for a reader, which may never come (cp FILE FIFO | head).
+            return;
+        }
         try (FileChannel ch = FileChannel.open(out.path(), StandardOpenOption.WRITE)) {
             ch.truncate(length);
         } catch (IOException e) {
@@ -613,7 +642,13 @@ final class FileMover implements AutoCloseable {
         try {
             out.writeFully(buf.asSlice(0, length), position);
         } catch (IOException e) {
-            throw new Failure("error writing " + Problems.quote(name) + ": " + Problems.reason(e));
+            // EPIPE: io_uring's errno, or the JDK's message where AuraFile runs on a FileChannel.
+            boolean pipeReaderGone = e instanceof AuraIOException a ? a.errno() == EPIPE
+                    : "Broken pipe".equals(e.getMessage());
+            if (pipeReaderGone) {
+                readerGone = true;
+            }
+            throw new Failure("error writing " + Problems.quote(name) + ": " + Problems.reason(e), pipeReaderGone);
         }
         bytes.add(n);
     }

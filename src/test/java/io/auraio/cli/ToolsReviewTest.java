@@ -285,6 +285,45 @@ class ToolsReviewTest {
         }
     }
 
+    /**
+     * {@code auraio cp FILE /dev/stdout | head -c 1}: it said "error writing '/dev/stdout': Broken
+     * pipe", then "cannot truncate '/dev/stdout': Illegal seek" (cutting the copy back, which a pipe
+     * cannot be), exit 1; cp dies of SIGPIPE at that write, silently (141). The target here is a
+     * FIFO whose reader leaves after one byte of a file far larger than a pipe holds, for cp and for
+     * auraio cp alike.
+     */
+    @Test
+    void cpIntoAPipeWhoseReaderIsGoneStopsSilentlyWith141AsCp() throws Exception {
+        Path source = dir.path().resolve("big");
+        Files.write(source, new byte[8 << 20]);
+        List<String> auraioCp = new ArrayList<>(Tools.auraioCommand(dir.path()));
+        auraioCp.add("cp");
+        for (List<String> cp : List.of(List.of("cp"), auraioCp)) {
+            Path fifo = dir.path().resolve("fifo");
+            Files.deleteIfExists(fifo);
+            sh("mkfifo fifo", dir.path());
+            // The reader first: its open of the FIFO waits for the writer's.
+            Process reader = new ProcessBuilder("head", "-c", "1", fifo.toString())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            List<String> command = new ArrayList<>(cp);
+            command.addAll(List.of(source.toString(), fifo.toString()));
+            Path errors = dir.path().resolve("stderr");
+            Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errors.toFile()).start();
+            try {
+                // Before the fix auraio cp also hung here: it reopened the FIFO to cut the copy back,
+                // and an open of a FIFO for writing waits for a reader.
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s ended after its reader went", command).isTrue();
+            } finally {
+                p.destroyForcibly();
+                reader.destroyForcibly();
+            }
+            String err = Files.readString(errors);
+            assertThat(p.exitValue()).as("%s: %s", command, err).isEqualTo(KILLED_BY_SIGPIPE);
+            assertThat(err).as("%s's stderr", command).isEmpty();
+        }
+    }
+
     // ---- checked and found the same: cp ----------------------------------------------------------------------
 
     /** The cases of the review that cp and auraio cp answer alike: messages, exit status and the files left. */
