@@ -49,7 +49,8 @@ import java.util.Set;
  * {@link IllegalArgumentException} for negative positions and sizes and read-only destination
  * buffers, {@link IndexOutOfBoundsException} for bad array ranges, {@link NullPointerException}).
  * Reads, writes (relative, positional, scattering and gathering), {@code size}, {@code force} and
- * the data of {@code transferTo}/{@code transferFrom} go through the ring; a scattering read or
+ * the data of {@code transferTo}/{@code transferFrom} go through the ring (between two of these
+ * channels the kernel copies, {@code copy_file_range} off the carrier); a scattering read or
  * gathering write is one {@code readv}/{@code writev} request, as the JDK's, so a short count
  * is cut where the kernel cuts it and gathered {@code APPEND} records land in one piece. A file
  * with no position of its own (a FIFO, a character device such as {@code /dev/zero}) is read and
@@ -780,7 +781,9 @@ public final class AuraFileChannel extends FileChannel {
     /**
      * Copies up to {@code count} bytes from {@code position} of this file to {@code target},
      * without changing this channel's position, as {@link FileChannel#transferTo}: reads through
-     * the ring and writes with {@code target.write}.
+     * the ring and writes with {@code target.write}; into another {@code AuraFileChannel} not in
+     * append mode, the kernel copies ({@code copy_file_range}, off the caller's carrier) where it
+     * can, as the JDK's between its channels.
      *
      * @param position the file position to start at, {@code >= 0}
      * @param count    the most bytes to transfer, {@code >= 0}
@@ -1026,7 +1029,9 @@ public final class AuraFileChannel extends FileChannel {
     /**
      * Copies up to {@code count} bytes read from {@code src} (from its position, which advances)
      * into this file at {@code position}, without changing this channel's position, as
-     * {@link FileChannel#transferFrom}.
+     * {@link FileChannel#transferFrom}; from another {@code AuraFileChannel}, this one not in
+     * append mode, the kernel copies ({@code copy_file_range}, off the caller's carrier) where it
+     * can, as the JDK's between its channels.
      *
      * @param src      the channel to read from
      * @param position the file position to write at, {@code >= 0}
