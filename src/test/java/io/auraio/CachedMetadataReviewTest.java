@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.Commands;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.FixtureAvailability;
@@ -246,10 +247,9 @@ class CachedMetadataReviewTest {
         Map<String, Path> names = new LinkedHashMap<>();
         for (String[] node : new String[][] {{"char", "c", "1", "3"}, {"block", "b", "7", "0"}}) {
             Path p = base.resolve(node[0]);
-            Process mknod = new ProcessBuilder("mknod", p.toString(), node[1], node[2], node[3]).redirectErrorStream(true)
-                    .start();
-            String said = new String(mknod.getInputStream().readAllBytes());
-            assumeTrue(mknod.waitFor() == 0, "cannot make a device node here (root needed): " + said.trim());
+            // Its pipes closed before the descriptors are counted (Commands).
+            Commands.Ran mknod = Commands.run("mknod", p.toString(), node[1], node[2], node[3]);
+            assumeTrue(mknod.succeeded(), "cannot make a device node here (root needed): " + mknod);
             names.put(node[0], p);
             names.put(node[0] + "/x", p.resolve("x"));
         }
@@ -290,11 +290,13 @@ class CachedMetadataReviewTest {
         }
     }
 
-    /** Runs a mount command; skips the test where it fails (not root). */
+    /**
+     * Runs a mount command, its pipes closed before it returns ({@link Commands}: the descriptors
+     * are counted next); skips the test where it fails (not root).
+     */
     private static void mount(List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String said = new String(p.getInputStream().readAllBytes());
-        assumeTrue(p.waitFor() == 0, "cannot mount here (root needed): " + said.trim());
+        Commands.Ran ran = Commands.run(command);
+        assumeTrue(ran.succeeded(), "cannot mount here (root needed): " + ran);
     }
 
     /**

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.AuraFiles;
 import io.auraio.internal.offload.MetadataRouting;
+import io.auraio.testing.Commands;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessMode;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystem;
@@ -246,23 +246,14 @@ class DirectoryReviewTest {
     }
 
     /**
-     * Runs {@code command} in {@code dir} with sh: another process changes the tree. The process's
-     * pipes are closed here, before it returns: left to the JDK, they are closed by its process
-     * reaper thread just after {@code waitFor} returns (it wakes the waiter first): in a bare loop
-     * of start, read, {@code waitFor}, the three pipes were still open at the next look in 167 of
-     * 300 tries. The 3 descriptors once seen open just after a walk past PATH_MAX were these: its
-     * scenario makes its tree with sh first.
+     * Runs {@code command} in {@code dir} with sh: another process changes the tree. Its pipes are
+     * closed before this returns ({@link Commands}): left to the JDK's reaper, they were the 3
+     * descriptors once seen open just after a walk past PATH_MAX (its scenario makes its tree with
+     * sh first).
      */
     private static void shell(Path dir, String command) throws Exception {
-        Process p = new ProcessBuilder("sh", "-c", command).directory(dir.toFile()).redirectErrorStream(true).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor()).as(out).isZero();
-        } finally {
-            p.getOutputStream().close();
-            p.getInputStream().close();
-            p.getErrorStream().close();
-        }
+        Commands.Ran ran = Commands.run(new ProcessBuilder("sh", "-c", command).directory(dir.toFile()));
+        assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
     /**

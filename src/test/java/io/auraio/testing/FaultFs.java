@@ -657,13 +657,17 @@ public final class FaultFs implements AutoCloseable {
     private static String run(List<String> command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!p.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                return "timed out";
+            try {
+                p.getOutputStream().close();
+                String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (!p.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.destroyForcibly();
+                    return "timed out";
+                }
+                return "exit " + p.exitValue() + (output.isEmpty() ? "" : ", " + output);
+            } finally {
+                Commands.closePipes(p); // now, not a moment after waitFor: a test may count descriptors next
             }
-            return "exit " + p.exitValue() + (output.isEmpty() ? "" : ", " + output);
         } catch (IOException e) {
             return e.toString();
         } catch (InterruptedException e) {

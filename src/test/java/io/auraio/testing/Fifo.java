@@ -8,12 +8,14 @@ import java.nio.file.Path;
 public final class Fifo {
     private Fifo() {}
 
-    /** Creates a FIFO at {@code path} with {@code mkfifo(1)}; {@return the path} */
+    /**
+     * Creates a FIFO at {@code path} with {@code mkfifo(1)}; {@return the path} The pipes to
+     * {@code mkfifo} are closed by then ({@link Commands}): a test may count descriptors at once.
+     */
     public static Path create(Path path) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0 || !Files.exists(path)) {
-            throw new IOException("mkfifo " + path + " failed: " + output);
+        Commands.Ran ran = Commands.run("mkfifo", path.toString());
+        if (!ran.succeeded() || !Files.exists(path)) {
+            throw new IOException("mkfifo " + path + " failed: " + ran);
         }
         return path;
     }

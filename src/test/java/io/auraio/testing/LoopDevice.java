@@ -2,7 +2,6 @@ package io.auraio.testing;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,14 +47,16 @@ public final class LoopDevice implements AutoCloseable {
         }
     }
 
-    /** {@return what {@code losetup} printed, trimmed, or null where it failed or is missing} */
+    /**
+     * {@return what {@code losetup} printed, trimmed, or null where it failed or is missing} Its
+     * pipes are closed by then ({@link Commands}).
+     */
     private static String losetup(String... args) throws InterruptedException {
         List<String> command = new ArrayList<>(List.of("losetup"));
         command.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor() == 0 ? out : null;
+            Commands.Ran ran = Commands.run(command);
+            return ran.succeeded() ? ran.output().trim() : null;
         } catch (IOException missing) {
             return null;
         }

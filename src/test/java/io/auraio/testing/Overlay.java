@@ -43,12 +43,10 @@ public final class Overlay implements AutoCloseable {
 
     /** Mounts the overlay at {@link #merged()}; skips the calling test where that fails (not root). */
     public void mount() throws IOException, InterruptedException {
-        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
-                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString())
-                .redirectErrorStream(true).start();
-        String said = new String(mount.getInputStream().readAllBytes());
-        mounted = mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0;
-        assumeTrue(mounted, "cannot mount an overlay here (root needed): " + said.trim());
+        Commands.Ran mount = Commands.run("mount", "-t", "overlay", "overlay", "-o",
+                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString());
+        mounted = mount.succeeded();
+        assumeTrue(mounted, "cannot mount an overlay here (root needed): " + mount);
     }
 
     /** Unmounts it (lazily: a file a failed test left open does not keep it). */
