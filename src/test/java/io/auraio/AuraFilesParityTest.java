@@ -686,15 +686,18 @@ class AuraFilesParityTest {
                 "/sys/kernel/btf/vmlinux", "/dev/null")) {
             Path p = Path.of(name);
             if (Files.isReadable(p)) {
-                assertSameOutcome(() -> Files.readAllBytes(p), () -> AuraFiles.readAllBytes(p));
-                assertSameOutcome(() -> Files.size(p), () -> AuraFiles.size(p));
-                // A copy across file systems: chunked positional reads of the source, then its tail.
-                Path jdk = dir.resolve("jdk-copy");
-                Path aura = dir.resolve("aura-copy");
-                Files.deleteIfExists(jdk);
-                Files.deleteIfExists(aura);
-                assertThat(outcome(() -> Files.readAllBytes(AuraFiles.copy(p, aura)))).as("copy of %s", p)
-                        .isEqualTo(outcome(() -> Files.readAllBytes(Files.copy(p, jdk))));
+                // /proc/self/mountinfo is the machine's mount table: compared while no other process mounted meanwhile.
+                io.auraio.testing.TestSupport.assertWhileUnchanged(p, () -> {
+                    assertSameOutcome(() -> Files.readAllBytes(p), () -> AuraFiles.readAllBytes(p));
+                    assertSameOutcome(() -> Files.size(p), () -> AuraFiles.size(p));
+                    // A copy across file systems: chunked positional reads of the source, then its tail.
+                    Path jdk = dir.resolve("jdk-copy");
+                    Path aura = dir.resolve("aura-copy");
+                    Files.deleteIfExists(jdk);
+                    Files.deleteIfExists(aura);
+                    assertThat(outcome(() -> Files.readAllBytes(AuraFiles.copy(p, aura)))).as("copy of %s", p)
+                            .isEqualTo(outcome(() -> Files.readAllBytes(Files.copy(p, jdk))));
+                });
             }
         }
         // A socket cannot be opened: ENXIO. In a short directory of its own: a socket's path has

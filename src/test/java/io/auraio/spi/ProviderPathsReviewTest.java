@@ -333,32 +333,33 @@ class ProviderPathsReviewTest {
 
     /**
      * {@code AuraFiles.copy} of files whose size says 0 but that have content (procfs, sysfs: the
-     * kernel copy cannot be used) and of a device, against {@code Files.copy}.
+     * kernel copy cannot be used) and of a device, against {@code Files.copy}. /proc/self/mounts
+     * is the machine's mount table: compared while no other process mounted meanwhile
+     * ({@link TestSupport#assertWhileUnchanged}; one copy of four was once 1393 bytes, the others
+     * 1537, each the table as it then was).
      */
     @Test
     void auraFilesCopyOfPseudoFilesIsFilesCopy() throws Exception {
-        List<String> diffs = new ArrayList<>();
-        int i = 0;
+        int[] trees = {0};
         for (String source : List.of("/proc/version", "/proc/self/mounts", "/sys/kernel/mm/transparent_hugepage/enabled",
                 "/proc/sys/kernel/ostype", "/dev/null", "/sys/kernel", "/proc/self/fd/9999")) {
             assumeTrue(Files.exists(Path.of("/proc/version")), "no procfs");
-            String d = differs("ps" + i++, b -> {
+            Scenario jdk = b -> {
                 Path t = b.resolve("copy");
                 Object r = outcomeOf(() -> Files.copy(Path.of(source), t, StandardCopyOption.REPLACE_EXISTING));
                 return r + " " + (Files.isRegularFile(t) ? Files.size(t) + " " + Files.readString(t).equals(
                         Files.readString(Path.of(source))) : Files.exists(t));
-            }, b -> {
+            };
+            Scenario ours = b -> {
                 Path t = b.resolve("copy");
                 Object r = outcomeOf(() -> io.auraio.AuraFiles.copy(Path.of(source), t,
                         StandardCopyOption.REPLACE_EXISTING));
                 return r + " " + (Files.isRegularFile(t) ? Files.size(t) + " " + Files.readString(t).equals(
                         Files.readString(Path.of(source))) : Files.exists(t));
-            }, false);
-            if (!d.isEmpty()) {
-                diffs.add(d);
-            }
+            };
+            TestSupport.assertWhileUnchanged(Path.of(source),
+                    () -> assertThat(differs("ps" + trees[0]++, jdk, ours, false)).as(source).isEmpty());
         }
-        assertThat(diffs).isEmpty();
     }
 
     /** {@link #pathCall} {@code which}, or calls 0 to 5 where {@code which} is 5, each outcome told. */
@@ -1118,40 +1119,47 @@ class ProviderPathsReviewTest {
                     .waitFor() == 0) {
                 mounted.add(bindPoint);
             }
-            FileSystem platform = FileSystems.getDefault();
-            Map<String, FileStore> platformStores = new TreeMap<>();
-            for (FileStore st : platform.getFileStores()) {
-                platformStores.put(st.toString(), st);
-            }
-            int found = 0;
-            for (FileStore ours : fs.getFileStores()) {
-                FileStore theirs = platformStores.get(ours.toString());
-                assertThat(theirs).as("%s", ours).isNotNull();
-                assertThat(ours.name()).isEqualTo(theirs.name());
-                assertThat(ours.type()).isEqualTo(theirs.type());
-                assertThat(ours.equals(theirs)).isTrue();
-                assertThat(ours.hashCode()).isEqualTo(theirs.hashCode());
-                if (sources.contains(ours.name())) {
-                    found++;
-                    Path point = AuraFileStore.mountPoint(theirs, platform);
-                    assertThat(mounted).as("mount point of %s", theirs).contains(point);
-                    // (the offload's mount table is read again within a second of a mount)
-                    TestSupport.settle(() -> BlockingOffload.shared().mountOf(point).equals(point.toString()),
-                            Duration.ofSeconds(5));
-                    assertThat(BlockingOffload.shared().mountOf(point)).isEqualTo(point.toString());
-                    assertThat(Files.getFileStore(point)).isEqualTo(theirs);
-                    FileStore byPath = Files.getFileStore(fs.getPath(point.toString()));
-                    assertThat(byPath).isEqualTo(ours);
-                    assertThat(byPath.toString()).isEqualTo(theirs.toString());
-                    assertThat(ours.getTotalSpace()).isEqualTo(theirs.getTotalSpace());
-                }
-            }
-            assertThat(found).as("the stores of the mounts made here").isEqualTo(mounted.size());
+            // The file stores are the machine's mounts: compared while no other process mounted meanwhile.
+            TestSupport.assertWhileUnchanged(Path.of("/proc/self/mountinfo"), () -> assertStoresAreThePlatforms(
+                    sources, mounted));
         } finally {
             for (Path p : mounted.reversed()) {
                 new ProcessBuilder("umount", "-l", p.toString()).start().waitFor();
             }
         }
+    }
+
+    /** Every store of {@code fs} is the platform's; those of {@code sources} are at {@code mounted}. */
+    private void assertStoresAreThePlatforms(List<String> sources, List<Path> mounted) throws Exception {
+        FileSystem platform = FileSystems.getDefault();
+        Map<String, FileStore> platformStores = new TreeMap<>();
+        for (FileStore st : platform.getFileStores()) {
+            platformStores.put(st.toString(), st);
+        }
+        int found = 0;
+        for (FileStore ours : fs.getFileStores()) {
+            FileStore theirs = platformStores.get(ours.toString());
+            assertThat(theirs).as("%s", ours).isNotNull();
+            assertThat(ours.name()).isEqualTo(theirs.name());
+            assertThat(ours.type()).isEqualTo(theirs.type());
+            assertThat(ours.equals(theirs)).isTrue();
+            assertThat(ours.hashCode()).isEqualTo(theirs.hashCode());
+            if (sources.contains(ours.name())) {
+                found++;
+                Path point = AuraFileStore.mountPoint(theirs, platform);
+                assertThat(mounted).as("mount point of %s", theirs).contains(point);
+                // (the offload's mount table is read again within a second of a mount)
+                TestSupport.settle(() -> BlockingOffload.shared().mountOf(point).equals(point.toString()),
+                        Duration.ofSeconds(5));
+                assertThat(BlockingOffload.shared().mountOf(point)).isEqualTo(point.toString());
+                assertThat(Files.getFileStore(point)).isEqualTo(theirs);
+                FileStore byPath = Files.getFileStore(fs.getPath(point.toString()));
+                assertThat(byPath).isEqualTo(ours);
+                assertThat(byPath.toString()).isEqualTo(theirs.toString());
+                assertThat(ours.getTotalSpace()).isEqualTo(theirs.getTotalSpace());
+            }
+        }
+        assertThat(found).as("the stores of the mounts made here").isEqualTo(mounted.size());
     }
 
     /** Null arguments to the provider's calls: a NullPointerException where the platform's throws one. */

@@ -227,4 +227,36 @@ public final class TestSupport {
         }
         return out;
     }
+
+    /**
+     * Runs {@code check}, which compares answers that depend on {@code source}, a file other
+     * processes change (the machine's mount table: /proc/self/mounts, mountinfo, the file stores
+     * listed from it). A failure while {@code source} read the same before and after is thrown; one
+     * while it changed may be the change, not the code, and {@code check} runs again, up to 10
+     * times. Another process's mount made each of these checks fail on a shared machine (beside a
+     * mount held 0.3 s every 0.6 s: in 4 of 7 runs; in none of 7 since). A mount made and removed again
+     * within one check is not seen here: the table reads the same.
+     */
+    public static void assertWhileUnchanged(Path source, Task check) throws Exception {
+        for (int tries = 1; ; tries++) {
+            String before = contentOf(source);
+            try {
+                check.run();
+                return;
+            } catch (AssertionError e) {
+                if (tries == 10 || before.equals(contentOf(source))) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** {@return the bytes of {@code file} as text, or why they cannot be read} */
+    private static String contentOf(Path file) {
+        try {
+            return new String(java.nio.file.Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
 }
