@@ -329,7 +329,9 @@ class CachedMetadataReviewTest {
         diff("AuraFiles on a platform thread", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
                 answers(names, auraFilesCalls(same), Function.identity()), differences);
         assertThat(differences).as("answers unlike the JDK's").isEmpty();
-        assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
+        // A subset, not the same set: a descriptor another thread of the JVM closed meanwhile (a
+        // socket of an earlier test's, seen once in CI) is no leak; one this test left is new.
+        assertThat(openDescriptors()).as("descriptors left open").isSubsetOf(descriptors);
     }
 
     /** {@return what {@code task} returns, run with the interrupt status set if {@code interrupted}, which it must keep} */
@@ -448,29 +450,9 @@ class CachedMetadataReviewTest {
                 daemon = ProcessHandle.current().descendants()
                         .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
                         .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
-                int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                        Runtime.getRuntime().availableProcessors());
                 for (Path target : List.of(merged, nested)) { // every carrier's caller on one overlay at a time
                     signal("STOP", daemon);
-                    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-                    for (int i = 0; i < carriers + 1; i++) {
-                        callers.add(Thread.ofVirtual().start(() -> {
-                            try {
-                                AuraFiles.checkAccess(target, AccessMode.READ);
-                            } catch (java.io.IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            } finally {
-                                done.incrementAndGet();
-                            }
-                        }));
-                    }
-                    Thread.sleep(200); // the callers are in their checks (on the offload's threads, or on their carriers)
-                    java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-                    Thread.ofVirtual().start(ran::countDown);
-                    assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
-                            .as("a virtual thread ran while %d callers checked access on %s", callers.size(), target)
-                            .isTrue();
-                    assertThat(done.get()).as("callers done before the daemon went on").isZero();
+                    assertCallsHoldNoCarrier(accessCheckOf(target), "checkAccess on " + target, callers, 200);
                     signal("CONT", daemon);
                     TestSupport.joinAll(callers);
                     callers.clear();
@@ -486,6 +468,44 @@ class CachedMetadataReviewTest {
                 new ProcessBuilder("umount", "-l", merged.toString()).inheritIO().start().waitFor();
             }
         }
+    }
+
+    /**
+     * Starts one more caller than there are carriers (into {@code callers}), each making
+     * {@code call} from a virtual thread on a mount whose daemon is stopped; after
+     * {@code settleMillis}, another virtual thread must still run and no call may have ended.
+     */
+    private static void assertCallsHoldNoCarrier(Runnable call, String what, List<Thread> callers, long settleMillis)
+            throws InterruptedException {
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                Runtime.getRuntime().availableProcessors());
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        for (int i = 0; i < carriers + 1; i++) {
+            callers.add(Thread.ofVirtual().start(() -> {
+                try {
+                    call.run();
+                } finally {
+                    done.incrementAndGet();
+                }
+            }));
+        }
+        Thread.sleep(settleMillis); // the callers are in their calls (on the offload's threads, or on their carriers)
+        java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+        Thread.ofVirtual().start(ran::countDown);
+        assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                .as("a virtual thread ran while %d callers of %s waited", carriers + 1, what).isTrue();
+        assertThat(done.get()).as("callers of %s done before the daemon went on", what).isZero();
+    }
+
+    /** {@return a call of {@code AuraFiles.checkAccess(target, READ)}, for {@link #assertCallsHoldNoCarrier}} */
+    private static Runnable accessCheckOf(Path target) {
+        return () -> {
+            try {
+                AuraFiles.checkAccess(target, AccessMode.READ);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
     }
 
     /**
@@ -554,7 +574,9 @@ class CachedMetadataReviewTest {
             TestSupport.joinAll(List.of(swapper));
         }
         assertThat(seen.keySet()).as("answers").isSubsetOf(allowed).contains("exists true", "size 100");
-        assertThat(openDescriptors()).as("descriptors left open").isEqualTo(descriptors);
+        // A subset, not the same set: a descriptor another thread of the JVM closed meanwhile (a
+        // socket of an earlier test's, seen once in CI) is no leak; one this test left is new.
+        assertThat(openDescriptors()).as("descriptors left open").isSubsetOf(descriptors);
     }
 
     private static String missingText(Path p) {
@@ -620,7 +642,6 @@ class CachedMetadataReviewTest {
                     .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
                     .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
             List<Thread> callers = new ArrayList<>();
-            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
             signal("STOP", daemon);
             try {
                 long elapsed = System.nanoTime() - tableRead;
@@ -628,26 +649,7 @@ class CachedMetadataReviewTest {
                         "the FUSE mount got another mount ID than the tmpfs had (another mount between)");
                 assumeTrue(elapsed < 800_000_000L, "mounting took " + elapsed / 1_000_000
                         + " ms: the table is read again by now, and the reused ID not tried");
-                int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                        Runtime.getRuntime().availableProcessors());
-                for (int i = 0; i < carriers + 1; i++) {
-                    callers.add(Thread.ofVirtual().start(() -> {
-                        try {
-                            AuraFiles.checkAccess(fs.path(), AccessMode.READ);
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        } finally {
-                            done.incrementAndGet();
-                        }
-                    }));
-                }
-                Thread.sleep(100); // the callers are in their checks (on the offload's threads, or on their carriers)
-                java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-                Thread.ofVirtual().start(ran::countDown);
-                assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
-                        .as("a virtual thread ran while %d callers checked access on the hung mount", callers.size())
-                        .isTrue();
-                assertThat(done.get()).as("callers done before the daemon went on").isZero();
+                assertCallsHoldNoCarrier(accessCheckOf(fs.path()), "checkAccess on the hung mount", callers, 100);
             } finally {
                 signal("CONT", daemon);
                 TestSupport.joinAll(callers);
@@ -683,27 +685,12 @@ class CachedMetadataReviewTest {
             long daemon = ProcessHandle.current().descendants()
                     .filter(h -> h.info().commandLine().orElse("").contains(fs.path().toString()))
                     .mapToLong(ProcessHandle::pid).findFirst().orElseThrow();
-            int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                    Runtime.getRuntime().availableProcessors());
             for (Call c : calls) {
                 List<Thread> callers = new ArrayList<>();
-                java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
                 signal("STOP", daemon);
                 try {
-                    for (int i = 0; i < carriers + 1; i++) {
-                        callers.add(Thread.ofVirtual().start(() -> {
-                            outcome(c, link);
-                            done.incrementAndGet();
-                        }));
-                    }
-                    Thread.sleep(100); // the callers are in their calls
-                    java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-                    Thread.ofVirtual().start(ran::countDown);
-                    assertThat(ran.await(TestSupport.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
-                            .as("a virtual thread ran while %d callers of call %d waited on the hung mount",
-                                    callers.size(), calls.indexOf(c)).isTrue();
-                    assertThat(done.get()).as("callers of call %d done before the daemon went on", calls.indexOf(c))
-                            .isZero();
+                    assertCallsHoldNoCarrier(() -> outcome(c, link), "call " + calls.indexOf(c) + " on the hung mount",
+                            callers, 100);
                 } finally {
                     signal("CONT", daemon);
                     TestSupport.joinAll(callers);

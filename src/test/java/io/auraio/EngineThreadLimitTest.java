@@ -71,7 +71,7 @@ class EngineThreadLimitTest {
             Files.delete(file);
         }
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollersBefore);
-        assertThat(descriptors()).as("open descriptors").isEqualTo(descriptorsBefore);
+        assertThat(descriptors()).as("open descriptors").isSubsetOf(descriptorsBefore); // none new (others may close theirs)
     }
 
     /**
@@ -123,7 +123,7 @@ class EngineThreadLimitTest {
             assertThat(limit.refusals()).as("thread starts the group refused").isPositive();
         }
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollersBefore);
-        assertThat(descriptors()).as("open descriptors").isEqualTo(descriptorsBefore);
+        assertThat(descriptors()).as("open descriptors").isSubsetOf(descriptorsBefore); // none new (others may close theirs)
     }
 
     /**
