@@ -988,6 +988,10 @@ public final class RingPoller implements CompletionQueue.Handler {
                     sqesSinceSubmit++;
                 }
             }
+            // Into the kernel before the caller closes the descriptor: SQEs filled while gathering a
+            // batch (requests on this descriptor among them) and the cancels above, or the kernel
+            // looks the number up after the close (EBADF; or the file that took the number since).
+            submitNow();
             finishCancelledHeld();
             return 0;
         });
