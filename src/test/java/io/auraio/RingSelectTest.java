@@ -199,6 +199,7 @@ class RingSelectTest {
             assertNothingLeaked(engine);
         }
     }
+
     /**
      * A submission ADAPTIVE moves off the local ring counts as a spill only once that ring takes
      * it. With the in-flight limit held at 4, a ring holding more than 3 reads that never complete
