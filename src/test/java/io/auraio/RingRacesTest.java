@@ -297,6 +297,135 @@ class RingRacesTest {
         }
     }
 
+    /**
+     * A close while the poller gathers a batch: the poller has put a future read of a FIFO into an
+     * SQE but not yet entered the kernel (it takes another pass for more requests) when the close's
+     * cancellation runs on the ring. The read must reach the kernel, and be cancelled there, before
+     * the close returns and {@code close(2)} frees its number (a close waits for its blocking
+     * reads, not for callback and future requests). Until 2026-12-06 the cancellation returned with
+     * both SQEs unsubmitted, and the read went in after the close: on whatever file took the number
+     * since (here a decoy full of data, whose bytes it returned), or failing with EBADF.
+     */
+    @Test
+    void aCloseWhileThePollerGathersABatchSubmitsTheGatheredReadBeforeTheNumberIsFreed() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Path decoy = filled("decoy", 1, 7);
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             Arena arena = Arena.ofShared()) {
+            AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
+            int fd = pipe.fd();
+            io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
+            CountDownLatch closed = new CountDownLatch(1);
+            long giveUp = System.nanoTime() + BOUND.toNanos();
+            CountDownLatch gathering = gatherUntil(ring, closed, giveUp);
+            java.util.concurrent.CompletableFuture<Long> read;
+            List<FileChannel> decoys = new ArrayList<>();
+            try {
+                read = engine.readAsync(fd, BufferRef.of(arena.allocate(16)), 16, 0);
+                assertThat(gathering.await(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the poller filled the read's SQE").isTrue();
+                Thread closer = Thread.ofVirtual().start(() -> {
+                    try {
+                        pipe.close();
+                        // The lowest free number: the one the close freed, unless another thread of
+                        // the JVM took it first (the read would then fail with EBADF instead).
+                        decoys.add(FileChannel.open(decoy, READ));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } finally {
+                        closed.countDown();
+                    }
+                });
+                assertAllEnd(List.of(closer), BOUND, () -> "the closer; in the kernel " + ring.inKernel());
+                assertThat(System.nanoTime()).as("the close returned while the poller gathered").isLessThan(giveUp);
+                try {
+                    Long n = read.get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+                    throw new AssertionError("the read returned " + n + " bytes (of the file that took number "
+                            + fd + ")");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(AuraIOException.class);
+                    assertThat(((AuraIOException) e.getCause()).isCancelled())
+                            .as("the gathered read: %s", e.getCause()).isTrue();
+                }
+            } finally {
+                ring.gatherForTests = null;
+                for (FileChannel c : decoys) {
+                    c.close();
+                }
+            }
+            TestSupport.settle(() -> engine.pendingCount() == 0, BOUND);
+        }
+    }
+
+    /**
+     * The same window for a registered file's slot: a future read of file A through its slot sits
+     * filled in an SQE while {@link Engine#updateFile} puts file B in that slot. The read was asked
+     * of A and must read A; until 2026-12-07 the update ran first and the read returned B's bytes.
+     */
+    @Test
+    void aSlotUpdatedWhileThePollerGathersABatchLeavesTheGatheredReadOnItsFile() throws Exception {
+        byte[] a = TestSupport.randomBytes(BLOCK, 1);
+        Path fileA = dir.resolve("a");
+        Files.write(fileA, a);
+        Path fileB = filled("b", 1, 2);
+        int fdA = Posix.open(fileA, Posix.O_RDONLY);
+        int fdB = Posix.open(fileB, Posix.O_RDONLY);
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             Arena arena = Arena.ofShared()) {
+            engine.registerFiles(fdA);
+            io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
+            CountDownLatch updated = new CountDownLatch(1);
+            long giveUp = System.nanoTime() + BOUND.toNanos();
+            CountDownLatch gathering = gatherUntil(ring, updated, giveUp);
+            try {
+                MemorySegment buffer = arena.allocate(BLOCK);
+                java.util.concurrent.CompletableFuture<Long> read =
+                        engine.readAsync(fdA, BufferRef.of(buffer), BLOCK, 0);
+                assertThat(gathering.await(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the poller filled the read's SQE").isTrue();
+                Thread updater = Thread.ofVirtual().start(() -> {
+                    try {
+                        engine.updateFile(0, fdB);
+                    } catch (AuraIOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } finally {
+                        updated.countDown();
+                    }
+                });
+                assertAllEnd(List.of(updater), BOUND, "the update");
+                assertThat(System.nanoTime()).as("the update returned while the poller gathered").isLessThan(giveUp);
+                assertThat(read.get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(BLOCK);
+                byte[] got = buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                assertThat(Arrays.equals(got, a)).as("the read returned file A's bytes (B's: %s)",
+                        Arrays.equals(got, Files.readAllBytes(fileB))).isTrue();
+            } finally {
+                ring.gatherForTests = null;
+            }
+        } finally {
+            Posix.close(fdA);
+            Posix.close(fdB);
+        }
+    }
+
+    /**
+     * Makes {@code ring}'s poller take pass after pass, without entering the kernel, once it has
+     * filled an SQE, until {@code done} is counted down or {@code giveUp} passes, as it does while
+     * gathering a batch; each pass runs the ring's queued tasks first.
+     * {@return counted down once an SQE is filled and held}
+     */
+    private static CountDownLatch gatherUntil(io.auraio.internal.engine.RingPoller ring, CountDownLatch done,
+                                              long giveUp) {
+        CountDownLatch gathering = new CountDownLatch(1);
+        ring.gatherForTests = gathered -> {
+            if (gathered == 0) {
+                return false;
+            }
+            gathering.countDown();
+            return done.getCount() > 0 && System.nanoTime() < giveUp;
+        };
+        return gathering;
+    }
+
     /** Reads a FIFO nobody writes. {@return what ended the read} */
     private static Throwable readNothing(AuraFile pipe) {
         try {

@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntPredicate;
 import java.util.function.Predicate;
 import java.util.function.ToIntFunction;
 
@@ -236,6 +237,12 @@ public final class RingPoller implements CompletionQueue.Handler {
      * just before the request goes to the ring (where a caller the scheduler descheduled waits).
      */
     public volatile Runnable beforeRingForTests;
+    /**
+     * Tests only, null otherwise: asked, with the number of SQEs filled since the last submit,
+     * whether the poller should take another pass before entering the kernel, as it does when it
+     * gathers a batch; a test holds filled SQEs unsubmitted with it while a ring task runs.
+     */
+    public volatile IntPredicate gatherForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -1166,8 +1173,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
             }
-            if (!shuttingDown && shouldGather(!submissions.isEmpty(), sqesSinceSubmit, controller.batchThreshold(),
-                    sq.freeEntries())) {
+            if (!shuttingDown && (shouldGather(!submissions.isEmpty(), sqesSinceSubmit, controller.batchThreshold(),
+                    sq.freeEntries()) || gatherForTests(sqesSinceSubmit))) {
                 // Requests are arriving faster than the kernel is entered: gather them into one
                 // submit, up to the controller's batch threshold (2 while little is in flight).
                 // Bounded: every pass fills at least one SQE from the non-empty stack or holds it.
@@ -1222,6 +1229,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     static boolean shouldGather(boolean moreQueued, int gathered, int threshold, int freeSqes) {
         return moreQueued && gathered < threshold && freeSqes > RESERVED_SQES;
+    }
+
+    private boolean gatherForTests(int gathered) {
+        IntPredicate hook = gatherForTests;
+        return hook != null && hook.test(gathered);
     }
 
     private void submitNow() {
@@ -1355,6 +1367,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private void runRingTasks() {
+        if (sqesSinceSubmit > 0 && !ringTasks.isEmpty()) {
+            // SQEs filled while gathering a batch reach the kernel before a task changes what they
+            // name: a registered file slot updated, a descriptor a close cancels before close(2).
+            submitNow();
+        }
         RingTask task;
         while ((task = ringTasks.poll()) != null) {
             task.run(ring);
