@@ -27,9 +27,6 @@ record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long addre
                 fixedFile, null);
     }
 
-    /** The most bytes Linux moves in one read or write ({@code MAX_RW_COUNT}). */
-    private static final long MAX_TRANSFER = 0x7ffff000L;
-
     static void checkFd(int fd) {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must be >= 0, was " + fd);
@@ -219,8 +216,9 @@ record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long addre
         checkFd(fd);
         Objects.requireNonNull(buf, "buf");
         checkOffset(offset);
-        if (length < 0 || length > MAX_TRANSFER) {
-            throw new IllegalArgumentException("length must be between 0 and " + MAX_TRANSFER + ", was " + length);
+        if (length < 0 || length > AuraFile.MAX_TRANSFER) {
+            throw new IllegalArgumentException("length must be between 0 and " + AuraFile.MAX_TRANSFER + ", was "
+                    + length);
         }
         if (offset > Long.MAX_VALUE - length) {
             throw new AuraIOException("offset + length overflows a file offset: " + offset + " + " + length,
@@ -316,8 +314,8 @@ record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long addre
             bounced |= needsBounce(s, "iov[" + i + "]");
             // Checked as it adds up: segments made with reinterpret can be so large that the sum
             // wraps negative and passes a check made at the end.
-            if (s.byteSize() > MAX_TRANSFER - total) {
-                throw new IllegalArgumentException("iov holds more than " + MAX_TRANSFER + " bytes, the most one"
+            if (s.byteSize() > AuraFile.MAX_TRANSFER - total) {
+                throw new IllegalArgumentException("iov holds more than " + AuraFile.MAX_TRANSFER + " bytes, the most one"
                         + " transfer moves (iov[" + i + "] alone holds " + s.byteSize() + ")");
             }
             total += s.byteSize();
