@@ -103,10 +103,15 @@ final class AuraFileStore extends FileStore {
         return offload().call(path, () -> platform.getAttribute(attribute));
     }
 
-    /** Equal to a store of this provider, or of the platform's, that the platform's store equals. */
+    /**
+     * Equal to a store of this provider whose platform store is equal to this one's (for the
+     * JDK's, the same device and mount entry). Never equal to a platform store: the platform's
+     * {@code equals} wants its own class, so equality with it could hold one way only, and a
+     * {@code HashSet} or {@code List.contains} would answer by the order of its arguments.
+     */
     @Override
     public boolean equals(Object other) {
-        return other instanceof AuraFileStore s ? platform.equals(s.platform) : platform.equals(other);
+        return other instanceof AuraFileStore s && platform.equals(s.platform);
     }
 
     @Override

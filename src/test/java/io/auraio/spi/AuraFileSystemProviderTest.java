@@ -2,6 +2,7 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.auraio.AuraFileChannel;
 import io.auraio.AuraIO;
@@ -30,6 +31,7 @@ import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -365,7 +367,7 @@ class AuraFileSystemProviderTest {
         Files.setPosixFilePermissions(a, PosixFilePermissions.fromString("r--r-----"));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a))).isEqualTo("r--r-----");
         assertThat(Files.isHidden(root.resolve(".x"))).isTrue();
-        assertThat(Files.getFileStore(a)).isEqualTo(Files.getFileStore(dir.path()));
+        assertThat(Files.getFileStore(a)).isEqualTo(Files.getFileStore(root));
         assertThat(Files.exists(link, LinkOption.NOFOLLOW_LINKS)).isTrue();
         assertThat(Files.deleteIfExists(root.resolve("c"))).isTrue();
         Files.delete(link);
@@ -394,5 +396,48 @@ class AuraFileSystemProviderTest {
         assertThat(listed.type()).isEqualTo(store.type());
         assertThat(listed.getTotalSpace()).isEqualTo(store.getTotalSpace());
         assertThat(listed.getClass()).isEqualTo(store.getClass());
+    }
+
+    /**
+     * Store equality is the platform's, among the provider's own stores: two paths on one mount
+     * give equal stores (with equal hash codes), paths on two mounts do not, as through the
+     * platform. A provider's store and a platform's store are unequal both ways: the provider's
+     * store was equal to the platform's while the platform's was not equal to it, so a set or a
+     * list answered by the order of its arguments.
+     */
+    @Test
+    void fileStoresAreEqualAsThePlatformsAndSymmetrically() throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("sub/dir")).toAbsolutePath();
+        Path other = Path.of("/proc");
+        List<Path> platformPaths = List.of(dir.path().toAbsolutePath(), sub, other);
+        List<FileStore> platformStores = new ArrayList<>();
+        List<FileStore> auraStores = new ArrayList<>();
+        for (Path p : platformPaths) {
+            platformStores.add(Files.getFileStore(p));
+            auraStores.add(Files.getFileStore(fs.getPath(p.toString())));
+        }
+        assertThat(platformStores.get(0)).as("the oracle: one mount").isEqualTo(platformStores.get(1));
+        assumeFalse(platformStores.get(0).equals(platformStores.get(2)),
+                "/proc and the test directory are one file store here");
+        for (int i = 0; i < platformPaths.size(); i++) {
+            for (int j = 0; j < platformPaths.size(); j++) {
+                FileStore a = auraStores.get(i);
+                FileStore b = auraStores.get(j);
+                boolean platformEqual = platformStores.get(i).equals(platformStores.get(j));
+                assertThat(a.equals(b)).as("%s, %s", platformPaths.get(i), platformPaths.get(j)).isEqualTo(platformEqual);
+                assertThat(b.equals(a)).as("%s, %s", platformPaths.get(j), platformPaths.get(i)).isEqualTo(platformEqual);
+                if (platformEqual) {
+                    assertThat(a.hashCode()).isEqualTo(b.hashCode());
+                }
+                assertThat(a.equals(platformStores.get(j))).as("ours %s, platform's %s", platformPaths.get(i),
+                        platformPaths.get(j)).isFalse();
+                assertThat(platformStores.get(j).equals(a)).isFalse();
+            }
+        }
+        // A set of the provider's stores finds each of them, and only them.
+        Set<FileStore> set = new HashSet<>(auraStores);
+        assertThat(set).hasSize(2).contains(auraStores.toArray(FileStore[]::new))
+                .doesNotContainAnyElementsOf(platformStores);
+        assertThat(auraStores.get(0)).isNotEqualTo(null).isNotEqualTo(auraStores.get(0).toString());
     }
 }
