@@ -114,6 +114,46 @@ class TreeCommandTest {
         }
     }
 
+    /**
+     * A level below 1 is tree(1)'s usage error: its message, then the line that points to the help
+     * (as every usage error of the tools), its exit status, and no listing. tree(1) says the same
+     * for a level that is no number; ours names the option and the value there.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1", "abc"})
+    void aLevelBelowOneOrNoNumberIsTreesUsageError(String level) {
+        Tools.assumePresent("tree");
+        Tools.Run theirs = Tools.run("tree", "-L", level, w.resolve("root").toString());
+        Cli.Result ours = Cli.run("tree", "-L", level, w.resolve("root").toString());
+
+        assertThat(theirs.err()).isEqualTo("tree: Invalid level, must be greater than 0.\n");
+        assertThat(ours.err()).isEqualTo("auraio tree: " + levelProblem(level)
+                + "\nTry 'auraio tree --help' for more information.\n");
+        assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
+        assertThat(ours.out()).isEqualTo(theirs.out()).isEmpty();
+    }
+
+    /**
+     * Levels tree(1) takes by reading a number's leading digits or letting it wrap ("1x" is 1,
+     * 99999999999 and -2147483648 list everything) are usage errors here, as any other level
+     * that is no int from 1 up.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"-2147483648", "1x", "99999999999", ""})
+    void aLevelTreeReadsLooselyIsAUsageError(String level) {
+        Cli.Result ours = Cli.run("tree", "-L", level, w.resolve("root").toString());
+
+        assertThat(ours.err()).isEqualTo("auraio tree: " + levelProblem(level)
+                + "\nTry 'auraio tree --help' for more information.\n");
+        assertThat(ours.exitCode()).isEqualTo(1);
+        assertThat(ours.out()).isEmpty();
+    }
+
+    private static String levelProblem(String level) {
+        return level.matches("-?[0-9]{1,10}") ? "Invalid level, must be greater than 0."
+                : "Invalid value for option '-L': '" + level + "' is not an int";
+    }
+
     private static void assertSameAsTree(List<String> args) {
         Tools.assumePresent("tree");
         List<String> command = new ArrayList<>(List.of("tree"));
