@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.ProviderMismatchException;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
@@ -121,13 +122,19 @@ final class AuraPath implements Path {
         return new File(toString());
     }
 
+    /**
+     * As the platform's: a watch service of another file system, the platform's included, is
+     * refused with {@code ProviderMismatchException} (a platform key would have given the platform's
+     * paths, never equal to this file system's).
+     */
     @Override
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
         if (watcher instanceof AuraWatchService ours) { // this file system's: its keys wrap the platform's
             return ours.wrap(delegate.register(ours.platform(), events, modifiers));
         }
-        return delegate.register(watcher, events, modifiers);
+        Objects.requireNonNull(watcher); // as the platform's: no message
+        throw new ProviderMismatchException();
     }
 
     @Override

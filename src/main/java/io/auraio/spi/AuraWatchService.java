@@ -1,6 +1,9 @@
 package io.auraio.spi;
 
 import java.io.IOException;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
@@ -22,14 +25,21 @@ import java.util.concurrent.TimeUnit;
  * {@code ((Path) key.watchable()).resolve(context)}; and {@code Files} calls on those paths
  * bypassed this provider for the platform's.
  *
- * <p>A platform key has one wrapper for the service's life (until it is cancelled or a
- * {@code reset} says it is no longer valid), so that {@code poll} and {@code take} return the
- * very key {@code register} returned, as the platform's do: watchers keep maps keyed by it.
+ * <p>A platform key has one wrapper for as long as anyone holds that wrapper, so that {@code poll}
+ * and {@code take} return the very key {@code register} returned, as the platform's do: watchers
+ * keep maps keyed by it. The table holds the wrappers weakly rather than forgetting a key at its
+ * {@code cancel}: a key cancelled while it is queued still comes out of the queue, as the
+ * platform's does (it was then a new object that the watcher's map did not know), and a key
+ * cancelled while it is not queued never comes out to say it can be forgotten. A wrapper nobody
+ * holds is made again if its key comes out of the queue, which nobody can tell apart; an invalid
+ * key out of the queue is forgotten at once.
  */
 final class AuraWatchService implements WatchService {
     private final AuraFileSystem fileSystem;
     private final WatchService platform;
-    private final Map<WatchKey, Key> keys = new ConcurrentHashMap<>();
+    private final Map<WatchKey, KeyRef> keys = new ConcurrentHashMap<>();
+    /** Wrappers collected: their entries go at the next {@link #wrap}. */
+    private final ReferenceQueue<Key> collected = new ReferenceQueue<>();
 
     AuraWatchService(AuraFileSystem fileSystem, WatchService platform) {
         this.fileSystem = fileSystem;
@@ -43,7 +53,40 @@ final class AuraWatchService implements WatchService {
 
     /** {@return the key of this service for the platform's {@code key}; null stays null} */
     WatchKey wrap(WatchKey key) {
-        return key == null ? null : keys.computeIfAbsent(key, Key::new);
+        for (Reference<? extends Key> r; (r = collected.poll()) != null; ) {
+            keys.remove(((KeyRef) r).platformKey, r);
+        }
+        if (key == null) {
+            return null;
+        }
+        Key[] wrapper = new Key[1]; // held strongly until returned: the table's reference is weak
+        keys.compute(key, (k, ref) -> {
+            wrapper[0] = ref == null ? null : ref.get();
+            if (wrapper[0] == null) {
+                wrapper[0] = new Key(k);
+                return new KeyRef(wrapper[0], collected);
+            }
+            return ref;
+        });
+        return wrapper[0];
+    }
+
+    /**
+     * {@return the key of this service for {@code key}, which the platform's queue gave out} An
+     * invalid key out of the queue never comes out again (its {@code reset} does nothing), so the
+     * table forgets it at once.
+     */
+    private WatchKey dequeued(WatchKey key) {
+        WatchKey wrapper = wrap(key);
+        if (key != null && !key.isValid()) {
+            keys.remove(key);
+        }
+        return wrapper;
+    }
+
+    /** {@return how many platform keys the table holds a wrapper for, for tests} */
+    int keysHeld() {
+        return keys.size();
     }
 
     @Override
@@ -54,17 +97,17 @@ final class AuraWatchService implements WatchService {
 
     @Override
     public WatchKey poll() {
-        return wrap(platform.poll());
+        return dequeued(platform.poll());
     }
 
     @Override
     public WatchKey poll(long timeout, TimeUnit unit) throws InterruptedException {
-        return wrap(platform.poll(timeout, unit));
+        return dequeued(platform.poll(timeout, unit));
     }
 
     @Override
     public WatchKey take() throws InterruptedException {
-        return wrap(platform.take());
+        return dequeued(platform.take());
     }
 
     @Override
@@ -100,17 +143,12 @@ final class AuraWatchService implements WatchService {
 
         @Override
         public boolean reset() {
-            boolean valid = platformKey.reset();
-            if (!valid) {
-                keys.remove(platformKey, this); // never returned again: forget it
-            }
-            return valid;
+            return platformKey.reset();
         }
 
         @Override
         public void cancel() {
-            platformKey.cancel();
-            keys.remove(platformKey, this);
+            platformKey.cancel(); // stays in the table: if it is queued, it comes out as this key
         }
 
         @Override
@@ -121,6 +159,16 @@ final class AuraWatchService implements WatchService {
         @Override
         public String toString() {
             return platformKey.toString();
+        }
+    }
+
+    /** The table's weak reference to a wrapper, with the platform key its entry is under. */
+    private static final class KeyRef extends WeakReference<Key> {
+        final WatchKey platformKey;
+
+        KeyRef(Key key, ReferenceQueue<Key> queue) {
+            super(key, queue);
+            this.platformKey = key.platformKey;
         }
     }
 
