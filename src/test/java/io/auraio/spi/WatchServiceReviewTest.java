@@ -184,6 +184,40 @@ class WatchServiceReviewTest {
         assertThat(outcomes.get(1)).isEqualTo(outcomes.getFirst());
     }
 
+    /**
+     * A virtual thread interrupted in {@code take()} or in {@code poll} with a timeout ends with
+     * {@code InterruptedException} and its status cleared, and the service still works, as the
+     * platform's.
+     */
+    @Test
+    void anInterruptedTakeOrPollEndsAsThePlatforms() throws Exception {
+        List<List<String>> outcomes = new ArrayList<>();
+        for (FileSystem fs : both) {
+            Path d = directory(fs, name(fs));
+            try (WatchService watcher = fs.newWatchService()) {
+                WatchKey registered = d.register(watcher, ENTRY_CREATE);
+                List<String> o = Collections.synchronizedList(new ArrayList<>());
+                List<Callable<?>> waits = List.of(watcher::take, () -> watcher.poll(1, TimeUnit.DAYS));
+                for (Callable<?> wait : waits) {
+                    Thread t = Thread.ofVirtual().start(() -> o.add(outcome(wait) + ", interrupted after: "
+                            + Thread.currentThread().isInterrupted()));
+                    TestSupport.awaitCondition("the waiter parked", () -> t.getState() == Thread.State.WAITING
+                            || t.getState() == Thread.State.TIMED_WAITING);
+                    t.interrupt();
+                    TestSupport.joinAll(List.of(t));
+                }
+                Files.createFile(d.resolve("f"));
+                o.add(outcome(() -> watcher.poll(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS) == registered));
+                outcomes.add(o);
+            }
+        }
+        assertThat(outcomes.getFirst()).containsExactly(
+                "java.lang.InterruptedException: null, interrupted after: false",
+                "java.lang.InterruptedException: null, interrupted after: false",
+                "returned true");
+        assertThat(outcomes.get(1)).isEqualTo(outcomes.getFirst());
+    }
+
     /** poll with and without a timeout, and every call after close, answer as the platform's. */
     @Test
     void pollAndCallsAfterCloseAnswerAsThePlatforms() throws Exception {
