@@ -5,6 +5,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.ByteArrayInputStream;
@@ -147,20 +148,6 @@ class AuraFileChannelReviewTest {
                 .isEqualTo(transferFromTheSameFileAppending(JDK, "jdk-append")).startsWith("30000 ");
     }
 
-    /** {@return how many of this process's descriptors are open on {@code file}} */
-    private static long descriptorsOn(Path file) throws IOException {
-        Path target = file.toAbsolutePath();
-        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).equals(target);
-                } catch (IOException gone) {
-                    return false;
-                }
-            }).count();
-        }
-    }
-
     /**
      * A shrinking truncate is made on the channel's own descriptor, and shrinks as FileChannel's.
      * It went through a JDK channel reopened on /proc/self/fd, whose open checks the file's
@@ -179,7 +166,7 @@ class AuraFileChannelReviewTest {
                 assertThat(ch.size()).isEqualTo(4_000);
                 assertThat(ch.position()).isEqualTo(4_000);
                 assertThat(Files.size(path)).isEqualTo(4_000);
-                assertThat(descriptorsOn(path)).as("descriptors on the file after the truncate").isEqualTo(1);
+                assertThat(Descriptors.on(path)).as("descriptors on the file after the truncate").hasSize(1);
             }
         }
     }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -104,22 +105,18 @@ class AuraFileChannelThreadsTest {
     @Test
     void aChannelDroppedWithoutCloseHasItsDescriptorClosedAsTheJdksChannelsDo() throws Exception {
         Path path = Files.write(dir.resolve("dropped"), new byte[] {1});
-        Path fdLink = openAndDrop(path);
+        int fd = openAndDrop(path);
         TestSupport.awaitCondition("the dropped channel's descriptor to be closed", () -> {
             System.gc();
-            try {
-                return !Files.readSymbolicLink(fdLink).equals(path.toAbsolutePath());
-            } catch (IOException gone) {
-                return true;
-            }
+            return !Descriptors.isOpenOn(fd, path);
         });
     }
 
-    private Path openAndDrop(Path path) throws IOException {
+    private int openAndDrop(Path path) throws IOException {
         AuraFileChannel ch = AuraFileChannel.open(engine, path, READ);
-        Path fdLink = Path.of("/proc/self/fd/" + ch.file().fd());
-        assertThat(Files.readSymbolicLink(fdLink)).isEqualTo(path.toAbsolutePath());
-        return fdLink;
+        int fd = ch.file().fd();
+        assertThat(Descriptors.isOpenOn(fd, path)).isTrue();
+        return fd;
     }
 
     /**
@@ -134,7 +131,7 @@ class AuraFileChannelThreadsTest {
             int fd = ch.file().fd();
             ch.file().close(); // what an interrupt in another thread does first
             try (FileChannel reuser = FileChannel.open(other, READ, WRITE)) {
-                assumeTrue(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).equals(other.toAbsolutePath()),
+                assumeTrue(Descriptors.isOpenOn(fd, other),
                         "another thread took the freed descriptor number first");
                 assertThatThrownBy(ch::lock).isInstanceOf(ClosedChannelException.class);
                 assertThatThrownBy(() -> ch.map(FileChannel.MapMode.READ_ONLY, 0, 1))

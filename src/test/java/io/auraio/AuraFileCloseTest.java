@@ -7,6 +7,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -17,7 +18,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -142,20 +142,11 @@ class AuraFileCloseTest {
 
     /** How many of {@code fds} still name {@code path}. */
     private static long openDescriptorsOf(Path path, List<Integer> fds) {
-        return fds.stream().filter(fd -> {
-            try {
-                return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).equals(path.toAbsolutePath());
-            } catch (IOException gone) {
-                return false;
-            }
-        }).count();
+        return fds.stream().filter(fd -> Descriptors.isOpenOn(fd, path)).count();
     }
 
     /** The descriptor number no longer names the file (it may have been reused for another). */
-    private static void assertDescriptorClosed(AuraFile file) throws IOException {
-        Path link = Path.of("/proc/self/fd/" + file.fd());
-        if (Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
-            assertThat(Files.readSymbolicLink(link).toString()).doesNotContain(file.path().getFileName().toString());
-        }
+    private static void assertDescriptorClosed(AuraFile file) {
+        Descriptors.assertClosed(file.fd(), file.path(), "the closed file");
     }
 }

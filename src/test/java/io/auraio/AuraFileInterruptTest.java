@@ -2,6 +2,7 @@ package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -143,9 +144,7 @@ class AuraFileInterruptTest {
             TestSupport.joinAll(List.of(closing));
             TestSupport.awaitCondition("the hung read to be cancelled", () -> !hung.isPending());
             assertThat(closed.get()).as("the CLOSE's result").isZero();
-            Path link = Path.of("/proc/self/fd/" + fd);
-            boolean stillOurs = Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(file);
-            assertThat(stillOurs).as("descriptor %d of the file is still open", fd).isFalse();
+            Descriptors.assertClosed(fd, file, "the CLOSE that waited for admission");
         }
     }
 }

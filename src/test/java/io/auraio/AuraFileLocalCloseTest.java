@@ -5,18 +5,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.engine.RingProbe;
 import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * 17); a file open for writing through the ring; one whose last name is gone (its close frees
  * its pages and blocks, on the closing thread) on the blocking offload's pool. Counted with the
  * rings' completed requests, on an engine of the test's own; the descriptor is really closed
- * either way ({@code /proc/self/fd}).
+ * either way ({@link Descriptors}).
  */
 @ExtendWith(IoUringAvailable.class)
 class AuraFileLocalCloseTest {
@@ -45,25 +45,6 @@ class AuraFileLocalCloseTest {
                 "the test directory is on " + type + ", not a local page-cache file system");
     }
 
-    private static long openDescriptors() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
-    }
-
-    /** {@return whether descriptor {@code fd} is open on {@code file}} */
-    private static boolean openOn(int fd, Path file) throws IOException {
-        Path link = Path.of("/proc/self/fd", Integer.toString(fd));
-        if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
-            return false;
-        }
-        try {
-            return Files.readSymbolicLink(link).toString().startsWith(file.toRealPath().toString());
-        } catch (java.nio.file.NoSuchFileException closedMeanwhile) {
-            return false;
-        }
-    }
-
     @Test
     void aReadOnlyFileIsClosedWithoutARingRequest() throws Exception {
         assumeLocalPageCacheFileSystem();
@@ -73,20 +54,19 @@ class AuraFileLocalCloseTest {
             ByteBuffer buf = ByteBuffer.allocate(16);
             assertThat(file.read(buf, 0)).isEqualTo(10);
             int fd = file.fd();
-            assertThat(openOn(fd, path)).isTrue();
+            assertThat(Descriptors.isOpenOn(fd, path)).isTrue();
             long before = ringRequests(engine);
             file.close();
             assertThat(ringRequests(engine)).as("ring requests made by close").isEqualTo(before);
-            assertThat(openOn(fd, path)).as("descriptor %d still open on the file", fd).isFalse();
+            assertThat(Descriptors.isOpenOn(fd, path)).as("descriptor %d still open on the file", fd).isFalse();
 
-            long descriptors = openDescriptors();
+            Map<Integer, String> descriptors = Descriptors.open();
             for (int i = 0; i < 2000; i++) {
                 try (AuraFile f = AuraFile.open(engine, path, StandardOpenOption.READ)) {
                     f.read(ByteBuffer.allocate(4), 0);
                 }
             }
-            assertThat(openDescriptors()).as("descriptors open after 2000 opens and closes")
-                    .isLessThan(descriptors + 50);
+            Descriptors.assertNoneNew(descriptors, "2000 opens and closes");
         }
     }
 
@@ -111,7 +91,7 @@ class AuraFileLocalCloseTest {
             assertThat(ringRequests(engine)).as("ring requests made by close of a writable file").isEqualTo(ringBefore);
             assertThat(io.auraio.internal.offload.BlockingOffload.shared().callsOnPool() - poolBefore)
                     .as("calls on the offload's pool").isEqualTo(1);
-            assertThat(openOn(fd, path)).isFalse();
+            assertThat(Descriptors.isOpenOn(fd, path)).isFalse();
         }
     }
 
@@ -145,9 +125,7 @@ class AuraFileLocalCloseTest {
                 assertThat(ringRequests(engine)).as("ring requests made by close, %s", options).isEqualTo(ringBefore);
                 assertThat(BlockingOffload.shared().callsOnPool()).as("calls on the offload's pool, %s", options)
                         .isGreaterThan(poolBefore);
-                assertThat(Files.exists(Path.of("/proc/self/fd", Integer.toString(fd)), LinkOption.NOFOLLOW_LINKS)
-                        && Files.readSymbolicLink(Path.of("/proc/self/fd", Integer.toString(fd))).toString()
-                                .endsWith("(deleted)"))
+                assertThat(Descriptors.isOpenOn(fd, path))
                         .as("descriptor %d still open on the deleted file, %s", fd, options).isFalse();
             }
         }
@@ -161,13 +139,12 @@ class AuraFileLocalCloseTest {
             Path path = Files.write(dir.resolve("data"), new byte[1 << 20]);
             int fd = openAndDrop(engine, path);
             Files.delete(path);
-            Path link = Path.of("/proc/self/fd", Integer.toString(fd));
             long before = ringRequests(engine);
-            for (int i = 0; i < 500 && isDeletedDataDescriptor(link); i++) {
+            for (int i = 0; i < 500 && Descriptors.isOpenOn(fd, path); i++) {
                 System.gc();
                 Thread.sleep(10);
             }
-            assertThat(isDeletedDataDescriptor(link)).as("descriptor %d closed by the cleaner", fd).isFalse();
+            assertThat(Descriptors.isOpenOn(fd, path)).as("descriptor %d closed by the cleaner", fd).isFalse();
             assertThat(ringRequests(engine)).as("ring requests made by the cleaner's close").isEqualTo(before);
         }
     }
@@ -177,13 +154,5 @@ class AuraFileLocalCloseTest {
         AuraFile file = AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         file.read(ByteBuffer.allocate(4), 0);
         return file.fd();
-    }
-
-    private static boolean isDeletedDataDescriptor(Path link) throws IOException {
-        try {
-            return Files.readSymbolicLink(link).toString().endsWith("data (deleted)");
-        } catch (java.nio.file.NoSuchFileException closed) {
-            return false;
-        }
     }
 }

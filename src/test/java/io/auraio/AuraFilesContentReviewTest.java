@@ -3,6 +3,7 @@ package io.auraio;
 import static io.auraio.testing.TestSupport.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import io.auraio.testing.Descriptors;
 
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
@@ -19,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Map;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -67,13 +69,6 @@ class AuraFilesContentReviewTest {
         String expected = outcome(files);
         assertThat(outcome(aura)).as("%s, platform thread", what).isEqualTo(expected);
         assertThat(TestSupport.onVirtualThread(() -> outcome(aura))).as("%s, virtual thread", what).isEqualTo(expected);
-    }
-
-    /** {@return the descriptors this process has open} */
-    private static long openDescriptors() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
     }
 
     /** {@return a tmpfs of {@code size} mounted at a new directory, or a skip if it cannot be mounted} */
@@ -511,10 +506,11 @@ class AuraFilesContentReviewTest {
         AuraFiles.readAllBytes(f);
         TestSupport.onVirtualThread(() -> sorted(AuraFiles.walk(dir.path())));
         for (Callable<?> c : calls) {
-            long before = openDescriptors();
-            assertThat(outcome(c)).startsWith("threw");
+            Map<Integer, String> before = Descriptors.open();
+            String outcome = outcome(c);
+            assertThat(outcome).startsWith("threw");
             assertThat(TestSupport.onVirtualThread(() -> outcome(c))).startsWith("threw");
-            assertThat(openDescriptors()).as("descriptors after %s", outcome(c)).isEqualTo(before);
+            Descriptors.assertNoneNew(before, "the call that " + outcome);
         }
         Leaks.assertNothingLeaked(AuraIO.defaultEngine());
     }
@@ -695,7 +691,7 @@ class AuraFilesContentReviewTest {
         TestSupport.onVirtualThread(() -> sorted(AuraFiles.walk(root)));
         for (boolean virtual : new boolean[] {false, true}) {
             Callable<String> run = () -> {
-                long before = openDescriptors();
+                Map<Integer, String> before = Descriptors.open();
                 List<String> seen = new ArrayList<>();
                 for (int take : new int[] {0, 1, 40}) {
                     try (Stream<Path> s = AuraFiles.walk(root)) {
@@ -717,12 +713,12 @@ class AuraFilesContentReviewTest {
                 ourWalk.close();
                 seen.add("walk after close: files " + outcome(() -> theirWalk.count()) + ", aura "
                         + outcome(() -> ourWalk.count()));
-                seen.add("descriptors left " + (openDescriptors() - before));
+                seen.add("descriptors left " + Descriptors.newSince(before));
                 return String.join("\n", seen);
             };
             String r = virtual ? TestSupport.onVirtualThread(run) : run.call();
             List<String> lines = r.lines().toList();
-            assertThat(lines.get(2)).as("virtual=%s", virtual).isEqualTo("descriptors left 0");
+            assertThat(lines.get(2)).as("virtual=%s", virtual).isEqualTo("descriptors left {}");
             for (String line : lines.subList(0, 2)) {
                 String[] parts = line.split(": files |, aura ");
                 assertThat(parts[2]).as("virtual=%s %s", virtual, line).isEqualTo(parts[1]);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Commands;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
@@ -194,28 +195,12 @@ class CachedMetadataReviewTest {
         names.put("relativeDir", Path.of("").toAbsolutePath().relativize(sub));
         names.put("empty", Path.of(""));
         names.put("dotAlone", Path.of("."));
-        names.put("procSelfFd", Path.of("/proc/self/fd/" + fdOf(base.resolve("open"))));
+        names.put("procSelfFd", Path.of("/proc/self/fd/" + Descriptors.oneOn(base.resolve("open"))));
         names.put("procSelfCwd", Path.of("/proc/self/cwd"));
         names.put("procSelfCwdFile", Path.of("/proc/self/cwd").resolve(Path.of("").toAbsolutePath().relativize(file)));
         names.put("devNull", Path.of("/dev/null"));
         names.put("proc", Path.of("/proc/self/stat"));
         return names;
-    }
-
-    /** {@return the descriptor number of {@code channel}, found by its path in /proc/self/fd} */
-    private static int fdOf(Path file) throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds.toList()) {
-                try {
-                    if (Files.readSymbolicLink(fd).equals(file)) {
-                        return Integer.parseInt(fd.getFileName().toString());
-                    }
-                } catch (java.io.IOException closedMeanwhile) {
-                    // the listing's own descriptor, closed by now
-                }
-            }
-        }
-        throw new AssertionError("no descriptor of " + file);
     }
 
     @Test
@@ -310,10 +295,10 @@ class CachedMetadataReviewTest {
         Map<String, Call> jdk = jdkCalls(same);
         List<String> platform = answers(names, jdk, Function.identity());
         List<String> differences = new ArrayList<>();
-        List<String> descriptors = null;
+        Map<Integer, String> descriptors = null;
         for (int round = 0; round < 3; round++) {
             if (round == 1) {
-                descriptors = openDescriptors(); // the engine and the offload started in round 0
+                descriptors = Descriptors.open(); // the engine and the offload started in round 0
             }
             boolean interrupted = round == 2;
             List<String> viaProvider = TestSupport.onVirtualThread(
@@ -329,9 +314,7 @@ class CachedMetadataReviewTest {
         diff("AuraFiles on a platform thread", answers(names, onlyKeys(jdk, auraFilesCalls(same)), Function.identity()),
                 answers(names, auraFilesCalls(same), Function.identity()), differences);
         assertThat(differences).as("answers unlike the JDK's").isEmpty();
-        // A subset, not the same set: a descriptor another thread of the JVM closed meanwhile (a
-        // socket of an earlier test's, seen once in CI) is no leak; one this test left is new.
-        assertThat(openDescriptors()).as("descriptors left open").isSubsetOf(descriptors);
+        Descriptors.assertNoneNew(descriptors, CachedMetadataReviewTest::notARing, "the lookups");
     }
 
     /** {@return what {@code task} returns, run with the interrupt status set if {@code interrupted}, which it must keep} */
@@ -371,20 +354,11 @@ class CachedMetadataReviewTest {
     }
 
     /**
-     * Descriptors open in this process on files (what a lookup's {@code O_PATH} descriptor names),
-     * by number and target; not the rings and eventfds an engine makes as it is used from more
-     * CPUs, nor this listing's own.
+     * {@return whether {@code target} may be a lookup's {@code O_PATH} descriptor, for the checks
+     * that none is left} Not the rings and eventfds an engine makes as it is used from more CPUs.
      */
-    static List<String> openDescriptors() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.map(p -> {
-                try {
-                    return p.getFileName() + " -> " + Files.readSymbolicLink(p);
-                } catch (java.io.IOException closedMeanwhile) {
-                    return null;
-                }
-            }).filter(l -> l != null && !l.contains(" -> anon_inode:") && !l.endsWith("/fd")).sorted().toList();
-        }
+    private static boolean notARing(String target) {
+        return !target.startsWith("anon_inode:");
     }
 
     /**
@@ -535,7 +509,7 @@ class CachedMetadataReviewTest {
         allowed.add("size " + missingText(name));
         allowed.add("access " + missingText(name));
         TestSupport.onVirtualThread(() -> AuraFiles.exists(name)); // the engine and the offload started
-        List<String> descriptors = openDescriptors();
+        Map<Integer, String> descriptors = Descriptors.open();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.concurrent.ConcurrentHashMap<String, Boolean> seen = new java.util.concurrent.ConcurrentHashMap<>();
         Thread swapper = Thread.ofPlatform().start(() -> {
@@ -574,9 +548,7 @@ class CachedMetadataReviewTest {
             TestSupport.joinAll(List.of(swapper));
         }
         assertThat(seen.keySet()).as("answers").isSubsetOf(allowed).contains("exists true", "size 100");
-        // A subset, not the same set: a descriptor another thread of the JVM closed meanwhile (a
-        // socket of an earlier test's, seen once in CI) is no leak; one this test left is new.
-        assertThat(openDescriptors()).as("descriptors left open").isSubsetOf(descriptors);
+        Descriptors.assertNoneNew(descriptors, CachedMetadataReviewTest::notARing, "the lookups");
     }
 
     private static String missingText(Path p) {

@@ -7,6 +7,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -37,7 +39,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -102,26 +103,13 @@ class ChannelConcurrencyReviewTest {
     }
 
     /**
-     * {@return this process's open descriptors, each with what it is open on} The first channel of
-     * this library keeps one on {@code /dev/null} in reserve for locks (JdkCompanionChannel): one
-     * is opened and closed first, so that it is counted.
+     * {@return this process's open descriptors, number to target} The first channel of this
+     * library keeps one on {@code /dev/null} in reserve for locks (JdkCompanionChannel): one is
+     * opened and closed first, so that it is among them.
      */
-    private Set<String> openDescriptors() throws IOException {
+    private Map<Integer, String> openDescriptors() throws IOException {
         AuraFileChannel.open(shared.engine(), Files.write(dir.resolve("reserve"), new byte[1]), READ).close();
-        Set<String> open = new java.util.TreeSet<>();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) fds::iterator) {
-                try {
-                    Path to = Files.readSymbolicLink(fd);
-                    if (!to.endsWith("fd")) { // the listing's own
-                        open.add(fd.getFileName() + " -> " + to);
-                    }
-                } catch (IOException gone) {
-                    // the listing's own descriptor, closed by now
-                }
-            }
-        }
-        return open;
+        return Descriptors.open();
     }
 
     private static void noFailures(List<Throwable> failures) {
@@ -436,7 +424,7 @@ class ChannelConcurrencyReviewTest {
         java.util.Arrays.fill(content, (byte) 'A');
         Path file = Files.write(dir.resolve("closed-under"), content);
         Path other = Files.write(dir.resolve("other"), new byte[size]); // zeros: what a reused descriptor reads
-        Set<String> before = openDescriptors();
+        Map<Integer, String> before = openDescriptors();
         rounds((opener, round) -> {
             try (FileChannel target = FileChannel.open(dir.resolve("target"), CREATE, WRITE)) {
                 FileChannel ch = opener.open(file, READ, WRITE);
@@ -498,13 +486,13 @@ class ChannelConcurrencyReviewTest {
             }
             Files.write(file, content); // undo the writes and truncations of the round
         });
-        assertThat(openDescriptors()).as("descriptors after every round").containsExactlyInAnyOrderElementsOf(before);
+        Descriptors.assertNoneNew(before, "every round");
     }
 
     @Test
     void interruptingOneOfManyThreadsClosesTheChannelForAllAsFileChannel() throws Exception {
         Path file = indexedFile("interrupted", 64 * 1024);
-        Set<String> before = openDescriptors();
+        Map<Integer, String> before = openDescriptors();
         rounds((opener, round) -> {
             FileChannel ch = opener.open(file, READ, WRITE);
             CountDownLatch running = new CountDownLatch(THREADS);
@@ -549,7 +537,7 @@ class ChannelConcurrencyReviewTest {
                 }
             }
         });
-        assertThat(openDescriptors()).as("descriptors after every round").containsExactlyInAnyOrderElementsOf(before);
+        Descriptors.assertNoneNew(before, "every round");
     }
 
     @Test
@@ -562,7 +550,7 @@ class ChannelConcurrencyReviewTest {
         Path source = Files.write(dir.resolve("source"), as);
         Path target = dir.resolve("target");
         Path other = Files.write(dir.resolve("other"), new byte[size]);
-        Set<String> before = openDescriptors();
+        Map<Integer, String> before = openDescriptors();
         rounds((opener, round) -> {
             Files.write(target, bs);
             FileChannel in = opener.open(source, READ);
@@ -617,7 +605,7 @@ class ChannelConcurrencyReviewTest {
                 }
             }
         });
-        assertThat(openDescriptors()).as("descriptors after every round").containsExactlyInAnyOrderElementsOf(before);
+        Descriptors.assertNoneNew(before, "every round");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.internal.mapped.MappedReads;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
@@ -78,23 +79,6 @@ class ChannelConcurrencyTest {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
             return lines.anyMatch(l -> l.endsWith(real) || l.contains(real + " "));
         }
-    }
-
-    private static long descriptorsOn(Path path) throws IOException {
-        Path real = path.toRealPath();
-        long n = 0;
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) fds::iterator) {
-                try {
-                    if (Files.readSymbolicLink(fd).equals(real)) {
-                        n++;
-                    }
-                } catch (IOException gone) {
-                    // closed meanwhile
-                }
-            }
-        }
-        return n;
     }
 
     private static void joinOrFail(List<Thread> threads, long millis) throws InterruptedException {
@@ -190,7 +174,7 @@ class ChannelConcurrencyTest {
                         .isNotInstanceOf(ClosedByInterruptException.class);
             }
             assertThat(mappedInThisProcess(path)).as("unmapped after close").isFalse();
-            assertThat(descriptorsOn(path)).as("descriptors left on the file").isZero();
+            assertThat(Descriptors.on(path)).as("descriptors left on the file").isEmpty();
         }
     }
 
@@ -263,7 +247,7 @@ class ChannelConcurrencyTest {
             assertThat(aura).as("AuraFileChannel, %s, interrupted %s", what, before ? "before" : "during")
                     .isEqualTo(jdk);
         }
-        assertThat(descriptorsOn(path)).isZero();
+        assertThat(Descriptors.on(path)).isEmpty();
     }
 
     @Test
@@ -834,8 +818,8 @@ class ChannelConcurrencyTest {
             TestDirectory.deleteRecursively(shm);
         }
         assertThat(mappedInThisProcess(hot)).isFalse();
-        assertThat(descriptorsOn(hot)).isZero();
-        assertThat(descriptorsOn(fifo)).isZero();
+        assertThat(Descriptors.on(hot)).isEmpty();
+        assertThat(Descriptors.on(fifo)).isEmpty();
     }
 
     /**

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.spi.AuraFileSystemProvider;
 import io.auraio.testing.Direct;
 import io.auraio.testing.IoUringAvailable;
@@ -37,7 +38,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -632,19 +632,13 @@ class DirectIoReviewTest {
 
     // ---- no leak after refusals ------------------------------------------------------------------
 
-    private static long openDescriptors() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
-    }
-
     @Test
     void refusedCallsLeaveNoPoolBufferRequestOrDescriptorBehind() throws Exception {
         Path path = Files.write(dir.resolve("refused"), DATA);
-        long before = -1;
+        Map<Integer, String> before = null;
         for (int round = 0; round < 50; round++) {
             if (round == 1) {
-                before = openDescriptors(); // after one round: what the JDK opens once (a pipe's first use) stays
+                before = Descriptors.open(); // after one round: what the JDK opens once (a pipe's first use) stays
             }
             try (AuraFileChannel ch = AuraFileChannel.open(shared.engine(), path, READ, WRITE, Direct.DIRECT);
                  Arena arena = Arena.ofConfined()) {
@@ -674,7 +668,7 @@ class DirectIoReviewTest {
                 assertThat(shared.engine().core().pool().outstandingBuffers()).as("pool buffers after refusals").isZero();
             }
         }
-        assertThat(openDescriptors()).isEqualTo(before);
+        Descriptors.assertNoneNew(before, "49 rounds of refused calls");
         assertThat(Files.readAllBytes(path)).isEqualTo(DATA);
     }
 

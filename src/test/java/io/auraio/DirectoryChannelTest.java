@@ -4,9 +4,9 @@ import static java.nio.file.StandardOpenOption.READ;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
-import java.io.File;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,10 +44,6 @@ class DirectoryChannelTest {
     @AfterEach
     void closeEngine() {
         engine.close();
-    }
-
-    private static int openDescriptors() {
-        return new File("/proc/self/fd").list().length;
     }
 
     /** {@return what {@code call} returned, or the exception's class and message} */
@@ -90,11 +87,11 @@ class DirectoryChannelTest {
         }
         // The first channel of the JVM takes the descriptor it keeps in reserve (JdkCompanionChannel), for good.
         AuraFileChannel.open(engine, Files.createFile(d.resolve("f")), READ).close();
-        int before = openDescriptors();
+        Map<Integer, String> before = Descriptors.open();
         try (FileChannel aura = AuraFileChannel.open(engine, d, READ)) {
             assertThat(outcomes(aura)).isEqualTo(expected);
         }
-        assertThat(openDescriptors()).as("descriptors after the close").isEqualTo(before);
+        Descriptors.assertNoneNew(before, "a directory's channel, its locks and maps, closed");
         assertThat(expected.get(0)).as("the JDK's own answer, which the test compares with")
                 .isEqualTo("lock 0+" + Long.MAX_VALUE + " shared valid");
     }

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.AsyncFixtures.FifoFile;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.lang.foreign.Arena;
@@ -490,9 +491,7 @@ class EngineApiEdgeCasesTest {
                 } catch (RuntimeException e) {
                     thrown = e;
                 }
-                Path fdLink = Path.of("/proc/self/fd/" + pollFd);
-                String target = Files.exists(fdLink, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        ? Files.readSymbolicLink(fdLink).toString() : "(closed)";
+                String target = java.util.Objects.requireNonNullElse(Descriptors.target(pollFd), "(closed)");
                 String observed = "close() threw " + thrown + "; callbacks called: " + calls.get() + " " + results
                         + "; the engine's poll fd " + pollFd + " afterwards: " + target;
                 assertThat(calls.get()).as(observed).isEqualTo(2);

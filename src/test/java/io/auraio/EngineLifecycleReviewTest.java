@@ -5,6 +5,7 @@ import static io.auraio.testing.TestSupport.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.DescriptorExhaustionProbe;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -30,12 +32,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class EngineLifecycleReviewTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    private static long openDescriptors() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
 
     /** close() from a callback is refused; the engine keeps its name, its MXBean and its service. */
     @Test
@@ -106,40 +102,28 @@ class EngineLifecycleReviewTest {
     static final class HalfwayProbe {
         private HalfwayProbe() {}
 
-        static String descriptorTargets() throws IOException {
-            try (var s = Files.list(Path.of("/proc/self/fd"))) {
-                return s.map(p -> {
-                    try {
-                        return p.getFileName() + "=" + Files.readSymbolicLink(p);
-                    } catch (IOException gone) {
-                        return p.getFileName() + "=?";
-                    }
-                }).toList().toString();
-            }
-        }
-
         static long pollers() {
             return Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
         }
 
-        static void check(String what, long fdsBefore, long pollersBefore) throws Exception {
-            long fds = openDescriptors();
+        static void check(String what, Map<Integer, String> fdsBefore, long pollersBefore) throws Exception {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while ((fds != fdsBefore || pollers() != pollersBefore) && System.nanoTime() < deadline) {
+            while ((!Descriptors.newSince(fdsBefore).isEmpty() || pollers() != pollersBefore)
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(10);
-                fds = openDescriptors();
             }
-            if (fds != fdsBefore || pollers() != pollersBefore) {
-                System.out.println("LEAK after " + what + ": descriptors " + fdsBefore + " -> " + fds
-                        + ", pollers " + pollersBefore + " -> " + pollers() + " " + descriptorTargets());
+            Map<Integer, String> left = Descriptors.newSince(fdsBefore);
+            if (!left.isEmpty() || pollers() != pollersBefore) {
+                System.out.println("LEAK after " + what + ": descriptors " + left + ", pollers " + pollersBefore
+                        + " -> " + pollers());
             }
         }
 
         public static void main(String[] args) throws Exception {
             DescriptorExhaustionProbe.preloadLibraryClasses();
             if (args[0].equals("shim")) {
-                long fds = openDescriptors();
+                Map<Integer, String> fds = Descriptors.open();
                 long threads = pollers();
                 try (Engine e = Engine.create(Options.builder().ringCount(4).build())) {
                     System.out.println("created " + e);
@@ -154,7 +138,7 @@ class EngineLifecycleReviewTest {
             Engine.create(Options.builder().ringCount(4).build()).close();
             int failures = 0;
             for (int spare = 0; spare < 40; spare++) {
-                long fds = openDescriptors();
+                Map<Integer, String> fds = Descriptors.open();
                 long threads = pollers();
                 List<Integer> hoard = new ArrayList<>();
                 try {
@@ -263,7 +247,7 @@ class EngineLifecycleReviewTest {
         Path path = dir.resolve("loop");
         Files.write(path, new byte[8192]);
         Engine.create(Options.builder().ringCount(1).build()).close(); // warm up
-        long fds = openDescriptors();
+        Map<Integer, String> fds = Descriptors.open();
         long pollers = pollerThreads();
         long rss = 0;
         for (int i = 0; i < 2000; i++) {
@@ -291,7 +275,7 @@ class EngineLifecycleReviewTest {
         }
         EngineMonitoring.awaitRegistrations();
         System.gc();
-        assertThat(openDescriptors()).as("descriptors").isLessThanOrEqualTo(fds);
+        Descriptors.assertNoneNew(fds, "2000 engines created and closed");
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollers);
         assertThat(server.queryNames(ours, null)).as("MXBeans").isEmpty();
         assertThat(residentKb() - rss).as("resident memory growth over 1,500 engines, KiB").isLessThan(128 * 1024);
@@ -468,7 +452,7 @@ class EngineLifecycleReviewTest {
             Engine.create(Options.builder().ringCount(1).queueDepth(8).build()).close(); // warm up
             Path path = Files.createTempFile("memlock", ".bin"); // before the count: it opens /dev/random
             Files.write(path, new byte[100]);
-            long fds = openDescriptors();
+            Map<Integer, String> fds = Descriptors.open();
             long pollers = HalfwayProbe.pollers();
             Options options = args[0].equals("rings") ? Options.builder().ringCount(4).queueDepth(4096).build()
                     : Options.builder().ringCount(1).queueDepth(64).build();
@@ -736,7 +720,7 @@ class EngineLifecycleReviewTest {
     @Test
     void concurrentCreatesOfOneNameGiveItToExactlyOne() throws Exception {
         Engine.create(Options.builder().ringCount(1).build()).close(); // warm up
-        long fds = openDescriptors();
+        Map<Integer, String> fds = Descriptors.open();
         long pollers = pollerThreads();
         for (int round = 0; round < 5; round++) {
             java.util.Queue<Engine> created = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -763,7 +747,7 @@ class EngineLifecycleReviewTest {
                     .hasMessageContaining("review-race"));
             created.forEach(Engine::close);
         }
-        assertThat(openDescriptors()).as("descriptors (others may close meanwhile)").isLessThanOrEqualTo(fds);
+        Descriptors.assertNoneNew(fds, "engines created at once under one name");
         assertThat(pollerThreads()).isEqualTo(pollers);
     }
 }

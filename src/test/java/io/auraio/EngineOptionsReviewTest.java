@@ -4,10 +4,10 @@ import static io.auraio.testing.TestSupport.HANG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -41,12 +42,6 @@ class EngineOptionsReviewTest {
 
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
-
-    private static long openDescriptors() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
 
     private static void refused(Consumer<Options.Builder> setting, String field, String value) {
         assertThatThrownBy(() -> setting.accept(Options.builder()))
@@ -163,7 +158,7 @@ class EngineOptionsReviewTest {
     @Test
     void athousandAndTwentyFourRingsStartServeAndCloseLeavingNothing() throws Exception {
         Path file = Files.write(dir.resolve("f"), TestSupport.randomBytes(BLOCK, 8));
-        long fdsBefore = openDescriptors();
+        Map<Integer, String> fdsBefore = Descriptors.open();
         long threadsBefore = Thread.getAllStackTraces().size();
         try (Engine e = Engine.create(Options.builder().ringCount(1024).queueDepth(1)
                 .ringSelect(RingSelect.ROUND_ROBIN).build())) {
@@ -176,14 +171,9 @@ class EngineOptionsReviewTest {
             });
             assertThat(failures).containsOnlyNulls();
         }
-        TestSupport.awaitCondition("descriptors and threads back to where they were",
-                () -> {
-                    try {
-                        return openDescriptors() <= fdsBefore && Thread.getAllStackTraces().size() <= threadsBefore + 2;
-                    } catch (IOException ex) {
-                        throw new java.io.UncheckedIOException(ex);
-                    }
-                });
+        TestSupport.awaitCondition("threads back to where they were",
+                () -> Thread.getAllStackTraces().size() <= threadsBefore + 2);
+        Descriptors.awaitNoneNew(fdsBefore, "1024 rings started, used and closed");
     }
 
     // ------------------------------------------------------------------ settings after close
@@ -390,7 +380,7 @@ class EngineOptionsReviewTest {
         javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
         String name = "review-create-close";
         javax.management.ObjectName beanName = EngineMonitoring.engineObjectName(name);
-        long fdsBefore = openDescriptors();
+        Map<Integer, String> fdsBefore = Descriptors.open();
         for (int round = 0; round < 10; round++) {
             Engine old = Engine.create(Options.builder().ringCount(1).queueDepth(4).name(name).build());
             if (round % 2 == 0) {
@@ -428,7 +418,7 @@ class EngineOptionsReviewTest {
             EngineMonitoring.awaitRegistrations();
             assertThat(server.isRegistered(beanName)).as("round %d: unregistered after close", round).isFalse();
         }
-        assertThat(openDescriptors()).as("descriptors (others may close meanwhile)").isLessThanOrEqualTo(fdsBefore);
+        Descriptors.assertNoneNew(fdsBefore, "engines created racing the close of their name");
     }
 
     // ------------------------------------------------------------------ settings under load
@@ -683,7 +673,7 @@ class EngineOptionsReviewTest {
 
         public static void main(String[] args) throws Exception {
             Engine.create(Options.builder().ringCount(2).queueDepth(8).name("midway").build()).close(); // warm up
-            long fds = openDescriptors();
+            Map<Integer, String> fds = Descriptors.open();
             long pollers = EngineLifecycleReviewTest.HalfwayProbe.pollers();
             Options huge = Options.builder().ringCount(1024).queueDepth(Options.MAX_QUEUE_DEPTH).name("midway").build();
             try (Engine e = Engine.create(huge)) {

@@ -7,6 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
@@ -23,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +41,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @ExtendWith(IoUringAvailable.class)
 class EngineRequestsReviewTest {
+    /** What /proc/self/fd names an io_uring descriptor. */
+    private static final String RING = "anon_inode:[io_uring]";
+
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
@@ -594,11 +599,11 @@ class EngineRequestsReviewTest {
         Throwable chained = org.assertj.core.api.Assertions.catchThrowable(
                 () -> engine.chain().close(pollFd).submitAsync());
         assertThat(chained).isInstanceOf(IllegalArgumentException.class);
-        java.util.Set<Integer> before = anonymousDescriptors();
+        Map<Integer, String> before = Descriptors.open(EngineRequestsReviewTest::ringOrEventfd);
         Engine other = Engine.create(Options.builder().ringCount(2).build());
         try {
-            java.util.Set<Integer> owned = anonymousDescriptors();
-            owned.removeAll(before);
+            java.util.Set<Integer> owned =
+                    Descriptors.newSince(before, EngineRequestsReviewTest::ringOrEventfd).keySet();
             assertThat(owned).as("two rings and their eventfds, the poll eventfd").hasSizeGreaterThanOrEqualTo(5);
             for (int fd : owned) {
                 assertThatThrownBy(() -> other.closeAsync(fd)).as("fd %d", fd)
@@ -648,12 +653,10 @@ class EngineRequestsReviewTest {
     @Test
     void aRingDescriptorIsRefusedAsARegisteredFile() throws Exception {
         int writer = open(Files.write(dir.resolve("w"), new byte[1]), Posix.O_RDWR);
-        java.util.Set<Integer> before = anonymousDescriptors();
+        Map<Integer, String> before = Descriptors.open(RING::equals);
         Engine other = Engine.create(Options.builder().ringCount(1).build());
         try {
-            java.util.Set<Integer> rings = anonymousDescriptors();
-            rings.removeAll(before);
-            rings.removeIf(fd -> !linkOf(fd).equals("anon_inode:[io_uring]"));
+            java.util.Set<Integer> rings = Descriptors.newSince(before, RING::equals).keySet();
             org.junit.jupiter.api.Assumptions.assumeTrue(!rings.isEmpty(), "no new io_uring descriptor seen");
             int ringFd = rings.iterator().next();
             assertThatThrownBy(() -> engine.registerFiles(ringFd)).isInstanceOfSatisfying(AuraIOException.class,
@@ -670,29 +673,8 @@ class EngineRequestsReviewTest {
         }
     }
 
-    private static String linkOf(int fd) {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
-        } catch (IOException gone) {
-            return "";
-        }
-    }
-
-    /** {@return this process's io_uring and eventfd descriptors} */
-    private static java.util.Set<Integer> anonymousDescriptors() throws IOException {
-        java.util.Set<Integer> fds = new java.util.HashSet<>();
-        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path p : s.toList()) {
-                try {
-                    String target = Files.readSymbolicLink(p).toString();
-                    if (target.equals("anon_inode:[io_uring]") || target.equals("anon_inode:[eventfd]")) {
-                        fds.add(Integer.parseInt(p.getFileName().toString()));
-                    }
-                } catch (IOException gone) {
-                    // closed meanwhile (the listing's own descriptor)
-                }
-            }
-        }
-        return fds;
+    /** {@return whether {@code target} is an io_uring or an eventfd descriptor's} */
+    private static boolean ringOrEventfd(String target) {
+        return target.equals(RING) || target.equals("anon_inode:[eventfd]");
     }
 }

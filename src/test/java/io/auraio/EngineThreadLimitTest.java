@@ -3,6 +3,7 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
@@ -10,9 +11,9 @@ import io.auraio.testing.ThreadStartLimit;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,7 +57,7 @@ class EngineThreadLimitTest {
                 && System.nanoTime() - deadline < 0) {
             Thread.sleep(50);
         }
-        Set<String> descriptorsBefore = descriptors();
+        Map<Integer, String> descriptorsBefore = Descriptors.open(EngineThreadLimitTest::ours);
         Set<String> pollersBefore = pollerThreads();
         Path file = Files.writeString(Files.createTempFile("auraio-limit", ".txt"), "served");
         try (ThreadStartLimit limit = ThreadStartLimit.on(Posix.gettid(), 3)) { // itself and two pollers
@@ -71,7 +72,7 @@ class EngineThreadLimitTest {
             Files.delete(file);
         }
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollersBefore);
-        assertThat(descriptors()).as("open descriptors").isSubsetOf(descriptorsBefore); // none new (others may close theirs)
+        Descriptors.assertNoneNew(descriptorsBefore, EngineThreadLimitTest::ours, "an engine refused a thread");
     }
 
     /**
@@ -114,7 +115,7 @@ class EngineThreadLimitTest {
     }
 
     private void createAndExpectFailure(int tasks) throws Exception {
-        Set<String> descriptorsBefore = descriptors();
+        Map<Integer, String> descriptorsBefore = Descriptors.open(EngineThreadLimitTest::ours);
         Set<String> pollersBefore = pollerThreads();
         try (ThreadStartLimit limit = ThreadStartLimit.on(Posix.gettid(), tasks)) {
             assertThatThrownBy(() -> Engine.create(Options.builder().ringCount(2).build()))
@@ -123,27 +124,16 @@ class EngineThreadLimitTest {
             assertThat(limit.refusals()).as("thread starts the group refused").isPositive();
         }
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollersBefore);
-        assertThat(descriptors()).as("open descriptors").isSubsetOf(descriptorsBefore); // none new (others may close theirs)
+        Descriptors.assertNoneNew(descriptorsBefore, EngineThreadLimitTest::ours, "a create refused a thread");
     }
 
     /**
-     * {@return the descriptors an engine or a file of these tests could leave open: rings and
-     * eventfds ({@code anon_inode:}), the test's files} Not the class path's jars, which the JVM
-     * opens as it loads classes.
+     * {@return whether {@code target} is what an engine or a file of these tests could leave open:
+     * a ring or an eventfd ({@code anon_inode:}), the test's file} Not the class path's jars, which
+     * the JVM opens as it loads classes.
      */
-    private static Set<String> descriptors() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.map(fd -> fd.getFileName() + " -> " + target(fd))
-                    .filter(d -> d.contains("anon_inode:") || d.contains("auraio-limit")).collect(Collectors.toSet());
-        }
-    }
-
-    private static String target(Path fd) {
-        try {
-            return Files.readSymbolicLink(fd).toString();
-        } catch (IOException gone) {
-            return "(gone)"; // the listing's own descriptor
-        }
+    private static boolean ours(String target) {
+        return target.contains("anon_inode:") || target.contains("auraio-limit");
     }
 
     private static Set<String> pollerThreads() {

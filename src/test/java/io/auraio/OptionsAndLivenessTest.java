@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.auraio.internal.adaptive.AimdController;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
@@ -19,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.Random;
 import java.util.Set;
@@ -262,12 +264,6 @@ class OptionsAndLivenessTest {
                 || t instanceof AsynchronousCloseException;
     }
 
-    private static long openDescriptors() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
     /**
      * 64 callers looping on reads, writes, fsync, statx, opens and closes of a queueDepth-2 ring
      * while another thread closes the engine: close returns, every caller ends with a result or a
@@ -276,7 +272,7 @@ class OptionsAndLivenessTest {
     @Test
     void engineCloseRacingMixedCallersEndsEveryCallerAndLeaksNoDescriptor() throws Exception {
         for (int round = 0; round < 5; round++) {
-            long before = openDescriptors();
+            Map<Integer, String> before = Descriptors.open();
             Engine e = Engine.create(Options.builder().ringCount(2).queueDepth(2).build());
             AtomicBoolean stop = new AtomicBoolean();
             Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
@@ -305,9 +301,7 @@ class OptionsAndLivenessTest {
             stop.set(true);
             assertAllEnd(callers, Duration.ofSeconds(10));
             assertThat(unexpected).as("round %d: failures other than a shutdown", round).isEmpty();
-            long after = openDescriptors();
-            assertThat(after).as("round %d: descriptors after close (before %d)", round, before)
-                    .isLessThanOrEqualTo(before + 2);
+            Descriptors.assertNoneNew(before, "round " + round + " of callers racing a close");
         }
     }
 
@@ -365,7 +359,7 @@ class OptionsAndLivenessTest {
     /**
      * Hung transfers that their callers left (interrupt, close), then the daemon's recovery: every
      * descriptor of the files is closed and the transfer pool's calls end; the engine shows
-     * nothing in flight. Descriptors are counted before and after with a bounded wait. (With an
+     * nothing in flight. Descriptors are compared before and after with a bounded wait. (With an
      * in-flight limit of L, N hung transfers take about N / L seconds to all become exempt: a
      * local file's caller on the same ring waits that long behind them.)
      */
@@ -377,7 +371,7 @@ class OptionsAndLivenessTest {
             for (int i = 0; i < 16; i++) {
                 Files.write(fs.backing().resolve("h" + i), TestSupport.randomBytes(BLOCK, i));
             }
-            long before = openDescriptors();
+            Map<Integer, String> before = Descriptors.open();
             fs.hangReads();
             fs.hangWrites();
             List<AuraFile> files = new ArrayList<>();
@@ -406,14 +400,12 @@ class OptionsAndLivenessTest {
             }
             assertAllEnd(callers, Duration.ofSeconds(5));
             assertThat(files).noneMatch(AuraFile::isOpen);
-            assertThat(openDescriptors()).as("descriptors while the daemon still holds the calls")
-                    .isGreaterThanOrEqualTo(before + 16);
+            String mount = fs.path().toString();
+            assertThat(Descriptors.newSince(before, target -> target.startsWith(mount)))
+                    .as("descriptors on the files while the daemon still holds the calls")
+                    .hasSizeGreaterThanOrEqualTo(16);
             fs.release();
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (openDescriptors() > before && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertThat(openDescriptors()).as("descriptors after the daemon recovered").isLessThanOrEqualTo(before);
+            Descriptors.awaitNoneNew(before, "the abandoned transfers, once the daemon recovered");
             assertThat(fs.counters().outstanding()).isZero();
             TestSupport.awaitCondition("nothing in flight", () -> own.stats().currentInFlight() == 0);
             TestSupport.awaitCondition("the transfer pool's calls ended",

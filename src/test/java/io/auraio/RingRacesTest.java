@@ -4,6 +4,7 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Direct;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.Random;
 import java.util.Set;
@@ -33,7 +35,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -75,21 +76,6 @@ class RingRacesTest {
     private static void assertAllEnd(List<Thread> threads, Duration bound, java.util.function.Supplier<String> context)
             throws InterruptedException {
         TestSupport.assertAllEnd(threads, bound, context);
-    }
-
-    private static long openDescriptors() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
-    private static boolean descriptorNames(int fd, Path file) {
-        Path link = Path.of("/proc/self/fd/" + fd);
-        try {
-            return Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(file.toAbsolutePath());
-        } catch (IOException e) {
-            return false; // gone meanwhile
-        }
     }
 
     private static boolean isCloseOutcome(Throwable t) {
@@ -198,7 +184,7 @@ class RingRacesTest {
                 int r0 = round;
                 assertAllEnd(threads, Duration.ofSeconds(3), () -> "round " + r0 + ", reader 0 interrupted and ended with "
                         + outcome.get(0) + "; file " + (pipe.isOpen() ? "open" : "closed")
-                        + ", descriptor " + fd + (descriptorNames(fd, fifo) ? " still open" : " closed")
+                        + ", descriptor " + fd + (Descriptors.isOpenOn(fd, fifo) ? " still open" : " closed")
                         + ", requests pending " + engine.pendingCount() + ", in the kernel "
                         + engine.core().ring(0).inKernel());
                 if (!closeInstead) {
@@ -210,8 +196,8 @@ class RingRacesTest {
                     assertThat(isCloseOutcome(outcome.get(i))).as("round %d, reader %d: %s", round, i, outcome.get(i))
                             .isTrue();
                 }
-                TestSupport.settle(() -> !descriptorNames(fd, fifo) && engine.pendingCount() == 0, BOUND);
-                assertThat(descriptorNames(fd, fifo)).as("round %d: descriptor %d closed", round, fd).isFalse();
+                TestSupport.settle(() -> !Descriptors.isOpenOn(fd, fifo) && engine.pendingCount() == 0, BOUND);
+                assertThat(Descriptors.isOpenOn(fd, fifo)).as("round %d: descriptor %d closed", round, fd).isFalse();
                 assertThat(engine.pendingCount()).isZero();
             }
             assertThat(engine.core().pool().outstandingBuffers()).isZero();
@@ -282,17 +268,17 @@ class RingRacesTest {
                 assertAllEnd(List.of(other), BOUND, "the interrupted reader");
                 assertThat(outcome.get(1)).isInstanceOf(ClosedByInterruptException.class);
             }
-            assertThat(descriptorNames(fd, fifo)).as("descriptor kept open for the held reader").isTrue();
+            assertThat(Descriptors.isOpenOn(fd, fifo)).as("descriptor kept open for the held reader").isTrue();
             release.countDown(); // the held reader's request reaches the ring after the close's cancel
             assertAllEnd(List.of(held, closer), BOUND, () -> "the held reader; descriptor " + fd
-                    + (descriptorNames(fd, fifo) ? " still open" : " closed") + ", in the kernel "
+                    + (Descriptors.isOpenOn(fd, fifo) ? " still open" : " closed") + ", in the kernel "
                     + engine.core().ring(0).inKernel());
             assertThat(isCloseOutcome(outcome.get(0))).as("held reader: %s", outcome.get(0)).isTrue();
             if (closeInstead) {
                 assertThat(isCloseOutcome(outcome.get(1))).as("other reader: %s", outcome.get(1)).isTrue();
             }
-            TestSupport.settle(() -> !descriptorNames(fd, fifo) && engine.pendingCount() == 0, BOUND);
-            assertThat(descriptorNames(fd, fifo)).as("descriptor %d closed", fd).isFalse();
+            TestSupport.settle(() -> !Descriptors.isOpenOn(fd, fifo) && engine.pendingCount() == 0, BOUND);
+            assertThat(Descriptors.isOpenOn(fd, fifo)).as("descriptor %d closed", fd).isFalse();
             assertThat(engine.pendingCount()).isZero();
         }
     }
@@ -721,7 +707,7 @@ class RingRacesTest {
             paths.add(filled("cold-" + baseSeed + "-" + i, 16, i));
         }
         Path fifo = Fifo.create(dir.resolve("fifo-" + baseSeed));
-        long fdsBefore = openDescriptors();
+        Map<Integer, String> fdsBefore = Descriptors.open();
         try (Engine engine = Engine.create(options); Arena arena = Arena.ofShared()) {
             for (int round = 0; round < 5; round++) {
                 for (Path p : paths) {
@@ -839,14 +825,7 @@ class RingRacesTest {
                 assertThat(f.read(b, 0)).isEqualTo(BLOCK);
             }
         }
-        TestSupport.settle(() -> {
-            try {
-                return openDescriptors() <= fdsBefore;
-            } catch (IOException e) {
-                return false;
-            }
-        }, BOUND);
-        assertThat(openDescriptors()).as("descriptors left").isLessThanOrEqualTo(fdsBefore);
+        Descriptors.awaitNoneNew(fdsBefore, "interrupts of readers queued at the gate");
     }
 
     // ------------------------------------------------------- closes of the file at random moments
@@ -864,7 +843,7 @@ class RingRacesTest {
         Path cold = filled("cold", 32, 2);
         byte[] directBytes = Files.readAllBytes(direct);
         byte[] coldBytes = Files.readAllBytes(cold);
-        long fdsBefore = openDescriptors();
+        Map<Integer, String> fdsBefore = Descriptors.open();
         try (Engine engine = Engine.create(tinyLimit()); Arena arena = Arena.ofShared()) {
             for (int round = 0; round < 40; round++) {
                 Posix.dropCachedPages(cold);
@@ -917,7 +896,7 @@ class RingRacesTest {
             }
             assertThat(engine.core().pool().outstandingBuffers()).isZero();
         }
-        assertThat(openDescriptors()).as("descriptors left").isLessThanOrEqualTo(fdsBefore);
+        Descriptors.assertNoneNew(fdsBefore, "closes at random moments");
     }
 
     // --------------------------------------------------------- Engine.close() at random moments
@@ -935,7 +914,7 @@ class RingRacesTest {
         Path cold = filled("cold", 32, 3);
         Path direct = filled("direct", 32, 4);
         Path fifo = Fifo.create(dir.resolve("fifo"));
-        long fdsBefore = openDescriptors();
+        Map<Integer, String> fdsBefore = Descriptors.open();
         for (int round = 0; round < 20; round++) {
             Posix.dropCachedPages(cold);
             Engine engine = Engine.create(Options.builder().ringCount(1).queueDepth(4).disableAdaptive(true)
@@ -1008,13 +987,6 @@ class RingRacesTest {
             d.close();
             arena.close();
         }
-        TestSupport.settle(() -> {
-            try {
-                return openDescriptors() <= fdsBefore;
-            } catch (IOException e) {
-                return false;
-            }
-        }, BOUND);
-        assertThat(openDescriptors()).as("descriptors left").isLessThanOrEqualTo(fdsBefore);
+        Descriptors.awaitNoneNew(fdsBefore, "engine closes at random moments");
     }
 }

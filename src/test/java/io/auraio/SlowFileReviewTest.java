@@ -2,6 +2,7 @@ package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
@@ -75,7 +76,6 @@ class SlowFileReviewTest {
         Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
         AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
         int fd = f.fd();
-        Path link = Path.of("/proc/self/fd/" + fd);
         fs.hangFlush(path);
         AtomicReference<Throwable> closeOutcome = new AtomicReference<>();
         Thread closer = Thread.ofVirtual().start(() -> closeOutcome.set(thrown(() -> {
@@ -95,7 +95,7 @@ class SlowFileReviewTest {
         joinWithinBound(engineCloser, "Engine.close() once the daemon answered");
         assertThat(closeOutcome.get()).isNull();
         assertThat(f.isOpen()).isFalse();
-        assertThat(readLink(link)).as("fd %d after the close", fd).doesNotEndWith("flush-engine-close");
+        Descriptors.assertClosed(fd, path, "the file's close");
     }
 
     /**
@@ -109,7 +109,7 @@ class SlowFileReviewTest {
         Path path = file("flush-after-engine", TestSupport.randomBytes(BLOCK, 4));
         Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build());
         AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
-        Path link = Path.of("/proc/self/fd/" + f.fd());
+        int fd = f.fd();
         own.close();
         fs.hangFlush(path);
         AtomicReference<Throwable> closeOutcome = new AtomicReference<>();
@@ -127,7 +127,7 @@ class SlowFileReviewTest {
         }
         joinWithinBound(closer, "the file's close once the daemon answered");
         assertThat(closeOutcome.get()).isNull();
-        assertThat(readLink(link)).doesNotEndWith("flush-after-engine");
+        Descriptors.assertClosed(fd, path, "the close after the engine's");
     }
 
     /**
@@ -143,20 +143,17 @@ class SlowFileReviewTest {
         Path other = Files.write(local.resolve("other-dropped"), TestSupport.randomBytes(BLOCK, 3));
         try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
             AtomicReference<AuraFile> fuse = new AtomicReference<>(AuraFile.open(own, path, StandardOpenOption.READ));
-            Path fuseLink = Path.of("/proc/self/fd/" + fuse.get().fd());
+            int fuseFd = fuse.get().fd();
             fs.hangFlush(path);
             try {
                 dropAndCollect(fuse);
                 fs.awaitBlockedFlushes(1); // the Cleaner's close of it is in the daemon
                 AtomicReference<AuraFile> dropped = new AtomicReference<>(AuraFile.open(own, other, StandardOpenOption.READ));
-                Path link = Path.of("/proc/self/fd/" + dropped.get().fd());
+                int droppedFd = dropped.get().fd();
                 dropAndCollect(dropped);
-                long deadline = System.nanoTime() + BOUND.toNanos();
-                while (readLink(link).endsWith("other-dropped") && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
-                assertThat(readLink(link)).as("a dropped local file's descriptor while the daemon holds"
-                        + " another dropped file's close").doesNotEndWith("other-dropped");
+                TestSupport.settle(() -> !Descriptors.isOpenOn(droppedFd, other), BOUND);
+                Descriptors.assertClosed(droppedFd, other, "a dropped local file while the daemon holds another"
+                        + " dropped file's close");
             } finally {
                 fs.release();
             }
@@ -167,7 +164,7 @@ class SlowFileReviewTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
-            assertThat(readLink(fuseLink)).doesNotEndWith("flush-cleaner");
+            Descriptors.assertClosed(fuseFd, path, "the dropped file whose close the daemon held");
         }
     }
 
@@ -333,14 +330,6 @@ class SlowFileReviewTest {
                 assertThat(direct).as("round %d: the daemon's metadata calls for an O_DIRECT open (a plain one: %d)",
                         round, plain).isEqualTo(plain);
             }
-        }
-    }
-
-    private static String readLink(Path link) {
-        try {
-            return Files.readSymbolicLink(link).toString();
-        } catch (java.io.IOException e) {
-            return "";
         }
     }
 

@@ -3,6 +3,7 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.IoUringAvailable;
@@ -134,7 +135,7 @@ class SlowFileSystemTransfersTest {
         Path target = file("linked", TestSupport.randomBytes(3 * BLOCK, 11));
         Path link = Files.createSymbolicLink(local.resolve("link"), target);
         try (AuraFile file = AuraFile.open(engine, link, StandardOpenOption.READ)) {
-            int flags = Posix.statusFlags(Posix.descriptorOn(target));
+            int flags = Posix.statusFlags(Descriptors.oneOn(target));
             assertThat(flags & Posix.O_NONBLOCK).as("O_NONBLOCK on the FUSE file's descriptor").isZero();
             ByteBuffer buf = ByteBuffer.allocate(3 * BLOCK);
             assertThat(file.read(buf, 0)).isEqualTo(3 * BLOCK);
@@ -297,14 +298,13 @@ class SlowFileSystemTransfersTest {
         try (Engine own = Engine.create(Options.builder().ringCount(1).queueDepth(16).build())) {
             AuraFile f = AuraFile.open(own, path, StandardOpenOption.READ);
             int fd = f.fd();
-            Path link = Path.of("/proc/self/fd/" + fd);
             AtomicReference<Throwable> outcome = new AtomicReference<>();
             Thread reader = Thread.ofVirtual().start(() -> outcome.set(thrown(() -> f.read(ByteBuffer.allocate(BLOCK), 0))));
             fs.awaitBlockedReads(1);
             reader.interrupt();
             joinWithinBound(reader, "a reader the daemon holds, interrupted");
             assertThat(outcome.get()).isInstanceOf(ClosedByInterruptException.class);
-            assertThat(readLink(link)).as("fd %d while its read is in the daemon", fd).endsWith("hung-deferred-close");
+            assertThat(Descriptors.isOpenOn(fd, path)).as("fd %d while its read is in the daemon", fd).isTrue();
             // The abandoned transfer counts as the ring's once its poller has seen it given back
             // (a pass after the caller left: on a loaded machine, after a snapshot taken at once).
             TestSupport.awaitCondition("the abandoned transfer counted",
@@ -312,7 +312,7 @@ class SlowFileSystemTransfersTest {
             long ringRequests = io.auraio.internal.engine.RingProbe.opsCompleted(own.core());
             fs.release();
             TestSupport.awaitCondition("the deferred close after the late answer",
-                    () -> !readLink(link).endsWith("hung-deferred-close"));
+                    () -> !Descriptors.isOpenOn(fd, path));
             assertThat(io.auraio.internal.engine.RingProbe.opsCompleted(own.core()))
                     .as("ring requests made after the caller left").isEqualTo(ringRequests);
             assertThat(own.stats().currentInFlight()).isZero();
@@ -363,7 +363,6 @@ class SlowFileSystemTransfersTest {
         AtomicReference<Throwable> outcome = new AtomicReference<>();
         Thread writer = Thread.ofVirtual().start(() -> outcome.set(thrown(
                 () -> holder.get().write(ByteBuffer.wrap("late".getBytes()), 0))));
-        Path link = Path.of("/proc/self/fd/" + fd);
         try {
             fs.awaitBlockedWrites(1);
             own.close();
@@ -378,14 +377,14 @@ class SlowFileSystemTransfersTest {
             // descriptor while the pwrite is still in the daemon.
             long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
             while (System.nanoTime() < until) {
-                assertThat(readLink(link)).as("fd %d while its pwrite is in the daemon", fd).endsWith("hung-unreachable");
+                assertThat(Descriptors.isOpenOn(fd, path)).as("fd %d while its pwrite is in the daemon", fd).isTrue();
                 Thread.sleep(20);
             }
         } finally {
             fs.release();
         }
         TestSupport.awaitCondition("the Cleaner's deferred close after the late write",
-                () -> !readLink(link).endsWith("hung-unreachable"));
+                () -> !Descriptors.isOpenOn(fd, path));
         assertThat(Files.readString(fs.backing().resolve("hung-unreachable"))).isEqualTo("late");
     }
 
@@ -408,12 +407,10 @@ class SlowFileSystemTransfersTest {
         assertThat(outcome.get()).isInstanceOf(AsynchronousCloseException.class);
         // The descriptor stays open for the write still in the kernel, so no other file can get
         // its number and the late write cannot land there.
-        Path link = Path.of("/proc/self/fd/" + fd);
-        assertThat(Files.readSymbolicLink(link).toString()).endsWith("hung-write");
+        assertThat(Descriptors.isOpenOn(fd, path)).as("fd %d while its write is in the daemon", fd).isTrue();
         fs.release();
         TestSupport.awaitCondition("the descriptor to be closed after the late write",
-                () -> !Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        || !Files.isSymbolicLink(link) || !readLink(link).endsWith("hung-write"));
+                () -> !Descriptors.isOpenOn(fd, path));
         // As FileChannel's write interrupted in the system call: it may land after the caller left.
         assertThat(Files.readString(fs.backing().resolve("hung-write"))).isEqualTo("late");
     }
@@ -632,11 +629,11 @@ class SlowFileSystemTransfersTest {
                         .isTrue();
                 assertThat(file != null ? file.isOpen() : channel.isOpen()).as("%s: the file is closed", form).isFalse();
                 // The descriptor stays open for the call still in the kernel: no other file gets its number.
-                Path link = Path.of("/proc/self/fd/" + fd);
-                assertThat(readLink(link)).as("%s: the descriptor while the daemon holds the call", form).endsWith(name);
+                assertThat(Descriptors.isOpenOn(fd, path))
+                        .as("%s: the descriptor while the daemon holds the call", form).isTrue();
                 fs.release();
                 TestSupport.awaitCondition(form + ": the descriptor to be closed once the call returned",
-                        () -> !readLink(link).endsWith(name));
+                        () -> !Descriptors.isOpenOn(fd, path));
             } finally {
                 fs.release();
                 closeable.close();
@@ -679,14 +676,6 @@ class SlowFileSystemTransfersTest {
             }
         }
         return false;
-    }
-
-    private static String readLink(Path link) {
-        try {
-            return Files.readSymbolicLink(link).toString();
-        } catch (java.io.IOException e) {
-            return "";
-        }
     }
 
     private static long outstanding() {

@@ -5,8 +5,8 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.ForkedJvm;
-import io.auraio.testing.InterruptRounds;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Posix;
 import io.auraio.testing.TestDirectory;
@@ -58,7 +58,7 @@ class TransferReviewTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    private int descriptors;
+    private Map<Integer, String> descriptors;
 
     @BeforeAll
     static void takeLifelongDescriptors() throws IOException {
@@ -71,8 +71,8 @@ class TransferReviewTest {
     }
 
     @BeforeEach
-    void countDescriptors() throws IOException {
-        descriptors = InterruptRounds.openDescriptors();
+    void recordDescriptors() throws IOException {
+        descriptors = Descriptors.open();
     }
 
     /** Every case of a test runs; the mismatches are reported together. */
@@ -82,7 +82,8 @@ class TransferReviewTest {
     @AfterEach
     void nothingLeft() throws IOException {
         softly.assertAll();
-        InterruptRounds.assertDescriptorsBackTo(descriptors);
+        // A close the offload makes for an interrupted caller ends a little later.
+        Descriptors.awaitNoneNew(descriptors, "the test");
         TestSupport.settle(() -> threadsInsideAFile().isEmpty(), Duration.ofSeconds(10));
         assertThat(threadsInsideAFile()).as("threads left in a read, write or transfer").isEmpty();
     }

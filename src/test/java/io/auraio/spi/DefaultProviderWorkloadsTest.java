@@ -101,6 +101,6 @@ class DefaultProviderWorkloadsTest {
                             + " sameFileSystem=true]")
                     .containsEntry("watch.cancelled", "false false");
         }
-        assertThat(actual).as("%s", aura).containsEntry("fdDelta", "0");
+        assertThat(actual).as("%s", aura).containsEntry("fdNew", "{}");
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.auraio.AuraFiles;
 import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -256,22 +258,6 @@ class DirectoryReviewTest {
         assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
-    /**
-     * {@return how many more descriptors are open than {@code before}, at once} A call must not
-     * return before its descriptors are closed.
-     */
-    private static long descriptorsLeftOver(long before) {
-        return openDescriptors() - before;
-    }
-
-    private static long openDescriptors() {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
     /** {@return "returned ..." or the exception's type and message, for a step inside a scenario} */
     static String outcomeOf(Callable<?> c) {
         try {
@@ -299,11 +285,12 @@ class DirectoryReviewTest {
                     populate(plain);
                     Path base = side.startsWith("provider") ? fs.getPath(plain.toString()) : plain;
                     Ops ops = side.startsWith("aura-files") ? AURA_FILES : FILES;
-                    long before = openDescriptors();
+                    Map<Integer, String> before = Descriptors.open();
                     String o = TestSupport.outcome(() -> scenario.run(ops, base), plain, virtual);
-                    long left = descriptorsLeftOver(before);
+                    // At once: a call must not return before its descriptors are closed.
+                    Map<Integer, String> left = Descriptors.newSince(before);
                     outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
-                            + (left > 0 ? " (descriptors left: " + left + ")" : ""));
+                            + (left.isEmpty() ? "" : " (descriptors left: " + left + ")"));
                     shell(plain.getParent(), "rm -rf '" + name + "'");
                 }
             }
@@ -756,7 +743,7 @@ class DirectoryReviewTest {
         sides.put("provider-stream", d -> ofDirectoryStream(Files.newDirectoryStream(wrapped)));
         java.util.Random random = new java.util.Random(42);
         List<String> failures = new ArrayList<>();
-        long before = openDescriptors();
+        Map<Integer, String> before = Descriptors.open();
         for (var side : sides.entrySet()) {
             List<String> all = new ArrayList<>();
             Listing full = side.getValue().open(plain);
@@ -778,7 +765,7 @@ class DirectoryReviewTest {
             }
         }
         assertThat(failures).isEmpty();
-        assertThat(descriptorsLeftOver(before)).as("descriptors left open").isLessThanOrEqualTo(0);
+        Descriptors.assertNoneNew(before, "listings closed while read");
     }
 
     /**

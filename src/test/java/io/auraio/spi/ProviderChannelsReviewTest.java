@@ -2,6 +2,7 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.LoopDevice;
@@ -64,26 +65,18 @@ class ProviderChannelsReviewTest {
     final TestDirectory dir = new TestDirectory();
 
     private FileSystem fs;
-    private long descriptorsBefore;
+    private Map<Integer, String> descriptorsBefore;
 
     @BeforeEach
     void createProvider() throws IOException {
         fs = new AuraFileSystemProvider(FileSystems.getDefault().provider()).getFileSystem(URI.create("file:///"));
-        descriptorsBefore = openDescriptors().size();
+        descriptorsBefore = Descriptors.open(this::underTest);
     }
 
     @AfterEach
     void nothingLeftOpen() throws IOException {
         // The default engine's ring and threads are created once and stay: only files are counted.
-        TestSupport.settle(() -> {
-            try {
-                return openDescriptors().size() <= descriptorsBefore;
-            } catch (IOException e) {
-                return false;
-            }
-        }, java.time.Duration.ofSeconds(10));
-        assertThat(openDescriptors()).as("descriptors open after the test").hasSizeLessThanOrEqualTo(
-                (int) descriptorsBefore);
+        Descriptors.awaitNoneNew(descriptorsBefore, this::underTest, "the test");
         // The default engine the provider's channels use: no request left pending, no buffer out.
         io.auraio.Engine engine = io.auraio.AuraIO.defaultEngine();
         TestSupport.settle(() -> engine.stats().currentInFlight() == 0 && engine.bufferStats().totalBuffers() == 0,
@@ -92,24 +85,12 @@ class ProviderChannelsReviewTest {
         assertThat(engine.bufferStats().totalBuffers()).as("pool buffers not returned").isZero();
     }
 
-    /** {@return the files and FIFOs under test that this process holds open} */
-    private List<String> openDescriptors() throws IOException {
-        String base = dir.path().toAbsolutePath().toString();
-        List<String> open = new ArrayList<>();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) fds::iterator) {
-                try {
-                    String target = Files.readSymbolicLink(fd).toString();
-                    // Not devices: the JVM itself opens /dev/null at times (a child process's input).
-                    if (target.startsWith(base)) {
-                        open.add(fd.getFileName() + " -> " + target);
-                    }
-                } catch (IOException gone) {
-                    // the descriptor of the listing itself, closed meanwhile
-                }
-            }
-        }
-        return open;
+    /**
+     * {@return whether {@code target} is a file or FIFO under test} Not devices: the JVM itself
+     * opens /dev/null at times (a child process's input).
+     */
+    private boolean underTest(String target) {
+        return target.startsWith(dir.path().toAbsolutePath().toString());
     }
 
     @FunctionalInterface

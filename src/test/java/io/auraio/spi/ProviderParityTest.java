@@ -2,6 +2,7 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.AuraFiles;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -24,6 +25,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -128,12 +130,6 @@ class ProviderParityTest {
 
     private static Object mode(Path p) throws IOException {
         return Integer.toOctalString((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS));
-    }
-
-    private static int openDescriptors() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return (int) s.count();
-        }
     }
 
     // ---- cases that differed once ----------------------------------------------------------------
@@ -736,11 +732,11 @@ class ProviderParityTest {
             return null;
         };
         TestSupport.onVirtualThread(round); // warm up: the engine, the pool
-        int before = openDescriptors();
+        Map<Integer, String> before = Descriptors.open();
         for (int k = 0; k < 20; k++) {
             TestSupport.onVirtualThread(round);
         }
-        assertThat(openDescriptors()).isEqualTo(before);
+        Descriptors.assertNoneNew(before, "20 rounds of failing calls");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.auraio.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Descriptors;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.ForkedJvm;
@@ -1212,12 +1213,6 @@ class ProviderPathsReviewTest {
 
     // ---- leaks and interrupts ----------------------------------------------------------------
 
-    private static long openDescriptors() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
     /**
      * The failing calls of this class, repeated on virtual threads whose interrupt status is set:
      * each keeps the status, no descriptor is left open and no call is left on the offload.
@@ -1247,12 +1242,12 @@ class ProviderPathsReviewTest {
             return Thread.currentThread().isInterrupted();
         };
         assertThat(TestSupport.onVirtualThread(round)).isEqualTo(true); // warm up: the engine, the pool
-        long before = openDescriptors();
+        Map<Integer, String> before = Descriptors.open();
         for (int k = 0; k < 10; k++) {
             assertThat(TestSupport.onVirtualThread(round)).isEqualTo(true);
         }
         TestSupport.settle(() -> BlockingOffload.shared().active() == 0, Duration.ofSeconds(10));
         assertThat(BlockingOffload.shared().active()).isZero();
-        assertThat(openDescriptors()).isLessThanOrEqualTo(before);
+        Descriptors.assertNoneNew(before, "10 rounds of failing calls, interrupted");
     }
 }

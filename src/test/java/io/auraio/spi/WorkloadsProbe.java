@@ -1,5 +1,7 @@
 package io.auraio.spi;
 
+import io.auraio.testing.Descriptors;
+import io.auraio.testing.TestSupport;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.File;
@@ -43,7 +45,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
@@ -64,8 +65,8 @@ import java.util.zip.ZipFile;
  * ({@code RandomAccessFile}, {@code FileInputStream}) mixed with its channels. Each workload
  * prints {@code round.key=value} lines, its directory written as {@code D}, for the test to compare.
  * Arguments: a directory to work in. Round 0 runs on the main thread, round 1 on a virtual
- * thread; the descriptors open after round 1 less those before it are printed as {@code fdDelta}
- * (and, when that is not 0, which ones changed as {@code fdChanged}).
+ * thread; the descriptors open after round 1 that were not before it are printed as {@code fdNew}
+ * (number=target, {@code {}} where none is).
  */
 public final class WorkloadsProbe {
     private WorkloadsProbe() {}
@@ -75,35 +76,6 @@ public final class WorkloadsProbe {
 
     private static void print(String key, Object value) {
         System.out.println(round + "." + key + "=" + String.valueOf(value).replace(dir.toString(), "D"));
-    }
-
-    /**
-     * {@return how many descriptors this process has open, the listing's own included} The least
-     * of five listings 10 ms apart: a descriptor another thread holds for a moment (the JVM's, a
-     * pool thread's) while one listing is made is not counted as left open or closed; one that
-     * stays is.
-     */
-    private static long openDescriptors() throws InterruptedException {
-        long least = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            if (i > 0) {
-                Thread.sleep(10);
-            }
-            least = Math.min(least, new File("/proc/self/fd").list().length);
-        }
-        return least;
-    }
-
-    /** {@return what each open descriptor names (a file, a pipe, an anonymous inode)} For a failure's message. */
-    private static Map<String, String> descriptorTargets() {
-        Map<String, String> targets = new TreeMap<>();
-        for (String fd : new File("/proc/self/fd").list()) {
-            try {
-                targets.put(fd, Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString());
-            } catch (IOException e) { // the listing's own descriptor, closed since
-            }
-        }
-        return targets;
     }
 
     private static String digest(byte[] bytes) throws Exception {
@@ -127,27 +99,13 @@ public final class WorkloadsProbe {
         Path base = Path.of(args[0]);
         System.out.println("provider=" + FileSystems.getDefault().provider().getClass().getName());
         runRound("0", base.resolve("r0"));
-        long before = openDescriptors();
-        Map<String, String> targetsBefore = descriptorTargets();
+        Map<Integer, String> before = Descriptors.open();
         Thread t = Thread.ofVirtual().start(() -> runRound("1", base.resolve("r1")));
         t.join();
-        long delta = openDescriptors() - before;
-        System.out.println("fdDelta=" + delta);
-        if (delta != 0) { // which ones: a line only then, that the test shows as a difference
-            Map<String, String> targetsAfter = descriptorTargets();
-            Map<String, String> changed = new TreeMap<>();
-            targetsBefore.forEach((fd, target) -> {
-                if (!target.equals(targetsAfter.get(fd))) {
-                    changed.put(fd, target + " -> " + targetsAfter.get(fd));
-                }
-            });
-            targetsAfter.forEach((fd, target) -> {
-                if (!targetsBefore.containsKey(fd)) {
-                    changed.put(fd, "null -> " + target);
-                }
-            });
-            System.out.println("fdChanged=" + changed);
-        }
+        // A descriptor another thread holds for a moment (the JVM's, a pool thread's) is not left
+        // open: the ones new after round 1 are those still open after a while.
+        TestSupport.settle(() -> Descriptors.newSince(before).isEmpty(), Descriptors.SETTLE);
+        System.out.println("fdNew=" + Descriptors.newSince(before));
     }
 
     private static void runRound(String name, Path roundDir) {

@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.stream.Stream;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * {@link Commands} returns with the command's pipes closed: a test counting this process's
+ * {@link Commands} returns with the command's pipes closed: a test listing this process's
  * descriptors right after one sees none of them.
  */
 class CommandsTest {
@@ -22,30 +20,18 @@ class CommandsTest {
     /** Enough rounds that a pipe left to the JDK's reaper is seen: without the fix, about half are. */
     private static final int ROUNDS = 100;
 
-    /** {@return how many pipes this process holds open, from /proc/self/fd} */
-    private static long openPipes() throws IOException {
-        long pipes = 0;
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) fds::iterator) {
-                try {
-                    if (Files.readSymbolicLink(fd).toString().startsWith("pipe:")) {
-                        pipes++;
-                    }
-                } catch (IOException closedMeanwhile) {
-                    // the listing's own descriptor, or one closed since the listing
-                }
-            }
-        }
-        return pipes;
+    /** {@return whether {@code target} is a pipe's} */
+    private static boolean pipe(String target) {
+        return target.startsWith("pipe:");
     }
 
     @Test
     void aCommandRunToItsEndLeavesNoPipeOpenAtTheNextLook() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
-            long before = openPipes();
+            Map<Integer, String> before = Descriptors.open(CommandsTest::pipe);
             Commands.Ran ran = Commands.run("sh", "-c", "echo out; echo err >&2");
             assertThat(ran.succeeded()).as("%s", ran).isTrue();
-            assertThat(openPipes()).as("pipes open after round %d (%s)", round, ran).isLessThanOrEqualTo(before);
+            Descriptors.assertNoneNew(before, CommandsTest::pipe, "round " + round + " (" + ran + ")");
         }
     }
 
@@ -66,22 +52,22 @@ class CommandsTest {
 
     @Test
     void aMissingCommandThrowsAndLeavesNoPipe() throws Exception {
-        long before = openPipes();
+        Map<Integer, String> before = Descriptors.open(CommandsTest::pipe);
         assertThatThrownBy(() -> Commands.run("no-such-command-auraio")).isInstanceOf(IOException.class)
                 .hasMessageContaining("no-such-command-auraio");
-        assertThat(openPipes()).isLessThanOrEqualTo(before);
+        Descriptors.assertNoneNew(before, CommandsTest::pipe, "a missing command");
     }
 
     @Test
     void closePipesClosesAStartedProcesssPipesAtOnce() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
-            long before = openPipes();
+            Map<Integer, String> before = Descriptors.open(CommandsTest::pipe);
             Process p = new ProcessBuilder("sh", "-c", "echo out").start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(p.waitFor()).as(out).isZero();
             Commands.closePipes(p);
             assertThat(out).isEqualTo("out\n");
-            assertThat(openPipes()).as("pipes open after round %d", round).isLessThanOrEqualTo(before);
+            Descriptors.assertNoneNew(before, CommandsTest::pipe, "round " + round);
         }
     }
 }

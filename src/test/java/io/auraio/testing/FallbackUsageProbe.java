@@ -9,7 +9,6 @@ import io.auraio.AuraFiles;
 import io.auraio.AuraIO;
 import io.auraio.AuraIOException;
 import io.auraio.Engine;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -24,8 +23,8 @@ import java.util.Arrays;
 /**
  * Main class for a {@link ForkedJvm} whose io_uring is made unusable: uses every way in (AuraFile,
  * AuraFileChannel, AuraFiles, the provider, the engine API) a few dozen times and prints, as
- * {@code key=value} lines: {@code backend}, {@code fds.before} and {@code fds.after} (open
- * descriptors after one warm-up round and after the rounds), {@code threads.before} and
+ * {@code key=value} lines: {@code backend}, {@code fds.new} (the descriptors open after the
+ * rounds that were not after one warm-up round, number=target), {@code threads.before} and
  * {@code threads.after}, {@code data} ({@code ok} or what differed), {@code defaultEngine} and
  * {@code engineCreate} (the messages of their exceptions).
  *
@@ -34,12 +33,6 @@ import java.util.Arrays;
 public final class FallbackUsageProbe {
     private FallbackUsageProbe() {}
 
-    private static long fds() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         FileSystem provider = new io.auraio.spi.AuraFileSystemProvider(FileSystems.getDefault().provider())
@@ -47,13 +40,12 @@ public final class FallbackUsageProbe {
         System.out.println("backend=" + AuraIO.backend());
         StringBuilder problems = new StringBuilder();
         round(dir, provider, -1, problems);
-        long fdsBefore = fds();
+        java.util.Map<Integer, String> fdsBefore = Descriptors.open();
         int threadsBefore = Thread.getAllStackTraces().size();
         for (int i = 0; i < 40; i++) {
             round(dir, provider, i, problems);
         }
-        System.out.println("fds.before=" + fdsBefore);
-        System.out.println("fds.after=" + fds());
+        System.out.println("fds.new=" + Descriptors.newSince(fdsBefore));
         System.out.println("threads.before=" + threadsBefore);
         System.out.println("threads.after=" + Thread.getAllStackTraces().size());
         System.out.println("data=" + (problems.isEmpty() ? "ok" : problems.toString().trim()));

@@ -2,7 +2,6 @@ package io.auraio.testing;
 
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -19,7 +18,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 
 /**
  * Rounds of one call on a fresh virtual thread interrupted by another thread at a moment drawn
@@ -186,30 +184,5 @@ public final class InterruptRounds {
             joinKeepingStatus(reader);
         }
         return read.get();
-    }
-
-    /**
-     * Waits (up to 10 s: a close the offload makes for an interrupted caller ends a little later)
-     * until this process has no more than {@code descriptors} open, then asserts it.
-     */
-    public static void assertDescriptorsBackTo(int descriptors) throws IOException {
-        TestSupport.settle(() -> {
-            try {
-                return openDescriptors() <= descriptors;
-            } catch (IOException e) {
-                return false;
-            }
-        }, Duration.ofSeconds(10));
-        int open = openDescriptors();
-        if (open > descriptors) {
-            throw new AssertionError("open descriptors: " + open + ", more than the " + descriptors + " before");
-        }
-    }
-
-    /** {@return the number of this process's open descriptors} */
-    public static int openDescriptors() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return (int) s.count();
-        }
     }
 }

@@ -185,28 +185,6 @@ public final class Posix {
         }
     }
 
-    /**
-     * {@return the number of a descriptor of this process open on {@code file}, found in
-     * /proc/self/fd (for tests that must not ask the file object itself)}
-     *
-     * @throws IllegalStateException if none is
-     */
-    public static int descriptorOn(Path file) throws IOException {
-        Path real = file.toRealPath();
-        try (var links = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
-            for (Path link : links.toList()) {
-                try {
-                    if (java.nio.file.Files.readSymbolicLink(link).equals(real)) {
-                        return Integer.parseInt(link.getFileName().toString());
-                    }
-                } catch (IOException closedMeanwhile) {
-                    // the listing's own descriptor, or one closed since the listing
-                }
-            }
-        }
-        throw new IllegalStateException("no descriptor open on " + file);
-    }
-
     /** {@return the descriptor's file status flags ({@code O_NONBLOCK}, ...), from /proc/self/fdinfo} */
     public static int statusFlags(int fd) throws IOException {
         for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/fdinfo", Integer.toString(fd)))) {

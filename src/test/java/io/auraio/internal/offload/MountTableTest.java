@@ -7,6 +7,7 @@ import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.Libc;
 import io.auraio.internal.binding.MountIds;
 import io.auraio.internal.binding.Statx;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** The mount table as this process's {@code /proc/self/mountinfo} has it; checked against the file itself. */
@@ -218,19 +218,12 @@ class MountTableTest {
         for (boolean unique : List.of(true, false)) {
             MountTable table = new MountTable(unique);
             table.anyType(t -> true); // classes loaded, first read made
-            long before = openDescriptors();
+            Map<Integer, String> before = Descriptors.open();
             for (int i = 0; i < 50; i++) {
                 Thread.sleep(MountTable.MISS_REREAD_NANOS / 1_000_000 + 1);
                 assertThat(table.byId(-7)).isNull(); // unknown: read again each time
             }
-            assertThat(openDescriptors()).as("descriptors after 50 reads, unique IDs: %s", unique)
-                    .isLessThanOrEqualTo(before);
-        }
-    }
-
-    private static long openDescriptors() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
+            Descriptors.assertNoneNew(before, "50 reads of the mount table, unique IDs: " + unique);
         }
     }
 }
