@@ -3,8 +3,9 @@ package io.auraio;
 import static io.auraio.testing.TestSupport.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
-import io.auraio.testing.Descriptors;
 
+import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.FixtureAvailability;
@@ -20,9 +21,9 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Map;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -74,10 +75,8 @@ class AuraFilesContentReviewTest {
     /** {@return a tmpfs of {@code size} mounted at a new directory, or a skip if it cannot be mounted} */
     private Path tinyTmpfs(String name, String size) throws Exception {
         Path mount = Files.createDirectory(dir.resolve(name));
-        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mount.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assumeTrue(p.waitFor() == 0, "cannot mount a tmpfs (root and CAP_SYS_ADMIN needed): " + out);
+        Commands.Ran ran = Commands.run("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mount.toString());
+        assumeTrue(ran.succeeded(), "cannot mount a tmpfs (root and CAP_SYS_ADMIN needed): " + ran);
         return mount;
     }
 
@@ -321,14 +320,14 @@ class AuraFilesContentReviewTest {
      */
     @Test
     void aWritePastTheFileSizeLimitLeavesWhatFilesLeaves() throws Exception {
-        assumeTrue(new ProcessBuilder("prlimit", "--version").start().waitFor() == 0, "no prlimit");
+        assumeTrue(Commands.run("prlimit", "--version").succeeded(), "no prlimit");
         List<String> command = List.of("prlimit", "--fsize=" + (3 * MIB / 2 + 100),
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"),
                 SizeLimited.class.getName(), dir.resolve("theirs").toString(), dir.resolve("ours").toString());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
+        Commands.Ran ran = Commands.run(command);
+        String out = ran.output();
+        assertThat(ran.exitCode()).as(out).isZero();
         java.util.Map<String, String> values = new java.util.HashMap<>();
         out.lines().filter(l -> l.contains("=")).forEach(l -> values.put(l.substring(0, l.indexOf('=')),
                 l.substring(l.indexOf('=') + 1).replace("ours", "X").replace("theirs", "X")));
@@ -599,7 +598,7 @@ class AuraFilesContentReviewTest {
      */
     @Test
     void refusalsForNobodyAreTheJdks() throws Exception {
-        assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "no setpriv");
+        assumeTrue(Commands.run("setpriv", "--version").succeeded(), "no setpriv");
         assumeTrue(Files.readString(Path.of("/proc/self/status")).lines()
                 .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0")), "not root: cannot become nobody");
         Path project = FixtureAvailability.projectDirectory();
@@ -619,9 +618,9 @@ class AuraFilesContentReviewTest {
                 "-cp", project.resolve("target/classes") + ":" + project.resolve("target/test-classes")
                         + ":" + System.getProperty("java.class.path"),
                 Unprivileged.class.getName(), base.toString());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
+        Commands.Ran ran = Commands.run(command);
+        String out = ran.output();
+        assertThat(ran.exitCode()).as(out).isZero();
         List<String> lines = out.lines().filter(l -> l.contains(": ")).toList();
         assertThat(lines).as(out).hasSize(9).allMatch(l -> l.contains(": same "));
         assertThat(lines.getFirst()).as(out).contains("UncheckedIOException", "AccessDeniedException");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.spi.AuraFileSystemProvider;
-import io.auraio.testing.Descriptors;
 import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.FixtureAvailability;
@@ -401,21 +401,19 @@ class CachedMetadataReviewTest {
         try (FaultFs fs = FixtureAvailability.mountFaultFs("cached-ovl")) {
             Path other = Files.createDirectories(dir.path().toAbsolutePath().resolve("lower2"));
             Path merged = Files.createDirectories(dir.path().toAbsolutePath().resolve("merged"));
-            Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
-                    "lowerdir=" + fs.path() + ":" + other, merged.toString()).redirectErrorStream(true).start();
-            String said = new String(mount.getInputStream().readAllBytes());
-            assumeTrue(mount.waitFor() == 0, "cannot mount an overlay of a FUSE mount here: " + said.trim());
+            Commands.Ran mount = Commands.run("mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=" + fs.path() + ":" + other, merged.toString());
+            assumeTrue(mount.succeeded(), "cannot mount an overlay of a FUSE mount here: " + mount);
             // An overlay of that overlay: its layer is no FUSE mount, the layer beneath is.
             Path other2 = Files.createDirectories(dir.path().toAbsolutePath().resolve("lower3"));
             Path nested = Files.createDirectories(dir.path().toAbsolutePath().resolve("nested"));
-            Process mount2 = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
-                    "lowerdir=" + merged + ":" + other2, nested.toString()).redirectErrorStream(true).start();
-            String said2 = new String(mount2.getInputStream().readAllBytes());
-            boolean nestedMounted = mount2.waitFor() == 0;
+            Commands.Ran mount2 = Commands.run("mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=" + merged + ":" + other2, nested.toString());
+            boolean nestedMounted = mount2.succeeded();
             long daemon = -1;
             List<Thread> callers = new ArrayList<>();
             try {
-                assertThat(nestedMounted).as("an overlay of the overlay mounted: %s", said2.trim()).isTrue();
+                assertThat(nestedMounted).as("an overlay of the overlay mounted: %s", mount2).isTrue();
                 assertThat(TestSupport.onVirtualThread(() -> {
                     AuraFiles.checkAccess(merged, AccessMode.READ); // its mount is in the table now
                     AuraFiles.checkAccess(nested, AccessMode.READ);
@@ -607,7 +605,8 @@ class CachedMetadataReviewTest {
             AuraFiles.checkAccess(point, AccessMode.READ);
             return null;
         });
-        assertThat(new ProcessBuilder("umount", point.toString()).inheritIO().start().waitFor()).isZero();
+        Commands.Ran unmount = Commands.run("umount", point.toString());
+        assertThat(unmount.succeeded()).as("%s", unmount).isTrue();
         try (FaultFs fs = FixtureAvailability.mountFaultFs("cached-reuse")) {
             long fuseId = mountIdOf(fs.path());
             long daemon = ProcessHandle.current().descendants()
@@ -741,8 +740,8 @@ class CachedMetadataReviewTest {
 
     /** Sends signal {@code name} to {@code pid}; after STOP, waits until every thread of it is stopped (it acts later). */
     private static void signal(String name, long pid) throws Exception {
-        assertThat(new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor())
-                .as("kill -%s %d", name, pid).isZero();
+        Commands.Ran kill = Commands.run("kill", "-" + name, Long.toString(pid));
+        assertThat(kill.succeeded()).as("%s", kill).isTrue();
         if (name.equals("STOP")) {
             TestSupport.awaitCondition("the daemon stopped", () -> {
                 try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {

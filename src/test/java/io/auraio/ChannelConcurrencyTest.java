@@ -3,8 +3,9 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.auraio.testing.Descriptors;
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -21,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -102,10 +104,8 @@ class ChannelConcurrencyTest {
     }
 
     private static void shell(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("%s: %s", String.join(" ", command), out).isZero();
+        Commands.Ran ran = Commands.run(new ProcessBuilder(command), Duration.ofSeconds(30));
+        assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
     // ---- (1) close while virtual threads read a mapped file ----------------------------------------

@@ -7,8 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.auraio.testing.Descriptors;
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Direct;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -713,12 +714,10 @@ class DirectIoReviewTest {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path merged = Files.createDirectories(dir.resolve("merged"));
         Files.write(lower.resolve("data"), DATA);
-        Process mount = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
-                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString())
-                .redirectErrorStream(true).start();
-        String said = new String(mount.getInputStream().readAllBytes());
-        assumeTrue(mount.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && mount.exitValue() == 0,
-                "cannot mount an overlay here (root needed): " + said.trim());
+        Commands.Ran mount = Commands.run(new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o",
+                "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, merged.toString()),
+                java.time.Duration.ofSeconds(30));
+        assumeTrue(mount.succeeded(), "cannot mount an overlay here (root needed): " + mount);
         try {
             Path data = merged.resolve("data");
             try (AuraFile file = AuraFile.open(shared.engine(), data, READ, WRITE, Direct.DIRECT);

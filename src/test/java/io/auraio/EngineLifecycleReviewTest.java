@@ -5,8 +5,9 @@ import static io.auraio.testing.TestSupport.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.auraio.testing.Descriptors;
+import io.auraio.testing.Commands;
 import io.auraio.testing.DescriptorExhaustionProbe;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
@@ -16,9 +17,9 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -415,10 +416,9 @@ class EngineLifecycleReviewTest {
         }
         command.addAll(List.of("/usr/bin/prlimit", "--memlock=" + limit + ":" + limit));
         command.addAll(ForkedJvm.of(MemlockProbe.class).args(mode).command());
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(process.waitFor(HANG.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).as(output).isZero();
+        Commands.Ran ran = Commands.run(command);
+        assertThat(ran.exitCode()).as("%s", ran).isZero();
+        String output = ran.output();
         assertThat(output).as(output).contains("done").doesNotContain("Exception").doesNotContain("LEAK");
         return output;
     }

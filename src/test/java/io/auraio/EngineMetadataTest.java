@@ -12,6 +12,7 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
@@ -160,10 +161,8 @@ class EngineMetadataTest {
         Path file = Files.createTempFile(shm, "auraio-far-future", "");
         try {
             // With touch: the JDK's setLastModifiedTime stops at 2262 (nanoseconds in a long).
-            Process touch = new ProcessBuilder("touch", "-m", "-d", "@" + (1L << 62), file.toString())
-                    .redirectErrorStream(true).start();
-            String said = new String(touch.getInputStream().readAllBytes());
-            org.junit.jupiter.api.Assumptions.assumeTrue(touch.waitFor() == 0, "touch -d failed: " + said);
+            Commands.Ran touch = Commands.run("touch", "-m", "-d", "@" + (1L << 62), file.toString());
+            org.junit.jupiter.api.Assumptions.assumeTrue(touch.succeeded(), "touch -d failed: " + touch);
             Map<String, Object> unix = Files.readAttributes(file, "unix:lastModifiedTime");
             org.junit.jupiter.api.Assumptions.assumeTrue(((java.nio.file.attribute.FileTime) unix.get(
                     "lastModifiedTime")).to(TimeUnit.SECONDS) > 31_556_889_864_403_199L,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.Commands;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -18,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -314,10 +316,10 @@ class MappedReadsEdgeCasesTest {
             }
             long served = aura.mappedReads().served();
             assertThat(served).isPositive();
-            Process punch = new ProcessBuilder("fallocate", "--punch-hole", "--offset", String.valueOf(1 << 20),
-                    "--length", String.valueOf(1 << 20), path.toString()).redirectErrorStream(true).start();
-            assertThat(punch.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            assumeTrue(punch.exitValue() == 0, "fallocate --punch-hole failed");
+            Commands.Ran punch = Commands.run(new ProcessBuilder("fallocate", "--punch-hole", "--offset",
+                    String.valueOf(1 << 20), "--length", String.valueOf(1 << 20), path.toString()),
+                    Duration.ofSeconds(30));
+            assumeTrue(punch.succeeded(), "fallocate --punch-hole failed: " + punch);
             // At once (within the residency's 20 ms) and later.
             for (int round = 0; round < 2; round++) {
                 for (long p = (1 << 20) - 3 * BLOCK; p < (2 << 20) + 3 * BLOCK; p += BLOCK / 2 + 17) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.Commands;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.ForkedJvm;
@@ -22,6 +23,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,13 +66,11 @@ class MappedReadsReviewTest {
 
     /** Runs a command; {@return its exit status} with its output in {@code out} (first element). */
     private static int run(String[] out, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String text = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", String.join(" ", command)).isTrue();
+        Commands.Ran ran = Commands.run(new ProcessBuilder(command), Duration.ofSeconds(60));
         if (out != null) {
-            out[0] = text;
+            out[0] = ran.output();
         }
-        return p.exitValue();
+        return ran.exitCode();
     }
 
     private static void shell(String... command) throws Exception {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.auraio.internal.mapped.MappedReads;
+import io.auraio.testing.Commands;
 import io.auraio.testing.Direct;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -90,10 +91,8 @@ class MappedReadsTest {
     }
 
     private static void shell(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("%s: %s", String.join(" ", command), out).isZero();
+        Commands.Ran ran = Commands.run(new ProcessBuilder(command), Duration.ofSeconds(30));
+        assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
     @Test

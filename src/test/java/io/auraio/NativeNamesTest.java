@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
@@ -36,12 +37,10 @@ class NativeNamesTest {
     /** Creates {@code bad\377name} (not UTF-8), {@code caf\303\251} (UTF-8 "café") and {@code plain}, each with its own bytes. */
     @BeforeEach
     void createNames() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sh", "-c",
+        Commands.Ran ran = Commands.run("sh", "-c",
                 "cd \"$1\" && printf one > \"$(printf 'bad\\377name')\" && printf two > \"$(printf 'caf\\303\\251')\""
-                        + " && printf three > plain", "sh", dir.path().toString())
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(output).isZero();
+                        + " && printf three > plain", "sh", dir.path().toString());
+        assertThat(ran.exitCode()).as("%s", ran).isZero();
     }
 
     private List<Path> entries() throws IOException {

@@ -3,6 +3,7 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.Overlay;
 import io.auraio.testing.Posix;
@@ -13,8 +14,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -87,9 +88,9 @@ class OverlayReadsTest {
 
             // Another process writes through the overlay (the file is copied up): each file read
             // what its own descriptor names, as FileChannel's does.
-            Process writer = new ProcessBuilder("dd", "if=/dev/zero", "of=" + file, "bs=4096", "count=1",
-                    "conv=notrunc", "status=none").inheritIO().start();
-            assertThat(writer.waitFor(30, TimeUnit.SECONDS) && writer.exitValue() == 0).as("dd").isTrue();
+            Commands.Ran writer = Commands.run(new ProcessBuilder("dd", "if=/dev/zero", "of=" + file, "bs=4096",
+                    "count=1", "conv=notrunc", "status=none"), Duration.ofSeconds(30));
+            assertThat(writer.succeeded()).as("%s", writer).isTrue();
             TestSupport.assertReadsAlike(aura, jdk, random, 100, FILE_BYTES);
         }
         // A file opened after the copy-up reads the new bytes, mapped or not.

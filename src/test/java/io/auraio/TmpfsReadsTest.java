@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
@@ -14,6 +15,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Random;
@@ -55,14 +57,13 @@ class TmpfsReadsTest {
             dir = Files.createTempDirectory(shm, "auraio-tmpfs-test");
         } else {
             mounted = Files.createDirectories(build.path().resolve("tmpfs"));
-            Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "tmpfs", mounted.toString())
-                    .redirectErrorStream(true).start();
-            String said = new String(mount.getInputStream().readAllBytes());
-            boolean ok = mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0;
-            if (!ok) {
+            Commands.Ran mount = Commands.run(new ProcessBuilder("mount", "-t", "tmpfs", "tmpfs", mounted.toString()),
+                    Duration.ofSeconds(30));
+            if (!mount.succeeded()) {
                 mounted = null;
             }
-            assumeTrue(ok, "no writable tmpfs /dev/shm here, and cannot mount one (root needed): " + said.trim());
+            assumeTrue(mount.succeeded(),
+                    "no writable tmpfs /dev/shm here, and cannot mount one (root needed): " + mount);
             dir = mounted;
         }
         content = new byte[FILE_BYTES];

@@ -2,12 +2,14 @@ package io.auraio.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.TestDirectory;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -142,8 +144,7 @@ class CliArgumentsReviewTest {
                 assertThat(Files.readString(out)).as("the bench started").contains("run(s) of");
                 Thread.sleep(500); // into the measured run
                 assertThat(tempFiles()).as("the temp file while it runs").hasSize(1);
-                Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
-                assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                Commands.run(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())), Duration.ofSeconds(10));
                 assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("exited within 15 s of SIG%s", signal).isTrue();
             } finally {
                 p.destroyForcibly();

@@ -3,6 +3,7 @@ package io.auraio.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.TestDirectory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,9 +42,9 @@ class ToolsAgainstCoreutilsTest {
     }
 
     private static void sh(String script, Path cwd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sh", "-c", script).directory(cwd.toFile()).inheritIO().start();
-        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(script).isZero();
+        Commands.Ran ran = Commands.run(new ProcessBuilder("sh", "-c", script).directory(cwd.toFile()),
+                Duration.ofSeconds(10));
+        assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
     /** {@code ls -b} of a directory: names with octal escapes, so bytes that are not UTF-8 stay visible. */
@@ -385,9 +387,9 @@ class ToolsAgainstCoreutilsTest {
     void devZeroOntoAFullFileSystemStopsAsCp() throws Exception {
         Tools.assumePresent("cp");
         Path small = Files.createDirectory(dir.resolve("small"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small.toString())
-                .redirectErrorStream(true).start();
-        assumeTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0, "cannot mount a tmpfs here");
+        Commands.Ran mount = Commands.run(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                small.toString()), Duration.ofSeconds(10));
+        assumeTrue(mount.succeeded(), "cannot mount a tmpfs here: " + mount);
         try {
             Tools.Run theirs = Tools.run("cp", "/dev/zero", small.resolve("z").toString());
             long theirSize = Files.size(small.resolve("z"));
@@ -399,7 +401,7 @@ class ToolsAgainstCoreutilsTest {
             assertThat(ours.exitCode()).isEqualTo(theirs.exitCode()).isEqualTo(1);
             assertThat(Files.size(small.resolve("z"))).isEqualTo(theirSize);
         } finally {
-            new ProcessBuilder("umount", small.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            Commands.run(new ProcessBuilder("umount", small.toString()), Duration.ofSeconds(10));
         }
     }
 

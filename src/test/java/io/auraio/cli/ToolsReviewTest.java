@@ -3,6 +3,7 @@ package io.auraio.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.auraio.testing.Commands;
 import io.auraio.testing.FaultFs;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.TestDirectory;
@@ -40,11 +41,9 @@ class ToolsReviewTest {
 
     /** Runs {@code script} with {@code sh} in {@code cwd}: the set-up of one side of a comparison. */
     private static void sh(String script, Path cwd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sh", "-c", script).directory(cwd.toFile()).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(script).isTrue();
-        assertThat(p.exitValue()).as("%s: %s", script, out).isZero();
+        Commands.Ran ran = Commands.run(new ProcessBuilder("sh", "-c", script).directory(cwd.toFile()),
+                Duration.ofSeconds(30));
+        assertThat(ran.succeeded()).as("%s", ran).isTrue();
     }
 
     /**

@@ -2,8 +2,9 @@ package io.auraio.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.auraio.testing.Descriptors;
 import io.auraio.AuraFiles;
+import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -25,9 +26,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -283,8 +284,9 @@ class ProviderParityTest {
     void openingAnImmutableFileForWritingFailsAsThePlatform() throws Exception {
         Path base = dir.path().toAbsolutePath();
         Path f = Files.write(base.resolve("immutable"), new byte[] {1});
-        Process p = new ProcessBuilder("chattr", "+i", f.toString()).redirectErrorStream(true).start();
-        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "chattr +i not supported here");
+        Commands.Ran immutable = Commands.run("chattr", "+i", f.toString());
+        org.junit.jupiter.api.Assumptions.assumeTrue(immutable.succeeded(),
+                "chattr +i not supported here: " + immutable);
         try {
             Path ours = fs.getPath(f.toString());
             String jdk = outcome(() -> open(f, opts(StandardOpenOption.WRITE)), base);
@@ -292,7 +294,7 @@ class ProviderParityTest {
             assertThat(jdk).isEqualTo("threw java.nio.file.FileSystemException: <base>/immutable: Operation not permitted");
             assertThat(aura).isEqualTo(jdk);
         } finally {
-            new ProcessBuilder("chattr", "-i", f.toString()).start().waitFor();
+            Commands.run("chattr", "-i", f.toString());
         }
     }
 

@@ -3,8 +3,9 @@ package io.auraio.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.auraio.testing.Descriptors;
 import io.auraio.internal.offload.BlockingOffload;
+import io.auraio.testing.Commands;
+import io.auraio.testing.Descriptors;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.TestDirectory;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.DirectoryStream;
@@ -278,9 +278,9 @@ class ProviderPathsReviewTest {
         for (int k = 0; k < 6; k++) {
             int which = k;
             s.add(b -> {
-                Process p = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'lat\\351n')\"")
-                        .directory(b.toFile()).redirectErrorStream(true).start();
-                assertThat(p.waitFor()).isZero();
+                Commands.Ran ran = Commands.run(new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'lat\\351n')\"")
+                        .directory(b.toFile()));
+                assertThat(ran.exitCode()).as("%s", ran).isZero();
                 Path odd;
                 try (Stream<Path> list = Files.list(b)) {
                     odd = list.filter(e -> e.getFileName().toString().startsWith("lat")).findFirst().orElseThrow();
@@ -465,9 +465,8 @@ class ProviderPathsReviewTest {
 
     /** Runs {@code command} in {@code dir} with sh: another process changes the tree. */
     private static void shell(Path dir, String command) throws Exception {
-        Process p = new ProcessBuilder("sh", "-c", command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
+        Commands.Ran ran = Commands.run(new ProcessBuilder("sh", "-c", command).directory(dir.toFile()));
+        assertThat(ran.exitCode()).as("%s", ran).isZero();
     }
 
     /**
@@ -931,7 +930,7 @@ class ProviderPathsReviewTest {
      */
     @Test
     void refusalsForAnUnprivilegedUserAreThePlatforms() throws Exception {
-        assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "no setpriv");
+        assumeTrue(Commands.run("setpriv", "--version").succeeded(), "no setpriv");
         assumeTrue(Files.readString(Path.of("/proc/self/status")).lines()
                 .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[1].equals("0")), "not root: cannot become nobody");
         Path project = io.auraio.testing.FixtureAvailability.projectDirectory();
@@ -962,10 +961,9 @@ class ProviderPathsReviewTest {
                     PermissionProbe.class.getName(), base.toString()));
             command.addAll(List.of("closed", "closed/f", "closed/nope", "noexec", "noexec/f", "f600", "f644", "ro",
                     "ro/f", "lnk"));
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor()).as(out).isZero();
-            assertProbedAlike(routing, out, 10);
+            Commands.Ran ran = Commands.run(command);
+            assertThat(ran.exitCode()).as("%s", ran).isZero();
+            assertProbedAlike(routing, ran.output(), 10);
         }
     }
 
@@ -1110,16 +1108,14 @@ class ProviderPathsReviewTest {
         try {
             for (int i = 0; i < points.size(); i++) {
                 Files.createDirectories(points.get(i));
-                Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", sources.get(i),
-                        points.get(i).toString()).redirectErrorStream(true).start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assumeTrue(p.waitFor() == 0, "mounting a tmpfs is refused here: " + out);
+                Commands.Ran ran = Commands.run("mount", "-t", "tmpfs", "-o", "size=1m", sources.get(i),
+                        points.get(i).toString());
+                assumeTrue(ran.succeeded(), "mounting a tmpfs is refused here: " + ran);
                 mounted.add(points.get(i));
             }
             Path bindPoint = root.resolve("bind (z)");
             Files.createDirectories(bindPoint);
-            if (new ProcessBuilder("mount", "--bind", points.get(0).toString(), bindPoint.toString()).start()
-                    .waitFor() == 0) {
+            if (Commands.run("mount", "--bind", points.get(0).toString(), bindPoint.toString()).succeeded()) {
                 mounted.add(bindPoint);
             }
             // The file stores are the machine's mounts: compared while no other process mounted meanwhile.
@@ -1127,7 +1123,7 @@ class ProviderPathsReviewTest {
                     sources, mounted));
         } finally {
             for (Path p : mounted.reversed()) {
-                new ProcessBuilder("umount", "-l", p.toString()).start().waitFor();
+                Commands.run("umount", "-l", p.toString());
             }
         }
     }

@@ -3,6 +3,7 @@ package io.auraio.testing;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -63,6 +64,19 @@ public final class Commands {
      * @throws InterruptedException if interrupted while waiting (it is then killed)
      */
     public static Ran run(ProcessBuilder builder) throws IOException, InterruptedException {
+        return run(builder, TestSupport.HANG);
+    }
+
+    /**
+     * As {@link #run(ProcessBuilder)}, with {@code bound} for how long it may take to exit after
+     * its output ended, where a test bounds its command more tightly than {@link TestSupport#HANG}.
+     *
+     * @return its exit status and output
+     * @throws IOException if it cannot be started (a missing command) or did not exit within
+     *         {@code bound} (it is then killed)
+     * @throws InterruptedException if interrupted while waiting (it is then killed)
+     */
+    public static Ran run(ProcessBuilder builder, Duration bound) throws IOException, InterruptedException {
         builder.redirectErrorStream(true);
         if (builder.redirectInput() == ProcessBuilder.Redirect.PIPE) {
             builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -70,8 +84,8 @@ public final class Commands {
         Process p = builder.start();
         try {
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(TestSupport.HANG.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IOException(String.join(" ", builder.command()) + " did not exit within " + TestSupport.HANG
+            if (!p.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IOException(String.join(" ", builder.command()) + " did not exit within " + bound
                         + ": " + output);
             }
             return new Ran(builder.command(), p.exitValue(), output);

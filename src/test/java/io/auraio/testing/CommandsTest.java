@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -56,6 +60,25 @@ class CommandsTest {
         assertThatThrownBy(() -> Commands.run("no-such-command-auraio")).isInstanceOf(IOException.class)
                 .hasMessageContaining("no-such-command-auraio");
         Descriptors.assertNoneNew(before, CommandsTest::pipe, "a missing command");
+    }
+
+    /**
+     * A command that closed its output but does not exit within the caller's bound is killed, and
+     * the failure says so with what it wrote; its pipes are closed all the same.
+     */
+    @Test
+    void aCommandPastItsBoundIsKilledAndLeavesNoPipe() throws Exception {
+        Map<Integer, String> before = Descriptors.open(CommandsTest::pipe);
+        Path pid = dir.resolve("pid");
+        assertThatThrownBy(() -> Commands.run(new ProcessBuilder("sh", "-c",
+                "echo $$ > '" + pid + "'; echo started; exec >&- 2>&-; exec sleep 600"), Duration.ofMillis(200)))
+                .isInstanceOf(IOException.class).hasMessageContaining("did not exit within PT0.2S")
+                .hasMessageContaining("started");
+        ProcessHandle sh = ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).orElse(null);
+        if (sh != null) {
+            assertThat(sh.onExit().get(TestSupport.HANG.toSeconds(), TimeUnit.SECONDS).isAlive()).isFalse();
+        }
+        Descriptors.assertNoneNew(before, CommandsTest::pipe, "a command killed past its bound");
     }
 
     @Test
