@@ -635,10 +635,7 @@ public final class Engine implements AutoCloseable {
      * the blocking offload's threads while a virtual caller parks. {@return 0 or a negated errno}
      */
     private static long truncateOffloaded(PreparedRequest p) {
-        int fd = p.fixedFile() ? -1 : p.fd();
-        if (fd < 0) {
-            return -Errno.EBADF; // not reached: the fixed index is only taken when the ring has the opcode
-        }
+        int fd = p.fd(); // the plain descriptor: a registered one names its slot only on the ring
         return io.auraio.internal.offload.BlockingOffload.shared().call(Path.of("/proc/self/fd/" + fd),
                 () -> (long) io.auraio.internal.binding.Libc.ftruncate(fd, p.offset()));
     }

@@ -361,14 +361,17 @@ record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long addre
                 null, false, false).withFile(core);
     }
 
-    /** Uses the registered index of {@code fd}, with {@code IOSQE_FIXED_FILE}, when it has one. */
+    /**
+     * Counts the request as a user of the registered files when {@code fd} is registered: the ring
+     * that puts it in the kernel then names the slot holding {@code fd} at that moment, with
+     * {@code IOSQE_FIXED_FILE} (an {@link Engine#updateFile} may change the slot before).
+     */
     PreparedRequest withFile(IoEngine core) {
-        int index = core.acquireFixedFile(fd);
-        if (index < 0) {
+        if (!core.acquireFixedFile(fd)) {
             return this;
         }
-        return new PreparedRequest(opcode, sqeFlags | Opcode.SQE_FIXED_FILE, index, offset, address, length, bufIndex,
-                opFlags, ownedMemory, retained, fixedBuffer, true, bounce);
+        return new PreparedRequest(opcode, sqeFlags, fd, offset, address, length, bufIndex, opFlags, ownedMemory,
+                retained, fixedBuffer, true, bounce);
     }
 
     /** Undoes what {@link #transfer} took when the request is not submitted after all. */

@@ -331,8 +331,7 @@ class EngineRequestsReviewTest {
         // the engine thought it empty, and a close left the file open.
         assertThatThrownBy(() -> engine.updateFile(0, -2)).isInstanceOfSatisfying(AuraIOException.class,
                 e -> assertThat(e.errno()).isEqualTo(9));
-        assertThat(engine.core().acquireFixedFile(fd)).as("fd still in slot 0").isZero();
-        engine.core().releaseFixedFile();
+        assertThat(engine.core().fixedFileIndex(fd)).as("fd still in slot 0").isZero();
         engine.unregisterFiles();
     }
 
@@ -664,8 +663,7 @@ class EngineRequestsReviewTest {
             engine.registerFiles(writer);
             assertThatThrownBy(() -> engine.updateFile(0, ringFd)).isInstanceOfSatisfying(AuraIOException.class,
                     e -> assertThat(e.errno()).isEqualTo(9));
-            assertThat(engine.core().acquireFixedFile(writer)).as("the slot kept its file").isZero();
-            engine.core().releaseFixedFile();
+            assertThat(engine.core().fixedFileIndex(writer)).as("the slot kept its file").isZero();
             engine.unregisterFiles();
             assertServing(other);
         } finally {

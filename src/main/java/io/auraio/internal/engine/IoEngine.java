@@ -551,6 +551,11 @@ public final class IoEngine implements AutoCloseable {
     /**
      * Replaces the descriptor at {@code index} of the registered table ({@code -1} empties it).
      *
+     * <p>The slot leaves the table here first, and takes {@code fd} only once every ring's kernel
+     * table holds it: a ring looks a request's slot up when it puts the request in the kernel
+     * ({@link #fixedFileIndex}), so a request on the old descriptor or the new one, put in the
+     * kernel while some rings hold one and some the other, names its plain descriptor.
+     *
      * @return 0 or a negated errno (ENOENT: no table; EINVAL: index out of range; ESHUTDOWN: closed)
      */
     public int updateFile(int index, int fd) {
@@ -570,40 +575,48 @@ public final class IoEngine implements AutoCloseable {
             // the old file, which no close would take out any more.
             return -Errno.EBADF;
         }
-        int r;
-        try (Arena arena = Arena.ofShared()) {
-            // struct io_uring_files_update { __u32 offset; __u32 resv; __aligned_u64 fds; }
-            MemorySegment newFd = arena.allocateFrom(JAVA_INT, fd);
-            MemorySegment update = arena.allocate(16, 8);
-            update.set(JAVA_INT, 0, index);
-            update.set(JAVA_LONG, 8, newFd.address());
-            r = 0;
-            for (RingPoller ring : rings) {
-                int rr = ring.callOnRing(u -> u.register(IoUring.REGISTER_FILES_UPDATE, update, 1));
-                if (rr < 0) {
-                    r = rr;
-                }
-            }
-        }
-        if (r >= 0) {
-            int old = table.fds().getAndSet(index, fd);
-            if (old >= 0 && table.indexOf().remove(old, index)) {
-                // The same descriptor may sit in another slot (registerFiles(fd, fd)): forgetFile
-                // finds slots through this map, so it must keep naming one of them, or a close
-                // leaves that slot holding the file open.
-                for (int i = 0; i < table.fds().length(); i++) {
-                    if (table.fds().get(i) == old) {
-                        table.indexOf().putIfAbsent(old, i);
-                        break;
+        // One update of the table at a time: two interleaved ones would leave this table and the
+        // kernel's naming different files at the slot.
+        synchronized (table) {
+            int old = table.fds().getAndSet(index, -1);
+            forgetSlot(table, old, index);
+            int r;
+            try (Arena arena = Arena.ofShared()) {
+                // struct io_uring_files_update { __u32 offset; __u32 resv; __aligned_u64 fds; }
+                MemorySegment newFd = arena.allocateFrom(JAVA_INT, fd);
+                MemorySegment update = arena.allocate(16, 8);
+                update.set(JAVA_INT, 0, index);
+                update.set(JAVA_LONG, 8, newFd.address());
+                r = 0;
+                for (RingPoller ring : rings) {
+                    int rr = ring.callOnRing(u -> u.register(IoUring.REGISTER_FILES_UPDATE, update, 1));
+                    if (rr < 0) {
+                        r = rr;
                     }
                 }
             }
-            if (fd >= 0) {
-                table.indexOf().put(fd, index);
+            int now = r >= 0 ? fd : old; // refused (a bad descriptor): the kernel keeps the old file
+            table.fds().set(index, now);
+            if (now >= 0) {
+                table.indexOf().put(now, index);
             }
-            return 0;
+            return Math.min(r, 0);
         }
-        return r;
+    }
+
+    /** {@code fd} no longer sits at {@code index}: the map names another slot holding it, or none. */
+    private static void forgetSlot(FileTable table, int fd, int index) {
+        if (fd >= 0 && table.indexOf().remove(fd, index)) {
+            // The same descriptor may sit in another slot (registerFiles(fd, fd)): forgetFile
+            // finds slots through this map, so it must keep naming one of them, or a close
+            // leaves that slot holding the file open.
+            for (int i = 0; i < table.fds().length(); i++) {
+                if (table.fds().get(i) == fd) {
+                    table.indexOf().putIfAbsent(fd, i);
+                    break;
+                }
+            }
+        }
     }
 
     /**
@@ -616,32 +629,49 @@ public final class IoEngine implements AutoCloseable {
         if (table == null || !table.indexOf().containsKey(fd)) {
             return;
         }
-        for (int i = 0; i < table.fds().length(); i++) {
-            if (table.fds().get(i) == fd) {
-                updateFile(i, -1);
+        synchronized (table) { // not between an update's emptying of a slot and its refilling
+            for (int i = 0; i < table.fds().length(); i++) {
+                if (table.fds().get(i) == fd) {
+                    updateFile(i, -1);
+                }
             }
         }
     }
 
     /**
-     * {@return the registered index of {@code fd} (counted as a user of the table until
-     * {@link #releaseFixedFile}), or -1 to use the plain descriptor}
+     * Counts a request on {@code fd} as a user of the registered table (until
+     * {@link #releaseFixedFile}) when {@code fd} is registered: the table then stays until the
+     * request completes, and the ring that puts the request in the kernel looks its slot up then
+     * ({@link #fixedFileIndex}), not now: the slot may hold another file by that time.
+     *
+     * @return whether the request was counted; false: it names the plain descriptor
      */
-    public int acquireFixedFile(int fd) {
+    public boolean acquireFixedFile(int fd) {
         if (!files.isRegistered()) {
-            return -1;
+            return false;
         }
         int[] errno = new int[1];
         FileTable table = files.acquire(errno);
         if (table == null) {
-            return -1;
+            return false;
         }
-        Integer index = table.indexOf().get(fd);
-        if (index == null) {
+        if (!table.indexOf().containsKey(fd)) {
             files.release();
-            return -1;
+            return false;
         }
-        return index;
+        return true;
+    }
+
+    /**
+     * {@return the slot of the registered table that holds {@code fd} now, or -1 to name the plain
+     * descriptor}; asked by a ring, for a request {@link #acquireFixedFile} counted, as it puts the
+     * request in the kernel: under its submission lock, so no update of that ring's table (a task
+     * its poller runs under that lock) comes between the answer and the kernel's look-up at submit.
+     */
+    public int fixedFileIndex(int fd) {
+        FileTable table = files.current();
+        Integer index = table == null ? null : table.indexOf().get(fd);
+        return index == null ? -1 : index;
     }
 
     public void releaseFixedFile() {

@@ -663,6 +663,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             s.state = Slot.IN_KERNEL;
             inKernel++;
             inKernelView = inKernel;
+            if (s.usesFixedFile) {
+                nameFixedFile(s);
+            }
             sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
             sq.publish();
             controller.recordSubmitBatch(1);
@@ -1444,8 +1447,25 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (s.exempt) {
             uncountedInKernel++;
         }
+        if (s.usesFixedFile) {
+            nameFixedFile(s);
+        }
         sq.push(s.opcode, s.sqeFlags, s.fd, s.offset, s.address, s.length, s.opFlags, s.userData(), s.bufIndex);
         sqesSinceSubmit++;
+    }
+
+    /**
+     * A request on a registered descriptor names the slot that holds it now, under the submission
+     * lock: a task that updates the slot runs under it too, after this SQE reached the kernel
+     * ({@link #runRingTasks}), and the kernel looks the slot up as it submits the SQE. Named when the
+     * request was prepared, the slot could hold another file by now (a read of A returned B's bytes).
+     */
+    private void nameFixedFile(Slot s) {
+        int index = (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 ? owner.fixedFileIndex(s.fd) : -1;
+        if (index >= 0) {
+            s.fd = index;
+            s.sqeFlags |= Opcode.SQE_FIXED_FILE;
+        }
     }
 
     /** Submits the exempt, unchained requests held back behind {@code head} (which waits for the limit). */
@@ -1502,6 +1522,12 @@ public final class RingPoller implements CompletionQueue.Handler {
             l.state = Slot.IN_KERNEL;
             l.uncountedInKernel = false;
             inKernel++;
+            if (l == head && l.usesFixedFile) {
+                // Only the first link: the kernel starts (and looks the slot up for) a later one
+                // when the link before it completes, after any update of the slot meanwhile. A
+                // later link names its plain descriptor, which a close cancels it for (cancelFd).
+                nameFixedFile(l);
+            }
             sq.push(l.opcode, l.sqeFlags | (next != null ? Opcode.SQE_IO_LINK : 0), l.fd, l.offset, l.address,
                     l.length, l.opFlags, l.userData(), l.bufIndex);
             sqesSinceSubmit++;
