@@ -206,4 +206,227 @@ class RegistrationReviewTest {
             assertNothingLeaked(engine);
         }
     }
+
+    /**
+     * Every registration call made from inside a callback either works or throws: none waits for
+     * the event loop that runs it (the blocking unregisters only start the deferred one there).
+     */
+    @Test
+    void registrationCallsInsideACallbackWorkWithoutWaitingForTheEventLoop() throws Exception {
+        int a = open("a", 8);
+        int b = open("b", 9);
+        MemorySegment global = Arena.global().allocate(4096);
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+            engine.read(a, BufferRef.of(arena.allocate(8)), 8, 0, (request, result) -> {
+                try {
+                    engine.registerFiles(a);
+                    engine.updateFile(0, b);
+                    engine.registerBuffers(global);
+                    engine.unregisterFiles();
+                    engine.unregisterBuffers();
+                    engine.requestUnregisterFiles();
+                    engine.requestUnregisterBuffers();
+                } catch (Throwable t) {
+                    failure.set(t);
+                } finally {
+                    ran.set(true);
+                }
+            });
+            awaitCondition("the callback ran", () -> {
+                engine.poll();
+                return ran.get();
+            });
+            assertThat(failure.get()).isNull();
+            AsyncFixtures.registerWhenFree(() -> engine.registerFiles(b));
+            AsyncFixtures.registerWhenFree(() -> engine.registerBuffers(global));
+            MemorySegment into = arena.allocate(64);
+            assertThat(engine.readAsync(b, BufferRef.fixed(0, 0), 64, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                    .isEqualTo(64);
+            assertThat(global.asSlice(0, 64).toArray(JAVA_BYTE)).isEqualTo(head(9));
+            assertThat(into.byteSize()).isEqualTo(64);
+            engine.unregisterFiles();
+            engine.unregisterBuffers();
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
+     * A thread in {@code unregisterFiles}, waiting for a registered FIFO read, returns when the
+     * engine closes; every registration call after the close answers (ESHUTDOWN or nothing to do),
+     * none waits.
+     */
+    @Test
+    void closingTheEngineWakesAThreadInUnregisterFilesAndLaterCallsAnswerAtOnce() throws Exception {
+        int a = open("a", 10);
+        MemorySegment global = Arena.global().allocate(4096);
+        Engine engine = Engine.create(Options.builder().ringCount(2).build());
+        try (FifoFile fifo = openFifo(engine, dir.resolve("fifo"))) {
+            engine.registerFiles(fifo.fd(), a);
+            engine.registerBuffers(global);
+            Completions done = new Completions();
+            Request stuck = engine.read(fifo.fd(), BufferRef.fixed(0, 0), 8, 0, done);
+            awaitInKernel(engine, 1);
+            Thread files = Thread.ofVirtual().start(engine::unregisterFiles);
+            Thread buffers = Thread.ofVirtual().start(engine::unregisterBuffers);
+            awaitCondition("both wait", () -> files.getState() == Thread.State.WAITING
+                    && buffers.getState() == Thread.State.WAITING);
+            engine.close();
+            io.auraio.testing.TestSupport.assertAllEnd(List.of(files, buffers), HANG, () -> "the unregisters");
+            assertThat(stuck.isPending()).isFalse();
+            engine.unregisterFiles();
+            engine.unregisterBuffers();
+            engine.requestUnregisterFiles();
+            engine.requestUnregisterBuffers();
+            for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : List.<
+                    org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
+                    () -> engine.registerFiles(a), () -> engine.updateFile(0, a), () -> engine.registerBuffers(global))) {
+                assertThatThrownBy(call).isInstanceOfSatisfying(AuraIOException.class,
+                        e -> assertThat(e.isShutdown()).as("%s", e).isTrue());
+            }
+        } finally {
+            engine.close();
+        }
+    }
+
+    /**
+     * Memory the kernel cannot pin (an address of the global scope with nothing mapped there), more
+     * buffers or files than the kernel registers: each refused with an AuraIOException, nothing
+     * left half registered (a good registration works afterwards).
+     */
+    @Test
+    void registrationsTheKernelRefusesFailCleanlyAndLeaveNothingRegistered() throws Exception {
+        int a = open("a", 11);
+        MemorySegment global = Arena.global().allocate(4096);
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            MemorySegment unmapped = MemorySegment.ofAddress(4096).reinterpret(4096);
+            assertThatThrownBy(() -> engine.registerBuffers(unmapped)).isInstanceOfSatisfying(AuraIOException.class,
+                    e -> assertThat(e.errno()).isEqualTo(Errno.EFAULT));
+            MemorySegment[] many = new MemorySegment[(1 << 14) + 1];
+            Arrays.fill(many, global);
+            assertThatThrownBy(() -> engine.registerBuffers(many)).isInstanceOf(AuraIOException.class);
+            int[] tooMany = new int[(1 << 20) + 1];
+            Arrays.fill(tooMany, -1);
+            assertThatThrownBy(() -> engine.registerFiles(tooMany)).isInstanceOf(AuraIOException.class);
+            assertThatThrownBy(() -> engine.registerFiles(a, -2)).isInstanceOfSatisfying(AuraIOException.class,
+                    e -> assertThat(e.errno()).isEqualTo(Errno.EBADF));
+            assertThatThrownBy(() -> engine.readAsync(a, BufferRef.fixed(0, 0), 8, 0))
+                    .isInstanceOfSatisfying(AuraIOException.class, e -> assertThat(e.isNotFound()).isTrue());
+            engine.registerBuffers(global);
+            engine.registerFiles(a, a, -1);
+            assertThat(engine.readAsync(a, BufferRef.fixed(0, 64), 64, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                    .isEqualTo(64);
+            assertThat(global.asSlice(64, 64).toArray(JAVA_BYTE)).isEqualTo(head(11));
+            engine.unregisterFiles();
+            engine.unregisterBuffers();
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
+     * Submitters of fixed-buffer reads of a registered file while another thread unregisters and
+     * registers both again and again: every request is refused at submission (nothing registered,
+     * or draining) or completes once with the file's bytes; none fails in the kernel, none is left.
+     */
+    @Test
+    void unregistersRacingSubmittersLeaveEveryRequestRefusedOrCompletedWithItsBytes() throws Exception {
+        int a = open("a", 12);
+        byte[] expected = head(12);
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            Buffer[] buffers = new Buffer[4];
+            for (int i = 0; i < buffers.length; i++) {
+                buffers[i] = engine.allocateBuffer(4096);
+            }
+            engine.registerBuffers(buffers);
+            engine.registerFiles(a);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicLong completed = new java.util.concurrent.atomic.AtomicLong();
+            List<Thread> submitters = new ArrayList<>();
+            for (int i = 0; i < buffers.length; i++) {
+                int index = i;
+                submitters.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        while (System.nanoTime() < deadline && failure.get() == null) {
+                            CompletableFuture<Long> read;
+                            try {
+                                read = engine.readAsync(a, BufferRef.fixed(index, 0), 64, 0);
+                            } catch (AuraIOException refused) {
+                                assertThat(refused.isBusy() || refused.isNotFound()).as("%s", refused).isTrue();
+                                continue;
+                            }
+                            assertThat(read.get(HANG.toSeconds(), TimeUnit.SECONDS)).isEqualTo(64);
+                            assertThat(buffers[index].segment().asSlice(0, 64).toArray(JAVA_BYTE))
+                                    .isEqualTo(expected);
+                            completed.incrementAndGet();
+                        }
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }));
+            }
+            int rounds = 0;
+            while (System.nanoTime() < deadline && failure.get() == null) {
+                engine.requestUnregisterBuffers();
+                engine.requestUnregisterFiles();
+                AsyncFixtures.registerWhenFree(() -> engine.registerBuffers(buffers));
+                AsyncFixtures.registerWhenFree(() -> engine.registerFiles(a));
+                rounds++;
+            }
+            io.auraio.testing.TestSupport.joinAll(submitters);
+            assertThat(failure.get()).as("after %d rounds, %d reads", rounds, completed.get()).isNull();
+            assertThat(completed.get()).as("reads that went through").isPositive();
+            engine.unregisterBuffers();
+            engine.unregisterFiles();
+            for (Buffer b : buffers) {
+                b.close();
+            }
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
+     * Engines that registered files and buffers, updated and unregistered them, closed with some
+     * still registered: no descriptor is left open (a subset of those open before: other threads
+     * of the JVM may close theirs meanwhile).
+     */
+    @Test
+    void registrationsLeaveNoDescriptorBehind() throws Exception {
+        int a = open("a", 13);
+        int b = open("b", 14);
+        MemorySegment global = Arena.global().allocate(4096);
+        java.util.Set<String> before = descriptors();
+        for (int round = 0; round < 3; round++) {
+            try (Engine engine = Engine.create(Options.builder().ringCount(2).build());
+                 FifoFile fifo = openFifo(engine, dir.resolve("fifo" + round))) {
+                engine.registerFiles(a, fifo.fd(), -1);
+                engine.updateFile(2, b);
+                engine.updateFile(0, -1);
+                engine.registerBuffers(global);
+                if (round == 1) {
+                    engine.unregisterFiles();
+                    engine.unregisterBuffers();
+                }
+            }
+        }
+        java.util.Set<String> after = descriptors();
+        after.removeAll(before);
+        assertThat(after).as("descriptors opened and left open").isEmpty();
+    }
+
+    /** {@return this process's open descriptors, each as its number and what it names} */
+    private static java.util.Set<String> descriptors() throws java.io.IOException {
+        java.util.Set<String> all = new java.util.HashSet<>();
+        try (var list = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : (Iterable<Path>) list::iterator) {
+                try {
+                    all.add(p.getFileName() + " -> " + Files.readSymbolicLink(p));
+                } catch (java.io.IOException gone) {
+                    // the directory's own descriptor, or one closed meanwhile
+                }
+            }
+        }
+        return all;
+    }
 }
