@@ -387,6 +387,86 @@ class RegistrationReviewTest {
     }
 
     /**
+     * Updates of slot 0 (A, B, A...) racing a thread that unregisters the files and registers A
+     * again, while readers read A and B: an update must reach the table it was made on, on every
+     * ring, never a table registered since (whose slot would then hold B where this engine says A).
+     */
+    @Test
+    void updatesRacingUnregistersAndNewRegistrationsNeverReachTheNewTable() throws Exception {
+        int a = open("a", 15);
+        int b = open("b", 16);
+        try (Engine engine = Engine.create(Options.builder().ringCount(3).build())) {
+            engine.registerFiles(a);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                int fd = i == 0 ? a : b;
+                byte[] expected = head(i == 0 ? 15 : 16);
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try (Arena mine = Arena.ofShared()) {
+                        MemorySegment into = mine.allocate(64);
+                        while (System.nanoTime() < deadline && failure.get() == null) {
+                            assertThat(engine.readAsync(fd, BufferRef.of(into), 64, 0).get(HANG.toSeconds(),
+                                    TimeUnit.SECONDS)).isEqualTo(64);
+                            assertThat(into.toArray(JAVA_BYTE)).as("read of fd %d", fd).isEqualTo(expected);
+                        }
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }));
+            }
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    for (int n = 0; System.nanoTime() < deadline && failure.get() == null; n++) {
+                        try {
+                            engine.updateFile(0, n % 2 == 0 ? b : a);
+                        } catch (AuraIOException e) {
+                            // No table (ENOENT), draining (EBUSY), or the table went mid-update (ENXIO)
+                            assertThat(e.errno()).as("%s", e).isIn(Errno.ENOENT, Errno.EBUSY, Errno.ENXIO);
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            }));
+            int rounds = 0;
+            while (System.nanoTime() < deadline && failure.get() == null) {
+                engine.unregisterFiles();
+                AsyncFixtures.registerWhenFree(() -> engine.registerFiles(a));
+                rounds++;
+            }
+            io.auraio.testing.TestSupport.joinAll(threads);
+            assertThat(failure.get()).as("after %d rounds", rounds).isNull();
+            engine.unregisterFiles();
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
+     * A future read of a FIFO nobody writes, through its registered slot, then the FIFO's AuraFile
+     * closed: as for a read through the plain descriptor, the close ends the read (cancelled); the
+     * slot's reference to the file must not keep it going after the file is closed.
+     */
+    @Test
+    void closingAnAuraFileEndsARequestOnItThroughItsRegisteredSlot() throws Exception {
+        for (boolean registered : new boolean[] {false, true}) {
+            try (Engine engine = Engine.create(Options.builder().ringCount(1).build())) {
+                FifoFile fifo = openFifo(engine, dir.resolve("fifo-" + registered));
+                if (registered) {
+                    engine.registerFiles(fifo.fd());
+                }
+                CompletableFuture<Long> read = engine.readAsync(fifo.fd(), BufferRef.of(arena.allocate(8)), 8, 0);
+                awaitInKernel(engine, 1);
+                fifo.file().close();
+                assertThatThrownBy(() -> read.get(HANG.toSeconds(), TimeUnit.SECONDS)).as("registered: %s", registered)
+                        .hasCauseInstanceOf(AuraIOException.class);
+                assertNothingLeaked(engine);
+            }
+        }
+    }
+
+    /**
      * Engines that registered files and buffers, updated and unregistered them, closed with some
      * still registered: no descriptor is left open (a subset of those open before: other threads
      * of the JVM may close theirs meanwhile).

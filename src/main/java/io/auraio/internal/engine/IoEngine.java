@@ -674,6 +674,11 @@ public final class IoEngine implements AutoCloseable {
         return index == null ? -1 : index;
     }
 
+    /** {@return whether files are registered, being registered or draining: requests may use a slot} */
+    boolean hasRegisteredFiles() {
+        return files.isRegistered();
+    }
+
     public void releaseFixedFile() {
         files.release();
     }

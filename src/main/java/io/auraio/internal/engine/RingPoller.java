@@ -966,9 +966,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public void cancelFd(int fd) {
         gate.cancelWaiters(fd); // threads still waiting for admission: they never reached the ring
-        if (!gate.mayHoldRequestOn(fd)) {
+        if (!gate.mayHoldRequestOn(fd) && !owner.hasRegisteredFiles()) {
             // Nothing of this descriptor in any slot: no request to cancel, so no hand-off to the
-            // poller (an eventfd wake-up and a park per ring, on every close of a file).
+            // poller (an eventfd wake-up and a park per ring, on every close of a file). A request
+            // in the kernel through a registered slot shows the slot there, not the descriptor.
             return;
         }
         callOnRing(u -> {
@@ -1008,7 +1009,9 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private static boolean namesDescriptor(Slot s, int fd) {
-        return s.fd == fd && (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0;
+        // Through a registered slot too: the slot's reference keeps the file going after close(2),
+        // and a read that never completes (a FIFO) would outlive the file.
+        return ((s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 ? s.fd : s.plainFd) == fd;
     }
 
     /**
@@ -1463,6 +1466,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     private void nameFixedFile(Slot s) {
         int index = (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 ? owner.fixedFileIndex(s.fd) : -1;
         if (index >= 0) {
+            s.plainFd = s.fd;
             s.fd = index;
             s.sqeFlags |= Opcode.SQE_FIXED_FILE;
         }

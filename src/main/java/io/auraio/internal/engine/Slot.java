@@ -51,6 +51,11 @@ final class Slot {
     /** Whether this request counts as a user of the registered buffers / files. */
     boolean usesFixedBuffer;
     boolean usesFixedFile;
+    /**
+     * With {@code IOSQE_FIXED_FILE} in {@link #sqeFlags} ({@link #fd} is then a slot of the
+     * registered table): the descriptor the request named, which a close of it cancels it for.
+     */
+    int plainFd;
     /** Set under the gate's lock while a completed callback request waits for its callback. */
     boolean completedHeld;
     /** Set under the gate's lock while the request does not count against the limit (may wait forever). */
