@@ -135,6 +135,15 @@ final class Registration<T> {
         if (s == null || !s.draining() || inFlight.get() != 0 || !unregistering.compareAndSet(null, s)) {
             return;
         }
+        if (state.get() != s) {
+            // Read before another thread unregistered s and cleared it: the kernel's resources now
+            // may be those of a registration made since, live, which this would have unregistered
+            // under its requests (a READ_FIXED failed with EFAULT). Give the turn back, and look
+            // again: the current registration's drain may have found the turn taken and left.
+            unregistering.set(null);
+            maybeUnregister();
+            return;
+        }
         unregisterer.unregisterAll().whenComplete((v, e) -> {
             runOnDropped(s);
             // Only this registration's state: a close may have dropped it already.
