@@ -467,6 +467,56 @@ class RegistrationReviewTest {
     }
 
     /**
+     * A metadata request on a registered descriptor (here at slot 2) is still a request on that
+     * descriptor: {@link Request#fd()} says the descriptor, as for a read (it said the slot).
+     */
+    @Test
+    void aMetadataRequestOnARegisteredDescriptorReportsThatDescriptor() throws Exception {
+        int a = open("a", 17);
+        org.junit.jupiter.api.Assumptions.assumeTrue(a != 2, "the file got descriptor 2");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build())) {
+            engine.registerFiles(-1, -1, a);
+            Completions done = new Completions();
+            Request advice = engine.fadvise(a, 0, 0, Advice.NORMAL, done, null);
+            Request read = engine.read(a, BufferRef.of(arena.allocate(8)), 8, 0, done);
+            done.awaitCount(engine, 2);
+            assertThat(done.resultOf(advice)).isZero();
+            assertThat(advice.fd()).as("the fadvise's descriptor").isEqualTo(a);
+            assertThat(read.fd()).as("the read's descriptor").isEqualTo(a);
+            engine.unregisterFiles();
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
+     * A callback request on registered buffers and files, completed by the kernel, whose callback
+     * nobody has run yet: the blocking unregisters wait for the kernel only, not for the callback,
+     * and return.
+     */
+    @Test
+    void blockingUnregistersDoNotWaitForCallbacksNobodyRuns() throws Exception {
+        int a = open("a", 18);
+        MemorySegment global = Arena.global().allocate(4096);
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            engine.registerFiles(a);
+            engine.registerBuffers(global);
+            Completions done = new Completions();
+            Request read = engine.read(a, BufferRef.fixed(0, 0), 64, 0, done);
+            awaitCondition("the read completed in the kernel", () -> !read.isPending());
+            assertThat(engine.pendingCount()).as("its callback not run").isEqualTo(1);
+            Thread unregisters = Thread.ofVirtual().start(() -> {
+                engine.unregisterFiles();
+                engine.unregisterBuffers();
+            });
+            io.auraio.testing.TestSupport.assertAllEnd(List.of(unregisters), HANG, () -> "the unregisters");
+            done.awaitCount(engine, 1);
+            assertThat(done.resultOf(read)).isEqualTo(64);
+            assertThat(global.asSlice(0, 64).toArray(JAVA_BYTE)).isEqualTo(head(18));
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
      * Engines that registered files and buffers, updated and unregistered them, closed with some
      * still registered: no descriptor is left open (a subset of those open before: other threads
      * of the JVM may close theirs meanwhile).
