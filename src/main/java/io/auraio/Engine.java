@@ -669,6 +669,7 @@ public final class Engine implements AutoCloseable {
 
             @Override
             public void complete(long result) {
+                forgetOpened(q, result);
                 listener.completed(request, result, result >= 0 ? value : null);
             }
         };
@@ -682,6 +683,18 @@ public final class Engine implements AutoCloseable {
                     ? "every request slot of the ring is taken" : "the engine is closed");
         }
         return request;
+    }
+
+    /**
+     * A descriptor an {@code openat} opened leaves the registered table before anyone has it, as
+     * {@link AuraFile#open}'s does: a slot may hold a file closed since under its number (a raw
+     * descriptor closed without unregistering, or one registered while its AuraFile closed), which
+     * requests on the new descriptor would reach. Off the poller: this waits for every ring.
+     */
+    private void forgetOpened(PreparedRequest p, long result) {
+        if (p.opcode() == Opcode.OPENAT && result >= 0) {
+            core.forgetFile((int) result);
+        }
     }
 
     /** How a metadata callback request reports: a {@link Callback}, or a {@link StatCallback} with the value. */
@@ -725,6 +738,7 @@ public final class Engine implements AutoCloseable {
 
             @Override
             public void complete(long result) {
+                forgetOpened(p, result);
                 if (result < 0) {
                     future.completeExceptionally(meta.failure((int) -result));
                 } else {

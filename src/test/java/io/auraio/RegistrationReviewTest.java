@@ -517,6 +517,45 @@ class RegistrationReviewTest {
     }
 
     /**
+     * A registered descriptor closed without leaving the table (close(2), or a registerFiles that
+     * raced its AuraFile's close): the slot keeps that file under the number. A descriptor that
+     * {@link Engine#openatAsync} or {@link Engine#openat} hands out with that number must be the
+     * file its requests reach, as an {@link AuraFile} opened with it is (they read the old file).
+     */
+    @Test
+    void aDescriptorFromOpenatWithTheNumberOfAStaleSlotIsTheFileItsRequestsReach() throws Exception {
+        Path b = Files.write(dir.resolve("b"), randomBytes(SIZE, 20));
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).build())) {
+            for (boolean future : new boolean[] {true, false}) {
+                Path aPath = Files.write(dir.resolve("a-" + future), randomBytes(SIZE, 19));
+                int a = Posix.open(aPath, Posix.O_RDONLY);
+                engine.registerFiles(a);
+                Posix.close(a);
+                int n;
+                if (future) {
+                    n = engine.openatAsync(b).get(HANG.toSeconds(), TimeUnit.SECONDS);
+                } else {
+                    Completions done = new Completions();
+                    Request open = engine.openat(b, done, null);
+                    done.awaitCount(engine, 1);
+                    n = (int) done.resultOf(open);
+                }
+                try {
+                    org.junit.jupiter.api.Assumptions.assumeTrue(n == a, "the open got another number");
+                    MemorySegment into = arena.allocate(64);
+                    assertThat(engine.readAsync(n, BufferRef.of(into), 64, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                            .isEqualTo(64);
+                    assertThat(into.toArray(JAVA_BYTE)).as("B's bytes (future: %s)", future).isEqualTo(head(20));
+                } finally {
+                    Posix.close(n);
+                }
+                engine.unregisterFiles();
+            }
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
      * Engines that registered files and buffers, updated and unregistered them, closed with some
      * still registered: no descriptor is left open (a subset of those open before: other threads
      * of the JVM may close theirs meanwhile).
