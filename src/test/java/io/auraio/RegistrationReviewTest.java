@@ -556,6 +556,57 @@ class RegistrationReviewTest {
     }
 
     /**
+     * On an SQPOLL ring, where a submit only publishes SQEs for the kernel's thread to take: a
+     * read of A through its slot, filled while the poller gathers a batch, then the slot given to
+     * B (as {@code RingRacesTest.aSlotUpdatedWhileThePollerGathersABatchLeavesTheGatheredReadOnItsFile}).
+     * The read must still read A; the update ran before the kernel's thread took the read
+     * (17 rounds in 20 read B).
+     */
+    @Test
+    void onAnSqpollRingAGatheredReadOfASlotUpdatedMeanwhileReadsItsFile() throws Exception {
+        int a = open("a", 21);
+        int b = open("b", 22);
+        int readB = 0;
+        for (int round = 0; round < 20; round++) {
+            Engine engine;
+            try {
+                engine = Engine.create(Options.builder().ringCount(1).enableSqpoll(true).build());
+            } catch (AuraIOException refused) {
+                org.junit.jupiter.api.Assumptions.abort("no SQPOLL ring here: " + refused.getMessage());
+                return;
+            }
+            try (engine) {
+                engine.registerFiles(a);
+                io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
+                java.util.concurrent.CountDownLatch updated = new java.util.concurrent.CountDownLatch(1);
+                java.util.concurrent.CountDownLatch gathering = new java.util.concurrent.CountDownLatch(1);
+                long giveUp = System.nanoTime() + HANG.toNanos();
+                ring.gatherForTests = gathered -> {
+                    if (gathered == 0) {
+                        return false;
+                    }
+                    gathering.countDown();
+                    return updated.getCount() > 0 && System.nanoTime() < giveUp;
+                };
+                try {
+                    MemorySegment into = arena.allocate(64);
+                    CompletableFuture<Long> read = engine.readAsync(a, BufferRef.of(into), 64, 0);
+                    assertThat(gathering.await(HANG.toSeconds(), TimeUnit.SECONDS)).as("the read gathered").isTrue();
+                    engine.updateFile(0, b);
+                    updated.countDown();
+                    assertThat(read.get(HANG.toSeconds(), TimeUnit.SECONDS)).isEqualTo(64);
+                    if (!Arrays.equals(into.toArray(JAVA_BYTE), head(21))) {
+                        readB++;
+                    }
+                } finally {
+                    ring.gatherForTests = null;
+                }
+            }
+        }
+        assertThat(readB).as("rounds whose read of A returned B's bytes").isZero();
+    }
+
+    /**
      * Engines that registered files and buffers, updated and unregistered them, closed with some
      * still registered: no descriptor is left open (a subset of those open before: other threads
      * of the JVM may close theirs meanwhile).

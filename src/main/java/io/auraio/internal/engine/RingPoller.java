@@ -1003,6 +1003,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             // batch (requests on this descriptor among them) and the cancels above, or the kernel
             // looks the number up after the close (EBADF; or the file that took the number since).
             submitNow();
+            awaitTakenBySqThread();
             finishCancelledHeld();
             return 0;
         });
@@ -1247,6 +1248,28 @@ public final class RingPoller implements CompletionQueue.Handler {
         ring.submit();
     }
 
+    /** How long {@link #awaitTakenBySqThread} waits at most: far beyond the microseconds it takes. */
+    private static final long SQ_THREAD_TAKE_BOUND_NANOS = 1_000_000_000L;
+
+    /**
+     * On an SQPOLL ring a submit only publishes the SQEs (and wakes the kernel's SQ thread): the
+     * kernel looks their files up when its thread takes them, which may be after a task that
+     * follows has updated a registered slot or a close has freed a descriptor (a gathered read of
+     * file A returned B's bytes, 17 times in 20). Waits until the thread has taken them all;
+     * bounded, so a kernel thread that never gets there cannot hold the poller for ever.
+     */
+    private void awaitTakenBySqThread() {
+        if ((ringSetupFlags & IoUring.SETUP_SQPOLL) == 0) {
+            return;
+        }
+        SubmissionQueue sq = ring.submissionQueue();
+        long deadline = System.nanoTime() + SQ_THREAD_TAKE_BOUND_NANOS;
+        while (sq.unconsumed() > 0 && System.nanoTime() - deadline < 0) {
+            Thread.yield(); // a platform thread: sched_yield, the CPU to the SQ thread if it shares it
+            ring.submit(); // wakes the SQ thread again if it went idle meanwhile
+        }
+    }
+
     private void countSubmit() {
         if (sqesSinceSubmit > 0) {
             controller.recordSubmitBatch(sqesSinceSubmit);
@@ -1377,6 +1400,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             // SQEs filled while gathering a batch reach the kernel before a task changes what they
             // name: a registered file slot updated, a descriptor a close cancels before close(2).
             submitNow();
+            awaitTakenBySqThread();
         }
         RingTask task;
         while ((task = ringTasks.poll()) != null) {
