@@ -607,6 +607,63 @@ class RegistrationReviewTest {
     }
 
     /**
+     * The close's sibling of the SQPOLL test above (as
+     * {@code RingRacesTest.aCloseWhileThePollerGathersABatchSubmitsTheGatheredReadBeforeTheNumberIsFreed}):
+     * a future read of a FIFO, filled while the poller gathers, then the FIFO's AuraFile closed and
+     * its number taken by a decoy full of data. The read must be cancelled, never read the decoy.
+     */
+    @Test
+    void onAnSqpollRingACloseWhileThePollerGathersCancelsTheGatheredRead() throws Exception {
+        Path decoy = Files.write(dir.resolve("decoy"), randomBytes(SIZE, 23));
+        List<String> outcomes = new ArrayList<>();
+        for (int round = 0; round < 10; round++) {
+            Engine engine;
+            try {
+                engine = Engine.create(Options.builder().ringCount(1).enableSqpoll(true).build());
+            } catch (AuraIOException refused) {
+                org.junit.jupiter.api.Assumptions.abort("no SQPOLL ring here: " + refused.getMessage());
+                return;
+            }
+            try (engine) {
+                AuraFile pipe = AuraFile.open(engine, io.auraio.testing.Fifo.create(dir.resolve("fifo" + round)),
+                        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+                io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
+                java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+                java.util.concurrent.CountDownLatch gathering = new java.util.concurrent.CountDownLatch(1);
+                long giveUp = System.nanoTime() + HANG.toNanos();
+                ring.gatherForTests = gathered -> {
+                    if (gathered == 0) {
+                        return false;
+                    }
+                    gathering.countDown();
+                    return closed.getCount() > 0 && System.nanoTime() < giveUp;
+                };
+                int decoyFd = -1;
+                try {
+                    CompletableFuture<Long> read = engine.readAsync(pipe.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
+                    assertThat(gathering.await(HANG.toSeconds(), TimeUnit.SECONDS)).as("the read gathered").isTrue();
+                    pipe.close();
+                    decoyFd = Posix.open(decoy, Posix.O_RDONLY); // the lowest free number: the pipe's
+                    closed.countDown();
+                    try {
+                        outcomes.add("read " + read.get(HANG.toSeconds(), TimeUnit.SECONDS) + " bytes");
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (!(e.getCause() instanceof AuraIOException x && x.isCancelled())) {
+                            outcomes.add(String.valueOf(e.getCause()));
+                        }
+                    }
+                } finally {
+                    ring.gatherForTests = null;
+                    if (decoyFd >= 0) {
+                        Posix.close(decoyFd);
+                    }
+                }
+            }
+        }
+        assertThat(outcomes).as("gathered reads not cancelled").isEmpty();
+    }
+
+    /**
      * Engines that registered files and buffers, updated and unregistered them, closed with some
      * still registered: no descriptor is left open (a subset of those open before: other threads
      * of the JVM may close theirs meanwhile).
