@@ -1503,6 +1503,10 @@ public final class Engine implements AutoCloseable {
      * a descriptor closed by other means must be removed first with
      * {@link #updateFile updateFile(index, -1)} or {@link #unregisterFiles()}.
      *
+     * <p>A request names the slot holding its descriptor when its ring puts it in the kernel;
+     * the links of a {@link #chain() chain} after the first, which the kernel starts later, name
+     * their plain descriptors.
+     *
      * @param fds open descriptors; -1 leaves a slot empty
      * @throws IllegalArgumentException if {@code fds} is empty
      * @throws AuraIOException EBUSY when files are already registered, EBADF for a bad descriptor,
@@ -1521,7 +1525,9 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Replaces the registered descriptor at {@code index} (the reference's
-     * {@code auraio_update_file}).
+     * {@code auraio_update_file}). A request already in the kernel keeps the file it named;
+     * requests on the old or the new descriptor that reach the kernel while the update runs
+     * name their plain descriptors.
      *
      * @param index a slot of the registered table
      * @param fd    the new descriptor, or -1 to empty the slot
