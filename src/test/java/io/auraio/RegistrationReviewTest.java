@@ -444,6 +444,56 @@ class RegistrationReviewTest {
     }
 
     /**
+     * An update held between its first ring and its second (a thread descheduled there) while
+     * another thread unregisters the files and registers C: the update belongs to the old table,
+     * and must not land in the second ring's new one. Until 2026-12-07 the unregister did not wait
+     * for the update: the second ring's new table got B at slot 0 while the engine's said C, and a
+     * read of C on that ring returned B's bytes. Now the update is a user of its table: the
+     * unregister (and so the new registration) waits until every ring has the update.
+     */
+    @Test
+    void anUpdateHeldBetweenRingsKeepsAnUnregisterAndTheNextRegistrationWaiting() throws Exception {
+        int a = open("a", 21);
+        int b = open("b", 22);
+        int c = open("c", 23);
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).ringSelect(RingSelect.ROUND_ROBIN)
+                .build())) {
+            engine.registerFiles(a);
+            CompletableFuture<Void> reregistered = new CompletableFuture<>();
+            engine.core().betweenRingUpdatesForTests = () -> {
+                engine.core().betweenRingUpdatesForTests = null; // once
+                Thread.ofPlatform().start(() -> {
+                    try {
+                        engine.unregisterFiles();
+                        engine.registerFiles(c);
+                        reregistered.complete(null);
+                    } catch (Throwable t) {
+                        reregistered.completeExceptionally(t);
+                    }
+                });
+                try {
+                    // Done at once if the unregister does not wait for this update; else it waits for
+                    // it, and this wait gives up (no timing is asserted: the outcome below decides).
+                    reregistered.get(500, TimeUnit.MILLISECONDS);
+                } catch (Exception waitsForTheUpdate) {
+                    // as it should
+                }
+            };
+            engine.updateFile(0, b);
+            reregistered.get(HANG.toSeconds(), TimeUnit.SECONDS);
+            byte[] expected = head(23);
+            for (int i = 0; i < 8; i++) { // round robin: each ring serves 4
+                MemorySegment into = arena.allocate(64);
+                assertThat(engine.readAsync(c, BufferRef.of(into), 64, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                        .isEqualTo(64);
+                assertThat(into.toArray(JAVA_BYTE)).as("read %d of C", i).isEqualTo(expected);
+            }
+            engine.unregisterFiles();
+            assertNothingLeaked(engine);
+        }
+    }
+
+    /**
      * A future read of a FIFO nobody writes, through its registered slot, then the FIFO's AuraFile
      * closed: as for a read through the plain descriptor, the close ends the read (cancelled); the
      * slot's reference to the file must not keep it going after the file is closed.

@@ -549,6 +549,12 @@ public final class IoEngine implements AutoCloseable {
     }
 
     /**
+     * Tests only, null otherwise: runs in {@link #updateFile} between one ring's update and the
+     * next's (where a thread descheduled there waits).
+     */
+    public volatile Runnable betweenRingUpdatesForTests;
+
+    /**
      * Replaces the descriptor at {@code index} of the registered table ({@code -1} empties it).
      *
      * <p>The slot leaves the table here first, and takes {@code fd} only once every ring's kernel
@@ -562,10 +568,21 @@ public final class IoEngine implements AutoCloseable {
         if (closed) {
             return -Errno.ESHUTDOWN; // not ENOENT once the rings (and their tables) are gone
         }
-        FileTable table = files.current();
+        // A user of the table while it updates, as a request is: an unregister (and a registration
+        // after it) waits until every ring has the update, or the rings this thread had not reached
+        // yet would take it into the next registration's table.
+        FileTable table = files.acquire(new int[1]);
         if (table == null) {
             return files.isRegistered() ? -Errno.EBUSY : -Errno.ENOENT;
         }
+        try {
+            return updateFile(table, index, fd);
+        } finally {
+            files.release();
+        }
+    }
+
+    private int updateFile(FileTable table, int index, int fd) {
         if (index < 0 || index >= table.fds().length()) {
             return -Errno.EINVAL;
         }
@@ -589,6 +606,10 @@ public final class IoEngine implements AutoCloseable {
                 update.set(JAVA_LONG, 8, newFd.address());
                 r = 0;
                 for (RingPoller ring : rings) {
+                    Runnable hook = betweenRingUpdatesForTests;
+                    if (hook != null && ring != rings[0]) {
+                        hook.run();
+                    }
                     int rr = ring.callOnRing(u -> u.register(IoUring.REGISTER_FILES_UPDATE, update, 1));
                     if (rr < 0) {
                         r = rr;

@@ -1396,9 +1396,10 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private void runRingTasks() {
-        if (sqesSinceSubmit > 0 && !ringTasks.isEmpty()) {
-            // SQEs filled while gathering a batch reach the kernel before a task changes what they
-            // name: a registered file slot updated, a descriptor a close cancels before close(2).
+        if (!ringTasks.isEmpty() && (sqesSinceSubmit > 0 || ring.submissionQueue().unconsumed() > 0)) {
+            // SQEs filled while gathering a batch (or published by a caller on its way into the
+            // kernel) reach it before a task changes what they name: a registered file slot
+            // updated, a descriptor a close cancels before close(2).
             submitNow();
             awaitTakenBySqThread();
         }

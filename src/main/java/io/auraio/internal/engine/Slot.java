@@ -111,6 +111,7 @@ final class Slot {
         this.opcode = opcode;
         this.sqeFlags = sqeFlags;
         this.fd = fd;
+        this.plainFd = -1;
         this.offset = offset;
         this.address = address;
         this.length = length;
