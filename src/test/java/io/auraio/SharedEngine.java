@@ -1,5 +1,6 @@
 package io.auraio;
 
+import java.time.Duration;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -21,11 +22,22 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 final class SharedEngine implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
     private final Options options;
+    private final Duration settle;
     private Engine engine;
 
     /** An engine made with {@code options}, created when the test class starts. */
     SharedEngine(Options options) {
+        this(options, Leaks.SETTLE);
+    }
+
+    /**
+     * As {@link #SharedEngine(Options)}, with each check waiting at most {@code settle} for
+     * pending requests to settle: for the tests of the check itself, whose request never settles
+     * and which need not wait {@link Leaks#SETTLE} to see it fail.
+     */
+    SharedEngine(Options options, Duration settle) {
         this.options = options;
+        this.settle = settle;
     }
 
     /**
@@ -49,7 +61,7 @@ final class SharedEngine implements BeforeAllCallback, AfterEachCallback, AfterA
 
     @Override
     public void afterEach(ExtensionContext context) {
-        Leaks.assertNothingLeaked(engine());
+        Leaks.assertNothingLeaked(engine(), settle);
     }
 
     @Override
@@ -60,7 +72,7 @@ final class SharedEngine implements BeforeAllCallback, AfterEachCallback, AfterA
         }
         engine = null;
         try {
-            Leaks.assertNothingLeaked(e);
+            Leaks.assertNothingLeaked(e, settle);
         } finally {
             e.close();
         }
