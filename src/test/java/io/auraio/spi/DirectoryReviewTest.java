@@ -224,7 +224,8 @@ class DirectoryReviewTest {
     /**
      * f (5 bytes), d/ with d/a.txt, e/ empty, big/ with {@value #MANY} files, a link to f, a
      * dangling link, a link to itself, a link to d/, a link from d/ up to the base (a cycle when
-     * followed), names with a newline, a 255-byte name, a name whose bytes are not UTF-8.
+     * followed), names with a newline, a 255-byte name; {@link #addNotUtf8Names} adds a name whose
+     * bytes are not UTF-8.
      */
     private static void populate(Path base) throws Exception {
         Files.createDirectories(base);
@@ -244,7 +245,19 @@ class DirectoryReviewTest {
         Files.createSymbolicLink(base.resolve("d/up"), Path.of(".."));
         Files.write(base.resolve("new\nline"), new byte[] {1});
         Files.write(base.resolve(NAME_255), new byte[] {1, 2});
-        shell(base, "printf x > \"$(printf 'bad\\377\\376name')\"");
+    }
+
+    /**
+     * Gives each of {@code bases}, made by {@link #populate}, its file whose name is not UTF-8,
+     * which only a process that speaks bytes can name: one sh for them all, as a process per tree
+     * was most of this class's time.
+     */
+    private static void addNotUtf8Names(Path dir, List<Path> bases) throws Exception {
+        StringBuilder command = new StringBuilder("n=\"$(printf 'bad\\377\\376name')\" && for b in");
+        for (Path b : bases) {
+            command.append(" '").append(dir.relativize(b)).append('\'');
+        }
+        shell(dir, command.append("; do printf x > \"$b/$n\" || exit 1; done").toString());
     }
 
     /**
@@ -271,32 +284,45 @@ class DirectoryReviewTest {
      * Runs {@code scenario} on eight fresh trees: through {@code Files} on the platform's paths,
      * {@code AuraFiles} on them and {@code Files} on the provider's, each on a platform and a
      * virtual thread, and the last two with the ring routing on a virtual thread; {@return "" if
-     * every outcome is the first's and no descriptor was left open, else all eight}
+     * every outcome is the first's and no descriptor was left open, else all eight} The eight
+     * trees are made before the first run and removed after the last, each step with one sh for
+     * all eight; a run sees only its own tree.
      */
     private String differs(String name, Scenario scenario) throws Exception {
+        record Run(String side, boolean virtual, Path plain) {}
+        Path parent = dir.path().toAbsolutePath();
+        List<Run> runs = new ArrayList<>();
+        for (String side : List.of("files", "aura-files", "provider", "aura-files-ring", "provider-ring")) {
+            // The ring is asked from virtual threads only: a platform thread's calls are the offload's.
+            for (boolean virtual : side.endsWith("-ring") ? new boolean[] {true} : new boolean[] {false, true}) {
+                Path plain = parent.resolve(side + "-" + virtual).resolve(name);
+                populate(plain);
+                runs.add(new Run(side, virtual, plain));
+            }
+        }
+        addNotUtf8Names(parent, runs.stream().map(Run::plain).toList());
         List<String> outcomes = new ArrayList<>();
         boolean routing = MetadataRouting.ring;
         try {
-            for (String side : List.of("files", "aura-files", "provider", "aura-files-ring", "provider-ring")) {
-                // The ring is asked from virtual threads only: a platform thread's calls are the offload's.
-                MetadataRouting.ring = side.endsWith("-ring");
-                for (boolean virtual : MetadataRouting.ring ? new boolean[] {true} : new boolean[] {false, true}) {
-                    Path plain = dir.path().toAbsolutePath().resolve(side + "-" + virtual).resolve(name);
-                    populate(plain);
-                    Path base = side.startsWith("provider") ? fs.getPath(plain.toString()) : plain;
-                    Ops ops = side.startsWith("aura-files") ? AURA_FILES : FILES;
-                    Map<Integer, String> before = Descriptors.open();
-                    String o = TestSupport.outcome(() -> scenario.run(ops, base), plain, virtual);
-                    // At once: a call must not return before its descriptors are closed.
-                    Map<Integer, String> left = Descriptors.newSince(before);
-                    outcomes.add(side + (virtual ? "-virtual" : "-platform") + ": " + o
-                            + (left.isEmpty() ? "" : " (descriptors left: " + left + ")"));
-                    shell(plain.getParent(), "rm -rf '" + name + "'");
-                }
+            for (Run run : runs) {
+                MetadataRouting.ring = run.side().endsWith("-ring");
+                Path base = run.side().startsWith("provider") ? fs.getPath(run.plain().toString()) : run.plain();
+                Ops ops = run.side().startsWith("aura-files") ? AURA_FILES : FILES;
+                Map<Integer, String> before = Descriptors.open();
+                String o = TestSupport.outcome(() -> scenario.run(ops, base), run.plain(), run.virtual());
+                // At once: a call must not return before its descriptors are closed.
+                Map<Integer, String> left = Descriptors.newSince(before);
+                outcomes.add(run.side() + (run.virtual() ? "-virtual" : "-platform") + ": " + o
+                        + (left.isEmpty() ? "" : " (descriptors left: " + left + ")"));
             }
         } finally {
             MetadataRouting.ring = routing;
         }
+        StringBuilder rm = new StringBuilder("rm -rf");
+        for (Run run : runs) {
+            rm.append(" '").append(parent.relativize(run.plain())).append('\'');
+        }
+        shell(parent, rm.toString());
         String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
         boolean alike = outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
         return alike ? "" : name + "\n   " + String.join("\n   ", outcomes);
