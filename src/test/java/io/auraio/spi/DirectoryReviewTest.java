@@ -286,22 +286,28 @@ class DirectoryReviewTest {
      * virtual thread, and the last two with the ring routing on a virtual thread; {@return "" if
      * every outcome is the first's and no descriptor was left open, else all eight} The eight
      * trees are made before the first run and removed after the last, each step with one sh for
-     * all eight; a run sees only its own tree.
+     * all eight; a run sees only its own tree. Where {@code readOnly}, the eight runs share one
+     * tree instead, and a run that changed it (names, kinds, sizes) differs by that.
      */
-    private String differs(String name, Scenario scenario) throws Exception {
+    private String differs(String name, Scenario scenario, boolean readOnly) throws Exception {
         record Run(String side, boolean virtual, Path plain) {}
         Path parent = dir.path().toAbsolutePath();
         List<Run> runs = new ArrayList<>();
         for (String side : List.of("files", "aura-files", "provider", "aura-files-ring", "provider-ring")) {
             // The ring is asked from virtual threads only: a platform thread's calls are the offload's.
             for (boolean virtual : side.endsWith("-ring") ? new boolean[] {true} : new boolean[] {false, true}) {
-                Path plain = parent.resolve(side + "-" + virtual).resolve(name);
-                populate(plain);
+                Path plain = parent.resolve(readOnly ? "shared" : side + "-" + virtual).resolve(name);
+                if (runs.isEmpty() || !readOnly) {
+                    populate(plain);
+                }
                 runs.add(new Run(side, virtual, plain));
             }
         }
-        addNotUtf8Names(parent, runs.stream().map(Run::plain).toList());
+        List<Path> trees = runs.stream().map(Run::plain).distinct().toList();
+        addNotUtf8Names(parent, trees);
+        String tree = readOnly ? snapshot(trees.getFirst()) : "";
         List<String> outcomes = new ArrayList<>();
+        boolean treeChanged = false;
         boolean routing = MetadataRouting.ring;
         try {
             for (Run run : runs) {
@@ -312,26 +318,54 @@ class DirectoryReviewTest {
                 String o = TestSupport.outcome(() -> scenario.run(ops, base), run.plain(), run.virtual());
                 // At once: a call must not return before its descriptors are closed.
                 Map<Integer, String> left = Descriptors.newSince(before);
+                String changed = readOnly && !snapshot(run.plain()).equals(tree) ? " (changed the tree)" : "";
                 outcomes.add(run.side() + (run.virtual() ? "-virtual" : "-platform") + ": " + o
-                        + (left.isEmpty() ? "" : " (descriptors left: " + left + ")"));
+                        + (left.isEmpty() ? "" : " (descriptors left: " + left + ")") + changed);
+                if (!changed.isEmpty()) {
+                    treeChanged = true;
+                    break; // the later runs would not start from the same tree
+                }
             }
         } finally {
             MetadataRouting.ring = routing;
         }
         StringBuilder rm = new StringBuilder("rm -rf");
-        for (Run run : runs) {
-            rm.append(" '").append(parent.relativize(run.plain())).append('\'');
+        for (Path t : trees) {
+            rm.append(" '").append(parent.relativize(t)).append('\'');
         }
         shell(parent, rm.toString());
         String first = outcomes.getFirst().substring(outcomes.getFirst().indexOf(':'));
-        boolean alike = outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
+        boolean alike = !treeChanged && outcomes.stream().allMatch(o -> o.substring(o.indexOf(':')).equals(first));
         return alike ? "" : name + "\n   " + String.join("\n   ", outcomes);
     }
 
+    /** {@return each name under {@code tree}, not following links, with its kind and size, sorted} */
+    private static String snapshot(Path tree) throws IOException {
+        try (Stream<Path> all = Files.walk(tree)) {
+            return all.map(p -> {
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    return tree.relativize(p) + (a.isSymbolicLink() ? " l" : a.isDirectory() ? " d" : " " + a.size());
+                } catch (IOException e) {
+                    return tree.relativize(p) + " " + e;
+                }
+            }).sorted().toList().toString();
+        }
+    }
+
+    /** Runs each scenario through {@link #differs} on eight trees and requires no difference. */
     private void assertAllAlike(String prefix, List<Scenario> scenarios) throws Exception {
+        assertAllAlike(prefix, scenarios, false);
+    }
+
+    /**
+     * Runs each scenario through {@link #differs}, on one tree shared by its eight runs where
+     * {@code readOnly} (scenarios that only list and walk), and requires no difference.
+     */
+    private void assertAllAlike(String prefix, List<Scenario> scenarios, boolean readOnly) throws Exception {
         List<String> diffs = new ArrayList<>();
         for (int i = 0; i < scenarios.size(); i++) {
-            String d = differs(prefix + i, scenarios.get(i));
+            String d = differs(prefix + i, scenarios.get(i), readOnly);
             if (!d.isEmpty()) {
                 diffs.add(d);
             }
@@ -417,7 +451,7 @@ class DirectoryReviewTest {
             }
             s.add((o, b) -> names(b, o.list(b.resolve(start))));
         }
-        assertAllAlike("ws", s);
+        assertAllAlike("ws", s, true); // walks and listings only: one tree for the eight runs
     }
 
     /**
