@@ -19,6 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code auraio top PID} against forked JVMs: one doing I/O, one without AuraIO, one gone. */
 class TopCommandTest {
+    /** The JDK's attach timeout in milliseconds, read at each attach (HotSpotVirtualMachine). */
+    private static final String ATTACH_TIMEOUT = "sun.tools.attach.attachTimeout";
+
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
@@ -93,11 +96,19 @@ class TopCommandTest {
         assertThat(r.err()).startsWith("auraio top: cannot attach to JVM " + gone.pid() + ":");
 
         Process notJava = new ProcessBuilder("sleep", "30").start();
+        // The JDK gives up on a process that does not catch SIGQUIT once half its attach timeout
+        // has passed (5.5 s of its default 10 s): a 1 s timeout takes the same way out in 0.6 s.
+        String timeout = System.setProperty(ATTACH_TIMEOUT, "1000");
         try {
             Cli.Result s = Cli.run("top", Long.toString(notJava.pid()), "--iterations", "1");
             assertThat(s.exitCode()).isEqualTo(1);
             assertThat(s.err()).startsWith("auraio top: cannot attach to JVM " + notJava.pid() + ":");
         } finally {
+            if (timeout == null) {
+                System.clearProperty(ATTACH_TIMEOUT);
+            } else {
+                System.setProperty(ATTACH_TIMEOUT, timeout);
+            }
             notJava.destroy();
             notJava.waitFor(10, TimeUnit.SECONDS);
         }
