@@ -81,7 +81,9 @@ import java.util.Set;
  * <p><b>O_DIRECT.</b> {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} is supported, with
  * {@link AuraFile}'s alignment rules; a misaligned position, length or buffer is an
  * {@link AuraIOException} (an {@code IOException}, as the JDK throws) that says what must be
- * aligned to what.
+ * aligned to what. A read changes only the bytes it returns: where the end of the file cuts it
+ * short, the JDK's channel leaves the rest of the last block the kernel read (zeros past the end)
+ * in a direct buffer, after the bytes it returns and up to the buffer's limit.
  *
  * <p><b>Memory another thread may free.</b> The JDK's channel keeps a buffer's arena open while a
  * transfer uses it (its {@code close()} then throws {@link IllegalStateException}); public API
@@ -839,8 +841,20 @@ public final class AuraFileChannel extends FileChannel {
             }
         }
         ChunkedTransfer.Writer out = (bb, done) -> target.write(bb);
+        boolean directTarget = target instanceof AuraFileChannel a && a.direct;
+        if (directTarget && count >= MAPPED_TRANSFER_THRESHOLD) {
+            // The JDK writes a mapping of this file into a DIRECT target with one write, refused
+            // as a whole where its address (the position's offset in its page) or length is not aligned.
+            ((AuraFileChannel) target).checkMappedWrite(position, count);
+        }
         if (direct && count >= MAPPED_TRANSFER_THRESHOLD) {
             return ChunkedTransfer.copyThroughAlignedReads(this, file.directOffsetAlignment(), position, count, out);
+        }
+        if (directTarget && count < MAPPED_TRANSFER_THRESHOLD) {
+            // Below the mapping's threshold the JDK reads and writes 8 KiB at a time, so a DIRECT
+            // target takes the aligned chunks and the transfer ends at the first that is not.
+            return ChunkedTransfer.copy(count, ChunkedTransfer.DIRECT_TRANSFER_SIZE,
+                    ChunkedTransfer.fileAt(this, position, false), out);
         }
         boolean whole = !direct && count >= MAPPED_TRANSFER_THRESHOLD && target instanceof AuraFileChannel a && a.append;
         // The JDK copies to its own file channels and to selectable ones in the kernel or from a
@@ -986,17 +1000,21 @@ public final class AuraFileChannel extends FileChannel {
     private static long copyRanges(boolean interruptible, AuraFile in, long from, AuraFile out, long to, long count)
             throws IOException {
         long done = 0;
+        // With DIRECT on either side the JDK's one copy_file_range copies what the kernel copies
+        // through its pipe (64 KiB of a 120 KiB range, aligned blocks only) and that count is the
+        // transfer's; the kernel's refusal of a misaligned range sends both to reading and writing.
+        boolean direct = in.mode().direct() || out.mode().direct();
         try {
             if (count == 0) {
                 // As the JDK's copy_file_range of no bytes: the kernel still checks the target
                 // position, and refuses one past the largest file ("File too large").
-                return AuraFiles.copyRange(in, from, out, to, 0, true) < 0 ? -1 : 0;
+                return AuraFiles.copyRange(in, from, out, to, 0, true, direct) < 0 ? -1 : 0;
             }
             while (done < count) {
                 if (interruptible && Thread.currentThread().isInterrupted()) {
                     throw new ClosedByInterruptException();
                 }
-                long n = AuraFiles.copyRange(in, from + done, out, to + done, count - done);
+                long n = AuraFiles.copyRange(in, from + done, out, to + done, count - done, false, direct);
                 if (n < 0 && done == 0) {
                     return -1;
                 }
@@ -1004,6 +1022,9 @@ public final class AuraFileChannel extends FileChannel {
                     break;
                 }
                 done += n;
+                if (direct) {
+                    break;
+                }
             }
         } catch (ClosedChannelException e) {
             throw e;
@@ -1126,14 +1147,20 @@ public final class AuraFileChannel extends FileChannel {
         // Into an APPEND file the JDK writes each mapped chunk of a file channel with one write.
         boolean whole = copiedInKernel && append && !direct && asked >= MAPPED_TRANSFER_THRESHOLD;
         ChunkedTransfer.ChannelReads reads = new ChunkedTransfer.ChannelReads(src, whole, copiedInKernel, position);
+        // The JDK's transfer from its own file channel copies in the kernel, or from 16 KiB on from a
+        // mapping, and its source advances by what was written only. Into an APPEND or DIRECT file,
+        // which the kernel refuses (or copies misaligned ranges of), a smaller transfer is its
+        // read-and-write loop, whose source keeps what it read, as any other source does; an
+        // AuraFileChannel source comes here only then (or when its file says it is empty).
+        boolean givesBack = copiedInKernel && (asked >= MAPPED_TRANSFER_THRESHOLD || !append && !direct);
         long written = 0;
         try {
             written = ChunkedTransfer.copy(count, ChunkedTransfer.chunk(direct, whole, !copiedInKernel), reads,
                     (bb, done) -> write(bb, position + done));
             return written;
         } finally {
-            if (reads.read() > written) {
-                giveBack(src, reads.read() - written);
+            if (givesBack && reads.read() > written) {
+                giveBack((FileChannel) src, reads.read() - written);
             }
         }
     }
@@ -1162,7 +1189,7 @@ public final class AuraFileChannel extends FileChannel {
      */
     private void checkWithinLargestFile(long position) throws IOException {
         try {
-            if (readable && AuraFiles.copyRange(file, 0, file, position, 0, true) >= 0) {
+            if (readable && AuraFiles.copyRange(file, 0, file, position, 0, true, false) >= 0) {
                 return;
             }
             file.seek(position);
@@ -1187,21 +1214,17 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
-     * Moves a file source back over {@code unwritten} bytes it gave a transfer that could not
-     * write them (a full disk, a position past the largest file): the JDK's transfer from a file
-     * copies in the kernel or from a mapping, and the source then advances by what was written
-     * only. A source without positions (a FIFO, a socket) cannot, and the application's own
-     * {@code FileChannel} is not asked to: those bytes are lost, as with the JDK's transfer from
-     * such a channel.
+     * Moves a file channel of the JDK's back over {@code unwritten} bytes it gave a transfer that
+     * could not write them (a full disk, a position past the largest file), where the JDK's
+     * transfer copies in the kernel or from a mapping and its source then advances by what was
+     * written only. A source without positions (a FIFO) cannot: those bytes are lost, as with the
+     * JDK's transfer from such a channel.
      */
-    private static void giveBack(ReadableByteChannel src, long unwritten) {
-        if ((isJdkFileChannel(src) || src instanceof AuraFileChannel a && !a.kernelPosition && a.isOpen())
-                && src instanceof FileChannel file) {
-            try {
-                file.position(file.position() - unwritten);
-            } catch (IOException | RuntimeException noPosition) {
-                // a FIFO or device (Illegal seek), or closed meanwhile: nothing to give back to
-            }
+    private static void giveBack(FileChannel src, long unwritten) {
+        try {
+            src.position(src.position() - unwritten);
+        } catch (IOException | RuntimeException noPosition) {
+            // a FIFO or device (Illegal seek), or closed meanwhile: nothing to give back to
         }
     }
 

@@ -579,16 +579,19 @@ public final class AuraFiles {
      */
     public static long copyRange(AuraFile source, long sourcePosition, AuraFile target, long targetPosition,
                                  long count) throws IOException {
-        return copyRange(source, sourcePosition, target, targetPosition, count, false);
+        return copyRange(source, sourcePosition, target, targetPosition, count, false, false);
     }
 
     /**
      * {@link #copyRange(AuraFile, long, AuraFile, long, long)}; with {@code callForNone}, a count
      * of 0 is the kernel's call too, whose checks of the positions a channel's transfer reports as
-     * the JDK's does ("File too large" past the largest file).
+     * the JDK's does ("File too large" past the largest file); with {@code directToo}, a
+     * {@code DIRECT} file is copied by the kernel too, as {@code FileChannel}'s transfers have it
+     * copy one: then the kernel copies through a pipe, whole aligned blocks, at most a pipe's worth
+     * or two a call, and refuses misaligned positions and counts ("Invalid argument": -1 here).
      */
     static long copyRange(AuraFile source, long sourcePosition, AuraFile target, long targetPosition, long count,
-                          boolean callForNone) throws IOException {
+                          boolean callForNone, boolean directToo) throws IOException {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(target, "target");
         if (sourcePosition < 0 || targetPosition < 0 || count < 0) {
@@ -606,8 +609,8 @@ public final class AuraFiles {
         if (!out.write()) {
             throw new java.nio.channels.NonWritableChannelException();
         }
-        if (source.backend() == Backend.JDK || target.backend() == Backend.JDK || in.direct() || out.direct()
-                || out.append()) {
+        if (source.backend() == Backend.JDK || target.backend() == Backend.JDK
+                || !directToo && (in.direct() || out.direct()) || out.append()) {
             return -1; // O_DIRECT: copy_file_range would go through the page cache; O_APPEND: EBADF
         }
         if (source.engineClosed() || target.engineClosed()) {
