@@ -1297,7 +1297,8 @@ public final class AuraFile implements AutoCloseable {
         }
     }
 
-    private void checkDirectLength(long length) throws AuraIOException {
+    /** The check of an O_DIRECT transfer's length (a scattering read's buffers each, as the JDK). */
+    void checkDirectLength(long length) throws AuraIOException {
         if (length % directOffsetAlignment != 0) {
             throw new AuraIOException("O_DIRECT requires the transfer length (" + length
                     + " bytes) to be a multiple of " + directOffsetAlignment, Errno.EINVAL);

@@ -421,10 +421,13 @@ public final class AuraFileChannel extends FileChannel {
     }
 
     /**
-     * Checks the buffers as the JDK does before a readv/writev (null, read-only for reads) and
+     * Checks the buffers as the JDK does before a readv/writev, one buffer after the other (null,
+     * read-only for reads, memory closed, with {@code DIRECT} its length's alignment), and
      * {@return the end of the range it would transfer: at most {@link #IOV_MAX} non-empty buffers}
+     * (Alignment checked apart, after the others, a read-only buffer behind a misaligned one was an
+     * IllegalArgumentException where the JDK's is the misaligned one's IOException.)
      */
-    private static int usableRange(ByteBuffer[] buffers, int offset, int length, boolean forRead) {
+    private int usableRange(ByteBuffer[] buffers, int offset, int length, boolean forRead) throws IOException {
         int nonEmpty = 0;
         int i = offset;
         while (i < offset + length && nonEmpty < IOV_MAX) {
@@ -435,6 +438,9 @@ public final class AuraFileChannel extends FileChannel {
             if (b.isDirect() && !MemorySegment.ofBuffer(b).scope().isAlive()) {
                 // The JDK acquires every buffer's memory it walks, an empty one's too.
                 throw new IllegalStateException("Already closed");
+            }
+            if (direct) {
+                file.checkDirectLength(b.remaining());
             }
             if (b.hasRemaining()) {
                 nonEmpty++;

@@ -216,6 +216,18 @@ class PropertyChannelDifferentialTest {
                 false, 0, 8191, 0), List.of(-45_049L));
     }
 
+    /**
+     * A scattering read on a DIRECT channel into a heap buffer of 7220 bytes left, a direct one of
+     * 4096 and a read-only one: the JDK checks the buffers one after the other and fails on the
+     * first's length (IOException); ours checked every buffer for read-only first (IAE).
+     */
+    @Example
+    void aScatteringReadOnADirectChannelChecksEachBufferInTurn() throws Exception {
+        Assume.that(directWorks);
+        run(Under.ENGINE_ONE_RING, new Opening(Set.of(READ, CREATE, Direct.DIRECT, WRITE, SYNC, TRUNCATE_EXISTING),
+                false, 0, 0, 0), List.of(319L));
+    }
+
     // ---- one sequence -----------------------------------------------------------------------
 
     /** One side's channels, files and held locks. */
@@ -355,7 +367,7 @@ class PropertyChannelDifferentialTest {
         WRITE(true), WRITE_AT(true), WRITE_V(true), SIZE(false), TRUNCATE(true), FORCE(false),
         TRANSFER_TO_OTHER(true), TRANSFER_FROM_OTHER(true), OTHER_TRANSFER_TO(true), OTHER_TRANSFER_FROM(true),
         TRANSFER_TO_PIPE(false), TRANSFER_FROM_PIPE(true), LOCK(false), TRY_LOCK(false), RELEASE(false),
-        MAP(false), CLOSE(true);
+        MAP(false), READ_BURST(false), CLOSE(true);
 
         final boolean mutates;
 
@@ -488,6 +500,7 @@ class PropertyChannelDifferentialTest {
                 case TRY_LOCK -> lock(side, ch.tryLock(a, b, flag));
                 case RELEASE -> release(side);
                 case MAP -> map(side);
+                case READ_BURST -> readBurst(ch);
                 case CLOSE -> {
                     ch.close();
                     yield "closed";
@@ -569,6 +582,28 @@ class PropertyChannelDifferentialTest {
             FileLock lock = side.locks.remove(Math.floorMod(seed, side.locks.size()));
             lock.release();
             return "released";
+        }
+
+        /**
+         * Many small positional reads in and around the file: enough page-cache hits for a file to be
+         * served from a mapping of it (AuraFile's class javadoc), so that the steps after it (a
+         * truncate, a write past the end, more reads) meet that path too.
+         */
+        private String readBurst(FileChannel ch) throws IOException {
+            Random rnd = new Random(seed);
+            long size = Math.max(1, ch.size());
+            int hash = 0;
+            for (int i = 0; i < 80; i++) {
+                ByteBuffer dst = direct ? ByteBuffer.allocateDirect(3 * PAGE).alignedSlice(PAGE).limit(2 * PAGE).slice()
+                        : rnd.nextBoolean() ? ByteBuffer.allocate(1 + rnd.nextInt(PAGE))
+                        : ByteBuffer.allocateDirect(1 + rnd.nextInt(PAGE));
+                long at = direct ? PAGE * (long) rnd.nextInt((int) (size / PAGE) + 2) : rnd.nextLong(size + 100);
+                int n = ch.read(dst, at);
+                byte[] bytes = new byte[Math.max(0, n)];
+                dst.flip().get(bytes);
+                hash = 31 * (31 * hash + n) + Arrays.hashCode(bytes);
+            }
+            return "burst " + hash;
         }
 
         /** Read-only, mostly inside the file (pages past its end would fault), sometimes with bad arguments. */
