@@ -1135,6 +1135,11 @@ public final class AuraFileChannel extends FileChannel {
                     }
                     return in.copyFromPositionByReads(this, position, count);
                 }
+                if (in.direct) {
+                    // The JDK's read-and-write loop reads chunks of the count given, whole blocks
+                    // with DIRECT: 4096 of a 4095-byte file reads it, 4095 is refused as misaligned.
+                    count = asked;
+                }
             }
         } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
             checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
