@@ -1142,7 +1142,11 @@ public final class AuraFileChannel extends FileChannel {
                 }
             }
         } else if (isJdkFileChannel(src) && !other && file.jdkChannel() == null && ((FileChannel) src).size() > 0) {
-            checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
+            if (!append) {
+                // (Into an APPEND file the JDK's copy_file_range fails with EBADF before it looks at
+                // the position, and its read-and-write loop appends wherever the position is.)
+                checkWithinLargestFile(position); // a regular file's: a device's lseek stops at its end
+            }
             if (direct && asked >= MAPPED_TRANSFER_THRESHOLD) {
                 FileChannel in = (FileChannel) src;
                 long at = in.position();
@@ -1157,7 +1161,10 @@ public final class AuraFileChannel extends FileChannel {
         boolean copiedInKernel = isJdkFileChannel(src);
         // Into an APPEND file the JDK writes each mapped chunk of a file channel with one write.
         boolean whole = copiedInKernel && append && !direct && asked >= MAPPED_TRANSFER_THRESHOLD;
-        ChunkedTransfer.ChannelReads reads = new ChunkedTransfer.ChannelReads(src, whole, copiedInKernel, position);
+        // Into an APPEND file the JDK does not copy in the kernel (EBADF) but writes at the position,
+        // which fails past the largest offset rather than stop before it.
+        ChunkedTransfer.ChannelReads reads = new ChunkedTransfer.ChannelReads(src, whole, copiedInKernel && !append,
+                position);
         // The JDK's transfer from its own file channel copies in the kernel, or from 16 KiB on from a
         // mapping, and its source advances by what was written only. Into an APPEND or DIRECT file,
         // which the kernel refuses (or copies misaligned ranges of), a smaller transfer is its

@@ -140,10 +140,10 @@ class PropertyChannelDifferentialTest {
 
     /** The file and how it is opened: the same for both sides. */
     record Opening(Set<OpenOption> options, boolean exists, int size, int otherSize, long fill, Place place,
-                   Place otherPlace) {
-        /** On the test directory's file system, the other pair too. */
+                   Place otherPlace, boolean otherJdk) {
+        /** On the test directory's file system, the other pair too, the other channel of the kind under test. */
         Opening(Set<OpenOption> options, boolean exists, int size, int otherSize, long fill) {
-            this(options, exists, size, otherSize, fill, Place.DISK, Place.DISK);
+            this(options, exists, size, otherSize, fill, Place.DISK, Place.DISK, false);
         }
 
         boolean direct() {
@@ -153,7 +153,8 @@ class PropertyChannelDifferentialTest {
         @Override
         public String toString() {
             return "open " + options + (exists ? " an existing file of " + size + " bytes" : " a missing file")
-                    + " on " + place + ", the other file " + otherSize + " bytes on " + otherPlace + ", fill " + fill;
+                    + " on " + place + ", the other file " + otherSize + " bytes on " + otherPlace
+                    + (otherJdk ? " through FileChannel.open on both sides" : "") + ", fill " + fill;
         }
     }
 
@@ -173,13 +174,22 @@ class PropertyChannelDifferentialTest {
         Arbitrary<Place> places = Arbitraries.frequency(Tuple.of(3, Place.DISK),
                 Tuple.of(tmpfsDir == null ? 0 : 1, Place.TMPFS));
         return Combinators.combine(options, Arbitraries.integers().between(0, 9).map(i -> i != 0), sizes, sizes,
-                Arbitraries.longs(), places, places).as((opts, exists, size, otherSize, fill, place, otherPlace) -> {
+                Arbitraries.longs(), places, places, Arbitraries.integers().between(0, 3).map(i -> i == 0))
+                .as((opts, exists, size, otherSize, fill, place, otherPlace, otherJdk) -> {
                     Set<OpenOption> set = place == Place.TMPFS ? withoutDirect(opts) : opts;
-                    // Not yet: DIRECT with the other pair on another file system. There the JDK's
-                    // transferTo is one sendfile (copy_file_range says EXDEV), whose count from an
-                    // O_DIRECT file is the kernel's pipe (65,536 of 69,631 bytes); ours copies all.
-                    return new Opening(set, exists, size, otherSize, fill, place,
-                            set.contains(Direct.DIRECT) ? place : otherPlace);
+                    // Not yet: DIRECT with the other pair on another file system, or with the JDK's
+                    // channel as the other. There the JDK's transferTo is one sendfile (EXDEV) or
+                    // copy_file_range, whose count from an O_DIRECT file is the kernel's pipe
+                    // (65,536 of 69,631 bytes); ours copies all (it has no sendfile, and no
+                    // descriptor of the JDK's channel to copy to).
+                    // Nor the JDK's channel on another file system: from it, ours refuses a position
+                    // past the largest file up front, as the JDK's copy_file_range between two files
+                    // of one file system does, where across two it says EXDEV and the JDK's
+                    // read-and-write loop reads (and loses) a chunk first; a JDK channel shows no
+                    // descriptor to tell which.
+                    boolean direct = set.contains(Direct.DIRECT);
+                    return new Opening(set, exists, size, otherSize, fill, place, direct ? place : otherPlace,
+                            otherJdk && !direct && place == otherPlace);
                 });
     }
 
@@ -292,6 +302,29 @@ class PropertyChannelDifferentialTest {
         run(Under.ENGINE_ONE_RING, new Opening(Set.of(READ, Direct.DIRECT), true, 4095, 0, 0), List.of(-42L));
     }
 
+    /**
+     * {@code channel.transferFrom(jdkOther, 2^62, 3719)}, {@code channel} APPEND, {@code jdkOther}
+     * the JDK's: its copy_file_range into an O_APPEND file fails with EBADF before it looks at the
+     * position, and its loop appends the 1638 bytes left; ours refused the position up front as
+     * past the largest file ("File too large").
+     */
+    @Example
+    void transferFromAJdkChannelIntoAnAppendingChannelIgnoresThePosition() throws Exception {
+        run(Under.ENGINE_ONE_RING, new Opening(Set.of(WRITE, APPEND), true, 0, 4095, 0, Place.DISK, Place.DISK, true),
+                List.of(-29L));
+    }
+
+    /**
+     * Its sibling, {@code channel.transferFrom(jdkOther, Long.MAX_VALUE, Long.MAX_VALUE)}: the
+     * JDK's write of its mapped chunk at Long.MAX_VALUE fails ("Invalid argument"); ours stopped
+     * before the largest offset as the kernel's copy into a file without APPEND does, and returned 0.
+     */
+    @Example
+    void transferFromAJdkChannelIntoAnAppendingChannelWritesAtThePosition() throws Exception {
+        run(Under.ENGINE_ONE_RING, new Opening(Set.of(APPEND, WRITE), true, 0, 4095, 0, Place.DISK, Place.DISK, true),
+                List.of(-59_877L));
+    }
+
     // ---- one sequence -----------------------------------------------------------------------
 
     /** One side's channels, files and held locks. */
@@ -344,9 +377,14 @@ class PropertyChannelDifferentialTest {
                 return;
             }
             jdk.other = FileChannel.open(jdk.otherPath, READ, WRITE);
-            aura.other = openUnderTest(under, aura.otherPath, Set.of(READ, WRITE));
+            // Transfers with a JDK channel take their own ways (the JDK's access checks, its kernel copy).
+            aura.other = opening.otherJdk() ? FileChannel.open(aura.otherPath, READ, WRITE)
+                    : openUnderTest(under, aura.otherPath, Set.of(READ, WRITE));
             for (long seed : steps) {
                 Step step = Step.decode(seed, opening.direct(), opening.place() == Place.TMPFS);
+                if (opening.otherJdk()) {
+                    step = step.ours();
+                }
                 log.add(step.toString());
                 String expected = step.apply(jdk);
                 String actual = step.apply(aura);
@@ -378,6 +416,8 @@ class PropertyChannelDifferentialTest {
     private static void assertSameFiles(Side jdk, Side aura, List<String> log) throws IOException {
         assertThat(Files.exists(aura.path)).as(() -> failure(log, "file exists")).isEqualTo(Files.exists(jdk.path));
         if (Files.exists(jdk.path)) {
+            // The sequences never make a large file: a huge sparse one is a generator's mistake.
+            assertThat(Files.size(jdk.path)).as(() -> failure(log, "a file of the test's size")).isLessThan(64 << 20);
             assertThat(Files.readAllBytes(aura.path)).as(() -> failure(log, "file bytes"))
                     .isEqualTo(Files.readAllBytes(jdk.path));
         }
@@ -514,6 +554,23 @@ class PropertyChannelDifferentialTest {
             int length = rnd.nextInt(count + 2 - Math.max(0, offset)) - (rnd.nextInt(20) == 0 ? 1 : 0);
             return new Step(kind, dio(direct, position(rnd, direct, onTmpfs)), dio(direct, count(rnd)), rnd.nextBoolean(),
                     buffers, offset, length, rnd.nextLong(), direct);
+        }
+
+        /**
+         * {@return this step, a transfer our channel makes where it was the other channel's} With the
+         * JDK's channel as the other one, its {@code transferTo}/{@code transferFrom} with ours as
+         * the argument is the JDK's code, which checks its own channel class only (no up-front
+         * NonReadableChannelException, no kernel copy) and treats ours as any channel: differences
+         * there are the JDK's, not this library's.
+         */
+        Step ours() {
+            return switch (kind) {
+                case OTHER_TRANSFER_TO -> new Step(Kind.TRANSFER_FROM_OTHER, a, b, flag, buffers, offset, length, seed,
+                        direct);
+                case OTHER_TRANSFER_FROM -> new Step(Kind.TRANSFER_TO_OTHER, a, b, flag, buffers, offset, length, seed,
+                        direct);
+                default -> this;
+            };
         }
 
         /** Mostly in or near a file of up to 64 pages, sometimes negative, far past the end or huge. */
