@@ -72,6 +72,27 @@ class RegistrationReviewTest {
         return fd;
     }
 
+    /**
+     * A platform thread reading the first 64 bytes of {@code fd} with future requests until
+     * {@code deadline} or a failure (its own or another's, kept in {@code failure}): each read must
+     * return {@code expected}.
+     */
+    private static Thread startReader(Engine engine, int fd, byte[] expected, long deadline,
+                                      AtomicReference<Throwable> failure) {
+        return Thread.ofPlatform().start(() -> {
+            try (Arena mine = Arena.ofShared()) {
+                MemorySegment into = mine.allocate(64);
+                while (System.nanoTime() < deadline && failure.get() == null) {
+                    assertThat(engine.readAsync(fd, BufferRef.of(into), 64, 0).get(HANG.toSeconds(), TimeUnit.SECONDS))
+                            .isEqualTo(64);
+                    assertThat(into.toArray(JAVA_BYTE)).as("read of fd %d", fd).isEqualTo(expected);
+                }
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            }
+        });
+    }
+
     private static byte[] head(long seed) {
         return Arrays.copyOf(randomBytes(SIZE, seed), 64);
     }
@@ -182,19 +203,7 @@ class RegistrationReviewTest {
             for (int i = 0; i < 4; i++) {
                 int fd = i % 2 == 0 ? a : b;
                 byte[] expected = head(i % 2 == 0 ? 3 : 4);
-                readers.add(Thread.ofPlatform().start(() -> {
-                    try (Arena mine = Arena.ofShared()) {
-                        MemorySegment into = mine.allocate(64);
-                        while (System.nanoTime() < deadline && failure.get() == null) {
-                            long n = engine.readAsync(fd, BufferRef.of(into), 64, 0).get(HANG.toSeconds(),
-                                    TimeUnit.SECONDS);
-                            assertThat(n).isEqualTo(64);
-                            assertThat(into.toArray(JAVA_BYTE)).as("read of fd %d", fd).isEqualTo(expected);
-                        }
-                    } catch (Throwable t) {
-                        failure.compareAndSet(null, t);
-                    }
-                }));
+                readers.add(startReader(engine, fd, expected, deadline, failure));
             }
             int swaps = 0;
             while (System.nanoTime() < deadline && failure.get() == null) {
@@ -403,18 +412,7 @@ class RegistrationReviewTest {
             for (int i = 0; i < 2; i++) {
                 int fd = i == 0 ? a : b;
                 byte[] expected = head(i == 0 ? 15 : 16);
-                threads.add(Thread.ofPlatform().start(() -> {
-                    try (Arena mine = Arena.ofShared()) {
-                        MemorySegment into = mine.allocate(64);
-                        while (System.nanoTime() < deadline && failure.get() == null) {
-                            assertThat(engine.readAsync(fd, BufferRef.of(into), 64, 0).get(HANG.toSeconds(),
-                                    TimeUnit.SECONDS)).isEqualTo(64);
-                            assertThat(into.toArray(JAVA_BYTE)).as("read of fd %d", fd).isEqualTo(expected);
-                        }
-                    } catch (Throwable t) {
-                        failure.compareAndSet(null, t);
-                    }
-                }));
+                threads.add(startReader(engine, fd, expected, deadline, failure));
             }
             threads.add(Thread.ofPlatform().start(() -> {
                 try {
