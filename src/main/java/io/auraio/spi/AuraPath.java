@@ -123,14 +123,16 @@ final class AuraPath implements Path {
     }
 
     /**
-     * As the platform's: a watch service of another file system, the platform's included, is
-     * refused with {@code ProviderMismatchException} (a platform key would have given the platform's
-     * paths, never equal to this file system's).
+     * As the platform's: a watch service of another file system, the platform's or another
+     * provider instance's included, is refused with {@code ProviderMismatchException} (its keys
+     * would have given that file system's paths, never equal to this one's).
      */
     @Override
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
-        if (watcher instanceof AuraWatchService ours) { // this file system's: its keys wrap the platform's
+        if (watcher instanceof AuraWatchService ours && ours.fileSystem() == fileSystem) {
+            // this file system's: its keys wrap the platform's (another provider instance's would
+            // give keys whose paths are of that file system, never equal to this one's)
             return ours.wrap(delegate.register(ours.platform(), events, modifiers));
         }
         Objects.requireNonNull(watcher); // as the platform's: no message

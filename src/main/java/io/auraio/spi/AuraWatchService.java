@@ -46,6 +46,11 @@ final class AuraWatchService implements WatchService {
         this.platform = platform;
     }
 
+    /** {@return the file system whose paths this service's keys and events give} */
+    AuraFileSystem fileSystem() {
+        return fileSystem;
+    }
+
     /** {@return the platform's service, which platform paths register with} */
     WatchService platform() {
         return platform;

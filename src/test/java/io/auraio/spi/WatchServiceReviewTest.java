@@ -250,6 +250,25 @@ class WatchServiceReviewTest {
     }
 
     /**
+     * A watch service of another provider instance's file system is as foreign as the platform's:
+     * its keys would give that file system's paths, never equal to this one's. Refused with
+     * {@code ProviderMismatchException}, as the platform's path refuses a service not its own;
+     * until 2026-12-07 it was accepted.
+     */
+    @Test
+    void aWatchServiceOfAnotherProviderInstanceIsRefused() throws Exception {
+        FileSystem other =
+                new AuraFileSystemProvider(FileSystems.getDefault().provider()).getFileSystem(URI.create("file:///"));
+        Path d = directory(aura, "aura");
+        try (WatchService foreign = other.newWatchService(); WatchService own = aura.newWatchService()) {
+            assertThat(outcome(() -> d.register(foreign, ENTRY_CREATE)))
+                    .isEqualTo("java.nio.file.ProviderMismatchException: null");
+            WatchKey key = d.register(own, ENTRY_CREATE);
+            assertThat(key.watchable()).isEqualTo(d);
+        }
+    }
+
+    /**
      * Registering with no events, a null or unsupported event kind, an unsupported modifier, on
      * a file or a missing directory, with no service or with another file system's service
      * (the platform's for a path of the provider: it was taken, and gave the platform's paths)
