@@ -4,12 +4,14 @@ import static java.nio.file.StandardOpenOption.READ;
 import static java.nio.file.StandardOpenOption.WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.engine.RingProbe;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 
 /** Shared set-ups of the callback, future and event-loop tests. */
 final class AsyncFixtures {
@@ -102,6 +104,25 @@ final class AsyncFixtures {
     static void awaitInKernel(Engine engine, int n) throws InterruptedException {
         TestSupport.awaitCondition(n + " requests in the kernel",
                 () -> RingProbe.inKernel(engine.core()) == n);
+    }
+
+    /**
+     * Makes {@code ring}'s poller take pass after pass, without entering the kernel, once it has
+     * filled an SQE, until {@code done} is counted down or {@code giveUp} passes, as it does while
+     * gathering a batch; each pass runs the ring's queued tasks first. The caller clears
+     * {@link RingPoller#gatherForTests} after.
+     * {@return counted down once an SQE is filled and held}
+     */
+    static CountDownLatch gatherUntil(RingPoller ring, CountDownLatch done, long giveUp) {
+        CountDownLatch gathering = new CountDownLatch(1);
+        ring.gatherForTests = gathered -> {
+            if (gathered == 0) {
+                return false;
+            }
+            gathering.countDown();
+            return done.getCount() > 0 && System.nanoTime() < giveUp;
+        };
+        return gathering;
     }
 
     /** Asserts that the engine has nothing pending and every pool buffer is back, then closes it. */

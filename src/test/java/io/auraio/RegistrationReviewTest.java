@@ -627,15 +627,8 @@ class RegistrationReviewTest {
                 engine.registerFiles(a);
                 io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
                 java.util.concurrent.CountDownLatch updated = new java.util.concurrent.CountDownLatch(1);
-                java.util.concurrent.CountDownLatch gathering = new java.util.concurrent.CountDownLatch(1);
-                long giveUp = System.nanoTime() + HANG.toNanos();
-                ring.gatherForTests = gathered -> {
-                    if (gathered == 0) {
-                        return false;
-                    }
-                    gathering.countDown();
-                    return updated.getCount() > 0 && System.nanoTime() < giveUp;
-                };
+                java.util.concurrent.CountDownLatch gathering =
+                        AsyncFixtures.gatherUntil(ring, updated, System.nanoTime() + HANG.toNanos());
                 try {
                     MemorySegment into = arena.allocate(64);
                     CompletableFuture<Long> read = engine.readAsync(a, BufferRef.of(into), 64, 0);
@@ -677,15 +670,8 @@ class RegistrationReviewTest {
                         java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
                 io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
                 java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-                java.util.concurrent.CountDownLatch gathering = new java.util.concurrent.CountDownLatch(1);
-                long giveUp = System.nanoTime() + HANG.toNanos();
-                ring.gatherForTests = gathered -> {
-                    if (gathered == 0) {
-                        return false;
-                    }
-                    gathering.countDown();
-                    return closed.getCount() > 0 && System.nanoTime() < giveUp;
-                };
+                java.util.concurrent.CountDownLatch gathering =
+                        AsyncFixtures.gatherUntil(ring, closed, System.nanoTime() + HANG.toNanos());
                 int decoyFd = -1;
                 try {
                     CompletableFuture<Long> read = engine.readAsync(pipe.fd(), BufferRef.of(arena.allocate(16)), 16, 0);

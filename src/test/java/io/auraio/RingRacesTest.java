@@ -303,7 +303,7 @@ class RingRacesTest {
             io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
             CountDownLatch closed = new CountDownLatch(1);
             long giveUp = System.nanoTime() + BOUND.toNanos();
-            CountDownLatch gathering = gatherUntil(ring, closed, giveUp);
+            CountDownLatch gathering = AsyncFixtures.gatherUntil(ring, closed, giveUp);
             java.util.concurrent.CompletableFuture<Long> read;
             List<FileChannel> decoys = new ArrayList<>();
             try {
@@ -362,7 +362,7 @@ class RingRacesTest {
             io.auraio.internal.engine.RingPoller ring = engine.core().ring(0);
             CountDownLatch updated = new CountDownLatch(1);
             long giveUp = System.nanoTime() + BOUND.toNanos();
-            CountDownLatch gathering = gatherUntil(ring, updated, giveUp);
+            CountDownLatch gathering = AsyncFixtures.gatherUntil(ring, updated, giveUp);
             try {
                 MemorySegment buffer = arena.allocate(BLOCK);
                 java.util.concurrent.CompletableFuture<Long> read =
@@ -391,25 +391,6 @@ class RingRacesTest {
             Posix.close(fdA);
             Posix.close(fdB);
         }
-    }
-
-    /**
-     * Makes {@code ring}'s poller take pass after pass, without entering the kernel, once it has
-     * filled an SQE, until {@code done} is counted down or {@code giveUp} passes, as it does while
-     * gathering a batch; each pass runs the ring's queued tasks first.
-     * {@return counted down once an SQE is filled and held}
-     */
-    private static CountDownLatch gatherUntil(io.auraio.internal.engine.RingPoller ring, CountDownLatch done,
-                                              long giveUp) {
-        CountDownLatch gathering = new CountDownLatch(1);
-        ring.gatherForTests = gathered -> {
-            if (gathered == 0) {
-                return false;
-            }
-            gathering.countDown();
-            return done.getCount() > 0 && System.nanoTime() < giveUp;
-        };
-        return gathering;
     }
 
     /** Reads a FIFO nobody writes. {@return what ended the read} */
