@@ -11,6 +11,7 @@ import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.engine.AsyncCompletion;
+import io.auraio.internal.engine.CompletionCounters;
 import io.auraio.internal.engine.IoEngine;
 import io.auraio.internal.engine.RequestHandle;
 import io.auraio.internal.engine.RingConfig;
@@ -1582,8 +1583,9 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < core.ringCount(); i++) {
             RingPoller ring = core.ring(i);
             AimdController c = ring.controller();
-            ops += ring.opsCompleted();
-            bytes += ring.bytesTransferred();
+            CompletionCounters.Snapshot done = ring.completions();
+            ops += done.ops();
+            bytes += done.bytes();
             throughput += c.throughputBytesPerSecond();
             p99 = Math.max(p99, c.p99LatencyNanos() / 1e6);
             limits += c.inFlightLimit();
@@ -1607,7 +1609,8 @@ public final class Engine implements AutoCloseable {
         Objects.checkIndex(index, core.ringCount());
         RingPoller ring = core.ring(index);
         AimdController c = ring.controller();
-        return new RingStats(index, ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), c.inFlightLimit(),
+        CompletionCounters.Snapshot done = ring.completions();
+        return new RingStats(index, done.ops(), done.bytes(), ring.inUse(), c.inFlightLimit(),
                 c.batchThreshold(), Math.max(0, c.p99LatencyNanos()) / 1e6, c.throughputBytesPerSecond(),
                 c.phase().code(), ring.queueDepth());
     }

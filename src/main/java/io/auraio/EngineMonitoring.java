@@ -1,6 +1,7 @@
 package io.auraio;
 
 import io.auraio.internal.adaptive.AimdController;
+import io.auraio.internal.engine.CompletionCounters;
 import io.auraio.internal.engine.RingPoller;
 import io.auraio.internal.jfr.RingEvents;
 import io.auraio.management.BufferStatistics;
@@ -231,14 +232,16 @@ final class EngineMonitoring {
     private static RingEvents.RingSample sample(Engine engine, int index) {
         RingPoller ring = engine.core().ring(index);
         AimdController c = ring.controller();
-        return new RingEvents.RingSample(ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), ring.limit(),
+        CompletionCounters.Snapshot done = ring.completions();
+        return new RingEvents.RingSample(done.ops(), done.bytes(), ring.inUse(), ring.limit(),
                 ring.waiting(), c.phase().name(), c.p99LatencyNanos(), ring.queueDepth(), c.batchThreshold());
     }
 
     private static RingStatistics ringStatistics(Engine engine, int index) {
         RingPoller ring = engine.core().ring(index);
         AimdController c = ring.controller();
-        return new RingStatistics(index, ring.opsCompleted(), ring.bytesTransferred(), ring.inUse(), ring.limit(),
+        CompletionCounters.Snapshot done = ring.completions();
+        return new RingStatistics(index, done.ops(), done.bytes(), ring.inUse(), ring.limit(),
                 ring.waiting(), c.batchThreshold(), Math.max(0, c.p99LatencyNanos()) / 1e6,
                 c.targetP99Nanos() / 1e6, c.throughputBytesPerSecond(), c.phase().name(), ring.queueDepth());
     }

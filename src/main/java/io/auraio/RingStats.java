@@ -2,7 +2,8 @@ package io.auraio;
 
 /**
  * One ring's statistics (the reference's {@code auraio_ring_stats_t}): an immutable snapshot from
- * {@link Engine#ringStats(int)}.
+ * {@link Engine#ringStats(int)}. Its {@code opsCompleted} and {@code bytesTransferred} are one
+ * pair even while the ring completes requests: the bytes are those of exactly the requests counted.
  *
  * @param ringIndex        which ring, 0 to {@code ringCount() - 1}
  * @param opsCompleted     requests this ring's kernel completed, exact (not those cancelled before

@@ -5,8 +5,9 @@ package io.auraio;
  * from any thread at any time with {@link Engine#stats()}.
  *
  * <p>Each counter is exact and never goes backwards, but a snapshot taken while requests complete
- * reads them one after the other: it may count a request without its bytes, or bytes of a request
- * it does not count yet. Bytes per request are to be taken over an interval (the differences of
+ * reads the caller-thread fast path's counters one after the other: it may count such a read
+ * without its bytes, or bytes of one it does not count yet (each ring's pair is one snapshot:
+ * {@link RingStats}). Bytes per request are to be taken over an interval (the differences of
  * two snapshots) or once the engine is idle, not from one snapshot during I/O.
  *
  * @param opsCompleted        requests completed, exact: by the kernel through the rings (or off

@@ -139,7 +139,8 @@ class ObservabilityReviewTest {
     /**
      * Snapshots taken by several threads while many virtual threads read (page cache and ring)
      * and write: every counter of every snapshot is at least that of the snapshot before it on
-     * the same thread, and at quiescence the totals are exact.
+     * the same thread, a ring's bytes are always those of exactly the requests it counts, and at
+     * quiescence the totals are exact.
      */
     @Test
     void countersNeverGoBackwardsUnderConcurrentSnapshots() throws Exception {
@@ -153,6 +154,10 @@ class ObservabilityReviewTest {
              AuraFile odirect = AuraFile.open(engine, direct, StandardOpenOption.CREATE, StandardOpenOption.READ,
                      StandardOpenOption.WRITE, Direct.DIRECT)) {
             Stats before = engine.stats();
+            RingStats[] ringsBefore = new RingStats[engine.ringCount()];
+            for (int i = 0; i < ringsBefore.length; i++) {
+                ringsBefore[i] = engine.ringStats(i);
+            }
             AtomicBoolean done = new AtomicBoolean();
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             AtomicInteger snapshots = new AtomicInteger();
@@ -181,6 +186,12 @@ class ObservabilityReviewTest {
                                 RingStats r = engine.ringStats(i);
                                 check("ring opsCompleted", rOps[i], r.opsCompleted());
                                 check("ring bytesTransferred", rBytes[i], r.bytesTransferred());
+                                // Every request since the baseline moves one block: a ring's pair
+                                // is one snapshot, its bytes those of exactly the requests counted.
+                                long blocks = (r.bytesTransferred() - ringsBefore[i].bytesTransferred()) / BLOCK;
+                                assertThat(r.bytesTransferred() % BLOCK).isEqualTo(ringsBefore[i].bytesTransferred() % BLOCK);
+                                assertThat(blocks).as("ring %d blocks against operations", i)
+                                        .isEqualTo(r.opsCompleted() - ringsBefore[i].opsCompleted());
                                 rOps[i] = r.opsCompleted();
                                 rBytes[i] = r.bytesTransferred();
                             }

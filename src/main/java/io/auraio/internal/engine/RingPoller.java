@@ -214,8 +214,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final AtomicInteger entering = new AtomicInteger();
 
     // Written by the poller only, read by anyone.
-    private volatile long opsCompleted;
-    private volatile long bytesTransferred;
+    private final CompletionCounters completions = new CompletionCounters();
     private volatile int inKernelView;
     private volatile int ringSetupFlags;
     private volatile long submitCalls;
@@ -930,8 +929,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (sample[0] >= 0) {
                 controller.recordCompletion(sample[0], sample[1]);
             }
-            opsCompleted++;
-            bytesTransferred += sample[1];
+            completions.add(sample[1]);
         }
     }
 
@@ -1717,8 +1715,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             result = -Errno.EAGAIN;
         }
         long bytes = result > 0 && isTransfer(s.opcode) ? result : 0;
-        bytesTransferred += bytes;
-        opsCompleted++;
+        completions.add(bytes);
         s.kernelNanos = reapNanos - s.submittedNanos;
         if (s.uncountedInKernel) {
             // Not a sample of the device: a FIFO's read waited for a writer, a request found stale
@@ -1882,11 +1879,16 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     public long opsCompleted() {
-        return opsCompleted;
+        return completions.ops();
     }
 
     public long bytesTransferred() {
-        return bytesTransferred;
+        return completions.bytes();
+    }
+
+    /** {@return operations completed and bytes moved, as one consistent pair} */
+    public CompletionCounters.Snapshot completions() {
+        return completions.snapshot();
     }
 
     /** {@return this ring's adaptive controller (its getters are safe from any thread)} */
