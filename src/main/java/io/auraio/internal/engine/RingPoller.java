@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -166,7 +167,21 @@ public final class RingPoller implements CompletionQueue.Handler {
     private volatile boolean gateQueued;
     private final ConcurrentLinkedQueue<CancelRequest> cancelRequests = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<RingTask> ringTasks = new ConcurrentLinkedQueue<>();
-    private final CompletableFuture<Void> started = new CompletableFuture<>();
+    /**
+     * Counted down once the ring is set up or its setup failed ({@link #setupFailure}). Not a
+     * future: its failure path allocates, and a setup failing for a full heap (an
+     * OutOfMemoryError) must still tell {@link #start}, or the engine's creation waits for ever.
+     */
+    private final CountDownLatch setUp = new CountDownLatch(1);
+    /** Why the ring could not be set up; written before {@link #setUp} is counted down. */
+    private volatile Throwable setupFailure;
+    /**
+     * What broke a pass of the poller's loop off midway (an OutOfMemoryError where the heap is
+     * full, or a bug): the ring then closes itself ({@link #recoverFrom}). Null while it serves.
+     */
+    private volatile Throwable failure;
+    /** When {@link #failure} struck; poller thread only. */
+    private long failedAtNanos;
     private final Thread thread;
     private final int eventFd;
     /** Eight native bytes holding 1: what every wake-up adds to the eventfd counter. */
@@ -242,6 +257,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      * gathers a batch; a test holds filled SQEs unsubmitted with it while a ring task runs.
      */
     public volatile IntPredicate gatherForTests;
+    /**
+     * Tests only, null otherwise: run by each poller with its ring's index once its ring is set up,
+     * before it tells the engine; a test throws from it what a full heap throws there.
+     */
+    public static volatile java.util.function.IntConsumer setUpForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -297,26 +317,28 @@ public final class RingPoller implements CompletionQueue.Handler {
                     + e.getMessage() + ")");
         }
         boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    poller.started.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // setup takes microseconds: finish it rather than leak a ring
-                }
-            }
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IoUring.SetupException se) {
-                throw se;
-            }
-            throw new IllegalStateException("ring " + index + " failed to start", e.getCause());
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+        while (true) {
+            try {
+                poller.setUp.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // setup takes microseconds: finish it rather than leak a ring
             }
         }
-        return poller;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable failed = poller.setupFailure;
+        if (failed == null) {
+            return poller;
+        }
+        if (failed instanceof IoUring.SetupException se) {
+            throw se;
+        }
+        if (failed instanceof Error error) {
+            throw error; // an OutOfMemoryError, as from the poller's constructor
+        }
+        throw new IllegalStateException("ring " + index + " failed to start", failed);
     }
 
     private int[] setupFlagCandidates() {
@@ -813,6 +835,9 @@ public final class RingPoller implements CompletionQueue.Handler {
                         Thread.ofPlatform().name("auraio-exit").unstarted(RingPoller::leaveTheKernelForExit));
             } catch (IllegalStateException alreadyExiting) {
                 jvmExiting = true;
+            } catch (RuntimeException | Error e) {
+                EXIT_HOOK_ADDED.set(false); // an OutOfMemoryError: the next ring adds it
+                throw e;
             }
         }
     }
@@ -1115,30 +1140,23 @@ public final class RingPoller implements CompletionQueue.Handler {
     // ---- poller side ----------------------------------------------------------------------
 
     private void run() {
-        pollerArena = Arena.ofConfined();
-        try {
-            int entries = Math.max(8, config.queueDepth() + 8);
-            // Flags refused on the way (an older kernel) are not an error: the fallback is the point.
-            List<IoUring.Refusal> refusals = new ArrayList<>();
-            ring = IoUring.create(entries, entries * 2, setupFlagCandidates(), config.sqpollIdleMs(), refusals);
-        } catch (IoUring.SetupException | RuntimeException | Error e) {
-            pollerArena.close();
-            closeEventFd();
-            started.completeExceptionally(e);
+        if (!setUpRing()) {
             return;
         }
-        ringSetupFlags = ring.setupFlags();
-        ringFd = ring.fd();
-        wakeBuffer = pollerArena.allocate(8, 8);
-        callerSubmit = config.callerSubmit()
-                && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
-        LIVE.add(this);
-        addExitHookOnce();
-        started.complete(null);
         sqLock.lock();
         try {
-            loop();
+            while (true) {
+                try {
+                    loop();
+                    break;
+                } catch (Throwable t) {
+                    if (!recoverFrom(t)) {
+                        break;
+                    }
+                }
+            }
             disarmWake();
+            reportFailure();
         } finally {
             failRingTasks();
             // Under the lock: a caller reaping after its own request finished must not touch
@@ -1160,6 +1178,103 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
     }
 
+    /**
+     * Sets the ring up and tells {@link #start}. Whatever fails on the way (the kernel refusing
+     * every flag set, or an OutOfMemoryError where the heap is full) undoes what was done, so
+     * nothing of the ring stays behind, and is told the same way: a thread that died here without
+     * telling left the engine's creation waiting for ever.
+     *
+     * @return whether the ring is up
+     */
+    private boolean setUpRing() {
+        try {
+            pollerArena = Arena.ofConfined();
+            int entries = Math.max(8, config.queueDepth() + 8);
+            // Flags refused on the way (an older kernel) are not an error: the fallback is the point.
+            List<IoUring.Refusal> refusals = new ArrayList<>();
+            ring = IoUring.create(entries, entries * 2, setupFlagCandidates(), config.sqpollIdleMs(), refusals);
+            ringSetupFlags = ring.setupFlags();
+            wakeBuffer = pollerArena.allocate(8, 8);
+            callerSubmit = config.callerSubmit()
+                    && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
+            LIVE.add(this);
+            addExitHookOnce();
+            java.util.function.IntConsumer hook = setUpForTests;
+            if (hook != null) {
+                hook.accept(index);
+            }
+        } catch (Throwable e) {
+            LIVE.remove(this);
+            if (ring != null) {
+                ring.close();
+            }
+            if (pollerArena != null) {
+                pollerArena.close();
+            }
+            closeEventFd();
+            setupFailure = e;
+            setUp.countDown();
+            return false;
+        }
+        ringFd = ring.fd();
+        setUp.countDown();
+        return true;
+    }
+
+    /** How long a ring whose loop broke off keeps reaping what the kernel still holds. */
+    private static final long BROKEN_DRAIN_BOUND_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /**
+     * A pass of the loop broke off midway with {@code t}: what it was doing may be half done, so
+     * the ring stops serving and closes itself, as {@link #beginClose} does, but its loop goes on
+     * reaping: a poller that died here left every request in the kernel parked for ever, ring
+     * tasks unanswered, and buffers the kernel still writes into given back to their owners.
+     * Queued requests fail with ESHUTDOWN, in-flight ones are cancelled. Allocates nothing
+     * before the ring is closing (the heap may be full); pauses a millisecond so that an error of
+     * every pass cannot spin.
+     *
+     * @return whether to run the loop again: false once the ring has reaped for
+     *         {@link #BROKEN_DRAIN_BOUND_NANOS} since the first error (a request a half-done
+     *         pass lost is never returned, and closing must end)
+     */
+    private boolean recoverFrom(Throwable t) {
+        long now = System.nanoTime();
+        if (failure == null) {
+            failedAtNanos = now;
+            failure = t;
+        }
+        closing = true;
+        try {
+            gate.close();
+            wakeOffloaded();
+        } catch (Throwable again) {
+            // The gate is closed on the next try; closing alone already refuses new requests.
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        return now - failedAtNanos < BROKEN_DRAIN_BOUND_NANOS;
+    }
+
+    private static final System.Logger LOG = System.getLogger(RingPoller.class.getName());
+
+    /** Says, once the ring has closed itself after a broken pass, why its requests were refused. */
+    private void reportFailure() {
+        Throwable t = failure;
+        if (t == null) {
+            return;
+        }
+        try {
+            LOG.log(System.Logger.Level.ERROR, "auraio ring " + index + " stopped serving: a pass of its poller "
+                    + "failed, so it ended the requests it held and refuses new ones (ESHUTDOWN)", t);
+        } catch (Throwable again) {
+            // The heap is still full: the ring's requests have their ESHUTDOWN, which is what counts.
+        }
+    }
+
+    /** {@return what broke the poller's loop off, or null while the ring serves} */
+    public Throwable failure() {
+        return failure;
+    }
+
     private void loop() {
         SubmissionQueue sq = ring.submissionQueue();
         CompletionQueue cq = ring.completionQueue();
@@ -1177,6 +1292,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             maybeTick(reapNanos);
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
+            }
+            if (failure != null && reapNanos - failedAtNanos >= BROKEN_DRAIN_BOUND_NANOS) {
+                return; // see recoverFrom
             }
             if (!shuttingDown && (shouldGather(!submissions.isEmpty(), sqesSinceSubmit, controller.batchThreshold(),
                     sq.freeEntries()) || gatherForTests(sqesSinceSubmit))) {
@@ -1677,7 +1795,10 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         SubmissionQueue sq = ring.submissionQueue();
         sq.push(Opcode.ASYNC_CANCEL, 0, -1, 0, UserData.WAKE, 0, 0, UserData.CANCEL_WAKE, 0);
-        while (wakeArmed) {
+        long start = System.nanoTime();
+        // Bounded only after a broken pass, which may have lost the cancel's completion: closing
+        // the ring cancels the armed read too, and the kernel writes nothing for a cancelled read.
+        while (wakeArmed && (failure == null || System.nanoTime() - start < BROKEN_DRAIN_BOUND_NANOS)) {
             ring.submitAndWait(SHUTDOWN_POLL_NANOS);
             ring.completionQueue().drain(this);
         }

@@ -1,0 +1,164 @@
+package io.auraio;
+
+import static java.nio.file.StandardOpenOption.READ;
+import static java.nio.file.StandardOpenOption.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.auraio.internal.engine.RingPoller;
+import io.auraio.testing.Descriptors;
+import io.auraio.testing.Fifo;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A poller thread that meets an error it did not expect: an OutOfMemoryError, which a full heap
+ * throws wherever the poller allocates (a CI run's forked JVM of 48 MiB hung when one struck ring
+ * 8's poller), thrown here through the test seams at the two places it matters. Nothing may hang:
+ * the engine's creation fails, or the ring closes itself and ends every request it holds.
+ */
+@ExtendWith(IoUringAvailable.class)
+class PollerFailureTest {
+    private static final Duration BOUND = Duration.ofSeconds(20);
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    /**
+     * A pass of the poller's loop breaks off while a FIFO read (which no data will ever end) waits
+     * in the kernel, one blocking on a virtual thread and one as a future. Until 2026-12-07 the
+     * poller thread died: both readers stayed parked for ever and the ring took requests no one
+     * would submit. Now the ring closes itself: the reads end cancelled, a new request fails at
+     * once with ESHUTDOWN, the error is the ring's {@code failure()}, and the engine still closes,
+     * leaving no descriptor behind.
+     */
+    @Test
+    void aPollerPassThatBreaksOffClosesItsRingAndEndsEveryRequest() throws Exception {
+        Path fifo = Fifo.create(dir.resolve("fifo"));
+        Path data = dir.resolve("data");
+        Files.write(data, TestSupport.randomBytes(4096, 5));
+        Map<Integer, String> before = Descriptors.open();
+        OutOfMemoryError broke = heapFull("thrown by the test where the poller gathers SQEs");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             Arena arena = Arena.ofShared()) {
+            RingPoller ring = engine.core().ring(0);
+            AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
+            AuraFile file = AuraFile.open(engine, data, READ);
+            CompletableFuture<Long> future = engine.readAsync(pipe.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
+            AtomicReference<Throwable> blocking = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    MemorySegment into = arena.allocate(16);
+                    blocking.set(new AssertionError("the FIFO read returned " + pipe.read(into, 0) + " bytes"));
+                } catch (Throwable t) {
+                    blocking.set(t);
+                }
+            });
+            TestSupport.settle(() -> ring.inKernel() == 2, BOUND);
+            assertThat(ring.inKernel()).as("both FIFO reads in the kernel").isEqualTo(2);
+            AtomicBoolean thrown = new AtomicBoolean();
+            ring.gatherForTests = gathered -> {
+                if (thrown.compareAndSet(false, true)) {
+                    throw broke;
+                }
+                return false;
+            };
+            try {
+                TestSupport.assertAllEnd(List.of(reader), BOUND, () -> "the blocking FIFO reader; in the kernel "
+                        + ring.inKernel() + ", failure " + ring.failure());
+                assertThat(thrown).as("the pass broke off").isTrue();
+                assertThat(blocking.get()).as("the blocking read's end").isInstanceOf(IOException.class);
+                assertThatThrownBy(() -> future.get(BOUND.toSeconds(), TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class)
+                        .cause().isInstanceOfSatisfying(AuraIOException.class,
+                                e -> assertThat(e.isCancelled() || e.isShutdown()).as("%s", e).isTrue());
+                assertThat(ring.failure()).isSameAs(broke);
+                assertThat(ring.isClosing()).isTrue();
+                // A new request on the ring is refused at once, not queued for a poller that left.
+                MemorySegment into = arena.allocate(4096);
+                CompletableFuture<Long> late = engine.readAsync(file.fd(), BufferRef.of(into), 4096, 0);
+                assertThatThrownBy(() -> late.get(BOUND.toSeconds(), TimeUnit.SECONDS))
+                        .cause().isInstanceOfSatisfying(AuraIOException.class,
+                                e -> assertThat(e.isShutdown()).as("%s", e).isTrue());
+                TestSupport.settle(() -> ring.inKernel() == 0, BOUND);
+                assertThat(ring.inKernel()).isZero();
+            } finally {
+                ring.gatherForTests = null;
+            }
+            pipe.close();
+            file.close();
+        }
+        Descriptors.awaitNoneNew(before, "an engine whose ring closed itself, closed");
+    }
+
+    /**
+     * The poller fails after the kernel set its ring up, before it told the engine (an
+     * OutOfMemoryError where the heap is full). Until 2026-12-07 only a failure of the kernel's
+     * setup was told: {@code Engine.create} waited for ever. Now it throws that error, and the
+     * rings set up before, the failed one and their threads are all gone.
+     */
+    @Test
+    void aPollerFailingAfterItsRingIsSetUpFailsTheEnginesCreationLeavingNothing() throws Exception {
+        Map<Integer, String> before = Descriptors.open();
+        long pollers = pollerThreads();
+        OutOfMemoryError broke = heapFull("thrown by the test once ring 1 is set up");
+        RingPoller.setUpForTests = index -> {
+            if (index == 1) {
+                throw broke;
+            }
+        };
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread creator = Thread.ofPlatform().start(() -> {
+            try (Engine e = Engine.create(Options.builder().ringCount(3).build())) {
+                outcome.set(new AssertionError("created " + e));
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        try {
+            TestSupport.assertAllEnd(List.of(creator), BOUND, () -> "Engine.create");
+        } finally {
+            RingPoller.setUpForTests = null;
+        }
+        assertThat(outcome.get()).isSameAs(broke);
+        TestSupport.settle(() -> pollerThreads() == pollers, BOUND);
+        assertThat(pollerThreads()).as("poller threads").isEqualTo(pollers);
+        Descriptors.awaitNoneNew(before, "an engine whose creation failed");
+        // The JVM goes on creating engines.
+        try (Engine e = Engine.create(Options.builder().ringCount(3).build())) {
+            assertThat(e.ringCount()).isEqualTo(3);
+        }
+    }
+
+    /** An OutOfMemoryError without a stack trace: the ring's report of it stays one line in the test log. */
+    private static OutOfMemoryError heapFull(String message) {
+        return new OutOfMemoryError(message) {
+            @Override
+            public synchronized Throwable fillInStackTrace() {
+                return this;
+            }
+        };
+    }
+
+    private static long pollerThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
+    }
+}
