@@ -95,9 +95,10 @@ public final class Engine implements AutoCloseable {
      * @param options the configuration
      * @return a new engine
      * @throws AuraIOException if io_uring cannot be used or a ring cannot be set up as asked
-     *         (e.g. {@code enableSqpoll} refused by the kernel, or EAGAIN: a ring's thread cannot
-     *         be started at the process's thread limit); the message names the cause, and nothing
-     *         the attempt started is left open
+     *         (e.g. {@code enableSqpoll} refused by the kernel, EAGAIN: a ring's thread cannot
+     *         be started at the process's thread limit, or ENOMEM: the rings' tables, sized by
+     *         {@code ringCount} and {@code queueDepth}, do not fit the Java heap); the message
+     *         names the cause, and nothing the attempt started is left open
      * @throws IllegalArgumentException if an open engine already has {@link Options#name()}
      */
     public static Engine create(Options options) throws AuraIOException {
@@ -138,6 +139,13 @@ public final class Engine implements AutoCloseable {
             String what = options.enableSqpoll() ? "cannot set up an io_uring with SQPOLL (enableSqpoll): "
                     : "cannot set up an io_uring: ";
             throw new AuraIOException(what + e.getMessage() + likelyCause(e.errno()), e.errno(), e);
+        } catch (OutOfMemoryError e) {
+            // As FileChannel.map turns the JDK's OutOfMemoryError into an IOException: a size the
+            // caller chose does not fit, which a caller can act on. Nothing of the engine is left.
+            throw new AuraIOException("cannot create the engine: " + rings + " rings of queue depth "
+                    + options.queueDepth() + " do not fit the Java heap (at most "
+                    + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB): use fewer rings, a smaller queue"
+                    + " depth, or a larger -Xmx", Errno.ENOMEM, e);
         } catch (LinkageError | IllegalArgumentException e) {
             throw liburingUnavailable(e);
         } catch (IllegalStateException e) {

@@ -111,8 +111,9 @@ class PollerFailureTest {
     /**
      * The poller fails after the kernel set its ring up, before it told the engine (an
      * OutOfMemoryError where the heap is full). Until 2026-12-07 only a failure of the kernel's
-     * setup was told: {@code Engine.create} waited for ever. Now it throws that error, and the
-     * rings set up before, the failed one and their threads are all gone.
+     * setup was told: {@code Engine.create} waited for ever. Now it throws an AuraIOException
+     * (ENOMEM) caused by that error, and the rings set up before, the failed one and their
+     * threads are all gone.
      */
     @Test
     void aPollerFailingAfterItsRingIsSetUpFailsTheEnginesCreationLeavingNothing() throws Exception {
@@ -137,7 +138,11 @@ class PollerFailureTest {
         } finally {
             RingPoller.setUpForTests = null;
         }
-        assertThat(outcome.get()).isSameAs(broke);
+        assertThat(outcome.get()).isInstanceOfSatisfying(AuraIOException.class, e -> {
+            assertThat(e.errno()).as("ENOMEM").isEqualTo(12);
+            assertThat(e).hasMessageContaining("3 rings of queue depth").hasMessageContaining("Java heap");
+            assertThat(e.getCause()).isSameAs(broke);
+        });
         TestSupport.settle(() -> pollerThreads() == pollers, BOUND);
         assertThat(pollerThreads()).as("poller threads").isEqualTo(pollers);
         Descriptors.awaitNoneNew(before, "an engine whose creation failed");

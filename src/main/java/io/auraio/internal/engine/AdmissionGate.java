@@ -461,11 +461,13 @@ final class AdmissionGate {
         lock.lock();
         try {
             closed = true;
-            for (Waiter w : waiters) {
+            // poll, not an iterator: a close under a full heap (an engine's creation failing
+            // with an OutOfMemoryError) must not fail for want of one.
+            Waiter w;
+            while ((w = waiters.poll()) != null) {
                 w.refused = true;
                 LockSupport.unpark(w.thread);
             }
-            waiters.clear();
         } finally {
             lock.unlock();
         }

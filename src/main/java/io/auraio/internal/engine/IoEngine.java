@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -75,20 +76,38 @@ public final class IoEngine implements AutoCloseable {
             throws IoUring.SetupException {
         UringBinding.chooseInBackground();
         IoEngine engine = new IoEngine(ringCount, selection, bufferAlignment);
+        RingPoller[] built = new RingPoller[ringCount];
         try {
+            // Every ring's tables first, sized by the queue depth: most of the heap an engine
+            // takes. A heap too small for them fails here, before a ring or a thread exists, and
+            // dropping the tables gives it back; failing midway left the heap full of live rings
+            // that could not even be woken to close (a wake-up's FFM call allocates).
             for (int i = 0; i < ringCount; i++) {
-                engine.rings[i] = RingPoller.start(i, engine, config, WAKE_VALUE);
+                built[i] = new RingPoller(i, engine, config, WAKE_VALUE);
             }
-        } catch (IoUring.SetupException | RuntimeException | Error e) {
-            // The rings already started are closed, their pollers gone: nothing is left behind.
-            for (RingPoller r : engine.rings) {
-                if (r != null) {
-                    r.beginClose();
-                    joinUninterruptibly(r);
-                }
-            }
+        } catch (OutOfMemoryError e) {
+            Arrays.fill(built, null);
+            built = null;
             engine.events.close();
             engine.pool.close();
+            throw e;
+        }
+        try {
+            for (int i = 0; i < ringCount; i++) {
+                built[i].start();
+                engine.rings[i] = built[i];
+                built[i] = null;
+            }
+        } catch (IoUring.SetupException | RuntimeException | Error e) {
+            Arrays.fill(built, null); // the rings not started are only tables
+            // The rings already started are closed, their pollers gone: nothing is left behind.
+            closeStarted(engine.rings);
+            try {
+                engine.events.close();
+                engine.pool.close();
+            } catch (RuntimeException | Error again) {
+                // e says why the start failed; the rings, which held the memory, are closed.
+            }
             throw e;
         }
         return engine;
@@ -177,6 +196,31 @@ public final class IoEngine implements AutoCloseable {
             t = t.getCause();
         }
         return t.toString();
+    }
+
+    /**
+     * Closes the rings a failed start had set up, each once its poller is gone. Under a full heap
+     * (the start failed with an OutOfMemoryError: the rings' arrays fill it) a close may fail too;
+     * the other rings are closed first, which gives their memory back, and it is tried again.
+     */
+    private static void closeStarted(RingPoller[] rings) {
+        boolean left = true;
+        for (int round = 0; round < 3 && left; round++) {
+            left = false;
+            for (int i = 0; i < rings.length; i++) {
+                RingPoller r = rings[i];
+                if (r == null) {
+                    continue;
+                }
+                try {
+                    r.beginClose();
+                    joinUninterruptibly(r);
+                    rings[i] = null;
+                } catch (RuntimeException | Error again) {
+                    left = true;
+                }
+            }
+        }
     }
 
     private static void joinUninterruptibly(RingPoller r) {

@@ -183,7 +183,11 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** When {@link #failure} struck; poller thread only. */
     private long failedAtNanos;
     private final Thread thread;
-    private final int eventFd;
+    /**
+     * The eventfd that wakes the poller, -1 until its thread made it ({@link #setUpRing}); read and
+     * written under {@link #eventFdLock}.
+     */
+    private int eventFd = -1;
     /** Eight native bytes holding 1: what every wake-up adds to the eventfd counter. */
     private final MemorySegment wakeValue;
     /**
@@ -265,11 +269,10 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
-    RingPoller(int index, IoEngine owner, RingConfig config, int eventFd, MemorySegment wakeValue) {
+    RingPoller(int index, IoEngine owner, RingConfig config, MemorySegment wakeValue) {
         this.index = index;
         this.owner = owner;
         this.config = config;
-        this.eventFd = eventFd;
         this.wakeValue = wakeValue;
         this.controller = new AimdController(config.initialInFlight(), config.minInFlight(), config.queueDepth(),
                 config.targetP99Nanos(), !config.adaptive(), System::nanoTime);
@@ -288,38 +291,25 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
-     * Starts a poller and waits until its ring is set up.
+     * Starts this poller's thread and waits until its ring is set up. The poller's tables are
+     * made by its constructor, before anything native: an engine builds every ring's first
+     * ({@link IoEngine#start}), so that a heap too small for them fails before a ring exists.
      *
      * @throws IoUring.SetupException when the kernel refused every way of setting up the ring
      */
-    static RingPoller start(int index, IoEngine owner, RingConfig config, MemorySegment wakeValue)
-            throws IoUring.SetupException {
-        int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
-        if (efd < 0) {
-            throw new IoUring.SetupException(-efd, "eventfd failed: " + Errno.message(-efd));
-        }
-        RingPoller poller;
+    void start() throws IoUring.SetupException {
         try {
-            poller = new RingPoller(index, owner, config, efd, wakeValue);
-        } catch (RuntimeException | Error e) {
-            // Its arrays sized by the queue depth may not fit the heap (OutOfMemoryError): the
-            // eventfd is no one else's to close.
-            Libc.close(efd);
-            throw e;
-        }
-        try {
-            poller.thread.start();
+            thread.start();
         } catch (OutOfMemoryError e) {
             // The JDK's words for a failed pthread_create (EAGAIN): the process is at its thread
             // limit (a container's pids.max, ulimit -u) or out of memory for a stack.
-            Libc.close(efd);
             throw new IoUring.SetupException(Errno.EAGAIN, "cannot start the poller thread of ring " + index + " ("
                     + e.getMessage() + ")");
         }
         boolean interrupted = false;
         while (true) {
             try {
-                poller.setUp.await();
+                setUp.await();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true; // setup takes microseconds: finish it rather than leak a ring
@@ -328,15 +318,15 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        Throwable failed = poller.setupFailure;
+        Throwable failed = setupFailure;
         if (failed == null) {
-            return poller;
+            return;
         }
         if (failed instanceof IoUring.SetupException se) {
             throw se;
         }
         if (failed instanceof Error error) {
-            throw error; // an OutOfMemoryError, as from the poller's constructor
+            throw error; // an OutOfMemoryError where the heap is full
         }
         throw new IllegalStateException("ring " + index + " failed to start", failed);
     }
@@ -785,8 +775,10 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     private void closeEventFd() {
         synchronized (eventFdLock) {
+            if (!eventFdClosed && eventFd >= 0) {
+                Libc.close(eventFd);
+            }
             eventFdClosed = true;
-            Libc.close(eventFd);
         }
     }
 
@@ -1125,6 +1117,9 @@ public final class RingPoller implements CompletionQueue.Handler {
      * call (a hung FUSE daemon's, say) may never return.
      */
     private void wakeOffloaded() {
+        if (offloaded.isEmpty()) {
+            return; // no iterator to allocate: a close under a full heap must get through
+        }
         for (Offloaded o : offloaded) {
             LockSupport.unpark(o.caller);
         }
@@ -1188,6 +1183,13 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     private boolean setUpRing() {
         try {
+            int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+            if (efd < 0) {
+                throw new IoUring.SetupException(-efd, "eventfd failed: " + Errno.message(-efd));
+            }
+            synchronized (eventFdLock) {
+                eventFd = efd;
+            }
             pollerArena = Arena.ofConfined();
             int entries = Math.max(8, config.queueDepth() + 8);
             // Flags refused on the way (an older kernel) are not an error: the fallback is the point.
