@@ -1720,11 +1720,12 @@ public final class Engine implements AutoCloseable {
     /**
      * {@return the failure that stopped one of the engine's rings, latched, or null while none has}
      * A ring stops when the library cannot deliver a completion (an internal error on its poller
-     * thread, such as running out of memory for the thread that completes a future): that
-     * request ends with EIO, and the ring shuts down in order: requests queued on it end with
-     * ESHUTDOWN, those in the kernel are cancelled and waited for, and requests it is chosen for
-     * afterwards fail with {@linkplain AuraIOException#isShutdown() ESHUTDOWN}. Close the engine
-     * and create another. The reference's latched fatal error.
+     * thread, such as running out of memory for the thread that completes a future; that
+     * request ends with EIO), or when a pass of its poller breaks off midway (an OutOfMemoryError
+     * where the heap is full; also logged). The ring then shuts down in order: requests queued
+     * on it end with ESHUTDOWN, those in the kernel are cancelled and waited for, and requests it
+     * is chosen for afterwards fail with {@linkplain AuraIOException#isShutdown() ESHUTDOWN}.
+     * Close the engine and create another. The reference's latched fatal error.
      */
     public Throwable fatalError() {
         for (int i = 0; i < core.ringCount(); i++) {

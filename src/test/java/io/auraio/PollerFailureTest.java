@@ -46,7 +46,7 @@ class PollerFailureTest {
      * in the kernel, one blocking on a virtual thread and one as a future. Until 2026-12-07 the
      * poller thread died: both readers stayed parked for ever and the ring took requests no one
      * would submit. Now the ring closes itself: the reads end cancelled, a new request fails at
-     * once with ESHUTDOWN, the error is the ring's {@code failure()}, and the engine still closes,
+     * once with ESHUTDOWN, the error is the engine's {@code fatalError()}, and the engine still closes,
      * leaving no descriptor behind.
      */
     @Test
@@ -82,14 +82,14 @@ class PollerFailureTest {
             };
             try {
                 TestSupport.assertAllEnd(List.of(reader), BOUND, () -> "the blocking FIFO reader; in the kernel "
-                        + ring.inKernel() + ", failure " + ring.failure());
+                        + ring.inKernel() + ", failure " + engine.fatalError());
                 assertThat(thrown).as("the pass broke off").isTrue();
                 assertThat(blocking.get()).as("the blocking read's end").isInstanceOf(IOException.class);
                 assertThatThrownBy(() -> future.get(BOUND.toSeconds(), TimeUnit.SECONDS))
                         .isInstanceOf(ExecutionException.class)
                         .cause().isInstanceOfSatisfying(AuraIOException.class,
                                 e -> assertThat(e.isCancelled() || e.isShutdown()).as("%s", e).isTrue());
-                assertThat(ring.failure()).isSameAs(broke);
+                assertThat(engine.fatalError()).isSameAs(broke);
                 assertThat(ring.isClosing()).isTrue();
                 // A new request on the ring is refused at once, not queued for a poller that left.
                 MemorySegment into = arena.allocate(4096);

@@ -175,13 +175,8 @@ public final class RingPoller implements CompletionQueue.Handler {
     private final CountDownLatch setUp = new CountDownLatch(1);
     /** Why the ring could not be set up; written before {@link #setUp} is counted down. */
     private volatile Throwable setupFailure;
-    /**
-     * What broke a pass of the poller's loop off midway (an OutOfMemoryError where the heap is
-     * full, or a bug): the ring then closes itself ({@link #recoverFrom}). Null while it serves.
-     */
-    private volatile Throwable failure;
-    /** When {@link #failure} struck; poller thread only. */
-    private long failedAtNanos;
+    /** When a pass of the loop first broke off ({@link #recoverFrom}), or 0; poller thread only. */
+    private long brokenAtNanos;
     private final Thread thread;
     /**
      * The eventfd that wakes the poller, -1 until its thread made it ({@link #setUpRing}); read and
@@ -201,7 +196,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state = RUNNING;
     private volatile boolean closing;
-    /** Latched by {@link #failFatally}: the first failure that stopped the ring. */
+    /** Latched by {@link #failFatally} or {@link #recoverFrom}: the first failure that stopped the ring. */
     private volatile Throwable fatal;
     private final AimdController controller;
 
@@ -1241,9 +1236,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     private boolean recoverFrom(Throwable t) {
         long now = System.nanoTime();
-        if (failure == null) {
-            failedAtNanos = now;
-            failure = t;
+        if (brokenAtNanos == 0) {
+            brokenAtNanos = now;
+        }
+        if (fatal == null) {
+            fatal = t;
         }
         closing = true;
         try {
@@ -1253,16 +1250,16 @@ public final class RingPoller implements CompletionQueue.Handler {
             // The gate is closed on the next try; closing alone already refuses new requests.
         }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-        return now - failedAtNanos < BROKEN_DRAIN_BOUND_NANOS;
+        return now - brokenAtNanos < BROKEN_DRAIN_BOUND_NANOS;
     }
 
     private static final System.Logger LOG = System.getLogger(RingPoller.class.getName());
 
     /** Says, once the ring has closed itself after a broken pass, why its requests were refused. */
     private void reportFailure() {
-        Throwable t = failure;
-        if (t == null) {
-            return;
+        Throwable t = fatal;
+        if (brokenAtNanos == 0 || t == null) {
+            return; // failFatally's failure is its request's EIO and Engine.fatalError()'s
         }
         try {
             LOG.log(System.Logger.Level.ERROR, "auraio ring " + index + " stopped serving: a pass of its poller "
@@ -1270,11 +1267,6 @@ public final class RingPoller implements CompletionQueue.Handler {
         } catch (Throwable again) {
             // The heap is still full: the ring's requests have their ESHUTDOWN, which is what counts.
         }
-    }
-
-    /** {@return what broke the poller's loop off, or null while the ring serves} */
-    public Throwable failure() {
-        return failure;
     }
 
     private void loop() {
@@ -1295,7 +1287,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
                 return;
             }
-            if (failure != null && reapNanos - failedAtNanos >= BROKEN_DRAIN_BOUND_NANOS) {
+            if (brokenAtNanos != 0 && reapNanos - brokenAtNanos >= BROKEN_DRAIN_BOUND_NANOS) {
                 return; // see recoverFrom
             }
             if (!shuttingDown && (shouldGather(!submissions.isEmpty(), sqesSinceSubmit, controller.batchThreshold(),
@@ -1800,7 +1792,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         long start = System.nanoTime();
         // Bounded only after a broken pass, which may have lost the cancel's completion: closing
         // the ring cancels the armed read too, and the kernel writes nothing for a cancelled read.
-        while (wakeArmed && (failure == null || System.nanoTime() - start < BROKEN_DRAIN_BOUND_NANOS)) {
+        while (wakeArmed && (brokenAtNanos == 0 || System.nanoTime() - start < BROKEN_DRAIN_BOUND_NANOS)) {
             ring.submitAndWait(SHUTDOWN_POLL_NANOS);
             ring.completionQueue().drain(this);
         }
