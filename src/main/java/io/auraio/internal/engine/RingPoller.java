@@ -1595,10 +1595,19 @@ public final class RingPoller implements CompletionQueue.Handler {
     /**
      * A request on a registered descriptor names the slot that holds it now, under the submission
      * lock: a task that updates the slot runs under it too, after this SQE reached the kernel
-     * ({@link #runRingTasks}), and the kernel looks the slot up as it submits the SQE. Named when the
+     * ({@link #runRingTasks}), and the kernel looks a transfer's slot up as it submits the SQE (other
+     * requests name their plain descriptor: see the body). Named when the
      * request was prepared, the slot could hold another file by now (a read of A returned B's bytes).
      */
     private void nameFixedFile(Slot s) {
+        if (!isTransfer(s.opcode)) {
+            // Only a transfer's file is looked up as the kernel takes the SQE (it issues it at
+            // once). An fsync, fallocate or sync_file_range is queued for an io-wq worker
+            // unissued (REQ_F_FORCE_ASYNC), and its slot is looked up when the worker starts it:
+            // an update of the slot by then would sync or allocate another file. Their plain
+            // descriptor is safe: a close cancels them before it frees the number.
+            return;
+        }
         int index = (s.sqeFlags & Opcode.SQE_FIXED_FILE) == 0 ? owner.fixedFileIndex(s.fd) : -1;
         if (index >= 0) {
             s.plainFd = s.fd;
@@ -1820,6 +1829,12 @@ public final class RingPoller implements CompletionQueue.Handler {
                 }
                 s.kernelCancels++;
                 s.submittedByCaller = false; // the poller submits it again: it does not exit while the ring serves
+                if (s.usesFixedFile && (s.sqeFlags & Opcode.SQE_FIXED_FILE) != 0) {
+                    // Its SQE named the slot that held its file then; an update may have put
+                    // another file there since: named again as it goes back in (nameFixedFile).
+                    s.fd = s.plainFd;
+                    s.sqeFlags &= ~Opcode.SQE_FIXED_FILE;
+                }
                 s.state = Slot.QUEUED;
                 resubmittedAfterKernelCancel.increment();
                 enqueue(s);

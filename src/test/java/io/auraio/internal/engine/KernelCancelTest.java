@@ -182,4 +182,141 @@ class KernelCancelTest {
         assertThat(secondDone.get(30, TimeUnit.SECONDS)).isEqualTo(-Errno.ECANCELED);
         assertThat(ring.resubmittedAfterKernelCancel()).isZero();
     }
+
+    /**
+     * A write through a registered descriptor that the kernel cancels for want of a worker is
+     * submitted again; its first SQE named the registered slot holding its file, and an update put
+     * another file in that slot before it went back in. The write was asked of its file and must
+     * land there: until 2026-12-07 the resubmission kept the slot's number and wrote the other
+     * file. An ext4 buffered write that allocates blocks cannot be done without blocking, so an
+     * io-wq worker runs it, and the kernel cancels it while the poller may start none; the test
+     * seam holds the poller once the write's SQE is filled until the update is queued to run
+     * before the resubmission, and lets the poller start threads again once it resubmitted it.
+     */
+    @Test
+    void aResubmittedWriteThroughARegisteredFileLandsInItsFileAfterItsSlotWasUpdated() throws Exception {
+        Path asked = dir.resolve("asked");
+        Path other = dir.resolve("other");
+        Files.createFile(asked);
+        Files.createFile(other);
+        int fdAsked = Posix.open(asked, Posix.O_RDWR);
+        int fdOther = Posix.open(other, Posix.O_RDWR);
+        try {
+            assertThat(engine.registerFiles(new int[] {fdAsked})).isZero();
+            java.util.concurrent.CountDownLatch filled = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Thread> updater = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger stage = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> hookFailure = new java.util.concurrent.atomic.AtomicReference<>();
+            ring.gatherForTests = gathered -> {
+                try {
+                    if (stage.get() == 0 && gathered > 0) {
+                        filled.countDown();
+                        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                        Thread t;
+                        // The update queued as a ring task: it runs at the poller's next pass, after
+                        // this write's SQE is in the kernel and before its resubmission.
+                        while (((t = updater.get()) == null || t.getState() != Thread.State.WAITING)
+                                && System.nanoTime() < giveUp) {
+                            Thread.onSpinWait();
+                        }
+                        stage.set(1);
+                    } else if (stage.get() == 1 && ring.resubmittedAfterKernelCancel() > 0) {
+                        limit.lift(); // the resubmitted write, filled in this pass, may now run
+                        stage.set(2);
+                    }
+                } catch (Throwable e) {
+                    hookFailure.compareAndSet(null, e);
+                }
+                return false;
+            };
+            MemorySegment from = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, CONTENT);
+            CompletableFuture<Long> write = new CompletableFuture<>();
+            assertThat(engine.acquireFixedFile(fdAsked)).as("the descriptor is registered").isTrue();
+            ring.submit(Slot.FUTURE, Opcode.WRITE, 0, fdAsked, 0, from.address(), CONTENT.length, 0, 0,
+                    write::complete, null, false, true);
+            assertThat(filled.await(30, TimeUnit.SECONDS)).as("the poller filled the write's SQE").isTrue();
+            java.util.concurrent.atomic.AtomicInteger updated = new java.util.concurrent.atomic.AtomicInteger(1);
+            Thread t = Thread.ofPlatform().unstarted(() -> updated.set(engine.updateFile(0, fdOther)));
+            updater.set(t);
+            t.start();
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(updated.get()).as("the update").isZero();
+            long n = write.get(30, TimeUnit.SECONDS);
+            assertThat(hookFailure.get()).isNull();
+            assertThat(stage.get()).as("the kernel cancelled the write and the poller resubmitted it").isEqualTo(2);
+            assertThat(n).as("the write's result").isEqualTo(CONTENT.length);
+            assertThat(Files.readAllBytes(other)).as("the file the slot holds now").isEmpty();
+            assertThat(Files.readAllBytes(asked)).as("the file the write was asked of").isEqualTo(CONTENT);
+        } finally {
+            ring.gatherForTests = null;
+            Posix.close(fdAsked);
+            Posix.close(fdOther);
+        }
+    }
+
+    /**
+     * An fallocate through a registered descriptor goes to an io-wq worker unissued (the kernel
+     * forces it async), and the kernel looks a registered slot up only when the worker starts it.
+     * An update of the slot between the ring's submit and the worker's start made it allocate the
+     * other file (an fsync would have synced the other file). The ring names the plain descriptor
+     * for such requests since 2026-12-07. The poller may start no worker while the update runs; it
+     * may again in the pass after, when the kernel retries the start.
+     */
+    @Test
+    void anFallocateThroughARegisteredFileAllocatesItsFileThoughItsSlotIsUpdatedBeforeAWorkerStartsIt()
+            throws Exception {
+        Path asked = dir.resolve("asked");
+        Path other = dir.resolve("other");
+        Files.createFile(asked);
+        Files.createFile(other);
+        int fdAsked = Posix.open(asked, Posix.O_RDWR);
+        int fdOther = Posix.open(other, Posix.O_RDWR);
+        try {
+            assertThat(engine.registerFiles(new int[] {fdAsked})).isZero();
+            java.util.concurrent.CountDownLatch filled = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Thread> updater = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger stage = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> hookFailure = new java.util.concurrent.atomic.AtomicReference<>();
+            ring.gatherForTests = gathered -> {
+                try {
+                    if (stage.get() == 0 && gathered > 0) {
+                        filled.countDown();
+                        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                        Thread t;
+                        while (((t = updater.get()) == null || t.getState() != Thread.State.WAITING)
+                                && System.nanoTime() < giveUp) {
+                            Thread.onSpinWait();
+                        }
+                        stage.set(1);
+                    } else if (stage.get() == 1) {
+                        limit.lift(); // the update ran at the top of this pass
+                        stage.set(2);
+                    }
+                } catch (Throwable e) {
+                    hookFailure.compareAndSet(null, e);
+                }
+                return false;
+            };
+            CompletableFuture<Long> allocate = new CompletableFuture<>();
+            assertThat(engine.acquireFixedFile(fdAsked)).as("the descriptor is registered").isTrue();
+            // fallocate(fd, mode 0, offset 0, length 8192): the SQE carries the length in addr.
+            ring.submit(Slot.FUTURE, Opcode.FALLOCATE, 0, fdAsked, 0, 8192, 0, 0, 0, allocate::complete, null, false,
+                    true);
+            assertThat(filled.await(30, TimeUnit.SECONDS)).as("the poller filled the fallocate's SQE").isTrue();
+            java.util.concurrent.atomic.AtomicInteger updated = new java.util.concurrent.atomic.AtomicInteger(1);
+            Thread t = Thread.ofPlatform().unstarted(() -> updated.set(engine.updateFile(0, fdOther)));
+            updater.set(t);
+            t.start();
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(updated.get()).as("the update").isZero();
+            assertThat(allocate.get(30, TimeUnit.SECONDS)).as("the fallocate's result").isZero();
+            assertThat(hookFailure.get()).isNull();
+            assertThat(Files.size(other)).as("the file the slot holds now").isZero();
+            assertThat(Files.size(asked)).as("the file the fallocate was asked of").isEqualTo(8192);
+        } finally {
+            ring.gatherForTests = null;
+            Posix.close(fdAsked);
+            Posix.close(fdOther);
+        }
+    }
 }
