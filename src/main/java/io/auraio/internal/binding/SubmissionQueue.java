@@ -122,7 +122,10 @@ public final class SubmissionQueue {
     }
 
     boolean needsWakeup() {
-        // Acquire-ordered read of the kernel-written flags word (SQPOLL thread state).
+        // A full fence between the tail just published and this read (liburing's
+        // io_uring_smp_mb): x86 may otherwise read the flags before the tail store is visible,
+        // and miss a SQ thread that saw the old tail and went to sleep, leaving the SQEs unseen.
+        java.lang.invoke.VarHandle.fullFence();
         return ((int) INT.getAcquire(ring, flagsOffset) & SQ_NEED_WAKEUP) != 0;
     }
 }
