@@ -189,69 +189,17 @@ class KernelCancelTest {
      * another file in that slot before it went back in. The write was asked of its file and must
      * land there: until 2026-12-07 the resubmission kept the slot's number and wrote the other
      * file. An ext4 buffered write that allocates blocks cannot be done without blocking, so an
-     * io-wq worker runs it, and the kernel cancels it while the poller may start none; the test
-     * seam holds the poller once the write's SQE is filled until the update is queued to run
-     * before the resubmission, and lets the poller start threads again once it resubmitted it.
+     * io-wq worker runs it, and the kernel cancels it while the poller may start none; the poller
+     * may start threads again once it resubmitted the write.
      */
     @Test
     void aResubmittedWriteThroughARegisteredFileLandsInItsFileAfterItsSlotWasUpdated() throws Exception {
-        Path asked = dir.resolve("asked");
-        Path other = dir.resolve("other");
-        Files.createFile(asked);
-        Files.createFile(other);
-        int fdAsked = Posix.open(asked, Posix.O_RDWR);
-        int fdOther = Posix.open(other, Posix.O_RDWR);
-        try {
-            assertThat(engine.registerFiles(new int[] {fdAsked})).isZero();
-            java.util.concurrent.CountDownLatch filled = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.atomic.AtomicReference<Thread> updater = new java.util.concurrent.atomic.AtomicReference<>();
-            java.util.concurrent.atomic.AtomicInteger stage = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.atomic.AtomicReference<Throwable> hookFailure = new java.util.concurrent.atomic.AtomicReference<>();
-            ring.gatherForTests = gathered -> {
-                try {
-                    if (stage.get() == 0 && gathered > 0) {
-                        filled.countDown();
-                        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                        Thread t;
-                        // The update queued as a ring task: it runs at the poller's next pass, after
-                        // this write's SQE is in the kernel and before its resubmission.
-                        while (((t = updater.get()) == null || t.getState() != Thread.State.WAITING)
-                                && System.nanoTime() < giveUp) {
-                            Thread.onSpinWait();
-                        }
-                        stage.set(1);
-                    } else if (stage.get() == 1 && ring.resubmittedAfterKernelCancel() > 0) {
-                        limit.lift(); // the resubmitted write, filled in this pass, may now run
-                        stage.set(2);
-                    }
-                } catch (Throwable e) {
-                    hookFailure.compareAndSet(null, e);
-                }
-                return false;
-            };
-            MemorySegment from = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, CONTENT);
-            CompletableFuture<Long> write = new CompletableFuture<>();
-            assertThat(engine.acquireFixedFile(fdAsked)).as("the descriptor is registered").isTrue();
-            ring.submit(Slot.FUTURE, Opcode.WRITE, 0, fdAsked, 0, from.address(), CONTENT.length, 0, 0,
-                    write::complete, null, false, true);
-            assertThat(filled.await(30, TimeUnit.SECONDS)).as("the poller filled the write's SQE").isTrue();
-            java.util.concurrent.atomic.AtomicInteger updated = new java.util.concurrent.atomic.AtomicInteger(1);
-            Thread t = Thread.ofPlatform().unstarted(() -> updated.set(engine.updateFile(0, fdOther)));
-            updater.set(t);
-            t.start();
-            t.join(TimeUnit.SECONDS.toMillis(30));
-            assertThat(updated.get()).as("the update").isZero();
-            long n = write.get(30, TimeUnit.SECONDS);
-            assertThat(hookFailure.get()).isNull();
-            assertThat(stage.get()).as("the kernel cancelled the write and the poller resubmitted it").isEqualTo(2);
-            assertThat(n).as("the write's result").isEqualTo(CONTENT.length);
-            assertThat(Files.readAllBytes(other)).as("the file the slot holds now").isEmpty();
-            assertThat(Files.readAllBytes(asked)).as("the file the write was asked of").isEqualTo(CONTENT);
-        } finally {
-            ring.gatherForTests = null;
-            Posix.close(fdAsked);
-            Posix.close(fdOther);
-        }
+        MemorySegment from = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, CONTENT);
+        SlotUpdated run = throughASlotUpdatedMeanwhile(Opcode.WRITE, from.address(), CONTENT.length,
+                () -> ring.resubmittedAfterKernelCancel() > 0);
+        assertThat(run.result()).as("the write's result").isEqualTo(CONTENT.length);
+        assertThat(Files.readAllBytes(run.other())).as("the file the slot holds now").isEmpty();
+        assertThat(Files.readAllBytes(run.asked())).as("the file the write was asked of").isEqualTo(CONTENT);
     }
 
     /**
@@ -265,10 +213,27 @@ class KernelCancelTest {
     @Test
     void anFallocateThroughARegisteredFileAllocatesItsFileThoughItsSlotIsUpdatedBeforeAWorkerStartsIt()
             throws Exception {
-        Path asked = dir.resolve("asked");
-        Path other = dir.resolve("other");
-        Files.createFile(asked);
-        Files.createFile(other);
+        // fallocate(fd, mode 0, offset 0, length 8192): the SQE carries the length in addr.
+        SlotUpdated run = throughASlotUpdatedMeanwhile(Opcode.FALLOCATE, 8192, 0, () -> true);
+        assertThat(run.result()).as("the fallocate's result").isZero();
+        assertThat(Files.size(run.other())).as("the file the slot holds now").isZero();
+        assertThat(Files.size(run.asked())).as("the file the fallocate was asked of").isEqualTo(8192);
+    }
+
+    /** What {@link #throughASlotUpdatedMeanwhile} did: the request's result, the two empty files it made. */
+    private record SlotUpdated(long result, Path asked, Path other) {}
+
+    /**
+     * Registers a new empty file {@code asked} in slot 0 and submits a future request on it at
+     * offset 0 through the slot ({@code usesFixedFile}). The test seam holds the poller once the
+     * request's SQE is filled until an update of slot 0 to another new empty file is queued as a
+     * ring task (it runs at the poller's next pass, after this SQE is in the kernel); at each later
+     * pass it lets the poller start threads again once {@code liftWhen} says so.
+     */
+    private SlotUpdated throughASlotUpdatedMeanwhile(int opcode, long address, int length,
+                                                     java.util.function.BooleanSupplier liftWhen) throws Exception {
+        Path asked = Files.createFile(dir.resolve("asked"));
+        Path other = Files.createFile(dir.resolve("other"));
         int fdAsked = Posix.open(asked, Posix.O_RDWR);
         int fdOther = Posix.open(other, Posix.O_RDWR);
         try {
@@ -288,8 +253,8 @@ class KernelCancelTest {
                             Thread.onSpinWait();
                         }
                         stage.set(1);
-                    } else if (stage.get() == 1) {
-                        limit.lift(); // the update ran at the top of this pass
+                    } else if (stage.get() == 1 && liftWhen.getAsBoolean()) {
+                        limit.lift();
                         stage.set(2);
                     }
                 } catch (Throwable e) {
@@ -297,22 +262,20 @@ class KernelCancelTest {
                 }
                 return false;
             };
-            CompletableFuture<Long> allocate = new CompletableFuture<>();
+            CompletableFuture<Long> done = new CompletableFuture<>();
             assertThat(engine.acquireFixedFile(fdAsked)).as("the descriptor is registered").isTrue();
-            // fallocate(fd, mode 0, offset 0, length 8192): the SQE carries the length in addr.
-            ring.submit(Slot.FUTURE, Opcode.FALLOCATE, 0, fdAsked, 0, 8192, 0, 0, 0, allocate::complete, null, false,
-                    true);
-            assertThat(filled.await(30, TimeUnit.SECONDS)).as("the poller filled the fallocate's SQE").isTrue();
+            ring.submit(Slot.FUTURE, opcode, 0, fdAsked, 0, address, length, 0, 0, done::complete, null, false, true);
+            assertThat(filled.await(30, TimeUnit.SECONDS)).as("the poller filled the request's SQE").isTrue();
             java.util.concurrent.atomic.AtomicInteger updated = new java.util.concurrent.atomic.AtomicInteger(1);
             Thread t = Thread.ofPlatform().unstarted(() -> updated.set(engine.updateFile(0, fdOther)));
             updater.set(t);
             t.start();
             t.join(TimeUnit.SECONDS.toMillis(30));
             assertThat(updated.get()).as("the update").isZero();
-            assertThat(allocate.get(30, TimeUnit.SECONDS)).as("the fallocate's result").isZero();
+            long result = done.get(30, TimeUnit.SECONDS);
             assertThat(hookFailure.get()).isNull();
-            assertThat(Files.size(other)).as("the file the slot holds now").isZero();
-            assertThat(Files.size(asked)).as("the file the fallocate was asked of").isEqualTo(8192);
+            assertThat(stage.get()).as("the poller may start threads again (the request waited for it)").isEqualTo(2);
+            return new SlotUpdated(result, asked, other);
         } finally {
             ring.gatherForTests = null;
             Posix.close(fdAsked);
