@@ -58,7 +58,7 @@ public final class CompletionCounters {
 
     /** Both counters from one moment; retries while the poller is mid-update (a few nanoseconds). */
     Snapshot snapshot() {
-        while (true) {
+        for (int tries = 1; ; tries++) {
             long before = (long) VERSION.getAcquire(this);
             long o = (long) OPS.getOpaque(this);
             long b = (long) BYTES.getOpaque(this);
@@ -66,7 +66,11 @@ public final class CompletionCounters {
             if ((before & 1) == 0 && before == (long) VERSION.getOpaque(this)) {
                 return new Snapshot(o, b);
             }
-            Thread.onSpinWait();
+            if ((tries & 63) == 0) {
+                Thread.yield(); // the poller was descheduled mid-update: let it run
+            } else {
+                Thread.onSpinWait();
+            }
         }
     }
 }
