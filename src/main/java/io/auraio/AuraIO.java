@@ -137,8 +137,9 @@ public final class AuraIO {
      *
      * @return the default engine
      * @throws AuraIOException if io_uring cannot be used (the same exception on every call), or
-     *         the process is out of file descriptors (EMFILE, ENFILE): that failure is not kept,
-     *         and a later call tries again
+     *         the process is out of file descriptors (EMFILE, ENFILE), at its thread limit
+     *         (EAGAIN) or out of Java heap (ENOMEM caused by an OutOfMemoryError): that failure is
+     *         not kept, and a later call tries again
      */
     public static Engine defaultEngine() throws AuraIOException {
         Engine engine = defaultEngine;
@@ -155,7 +156,7 @@ public final class AuraIO {
                     defaultEngine = Engine.create(Options.defaults(), true);
                     return defaultEngine;
                 } catch (AuraIOException failure) {
-                    if (IoEngine.isTransient(failure.errno())) {
+                    if (IoEngine.isTransient(failure.errno(), failure.getCause())) {
                         throw failure;
                     }
                     defaultEngineFailure = e = failure;

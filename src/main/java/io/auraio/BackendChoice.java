@@ -67,7 +67,7 @@ final class BackendChoice {
                     AuraIO.defaultEngine();
                     chosen = Backend.IO_URING;
                 } catch (AuraIOException e) {
-                    if (IoEngine.isTransient(e.errno())) {
+                    if (IoEngine.isTransient(e.errno(), e.getCause())) {
                         logger().log(Level.DEBUG, "io_uring not set up for now, the JDK serves this file: "
                                 + e.getMessage());
                         return Backend.JDK;

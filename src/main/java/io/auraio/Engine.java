@@ -142,10 +142,10 @@ public final class Engine implements AutoCloseable {
         } catch (OutOfMemoryError e) {
             // As FileChannel.map turns the JDK's OutOfMemoryError into an IOException: a size the
             // caller chose does not fit, which a caller can act on. Nothing of the engine is left.
-            throw new AuraIOException("cannot create the engine: " + rings + " rings of queue depth "
-                    + options.queueDepth() + " do not fit the Java heap (at most "
-                    + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB): use fewer rings, a smaller queue"
-                    + " depth, or a larger -Xmx", Errno.ENOMEM, e);
+            throw new AuraIOException("cannot create the engine: the Java heap (at most "
+                    + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB) has no room for " + rings
+                    + " rings of queue depth " + options.queueDepth() + ": use fewer rings, a smaller queue depth,"
+                    + " or a larger -Xmx", Errno.ENOMEM, e);
         } catch (LinkageError | IllegalArgumentException e) {
             throw liburingUnavailable(e);
         } catch (IllegalStateException e) {

@@ -152,6 +152,49 @@ class PollerFailureTest {
         }
     }
 
+    /**
+     * The default engine's creation fails for a full heap (the same setup failure, on the first
+     * use of the library). The heap may be free a moment later, as a process out of descriptors
+     * may free some: the failure must not be kept as the JVM's answer. Until 2026-12-07 an
+     * ENOMEM was kept, and the JVM used the JDK's FileChannel for good. A forked JVM: the default
+     * engine is one per JVM.
+     */
+    @Test
+    void aDefaultEngineThatFoundTheHeapFullIsCreatedOnALaterUse() throws Exception {
+        io.auraio.testing.ForkedJvm.Result r = io.auraio.testing.ForkedJvm.of(HeapFullAtFirstUseProbe.class).run();
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stdout()).as(r.toString())
+                .contains("first.backend=JDK")
+                .contains("first.create=AuraIOException errno 12")
+                .contains("later.backend=IO_URING")
+                .contains("later.create=engine of ");
+    }
+
+    /** Main class for {@link #aDefaultEngineThatFoundTheHeapFullIsCreatedOnALaterUse}. */
+    static final class HeapFullAtFirstUseProbe {
+        private HeapFullAtFirstUseProbe() {}
+
+        public static void main(String[] args) {
+            RingPoller.setUpForTests = index -> {
+                throw heapFull("thrown by the probe while the default engine sets its rings up");
+            };
+            System.out.println("first.backend=" + AuraIO.backend());
+            System.out.println("first.create=" + create());
+            RingPoller.setUpForTests = null;
+            System.out.println("later.backend=" + AuraIO.backend());
+            System.out.println("later.create=" + create());
+        }
+
+        private static String create() {
+            try {
+                return "engine of " + AuraIO.defaultEngine().ringCount() + " rings";
+            } catch (AuraIOException e) {
+                return "AuraIOException errno " + e.errno() + ": " + e.getMessage();
+            }
+        }
+    }
+
     /** An OutOfMemoryError without a stack trace: the ring's report of it stays one line in the test log. */
     private static OutOfMemoryError heapFull(String message) {
         return new OutOfMemoryError(message) {

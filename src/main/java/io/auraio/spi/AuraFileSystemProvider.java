@@ -150,7 +150,7 @@ public final class AuraFileSystemProvider extends FileSystemProvider {
                             + AuraIO.unavailabilityCause().orElse(""));
                 }
             } catch (AuraIOException failure) {
-                if (IoEngine.isTransient(failure.errno())) {
+                if (IoEngine.isTransient(failure.errno(), failure.getCause())) {
                     LOG.log(System.Logger.Level.DEBUG, "io_uring not set up for now, the platform opens this file: "
                             + failure.getMessage());
                 } else {

@@ -114,10 +114,20 @@ public final class IoEngine implements AutoCloseable {
     }
 
     /**
-     * {@return whether a failure with {@code errno} is one the process may get over: it ran out of
-     * file descriptors (EMFILE, ENFILE), which it may free, or could start no thread (EAGAIN: at
-     * its thread limit), which may end} Such a failure says nothing of whether
-     * io_uring can be used, so it must not be kept as the answer.
+     * {@return whether a failure with {@code errno} and {@code cause} is one the process may get
+     * over: it ran out of file descriptors (EMFILE, ENFILE), which it may free, could start no
+     * thread (EAGAIN: at its thread limit), which may end, or found the Java heap full (an
+     * engine's creation caused by an OutOfMemoryError: ENOMEM, which for a ring's setup means the
+     * locked-memory limit, which stays)} Such a failure says nothing of whether io_uring can be
+     * used, so it must not be kept as the answer.
+     */
+    public static boolean isTransient(int errno, Throwable cause) {
+        return isTransient(errno) || cause instanceof OutOfMemoryError;
+    }
+
+    /**
+     * {@return whether a failure with {@code errno} is one the process may get over, as
+     * {@link #isTransient(int, Throwable)} without a cause}
      */
     public static boolean isTransient(int errno) {
         return errno == Errno.EMFILE || errno == Errno.ENFILE || errno == Errno.EAGAIN;
