@@ -46,8 +46,8 @@ class PollerFailureTest {
      * in the kernel, one blocking on a virtual thread and one as a future. Until 2026-12-07 the
      * poller thread died: both readers stayed parked for ever and the ring took requests no one
      * would submit. Now the ring closes itself: the reads end cancelled, a new request fails at
-     * once with ESHUTDOWN, the error is the engine's {@code fatalError()}, and the engine still closes,
-     * leaving no descriptor behind.
+     * once with ESHUTDOWN, the error is the engine's {@code fatalError()}, and the engine still closes
+     * (with files and buffers registered), leaving no descriptor behind.
      */
     @Test
     void aPollerPassThatBreaksOffClosesItsRingAndEndsEveryRequest() throws Exception {
@@ -61,6 +61,10 @@ class PollerFailureTest {
             RingPoller ring = engine.core().ring(0);
             AuraFile pipe = AuraFile.open(engine, fifo, READ, WRITE);
             AuraFile file = AuraFile.open(engine, data, READ);
+            // Registered files and buffers, which the engine's close unregisters on each ring.
+            engine.registerFiles(file.fd());
+            Buffer pinned = engine.allocateBuffer(4096);
+            engine.registerBuffers(pinned);
             CompletableFuture<Long> future = engine.readAsync(pipe.fd(), BufferRef.of(arena.allocate(16)), 16, 0);
             AtomicReference<Throwable> blocking = new AtomicReference<>();
             Thread reader = Thread.ofVirtual().start(() -> {
@@ -104,6 +108,7 @@ class PollerFailureTest {
             }
             pipe.close();
             file.close();
+            pinned.close(); // stays allocated until the engine's close unregisters it
         }
         Descriptors.awaitNoneNew(before, "an engine whose ring closed itself, closed");
     }
