@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A poller thread that meets an error it did not expect: an OutOfMemoryError, which a full heap
- * throws wherever the poller allocates (a CI run's forked JVM of 48 MiB hung when one struck ring
+ * throws wherever the poller allocates (a test run's forked JVM of 48 MiB hung when one struck ring
  * 8's poller), thrown here through the test seams at the two places it matters. Nothing may hang:
  * the engine's creation fails, or the ring closes itself and ends every request it holds.
  */
