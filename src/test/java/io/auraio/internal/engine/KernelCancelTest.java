@@ -197,6 +197,9 @@ class KernelCancelTest {
         MemorySegment from = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, CONTENT);
         SlotUpdated run = throughASlotUpdatedMeanwhile(Opcode.WRITE, from.address(), CONTENT.length,
                 () -> ring.resubmittedAfterKernelCancel() > 0);
+        Assumptions.assumeTrue(ring.resubmittedAfterKernelCancel() > 0, () -> "the kernel wrote to " + dir
+                + " without an io-wq worker (a file system that takes buffered writes without blocking): nothing"
+                + " was cancelled to submit again");
         assertThat(run.result()).as("the write's result").isEqualTo(CONTENT.length);
         assertThat(Files.readAllBytes(run.other())).as("the file the slot holds now").isEmpty();
         assertThat(Files.readAllBytes(run.asked())).as("the file the write was asked of").isEqualTo(CONTENT);
@@ -215,13 +218,18 @@ class KernelCancelTest {
             throws Exception {
         // fallocate(fd, mode 0, offset 0, length 8192): the SQE carries the length in addr.
         SlotUpdated run = throughASlotUpdatedMeanwhile(Opcode.FALLOCATE, 8192, 0, () -> true);
+        assertThat(run.lifted()).as("the poller could start threads again while the fallocate waited").isTrue();
         assertThat(run.result()).as("the fallocate's result").isZero();
         assertThat(Files.size(run.other())).as("the file the slot holds now").isZero();
         assertThat(Files.size(run.asked())).as("the file the fallocate was asked of").isEqualTo(8192);
     }
 
-    /** What {@link #throughASlotUpdatedMeanwhile} did: the request's result, the two empty files it made. */
-    private record SlotUpdated(long result, Path asked, Path other) {}
+    /**
+     * What {@link #throughASlotUpdatedMeanwhile} did: the request's result, the two files it made
+     * empty, and whether the thread limit was lifted while the request waited (else it completed
+     * without a worker).
+     */
+    private record SlotUpdated(long result, Path asked, Path other, boolean lifted) {}
 
     /**
      * Registers a new empty file {@code asked} in slot 0 and submits a future request on it at
@@ -274,8 +282,7 @@ class KernelCancelTest {
             assertThat(updated.get()).as("the update").isZero();
             long result = done.get(30, TimeUnit.SECONDS);
             assertThat(hookFailure.get()).isNull();
-            assertThat(stage.get()).as("the poller may start threads again (the request waited for it)").isEqualTo(2);
-            return new SlotUpdated(result, asked, other);
+            return new SlotUpdated(result, asked, other, stage.get() == 2);
         } finally {
             ring.gatherForTests = null;
             Posix.close(fdAsked);
