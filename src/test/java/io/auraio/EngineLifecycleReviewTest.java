@@ -223,8 +223,7 @@ class EngineLifecycleReviewTest {
     }
 
     private static long pollerThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
+        return HalfwayProbe.pollers();
     }
 
     private static long residentKb() throws IOException {

@@ -211,7 +211,6 @@ class PollerFailureTest {
     }
 
     private static long pollerThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.isAlive() && t.getName().startsWith("auraio-ring-")).count();
+        return EngineLifecycleReviewTest.HalfwayProbe.pollers();
     }
 }

@@ -93,6 +93,20 @@ class RegistrationReviewTest {
         });
     }
 
+    /**
+     * {@code perFile} readers ({@link #startReader}) of each of {@code a} and {@code b}, started
+     * alternately, whose first 64 bytes are {@code head(seedA)} and {@code head(seedB)}.
+     */
+    private static List<Thread> startReadersOfBoth(Engine engine, int a, long seedA, int b, long seedB, int perFile,
+                                                   long deadline, AtomicReference<Throwable> failure) {
+        List<Thread> readers = new ArrayList<>();
+        for (int i = 0; i < perFile; i++) {
+            readers.add(startReader(engine, a, head(seedA), deadline, failure));
+            readers.add(startReader(engine, b, head(seedB), deadline, failure));
+        }
+        return readers;
+    }
+
     private static byte[] head(long seed) {
         return Arrays.copyOf(randomBytes(SIZE, seed), 64);
     }
@@ -199,12 +213,7 @@ class RegistrationReviewTest {
             engine.registerFiles(a);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<Thread> readers = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                int fd = i % 2 == 0 ? a : b;
-                byte[] expected = head(i % 2 == 0 ? 3 : 4);
-                readers.add(startReader(engine, fd, expected, deadline, failure));
-            }
+            List<Thread> readers = startReadersOfBoth(engine, a, 3, b, 4, 2, deadline, failure);
             int swaps = 0;
             while (System.nanoTime() < deadline && failure.get() == null) {
                 engine.updateFile(0, swaps++ % 2 == 0 ? b : a);
@@ -408,12 +417,7 @@ class RegistrationReviewTest {
             engine.registerFiles(a);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<Thread> threads = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                int fd = i == 0 ? a : b;
-                byte[] expected = head(i == 0 ? 15 : 16);
-                threads.add(startReader(engine, fd, expected, deadline, failure));
-            }
+            List<Thread> threads = startReadersOfBoth(engine, a, 15, b, 16, 1, deadline, failure);
             threads.add(Thread.ofPlatform().start(() -> {
                 try {
                     for (int n = 0; System.nanoTime() < deadline && failure.get() == null; n++) {

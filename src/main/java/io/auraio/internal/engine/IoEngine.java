@@ -12,7 +12,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -86,8 +85,7 @@ public final class IoEngine implements AutoCloseable {
                 built[i] = new RingPoller(i, engine, config, WAKE_VALUE);
             }
         } catch (OutOfMemoryError e) {
-            Arrays.fill(built, null);
-            built = null;
+            built = null; // the tables, garbage before the cleanup below allocates
             engine.events.close();
             engine.pool.close();
             throw e;
@@ -99,7 +97,7 @@ public final class IoEngine implements AutoCloseable {
                 built[i] = null;
             }
         } catch (IoUring.SetupException | RuntimeException | Error e) {
-            Arrays.fill(built, null); // the rings not started are only tables
+            built = null; // the rings not started are only tables
             // The rings already started are closed, their pollers gone: nothing is left behind.
             closeStarted(engine.rings);
             try {

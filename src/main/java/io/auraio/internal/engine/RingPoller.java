@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 import java.util.function.Predicate;
 import java.util.function.ToIntFunction;
@@ -260,7 +261,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * Tests only, null otherwise: run by each poller with its ring's index once its ring is set up,
      * before it tells the engine; a test throws from it what a full heap throws there.
      */
-    public static volatile java.util.function.IntConsumer setUpForTests;
+    public static volatile IntConsumer setUpForTests;
     /** Written under the submission lock: requests their caller submitted itself. */
     private volatile long callerSubmits;
 
@@ -1196,7 +1197,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                     && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
             LIVE.add(this);
             addExitHookOnce();
-            java.util.function.IntConsumer hook = setUpForTests;
+            IntConsumer hook = setUpForTests;
             if (hook != null) {
                 hook.accept(index);
             }
@@ -1242,15 +1243,25 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (fatal == null) {
             fatal = t;
         }
-        closing = true;
+        closing = true; // first, allocation-free: all the loop needs to end the ring's requests
         try {
-            gate.close();
-            wakeOffloaded();
+            stopServing();
         } catch (Throwable again) {
             // The gate is closed on the next try; closing alone already refuses new requests.
         }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         return now - brokenAtNanos < BROKEN_DRAIN_BOUND_NANOS;
+    }
+
+    /**
+     * Poller thread, after a failure ({@link #failFatally}, {@link #recoverFrom}): the ring shuts
+     * down as {@link #beginClose} asks it to, without the wake-up (this is the poller): the gate
+     * refuses, callers of off-ring transfers leave, and the loop ends what it holds.
+     */
+    private void stopServing() {
+        gate.close();
+        closing = true;
+        wakeOffloaded();
     }
 
     private static final System.Logger LOG = System.getLogger(RingPoller.class.getName());
@@ -1908,9 +1919,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (fatal == null) {
             fatal = failure;
         }
-        gate.close();
-        closing = true;
-        wakeOffloaded();
+        stopServing();
         if (s.state == Slot.DONE) {
             return; // delivered before the failure
         }
