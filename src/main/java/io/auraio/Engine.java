@@ -458,7 +458,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request fsync(int fd, Callback callback, Object attachment) throws AuraIOException {
-        return submitCallback("fsync", fd, PreparedRequest.sync(core, fd, false), callback, attachment);
+        return submitCallback("fsync", fd, PreparedRequest.sync(fd, false), callback, attachment);
     }
 
     /**
@@ -486,7 +486,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException as for {@link #fsync(int, Callback, Object)}
      */
     public Request fdatasync(int fd, Callback callback, Object attachment) throws AuraIOException {
-        return submitCallback("fdatasync", fd, PreparedRequest.sync(core, fd, true), callback, attachment);
+        return submitCallback("fdatasync", fd, PreparedRequest.sync(fd, true), callback, attachment);
     }
 
     /**
@@ -578,7 +578,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fsyncAsync(int fd) {
-        return submitFuture("fsync", PreparedRequest.sync(core, fd, false));
+        return submitFuture("fsync", PreparedRequest.sync(fd, false));
     }
 
     /**
@@ -589,7 +589,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} is negative
      */
     public CompletableFuture<Long> fdatasyncAsync(int fd) {
-        return submitFuture("fdatasync", PreparedRequest.sync(core, fd, true));
+        return submitFuture("fdatasync", PreparedRequest.sync(fd, true));
     }
 
     // ---- metadata requests ----------------------------------------------------------------------

@@ -149,10 +149,15 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         return follow;
     }
 
-    private static MetadataRequest fdRequest(IoEngine core, String op, int opcode, int fd, long offset, long address,
-                                             int length, int opFlags) {
+    /**
+     * A request on {@code fd} that is not a transfer: it names the plain descriptor even where
+     * {@code fd} is registered (the kernel queues these for an io-wq worker unissued, and a slot is
+     * looked up only when the worker starts them: {@code RingPoller.nameFixedFile}).
+     */
+    private static MetadataRequest fdRequest(String op, int opcode, int fd, long offset, long address, int length,
+                                             int opFlags) {
         return new MetadataRequest(op, new PreparedRequest(opcode, 0, fd, offset, address, length, 0, opFlags, null,
-                null, false, false).withFile(core), null, null, null);
+                null, false, false), null, null, null);
     }
 
     static MetadataRequest allocate(IoEngine core, int fd, long offset, long length, AllocateMode mode) {
@@ -163,7 +168,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
             throw new IllegalArgumentException("length must be > 0 and offset + length a file offset, was " + offset
                     + " + " + length);
         }
-        return fdRequest(core, "fallocate", Opcode.FALLOCATE, fd, offset, length, mode.bits, 0);
+        return fdRequest("fallocate", Opcode.FALLOCATE, fd, offset, length, mode.bits, 0);
     }
 
     static MetadataRequest truncate(IoEngine core, int fd, long length) {
@@ -171,7 +176,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         if (length < 0) {
             throw new IllegalArgumentException("length must be >= 0, was " + length);
         }
-        return fdRequest(core, "ftruncate", Opcode.FTRUNCATE, fd, length, 0, 0, 0);
+        return fdRequest("ftruncate", Opcode.FTRUNCATE, fd, length, 0, 0, 0);
     }
 
     /** The kernel reads these lengths from a 32-bit field. */
@@ -186,7 +191,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         for (SyncRangeFlag f : flags) {
             bits |= Objects.requireNonNull(f, "flag").bits;
         }
-        return fdRequest(core, "sync_file_range", Opcode.SYNC_FILE_RANGE, fd, offset, 0, (int) length, bits);
+        return fdRequest("sync_file_range", Opcode.SYNC_FILE_RANGE, fd, offset, 0, (int) length, bits);
     }
 
     private static void checkRange(long length) {
@@ -201,7 +206,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         checkOffset(offset);
         Objects.requireNonNull(advice, "advice");
         checkRange(length);
-        return fdRequest(core, "fadvise", Opcode.FADVISE, fd, offset, 0, (int) length, advice.value);
+        return fdRequest("fadvise", Opcode.FADVISE, fd, offset, 0, (int) length, advice.value);
     }
 
     static MetadataRequest unlink(IoEngine core, Path path, boolean directory) throws AuraIOException {

@@ -354,17 +354,23 @@ record PreparedRequest(int opcode, int sqeFlags, int fd, long offset, long addre
                 0, 0, vec, null, false, false, bounce).withFile(core);
     }
 
-    /** Prepares an {@code fsync}, or with {@code dataOnly} an {@code fdatasync}, of {@code fd}. */
-    static PreparedRequest sync(IoEngine core, int fd, boolean dataOnly) {
+    /**
+     * Prepares an {@code fsync}, or with {@code dataOnly} an {@code fdatasync}, of {@code fd}: on its
+     * plain descriptor even where {@code fd} is registered, as every request but a transfer
+     * ({@link #withFile}).
+     */
+    static PreparedRequest sync(int fd, boolean dataOnly) {
         checkFd(fd);
         return new PreparedRequest(Opcode.FSYNC, 0, fd, 0, 0, 0, 0, dataOnly ? Opcode.FSYNC_DATASYNC : 0, null,
-                null, false, false).withFile(core);
+                null, false, false);
     }
 
     /**
-     * Counts the request as a user of the registered files when {@code fd} is registered: the ring
-     * that puts it in the kernel then names the slot holding {@code fd} at that moment, with
-     * {@code IOSQE_FIXED_FILE} (an {@link Engine#updateFile} may change the slot before).
+     * For a transfer: counts the request as a user of the registered files when {@code fd} is
+     * registered; the ring that puts it in the kernel then names the slot holding {@code fd} at that
+     * moment, with {@code IOSQE_FIXED_FILE} (an {@link Engine#updateFile} may change the slot before).
+     * Other requests name their plain descriptor: the kernel looks their slot up only when an io-wq
+     * worker starts them ({@code RingPoller.nameFixedFile}, which decides it for every request).
      */
     PreparedRequest withFile(IoEngine core) {
         if (!core.acquireFixedFile(fd)) {

@@ -94,7 +94,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fsync(int fd) {
-        return add("fsync", fd, () -> PreparedRequest.sync(engine.core(), fd, false));
+        return add("fsync", fd, () -> PreparedRequest.sync(fd, false));
     }
 
     /**
@@ -104,7 +104,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fdatasync(int fd) {
-        return add("fdatasync", fd, () -> PreparedRequest.sync(engine.core(), fd, true));
+        return add("fdatasync", fd, () -> PreparedRequest.sync(fd, true));
     }
 
     /**

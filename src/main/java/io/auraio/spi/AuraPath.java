@@ -131,8 +131,7 @@ final class AuraPath implements Path {
     public WatchKey register(WatchService watcher, WatchEvent.Kind<?>[] events, WatchEvent.Modifier... modifiers)
             throws IOException {
         if (watcher instanceof AuraWatchService ours && ours.fileSystem() == fileSystem) {
-            // this file system's: its keys wrap the platform's (another provider instance's would
-            // give keys whose paths are of that file system, never equal to this one's)
+            // this file system's: its keys wrap the platform's
             return ours.wrap(delegate.register(ours.platform(), events, modifiers));
         }
         Objects.requireNonNull(watcher); // as the platform's: no message
