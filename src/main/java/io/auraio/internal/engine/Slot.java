@@ -1,6 +1,8 @@
 package io.auraio.internal.engine;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * One preallocated request slot of a ring. A slot is owned by its submitter from
@@ -85,6 +87,33 @@ final class Slot {
     /** Times the kernel cancelled this request on its own and it was submitted again. */
     int kernelCancels;
     volatile int state;
+    /**
+     * Set while its caller polls for it in the kernel ({@code RingPoller.pollWhileCarrierIsFree}),
+     * and counted then in the ring's count of polled requests; cleared, and uncounted, by whoever
+     * ends that first: the reaper of its completion, or the caller as it stops polling
+     * ({@link #clearPolled}).
+     */
+    @SuppressWarnings("unused") // through POLLED
+    private volatile boolean polled;
+    private static final VarHandle POLLED;
+
+    static {
+        try {
+            POLLED = MethodHandles.lookup().findVarHandle(Slot.class, "polled", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Marks the request polled for by its caller. */
+    void setPolled() {
+        POLLED.setVolatile(this, true);
+    }
+
+    /** {@return whether this call cleared the polled mark (then the caller uncounts it)} */
+    boolean clearPolled() {
+        return (boolean) POLLED.getVolatile(this) && POLLED.compareAndSet(this, true, false);
+    }
 
     /** Link in the ring's submission stack, or in the poller's held-back list. */
     Slot next;
