@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side matrix: fio (io_uring engine) against `auraio bench --engine both` (AuraFile and
 # FileChannel on virtual threads), alternating on one file, for
-#   {O_DIRECT, buffered} x {randread, randwrite} x {1, 64, 256} threads,
+#   {O_DIRECT, buffered} x {randread, randwrite} x {1, 16, 64, 256} threads,
 # and one table of ratios at the end; then the carrier-liveness case (a 1 ms periodic virtual thread
 # while 64 virtual threads read O_DIRECT through each engine).
 #
-# Usage: bench/compare.sh [--modes direct,buffered] [--rw randread,randwrite] [--threads 1,64,256]
+# Usage: bench/compare.sh [--modes direct,buffered] [--rw randread,randwrite] [--threads 1,16,64,256]
 #                         [--runtime SECONDS] [--rounds N] [--size SIZE] [--bs SIZE] [--dir DIR]
 #                         [--no-liveness] [--liveness-only] [--out DIR] [-- extra auraio bench options]
 # The same knobs as environment variables: MODES, RWS, THREADS, RUNTIME, ROUNDS, SIZE, BS, DIR,
@@ -15,7 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 modes=${MODES:-direct,buffered}
 rws=${RWS:-randread,randwrite}
-threads_list=${THREADS:-1,64,256}
+threads_list=${THREADS:-1,16,64,256}
 runtime=${RUNTIME:-5}
 rounds=${ROUNDS:-2}
 size=${SIZE:-256m}
