@@ -258,6 +258,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public volatile Runnable beforeRingForTests;
     /**
+     * Tests only, null otherwise: runs on the caller of a blocking request once the request is in
+     * the ring, as its wait begins; a test throws from it what a full heap throws there.
+     */
+    public volatile Runnable afterRingForTests;
+    /**
      * Tests only, null otherwise: asked, with the number of SQEs filled since the last submit,
      * whether the poller should take another pass before entering the kernel, as it does when it
      * gathers a batch; a test holds filled SQEs unsubmitted with it while a ring task runs.
@@ -473,10 +478,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitOnThisThread(slot)) {
                 enqueue(slot);
             }
-            if (abandoned != null && abandoned.getAsBoolean()) {
-                cancel(slot, slot.generation); // its file began closing before cancelFd could see it
-            }
-            awaitDone(slot, cancelOnInterrupt); // a request the kernel cancelled on its own is submitted again first
+            awaitDone(slot, cancelOnInterrupt, abandoned); // a request the kernel cancelled on its own is submitted again first
             if (trace != null) {
                 boolean reachedKernel = slot.submittedNanos != 0;
                 trace.ringRequest(index, reachedKernel ? slot.submittedNanos - asked : System.nanoTime() - asked,
@@ -867,9 +869,65 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     private static final int POLL_MAX_IN_KERNEL = 16;
 
-    private void awaitDone(Slot slot, boolean cancelOnInterrupt) {
+    /**
+     * Waits, on the caller, for a request in the ring to be done; cancels it first when
+     * {@code abandoned} (may be null) says its file began closing before {@link #cancelFd} could
+     * see the request.
+     */
+    private void awaitDone(Slot slot, boolean cancelOnInterrupt, BooleanSupplier abandoned) {
+        try {
+            awaitDoneOrFail(slot, cancelOnInterrupt, abandoned);
+        } catch (Throwable failure) {
+            waitOutAfter(slot, cancelOnInterrupt);
+            throw failure;
+        }
+        reapHere();
+    }
+
+    /**
+     * The wait for a request already in the ring failed with an error of the JVM's (an
+     * OutOfMemoryError where the park or the cancel allocates): the kernel may still write into
+     * the request's memory, which the caller frees once the error reaches it, and the slot would
+     * go back to the gate with the request still in the ring. So the request is waited for first,
+     * cancelled when its caller allowed that, as {@code FileChannel} is done with a buffer when
+     * it throws. Every step that fails is tried again; the loop itself allocates nothing.
+     */
+    private void waitOutAfter(Slot slot, boolean cancel) {
+        int generation = slot.generation; // unchanged until the slot is released, after this
+        boolean cancelAsked = !cancel;
+        boolean interrupted = false;
+        while (slot.state != Slot.DONE) {
+            try {
+                if (!cancelAsked) {
+                    cancel(slot, generation);
+                    cancelAsked = true;
+                }
+                wakeIfParked();
+                // Cleared while it waits, so that the park parks: kept for the caller below.
+                interrupted |= Thread.interrupted();
+                LockSupport.parkNanos(slot, WAIT_OUT_PARK_NANOS);
+            } catch (Throwable again) {
+                // The heap is still full: the next turn tries again.
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long {@link #waitOutAfter} parks between looks: it may not be unparked (its park failed). */
+    private static final long WAIT_OUT_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private void awaitDoneOrFail(Slot slot, boolean cancelOnInterrupt, BooleanSupplier abandoned) {
+        Runnable hook = afterRingForTests;
+        if (hook != null) {
+            hook.run();
+        }
         boolean interrupted = false;
         int generation = slot.generation;
+        if (abandoned != null && abandoned.getAsBoolean()) {
+            cancel(slot, generation);
+        }
         if (callerSubmit && !pollWhileCarrierIsFree(slot) && state == PARKED) {
             // Nobody polls for this request (any more), and the poller may have parked counting
             // it polled for, or before it was submitted: it is woken to wait for its completion.
@@ -887,7 +945,6 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        reapHere();
     }
 
     /** Gives a finished slot back: its pool memory to the pool, the slot to the gate. */
