@@ -544,9 +544,9 @@ public final class RingPoller implements CompletionQueue.Handler {
      * on the thread that submitted it (an interrupt of this very carrier, not a wake-up), so the
      * request ends without a sleeping thread on either side: one O_DIRECT reader on 2 cores went
      * from 0.79-0.84x FileChannel (parking) to 1.12-1.32x, for 1.6-2.1x FileChannel's CPU per
-     * operation (docs/design.md). With many requests in the kernel completions come often enough
-     * that a spinning carrier only costs CPU ({@link #POLL_MAX_IN_KERNEL}), and a carrier another
-     * virtual thread waits for must not spin. An interrupt ends the polling; the
+     * operation (docs/design.md). With more requests in the kernel two polling carriers cost the
+     * carriers' liveness ({@link #POLL_MAX_IN_KERNEL}), and a carrier another virtual thread waits
+     * for must not spin. An interrupt ends the polling; the
      * park loop then handles it. While it polls, its request counts as polled for
      * ({@link #polledInKernel}), and a poller that finds every request in the kernel so counted
      * parks rather than be woken by their completions ({@link #parkWhileCallersPoll}).
@@ -858,16 +858,14 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** How long a caller polls for its completion at most before it parks ({@link #pollWhileCarrierIsFree}). */
     private static final long POLL_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
     /**
-     * A caller polls only while at most this many requests are in the ring's kernel. Below it a
-     * carrier with nothing else to run would otherwise go to sleep and be woken for the next
-     * completion; polling, it reaps that completion itself. Measured with 2 (the first limit)
-     * against 16, O_DIRECT random reads on 2 cores, 2 alternated pairs each: 4 readers 0.84-0.87x
-     * FileChannel -> 1.02-1.04x, 8 readers 0.77/0.96x -> 1.19/1.04x, 16 readers 0.73-0.82x ->
-     * 1.06-1.07x, 32 readers 0.75/0.80x -> 0.84/0.92x; 64 readers level (nothing polls there: about
-     * 32 requests per ring), where polling at any depth (a limit of 64) cost 37% more CPU per read
-     * for no more IOPS.
+     * A caller polls only while at most this many requests are in the ring's kernel. More polling
+     * closes the gap at 4-16 O_DIRECT readers (0.72-0.83x FileChannel -> 0.95-1.19x with 16), but
+     * two polling carriers delay every OS thread the scheduler wakes: the 1 ms periodic virtual
+     * thread of {@code bench --liveness} ran 2.3-2.9 ms late at p99 with 16 against 1.7-1.8 ms
+     * with 2 (FileChannel 0.7-2.1 ms) at 4 and 8 readers; measured so three times (stops 16, 17
+     * and 30, docs/design.md). Liveness first.
      */
-    private static final int POLL_MAX_IN_KERNEL = 16;
+    private static final int POLL_MAX_IN_KERNEL = 2;
 
     /**
      * Waits, on the caller, for a request in the ring to be done; cancels it first when

@@ -433,37 +433,6 @@ class CallerSubmitTest {
     }
 
     /**
-     * Eight virtual readers on one ring keep up to eight requests in its kernel: a reader whose
-     * carrier has nothing else to run still polls (at most 16 in the kernel), reaping its own and
-     * the others' completions, and every read returns the file's bytes.
-     */
-    @Test
-    void readersWithSeveralRequestsInTheKernelPollToo() throws Exception {
-        int direct = openDirect();
-        try {
-            engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
-            RingPoller ring = engine.ring(0);
-            AtomicInteger wrong = new AtomicInteger();
-            ConcurrentLinkedQueue<Long> errors = new ConcurrentLinkedQueue<>();
-            List<Thread> readers = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                long seed = 100 + i;
-                readers.add(Thread.ofVirtual().start(() -> errors.addAll(readBlocks(ring, direct, 150, seed, wrong))));
-            }
-            for (Thread r : readers) {
-                assertThat(r.join(java.time.Duration.ofSeconds(30))).isTrue();
-            }
-            assertThat(errors).isEmpty();
-            assertThat(wrong).hasValue(0);
-            assertThat(ring.opsCompleted()).isEqualTo(1200);
-            assertThat(ring.polledCompletions()).as("reads that ended while their reader polled").isGreaterThan(0);
-            assertThat(ring.inUse()).isZero();
-        } finally {
-            Libc.close(direct);
-        }
-    }
-
-    /**
      * Polling holds a carrier only while no other virtual thread waits for one: with a polling
      * reader on every carrier, a virtual thread started meanwhile still runs, and the readers go on.
      */
