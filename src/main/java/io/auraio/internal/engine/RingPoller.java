@@ -546,10 +546,10 @@ public final class RingPoller implements CompletionQueue.Handler {
      * from 0.79-0.84x FileChannel (parking) to 1.12-1.32x, for 1.6-2.1x FileChannel's CPU per
      * operation (docs/design.md). With more requests in the kernel two polling carriers cost the
      * carriers' liveness ({@link #POLL_MAX_IN_KERNEL}), and a carrier another virtual thread waits
-     * for must not spin. An interrupt ends the polling; the
-     * park loop then handles it. While it polls, its request counts as polled for
-     * ({@link #polledInKernel}), and a poller that finds every request in the kernel so counted
-     * parks rather than be woken by their completions ({@link #parkWhileCallersPoll}).
+     * for must not spin. An interrupt ends the polling; the park loop then handles it. While it
+     * polls, its request counts as polled for ({@link #polledInKernel}), and a poller that finds
+     * every request in the kernel so counted parks rather than be woken by their completions
+     * ({@link #parkWhileCallersPoll}).
      *
      * @return whether the request is done with no wake-up of a parked poller owed (false: the
      *         caller did not poll, or stopped before its completion was reaped)
@@ -820,7 +820,6 @@ public final class RingPoller implements CompletionQueue.Handler {
      * published before this reads the state; the poller reads it again after announcing its sleep,
      * so of the two at least one sees the other.
      */
-
     private void wakeIfAsleep() {
         while (true) {
             int s = state;
