@@ -64,18 +64,8 @@ class FailedWaitTest {
     @Test
     void anInterruptibleRequestIsCancelledAndEndedBeforeTheErrorIsThrown() throws Exception {
         Throwable[] thrown = new Throwable[1];
-        ring.afterRingForTests = () -> {
-            throw injected;
-        };
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffer = arena.allocate(16);
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    ring.executeInterruptibly(Opcode.READ, 0, fifo, 0, buffer.address(), 16, 0, 0);
-                } catch (Throwable t) {
-                    thrown[0] = t;
-                }
-            });
+            Thread reader = startFailingRead(true, arena.allocate(16), thrown);
             assertThat(reader.join(Duration.ofSeconds(30))).as("the failed read returned").isTrue();
         }
         ring.afterRingForTests = null;
@@ -93,18 +83,9 @@ class FailedWaitTest {
     @Test
     void anUninterruptibleRequestIsWaitedForBeforeTheErrorIsThrown() throws Exception {
         Throwable[] thrown = new Throwable[1];
-        ring.afterRingForTests = () -> {
-            throw injected;
-        };
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(16);
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    ring.execute(Opcode.READ, 0, fifo, 0, buffer.address(), 16, 0, 0);
-                } catch (Throwable t) {
-                    thrown[0] = t;
-                }
-            });
+            Thread reader = startFailingRead(false, buffer, thrown);
             assertThat(reader.join(Duration.ofMillis(300)))
                     .as("the read returned while the kernel still held its buffer").isFalse();
             write("early");
@@ -115,6 +96,27 @@ class FailedWaitTest {
         ring.afterRingForTests = null;
         assertThat(ring.inKernel()).isZero();
         assertThat(readAfterWriting("later")).isEqualTo("later");
+    }
+
+    /**
+     * Starts a virtual thread reading the FIFO into {@code buffer} whose wait fails with
+     * {@link #injected} once the read is in the ring; what it throws goes to {@code thrown[0]}.
+     */
+    private Thread startFailingRead(boolean interruptible, MemorySegment buffer, Throwable[] thrown) {
+        ring.afterRingForTests = () -> {
+            throw injected;
+        };
+        return Thread.ofVirtual().start(() -> {
+            try {
+                if (interruptible) {
+                    ring.executeInterruptibly(Opcode.READ, 0, fifo, 0, buffer.address(), 16, 0, 0);
+                } else {
+                    ring.execute(Opcode.READ, 0, fifo, 0, buffer.address(), 16, 0, 0);
+                }
+            } catch (Throwable t) {
+                thrown[0] = t;
+            }
+        });
     }
 
     private void write(String text) {
