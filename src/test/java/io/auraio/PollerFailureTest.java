@@ -114,6 +114,53 @@ class PollerFailureTest {
     }
 
     /**
+     * Delivering a completion fails once its CQE is consumed (an OutOfMemoryError where the
+     * reaper's bookkeeping allocates, thrown through {@link RingPoller#completionForTests}): until
+     * 2026-12-07 the error left the reap with the request nobody would end, its reader parked for
+     * ever. Now the request ends with an IOException (EIO), the error is the engine's
+     * {@code fatalError()}, and the ring refuses what comes after.
+     */
+    @Test
+    void aCompletionThatCannotBeDeliveredEndsItsRequestAndTheRing() throws Exception {
+        Path data = dir.resolve("data");
+        Files.write(data, TestSupport.randomBytes(4096, 6));
+        OutOfMemoryError broke = heapFull("thrown by the test as a completion is delivered");
+        try (Engine engine = Engine.create(Options.builder().ringCount(1).build());
+             AuraFile file = openDirect(engine, data);
+             Arena arena = Arena.ofShared()) {
+            RingPoller ring = engine.core().ring(0);
+            AtomicBoolean thrown = new AtomicBoolean();
+            ring.completionForTests = () -> {
+                if (thrown.compareAndSet(false, true)) {
+                    throw broke;
+                }
+            };
+            try {
+                AtomicReference<Throwable> end = new AtomicReference<>();
+                // O_DIRECT: every read goes to the ring. A platform thread never polls for it.
+                Thread reader = Thread.ofPlatform().start(() -> {
+                    try {
+                        MemorySegment into = arena.allocate(4096, 4096);
+                        for (int i = 0; i < 100 && !thrown.get(); i++) {
+                            file.read(into, 0);
+                        }
+                        end.set(new AssertionError("no read reached the ring"));
+                    } catch (Throwable t) {
+                        end.set(t);
+                    }
+                });
+                TestSupport.assertAllEnd(List.of(reader), BOUND, () -> "the reader; failure " + engine.fatalError());
+                assertThat(thrown).as("a delivery failed").isTrue();
+                assertThat(end.get()).as("the read whose delivery failed").isInstanceOf(IOException.class);
+                assertThat(engine.fatalError()).isSameAs(broke);
+                assertThat(ring.isClosing()).isTrue();
+            } finally {
+                ring.completionForTests = null;
+            }
+        }
+    }
+
+    /**
      * The poller fails after the kernel set its ring up, before it told the engine (an
      * OutOfMemoryError where the heap is full). Until 2026-12-07 only a failure of the kernel's
      * setup was told: {@code Engine.create} waited for ever. Now it throws an AuraIOException
@@ -197,6 +244,16 @@ class PollerFailureTest {
             } catch (AuraIOException e) {
                 return "AuraIOException errno " + e.errno() + ": " + e.getMessage();
             }
+        }
+    }
+
+    /** {@return {@code path} opened for O_DIRECT reads} Skips the test where the file system refuses O_DIRECT. */
+    private static AuraFile openDirect(Engine engine, Path path) throws IOException {
+        try {
+            return AuraFile.open(engine, path, READ, io.auraio.testing.Direct.DIRECT);
+        } catch (IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("O_DIRECT refused here: " + e);
+            throw e;
         }
     }
 

@@ -263,6 +263,11 @@ public final class RingPoller implements CompletionQueue.Handler {
      */
     public volatile Runnable afterRingForTests;
     /**
+     * Tests only, null otherwise: runs on whoever reaps a request's completion, once its CQE is
+     * consumed and before the request is delivered; a test throws from it what a full heap throws.
+     */
+    public volatile Runnable completionForTests;
+    /**
      * Tests only, null otherwise: asked, with the number of SQEs filled since the last submit,
      * whether the poller should take another pass before entering the kernel, as it does when it
      * gathers a batch; a test holds filled SQEs unsubmitted with it while a ring task runs.
@@ -1393,14 +1398,18 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
-     * Poller thread, after a failure ({@link #failFatally}, {@link #recoverFrom}): the ring shuts
-     * down as {@link #beginClose} asks it to, without the wake-up (this is the poller): the gate
-     * refuses, callers of off-ring transfers leave, and the loop ends what it holds.
+     * After a failure ({@link #failFatally}, {@link #recoverFrom}), on the poller or on a caller
+     * reaping under the lock: the ring shuts down as {@link #beginClose} asks it to: the gate
+     * refuses, callers of off-ring transfers leave, and the poller's loop ends what it holds
+     * (woken when this is not the poller).
      */
     private void stopServing() {
         gate.close();
         closing = true;
         wakeOffloaded();
+        if (Thread.currentThread() != thread) {
+            wakeNow();
+        }
     }
 
     private static final System.Logger LOG = System.getLogger(RingPoller.class.getName());
@@ -2042,6 +2051,28 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         inKernel--;
         inKernelView = inKernel;
+        try {
+            Runnable hook = completionForTests;
+            if (hook != null) {
+                hook.run();
+            }
+            deliver(s, result);
+        } catch (RuntimeException | Error e) {
+            // Its CQE is consumed: nothing else will end this request. One handed back to the
+            // stack (a resubmission) is the shutdown's to end.
+            if (s.state == Slot.IN_KERNEL) {
+                failFatally(s, e);
+            } else {
+                if (fatal == null) {
+                    fatal = e;
+                }
+                stopServing();
+            }
+        }
+    }
+
+    /** {@link #complete}'s work for a request out of the kernel: resubmits it or finishes it. */
+    private void deliver(Slot s, int result) {
         if (s.clearPolled()) {
             polledInKernel.decrementAndGet();
         }
@@ -2059,8 +2090,8 @@ public final class RingPoller implements CompletionQueue.Handler {
                     s.fd = s.plainFd;
                     s.sqeFlags &= ~Opcode.SQE_FIXED_FILE;
                 }
-                s.state = Slot.QUEUED;
                 resubmittedAfterKernelCancel.increment();
+                s.state = Slot.QUEUED; // last before the stack: a failure before it fails the request
                 enqueue(s);
                 return;
             }
@@ -2085,11 +2116,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             // still queued when it began, so every caller close() wakes sees isShutdown().
             result = -Errno.ESHUTDOWN;
         }
-        try {
-            finish(s, result);
-        } catch (RuntimeException | Error e) {
-            failFatally(s, e);
-        }
+        finish(s, result);
     }
 
     /**
@@ -2119,7 +2146,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * {@link #fatalError()}, the request ends with EIO, and the ring shuts down in order: it
      * refuses new requests (ESHUTDOWN), ends queued ones with ESHUTDOWN, cancels those in the
      * kernel and waits for them, so no caller is left parked and no memory is freed under the
-     * kernel. Poller thread only.
+     * kernel. Under the lock: on the poller, or on a caller reaping.
      */
     private void failFatally(Slot s, Throwable failure) {
         if (fatal == null) {
