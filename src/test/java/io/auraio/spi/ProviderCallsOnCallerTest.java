@@ -63,9 +63,17 @@ class ProviderCallsOnCallerTest {
                     failureOf(() -> Files.createDirectory(b.resolve("f")))));
         }
         Object platform = TestSupport.onVirtualThread(calls.get(0)); // also puts every name in the dentry cache
-        long poolCalls = BlockingOffload.shared().callsOnPool();
-        Object ours = TestSupport.onVirtualThread(calls.get(1));
-        assertThat(BlockingOffload.shared().callsOnPool() - poolCalls).as("calls made on the offload's pool").isZero();
+        // The pool's count is the JVM's: a close an earlier test left to the pool may land in a
+        // round (seen once in 40 runs, after ProviderChannelsReviewTest). These calls going to the
+        // pool would do so in every round; one clean round of three shows they do not.
+        Object ours = null;
+        long fewestPoolCalls = Long.MAX_VALUE;
+        for (int round = 0; round < 3 && fewestPoolCalls > 0; round++) {
+            long poolCalls = BlockingOffload.shared().callsOnPool();
+            ours = TestSupport.onVirtualThread(calls.get(1));
+            fewestPoolCalls = Math.min(fewestPoolCalls, BlockingOffload.shared().callsOnPool() - poolCalls);
+        }
+        assertThat(fewestPoolCalls).as("calls made on the offload's pool, in the cleanest of 3 rounds").isZero();
         assertThat(ours).isEqualTo(platform);
         assertThat(ours).isEqualTo(List.of(true, 123L, true, true, true, true, false, true, true, false, -1L, 123L,
                 base.resolve(".hidden").toString(),
