@@ -154,6 +154,9 @@ class PollerFailureTest {
                 assertThat(end.get()).as("the read whose delivery failed").isInstanceOf(IOException.class);
                 assertThat(engine.fatalError()).isSameAs(broke);
                 assertThat(ring.isClosing()).isTrue();
+                assertThatThrownBy(() -> file.read(arena.allocate(4096, 4096), 0))
+                        .as("a read after it").isInstanceOfSatisfying(AuraIOException.class,
+                                e -> assertThat(e.isShutdown()).as("%s", e).isTrue());
             } finally {
                 ring.completionForTests = null;
             }
