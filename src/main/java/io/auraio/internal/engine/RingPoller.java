@@ -930,7 +930,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (abandoned != null && abandoned.getAsBoolean()) {
             cancel(slot, generation);
         }
-        if (callerSubmit && !pollWhileCarrierIsFree(slot) && state == PARKED) {
+        if (callerSubmit && !pollWhileCarrierIsFree(slot)) {
             // Nobody polls for this request (any more), and the poller may have parked counting
             // it polled for, or before it was submitted: it is woken to wait for its completion.
             wakeIfParked();
@@ -1397,6 +1397,14 @@ public final class RingPoller implements CompletionQueue.Handler {
         return now - brokenAtNanos < BROKEN_DRAIN_BOUND_NANOS;
     }
 
+    /** Latches {@code failure} for {@link #fatalError()} (the first one stays) and stops serving. */
+    private void stopServingAfter(Throwable failure) {
+        if (fatal == null) {
+            fatal = failure;
+        }
+        stopServing();
+    }
+
     /**
      * After a failure ({@link #failFatally}, {@link #recoverFrom}), on the poller or on a caller
      * reaping under the lock: the ring shuts down as {@link #beginClose} asks it to: the gate
@@ -1464,8 +1472,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             STATE.setVolatile(this, SLEEPING);
             // Re-check after announcing sleep: a submitter that pushed before seeing SLEEPING
             // will not write the eventfd, so its request must be seen here.
-            if (!submissions.isEmpty() || !cancelRequests.isEmpty() || !ringTasks.isEmpty()
-                    || closing != shuttingDown) {
+            if (workArrived(shuttingDown)) {
                 STATE.setVolatile(this, RUNNING);
                 submitNow();
                 continue;
@@ -1524,8 +1531,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         }
         // Re-check after announcing the park: a caller that stopped polling, or a submitter that
         // pushed, before seeing PARKED does not unpark, so it must be seen here.
-        if (!callersPollForAllInKernel() || !submissions.isEmpty() || !cancelRequests.isEmpty()
-                || !ringTasks.isEmpty() || closing) {
+        if (!callersPollForAllInKernel() || workArrived(shuttingDown)) {
             STATE.setVolatile(this, RUNNING);
             return true; // another pass sees what changed
         }
@@ -1552,6 +1558,16 @@ public final class RingPoller implements CompletionQueue.Handler {
     /** {@return how many times the poller waited in the kernel} Any thread; approximate while running. */
     long kernelWaits() {
         return kernelWaits;
+    }
+
+    /**
+     * {@return whether something for the poller came since its pass began: a request pushed, a
+     * cancel, a ring task, or the close} Read again after the poller announces its sleep, in the
+     * kernel or parked: whoever published such work before seeing the announcement did not wake it.
+     */
+    private boolean workArrived(boolean shuttingDown) {
+        return !submissions.isEmpty() || !cancelRequests.isEmpty() || !ringTasks.isEmpty()
+                || closing != shuttingDown;
     }
 
     /**
@@ -2063,10 +2079,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (s.state == Slot.IN_KERNEL) {
                 failFatally(s, e);
             } else {
-                if (fatal == null) {
-                    fatal = e;
-                }
-                stopServing();
+                stopServingAfter(e);
             }
         }
     }
@@ -2149,10 +2162,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      * kernel. Under the lock: on the poller, or on a caller reaping.
      */
     private void failFatally(Slot s, Throwable failure) {
-        if (fatal == null) {
-            fatal = failure;
-        }
-        stopServing();
+        stopServingAfter(failure);
         if (s.state == Slot.DONE) {
             return; // delivered before the failure
         }

@@ -119,13 +119,7 @@ class PollerParkTest {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buffer = arena.allocate(LARGE, BLOCK);
                 for (int i = 0; i < 4; i++) {
-                    long offset = (long) i * BLOCK * 7;
-                    long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), LARGE, 0, 0);
-                    if (r != LARGE) {
-                        wrong.add("read " + i + ": " + r);
-                    } else if (MemorySegment.ofArray(content).asSlice(offset, LARGE).mismatch(buffer) != -1) {
-                        wrong.add("read " + i + ": other bytes than the file's");
-                    }
+                    readAndCheck((long) i * BLOCK * 7, buffer, wrong);
                 }
             }
             return wrong;
@@ -188,15 +182,20 @@ class PollerParkTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(BLOCK, BLOCK);
             for (int i = 0; i < reads; i++) {
-                long offset = (long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK;
-                long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), BLOCK, 0, 0);
-                if (r != BLOCK) {
-                    wrong.add("read at " + offset + ": " + r);
-                } else if (MemorySegment.ofArray(content).asSlice(offset, BLOCK).mismatch(buffer) != -1) {
-                    wrong.add("read at " + offset + ": other bytes than the file's");
-                }
+                readAndCheck((long) random.nextInt(FILE_BYTES / BLOCK) * BLOCK, buffer, wrong);
             }
         }
         return wrong;
+    }
+
+    /** Reads {@code buffer}'s size at {@code offset}, adding to {@code wrong} what differs from the file. */
+    private void readAndCheck(long offset, MemorySegment buffer, List<String> wrong) {
+        int length = (int) buffer.byteSize();
+        long r = ring.execute(Opcode.READ, 0, fd, offset, buffer.address(), length, 0, 0);
+        if (r != length) {
+            wrong.add("read at " + offset + ": " + r);
+        } else if (MemorySegment.ofArray(content).asSlice(offset, length).mismatch(buffer) != -1) {
+            wrong.add("read at " + offset + ": other bytes than the file's");
+        }
     }
 }
