@@ -8,7 +8,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Hands out a ring's request slots. Requests that count against the in-flight {@code limit}
  * ("metered") are admitted while fewer than {@code limit} are in flight; a thread that finds the
  * ring at its limit parks in FIFO order until it is admitted; nothing spins and nobody is told
- * EAGAIN. Closing fails every waiter and every later acquire.
+ * EAGAIN. Closing fails every waiter and every later acquire. The lock guarding all this is only
+ * ever queued for by platform threads ({@link #lockGate}).
  *
  * <p>Slots and admission are two separate things (issue 11). A slot is only the bookkeeping of one
  * request; a blocking request never waits for one: when every preallocated slot is held (by
@@ -68,14 +69,18 @@ final class AdmissionGate {
     private int completedHeld;
     /** Slots of exempt requests (may wait forever): not counted against the limit. */
     private int exempt;
-    /** Slots held by callback and future requests, which may take at most {@link #capacity}. */
-    private int asyncInUse;
+    /**
+     * Slots held by callback and future requests, which may take at most {@link #capacity}.
+     * Written under the lock, read without it by {@link #tryAcquire()}'s refusal (see there).
+     */
+    private volatile int asyncInUse;
     /** Written under the lock, read without it by ring selection and stats. */
     private volatile int inUse;
     private volatile int limit;
     /** The most slots held at once; written under the lock. */
     private volatile int peakInUse;
-    private boolean closed;
+    /** Written under the lock, read without it by {@link #isClosed()}. */
+    private volatile boolean closed;
 
     AdmissionGate(RingPoller ring, int capacity, int limit) {
         this.ring = ring;
@@ -89,6 +94,34 @@ final class AdmissionGate {
         this.freeCount = capacity;
         this.limit = Math.min(limit, capacity);
     }
+
+    /**
+     * Takes the gate's lock. A virtual thread never queues for it, it retries: the poller and
+     * the event loop (platform threads) take this lock for every completion and release, and a
+     * lock's queue is served in order, so a platform thread queued behind a virtual thread waited
+     * for that thread to get a carrier, which virtual threads busy on every carrier may not give it
+     * for a long time (8 retrying submitters on 2 carriers held an event loop's releases off for
+     * over a minute; EngineCallbackTest). Hold times are a few hundred nanoseconds: the retry
+     * yields the carrier, and parks briefly once yields alone have not been enough (a holder
+     * descheduled by the OS).
+     */
+    private void lockGate() {
+        if (!Thread.currentThread().isVirtual()) {
+            lock.lock();
+            return;
+        }
+        for (int tries = 1; !lock.tryLock(); tries++) {
+            Thread.yield();
+            if (tries >= VIRTUAL_YIELDS_BEFORE_PARKING) {
+                LockSupport.parkNanos(this, VIRTUAL_RETRY_PARK_NANOS);
+            }
+        }
+    }
+
+    /** Retries of {@link #lockGate} that only yield, before each also parks. */
+    private static final int VIRTUAL_YIELDS_BEFORE_PARKING = 16;
+    /** How long a virtual thread parks between later retries of {@link #lockGate}. */
+    private static final long VIRTUAL_RETRY_PARK_NANOS = 20_000;
 
     Slot slot(int index) {
         return slots[index];
@@ -143,7 +176,7 @@ final class AdmissionGate {
 
     private Slot acquire(int fd, boolean exempt, boolean interruptible, boolean ringHoldsBack) {
         Waiter w;
-        lock.lock();
+        lockGate();
         try {
             if (closed) {
                 return null;
@@ -175,7 +208,7 @@ final class AdmissionGate {
         boolean interrupted = false;
         Slot outcome;
         while (true) {
-            lock.lock();
+            lockGate();
             try {
                 outcome = w.granted != null ? w.granted
                         : w.refused ? null
@@ -217,9 +250,18 @@ final class AdmissionGate {
      * slot, whatever the in-flight limit (the poller holds such requests back until the ring is
      * under its limit), but no more than the queue depth of them at once.
      * {@return the slot, or null when the queue depth is taken or the gate is closed}
+     *
+     * <p>A full queue is refused without the lock. Callers retry EAGAIN, and retrying callers that
+     * took the lock to be refused kept it from the thread that releases slots as their callbacks
+     * run: 8 virtual threads retrying on 2 carriers held an event loop's releases off for over a
+     * minute (EngineCallbackTest, in CI). The count read may be a release behind: that refusal is
+     * then one the caller would have had a moment earlier.
      */
     Slot tryAcquire() {
-        lock.lock();
+        if (asyncInUse >= capacity) {
+            return null;
+        }
+        lockGate();
         try {
             if (closed || asyncInUse >= capacity) {
                 return null;
@@ -240,7 +282,10 @@ final class AdmissionGate {
      * the gate is closed}
      */
     Slot[] tryAcquire(int n) {
-        lock.lock();
+        if (asyncInUse + n > capacity) {
+            return null; // without the lock, as tryAcquire()
+        }
+        lockGate();
         try {
             if (closed || asyncInUse + n > capacity) {
                 return null;
@@ -258,13 +303,9 @@ final class AdmissionGate {
         }
     }
 
+    /** {@return whether the gate is closed} Without the lock: a refused caller asks it to name its refusal. */
     boolean isClosed() {
-        lock.lock();
-        try {
-            return closed;
-        } finally {
-            lock.unlock();
-        }
+        return closed;
     }
 
     /** Slots that count against the limit: in use, less completed callbacks and exempt requests. */
@@ -308,7 +349,7 @@ final class AdmissionGate {
      * has run and {@link #release} is called, but no longer counts as in flight.
      */
     void completed(Slot slot) {
-        lock.lock();
+        lockGate();
         try {
             if (!slot.exempt) {
                 slot.completedHeld = true;
@@ -325,7 +366,7 @@ final class AdmissionGate {
      * file): from now on it does not count against the limit. Idempotent.
      */
     void exempt(Slot slot) {
-        lock.lock();
+        lockGate();
         try {
             if (!slot.exempt && !slot.completedHeld && slot.state != Slot.FREE) {
                 slot.exempt = true;
@@ -338,7 +379,7 @@ final class AdmissionGate {
     }
 
     void release(Slot slot) {
-        lock.lock();
+        lockGate();
         try {
             if (slot.completedHeld) {
                 slot.completedHeld = false;
@@ -398,7 +439,7 @@ final class AdmissionGate {
         if (fd < 0) {
             return;
         }
-        lock.lock();
+        lockGate();
         try {
             for (java.util.Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
                 Waiter w = it.next();
@@ -414,7 +455,7 @@ final class AdmissionGate {
     }
 
     void setLimit(int newLimit) {
-        lock.lock();
+        lockGate();
         try {
             limit = Math.max(1, Math.min(newLimit, capacity));
             grantWaiters();
@@ -439,7 +480,7 @@ final class AdmissionGate {
 
     /** {@return requests that count against the limit now} Approximate without the lock. */
     int meteredInUse() {
-        lock.lock();
+        lockGate();
         try {
             return metered();
         } finally {
@@ -447,8 +488,23 @@ final class AdmissionGate {
         }
     }
 
+    /** Test seam: runs {@code action} holding the gate's lock, as a thread that releases a slot would. */
+    void runUnderLockForTests(Runnable action) {
+        lockGate();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Test seam: whether {@code thread} is queued for the gate's lock. */
+    boolean queuedForLockForTests(Thread thread) {
+        return lock.hasQueuedThread(thread);
+    }
+
     int waiting() {
-        lock.lock();
+        lockGate();
         try {
             return waiters.size();
         } finally {
@@ -458,7 +514,7 @@ final class AdmissionGate {
 
     /** Refuses every parked and future acquire. Slots already handed out stay valid. */
     void close() {
-        lock.lock();
+        lockGate();
         try {
             closed = true;
             // poll, not an iterator: a close under a full heap (an engine's creation failing

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.Test;
@@ -148,6 +149,87 @@ class AdmissionGateTest {
         assertThat(gate.tryAcquire()).isNull();
         gate.release(a);
         assertThat(gate.tryAcquire()).isNotNull();
+    }
+
+    /**
+     * Callers retry EAGAIN: refusals that queued for the lock kept it from the thread releasing
+     * slots (8 virtual threads retrying on 2 carriers starved an event loop's releases for over a
+     * minute). A full queue is refused, and the refusal named, without waiting for the lock.
+     */
+    @Test
+    void aFullQueueIsRefusedWithoutWaitingForTheLock() throws Exception {
+        AdmissionGate gate = new AdmissionGate(null, 2, 1);
+        Slot a = gate.tryAcquire();
+        assertThat(gate.tryAcquire()).isNotNull();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread holder = Thread.ofPlatform().start(() -> gate.runUnderLockForTests(() -> {
+            held.countDown();
+            awaitUninterruptibly(done);
+        }));
+        held.await();
+        Queue<Object> answers = new ConcurrentLinkedQueue<>();
+        try {
+            Thread refused = Thread.ofPlatform().start(() -> {
+                answers.add(String.valueOf(gate.tryAcquire()));
+                answers.add(String.valueOf(gate.tryAcquire(1)));
+                answers.add(gate.isClosed());
+            });
+            joinAll(List.of(refused)); // fails (after TestSupport.HANG) if a refusal waits for the lock
+        } finally {
+            done.countDown();
+            joinAll(List.of(holder));
+        }
+        assertThat(answers).containsExactly("null", "null", false);
+        gate.release(a);
+        assertThat(gate.tryAcquire(1)).as("a released slot is taken again").hasSize(1);
+        gate.close();
+        assertThat(gate.tryAcquire()).isNull();
+        assertThat(gate.isClosed()).isTrue();
+    }
+
+    /**
+     * The poller and the event loop take the gate's lock for every completion and release; a
+     * lock's queue is served in order, so a virtual thread queued ahead of them made them wait
+     * until it had a carrier, which retrying submitters busy on every carrier kept from it for
+     * over a minute (EngineCallbackTest in CI). Virtual threads retry the lock instead of queueing.
+     */
+    @Test
+    void aVirtualThreadWaitingForTheLockDoesNotQueueAheadOfPlatformThreads() throws Exception {
+        AdmissionGate gate = new AdmissionGate(null, 2, 1);
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread holder = Thread.ofPlatform().start(() -> gate.runUnderLockForTests(() -> {
+            held.countDown();
+            awaitUninterruptibly(done);
+        }));
+        held.await();
+        Queue<Slot> taken = new ConcurrentLinkedQueue<>();
+        Thread virtual;
+        try {
+            virtual = Thread.ofVirtual().start(() -> taken.add(gate.tryAcquire()));
+            // Retrying, it parks between tries (TIMED_WAITING); queued, it would park untimed.
+            awaitCondition("the virtual thread waits for the lock",
+                    () -> virtual.getState() == Thread.State.TIMED_WAITING || gate.queuedForLockForTests(virtual));
+            assertThat(gate.queuedForLockForTests(virtual)).as("queued for the lock").isFalse();
+        } finally {
+            done.countDown();
+            joinAll(List.of(holder));
+        }
+        joinAll(List.of(virtual));
+        assertThat(taken).singleElement().isNotNull();
+        assertThat(gate.inUse()).isEqualTo(1);
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        while (true) {
+            try {
+                latch.await();
+                return;
+            } catch (InterruptedException e) {
+                // keep holding until the test lets go
+            }
+        }
     }
 
     @Test
