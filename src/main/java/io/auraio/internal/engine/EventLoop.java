@@ -59,13 +59,61 @@ final class EventLoop implements AutoCloseable {
         return pollFd;
     }
 
-    /** Called by a poller: a callback request has completed. */
+    /** Called by a reaper (the poller, or a caller reaping for it): a callback request has completed. */
     void enqueue(Slot slot) {
-        queueLock.lock();
+        lockWithoutQueueing();
         try {
             ready.addLast(slot);
             Libc.write(pollFd, one, 8);
             changed.signalAll();
+        } finally {
+            queueLock.unlock();
+        }
+    }
+
+    /**
+     * The reaper's way into {@link #queueLock}: it never queues for the lock, it retries. A lock's
+     * queue is served in order, and virtual threads queue there (poll, await and drain callers,
+     * and every waiter a signal moves back from the condition): a poller behind one waits until
+     * that thread gets a carrier, which virtual threads busy on every carrier may not give it for
+     * a long time, and meanwhile the ring reaps nothing (the admission gate's lock had that
+     * convoy; {@code AdmissionGate.lockGate}). Every holder of this lock runs while it holds it (a
+     * waiter gives it up in {@code await}), so the retry is short; it yields the CPU between tries
+     * in case the holder's thread was descheduled.
+     */
+    private void lockWithoutQueueing() {
+        for (int tries = 1; !queueLock.tryLock(); tries++) {
+            if (tries % SPINS_BEFORE_YIELD == 0) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Tries of {@link #lockWithoutQueueing} between two yields of the CPU. */
+    private static final int SPINS_BEFORE_YIELD = 64;
+
+    /** Test seam: runs {@code action} holding the queue's lock. */
+    void runUnderQueueLockForTests(Runnable action) {
+        queueLock.lock();
+        try {
+            action.run();
+        } finally {
+            queueLock.unlock();
+        }
+    }
+
+    /** Test seam: whether {@code thread} is queued for the queue's lock. */
+    boolean queuedForQueueLockForTests(Thread thread) {
+        return queueLock.hasQueuedThread(thread);
+    }
+
+    /** Test seam: completions queued and not yet taken. */
+    int readyForTests() {
+        queueLock.lock();
+        try {
+            return ready.size();
         } finally {
             queueLock.unlock();
         }
