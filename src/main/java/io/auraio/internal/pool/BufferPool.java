@@ -12,6 +12,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * virtual thread would be a cache per request. Memory comes from {@code aligned_alloc} because
  * the kernel, not Java, decides when a buffer is no longer used; the pool's owner returns a
  * buffer only once the kernel is done with it.
+ *
+ * <p>Nobody waits for a shard: a thread that finds its shard's lock held allocates, or frees,
+ * instead. Its holder is another thread on the same CPU (a shard's critical sections do not
+ * block), and a platform thread (the event loop returning a callback's buffer) must not queue
+ * behind a virtual thread, which may wait long for a carrier (docs/design.md, "Locks the poller
+ * shares with virtual threads").
  */
 public final class BufferPool implements AutoCloseable {
     /** Smallest class; also the granularity of the classes' sizes. */
@@ -80,6 +86,20 @@ public final class BufferPool implements AutoCloseable {
         return Long.numberOfTrailingZeros(classSize) - Long.numberOfTrailingZeros(MIN_CLASS);
     }
 
+    /** Test seam: runs {@code action} holding every shard's lock. */
+    void runUnderShardLocksForTests(Runnable action) {
+        for (Shard shard : shards) {
+            shard.lock.lock();
+        }
+        try {
+            action.run();
+        } finally {
+            for (Shard shard : shards) {
+                shard.lock.unlock();
+            }
+        }
+    }
+
     private Shard shard() {
         int cpu = Libc.schedGetCpu();
         return shards[(cpu < 0 ? 0 : cpu) & (shards.length - 1)];
@@ -97,11 +117,12 @@ public final class BufferPool implements AutoCloseable {
         MemorySegment buffer = null;
         if (cls <= MAX_CLASS && !closed) {
             Shard shard = shard();
-            shard.lock.lock();
-            try {
-                buffer = shard.free[classIndex(cls)].pollFirst();
-            } finally {
-                shard.lock.unlock();
+            if (shard.lock.tryLock()) { // see the class comment: a busy shard allocates instead
+                try {
+                    buffer = shard.free[classIndex(cls)].pollFirst();
+                } finally {
+                    shard.lock.unlock();
+                }
             }
         }
         if (buffer == null) {
@@ -125,15 +146,16 @@ public final class BufferPool implements AutoCloseable {
         outstandingBuffers.decrement();
         if (cls <= MAX_CLASS && !closed) {
             Shard shard = shard();
-            shard.lock.lock();
-            try {
-                ArrayDeque<MemorySegment> list = shard.free[classIndex(cls)];
-                if (!closed && (list.size() + 1) * cls <= KEEP_BYTES_PER_CLASS) {
-                    list.addFirst(buffer);
-                    return;
+            if (shard.lock.tryLock()) { // a busy shard: freed instead
+                try {
+                    ArrayDeque<MemorySegment> list = shard.free[classIndex(cls)];
+                    if (!closed && (list.size() + 1) * cls <= KEEP_BYTES_PER_CLASS) {
+                        list.addFirst(buffer);
+                        return;
+                    }
+                } finally {
+                    shard.lock.unlock();
                 }
-            } finally {
-                shard.lock.unlock();
             }
         }
         Libc.free(buffer);

@@ -1,9 +1,13 @@
 package io.auraio.internal.pool;
 
+import static io.auraio.testing.TestSupport.joinAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** {@link BufferPool}: size classes, alignment, reuse and the outstanding counts the leak checks rely on. */
@@ -48,6 +52,50 @@ class BufferPoolTest {
                     pool.release(m);
                 }
             }
+        }
+    }
+
+    /**
+     * The event loop (a platform thread) returns callbacks' buffers: queued for a shard's lock
+     * behind a virtual thread, it would wait until that thread got a carrier. Nobody waits for a
+     * shard: a busy one allocates and frees instead.
+     */
+    @Test
+    void aBusyShardIsNotWaitedFor() throws Exception {
+        try (BufferPool pool = new BufferPool(4096, 1)) {
+            MemorySegment cached = pool.acquire(4096);
+            pool.release(cached);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch letGo = new CountDownLatch(1);
+            Thread holder = Thread.ofPlatform().start(() -> pool.runUnderShardLocksForTests(() -> {
+                held.countDown();
+                while (true) {
+                    try {
+                        letGo.await();
+                        return;
+                    } catch (InterruptedException e) {
+                        // hold on until the test lets go
+                    }
+                }
+            }));
+            held.await();
+            AtomicLong handedOut = new AtomicLong();
+            try {
+                Thread user = Thread.ofPlatform().start(() -> {
+                    MemorySegment m = pool.acquire(4096);
+                    handedOut.set(m.address());
+                    pool.release(m);
+                });
+                joinAll(List.of(user)); // fails (after TestSupport.HANG) if either waits for the shard
+            } finally {
+                letGo.countDown();
+                joinAll(List.of(holder));
+            }
+            assertThat(handedOut.get()).as("a fresh buffer, not the cached one").isNotEqualTo(cached.address());
+            assertThat(pool.outstandingBuffers()).isZero();
+            MemorySegment again = pool.acquire(4096);
+            assertThat(again.address()).as("the cache is intact").isEqualTo(cached.address());
+            pool.release(again);
         }
     }
 
