@@ -1,6 +1,6 @@
 package io.auraio.internal.adaptive;
 
-import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -142,7 +142,12 @@ public final class AimdController {
     private final BaselineWindow baseline = new BaselineWindow(BASELINE_WINDOW_EVALS);
     private final BatchTuner batch = new BatchTuner();
     private final KneeProbe probe;
-    private final ArrayDeque<Transition> log = new ArrayDeque<>();
+    /**
+     * Replaced, never changed, by the poller at each transition (rare): readers take it without a
+     * lock, which the poller would otherwise share with them (docs/design.md, "Locks the poller
+     * shares with virtual threads").
+     */
+    private volatile List<Transition> log = List.of();
 
     // Outputs: written by the poller at a tick, read by anyone.
     private volatile int limit;
@@ -513,12 +518,15 @@ public final class AimdController {
             settlingMinP99 = Long.MAX_VALUE;
         }
         phase = next;
-        synchronized (log) {
-            if (log.size() == TRANSITION_LOG_CAPACITY) {
-                log.removeFirst();
-            }
-            log.addLast(new Transition(now, from, next, limit));
-        }
+        log = appended(log, new Transition(now, from, next, limit));
+    }
+
+    /** {@return {@code log} and then {@code t}: the last {@value #TRANSITION_LOG_CAPACITY} of them, a new list} */
+    static List<Transition> appended(List<Transition> log, Transition t) {
+        ArrayList<Transition> after = new ArrayList<>(log.subList(
+                Math.max(0, log.size() - (TRANSITION_LOG_CAPACITY - 1)), log.size()));
+        after.add(t);
+        return List.copyOf(after);
     }
 
     private void applyRequestedMin() {
@@ -681,8 +689,6 @@ public final class AimdController {
      * Any thread; a copy.
      */
     public List<Transition> transitions() {
-        synchronized (log) {
-            return List.copyOf(log);
-        }
+        return log;
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -188,6 +189,20 @@ class AimdControllerTest {
         assertThat(c.phase()).isEqualTo(Phase.PROBING);
         assertThat(c.transitions()).singleElement()
                 .isEqualTo(new AimdController.Transition(now, Phase.BASELINE, Phase.PROBING, 64));
+    }
+
+    /** The log is replaced, never changed (readers take it without a lock): the last 256 transitions. */
+    @Test
+    void theTransitionLogKeepsTheLastTransitionsInANewListEachTime() {
+        List<AimdController.Transition> log = List.of();
+        for (int i = 0; i < AimdController.TRANSITION_LOG_CAPACITY + 10; i++) {
+            List<AimdController.Transition> before = log;
+            log = AimdController.appended(log, new AimdController.Transition(i, Phase.BASELINE, Phase.PROBING, i));
+            assertThat(before).as("unchanged").hasSize(Math.min(i, AimdController.TRANSITION_LOG_CAPACITY));
+        }
+        assertThat(log).hasSize(AimdController.TRANSITION_LOG_CAPACITY);
+        assertThat(log.getFirst().timeNanos()).isEqualTo(10);
+        assertThat(log.getLast().timeNanos()).isEqualTo(AimdController.TRANSITION_LOG_CAPACITY + 9);
     }
 
     @Test
