@@ -1,5 +1,6 @@
 package io.auraio.internal.engine;
 
+import io.auraio.internal.sched.SharedLocks;
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -95,33 +96,10 @@ final class AdmissionGate {
         this.limit = Math.min(limit, capacity);
     }
 
-    /**
-     * Takes the gate's lock. A virtual thread never queues for it, it retries: the poller and
-     * the event loop (platform threads) take this lock for every completion and release, and a
-     * lock's queue is served in order, so a platform thread queued behind a virtual thread waited
-     * for that thread to get a carrier, which virtual threads busy on every carrier may not give it
-     * for a long time (8 retrying submitters on 2 carriers held an event loop's releases off for
-     * over a minute; EngineCallbackTest). Hold times are a few hundred nanoseconds: the retry
-     * yields the carrier, and parks briefly once yields alone have not been enough (a holder
-     * descheduled by the OS).
-     */
+    /** Takes the gate's lock, which the poller and the event loop share with virtual threads ({@link SharedLocks}). */
     private void lockGate() {
-        if (!Thread.currentThread().isVirtual()) {
-            lock.lock();
-            return;
-        }
-        for (int tries = 1; !lock.tryLock(); tries++) {
-            Thread.yield();
-            if (tries >= VIRTUAL_YIELDS_BEFORE_PARKING) {
-                LockSupport.parkNanos(this, VIRTUAL_RETRY_PARK_NANOS);
-            }
-        }
+        SharedLocks.lock(lock);
     }
-
-    /** Retries of {@link #lockGate} that only yield, before each also parks. */
-    private static final int VIRTUAL_YIELDS_BEFORE_PARKING = 16;
-    /** How long a virtual thread parks between later retries of {@link #lockGate}. */
-    private static final long VIRTUAL_RETRY_PARK_NANOS = 20_000;
 
     Slot slot(int index) {
         return slots[index];

@@ -1,6 +1,7 @@
 package io.auraio.internal.offload;
 
 import io.auraio.internal.sched.CarrierPolling;
+import io.auraio.internal.sched.SharedLocks;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -141,7 +142,7 @@ public final class BlockingOffload {
      */
     private void execute(Job task) {
         Worker started = null;
-        lock.lock();
+        SharedLocks.lock(lock);
         try {
             Worker w = idleWorkers.pollFirst();
             if (w != null) {
@@ -215,7 +216,7 @@ public final class BlockingOffload {
         private Job take(Job done) {
             long deadline = System.nanoTime() + keepAliveNanos;
             boolean finished = false;
-            lock.lock();
+            SharedLocks.lock(lock);
             try {
                 Job queued = queue.pollFirst();
                 if (queued != null) {
@@ -232,7 +233,7 @@ public final class BlockingOffload {
                         spinForNextCall(this);
                     }
                 } finally {
-                    lock.lock();
+                    SharedLocks.lock(lock);
                 }
                 for (;;) {
                     if (handed != null) {
@@ -250,7 +251,7 @@ public final class BlockingOffload {
                     try {
                         LockSupport.parkNanos(this, left);
                     } finally {
-                        lock.lock();
+                        SharedLocks.lock(lock);
                     }
                 }
             } finally {
@@ -442,7 +443,7 @@ public final class BlockingOffload {
 
     /** {@return the number of pool threads now, idle ones included} */
     public int poolSize() {
-        lock.lock();
+        SharedLocks.lock(lock);
         try {
             return threads;
         } finally {
@@ -472,7 +473,7 @@ public final class BlockingOffload {
 
     /** Gives back the place in the pool taken for a thread that did not start. */
     private void notStarted() {
-        lock.lock();
+        SharedLocks.lock(lock);
         try {
             threads--;
         } finally {

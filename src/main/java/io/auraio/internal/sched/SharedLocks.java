@@ -1,0 +1,41 @@
+package io.auraio.internal.sched;
+
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Taking a lock that platform threads on the request path (a ring's poller, an event loop, the
+ * offload pool's threads) share with virtual threads. A {@code ReentrantLock} serves its queue in
+ * order, and a virtual thread at its head must get a carrier before it can take the lock: while
+ * virtual threads keep every carrier (retrying, yielding, computing), every platform thread
+ * queued behind it waits too (8 virtual threads retrying EAGAIN on 2 carriers held an event
+ * loop's slot releases off for over a minute; docs/design.md, "Locks the poller shares with
+ * virtual threads"). So a virtual thread never queues for such a lock: it retries, yielding its
+ * carrier, and after a few yields also parks briefly between tries, since a yield re-queues it
+ * where its carrier looks first and would not let a thread queued elsewhere run
+ * ({@link CarrierSharing}). Platform threads queue as usual, behind platform threads only.
+ *
+ * <p>For locks held for a few hundred nanoseconds, never across a wait.
+ */
+public final class SharedLocks {
+    /** Retries that only yield, before each also parks. */
+    private static final int YIELDS_BEFORE_PARKING = 16;
+    /** How long a virtual thread parks between later retries. */
+    private static final long RETRY_PARK_NANOS = 20_000;
+
+    private SharedLocks() {}
+
+    /** Takes {@code lock}: queued for on a platform thread, retried on a virtual one. Uninterruptible. */
+    public static void lock(ReentrantLock lock) {
+        if (!Thread.currentThread().isVirtual()) {
+            lock.lock();
+            return;
+        }
+        for (int tries = 1; !lock.tryLock(); tries++) {
+            Thread.yield();
+            if (tries >= YIELDS_BEFORE_PARKING) {
+                LockSupport.parkNanos(lock, RETRY_PARK_NANOS);
+            }
+        }
+    }
+}

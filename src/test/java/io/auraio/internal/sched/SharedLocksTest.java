@@ -1,0 +1,75 @@
+package io.auraio.internal.sched;
+
+import static io.auraio.testing.TestSupport.awaitCondition;
+import static io.auraio.testing.TestSupport.joinAll;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+
+/** {@link SharedLocks}: only platform threads queue for the lock; everyone gets it. */
+class SharedLocksTest {
+    @Test
+    void aVirtualThreadRetriesWhileAPlatformThreadQueues() throws Exception {
+        ReentrantLock lock = new ReentrantLock();
+        AtomicInteger entered = new AtomicInteger();
+        Runnable enter = () -> {
+            SharedLocks.lock(lock);
+            try {
+                entered.incrementAndGet();
+            } finally {
+                lock.unlock();
+            }
+        };
+        lock.lock();
+        Thread virtual;
+        Thread platform;
+        try {
+            virtual = Thread.ofVirtual().start(enter);
+            platform = Thread.ofPlatform().start(enter);
+            // Retrying, the virtual thread ends up parked between tries (TIMED_WAITING).
+            awaitCondition("both wait for the lock",
+                    () -> (virtual.getState() == Thread.State.TIMED_WAITING || lock.hasQueuedThread(virtual))
+                            && lock.hasQueuedThread(platform));
+            assertThat(lock.hasQueuedThread(virtual)).as("the virtual thread queued").isFalse();
+            assertThat(entered).hasValue(0);
+        } finally {
+            lock.unlock();
+        }
+        joinAll(List.of(virtual, platform));
+        assertThat(entered).hasValue(2);
+        assertThat(lock.isLocked()).isFalse();
+    }
+
+    /** An interrupt neither ends the wait nor is lost (as {@code lock()}). */
+    @Test
+    void anInterruptedVirtualThreadStillWaitsAndKeepsItsStatus() throws Exception {
+        ReentrantLock lock = new ReentrantLock();
+        CountDownLatch interrupted = new CountDownLatch(1);
+        AtomicInteger outcome = new AtomicInteger(-1);
+        lock.lock();
+        Thread virtual;
+        try {
+            virtual = Thread.ofVirtual().start(() -> {
+                Thread.currentThread().interrupt();
+                interrupted.countDown();
+                SharedLocks.lock(lock);
+                try {
+                    outcome.set(Thread.currentThread().isInterrupted() ? 1 : 0);
+                } finally {
+                    lock.unlock();
+                }
+            });
+            interrupted.await();
+            Thread.sleep(5); // it retries meanwhile: it must not take the held lock
+            assertThat(outcome).hasValue(-1);
+        } finally {
+            lock.unlock();
+        }
+        joinAll(List.of(virtual));
+        assertThat(outcome).as("took the lock with its interrupt status kept").hasValue(1);
+    }
+}
