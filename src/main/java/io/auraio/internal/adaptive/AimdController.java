@@ -686,7 +686,7 @@ public final class AimdController {
 
     /**
      * {@return the last {@value #TRANSITION_LOG_CAPACITY} phase transitions, oldest first}
-     * Any thread; a copy.
+     * Any thread; an unmodifiable snapshot.
      */
     public List<Transition> transitions() {
         return log;

@@ -77,7 +77,7 @@ final class EventLoop implements AutoCloseable {
      * and every waiter a signal moves back from the condition): a poller behind one waits until
      * that thread gets a carrier, which virtual threads busy on every carrier may not give it for
      * a long time, and meanwhile the ring reaps nothing (the admission gate's lock had that
-     * convoy; {@code AdmissionGate.lockGate}). Every holder of this lock runs while it holds it (a
+     * convoy; {@link io.auraio.internal.sched.SharedLocks}). Every holder of this lock runs while it holds it (a
      * waiter gives it up in {@code await}), so the retry is short; it yields the CPU between tries
      * in case the holder's thread was descheduled.
      */
