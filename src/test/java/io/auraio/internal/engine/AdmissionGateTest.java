@@ -4,11 +4,11 @@ import static io.auraio.testing.TestSupport.awaitCondition;
 import static io.auraio.testing.TestSupport.joinAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.LockHolder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.Test;
@@ -161,24 +161,14 @@ class AdmissionGateTest {
         AdmissionGate gate = new AdmissionGate(null, 2, 1);
         Slot a = gate.tryAcquire();
         assertThat(gate.tryAcquire()).isNotNull();
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch done = new CountDownLatch(1);
-        Thread holder = Thread.ofPlatform().start(() -> gate.runUnderLockForTests(() -> {
-            held.countDown();
-            awaitUninterruptibly(done);
-        }));
-        held.await();
         Queue<Object> answers = new ConcurrentLinkedQueue<>();
-        try {
+        try (LockHolder _ = LockHolder.hold(gate::runUnderLockForTests)) {
             Thread refused = Thread.ofPlatform().start(() -> {
                 answers.add(String.valueOf(gate.tryAcquire()));
                 answers.add(String.valueOf(gate.tryAcquire(1)));
                 answers.add(gate.isClosed());
             });
             joinAll(List.of(refused)); // fails (after TestSupport.HANG) if a refusal waits for the lock
-        } finally {
-            done.countDown();
-            joinAll(List.of(holder));
         }
         assertThat(answers).containsExactly("null", "null", false);
         gate.release(a);
@@ -197,39 +187,18 @@ class AdmissionGateTest {
     @Test
     void aVirtualThreadWaitingForTheLockDoesNotQueueAheadOfPlatformThreads() throws Exception {
         AdmissionGate gate = new AdmissionGate(null, 2, 1);
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch done = new CountDownLatch(1);
-        Thread holder = Thread.ofPlatform().start(() -> gate.runUnderLockForTests(() -> {
-            held.countDown();
-            awaitUninterruptibly(done);
-        }));
-        held.await();
         Queue<Slot> taken = new ConcurrentLinkedQueue<>();
         Thread virtual;
-        try {
+        try (LockHolder _ = LockHolder.hold(gate::runUnderLockForTests)) {
             virtual = Thread.ofVirtual().start(() -> taken.add(gate.tryAcquire()));
             // Retrying, it parks between tries (TIMED_WAITING); queued, it would park untimed.
             awaitCondition("the virtual thread waits for the lock",
                     () -> virtual.getState() == Thread.State.TIMED_WAITING || gate.queuedForLockForTests(virtual));
             assertThat(gate.queuedForLockForTests(virtual)).as("queued for the lock").isFalse();
-        } finally {
-            done.countDown();
-            joinAll(List.of(holder));
         }
         joinAll(List.of(virtual));
         assertThat(taken).singleElement().isNotNull();
         assertThat(gate.inUse()).isEqualTo(1);
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        while (true) {
-            try {
-                latch.await();
-                return;
-            } catch (InterruptedException e) {
-                // keep holding until the test lets go
-            }
-        }
     }
 
     @Test

@@ -4,9 +4,9 @@ import static io.auraio.testing.TestSupport.awaitCondition;
 import static io.auraio.testing.TestSupport.joinAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.auraio.testing.LockHolder;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 /** {@link EventLoop}: how the reaper queues a callback completion. */
@@ -21,16 +21,9 @@ class EventLoopReaperTest {
     @Test
     void theReaperDoesNotQueueForTheLockBehindAVirtualThread() throws Exception {
         try (EventLoop loop = new EventLoop()) {
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch letGo = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> loop.runUnderQueueLockForTests(() -> {
-                held.countDown();
-                awaitUninterruptibly(letGo);
-            }));
-            held.await();
-            Thread queued = null;
-            Thread reaper = null;
-            try {
+            Thread queued;
+            Thread reaper;
+            try (LockHolder _ = LockHolder.hold(loop::runUnderQueueLockForTests)) {
                 queued = Thread.ofVirtual().start(loop::stop); // stop() signals under the lock
                 Thread virtual = queued;
                 awaitCondition("the virtual thread queues for the lock", () -> loop.queuedForQueueLockForTests(virtual));
@@ -39,9 +32,6 @@ class EventLoopReaperTest {
                 awaitCondition("the reaper waits for the lock",
                         () -> loop.queuedForQueueLockForTests(r) || isIn(r, "lockWithoutQueueing"));
                 assertThat(loop.queuedForQueueLockForTests(reaper)).as("the reaper queued").isFalse();
-            } finally {
-                letGo.countDown();
-                joinAll(List.of(holder));
             }
             joinAll(List.of(reaper, queued));
             assertThat(loop.readyForTests()).isEqualTo(1);
@@ -50,16 +40,5 @@ class EventLoopReaperTest {
 
     private static boolean isIn(Thread thread, String method) {
         return Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method));
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        while (true) {
-            try {
-                latch.await();
-                return;
-            } catch (InterruptedException e) {
-                // keep holding until the test lets go
-            }
-        }
     }
 }

@@ -4,9 +4,9 @@ import static io.auraio.testing.TestSupport.joinAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.auraio.testing.LockHolder;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -65,31 +65,14 @@ class BufferPoolTest {
         try (BufferPool pool = new BufferPool(4096, 1)) {
             MemorySegment cached = pool.acquire(4096);
             pool.release(cached);
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch letGo = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> pool.runUnderShardLocksForTests(() -> {
-                held.countDown();
-                while (true) {
-                    try {
-                        letGo.await();
-                        return;
-                    } catch (InterruptedException e) {
-                        // hold on until the test lets go
-                    }
-                }
-            }));
-            held.await();
             AtomicLong handedOut = new AtomicLong();
-            try {
+            try (LockHolder _ = LockHolder.hold(pool::runUnderShardLocksForTests)) {
                 Thread user = Thread.ofPlatform().start(() -> {
                     MemorySegment m = pool.acquire(4096);
                     handedOut.set(m.address());
                     pool.release(m);
                 });
                 joinAll(List.of(user)); // fails (after TestSupport.HANG) if either waits for the shard
-            } finally {
-                letGo.countDown();
-                joinAll(List.of(holder));
             }
             assertThat(handedOut.get()).as("a fresh buffer, not the cached one").isNotEqualTo(cached.address());
             assertThat(pool.outstandingBuffers()).isZero();
