@@ -916,7 +916,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request fallocate(int fd, long offset, long length, AllocateMode mode, Callback callback,
                              Object attachment) throws AuraIOException {
-        return submitMetaCallback(MetadataRequest.allocate(core, fd, offset, length, mode), callback, attachment);
+        return submitMetaCallback(MetadataRequest.allocate(fd, offset, length, mode), callback, attachment);
     }
 
     /**
@@ -930,7 +930,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> fallocateAsync(int fd, long offset, long length, AllocateMode mode) {
-        return submitMetaFuture(MetadataRequest.allocate(core, fd, offset, length, mode), RESULT);
+        return submitMetaFuture(MetadataRequest.allocate(fd, offset, length, mode), RESULT);
     }
 
     /**
@@ -947,7 +947,7 @@ public final class Engine implements AutoCloseable {
      * @throws AuraIOException EAGAIN or ESHUTDOWN
      */
     public Request ftruncate(int fd, long length, Callback callback, Object attachment) throws AuraIOException {
-        return submitMetaCallback(MetadataRequest.truncate(core, fd, length), callback, attachment);
+        return submitMetaCallback(MetadataRequest.truncate(fd, length), callback, attachment);
     }
 
     /**
@@ -959,7 +959,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} or {@code length} is negative
      */
     public CompletableFuture<Long> ftruncateAsync(int fd, long length) {
-        return submitMetaFuture(MetadataRequest.truncate(core, fd, length), RESULT);
+        return submitMetaFuture(MetadataRequest.truncate(fd, length), RESULT);
     }
 
     /**
@@ -979,7 +979,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request syncFileRange(int fd, long offset, long length, Callback callback, Object attachment,
                                  SyncRangeFlag... flags) throws AuraIOException {
-        return submitMetaCallback(MetadataRequest.syncRange(core, fd, offset, length, flags), callback, attachment);
+        return submitMetaCallback(MetadataRequest.syncRange(fd, offset, length, flags), callback, attachment);
     }
 
     /**
@@ -993,7 +993,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> syncFileRangeAsync(int fd, long offset, long length, SyncRangeFlag... flags) {
-        return submitMetaFuture(MetadataRequest.syncRange(core, fd, offset, length, flags), RESULT);
+        return submitMetaFuture(MetadataRequest.syncRange(fd, offset, length, flags), RESULT);
     }
 
     /**
@@ -1012,7 +1012,7 @@ public final class Engine implements AutoCloseable {
      */
     public Request fadvise(int fd, long offset, long length, Advice advice, Callback callback, Object attachment)
             throws AuraIOException {
-        return submitMetaCallback(MetadataRequest.advise(core, fd, offset, length, advice), callback, attachment);
+        return submitMetaCallback(MetadataRequest.advise(fd, offset, length, advice), callback, attachment);
     }
 
     /**
@@ -1026,7 +1026,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException as for the callback form
      */
     public CompletableFuture<Long> fadviseAsync(int fd, long offset, long length, Advice advice) {
-        return submitMetaFuture(MetadataRequest.advise(core, fd, offset, length, advice), RESULT);
+        return submitMetaFuture(MetadataRequest.advise(fd, offset, length, advice), RESULT);
     }
 
     /**

@@ -28,8 +28,8 @@ import java.util.Set;
  * Made from the caller's arguments, checked as {@code Files} checks them, by the factories named
  * for the system call ({@link #open}, {@link #close}, {@link #stat}, {@link #allocate},
  * {@link #truncate}, {@link #syncRange}, {@link #advise}, {@link #unlink}, {@link #rename},
- * {@link #mkdir}, {@link #symlink}, {@link #link}) on the engine {@code core} whose pool holds
- * the paths and the kernel's answer; {@link Engine} runs it in each request form, and a
+ * {@link #mkdir}, {@link #symlink}, {@link #link}); those with paths or an answer in memory take
+ * the engine {@code core} whose pool holds them. {@link Engine} runs it in each request form, and a
  * {@link Decoder} reads its answer.
  *
  * @param target   the path EEXIST or ENOTEMPTY names, when not {@code file}
@@ -160,7 +160,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
                 null, false, false), null, null, null);
     }
 
-    static MetadataRequest allocate(IoEngine core, int fd, long offset, long length, AllocateMode mode) {
+    static MetadataRequest allocate(int fd, long offset, long length, AllocateMode mode) {
         checkFd(fd);
         checkOffset(offset);
         Objects.requireNonNull(mode, "mode");
@@ -171,7 +171,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         return fdRequest("fallocate", Opcode.FALLOCATE, fd, offset, length, mode.bits, 0);
     }
 
-    static MetadataRequest truncate(IoEngine core, int fd, long length) {
+    static MetadataRequest truncate(int fd, long length) {
         checkFd(fd);
         if (length < 0) {
             throw new IllegalArgumentException("length must be >= 0, was " + length);
@@ -182,7 +182,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
     /** The kernel reads these lengths from a 32-bit field. */
     private static final long MAX_RANGE = 0xFFFF_FFFFL;
 
-    static MetadataRequest syncRange(IoEngine core, int fd, long offset, long length, SyncRangeFlag... flags) {
+    static MetadataRequest syncRange(int fd, long offset, long length, SyncRangeFlag... flags) {
         checkFd(fd);
         checkOffset(offset);
         Objects.requireNonNull(flags, "flags");
@@ -201,7 +201,7 @@ record MetadataRequest(String op, PreparedRequest prepared, Path file, Path othe
         }
     }
 
-    static MetadataRequest advise(IoEngine core, int fd, long offset, long length, Advice advice) {
+    static MetadataRequest advise(int fd, long offset, long length, Advice advice) {
         checkFd(fd);
         checkOffset(offset);
         Objects.requireNonNull(advice, "advice");

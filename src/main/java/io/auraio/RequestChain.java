@@ -117,7 +117,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fallocate(int fd, long offset, long length, AllocateMode mode) {
-        return add("fallocate", fd, () -> MetadataRequest.allocate(engine.core(), fd, offset, length, mode).prepared());
+        return add("fallocate", fd, () -> MetadataRequest.allocate(fd, offset, length, mode).prepared());
     }
 
     /**
@@ -135,7 +135,7 @@ public final class RequestChain {
                 throw new UnsupportedOperationException("ftruncate cannot be linked: the kernel has no "
                         + "IORING_OP_FTRUNCATE (Linux 6.9)");
             }
-            return MetadataRequest.truncate(engine.core(), fd, length).prepared();
+            return MetadataRequest.truncate(fd, length).prepared();
         });
     }
 
@@ -150,7 +150,7 @@ public final class RequestChain {
      */
     public RequestChain syncFileRange(int fd, long offset, long length, SyncRangeFlag... flags) {
         return add("sync_file_range", fd,
-                () -> MetadataRequest.syncRange(engine.core(), fd, offset, length, flags).prepared());
+                () -> MetadataRequest.syncRange(fd, offset, length, flags).prepared());
     }
 
     /**
@@ -163,7 +163,7 @@ public final class RequestChain {
      * @return this chain
      */
     public RequestChain fadvise(int fd, long offset, long length, Advice advice) {
-        return add("fadvise", fd, () -> MetadataRequest.advise(engine.core(), fd, offset, length, advice).prepared());
+        return add("fadvise", fd, () -> MetadataRequest.advise(fd, offset, length, advice).prepared());
     }
 
     /**

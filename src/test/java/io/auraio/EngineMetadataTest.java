@@ -277,10 +277,10 @@ class EngineMetadataTest {
             engine.drain(HANG.toMillis());
             assertThat(result[0]).isZero();
             assertThat(Files.size(file)).isEqualTo(30);
-            assertThat(engine.execute(MetadataRequest.truncate(engine.core(), fd, 40), RESULT)).isZero();
+            assertThat(engine.execute(MetadataRequest.truncate(fd, 40), RESULT)).isZero();
             assertThat(Files.size(file)).isEqualTo(40);
             Engine.forceTruncateOffload = false;
-            assertThat(engine.execute(MetadataRequest.truncate(engine.core(), fd, 50), RESULT)).isZero();
+            assertThat(engine.execute(MetadataRequest.truncate(fd, 50), RESULT)).isZero();
             assertThat(Files.size(file)).isEqualTo(50);
         } finally {
             get(engine.closeAsync(fd));
