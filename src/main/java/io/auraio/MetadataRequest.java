@@ -28,8 +28,9 @@ import java.util.Set;
  * Made from the caller's arguments, checked as {@code Files} checks them, by the factories named
  * for the system call ({@link #open}, {@link #close}, {@link #stat}, {@link #allocate},
  * {@link #truncate}, {@link #syncRange}, {@link #advise}, {@link #unlink}, {@link #rename},
- * {@link #mkdir}, {@link #symlink}, {@link #link}); those with paths or an answer in memory take
- * the engine {@code core} whose pool holds them. {@link Engine} runs it in each request form, and a
+ * {@link #mkdir}, {@link #symlink}, {@link #link}); those that need the engine take it as
+ * {@code core}: its pool holds the paths and the kernel's answer, and a close asks it whose the
+ * descriptor is. {@link Engine} runs it in each request form, and a
  * {@link Decoder} reads its answer.
  *
  * @param target   the path EEXIST or ENOTEMPTY names, when not {@code file}

@@ -3,6 +3,7 @@ package io.auraio.internal.engine;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.sched.SharedLocks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -61,7 +62,10 @@ final class EventLoop implements AutoCloseable {
 
     /** Called by a reaper (the poller, or a caller reaping for it): a callback request has completed. */
     void enqueue(Slot slot) {
-        lockWithoutQueueing();
+        // Never queued for: virtual threads queue for this lock (poll, await and drain callers,
+        // waiters a signal moves back), and a reaper behind one would wait for its carrier while
+        // the ring reaps nothing (docs/design.md, "Locks the poller shares with virtual threads").
+        SharedLocks.lockWithoutQueueing(queueLock);
         try {
             ready.addLast(slot);
             Libc.write(pollFd, one, 8);
@@ -70,29 +74,6 @@ final class EventLoop implements AutoCloseable {
             queueLock.unlock();
         }
     }
-
-    /**
-     * The reaper's way into {@link #queueLock}: it never queues for the lock, it retries. A lock's
-     * queue is served in order, and virtual threads queue there (poll, await and drain callers,
-     * and every waiter a signal moves back from the condition): a poller behind one waits until
-     * that thread gets a carrier, which virtual threads busy on every carrier may not give it for
-     * a long time, and meanwhile the ring reaps nothing (the admission gate's lock had that
-     * convoy; {@link io.auraio.internal.sched.SharedLocks}). Every holder of this lock runs while it holds it (a
-     * waiter gives it up in {@code await}), so the retry is short; it yields the CPU between tries
-     * in case the holder's thread was descheduled.
-     */
-    private void lockWithoutQueueing() {
-        for (int tries = 1; !queueLock.tryLock(); tries++) {
-            if (tries % SPINS_BEFORE_YIELD == 0) {
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
-            }
-        }
-    }
-
-    /** Tries of {@link #lockWithoutQueueing} between two yields of the CPU. */
-    private static final int SPINS_BEFORE_YIELD = 64;
 
     /** Test seam: runs {@code action} holding the queue's lock. */
     void runUnderQueueLockForTests(Runnable action) {

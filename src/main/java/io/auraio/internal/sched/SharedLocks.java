@@ -1,5 +1,6 @@
 package io.auraio.internal.sched;
 
+import io.auraio.internal.binding.Libc;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -24,6 +25,30 @@ public final class SharedLocks {
     private static final long RETRY_PARK_NANOS = 20_000;
 
     private SharedLocks() {}
+
+    /**
+     * Takes {@code lock} without ever queueing for it, whatever the thread: for a thread that
+     * must not wait behind a virtual thread at all (a ring's reaper, the poller or a caller
+     * reaping under the ring's submission lock), on a lock whose holders run while they hold it
+     * and whose queue virtual threads cannot be kept out of (a condition's {@code await}
+     * re-queues its waiters). It spins, and every {@link #SPINS_BEFORE_OS_YIELD} tries lets its
+     * CPU go with {@code sched_yield} in case the holder's thread was descheduled: an OS yield,
+     * so a virtual caller stays on its carrier and keeps what it holds there (a
+     * {@code Thread.yield()} would unmount it holding the submission lock, which the poller would
+     * then wait for behind a carrier). Uninterruptible.
+     */
+    public static void lockWithoutQueueing(ReentrantLock lock) {
+        for (int tries = 1; !lock.tryLock(); tries++) {
+            if (tries % SPINS_BEFORE_OS_YIELD == 0) {
+                Libc.schedYield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Tries of {@link #lockWithoutQueueing} between two yields of the CPU. */
+    private static final int SPINS_BEFORE_OS_YIELD = 64;
 
     /** Takes {@code lock}: queued for on a platform thread, retried on a virtual one. Uninterruptible. */
     public static void lock(ReentrantLock lock) {

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
 
-/** {@link SharedLocks}: only platform threads queue for the lock; everyone gets it. */
+/** {@link SharedLocks}: who may queue for the lock (platform threads, or nobody); everyone gets it. */
 class SharedLocksTest {
     @Test
     void aVirtualThreadRetriesWhileAPlatformThreadQueues() throws Exception {
@@ -42,6 +42,40 @@ class SharedLocksTest {
         joinAll(List.of(virtual, platform));
         assertThat(entered).hasValue(2);
         assertThat(lock.isLocked()).isFalse();
+    }
+
+    /** A reaper, on either kind of thread, never queues: it gets the lock once the holder lets go. */
+    @Test
+    void lockWithoutQueueingNeverQueuesOnEitherKindOfThread() throws Exception {
+        ReentrantLock lock = new ReentrantLock();
+        AtomicInteger entered = new AtomicInteger();
+        Runnable enter = () -> {
+            SharedLocks.lockWithoutQueueing(lock);
+            try {
+                entered.incrementAndGet();
+            } finally {
+                lock.unlock();
+            }
+        };
+        lock.lock();
+        Thread virtual;
+        Thread platform;
+        try {
+            virtual = Thread.ofVirtual().start(enter);
+            platform = Thread.ofPlatform().start(enter);
+            awaitCondition("both wait for the lock", () -> isIn(virtual, "lockWithoutQueueing")
+                    && isIn(platform, "lockWithoutQueueing"));
+            assertThat(lock.hasQueuedThreads()).as("someone queued").isFalse();
+            assertThat(entered).hasValue(0);
+        } finally {
+            lock.unlock();
+        }
+        joinAll(List.of(virtual, platform));
+        assertThat(entered).hasValue(2);
+    }
+
+    private static boolean isIn(Thread thread, String method) {
+        return java.util.Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method));
     }
 
     /** An interrupt neither ends the wait nor is lost (as {@code lock()}). */
