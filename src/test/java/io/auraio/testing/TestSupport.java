@@ -46,6 +46,16 @@ public final class TestSupport {
         return b;
     }
 
+    /** {@return whether {@code thread}'s stack, now, has a frame of a method named {@code method}} */
+    public static boolean isIn(Thread thread, String method) {
+        for (StackTraceElement e : thread.getStackTrace()) {
+            if (e.getMethodName().equals(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Polls {@code condition} until it holds; fails with {@code what} if it does not within {@link #HANG}. */
     public static void awaitCondition(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + HANG.toNanos();

@@ -1,11 +1,11 @@
 package io.auraio.internal.engine;
 
 import static io.auraio.testing.TestSupport.awaitCondition;
+import static io.auraio.testing.TestSupport.isIn;
 import static io.auraio.testing.TestSupport.joinAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.testing.LockHolder;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -36,9 +36,5 @@ class EventLoopReaperTest {
             joinAll(List.of(reaper, queued));
             assertThat(loop.readyForTests()).isEqualTo(1);
         }
-    }
-
-    private static boolean isIn(Thread thread, String method) {
-        return Arrays.stream(thread.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method));
     }
 }
