@@ -1,0 +1,458 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessMode;
+import java.nio.file.CopyOption;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Random sequences of {@link AuraFiles} calls run beside the same {@link Files} calls, each side
+ * in its own directory over the same small set of names (files, directories, symbolic and hard
+ * links, names that do not exist, with options valid and not), comparing after every step the
+ * result or the exception's type, and at the end of each sequence both trees: every path's kind,
+ * content and link target.
+ *
+ * <p>The seed is printed in every failure; rerun one with {@code -Dauraio.files.seed=<seed>}. The
+ * run is bounded by {@link #BUDGET} of sequences, not asserted on.
+ */
+@ExtendWith(IoUringAvailable.class)
+class AuraFilesDifferentialTest {
+    private static final Duration BUDGET = Duration.ofSeconds(3);
+    private static final int MAX_SEQUENCES = 300;
+    private static final int OPS_PER_SEQUENCE = 40;
+    /** The names every operation picks from, relative to each side's directory. */
+    private static final String[] NAMES = {"a", "b", "c", "d", "d/e", "d/f", "d/g/h", "l", "d/m", "x/y"};
+
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @Test
+    void randomCallSequencesGiveTheJdksAnswers() throws IOException {
+        String fixed = System.getProperty("auraio.files.seed");
+        long master = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
+        long deadline = System.nanoTime() + BUDGET.toNanos();
+        int sequences = 0;
+        Random seeds = new Random(master);
+        do {
+            long seed = fixed != null ? master : seeds.nextLong();
+            runSequence(seed, sequences);
+            sequences++;
+        } while (fixed == null && sequences < MAX_SEQUENCES && System.nanoTime() - deadline < 0);
+        System.out.println("AuraFilesDifferentialTest: " + sequences + " sequences of " + OPS_PER_SEQUENCE
+                + " calls, master seed " + master);
+        assertThat(sequences).isPositive();
+    }
+
+    private void runSequence(long seed, int index) throws IOException {
+        Random rnd = new Random(seed);
+        Path jdkRoot = Files.createDirectory(dir.resolve("jdk-" + index));
+        Path auraRoot = Files.createDirectory(dir.resolve("aura-" + index));
+        List<String> log = new ArrayList<>();
+        for (int i = 0; i < OPS_PER_SEQUENCE; i++) {
+            Call call = Call.random(rnd);
+            log.add(call.toString());
+            String expected = call.apply(new JdkSide(jdkRoot));
+            String actual = call.apply(new AuraSide(auraRoot));
+            assertThat(actual).as(() -> failure(seed, log)).isEqualTo(expected);
+        }
+        assertThat(tree(auraRoot)).as(() -> failure(seed, log) + "\nthe trees differ").isEqualTo(tree(jdkRoot));
+    }
+
+    private static String failure(long seed, List<String> log) {
+        return "seed " + seed + " (rerun with -Dauraio.files.seed=" + seed + "), calls:\n  " + String.join("\n  ", log);
+    }
+
+    /** Every path under {@code root}, sorted, with its kind and its content or link target. */
+    private static String tree(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return "(the directory itself was moved or deleted)";
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.sorted().map(p -> {
+                try {
+                    String name = root.relativize(p).toString();
+                    if (Files.isSymbolicLink(p)) {
+                        // A link made in place of the directory itself names it: each side its own.
+                        return name + " -> " + Files.readSymbolicLink(p).toString()
+                                .replace(root.getFileName().toString(), "<root>");
+                    }
+                    if (Files.isDirectory(p)) {
+                        return name + "/";
+                    }
+                    return name + " " + Arrays.hashCode(Files.readAllBytes(p));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).collect(Collectors.joining("\n"));
+        }
+    }
+
+    /** The calls both sides offer, on paths under a root. */
+    private interface Side {
+        Path root();
+
+        long size(Path p) throws IOException;
+
+        byte[] readAllBytes(Path p) throws IOException;
+
+        String readString(Path p) throws IOException;
+
+        Path write(Path p, byte[] bytes, OpenOption... options) throws IOException;
+
+        Path copy(Path source, Path target, CopyOption... options) throws IOException;
+
+        Path move(Path source, Path target, CopyOption... options) throws IOException;
+
+        boolean exists(Path p, LinkOption... options);
+
+        void checkAccess(Path p, AccessMode... modes) throws IOException;
+
+        boolean isSameFile(Path p, Path q) throws IOException;
+
+        BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException;
+
+        void delete(Path p) throws IOException;
+
+        boolean deleteIfExists(Path p) throws IOException;
+
+        Path createDirectory(Path p) throws IOException;
+
+        Path createDirectories(Path p) throws IOException;
+
+        Path createSymbolicLink(Path link, Path target) throws IOException;
+
+        Path createLink(Path link, Path existing) throws IOException;
+
+        Stream<Path> list(Path p) throws IOException;
+
+        Stream<Path> walk(Path p, FileVisitOption... options) throws IOException;
+    }
+
+    private record JdkSide(Path root) implements Side {
+        public long size(Path p) throws IOException {
+            return Files.size(p);
+        }
+
+        public byte[] readAllBytes(Path p) throws IOException {
+            return Files.readAllBytes(p);
+        }
+
+        public String readString(Path p) throws IOException {
+            return Files.readString(p);
+        }
+
+        public Path write(Path p, byte[] bytes, OpenOption... options) throws IOException {
+            return Files.write(p, bytes, options);
+        }
+
+        public Path copy(Path source, Path target, CopyOption... options) throws IOException {
+            return Files.copy(source, target, options);
+        }
+
+        public Path move(Path source, Path target, CopyOption... options) throws IOException {
+            return Files.move(source, target, options);
+        }
+
+        public boolean exists(Path p, LinkOption... options) {
+            return Files.exists(p, options);
+        }
+
+        public void checkAccess(Path p, AccessMode... modes) throws IOException {
+            p.getFileSystem().provider().checkAccess(p, modes);
+        }
+
+        public boolean isSameFile(Path p, Path q) throws IOException {
+            return Files.isSameFile(p, q);
+        }
+
+        public BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException {
+            return Files.readAttributes(p, BasicFileAttributes.class, options);
+        }
+
+        public void delete(Path p) throws IOException {
+            Files.delete(p);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return Files.deleteIfExists(p);
+        }
+
+        public Path createDirectory(Path p) throws IOException {
+            return Files.createDirectory(p);
+        }
+
+        public Path createDirectories(Path p) throws IOException {
+            return Files.createDirectories(p);
+        }
+
+        public Path createSymbolicLink(Path link, Path target) throws IOException {
+            return Files.createSymbolicLink(link, target);
+        }
+
+        public Path createLink(Path link, Path existing) throws IOException {
+            return Files.createLink(link, existing);
+        }
+
+        public Stream<Path> list(Path p) throws IOException {
+            return Files.list(p);
+        }
+
+        public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
+            return Files.walk(p, options);
+        }
+    }
+
+    private record AuraSide(Path root) implements Side {
+        public long size(Path p) throws IOException {
+            return AuraFiles.size(p);
+        }
+
+        public byte[] readAllBytes(Path p) throws IOException {
+            return AuraFiles.readAllBytes(p);
+        }
+
+        public String readString(Path p) throws IOException {
+            return AuraFiles.readString(p);
+        }
+
+        public Path write(Path p, byte[] bytes, OpenOption... options) throws IOException {
+            return AuraFiles.write(p, bytes, options);
+        }
+
+        public Path copy(Path source, Path target, CopyOption... options) throws IOException {
+            return AuraFiles.copy(source, target, options);
+        }
+
+        public Path move(Path source, Path target, CopyOption... options) throws IOException {
+            return AuraFiles.move(source, target, options);
+        }
+
+        public boolean exists(Path p, LinkOption... options) {
+            return AuraFiles.exists(p, options);
+        }
+
+        public void checkAccess(Path p, AccessMode... modes) throws IOException {
+            AuraFiles.checkAccess(p, modes);
+        }
+
+        public boolean isSameFile(Path p, Path q) throws IOException {
+            return AuraFiles.isSameFile(p, q);
+        }
+
+        public BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException {
+            return AuraFiles.readAttributes(p, BasicFileAttributes.class, options);
+        }
+
+        public void delete(Path p) throws IOException {
+            AuraFiles.delete(p);
+        }
+
+        public boolean deleteIfExists(Path p) throws IOException {
+            return AuraFiles.deleteIfExists(p);
+        }
+
+        public Path createDirectory(Path p) throws IOException {
+            return AuraFiles.createDirectory(p);
+        }
+
+        public Path createDirectories(Path p) throws IOException {
+            return AuraFiles.createDirectories(p);
+        }
+
+        public Path createSymbolicLink(Path link, Path target) throws IOException {
+            return AuraFiles.createSymbolicLink(link, target);
+        }
+
+        public Path createLink(Path link, Path existing) throws IOException {
+            return AuraFiles.createLink(link, existing);
+        }
+
+        public Stream<Path> list(Path p) throws IOException {
+            return AuraFiles.list(p);
+        }
+
+        public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
+            return AuraFiles.walk(p, options);
+        }
+    }
+
+    /** One random call with its arguments fixed, applied the same way to either side. */
+    private record Call(String name, String p, String q, int flags, long seed) {
+        static Call random(Random rnd) {
+            String[] names = {"size", "readAllBytes", "readString", "write", "write", "write", "copy", "move",
+                "exists", "checkAccess", "isSameFile", "readAttributes", "delete", "deleteIfExists",
+                "createDirectory", "createDirectories", "createSymbolicLink", "createLink", "list", "walk"};
+            return new Call(names[rnd.nextInt(names.length)], pick(rnd), pick(rnd), rnd.nextInt(1 << 10),
+                    rnd.nextLong());
+        }
+
+        /** A name of {@link #NAMES}, now and then the root itself or a name inside a file. */
+        private static String pick(Random rnd) {
+            return switch (rnd.nextInt(20)) {
+                case 0 -> "";
+                case 1 -> "a/z";
+                default -> NAMES[rnd.nextInt(NAMES.length)];
+            };
+        }
+
+        private boolean flag(int bit) {
+            return (flags & (1 << bit)) != 0;
+        }
+
+        String apply(Side side) {
+            Path root = side.root();
+            Path pp = p.isEmpty() ? root : root.resolve(p);
+            Path qq = q.isEmpty() ? root : root.resolve(q);
+            try {
+                return switch (name) {
+                    case "size" -> String.valueOf(side.size(pp));
+                    case "readAllBytes" -> String.valueOf(Arrays.hashCode(side.readAllBytes(pp)));
+                    case "readString" -> String.valueOf(side.readString(pp).hashCode());
+                    case "write" -> relative(root, side.write(pp, content(), openOptions()));
+                    case "copy" -> relative(root, side.copy(pp, qq, copyOptions(false)));
+                    case "move" -> relative(root, side.move(pp, qq, copyOptions(true)));
+                    case "exists" -> String.valueOf(flag(0) ? side.exists(pp, LinkOption.NOFOLLOW_LINKS) : side.exists(pp));
+                    case "checkAccess" -> {
+                        side.checkAccess(pp, accessModes());
+                        yield "accessible";
+                    }
+                    case "isSameFile" -> String.valueOf(side.isSameFile(pp, qq));
+                    case "readAttributes" -> {
+                        BasicFileAttributes a = flag(0)
+                                ? side.readAttributes(pp, LinkOption.NOFOLLOW_LINKS) : side.readAttributes(pp);
+                        yield "dir=" + a.isDirectory() + " file=" + a.isRegularFile() + " link=" + a.isSymbolicLink()
+                                + " other=" + a.isOther() + " size=" + (a.isRegularFile() ? a.size() : -1);
+                    }
+                    case "delete" -> {
+                        side.delete(pp);
+                        yield "deleted";
+                    }
+                    case "deleteIfExists" -> String.valueOf(side.deleteIfExists(pp));
+                    case "createDirectory" -> relative(root, side.createDirectory(pp));
+                    case "createDirectories" -> relative(root, side.createDirectories(pp));
+                    // Relative targets, so that each side's links resolve inside its own directory.
+                    case "createSymbolicLink" -> relative(root, side.createSymbolicLink(pp, linkTarget(pp, qq)));
+                    case "createLink" -> relative(root, side.createLink(pp, qq));
+                    case "list" -> {
+                        try (Stream<Path> s = side.list(pp)) {
+                            yield s.map(x -> relative(root, x)).sorted().toList().toString();
+                        }
+                    }
+                    case "walk" -> {
+                        try (Stream<Path> s = flag(0) ? side.walk(pp, FileVisitOption.FOLLOW_LINKS) : side.walk(pp)) {
+                            yield s.map(x -> relative(root, x)).sorted().toList().toString();
+                        }
+                    }
+                    default -> throw new AssertionError(name);
+                };
+            } catch (UncheckedIOException e) {
+                return "unchecked " + describe(e.getCause());
+            } catch (IOException | RuntimeException e) {
+                return describe(e);
+            }
+        }
+
+        /**
+         * The exception's type; for an error the JDK reports as a plain {@link IOException} with
+         * the system's message ("Is a directory"), its message too: AuraFiles reports those as its
+         * subclass {@link AuraIOException} (which adds the errno), by design.
+         */
+        private static String describe(Exception e) {
+            if (e instanceof AuraIOException || e.getClass() == IOException.class) {
+                return "IOException: " + e.getMessage();
+            }
+            return e.getClass().getName();
+        }
+
+        private static String relative(Path root, Path p) {
+            return root.relativize(p).toString();
+        }
+
+        private static Path linkTarget(Path link, Path target) {
+            return link.getParent().relativize(target);
+        }
+
+        /** ASCII now and then, so that readString has text to decode as well as bytes it refuses. */
+        private byte[] content() {
+            Random r = new Random(seed);
+            byte[] bytes = new byte[r.nextInt(3) == 0 ? 0 : r.nextInt(70_000)];
+            if (flag(9)) {
+                r.nextBytes(bytes);
+            } else {
+                Arrays.fill(bytes, (byte) ('a' + r.nextInt(26)));
+            }
+            return bytes;
+        }
+
+        /** Any subset of the writing options, READ among them now and then (refused with it). */
+        private OpenOption[] openOptions() {
+            List<OpenOption> options = new ArrayList<>();
+            StandardOpenOption[] all = {StandardOpenOption.CREATE, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.APPEND, StandardOpenOption.WRITE,
+                StandardOpenOption.SYNC};
+            if (!flag(8)) {
+                return new OpenOption[0]; // the default: CREATE, TRUNCATE_EXISTING, WRITE
+            }
+            for (int i = 0; i < all.length; i++) {
+                if (flag(i)) {
+                    options.add(all[i]);
+                }
+            }
+            if (flag(7) && flag(6)) {
+                options.add(StandardOpenOption.READ);
+            }
+            return options.toArray(OpenOption[]::new);
+        }
+
+        private CopyOption[] copyOptions(boolean move) {
+            List<CopyOption> options = new ArrayList<>();
+            if (flag(0)) {
+                options.add(StandardCopyOption.REPLACE_EXISTING);
+            }
+            if (flag(1)) {
+                options.add(move ? StandardCopyOption.ATOMIC_MOVE : StandardCopyOption.COPY_ATTRIBUTES);
+            }
+            if (flag(2)) {
+                options.add(LinkOption.NOFOLLOW_LINKS);
+            }
+            return options.toArray(CopyOption[]::new);
+        }
+
+        private AccessMode[] accessModes() {
+            List<AccessMode> modes = new ArrayList<>();
+            for (AccessMode m : AccessMode.values()) {
+                if (flag(m.ordinal())) {
+                    modes.add(m);
+                }
+            }
+            return modes.toArray(AccessMode[]::new);
+        }
+
+        @Override
+        public String toString() {
+            return name + "(" + p + ", " + q + ", flags=" + Integer.toBinaryString(flags) + ", seed=" + seed + ")";
+        }
+    }
+}
