@@ -3,11 +3,15 @@ package io.auraio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.spi.AuraFileSystemProvider;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -21,15 +25,18 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Random sequences of {@link AuraFiles} calls run beside the same {@link Files} calls, each side
- * in its own directory over the same small set of names (files, directories, symbolic and hard
+ * Random sequences of {@link AuraFiles} calls, and of {@link Files} calls through
+ * {@link AuraFileSystemProvider}, run beside the same {@link Files} calls on the platform's
+ * provider, each side in its own directory over the same small set of names (files, directories, symbolic and hard
  * links, names that do not exist, with options valid and not), comparing after every step the
  * result or the exception's type, and at the end of each sequence both trees: every path's kind,
  * content and link target.
@@ -48,8 +55,12 @@ class AuraFilesDifferentialTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    @Test
-    void randomCallSequencesGiveTheJdksAnswers() throws IOException {
+    @ParameterizedTest(name = "through {0}")
+    @ValueSource(strings = {"AuraFiles", "the provider"})
+    void randomCallSequencesGiveTheJdksAnswers(String way) throws IOException {
+        // The provider's file system over the platform's: Files' calls on its paths go through it.
+        FileSystem provider = new AuraFileSystemProvider(FileSystems.getDefault().provider())
+                .getFileSystem(URI.create("file:///"));
         String fixed = System.getProperty("auraio.files.seed");
         long master = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
         long deadline = System.nanoTime() + BUDGET.toNanos();
@@ -57,15 +68,16 @@ class AuraFilesDifferentialTest {
         Random seeds = new Random(master);
         do {
             long seed = fixed != null ? master : seeds.nextLong();
-            runSequence(seed, sequences);
+            runSequence(seed, sequences, way.equals("AuraFiles") ? AuraSide::new
+                    : root -> new JdkSide(provider.getPath(root.toString())));
             sequences++;
         } while (fixed == null && sequences < MAX_SEQUENCES && System.nanoTime() - deadline < 0);
-        System.out.println("AuraFilesDifferentialTest: " + sequences + " sequences of " + OPS_PER_SEQUENCE
-                + " calls, master seed " + master);
+        System.out.println("AuraFilesDifferentialTest through " + way + ": " + sequences + " sequences of "
+                + OPS_PER_SEQUENCE + " calls, master seed " + master);
         assertThat(sequences).isPositive();
     }
 
-    private void runSequence(long seed, int index) throws IOException {
+    private void runSequence(long seed, int index, Function<Path, Side> ours) throws IOException {
         Random rnd = new Random(seed);
         Path jdkRoot = Files.createDirectory(dir.resolve("jdk-" + index));
         Path auraRoot = Files.createDirectory(dir.resolve("aura-" + index));
@@ -74,7 +86,7 @@ class AuraFilesDifferentialTest {
             Call call = Call.random(rnd);
             log.add(call.toString());
             String expected = call.apply(new JdkSide(jdkRoot));
-            String actual = call.apply(new AuraSide(auraRoot));
+            String actual = call.apply(ours.apply(auraRoot));
             assertThat(actual).as(() -> failure(seed, log)).isEqualTo(expected);
         }
         assertThat(tree(auraRoot)).as(() -> failure(seed, log) + "\nthe trees differ").isEqualTo(tree(jdkRoot));
@@ -94,9 +106,8 @@ class AuraFilesDifferentialTest {
                 try {
                     String name = root.relativize(p).toString();
                     if (Files.isSymbolicLink(p)) {
-                        // A link made in place of the directory itself names it: each side its own.
-                        return name + " -> " + Files.readSymbolicLink(p).toString()
-                                .replace(root.getFileName().toString(), "<root>");
+                        // Each side's links name paths in its own directory.
+                        return name + " -> " + Files.readSymbolicLink(p).toString().replace(root.toString(), "<root>");
                     }
                     if (Files.isDirectory(p)) {
                         return name + "/";
@@ -333,7 +344,8 @@ class AuraFilesDifferentialTest {
                     case "write" -> relative(root, side.write(pp, content(), openOptions()));
                     case "copy" -> relative(root, side.copy(pp, qq, copyOptions(false)));
                     case "move" -> relative(root, side.move(pp, qq, copyOptions(true)));
-                    case "exists" -> String.valueOf(flag(0) ? side.exists(pp, LinkOption.NOFOLLOW_LINKS) : side.exists(pp));
+                    case "exists" -> String.valueOf(flag(0)
+                            ? side.exists(pp, LinkOption.NOFOLLOW_LINKS) : side.exists(pp));
                     case "checkAccess" -> {
                         side.checkAccess(pp, accessModes());
                         yield "accessible";
@@ -352,8 +364,9 @@ class AuraFilesDifferentialTest {
                     case "deleteIfExists" -> String.valueOf(side.deleteIfExists(pp));
                     case "createDirectory" -> relative(root, side.createDirectory(pp));
                     case "createDirectories" -> relative(root, side.createDirectories(pp));
-                    // Relative targets, so that each side's links resolve inside its own directory.
-                    case "createSymbolicLink" -> relative(root, side.createSymbolicLink(pp, linkTarget(pp, qq)));
+                    // Absolute targets, each side's inside its own directory: a relative one would
+                    // leave it once a hard link to the link sits in a directory nearer the top.
+                    case "createSymbolicLink" -> relative(root, side.createSymbolicLink(pp, qq));
                     case "createLink" -> relative(root, side.createLink(pp, qq));
                     case "list" -> {
                         try (Stream<Path> s = side.list(pp)) {
@@ -388,10 +401,6 @@ class AuraFilesDifferentialTest {
 
         private static String relative(Path root, Path p) {
             return root.relativize(p).toString();
-        }
-
-        private static Path linkTarget(Path link, Path target) {
-            return link.getParent().relativize(target);
         }
 
         /** ASCII now and then, so that readString has text to decode as well as bytes it refuses. */
