@@ -25,11 +25,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -55,25 +58,47 @@ class AuraFilesDifferentialTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    @ParameterizedTest(name = "through {0}")
-    @ValueSource(strings = {"AuraFiles", "the provider"})
-    void randomCallSequencesGiveTheJdksAnswers(String way) throws IOException {
+    /**
+     * Through {@code way} ("AuraFiles" or "the provider"), on a platform thread or a virtual one:
+     * on a virtual thread the calls take other paths (the caller's, the blocking offload).
+     */
+    @ParameterizedTest(name = "through {0} on a {1} thread")
+    @CsvSource({"AuraFiles, platform", "AuraFiles, virtual", "the provider, platform", "the provider, virtual"})
+    void randomCallSequencesGiveTheJdksAnswers(String way, String thread) throws Exception {
         // The provider's file system over the platform's: Files' calls on its paths go through it.
         FileSystem provider = new AuraFileSystemProvider(FileSystems.getDefault().provider())
                 .getFileSystem(URI.create("file:///"));
+        Function<Path, Side> ours = way.equals("AuraFiles") ? AuraSide::new
+                : root -> new JdkSide(provider.getPath(root.toString()));
         String fixed = System.getProperty("auraio.files.seed");
         long master = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
-        long deadline = System.nanoTime() + BUDGET.toNanos();
-        int sequences = 0;
-        Random seeds = new Random(master);
-        do {
-            long seed = fixed != null ? master : seeds.nextLong();
-            runSequence(seed, sequences, way.equals("AuraFiles") ? AuraSide::new
-                    : root -> new JdkSide(provider.getPath(root.toString())));
-            sequences++;
-        } while (fixed == null && sequences < MAX_SEQUENCES && System.nanoTime() - deadline < 0);
-        System.out.println("AuraFilesDifferentialTest through " + way + ": " + sequences + " sequences of "
-                + OPS_PER_SEQUENCE + " calls, master seed " + master);
+        Callable<Integer> sweep = () -> {
+            long deadline = System.nanoTime() + BUDGET.toNanos();
+            int sequences = 0;
+            Random seeds = new Random(master);
+            do {
+                runSequence(fixed != null ? master : seeds.nextLong(), sequences, ours);
+                sequences++;
+            } while (fixed == null && sequences < MAX_SEQUENCES && System.nanoTime() - deadline < 0);
+            return sequences;
+        };
+        int sequences;
+        if (thread.equals("virtual")) {
+            FutureTask<Integer> task = new FutureTask<>(sweep);
+            Thread.ofVirtual().start(task);
+            try {
+                sequences = task.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Error error) {
+                    throw error; // an assertion's failure, with the seed
+                }
+                throw (Exception) e.getCause();
+            }
+        } else {
+            sequences = sweep.call();
+        }
+        System.out.println("AuraFilesDifferentialTest through " + way + " on a " + thread + " thread: " + sequences
+                + " sequences of " + OPS_PER_SEQUENCE + " calls, master seed " + master);
         assertThat(sequences).isPositive();
     }
 
