@@ -8,6 +8,8 @@ import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AccessMode;
 import java.nio.file.CopyOption;
 import java.nio.file.FileSystem;
@@ -23,7 +25,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -184,6 +188,8 @@ class AuraFilesDifferentialTest {
         Stream<Path> list(Path p) throws IOException;
 
         Stream<Path> walk(Path p, FileVisitOption... options) throws IOException;
+
+        FileChannel open(Path p, Set<OpenOption> options) throws IOException;
     }
 
     private record JdkSide(Path root) implements Side {
@@ -257,6 +263,10 @@ class AuraFilesDifferentialTest {
 
         public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
             return Files.walk(p, options);
+        }
+
+        public FileChannel open(Path p, Set<OpenOption> options) throws IOException {
+            return FileChannel.open(p, options);
         }
     }
 
@@ -332,6 +342,10 @@ class AuraFilesDifferentialTest {
         public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
             return AuraFiles.walk(p, options);
         }
+
+        public FileChannel open(Path p, Set<OpenOption> options) throws IOException {
+            return AuraFileChannel.open(p, options);
+        }
     }
 
     /** One random call with its arguments fixed, applied the same way to either side. */
@@ -339,7 +353,8 @@ class AuraFilesDifferentialTest {
         static Call random(Random rnd) {
             String[] names = {"size", "readAllBytes", "readString", "write", "write", "write", "copy", "move",
                 "exists", "checkAccess", "isSameFile", "readAttributes", "delete", "deleteIfExists",
-                "createDirectory", "createDirectories", "createSymbolicLink", "createLink", "list", "walk"};
+                "createDirectory", "createDirectories", "createSymbolicLink", "createLink", "list", "walk",
+                "channel", "channel"};
             return new Call(names[rnd.nextInt(names.length)], pick(rnd), pick(rnd), rnd.nextInt(1 << 10),
                     rnd.nextLong());
         }
@@ -401,6 +416,25 @@ class AuraFilesDifferentialTest {
                     case "walk" -> {
                         try (Stream<Path> s = flag(0) ? side.walk(pp, FileVisitOption.FOLLOW_LINKS) : side.walk(pp)) {
                             yield s.map(x -> relative(root, x)).sorted().toList().toString();
+                        }
+                    }
+                    case "channel" -> {
+                        // Opens with any set of options (some refused together), writes, reads back.
+                        Set<OpenOption> options = new HashSet<>(Arrays.asList(openOptions()));
+                        if (flag(5)) {
+                            options.add(StandardOpenOption.READ);
+                        }
+                        if (flag(4) && flag(3)) {
+                            options.add(LinkOption.NOFOLLOW_LINKS);
+                        }
+                        boolean writes = options.contains(StandardOpenOption.WRITE)
+                                || options.contains(StandardOpenOption.APPEND);
+                        try (FileChannel ch = side.open(pp, options)) {
+                            String wrote = writes ? " wrote " + ch.write(ByteBuffer.wrap(content())) : "";
+                            ByteBuffer back = ByteBuffer.allocate(100);
+                            String read = options.contains(StandardOpenOption.READ) || !writes
+                                    ? " read " + ch.read(back, 0) + " " + Arrays.hashCode(back.array()) : "";
+                            yield "size " + ch.size() + " position " + ch.position() + wrote + read;
                         }
                     }
                     default -> throw new AssertionError(name);
