@@ -35,18 +35,18 @@ import java.util.concurrent.FutureTask;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Random sequences of {@link AuraFiles} calls, and of {@link Files} calls through
- * {@link AuraFileSystemProvider}, run beside the same {@link Files} calls on the platform's
- * provider, each side in its own directory over the same small set of names (files, directories, symbolic and hard
- * links, names that do not exist, with options valid and not), comparing after every step the
- * result or the exception's type, and at the end of each sequence both trees: every path's kind,
- * content and link target.
+ * Random sequences of {@link AuraFiles} calls (and {@link AuraFileChannel#open}), and of
+ * {@link Files} calls (and {@link FileChannel#open}) through {@link AuraFileSystemProvider}, run
+ * beside the same calls on the platform's provider, each side in its own directory over the same
+ * small set of names (files, directories, symbolic and hard links, names that do not exist, with
+ * options valid and not), comparing after every step the result or the exception's type, and at the
+ * end of each sequence both trees: every path's kind, content and link target.
  *
  * <p>The seed is printed in every failure; rerun one with {@code -Dauraio.files.seed=<seed>}. The
  * run is bounded by {@link #BUDGET} of sequences, not asserted on.
