@@ -2,8 +2,9 @@ package io.auraio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.auraio.testing.IoUringAvailable;
 import io.auraio.spi.AuraFileSystemProvider;
+import io.auraio.testing.FileOps;
+import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,8 +28,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -72,8 +73,8 @@ class AuraFilesDifferentialTest {
         // The provider's file system over the platform's: Files' calls on its paths go through it.
         FileSystem provider = new AuraFileSystemProvider(FileSystems.getDefault().provider())
                 .getFileSystem(URI.create("file:///"));
-        Function<Path, Side> ours = way.equals("AuraFiles") ? AuraSide::new
-                : root -> new JdkSide(provider.getPath(root.toString()));
+        Function<Path, Side> ours = way.equals("AuraFiles") ? root -> new Side(FileOps.AURA, root)
+                : root -> new Side(FileOps.JDK, provider.getPath(root.toString()));
         String fixed = System.getProperty("auraio.files.seed");
         long master = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
         Callable<Integer> sweep = () -> {
@@ -114,7 +115,7 @@ class AuraFilesDifferentialTest {
         for (int i = 0; i < OPS_PER_SEQUENCE; i++) {
             Call call = Call.random(rnd);
             log.add(call.toString());
-            String expected = call.apply(new JdkSide(jdkRoot));
+            String expected = call.apply(new Side(FileOps.JDK, jdkRoot));
             String actual = call.apply(ours.apply(auraRoot));
             assertThat(actual).as(() -> failure(seed, log)).isEqualTo(expected);
         }
@@ -149,204 +150,8 @@ class AuraFilesDifferentialTest {
         }
     }
 
-    /** The calls both sides offer, on paths under a root. */
-    private interface Side {
-        Path root();
-
-        long size(Path p) throws IOException;
-
-        byte[] readAllBytes(Path p) throws IOException;
-
-        String readString(Path p) throws IOException;
-
-        Path write(Path p, byte[] bytes, OpenOption... options) throws IOException;
-
-        Path copy(Path source, Path target, CopyOption... options) throws IOException;
-
-        Path move(Path source, Path target, CopyOption... options) throws IOException;
-
-        boolean exists(Path p, LinkOption... options);
-
-        void checkAccess(Path p, AccessMode... modes) throws IOException;
-
-        boolean isSameFile(Path p, Path q) throws IOException;
-
-        BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException;
-
-        void delete(Path p) throws IOException;
-
-        boolean deleteIfExists(Path p) throws IOException;
-
-        Path createDirectory(Path p) throws IOException;
-
-        Path createDirectories(Path p) throws IOException;
-
-        Path createSymbolicLink(Path link, Path target) throws IOException;
-
-        Path createLink(Path link, Path existing) throws IOException;
-
-        Stream<Path> list(Path p) throws IOException;
-
-        Stream<Path> walk(Path p, FileVisitOption... options) throws IOException;
-
-        FileChannel open(Path p, Set<OpenOption> options) throws IOException;
-    }
-
-    private record JdkSide(Path root) implements Side {
-        public long size(Path p) throws IOException {
-            return Files.size(p);
-        }
-
-        public byte[] readAllBytes(Path p) throws IOException {
-            return Files.readAllBytes(p);
-        }
-
-        public String readString(Path p) throws IOException {
-            return Files.readString(p);
-        }
-
-        public Path write(Path p, byte[] bytes, OpenOption... options) throws IOException {
-            return Files.write(p, bytes, options);
-        }
-
-        public Path copy(Path source, Path target, CopyOption... options) throws IOException {
-            return Files.copy(source, target, options);
-        }
-
-        public Path move(Path source, Path target, CopyOption... options) throws IOException {
-            return Files.move(source, target, options);
-        }
-
-        public boolean exists(Path p, LinkOption... options) {
-            return Files.exists(p, options);
-        }
-
-        public void checkAccess(Path p, AccessMode... modes) throws IOException {
-            p.getFileSystem().provider().checkAccess(p, modes);
-        }
-
-        public boolean isSameFile(Path p, Path q) throws IOException {
-            return Files.isSameFile(p, q);
-        }
-
-        public BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException {
-            return Files.readAttributes(p, BasicFileAttributes.class, options);
-        }
-
-        public void delete(Path p) throws IOException {
-            Files.delete(p);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return Files.deleteIfExists(p);
-        }
-
-        public Path createDirectory(Path p) throws IOException {
-            return Files.createDirectory(p);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return Files.createDirectories(p);
-        }
-
-        public Path createSymbolicLink(Path link, Path target) throws IOException {
-            return Files.createSymbolicLink(link, target);
-        }
-
-        public Path createLink(Path link, Path existing) throws IOException {
-            return Files.createLink(link, existing);
-        }
-
-        public Stream<Path> list(Path p) throws IOException {
-            return Files.list(p);
-        }
-
-        public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
-            return Files.walk(p, options);
-        }
-
-        public FileChannel open(Path p, Set<OpenOption> options) throws IOException {
-            return FileChannel.open(p, options);
-        }
-    }
-
-    private record AuraSide(Path root) implements Side {
-        public long size(Path p) throws IOException {
-            return AuraFiles.size(p);
-        }
-
-        public byte[] readAllBytes(Path p) throws IOException {
-            return AuraFiles.readAllBytes(p);
-        }
-
-        public String readString(Path p) throws IOException {
-            return AuraFiles.readString(p);
-        }
-
-        public Path write(Path p, byte[] bytes, OpenOption... options) throws IOException {
-            return AuraFiles.write(p, bytes, options);
-        }
-
-        public Path copy(Path source, Path target, CopyOption... options) throws IOException {
-            return AuraFiles.copy(source, target, options);
-        }
-
-        public Path move(Path source, Path target, CopyOption... options) throws IOException {
-            return AuraFiles.move(source, target, options);
-        }
-
-        public boolean exists(Path p, LinkOption... options) {
-            return AuraFiles.exists(p, options);
-        }
-
-        public void checkAccess(Path p, AccessMode... modes) throws IOException {
-            AuraFiles.checkAccess(p, modes);
-        }
-
-        public boolean isSameFile(Path p, Path q) throws IOException {
-            return AuraFiles.isSameFile(p, q);
-        }
-
-        public BasicFileAttributes readAttributes(Path p, LinkOption... options) throws IOException {
-            return AuraFiles.readAttributes(p, BasicFileAttributes.class, options);
-        }
-
-        public void delete(Path p) throws IOException {
-            AuraFiles.delete(p);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return AuraFiles.deleteIfExists(p);
-        }
-
-        public Path createDirectory(Path p) throws IOException {
-            return AuraFiles.createDirectory(p);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return AuraFiles.createDirectories(p);
-        }
-
-        public Path createSymbolicLink(Path link, Path target) throws IOException {
-            return AuraFiles.createSymbolicLink(link, target);
-        }
-
-        public Path createLink(Path link, Path existing) throws IOException {
-            return AuraFiles.createLink(link, existing);
-        }
-
-        public Stream<Path> list(Path p) throws IOException {
-            return AuraFiles.list(p);
-        }
-
-        public Stream<Path> walk(Path p, FileVisitOption... options) throws IOException {
-            return AuraFiles.walk(p, options);
-        }
-
-        public FileChannel open(Path p, Set<OpenOption> options) throws IOException {
-            return AuraFileChannel.open(p, options);
-        }
-    }
+    /** One side: its calls, on paths under its directory. */
+    private record Side(FileOps ops, Path root) {}
 
     /** One random call with its arguments fixed, applied the same way to either side. */
     private record Call(String name, String p, String q, int flags, long seed) {
@@ -373,48 +178,51 @@ class AuraFilesDifferentialTest {
         }
 
         String apply(Side side) {
+            FileOps ops = side.ops();
             Path root = side.root();
             Path pp = p.isEmpty() ? root : root.resolve(p);
             Path qq = q.isEmpty() ? root : root.resolve(q);
             try {
                 return switch (name) {
-                    case "size" -> String.valueOf(side.size(pp));
-                    case "readAllBytes" -> String.valueOf(Arrays.hashCode(side.readAllBytes(pp)));
-                    case "readString" -> String.valueOf(side.readString(pp).hashCode());
-                    case "write" -> relative(root, side.write(pp, content(), openOptions()));
-                    case "copy" -> relative(root, side.copy(pp, qq, copyOptions(false)));
-                    case "move" -> relative(root, side.move(pp, qq, copyOptions(true)));
+                    case "size" -> String.valueOf(ops.size(pp));
+                    case "readAllBytes" -> String.valueOf(Arrays.hashCode(ops.readAllBytes(pp)));
+                    case "readString" -> String.valueOf(ops.readString(pp).hashCode());
+                    case "write" -> relative(root, ops.write(pp, content(), openOptions()));
+                    case "copy" -> relative(root, ops.copy(pp, qq, copyOptions(false)));
+                    case "move" -> relative(root, ops.move(pp, qq, copyOptions(true)));
                     case "exists" -> String.valueOf(flag(0)
-                            ? side.exists(pp, LinkOption.NOFOLLOW_LINKS) : side.exists(pp));
+                            ? ops.exists(pp, LinkOption.NOFOLLOW_LINKS) : ops.exists(pp));
                     case "checkAccess" -> {
-                        side.checkAccess(pp, accessModes());
+                        ops.checkAccess(pp, accessModes());
                         yield "accessible";
                     }
-                    case "isSameFile" -> String.valueOf(side.isSameFile(pp, qq));
+                    case "isSameFile" -> String.valueOf(ops.isSameFile(pp, qq));
                     case "readAttributes" -> {
                         BasicFileAttributes a = flag(0)
-                                ? side.readAttributes(pp, LinkOption.NOFOLLOW_LINKS) : side.readAttributes(pp);
+                                ? ops.readAttributes(pp, LinkOption.NOFOLLOW_LINKS) : ops.readAttributes(pp);
                         yield "dir=" + a.isDirectory() + " file=" + a.isRegularFile() + " link=" + a.isSymbolicLink()
                                 + " other=" + a.isOther() + " size=" + (a.isRegularFile() ? a.size() : -1);
                     }
                     case "delete" -> {
-                        side.delete(pp);
+                        ops.delete(pp);
                         yield "deleted";
                     }
-                    case "deleteIfExists" -> String.valueOf(side.deleteIfExists(pp));
-                    case "createDirectory" -> relative(root, side.createDirectory(pp));
-                    case "createDirectories" -> relative(root, side.createDirectories(pp));
+                    case "deleteIfExists" -> String.valueOf(ops.deleteIfExists(pp));
+                    case "createDirectory" -> relative(root, ops.createDirectory(pp));
+                    case "createDirectories" -> relative(root, ops.createDirectories(pp));
                     // Absolute targets, each side's inside its own directory: a relative one would
                     // leave it once a hard link to the link sits in a directory nearer the top.
-                    case "createSymbolicLink" -> relative(root, side.createSymbolicLink(pp, qq));
-                    case "createLink" -> relative(root, side.createLink(pp, qq));
+                    case "createSymbolicLink" -> relative(root, ops.createSymbolicLink(pp, qq));
+                    case "createLink" -> relative(root, ops.createLink(pp, qq));
                     case "list" -> {
-                        try (Stream<Path> s = side.list(pp)) {
+                        try (Stream<Path> s = ops.list(pp)) {
                             yield s.map(x -> relative(root, x)).sorted().toList().toString();
                         }
                     }
                     case "walk" -> {
-                        try (Stream<Path> s = flag(0) ? side.walk(pp, FileVisitOption.FOLLOW_LINKS) : side.walk(pp)) {
+                        FileVisitOption[] follow = flag(0)
+                                ? new FileVisitOption[] {FileVisitOption.FOLLOW_LINKS} : new FileVisitOption[0];
+                        try (Stream<Path> s = ops.walk(pp, Integer.MAX_VALUE, follow)) {
                             yield s.map(x -> relative(root, x)).sorted().toList().toString();
                         }
                     }
@@ -429,7 +237,7 @@ class AuraFilesDifferentialTest {
                         }
                         boolean writes = options.contains(StandardOpenOption.WRITE)
                                 || options.contains(StandardOpenOption.APPEND);
-                        try (FileChannel ch = side.open(pp, options)) {
+                        try (FileChannel ch = ops.open(pp, options)) {
                             String wrote = writes ? " wrote " + ch.write(ByteBuffer.wrap(content())) : "";
                             ByteBuffer back = ByteBuffer.allocate(100);
                             String read = options.contains(StandardOpenOption.READ) || !writes

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.FaultFs;
+import io.auraio.testing.FileOps;
 import io.auraio.testing.FixtureAvailability;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
@@ -39,126 +40,9 @@ class AuraFilesMetadataTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    /** Calls on a tree whose root is {@code base}, through {@code Files} or {@code AuraFiles}. */
-    interface Ops {
-        boolean exists(Path p, LinkOption... o);
-
-        void delete(Path p) throws IOException;
-
-        Path createDirectories(Path p) throws IOException;
-
-        Path move(Path a, Path b, StandardCopyOption... o) throws IOException;
-
-        Stream<Path> list(Path p) throws IOException;
-
-        Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException;
-
-        Path createDirectory(Path p, FileAttribute<?>... a) throws IOException;
-
-        boolean deleteIfExists(Path p) throws IOException;
-
-        BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException;
-
-        Path createSymbolicLink(Path link, Path target) throws IOException;
-
-        Path createLink(Path link, Path existing) throws IOException;
-    }
-
-    static final Ops JDK = new Ops() {
-        public boolean exists(Path p, LinkOption... o) {
-            return Files.exists(p, o);
-        }
-
-        public void delete(Path p) throws IOException {
-            Files.delete(p);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return Files.createDirectories(p);
-        }
-
-        public Path move(Path a, Path b, StandardCopyOption... o) throws IOException {
-            return Files.move(a, b, o);
-        }
-
-        public Stream<Path> list(Path p) throws IOException {
-            return Files.list(p);
-        }
-
-        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
-            return Files.walk(p, depth, o);
-        }
-
-        public Path createDirectory(Path p, FileAttribute<?>... a) throws IOException {
-            return Files.createDirectory(p, a);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return Files.deleteIfExists(p);
-        }
-
-        public BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException {
-            return Files.readAttributes(p, BasicFileAttributes.class, o);
-        }
-
-        public Path createSymbolicLink(Path link, Path target) throws IOException {
-            return Files.createSymbolicLink(link, target);
-        }
-
-        public Path createLink(Path link, Path existing) throws IOException {
-            return Files.createLink(link, existing);
-        }
-    };
-
-    static final Ops AURA = new Ops() {
-        public boolean exists(Path p, LinkOption... o) {
-            return AuraFiles.exists(p, o);
-        }
-
-        public void delete(Path p) throws IOException {
-            AuraFiles.delete(p);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return AuraFiles.createDirectories(p);
-        }
-
-        public Path move(Path a, Path b, StandardCopyOption... o) throws IOException {
-            return AuraFiles.move(a, b, o);
-        }
-
-        public Stream<Path> list(Path p) throws IOException {
-            return AuraFiles.list(p);
-        }
-
-        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
-            return depth == Integer.MAX_VALUE ? AuraFiles.walk(p, o) : AuraFiles.walk(p, depth, o);
-        }
-
-        public Path createDirectory(Path p, FileAttribute<?>... a) throws IOException {
-            return AuraFiles.createDirectory(p, a);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return AuraFiles.deleteIfExists(p);
-        }
-
-        public BasicFileAttributes readAttributes(Path p, LinkOption... o) throws IOException {
-            return AuraFiles.readAttributes(p, BasicFileAttributes.class, o);
-        }
-
-        public Path createSymbolicLink(Path link, Path target) throws IOException {
-            return AuraFiles.createSymbolicLink(link, target);
-        }
-
-        public Path createLink(Path link, Path existing) throws IOException {
-            return AuraFiles.createLink(link, existing);
-        }
-    };
-
     @FunctionalInterface
     interface Scenario {
-        Object run(Ops ops, Path base) throws Exception;
+        Object run(FileOps ops, Path base) throws Exception;
     }
 
     static Stream<Arguments> scenarios() {
@@ -332,7 +216,7 @@ class AuraFilesMetadataTest {
         }
     }
 
-    private static String outcome(Scenario s, Ops ops, Path base) throws InterruptedException {
+    private static String outcome(Scenario s, FileOps ops, Path base) throws InterruptedException {
         return TestSupport.outcomeOnVirtualThread(() -> s.run(ops, base), base);
     }
 
@@ -356,8 +240,8 @@ class AuraFilesMetadataTest {
         Path auraBase = dir.path().toAbsolutePath().resolve("aura");
         populate(jdkBase);
         populate(auraBase);
-        String jdk = outcome(scenario, JDK, jdkBase);
-        String aura = outcome(scenario, AURA, auraBase);
+        String jdk = outcome(scenario, FileOps.JDK, jdkBase);
+        String aura = outcome(scenario, FileOps.AURA, auraBase);
         if (name.startsWith("list") || name.startsWith("walk")) {
             // Two directories need not list in the same order: the same tree must, below.
             assertThat(sortedLines(aura)).as(name).isEqualTo(sortedLines(jdk));
@@ -405,7 +289,7 @@ class AuraFilesMetadataTest {
         for (int i = 0; i < calls.size(); i++) {
             Scenario call = calls.get(i);
             long before = engine.stats().opsCompleted();
-            String outcome = outcome(call, AURA, b);
+            String outcome = outcome(call, FileOps.AURA, b);
             assertThat(outcome).as("call %d", i).startsWith("returned");
             if (i >= 2) { // exists and readAttributes of cached names are answered on the caller (CachedMetadataTest)
                 assertThat(engine.stats().opsCompleted()).as("ring requests made by call %d", i).isGreaterThan(before);
@@ -419,7 +303,7 @@ class AuraFilesMetadataTest {
         populate(base);
         for (Scenario s : List.<Scenario>of((o, b) -> names(o.list(b.resolve("d")), b),
                 (o, b) -> names(o.walk(b, Integer.MAX_VALUE), b))) {
-            assertThat(outcome(s, AURA, base)).isEqualTo(outcome(s, JDK, base)).contains("m79");
+            assertThat(outcome(s, FileOps.AURA, base)).isEqualTo(outcome(s, FileOps.JDK, base)).contains("m79");
         }
     }
 

@@ -6,6 +6,7 @@ import io.auraio.AuraFiles;
 import io.auraio.internal.offload.MetadataRouting;
 import io.auraio.testing.Commands;
 import io.auraio.testing.Descriptors;
+import io.auraio.testing.FileOps;
 import io.auraio.testing.TestDirectory;
 import io.auraio.testing.TestSupport;
 import java.io.IOException;
@@ -69,146 +70,9 @@ class DirectoryReviewTest {
         });
     }
 
-    /** How a side lists, walks and looks at files: {@code Files}, or {@code AuraFiles}. */
-    interface Ops {
-        Stream<Path> list(Path p) throws IOException;
-
-        Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException;
-
-        boolean exists(Path p, LinkOption... o);
-
-        long size(Path p) throws IOException;
-
-        BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException;
-
-        void checkAccess(Path p, AccessMode... modes) throws IOException;
-
-        Path createDirectory(Path p) throws IOException;
-
-        void delete(Path p) throws IOException;
-
-        Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
-
-        Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException;
-
-        Path createDirectories(Path p) throws IOException;
-
-        boolean deleteIfExists(Path p) throws IOException;
-
-        boolean isSameFile(Path p, Path p2) throws IOException;
-    }
-
-    private static final Ops FILES = new Ops() {
-        public Stream<Path> list(Path p) throws IOException {
-            return Files.list(p);
-        }
-
-        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
-            return Files.walk(p, depth, o);
-        }
-
-        public boolean exists(Path p, LinkOption... o) {
-            return Files.exists(p, o);
-        }
-
-        public long size(Path p) throws IOException {
-            return Files.size(p);
-        }
-
-        public BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException {
-            return Files.readAttributes(p, BasicFileAttributes.class, o);
-        }
-
-        public void checkAccess(Path p, AccessMode... modes) throws IOException {
-            p.getFileSystem().provider().checkAccess(p, modes);
-        }
-
-        public Path createDirectory(Path p) throws IOException {
-            return Files.createDirectory(p);
-        }
-
-        public void delete(Path p) throws IOException {
-            Files.delete(p);
-        }
-
-        public Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
-            return Files.copy(source, target, o);
-        }
-
-        public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
-            return Files.move(source, target, o);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return Files.createDirectories(p);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return Files.deleteIfExists(p);
-        }
-
-        public boolean isSameFile(Path p, Path p2) throws IOException {
-            return Files.isSameFile(p, p2);
-        }
-    };
-
-    private static final Ops AURA_FILES = new Ops() {
-        public Stream<Path> list(Path p) throws IOException {
-            return AuraFiles.list(p);
-        }
-
-        public Stream<Path> walk(Path p, int depth, FileVisitOption... o) throws IOException {
-            return AuraFiles.walk(p, depth, o);
-        }
-
-        public boolean exists(Path p, LinkOption... o) {
-            return AuraFiles.exists(p, o);
-        }
-
-        public long size(Path p) throws IOException {
-            return AuraFiles.size(p);
-        }
-
-        public BasicFileAttributes attributes(Path p, LinkOption... o) throws IOException {
-            return AuraFiles.readAttributes(p, BasicFileAttributes.class, o);
-        }
-
-        public void checkAccess(Path p, AccessMode... modes) throws IOException {
-            AuraFiles.checkAccess(p, modes);
-        }
-
-        public Path createDirectory(Path p) throws IOException {
-            return AuraFiles.createDirectory(p);
-        }
-
-        public void delete(Path p) throws IOException {
-            AuraFiles.delete(p);
-        }
-
-        public Path copy(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
-            return AuraFiles.copy(source, target, o);
-        }
-
-        public Path move(Path source, Path target, java.nio.file.CopyOption... o) throws IOException {
-            return AuraFiles.move(source, target, o);
-        }
-
-        public Path createDirectories(Path p) throws IOException {
-            return AuraFiles.createDirectories(p);
-        }
-
-        public boolean deleteIfExists(Path p) throws IOException {
-            return AuraFiles.deleteIfExists(p);
-        }
-
-        public boolean isSameFile(Path p, Path p2) throws IOException {
-            return AuraFiles.isSameFile(p, p2);
-        }
-    };
-
     @FunctionalInterface
     interface Scenario {
-        Object run(Ops ops, Path base) throws Exception;
+        Object run(FileOps ops, Path base) throws Exception;
     }
 
     /**
@@ -218,7 +82,7 @@ class DirectoryReviewTest {
      */
     record OnOneTree(String setup, Scenario body) implements Scenario {
         @Override
-        public Object run(Ops ops, Path base) throws Exception {
+        public Object run(FileOps ops, Path base) throws Exception {
             return body.run(ops, base);
         }
     }
@@ -229,7 +93,7 @@ class DirectoryReviewTest {
     private static final String NOT_UTF_8 = "<not UTF-8>";
 
     /** {@return the entry of {@code base} whose name is not UTF-8, as the listing gives it} */
-    private static Path notUtf8(Ops o, Path base) throws IOException {
+    private static Path notUtf8(FileOps o, Path base) throws IOException {
         try (Stream<Path> entries = o.list(base)) {
             return entries.filter(p -> p.getFileName().toString().startsWith("bad")).findFirst().orElseThrow();
         }
@@ -335,7 +199,7 @@ class DirectoryReviewTest {
             for (Run run : runs) {
                 MetadataRouting.ring = run.side().endsWith("-ring");
                 Path base = run.side().startsWith("provider") ? fs.getPath(run.plain().toString()) : run.plain();
-                Ops ops = run.side().startsWith("aura-files") ? AURA_FILES : FILES;
+                FileOps ops = run.side().startsWith("aura-files") ? FileOps.AURA : FileOps.JDK;
                 Map<Integer, String> before = Descriptors.open();
                 String o = TestSupport.outcome(() -> scenario.run(ops, base), run.plain(), run.virtual());
                 // At once: a call must not return before its descriptors are closed.
@@ -452,7 +316,7 @@ class DirectoryReviewTest {
                 List<String> n = new ArrayList<>();
                 for (Path p : (Iterable<Path>) entries::iterator) {
                     n.add(p.getFileName().toString().length() + ":" + o.exists(p, LinkOption.NOFOLLOW_LINKS) + ":"
-                            + outcomeOf(() -> o.attributes(p, LinkOption.NOFOLLOW_LINKS).size()));
+                            + outcomeOf(() -> o.readAttributes(p, LinkOption.NOFOLLOW_LINKS).size()));
                 }
                 n.sort(null);
                 return n;
@@ -517,7 +381,7 @@ class DirectoryReviewTest {
             }
             Path p = far;
             return outcomeOf(() -> o.exists(p)) + " " + outcomeOf(() -> o.size(p)) + " "
-                    + outcomeOf(() -> o.attributes(p).isDirectory()) + " " + outcomeOf(() -> {
+                    + outcomeOf(() -> o.readAttributes(p).isDirectory()) + " " + outcomeOf(() -> {
                         o.checkAccess(p);
                         return "ok";
                     }) + " " + outcomeOf(() -> names(b, o.list(p))) + " " + outcomeOf(() -> o.createDirectory(p))
@@ -529,7 +393,7 @@ class DirectoryReviewTest {
         s.add((o, b) -> {
             Path p = b.resolve(NAME_255 + "x");
             return outcomeOf(() -> o.exists(p)) + " " + outcomeOf(() -> o.size(p)) + " "
-                    + outcomeOf(() -> o.attributes(p)) + " " + outcomeOf(() -> {
+                    + outcomeOf(() -> o.readAttributes(p)) + " " + outcomeOf(() -> {
                         o.checkAccess(p);
                         return "ok";
                     }) + " " + outcomeOf(() -> names(b, o.list(p))) + " " + outcomeOf(() -> o.createDirectory(p))
@@ -542,7 +406,8 @@ class DirectoryReviewTest {
         // Not a case that fails alike in setting up: the JDK's walk itself meets the long name.
         Path base = dir.path().toAbsolutePath().resolve("oracle");
         Files.createDirectories(base);
-        assertThat(TestSupport.outcome(() -> deep.run(FILES, base), base, false)).contains("UncheckedIOException", "File name too long");
+        assertThat(TestSupport.outcome(() -> deep.run(FileOps.JDK, base), base, false))
+                .contains("UncheckedIOException", "File name too long");
         shell(base, "rm -rf deep");
     }
 
@@ -925,7 +790,7 @@ class DirectoryReviewTest {
                 out.add(outcomeOf(() -> o.size(p)));
                 for (LinkOption[] lo : new LinkOption[][] {{}, {LinkOption.NOFOLLOW_LINKS}}) {
                     out.add(outcomeOf(() -> {
-                        BasicFileAttributes a = o.attributes(p, lo);
+                        BasicFileAttributes a = o.readAttributes(p, lo);
                         return a.isDirectory() + " " + a.isRegularFile() + " " + a.isSymbolicLink() + " "
                                 + a.isOther() + " " + (a.isDirectory() ? "-" : a.size()) + " "
                                 + a.lastModifiedTime().equals(Files.getLastModifiedTime(p, lo)) + " "
