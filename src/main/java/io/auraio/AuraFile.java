@@ -12,6 +12,7 @@ import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.mapped.MappedReads;
 import io.auraio.internal.offload.BlockingOffload;
 import io.auraio.internal.offload.SlowFileSystems;
+import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.pool.BufferPool;
 import io.auraio.internal.sched.CarrierSharing;
 import java.io.EOFException;
@@ -406,6 +407,7 @@ public final class AuraFile implements AutoCloseable {
 
     /** Counts this thread in as a user of the descriptor, which {@link #close()} waits for. */
     private void enter() throws ClosedChannelException {
+        StackHeadroom.ensure();
         long s;
         do {
             s = state.get();

@@ -1,5 +1,6 @@
 package io.auraio.internal.engine;
 
+import io.auraio.internal.sched.CarrierWaits;
 import io.auraio.internal.sched.SharedLocks;
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.LockSupport;
@@ -206,7 +207,7 @@ final class AdmissionGate {
             } finally {
                 lock.unlock();
             }
-            LockSupport.park(this);
+            CarrierWaits.park(this);
             interrupted |= Thread.interrupted();
         }
         if (interrupted) {

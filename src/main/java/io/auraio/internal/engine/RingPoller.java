@@ -10,6 +10,7 @@ import io.auraio.internal.binding.Opcode;
 import io.auraio.internal.binding.SubmissionQueue;
 import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.jfr.RingEvents;
+import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.sched.CarrierPolling;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -450,6 +451,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     long execute(int opcode, int sqeFlags, int fd, long offset, long address, int length, int opFlags,
                  int bufIndex, boolean cancelOnInterrupt, boolean mayWaitForever, BooleanSupplier abandoned,
                  LongAdder admitted) {
+        StackHeadroom.ensure();
         RequestTrace trace = RequestTrace.current(); // null unless a recording takes io.auraio.File* events
         long asked = trace == null ? 0 : System.nanoTime();
         // A CLOSE waits under no descriptor: cancelFd, sent for the file it closes by a closer
@@ -506,6 +508,7 @@ public final class RingPoller implements CompletionQueue.Handler {
     public RequestHandle submit(int kind, int opcode, int sqeFlags, int fd, long offset, long address, int length,
                                 int opFlags, int bufIndex, AsyncCompletion completion, MemorySegment ownedMemory,
                                 boolean usesFixedBuffer, boolean usesFixedFile) throws Refused {
+        StackHeadroom.ensure();
         Slot slot = gate.tryAcquire();
         if (slot == null) {
             throw new Refused(closing || gate.isClosed() ? Errno.ESHUTDOWN : Errno.EAGAIN);

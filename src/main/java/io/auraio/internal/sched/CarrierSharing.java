@@ -3,7 +3,6 @@ package io.auraio.internal.sched;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import jdk.management.VirtualThreadSchedulerMXBean;
 
 /**
@@ -70,13 +69,13 @@ public final class CarrierSharing {
         if (Queued.othersWait()) {
             SHARES.increment();
             if (++run[2] % PARK_EVERY != 0) {
-                Thread.yield();
+                CarrierWaits.yieldOrStay();
             } else {
                 // A timed park takes the thread out of every queue until its timer fires; the
                 // carrier then finds the others. It may consume a pending unpark permit, as the
                 // JDK's own I/O on virtual threads (sockets) and every ring request here do; a permit
                 // given back would make each later park return at once, and nothing would be shared.
-                LockSupport.parkNanos(1);
+                CarrierWaits.parkNanos(null, 1);
             }
         }
         run[0] = System.nanoTime();

@@ -1,7 +1,6 @@
 package io.auraio.internal.sched;
 
 import io.auraio.internal.binding.Libc;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -52,15 +51,27 @@ public final class SharedLocks {
 
     /** Takes {@code lock}: queued for on a platform thread, retried on a virtual one. Uninterruptible. */
     public static void lock(ReentrantLock lock) {
-        if (!Thread.currentThread().isVirtual()) {
-            lock.lock();
-            return;
-        }
-        for (int tries = 1; !lock.tryLock(); tries++) {
-            Thread.yield();
-            if (tries >= YIELDS_BEFORE_PARKING) {
-                LockSupport.parkNanos(lock, RETRY_PARK_NANOS);
+        int held = lock.getHoldCount();
+        try {
+            if (!Thread.currentThread().isVirtual()) {
+                lock.lock();
+                return;
             }
+            for (int tries = 1; !lock.tryLock(); tries++) {
+                CarrierWaits.yieldOrStay();
+                if (tries >= YIELDS_BEFORE_PARKING) {
+                    CarrierWaits.parkNanos(lock, RETRY_PARK_NANOS);
+                }
+            }
+        } catch (StackOverflowError e) {
+            // The JVM lets ReentrantLock finish taking the lock in the stack it reserves for it
+            // and throws the overflow as it returns: the lock may be held, and the caller's try,
+            // not entered yet, would never let it go (docs/design.md, "A caller that runs out of
+            // stack inside a request").
+            if (lock.getHoldCount() > held) {
+                lock.unlock();
+            }
+            throw e;
         }
     }
 }

@@ -1,0 +1,163 @@
+package io.auraio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.auraio.testing.Direct;
+import io.auraio.testing.ForkedJvm;
+import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestDirectory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * A caller that runs out of stack inside a request gets its {@code StackOverflowError}, and
+ * nothing else breaks: the ring still serves other threads, the file closes, the engine closes. As
+ * {@code FileChannel} behaves for the same caller (checked with {@code bench/StackEndSweep.java}).
+ *
+ * <p>Each case forks a JVM with C1 as the last tier ({@code -XX:TieredStopAtLevel=1}), whose large
+ * frames make a request run out of stack deep inside the library, where the default JIT's do not:
+ * a thread recurses to every depth from its stack's end back up, makes a request at the bottom of
+ * each, until 150 in a row complete. Before {@code StackHeadroom} and {@code CarrierWaits} every
+ * such sweep left the gate's lock held, a slot or a file's user count raised: the read from
+ * another thread or the closes then hung (measured: 4 sweeps of 4; and with the headroom check
+ * turned off, {@code -Dio.auraio.stackHeadroom.levels=0}, they hang again).
+ */
+@ExtendWith(IoUringAvailable.class)
+class StackEndTest {
+    @RegisterExtension
+    final TestDirectory dir = new TestDirectory();
+
+    @ParameterizedTest(name = "{0} thread, {1}")
+    @CsvSource({
+            "platform, direct-read", "virtual, direct-read", "virtual, direct-write", "virtual, buffered-read"})
+    void aCallerOutOfStackInsideARequestLeavesTheRingServingAndTheFileAndEngineClosable(String thread, String what)
+            throws Exception {
+        Path file = dir.resolve("data");
+        Files.write(file, new byte[64 * 4096]);
+        ForkedJvm.Result r = ForkedJvm.of(Sweep.class)
+                .jvmArgs("-XX:TieredStopAtLevel=1")
+                .args(file.toString(), thread, what)
+                .timeout(Duration.ofSeconds(150))
+                .run();
+        Map<String, String> v = r.values();
+        assumeTrue(!v.containsKey("skip"), () -> "O_DIRECT: " + v.get("skip"));
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(v).as(r.toString()).containsEntry("sweep", "finished");
+        // The sweep reached the stack's end inside the library (else it proves nothing) and then
+        // completed 150 requests in a row.
+        assertThat(Long.parseLong(v.get("overflowsInside"))).as(r.toString()).isPositive();
+        assertThat(Long.parseLong(v.get("completed"))).as(r.toString()).isGreaterThanOrEqualTo(150);
+        assertThat(v).as(r.toString())
+                .containsEntry("anotherThreadsRequest", "4096")
+                .containsEntry("fileClosed", "true")
+                .containsEntry("engineClosed", "true");
+    }
+
+    /** The sweep, in the forked JVM: prints {@code key=value} lines. */
+    static final class Sweep {
+        private static AuraFile file;
+        private static ByteBuffer buffer;
+        private static boolean writes;
+        private static boolean inRequest;
+        private static long requests;
+
+        private Sweep() {}
+
+        public static void main(String[] args) throws Exception {
+            Path path = Path.of(args[0]);
+            boolean virtual = args[1].equals("virtual");
+            boolean direct = args[2].startsWith("direct");
+            writes = args[2].endsWith("write");
+            Engine engine = Engine.create(Options.builder().ringCount(1).build());
+            try {
+                file = direct
+                        ? AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE, Direct.DIRECT)
+                        : AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                System.out.println("skip=" + e);
+                return;
+            }
+            buffer = ByteBuffer.allocateDirect(2 * Direct.ALIGN).alignedSlice(Direct.ALIGN).limit(Direct.ALIGN);
+            Thread sweeper = (virtual ? Thread.ofVirtual() : Thread.ofPlatform().stackSize(512 * 1024))
+                    .start(Sweep::sweep);
+            sweeper.join(Duration.ofSeconds(90));
+            System.out.println("sweep=" + (sweeper.isAlive() ? "hung" : "finished"));
+            Thread other = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    System.out.println("anotherThreadsRequest=" + request());
+                    file.close();
+                    System.out.println("fileClosed=true");
+                    engine.close();
+                    System.out.println("engineClosed=true");
+                } catch (Exception e) {
+                    System.out.println("failure=" + e);
+                }
+            });
+            other.join(Duration.ofSeconds(10));
+            System.out.flush();
+            System.exit(0);
+        }
+
+        private static void sweep() {
+            try {
+                request();
+                int top = 1000;
+                while (true) {
+                    try {
+                        recurse(top);
+                        top *= 2;
+                    } catch (StackOverflowError e) {
+                        break;
+                    }
+                }
+                long inside = 0;
+                long completed = 0;
+                int inARow = 0;
+                for (int depth = top; depth > 0 && inARow < 150; depth--) {
+                    inRequest = false;
+                    try {
+                        recurseThenRequest(depth);
+                        completed++;
+                        inARow++;
+                    } catch (StackOverflowError e) {
+                        if (inRequest) {
+                            inside++;
+                            inARow = 0;
+                        }
+                    }
+                }
+                System.out.println("overflowsInside=" + inside);
+                System.out.println("completed=" + completed);
+            } catch (IOException e) {
+                System.out.println("failure=" + e);
+            }
+        }
+
+        private static int recurse(int depth) {
+            return depth == 0 ? 0 : recurse(depth - 1) + 1;
+        }
+
+        private static int recurseThenRequest(int depth) throws IOException {
+            return depth == 0 ? request() : recurseThenRequest(depth - 1) + 1;
+        }
+
+        private static int request() throws IOException {
+            buffer.clear().limit(Direct.ALIGN);
+            inRequest = true;
+            long position = (requests++ % 64) * Direct.ALIGN;
+            int n = writes ? file.write(buffer, position) : file.read(buffer, position);
+            inRequest = false;
+            return n;
+        }
+    }
+}
