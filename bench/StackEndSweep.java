@@ -35,12 +35,10 @@ public class StackEndSweep {
     static boolean writes;
     static long reads;
 
-    static int recurseThenRead(int depth) throws Exception {
-        return depth == 0 ? read() : recurseThenRead(depth - 1) + 1;
-    }
-
-    static int recurse(int depth) {
-        return depth == 0 ? 0 : recurse(depth - 1) + 1;
+    // One method for the search of the stack's end and for the sweep, so that both run the same
+    // frames: a method still interpreted has frames twice the size of a compiled one.
+    static int descend(int depth, boolean thenRead) throws Exception {
+        return depth > 0 ? descend(depth - 1, thenRead) + 1 : thenRead ? read() : 0;
     }
 
     static int read() throws Exception {
@@ -81,11 +79,37 @@ public class StackEndSweep {
         Runnable sweep = () -> {
             try {
                 read();
+                for (int i = 0; i < 20_000; i++) {
+                    descend(50, false); // compiled before the search, as during the sweep
+                }
                 int top = 1000;
                 while (true) {
                     try {
-                        recurse(top);
+                        descend(top, false);
                         top *= 2;
+                    } catch (StackOverflowError e) {
+                        break;
+                    }
+                }
+                // The deepest recursion that completes; the sweep starts just above it, where not
+                // even a request's first frames fit (higher while one completes there: the end
+                // moves a little with the carrier a virtual thread runs on).
+                int low = top / 2;
+                int high = top;
+                while (low < high) {
+                    int mid = (low + high + 1) / 2;
+                    try {
+                        descend(mid, false);
+                        low = mid;
+                    } catch (StackOverflowError e) {
+                        high = mid - 1;
+                    }
+                }
+                top = low + 64;
+                while (true) {
+                    try {
+                        descend(top, true);
+                        top += 256;
                     } catch (StackOverflowError e) {
                         break;
                     }
@@ -96,7 +120,7 @@ public class StackEndSweep {
                 for (int depth = top; depth > 0 && inARow < 300; depth--) {
                     inRead = false;
                     try {
-                        recurseThenRead(depth);
+                        descend(depth, true);
                         completed++;
                         inARow++;
                     } catch (StackOverflowError e) {

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * each, until 150 in a row complete. Before {@code StackHeadroom} and {@code CarrierWaits} every
  * such sweep left the gate's lock held, a slot or a file's user count raised: the read from
  * another thread or the closes then hung (measured: 4 sweeps of 4; and with the headroom check
- * turned off, {@code -Dio.auraio.stackHeadroom.levels=0}, they hang again).
+ * turned off, {@code -Dio.auraio.stackHeadroom.levels=0}, the file's close hangs in all four).
  */
 @ExtendWith(IoUringAvailable.class)
 class StackEndTest {
@@ -61,6 +61,35 @@ class StackEndTest {
                 .containsEntry("anotherThreadsRequest", "4096")
                 .containsEntry("fileClosed", "true")
                 .containsEntry("engineClosed", "true");
+    }
+
+    /**
+     * The probe is on only where C2 does not compile: in the default JVM it costs a request nothing
+     * once HotSpot has answered (a few milliseconds after the first use).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "-Dauraio.test.none, false", "-XX:TieredStopAtLevel=1, true", "-XX:TieredStopAtLevel=3, true",
+            "-Xint, true", "-XX:-TieredCompilation, false", "-XX:-UseCompiler, true"})
+    void theProbeRunsOnlyWhereC2DoesNotCompile(String jvmOption, boolean probes) throws Exception {
+        ForkedJvm.Result r = ForkedJvm.of(ProbeState.class).jvmArgs(jvmOption).run();
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.values()).as(r.toString()).containsEntry("probes", String.valueOf(probes));
+    }
+
+    /** Prints whether requests probe, once HotSpot has answered (its thread has ended). */
+    static final class ProbeState {
+        private ProbeState() {}
+
+        public static void main(String[] args) throws Exception {
+            io.auraio.internal.platform.StackHeadroom.checks(); // the first use starts the question
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().equals("auraio-compilers")) {
+                    t.join();
+                }
+            }
+            System.out.println("probes=" + io.auraio.internal.platform.StackHeadroom.checks());
+        }
     }
 
     /** The sweep, in the forked JVM: prints {@code key=value} lines. */
@@ -111,11 +140,37 @@ class StackEndTest {
         private static void sweep() {
             try {
                 request();
+                for (int i = 0; i < 20_000; i++) {
+                    descend(50, false); // compiled before the search, as during the sweep
+                }
                 int top = 1000;
                 while (true) {
                     try {
-                        recurse(top);
+                        descend(top, false);
                         top *= 2;
+                    } catch (StackOverflowError e) {
+                        break;
+                    }
+                }
+                // The deepest recursion that completes; the sweep starts just above it, where not
+                // even a request's first frames fit (higher while one completes there: the end
+                // moves a little with the carrier a virtual thread runs on).
+                int low = top / 2;
+                int high = top;
+                while (low < high) {
+                    int mid = (low + high + 1) / 2;
+                    try {
+                        descend(mid, false);
+                        low = mid;
+                    } catch (StackOverflowError e) {
+                        high = mid - 1;
+                    }
+                }
+                top = low + 64;
+                while (true) {
+                    try {
+                        descend(top, true);
+                        top += 256;
                     } catch (StackOverflowError e) {
                         break;
                     }
@@ -126,7 +181,7 @@ class StackEndTest {
                 for (int depth = top; depth > 0 && inARow < 150; depth--) {
                     inRequest = false;
                     try {
-                        recurseThenRequest(depth);
+                        descend(depth, true);
                         completed++;
                         inARow++;
                     } catch (StackOverflowError e) {
@@ -143,12 +198,10 @@ class StackEndTest {
             }
         }
 
-        private static int recurse(int depth) {
-            return depth == 0 ? 0 : recurse(depth - 1) + 1;
-        }
-
-        private static int recurseThenRequest(int depth) throws IOException {
-            return depth == 0 ? request() : recurseThenRequest(depth - 1) + 1;
+        // One method for the search of the stack's end and for the sweep, so that both run the
+        // same frames: a method still interpreted has frames twice the size of a compiled one.
+        private static int descend(int depth, boolean thenRequest) throws IOException {
+            return depth > 0 ? descend(depth - 1, thenRequest) + 1 : thenRequest ? request() : 0;
         }
 
         private static int request() throws IOException {

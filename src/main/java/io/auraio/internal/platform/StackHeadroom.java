@@ -15,7 +15,8 @@ import java.lang.management.ManagementFactory;
  * happens there, before anything was changed.
  *
  * <p>Only where frames are large: in the interpreter and where C1 is the last tier
- * ({@code -Xint}, {@code -XX:TieredStopAtLevel=1..3}, {@code -XX:-UseCompiler}). With C2
+ * ({@code -Xint}, {@code -XX:TieredStopAtLevel=1..3}, {@code -XX:-UseCompiler}), as HotSpot
+ * answers a few milliseconds after the first request. With C2
  * compiling (the default) the path's frames are small and inlined, and sweeps of a caller's stack
  * depth by depth found no overflow inside the library other than a virtual thread's park, which the
  * poller's wait already survives ({@code RingPoller.waitOutAfter}); the check would cost the
@@ -23,8 +24,23 @@ import java.lang.management.ManagementFactory;
  * stack inside a request").
  */
 public final class StackHeadroom {
-    /** Calls of {@link #probe} per check; 0 where C2 compiles. */
-    private static final int LEVELS = levels();
+    /** Calls of {@link #probe} for the request path's depth where C2 does not compile. */
+    private static final int LEVELS_WITHOUT_C2 = 400;
+
+    /**
+     * Calls of {@link #probe} per check: {@link #LEVELS_WITHOUT_C2} until the JVM's compilers are
+     * known, then 0 where C2 compiles. Read once per request (a plain load on x86).
+     */
+    private static volatile int levels = LEVELS_WITHOUT_C2;
+
+    static {
+        Integer forced = Integer.getInteger("io.auraio.stackHeadroom.levels");
+        if (forced != null) {
+            levels = Math.max(0, forced);
+        } else if (!System.getProperty("java.vm.info", "").contains("interpreted mode")) {
+            learnTheCompilersAside();
+        }
+    }
 
     private StackHeadroom() {}
 
@@ -33,14 +49,15 @@ public final class StackHeadroom {
      * request path it is about to take could run out of stack.
      */
     public static void ensure() {
-        if (LEVELS > 0 && probe(LEVELS) != LEVELS) {
+        int n = levels;
+        if (n > 0 && probe(n) != n) {
             throw new AssertionError("stack probe");
         }
     }
 
-    /** {@return whether {@link #ensure} checks anything in this JVM} */
+    /** {@return whether {@link #ensure} checks anything in this JVM, as far as known now} */
     public static boolean checks() {
-        return LEVELS > 0;
+        return levels > 0;
     }
 
     // Deliberately plain recursion: each level is a real frame in the interpreter, and C1
@@ -49,20 +66,25 @@ public final class StackHeadroom {
         return n == 0 ? 0 : probe(n - 1) + 1;
     }
 
-    private static int levels() {
-        Integer forced = Integer.getInteger("io.auraio.stackHeadroom.levels");
-        if (forced != null) {
-            return forced;
+    /**
+     * Asks HotSpot for its compilers on a thread of its own: the first use of the management
+     * classes takes ~20 ms, which the first request of every JVM (a short script's only one)
+     * would otherwise wait for (as {@code UringBinding.chooseInBackground} does for liburing).
+     * Until it answers, requests probe; their code is interpreted then anyway.
+     */
+    private static void learnTheCompilersAside() {
+        try {
+            Thread.ofPlatform().daemon().name("auraio-compilers").start(() -> {
+                if (c2Compiles()) {
+                    levels = 0;
+                }
+            });
+        } catch (OutOfMemoryError noThread) {
+            // At the process's thread limit: requests keep probing, correct and a little slower.
         }
-        return c2Compiles() ? 0 : LEVELS_WITHOUT_C2;
     }
 
-    private static final int LEVELS_WITHOUT_C2 = 400;
-
     private static boolean c2Compiles() {
-        if (System.getProperty("java.vm.info", "").contains("interpreted mode")) {
-            return false;
-        }
         try {
             HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
             if (vm == null) {
