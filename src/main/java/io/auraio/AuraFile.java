@@ -15,6 +15,7 @@ import io.auraio.internal.offload.SlowFileSystems;
 import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.pool.BufferPool;
 import io.auraio.internal.sched.CarrierSharing;
+import io.auraio.internal.sched.CarrierWaits;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -1850,7 +1851,7 @@ public final class AuraFile implements AutoCloseable {
                 everyWhile.run();
                 last = now;
             }
-            LockSupport.parkNanos(this, CLOSE_RECANCEL_NANOS);
+            CarrierWaits.parkNanos(this, CLOSE_RECANCEL_NANOS);
             interrupted |= Thread.interrupted();
         }
         closer = null;

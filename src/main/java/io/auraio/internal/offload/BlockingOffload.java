@@ -1,6 +1,7 @@
 package io.auraio.internal.offload;
 
 import io.auraio.internal.sched.CarrierPolling;
+import io.auraio.internal.sched.CarrierWaits;
 import io.auraio.internal.sched.SharedLocks;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -356,7 +357,7 @@ public final class BlockingOffload {
                     }
                     continue; // the result came first: take it
                 }
-                LockSupport.park(call);
+                CarrierWaits.park(call);
                 interrupted |= Thread.interrupted(); // cleared so that park parks again; set again below
             }
             return call.result();
@@ -571,7 +572,7 @@ public final class BlockingOffload {
         }
         boolean interrupted = false;
         while (!task.done) {
-            LockSupport.park(task);
+            CarrierWaits.park(task);
             if (Thread.interrupted()) { // cleared so that park parks again; set again below
                 interrupted = true;
             }

@@ -8,8 +8,10 @@ import java.util.concurrent.locks.LockSupport;
  * ({@code -Xint}, {@code -XX:TieredStopAtLevel=1}) the copy can run out of native stack and the
  * yield or park throws {@code StackOverflowError} instead, the thread still mounted and running
  * (the JDK restores its state). Thrown out of a wait that sits between two steps that must go
- * together (a slot waited for at the gate, the gate's lock retried to give a slot back), it would
- * leave the ring a slot short or a waiter queued that nobody takes. These methods return instead,
+ * together (a slot waited for at the gate, the gate's lock retried to give a slot back, a call
+ * handed to the blocking offload, a closer waiting for a file's users), it would leave the ring a
+ * slot short, a waiter queued that nobody takes, an offloaded call's memory or descriptor with no
+ * owner, or a file closed but its descriptor never. These methods return instead,
  * as a spurious wake-up: every caller waits in a loop that looks at its condition again, so a
  * failed unmount becomes a spin until the condition holds. Nothing is called in the handler: the
  * thread is as deep as the call that just succeeded.
