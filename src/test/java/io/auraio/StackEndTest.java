@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * <p>Each case forks a JVM with C1 as the last tier ({@code -XX:TieredStopAtLevel=1}), whose large
  * frames make a request run out of stack deep inside the library, where the default JIT's do not:
  * a thread recurses to every depth from its stack's end back up, makes a request at the bottom of
- * each, until 150 in a row complete. Before {@code StackHeadroom} and {@code CarrierWaits} every
+ * each (through {@code AuraFile}, or the engine's callback API and its event loop), until 150
+ * in a row complete. Before {@code StackHeadroom} and {@code CarrierWaits} every
  * such sweep left the gate's lock held, a slot or a file's user count raised: the read from
  * another thread or the closes then hung (measured: 4 sweeps of 4; and with the headroom check
  * turned off, {@code -Dio.auraio.stackHeadroom.levels=0}, the file's close hangs in all four).
@@ -39,7 +40,8 @@ class StackEndTest {
 
     @ParameterizedTest(name = "{0} thread, {1}")
     @CsvSource({
-            "platform, direct-read", "virtual, direct-read", "virtual, direct-write", "virtual, buffered-read"})
+            "platform, direct-read", "virtual, direct-read", "virtual, direct-write", "virtual, buffered-read",
+            "platform, callback-read"})
     void aCallerOutOfStackInsideARequestLeavesTheRingServingAndTheFileAndEngineClosable(String thread, String what)
             throws Exception {
         Path file = dir.resolve("data");
@@ -94,8 +96,11 @@ class StackEndTest {
 
     /** The sweep, in the forked JVM: prints {@code key=value} lines. */
     static final class Sweep {
+        private static Engine engine;
         private static AuraFile file;
         private static ByteBuffer buffer;
+        private static boolean callbacks;
+        private static volatile boolean callbackRan;
         private static boolean writes;
         private static boolean inRequest;
         private static long requests;
@@ -105,9 +110,10 @@ class StackEndTest {
         public static void main(String[] args) throws Exception {
             Path path = Path.of(args[0]);
             boolean virtual = args[1].equals("virtual");
-            boolean direct = args[2].startsWith("direct");
+            boolean direct = !args[2].startsWith("buffered");
             writes = args[2].endsWith("write");
-            Engine engine = Engine.create(Options.builder().ringCount(1).build());
+            callbacks = args[2].startsWith("callback");
+            engine = Engine.create(Options.builder().ringCount(1).build());
             try {
                 file = direct
                         ? AuraFile.open(engine, path, StandardOpenOption.READ, StandardOpenOption.WRITE, Direct.DIRECT)
@@ -208,7 +214,22 @@ class StackEndTest {
             buffer.clear().limit(Direct.ALIGN);
             inRequest = true;
             long position = (requests++ % 64) * Direct.ALIGN;
-            int n = writes ? file.write(buffer, position) : file.read(buffer, position);
+            int n;
+            if (callbacks) { // the engine's callback API: a read, then the event loop until it ran
+                callbackRan = false;
+                engine.read(file.fd(), BufferRef.of(java.lang.foreign.MemorySegment.ofBuffer(buffer)), Direct.ALIGN,
+                        position, (request, result) -> callbackRan = true);
+                while (!callbackRan) {
+                    try {
+                        engine.await(100);
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                n = Direct.ALIGN;
+            } else {
+                n = writes ? file.write(buffer, position) : file.read(buffer, position);
+            }
             inRequest = false;
             return n;
         }

@@ -3,6 +3,7 @@ package io.auraio.internal.engine;
 import io.auraio.internal.binding.Errno;
 import io.auraio.internal.binding.IoUring;
 import io.auraio.internal.binding.Libc;
+import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.sched.SharedLocks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -150,6 +151,7 @@ final class EventLoop implements AutoCloseable {
 
     /** Runs every queued callback. {@return how many ran} */
     int poll() {
+        StackHeadroom.ensure(); // before the turn and the queue's lock, which the poller shares
         checkNotInCallback("poll()");
         processing.lock();
         return runReadyAndLeave();
@@ -183,6 +185,7 @@ final class EventLoop implements AutoCloseable {
      * @return how many callbacks ran
      */
     int await(long timeoutNanos, IntSupplier outstanding) throws InterruptedException {
+        StackHeadroom.ensure(); // before the turn and the queue's lock, which the poller shares
         checkNotInCallback("await()");
         boolean timed = timeoutNanos >= 0;
         long deadline = System.nanoTime() + timeoutNanos;
@@ -218,6 +221,7 @@ final class EventLoop implements AutoCloseable {
 
     /** Processes callbacks until {@link #stop()} or close. */
     void run() throws InterruptedException {
+        StackHeadroom.ensure(); // before the turn and the queue's lock, which the poller shares
         checkNotInCallback("run()");
         long stopsBefore = answeredStops; // before the first turn: a stop meanwhile ends this call too
         try {
@@ -265,6 +269,7 @@ final class EventLoop implements AutoCloseable {
      * @return callbacks run, or -1 when the timeout passed first
      */
     int drain(long timeoutNanos, IntSupplier pending) throws InterruptedException {
+        StackHeadroom.ensure(); // before the turn and the queue's lock, which the poller shares
         checkNotInCallback("drain()");
         boolean timed = timeoutNanos >= 0;
         long deadline = System.nanoTime() + timeoutNanos;

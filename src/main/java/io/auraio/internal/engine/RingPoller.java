@@ -779,6 +779,7 @@ public final class RingPoller implements CompletionQueue.Handler {
      *         and future requests, ESHUTDOWN when closing
      */
     public RequestHandle[] submitChain(int kind, Link[] links) throws Refused {
+        StackHeadroom.ensure();
         Slot[] slots = gate.tryAcquire(links.length);
         if (slots == null) {
             throw new Refused(closing || gate.isClosed() ? Errno.ESHUTDOWN : Errno.EAGAIN);
