@@ -75,6 +75,12 @@ public class StackEndSweep {
                 public void close() throws Exception { ch.close(); }
             };
         }
+        read(); // the first request has HotSpot asked whether C2 compiles: sweep after the answer
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("auraio-compilers")) {
+                t.join();
+            }
+        }
         Map<String, Integer> sites = new TreeMap<>();
         Runnable sweep = () -> {
             try {

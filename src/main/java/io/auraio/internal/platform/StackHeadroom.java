@@ -28,16 +28,21 @@ public final class StackHeadroom {
     private static final int LEVELS_WITHOUT_C2 = 400;
 
     /**
-     * Calls of {@link #probe} per check: {@link #LEVELS_WITHOUT_C2} until the JVM's compilers are
-     * known, then 0 where C2 compiles. Read once per request (a plain load on x86).
+     * Calls of {@link #probe} per check: 0 where C2 compiles. In the interpreter ({@code -Xint},
+     * which the VM's name says) {@link #LEVELS_WITHOUT_C2} from the start; otherwise 0 until
+     * HotSpot has said whether C2 compiles, a few milliseconds after the first request (a probe
+     * meanwhile would cost every JVM's first requests, interpreted then, ~7 µs each, where the
+     * hazard is a thread at its stack's end in a JVM without C2). Read once per request.
      */
-    private static volatile int levels = LEVELS_WITHOUT_C2;
+    private static volatile int levels;
 
     static {
         Integer forced = Integer.getInteger("io.auraio.stackHeadroom.levels");
         if (forced != null) {
             levels = Math.max(0, forced);
-        } else if (!System.getProperty("java.vm.info", "").contains("interpreted mode")) {
+        } else if (System.getProperty("java.vm.info", "").contains("interpreted mode")) {
+            levels = LEVELS_WITHOUT_C2;
+        } else {
             learnTheCompilersAside();
         }
     }
@@ -70,17 +75,16 @@ public final class StackHeadroom {
      * Asks HotSpot for its compilers on a thread of its own: the first use of the management
      * classes takes ~20 ms, which the first request of every JVM (a short script's only one)
      * would otherwise wait for (as {@code UringBinding.chooseInBackground} does for liburing).
-     * Until it answers, requests probe; their code is interpreted then anyway.
      */
     private static void learnTheCompilersAside() {
         try {
             Thread.ofPlatform().daemon().name("auraio-compilers").start(() -> {
-                if (c2Compiles()) {
-                    levels = 0;
+                if (!c2Compiles()) {
+                    levels = LEVELS_WITHOUT_C2;
                 }
             });
         } catch (OutOfMemoryError noThread) {
-            // At the process's thread limit: requests keep probing, correct and a little slower.
+            // At the process's thread limit: no probe, as in a JVM with C2.
         }
     }
 
