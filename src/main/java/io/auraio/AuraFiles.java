@@ -62,7 +62,10 @@ import java.util.stream.StreamSupport;
  * channels under these methods uninterruptible). A path of another file system than the default
  * one (a zip file system's) is handed to the {@code Files} method itself, as are all paths where
  * io_uring cannot be used ({@link AuraIO#backend()} is {@link Backend#JDK}): each answer is then
- * the JDK's.
+ * the JDK's. So are a platform thread's calls while the default engine starts, which they do not
+ * wait for (in a fresh JVM 0.1-0.3 s, where the JDK's first read of a small file takes a few
+ * milliseconds): the first of them starts it on a daemon thread; a virtual thread's call waits for
+ * it, as does every call where {@value AuraIO#BACKEND_PROPERTY} is {@code io_uring}.
  *
  * <p>All methods are safe to call from any number of threads.
  */
@@ -106,7 +109,7 @@ public final class AuraFiles {
         if (SlowFileSystems.isSlowPath(path)) {
             // A ring's STATX always runs in one of its few bounded io-wq workers; statx calls a
             // hung FUSE daemon or NFS server holds would take them all (HungMountOpenTest).
-            return OFFLOAD.call(path, () -> Files.size(path));
+            return offload().call(path, () -> Files.size(path));
         }
         IoEngine core = AuraIO.defaultEngine().core();
         try (Arena arena = Arena.ofConfined()) {
@@ -125,10 +128,11 @@ public final class AuraFiles {
 
     /**
      * {@return whether the {@code Files} method itself serves {@code path}: a path of another file
-     * system (which names no host file), or a JVM where io_uring cannot be used}
+     * system (which names no host file), a JVM where io_uring cannot be used, or a platform thread's
+     * call while the default engine starts ({@link BackendChoice#backendForOneCall})}
      */
     static boolean servedByFiles(Path path) {
-        return !NativePath.isDefaultFileSystem(path) || AuraIO.backend() == Backend.JDK;
+        return !NativePath.isDefaultFileSystem(path) || BackendChoice.backendForOneCall() == Backend.JDK;
     }
 
     /** Opens a file for these methods: uninterruptible, as the JDK's channels under {@code Files}. */
@@ -708,7 +712,7 @@ public final class AuraFiles {
                 return false;
             }
         }
-        return offloaded(path) ? OFFLOAD.call(path, () -> Files.exists(path, options)) : Files.exists(path, options);
+        return offloaded(path) ? offload().call(path, () -> Files.exists(path, options)) : Files.exists(path, options);
     }
 
     /**
@@ -742,7 +746,7 @@ public final class AuraFiles {
             path.getFileSystem().provider().checkAccess(path, modes);
             return;
         }
-        OFFLOAD.call(path, () -> {
+        offload().call(path, () -> {
             path.getFileSystem().provider().checkAccess(path, modes);
             return null;
         });
@@ -772,7 +776,7 @@ public final class AuraFiles {
                 return a.device() == b.device() && a.inode() == b.inode();
             }
         }
-        return offloaded(path) ? OFFLOAD.call(path, path2, () -> Files.isSameFile(path, path2))
+        return offloaded(path) ? offload().call(path, path2, () -> Files.isSameFile(path, path2))
                 : Files.isSameFile(path, path2);
     }
 
@@ -811,7 +815,7 @@ public final class AuraFiles {
                 return type.cast(new JdkKeyedAttributes(o.value(), path, options));
             }
         }
-        return offloaded(path) ? OFFLOAD.call(path, () -> Files.readAttributes(path, type, options))
+        return offloaded(path) ? offload().call(path, () -> Files.readAttributes(path, type, options))
                 : Files.readAttributes(path, type, options);
     }
 
@@ -834,7 +838,7 @@ public final class AuraFiles {
             Files.delete(path);
             return;
         }
-        OFFLOAD.call(path, () -> {
+        offload().call(path, () -> {
             Files.delete(path);
             return null;
         });
@@ -859,7 +863,7 @@ public final class AuraFiles {
         if (r == -Errno.ENOENT) {
             return false;
         }
-        return offloaded(path) ? OFFLOAD.call(path, () -> Files.deleteIfExists(path)) : Files.deleteIfExists(path);
+        return offloaded(path) ? offload().call(path, () -> Files.deleteIfExists(path)) : Files.deleteIfExists(path);
     }
 
     /**
@@ -903,7 +907,7 @@ public final class AuraFiles {
         if (engine != null && attempt(engine, core -> MetadataRequest.mkdir(core, dir, attrs), RESULT).result() == 0) {
             return dir;
         }
-        return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectory(dir, attrs))
+        return offloaded(dir) ? offload().call(dir, () -> Files.createDirectory(dir, attrs))
                 : Files.createDirectory(dir, attrs);
     }
 
@@ -935,7 +939,7 @@ public final class AuraFiles {
                 }
             }
         }
-        return offloaded(dir) ? OFFLOAD.call(dir, () -> Files.createDirectories(dir, attrs))
+        return offloaded(dir) ? offload().call(dir, () -> Files.createDirectories(dir, attrs))
                 : Files.createDirectories(dir, attrs);
     }
 
@@ -971,7 +975,7 @@ public final class AuraFiles {
             }
         }
         return offloaded(source) && offloaded(target)
-                ? OFFLOAD.call(source, target, () -> Files.move(source, target, options))
+                ? offload().call(source, target, () -> Files.move(source, target, options))
                 : Files.move(source, target, options);
     }
 
@@ -1014,7 +1018,7 @@ public final class AuraFiles {
                 && attempt(engine, core -> MetadataRequest.symlink(core, link, target), RESULT).result() == 0) {
             return link;
         }
-        return offloaded(link) ? OFFLOAD.call(link, () -> Files.createSymbolicLink(link, target, attrs))
+        return offloaded(link) ? offload().call(link, () -> Files.createSymbolicLink(link, target, attrs))
                 : Files.createSymbolicLink(link, target, attrs);
     }
 
@@ -1038,7 +1042,7 @@ public final class AuraFiles {
                 core -> MetadataRequest.link(core, link, existing, LinkOption.NOFOLLOW_LINKS), RESULT).result() == 0) {
             return link;
         }
-        return offloaded(link) ? OFFLOAD.call(link, existing, () -> Files.createLink(link, existing))
+        return offloaded(link) ? offload().call(link, existing, () -> Files.createLink(link, existing))
                 : Files.createLink(link, existing);
     }
 
@@ -1055,10 +1059,10 @@ public final class AuraFiles {
      */
     public static Stream<Path> list(Path dir) throws IOException {
         Objects.requireNonNull(dir, "dir");
-        if (!offloaded(dir)) {
+        if (!NativePath.isDefaultFileSystem(dir)) { // a platform thread's stream too: a virtual one may iterate it
             return Files.list(dir);
         }
-        return batched(dir, OFFLOAD.call(dir, () -> Files.list(dir)), Spliterator.DISTINCT);
+        return batched(dir, offload().call(dir, () -> Files.list(dir)), Spliterator.DISTINCT);
     }
 
     /**
@@ -1090,22 +1094,34 @@ public final class AuraFiles {
      */
     public static Stream<Path> walk(Path start, int maxDepth, FileVisitOption... options) throws IOException {
         Objects.requireNonNull(start, "start");
-        if (!offloaded(start)) {
+        if (!NativePath.isDefaultFileSystem(start)) { // a platform thread's stream too: a virtual one may iterate it
             return Files.walk(start, maxDepth, options);
         }
-        return batched(start, OFFLOAD.call(start, () -> Files.walk(start, maxDepth, options)), 0);
+        return batched(start, offload().call(start, () -> Files.walk(start, maxDepth, options)), 0);
     }
 
-    private static final BlockingOffload OFFLOAD = BlockingOffload.shared();
+    /**
+     * {@return the pool for calls that may wait} Looked up at each use, not kept in a static field: its
+     * creation reads the mount table through native calls (the JVM's first foreign-function links,
+     * ~100 ms), which this class's initialisation would otherwise cost every first call, the JDK's
+     * included.
+     */
+    private static BlockingOffload offload() {
+        return BlockingOffload.shared();
+    }
 
-    /** {@return whether calls on {@code path} go to the offload: a path of the host's file system} */
+    /**
+     * {@return whether a call on {@code path} from this thread goes to the offload: a virtual
+     * thread's, on the host's file system} A platform thread's call runs on itself, as the offload
+     * would run it, without the offload's creation (the mount table read through native calls).
+     */
     private static boolean offloaded(Path path) {
-        return NativePath.isDefaultFileSystem(path);
+        return Thread.currentThread().isVirtual() && NativePath.isDefaultFileSystem(path);
     }
 
     /** {@return {@code stream}'s elements drawn in batches on the offload; closing it closes {@code stream}} */
     private static Stream<Path> batched(Path path, Stream<Path> stream, int characteristics) {
-        BatchedIterator<Path> entries = new BatchedIterator<>(OFFLOAD, path, stream.iterator());
+        BatchedIterator<Path> entries = new BatchedIterator<>(offload(), path, stream.iterator());
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(entries, characteristics), false)
                 .onClose(() -> {
                     stream.close();

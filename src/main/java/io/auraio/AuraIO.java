@@ -109,7 +109,9 @@ public final class AuraIO {
      * when the default engine cannot be created (that decision logs one warning naming the cause),
      * else {@link Backend#IO_URING}. Files opened on an explicit {@link Engine} always use io_uring.
      * A default engine that cannot be created for want of file descriptors (EMFILE, ENFILE)
-     * decides nothing: this call answers {@link Backend#JDK}, and the next one tries again.
+     * decides nothing: this call answers {@link Backend#JDK}, and the next one tries again. A
+     * platform thread's {@link AuraFiles} call does not wait for the decision: it starts it on a
+     * daemon thread and is answered by {@code Files} meanwhile.
      *
      * @return the backend of this JVM
      */

@@ -3,6 +3,7 @@ package io.auraio;
 import io.auraio.internal.engine.IoEngine;
 import java.lang.System.Logger.Level;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The backend of this JVM, decided on first use (see {@link #decide()} for the exception) from {@value AuraIO#BACKEND_PROPERTY} and, by
@@ -30,6 +31,69 @@ final class BackendChoice {
         return b != null ? b : decide();
     }
 
+    /**
+     * {@return the backend for one call that the JDK serves alike, such as {@link AuraFiles#readAllBytes}}
+     * Once decided, the backend in use. Until then a platform thread does not wait for the default
+     * engine's start (0.1-0.3 s in a fresh JVM, nearly all of it the JVM's first links of native
+     * functions, where the JDK's first read of a small file takes 1-2 ms): the decision is made on a
+     * daemon thread of its own and the JDK serves this call, whose answer is the one the library
+     * gives. A virtual thread waits for the decision, as {@link #backend()} does: the JDK would hold
+     * its carrier for the call. So does every thread where {@value AuraIO#BACKEND_PROPERTY} names a
+     * backend, and every thread once the decision failed on that daemon thread with something other
+     * than io_uring's refusal (the next call then meets the failure itself).
+     */
+    static Backend backendForOneCall() {
+        Backend b = backend;
+        if (b != null) {
+            return b;
+        }
+        if (Thread.currentThread().isVirtual() || decidingFailed || !"auto".equals(requested())) {
+            return decide();
+        }
+        decideInBackground();
+        return Backend.JDK;
+    }
+
+    /** Whether a daemon thread is deciding ({@link #decideInBackground}); false again once it ends. */
+    private static final AtomicBoolean deciding = new AtomicBoolean();
+    /** Whether that thread's decision failed with an exception: callers then decide themselves. */
+    private static volatile boolean decidingFailed;
+
+    /** Starts {@link #decide()} on a daemon thread unless one is at it. */
+    private static void decideInBackground() {
+        if (!deciding.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Thread.ofPlatform().daemon().name("auraio-start").start(new BackgroundDecision());
+        } catch (Throwable t) {
+            // No thread to be had (OutOfMemoryError: the process's thread limit): the JDK serves
+            // this call and the next one tries again.
+            deciding.set(false);
+        }
+    }
+
+    /**
+     * {@link #decide()} on the daemon thread. A class, not a lambda: the JVM's first lambda spins
+     * its bootstrap (~6 ms), on the caller that the JDK is meant to serve at once.
+     */
+    private static final class BackgroundDecision implements Runnable {
+        @Override
+        public void run() {
+            try {
+                decide(); // undecided after a transient failure: the next call starts another
+            } catch (Throwable t) {
+                decidingFailed = true;
+            } finally {
+                deciding.set(false);
+            }
+        }
+    }
+
+    private static String requested() {
+        return System.getProperty(AuraIO.BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    }
+
     /** {@return why {@link Backend#JDK} is in use, or null} */
     static String fallbackCause() {
         backend();
@@ -46,7 +110,7 @@ final class BackendChoice {
         if (backend != null) {
             return backend;
         }
-        String requested = System.getProperty(AuraIO.BACKEND_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        String requested = requested();
         Backend chosen;
         String cause = null;
         switch (requested) {
