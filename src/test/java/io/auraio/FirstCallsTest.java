@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.auraio.testing.FirstCallProbe;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.SeccompRefusal;
 import io.auraio.testing.TestDirectory;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -18,12 +19,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * engine, as before. Each case in a JVM of its own ({@link FirstCallProbe}), whose engine start is
  * held in the ring's setup, so that "while it starts" lasts as long as the probe wants.
  */
-@ExtendWith(IoUringAvailable.class)
 class FirstCallsTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
     @Test
+    @ExtendWith(IoUringAvailable.class)
     void aPlatformThreadsCallsAreAnsweredWhileTheEngineStartsAndAVirtualThreadWaitsForIt() throws Exception {
         ForkedJvm.Result r = ForkedJvm.of(FirstCallProbe.class).timeout(java.time.Duration.ofSeconds(60))
                 .args(dir.path().toString(), "hold").run();
@@ -47,6 +48,7 @@ class FirstCallsTest {
      * its own thread, which works this time; nothing is said, nothing is left running.
      */
     @Test
+    @ExtendWith(IoUringAvailable.class)
     void aStartThatFailedIsMadeAgainByTheNextCall() throws Exception {
         ForkedJvm.Result r = ForkedJvm.of(FirstCallProbe.class).args(dir.path().toString(), "failOnce").run();
         assertThat(r.exitCode()).as("%s", r).isZero();
@@ -61,11 +63,29 @@ class FirstCallsTest {
 
     /** With {@code -Dauraio.backend=io_uring} ("never fall back") even a platform thread waits for the engine. */
     @Test
+    @ExtendWith(IoUringAvailable.class)
     void aBackendAskedForIsWaitedFor() throws Exception {
         ForkedJvm.Result r = ForkedJvm.of(FirstCallProbe.class).property(AuraIO.BACKEND_PROPERTY, "io_uring")
                 .args(dir.path().toString(), "failOnce").run();
         assertThat(r.exitCode()).as("the failed start reaches the first caller: %s", r).isNotZero();
         assertThat(r.stderr()).as("%s", r).contains("the probe's failed start");
         assertThat(r.values()).as("%s", r).doesNotContainKey("platform.calls");
+    }
+
+    /**
+     * Where io_uring is refused (a seccomp filter), the decision made on the daemon thread is the
+     * fallback's, with its one warning; the calls before it and after it are the JDK's.
+     */
+    @Test
+    void whereIoUringIsRefusedTheDecisionInTheBackgroundFallsBackWithOneWarning() throws Exception {
+        ForkedJvm.Result r = SeccompRefusal.jvm("EPERM").args(FirstCallProbe.class.getName(), dir.path().toString(),
+                "plain").run();
+        assertThat(r.exitCode()).as("%s", r).isZero();
+        Map<String, String> out = r.values();
+        assertThat(out.get("platform.calls")).as("%s", r).isEqualTo("ok");
+        assertThat(out.get("backend")).as("%s", r).isEqualTo("JDK");
+        assertThat(out.get("problems")).as("%s", r).isEqualTo("none");
+        assertThat(r.stderr().lines().filter(l -> l.startsWith("WARNING:")).toList()).as("%s", r).singleElement()
+                .asString().contains("fall back to the JDK's FileChannel").contains("Operation not permitted");
     }
 }

@@ -29,15 +29,18 @@ import java.util.stream.Stream;
  *   <li>{@code startThreads}: the threads named {@code auraio-start} still alive at the end.
  * </ul>
  *
- * <p>Arguments: a directory to work in, then {@code hold} (the start held until let go) or
- * {@code failOnce} (the first start fails with an unchecked exception; nothing held).
+ * <p>Arguments: a directory to work in, then {@code hold} (the start held until let go),
+ * {@code failOnce} (the first start fails with an unchecked exception; nothing held) or {@code plain}
+ * (nothing done to the start: the platform calls, then {@code backend} once it is decided).
  */
 public final class FirstCallProbe {
     private FirstCallProbe() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
-        boolean failOnce = args.length > 1 && args[1].equals("failOnce");
+        String mode = args.length > 1 ? args[1] : "hold";
+        boolean failOnce = mode.equals("failOnce");
+        boolean plain = mode.equals("plain");
         Path file = dir.resolve("first");
         byte[] data = new byte[100_000];
         Arrays.fill(data, (byte) 'x');
@@ -46,7 +49,7 @@ public final class FirstCallProbe {
         CountDownLatch entered = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         boolean[] failed = {false};
-        RingPoller.setUpForTests = ring -> {
+        java.util.function.IntConsumer hook = ring -> {
             entered.countDown();
             if (failOnce) {
                 synchronized (failed) {
@@ -63,6 +66,9 @@ public final class FirstCallProbe {
                 Thread.currentThread().interrupt();
             }
         };
+        if (!plain) {
+            RingPoller.setUpForTests = hook;
+        }
 
         StringBuilder problems = new StringBuilder();
         check(problems, "readAllBytes", Arrays.equals(AuraFiles.readAllBytes(file), data));
@@ -82,6 +88,13 @@ public final class FirstCallProbe {
         System.out.println("platform.calls=" + (problems.isEmpty() ? "ok" : problems.toString().trim()));
         System.out.println("platform.heldStart=" + (!failOnce && release.getCount() == 1));
 
+        if (plain) {
+            awaitNoStartThread();
+            System.out.println("backend=" + AuraIO.backend());
+            check(problems, "readAllBytes once decided", Arrays.equals(AuraFiles.readAllBytes(file), data));
+            System.out.println("problems=" + (problems.isEmpty() ? "none" : problems.toString().trim()));
+            return;
+        }
         if (!failOnce) {
             // The start is held: the background decision has reached the ring's setup or will.
             if (!entered.await(60, TimeUnit.SECONDS)) {
