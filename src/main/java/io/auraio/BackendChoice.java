@@ -38,9 +38,10 @@ final class BackendChoice {
      * functions, where the JDK's first read of a small file takes 1-2 ms): the decision is made on a
      * daemon thread of its own and the JDK serves this call, whose answer is the one the library
      * gives. A virtual thread waits for the decision, as {@link #backend()} does: the JDK would hold
-     * its carrier for the call. So does every thread where {@value AuraIO#BACKEND_PROPERTY} names a
-     * backend, and every thread once the decision failed on that daemon thread with something other
-     * than io_uring's refusal (the next call then meets the failure itself).
+     * its carrier for the call. So does every thread where {@value AuraIO#BACKEND_PROPERTY} is set to
+     * anything but {@code auto} ({@code jdk} decides at once), and every thread once the decision
+     * failed on that daemon thread with something other than io_uring's refusal (the next call then
+     * meets the failure itself).
      */
     static Backend backendForOneCall() {
         Backend b = backend;
