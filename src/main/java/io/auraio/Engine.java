@@ -1678,8 +1678,8 @@ public final class Engine implements AutoCloseable {
     /**
      * Sets the floor of every ring's in-flight limit at runtime (the reference's
      * {@code auraio_set_min_in_flight}; {@link Options.Builder#minInFlight} at creation); a limit
-     * below it is raised at the next controller tick, which comes with the ring's next
-     * completions. The floor of the adaptive controller: with
+     * below it is raised at once by each ring's poller (an idle ring's too), without this call
+     * waiting for it. The floor of the adaptive controller: with
      * {@link Options.Builder#disableAdaptive(boolean) disableAdaptive(true)} the limit stays where
      * it was set.
      *
@@ -1687,9 +1687,9 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalArgumentException if {@code min} is out of that range; no ring is changed then
      */
     public void setMinInFlight(int min) {
-        core.ring(0).controller().setMinInFlight(min); // checks the range before any ring changes
+        core.ring(0).setMinInFlight(min); // checks the range before any ring changes
         for (int i = 1; i < core.ringCount(); i++) {
-            core.ring(i).controller().setMinInFlight(min);
+            core.ring(i).setMinInFlight(min);
         }
     }
 

@@ -355,10 +355,7 @@ final class EngineMonitoring {
 
         @Override
         public void setMinInFlight(int min) {
-            controller(0).setMinInFlight(min); // checks the range before any ring changes
-            for (int i = 1; i < engine.ringCount(); i++) {
-                controller(i).setMinInFlight(min);
-            }
+            engine.setMinInFlight(min); // the same setting: checks the range before any ring changes
         }
 
         @Override

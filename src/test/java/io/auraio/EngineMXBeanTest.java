@@ -310,6 +310,43 @@ class EngineMXBeanTest {
         }
     }
 
+    /**
+     * A floor set while the rings have nothing to do is applied at once, by every ring: an idle
+     * poller sleeps in the kernel and does not tick, and the controller raised a limit below the
+     * floor only at a tick, so a ring nobody used kept reporting its old limit (on one CPU, where
+     * a thread's requests all go to one ring, {@link #writableAttributesReachEveryRing} waited for
+     * the other ring for its whole minute). Through the engine, then through the MXBean.
+     */
+    @Test
+    void aFloorSetWhileTheRingsAreIdleIsAppliedByEveryRingAtOnce() throws Exception {
+        try (Engine engine = Engine.create(Options.builder().ringCount(2).queueDepth(64).initialInFlight(4)
+                .minInFlight(2).name("mx-idle-floor").build())) {
+            engine.setMinInFlight(24);
+            awaitAllAtLeast(engine, 24);
+            EngineMonitoring.awaitRegistrations();
+            JMX.newMXBeanProxy(SERVER, engineName("mx-idle-floor"), EngineMXBean.class).setMinInFlight(40);
+            awaitAllAtLeast(engine, 40);
+            for (int i = 0; i < 2; i++) {
+                assertThat(JMX.newMXBeanProxy(SERVER, ringName("mx-idle-floor", i), RingMXBean.class)
+                        .getInFlightLimit()).as("ring %d", i).isGreaterThanOrEqualTo(40);
+            }
+            assertThatThrownBy(() -> engine.setMinInFlight(0)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(engine.ringStats(1).inFlightLimit()).as("nothing changed by the refused floor")
+                    .isGreaterThanOrEqualTo(40);
+        }
+    }
+
+    /** Waits up to 10 s (the poller applies it within a pass) for every ring's limit to reach {@code limit}. */
+    private static void awaitAllAtLeast(Engine engine, int limit) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!allAtLeast(engine, limit) && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        for (int i = 0; i < engine.ringCount(); i++) {
+            assertThat(engine.ringStats(i).inFlightLimit()).as("ring %d's limit", i).isGreaterThanOrEqualTo(limit);
+        }
+    }
+
     private static boolean allAtLeast(Engine engine, int limit) {
         for (int i = 0; i < engine.ringCount(); i++) {
             if (engine.ringStats(i).inFlightLimit() < limit) {

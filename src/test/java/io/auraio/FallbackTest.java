@@ -96,8 +96,13 @@ class FallbackTest {
         // The first ring of the default engine is set up, the second is refused: what a memlock
         // limit that fits one ring does. The engine must give its first ring back and fail whole.
         FixtureAvailability.assumeUringFailShim();
-        ForkedJvm.Result r = probe(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH),
-                LIBURING_BINDING);
+        // Two CPUs seen, so two rings (one per CPU): on a one-CPU machine the default engine had one
+        // ring, the shim refused nothing, and the probe ran on io_uring.
+        ForkedJvm jvm = ForkedJvm.of(FallbackProbe.class).jvmArgs("-XX:ActiveProcessorCount=2")
+                .env(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH))
+                .args(dir.path().toString());
+        LIBURING_BINDING.forEach(jvm::property);
+        ForkedJvm.Result r = jvm.run();
 
         assertFellBackNaming(r, "Cannot allocate memory");
     }

@@ -43,8 +43,8 @@ public interface EngineMXBean {
     int getMinInFlight();
 
     /**
-     * Sets the floor of every ring's in-flight limit; a limit below it is raised to it at the
-     * ring's next controller tick (10 ms).
+     * Sets the floor of every ring's in-flight limit; a limit below it is raised to it at once by
+     * the ring's poller (an idle ring's too), without this call waiting for it.
      *
      * @param min 1 to the queue depth
      * @throws IllegalArgumentException if {@code min} is out of that range

@@ -2289,6 +2289,22 @@ public final class RingPoller implements CompletionQueue.Handler {
         return controller;
     }
 
+    /**
+     * Sets the floor of this ring's in-flight limit and has the poller apply it now, without
+     * waiting for it. The controller raises a limit below a new floor at its tick, and an idle
+     * poller does not tick (it sleeps in the kernel until a request comes): a ring nobody used
+     * since would report its old limit for as long. Any thread.
+     *
+     * @throws IllegalArgumentException if {@code min} is outside 1 to the queue depth; nothing changed then
+     */
+    public void setMinInFlight(int min) {
+        controller.setMinInFlight(min);
+        postToRing(ring -> {
+            lastTick = System.nanoTime() - TICK_NANOS; // this pass ticks (maybeTick), after the ring tasks
+            return 0;
+        });
+    }
+
     int setupFlags() {
         return ringSetupFlags;
     }
