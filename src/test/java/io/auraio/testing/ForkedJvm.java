@@ -33,6 +33,7 @@ public final class ForkedJvm {
     private final Map<String, String> properties = new LinkedHashMap<>();
     private final Map<String, String> env = new LinkedHashMap<>();
     private Duration timeout = DEFAULT_TIMEOUT;
+    private final List<String> launcher = new ArrayList<>();
 
     /**
      * How the forked JVM ended.
@@ -110,9 +111,18 @@ public final class ForkedJvm {
         return this;
     }
 
+    /**
+     * Starts the JVM through a command that runs its arguments, e.g. {@code taskset -c 0} to run it
+     * on one CPU. {@return this}
+     */
+    public ForkedJvm launcher(String... prefix) {
+        launcher.addAll(List.of(prefix));
+        return this;
+    }
+
     /** {@return the command line {@link #run()} starts} */
     public List<String> command() {
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(launcher);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-Xshare:auto");
