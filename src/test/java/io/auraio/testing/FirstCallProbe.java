@@ -115,7 +115,7 @@ public final class FirstCallProbe {
             System.out.println("virtual.read=" + (Arrays.equals(virtualRead.get(60, TimeUnit.SECONDS), data)
                     ? "ok" : "differs"));
         } else {
-            // The failed start's thread ends; the next platform call decides on itself.
+            // The failed start's thread ends; the next platform call decides on its own thread.
             awaitNoStartThread();
             check(problems, "readAllBytes after the failed start", Arrays.equals(AuraFiles.readAllBytes(file), data));
             System.out.println("afterFailure.calls=" + (problems.isEmpty() ? "ok" : problems.toString().trim()));
