@@ -24,8 +24,9 @@ import java.util.Arrays;
  * Main class for a {@link ForkedJvm} whose io_uring is made unusable: uses every way in (AuraFile,
  * AuraFileChannel, AuraFiles, the provider, the engine API) a few dozen times and prints, as
  * {@code key=value} lines: {@code backend}, {@code fds.new} (the descriptors open after the
- * rounds that were not after one warm-up round, number=target), {@code threads.before} and
- * {@code threads.after}, {@code data} ({@code ok} or what differed), {@code defaultEngine} and
+ * rounds that were not after one warm-up round, number=target), {@code threads.new} (the threads
+ * alive after the rounds that were not before them), {@code threads.ended} (those that ended
+ * meanwhile: short-lived ones, not a leak), {@code data} ({@code ok} or what differed), {@code defaultEngine} and
  * {@code engineCreate} (the messages of their exceptions).
  *
  * <p>Argument: a directory to work in.
@@ -41,13 +42,18 @@ public final class FallbackUsageProbe {
         StringBuilder problems = new StringBuilder();
         round(dir, provider, -1, problems);
         java.util.Map<Integer, String> fdsBefore = Descriptors.open();
-        int threadsBefore = Thread.getAllStackTraces().size();
+        java.util.Set<Thread> threadsBefore = java.util.Set.copyOf(Thread.getAllStackTraces().keySet());
         for (int i = 0; i < 40; i++) {
             round(dir, provider, i, problems);
         }
         System.out.println("fds.new=" + Descriptors.newSince(fdsBefore));
-        System.out.println("threads.before=" + threadsBefore);
-        System.out.println("threads.after=" + Thread.getAllStackTraces().size());
+        // Threads alive now that were not before the rounds: a leak grows this. Counting them instead
+        // compared a short-lived thread of the warm-up (one that ended during the rounds) with a leak.
+        java.util.Set<Thread> threadsAfter = Thread.getAllStackTraces().keySet();
+        System.out.println("threads.new=" + threadsAfter.stream().filter(t -> !threadsBefore.contains(t))
+                .map(Thread::getName).sorted().toList());
+        System.out.println("threads.ended=" + threadsBefore.stream().filter(t -> !threadsAfter.contains(t))
+                .map(Thread::getName).sorted().toList());
         System.out.println("data=" + (problems.isEmpty() ? "ok" : problems.toString().trim()));
         try {
             AuraIO.defaultEngine();
