@@ -44,8 +44,9 @@ class FallbackTest {
     @RegisterExtension
     final TestDirectory dir = new TestDirectory();
 
-    private ForkedJvm.Result probe(Map<String, String> env, Map<String, String> properties) throws Exception {
-        ForkedJvm jvm = ForkedJvm.of(FallbackProbe.class).env(env).args(dir.path().toString());
+    private ForkedJvm.Result probe(Map<String, String> env, Map<String, String> properties, String... jvmArgs)
+            throws Exception {
+        ForkedJvm jvm = ForkedJvm.of(FallbackProbe.class).jvmArgs(jvmArgs).env(env).args(dir.path().toString());
         properties.forEach(jvm::property);
         return jvm.run();
     }
@@ -98,11 +99,8 @@ class FallbackTest {
         FixtureAvailability.assumeUringFailShim();
         // Two CPUs seen, so two rings (one per CPU): on a one-CPU machine the default engine had one
         // ring, the shim refused nothing, and the probe ran on io_uring.
-        ForkedJvm jvm = ForkedJvm.of(FallbackProbe.class).jvmArgs("-XX:ActiveProcessorCount=2")
-                .env(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH))
-                .args(dir.path().toString());
-        LIBURING_BINDING.forEach(jvm::property);
-        ForkedJvm.Result r = jvm.run();
+        ForkedJvm.Result r = probe(UringFailShim.environment("ENOMEM", 1, UringFailShim.Mechanism.LIBRARY_PATH),
+                LIBURING_BINDING, "-XX:ActiveProcessorCount=2");
 
         assertFellBackNaming(r, "Cannot allocate memory");
     }

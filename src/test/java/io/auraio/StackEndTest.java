@@ -7,6 +7,7 @@ import io.auraio.testing.Direct;
 import io.auraio.testing.ForkedJvm;
 import io.auraio.testing.IoUringAvailable;
 import io.auraio.testing.TestDirectory;
+import io.auraio.testing.TestSupport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -95,11 +96,7 @@ class StackEndTest {
 
     /** Waits for the thread that asks HotSpot whether C2 compiles, if it still runs. */
     static void awaitTheCompilersAnswer() throws InterruptedException {
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().equals("auraio-compilers")) {
-                t.join();
-            }
-        }
+        TestSupport.joinAll(TestSupport.threadsNamed("auraio-compilers"));
     }
 
     /** The sweep, in the forked JVM: prints {@code key=value} lines. */

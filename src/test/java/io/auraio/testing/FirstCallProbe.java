@@ -135,14 +135,11 @@ public final class FirstCallProbe {
         }
     }
 
-    private static long startThreads() {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("auraio-start")).count();
+    private static int startThreads() {
+        return TestSupport.threadsNamed("auraio-start").size();
     }
 
     private static void awaitNoStartThread() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (startThreads() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        TestSupport.joinAll(TestSupport.threadsNamed("auraio-start"));
     }
 }

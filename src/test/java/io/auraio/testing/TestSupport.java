@@ -157,6 +157,11 @@ public final class TestSupport {
         return out.get();
     }
 
+    /** {@return the live threads named {@code name}} (the library's short-lived ones: {@code auraio-start}, ...) */
+    public static List<Thread> threadsNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).toList();
+    }
+
     /** Joins every thread within {@link #HANG} overall and asserts that none is still alive. */
     public static void joinAll(Collection<Thread> threads) throws InterruptedException {
         long deadline = System.nanoTime() + HANG.toNanos();
