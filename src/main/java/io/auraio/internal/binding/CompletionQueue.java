@@ -59,34 +59,6 @@ public final class CompletionQueue {
      * @return the number of completions reaped
      */
     public int drain(Handler handler) {
-        return drain(handler, false, 0);
-    }
-
-    /**
-     * {@return whether a completion is waiting whose user data is not {@code other}} A hint for a
-     * thread without the reaping lock (the head may move meanwhile): whether taking the lock to
-     * reap is worth it.
-     */
-    public boolean hasCompletionOtherThan(long other) {
-        int tail = (int) INT.getAcquire(ring, tailOffset);
-        int head = (int) INT.get(ring, headOffset);
-        if (tail == head) {
-            return false;
-        }
-        return ring.get(JAVA_LONG, cqesOffset + (long) (head & mask) * CQE_BYTES + CQE_USER_DATA) != other;
-    }
-
-    /**
-     * As {@link #drain}, but stops at the first completion whose user data is {@code stopAt} and
-     * leaves it, and everything after it, in the queue.
-     *
-     * @return the number of completions reaped
-     */
-    public int drainBefore(Handler handler, long stopAt) {
-        return drain(handler, true, stopAt);
-    }
-
-    private int drain(Handler handler, boolean stops, long stopAt) {
         // Acquire: the CQE contents written by the kernel are visible once its tail store is.
         int tail = (int) INT.getAcquire(ring, tailOffset);
         int head = (int) INT.get(ring, headOffset);
@@ -94,9 +66,6 @@ public final class CompletionQueue {
         for (; h != tail; h++) {
             long base = cqesOffset + (long) (h & mask) * CQE_BYTES;
             long userData = ring.get(JAVA_LONG, base + CQE_USER_DATA);
-            if (stops && userData == stopAt) {
-                break;
-            }
             int res = ring.get(JAVA_INT, base + CQE_RES);
             int flags = ring.get(JAVA_INT, base + CQE_FLAGS);
             // Free the slot before running the handler: it reads nothing more from the CQE.

@@ -52,6 +52,7 @@ public final class IoUring implements AutoCloseable {
     public static final int UNREGISTER_BUFFERS = 1;
     public static final int REGISTER_FILES = 2;
     public static final int UNREGISTER_FILES = 3;
+    public static final int REGISTER_EVENTFD = 4;
     public static final int REGISTER_FILES_UPDATE = 6;
     private static final int REGISTER_PROBE = 8;
 

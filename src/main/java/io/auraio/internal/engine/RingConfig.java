@@ -13,18 +13,19 @@ package io.auraio.internal.engine;
  * @param daemon          whether the poller thread is a daemon thread
  * @param submitAll       whether to ask for {@code IORING_SETUP_SUBMIT_ALL} where the kernel has it
  *                        (always, but for tests of the submit path that older kernels take)
- * @param callerSubmit    whether a thread running a blocking read or write may write its SQE and
- *                        enter the kernel itself instead of handing the request to the poller
- *                        (the ring is then set up without {@code SINGLE_ISSUER}); ignored with
- *                        {@code sqpoll}
+ * @param callerSubmit    whether a thread running a blocking read or write on a ring holding few
+ *                        requests may write its SQE and enter the kernel itself, into a second,
+ *                        small io_uring the poller keeps for that (set up without
+ *                        {@code SINGLE_ISSUER}), instead of handing the request to the poller;
+ *                        ignored with {@code sqpoll}
  */
 public record RingConfig(int queueDepth, int initialInFlight, int minInFlight, long targetP99Nanos, boolean adaptive,
                          boolean sqpoll, int sqpollIdleMs, boolean daemon, boolean submitAll, boolean callerSubmit) {
     /**
      * The default of {@link #callerSubmit}: on, unless the system property
-     * {@code io.auraio.callerSubmit} is {@code false}. On since it measured better where it matters
-     * on the 2-core test machine (one O_DIRECT reader 0.86x -> 1.16-1.25x FileChannel, 64 readers
-     * 0.93-0.95x -> 0.97-1.00x, 256 readers level, for more CPU per operation: docs/design.md);
+     * {@code io.auraio.callerSubmit} is {@code false}. On since it measured better where few
+     * requests are in flight on the 2-core test machine (one O_DIRECT reader 0.7-0.9x -> 1.1-1.4x
+     * FileChannel); deeper queues go to the poller's ring either way (docs/design.md, "Two rings");
      * {@code false} gives the poller-only path back (CI runs the suite on both).
      */
     public static final boolean CALLER_SUBMIT_DEFAULT =

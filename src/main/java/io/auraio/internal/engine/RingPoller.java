@@ -12,6 +12,8 @@ import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.jfr.RingEvents;
 import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.sched.CarrierPolling;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -42,18 +44,24 @@ import java.util.function.ToIntFunction;
  * lock-free stack and wake the poller only when it sleeps, by writing an eventfd whose read the
  * poller keeps armed in the ring before it waits.
  *
- * <p>With {@link RingConfig#callerSubmit} (on by default, see docs/design.md) a thread running a blocking read or
- * write first tries to submit it itself: under the ring's submission lock, which the poller holds
- * for each pass and lets go only while it sleeps in the kernel, it fills the SQE, does the
- * poller's bookkeeping (the request counts in the kernel, against the same limit) and, after the
- * lock, enters the kernel with {@code to_submit} and no wait. That saves the eventfd write and the
- * sleeping poller's wake-up before the request reaches the device (issue 14: 39-50 µs per request
- * on 2 cores). When the lock is taken (the poller is awake and will see the stack) or the request
- * must wait (held-back requests, the limit, a full SQ, closing), it takes the stack as before. The
- * ring is then set up without {@code SINGLE_ISSUER}, {@code DEFER_TASKRUN} and
- * {@code COOP_TASKRUN}: a completion's task work runs on the thread that submitted the request
- * and must wake it when it sleeps (COOP_TASKRUN does not, and a carrier parked with nothing to run
- * would hold the completion back indefinitely).
+ * <p>With {@link RingConfig#callerSubmit} (on by default, see docs/design.md) the poller owns a
+ * second, small ring, the <em>caller ring</em>, and a thread running a blocking read or write on
+ * a ring holding few requests ({@link #CALLER_MAX_IN_USE}) first tries to submit it there itself:
+ * under the submission lock, which the poller holds for each pass and lets go only while it
+ * sleeps, it fills the SQE, does the poller's bookkeeping (the request counts in the kernel,
+ * against the same limit) and, after the lock, enters the kernel with {@code to_submit} and no
+ * wait; then it polls for its completion while its carrier has nothing else to run. That saves
+ * the eventfd write, the poller's wake-up and the unpark (one O_DIRECT reader: 0.7x -> 1.1-1.4x
+ * FileChannel on 2 cores). The caller ring is set up without {@code SINGLE_ISSUER},
+ * {@code DEFER_TASKRUN} and {@code COOP_TASKRUN}: a completion's task work runs on the thread that
+ * submitted the request and must wake it when it sleeps (COOP_TASKRUN does not, and a carrier
+ * parked with nothing to run would hold the completion back indefinitely); its CQEs signal the
+ * poller's eventfd ({@code IORING_REGISTER_EVENTFD}), so that a completion nobody polls for wakes
+ * the poller. Everything else, and every request of a busy ring, goes through the stack to the
+ * poller's own ring, set up for one issuer with deferred task work: completions processed in
+ * batches when the poller waits, nobody interrupted to post them (64 O_DIRECT readers: 0.7-0.8x
+ * -> 0.95-1.15x FileChannel, at 0.5-0.7x its CPU per operation, where every caller submitting to
+ * one shared ring cost each carrier an interrupt per completion).
  */
 public final class RingPoller implements CompletionQueue.Handler {
     private static final int RUNNING = 0;
@@ -210,9 +218,16 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     /** The ring's descriptor while it is open, else -1: for {@link #ownsDescriptor}, from any thread. */
     private volatile int ringFd = -1;
+    /** The caller ring's descriptor while it is open, else -1. */
+    private volatile int callerRingFd = -1;
 
     // Poller-thread state.
     private IoUring ring;
+    /**
+     * The caller ring ({@link #submitHere}), or null where callers do not submit. Written once by
+     * the poller before {@link #callerSubmit} is set, which callers read first.
+     */
+    private IoUring callerRing;
     private Arena pollerArena;
     private MemorySegment wakeBuffer;
     private boolean wakeArmed;
@@ -303,7 +318,7 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     /** {@return whether {@code fd} is this poller's ring or eventfd, while they are open} */
     boolean ownsDescriptor(int fd) {
-        if (fd == ringFd) {
+        if (fd == ringFd || fd == callerRingFd) {
             return true;
         }
         synchronized (eventFdLock) {
@@ -353,18 +368,47 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     private int[] setupFlagCandidates() {
-        int[] base = config.sqpoll()
+        return withSubmitAll(config.sqpoll()
                 ? new int[] {IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER, IoUring.SETUP_SQPOLL}
-                : config.callerSubmit()
-                // Any thread submits, and completion task work must wake the submitter: no
-                // SINGLE_ISSUER (nor DEFER_TASKRUN, which needs it), no COOP_TASKRUN.
-                ? new int[] {0}
                 : new int[] {
                     IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN,
                     IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
                     IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG,
                     0
-                };
+                });
+    }
+
+    /**
+     * Sets up the caller ring, where callers submit and poll ({@link #submitHere}): any thread
+     * submits, and a completion's task work must wake the submitter, so no SINGLE_ISSUER (nor
+     * DEFER_TASKRUN, which needs it) and no COOP_TASKRUN. Its CQEs signal the poller's eventfd.
+     * Callers never have more than {@link #CALLER_MAX_IN_USE} requests in it but for a race of a
+     * few; its CQ takes an overflow anyway (the kernel keeps what does not fit, IORING_FEAT_NODROP).
+     *
+     * @return the ring, or null when the kernel refused it or its eventfd (callers then hand
+     *         every request to the poller, as with {@link RingConfig#callerSubmit} off)
+     */
+    private IoUring setUpCallerRing(int efd) {
+        IoUring r;
+        try {
+            r = IoUring.create(CALLER_RING_ENTRIES, 2 * CALLER_RING_ENTRIES, withSubmitAll(new int[] {0}), 0,
+                    new ArrayList<>());
+        } catch (IoUring.SetupException refused) {
+            return null; // e.g. the memlock limit, which the poller's own ring fit under
+        }
+        MemorySegment arg = pollerArena.allocate(JAVA_INT);
+        arg.set(JAVA_INT, 0, efd);
+        if (r.register(IoUring.REGISTER_EVENTFD, arg, 1) < 0) {
+            r.close();
+            return null;
+        }
+        return r;
+    }
+
+    /** SQ entries of the caller ring: {@link #CALLER_MAX_IN_USE} requests, races and a cancel each. */
+    private static final int CALLER_RING_ENTRIES = 16;
+
+    private int[] withSubmitAll(int[] base) {
         if (!config.submitAll()) {
             return base;
         }
@@ -482,7 +526,8 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             // A request that may wait forever stays with the poller: it is exempt from the limit
             // and its task work must not tie it to a carrier thread's life.
-            if (!callerSubmit || gateQueued || mayWaitForever || !isTransfer(opcode) || !submitOnThisThread(slot)) {
+            if (!callerSubmit || gateQueued || mayWaitForever || !takesCallerRing(opcode, sqeFlags)
+                    || !submitOnThisThread(slot)) {
                 enqueue(slot);
             }
             awaitDone(slot, cancelOnInterrupt, abandoned); // a request the kernel cancelled on its own is submitted again first
@@ -528,20 +573,18 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
-     * Under the lock, on a caller: reaps what the kernel has posted. Completions of requests that
-     * callers submitted are posted by task work on the submitting thread, then wake the poller;
-     * a caller already holding the lock (it just submitted) unparks their waiters sooner and on its
-     * own CPU, where a wake-up costs about 1 µs instead of 20-40 across CPUs (issue 14).
+     * Under the lock, on a caller: reaps what the kernel has posted in the caller ring. Completions
+     * of requests that callers submitted are posted by task work on the submitting thread, then
+     * wake the poller (the ring's eventfd); a caller already holding the lock (it just submitted)
+     * unparks their waiters sooner and on its own CPU, where a wake-up costs about 1 µs instead of
+     * 20-40 across CPUs (issue 14). The poller's own ring is the poller's to reap: its completions
+     * are posted only when the poller enters the kernel (deferred task work).
      */
     private void drainHere() {
-        CompletionQueue cq = ring.completionQueue();
+        CompletionQueue cq = callerRing.completionQueue();
         if (cq.hasCompletions()) {
             reapNanos = System.nanoTime();
-            // Never the poller's wake-up: the poller may be on its way into io_uring_enter, where
-            // that completion (posted inline when the eventfd already counted) is what makes it
-            // return; a caller that took it left the poller asleep with no wake-up armed and a
-            // request on the stack (found by callers polling for their completions).
-            cq.drainBefore(this, UserData.WAKE);
+            cq.drain(this);
         }
     }
 
@@ -566,7 +609,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (inKernelView > POLL_MAX_IN_KERNEL || !CarrierPolling.mayPoll()) {
             return slot.state == Slot.DONE;
         }
-        CompletionQueue cq = ring.completionQueue();
+        CompletionQueue cq = callerRing.completionQueue();
         long lastYield = System.nanoTime();
         long end = lastYield + POLL_SPIN_NANOS;
         // The ring stays mapped while this thread counts in `entering` (see run()): the CQ is
@@ -581,7 +624,7 @@ public final class RingPoller implements CompletionQueue.Handler {
                     polledCompletions.increment();
                     return stopPolling(slot);
                 }
-                if (cq.hasCompletionOtherThan(UserData.WAKE)) {
+                if (cq.hasCompletions()) {
                     reapHere();
                 } else {
                     Thread.onSpinWait();
@@ -665,7 +708,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         for (int pass = 1; ; pass++) {
             int r;
             try {
-                r = ring.submitPublished();
+                r = callerRing.submitPublished();
             } finally {
                 submitters.decrementAndGet();
             }
@@ -699,23 +742,24 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
-     * The caller-side submit: puts {@code s} into an SQE and enters the kernel on the calling
-     * thread, when the submission lock is free (the poller sleeps) and the request would go
-     * straight in were the poller to take it (nothing held back, below the limit, room in the SQ,
-     * not closing). The bookkeeping is the poller's, under its lock, so everything that looks at
-     * requests in the kernel (cancels, close, the stale-request scan, the controller) sees this one
-     * as it sees its own.
+     * The caller-side submit: puts {@code s} into an SQE of the caller ring and enters the kernel
+     * on the calling thread, when the ring holds few requests ({@link #CALLER_MAX_IN_USE}), the
+     * submission lock is free (the poller sleeps) and the request would go straight in were the
+     * poller to take it (nothing held back, below the limit, room in the SQ, not closing). The
+     * bookkeeping is the poller's, under its lock, so everything that looks at requests in the
+     * kernel (cancels, close, the stale-request scan, the controller) sees this one as it sees its
+     * own.
      *
      * @return whether the request reached the ring; false leaves it to {@link #enqueue}
      */
     private boolean submitHere(Slot s) {
-        if (!sqLock.tryLock()) {
+        if (gate.inUse() > CALLER_MAX_IN_USE || !sqLock.tryLock()) {
             return false;
         }
         SubmissionQueue sq;
         boolean wakePoller;
         try {
-            sq = ring.submissionQueue();
+            sq = callerRing.submissionQueue();
             if (closing || heldHead != null || s.cancelRequested || sq.freeEntries() <= RESERVED_SQES
                     || inKernel - uncountedInKernel >= controller.inFlightLimit()) {
                 return false;
@@ -876,6 +920,16 @@ public final class RingPoller implements CompletionQueue.Handler {
     private static final int POLL_MAX_IN_KERNEL = 2;
 
     /**
+     * The most requests a ring may hold (queued, in the kernel, completing; the caller's own
+     * included) for a caller to submit to the caller ring itself. Above it requests go to the
+     * poller's ring, where completions cost no interrupt of a carrier and are processed in batches.
+     * Measured on 2 cores, 4 KiB O_DIRECT reads, Aura/FileChannel (docs/design.md, "Two rings"):
+     * 2 / 4 / 8 gave 0.64-0.96 / 0.59-1.06 / 0.57-0.94 at 16 and 64 readers; 4 keeps callers
+     * submitting for the 1-2 requests per ring where polling pays.
+     */
+    static final int CALLER_MAX_IN_USE = 4;
+
+    /**
      * Waits, on the caller, for a request in the ring to be done; cancels it first when
      * {@code abandoned} (may be null) says its file began closing before {@link #cancelFd} could
      * see the request.
@@ -934,7 +988,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         if (abandoned != null && abandoned.getAsBoolean()) {
             cancel(slot, generation);
         }
-        if (callerSubmit && !pollWhileCarrierIsFree(slot)) {
+        if (callerSubmit && (!slot.submittedByCaller || !pollWhileCarrierIsFree(slot))) {
             // Nobody polls for this request (any more), and the poller may have parked counting
             // it polled for, or before it was submitted: it is woken to wait for its completion.
             wakeIfParked();
@@ -1309,7 +1363,11 @@ public final class RingPoller implements CompletionQueue.Handler {
                 Thread.yield();
             }
             ringFd = -1;
+            callerRingFd = -1;
             ring.close();
+            if (callerRing != null) {
+                callerRing.close();
+            }
             sqLock.unlock();
             LIVE.remove(this);
             closeEventFd();
@@ -1341,8 +1399,10 @@ public final class RingPoller implements CompletionQueue.Handler {
             ring = IoUring.create(entries, entries * 2, setupFlagCandidates(), config.sqpollIdleMs(), refusals);
             ringSetupFlags = ring.setupFlags();
             wakeBuffer = pollerArena.allocate(8, 8);
-            callerSubmit = config.callerSubmit()
-                    && (ringSetupFlags & (IoUring.SETUP_SQPOLL | IoUring.SETUP_SINGLE_ISSUER)) == 0;
+            if (config.callerSubmit() && (ringSetupFlags & IoUring.SETUP_SQPOLL) == 0) {
+                callerRing = setUpCallerRing(efd);
+            }
+            callerSubmit = callerRing != null;
             LIVE.add(this);
             addExitHookOnce();
             IntConsumer hook = setUpForTests;
@@ -1354,6 +1414,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             if (ring != null) {
                 ring.close();
             }
+            if (callerRing != null) {
+                callerRing.close();
+            }
             if (pollerArena != null) {
                 pollerArena.close();
             }
@@ -1363,6 +1426,7 @@ public final class RingPoller implements CompletionQueue.Handler {
             return false;
         }
         ringFd = ring.fd();
+        callerRingFd = callerRing == null ? -1 : callerRing.fd();
         setUp.countDown();
         return true;
     }
@@ -1453,6 +1517,9 @@ public final class RingPoller implements CompletionQueue.Handler {
             }
             reapNanos = System.nanoTime();
             cq.drain(this);
+            if (callerRing != null) {
+                callerRing.completionQueue().drain(this);
+            }
             drainOffloadedSamples();
             maybeTick(reapNanos);
             if (shuttingDown && inKernel == 0 && heldHead == null && submissions.isEmpty() && noSlotOutstanding()) {
@@ -1469,7 +1536,8 @@ public final class RingPoller implements CompletionQueue.Handler {
                 continue;
             }
             if ((heldHead != null && headFits(sq))
-                    || !submissions.isEmpty() || cq.hasCompletions()) {
+                    || !submissions.isEmpty() || cq.hasCompletions()
+                    || (callerRing != null && callerRing.completionQueue().hasCompletions())) {
                 submitNow();
                 continue;
             }
@@ -1960,7 +2028,10 @@ public final class RingPoller implements CompletionQueue.Handler {
                 continue;
             }
             if (s.state == Slot.IN_KERNEL) {
-                pushCancel(sq, s);
+                if (!cancelInItsRing(sq, s)) {
+                    cancelRequests.add(c); // the caller ring's SQ is full: its next submit empties it
+                    break;
+                }
             } else if (s.state == Slot.QUEUED) {
                 s.cancelRequested = true; // still held back or in the stack: completes without the kernel
                 heldCancelled = true;
@@ -2011,6 +2082,29 @@ public final class RingPoller implements CompletionQueue.Handler {
     }
 
     /**
+     * Sends an {@code ASYNC_CANCEL} of {@code s}, a request in the kernel, through the ring it is
+     * in: the poller's (into {@code sq}, submitted with the pass) or the caller ring (submitted at
+     * once: no SINGLE_ISSUER there, and the kernel serialises it with callers' submits). Poller, under
+     * the lock.
+     *
+     * @return whether it was sent; false: the caller ring's SQ had no room
+     */
+    private boolean cancelInItsRing(SubmissionQueue sq, Slot s) {
+        if (!s.submittedByCaller) {
+            pushCancel(sq, s);
+            return true;
+        }
+        SubmissionQueue callerSq = callerRing.submissionQueue();
+        if (callerSq.freeEntries() == 0) {
+            return false;
+        }
+        pushCancel(callerSq, s);
+        callerSq.publish();
+        callerRing.submit();
+        return true;
+    }
+
+    /**
      * Puts an {@code ASYNC_CANCEL} of {@code s} into the SQ and marks it sent: a request that ends
      * with ECANCELED was cancelled by this ring only if so ({@link #execute}'s resubmission).
      */
@@ -2029,7 +2123,7 @@ public final class RingPoller implements CompletionQueue.Handler {
         for (int i = 0; i < gate.slotCount() && sq.freeEntries() > 1; i++) {
             Slot s = gate.slot(i);
             if (s.state == Slot.IN_KERNEL) {
-                pushCancel(sq, s);
+                cancelInItsRing(sq, s); // one the caller ring has no room for: in the next round
             }
         }
     }
@@ -2207,6 +2301,16 @@ public final class RingPoller implements CompletionQueue.Handler {
         return fatal;
     }
 
+    /**
+     * {@return whether a blocking request may go to the caller ring} A read or write that names
+     * neither a registered buffer nor a registered file: those are registered with the poller's
+     * ring only.
+     */
+    private static boolean takesCallerRing(int opcode, int sqeFlags) {
+        return (opcode == Opcode.READ || opcode == Opcode.WRITE || opcode == Opcode.READV || opcode == Opcode.WRITEV)
+                && (sqeFlags & Opcode.SQE_FIXED_FILE) == 0;
+    }
+
     private static boolean isTransfer(int opcode) {
         return opcode == Opcode.READ || opcode == Opcode.WRITE || opcode == Opcode.READV
                 || opcode == Opcode.WRITEV || opcode == Opcode.READ_FIXED || opcode == Opcode.WRITE_FIXED;
@@ -2307,6 +2411,11 @@ public final class RingPoller implements CompletionQueue.Handler {
 
     int setupFlags() {
         return ringSetupFlags;
+    }
+
+    /** {@return the caller ring's setup flags, or -1 where callers do not submit} For tests. */
+    int callerRingSetupFlags() {
+        return callerSubmit ? callerRing.setupFlags() : -1;
     }
 
     public int queueDepth() {

@@ -125,32 +125,6 @@ class IoUringTest {
         assertThat(ring.completionQueue().overflow()).isZero();
     }
 
-    /**
-     * What a caller that reaps for the poller relies on: draining stops at the poller's wake-up
-     * completion and leaves it, and what follows it, for the poller ({@code RingPoller.drainHere}).
-     */
-    @Test
-    void drainBeforeStopsAtTheGivenUserDataAndLeavesItQueued() throws IoUring.SetupException {
-        ring = IoUring.create(8, 0, new int[] {NO_FLAGS}, 0, refusals);
-        SubmissionQueue sq = ring.submissionQueue();
-        CompletionQueue cq = ring.completionQueue();
-        for (long u : new long[] {1, 2, 99, 3}) {
-            sq.push(Opcode.NOP, 0, -1, 0, 0, 0, 0, u, 0);
-        }
-        assertThat(ring.submit()).isEqualTo(4);
-        // NOPs complete inline, in order: all four are posted by now.
-        List<Long> seen = new ArrayList<>();
-        assertThat(cq.hasCompletionOtherThan(99)).isTrue();
-        assertThat(cq.drainBefore((userData, res, flags) -> seen.add(userData), 99)).isEqualTo(2);
-        assertThat(seen).containsExactly(1L, 2L);
-        assertThat(cq.hasCompletions()).as("the stop and what follows it stay").isTrue();
-        assertThat(cq.hasCompletionOtherThan(99)).as("the head is the stop").isFalse();
-        assertThat(cq.drainBefore((userData, res, flags) -> seen.add(userData), 99)).isZero();
-        assertThat(cq.drain((userData, res, flags) -> seen.add(userData))).isEqualTo(2);
-        assertThat(seen).containsExactly(1L, 2L, 99L, 3L);
-        assertThat(cq.hasCompletionOtherThan(99)).isFalse();
-    }
-
     @Test
     void aBatchOfNopsIsSubmittedInOneCallAndEachCompletes() throws IoUring.SetupException {
         ring = IoUring.create(8, 0, new int[] {NO_FLAGS}, 0, refusals);

@@ -82,8 +82,9 @@ class CallerSubmitTest {
     void aLoneVirtualThreadsReadsAreSubmittedByItselfAndReturnTheFilesBytes() throws Exception {
         engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
-        assertThat(ring.setupFlags() & (IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN
-                | IoUring.SETUP_COOP_TASKRUN)).as("a ring any thread may submit to").isZero();
+        assertThat(ring.callerRingSetupFlags() & (IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN
+                | IoUring.SETUP_COOP_TASKRUN)).as("a caller ring any thread may submit to").isZero();
+        assertThat(ring.setupFlags() & IoUring.SETUP_SQPOLL).isZero();
         List<Long> errors = new ArrayList<>();
         AtomicInteger wrong = new AtomicInteger();
         Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 500, 1, errors)));
@@ -217,6 +218,107 @@ class CallerSubmitTest {
             assertThat(ring.resubmittedAfterKernelCancel()).isZero();
             assertThat(ring.inUse()).isZero();
         } finally {
+            Libc.close(fifoFd);
+        }
+    }
+
+    /**
+     * Callers submit only to a ring that holds few requests ({@link RingPoller#CALLER_MAX_IN_USE}):
+     * with more in it, a read goes to the poller's own ring, whose completions interrupt no carrier.
+     * FIFO reads that wait for data hold the ring's places; the file's reads made meanwhile are all
+     * the poller's, and return the file's bytes; then the FIFO reads end with the data written.
+     */
+    @Test
+    void aRingHoldingMoreThanAFewRequestsLeavesNewOnesToThePoller() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        int fifoFd = openFifo();
+        int held = RingPoller.CALLER_MAX_IN_USE + 2;
+        try (Arena arena = Arena.ofShared()) {
+            List<Thread> readers = new ArrayList<>();
+            long[] results = new long[held];
+            for (int i = 0; i < held; i++) {
+                MemorySegment buffer = arena.allocate(1);
+                int index = i;
+                readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
+                        buffer.address(), 1, 0, 0, false, false)));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ring.inKernel() < held && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(ring.inKernel()).as("the FIFO reads wait in the kernel").isEqualTo(held);
+            assertThat(ring.callerSubmits()).as("only while the ring held few").isBetween(0L,
+                    (long) RingPoller.CALLER_MAX_IN_USE);
+            long callerSubmits = ring.callerSubmits();
+            long sqes = ring.sqesSubmitted();
+            AtomicInteger wrong = new AtomicInteger();
+            List<Long> errors = new ArrayList<>();
+            Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 50, 3, errors)));
+            assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(errors).isEmpty();
+            assertThat(wrong).hasValue(0);
+            assertThat(ring.sqesSubmitted() - sqes).isEqualTo(50);
+            assertThat(ring.callerSubmits()).as("no read of a busy ring submitted by its caller").isEqualTo(callerSubmits);
+            MemorySegment data = arena.allocate(held);
+            assertThat(Libc.write(fifoFd, data, held)).isEqualTo(held);
+            for (Thread r : readers) {
+                assertThat(r.join(java.time.Duration.ofSeconds(30))).isTrue();
+            }
+            assertThat(results).containsOnly(1L);
+            assertThat(ring.inUse()).isZero();
+        } finally {
+            Libc.close(fifoFd);
+        }
+    }
+
+    /**
+     * Closing the engine while requests wait in both of a ring's io_urings (callers' reads in the
+     * caller ring, the rest in the poller's): each is cancelled through the ring it is in, every
+     * caller returns, and neither ring nor the eventfd stays open. A cancel sent through the wrong
+     * ring finds nothing, and its reader would wait for data that never comes.
+     */
+    @Test
+    void closingTheEngineEndsRequestsInBothRingsAndClosesBoth() throws Exception {
+        java.util.function.Predicate<String> ringOrEventFd = target -> target.equals("anon_inode:[io_uring]")
+                || target.equals("anon_inode:[eventfd]");
+        java.util.Map<Integer, String> before = io.auraio.testing.Descriptors.open(ringOrEventFd);
+        IoEngine e = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = e.ring(0);
+        assertThat(io.auraio.testing.Descriptors.newSince(before, ringOrEventFd).values())
+                .as("the poller's ring and the caller ring").filteredOn("anon_inode:[io_uring]"::equals).hasSize(2);
+        int fifoFd = openFifo();
+        int held = RingPoller.CALLER_MAX_IN_USE + 3;
+        try (Arena arena = Arena.ofShared()) {
+            List<Thread> readers = new ArrayList<>();
+            long[] results = new long[held];
+            for (int i = 0; i < held; i++) {
+                MemorySegment buffer = arena.allocate(1);
+                int index = i;
+                readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
+                        buffer.address(), 1, 0, 0, false, false)));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ring.inKernel() < held && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(ring.inKernel()).isEqualTo(held);
+            assertThat(ring.callerSubmits()).as("some in the caller ring").isPositive();
+            assertThat(ring.callerSubmits()).as("some in the poller's").isLessThan(held);
+            // On a thread of its own: a close that waits for a request nobody cancelled never ends.
+            Thread closer = Thread.ofPlatform().daemon().start(e::close);
+            assertThat(closer.join(java.time.Duration.ofSeconds(10))).as("the close ends").isTrue();
+            for (Thread r : readers) {
+                assertThat(r.join(java.time.Duration.ofSeconds(10))).as("every reader returns").isTrue();
+            }
+            assertThat(results).as("cancelled by the close").containsOnly((long) -Errno.ESHUTDOWN);
+            assertThat(io.auraio.testing.Descriptors.newSince(before, ringOrEventFd)).isEmpty();
+        } finally {
+            try (Arena arena = Arena.ofConfined()) {
+                // Data for any read still waiting (a close that failed to cancel it): it ends, and so does the close.
+                Libc.write(fifoFd, arena.allocate(held), held);
+            }
+            e.close();
             Libc.close(fifoFd);
         }
     }
