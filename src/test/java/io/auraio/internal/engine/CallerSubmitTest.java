@@ -273,6 +273,26 @@ class CallerSubmitTest {
     }
 
     /**
+     * A caller whose {@code io_uring_enter} took none of the SQEs it published (EINTR, or its passes
+     * for others' SQEs ran out) leaves them to the poller: the poller, whose own enters submit only
+     * its own ring, must submit what waits in the caller ring, or those reads never end.
+     */
+    @Test
+    void sqesACallerLeftInTheCallerRingAreSubmittedByThePoller() throws Exception {
+        engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
+        RingPoller ring = engine.ring(0);
+        ring.leaveCallerSubmitsForTests = true;
+        List<Long> errors = new ArrayList<>();
+        AtomicInteger wrong = new AtomicInteger();
+        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 20, 4, errors)));
+        assertThat(t.join(java.time.Duration.ofSeconds(30))).as("every read ends").isTrue();
+        assertThat(errors).isEmpty();
+        assertThat(wrong).hasValue(0);
+        assertThat(ring.callerSubmits()).as("published by the reader").isPositive();
+        assertThat(ring.inUse()).isZero();
+    }
+
+    /**
      * Closing the engine while requests wait in both of a ring's io_urings (callers' reads in the
      * caller ring, the rest in the poller's): each is cancelled through the ring it is in, every
      * caller returns, and neither ring nor the eventfd stays open. A cancel sent through the wrong
