@@ -1,5 +1,7 @@
 package io.auraio.internal.engine;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 import io.auraio.internal.adaptive.AimdController;
 import io.auraio.internal.adaptive.Phase;
 import io.auraio.internal.binding.CompletionQueue;
@@ -12,8 +14,6 @@ import io.auraio.internal.jfr.RequestTrace;
 import io.auraio.internal.jfr.RingEvents;
 import io.auraio.internal.platform.StackHeadroom;
 import io.auraio.internal.sched.CarrierPolling;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -961,9 +961,9 @@ public final class RingPoller implements CompletionQueue.Handler {
      * The most requests a ring may hold (queued, in the kernel, completing; the caller's own
      * included) for a caller to submit to the caller ring itself. Above it requests go to the
      * poller's ring, where completions cost no interrupt of a carrier and are processed in batches.
-     * Measured on 2 cores, 4 KiB O_DIRECT reads, Aura/FileChannel (docs/design.md, "Two rings"):
-     * 2 / 4 / 8 gave 0.64-0.96 / 0.59-1.06 / 0.57-0.94 at 16 and 64 readers; 4 keeps callers
-     * submitting for the 1-2 requests per ring where polling pays.
+     * Measured on 2 cores, 4 KiB O_DIRECT reads (docs/design.md, "two rings per poller"): 2, 4
+     * and 8 within each other's noise at 16 readers, 4 ahead at 64; callers keep the 1-2 requests
+     * per ring where their polling pays.
      */
     static final int CALLER_MAX_IN_USE = 4;
 
