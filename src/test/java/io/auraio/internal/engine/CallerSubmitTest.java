@@ -71,6 +71,41 @@ class CallerSubmitTest {
         return fifoFd;
     }
 
+    /**
+     * Reads {@code reads} random blocks on a virtual thread of its own and checks that it ends
+     * within 30 s with every block as the file has it.
+     */
+    private void readOnAVirtualThread(RingPoller ring, int reads, long seed) throws InterruptedException {
+        List<Long> errors = new ArrayList<>();
+        AtomicInteger wrong = new AtomicInteger();
+        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, reads, seed, errors)));
+        assertThat(t.join(java.time.Duration.ofSeconds(30))).as("every read ends").isTrue();
+        assertThat(errors).isEmpty();
+        assertThat(wrong).hasValue(0);
+    }
+
+    /**
+     * Starts {@code held} one-byte reads of the empty FIFO {@code fifoFd}, each on a virtual thread
+     * storing its result in {@code results}, and waits until all of them wait in the kernel.
+     * {@return the reading threads}
+     */
+    private static List<Thread> startFifoReadsHeldInKernel(RingPoller ring, int fifoFd, int held, Arena arena,
+                                                           long[] results) throws InterruptedException {
+        List<Thread> readers = new ArrayList<>();
+        for (int i = 0; i < held; i++) {
+            MemorySegment buffer = arena.allocate(1);
+            int index = i;
+            readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
+                    buffer.address(), 1, 0, 0, false, false)));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (ring.inKernel() < held && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(ring.inKernel()).as("the FIFO reads wait in the kernel").isEqualTo(held);
+        return readers;
+    }
+
     /** Reads {@code reads} random blocks on the calling thread; {@return how many differed from the file} */
     private int readAndCompare(RingPoller ring, int reads, long seed, List<Long> errors) {
         AtomicInteger wrong = new AtomicInteger();
@@ -85,12 +120,7 @@ class CallerSubmitTest {
         assertThat(ring.callerRingSetupFlags() & (IoUring.SETUP_SINGLE_ISSUER | IoUring.SETUP_DEFER_TASKRUN
                 | IoUring.SETUP_COOP_TASKRUN)).as("a caller ring any thread may submit to").isZero();
         assertThat(ring.setupFlags() & IoUring.SETUP_SQPOLL).isZero();
-        List<Long> errors = new ArrayList<>();
-        AtomicInteger wrong = new AtomicInteger();
-        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 500, 1, errors)));
-        assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
-        assertThat(errors).isEmpty();
-        assertThat(wrong).hasValue(0);
+        readOnAVirtualThread(ring, 500, 1);
         assertThat(ring.opsCompleted()).isEqualTo(500);
         // The poller sleeps between one thread's reads, so nearly every read finds the lock free.
         assertThat(ring.callerSubmits()).isGreaterThan(250);
@@ -103,12 +133,7 @@ class CallerSubmitTest {
     void withTheOptionOffEveryRequestGoesThroughThePoller() throws Exception {
         engine = IoEngine.start(1, CONFIG.withCallerSubmit(false), IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
-        List<Long> errors = new ArrayList<>();
-        AtomicInteger wrong = new AtomicInteger();
-        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 200, 2, errors)));
-        assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
-        assertThat(errors).isEmpty();
-        assertThat(wrong).hasValue(0);
+        readOnAVirtualThread(ring, 200, 2);
         assertThat(ring.callerSubmits()).isZero();
         assertThat(ring.sqesSubmitted()).isEqualTo(200);
     }
@@ -235,29 +260,13 @@ class CallerSubmitTest {
         int fifoFd = openFifo();
         int held = RingPoller.CALLER_MAX_IN_USE + 2;
         try (Arena arena = Arena.ofShared()) {
-            List<Thread> readers = new ArrayList<>();
             long[] results = new long[held];
-            for (int i = 0; i < held; i++) {
-                MemorySegment buffer = arena.allocate(1);
-                int index = i;
-                readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
-                        buffer.address(), 1, 0, 0, false, false)));
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ring.inKernel() < held && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertThat(ring.inKernel()).as("the FIFO reads wait in the kernel").isEqualTo(held);
+            List<Thread> readers = startFifoReadsHeldInKernel(ring, fifoFd, held, arena, results);
             assertThat(ring.callerSubmits()).as("only while the ring held few").isBetween(0L,
                     (long) RingPoller.CALLER_MAX_IN_USE);
             long callerSubmits = ring.callerSubmits();
             long sqes = ring.sqesSubmitted();
-            AtomicInteger wrong = new AtomicInteger();
-            List<Long> errors = new ArrayList<>();
-            Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 50, 3, errors)));
-            assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
-            assertThat(errors).isEmpty();
-            assertThat(wrong).hasValue(0);
+            readOnAVirtualThread(ring, 50, 3);
             assertThat(ring.sqesSubmitted() - sqes).isEqualTo(50);
             assertThat(ring.callerSubmits()).as("no read of a busy ring submitted by its caller").isEqualTo(callerSubmits);
             MemorySegment data = arena.allocate(held);
@@ -282,12 +291,7 @@ class CallerSubmitTest {
         engine = IoEngine.start(1, CONFIG, IoEngine.Selection.ROUND_ROBIN, 4096);
         RingPoller ring = engine.ring(0);
         ring.leaveCallerSubmitsForTests = true;
-        List<Long> errors = new ArrayList<>();
-        AtomicInteger wrong = new AtomicInteger();
-        Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, 20, 4, errors)));
-        assertThat(t.join(java.time.Duration.ofSeconds(30))).as("every read ends").isTrue();
-        assertThat(errors).isEmpty();
-        assertThat(wrong).hasValue(0);
+        readOnAVirtualThread(ring, 20, 4);
         assertThat(ring.callerSubmits()).as("published by the reader").isPositive();
         assertThat(ring.inUse()).isZero();
     }
@@ -310,19 +314,8 @@ class CallerSubmitTest {
         int fifoFd = openFifo();
         int held = RingPoller.CALLER_MAX_IN_USE + 3;
         try (Arena arena = Arena.ofShared()) {
-            List<Thread> readers = new ArrayList<>();
             long[] results = new long[held];
-            for (int i = 0; i < held; i++) {
-                MemorySegment buffer = arena.allocate(1);
-                int index = i;
-                readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
-                        buffer.address(), 1, 0, 0, false, false)));
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ring.inKernel() < held && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertThat(ring.inKernel()).isEqualTo(held);
+            List<Thread> readers = startFifoReadsHeldInKernel(ring, fifoFd, held, arena, results);
             assertThat(ring.callerSubmits()).as("some in the caller ring").isPositive();
             assertThat(ring.callerSubmits()).as("some in the poller's").isLessThan(held);
             // On a thread of its own: a close that waits for a request nobody cancelled never ends.
