@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 
 /**
@@ -181,10 +182,22 @@ public final class Descriptors {
         awaitNoneNew(before, target -> true, context);
     }
 
-    /** As {@link #assertNoneNew(Map, Predicate, String)}, after waiting up to {@link #SETTLE} for the new ones to close. */
+    /**
+     * As {@link #assertNoneNew(Map, Predicate, String)}, after waiting up to {@link #SETTLE} for the new
+     * ones to close; passes once one listing shows none. It judges that listing rather than taking
+     * another: a descriptor another thread holds for a moment (the offload's mount table reads
+     * {@code /proc/self/mountinfo} now and then) could be open in a second listing taken right
+     * after a clean one, and failed a CI run so; a leaked descriptor is open in every listing.
+     */
     public static void awaitNoneNew(Map<Integer, String> before, Predicate<String> targets, String context) {
-        TestSupport.settle(() -> newSince(before, targets).isEmpty(), SETTLE);
-        assertNoneNew(before, targets, context);
+        AtomicReference<SortedMap<Integer, String>> last = new AtomicReference<>();
+        TestSupport.settle(() -> {
+            last.set(newSince(before, targets));
+            return last.get().isEmpty();
+        }, SETTLE);
+        if (!last.get().isEmpty()) {
+            throw new AssertionError(context + ": descriptors left open (number=target): " + last.get());
+        }
     }
 
     private static String undeleted(String target) {
