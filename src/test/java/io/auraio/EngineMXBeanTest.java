@@ -297,7 +297,8 @@ class EngineMXBeanTest {
             // The pollers apply the floor at their ticks, to the controller and then to the ring's
             // admission gate, which the ring's bean reports: wait for what is asserted (the engine's
             // statistics, read from the controller, could show it a moment before the bean does).
-            for (long i = 0; !(allAtLeast(engine, 24) && beansAtLeast(rings, 24)) && System.nanoTime() < deadline; i++) {
+            for (long i = 0; !(allAtLeast(engine, 24) && beansAtLeast(rings, 24)) && System.nanoTime() < deadline;
+                    i++) {
                 file.write(block, (i % 64) * BLOCK);
             }
             for (RingMXBean ring : rings) {

@@ -168,7 +168,10 @@ public final class Descriptors {
      * {@code before}, naming those that are. {@code before} may hold others: they are not asked about.
      */
     public static void assertNoneNew(Map<Integer, String> before, Predicate<String> targets, String context) {
-        SortedMap<Integer, String> left = newSince(before, targets);
+        failIfAny(newSince(before, targets), context);
+    }
+
+    private static void failIfAny(SortedMap<Integer, String> left, String context) {
         if (!left.isEmpty()) {
             throw new AssertionError(context + ": descriptors left open (number=target): " + left);
         }
@@ -195,9 +198,7 @@ public final class Descriptors {
             last.set(newSince(before, targets));
             return last.get().isEmpty();
         }, SETTLE);
-        if (!last.get().isEmpty()) {
-            throw new AssertionError(context + ": descriptors left open (number=target): " + last.get());
-        }
+        failIfAny(last.get(), context);
     }
 
     private static String undeleted(String target) {

@@ -10,10 +10,12 @@ import io.auraio.internal.binding.OpenFlags;
 import io.auraio.testing.ExitingThread;
 import io.auraio.testing.Fifo;
 import io.auraio.testing.IoUringAvailable;
+import io.auraio.testing.TestSupport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -79,7 +81,7 @@ class CallerSubmitTest {
         List<Long> errors = new ArrayList<>();
         AtomicInteger wrong = new AtomicInteger();
         Thread t = Thread.ofVirtual().start(() -> wrong.set(readAndCompare(ring, reads, seed, errors)));
-        assertThat(t.join(java.time.Duration.ofSeconds(30))).as("every read ends").isTrue();
+        assertThat(t.join(Duration.ofSeconds(30))).as("every read ends").isTrue();
         assertThat(errors).isEmpty();
         assertThat(wrong).hasValue(0);
     }
@@ -98,10 +100,7 @@ class CallerSubmitTest {
             readers.add(Thread.ofVirtual().start(() -> results[index] = ring.execute(Opcode.READ, 0, fifoFd, 0,
                     buffer.address(), 1, 0, 0, false, false)));
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (ring.inKernel() < held && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
+        TestSupport.settle(() -> ring.inKernel() >= held, Duration.ofSeconds(30));
         assertThat(ring.inKernel()).as("the FIFO reads wait in the kernel").isEqualTo(held);
         return readers;
     }
@@ -161,15 +160,12 @@ class CallerSubmitTest {
             // disk is not.
             Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
                     buffer.address(), 16, 0, 0, false, false));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ExitingThread.EXITED.get() == exitedBefore && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            TestSupport.settle(() -> ExitingThread.EXITED.get() != exitedBefore, Duration.ofSeconds(30));
             assertThat(ring.callerSubmits()).isEqualTo(1);
             MemorySegment data = arena.allocate(16);
             data.fill((byte) 7);
             assertThat(Libc.write(fifoFd, data, 16)).isEqualTo(16);
-            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(reader.join(Duration.ofSeconds(30))).isTrue();
             assertThat(result[0]).as("the read's result").isEqualTo(16);
             assertThat(ring.resubmittedAfterKernelCancel()).as("cancelled by the kernel, submitted again").isEqualTo(1);
             assertThat(buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsOnly((byte) 7);
@@ -202,15 +198,12 @@ class CallerSubmitTest {
                 long submitsBefore = ring.callerSubmits();
                 Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.execute(Opcode.READ, 0, fifoFd, 0,
                         buffer.address(), 16, 0, 0, false, false));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while ((ring.callerSubmits() == submitsBefore || reader.getState() != Thread.State.WAITING)
-                        && System.nanoTime() < deadline) {
-                    Thread.sleep(1);
-                }
+                TestSupport.settle(() -> ring.callerSubmits() != submitsBefore
+                        && reader.getState() == Thread.State.WAITING, Duration.ofSeconds(30));
                 assertThat(reader.getState()).as("parked once its polling time is over").isEqualTo(Thread.State.WAITING);
                 data.fill((byte) read);
                 assertThat(Libc.write(fifoFd, data, 16)).isEqualTo(16);
-                assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+                assertThat(reader.join(Duration.ofSeconds(30))).isTrue();
                 assertThat(result[0]).as("the read's result").isEqualTo(16);
                 assertThat(buffer.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).containsOnly((byte) read);
             }
@@ -232,13 +225,10 @@ class CallerSubmitTest {
             long[] result = new long[1];
             Thread reader = Thread.ofVirtual().start(() -> result[0] = ring.executeInterruptibly(Opcode.READ, 0, fifoFd,
                     0, buffer.address(), 16, 0, 0));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (ring.callerSubmits() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            TestSupport.settle(() -> ring.callerSubmits() != 0, Duration.ofSeconds(30));
             assertThat(ring.callerSubmits()).isEqualTo(1);
             reader.interrupt();
-            assertThat(reader.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(reader.join(Duration.ofSeconds(30))).isTrue();
             assertThat(result[0]).isEqualTo(-Errno.ECANCELED);
             assertThat(ring.resubmittedAfterKernelCancel()).isZero();
             assertThat(ring.inUse()).isZero();
@@ -272,7 +262,7 @@ class CallerSubmitTest {
             MemorySegment data = arena.allocate(held);
             assertThat(Libc.write(fifoFd, data, held)).isEqualTo(held);
             for (Thread r : readers) {
-                assertThat(r.join(java.time.Duration.ofSeconds(30))).isTrue();
+                assertThat(r.join(Duration.ofSeconds(30))).isTrue();
             }
             assertThat(results).containsOnly(1L);
             assertThat(ring.inUse()).isZero();
@@ -320,9 +310,9 @@ class CallerSubmitTest {
             assertThat(ring.callerSubmits()).as("some in the poller's").isLessThan(held);
             // On a thread of its own: a close that waits for a request nobody cancelled never ends.
             Thread closer = Thread.ofPlatform().daemon().start(e::close);
-            assertThat(closer.join(java.time.Duration.ofSeconds(10))).as("the close ends").isTrue();
+            assertThat(closer.join(Duration.ofSeconds(10))).as("the close ends").isTrue();
             for (Thread r : readers) {
-                assertThat(r.join(java.time.Duration.ofSeconds(10))).as("every reader returns").isTrue();
+                assertThat(r.join(Duration.ofSeconds(10))).as("every reader returns").isTrue();
             }
             assertThat(results).as("cancelled by the close").containsOnly((long) -Errno.ESHUTDOWN);
             assertThat(io.auraio.testing.Descriptors.newSince(before, ringOrEventFd)).isEmpty();
@@ -359,7 +349,7 @@ class CallerSubmitTest {
             }
         });
         for (Thread w : workers) {
-            assertThat(w.join(java.time.Duration.ofSeconds(60))).isTrue();
+            assertThat(w.join(Duration.ofSeconds(60))).isTrue();
         }
         watcher.interrupt();
         assertThat(errors).isEmpty();
@@ -412,7 +402,7 @@ class CallerSubmitTest {
                 MemorySegment one = arena.allocate(1);
                 one.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) ('a' + round));
                 assertThat(Libc.write(readFd, one, 1)).isEqualTo(1);
-                assertThat(reader.join(java.time.Duration.ofSeconds(10))).as("the read completed").isTrue();
+                assertThat(reader.join(Duration.ofSeconds(10))).as("the read completed").isTrue();
                 assertThat(result[0]).isEqualTo(1);
                 assertThat(buffer.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) ('a' + round));
             }
@@ -457,7 +447,7 @@ class CallerSubmitTest {
             TimeUnit.MILLISECONDS.sleep(50 + 30 * attempt);
             e.close();
             for (Thread w : workers) {
-                assertThat(w.join(java.time.Duration.ofSeconds(10))).as("every reader ends").isTrue();
+                assertThat(w.join(Duration.ofSeconds(10))).as("every reader ends").isTrue();
             }
             assertThat(unexpected).isEmpty();
             assertThat(wrong).hasValue(0);
@@ -535,7 +525,7 @@ class CallerSubmitTest {
             AtomicInteger wrong = new AtomicInteger();
             List<List<Long>> errors = new ArrayList<>();
             Thread t = Thread.ofVirtual().start(() -> errors.add(readBlocks(ring, direct, 300, 7, wrong)));
-            assertThat(t.join(java.time.Duration.ofSeconds(30))).isTrue();
+            assertThat(t.join(Duration.ofSeconds(30))).isTrue();
             assertThat(errors).hasSize(1);
             assertThat(errors.get(0)).isEmpty();
             assertThat(wrong).hasValue(0);
@@ -579,7 +569,7 @@ class CallerSubmitTest {
             TimeUnit.MILLISECONDS.sleep(20);
             stop.set(true);
             for (Thread r : readers) {
-                assertThat(r.join(java.time.Duration.ofSeconds(10))).isTrue();
+                assertThat(r.join(Duration.ofSeconds(10))).isTrue();
             }
             assertThat(otherRan).as("a virtual thread ran beside %d polling readers", carriers).isTrue();
             assertThat(ring.opsCompleted()).as("the readers went on").isGreaterThan(before);
@@ -608,7 +598,7 @@ class CallerSubmitTest {
                         Integer.MAX_VALUE, 11, wrong)));
                 TimeUnit.MILLISECONDS.sleep(5 + attempt);
                 e.close();
-                assertThat(reader.join(java.time.Duration.ofSeconds(10))).as("the reader ends").isTrue();
+                assertThat(reader.join(Duration.ofSeconds(10))).as("the reader ends").isTrue();
                 assertThat(outcome).hasSize(1);
                 assertThat(outcome.get(0)).singleElement().isIn((long) -Errno.ESHUTDOWN, (long) -Errno.ECANCELED);
                 assertThat(wrong).hasValue(0);
